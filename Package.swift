@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Switchyard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "switchyard", targets: ["switchyard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        // The deployment state machine, the deployment file and the step plan. No I/O, no clock.
+        .target(name: "SwitchyardCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // AWS Signature Version 4: a pure function of request, credentials and date.
+        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The only place that knows AWS wire formats.
+        .target(name: "AWS", dependencies: [
+            "SigV4",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "StateStore", dependencies: ["CSQLite", "SwitchyardCore"]),
+        .target(name: "Orchestrator", dependencies: [
+            "SwitchyardCore", "AWS", "StateStore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "switchyard", dependencies: [
+            "SwitchyardCore", "AWS", "StateStore", "Orchestrator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SwitchyardCore"]),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "SwitchyardCore", "AWS", "StateStore"]),
+    ]
+)

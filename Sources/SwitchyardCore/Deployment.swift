@@ -1,0 +1,127 @@
+import Foundation
+
+/// The blue side as discovered before a release: the live target group and the group behind it.
+public struct BlueFleet: Sendable, Hashable, Codable {
+    public var autoScalingGroup: String
+    public var targetGroupArn: String
+    public var launchTemplateId: String
+    public var launchTemplateName: String
+    /// The concrete version blue runs (never `$Latest`/`$Default`).
+    public var launchTemplateVersion: Int
+    public var imageId: String
+    public var architecture: String
+    public var minSize: Int
+    public var maxSize: Int
+    public var desiredCapacity: Int
+
+    public init(autoScalingGroup: String, targetGroupArn: String, launchTemplateId: String, launchTemplateName: String, launchTemplateVersion: Int, imageId: String, architecture: String, minSize: Int, maxSize: Int, desiredCapacity: Int) {
+        self.autoScalingGroup = autoScalingGroup
+        self.targetGroupArn = targetGroupArn
+        self.launchTemplateId = launchTemplateId
+        self.launchTemplateName = launchTemplateName
+        self.launchTemplateVersion = launchTemplateVersion
+        self.imageId = imageId
+        self.architecture = architecture
+        self.minSize = minSize
+        self.maxSize = maxSize
+        self.desiredCapacity = desiredCapacity
+    }
+}
+
+/// Everything a deployment was resolved to before it started; never changes afterwards.
+public struct ReleasePlan: Sendable, Hashable, Codable {
+    public var spec: DeploymentSpec
+    public var ami: String
+    public var blue: BlueFleet
+    public var greenTargetGroupArn: String
+    public var greenAutoScalingGroup: String
+    /// Groups on green's target group that carry no traffic and go before green is attached there.
+    public var retire: [String]
+
+    public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = []) {
+        self.spec = spec
+        self.ami = ami
+        self.blue = blue
+        self.greenTargetGroupArn = greenTargetGroupArn
+        self.greenAutoScalingGroup = greenAutoScalingGroup
+        self.retire = retire
+    }
+
+    /// The green weights of the steps, in order.
+    public var weights: [Int] { spec.weightSteps.map(\.weight) }
+}
+
+/// A deployment as stored: the plan plus where it has got to. The record alone says how to go on.
+public struct Deployment: Sendable, Hashable, Codable {
+    public var id: String
+    public var plan: ReleasePlan
+    public var fileDigest: String
+    public var state: DeploymentState
+    /// Index into `plan.spec.steps` of the step being applied or baked.
+    public var stepIndex: Int
+    /// Green's share of the traffic as last written to and read back from the listener.
+    public var greenWeight: Int
+    /// When the current state (or, while shifting, the current step's bake) began.
+    public var phaseStartedAt: Date
+    /// When the listener was last confirmed at the current step's weight; the bake runs from here.
+    public var bakeStartedAt: Date?
+    /// When the next check or observation is due.
+    public var nextCheckAt: Date?
+    public var greenLaunchTemplateVersion: Int?
+    public var retiredGroups: [String]
+    public var greenGroupCreated: Bool
+    /// Set once the listener was read back at 100 % blue during a rollback.
+    public var trafficRestored: Bool
+    public var greenRemoved: Bool
+    /// Consecutive failures per check name, reset by a success.
+    public var consecutiveFailures: [String: Int]
+    /// The last observation of green, in words, for status output and timeout explanations.
+    public var lastObservation: String?
+    /// Set by `switchyard promote` while paused at a manual gate.
+    public var promoteRequested: Bool
+    public var retentionDeadline: Date?
+    public var rollbackReason: String?
+    public var failureReason: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// Who started the deployment, as user@host.
+    public var actor: String
+
+    public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
+        self.id = id
+        self.plan = plan
+        self.fileDigest = fileDigest
+        self.state = .pending
+        self.stepIndex = 0
+        self.greenWeight = 0
+        self.phaseStartedAt = now
+        self.bakeStartedAt = nil
+        self.nextCheckAt = nil
+        self.retiredGroups = []
+        self.greenGroupCreated = false
+        self.trafficRestored = false
+        self.greenRemoved = false
+        self.consecutiveFailures = [:]
+        self.promoteRequested = false
+        self.createdAt = now
+        self.updatedAt = now
+        self.actor = actor
+    }
+
+    public var service: String { plan.spec.service }
+    public var ami: String { plan.ami }
+    public var blueWeight: Int { 100 - greenWeight }
+
+    /// The step being worked on, if the deployment is shifting.
+    public var currentStep: DeploymentSpec.Step? {
+        plan.spec.steps.indices.contains(stepIndex) ? plan.spec.steps[stepIndex] : nil
+    }
+
+    /// 1-based position among the weight steps, and their count, for display.
+    public var stepLabel: String {
+        let steps = plan.spec.steps
+        let n = steps.filter { $0.weight != nil }.count
+        let k = steps.prefix(min(stepIndex + 1, steps.count)).filter { $0.weight != nil }.count
+        return "\(k)/\(n)"
+    }
+}

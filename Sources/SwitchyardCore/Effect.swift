@@ -1,0 +1,135 @@
+/// An action against AWS that the state machine asks for. Each is named for its outcome and safe to run twice.
+public enum Effect: Sendable, Hashable, CustomStringConvertible {
+    /// Marks the start of the release (claims the listener for this deployment).
+    case begin
+    /// Scales a group that stands on green's target group with no traffic to 0 and deletes it.
+    case retireGroup(String)
+    /// A launch-template version equal to blue's but for the ImageId exists; reports its number.
+    case ensureLaunchTemplateVersion
+    /// The green group exists with blue's size, attached to green's target group.
+    case ensureGreenGroup(launchTemplateVersion: Int)
+    /// Reads green's group: how many instances are InService.
+    case observeCapacity
+    /// Reads the health of the instances green's group lists now in green's target group.
+    case observeTargetHealth
+    /// The listener (or rule) forwards this share to green and the rest to blue, read back to confirm.
+    case setWeights(green: Int)
+    /// Runs every configured check once.
+    case runChecks
+    /// Reads the listener back at 100 % green.
+    case confirmPromotion
+    /// The listener forwards 100 % to blue, read back to confirm.
+    case restoreBlue
+    /// Green's group is scaled to 0 and deleted.
+    case removeGreen
+
+    /// A short name for logs and error messages.
+    public var title: String {
+        switch self {
+        case .begin: return "starting the release"
+        case .retireGroup(let name): return "retiring \(name)"
+        case .ensureLaunchTemplateVersion: return "creating the launch template version"
+        case .ensureGreenGroup: return "creating the green Auto Scaling group"
+        case .observeCapacity: return "reading green's capacity"
+        case .observeTargetHealth: return "reading green's target health"
+        case .setWeights(let green): return "setting the listener to \(green)% green"
+        case .runChecks: return "running checks"
+        case .confirmPromotion: return "confirming promotion"
+        case .restoreBlue: return "moving all traffic back to blue"
+        case .removeGreen: return "removing the green Auto Scaling group"
+        }
+    }
+
+    public var description: String { title }
+}
+
+/// Something that happened: the outcome of an effect, or an operator's request.
+public enum Event: Sendable, Hashable {
+    case begun
+    case groupRetired(String)
+    case launchTemplateVersionReady(Int)
+    case greenGroupReady
+    case capacityObserved(CapacityReport)
+    case targetHealthObserved(TargetHealthReport)
+    case weightsConfirmed(green: Int)
+    case checksObserved([CheckResult])
+    case promotionConfirmed
+    case greenRemoved
+    case promoteRequested
+    case rollbackRequested(reason: String, actor: String)
+    case effectFailed(Effect, message: String)
+}
+
+/// Green's group as last read: its instances and how many are InService.
+public struct CapacityReport: Sendable, Hashable, Codable {
+    public var desired: Int
+    public var inService: Int
+    public var instances: Int
+
+    public init(desired: Int, inService: Int, instances: Int) {
+        self.desired = desired
+        self.inService = inService
+        self.instances = instances
+    }
+
+    public var summary: String { "\(inService)/\(desired) InService" }
+}
+
+/// The target-group health of the instances that green's group lists now.
+public struct TargetHealthReport: Sendable, Hashable, Codable {
+    public struct Target: Sendable, Hashable, Codable {
+        public var instanceId: String
+        /// `healthy`, `initial`, `unhealthy`, `unused`, `draining`, `unavailable`, or `missing` when not registered.
+        public var state: String
+        public var reason: String?
+        public init(instanceId: String, state: String, reason: String? = nil) {
+            self.instanceId = instanceId
+            self.state = state
+            self.reason = reason
+        }
+    }
+
+    public var targets: [Target]
+
+    public init(targets: [Target]) { self.targets = targets }
+
+    public var healthy: [Target] { targets.filter { $0.state == "healthy" } }
+    /// Every target in any state but `healthy`.
+    public var unhealthy: [Target] { targets.filter { $0.state != "healthy" } }
+
+    /// True when at least `expected` targets exist and each one is healthy.
+    public func allHealthy(expected: Int) -> Bool {
+        unhealthy.isEmpty && targets.count >= max(expected, 1)
+    }
+
+    public var summary: String {
+        var text = "\(healthy.count)/\(targets.count) targets healthy"
+        let bad = unhealthy
+        if !bad.isEmpty {
+            text += "; " + bad.map { t in "\(t.instanceId) \(t.state)" + (t.reason.map { " (\($0))" } ?? "") }.joined(separator: ", ")
+        }
+        return text
+    }
+
+    /// The check that runs while green takes traffic: more than `maxUnhealthy` unhealthy targets fails it.
+    public func check(maxUnhealthy: Int) -> CheckResult {
+        let bad = unhealthy
+        return CheckResult(name: "target-health", passed: bad.count <= maxUnhealthy, evidence: summary)
+    }
+}
+
+/// The outcome of one check in one tick, with the evidence a person needs to trust the decision.
+public struct CheckResult: Sendable, Hashable, Codable {
+    public var name: String
+    public var passed: Bool
+    public var evidence: String
+    /// How many failures in a row make the check fail the release.
+    public var threshold: Int
+
+    public init(name: String, passed: Bool, evidence: String, threshold: Int = 1) {
+        self.name = name
+        self.passed = passed
+        self.evidence = evidence
+        self.threshold = max(threshold, 1)
+    }
+}

@@ -1,0 +1,273 @@
+import Foundation
+
+/// What the orchestrator does next for a deployment, decided from the stored record and the time alone.
+public enum Decision: Sendable, Hashable {
+    /// Store this state change, then decide again.
+    case transition(Transition)
+    /// Run this effect against AWS and feed its outcome to `Machine.apply`.
+    case perform(Effect)
+    /// Nothing is due before this moment.
+    case wait(until: Date)
+    /// The deployment is terminal.
+    case done
+}
+
+/// A new version of the record, with the audit-log entry that explains it (if the change is worth one).
+public struct Transition: Sendable, Hashable {
+    public var deployment: Deployment
+    public var log: LogEntry?
+
+    public init(deployment: Deployment, log: LogEntry?) {
+        self.deployment = deployment
+        self.log = log
+    }
+}
+
+/// One line of the audit trail.
+public struct LogEntry: Sendable, Hashable, Codable {
+    public var from: DeploymentState
+    public var to: DeploymentState
+    public var message: String
+    public var details: [String: String]
+
+    public init(from: DeploymentState, to: DeploymentState, message: String, details: [String: String] = [:]) {
+        self.from = from
+        self.to = to
+        self.message = message
+        self.details = details
+    }
+}
+
+/// The deployment state machine: pure functions of the record, an event and the time.
+public enum Machine {
+    /// Decides the next thing to do for `d` at `now`. Calling it twice without applying anything gives the same answer.
+    public static func decide(_ d: Deployment, now: Date) -> Decision {
+        if d.state.isTerminal { return .done }
+        let spec = d.plan.spec
+        switch d.state {
+        case .pending:
+            return .perform(.begin)
+        case .launching:
+            if let group = d.plan.retire.first(where: { !d.retiredGroups.contains($0) }) {
+                return .perform(.retireGroup(group))
+            }
+            guard let version = d.greenLaunchTemplateVersion else { return .perform(.ensureLaunchTemplateVersion) }
+            return .perform(.ensureGreenGroup(launchTemplateVersion: version))
+        case .waitingForCapacity:
+            if now >= d.phaseStartedAt.adding(spec.fleet.capacityTimeout) {
+                let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
+                return rollback(d, now: now, reason: "green did not reach \(d.plan.blue.desiredCapacity) InService instances within fleet.capacity_timeout \(spec.fleet.capacityTimeout)\(seen)", check: "capacity")
+            }
+            return due(d, now: now, .observeCapacity)
+        case .checkingHealth:
+            if now >= d.phaseStartedAt.adding(spec.checks.healthyTimeout) {
+                let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
+                return rollback(d, now: now, reason: "green targets were not all healthy within checks.healthy_timeout \(spec.checks.healthyTimeout)\(seen)", check: "target-health")
+            }
+            return due(d, now: now, .observeTargetHealth)
+        case .shifting:
+            return decideShifting(d, now: now)
+        case .paused:
+            if d.promoteRequested {
+                var next = d
+                next.promoteRequested = false
+                return .transition(advance(next, now: now, message: "promoted past the manual gate"))
+            }
+            return due(d, now: now, .runChecks)
+        case .promoting:
+            return .perform(.confirmPromotion)
+        case .rollingBack:
+            if !d.trafficRestored { return .perform(.restoreBlue) }
+            if !d.greenRemoved { return .perform(.removeGreen) }
+            var next = d
+            next.state = .rolledBack
+            next.updatedAt = now
+            return .transition(Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rolledBack, message: "rolled back: traffic is 100% on blue \(d.plan.blue.autoScalingGroup), green removed")))
+        case .completed, .rolledBack, .failed:
+            return .done
+        }
+    }
+
+    private static func decideShifting(_ d: Deployment, now: Date) -> Decision {
+        guard let step = d.currentStep else {
+            var next = d
+            next.state = .promoting
+            next.phaseStartedAt = now
+            next.updatedAt = now
+            return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .promoting, message: "all steps baked; promoting green")))
+        }
+        guard case .weight(let weight, let bake) = step else {
+            var next = d
+            next.state = .paused
+            next.phaseStartedAt = now
+            next.updatedAt = now
+            return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message: "waiting at a manual gate for `switchyard promote \(d.id)`")))
+        }
+        guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
+            return .perform(.setWeights(green: weight))
+        }
+        let bakeEnd = bakeStart.adding(bake)
+        if now >= bakeEnd {
+            return .transition(advance(d, now: now, message: "step \(d.stepLabel) baked \(bake) at \(weight)% green"))
+        }
+        if let next = d.nextCheckAt, next > now {
+            return .wait(until: min(next, bakeEnd))
+        }
+        return .perform(.runChecks)
+    }
+
+    /// Moves to the step after the current one (skipping nothing), or to promotion after the last.
+    private static func advance(_ d: Deployment, now: Date, message: String) -> Transition {
+        var next = d
+        let from = d.state
+        next.stepIndex += 1
+        next.bakeStartedAt = nil
+        next.phaseStartedAt = now
+        next.updatedAt = now
+        if next.stepIndex >= d.plan.spec.steps.count {
+            next.state = .promoting
+        } else {
+            next.state = .shifting
+        }
+        return Transition(deployment: next, log: LogEntry(from: from, to: next.state, message: message))
+    }
+
+    /// Either the observation is due now, or the wait until it is.
+    private static func due(_ d: Deployment, now: Date, _ effect: Effect) -> Decision {
+        if let next = d.nextCheckAt, next > now { return .wait(until: next) }
+        return .perform(effect)
+    }
+
+    private static func rollback(_ d: Deployment, now: Date, reason: String, check: String) -> Decision {
+        .transition(startRollback(d, now: now, reason: reason, details: ["check": check]))
+    }
+
+    /// Moves any non-terminal deployment to `rolling_back`, keeping the first reason given.
+    public static func startRollback(_ d: Deployment, now: Date, reason: String, details: [String: String] = [:]) -> Transition {
+        var next = d
+        next.state = .rollingBack
+        next.rollbackReason = d.rollbackReason ?? reason
+        next.phaseStartedAt = now
+        next.nextCheckAt = nil
+        next.updatedAt = now
+        return Transition(deployment: next, log: LogEntry(from: d.state, to: .rollingBack, message: "rolling back: \(reason)", details: details))
+    }
+
+    /// Applies what an effect or an operator reported. Events that do not fit the state change nothing.
+    public static func apply(_ d: Deployment, _ event: Event, now: Date) -> Transition {
+        var next = d
+        next.updatedAt = now
+        let interval = d.plan.spec.checks.interval
+        switch (d.state, event) {
+        case (.pending, .begun):
+            next.state = .launching
+            next.phaseStartedAt = now
+            return Transition(deployment: next, log: LogEntry(from: .pending, to: .launching, message: "release of \(d.ami) started: blue is \(d.plan.blue.autoScalingGroup)"))
+        case (.launching, .groupRetired(let name)):
+            if !next.retiredGroups.contains(name) { next.retiredGroups.append(name) }
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "retired \(name) from green's target group", details: ["asg": name]))
+        case (.launching, .launchTemplateVersionReady(let version)):
+            next.greenLaunchTemplateVersion = version
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
+        case (.launching, .greenGroupReady):
+            next.greenGroupCreated = true
+            next.state = .waitingForCapacity
+            next.phaseStartedAt = now
+            next.nextCheckAt = nil
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenAutoScalingGroup) created with desired capacity \(d.plan.blue.desiredCapacity)", details: ["asg": d.plan.greenAutoScalingGroup]))
+        case (.waitingForCapacity, .capacityObserved(let report)):
+            next.lastObservation = report.summary
+            if report.inService >= d.plan.blue.desiredCapacity {
+                next.state = .checkingHealth
+                next.phaseStartedAt = now
+                next.nextCheckAt = nil
+                return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .checkingHealth, message: "green has \(report.summary)"))
+            }
+            next.nextCheckAt = now.adding(interval)
+            return Transition(deployment: next, log: nil)
+        case (.checkingHealth, .targetHealthObserved(let report)):
+            next.lastObservation = report.summary
+            if report.allHealthy(expected: d.plan.blue.desiredCapacity) {
+                next.state = .shifting
+                next.phaseStartedAt = now
+                next.nextCheckAt = nil
+                next.bakeStartedAt = nil
+                return Transition(deployment: next, log: LogEntry(from: .checkingHealth, to: .shifting, message: "every green target is healthy (\(report.summary))"))
+            }
+            next.nextCheckAt = now.adding(interval)
+            return Transition(deployment: next, log: nil)
+        case (.shifting, .weightsConfirmed(let green)):
+            let before = d.greenWeight
+            next.greenWeight = green
+            next.bakeStartedAt = now
+            next.nextCheckAt = now.adding(interval)
+            return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: "step \(d.stepLabel): weights blue \(100 - green)% / green \(green)% (was \(100 - before)/\(before))", details: ["green_weight": String(green), "blue_weight": String(100 - green)]))
+        case (.shifting, .checksObserved(let results)), (.paused, .checksObserved(let results)),
+             (.checkingHealth, .checksObserved(let results)):
+            return applyChecks(next, results, now: now)
+        case (.promoting, .promotionConfirmed):
+            next.state = .completed
+            next.phaseStartedAt = now
+            next.retentionDeadline = now.adding(d.plan.spec.promotion.blueRetention)
+            return Transition(deployment: next, log: LogEntry(from: .promoting, to: .completed, message: "green \(d.plan.greenAutoScalingGroup) promoted: 100% of traffic on \(d.ami); blue \(d.plan.blue.autoScalingGroup) kept for \(d.plan.spec.promotion.blueRetention)"))
+        case (.rollingBack, .weightsConfirmed(let green)) where green == 0:
+            next.greenWeight = 0
+            next.trafficRestored = true
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "listener read back at 100% blue", details: ["green_weight": "0", "blue_weight": "100"]))
+        case (.rollingBack, .greenRemoved):
+            next.greenRemoved = true
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) scaled to 0 and deleted"))
+        case (.paused, .promoteRequested):
+            next.promoteRequested = true
+            return Transition(deployment: next, log: nil)
+        case (let state, .rollbackRequested(let reason, let actor)) where !state.isTerminal && state != .rollingBack:
+            return startRollback(d, now: now, reason: "requested by \(actor): \(reason)", details: ["actor": actor, "check": "manual"])
+        case (let state, .effectFailed(let effect, let message)) where !state.isTerminal:
+            return applyFailure(d, effect: effect, message: message, now: now)
+        default:
+            return Transition(deployment: d, log: nil)
+        }
+    }
+
+    private static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {
+        var next = d
+        next.nextCheckAt = now.adding(d.plan.spec.checks.interval)
+        var failing: [CheckResult] = []
+        for result in results {
+            if result.passed {
+                next.consecutiveFailures[result.name] = nil
+            } else {
+                let count = (next.consecutiveFailures[result.name] ?? 0) + 1
+                next.consecutiveFailures[result.name] = count
+                if count >= result.threshold { failing.append(result) }
+            }
+        }
+        guard let first = failing.first else { return Transition(deployment: next, log: nil) }
+        let count = next.consecutiveFailures[first.name] ?? 1
+        var details = ["check": first.name, "evidence": first.evidence, "consecutive_failures": String(count)]
+        if failing.count > 1 { details["other_failures"] = failing.dropFirst().map { "\($0.name): \($0.evidence)" }.joined(separator: "; ") }
+        return startRollback(next, now: now, reason: "check \(first.name) failed \(count) time(s) in a row: \(first.evidence)", details: details)
+    }
+
+    private static func applyFailure(_ d: Deployment, effect: Effect, message: String, now: Date) -> Transition {
+        guard d.state == .rollingBack else {
+            return startRollback(d, now: now, reason: "\(effect.title) failed: \(message)", details: ["effect": effect.title])
+        }
+        var next = d
+        next.state = .failed
+        next.updatedAt = now
+        let traffic: String
+        if d.trafficRestored {
+            traffic = "Traffic is 100% on blue \(d.plan.blue.autoScalingGroup)."
+        } else {
+            traffic = "Traffic is where the last confirmed step left it: blue \(d.blueWeight)% / green \(d.greenWeight)%."
+        }
+        next.failureReason = "\(effect.title) failed during rollback: \(message). \(traffic) Retry with `switchyard rollback \(d.id)`."
+        return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .failed, message: next.failureReason ?? message, details: ["effect": effect.title]))
+    }
+}
+
+extension Date {
+    /// This moment moved on by a deployment-file duration.
+    public func adding(_ span: TimeSpan) -> Date { addingTimeInterval(span.seconds) }
+}
