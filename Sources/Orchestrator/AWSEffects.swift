@@ -1,0 +1,191 @@
+import AWS
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// Runs one effect of the state machine and reports its outcome as an event.
+public protocol EffectPerformer: Sendable {
+    func perform(_ effect: Effect, for deployment: Deployment) async throws -> Event
+}
+
+/// Runs effects against AWS. Every effect looks before it acts, so running one twice changes nothing more.
+public struct AWSEffects: EffectPerformer {
+    public let aws: AWSClients
+    public let logger: Logger
+
+    public init(aws: AWSClients, logger: Logger) {
+        self.aws = aws
+        self.logger = logger
+    }
+
+    public func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
+        switch effect {
+        case .begin:
+            return .begun
+        case .retireGroup(let name):
+            try await retire(group: name, d)
+            return .groupRetired(name)
+        case .ensureLaunchTemplateVersion:
+            return .launchTemplateVersionReady(try await ensureLaunchTemplateVersion(d))
+        case .ensureGreenGroup(let version):
+            try await ensureGreenGroup(d, launchTemplateVersion: version)
+            return .greenGroupReady
+        case .observeCapacity:
+            return .capacityObserved(try await observeCapacity(d))
+        case .observeTargetHealth:
+            return .targetHealthObserved(try await observeTargetHealth(d))
+        case .setWeights(let green):
+            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: green)
+            return .weightsConfirmed(green: green)
+        case .runChecks:
+            return .checksObserved(try await runChecks(d))
+        case .confirmPromotion:
+            let weights = try await traffic(d).currentWeights()
+            guard weights.percent[d.plan.greenTargetGroupArn] == 100 else {
+                throw TrafficError.readBackMismatch(resource: traffic(d).resourceName, expectedGreen: 100, found: weights.percent)
+            }
+            return .promotionConfirmed
+        case .restoreBlue:
+            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0)
+            return .weightsConfirmed(green: 0)
+        case .removeGreen:
+            try await deleteGroup(d.plan.greenAutoScalingGroup)
+            return .greenRemoved
+        }
+    }
+
+    private func traffic(_ d: Deployment) -> TrafficSwitch { aws.traffic(for: d.plan.spec) }
+
+    private func group(_ name: String) async throws -> AutoScalingGroup? {
+        try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first { $0.name == name }
+    }
+
+    /// Removes a group from green's target group, but never one whose target groups carry traffic.
+    private func retire(group name: String, _ d: Deployment) async throws {
+        guard let existing = try await group(name) else { return }
+        let weights = try await traffic(d).currentWeights()
+        let carrying = existing.targetGroupARNs.filter { (weights.percent[$0] ?? 0) > 0 }
+        guard carrying.isEmpty else {
+            throw RetireError.carriesTraffic(group: name, targetGroups: carrying)
+        }
+        try await deleteGroup(name)
+    }
+
+    private func deleteGroup(_ name: String) async throws {
+        guard try await group(name) != nil else { return }
+        try await aws.autoScaling.updateAutoScalingGroup(name: name, minSize: 0, maxSize: 0, desiredCapacity: 0)
+        try await aws.autoScaling.deleteAutoScalingGroup(name: name, forceDelete: true)
+    }
+
+    /// The version's description carries the deployment id, so a second run finds the first run's version.
+    static func launchTemplateDescription(_ d: Deployment) -> String {
+        "switchyard \(d.service) deployment \(d.id)"
+    }
+
+    private func ensureLaunchTemplateVersion(_ d: Deployment) async throws -> Int {
+        let blue = d.plan.blue
+        let description = Self.launchTemplateDescription(d)
+        let existing = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [])
+        if let found = existing.first(where: { $0.versionDescription == description }) {
+            logger.info("adopting existing launch template version", metadata: ["deployment.id": "\(d.id)", "launch_template.version": "\(found.versionNumber)"])
+            return found.versionNumber
+        }
+        guard let source = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [String(blue.launchTemplateVersion)]).first else {
+            throw PlanError.launchTemplateVersionNotFound(template: blue.launchTemplateName, version: String(blue.launchTemplateVersion))
+        }
+        let created = try await aws.ec2.createLaunchTemplateVersion(
+            templateId: blue.launchTemplateId, sourceVersion: blue.launchTemplateVersion, copying: source.data,
+            imageId: d.ami, description: description, clientToken: "switchyard-\(d.id)")
+        return created.versionNumber
+    }
+
+    private func ensureGreenGroup(_ d: Deployment, launchTemplateVersion: Int) async throws {
+        let name = d.plan.greenAutoScalingGroup
+        if try await group(name) != nil {
+            logger.info("adopting existing green group", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
+            return
+        }
+        guard let blue = try await group(d.plan.blue.autoScalingGroup) else {
+            throw PlanError.blueGroupMissing(d.plan.blue.autoScalingGroup)
+        }
+        var tags = blue.tags.filter { !$0.key.hasPrefix("aws:") && !$0.key.hasPrefix("switchyard:") }
+        tags.append(AutoScalingTag(key: "switchyard:service", value: d.service, propagateAtLaunch: true))
+        tags.append(AutoScalingTag(key: "switchyard:deployment", value: d.id, propagateAtLaunch: true))
+        let request = CreateAutoScalingGroupRequest(
+            name: name,
+            launchTemplateId: d.plan.blue.launchTemplateId,
+            launchTemplateVersion: String(launchTemplateVersion),
+            minSize: d.plan.blue.minSize, maxSize: d.plan.blue.maxSize, desiredCapacity: d.plan.blue.desiredCapacity,
+            vpcZoneIdentifier: blue.vpcZoneIdentifier,
+            availabilityZones: blue.vpcZoneIdentifier.isEmpty ? blue.availabilityZones : [],
+            healthCheckType: blue.healthCheckType, healthCheckGracePeriod: blue.healthCheckGracePeriod,
+            targetGroupARNs: [d.plan.greenTargetGroupArn],
+            tags: tags)
+        try await aws.autoScaling.createAutoScalingGroup(request)
+    }
+
+    private func observeCapacity(_ d: Deployment) async throws -> CapacityReport {
+        guard let green = try await group(d.plan.greenAutoScalingGroup) else {
+            throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
+        }
+        let inService = green.instances.filter { $0.lifecycleState == "InService" }.count
+        return CapacityReport(desired: green.desiredCapacity, inService: inService, instances: green.instances.count)
+    }
+
+    /// Health of the instances green's group lists now; stale targets in the target group are ignored.
+    private func observeTargetHealth(_ d: Deployment) async throws -> TargetHealthReport {
+        guard let green = try await group(d.plan.greenAutoScalingGroup) else {
+            throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
+        }
+        let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+        var byId: [String: TargetHealthDescription] = [:]
+        for entry in health { byId[entry.targetId] = entry }
+        let targets = green.instances.map { instance -> TargetHealthReport.Target in
+            guard let entry = byId[instance.instanceId] else {
+                return .init(instanceId: instance.instanceId, state: "missing", reason: "not registered in the target group")
+            }
+            return .init(instanceId: instance.instanceId, state: entry.state, reason: entry.reason)
+        }
+        return TargetHealthReport(targets: targets)
+    }
+
+    private func runChecks(_ d: Deployment) async throws -> [CheckResult] {
+        var results = [try await observeTargetHealth(d).check(maxUnhealthy: d.plan.spec.checks.maxUnhealthyTargets)]
+        let names = d.plan.spec.checks.alarms
+        if !names.isEmpty {
+            let alarms = try await aws.cloudWatch.describeAlarms(names: names)
+            for name in names {
+                guard let alarm = alarms.first(where: { $0.name == name }) else {
+                    results.append(CheckResult(name: "alarm:\(name)", passed: false, evidence: "alarm \(name) does not exist"))
+                    continue
+                }
+                let reason = alarm.stateReason.map { ": \($0)" } ?? ""
+                results.append(CheckResult(name: "alarm:\(name)", passed: alarm.state != "ALARM", evidence: "alarm \(name) is \(alarm.state)\(reason)"))
+            }
+        }
+        return results
+    }
+}
+
+/// Green is not as the record says.
+public enum GreenError: Error, Sendable, CustomStringConvertible {
+    case groupMissing(String)
+
+    public var description: String {
+        switch self {
+        case .groupMissing(let name): return "the green Auto Scaling group \(name) no longer exists"
+        }
+    }
+}
+
+/// A group could not be retired safely.
+public enum RetireError: Error, Sendable, CustomStringConvertible {
+    case carriesTraffic(group: String, targetGroups: [String])
+
+    public var description: String {
+        switch self {
+        case .carriesTraffic(let group, let tgs):
+            return "\(group) stands on \(tgs.joined(separator: ", ")), which carries traffic; it was left alone"
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/// Why a release cannot start: bad input found by looking at AWS before anything was changed.
+public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
+    case amiNotFound(String)
+    case amiNotAvailable(ami: String, state: String)
+    case architectureMismatch(ami: String, architecture: String, blueAMI: String, blueArchitecture: String)
+    case listenerNotFound(String)
+    case ruleNotFound(String)
+    case noForwardAction(resource: String)
+    case unsupportedActions(resource: String, types: [String])
+    case targetGroupsMismatch(resource: String, listener: [String], file: [String])
+    case halfShifted(resource: String, weights: [String: Int])
+    case noTraffic(resource: String)
+    case blueGroupNotFound(targetGroup: String)
+    case ambiguousBlue(targetGroup: String, groups: [String])
+    case blueGroupNotOnTargetGroup(group: String, targetGroup: String)
+    case blueGroupMissing(String)
+    case blueWithoutLaunchTemplate(group: String, detail: String)
+    case foreignGroupOnGreen(group: String, targetGroup: String)
+    case launchTemplateVersionNotFound(template: String, version: String)
+
+    public var description: String {
+        switch self {
+        case .amiNotFound(let ami):
+            return "AMI \(ami) does not exist in this account and region (EC2 error InvalidAMIID.NotFound). Check the id and the file's region."
+        case .amiNotAvailable(let ami, let state):
+            return "AMI \(ami) is \(state), not available. Wait until it is available, then start again."
+        case .architectureMismatch(let ami, let arch, let blueAMI, let blueArch):
+            return "AMI \(ami) is built for \(arch), but blue runs \(blueAMI) on \(blueArch). Green must use the same architecture as blue's instance types."
+        case .listenerNotFound(let arn):
+            return "the listener \(arn) (traffic.listener_arn) does not exist."
+        case .ruleNotFound(let arn):
+            return "the listener rule \(arn) (traffic.rule_arn) does not exist."
+        case .noForwardAction(let resource):
+            return "\(resource) has no forward action to shift; Switchyard only shifts a forward action's weights."
+        case .unsupportedActions(let resource, let types):
+            return "\(resource) has actions Switchyard cannot keep while shifting (\(types.joined(separator: ", "))); only a single forward action is supported."
+        case .targetGroupsMismatch(let resource, let listener, let file):
+            return "\(resource) forwards to \(listener.joined(separator: ", ")), but traffic.target_groups lists \(file.joined(separator: ", ")). They must be the same pair."
+        case .halfShifted(let resource, let weights):
+            let text = weights.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            return "\(resource) splits traffic between both target groups (\(text)). A previous release may have stopped half-way: finish it with `switchyard resume` or `switchyard rollback`, or set the listener to one target group by hand."
+        case .noTraffic(let resource):
+            return "\(resource) sends no traffic to either target group, so there is no blue to replace."
+        case .blueGroupNotFound(let tg):
+            return "no Auto Scaling group is attached to the live target group \(tg). Name blue with fleet.blue_auto_scaling_group."
+        case .ambiguousBlue(let tg, let groups):
+            return "several Auto Scaling groups are attached to the live target group \(tg) (\(groups.joined(separator: ", "))). Name blue with fleet.blue_auto_scaling_group."
+        case .blueGroupNotOnTargetGroup(let group, let tg):
+            return "fleet.blue_auto_scaling_group \(group) is not attached to the live target group \(tg)."
+        case .blueGroupMissing(let group):
+            return "the Auto Scaling group \(group) (fleet.blue_auto_scaling_group) does not exist."
+        case .blueWithoutLaunchTemplate(let group, let detail):
+            return "blue \(group) \(detail); Switchyard needs blue to use a launch template (not a launch configuration or a mixed instances policy)."
+        case .foreignGroupOnGreen(let group, let tg):
+            return "the Auto Scaling group \(group) is attached to \(tg), where green would go, and Switchyard did not create it. Detach or delete it first."
+        case .launchTemplateVersionNotFound(let template, let version):
+            return "launch template \(template) has no version \(version)."
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import SwitchyardCore
+
+/// Writing to the terminal: stdout for results and JSON, stderr for people.
+enum Console {
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static let useColor: Bool = {
+        let env = ProcessInfo.processInfo.environment
+        return env["NO_COLOR"] == nil && env["TERM"] != "dumb" && isatty(STDERR_FILENO) == 1
+    }()
+
+    static func paint(_ text: String, _ code: String) -> String {
+        useColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    /// `2026-11-24 23:50:01Z`
+    static func time(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
+        return formatter.string(from: date) + "Z"
+    }
+
+    /// One progress line for a state change: time, state, step, weights and what happened.
+    static func progressLine(_ d: Deployment, _ log: LogEntry, at: Date) -> String {
+        let state = d.state.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
+        let weights = "blue \(pad(d.blueWeight))% green \(pad(d.greenWeight))%"
+        let line = "\(time(at))  \(state) step \(d.stepLabel)  \(weights)  \(log.message)"
+        switch d.state {
+        case .rollingBack, .rolledBack, .failed: return paint(line, "31")
+        case .completed: return paint(line, "32")
+        default: return line
+        }
+    }
+
+    private static func pad(_ n: Int) -> String {
+        String(repeating: " ", count: max(0, 3 - String(n).count)) + String(n)
+    }
+}

@@ -1,0 +1,65 @@
+import AWS
+import ArgumentParser
+import Foundation
+import Orchestrator
+import StateStore
+import SwitchyardCore
+
+/// The exit codes of the product contract.
+enum Exit: Int32 {
+    case success = 0
+    case failed = 1
+    case usage = 2
+    case rolledBack = 3
+    case conflict = 4
+    case interrupted = 5
+
+    static func forState(_ state: DeploymentState) -> Exit {
+        switch state {
+        case .completed: return .success
+        case .rolledBack: return .rolledBack
+        case .failed: return .failed
+        default: return .interrupted
+        }
+    }
+
+    var code: ExitCode { ExitCode(rawValue) }
+}
+
+/// Maps any error to its exit code and one readable paragraph. Only the CLI does this.
+enum Failure {
+    static func exit(for error: Error) -> Exit {
+        switch error {
+        case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is ValidationError:
+            return .usage
+        case let error as StateStoreError:
+            if case .activeDeploymentExists = error { return .conflict }
+            return .failed
+        default:
+            return .failed
+        }
+    }
+
+    static func message(for error: Error) -> String {
+        switch error {
+        case let error as AWSError:
+            return "AWS refused the request: \(error)"
+        default:
+            return String(describing: error)
+        }
+    }
+
+    /// Runs a command body; on error prints `error: …` on stderr and exits with the mapped code.
+    static func reporting(_ body: () async throws -> Exit) async throws {
+        let result: Exit
+        do {
+            result = try await body()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            Console.error("error: \(message(for: error))")
+            throw exit(for: error).code
+        }
+        if result != .success { throw result.code }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import StateStore
+import SwitchyardCore
+
+/// The stable JSON shapes of `show`, `status`, `history` and `plan` (documented in the README).
+enum JSONViews {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func timestamp(_ date: Date?) -> String? {
+        guard let date else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    struct Blue: Encodable {
+        let auto_scaling_group: String
+        let target_group_arn: String
+        let launch_template_id: String
+        let launch_template_version: Int
+        let image_id: String
+        let desired_capacity: Int
+        let min_size: Int
+        let max_size: Int
+
+        init(_ b: BlueFleet) {
+            auto_scaling_group = b.autoScalingGroup
+            target_group_arn = b.targetGroupArn
+            launch_template_id = b.launchTemplateId
+            launch_template_version = b.launchTemplateVersion
+            image_id = b.imageId
+            desired_capacity = b.desiredCapacity
+            min_size = b.minSize
+            max_size = b.maxSize
+        }
+    }
+
+    struct Green: Encodable {
+        let auto_scaling_group: String
+        let target_group_arn: String
+        let desired_capacity: Int
+        let launch_template_version: Int?
+    }
+
+    struct Step: Encodable {
+        let weight: Int?
+        let bake_ms: Int64?
+        let pause: Bool
+
+        init(_ s: DeploymentSpec.Step) {
+            switch s {
+            case .weight(let w, let bake): weight = w; bake_ms = bake.milliseconds; pause = false
+            case .pause: weight = nil; bake_ms = nil; pause = true
+            }
+        }
+    }
+
+    struct Event: Encodable {
+        let at: String?
+        let from: String
+        let to: String
+        let message: String
+        let actor: String
+        let details: [String: String]
+
+        init(_ e: StoredEvent) {
+            at = timestamp(e.at)
+            from = e.from.rawValue
+            to = e.to.rawValue
+            message = e.message
+            actor = e.actor
+            details = e.details
+        }
+    }
+
+    /// One deployment; with its events for `show`.
+    struct DeploymentView: Encodable {
+        let id: String
+        let service: String
+        let ami: String
+        let state: String
+        let step_index: Int
+        let steps: [Step]
+        let green_weight: Int
+        let blue_weight: Int
+        let blue: Blue
+        let green: Green
+        let created_at: String?
+        let updated_at: String?
+        let finished_at: String?
+        let retention_deadline: String?
+        let actor: String
+        let file_digest: String
+        let rollback_reason: String?
+        let failure_reason: String?
+        let events: [Event]?
+
+        init(_ d: Deployment, events: [StoredEvent]?) {
+            id = d.id
+            service = d.service
+            ami = d.ami
+            state = d.state.rawValue
+            step_index = d.stepIndex
+            steps = d.plan.spec.steps.map(Step.init)
+            green_weight = d.greenWeight
+            blue_weight = d.blueWeight
+            blue = Blue(d.plan.blue)
+            green = Green(auto_scaling_group: d.plan.greenAutoScalingGroup, target_group_arn: d.plan.greenTargetGroupArn,
+                          desired_capacity: d.plan.blue.desiredCapacity, launch_template_version: d.greenLaunchTemplateVersion)
+            created_at = timestamp(d.createdAt)
+            updated_at = timestamp(d.updatedAt)
+            finished_at = d.state.isTerminal ? timestamp(d.updatedAt) : nil
+            retention_deadline = timestamp(d.retentionDeadline)
+            actor = d.actor
+            file_digest = d.fileDigest
+            rollback_reason = d.rollbackReason
+            failure_reason = d.failureReason
+            self.events = events?.map(Event.init)
+        }
+    }
+
+    /// What `plan` would do.
+    struct PlanView: Encodable {
+        let service: String
+        let ami: String
+        let region: String
+        let listener_arn: String
+        let rule_arn: String?
+        let blue: Blue
+        let green: Green
+        let retire: [String]
+        let steps: [Step]
+        let total_bake_ms: Int64
+
+        init(_ p: ReleasePlan) {
+            service = p.spec.service
+            ami = p.ami
+            region = p.spec.region
+            listener_arn = p.spec.traffic.listenerArn
+            rule_arn = p.spec.traffic.ruleArn
+            blue = Blue(p.blue)
+            green = Green(auto_scaling_group: p.greenAutoScalingGroup, target_group_arn: p.greenTargetGroupArn,
+                          desired_capacity: p.blue.desiredCapacity, launch_template_version: nil)
+            retire = p.retire
+            steps = p.spec.steps.map(Step.init)
+            total_bake_ms = p.spec.totalBake.milliseconds
+        }
+    }
+}

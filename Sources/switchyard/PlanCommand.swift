@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Orchestrator
+import SwitchyardCore
+
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a release would create and change, without changing anything.",
+        discussion: """
+            Validates the deployment file and the AMI against AWS, discovers blue from the listener, and prints \
+            the green group, the launch template version, the target groups and the steps. Makes no change in \
+            AWS and writes nothing to the state file.
+            """)
+
+    @OptionGroup var release: ReleaseOptions
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await Failure.reporting {
+            let logger = Session.logger()
+            let (spec, _) = try Session.loadSpec(path: release.file)
+            let (aws, _) = try Session.aws(region: spec.region, logger: logger)
+            let retirable = try state.openIfExists().map { try Start.earlierBlues(store: $0, service: spec.service) } ?? []
+            let plan = try await Planner(aws: aws, logger: logger)
+                .plan(spec: spec, ami: release.ami, deploymentId: "<deployment-id>", retirable: retirable)
+            if output.json {
+                Console.out(try JSONViews.encode(JSONViews.PlanView(plan)))
+            } else {
+                Console.out(Self.describe(plan))
+            }
+            return .success
+        }
+    }
+
+    static func describe(_ p: ReleasePlan) -> String {
+        var lines = [
+            "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
+            "  traffic   \(p.spec.traffic.ruleArn.map { "listener rule \($0)" } ?? "listener \(p.spec.traffic.listenerArn)")",
+            "  blue      \(p.blue.autoScalingGroup) on \(p.blue.targetGroupArn)",
+            "            \(p.blue.imageId) (\(p.blue.architecture)), launch template \(p.blue.launchTemplateName) version \(p.blue.launchTemplateVersion)",
+            "  green     \(p.greenAutoScalingGroup) on \(p.greenTargetGroupArn)",
+            "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)",
+        ]
+        for group in p.retire {
+            lines.append("  retire    \(group) (stands on green's target group with no traffic; scaled to 0 and deleted first)")
+        }
+        lines.append("  steps")
+        var k = 0
+        for step in p.spec.steps {
+            switch step {
+            case .weight(let w, let bake):
+                k += 1
+                lines.append("    \(k). blue \(100 - w)% / green \(w)% for \(bake)")
+            case .pause:
+                lines.append("       manual gate: waits for `switchyard promote`")
+            }
+        }
+        lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,71 @@
+import AWS
+import Crypto
+import Foundation
+import Logging
+import Orchestrator
+import SwitchyardCore
+
+/// What every command needs from the process: logging, who is acting, the AWS clients, the deployment file.
+enum Session {
+    private static let bootstrap: Void = {
+        let level = ProcessInfo.processInfo.environment["SWITCHYARD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }()
+
+    static func logger(_ label: String = "switchyard") -> Logger {
+        _ = bootstrap
+        return Logger(label: label)
+    }
+
+    /// The person acting, as user@host, for the audit log.
+    static var actor: String {
+        let env = ProcessInfo.processInfo.environment
+        let user = env["SWITCHYARD_ACTOR"] ?? env["USER"] ?? env["LOGNAME"] ?? "unknown"
+        if env["SWITCHYARD_ACTOR"] != nil { return user }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "unknown-host"
+        return "\(user)@\(host)"
+    }
+
+    /// The AWS clients for a region, with credentials and endpoints resolved as the AWS SDKs do.
+    static func aws(region: String, logger: Logger) throws -> (AWSClients, AWSClient) {
+        let configuration = try AWSConfiguration.resolve(
+            environment: ProcessInfo.processInfo.environment, region: region,
+            homeDirectory: FileManager.default.homeDirectoryForCurrentUser.path)
+        let client = AWSClient(configuration: configuration, logger: logger)
+        return (AWSClients(client: client), client)
+    }
+
+    /// Reads and validates a deployment file; returns the spec and the SHA-256 of the file's bytes.
+    static func loadSpec(path: String) throws -> (DeploymentSpec, String) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UsageError("cannot read the deployment file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw UsageError("the deployment file \(path) is not UTF-8 text")
+        }
+        let spec = try DeploymentFile.parse(text, path: path)
+        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return (spec, digest)
+    }
+
+    /// A new deployment id: sortable by time, with a random suffix so two starts in one second differ.
+    static func newDeploymentId(now: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
+        return formatter.string(from: now) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+    }
+}
+
+/// A mistake in how the command was called: exit code 2.
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

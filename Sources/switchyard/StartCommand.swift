@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Orchestrator
+import StateStore
+import SwitchyardCore
+
+struct Start: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Release an AMI: create green, prove it healthy, shift traffic step by step, promote or roll back.",
+        discussion: """
+            Runs the deployment in the foreground until it completes (exit 0), rolls back (exit 3) or fails \
+            (exit 1). The first line on stderr is `deployment <ID> started`; then one line per step.
+            """)
+
+    @OptionGroup var release: ReleaseOptions
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Failure.reporting {
+            let logger = Session.logger()
+            let (spec, digest) = try Session.loadSpec(path: release.file)
+            let store = try state.open()
+            if let active = try store.latest(service: spec.service, states: DeploymentState.allCases.filter { !$0.isTerminal }) {
+                throw StateStoreError.activeDeploymentExists(id: active.id, state: active.state, since: active.createdAt)
+            }
+            let (aws, _) = try Session.aws(region: spec.region, logger: logger)
+            let now = Date()
+            let id = Session.newDeploymentId(now: now)
+            let plan = try await Planner(aws: aws, logger: logger)
+                .plan(spec: spec, ami: release.ami, deploymentId: id, retirable: try Self.earlierBlues(store: store, service: spec.service))
+            let actor = Session.actor
+            let deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: now)
+            let created = LogEntry(from: .pending, to: .pending, message: "deployment of \(plan.ami) created from \(release.file) by \(actor)",
+                                   details: ["file": release.file, "file_digest": digest])
+            try store.insert(deployment, log: created, actor: actor, at: now)
+            Console.error("deployment \(id) started")
+            let runner = DeploymentRunner(
+                store: store, effects: AWSEffects(aws: aws, logger: logger), clock: SystemClock(), actor: actor, logger: logger,
+                onChange: { d, log, at in Console.error(Console.progressLine(d, log, at: at)) })
+            let final = try await runner.run(deployment)
+            Console.error(Self.summary(final))
+            return Exit.forState(final.state)
+        }
+    }
+
+    /// Blue groups of this service's earlier deployments: they may be retired from green's target group.
+    static func earlierBlues(store: StateStore, service: String) throws -> Set<String> {
+        Set(try store.deployments(service: service, limit: 100, activeOnly: false).map(\.plan.blue.autoScalingGroup))
+    }
+
+    static func summary(_ d: Deployment) -> String {
+        switch d.state {
+        case .completed:
+            return "deployment \(d.id) completed: \(d.ami) serves 100% of \(d.service) from \(d.plan.greenAutoScalingGroup)"
+        case .rolledBack:
+            return "deployment \(d.id) rolled back: \(d.rollbackReason ?? "no reason recorded")"
+        case .failed:
+            return "deployment \(d.id) failed: \(d.failureReason ?? "no reason recorded")"
+        default:
+            return "deployment \(d.id) stopped in state \(d.state); continue with `switchyard resume \(d.id)`"
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import StateStore
+import SwitchyardCore
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the active deployments, or one deployment: state, step, weights.")
+
+    @Argument(help: "A deployment id (default: every active deployment).") var id: String?
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await Failure.reporting {
+            let store = try state.openIfExists()
+            let deployments: [Deployment]
+            if let id {
+                guard let d = try store?.deployment(id: id) else { throw UsageError("no deployment \(id) in \(state.path)") }
+                deployments = [d]
+            } else {
+                deployments = try store?.deployments(service: nil, limit: 1000, activeOnly: true) ?? []
+            }
+            if output.json {
+                if id != nil, let d = deployments.first {
+                    Console.out(try JSONViews.encode(JSONViews.DeploymentView(d, events: nil)))
+                } else {
+                    Console.out(try JSONViews.encode(deployments.map { JSONViews.DeploymentView($0, events: nil) }))
+                }
+            } else if deployments.isEmpty {
+                Console.out("no active deployments")
+            } else {
+                for d in deployments {
+                    Console.out("\(d.id)  \(d.service)  \(d.state.rawValue)  step \(d.stepLabel)  blue \(d.blueWeight)% / green \(d.greenWeight)%  \(d.ami)"
+                        + (d.lastObservation.map { "  (\($0))" } ?? ""))
+                }
+            }
+            return .success
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Switchyard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard",
+        abstract: "Blue/green releases of EC2 Auto Scaling groups behind an Application Load Balancer.",
+        discussion: """
+            Switchyard creates a green Auto Scaling group from a new AMI beside the live blue one, proves it \
+            healthy, moves the ALB listener's weight to it step by step while checks run, and promotes green \
+            or rolls back to blue on its own. Every step is stored in a SQLite state file (--db), so a release \
+            can be resumed and audited.
+
+            Exit codes: 0 success, 1 failed or unexpected error, 2 bad usage or invalid file (nothing changed), \
+            3 rolled back, 4 conflict with another deployment, 5 interrupted or waiting at a manual gate.
+            """,
+        version: SwitchyardVersion.text,
+        subcommands: [Plan.self, Start.self, Status.self, Show.self, History.self])
+
+    /// Parses and runs the command; usage mistakes exit 2 as the product contract says (not 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Console.error(fullMessage(for: error))
+                Foundation.exit(Exit.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+enum SwitchyardVersion {
+    static let number = "0.1.0"
+    static var text: String { number }
+}
