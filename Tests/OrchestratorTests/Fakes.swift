@@ -1,0 +1,101 @@
+import Foundation
+import Orchestrator
+import StateStore
+import SwitchyardCore
+
+/// A clock that jumps forward instead of sleeping.
+final class TestClock: DeploymentClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+
+    init(_ start: Date) { current = start }
+
+    func now() -> Date { lock.withLock { current } }
+
+    func sleep(until date: Date) async throws {
+        lock.withLock { if date > current { current = date } }
+    }
+}
+
+/// An in-process AWS: records every effect, answers with the events a healthy world gives, and can be told to misbehave.
+final class FakeWorld: EffectPerformer, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _effects: [Effect] = []
+    private var _storedStates: [DeploymentState] = []
+    var failingCheckAfter: Int?
+    var failingEffect: Effect?
+    var unhealthyUntilObservation = 0
+    let store: StateStore?
+    private var checks = 0
+    private var healthObservations = 0
+
+    init(store: StateStore? = nil) { self.store = store }
+
+    var effects: [Effect] { lock.withLock { _effects } }
+    /// The state stored in the state file at the moment each effect started.
+    var storedStates: [DeploymentState] { lock.withLock { _storedStates } }
+
+    func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
+        let stored = try store?.deployment(id: d.id)
+        return try lock.withLock {
+            _effects.append(effect)
+            if let stored { _storedStates.append(stored.state) }
+            if effect == failingEffect { throw FakeError.refused(effect.title) }
+            switch effect {
+            case .begin: return .begun
+            case .retireGroup(let name): return .groupRetired(name)
+            case .ensureLaunchTemplateVersion: return .launchTemplateVersionReady(7)
+            case .ensureGreenGroup: return .greenGroupReady
+            case .observeCapacity: return .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
+            case .observeTargetHealth:
+                healthObservations += 1
+                let state = healthObservations > unhealthyUntilObservation ? "healthy" : "initial"
+                return .targetHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: state), .init(instanceId: "i-2", state: "healthy")]))
+            case .setWeights(let green): return .weightsConfirmed(green: green)
+            case .runChecks:
+                checks += 1
+                let failing = failingCheckAfter.map { checks > $0 } ?? false
+                return .checksObserved([CheckResult(name: "target-health", passed: !failing, evidence: failing ? "i-1 unhealthy (Target.ResponseCodeMismatch)" : "2/2 healthy")])
+            case .confirmPromotion: return .promotionConfirmed
+            case .restoreBlue: return .weightsConfirmed(green: 0)
+            case .removeGreen: return .greenRemoved
+            }
+        }
+    }
+}
+
+enum FakeError: Error, CustomStringConvertible {
+    case refused(String)
+    var description: String {
+        switch self {
+        case .refused(let what): return "AccessDenied: \(what) refused"
+        }
+    }
+}
+
+enum Fixtures {
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func spec(steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(60)), .weight(50, bake: .seconds(60)), .weight(100, bake: .seconds(30))]) -> DeploymentSpec {
+        DeploymentSpec(
+            service: "web", region: "us-east-1",
+            traffic: .init(listenerArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2",
+                           targetGroups: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
+                                          "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2"]),
+            fleet: .init(), steps: steps, checks: .init(interval: .seconds(10)), promotion: .init(blueRetention: .minutes(30)))
+    }
+
+    static func deployment(id: String = "20261124-000000-0001", spec: DeploymentSpec = spec(), retire: [String] = []) -> Deployment {
+        let blue = BlueFleet(autoScalingGroup: "web-blue", targetGroupArn: spec.traffic.targetGroups[0], launchTemplateId: "lt-1",
+                             launchTemplateName: "web", launchTemplateVersion: 3, imageId: "ami-11111111", architecture: "x86_64",
+                             minSize: 2, maxSize: 4, desiredCapacity: 2)
+        let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenTargetGroupArn: spec.traffic.targetGroups[1],
+                               greenAutoScalingGroup: "switchyard-web-\(id)", retire: retire)
+        return Deployment(id: id, plan: plan, fileDigest: "abc", actor: "test@host", now: start)
+    }
+
+    static func store() throws -> StateStore {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-tests-\(UUID().uuidString)")
+        return try StateStore(path: dir.appendingPathComponent("state.db").path)
+    }
+}
