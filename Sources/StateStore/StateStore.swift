@@ -1,0 +1,343 @@
+import CSQLite
+import Foundation
+import SwitchyardCore
+
+/// One schema migration: SQL only, no app types, applied once in its own transaction.
+public struct Migration: Sendable {
+    public var version: Int
+    public var name: String
+    public var sql: String
+
+    public init(version: Int, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
+
+    /// The migrations this binary carries, generated from migrations/*.sql.
+    public static var all: [Migration] { embeddedMigrations }
+}
+
+/// One line of a deployment's audit trail as stored.
+public struct StoredEvent: Sendable, Codable, Hashable {
+    public var id: Int64
+    public var deploymentId: String
+    public var at: Date
+    public var from: DeploymentState
+    public var to: DeploymentState
+    public var message: String
+    public var actor: String
+    public var details: [String: String]
+}
+
+/// A request written by another terminal for the process running a deployment.
+public struct OperatorRequest: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable { case rollback, promote }
+    public var id: Int64
+    public var deploymentId: String
+    public var kind: Kind
+    public var reason: String?
+    public var actor: String
+    public var at: Date
+}
+
+/// Why the state file refused an operation.
+public enum StateStoreError: Error, Sendable, CustomStringConvertible {
+    case activeDeploymentExists(id: String, state: DeploymentState, since: Date)
+    case terminalStateIsFinal(id: String, state: DeploymentState, attempted: DeploymentState)
+    case unknownDeployment(String)
+    case newerSchema(path: String, version: Int, known: Int)
+    case notADatabase(path: String, detail: String)
+    case corruptRecord(id: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .activeDeploymentExists(let id, let state, let since):
+            return "deployment \(id) of this service is still active (\(state), started \(StoredDate.text(since))). Wait for it, or `switchyard resume \(id)` / `switchyard rollback \(id)`."
+        case .terminalStateIsFinal(let id, let state, let attempted):
+            return "deployment \(id) is \(state), a final state; it cannot become \(attempted)"
+        case .unknownDeployment(let id):
+            return "no deployment \(id) in the state file"
+        case .newerSchema(let path, let version, let known):
+            return "the state file \(path) has schema version \(version), but this switchyard knows only up to \(known); use a newer switchyard"
+        case .notADatabase(let path, let detail):
+            return "\(path) is not a Switchyard state file (\(detail))"
+        case .corruptRecord(let id, let detail):
+            return "the stored record of deployment \(id) cannot be read: \(detail)"
+        }
+    }
+}
+
+/// Dates as stored: ISO-8601 UTC with milliseconds, so text order is time order.
+enum StoredDate {
+    static func text(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}
+
+/// The SQLite state file: deployments, their append-only event log, operator requests.
+///
+/// `@unchecked Sendable` is sound because every use of the connection goes through `lock`;
+/// other processes are kept apart by SQLite's own file locks (WAL, busy timeout, `BEGIN IMMEDIATE`).
+public final class StateStore: @unchecked Sendable {
+    public let path: String
+    private let db: SQLiteConnection
+    private let lock = NSLock()
+
+    /// Opens or creates the state file (mode 0600, parent folders 0700) and applies pending migrations.
+    public init(path: String, migrations: [Migration] = Migration.all) throws {
+        self.path = path
+        try Self.prepareFile(path)
+        db = try SQLiteConnection(path: path)
+        do {
+            try db.execute("PRAGMA busy_timeout = 5000")
+            try db.query("PRAGMA journal_mode = WAL")
+            try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
+            try migrate(migrations)
+        } catch let error as SQLiteError where error.code & 0xff == SQLITE_NOTADB {
+            throw StateStoreError.notADatabase(path: path, detail: error.message)
+        }
+    }
+
+    private static func prepareFile(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StateStoreError.notADatabase(path: path, detail: String(cString: strerror(errno)))
+        }
+        fchmod(fd, 0o600)
+        close(fd)
+    }
+
+    private func migrate(_ migrations: [Migration]) throws {
+        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        let applied = Set(try db.query("SELECT version FROM schema_migrations").compactMap { $0[0].flatMap { Int($0) } })
+        let known = migrations.map(\.version).max() ?? 0
+        if let newest = applied.max(), newest > known {
+            throw StateStoreError.newerSchema(path: path, version: newest, known: known)
+        }
+        for migration in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+            try db.transaction {
+                // Another process may have applied it while we waited for the write lock.
+                let done = try db.query("SELECT 1 FROM schema_migrations WHERE version = ?", [.int(Int64(migration.version))])
+                guard done.isEmpty else { return }
+                try db.execute(migration.sql)
+                try db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                             [.int(Int64(migration.version)), .text(migration.name), .text(StoredDate.text(Date()))])
+            }
+        }
+    }
+
+    /// The versions recorded in schema_migrations, in order.
+    public func appliedMigrations() throws -> [Int] {
+        try lock.withLock { try db.query("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0[0].flatMap { Int($0) } } }
+    }
+
+    /// `SWITCHYARD_DB`, else `$XDG_STATE_HOME/switchyard/state.db`, else `~/.local/state/switchyard/state.db`.
+    public static func defaultPath(environment: [String: String]) -> String {
+        if let path = environment["SWITCHYARD_DB"], !path.isEmpty { return path }
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/switchyard/state.db" }
+        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+        return home + "/.local/state/switchyard/state.db"
+    }
+
+    // MARK: - Deployments
+
+    /// Stores a new deployment and its first event, unless another deployment of the service is active.
+    public func insert(_ d: Deployment, log: LogEntry, actor: String, at: Date) throws {
+        try lock.withLock {
+            try db.transaction {
+                if let active = try activeRow(service: d.service) { throw active }
+                do {
+                    try db.query("""
+                        INSERT INTO deployments (id, service, ami, file_digest, state, step_index, green_weight, blue_asg, green_asg,
+                            blue_target_group, green_target_group, actor, created_at, updated_at, finished_at, record)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, try columns(d))
+                } catch let error as SQLiteError where error.isConstraint {
+                    if let active = try activeRow(service: d.service) { throw active }
+                    throw error
+                }
+                try appendEvent(d.id, log, actor: actor, at: at)
+            }
+        }
+    }
+
+    private func activeRow(service: String) throws -> StateStoreError? {
+        let rows = try db.query("""
+            SELECT id, state, created_at FROM deployments
+            WHERE service = ? AND state NOT IN ('completed', 'rolled_back', 'failed') LIMIT 1
+            """, [.text(service)])
+        guard let row = rows.first, let id = row[0], let state = row[1].flatMap(DeploymentState.init(rawValue:)) else { return nil }
+        return .activeDeploymentExists(id: id, state: state, since: row[2].flatMap(StoredDate.parse) ?? Date())
+    }
+
+    /// Stores the new version of a deployment and its event, together. A final state never changes.
+    public func save(_ d: Deployment, log: LogEntry?, actor: String, at: Date) throws {
+        try lock.withLock {
+            try db.transaction {
+                let rows = try db.query("SELECT state FROM deployments WHERE id = ?", [.text(d.id)])
+                guard let stored = rows.first?[0].flatMap(DeploymentState.init(rawValue:)) else {
+                    throw StateStoreError.unknownDeployment(d.id)
+                }
+                if stored.isTerminal, stored != d.state {
+                    throw StateStoreError.terminalStateIsFinal(id: d.id, state: stored, attempted: d.state)
+                }
+                var values = try columns(d)
+                values.removeFirst()
+                values.append(.text(d.id))
+                try db.query("""
+                    UPDATE deployments SET service = ?, ami = ?, file_digest = ?, state = ?, step_index = ?, green_weight = ?,
+                        blue_asg = ?, green_asg = ?, blue_target_group = ?, green_target_group = ?, actor = ?, created_at = ?,
+                        updated_at = ?, finished_at = ?, record = ?
+                    WHERE id = ?
+                    """, values)
+                if let log { try appendEvent(d.id, log, actor: actor, at: at) }
+            }
+        }
+    }
+
+    private func columns(_ d: Deployment) throws -> [SQLValue] {
+        let record = String(decoding: try RecordCoding.encoder.encode(d), as: UTF8.self)
+        return [
+            .text(d.id), .text(d.service), .text(d.ami), .text(d.fileDigest), .text(d.state.rawValue),
+            .int(Int64(d.stepIndex)), .int(Int64(d.greenWeight)), .text(d.plan.blue.autoScalingGroup),
+            .text(d.plan.greenAutoScalingGroup), .text(d.plan.blue.targetGroupArn), .text(d.plan.greenTargetGroupArn),
+            .text(d.actor), .text(StoredDate.text(d.createdAt)), .text(StoredDate.text(d.updatedAt)),
+            SQLValue(d.state.isTerminal ? StoredDate.text(d.updatedAt) : nil), .text(record),
+        ]
+    }
+
+    private func appendEvent(_ id: String, _ log: LogEntry, actor: String, at: Date) throws {
+        let details = String(decoding: try RecordCoding.encoder.encode(log.details), as: UTF8.self)
+        try db.query("INSERT INTO events (deployment_id, at, from_state, to_state, message, actor, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [.text(id), .text(StoredDate.text(at)), .text(log.from.rawValue), .text(log.to.rawValue),
+                      .text(log.message), .text(actor), .text(details)])
+    }
+
+    public func deployment(id: String) throws -> Deployment? {
+        try lock.withLock { try records("SELECT id, record FROM deployments WHERE id = ?", [.text(id)]).first }
+    }
+
+    /// Deployments newest first, optionally of one service, optionally only the active ones.
+    public func deployments(service: String?, limit: Int, activeOnly: Bool) throws -> [Deployment] {
+        var sql = "SELECT id, record FROM deployments WHERE 1 = 1"
+        var values: [SQLValue] = []
+        if let service {
+            sql += " AND service = ?"
+            values.append(.text(service))
+        }
+        if activeOnly { sql += " AND state NOT IN ('completed', 'rolled_back', 'failed')" }
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        values.append(.int(Int64(limit)))
+        return try lock.withLock { try records(sql, values) }
+    }
+
+    /// The newest deployment of a service in one of `states`.
+    public func latest(service: String, states: [DeploymentState]) throws -> Deployment? {
+        let marks = states.map { _ in "?" }.joined(separator: ", ")
+        let sql = "SELECT id, record FROM deployments WHERE service = ? AND state IN (\(marks)) ORDER BY created_at DESC, id DESC LIMIT 1"
+        return try lock.withLock { try records(sql, [.text(service)] + states.map { .text($0.rawValue) }).first }
+    }
+
+    private func records(_ sql: String, _ values: [SQLValue]) throws -> [Deployment] {
+        try db.query(sql, values).map { row in
+            let id = row[0] ?? "?"
+            do {
+                return try RecordCoding.decoder.decode(Deployment.self, from: Data((row[1] ?? "").utf8))
+            } catch {
+                throw StateStoreError.corruptRecord(id: id, detail: String(describing: error))
+            }
+        }
+    }
+
+    // MARK: - Events
+
+    /// A deployment's audit trail, oldest first.
+    public func events(deploymentId: String) throws -> [StoredEvent] {
+        let rows = try lock.withLock {
+            try db.query("SELECT id, at, from_state, to_state, message, actor, details FROM events WHERE deployment_id = ? ORDER BY id",
+                         [.text(deploymentId)])
+        }
+        return rows.map { row in
+            StoredEvent(
+                id: Int64(row[0] ?? "") ?? 0, deploymentId: deploymentId,
+                at: row[1].flatMap(StoredDate.parse) ?? Date(timeIntervalSince1970: 0),
+                from: row[2].flatMap(DeploymentState.init(rawValue:)) ?? .pending,
+                to: row[3].flatMap(DeploymentState.init(rawValue:)) ?? .pending,
+                message: row[4] ?? "", actor: row[5] ?? "",
+                details: (try? RecordCoding.decoder.decode([String: String].self, from: Data((row[6] ?? "{}").utf8))) ?? [:])
+        }
+    }
+
+    // MARK: - Operator requests
+
+    /// Queues a rollback or promote request for whoever runs the deployment.
+    public func addRequest(deploymentId: String, kind: OperatorRequest.Kind, reason: String?, actor: String, at: Date) throws {
+        try lock.withLock {
+            _ = try db.query("INSERT INTO requests (deployment_id, kind, reason, actor, at) VALUES (?, ?, ?, ?, ?)",
+                             [.text(deploymentId), .text(kind.rawValue), SQLValue(reason), .text(actor), .text(StoredDate.text(at))])
+        }
+    }
+
+    /// Requests not yet handled, oldest first.
+    public func pendingRequests(deploymentId: String) throws -> [OperatorRequest] {
+        let rows = try lock.withLock {
+            try db.query("SELECT id, kind, reason, actor, at FROM requests WHERE deployment_id = ? AND handled_at IS NULL ORDER BY id",
+                         [.text(deploymentId)])
+        }
+        return rows.compactMap { row in
+            guard let id = row[0].flatMap({ Int64($0) }), let kind = row[1].flatMap(OperatorRequest.Kind.init(rawValue:)) else { return nil }
+            return OperatorRequest(id: id, deploymentId: deploymentId, kind: kind, reason: row[2], actor: row[3] ?? "",
+                                   at: row[4].flatMap(StoredDate.parse) ?? Date())
+        }
+    }
+
+    public func markHandled(requestId: Int64, at: Date) throws {
+        try lock.withLock {
+            _ = try db.query("UPDATE requests SET handled_at = ? WHERE id = ?", [.text(StoredDate.text(at)), .int(requestId)])
+        }
+    }
+
+    /// Runs raw SQL; for tests and maintenance only.
+    func rawQuery(_ sql: String) throws -> [[String?]] {
+        try lock.withLock { try db.query(sql) }
+    }
+}
+
+/// JSON for the stored record: sorted keys, dates with milliseconds.
+enum RecordCoding {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(StoredDate.text(date))
+        }
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = StoredDate.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO-8601 date: \(text)")
+            }
+            return date
+        }
+        return decoder
+    }()
+}
