@@ -27,7 +27,8 @@ enum Session {
         let user = env["SWITCHYARD_ACTOR"] ?? env["USER"] ?? env["LOGNAME"] ?? "unknown"
         if env["SWITCHYARD_ACTOR"] != nil { return user }
         var buffer = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "unknown-host"
+        let host = gethostname(&buffer, buffer.count) == 0
+            ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
         return "\(user)@\(host)"
     }
 

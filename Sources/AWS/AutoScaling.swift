@@ -1,0 +1,163 @@
+import Foundation
+
+/// A tag of an Auto Scaling group.
+public struct AutoScalingTag: Sendable, Hashable {
+    public var key: String
+    public var value: String
+    public var propagateAtLaunch: Bool
+
+    public init(key: String, value: String, propagateAtLaunch: Bool) {
+        self.key = key
+        self.value = value
+        self.propagateAtLaunch = propagateAtLaunch
+    }
+}
+
+/// An instance of an Auto Scaling group.
+public struct AutoScalingInstance: Sendable, Hashable {
+    public var instanceId: String
+    public var lifecycleState: String
+    public var healthStatus: String
+    public var launchTemplateVersion: String?
+}
+
+/// The launch template a group launches from.
+public struct GroupLaunchTemplate: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    /// A number, `$Latest` or `$Default`.
+    public var version: String
+}
+
+/// An Auto Scaling group as DescribeAutoScalingGroups reports it.
+public struct AutoScalingGroup: Sendable, Hashable {
+    public var name: String
+    public var minSize: Int
+    public var maxSize: Int
+    public var desiredCapacity: Int
+    public var launchTemplate: GroupLaunchTemplate?
+    public var hasMixedInstancesPolicy: Bool
+    public var launchConfigurationName: String?
+    public var vpcZoneIdentifier: String
+    public var availabilityZones: [String]
+    public var healthCheckType: String
+    public var healthCheckGracePeriod: Int
+    public var targetGroupARNs: [String]
+    public var instances: [AutoScalingInstance]
+    public var tags: [AutoScalingTag]
+    public var status: String?
+}
+
+/// What CreateAutoScalingGroup needs for green.
+public struct CreateAutoScalingGroupRequest: Sendable, Hashable {
+    public var name: String
+    public var launchTemplateId: String
+    public var launchTemplateVersion: String
+    public var minSize: Int
+    public var maxSize: Int
+    public var desiredCapacity: Int
+    public var vpcZoneIdentifier: String
+    public var availabilityZones: [String]
+    public var healthCheckType: String
+    public var healthCheckGracePeriod: Int
+    public var targetGroupARNs: [String]
+    public var tags: [AutoScalingTag]
+
+    public init(name: String, launchTemplateId: String, launchTemplateVersion: String, minSize: Int, maxSize: Int, desiredCapacity: Int,
+                vpcZoneIdentifier: String, availabilityZones: [String], healthCheckType: String, healthCheckGracePeriod: Int,
+                targetGroupARNs: [String], tags: [AutoScalingTag]) {
+        self.name = name
+        self.launchTemplateId = launchTemplateId
+        self.launchTemplateVersion = launchTemplateVersion
+        self.minSize = minSize
+        self.maxSize = maxSize
+        self.desiredCapacity = desiredCapacity
+        self.vpcZoneIdentifier = vpcZoneIdentifier
+        self.availabilityZones = availabilityZones
+        self.healthCheckType = healthCheckType
+        self.healthCheckGracePeriod = healthCheckGracePeriod
+        self.targetGroupARNs = targetGroupARNs
+        self.tags = tags
+    }
+
+    /// The query parameters of CreateAutoScalingGroup.
+    public var parameters: [String: String] {
+        var p: [String: String] = [
+            "AutoScalingGroupName": name,
+            "LaunchTemplate.LaunchTemplateId": launchTemplateId,
+            "LaunchTemplate.Version": launchTemplateVersion,
+            "MinSize": String(minSize), "MaxSize": String(maxSize), "DesiredCapacity": String(desiredCapacity),
+            "HealthCheckType": healthCheckType.isEmpty ? "EC2" : healthCheckType,
+            "HealthCheckGracePeriod": String(healthCheckGracePeriod),
+        ]
+        if !vpcZoneIdentifier.isEmpty { p["VPCZoneIdentifier"] = vpcZoneIdentifier }
+        p.merge(QueryEncoding.memberList("AvailabilityZones", availabilityZones))
+        p.merge(QueryEncoding.memberList("TargetGroupARNs", targetGroupARNs))
+        for (index, tag) in tags.enumerated() {
+            let prefix = "Tags.member.\(index + 1)"
+            p["\(prefix).Key"] = tag.key
+            p["\(prefix).Value"] = tag.value
+            p["\(prefix).PropagateAtLaunch"] = tag.propagateAtLaunch ? "true" : "false"
+            p["\(prefix).ResourceId"] = name
+            p["\(prefix).ResourceType"] = "auto-scaling-group"
+        }
+        return p
+    }
+}
+
+/// The Auto Scaling calls Switchyard makes (query protocol, version 2011-01-01).
+public struct AutoScaling: Sendable {
+    public let client: AWSClient
+
+    public init(client: AWSClient) { self.client = client }
+
+    /// Groups by name, or every group when `names` is nil; all pages.
+    public func describeAutoScalingGroups(names: [String]?) async throws -> [AutoScalingGroup] {
+        var parameters = QueryEncoding.memberList("AutoScalingGroupNames", names ?? [])
+        if names?.isEmpty == true { return [] }
+        parameters["MaxRecords"] = "100"
+        let pages = try await client.paginate(.autoScaling, action: "DescribeAutoScalingGroups", parameters: parameters)
+        return pages.flatMap { $0.all("AutoScalingGroups/member") }.map(Self.group(from:))
+    }
+
+    static func group(from m: XMLNode) -> AutoScalingGroup {
+        let template = m.child("LaunchTemplate").map {
+            GroupLaunchTemplate(id: $0.value("LaunchTemplateId") ?? "", name: $0.value("LaunchTemplateName") ?? "", version: $0.value("Version") ?? "$Default")
+        }
+        let mixed = m.child("MixedInstancesPolicy").map { !$0.children.isEmpty } ?? false
+        return AutoScalingGroup(
+            name: m.value("AutoScalingGroupName") ?? "",
+            minSize: m.int("MinSize") ?? 0, maxSize: m.int("MaxSize") ?? 0, desiredCapacity: m.int("DesiredCapacity") ?? 0,
+            launchTemplate: template, hasMixedInstancesPolicy: mixed,
+            launchConfigurationName: m.value("LaunchConfigurationName").flatMap { $0.isEmpty ? nil : $0 },
+            vpcZoneIdentifier: m.value("VPCZoneIdentifier") ?? "",
+            availabilityZones: m.all("AvailabilityZones/member").map(\.text),
+            healthCheckType: m.value("HealthCheckType") ?? "EC2",
+            healthCheckGracePeriod: m.int("HealthCheckGracePeriod") ?? 0,
+            targetGroupARNs: m.all("TargetGroupARNs/member").map(\.text),
+            instances: m.all("Instances/member").map {
+                AutoScalingInstance(instanceId: $0.value("InstanceId") ?? "", lifecycleState: $0.value("LifecycleState") ?? "",
+                                    healthStatus: $0.value("HealthStatus") ?? "", launchTemplateVersion: $0.value("LaunchTemplate/Version"))
+            },
+            tags: m.all("Tags/member").map {
+                AutoScalingTag(key: $0.value("Key") ?? "", value: $0.value("Value") ?? "", propagateAtLaunch: $0.bool("PropagateAtLaunch") ?? false)
+            },
+            status: m.value("Status"))
+    }
+
+    public func createAutoScalingGroup(_ request: CreateAutoScalingGroupRequest) async throws {
+        _ = try await client.call(.autoScaling, action: "CreateAutoScalingGroup", parameters: request.parameters)
+    }
+
+    public func updateAutoScalingGroup(name: String, minSize: Int, maxSize: Int, desiredCapacity: Int) async throws {
+        _ = try await client.call(.autoScaling, action: "UpdateAutoScalingGroup", parameters: [
+            "AutoScalingGroupName": name, "MinSize": String(minSize), "MaxSize": String(maxSize), "DesiredCapacity": String(desiredCapacity),
+        ])
+    }
+
+    public func deleteAutoScalingGroup(name: String, forceDelete: Bool) async throws {
+        _ = try await client.call(.autoScaling, action: "DeleteAutoScalingGroup", parameters: [
+            "AutoScalingGroupName": name, "ForceDelete": forceDelete ? "true" : "false",
+        ])
+    }
+}

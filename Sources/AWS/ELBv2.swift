@@ -1,0 +1,202 @@
+import Foundation
+
+/// A target group and its weight inside a forward action.
+public struct WeightedTargetGroup: Sendable, Hashable {
+    public var arn: String
+    public var weight: Int?
+
+    public init(arn: String, weight: Int?) {
+        self.arn = arn
+        self.weight = weight
+    }
+}
+
+/// Target-group stickiness of a forward action.
+public struct Stickiness: Sendable, Hashable {
+    public var enabled: Bool
+    public var durationSeconds: Int?
+
+    public init(enabled: Bool, durationSeconds: Int?) {
+        self.enabled = enabled
+        self.durationSeconds = durationSeconds
+    }
+}
+
+/// The weighted form of a forward action.
+public struct ForwardConfig: Sendable, Hashable {
+    public var targetGroups: [WeightedTargetGroup]
+    public var stickiness: Stickiness?
+
+    public init(targetGroups: [WeightedTargetGroup], stickiness: Stickiness?) {
+        self.targetGroups = targetGroups
+        self.stickiness = stickiness
+    }
+}
+
+/// A listener or rule action. Only forward actions are modelled in full.
+public struct ListenerAction: Sendable, Hashable {
+    public var type: String
+    public var order: Int?
+    public var targetGroupArn: String?
+    public var forward: ForwardConfig?
+
+    public init(type: String, order: Int?, targetGroupArn: String?, forward: ForwardConfig?) {
+        self.type = type
+        self.order = order
+        self.targetGroupArn = targetGroupArn
+        self.forward = forward
+    }
+
+    /// Reads both shapes: a plain `TargetGroupArn` and a weighted `ForwardConfig`.
+    static func decode(_ m: XMLNode) -> ListenerAction {
+        let forward = m.child("ForwardConfig").map { config in
+            ForwardConfig(
+                targetGroups: config.all("TargetGroups/member").map { WeightedTargetGroup(arn: $0.value("TargetGroupArn") ?? "", weight: $0.int("Weight")) },
+                stickiness: config.child("TargetGroupStickinessConfig").map {
+                    Stickiness(enabled: $0.bool("Enabled") ?? false, durationSeconds: $0.int("DurationSeconds"))
+                })
+        }
+        let arn = m.value("TargetGroupArn").flatMap { $0.isEmpty ? nil : $0 }
+        return ListenerAction(type: m.value("Type") ?? "", order: m.int("Order"), targetGroupArn: arn, forward: forward)
+    }
+
+    /// The query parameters of this action under `prefix` (e.g. `DefaultActions.member.1`).
+    func parameters(prefix: String) -> [String: String] {
+        var p = ["\(prefix).Type": type]
+        if let order { p["\(prefix).Order"] = String(order) }
+        if let targetGroupArn { p["\(prefix).TargetGroupArn"] = targetGroupArn }
+        if let forward {
+            for (index, group) in forward.targetGroups.enumerated() {
+                let g = "\(prefix).ForwardConfig.TargetGroups.member.\(index + 1)"
+                p["\(g).TargetGroupArn"] = group.arn
+                if let weight = group.weight { p["\(g).Weight"] = String(weight) }
+            }
+            if let stickiness = forward.stickiness {
+                p["\(prefix).ForwardConfig.TargetGroupStickinessConfig.Enabled"] = stickiness.enabled ? "true" : "false"
+                if let duration = stickiness.durationSeconds {
+                    p["\(prefix).ForwardConfig.TargetGroupStickinessConfig.DurationSeconds"] = String(duration)
+                }
+            }
+        }
+        return p
+    }
+}
+
+public struct Listener: Sendable, Hashable {
+    public var arn: String
+    public var loadBalancerArn: String
+    public var port: Int?
+    public var `protocol`: String?
+    public var defaultActions: [ListenerAction]
+}
+
+public struct ListenerRule: Sendable, Hashable {
+    public var arn: String
+    public var priority: String
+    public var actions: [ListenerAction]
+}
+
+public struct TargetHealthDescription: Sendable, Hashable {
+    public var targetId: String
+    public var port: Int?
+    public var state: String
+    public var reason: String?
+    public var description: String?
+}
+
+public struct TargetGroup: Sendable, Hashable {
+    public var arn: String
+    public var name: String
+    public var loadBalancerArns: [String]
+}
+
+/// The Elastic Load Balancing v2 calls Switchyard makes (query protocol, version 2015-12-01).
+public struct ELBv2: Sendable {
+    public let client: AWSClient
+
+    public init(client: AWSClient) { self.client = client }
+
+    private func isNotFound(_ error: Error) -> Bool {
+        guard let error = error as? AWSError else { return false }
+        return ["ListenerNotFound", "RuleNotFound", "TargetGroupNotFound", "LoadBalancerNotFound"].contains(error.code.rawValue)
+    }
+
+    /// The listener, or nil when it does not exist.
+    public func describeListener(arn: String) async throws -> Listener? {
+        do {
+            let result = try await client.call(.elasticLoadBalancing, action: "DescribeListeners", parameters: QueryEncoding.memberList("ListenerArns", [arn]))
+            return result.all("Listeners/member").map {
+                Listener(arn: $0.value("ListenerArn") ?? "", loadBalancerArn: $0.value("LoadBalancerArn") ?? "", port: $0.int("Port"),
+                         protocol: $0.value("Protocol"), defaultActions: $0.all("DefaultActions/member").map(ListenerAction.decode))
+            }.first { $0.arn == arn }
+        } catch where isNotFound(error) {
+            return nil
+        }
+    }
+
+    /// The rule, or nil when it does not exist.
+    public func describeRule(arn: String) async throws -> ListenerRule? {
+        do {
+            let result = try await client.call(.elasticLoadBalancing, action: "DescribeRules", parameters: QueryEncoding.memberList("RuleArns", [arn]))
+            return result.all("Rules/member").map {
+                ListenerRule(arn: $0.value("RuleArn") ?? "", priority: $0.value("Priority") ?? "", actions: $0.all("Actions/member").map(ListenerAction.decode))
+            }.first { $0.arn == arn }
+        } catch where isNotFound(error) {
+            return nil
+        }
+    }
+
+    public func modifyListener(arn: String, defaultActions: [ListenerAction]) async throws {
+        var parameters = ["ListenerArn": arn]
+        for (index, action) in defaultActions.enumerated() { parameters.merge(action.parameters(prefix: "DefaultActions.member.\(index + 1)")) }
+        _ = try await client.call(.elasticLoadBalancing, action: "ModifyListener", parameters: parameters)
+    }
+
+    public func modifyRule(arn: String, actions: [ListenerAction]) async throws {
+        var parameters = ["RuleArn": arn]
+        for (index, action) in actions.enumerated() { parameters.merge(action.parameters(prefix: "Actions.member.\(index + 1)")) }
+        _ = try await client.call(.elasticLoadBalancing, action: "ModifyRule", parameters: parameters)
+    }
+
+    public func describeTargetHealth(targetGroupArn: String) async throws -> [TargetHealthDescription] {
+        let result = try await client.call(.elasticLoadBalancing, action: "DescribeTargetHealth", parameters: ["TargetGroupArn": targetGroupArn])
+        return result.all("TargetHealthDescriptions/member").map {
+            TargetHealthDescription(targetId: $0.value("Target/Id") ?? "", port: $0.int("Target/Port"), state: $0.value("TargetHealth/State") ?? "",
+                                    reason: $0.value("TargetHealth/Reason"), description: $0.value("TargetHealth/Description"))
+        }
+    }
+
+    public func describeTargetGroups(arns: [String]) async throws -> [TargetGroup] {
+        let pages = try await client.paginate(.elasticLoadBalancing, action: "DescribeTargetGroups", parameters: QueryEncoding.memberList("TargetGroupArns", arns),
+                                              tokenField: "Marker", nextTokenField: "NextMarker")
+        return pages.flatMap { $0.all("TargetGroups/member") }.map {
+            TargetGroup(arn: $0.value("TargetGroupArn") ?? "", name: $0.value("TargetGroupName") ?? "", loadBalancerArns: $0.all("LoadBalancerArns/member").map(\.text))
+        }
+    }
+
+    public func addTags(resourceArn: String, tags: [String: String]) async throws {
+        var parameters = QueryEncoding.memberList("ResourceArns", [resourceArn])
+        for (index, key) in tags.keys.sorted().enumerated() {
+            parameters["Tags.member.\(index + 1).Key"] = key
+            parameters["Tags.member.\(index + 1).Value"] = tags[key]
+        }
+        _ = try await client.call(.elasticLoadBalancing, action: "AddTags", parameters: parameters)
+    }
+
+    public func removeTags(resourceArn: String, keys: [String]) async throws {
+        var parameters = QueryEncoding.memberList("ResourceArns", [resourceArn])
+        parameters.merge(QueryEncoding.memberList("TagKeys", keys))
+        _ = try await client.call(.elasticLoadBalancing, action: "RemoveTags", parameters: parameters)
+    }
+
+    public func describeTags(resourceArns: [String]) async throws -> [String: [String: String]] {
+        let result = try await client.call(.elasticLoadBalancing, action: "DescribeTags", parameters: QueryEncoding.memberList("ResourceArns", resourceArns))
+        var out: [String: [String: String]] = [:]
+        for description in result.all("TagDescriptions/member") {
+            var tags: [String: String] = [:]
+            for tag in description.all("Tags/member") { tags[tag.value("Key") ?? ""] = tag.value("Value") ?? "" }
+            out[description.value("ResourceArn") ?? ""] = tags
+        }
+        return out
+    }
+}

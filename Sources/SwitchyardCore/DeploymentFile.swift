@@ -1,0 +1,196 @@
+import Foundation
+import Yams
+
+/// One problem in a deployment file, with where it is.
+public struct FileIssue: Sendable, Hashable, CustomStringConvertible {
+    public var line: Int?
+    public var column: Int?
+    /// A dotted path such as `checks.http.timeout` or `steps[2].weight`; empty for the whole file.
+    public var key: String
+    public var problem: String
+
+    public init(line: Int?, column: Int? = nil, key: String, problem: String) {
+        self.line = line
+        self.column = column
+        self.key = key
+        self.problem = problem
+    }
+
+    public var description: String {
+        let place = line.map { "line \($0)" }
+        return [place, key.isEmpty ? nil : key].compactMap { $0 }.joined(separator: ", ") + ": " + problem
+    }
+}
+
+/// A deployment file with every problem found in it.
+public struct DeploymentFileError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var issues: [FileIssue]
+
+    public init(path: String, issues: [FileIssue]) {
+        self.path = path
+        self.issues = issues
+    }
+
+    public var description: String {
+        let count = issues.count == 1 ? "1 problem" : "\(issues.count) problems"
+        return "\(path) is not a valid deployment file (\(count)):\n" + issues.map { "  \($0)" }.joined(separator: "\n")
+    }
+}
+
+/// Reads deployment files (the format of PRODUCT.md) into a `DeploymentSpec`.
+public enum DeploymentFile {
+    /// Parses and validates a deployment file, reporting every problem at once, in line order.
+    public static func parse(_ text: String, path: String) throws -> DeploymentSpec {
+        var reader = FileReader()
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw DeploymentFileError(path: path, issues: [FileReader.issue(for: error)])
+        }
+        guard let root, case .mapping(let top) = root else {
+            throw DeploymentFileError(path: path, issues: [FileIssue(line: root?.mark?.line ?? 1, key: "",
+                problem: "a deployment file is a YAML mapping with service, region, traffic, steps (and optionally fleet, checks, promotion)")])
+        }
+        let spec = reader.spec(top)
+        guard reader.issues.isEmpty, let spec else {
+            let sorted = reader.issues.enumerated().sorted { a, b in
+                (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
+            }.map(\.element)
+            throw DeploymentFileError(path: path, issues: sorted)
+        }
+        return spec
+    }
+}
+
+/// Walks the YAML tree, collecting problems instead of stopping at the first.
+struct FileReader {
+    var issues: [FileIssue] = []
+
+    static func issue(for error: YamlError) -> FileIssue {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return FileIssue(line: mark.line, column: mark.column, key: "", problem: "YAML syntax error: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return FileIssue(line: context.mark.line, key: duplicates.joined(separator: ", "), problem: "key given more than once")
+        default:
+            return FileIssue(line: nil, key: "", problem: "YAML error: \(error)")
+        }
+    }
+
+    mutating func add(_ node: Node?, _ key: String, _ problem: String) {
+        issues.append(FileIssue(line: node?.mark?.line, column: node?.mark?.column, key: key, problem: problem))
+    }
+
+    // MARK: Mappings
+
+    /// The entries of a mapping by key; unknown keys and missing required keys are issues.
+    mutating func fields(_ mapping: Node.Mapping, at path: String, allowed: [String], required: [String] = []) -> [String: Node] {
+        var out: [String: Node] = [:]
+        for (keyNode, value) in mapping {
+            let key = keyNode.scalar?.string ?? ""
+            let full = path.isEmpty ? key : "\(path).\(key)"
+            guard allowed.contains(key) else {
+                let hint = Self.closest(key, in: allowed).map { ": did you mean `\($0)`?" } ?? " (known keys: \(allowed.joined(separator: ", ")))"
+                add(keyNode, full, "unknown key" + hint)
+                continue
+            }
+            out[key] = value
+        }
+        for key in required where out[key] == nil {
+            add(.mapping(mapping), path.isEmpty ? key : "\(path).\(key)", "required key is missing")
+        }
+        return out
+    }
+
+    mutating func mapping(_ node: Node?, _ key: String) -> Node.Mapping? {
+        guard let node else { return nil }
+        guard case .mapping(let mapping) = node else {
+            add(node, key, "must be a mapping of keys, got \(Self.kind(node))")
+            return nil
+        }
+        return mapping
+    }
+
+    static func closest(_ key: String, in candidates: [String]) -> String? {
+        candidates.map { ($0, distance(key, $0)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+
+    // MARK: Scalars
+
+    /// What a node is, for messages: `string "ten"`, `integer 5`, `a list`.
+    static func kind(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        case .scalar(let scalar):
+            let text = scalar.string
+            if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { return "string \"\(text)\"" }
+            if text.isEmpty || text == "~" || text == "null" { return "nothing" }
+            if Int(text) != nil { return "integer \(text)" }
+            if ["true", "false", "yes", "no", "on", "off"].contains(text.lowercased()) { return "boolean \(text)" }
+            if Double(text) != nil { return "number \(text)" }
+            return "string \"\(text)\""
+        }
+    }
+
+    mutating func string(_ node: Node?, _ key: String) -> String? {
+        guard let node else { return nil }
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty, Self.kind(node).hasPrefix("string") else {
+            add(node, key, "must be a string, got \(Self.kind(node))")
+            return nil
+        }
+        return scalar.string
+    }
+
+    mutating func int(_ node: Node?, _ key: String, range: ClosedRange<Int>) -> Int? {
+        guard let node else { return nil }
+        guard case .scalar(let scalar) = node, Self.kind(node).hasPrefix("integer"), let value = Int(scalar.string) else {
+            add(node, key, "must be an integer, got \(Self.kind(node))")
+            return nil
+        }
+        guard range.contains(value) else {
+            let bound = range.upperBound == Int.max ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+            add(node, key, "must be \(bound) (got \(value))")
+            return nil
+        }
+        return value
+    }
+
+    mutating func duration(_ node: Node?, _ key: String, positive: Bool) -> TimeSpan? {
+        guard let node else { return nil }
+        guard case .scalar(let scalar) = node, let span = TimeSpan(parsing: scalar.string), !Self.kind(node).hasPrefix("integer") else {
+            add(node, key, "must be a duration like 500ms, 30s, 5m or 1h, got \(Self.kind(node))")
+            return nil
+        }
+        if positive && span.milliseconds == 0 {
+            add(node, key, "must be longer than 0s")
+            return nil
+        }
+        return span
+    }
+
+    mutating func sequence(_ node: Node?, _ key: String) -> [Node]? {
+        guard let node else { return nil }
+        guard case .sequence(let sequence) = node else {
+            add(node, key, "must be a list, got \(Self.kind(node))")
+            return nil
+        }
+        return Array(sequence)
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Yams
+
+/// The sections of a deployment file and the rules for each key.
+extension FileReader {
+    static let servicePattern = #"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"#
+    static let regionPattern = #"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$"#
+    static let listenerPattern = #"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):listener/app/([^/]+/[^/]+/[^/]+)$"#
+    static let rulePattern = #"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):listener-rule/app/([^/]+/[^/]+/[^/]+)/[^/]+$"#
+    static let targetGroupPattern = #"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):targetgroup/[^/]+/[^/]+$"#
+
+    static func captures(_ text: String, _ pattern: String) -> [String]? {
+        guard let regex = try? NSRegularExpression(pattern: pattern),
+              let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
+        return (1..<match.numberOfRanges).map { index in
+            Range(match.range(at: index), in: text).map { String(text[$0]) } ?? ""
+        }
+    }
+
+    mutating func spec(_ top: Node.Mapping) -> DeploymentSpec? {
+        let f = fields(top, at: "", allowed: ["service", "region", "traffic", "fleet", "steps", "checks", "promotion"],
+                       required: ["service", "region", "traffic", "steps"])
+        let service = string(f["service"], "service")
+        if let service, Self.captures(service, Self.servicePattern) == nil {
+            add(f["service"], "service", "must be 1 to 32 characters of a-z, 0-9 and -, not starting or ending with - (got \"\(service)\")")
+        }
+        let region = string(f["region"], "region")
+        if let region, Self.captures(region, Self.regionPattern) == nil {
+            add(f["region"], "region", "is not an AWS region name like us-east-1 (got \"\(region)\")")
+        }
+        let traffic = mapping(f["traffic"], "traffic").flatMap { self.traffic($0, region: region) }
+        let fleet = f["fleet"] == nil ? DeploymentSpec.Fleet() : mapping(f["fleet"], "fleet").flatMap { self.fleet($0) }
+        let steps = self.steps(f["steps"])
+        let checks = f["checks"] == nil ? DeploymentSpec.Checks() : mapping(f["checks"], "checks").flatMap { self.checks($0) }
+        let promotion = f["promotion"] == nil ? DeploymentSpec.Promotion(blueRetention: .minutes(30))
+            : mapping(f["promotion"], "promotion").flatMap { self.promotion($0) }
+        guard let service, let region, let traffic, let fleet, let steps, let checks, let promotion else { return nil }
+        return DeploymentSpec(service: service, region: region, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion)
+    }
+
+    mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
+        let f = fields(m, at: "traffic", allowed: ["listener_arn", "rule_arn", "target_groups"], required: ["listener_arn", "target_groups"])
+        var listenerParts: [String]?
+        let listener = string(f["listener_arn"], "traffic.listener_arn")
+        if let listener {
+            listenerParts = Self.captures(listener, Self.listenerPattern)
+            if listenerParts == nil {
+                add(f["listener_arn"], "traffic.listener_arn", "is not an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID)")
+            } else if let region, listenerParts?[0] != region {
+                add(f["listener_arn"], "traffic.listener_arn", "is in region \(listenerParts?[0] ?? ""), but the file's region is \(region)")
+            }
+        }
+        var rule: String?
+        if f["rule_arn"] != nil, let text = string(f["rule_arn"], "traffic.rule_arn") {
+            rule = text
+            if let parts = Self.captures(text, Self.rulePattern) {
+                if let listenerParts, parts[2] != listenerParts[2] || parts[0] != listenerParts[0] {
+                    add(f["rule_arn"], "traffic.rule_arn", "is a rule of another listener than traffic.listener_arn")
+                }
+            } else {
+                add(f["rule_arn"], "traffic.rule_arn", "is not a listener rule ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/NAME/ID/ID/ID)")
+            }
+        }
+        let groups = targetGroups(f["target_groups"], listenerParts: listenerParts)
+        guard let listener, let groups, listenerParts != nil else { return nil }
+        return DeploymentSpec.Traffic(listenerArn: listener, ruleArn: rule, targetGroups: groups)
+    }
+
+    mutating func targetGroups(_ node: Node?, listenerParts: [String]?) -> [String]? {
+        guard let items = sequence(node, "traffic.target_groups") else { return nil }
+        guard items.count == 2 else {
+            add(node, "traffic.target_groups", "must list exactly two target groups, one for blue and one for green (got \(items.count))")
+            return nil
+        }
+        var arns: [String] = []
+        for (index, item) in items.enumerated() {
+            let key = "traffic.target_groups[\(index + 1)]"
+            guard let arn = string(item, key) else { continue }
+            guard let parts = Self.captures(arn, Self.targetGroupPattern) else {
+                add(item, key, "is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)")
+                continue
+            }
+            if let listenerParts, parts[0] != listenerParts[0] || parts[1] != listenerParts[1] {
+                add(item, key, "must be in the listener's region and account (\(listenerParts[0]), \(listenerParts[1]))")
+                continue
+            }
+            arns.append(arn)
+        }
+        if arns.count == 2, arns[0] == arns[1] {
+            add(items[1], "traffic.target_groups[2]", "is the same target group as the first; blue and green need two different ones")
+            return nil
+        }
+        return arns.count == 2 ? arns : nil
+    }
+
+    mutating func fleet(_ m: Node.Mapping) -> DeploymentSpec.Fleet? {
+        let f = fields(m, at: "fleet", allowed: ["blue_auto_scaling_group", "capacity_timeout"])
+        var fleet = DeploymentSpec.Fleet()
+        var ok = true
+        if f["blue_auto_scaling_group"] != nil {
+            let name = string(f["blue_auto_scaling_group"], "fleet.blue_auto_scaling_group")
+            if let name, name.count > 255 { add(f["blue_auto_scaling_group"], "fleet.blue_auto_scaling_group", "must be at most 255 characters") }
+            fleet.blueAutoScalingGroup = name
+            ok = ok && name != nil
+        }
+        if f["capacity_timeout"] != nil {
+            let span = duration(f["capacity_timeout"], "fleet.capacity_timeout", positive: true)
+            fleet.capacityTimeout = span ?? fleet.capacityTimeout
+            ok = ok && span != nil
+        }
+        return ok ? fleet : nil
+    }
+
+    mutating func steps(_ node: Node?) -> [DeploymentSpec.Step]? {
+        guard let items = sequence(node, "steps") else { return nil }
+        guard !items.isEmpty else {
+            add(node, "steps", "must list at least one step; the last one has weight 100")
+            return nil
+        }
+        var steps: [DeploymentSpec.Step?] = []
+        for (index, item) in items.enumerated() {
+            steps.append(step(item, key: "steps[\(index + 1)]"))
+        }
+        let valid = steps.compactMap { $0 }
+        guard valid.count == steps.count else { return nil }
+        return checkOrder(valid, items: items) ? valid : nil
+    }
+
+    mutating func step(_ item: Node, key: String) -> DeploymentSpec.Step? {
+        if case .scalar(let scalar) = item {
+            if scalar.string == "pause" { return .pause }
+            add(item, key, "must be `pause` or a mapping with weight and bake, got \(Self.kind(item))")
+            return nil
+        }
+        guard let m = mapping(item, key) else { return nil }
+        let f = fields(m, at: key, allowed: ["weight", "bake"], required: ["weight"])
+        let weight = int(f["weight"], "\(key).weight", range: 1...100)
+        let bake = f["bake"] == nil ? TimeSpan.zero : duration(f["bake"], "\(key).bake", positive: false)
+        guard let weight, let bake else { return nil }
+        return .weight(weight, bake: bake)
+    }
+
+    /// Weights strictly rising, the last 100; pauses only between two weight steps.
+    mutating func checkOrder(_ steps: [DeploymentSpec.Step], items: [Node]) -> Bool {
+        let before = issues.count
+        var last = 0
+        for (index, step) in steps.enumerated() {
+            let key = "steps[\(index + 1)]"
+            switch step {
+            case .weight(let w, _):
+                if w <= last { add(items[index], "\(key).weight", "weights must rise step by step: \(w) does not follow \(last)") }
+                last = max(last, w)
+            case .pause:
+                if index == 0 { add(items[index], key, "a pause cannot be the first step: it waits between two steps") }
+                else if index == steps.count - 1 { add(items[index], key, "a pause cannot be the last step: put it before the 100% step") }
+                else if steps[index - 1] == .pause { add(items[index], key, "two pauses in a row") }
+            }
+        }
+        if let lastWeight = steps.last(where: { $0.weight != nil })?.weight, lastWeight != 100,
+           let index = steps.lastIndex(where: { $0.weight != nil }) {
+            add(items[index], "steps[\(index + 1)].weight", "the last step must send 100% to green (got \(lastWeight))")
+        }
+        if steps.allSatisfy({ $0 == .pause }) { add(items.first, "steps", "at least one step needs a weight") }
+        return issues.count == before
+    }
+
+    mutating func checks(_ m: Node.Mapping) -> DeploymentSpec.Checks? {
+        let f = fields(m, at: "checks", allowed: ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http"])
+        var checks = DeploymentSpec.Checks()
+        let before = issues.count
+        if f["interval"] != nil { checks.interval = duration(f["interval"], "checks.interval", positive: true) ?? checks.interval }
+        if f["healthy_timeout"] != nil { checks.healthyTimeout = duration(f["healthy_timeout"], "checks.healthy_timeout", positive: true) ?? checks.healthyTimeout }
+        if f["max_unhealthy_targets"] != nil {
+            checks.maxUnhealthyTargets = int(f["max_unhealthy_targets"], "checks.max_unhealthy_targets", range: 0...Int.max) ?? 0
+        }
+        if f["alarms"] != nil, let items = sequence(f["alarms"], "checks.alarms") {
+            var names: [String] = []
+            for (index, item) in items.enumerated() {
+                guard let name = string(item, "checks.alarms[\(index + 1)]") else { continue }
+                if names.contains(name) { add(item, "checks.alarms[\(index + 1)]", "alarm \(name) is listed twice") }
+                names.append(name)
+            }
+            checks.alarms = names
+        }
+        if f["http"] != nil, let http = mapping(f["http"], "checks.http") {
+            checks.http = probe(http, interval: checks.interval)
+        }
+        return issues.count == before ? checks : nil
+    }
+
+    mutating func probe(_ m: Node.Mapping, interval: TimeSpan) -> DeploymentSpec.HTTPProbe? {
+        let f = fields(m, at: "checks.http", allowed: ["url", "expect_status", "timeout", "failure_threshold"], required: ["url"])
+        var probe = DeploymentSpec.HTTPProbe(url: "")
+        let before = issues.count
+        if let url = string(f["url"], "checks.http.url") {
+            if let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
+               let host = parsed.host, !host.isEmpty {
+                probe.url = url
+            } else {
+                add(f["url"], "checks.http.url", "must be an http:// or https:// URL with a host (got \"\(url)\")")
+            }
+        }
+        if let node = f["expect_status"] {
+            if case .sequence = node, let items = sequence(node, "checks.http.expect_status") {
+                if items.isEmpty { add(node, "checks.http.expect_status", "must list at least one status") }
+                probe.expectStatus = items.enumerated().compactMap { int($0.element, "checks.http.expect_status[\($0.offset + 1)]", range: 100...599) }
+            } else if let status = int(node, "checks.http.expect_status", range: 100...599) {
+                probe.expectStatus = [status]
+            }
+        }
+        if f["timeout"] != nil { probe.timeout = duration(f["timeout"], "checks.http.timeout", positive: true) ?? probe.timeout }
+        if probe.timeout >= interval {
+            add(f["timeout"] ?? .mapping(m), "checks.http.timeout", "must be shorter than checks.interval (\(probe.timeout) is not shorter than \(interval)), or one slow probe delays the next tick")
+        }
+        if f["failure_threshold"] != nil {
+            probe.failureThreshold = int(f["failure_threshold"], "checks.http.failure_threshold", range: 1...Int.max) ?? probe.failureThreshold
+        }
+        return issues.count == before ? probe : nil
+    }
+
+    mutating func promotion(_ m: Node.Mapping) -> DeploymentSpec.Promotion? {
+        let f = fields(m, at: "promotion", allowed: ["blue_retention"])
+        guard f["blue_retention"] != nil else { return DeploymentSpec.Promotion(blueRetention: .minutes(30)) }
+        return duration(f["blue_retention"], "promotion.blue_retention", positive: false).map(DeploymentSpec.Promotion.init)
+    }
+}
