@@ -24,7 +24,8 @@ enum Session {
     /// The person acting, as user@host, for the audit log.
     static var actor: String {
         let env = ProcessInfo.processInfo.environment
-        let user = env["SWITCHYARD_ACTOR"] ?? env["USER"] ?? env["LOGNAME"] ?? "unknown"
+        let account = getpwuid(getuid()).flatMap { $0.pointee.pw_name }.map { String(cString: $0) }
+        let user = env["SWITCHYARD_ACTOR"] ?? env["USER"] ?? env["LOGNAME"] ?? account ?? "uid\(getuid())"
         if env["SWITCHYARD_ACTOR"] != nil { return user }
         var buffer = [CChar](repeating: 0, count: 256)
         let host = gethostname(&buffer, buffer.count) == 0

@@ -83,14 +83,41 @@ func parseRequest(_ text: String) -> SigV4Request {
         #expect(Self.signer.canonicalRequest(request, date: Self.date) == (try c.file("creq")))
     }
 
+    /// The suite's two x-www-form-urlencoded cases carry an erratum: their `.req` and `.creq` include
+    /// `Content-Length` (and `charset=utf-8`), but their `.sts` and `.authz` were computed from an older form of the
+    /// request without Content-Length (and with `charset=utf8`): the hash in each `.sts` is that of the `.creq`
+    /// rewritten so, as `erratumIsExactlyTheOlderRequest` proves. For those two, the string to sign and the
+    /// signature are compared for the request as the `.sts` was made.
+    static let signedWithoutContentLength: Set<String> = ["post-x-www-form-urlencoded", "post-x-www-form-urlencoded-parameters"]
+
+    static func olderForm(_ text: String) -> String {
+        text.replacingOccurrences(of: "charset=utf-8", with: "charset=utf8")
+    }
+
+    func requestAsSigned(_ c: SuiteCase) throws -> SigV4Request {
+        var request = parseRequest(try c.file("req"))
+        if Self.signedWithoutContentLength.contains(c.name) {
+            request.headers.removeAll { $0.name.lowercased() == "content-length" }
+            request.headers = request.headers.map { (name: $0.name, value: Self.olderForm($0.value)) }
+        }
+        return request
+    }
+
     @Test(arguments: SuiteCase.all) func stringToSign(_ c: SuiteCase) throws {
-        let request = parseRequest(try c.file("req"))
-        #expect(Self.signer.stringToSign(request, date: Self.date) == (try c.file("sts")))
+        #expect(Self.signer.stringToSign(try requestAsSigned(c), date: Self.date) == (try c.file("sts")))
     }
 
     @Test(arguments: SuiteCase.all) func authorization(_ c: SuiteCase) throws {
-        let request = parseRequest(try c.file("req"))
-        #expect(Self.signer.authorization(request, date: Self.date) == (try c.file("authz")))
+        #expect(Self.signer.authorization(try requestAsSigned(c), date: Self.date) == (try c.file("authz")))
+    }
+
+    @Test(arguments: SuiteCase.all.filter { signedWithoutContentLength.contains($0.name) })
+    func erratumIsExactlyTheOlderRequest(_ c: SuiteCase) throws {
+        let creq = try c.file("creq")
+        let withoutLength = Self.olderForm(creq.replacingOccurrences(of: "content-length:13\n", with: "").replacingOccurrences(of: "content-length;", with: ""))
+        let stsHash = try c.file("sts").components(separatedBy: "\n").last ?? ""
+        #expect(SigV4Signer.sha256Hex(Array(creq.utf8)) != stsHash)
+        #expect(SigV4Signer.sha256Hex(Array(withoutLength.utf8)) == stsHash)
     }
 
     @Test func signAddsDateTokenAndAuthorizationOverTheSignedHeaders() {
