@@ -108,7 +108,18 @@ func parseRequest(_ text: String) -> SigV4Request {
     }
 
     @Test(arguments: SuiteCase.all) func authorization(_ c: SuiteCase) throws {
-        #expect(Self.signer.authorization(try requestAsSigned(c), date: Self.date) == (try c.file("authz")))
+        let ours = Self.signer.authorization(try requestAsSigned(c), date: Self.date)
+        let theirs = try c.file("authz")
+        if Self.signedWithoutContentLength.contains(c.name) {
+            // The -parameters case lists content-length in SignedHeaders while its signature is over the older
+            // request; the credential and the signature must still match exactly.
+            func parts(_ text: String) -> [String] {
+                text.components(separatedBy: ", ").filter { !$0.hasPrefix("SignedHeaders=") }
+            }
+            #expect(parts(ours) == parts(theirs))
+        } else {
+            #expect(ours == theirs)
+        }
     }
 
     @Test(arguments: SuiteCase.all.filter { signedWithoutContentLength.contains($0.name) })
