@@ -112,9 +112,10 @@ public enum LaunchTemplateData {
             if responseOnly.contains(child.name) || (node.name == "metadataOptions" && child.name == "state") { continue }
             let name = requestName(child.name)
             let path = "\(prefix).\(name)"
+            // A `…Set` is a list; AWS names its entries `item`, moto sometimes names them by type (`groupId`).
             let items = child.children("item")
             if child.name.hasSuffix("Set") || (!items.isEmpty && items.count == child.children.count) {
-                for (index, item) in items.enumerated() {
+                for (index, item) in child.children.enumerated() {
                     let itemPath = "\(path).\(index + 1)"
                     if item.children.isEmpty { out[itemPath] = item.text } else { flatten(item, prefix: itemPath, into: &out) }
                 }

@@ -1,0 +1,106 @@
+@testable import AWS
+import Foundation
+import Testing
+
+@Suite struct RetryTests {
+    static func queryError(_ code: String, status: Int = 400) -> HTTPResponse {
+        HTTPResponse(status: status, body: Data("<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>m</Message></Error><RequestId>r</RequestId></ErrorResponse>".utf8))
+    }
+
+    @Test func throttlingIsRetriedWithGrowingJitteredDelaysThenSucceeds() async throws {
+        let transport = FakeTransport()
+        let sleeps = SleepRecorder()
+        transport.enqueue(.success(Self.queryError("Throttling")))
+        transport.enqueue(.success(Self.queryError("RequestLimitExceeded", status: 503)))
+        let client = makeClient(transport, sleeps: sleeps)
+        _ = try await client.call(.elasticLoadBalancing, action: "DescribeListeners")
+        #expect(transport.requests.count == 3)
+        // Full jitter with random 0.5: half of 100 ms, then half of 200 ms.
+        #expect(sleeps.delays == [0.05, 0.1])
+    }
+
+    @Test func throttlingStopsAtTheBudget() async throws {
+        let transport = FakeTransport()
+        let sleeps = SleepRecorder()
+        for _ in 0..<10 { transport.enqueue(.success(Self.queryError("Throttling"))) }
+        let client = makeClient(transport, retry: RetryPolicy(maxAttempts: 4, random: { 0.5 }), sleeps: sleeps)
+        await #expect(throws: AWSError.self) { _ = try await client.call(.autoScaling, action: "DescribeAutoScalingGroups") }
+        #expect(transport.requests.count == 4)
+        #expect(sleeps.delays.count == 3)
+    }
+
+    @Test(arguments: ["ValidationError", "AccessDenied", "UnauthorizedOperation", "ListenerNotFound"])
+    func clientErrorsAreNeverRetried(_ code: String) async throws {
+        let transport = FakeTransport()
+        transport.enqueue(.success(Self.queryError(code, status: code == "AccessDenied" ? 403 : 400)))
+        let client = makeClient(transport)
+        do {
+            _ = try await client.call(.elasticLoadBalancing, action: "ModifyListener")
+            Issue.record("no error")
+        } catch let error as AWSError {
+            #expect(error.code.rawValue == code)
+        }
+        #expect(transport.requests.count == 1)
+    }
+
+    @Test func htmlServerErrorOfAnUnimplementedActionIsNotRetried() async throws {
+        let transport = FakeTransport()
+        transport.enqueue(status: 500, fixture: "autoscaling-AttachTrafficSources-error-500.html")
+        let client = makeClient(transport)
+        await #expect(throws: AWSError.self) { _ = try await client.call(.autoScaling, action: "AttachTrafficSources") }
+        #expect(transport.requests.count == 1)
+    }
+
+    @Test func awsServerErrorsTimeoutsAndConnectionErrorsAreRetried() async throws {
+        let transport = FakeTransport()
+        transport.enqueue(.success(Self.queryError("InternalFailure", status: 500)))
+        transport.enqueue(.failure(TransportError.timedOut(after: 20)))
+        transport.enqueue(.failure(TransportError.connectionFailed("refused")))
+        let client = makeClient(transport)
+        _ = try await client.call(.ec2, action: "DescribeImages")
+        #expect(transport.requests.count == 4)
+    }
+
+    @Test func retryAfterIsHonoured() async throws {
+        let transport = FakeTransport()
+        let sleeps = SleepRecorder()
+        var response = Self.queryError("SlowDown", status: 503)
+        response.headers["Retry-After"] = "2"
+        transport.enqueue(.success(response))
+        _ = try await makeClient(transport, sleeps: sleeps).call(.elasticLoadBalancing, action: "DescribeListeners")
+        #expect(sleeps.delays == [2])
+    }
+
+    @Test func policyDecisionsFollowTheRules() {
+        let policy = RetryPolicy(maxAttempts: 3, base: 0.1, cap: 0.3, random: { 0.999 })
+        let throttled = AWSError(code: .throttling, message: "", status: 400, requestId: nil, service: .ec2, action: "A")
+        #expect(policy.decide(error: throttled, attempt: 3) == .dontRetry)
+        guard case .retry(let delay) = policy.decide(error: throttled, attempt: 2) else { Issue.record("not retried"); return }
+        #expect(delay < 0.2 && delay > 0.19)
+        #expect(policy.decide(error: CancellationError(), attempt: 1) == .dontRetry)
+    }
+
+    @Test func paginationFollowsNextTokenAcrossPages() async throws {
+        let transport = FakeTransport()
+        func page(_ names: [String], next: String?) -> HTTPResponse {
+            let members = names.map { "<member><AutoScalingGroupName>\($0)</AutoScalingGroupName></member>" }.joined()
+            let token = next.map { "<NextToken>\($0)</NextToken>" } ?? ""
+            return HTTPResponse(status: 200, body: Data("<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult><AutoScalingGroups>\(members)</AutoScalingGroups>\(token)</DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>".utf8))
+        }
+        transport.enqueue(.success(page(["a", "b"], next: "t1")))
+        transport.enqueue(.success(page(["c"], next: nil)))
+        let groups = try await AutoScaling(client: makeClient(transport)).describeAutoScalingGroups(names: nil)
+        #expect(groups.map(\.name) == ["a", "b", "c"])
+        #expect(transport.parameters[0]["NextToken"] == nil)
+        #expect(transport.parameters[1]["NextToken"] == "t1")
+    }
+
+    @Test func elbPaginationUsesMarker() async throws {
+        let transport = FakeTransport()
+        transport.enqueue(.success(HTTPResponse(status: 200, body: Data("<R><DescribeTargetGroupsResult><TargetGroups><member><TargetGroupName>a</TargetGroupName></member></TargetGroups><NextMarker>m1</NextMarker></DescribeTargetGroupsResult></R>".utf8))))
+        transport.enqueue(.success(HTTPResponse(status: 200, body: Data("<R><DescribeTargetGroupsResult><TargetGroups><member><TargetGroupName>b</TargetGroupName></member></TargetGroups></DescribeTargetGroupsResult></R>".utf8))))
+        let groups = try await ELBv2(client: makeClient(transport)).describeTargetGroups(arns: [])
+        #expect(groups.map(\.name) == ["a", "b"])
+        #expect(transport.parameters[1]["Marker"] == "m1")
+    }
+}
