@@ -1,0 +1,177 @@
+"""End-to-end fixtures: one moto server per test run, one seeded world per test, the real switchyard binary."""
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import boto3
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(REPO, ".build", "debug", "switchyard"))
+SEED = os.path.join(REPO, "scripts", "seed-world.py")
+_names = itertools.count(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"moto did not answer at {url} within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    url = os.environ.get("SWITCHYARD_MOTO_URL")
+    if url:
+        wait_for(url)
+        yield url
+        return
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def binary():
+    if not os.path.exists(BIN):
+        if os.environ.get("SWITCHYARD_REQUIRE_BIN"):
+            pytest.fail(f"switchyard binary missing at {BIN}")
+        pytest.skip(f"switchyard binary missing at {BIN}: run `swift build` first")
+    return BIN
+
+
+class AWS:
+    """boto3 clients against the emulator: the independent view of what switchyard did."""
+
+    def __init__(self, url):
+        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.ec2 = boto3.client("ec2", **kw)
+        self.asg = boto3.client("autoscaling", **kw)
+        self.elb = boto3.client("elbv2", **kw)
+        self.cw = boto3.client("cloudwatch", **kw)
+
+    def weights(self, listener_arn):
+        action = self.elb.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]["DefaultActions"][0]
+        groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
+        return {g["TargetGroupArn"]: g.get("Weight", 1) for g in groups}
+
+    def groups(self):
+        pages = self.asg.get_paginator("describe_auto_scaling_groups").paginate()
+        return {g["AutoScalingGroupName"]: g for page in pages for g in page["AutoScalingGroups"]}
+
+    def instance_images(self, group):
+        ids = [i["InstanceId"] for i in group["Instances"]]
+        if not ids:
+            return set()
+        reservations = self.ec2.describe_instances(InstanceIds=ids)["Reservations"]
+        return {i["ImageId"] for r in reservations for i in r["Instances"]}
+
+    def snapshot(self, world):
+        """Everything a release could change, for before/after comparisons."""
+        groups = {name: (g["DesiredCapacity"], g["MinSize"], g["MaxSize"], tuple(sorted(g["TargetGroupARNs"])),
+                         g.get("LaunchTemplate", {}).get("Version"))
+                  for name, g in self.groups().items()}
+        versions = self.ec2.describe_launch_template_versions(LaunchTemplateId=world["launch_template_id"])["LaunchTemplateVersions"]
+        listener = self.elb.describe_listeners(ListenerArns=[world["listener_arn"]])["Listeners"][0]["DefaultActions"]
+        return {"groups": groups, "versions": sorted(v["VersionNumber"] for v in versions), "listener": listener}
+
+
+@pytest.fixture(scope="session")
+def aws(moto_url):
+    return AWS(moto_url)
+
+
+@pytest.fixture
+def world(moto_url, tmp_path, request):
+    """A fresh world for a new service name, with its deployment file. Options via @pytest.mark.world(...)."""
+    marker = request.node.get_closest_marker("world")
+    options = dict(marker.kwargs) if marker else {}
+    service = f"e2e{next(_names)}-{os.getpid() % 10000}"
+    args = [sys.executable, SEED, "--endpoint", moto_url, "--service", service, "--out", str(tmp_path / f"{service}.yaml")]
+    for key, value in options.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            args += [f"--{key.replace('_', '-')}", str(v)]
+    data = json.loads(subprocess.check_output(args))
+    data["db"] = str(tmp_path / "state.db")
+    return data
+
+
+@pytest.fixture
+def switchyard(binary, moto_url, world):
+    """Runs the binary against the emulator with the test's own state file; returns (code, stdout, stderr)."""
+
+    def environment(env):
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        full_env.update({"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                         "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test", "HOME": os.path.dirname(world["db"])})
+        full_env.update(env or {})
+        return full_env
+
+    def run(*args, timeout=120, env=None, db=None, background=False):
+        command = [binary, *args, "--db", db or world["db"]]
+        if background:
+            return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(env))
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment(env))
+        return proc.returncode, proc.stdout, proc.stderr
+
+    return run
+
+
+class WeightPoller:
+    """Watches the listener from another thread and records every distinct (blue, green) weight pair in order."""
+
+    def __init__(self, aws, listener_arn, blue_tg, green_tg, period=0.01):
+        self.aws, self.listener, self.blue, self.green, self.period = aws, listener_arn, blue_tg, green_tg, period
+        self.seen = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            w = self.aws.weights(self.listener)
+            pair = (w.get(self.blue, 0), w.get(self.green, 0))
+            if not self.seen or self.seen[-1] != pair:
+                self.seen.append(pair)
+            time.sleep(self.period)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def poller(aws):
+    return lambda world, blue, green: WeightPoller(aws, world["listener_arn"], blue, green)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "world(**options): options for scripts/seed-world.py")

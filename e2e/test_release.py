@@ -1,0 +1,166 @@
+"""A release end to end: the real binary against moto, checked through boto3."""
+import json
+import re
+import time
+
+import pytest
+
+
+def started_id(stderr):
+    first = stderr.splitlines()[0]
+    match = re.fullmatch(r"deployment (\S+) started", first)
+    assert match, f"first stderr line was {first!r}"
+    return match.group(1)
+
+
+def is_subsequence(seen, expected):
+    it = iter(expected)
+    return all(any(item == e for e in it) for item in seen)
+
+
+@pytest.mark.world(bake="300ms", interval="100ms")
+def test_clean_release_shifts_10_50_100_and_green_runs_the_new_ami(world, switchyard, aws, poller):
+    blue_tg, green_tg = world["target_group_arns"]
+    with poller(world, blue_tg, green_tg) as watch:
+        code, out, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    deployment = started_id(err)
+    expected = [(100, 0), (90, 10), (50, 50), (0, 100)]
+    assert watch.seen[0] == (100, 0) and watch.seen[-1] == (0, 100), watch.seen
+    assert is_subsequence(watch.seen, expected), f"weights went through {watch.seen}"
+    assert (90, 10) in watch.seen and (50, 50) in watch.seen, f"a step was skipped: {watch.seen}"
+
+    green_name = f"switchyard-{world['service']}-{deployment}"
+    green = aws.groups()[green_name]
+    assert green["DesiredCapacity"] == 2
+    assert green["TargetGroupARNs"] == [green_tg]
+    assert aws.instance_images(green) == {world["new_ami"]}
+    tags = {t["Key"]: t["Value"] for t in green["Tags"]}
+    assert tags["switchyard:deployment"] == deployment and tags["switchyard:service"] == world["service"]
+    assert tags["team"] == "platform"
+    versions = aws.ec2.describe_launch_template_versions(LaunchTemplateId=world["launch_template_id"])["LaunchTemplateVersions"]
+    new_versions = [v for v in versions if v["LaunchTemplateData"].get("ImageId") == world["new_ami"]]
+    assert len(new_versions) == 1
+    assert new_versions[0]["LaunchTemplateData"]["InstanceType"] == "t3.micro"
+    assert new_versions[0]["LaunchTemplateData"]["SecurityGroupIds"] == [world["security_group_id"]]
+
+    code, out, err = switchyard("show", deployment, "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["state"] == "completed" and shown["green_weight"] == 100 and shown["blue_weight"] == 0
+    assert shown["green"]["auto_scaling_group"] == green_name
+    states = [e["to"] for e in shown["events"]]
+    assert states[0] == "pending" and states[-1] == "completed"
+    order = ["launching", "waiting_for_capacity", "checking_health", "shifting", "promoting", "completed"]
+    assert [s for s in dict.fromkeys(states) if s in order] == order
+    assert all(e["actor"] == "e2e@test" for e in shown["events"])
+
+    code, out, _ = switchyard("history", "--json")
+    assert [d["id"] for d in json.loads(out)] == [deployment]
+
+
+def test_second_release_uses_the_other_target_group(world, switchyard, aws):
+    blue_tg, green_tg = world["target_group_arns"]
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    first = started_id(err)
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
+    assert code == 0, err
+    second = started_id(err)
+
+    assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
+    groups = aws.groups()
+    green = groups[f"switchyard-{world['service']}-{second}"]
+    assert green["TargetGroupARNs"] == [blue_tg]
+    assert aws.instance_images(green) == {world["blue_ami"]}
+    # The first release's blue stood on the target group the second green needed: it is gone.
+    assert world["blue_asg"] not in groups
+    # The first release's green is now blue, kept for instant rollback.
+    assert groups[f"switchyard-{world['service']}-{first}"]["TargetGroupARNs"] == [green_tg]
+    code, out, _ = switchyard("show", second, "--json")
+    assert any("retired" in e["message"] and world["blue_asg"] in e["message"] for e in json.loads(out)["events"])
+
+
+def test_plan_changes_nothing_anywhere(world, switchyard, aws):
+    before = aws.snapshot(world)
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"], "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["blue"]["auto_scaling_group"] == world["blue_asg"]
+    assert plan["blue"]["target_group_arn"] == world["target_group_arns"][0]
+    assert plan["green"]["target_group_arn"] == world["target_group_arns"][1]
+    assert plan["green"]["desired_capacity"] == 2
+    assert [s["weight"] for s in plan["steps"]] == [10, 50, 100]
+    assert aws.snapshot(world) == before
+    code, out, _ = switchyard("plan", world["file"], "--ami", world["new_ami"])
+    assert code == 0 and "blue 90% / green 10%" in out
+    code, out, _ = switchyard("history", "--json")
+    assert code == 0 and json.loads(out) == []
+
+
+def test_missing_ami_changes_nothing_and_exits_2(world, switchyard, aws):
+    before = aws.snapshot(world)
+    code, _, err = switchyard("start", world["file"], "--ami", "ami-00000000000000000")
+    assert code == 2, err
+    assert "ami-00000000000000000" in err and "InvalidAMIID.NotFound" in err
+    assert "deployment" not in err.splitlines()[0] or "started" not in err.splitlines()[0]
+    assert aws.snapshot(world) == before
+    assert json.loads(switchyard("history", "--json")[1]) == []
+
+
+def test_other_architecture_is_refused(world, switchyard, aws):
+    before = aws.snapshot(world)
+    code, _, err = switchyard("start", world["file"], "--ami", world["arm_ami"])
+    assert code == 2, err
+    assert "arm64" in err and "x86_64" in err
+    assert aws.snapshot(world) == before
+
+
+def test_invalid_file_names_line_and_key_and_changes_nothing(world, switchyard, aws, tmp_path):
+    text = open(world["file"]).read()
+    broken = text.replace("  - weight: 50", "  - weight: 5").replace("checks:\n", "checks:\n  intervall: 1s\n")
+    path = tmp_path / "broken.yaml"
+    path.write_text(broken)
+    before = aws.snapshot(world)
+    code, _, err = switchyard("start", str(path), "--ami", world["new_ami"])
+    assert code == 2, err
+    assert str(path) in err
+    assert re.search(r"line \d+, steps\[2\]\.weight: weights must rise", err), err
+    assert re.search(r"line \d+, checks\.intervall: unknown key: did you mean `interval`\?", err), err
+    assert aws.snapshot(world) == before
+    assert json.loads(switchyard("history", "--json")[1]) == []
+
+
+def test_bad_usage_exits_2(world, switchyard):
+    code, _, err = switchyard("start", world["file"], "--ami", "not-an-ami")
+    assert code == 2 and "--ami" in err
+    code, _, err = switchyard("show", "no-such-deployment")
+    assert code == 2 and "no-such-deployment" in err
+
+
+def wait_until(predicate, timeout=20, period=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(period)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_second_start_of_a_live_service_is_a_conflict(world, switchyard, tmp_path):
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(open(world["file"]).read().replace("bake: 0s", "bake: 60s", 1))
+    first = switchyard("start", str(slow), "--ami", world["new_ami"], background=True)
+    try:
+        def shifting():
+            code, out, _ = switchyard("status", "--json")
+            active = json.loads(out) if code == 0 else []
+            return active[0] if active and active[0]["state"] == "shifting" else None
+        active = wait_until(shifting)
+        code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
+        assert code == 4, err
+        assert active["id"] in err and "still active" in err
+    finally:
+        first.kill()
+        first.communicate(timeout=10)

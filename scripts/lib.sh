@@ -1,0 +1,48 @@
+# Shared by scripts/demo, scripts/test and bench/: installs what Switchyard needs and runs a local moto server.
+# Source it; it defines functions only.
+
+# Installs the Debian and Python packages Switchyard's build, demo and tests need, only when they are missing.
+ensure_dependencies() {
+  local missing=()
+  dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip python3-venv)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing ${missing[*]} (apt-get)" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ! python3 -c 'import moto.server, boto3, pytest' >/dev/null 2>&1; then
+    echo "installing moto[server], boto3, pytest (pip)" >&2
+    python3 -m pip install -q 'moto[server]==5.2.1' boto3 pytest
+  fi
+}
+
+# Starts moto on a free loopback port; sets MOTO_URL and MOTO_PID. Call stop_moto (or trap it) to stop it.
+start_moto() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  MOTO_LOG=$(mktemp -t moto.XXXXXX.log)
+  python3 -m moto.server -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+  MOTO_PID=$!
+  MOTO_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen('$MOTO_URL/moto-api/', timeout=1)" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "moto did not start; its log:" >&2
+  cat "$MOTO_LOG" >&2
+  return 1
+}
+
+stop_moto() {
+  if [ -n "${MOTO_PID:-}" ]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    MOTO_PID=""
+  fi
+  [ -z "${MOTO_LOG:-}" ] || rm -f "$MOTO_LOG"
+}
