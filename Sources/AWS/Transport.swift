@@ -74,6 +74,8 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         urlRequest.httpMethod = request.method
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
         urlRequest.httpBody = request.body
+        // libcurl asks for `100 Continue` before bodies over 1 KiB and waits up to a second for it; AWS calls are small.
+        urlRequest.setValue("", forHTTPHeaderField: "Expect")
         do {
             let (data, response) = try await session.data(for: urlRequest)
             guard let http = response as? HTTPURLResponse else { throw TransportError.connectionFailed("not an HTTP response") }

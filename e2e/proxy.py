@@ -1,0 +1,109 @@
+"""A recording, fault-injecting HTTP proxy in front of moto, on loopback. Standard library only.
+
+Counts requests per AWS action and can answer chosen actions with an AWS error instead of forwarding them:
+    proxy = Proxy(upstream)            # starts on a free 127.0.0.1 port; proxy.url
+    proxy.fail("ModifyListener", code="Throttling", status=400, times=3)
+    proxy.fail("ModifyListener", code="AccessDenied", status=403)      # always
+    proxy.counts["CreateAutoScalingGroup"]
+"""
+import http.client
+import socket
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def action_of(body, path):
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+    return (form.get("Action") or query.get("Action") or ["?"])[0]
+
+
+class Proxy:
+    def __init__(self, upstream):
+        self.upstream = urllib.parse.urlsplit(upstream)
+        self.counts = {}
+        self.log = []
+        self.faults = {}
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                super().setup()
+                # Without this, Nagle and delayed ACKs add about 40 ms to every proxied call.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                action = action_of(body, self.path)
+                fault = proxy._take_fault(action)
+                if fault:
+                    self._reply(fault["status"], fault["body"], "text/xml")
+                    return
+                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                conn.request("POST", self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                conn.close()
+                self._reply(response.status, data, response.getheader("Content-Type", "text/xml"))
+
+            do_GET = do_POST
+
+            def _reply(self, status, data, content_type):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _take_fault(self, action):
+        with self.lock:
+            self.counts[action] = self.counts.get(action, 0) + 1
+            self.log.append(action)
+            fault = self.faults.get(action)
+            if not fault:
+                return None
+            if fault["times"] is not None:
+                fault["times"] -= 1
+                if fault["times"] <= 0:
+                    del self.faults[action]
+            return fault
+
+    def fail(self, action, code="Throttling", status=400, times=None, message="injected by the test proxy"):
+        """Answers `action` with an AWS query-protocol error, `times` times (None: until cleared)."""
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>proxy-fault</RequestId></ErrorResponse>").encode()
+        with self.lock:
+            self.faults[action] = {"status": status, "body": body, "times": times}
+
+    def clear(self):
+        with self.lock:
+            self.faults.clear()
+
+    def reset_counts(self):
+        with self.lock:
+            self.counts = {}
+            self.log = []
+
+    @property
+    def total(self):
+        with self.lock:
+            return sum(self.counts.values())
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
