@@ -25,10 +25,11 @@ extension FileReader {
             add(f["service"], "service", "must be 1 to 32 characters of a-z, 0-9 and -, not starting or ending with - (got \"\(service)\")")
         }
         let region = string(f["region"], "region")
-        if let region, Self.captures(region, Self.regionPattern) == nil {
+        let validRegion = region.flatMap { Self.captures($0, Self.regionPattern) == nil ? nil : $0 }
+        if let region, validRegion == nil {
             add(f["region"], "region", "is not an AWS region name like us-east-1 (got \"\(region)\")")
         }
-        let traffic = mapping(f["traffic"], "traffic").flatMap { self.traffic($0, region: region) }
+        let traffic = mapping(f["traffic"], "traffic").flatMap { self.traffic($0, region: validRegion) }
         let fleet = f["fleet"] == nil ? DeploymentSpec.Fleet() : mapping(f["fleet"], "fleet").flatMap { self.fleet($0) }
         let steps = self.steps(f["steps"])
         let checks = f["checks"] == nil ? DeploymentSpec.Checks() : mapping(f["checks"], "checks").flatMap { self.checks($0) }
@@ -61,12 +62,13 @@ extension FileReader {
                 add(f["rule_arn"], "traffic.rule_arn", "is not a listener rule ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/NAME/ID/ID/ID)")
             }
         }
-        let groups = targetGroups(f["target_groups"], listenerParts: listenerParts)
+        let groups = targetGroups(f["target_groups"], region: region ?? listenerParts?[0], account: listenerParts?[1])
         guard let listener, let groups, listenerParts != nil else { return nil }
         return DeploymentSpec.Traffic(listenerArn: listener, ruleArn: rule, targetGroups: groups)
     }
 
-    mutating func targetGroups(_ node: Node?, listenerParts: [String]?) -> [String]? {
+    /// Exactly two different target groups, in the file's region and the listener's account.
+    mutating func targetGroups(_ node: Node?, region: String?, account: String?) -> [String]? {
         guard let items = sequence(node, "traffic.target_groups") else { return nil }
         guard items.count == 2 else {
             add(node, "traffic.target_groups", "must list exactly two target groups, one for blue and one for green (got \(items.count))")
@@ -80,8 +82,12 @@ extension FileReader {
                 add(item, key, "is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)")
                 continue
             }
-            if let listenerParts, parts[0] != listenerParts[0] || parts[1] != listenerParts[1] {
-                add(item, key, "must be in the listener's region and account (\(listenerParts[0]), \(listenerParts[1]))")
+            if let region, parts[0] != region {
+                add(item, key, "is in region \(parts[0]), but the file's region is \(region)")
+                continue
+            }
+            if let account, parts[1] != account {
+                add(item, key, "is in account \(parts[1]), but the listener is in account \(account)")
                 continue
             }
             arns.append(arn)
