@@ -1,0 +1,190 @@
+import Foundation
+@testable import SwitchyardCore
+import Testing
+
+let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+func makeDeployment(steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(60)), .weight(50, bake: .seconds(60)), .weight(100, bake: .seconds(30))],
+                    interval: TimeSpan = .seconds(10), retire: [String] = []) -> Deployment {
+    let spec = DeploymentSpec(service: "web", region: "us-east-1",
+                              traffic: .init(listenerArn: listener, targetGroups: [tgA, tgB]),
+                              fleet: .init(capacityTimeout: .minutes(10)), steps: steps,
+                              checks: .init(interval: interval, healthyTimeout: .minutes(5)), promotion: .init(blueRetention: .minutes(30)))
+    let blue = BlueFleet(autoScalingGroup: "web-blue", targetGroupArn: tgA, launchTemplateId: "lt-1", launchTemplateName: "web",
+                         launchTemplateVersion: 3, imageId: "ami-11111111", architecture: "x86_64", minSize: 2, maxSize: 4, desiredCapacity: 2)
+    let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenTargetGroupArn: tgB, greenAutoScalingGroup: "switchyard-web-d1", retire: retire)
+    return Deployment(id: "d1", plan: plan, fileDigest: "x", actor: "a@b", now: start)
+}
+
+let healthy = TargetHealthReport(targets: [.init(instanceId: "i-1", state: "healthy"), .init(instanceId: "i-2", state: "healthy")])
+
+/// Drives the machine against an imaginary AWS that answers every effect with its natural outcome.
+struct Simulation {
+    var d: Deployment
+    var now = start
+    var effects: [Effect] = []
+    var weights: [Int] = []
+    var log: [LogEntry] = []
+    /// Answers for effects; by default a healthy world.
+    var answer: (Effect, Deployment) -> Event = { effect, _ in Simulation.natural(effect) }
+
+    static func natural(_ effect: Effect) -> Event {
+        switch effect {
+        case .begin: return .begun
+        case .retireGroup(let name): return .groupRetired(name)
+        case .ensureLaunchTemplateVersion: return .launchTemplateVersionReady(4)
+        case .ensureGreenGroup: return .greenGroupReady
+        case .observeCapacity: return .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
+        case .observeTargetHealth: return .targetHealthObserved(healthy)
+        case .setWeights(let green): return .weightsConfirmed(green: green)
+        case .runChecks: return .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok")])
+        case .confirmPromotion: return .promotionConfirmed
+        case .restoreBlue: return .weightsConfirmed(green: 0)
+        case .removeGreen: return .greenRemoved
+        }
+    }
+
+    init(_ d: Deployment) { self.d = d }
+
+    /// Runs until terminal, a manual gate with nobody to promote, or `limit` decisions.
+    mutating func run(limit: Int = 1000, stopAtPause: Bool = false) {
+        for _ in 0..<limit {
+            if stopAtPause && d.state == .paused { return }
+            switch Machine.decide(d, now: now) {
+            case .done: return
+            case .transition(let t): take(t)
+            case .wait(let until):
+                #expect(until > now, "a wait must be in the future")
+                now = until
+            case .perform(let effect):
+                effects.append(effect)
+                take(Machine.apply(d, answer(effect, d), now: now))
+            }
+        }
+    }
+
+    mutating func take(_ t: Transition) {
+        if t.deployment.greenWeight != d.greenWeight { weights.append(t.deployment.greenWeight) }
+        d = t.deployment
+        if let entry = t.log { log.append(entry) }
+    }
+}
+
+@Suite struct MachineForwardTests {
+    @Test func happyPathRunsTheEffectsInOrderAndWeightsOnlyRise() {
+        var sim = Simulation(makeDeployment(retire: ["old-a", "old-b"]))
+        sim.run()
+        #expect(sim.d.state == .completed)
+        #expect(sim.weights == [10, 50, 100])
+        let distinct = sim.effects.reduce(into: [Effect]()) { if $0.last != $1 { $0.append($1) } }
+        #expect(distinct == [.begin, .retireGroup("old-a"), .retireGroup("old-b"), .ensureLaunchTemplateVersion,
+                             .ensureGreenGroup(launchTemplateVersion: 4), .observeCapacity, .observeTargetHealth,
+                             .setWeights(green: 10), .runChecks, .setWeights(green: 50), .runChecks, .setWeights(green: 100), .runChecks,
+                             .confirmPromotion])
+        // 150 s of bake in all; checks every 10 s.
+        #expect(sim.now == start.addingTimeInterval(150))
+        #expect(sim.effects.filter { $0 == .runChecks }.count == 5 + 5 + 2)
+        #expect(sim.d.retentionDeadline == sim.now.addingTimeInterval(1800))
+        #expect(sim.log.last?.to == .completed)
+    }
+
+    @Test func decideIsAPureFunctionOfRecordAndTime() {
+        var sim = Simulation(makeDeployment())
+        for _ in 0..<40 {
+            #expect(Machine.decide(sim.d, now: sim.now) == Machine.decide(sim.d, now: sim.now))
+            sim.run(limit: 1)
+        }
+    }
+
+    @Test func greenGetsNoTrafficUntilEveryTargetIsHealthy() {
+        let reports = [
+            TargetHealthReport(targets: [.init(instanceId: "i-1", state: "initial"), .init(instanceId: "i-2", state: "healthy")]),
+            TargetHealthReport(targets: [.init(instanceId: "i-1", state: "missing", reason: "not registered"), .init(instanceId: "i-2", state: "healthy")]),
+            TargetHealthReport(targets: [.init(instanceId: "i-1", state: "healthy")]),
+            TargetHealthReport(targets: [.init(instanceId: "i-1", state: "unused"), .init(instanceId: "i-2", state: "healthy")]),
+            healthy,
+        ]
+        var sim = Simulation(makeDeployment())
+        var served = 0
+        sim.answer = { effect, _ in
+            if effect == .observeTargetHealth {
+                defer { served += 1 }
+                return .targetHealthObserved(reports[min(served, reports.count - 1)])
+            }
+            return Simulation.natural(effect)
+        }
+        sim.run()
+        let firstShift = sim.effects.firstIndex(of: .setWeights(green: 10)) ?? 0
+        #expect(sim.effects[..<firstShift].filter { $0 == .observeTargetHealth }.count == 5)
+        #expect(sim.d.state == .completed)
+    }
+
+    @Test func capacityTimeoutRollsBackNamingTheKey() {
+        var sim = Simulation(makeDeployment())
+        sim.answer = { effect, _ in
+            effect == .observeCapacity ? .capacityObserved(CapacityReport(desired: 2, inService: 1, instances: 2)) : Simulation.natural(effect)
+        }
+        sim.run()
+        #expect(sim.d.state == .rolledBack)
+        #expect(sim.d.rollbackReason?.contains("fleet.capacity_timeout 10m") == true)
+        #expect(sim.d.rollbackReason?.contains("1/2 InService") == true)
+        #expect(!sim.effects.contains(.setWeights(green: 10)))
+    }
+
+    @Test func healthTimeoutRollsBackNamingTheKey() {
+        var sim = Simulation(makeDeployment())
+        sim.answer = { effect, _ in
+            effect == .observeTargetHealth
+                ? .targetHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: "unhealthy", reason: "Target.Timeout")]))
+                : Simulation.natural(effect)
+        }
+        sim.run()
+        #expect(sim.d.state == .rolledBack)
+        #expect(sim.d.rollbackReason?.contains("checks.healthy_timeout 5m") == true)
+        #expect(sim.d.rollbackReason?.contains("Target.Timeout") == true)
+        #expect(sim.weights.isEmpty)
+    }
+
+    @Test func pauseWaitsWithChecksRunningAndPromoteContinues() {
+        var sim = Simulation(makeDeployment(steps: [.weight(10, bake: .seconds(20)), .pause, .weight(100, bake: .zero)]))
+        sim.run(limit: 200, stopAtPause: true)
+        #expect(sim.d.state == .paused)
+        #expect(sim.d.greenWeight == 10)
+        for _ in 0..<10 { sim.run(limit: 1) }
+        #expect(sim.d.state == .paused)
+        #expect(sim.effects.suffix(3).contains(.runChecks))
+        sim.take(Machine.apply(sim.d, .promoteRequested, now: sim.now))
+        sim.run()
+        #expect(sim.d.state == .completed)
+        #expect(sim.weights == [10, 100])
+    }
+
+    @Test func bakeResumesFromWhereItWasAfterACrash() {
+        var d = makeDeployment()
+        d.state = .shifting
+        d.greenLaunchTemplateVersion = 4
+        d.greenGroupCreated = true
+        d.greenWeight = 10
+        d.bakeStartedAt = start
+        var sim = Simulation(d)
+        sim.now = start.addingTimeInterval(45)
+        sim.run(limit: 3)
+        #expect(!sim.effects.contains(.setWeights(green: 10)))
+        #expect(sim.effects.first == .runChecks)
+        sim.run()
+        #expect(sim.effects.firstIndex(of: .setWeights(green: 50)).map { sim.effects[..<$0].filter { $0 == .runChecks }.count } == 2)
+    }
+
+    @Test func deploymentPastItsBakeMovesOnAtOnce() {
+        var d = makeDeployment()
+        d.state = .shifting
+        d.greenWeight = 10
+        d.bakeStartedAt = start
+        guard case .transition(let t) = Machine.decide(d, now: start.addingTimeInterval(3600)) else {
+            Issue.record("expected a transition")
+            return
+        }
+        #expect(t.deployment.stepIndex == 1)
+        #expect(t.deployment.bakeStartedAt == nil)
+    }
+}
