@@ -8,6 +8,7 @@ Only ever point this at a local emulator: it creates real resources wherever --e
 import argparse
 import json
 import os
+import re
 import sys
 
 import boto3
@@ -45,6 +46,17 @@ checks:
 {extra}promotion:
   blue_retention: 30m
 """
+
+
+def fill_template(text, world):
+    """The template's listener ARN and its two target-group ARNs, in order, become the seeded ones."""
+    text, listeners = re.subn(r"arn:aws:elasticloadbalancing:[^\s]*:listener/[^\s#]*", world["listener_arn"], text)
+    groups = iter(world["target_group_arns"])
+    text, count = re.subn(r"arn:aws:elasticloadbalancing:[^\s]*:targetgroup/[^\s#]*", lambda _: next(groups), text)
+    if listeners != 1 or count != 2:
+        sys.exit(f"seed-world: the template needs one listener ARN and two target-group ARNs "
+                 f"(found {listeners} and {count})")
+    return text
 
 
 def seed(service, endpoint, region, desired):
@@ -99,6 +111,8 @@ def main():
     parser.add_argument("--interval", default="200ms", help="checks.interval")
     parser.add_argument("--alarm", action="append", default=[], help="an alarm name for checks.alarms (created OK)")
     parser.add_argument("--probe-url", help="checks.http.url")
+    parser.add_argument("--template", help="a deployment file whose listener and target-group ARNs are replaced by "
+                                           "the seeded ones (instead of the generated file)")
     args = parser.parse_args()
     if not args.endpoint.startswith(("http://127.", "http://localhost")):
         sys.exit("seed-world: refusing to seed anything but a local emulator")
@@ -115,9 +129,13 @@ def main():
         extra += f"  http:\n    url: {args.probe_url}\n    expect_status: 200\n    timeout: 150ms\n    failure_threshold: 2\n"
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        if args.template:
+            text = fill_template(open(args.template).read(), world)
+        else:
+            text = deployment_yaml(args.service, args.region, world["listener_arn"], world["target_group_arns"],
+                                   args.bake, args.interval, extra)
         with open(args.out, "w") as f:
-            f.write(deployment_yaml(args.service, args.region, world["listener_arn"], world["target_group_arns"],
-                                    args.bake, args.interval, extra))
+            f.write(text)
         world["file"] = args.out
     print(json.dumps(world, indent=2))
 
