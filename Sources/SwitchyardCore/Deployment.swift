@@ -80,6 +80,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// Set by `switchyard promote` while paused at a manual gate.
     public var promoteRequested: Bool
     public var retentionDeadline: Date?
+    /// When blue was scaled to 0 and deleted after promotion (its retention ended or a new release needed its place).
+    public var blueRetiredAt: Date?
     public var rollbackReason: String?
     public var failureReason: String?
     public var createdAt: Date
@@ -118,6 +120,16 @@ public struct Deployment: Sendable, Hashable, Codable {
     }
 
     /// 1-based position among the weight steps, and their count, for display.
+    /// Whether `switchyard rollback` can still undo this completed release by moving traffic back to blue.
+    public func blueRetained(at now: Date) -> Bool {
+        state == .completed && blueRetiredAt == nil && (retentionDeadline.map { now < $0 } ?? false)
+    }
+
+    /// Whether blue's retention is over and blue still stands: the next command that touches the service retires it.
+    public func blueRetentionExpired(at now: Date) -> Bool {
+        state == .completed && blueRetiredAt == nil && (retentionDeadline.map { now >= $0 } ?? false)
+    }
+
     public var stepLabel: String {
         let steps = plan.spec.steps
         let n = steps.filter { $0.weight != nil }.count

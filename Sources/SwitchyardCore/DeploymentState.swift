@@ -20,6 +20,14 @@ public enum DeploymentState: String, Sendable, Hashable, Codable, CaseIterable, 
         }
     }
 
+    /// Whether a stored deployment in this state may move to `next`. Terminal states are final, with two operator
+    /// exceptions that only `switchyard rollback` asks for: undoing a `completed` release while blue is retained, and
+    /// retrying the rollback of a `failed` one.
+    public func allows(_ next: DeploymentState) -> Bool {
+        if next == self || !isTerminal { return true }
+        return next == .rollingBack && (self == .completed || self == .failed)
+    }
+
     /// States in which green may carry traffic, so checks must run.
     public var greenMayTakeTraffic: Bool {
         self == .shifting || self == .paused || self == .promoting

@@ -22,6 +22,9 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     case restoreBlue
     /// Green's group is scaled to 0 and deleted.
     case removeGreen
+    /// After the retention window of a completed release, blue's group is scaled to 0 and deleted (never while it
+    /// carries traffic).
+    case retireBlue
 
     /// A short name for logs and error messages.
     public var title: String {
@@ -37,6 +40,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .confirmPromotion: return "confirming promotion"
         case .restoreBlue: return "moving all traffic back to blue"
         case .removeGreen: return "removing the green Auto Scaling group"
+        case .retireBlue: return "retiring blue after its retention"
         }
     }
 
@@ -50,11 +54,14 @@ public enum Event: Sendable, Hashable {
     case launchTemplateVersionReady(Int)
     case greenGroupReady
     case capacityObserved(CapacityReport)
-    case targetHealthObserved(TargetHealthReport)
+    /// Green's target health before traffic, with the other checks (alarms, HTTP) of the same tick.
+    case targetHealthObserved(TargetHealthReport, checks: [CheckResult] = [])
     case weightsConfirmed(green: Int)
     case checksObserved([CheckResult])
     case promotionConfirmed
     case greenRemoved
+    /// Blue's group is gone after promotion: its retention ended, or (`by`) a later deployment needed its target group.
+    case blueRetired(by: String?)
     case promoteRequested
     case rollbackRequested(reason: String, actor: String)
     case effectFailed(Effect, message: String)

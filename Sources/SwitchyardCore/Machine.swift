@@ -88,6 +88,12 @@ public enum Machine {
         }
     }
 
+    /// Work due on a terminal deployment: retiring blue once a completed release's retention is over.
+    /// `switchyard start`, `status` and `gc` ask this of every completed deployment of the services they touch.
+    public static func housekeeping(_ d: Deployment, now: Date) -> Effect? {
+        d.blueRetentionExpired(at: now) ? .retireBlue : nil
+    }
+
     private static func decideShifting(_ d: Deployment, now: Date) -> Decision {
         guard let step = d.currentStep else {
             var next = d
@@ -185,8 +191,13 @@ public enum Machine {
             }
             next.nextCheckAt = now.adding(interval)
             return Transition(deployment: next, log: nil)
-        case (.checkingHealth, .targetHealthObserved(let report)):
+        case (.checkingHealth, .targetHealthObserved(let report, let checks)):
             next.lastObservation = report.summary
+            if !checks.isEmpty {
+                let checked = applyChecks(next, checks, now: now)
+                if checked.deployment.state == .rollingBack { return checked }
+                next = checked.deployment
+            }
             if report.allHealthy(expected: d.plan.blue.desiredCapacity) {
                 next.state = .shifting
                 next.phaseStartedAt = now
@@ -220,6 +231,20 @@ public enum Machine {
         case (.paused, .promoteRequested):
             next.promoteRequested = true
             return Transition(deployment: next, log: nil)
+        case (.completed, .rollbackRequested(let reason, let actor)) where d.blueRetained(at: now):
+            return startRollback(d, now: now, reason: "requested by \(actor): \(reason)",
+                                 details: ["actor": actor, "check": "manual", "undo": "completed release, blue \(d.plan.blue.autoScalingGroup) still retained"])
+        case (.failed, .rollbackRequested(let reason, let actor)):
+            var retry = d
+            retry.failureReason = nil
+            return startRollback(retry, now: now, reason: "requested by \(actor): \(reason)",
+                                 details: ["actor": actor, "check": "manual", "retry": "rollback retried after: \(d.failureReason ?? "a failure")"])
+        case (.completed, .blueRetired(let by)) where d.blueRetiredAt == nil:
+            next.blueRetiredAt = now
+            let why = by.map { "deployment \($0) needs its target group, so the retention ended early" } ?? "its retention ended"
+            var details = ["asg": d.plan.blue.autoScalingGroup]
+            if let by { details["by_deployment"] = by }
+            return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.autoScalingGroup) scaled to 0 and deleted: \(why)", details: details))
         case (let state, .rollbackRequested(let reason, let actor)) where !state.isTerminal && state != .rollingBack:
             return startRollback(d, now: now, reason: "requested by \(actor): \(reason)", details: ["actor": actor, "check": "manual"])
         case (let state, .effectFailed(let effect, let message)) where !state.isTerminal:

@@ -106,7 +106,7 @@ import Testing
     static let events: [Event] = [
         .begun, .groupRetired("x"), .launchTemplateVersionReady(9), .greenGroupReady,
         .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2)), .targetHealthObserved(healthy),
-        .weightsConfirmed(green: 50), .promotionConfirmed, .greenRemoved, .promoteRequested,
+        .weightsConfirmed(green: 50), .promotionConfirmed, .greenRemoved, .promoteRequested, .blueRetired(by: nil),
     ]
 
     /// Which (state, event) pairs are meaningful; every other pair must change nothing.
@@ -114,7 +114,8 @@ import Testing
         switch (state, event) {
         case (.pending, .begun), (.launching, .groupRetired), (.launching, .launchTemplateVersionReady), (.launching, .greenGroupReady),
              (.waitingForCapacity, .capacityObserved), (.checkingHealth, .targetHealthObserved), (.shifting, .weightsConfirmed),
-             (.promoting, .promotionConfirmed), (.rollingBack, .greenRemoved), (.paused, .promoteRequested):
+             (.promoting, .promotionConfirmed), (.rollingBack, .greenRemoved), (.paused, .promoteRequested),
+             (.completed, .blueRetired):
             return true
         default:
             return false
@@ -132,13 +133,20 @@ import Testing
         }
     }
 
+    /// Only an operator's rollback reopens a terminal deployment: a completed one while blue is retained, a failed one
+    /// to retry. Nothing reopens a rolled-back one, and no other event touches any of them.
     @Test(arguments: [DeploymentState.completed, .rolledBack, .failed])
     func terminalStatesAreFinal(_ state: DeploymentState) {
         var d = makeDeployment()
         d.state = state
+        d.blueRetiredAt = start
         #expect(Machine.decide(d, now: start) == .done)
         for event in Self.events + [.rollbackRequested(reason: "r", actor: "a"), .effectFailed(.restoreBlue, message: "m")] {
-            #expect(Machine.apply(d, event, now: start).deployment == d)
+            let reopened = state == .failed && event == .rollbackRequested(reason: "r", actor: "a")
+            #expect((Machine.apply(d, event, now: start).deployment == d) == !reopened, "\(state) on \(event)")
+        }
+        for next in DeploymentState.allCases where next != state {
+            #expect(state.allows(next) == (next == .rollingBack && state != .rolledBack), "\(state) → \(next)")
         }
     }
 
@@ -149,5 +157,106 @@ import Testing
         let t = Machine.apply(d, .rollbackRequested(reason: "r", actor: "a"), now: start)
         #expect(t.deployment.state == .rollingBack)
         #expect(t.log?.from == state)
+    }
+}
+
+@Suite struct MachineRetentionTests {
+    func completed() -> Simulation {
+        var sim = Simulation(makeDeployment())
+        sim.run()
+        #expect(sim.d.state == .completed && sim.d.greenWeight == 100)
+        #expect(sim.d.retentionDeadline == sim.now.adding(sim.d.plan.spec.promotion.blueRetention))
+        return sim
+    }
+
+    @Test func undoInsideTheRetentionWindowMovesTrafficBackAtOnceThenRemovesGreen() {
+        var sim = completed()
+        let before = sim.effects.count
+        sim.now = sim.now.addingTimeInterval(60)
+        sim.take(Machine.apply(sim.d, .rollbackRequested(reason: "bad release", actor: "ops@box"), now: sim.now))
+        #expect(sim.d.state == .rollingBack)
+        #expect(sim.log.last?.from == .completed)
+        #expect(sim.log.last?.details["undo"] != nil)
+        sim.run()
+        #expect(sim.d.state == .rolledBack && sim.d.greenWeight == 0)
+        // No scale-up wait and no checks: blue kept its capacity.
+        #expect(Array(sim.effects[before...]) == [.restoreBlue, .removeGreen])
+        #expect(sim.d.rollbackReason == "requested by ops@box: bad release")
+    }
+
+    @Test func afterTheWindowBlueIsRetiredOnceAndRollbackChangesNothing() {
+        var sim = completed()
+        let deadline = sim.d.retentionDeadline!
+        #expect(Machine.housekeeping(sim.d, now: deadline.addingTimeInterval(-1)) == nil)
+        #expect(sim.d.blueRetained(at: deadline.addingTimeInterval(-1)))
+        let late = deadline.addingTimeInterval(1)
+        #expect(!sim.d.blueRetained(at: late))
+        let ignored = Machine.apply(sim.d, .rollbackRequested(reason: "too late", actor: "a"), now: late)
+        #expect(ignored.deployment == sim.d && ignored.log == nil)
+        #expect(Machine.housekeeping(sim.d, now: late) == .retireBlue)
+        let retired = Machine.apply(sim.d, .blueRetired(by: nil), now: late)
+        #expect(retired.deployment.state == .completed && retired.deployment.blueRetiredAt == late)
+        #expect(retired.log?.message == "blue web-blue scaled to 0 and deleted: its retention ended")
+        #expect(Machine.housekeeping(retired.deployment, now: late) == nil)
+        #expect(Machine.apply(retired.deployment, .blueRetired(by: nil), now: late).log == nil)
+    }
+
+    @Test func aNewReleaseEndsTheRetentionEarlyAndSaysWhich() {
+        let sim = completed()
+        let t = Machine.apply(sim.d, .blueRetired(by: "20261124-010000-0002"), now: sim.now)
+        #expect(!t.deployment.blueRetained(at: sim.now))
+        #expect(t.log?.details["by_deployment"] == "20261124-010000-0002")
+        #expect(t.log?.message.contains("retention ended early") == true)
+    }
+
+    @Test func aFailedRollbackCanBeRetriedAndSkipsWhatIsDone() {
+        var sim = Simulation(makeDeployment())
+        sim.run(limit: 12)
+        sim.answer = { effect, _ in effect == .removeGreen ? .effectFailed(.removeGreen, message: "AccessDenied") : Simulation.natural(effect) }
+        sim.take(Machine.apply(sim.d, .rollbackRequested(reason: "r", actor: "a"), now: sim.now))
+        sim.run()
+        #expect(sim.d.state == .failed && sim.d.trafficRestored)
+        #expect(sim.d.failureReason?.contains("Traffic is 100% on blue web-blue") == true)
+        sim.answer = { effect, _ in Simulation.natural(effect) }
+        let before = sim.effects.count
+        sim.take(Machine.apply(sim.d, .rollbackRequested(reason: "retry", actor: "b"), now: sim.now))
+        #expect(sim.d.state == .rollingBack && sim.d.failureReason == nil)
+        sim.run()
+        #expect(sim.d.state == .rolledBack)
+        #expect(Array(sim.effects[before...]) == [.removeGreen])
+    }
+}
+
+@Suite struct MachineChecksBeforeTrafficTests {
+    @Test func aFiringAlarmBeforeTrafficRollsBackWithoutAnyWeight() {
+        var sim = Simulation(makeDeployment())
+        sim.answer = { effect, _ in
+            effect == .observeTargetHealth
+                ? .targetHealthObserved(healthy, checks: [CheckResult(name: "alarm:web-5xx", passed: false, evidence: "alarm web-5xx is ALARM: Threshold Crossed")])
+                : Simulation.natural(effect)
+        }
+        sim.run()
+        #expect(sim.d.state == .rolledBack)
+        #expect(!sim.effects.contains { if case .setWeights = $0 { return true } else { return false } })
+        let rollback = sim.log.first { $0.to == .rollingBack }
+        #expect(rollback?.from == .checkingHealth)
+        #expect(rollback?.details["evidence"] == "alarm web-5xx is ALARM: Threshold Crossed")
+    }
+
+    @Test func aProbeFailureBelowItsThresholdWaitsAndASuccessResetsTheCount() {
+        var d = makeDeployment()
+        d.state = .checkingHealth
+        let unhealthy = TargetHealthReport(targets: [.init(instanceId: "i-1", state: "initial")])
+        let failing = CheckResult(name: "http", passed: false, evidence: "GET / failed: connection refused", threshold: 2)
+        let passing = CheckResult(name: "http", passed: true, evidence: "GET / answered 200", threshold: 2)
+        var t = Machine.apply(d, .targetHealthObserved(unhealthy, checks: [failing]), now: start)
+        #expect(t.deployment.state == .checkingHealth && t.deployment.consecutiveFailures["http"] == 1)
+        t = Machine.apply(t.deployment, .targetHealthObserved(unhealthy, checks: [passing]), now: start)
+        #expect(t.deployment.consecutiveFailures["http"] == nil)
+        t = Machine.apply(t.deployment, .targetHealthObserved(unhealthy, checks: [failing]), now: start)
+        #expect(t.deployment.state == .checkingHealth)
+        t = Machine.apply(t.deployment, .targetHealthObserved(healthy, checks: [failing]), now: start)
+        #expect(t.deployment.state == .rollingBack)
+        #expect(t.log?.details["consecutive_failures"] == "2")
     }
 }

@@ -41,6 +41,7 @@ struct Simulation {
         case .confirmPromotion: return .promotionConfirmed
         case .restoreBlue: return .weightsConfirmed(green: 0)
         case .removeGreen: return .greenRemoved
+        case .retireBlue: return .blueRetired(by: nil)
         }
     }
 
