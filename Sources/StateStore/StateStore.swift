@@ -90,8 +90,11 @@ enum StoredDate {
 /// other processes are kept apart by SQLite's own file locks (WAL, busy timeout, `BEGIN IMMEDIATE`).
 public final class StateStore: @unchecked Sendable {
     public let path: String
-    private let db: SQLiteConnection
+    let db: SQLiteConnection
     private let lock = NSLock()
+
+    /// Runs `body` with the connection to itself; every use of `db` goes through here or `lock`.
+    func locked<T>(_ body: () throws -> T) throws -> T { try lock.withLock(body) }
 
     /// Opens or creates the state file (mode 0600, parent folders 0700) and applies pending migrations.
     public init(path: String, migrations: [Migration] = Migration.all) throws {
@@ -154,8 +157,9 @@ public final class StateStore: @unchecked Sendable {
 
     // MARK: - Deployments
 
-    /// Stores a new deployment and its first event, unless another deployment of the service is active.
-    public func insert(_ d: Deployment, log: LogEntry, actor: String, at: Date) throws {
+    /// Stores a new deployment and its first event, unless another deployment of the service is active; with `lease`,
+    /// takes the service's lease for it in the same transaction.
+    public func insert(_ d: Deployment, log: LogEntry, actor: String, at: Date, lease: LeaseHolder? = nil, ttl: TimeInterval = 15) throws {
         try lock.withLock {
             try db.transaction {
                 if let active = try activeRow(service: d.service) { throw active }
@@ -170,6 +174,12 @@ public final class StateStore: @unchecked Sendable {
                     throw error
                 }
                 try appendEvent(d.id, log, actor: actor, at: at)
+                if let lease {
+                    if let held = try leaseRow(service: d.service), held.holder.id != lease.id, held.isLive(at: at) {
+                        throw LeaseError.held(held, at: at)
+                    }
+                    try writeLease(service: d.service, deploymentId: d.id, holder: lease, at: at, ttl: ttl)
+                }
             }
         }
     }
@@ -191,7 +201,7 @@ public final class StateStore: @unchecked Sendable {
                 guard let stored = rows.first?[0].flatMap(DeploymentState.init(rawValue:)) else {
                     throw StateStoreError.unknownDeployment(d.id)
                 }
-                if stored.isTerminal, stored != d.state {
+                if !stored.allows(d.state) {
                     throw StateStoreError.terminalStateIsFinal(id: d.id, state: stored, attempted: d.state)
                 }
                 var values = try columns(d)

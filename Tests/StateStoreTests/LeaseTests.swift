@@ -1,0 +1,105 @@
+import Foundation
+@testable import StateStore
+import SwitchyardCore
+import Testing
+
+@Suite struct LeaseTests {
+    let ttl: TimeInterval = 15
+    /// A holder on another host, so the pid check cannot call it dead: only its expiry counts.
+    func remote(_ name: String) -> LeaseHolder { LeaseHolder(id: name, pid: 4242, host: "elsewhere", actor: "\(name)@elsewhere") }
+
+    @Test func startTakesTheLeaseWithTheDeploymentAndASecondHolderIsRefusedByName() throws {
+        let store = try StateStore(path: temporaryPath())
+        let d = sampleDeployment()
+        try store.insert(d, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
+        let lease = try #require(try store.lease(service: "web"))
+        #expect(lease.deploymentId == d.id && lease.holder == remote("first"))
+        #expect(lease.expiresAt == t0.addingTimeInterval(ttl))
+        #expect(try store.lease(deploymentId: d.id) == lease)
+
+        let later = t0.addingTimeInterval(5)
+        let error = #expect(throws: LeaseError.self) {
+            try store.acquireLease(deploymentId: d.id, service: "web", holder: remote("second"), at: later, ttl: ttl)
+        }
+        #expect(error?.description.contains("pid 4242 on elsewhere (first@elsewhere), last seen 5s ago") == true)
+        #expect(try store.lease(service: "web")?.holder == remote("first"))
+    }
+
+    @Test func renewalKeepsItAliveAndAnExpiredLeaseIsTakenOver() throws {
+        let store = try StateStore(path: temporaryPath())
+        let d = sampleDeployment()
+        try store.insert(d, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
+        try store.renewLease(service: "web", deploymentId: d.id, holder: remote("first"), at: t0.addingTimeInterval(10), ttl: ttl)
+        #expect(throws: LeaseError.self) {
+            try store.acquireLease(deploymentId: d.id, service: "web", holder: remote("second"), at: t0.addingTimeInterval(20), ttl: ttl)
+        }
+        let stale = try store.acquireLease(deploymentId: d.id, service: "web", holder: remote("second"), at: t0.addingTimeInterval(26), ttl: ttl)
+        #expect(stale?.holder == remote("first"))
+        // The first holder learns it lost the lease the next time it renews, and must stop.
+        #expect(throws: LeaseError.self) {
+            try store.renewLease(service: "web", deploymentId: d.id, holder: remote("first"), at: t0.addingTimeInterval(27), ttl: ttl)
+        }
+        // Releasing someone else's lease does nothing.
+        try store.releaseLease(service: "web", holder: remote("first"))
+        #expect(try store.lease(service: "web")?.holder == remote("second"))
+        try store.releaseLease(service: "web", holder: remote("second"))
+        #expect(try store.lease(service: "web") == nil)
+    }
+
+    @Test func aLeaseOfAProcessGoneFromThisHostIsDeadAtOnce() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let now = Date()
+        let gone = Lease(service: "web", deploymentId: "x", holder: LeaseHolder(pid: child.processIdentifier, actor: "a"),
+                         acquiredAt: now, heartbeatAt: now, expiresAt: now.addingTimeInterval(ttl))
+        #expect(!gone.isLive(at: now))
+        var mine = gone
+        mine.holder = LeaseHolder(actor: "a")
+        #expect(mine.isLive(at: now))
+        #expect(!mine.isLive(at: now.addingTimeInterval(ttl)))
+    }
+
+    @Test func anInsertRefusedForTheLeaseStoresNothing() throws {
+        let store = try StateStore(path: temporaryPath())
+        var first = sampleDeployment(id: "20270115-080000-0001")
+        try store.insert(first, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
+        first.state = .rolledBack
+        try store.save(first, log: nil, actor: "a", at: t0)
+        // The deployment ended, but its process still holds the service for a moment.
+        let second = sampleDeployment(id: "20270115-080001-0002")
+        #expect(throws: LeaseError.self) {
+            try store.insert(second, log: created, actor: "b", at: t0.addingTimeInterval(1), lease: remote("second"), ttl: ttl)
+        }
+        #expect(try store.deployment(id: second.id) == nil)
+        #expect(try store.events(deploymentId: second.id).isEmpty)
+    }
+
+    @Test func onlyAnOperatorRollbackReopensATerminalDeployment() throws {
+        let store = try StateStore(path: temporaryPath())
+        var d = sampleDeployment()
+        try store.insert(d, log: created, actor: "a", at: t0)
+        d.state = .completed
+        try store.save(d, log: nil, actor: "a", at: t0)
+        d.state = .shifting
+        #expect(throws: StateStoreError.self) { try store.save(d, log: nil, actor: "a", at: t0) }
+        d.state = .rollingBack
+        try store.save(d, log: nil, actor: "a", at: t0)
+        d.state = .rolledBack
+        try store.save(d, log: nil, actor: "a", at: t0)
+        d.state = .rollingBack
+        #expect(throws: StateStoreError.self) { try store.save(d, log: nil, actor: "a", at: t0) }
+    }
+
+    @Test func aVersionOneDatabaseGainsTheLeaseTable() throws {
+        let path = temporaryPath()
+        let old = try StateStore(path: path, migrations: Array(Migration.all.prefix(1)))
+        try old.insert(sampleDeployment(), log: created, actor: "a", at: t0)
+        #expect(throws: (any Error).self) { try old.lease(service: "web") }
+        let upgraded = try StateStore(path: path)
+        #expect(try upgraded.appliedMigrations() == [1, 2])
+        #expect(try upgraded.lease(service: "web") == nil)
+        #expect(try upgraded.deployment(id: sampleDeployment().id) != nil)
+    }
+}
