@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import Logging
+import Probes
 import SwitchyardCore
 
 /// Runs one effect of the state machine and reports its outcome as an event.
@@ -12,10 +13,12 @@ public protocol EffectPerformer: Sendable {
 public struct AWSEffects: EffectPerformer {
     public let aws: AWSClients
     public let logger: Logger
+    public let clock: DeploymentClock
 
-    public init(aws: AWSClients, logger: Logger) {
+    public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock()) {
         self.aws = aws
         self.logger = logger
+        self.clock = clock
     }
 
     public func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
@@ -33,12 +36,15 @@ public struct AWSEffects: EffectPerformer {
         case .observeCapacity:
             return .capacityObserved(try await observeCapacity(d))
         case .observeTargetHealth:
-            return .targetHealthObserved(try await observeTargetHealth(d))
+            // Before traffic the alarms and the probe already run, beside the health read that gates the first step.
+            async let others = CheckScheduler.run(checks(d, targetHealth: false), clock: clock)
+            let report = try await observeTargetHealth(d)
+            return .targetHealthObserved(report, checks: await others)
         case .setWeights(let green):
             try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: green)
             return .weightsConfirmed(green: green)
         case .runChecks:
-            return .checksObserved(try await runChecks(d))
+            return .checksObserved(await CheckScheduler.run(checks(d, targetHealth: true), clock: clock))
         case .confirmPromotion:
             let weights = try await traffic(d).currentWeights()
             guard weights.percent[d.plan.greenTargetGroupArn] == 100 else {
@@ -51,6 +57,9 @@ public struct AWSEffects: EffectPerformer {
         case .removeGreen:
             try await deleteGroup(d.plan.greenAutoScalingGroup)
             return .greenRemoved
+        case .retireBlue:
+            try await retire(group: d.plan.blue.autoScalingGroup, d)
+            return .blueRetired(by: nil)
         }
     }
 
@@ -149,21 +158,52 @@ public struct AWSEffects: EffectPerformer {
         return TargetHealthReport(targets: targets)
     }
 
-    private func runChecks(_ d: Deployment) async throws -> [CheckResult] {
-        var results = [try await observeTargetHealth(d).check(maxUnhealthy: d.plan.spec.checks.maxUnhealthyTargets)]
-        let names = d.plan.spec.checks.alarms
-        if !names.isEmpty {
-            let alarms = try await aws.cloudWatch.describeAlarms(names: names)
-            for name in names {
-                guard let alarm = alarms.first(where: { $0.name == name }) else {
-                    results.append(CheckResult(name: "alarm:\(name)", passed: false, evidence: "alarm \(name) does not exist"))
-                    continue
+    /// The checks of one tick. Each waits at most one interval (the probe at most its own timeout), so a tick never
+    /// outlasts the interval. A read that fails or times out counts as a failure, but only three in a row roll back:
+    /// an AWS hiccup is not evidence against green; an alarm in ALARM or an unhealthy target is, at once.
+    func checks(_ d: Deployment, targetHealth: Bool) -> [ScheduledCheck] {
+        let spec = d.plan.spec.checks
+        let interval = spec.interval.seconds
+        let readFailures = 3
+        var checks: [ScheduledCheck] = []
+        if targetHealth {
+            checks.append(ScheduledCheck(name: "target-health", timeoutThreshold: readFailures, timeout: interval) {
+                do {
+                    return [try await observeTargetHealth(d).check(maxUnhealthy: spec.maxUnhealthyTargets)]
+                } catch {
+                    return [CheckResult(name: "target-health", passed: false, evidence: "could not read green's target health: \(error)", threshold: readFailures)]
                 }
-                let reason = alarm.stateReason.map { ": \($0)" } ?? ""
-                results.append(CheckResult(name: "alarm:\(name)", passed: alarm.state != "ALARM", evidence: "alarm \(name) is \(alarm.state)\(reason)"))
-            }
+            })
         }
-        return results
+        if !spec.alarms.isEmpty {
+            let names = spec.alarms.map { "alarm:\($0)" }
+            checks.append(ScheduledCheck(name: "alarms", resultNames: names, timeoutThreshold: readFailures, timeout: interval) {
+                do {
+                    return try await alarmResults(spec.alarms)
+                } catch {
+                    return names.map { CheckResult(name: $0, passed: false, evidence: "could not read the alarms: \(error)", threshold: readFailures) }
+                }
+            })
+        }
+        if let http = spec.http {
+            let probe = HTTPProbe(spec: http)
+            checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, interval)) {
+                [await probe.check()]
+            })
+        }
+        return checks
+    }
+
+    /// One result per configured alarm. moto ignores StateValue beside AlarmNames, so the state is judged here.
+    private func alarmResults(_ names: [String]) async throws -> [CheckResult] {
+        let alarms = try await aws.cloudWatch.describeAlarms(names: names)
+        return names.map { name in
+            guard let alarm = alarms.first(where: { $0.name == name }) else {
+                return CheckResult(name: "alarm:\(name)", passed: false, evidence: "alarm \(name) does not exist")
+            }
+            let reason = alarm.stateReason.map { ": \($0)" } ?? ""
+            return CheckResult(name: "alarm:\(name)", passed: alarm.state != "ALARM", evidence: "alarm \(name) is \(alarm.state)\(reason)")
+        }
     }
 }
 

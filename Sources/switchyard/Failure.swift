@@ -30,8 +30,11 @@ enum Exit: Int32 {
 enum Failure {
     static func exit(for error: Error) -> Exit {
         switch error {
-        case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is ValidationError:
+        case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is ValidationError, is RollbackRefused:
             return .usage
+        case let error as LeaseError:
+            if case .held = error { return .conflict }
+            return .failed
         case let error as StateStoreError:
             if case .activeDeploymentExists = error { return .conflict }
             return .failed

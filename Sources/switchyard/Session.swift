@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import Orchestrator
+import StateStore
 import SwitchyardCore
 
 /// What every command needs from the process: logging, who is acting, the AWS clients, the deployment file.
@@ -40,6 +41,43 @@ enum Session {
             homeDirectory: FileManager.default.homeDirectoryForCurrentUser.path)
         let client = AWSClient(configuration: configuration, logger: logger)
         return (AWSClients(client: client), client)
+    }
+
+    /// How long a lease lives without a heartbeat; the holder renews it every third of that.
+    static let leaseTTL: TimeInterval = 15
+
+    /// The loop that runs a deployment, printing one line per stored change.
+    static func runner(store: StateStore, aws: AWSClients, actor: String, logger: Logger, holding: DeploymentRunner.Holding?) -> DeploymentRunner {
+        let clock = SystemClock()
+        return DeploymentRunner(
+            store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock), clock: clock, actor: actor, logger: logger,
+            holding: holding, onChange: { d, log, at in Console.error(Console.progressLine(d, log, at: at)) })
+    }
+
+    /// Retires the blue of completed releases whose retention is over (of one service, or all), saying so on stderr.
+    /// Best effort: a problem is reported and left for the next command. Returns false if anything was left alone.
+    @discardableResult
+    static func housekeeping(store: StateStore, service: String?, logger: Logger) async -> Bool {
+        let keeper = Housekeeper(store: store, clock: SystemClock(), actor: actor) { spec in
+            AWSEffects(aws: try aws(region: spec.region, logger: logger).0, logger: logger)
+        }
+        do {
+            guard !(try keeper.due(service: service)).isEmpty else { return true }
+            var clean = true
+            for outcome in try await keeper.collect(service: service) {
+                let d = outcome.deployment
+                if let problem = outcome.problem {
+                    clean = false
+                    Console.error("warning: blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) is past its retention but was left alone: \(problem)")
+                } else {
+                    Console.error("retired blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) (\(d.service)): its retention ended \(d.retentionDeadline.map(Console.time) ?? "")")
+                }
+            }
+            return clean
+        } catch {
+            Console.error("warning: could not retire expired blue groups: \(Failure.message(for: error))")
+            return false
+        }
     }
 
     /// Reads and validates a deployment file; returns the spec and the SHA-256 of the file's bytes.

@@ -29,15 +29,15 @@ struct Start: AsyncParsableCommand {
             let plan = try await Planner(aws: aws, logger: logger)
                 .plan(spec: spec, ami: release.ami, deploymentId: id, retirable: try Self.earlierBlues(store: store, service: spec.service))
             let actor = Session.actor
-            let deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: now)
+            await Session.housekeeping(store: store, service: spec.service, logger: logger)
+            let deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             let created = LogEntry(from: .pending, to: .pending, message: "deployment of \(plan.ami) created from \(release.file) by \(actor)",
                                    details: ["file": release.file, "file_digest": digest])
-            try store.insert(deployment, log: created, actor: actor, at: now)
+            let holding = DeploymentRunner.Holding(holder: LeaseHolder(actor: actor), ttl: Session.leaseTTL)
+            try store.insert(deployment, log: created, actor: actor, at: Date(), lease: holding.holder, ttl: holding.ttl)
+            defer { try? store.releaseLease(service: spec.service, holder: holding.holder) }
             Console.error("deployment \(id) started")
-            let runner = DeploymentRunner(
-                store: store, effects: AWSEffects(aws: aws, logger: logger), clock: SystemClock(), actor: actor, logger: logger,
-                onChange: { d, log, at in Console.error(Console.progressLine(d, log, at: at)) })
-            let final = try await runner.run(deployment)
+            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(deployment)
             Console.error(Self.summary(final))
             return Exit.forState(final.state)
         }

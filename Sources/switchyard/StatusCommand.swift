@@ -14,6 +14,13 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let store = try state.openIfExists()
+            if let store {
+                // Status touches the services it shows: blues past their retention go now (best effort, on stderr).
+                let service = try id.flatMap { try store.deployment(id: $0)?.service }
+                if id == nil || service != nil {
+                    await Session.housekeeping(store: store, service: service, logger: Session.logger())
+                }
+            }
             let deployments: [Deployment]
             if let id {
                 guard let d = try store?.deployment(id: id) else { throw UsageError("no deployment \(id) in \(state.path)") }
@@ -30,9 +37,19 @@ struct Status: AsyncParsableCommand {
             } else if deployments.isEmpty {
                 Console.out("no active deployments")
             } else {
+                let now = Date()
                 for d in deployments {
                     Console.out("\(d.id)  \(d.service)  \(d.state.rawValue)  step \(d.stepLabel)  blue \(d.blueWeight)% / green \(d.greenWeight)%  \(d.ami)"
                         + (d.lastObservation.map { "  (\($0))" } ?? ""))
+                    if !d.state.isTerminal {
+                        if let lease = try store?.lease(service: d.service), lease.deploymentId == d.id, lease.isLive(at: now) {
+                            Console.out("  run by \(lease.describe(at: now))")
+                        } else {
+                            Console.out("  no live process runs it: `switchyard rollback \(d.id)` rolls it back from here")
+                        }
+                    } else if d.blueRetained(at: now), let deadline = d.retentionDeadline {
+                        Console.out("  blue \(d.plan.blue.autoScalingGroup) retained until \(Console.time(deadline)): `switchyard rollback \(d.id)` undoes it at once")
+                    }
                 }
             }
             return .success

@@ -59,6 +59,7 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .confirmPromotion: return .promotionConfirmed
             case .restoreBlue: return .weightsConfirmed(green: 0)
             case .removeGreen: return .greenRemoved
+            case .retireBlue: return .blueRetired(by: nil)
             }
         }
     }

@@ -1,0 +1,107 @@
+import Foundation
+import SwitchyardCore
+
+/// One check of a tick: a read of green's target health, of the alarms, or the HTTP probe.
+public struct ScheduledCheck: Sendable {
+    /// For messages: "target-health", "alarms", "http".
+    public var name: String
+    /// The names of the results it gives (one per alarm for "alarms"); each fails when the check times out.
+    public var resultNames: [String]
+    /// Failures in a row that roll back when the check does not answer in time.
+    public var timeoutThreshold: Int
+    /// How long the tick waits for it.
+    public var timeout: TimeInterval
+    public var run: @Sendable () async -> [CheckResult]
+
+    public init(name: String, resultNames: [String]? = nil, timeoutThreshold: Int = 1, timeout: TimeInterval,
+                run: @escaping @Sendable () async -> [CheckResult]) {
+        self.name = name
+        self.resultNames = resultNames ?? [name]
+        self.timeoutThreshold = timeoutThreshold
+        self.timeout = timeout
+        self.run = run
+    }
+
+    func timedOut() -> [CheckResult] {
+        resultNames.map {
+            CheckResult(name: $0, passed: false, evidence: "\(name) gave no answer within \(TimeSpan(milliseconds: Int64((timeout * 1000).rounded())))",
+                        threshold: timeoutThreshold)
+        }
+    }
+}
+
+/// Runs the checks of one tick concurrently. Each has its own timeout: a check that has not answered by then counts as
+/// failed and is cancelled, and the tick goes on without waiting for it, so one slow check never delays the others.
+public enum CheckScheduler {
+    public static func run(_ checks: [ScheduledCheck], clock: DeploymentClock) async -> [CheckResult] {
+        await withTaskGroup(of: (Int, [CheckResult]).self) { group in
+            for (index, check) in checks.enumerated() {
+                group.addTask { (index, await first(check, clock: clock)) }
+            }
+            var results = [[CheckResult]](repeating: [], count: checks.count)
+            for await (index, answer) in group { results[index] = answer }
+            return results.flatMap { $0 }
+        }
+    }
+
+    /// The check's answer or its timeout, whichever comes first. Neither side is awaited after the answer.
+    static func first(_ check: ScheduledCheck, clock: DeploymentClock) async -> [CheckResult] {
+        let race = Race()
+        let deadline = clock.now().addingTimeInterval(check.timeout)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                race.start(continuation)
+                race.add(Task { race.answer(await check.run()) })
+                race.add(Task {
+                    do {
+                        try await clock.sleep(until: deadline)
+                        race.answer(check.timedOut())
+                    } catch {}
+                })
+            }
+        } onCancel: {
+            race.answer(check.resultNames.map { CheckResult(name: $0, passed: true, evidence: "cancelled") })
+        }
+    }
+}
+
+/// The first of several tasks to answer resumes the waiting tick; the others are cancelled.
+private final class Race: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<[CheckResult], Never>?
+    private var tasks: [Task<Void, Never>] = []
+    private var answered = false
+    private var early: [CheckResult]?
+
+    func start(_ continuation: CheckedContinuation<[CheckResult], Never>) {
+        let ready: [CheckResult]? = lock.withLock {
+            if let early { return early }
+            self.continuation = continuation
+            return nil
+        }
+        if let ready { continuation.resume(returning: ready) }
+    }
+
+    func add(_ task: Task<Void, Never>) {
+        let cancel = lock.withLock {
+            if answered { return true }
+            tasks.append(task)
+            return false
+        }
+        if cancel { task.cancel() }
+    }
+
+    func answer(_ results: [CheckResult]) {
+        let (continuation, tasks): (CheckedContinuation<[CheckResult], Never>?, [Task<Void, Never>]) = lock.withLock {
+            if answered { return (nil, []) }
+            answered = true
+            let waiting = self.continuation
+            if waiting == nil { early = results }
+            self.continuation = nil
+            defer { self.tasks = [] }
+            return (waiting, self.tasks)
+        }
+        continuation?.resume(returning: results)
+        tasks.forEach { $0.cancel() }
+    }
+}

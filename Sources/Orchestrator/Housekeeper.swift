@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import StateStore
+import SwitchyardCore
+
+/// Retires the blue groups of completed releases whose retention is over. `start`, `status` and `gc` run it for the
+/// services they touch; it never touches a service while another of its deployments is active, and never a group
+/// whose target group carries traffic.
+public struct Housekeeper: Sendable {
+    public struct Outcome: Sendable {
+        public var deployment: Deployment
+        /// Nil when blue was retired (and logged); else why it was left alone this time.
+        public var problem: String?
+    }
+
+    public let store: StateStore
+    public let clock: DeploymentClock
+    public let actor: String
+    public let effects: @Sendable (DeploymentSpec) throws -> EffectPerformer
+
+    public init(store: StateStore, clock: DeploymentClock, actor: String, effects: @escaping @Sendable (DeploymentSpec) throws -> EffectPerformer) {
+        self.store = store
+        self.clock = clock
+        self.actor = actor
+        self.effects = effects
+    }
+
+    /// The completed deployments (of one service, or all) whose blue is due for retirement.
+    public func due(service: String?) throws -> [Deployment] {
+        let now = clock.now()
+        let all = try store.deployments(service: service, limit: 10_000, activeOnly: false)
+        let busy = Set(all.filter { !$0.state.isTerminal }.map(\.service))
+        return all.filter { Machine.housekeeping($0, now: now) != nil && !busy.contains($0.service) }
+    }
+
+    /// Retires every blue that is due; one failure does not stop the others.
+    public func collect(service: String?) async throws -> [Outcome] {
+        var outcomes: [Outcome] = []
+        for d in try due(service: service) {
+            guard let effect = Machine.housekeeping(d, now: clock.now()) else { continue }
+            do {
+                let event = try await effects(d.plan.spec).perform(effect, for: d)
+                let t = Machine.apply(d, event, now: clock.now())
+                try store.save(t.deployment, log: t.log, actor: actor, at: clock.now())
+                outcomes.append(Outcome(deployment: t.deployment, problem: nil))
+            } catch {
+                outcomes.append(Outcome(deployment: d, problem: String(describing: error)))
+            }
+        }
+        return outcomes
+    }
+}
