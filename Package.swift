@@ -39,6 +39,7 @@ let package = Package(
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "SwitchyardCore"]),
         .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SwitchyardCore"]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "SwitchyardCore", "AWS", "StateStore"]),
     ]

@@ -9,11 +9,13 @@ import tempfile
 import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(REPO, ".build", "debug", "switchyard"))
 SEED = os.path.join(REPO, "scripts", "seed-world.py")
 _names = itertools.count(1)
@@ -105,11 +107,70 @@ def aws(moto_url):
     return AWS(moto_url)
 
 
+class ProbeTarget:
+    """A local HTTP server standing in for green's health endpoint; the test sets the status it answers."""
+
+    def __init__(self):
+        self.status = 200
+        self.hits = 0
+        self.failing_since = None
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_GET(self):
+                target.hits += 1
+                body = b"ok" if target.status == 200 else b"failing"
+                self.send_response(target.status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/healthz"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def fail(self, status=503):
+        self.failing_since = time.time()
+        self.status = status
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def probe():
+    target = ProbeTarget()
+    yield target
+    target.close()
+
+
+@pytest.fixture
+def proxy(moto_url):
+    from proxy import Proxy
+    p = Proxy(moto_url)
+    yield p
+    p.close()
+
+
 @pytest.fixture
 def world(moto_url, tmp_path, request):
-    """A fresh world for a new service name, with its deployment file. Options via @pytest.mark.world(...)."""
+    """A fresh world for a new service name, with its deployment file. Options via @pytest.mark.world(...);
+    probe_url="probe" points checks.http at the test's `probe` server."""
     marker = request.node.get_closest_marker("world")
     options = dict(marker.kwargs) if marker else {}
+    if options.get("probe_url") == "probe":
+        options["probe_url"] = request.getfixturevalue("probe").url
     service = f"e2e{next(_names)}-{os.getpid() % 10000}"
     args = [sys.executable, SEED, "--endpoint", moto_url, "--service", service, "--out", str(tmp_path / f"{service}.yaml")]
     for key, value in options.items():

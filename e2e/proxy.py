@@ -5,6 +5,7 @@ Counts requests per AWS action and can answer chosen actions with an AWS error i
     proxy.fail("ModifyListener", code="Throttling", status=400, times=3)
     proxy.fail("ModifyListener", code="AccessDenied", status=403)      # always
     proxy.counts["CreateAutoScalingGroup"]
+    proxy.rewrite("DescribeTargetHealth", lambda body: body.replace(b">healthy<", b">unhealthy<"))
 """
 import http.client
 import socket
@@ -25,6 +26,7 @@ class Proxy:
         self.counts = {}
         self.log = []
         self.faults = {}
+        self.rewrites = {}
         self.lock = threading.Lock()
         proxy = self
 
@@ -53,6 +55,9 @@ class Proxy:
                 response = conn.getresponse()
                 data = response.read()
                 conn.close()
+                rewrite = proxy.rewrites.get(action)
+                if rewrite:
+                    data = rewrite(data)
                 self._reply(response.status, data, response.getheader("Content-Type", "text/xml"))
 
             do_GET = do_POST
@@ -90,9 +95,15 @@ class Proxy:
         with self.lock:
             self.faults[action] = {"status": status, "body": body, "times": times}
 
+    def rewrite(self, action, fn):
+        """Passes every response to `action` through fn(bytes) -> bytes before the client sees it."""
+        with self.lock:
+            self.rewrites[action] = fn
+
     def clear(self):
         with self.lock:
             self.faults.clear()
+            self.rewrites.clear()
 
     def reset_counts(self):
         with self.lock:

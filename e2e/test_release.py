@@ -79,6 +79,14 @@ def test_second_release_uses_the_other_target_group(world, switchyard, aws):
     assert groups[f"switchyard-{world['service']}-{first}"]["TargetGroupARNs"] == [green_tg]
     code, out, _ = switchyard("show", second, "--json")
     assert any("retired" in e["message"] and world["blue_asg"] in e["message"] for e in json.loads(out)["events"])
+    # The first release's trail says its retention ended early, and because of which deployment.
+    code, out, _ = switchyard("show", first, "--json")
+    last = json.loads(out)["events"][-1]
+    assert last["message"].startswith(f"blue {world['blue_asg']} scaled to 0 and deleted: deployment {second} needs its target group")
+    assert last["details"]["by_deployment"] == second
+    # ... so the first release can no longer be undone.
+    code, _, err = switchyard("rollback", first)
+    assert code == 2 and "no blue to go back to" in err
 
 
 def test_plan_changes_nothing_anywhere(world, switchyard, aws):

@@ -14,6 +14,8 @@ public struct AWSEffects: EffectPerformer {
     public let aws: AWSClients
     public let logger: Logger
     public let clock: DeploymentClock
+    /// One probe (and so one HTTP connection) per probe spec for the life of this performer.
+    private let probes = ProbeCache()
 
     public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock()) {
         self.aws = aws
@@ -186,7 +188,7 @@ public struct AWSEffects: EffectPerformer {
             })
         }
         if let http = spec.http {
-            let probe = HTTPProbe(spec: http)
+            let probe = probes.probe(for: http)
             checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, interval)) {
                 [await probe.check()]
             })
@@ -203,6 +205,21 @@ public struct AWSEffects: EffectPerformer {
             }
             let reason = alarm.stateReason.map { ": \($0)" } ?? ""
             return CheckResult(name: "alarm:\(name)", passed: alarm.state != "ALARM", evidence: "alarm \(name) is \(alarm.state)\(reason)")
+        }
+    }
+}
+
+/// Keeps the HTTP probe of a spec from tick to tick.
+final class ProbeCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var probes: [DeploymentSpec.HTTPProbe: HTTPProbe] = [:]
+
+    func probe(for spec: DeploymentSpec.HTTPProbe) -> HTTPProbe {
+        lock.withLock {
+            if let probe = probes[spec] { return probe }
+            let probe = HTTPProbe(spec: spec)
+            probes[spec] = probe
+            return probe
         }
     }
 }

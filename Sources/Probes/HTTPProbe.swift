@@ -4,19 +4,44 @@ import FoundationNetworking
 #endif
 import SwitchyardCore
 
-/// The HTTP probe of `checks.http`: one GET per tick through URLSession (libcurl on Linux).
-public struct HTTPProbe: Sendable {
+/// The HTTP probe of `checks.http`: one GET per tick through URLSession (libcurl on Linux), on one session so the
+/// connection is reused from tick to tick.
+///
+/// The timeout is enforced here, not by URLSession: on Linux, swift-corelibs-foundation's request timeouts misfire
+/// (a timeout of one task can fail another task's request at once, seen with 2 probes in one process), so the
+/// session's own timeouts are set far out and the probe races the request against its own timer instead.
+public final class HTTPProbe: Sendable {
     public let spec: DeploymentSpec.HTTPProbe
     private let session: URLSession
 
     public init(spec: DeploymentSpec.HTTPProbe) {
         self.spec = spec
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = spec.timeout.seconds
-        configuration.timeoutIntervalForResource = spec.timeout.seconds
+        configuration.timeoutIntervalForRequest = 300
+        configuration.timeoutIntervalForResource = 300
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.httpShouldSetCookies = false
         self.session = URLSession(configuration: configuration)
+    }
+
+    deinit { session.finishTasksAndInvalidate() }
+
+    private struct TimedOut: Error {}
+
+    /// The response, or `TimedOut` once the probe's timeout has passed (the request is then cancelled).
+    private func fetch(_ request: URLRequest) async throws -> URLResponse {
+        let session = self.session
+        let timeout = spec.timeout.seconds
+        return try await withThrowingTaskGroup(of: URLResponse.self) { group in
+            group.addTask { try await session.data(for: request).1 }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+                throw TimedOut()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw TimedOut() }
+            return first
+        }
     }
 
     /// Probes once. A status outside `expect_status`, a timeout or a connection error fails the check.
@@ -25,12 +50,12 @@ public struct HTTPProbe: Sendable {
         guard let url = URL(string: spec.url) else {
             return CheckResult(name: name, passed: false, evidence: "invalid URL \(spec.url)", threshold: spec.failureThreshold)
         }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: spec.timeout.seconds)
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 300)
         request.httpMethod = "GET"
         request.setValue("switchyard-probe", forHTTPHeaderField: "User-Agent")
         let started = Date()
         do {
-            let (_, response) = try await session.data(for: request)
+            let response = try await fetch(request)
             let ms = Int(Date().timeIntervalSince(started) * 1000)
             guard let http = response as? HTTPURLResponse else {
                 return CheckResult(name: name, passed: false, evidence: "GET \(Self.redacted(url)): no HTTP response", threshold: spec.failureThreshold)
@@ -40,6 +65,8 @@ public struct HTTPProbe: Sendable {
             return CheckResult(name: name, passed: ok,
                                evidence: "GET \(Self.redacted(url)) answered \(http.statusCode) in \(ms) ms" + (ok ? "" : " (expected \(expected))"),
                                threshold: spec.failureThreshold)
+        } catch is TimedOut {
+            return CheckResult(name: name, passed: false, evidence: "GET \(Self.redacted(url)) failed: timed out after \(spec.timeout)", threshold: spec.failureThreshold)
         } catch {
             let text = (error as? URLError).map(Self.describe) ?? String(describing: error)
             return CheckResult(name: name, passed: false, evidence: "GET \(Self.redacted(url)) failed: \(text)", threshold: spec.failureThreshold)
@@ -58,10 +85,12 @@ public struct HTTPProbe: Sendable {
 
     /// The URL without its query, which may carry a token.
     static func redacted(_ url: URL) -> String {
-        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return url.absoluteString }
-        if components.query != nil { components.query = "…" }
+        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "(an unparsable URL)" }
+        let hadQuery = components.query != nil
+        components.query = nil
+        components.fragment = nil
         components.user = nil
         components.password = nil
-        return components.string ?? url.absoluteString
+        return (components.string ?? "(an unparsable URL)") + (hadQuery ? "?…" : "")
     }
 }
