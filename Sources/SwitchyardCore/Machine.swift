@@ -241,6 +241,8 @@ public enum Machine {
                                  details: ["actor": actor, "check": "manual", "retry": "rollback retried after: \(d.failureReason ?? "a failure")"])
         case (.completed, .blueRetired(let by)) where d.blueRetiredAt == nil:
             next.blueRetiredAt = now
+            // Housekeeping after the end: the release finished when it was promoted, not now.
+            next.updatedAt = d.updatedAt
             let why = by.map { "deployment \($0) needs its target group, so the retention ended early" } ?? "its retention ended"
             var details = ["asg": d.plan.blue.autoScalingGroup]
             if let by { details["by_deployment"] = by }

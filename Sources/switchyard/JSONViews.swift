@@ -93,6 +93,7 @@ enum JSONViews {
         let updated_at: String?
         let finished_at: String?
         let retention_deadline: String?
+        let blue_retired_at: String?
         let actor: String
         let file_digest: String
         let rollback_reason: String?
@@ -115,6 +116,7 @@ enum JSONViews {
             updated_at = timestamp(d.updatedAt)
             finished_at = d.state.isTerminal ? timestamp(d.updatedAt) : nil
             retention_deadline = timestamp(d.retentionDeadline)
+            blue_retired_at = timestamp(d.blueRetiredAt)
             actor = d.actor
             file_digest = d.fileDigest
             rollback_reason = d.rollbackReason

@@ -196,6 +196,7 @@ import Testing
         #expect(Machine.housekeeping(sim.d, now: late) == .retireBlue)
         let retired = Machine.apply(sim.d, .blueRetired(by: nil), now: late)
         #expect(retired.deployment.state == .completed && retired.deployment.blueRetiredAt == late)
+        #expect(retired.deployment.updatedAt == sim.d.updatedAt, "the release still finished at its promotion")
         #expect(retired.log?.message == "blue web-blue scaled to 0 and deleted: its retention ended")
         #expect(Machine.housekeeping(retired.deployment, now: late) == nil)
         #expect(Machine.apply(retired.deployment, .blueRetired(by: nil), now: late).log == nil)
