@@ -168,7 +168,15 @@ def test_a_second_start_of_a_live_service_is_a_conflict(world, switchyard, tmp_p
         active = wait_until(shifting)
         code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
         assert code == 4, err
-        assert active["id"] in err and "still active" in err
+        # It names the holder, its deployment and when it was last seen.
+        assert f"deployment {active['id']} of {world['service']} is run by another live process: pid {first.pid} on " in err
+        assert "(e2e@test), last seen " in err
+        # With the holder dead, a second start is still refused: the deployment waits for resume or rollback.
+        first.kill()
+        first.communicate(timeout=10)
+        code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
+        assert code == 4, err
+        assert active["id"] in err and "still active" in err and f"switchyard resume {active['id']}" in err
     finally:
         first.kill()
         first.communicate(timeout=10)

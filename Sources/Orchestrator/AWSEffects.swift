@@ -67,6 +67,17 @@ public struct AWSEffects: EffectPerformer {
 
     private func traffic(_ d: Deployment) -> TrafficSwitch { aws.traffic(for: d.plan.spec) }
 
+    /// What AWS shows for the deployment now, for `resume` to reconcile the record with.
+    public func observe(_ d: Deployment) async throws -> Observation {
+        let weights = try await traffic(d).currentWeights()
+        let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.autoScalingGroup, d.plan.greenAutoScalingGroup])
+        let blue = groups.first { $0.name == d.plan.blue.autoScalingGroup }
+        let green = groups.first { $0.name == d.plan.greenAutoScalingGroup }
+        func inService(_ g: AutoScalingGroup?) -> Int { g?.instances.filter { $0.lifecycleState == "InService" }.count ?? 0 }
+        return Observation(weights: weights.percent, blueExists: blue != nil, blueInService: inService(blue),
+                           greenExists: green != nil, greenInService: inService(green), greenDesired: green?.desiredCapacity ?? 0)
+    }
+
     private func group(_ name: String) async throws -> AutoScalingGroup? {
         try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first { $0.name == name }
     }

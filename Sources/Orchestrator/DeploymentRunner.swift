@@ -24,11 +24,15 @@ public struct DeploymentRunner: Sendable {
     public let holding: Holding?
     /// The longest the loop sleeps before it looks for operator requests again.
     public let requestPoll: TimeInterval
+    /// Set by a signal handler: the loop stops at the next safe point, between two effects.
+    public let stop: StopRequest?
+    /// Test-only crash points around effects (see `CrashPoint`).
+    public let crash: CrashPoint?
     /// Called after every stored change that has an audit-log entry, for progress output.
     public let onChange: @Sendable (Deployment, LogEntry, Date) -> Void
 
     public init(store: StateStore, effects: EffectPerformer, clock: DeploymentClock, actor: String, logger: Logger,
-                holding: Holding? = nil, requestPoll: TimeInterval = 0.25,
+                holding: Holding? = nil, requestPoll: TimeInterval = 0.25, stop: StopRequest? = nil, crash: CrashPoint? = nil,
                 onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in }) {
         self.store = store
         self.effects = effects
@@ -37,6 +41,8 @@ public struct DeploymentRunner: Sendable {
         self.logger = logger
         self.holding = holding
         self.requestPoll = requestPoll
+        self.stop = stop
+        self.crash = crash
         self.onChange = onChange
     }
 
@@ -46,6 +52,12 @@ public struct DeploymentRunner: Sendable {
         var renewed = clock.now()
         while true {
             try Task.checkCancellation()
+            if let signal = stop?.signal, !d.state.isTerminal {
+                let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(signal): stopped at a safe point; continue with `switchyard resume \(d.id)`",
+                                   details: ["signal": signal])
+                d = try persist(Transition(deployment: d, log: log), actor: actor)
+                throw Interrupted(deployment: d, signal: signal)
+            }
             if let holding, clock.now().timeIntervalSince(renewed) >= holding.ttl / 3 {
                 renewed = clock.now()
                 try store.renewLease(service: d.service, deploymentId: d.id, holder: holding.holder, at: renewed, ttl: holding.ttl)
@@ -64,8 +76,11 @@ public struct DeploymentRunner: Sendable {
                 if let holding { wake = min(wake, renewed.addingTimeInterval(holding.ttl / 3)) }
                 try await clock.sleep(until: wake)
             case .perform(let effect):
+                crash?.reached(.before, effect)
                 let event = try await outcome(of: effect, d)
+                crash?.reached(.afterCall, effect)
                 d = try persist(Machine.apply(d, event, now: clock.now()), actor: actor)
+                crash?.reached(.afterSave, effect)
                 if case .groupRetired(let name) = event { try endRetention(of: name, by: d) }
             }
         }
@@ -112,5 +127,67 @@ public struct DeploymentRunner: Sendable {
         try store.save(t.deployment, log: t.log, actor: actor, at: now)
         if let log = t.log { onChange(t.deployment, log, now) }
         return t.deployment
+    }
+}
+
+/// The loop stopped at a safe point because a signal asked it to; the deployment is resumable.
+public struct Interrupted: Error, Sendable {
+    public var deployment: Deployment
+    public var signal: String
+}
+
+/// A stop asked for by SIGINT or SIGTERM, seen by the loop between two effects.
+public final class StopRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _signal: String?
+    private var _at: Date?
+
+    public init() {}
+
+    /// The first signal's name, once one arrived.
+    public var signal: String? { lock.withLock { _signal } }
+
+    /// Records a signal; returns the time of the earlier one if this is a second.
+    @discardableResult
+    public func request(_ signal: String, at now: Date = Date()) -> Date? {
+        lock.withLock {
+            if let earlier = _at { return earlier }
+            _signal = signal
+            _at = now
+            return nil
+        }
+    }
+}
+
+/// A test-only crash point: the process kills itself (SIGKILL) at a chosen moment around a chosen effect, so the
+/// end-to-end tests can prove that `resume` ends a release as an uninterrupted run would. Set from
+/// `SWITCHYARD_TEST_CRASH=<moment>:<effect>[:<n>]`, moment one of `before`, `after-call`, `after-save`; effect an
+/// effect's kind (`ensureGreenGroup`, `setWeights`, `restoreBlue`, …); n the occurrence (default 1).
+public final class CrashPoint: @unchecked Sendable {
+    public enum Moment: String, Sendable { case before, afterCall = "after-call", afterSave = "after-save" }
+
+    private let moment: Moment
+    private let effect: String
+    private let occurrence: Int
+    private let lock = NSLock()
+    private var seen = 0
+    private let die: @Sendable () -> Void
+
+    public init?(_ text: String?, die: @escaping @Sendable () -> Void = { kill(getpid(), SIGKILL) }) {
+        guard let parts = text?.split(separator: ":").map(String.init), parts.count >= 2,
+              let moment = Moment(rawValue: parts[0]) else { return nil }
+        self.moment = moment
+        self.effect = parts[1]
+        self.occurrence = parts.count > 2 ? Int(parts[2]) ?? 1 : 1
+        self.die = die
+    }
+
+    func reached(_ moment: Moment, _ effect: Effect) {
+        guard moment == self.moment, effect.kind == self.effect else { return }
+        let hit = lock.withLock { () -> Bool in
+            seen += 1
+            return seen == occurrence
+        }
+        if hit { die() }
     }
 }

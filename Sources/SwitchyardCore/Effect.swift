@@ -45,6 +45,24 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { title }
+
+    /// The case's name without its values, e.g. `setWeights`.
+    public var kind: String {
+        switch self {
+        case .begin: return "begin"
+        case .retireGroup: return "retireGroup"
+        case .ensureLaunchTemplateVersion: return "ensureLaunchTemplateVersion"
+        case .ensureGreenGroup: return "ensureGreenGroup"
+        case .observeCapacity: return "observeCapacity"
+        case .observeTargetHealth: return "observeTargetHealth"
+        case .setWeights: return "setWeights"
+        case .runChecks: return "runChecks"
+        case .confirmPromotion: return "confirmPromotion"
+        case .restoreBlue: return "restoreBlue"
+        case .removeGreen: return "removeGreen"
+        case .retireBlue: return "retireBlue"
+        }
+    }
 }
 
 /// Something that happened: the outcome of an effect, or an operator's request.

@@ -35,6 +35,10 @@ enum Failure {
         case let error as LeaseError:
             if case .held = error { return .conflict }
             return .failed
+        case is Interrupted:
+            return .interrupted
+        case is ListenerClaimed:
+            return .conflict
         case let error as StateStoreError:
             if case .activeDeploymentExists = error { return .conflict }
             return .failed
@@ -59,6 +63,11 @@ enum Failure {
             result = try await body()
         } catch let exit as ExitCode {
             throw exit
+        } catch let stopped as Interrupted {
+            let d = stopped.deployment
+            Console.error("deployment \(d.id) interrupted by \(stopped.signal) in state \(d.state) at blue \(d.blueWeight)% / green \(d.greenWeight)%; "
+                + "continue with `switchyard resume \(d.id)`")
+            throw Exit.interrupted.code
         } catch {
             Console.error("error: \(message(for: error))")
             throw exit(for: error).code

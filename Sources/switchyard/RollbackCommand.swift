@@ -92,7 +92,9 @@ struct Rollback: AsyncParsableCommand {
             }
             defer { try? store.releaseLease(service: d.service, holder: holder) }
             let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
-            return try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(d)
+            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(d)
+            await Session.releaseListener(ListenerGuard(aws: aws, spec: d.plan.spec), final)
+            return final
         }
     }
 }

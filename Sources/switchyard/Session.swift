@@ -46,13 +46,49 @@ enum Session {
     /// How long a lease lives without a heartbeat; the holder renews it every third of that.
     static let leaseTTL: TimeInterval = 15
 
-    /// The loop that runs a deployment, printing one line per stored change.
+    /// The loop that runs a deployment, printing one line per stored change. SIGINT and SIGTERM stop it at the next
+    /// safe point (exit 5, resumable); a second signal exits at once.
     static func runner(store: StateStore, aws: AWSClients, actor: String, logger: Logger, holding: DeploymentRunner.Holding?) -> DeploymentRunner {
         let clock = SystemClock()
         return DeploymentRunner(
             store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock), clock: clock, actor: actor, logger: logger,
-            holding: holding, onChange: { d, log, at in Console.error(Console.progressLine(d, log, at: at)) })
+            holding: holding, stop: stopOnSignals(),
+            crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]),
+            onChange: { d, log, at in Console.error(Console.progressLine(d, log, at: at)) })
     }
+
+    nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+    private static let stopRequest: StopRequest = {
+        let stop = StopRequest()
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if stop.request(name) != nil {
+                    Console.error("second signal: exiting now; the state file still allows `switchyard resume`")
+                    exit(Exit.interrupted.rawValue)
+                }
+                Console.error("\(name): stopping at the next safe point (again to exit at once)")
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+        return stop
+    }()
+
+    /// Removes the listener's switchyard:deployment tag once the deployment is over (best effort: a left-over tag of a
+    /// finished deployment never blocks a start from the same state file).
+    static func releaseListener(_ listener: ListenerGuard, _ d: Deployment) async {
+        guard d.state.isTerminal else { return }
+        do {
+            try await listener.release(for: d.id)
+        } catch {
+            Console.error("warning: could not remove the \(ListenerGuard.tagKey) tag from \(listener.resourceArn): \(Failure.message(for: error))")
+        }
+    }
+
+    /// Installs the SIGINT/SIGTERM handlers once and returns the stop request they set.
+    static func stopOnSignals() -> StopRequest { stopRequest }
 
     /// Retires the blue of completed releases whose retention is over (of one service, or all), saying so on stderr.
     /// Best effort: a problem is reported and left for the next command. Returns false if anything was left alone.

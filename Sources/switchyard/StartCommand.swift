@@ -14,6 +14,9 @@ struct Start: AsyncParsableCommand {
 
     @OptionGroup var release: ReleaseOptions
     @OptionGroup var state: StateOptions
+    @Option(name: .customLong("force-unlock"), help: ArgumentHelp(
+        "Clear the listener's switchyard:deployment tag left by this deployment id, known to be dead (logged).", valueName: "id"))
+    var forceUnlock: String?
 
     func run() async throws {
         try await Failure.reporting {
@@ -21,6 +24,9 @@ struct Start: AsyncParsableCommand {
             let (spec, digest) = try Session.loadSpec(path: release.file)
             let store = try state.open()
             if let active = try store.latest(service: spec.service, states: DeploymentState.allCases.filter { !$0.isTerminal }) {
+                if let lease = try store.lease(service: spec.service), lease.deploymentId == active.id, lease.isLive(at: Date()) {
+                    throw LeaseError.held(lease, at: Date())
+                }
                 throw StateStoreError.activeDeploymentExists(id: active.id, state: active.state, since: active.createdAt)
             }
             let (aws, _) = try Session.aws(region: spec.region, logger: logger)
@@ -29,6 +35,12 @@ struct Start: AsyncParsableCommand {
             let plan = try await Planner(aws: aws, logger: logger)
                 .plan(spec: spec, ami: release.ami, deploymentId: id, retirable: try Self.earlierBlues(store: store, service: spec.service))
             let actor = Session.actor
+            let listener = ListenerGuard(aws: aws, spec: spec)
+            let mayReplace: (String) -> Bool = { owner in
+                owner == forceUnlock || ((try? store.deployment(id: owner))??.state.isTerminal ?? false)
+            }
+            let owner = try await listener.owner()
+            if let owner, !mayReplace(owner) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
             await Session.housekeeping(store: store, service: spec.service, logger: logger)
             let deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             let created = LogEntry(from: .pending, to: .pending, message: "deployment of \(plan.ami) created from \(release.file) by \(actor)",
@@ -37,7 +49,22 @@ struct Start: AsyncParsableCommand {
             try store.insert(deployment, log: created, actor: actor, at: Date(), lease: holding.holder, ttl: holding.ttl)
             defer { try? store.releaseLease(service: spec.service, holder: holding.holder) }
             Console.error("deployment \(id) started")
+            if let owner, owner == forceUnlock {
+                let log = LogEntry(from: .pending, to: .pending, message: "listener tag of deployment \(owner) cleared with --force-unlock by \(actor)",
+                                   details: ["force_unlock": owner])
+                try store.save(deployment, log: log, actor: actor, at: Date())
+            }
+            do {
+                try await listener.claim(for: id, mayReplace: mayReplace)
+            } catch let lost as ListenerClaimed {
+                var failed = deployment
+                failed.state = .failed
+                failed.failureReason = "another deployment claimed the listener at the same moment; nothing was changed in AWS. \(lost)"
+                try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
+                throw lost
+            }
             let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(deployment)
+            await Session.releaseListener(listener, final)
             Console.error(Self.summary(final))
             return Exit.forState(final.state)
         }

@@ -1,0 +1,64 @@
+import AWS
+import Foundation
+import SwitchyardCore
+
+/// The second guard, in AWS: while a release runs, the listener (or rule) it shifts carries the tag
+/// `switchyard:deployment=<id>`, so two operators with two state files still cannot shift it at once.
+///
+/// Tags cannot be compared-and-set, so a claim reads, writes, waits `settle` and reads again: of two claims racing
+/// within that window the last write wins and the other sees it and backs off. A claim that lost exits 4 before
+/// anything else in AWS changed.
+public struct ListenerGuard: Sendable {
+    public static let tagKey = "switchyard:deployment"
+
+    public let elb: ELBv2
+    public let resourceArn: String
+    public let settle: TimeInterval
+
+    public init(aws: AWSClients, spec: DeploymentSpec, settle: TimeInterval = 0.25) {
+        self.elb = aws.elb
+        self.resourceArn = spec.traffic.ruleArn ?? spec.traffic.listenerArn
+        self.settle = settle
+    }
+
+    /// The deployment id the listener is tagged with, if any.
+    public func owner() async throws -> String? {
+        try await elb.describeTags(resourceArns: [resourceArn])[resourceArn]?[Self.tagKey]
+    }
+
+    /// Tags the listener for `deploymentId` and confirms the tag held. `mayReplace` says whether a tag naming another
+    /// deployment may be overwritten (that deployment is known finished or dead); otherwise it is a conflict.
+    public func claim(for deploymentId: String, mayReplace: (String) -> Bool) async throws {
+        if let owner = try await owner(), owner != deploymentId, !mayReplace(owner) {
+            throw ListenerClaimed(resource: resourceArn, owner: owner)
+        }
+        try await elb.addTags(resourceArn: resourceArn, tags: [Self.tagKey: deploymentId])
+        if settle > 0 { try await Task.sleep(nanoseconds: UInt64(settle * 1_000_000_000)) }
+        if let owner = try await owner(), owner != deploymentId {
+            throw ListenerClaimed(resource: resourceArn, owner: owner)
+        }
+    }
+
+    /// Removes the tag if it still names `deploymentId`.
+    public func release(for deploymentId: String) async throws {
+        if try await owner() == deploymentId {
+            try await elb.removeTags(resourceArn: resourceArn, keys: [Self.tagKey])
+        }
+    }
+}
+
+/// Another deployment holds the listener (exit 4).
+public struct ListenerClaimed: Error, Sendable, CustomStringConvertible {
+    public var resource: String
+    public var owner: String
+
+    public init(resource: String, owner: String) {
+        self.resource = resource
+        self.owner = owner
+    }
+
+    public var description: String {
+        "\(resource) is tagged \(ListenerGuard.tagKey)=\(owner): deployment \(owner) is shifting it, perhaps from another "
+            + "machine's state file. If that deployment is known to be dead, clear the tag with `--force-unlock \(owner)`."
+    }
+}

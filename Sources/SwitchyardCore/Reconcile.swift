@@ -1,0 +1,109 @@
+import Foundation
+
+/// What AWS shows for a deployment when it is resumed: read fresh, before anything else happens.
+public struct Observation: Sendable, Hashable {
+    /// The listener's (or rule's) forward weights, in percent, by target group ARN.
+    public var weights: [String: Int]
+    public var blueExists: Bool
+    public var blueInService: Int
+    public var greenExists: Bool
+    public var greenInService: Int
+    public var greenDesired: Int
+
+    public init(weights: [String: Int], blueExists: Bool, blueInService: Int, greenExists: Bool, greenInService: Int, greenDesired: Int) {
+        self.weights = weights
+        self.blueExists = blueExists
+        self.blueInService = blueInService
+        self.greenExists = greenExists
+        self.greenInService = greenInService
+        self.greenDesired = greenDesired
+    }
+}
+
+/// The stored record checked against AWS: how to go on, or why it is not safe to.
+public struct Reconciliation: Sendable, Hashable {
+    /// The record to store and continue from.
+    public var deployment: Deployment
+    /// What was found, for the audit trail.
+    public var log: LogEntry
+    /// Set when AWS contradicts the record in a way that is not safe to continue from; nothing must be changed then.
+    public var unsafe: String?
+}
+
+extension Machine {
+    /// Compares a stored deployment with what AWS shows after an interruption, and says how to go on.
+    ///
+    /// - A listener that forwards to a target group other than blue's and green's, or a blue group that is gone
+    ///   while blue may still be needed, is not safe to continue from: the record stays, traffic stays untouched.
+    /// - Green taking traffic before it was proven healthy, or green gone while it should stand, rolls back.
+    /// - Weights that moved after the last stored confirmation (a crash between the call and the save) are adopted;
+    ///   the step confirms them again and bakes from now.
+    /// - Capacity and health timeouts count from the resume; a bake goes on from its stored start.
+    public static func reconcile(_ stored: Deployment, observed: Observation, actor: String, now: Date) -> Reconciliation {
+        var d = stored
+        d.updatedAt = now
+        d.nextCheckAt = nil
+        let plan = d.plan
+        let green = observed.weights[plan.greenTargetGroupArn] ?? 0
+        let blue = observed.weights[plan.blue.targetGroupArn] ?? 0
+        var found = "listener blue \(blue)% / green \(green)% (stored: \(d.blueWeight)/\(d.greenWeight)); "
+            + "blue \(plan.blue.autoScalingGroup) " + (observed.blueExists ? "\(observed.blueInService) InService" : "missing") + "; "
+            + "green \(plan.greenAutoScalingGroup) " + (observed.greenExists ? "\(observed.greenInService)/\(observed.greenDesired) InService" : "not there")
+        var details = ["observed_green_weight": String(green), "observed_blue_weight": String(blue), "actor": actor]
+
+        func outcome(_ message: String, unsafe: String? = nil) -> Reconciliation {
+            Reconciliation(deployment: d, log: LogEntry(from: stored.state, to: d.state, message: message, details: details), unsafe: unsafe)
+        }
+
+        let strangers = observed.weights.filter { $0.value > 0 && $0.key != plan.greenTargetGroupArn && $0.key != plan.blue.targetGroupArn }
+        if let (arn, weight) = strangers.sorted(by: { $0.key < $1.key }).first {
+            d = stored
+            let why = "the listener forwards \(weight)% to \(arn), which is neither blue's nor green's target group; someone else changed it. "
+                + "Nothing was touched. Put the listener back on \(plan.blue.targetGroupArn) (blue) and resume again, or roll back."
+            details["unsafe"] = why
+            return outcome("resume refused: \(found)", unsafe: why)
+        }
+        let needsBlue = !(d.state == .rollingBack && d.trafficRestored)
+        if !observed.blueExists && needsBlue {
+            d = stored
+            let why = "blue's group \(plan.blue.autoScalingGroup) is gone, so neither going on nor rolling back is safe (no fleet to fall back on). "
+                + "Nothing was touched: traffic is blue \(blue)% / green \(green)%."
+            details["unsafe"] = why
+            return outcome("resume refused: \(found)", unsafe: why)
+        }
+
+        switch d.state {
+        case .pending, .launching, .waitingForCapacity, .checkingHealth:
+            if green > 0 {
+                found += "; green takes traffic before it was proven healthy"
+                let t = startRollback(d, now: now, reason: "on resume, the listener sent \(green)% to green before green was proven healthy", details: ["check": "resume"])
+                d = t.deployment
+                return outcome("resumed by \(actor): \(found)")
+            }
+            if d.state == .waitingForCapacity || d.state == .checkingHealth {
+                d.phaseStartedAt = now
+                found += "; the \(d.state == .waitingForCapacity ? "capacity" : "health") timeout counts from now"
+            }
+        case .shifting, .paused, .promoting:
+            if !observed.greenExists {
+                let t = startRollback(d, now: now, reason: "on resume, green's group \(plan.greenAutoScalingGroup) is gone", details: ["check": "resume"])
+                d = t.deployment
+                return outcome("resumed by \(actor): \(found)")
+            }
+            if green != d.greenWeight {
+                // The listener moved after the last stored confirmation: adopt it; the step confirms it again.
+                d.greenWeight = green
+                d.bakeStartedAt = nil
+                found += "; adopting the listener's weights"
+            }
+        case .rollingBack:
+            if d.trafficRestored && green > 0 {
+                d.trafficRestored = false
+                found += "; traffic is no longer all on blue, restoring it again"
+            }
+        case .completed, .rolledBack, .failed:
+            break
+        }
+        return outcome("resumed by \(actor): \(found)")
+    }
+}

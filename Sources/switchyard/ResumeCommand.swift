@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Orchestrator
+import StateStore
+import SwitchyardCore
+
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue an interrupted deployment from its stored state, after checking it against AWS.",
+        discussion: """
+            Reads the listener and both Auto Scaling groups first, records what it found in the audit trail, then \
+            goes on from where the state file says: nothing is created twice, a bake goes on with what was left of \
+            it. If AWS contradicts the state in a way that is not safe to continue from (blue's group gone, the \
+            listener forwarding to a third target group), it stops without touching anything (exit 1). A deployment \
+            still run by a live process is refused (exit 4); one whose process stopped renewing its lease is taken \
+            over. A finished deployment has nothing to resume (exit 0).
+            """)
+
+    @Argument(help: "The deployment id.") var id: String
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Failure.reporting {
+            let logger = Session.logger()
+            guard let store = try state.openIfExists(), let d = try store.deployment(id: id) else {
+                throw UsageError("no deployment \(id) in \(state.path)")
+            }
+            if d.state.isTerminal {
+                Console.error("deployment \(id) is already \(d.state): nothing to resume")
+                return .success
+            }
+            let actor = Session.actor
+            let holding = DeploymentRunner.Holding(holder: LeaseHolder(actor: actor), ttl: Session.leaseTTL)
+            let now = Date()
+            if let stale = try store.acquireLease(deploymentId: id, service: d.service, holder: holding.holder, at: now, ttl: holding.ttl) {
+                Console.error("taking over from \(stale.describe(at: now)), which no longer runs it")
+            }
+            defer { try? store.releaseLease(service: d.service, holder: holding.holder) }
+            let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
+            let observed = try await AWSEffects(aws: aws, logger: logger).observe(d)
+            let reconciled = Machine.reconcile(d, observed: observed, actor: actor, now: Date())
+            try store.save(reconciled.deployment, log: reconciled.log, actor: actor, at: Date())
+            Console.error(Console.progressLine(reconciled.deployment, reconciled.log, at: Date()))
+            if let unsafe = reconciled.unsafe {
+                Console.error("error: not resuming deployment \(id): \(unsafe)")
+                return .failed
+            }
+            let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
+            try await listener.claim(for: id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
+            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(reconciled.deployment)
+            await Session.releaseListener(listener, final)
+            Console.error(Start.summary(final))
+            return Exit.forState(final.state)
+        }
+    }
+}
