@@ -21,6 +21,7 @@ struct Resume: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
+            _ = Session.stopOnSignals()
             let logger = Session.logger()
             guard let store = try state.openIfExists(), let d = try store.deployment(id: id) else {
                 throw UsageError("no deployment \(id) in \(state.path)")

@@ -20,6 +20,7 @@ struct Start: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
+            let stop = Session.stopOnSignals()
             let logger = Session.logger()
             let (spec, digest) = try Session.loadSpec(path: release.file)
             let store = try state.open()
@@ -45,6 +46,10 @@ struct Start: AsyncParsableCommand {
             let deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             let created = LogEntry(from: .pending, to: .pending, message: "deployment of \(plan.ami) created from \(release.file) by \(actor)",
                                    details: ["file": release.file, "file_digest": digest])
+            if let signal = stop.signal {
+                Console.error("\(signal) before the deployment was created: nothing was changed")
+                return .interrupted
+            }
             let holding = DeploymentRunner.Holding(holder: LeaseHolder(actor: actor), ttl: Session.leaseTTL)
             try store.insert(deployment, log: created, actor: actor, at: Date(), lease: holding.holder, ttl: holding.ttl)
             defer { try? store.releaseLease(service: spec.service, holder: holding.holder) }
