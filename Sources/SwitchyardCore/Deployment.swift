@@ -75,6 +75,9 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var greenRemoved: Bool
     /// Consecutive failures per check name, reset by a success.
     public var consecutiveFailures: [String: Int]
+    /// Set on resume while green may take traffic: the checks must run once at the current step before the release
+    /// moves on, because an unhealthy result may have been lost with the crash.
+    public var recheckAfterResume: Bool?
     /// The last observation of green, in words, for status output and timeout explanations.
     public var lastObservation: String?
     /// Set by `switchyard promote` while paused at a manual gate.

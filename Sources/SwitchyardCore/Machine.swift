@@ -68,6 +68,7 @@ public enum Machine {
         case .shifting:
             return decideShifting(d, now: now)
         case .paused:
+            if d.recheckAfterResume == true { return .perform(.runChecks) }
             if d.promoteRequested {
                 var next = d
                 next.promoteRequested = false
@@ -109,6 +110,7 @@ public enum Machine {
             next.updatedAt = now
             return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message: "waiting at a manual gate for `switchyard promote \(d.id)`")))
         }
+        if d.recheckAfterResume == true { return .perform(.runChecks) }
         guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
             return .perform(.setWeights(green: weight))
         }
@@ -259,6 +261,7 @@ public enum Machine {
     private static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {
         var next = d
         next.nextCheckAt = now.adding(d.plan.spec.checks.interval)
+        next.recheckAfterResume = nil
         var failing: [CheckResult] = []
         for result in results {
             if result.passed {

@@ -85,6 +85,7 @@ extension Machine {
                 found += "; the \(d.state == .waitingForCapacity ? "capacity" : "health") timeout counts from now"
             }
         case .shifting, .paused, .promoting:
+            if (d.state == .shifting || d.state == .paused) && green > 0 { d.recheckAfterResume = true }
             if !observed.greenExists {
                 let t = startRollback(d, now: now, reason: "on resume, green's group \(plan.greenAutoScalingGroup) is gone", details: ["check": "resume"])
                 d = t.deployment

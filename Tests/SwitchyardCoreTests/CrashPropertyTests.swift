@@ -1,0 +1,184 @@
+import Foundation
+@testable import SwitchyardCore
+import Testing
+
+/// A small deterministic random source, so a failing seed can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// An imaginary AWS for one deployment: what the listener, the groups and green's health really are. Effects change
+/// it the way AWSEffects does (looking before acting), whatever the state file later learns of it.
+struct ImaginaryAWS {
+    var greenWeight = 0
+    var greenExists = false
+    var blueExists = true
+    var greenHealthy = true
+    /// Whether the latest look at green (health before traffic, or a check) saw it unhealthy.
+    var lastSeenUnhealthy = false
+    var violations: [String] = []
+
+    mutating func perform(_ effect: Effect, state: DeploymentState, rng: inout SplitMix64) -> Event {
+        switch effect {
+        case .begin: return .begun
+        case .retireGroup(let name): return .groupRetired(name)
+        case .ensureLaunchTemplateVersion: return .launchTemplateVersionReady(4)
+        case .ensureGreenGroup:
+            greenExists = true
+            return .greenGroupReady
+        case .observeCapacity: return .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
+        case .observeTargetHealth:
+            lastSeenUnhealthy = !greenHealthy
+            let state = greenHealthy ? "healthy" : "unhealthy"
+            return .targetHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: state), .init(instanceId: "i-2", state: "healthy")]))
+        case .setWeights(let green):
+            if green > greenWeight && lastSeenUnhealthy {
+                violations.append("weight raised to \(green)% right after green was seen unhealthy (state \(state))")
+            }
+            if green > 0 && !greenExists { violations.append("weight \(green)% sent to a green that does not exist") }
+            greenWeight = green
+            return .weightsConfirmed(green: green)
+        case .runChecks:
+            lastSeenUnhealthy = !greenHealthy
+            return .checksObserved([CheckResult(name: "target-health", passed: greenHealthy, evidence: greenHealthy ? "ok" : "i-1 unhealthy")])
+        case .confirmPromotion:
+            return greenWeight == 100 ? .promotionConfirmed : .effectFailed(effect, message: "listener not at 100%")
+        case .restoreBlue:
+            greenWeight = 0
+            return .weightsConfirmed(green: 0)
+        case .removeGreen:
+            if greenWeight > 0 { violations.append("green removed while it still had \(greenWeight)% of the traffic") }
+            greenExists = false
+            return .greenRemoved
+        case .retireBlue:
+            return .blueRetired(by: nil)
+        }
+    }
+
+    var observation: Observation {
+        Observation(weights: [tgA: 100 - greenWeight, tgB: greenWeight], blueExists: blueExists, blueInService: 2,
+                    greenExists: greenExists, greenInService: greenExists ? 2 : 0, greenDesired: greenExists ? 2 : 0)
+    }
+}
+
+@Suite struct CrashPropertyTests {
+    /// For random worlds (green turning unhealthy at random, operators asking for rollback, steps and gates) with a
+    /// crash at a random point — before an effect, or after it but before its outcome was stored — and a resume that
+    /// reconciles with AWS afterwards, the invariants of PRODUCT.md hold and the release still ends.
+    @Test(arguments: 0..<400)
+    func invariantsHoldAcrossACrashAndAResume(seed: Int) {
+        var rng = SplitMix64(state: UInt64(seed) &* 7919 &+ 1)
+        let steps: [DeploymentSpec.Step] = Bool.random(using: &rng)
+            ? [.weight(10, bake: .seconds(30)), .pause, .weight(50, bake: .seconds(30)), .weight(100, bake: .seconds(10))]
+            : [.weight(25, bake: .seconds(20)), .weight(100, bake: .seconds(20))]
+        var d = makeDeployment(steps: steps)
+        var world = ImaginaryAWS()
+        var now = start
+        let crashAt = Int.random(in: 0..<40, using: &rng)
+        let crashAfterCall = Bool.random(using: &rng)
+        let unhealthyChance = [0.0, 0.02, 0.1].randomElement(using: &rng)!
+        var decisions = 0
+        var terminal: DeploymentState?
+        var crashed = false
+
+        while decisions < 2000 {
+            decisions += 1
+            if let terminal { #expect(d.state == terminal, "seed \(seed): a terminal state changed") }
+            world.greenHealthy = Double.random(in: 0..<1, using: &rng) >= unhealthyChance
+            if d.state == .paused, Int.random(in: 0..<3, using: &rng) == 0 {
+                d = Machine.apply(d, .promoteRequested, now: now).deployment
+            }
+            if !d.state.isTerminal, Int.random(in: 0..<200, using: &rng) == 0 {
+                d = Machine.apply(d, .rollbackRequested(reason: "random", actor: "ops"), now: now).deployment
+            }
+            switch Machine.decide(d, now: now) {
+            case .done:
+                terminal = d.state
+            case .transition(let t):
+                d = t.deployment
+            case .wait(let until):
+                now = until
+            case .perform(let effect):
+                if !crashed && decisions >= crashAt {
+                    crashed = true
+                    if crashAfterCall { _ = world.perform(effect, state: d.state, rng: &rng) }
+                    // The process is gone; a new one resumes from the stored record and what AWS shows.
+                    now = now.addingTimeInterval(Double.random(in: 0..<120, using: &rng))
+                    let r = Machine.reconcile(d, observed: world.observation, actor: "resumer@host", now: now)
+                    #expect(r.unsafe == nil, "seed \(seed): \(r.unsafe ?? "")")
+                    #expect(r.log.message.hasPrefix("resumed by resumer@host"))
+                    d = r.deployment
+                    continue
+                }
+                let event = world.perform(effect, state: d.state, rng: &rng)
+                d = Machine.apply(d, event, now: now).deployment
+            }
+            if terminal != nil { break }
+        }
+        #expect(terminal != nil, "seed \(seed): the release never ended (state \(d.state))")
+        #expect(world.violations.isEmpty, "seed \(seed): \(world.violations)")
+        switch d.state {
+        case .completed: #expect(world.greenWeight == 100 && world.greenExists, "seed \(seed)")
+        case .rolledBack: #expect(world.greenWeight == 0 && !world.greenExists, "seed \(seed)")
+        default: break
+        }
+        #expect(d.state != .failed, "seed \(seed): nothing in this world makes a rollback impossible")
+    }
+
+    @Test func aResumeRefusesAThirdTargetGroupAndAMissingBlueAndChangesNothing() {
+        var d = makeDeployment()
+        d.state = .shifting
+        d.greenWeight = 10
+        var seen = Observation(weights: [tgA: 80, tgB: 10, "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/other/9": 10],
+                               blueExists: true, blueInService: 2, greenExists: true, greenInService: 2, greenDesired: 2)
+        var r = Machine.reconcile(d, observed: seen, actor: "a", now: start)
+        #expect(r.deployment == d && r.unsafe?.contains("neither blue's nor green's target group") == true)
+        seen.weights = [tgA: 90, tgB: 10]
+        seen.blueExists = false
+        r = Machine.reconcile(d, observed: seen, actor: "a", now: start)
+        #expect(r.deployment == d && r.unsafe?.contains("blue's group web-blue is gone") == true)
+    }
+
+    @Test func greenTakingTrafficBeforeItWasProvenHealthyRollsBackOnResume() {
+        var d = makeDeployment()
+        d.state = .checkingHealth
+        let seen = Observation(weights: [tgA: 90, tgB: 10], blueExists: true, blueInService: 2, greenExists: true, greenInService: 2, greenDesired: 2)
+        let r = Machine.reconcile(d, observed: seen, actor: "a", now: start)
+        #expect(r.unsafe == nil && r.deployment.state == .rollingBack)
+    }
+
+    @Test func aBakeGoesOnFromItsStoredStartAndTimeoutsCountFromTheResume() {
+        var d = makeDeployment()
+        d.state = .shifting
+        d.greenWeight = 10
+        d.bakeStartedAt = start
+        let seen = Observation(weights: [tgA: 90, tgB: 10], blueExists: true, blueInService: 2, greenExists: true, greenInService: 2, greenDesired: 2)
+        var r = Machine.reconcile(d, observed: seen, actor: "a", now: start.addingTimeInterval(45))
+        #expect(r.deployment.bakeStartedAt == start)
+        // One check at the step first, then the rest of the 60s bake (15s), not a new one.
+        #expect(Machine.decide(r.deployment, now: start.addingTimeInterval(45)) == .perform(.runChecks))
+        let checked = Machine.apply(r.deployment, .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok")]), now: start.addingTimeInterval(45)).deployment
+        if case .wait(let until) = Machine.decide(checked, now: start.addingTimeInterval(45)) {
+            #expect(until <= start.addingTimeInterval(60))
+        } else {
+            Issue.record("expected a wait")
+        }
+        #expect(Machine.decide(checked, now: start.addingTimeInterval(61)).isTransition)
+        d.state = .waitingForCapacity
+        d.phaseStartedAt = start
+        r = Machine.reconcile(d, observed: Observation(weights: [tgA: 100, tgB: 0], blueExists: true, blueInService: 2, greenExists: true, greenInService: 1, greenDesired: 2),
+                              actor: "a", now: start.addingTimeInterval(3600))
+        #expect(r.deployment.phaseStartedAt == start.addingTimeInterval(3600))
+    }
+}
+
+extension Decision {
+    var isTransition: Bool { if case .transition = self { return true } else { return false } }
+}
