@@ -166,6 +166,9 @@ def test_a_second_start_of_a_live_service_is_a_conflict(world, switchyard, tmp_p
             active = json.loads(out) if code == 0 else []
             return active[0] if active and active[0]["state"] == "shifting" else None
         active = wait_until(shifting)
+        assert active["runner"]["pid"] == first.pid and active["runner"]["live"] is True
+        assert active["runner"]["actor"] == "e2e@test"
+        assert "finished_at" in active and active["finished_at"] is None
         code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
         assert code == 4, err
         # It names the holder, its deployment and when it was last seen.
@@ -174,6 +177,8 @@ def test_a_second_start_of_a_live_service_is_a_conflict(world, switchyard, tmp_p
         # With the holder dead, a second start is still refused: the deployment waits for resume or rollback.
         first.kill()
         first.communicate(timeout=10)
+        code, out, _ = switchyard("status", "--json")
+        assert json.loads(out)[0]["runner"]["live"] is False
         code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
         assert code == 4, err
         assert active["id"] in err and "still active" in err and f"switchyard resume {active['id']}" in err

@@ -59,6 +59,25 @@ enum JSONViews {
         }
     }
 
+    /// Who runs an active deployment, for `status --json`.
+    struct Runner: Encodable {
+        let pid: Int32
+        let host: String
+        let actor: String
+        let heartbeat_at: String?
+        let expires_at: String?
+        let live: Bool
+
+        init(_ lease: Lease, now: Date) {
+            pid = lease.holder.pid
+            host = lease.holder.host
+            actor = lease.holder.actor
+            heartbeat_at = timestamp(lease.heartbeatAt)
+            expires_at = timestamp(lease.expiresAt)
+            live = lease.isLive(at: now)
+        }
+    }
+
     struct Event: Encodable {
         let at: String?
         let from: String
@@ -99,8 +118,10 @@ enum JSONViews {
         let rollback_reason: String?
         let failure_reason: String?
         let events: [Event]?
+        let runner: Runner?
 
-        init(_ d: Deployment, events: [StoredEvent]?) {
+        init(_ d: Deployment, events: [StoredEvent]?, lease: Lease? = nil, now: Date = Date()) {
+            runner = lease.map { Runner($0, now: now) }
             id = d.id
             service = d.service
             ami = d.ami
@@ -122,6 +143,38 @@ enum JSONViews {
             rollback_reason = d.rollbackReason
             failure_reason = d.failureReason
             self.events = events?.map(Event.init)
+        }
+
+        /// Every documented field is always present; an unknown value is `null`, never a missing key. `events` is
+        /// only in `show`, `runner` only in `status`.
+        enum CodingKeys: String, CodingKey {
+            case id, service, ami, state, step_index, steps, green_weight, blue_weight, blue, green, created_at, updated_at,
+                 finished_at, retention_deadline, blue_retired_at, actor, file_digest, rollback_reason, failure_reason, events, runner
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(service, forKey: .service)
+            try c.encode(ami, forKey: .ami)
+            try c.encode(state, forKey: .state)
+            try c.encode(step_index, forKey: .step_index)
+            try c.encode(steps, forKey: .steps)
+            try c.encode(green_weight, forKey: .green_weight)
+            try c.encode(blue_weight, forKey: .blue_weight)
+            try c.encode(blue, forKey: .blue)
+            try c.encode(green, forKey: .green)
+            try c.encode(created_at, forKey: .created_at)
+            try c.encode(updated_at, forKey: .updated_at)
+            try c.encode(finished_at, forKey: .finished_at)
+            try c.encode(retention_deadline, forKey: .retention_deadline)
+            try c.encode(blue_retired_at, forKey: .blue_retired_at)
+            try c.encode(actor, forKey: .actor)
+            try c.encode(file_digest, forKey: .file_digest)
+            try c.encode(rollback_reason, forKey: .rollback_reason)
+            try c.encode(failure_reason, forKey: .failure_reason)
+            try c.encodeIfPresent(events, forKey: .events)
+            try c.encodeIfPresent(runner, forKey: .runner)
         }
     }
 

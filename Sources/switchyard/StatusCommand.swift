@@ -29,10 +29,14 @@ struct Status: AsyncParsableCommand {
                 deployments = try store?.deployments(service: nil, limit: 1000, activeOnly: true) ?? []
             }
             if output.json {
+                func view(_ d: Deployment) throws -> JSONViews.DeploymentView {
+                    let lease = try store?.lease(deploymentId: d.id).flatMap { d.state.isTerminal ? nil : $0 }
+                    return JSONViews.DeploymentView(d, events: nil, lease: lease)
+                }
                 if id != nil, let d = deployments.first {
-                    Console.out(try JSONViews.encode(JSONViews.DeploymentView(d, events: nil)))
+                    Console.out(try JSONViews.encode(view(d)))
                 } else {
-                    Console.out(try JSONViews.encode(deployments.map { JSONViews.DeploymentView($0, events: nil) }))
+                    Console.out(try JSONViews.encode(deployments.map(view)))
                 }
             } else if deployments.isEmpty {
                 Console.out("no active deployments")
