@@ -28,12 +28,14 @@ public struct DeploymentRunner: Sendable {
     public let stop: StopRequest?
     /// Test-only crash points around effects (see `CrashPoint`).
     public let crash: CrashPoint?
+    /// Stop (resumably) instead of waiting at a manual gate: for CI jobs that promote later.
+    public let detachAtPause: Bool
     /// Called after every stored change that has an audit-log entry, for progress output.
     public let onChange: @Sendable (Deployment, LogEntry, Date) -> Void
 
     public init(store: StateStore, effects: EffectPerformer, clock: DeploymentClock, actor: String, logger: Logger,
                 holding: Holding? = nil, requestPoll: TimeInterval = 0.25, stop: StopRequest? = nil, crash: CrashPoint? = nil,
-                onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in }) {
+                detachAtPause: Bool = false, onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in }) {
         self.store = store
         self.effects = effects
         self.clock = clock
@@ -43,6 +45,7 @@ public struct DeploymentRunner: Sendable {
         self.requestPoll = requestPoll
         self.stop = stop
         self.crash = crash
+        self.detachAtPause = detachAtPause
         self.onChange = onChange
     }
 
@@ -70,6 +73,11 @@ public struct DeploymentRunner: Sendable {
             case .transition(let t):
                 d = try persist(t, actor: actor)
             case .wait(let until):
+                if detachAtPause && d.state == .paused && !d.promoteRequested {
+                    let log = LogEntry(from: .paused, to: .paused, message: "detached at the manual gate; continue with `switchyard promote \(d.id)`")
+                    d = try persist(Transition(deployment: d, log: log), actor: actor)
+                    throw DetachedAtGate(deployment: d)
+                }
                 // Wake often enough to see requests from other terminals and to renew the lease.
                 var wake = until
                 if requestPoll > 0 { wake = min(wake, now.addingTimeInterval(requestPoll)) }
@@ -134,6 +142,11 @@ public struct DeploymentRunner: Sendable {
 public struct Interrupted: Error, Sendable {
     public var deployment: Deployment
     public var signal: String
+}
+
+/// The loop stopped at a manual gate because it was asked to detach there; `promote` or `resume` carries on.
+public struct DetachedAtGate: Error, Sendable {
+    public var deployment: Deployment
 }
 
 /// A stop asked for by SIGINT or SIGTERM, seen by the loop between two effects.

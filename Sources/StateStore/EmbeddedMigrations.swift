@@ -84,4 +84,10 @@ CREATE TABLE leases (
 
 CREATE INDEX leases_by_deployment ON leases (deployment_id);
 """#),
+    Migration(version: 3, name: "audit_indexes", sql: #"""
+-- For the audit trail at scale: history filtered by AMI or state in time order, and the event log by time.
+CREATE INDEX deployments_by_ami ON deployments (ami, created_at DESC);
+CREATE INDEX deployments_by_state_created ON deployments (state, created_at DESC);
+CREATE INDEX events_by_time ON events (at);
+"""#),
 ]

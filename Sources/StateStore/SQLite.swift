@@ -61,6 +61,13 @@ final class SQLiteConnection {
     /// Runs a statement with parameters; returns every row as its columns' text (NULL as nil).
     @discardableResult
     func query(_ sql: String, _ values: [SQLValue] = []) throws -> [[String?]] {
+        var rows: [[String?]] = []
+        try each(sql, values) { rows.append($0) }
+        return rows
+    }
+
+    /// Runs a statement and hands each row to `body` as it is read, so a large result is never held at once.
+    func each(_ sql: String, _ values: [SQLValue] = [], _ body: ([String?]) throws -> Void) throws {
         var statement: OpaquePointer?
         var rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard rc == SQLITE_OK else { throw error(rc) }
@@ -74,17 +81,15 @@ final class SQLiteConnection {
             }
             guard rc == SQLITE_OK else { throw error(rc) }
         }
-        var rows: [[String?]] = []
         while true {
             rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw error(rc) }
             let count = sqlite3_column_count(statement)
-            rows.append((0..<count).map { column in
+            try body((0..<count).map { column in
                 sqlite3_column_text(statement, column).map { String(cString: $0) }
             })
         }
-        return rows
     }
 
     /// Runs `body` in a transaction; `BEGIN IMMEDIATE` takes the write lock at once so checks inside stay true.

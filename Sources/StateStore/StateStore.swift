@@ -68,19 +68,51 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Dates as stored: ISO-8601 UTC with milliseconds, so text order is time order.
-enum StoredDate {
-    static func text(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+/// Dates as stored and shown in JSON: ISO-8601 UTC with milliseconds (`2026-11-24T23:50:01.123Z`), so text order is
+/// time order. Written and read by hand with the C library: Foundation's ISO8601DateFormatter costs about half a
+/// millisecond to create on Linux, which a page of history paid forty times.
+public enum StoredDate {
+    public static func text(_ date: Date) -> String {
+        var milliseconds = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        var seconds = time_t((milliseconds / 1000).rounded(.down))
+        milliseconds -= Double(seconds) * 1000
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milliseconds))
     }
 
-    static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z`; nil for anything else.
+    public static func parse(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for i in range {
+                guard bytes[i] >= 48, bytes[i] <= 57 else { return nil }
+                value = value * 10 + Int(bytes[i] - 48)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        var fraction = 0.0
+        if bytes.count > 20 {
+            guard bytes[19] == UInt8(ascii: "."), bytes.count > 21, let digits = number(20..<(bytes.count - 1)) else { return nil }
+            fraction = Double(digits) / pow(10, Double(bytes.count - 21))
+        } else if bytes[19] != UInt8(ascii: "Z") {
+            return nil
+        }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let seconds = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 }
 
@@ -104,7 +136,8 @@ public final class StateStore: @unchecked Sendable {
         do {
             try db.execute("PRAGMA busy_timeout = 5000")
             try db.query("PRAGMA journal_mode = WAL")
-            try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
+            // Memory-mapped reads: a history page of a large state file costs no read() per page.
+            try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824")
             try migrate(migrations)
         } catch let error as SQLiteError where error.code & 0xff == SQLITE_NOTADB {
             throw StateStoreError.notADatabase(path: path, detail: error.message)
@@ -261,7 +294,7 @@ public final class StateStore: @unchecked Sendable {
         return try lock.withLock { try records(sql, [.text(service)] + states.map { .text($0.rawValue) }).first }
     }
 
-    private func records(_ sql: String, _ values: [SQLValue]) throws -> [Deployment] {
+    func records(_ sql: String, _ values: [SQLValue]) throws -> [Deployment] {
         try db.query(sql, values).map { row in
             let id = row[0] ?? "?"
             do {
@@ -277,18 +310,10 @@ public final class StateStore: @unchecked Sendable {
     /// A deployment's audit trail, oldest first.
     public func events(deploymentId: String) throws -> [StoredEvent] {
         let rows = try lock.withLock {
-            try db.query("SELECT id, at, from_state, to_state, message, actor, details FROM events WHERE deployment_id = ? ORDER BY id",
+            try db.query("SELECT id, deployment_id, at, from_state, to_state, message, actor, details FROM events WHERE deployment_id = ? ORDER BY id",
                          [.text(deploymentId)])
         }
-        return rows.map { row in
-            StoredEvent(
-                id: Int64(row[0] ?? "") ?? 0, deploymentId: deploymentId,
-                at: row[1].flatMap(StoredDate.parse) ?? Date(timeIntervalSince1970: 0),
-                from: row[2].flatMap(DeploymentState.init(rawValue:)) ?? .pending,
-                to: row[3].flatMap(DeploymentState.init(rawValue:)) ?? .pending,
-                message: row[4] ?? "", actor: row[5] ?? "",
-                details: (try? RecordCoding.decoder.decode([String: String].self, from: Data((row[6] ?? "{}").utf8))) ?? [:])
-        }
+        return rows.map(Self.event(from:))
     }
 
     // MARK: - Operator requests

@@ -230,9 +230,9 @@ public enum Machine {
         case (.rollingBack, .greenRemoved):
             next.greenRemoved = true
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) scaled to 0 and deleted"))
-        case (.paused, .promoteRequested):
+        case (.paused, .promoteRequested) where !d.promoteRequested:
             next.promoteRequested = true
-            return Transition(deployment: next, log: nil)
+            return Transition(deployment: next, log: LogEntry(from: .paused, to: .paused, message: "promotion past the manual gate requested"))
         case (.completed, .rollbackRequested(let reason, let actor)) where d.blueRetained(at: now):
             return startRollback(d, now: now, reason: "requested by \(actor): \(reason)",
                                  details: ["actor": actor, "check": "manual", "undo": "completed release, blue \(d.plan.blue.autoScalingGroup) still retained"])

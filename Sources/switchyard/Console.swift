@@ -1,4 +1,5 @@
 import Foundation
+import StateStore
 import SwitchyardCore
 
 /// Writing to the terminal: stdout for results and JSON, stderr for people.
@@ -22,9 +23,17 @@ enum Console {
 
     /// `2026-11-24 23:50:01Z`
     static func time(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
-        return formatter.string(from: date) + "Z"
+        let stored = StoredDate.text(date)
+        return String(stored.prefix(10)) + " " + String(stored.dropFirst(11).prefix(8)) + "Z"
+    }
+
+    /// `850ms`, `42s`, `3m12s`, `1h04m`
+    static func duration(_ seconds: TimeInterval) -> String {
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m"
     }
 
     /// One progress line for a state change: time, state, step, weights and what happened.

@@ -35,7 +35,7 @@ enum Failure {
         case let error as LeaseError:
             if case .held = error { return .conflict }
             return .failed
-        case is Interrupted:
+        case is Interrupted, is DetachedAtGate:
             return .interrupted
         case is ListenerClaimed:
             return .conflict
@@ -63,6 +63,11 @@ enum Failure {
             result = try await body()
         } catch let exit as ExitCode {
             throw exit
+        } catch let detached as DetachedAtGate {
+            let d = detached.deployment
+            Console.error("deployment \(d.id) waits at a manual gate at blue \(d.blueWeight)% / green \(d.greenWeight)%; "
+                + "continue with `switchyard promote \(d.id)` (or watch it with `switchyard resume \(d.id)`)")
+            throw Exit.interrupted.code
         } catch let stopped as Interrupted {
             let d = stopped.deployment
             Console.error("deployment \(d.id) interrupted by \(stopped.signal) in state \(d.state) at blue \(d.blueWeight)% / green \(d.greenWeight)%; "

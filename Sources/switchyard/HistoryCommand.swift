@@ -5,34 +5,85 @@ import SwitchyardCore
 
 struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List past and present deployments, newest first.")
+        abstract: "List past and present deployments, newest first, one page at a time.",
+        discussion: """
+            Filters combine: `switchyard history --service web --state rolled_back --since 30d`. Times are a span \
+            back from now (`90m`, `12h`, `7d`, `2w`) or a date (`2026-11-01`, `2026-11-01T12:00:00Z`).
+            """)
 
     @Option(help: "Only this service.") var service: String?
-    @Option(help: "At most this many deployments.") var limit: Int = 20
+    @Option(name: .customLong("state"), help: ArgumentHelp("Only deployments in this state (repeatable).", valueName: "state"))
+    var states: [String] = []
+    @Option(help: "Only releases of this AMI.") var ami: String?
+    @Option(help: ArgumentHelp("Only deployments started since then (7d, 12h, 2026-11-01).", valueName: "when")) var since: String?
+    @Option(help: ArgumentHelp("Only deployments started before then.", valueName: "when")) var until: String?
+    @Option(help: "Deployments per page.") var limit: Int = 20
+    @Option(help: "Which page (1 is the newest).") var page: Int = 1
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be a positive number (got \(limit))") }
+        guard page > 0 else { throw ValidationError("--page must be 1 or more (got \(page))") }
+        for name in states where DeploymentState(rawValue: name) == nil {
+            throw ValidationError("--state \(name) is not a state; one of \(DeploymentState.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        _ = try TimeBound.parse(since, option: "--since")
+        _ = try TimeBound.parse(until, option: "--until")
     }
 
     func run() async throws {
         try await Failure.reporting {
-            let deployments = try state.openIfExists()?.deployments(service: service, limit: limit, activeOnly: false) ?? []
+            let query = HistoryQuery(service: service, states: states.compactMap(DeploymentState.init(rawValue:)), ami: ami,
+                                     since: try TimeBound.parse(since, option: "--since"), until: try TimeBound.parse(until, option: "--until"),
+                                     limit: limit, page: page)
+            let store = try state.openIfExists()
             if output.json {
+                let deployments = try store?.history(query).deployments ?? []
                 Console.out(try JSONViews.encode(deployments.map { JSONViews.DeploymentView($0, events: nil) }))
                 return .success
             }
+            let (deployments, more) = try store?.historySummaries(query) ?? ([], false)
             if deployments.isEmpty {
-                Console.out("no deployments" + (service.map { " of \($0)" } ?? ""))
+                Console.out(page == 1 ? "no deployments match" : "page \(page) is past the last page")
                 return .success
             }
-            Console.out(["ID", "SERVICE", "AMI", "STARTED", "DURATION", "RESULT", "ACTOR"].joined(separator: "  "))
-            for d in deployments {
-                let duration = Int(d.updatedAt.timeIntervalSince(d.createdAt).rounded())
-                Console.out([d.id, d.service, d.ami, Console.time(d.createdAt), "\(duration)s", d.state.rawValue, d.actor].joined(separator: "  "))
-            }
+            Console.out(Self.table(deployments))
+            if more { Console.error("page \(page); --page \(page + 1) for older ones") }
             return .success
         }
+    }
+
+    static func table(_ deployments: [DeploymentSummary]) -> String {
+        let header = ["ID", "SERVICE", "AMI", "STARTED", "DURATION", "RESULT", "ACTOR"]
+        let rows = deployments.map { d in
+            [d.id, d.service, d.ami, Console.time(d.createdAt),
+             d.state.isTerminal ? Console.duration(d.updatedAt.timeIntervalSince(d.createdAt)) : "running",
+             d.state.rawValue, d.actor]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+/// `--since` / `--until`: a span back from now, or a date.
+enum TimeBound {
+    static func parse(_ text: String?, option: String, now: Date = Date()) throws -> Date? {
+        guard let text else { return nil }
+        if let last = text.last, let n = Double(text.dropLast()), n >= 0 {
+            let unit: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800][String(last)]
+            if let unit { return now.addingTimeInterval(-n * unit) }
+        }
+        let full = ISO8601DateFormatter()
+        if let date = full.date(from: text) { return date }
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        if let date = day.date(from: text) { return date }
+        throw ValidationError("\(option) \(text) is neither a span back from now (90m, 12h, 7d, 2w) nor a date (2026-11-01, 2026-11-01T12:00:00Z)")
     }
 }

@@ -11,10 +11,7 @@ enum JSONViews {
     }
 
     static func timestamp(_ date: Date?) -> String? {
-        guard let date else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        date.map(StoredDate.text)
     }
 
     struct Blue: Encodable {

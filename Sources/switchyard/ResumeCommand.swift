@@ -18,6 +18,8 @@ struct Resume: AsyncParsableCommand {
 
     @Argument(help: "The deployment id.") var id: String
     @OptionGroup var state: StateOptions
+    @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
+    var detachAtPause = false
 
     func run() async throws {
         try await Failure.reporting {
@@ -48,7 +50,8 @@ struct Resume: AsyncParsableCommand {
             }
             let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
             try await listener.claim(for: id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
-            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(reconciled.deployment)
+            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                                 detachAtPause: detachAtPause).run(reconciled.deployment)
             await Session.releaseListener(listener, final)
             Console.error(Start.summary(final))
             return Exit.forState(final.state)

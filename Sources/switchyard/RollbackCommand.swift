@@ -43,7 +43,9 @@ struct Rollback: AsyncParsableCommand {
             }
             try store.addRequest(deploymentId: id, kind: .rollback, reason: reason ?? "no reason given", actor: actor, at: now)
             Console.error("rollback of \(id) requested by \(actor)")
-            let final = try await follow(d, store: store, actor: actor, logger: logger)
+            let final = try await Session.follow(id, store: store, actor: actor, logger: logger) { d, handled in
+                d.state == .rolledBack || (d.state.isTerminal && handled)
+            }
             switch final.state {
             case .rolledBack:
                 Console.error("deployment \(id) rolled back: traffic is 100% on blue \(final.plan.blue.autoScalingGroup)")
@@ -55,46 +57,6 @@ struct Rollback: AsyncParsableCommand {
                 Console.error("deployment \(id) is \(final.state); continue with `switchyard rollback \(id)`")
                 return .failed
             }
-        }
-    }
-
-    /// Waits while a live process runs the deployment, echoing its events; runs it here when nobody does (or stops).
-    private func follow(_ start: Deployment, store: StateStore, actor: String, logger: Logger) async throws -> Deployment {
-        let holder = LeaseHolder(actor: actor)
-        var seen = try store.events(deploymentId: id).last?.id ?? 0
-        while true {
-            guard let d = try store.deployment(id: id) else { throw StateStoreError.unknownDeployment(id) }
-            for event in try store.events(deploymentId: id) where event.id > seen {
-                seen = event.id
-                Console.error(Console.progressLine(d, LogEntry(from: event.from, to: event.to, message: event.message), at: event.at))
-            }
-            let handled = try store.pendingRequests(deploymentId: id).isEmpty
-            if d.state == .rolledBack || (d.state.isTerminal && handled) {
-                return d
-            }
-            let now = Date()
-            let lease = try store.lease(service: d.service)
-            if let lease, lease.isLive(at: now) {
-                if lease.deploymentId != id {
-                    throw LeaseError.held(lease, at: now)
-                }
-                try await Task.sleep(nanoseconds: 100_000_000)
-                continue
-            }
-            // Nobody runs it: take the lease and roll back here.
-            let holding = DeploymentRunner.Holding(holder: holder, ttl: Session.leaseTTL)
-            do {
-                if let stale = try store.acquireLease(deploymentId: id, service: d.service, holder: holder, at: now, ttl: holding.ttl) {
-                    Console.error("taking over from \(stale.describe(at: now)), which no longer runs it")
-                }
-            } catch LeaseError.held {
-                continue
-            }
-            defer { try? store.releaseLease(service: d.service, holder: holder) }
-            let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
-            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(d)
-            await Session.releaseListener(ListenerGuard(aws: aws, spec: d.plan.spec), final)
-            return final
         }
     }
 }

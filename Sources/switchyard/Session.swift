@@ -48,12 +48,13 @@ enum Session {
 
     /// The loop that runs a deployment, printing one line per stored change. SIGINT and SIGTERM stop it at the next
     /// safe point (exit 5, resumable); a second signal exits at once.
-    static func runner(store: StateStore, aws: AWSClients, actor: String, logger: Logger, holding: DeploymentRunner.Holding?) -> DeploymentRunner {
+    static func runner(store: StateStore, aws: AWSClients, actor: String, logger: Logger, holding: DeploymentRunner.Holding?,
+                       detachAtPause: Bool = false) -> DeploymentRunner {
         let clock = SystemClock()
         return DeploymentRunner(
             store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock), clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stopOnSignals(),
-            crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]),
+            crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]), detachAtPause: detachAtPause,
             onChange: { d, log, at in Console.error(Console.progressLine(d, log, at: at)) })
     }
 

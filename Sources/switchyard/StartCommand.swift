@@ -17,6 +17,8 @@ struct Start: AsyncParsableCommand {
     @Option(name: .customLong("force-unlock"), help: ArgumentHelp(
         "Clear the listener's switchyard:deployment tag left by this deployment id, known to be dead (logged).", valueName: "id"))
     var forceUnlock: String?
+    @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
+    var detachAtPause = false
 
     func run() async throws {
         try await Failure.reporting {
@@ -68,7 +70,8 @@ struct Start: AsyncParsableCommand {
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
                 throw lost
             }
-            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(deployment)
+            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                                 detachAtPause: detachAtPause).run(deployment)
             await Session.releaseListener(listener, final)
             Console.error(Self.summary(final))
             return Exit.forState(final.state)

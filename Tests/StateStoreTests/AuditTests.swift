@@ -1,0 +1,82 @@
+import Foundation
+@testable import StateStore
+import SwitchyardCore
+import Testing
+
+@Suite struct AuditTests {
+    /// Six deployments over six days: web and api alternating, every third rolled back.
+    func filled() throws -> StateStore {
+        let store = try StateStore(path: temporaryPath())
+        for day in 0..<6 {
+            let service = day % 2 == 0 ? "web" : "api"
+            var d = sampleDeployment(id: "2027011\(day)-080000-000\(day)", service: service)
+            d.createdAt = t0.addingTimeInterval(Double(day) * 86_400)
+            d.updatedAt = d.createdAt.addingTimeInterval(300)
+            d.plan.ami = day == 5 ? "ami-55555555" : "ami-22222222"
+            try store.insert(d, log: created, actor: "a", at: d.createdAt)
+            d.state = day % 3 == 2 ? .rolledBack : .completed
+            try store.save(d, log: LogEntry(from: .pending, to: d.state, message: "done \(day)"), actor: "a", at: d.updatedAt)
+        }
+        return store
+    }
+
+    @Test func filtersCombineAndPagesAreNewestFirst() throws {
+        let store = try filled()
+        let all = try store.history(HistoryQuery(limit: 4))
+        #expect(all.total == 6)
+        #expect(all.deployments.map(\.id) == ["20270115-080000-0005", "20270114-080000-0004", "20270113-080000-0003", "20270112-080000-0002"])
+        #expect(try store.history(HistoryQuery(limit: 4, page: 2)).deployments.map(\.id) == ["20270111-080000-0001", "20270110-080000-0000"])
+        #expect(try store.history(HistoryQuery(service: "web")).deployments.map(\.id) == ["20270114-080000-0004", "20270112-080000-0002", "20270110-080000-0000"])
+        #expect(try store.history(HistoryQuery(states: [.rolledBack])).deployments.map(\.id) == ["20270115-080000-0005", "20270112-080000-0002"])
+        #expect(try store.history(HistoryQuery(ami: "ami-55555555")).deployments.map(\.id) == ["20270115-080000-0005"])
+        let since = t0.addingTimeInterval(3 * 86_400)
+        let until = t0.addingTimeInterval(5 * 86_400)
+        let window = try store.history(HistoryQuery(service: "api", since: since, until: until))
+        #expect(window.deployments.map(\.id) == ["20270113-080000-0003"] && window.total == 1)
+    }
+
+    @Test func exportStreamsEveryEventInTimeOrderWithItsService() throws {
+        let store = try filled()
+        var lines: [ExportedEvent] = []
+        try store.exportEvents(since: nil, until: nil, service: nil) { lines.append($0) }
+        #expect(lines.count == 12)
+        #expect(lines.map(\.event.at) == lines.map(\.event.at).sorted())
+        #expect(lines.first?.service == "web" && lines.first?.event.message == "created")
+        var api: [ExportedEvent] = []
+        try store.exportEvents(since: t0.addingTimeInterval(2 * 86_400), until: nil, service: "api") { api.append($0) }
+        #expect(api.map(\.event.deploymentId) == ["20270113-080000-0003", "20270113-080000-0003", "20270115-080000-0005", "20270115-080000-0005"])
+        #expect(api.last?.ami == "ami-55555555" && api.last?.event.to == .rolledBack)
+    }
+
+    @Test func theAuditQueriesUseIndexes() throws {
+        let store = try filled()
+        for sql in [
+            "SELECT id FROM deployments WHERE service = 'web' ORDER BY created_at DESC LIMIT 20",
+            "SELECT id FROM deployments WHERE ami = 'ami-1' ORDER BY created_at DESC LIMIT 20",
+            "SELECT id FROM deployments WHERE state = 'failed' ORDER BY created_at DESC LIMIT 20",
+            "SELECT id FROM deployments ORDER BY created_at DESC LIMIT 20",
+            "SELECT id FROM events WHERE deployment_id = 'x' ORDER BY id",
+            "SELECT id FROM events WHERE at >= '2027' ORDER BY at",
+        ] {
+            let plan = try store.rawQuery("EXPLAIN QUERY PLAN " + sql).map { $0.compactMap { $0 }.joined(separator: " ") }.joined(separator: "; ")
+            #expect(plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"), "\(sql): \(plan)")
+            #expect(!plan.contains("USE TEMP B-TREE"), "\(sql) sorts without an index: \(plan)")
+        }
+    }
+}
+
+@Suite struct StoredDateTests {
+    @Test func textAndParseRoundTripToTheMillisecond() {
+        let date = Date(timeIntervalSince1970: 1_800_000_000.123)
+        #expect(StoredDate.text(date) == "2027-01-15T08:00:00.123Z")
+        #expect(StoredDate.parse("2027-01-15T08:00:00.123Z")?.timeIntervalSince1970 == 1_800_000_000.123)
+        #expect(StoredDate.parse("2027-01-15T08:00:00Z")?.timeIntervalSince1970 == 1_800_000_000)
+        #expect(StoredDate.text(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+        for bad in ["", "2027-01-15", "2027-01-15T08:00:00", "2027-01-15 08:00:00Z", "2027-0x-15T08:00:00Z", "2027-01-15T08:00:00.Z"] {
+            #expect(StoredDate.parse(bad) == nil, "\(bad)")
+        }
+        // Text order is time order.
+        let dates = (0..<50).map { Date(timeIntervalSince1970: Double($0) * 3_333_333.333) }
+        #expect(dates.map(StoredDate.text) == dates.map(StoredDate.text).sorted())
+    }
+}

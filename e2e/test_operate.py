@@ -1,0 +1,96 @@
+"""Operating a release: the manual gate and `promote`, detaching at the gate for CI."""
+import json
+import re
+
+import pytest
+
+from test_rollback import shifted, start, wait_until
+
+
+def state_of(switchyard, deployment):
+    code, out, _ = switchyard("show", deployment, "--json")
+    return json.loads(out) if code == 0 else None
+
+
+def paused(switchyard, deployment):
+    return lambda: (state_of(switchyard, deployment) or {}).get("state") == "paused"
+
+
+@pytest.mark.world(steps="10,pause,100", bake="200ms", interval="100ms")
+def test_a_gate_waits_until_promote_from_a_second_terminal(world, switchyard, aws):
+    run = start(switchyard, world)
+    wait_until(paused(switchyard, run.id), what="the gate")
+    assert shifted(aws, world, 10)(), "the gate comes after the 10% step baked"
+    code, _, err = switchyard("promote", run.id, env={"SWITCHYARD_ACTOR": "release-manager@desk"})
+    assert code == 0, err
+    assert "goes on" in err
+    code, _, err = run.finish()
+    assert code == 0, err
+    assert shifted(aws, world, 100)()
+    events = state_of(switchyard, run.id)["events"]
+    requested = [e for e in events if e["message"] == "promotion past the manual gate requested"]
+    assert len(requested) == 1 and requested[0]["actor"] == "release-manager@desk"
+    # A deployment that is not at a gate cannot be promoted.
+    code, _, err = switchyard("promote", run.id)
+    assert code == 2 and "not waiting at a manual gate" in err
+
+
+@pytest.mark.world(steps="10,pause,100", bake="200ms", interval="100ms", alarm="{service}-5xx")
+def test_a_failing_alarm_while_paused_rolls_back(world, switchyard, aws):
+    run = start(switchyard, world)
+    wait_until(paused(switchyard, run.id), what="the gate")
+    aws.cw.set_alarm_state(AlarmName=world["alarms"][0], StateValue="ALARM", StateReason="errors while paused")
+    code, _, err = run.finish()
+    assert code == 3, err
+    assert shifted(aws, world, 0)()
+    events = state_of(switchyard, run.id)["events"]
+    rollback = next(e for e in events if e["to"] == "rolling_back")
+    assert rollback["from"] == "paused" and "errors while paused" in rollback["details"]["evidence"]
+
+
+@pytest.mark.world(steps="10,pause,100", bake="200ms", interval="100ms")
+def test_detach_at_pause_exits_5_and_promote_finishes_the_release(world, switchyard, aws):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], "--detach-at-pause")
+    assert code == 5, err
+    deployment = re.match(r"deployment (\S+) started", err).group(1)
+    assert f"switchyard promote {deployment}" in err
+    assert state_of(switchyard, deployment)["state"] == "paused"
+    assert shifted(aws, world, 10)()
+    code, _, err = switchyard("promote", deployment)
+    assert code == 0, err
+    assert state_of(switchyard, deployment)["state"] == "completed"
+    assert shifted(aws, world, 100)()
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_history_filters_pages_and_export_streams_the_log(world, switchyard):
+    ids = []
+    for ami in (world["new_ami"], world["blue_ami"]):
+        code, _, err = switchyard("start", world["file"], "--ami", ami)
+        assert code == 0, err
+        ids.append(re.match(r"deployment (\S+) started", err).group(1))
+    code, out, err = switchyard("history", "--limit", "1")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "SERVICE", "AMI", "STARTED", "DURATION", "RESULT", "ACTOR"]
+    assert lines[1].split()[0] == ids[1] and "completed" in lines[1] and "e2e@test" in lines[1]
+    assert "--page 2 for older ones" in err
+    code, out, _ = switchyard("history", "--limit", "1", "--page", "2")
+    assert out.splitlines()[1].split()[0] == ids[0]
+    code, out, _ = switchyard("history", "--ami", world["blue_ami"], "--json")
+    assert [d["id"] for d in json.loads(out)] == [ids[1]]
+    code, out, _ = switchyard("history", "--service", world["service"], "--state", "rolled_back", "--since", "1h")
+    assert out.strip() == "no deployments match"
+    code, _, err = switchyard("history", "--since", "yesterday")
+    assert code == 2 and "--since yesterday" in err
+    code, out, err = switchyard("export", "--since", "1h", "--format", "jsonl")
+    assert code == 0, err
+    exported = [json.loads(line) for line in out.splitlines()]
+    shown = sum(len(json.loads(switchyard("show", i, "--json")[1])["events"]) for i in ids)
+    assert len(exported) == shown
+    assert [e["at"] for e in exported] == sorted(e["at"] for e in exported), "oldest first"
+    assert {e["deployment_id"] for e in exported} == set(ids)
+    assert set(exported[0]) == {"id", "at", "deployment_id", "service", "ami", "from", "to", "message", "actor", "details"}
+    assert exported[-1]["to"] == "completed" and exported[-1]["ami"] == world["blue_ami"]
+    code, out, _ = switchyard("export", "--service", "nobody")
+    assert code == 0 and out == ""
