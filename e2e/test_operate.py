@@ -94,3 +94,29 @@ def test_history_filters_pages_and_export_streams_the_log(world, switchyard):
     assert exported[-1]["to"] == "completed" and exported[-1]["ami"] == world["blue_ami"]
     code, out, _ = switchyard("export", "--service", "nobody")
     assert code == 0 and out == ""
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_the_ami_can_come_from_a_packer_manifest(world, switchyard, aws, tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"builds": [
+        {"name": "web", "builder_type": "amazon-ebs", "artifact_id": f"us-east-1:{world['blue_ami']}", "packer_run_uuid": "r1"},
+        {"name": "web", "builder_type": "amazon-ebs", "artifact_id": f"eu-west-1:ami-0fedcba9876543210,us-east-1:{world['new_ami']}",
+         "packer_run_uuid": "r2"},
+        {"name": "other", "builder_type": "amazon-ebs", "artifact_id": "eu-west-1:ami-0fedcba9876543210", "packer_run_uuid": "r1"},
+    ], "last_run_uuid": "r2"}))
+    before = aws.snapshot(world)
+    code, _, err = switchyard("start", world["file"], "--packer-manifest", str(manifest), "--packer-build", "other")
+    assert code == 2, err
+    assert "build `other` has no AMI for us-east-1" in err
+    code, _, err = switchyard("start", world["file"], "--packer-manifest", str(tmp_path / "missing.json"))
+    assert code == 2 and "no such file" in err
+    code, _, err = switchyard("start", world["file"], "--packer-manifest", str(manifest), "--ami", world["new_ami"])
+    assert code == 2 and "not both" in err
+    assert aws.snapshot(world) == before, "a bad manifest changes nothing"
+    code, _, err = switchyard("start", world["file"], "--packer-manifest", str(manifest))
+    assert code == 0, err
+    deployment = re.match(r"deployment (\S+) started", err).group(1)
+    shown = state_of(switchyard, deployment)
+    assert shown["ami"] == world["new_ami"]
+    assert f"AMI from Packer manifest {manifest}, build `web`, region us-east-1" in shown["events"][0]["message"]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StateStore
+import SwitchyardCore
 
 /// Where the state file lives.
 struct StateOptions: ParsableArguments {
@@ -24,18 +25,47 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
-/// A deployment file and the AMI to release.
+/// A deployment file and the AMI to release: given with --ami, or read from a Packer manifest.
 struct ReleaseOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("The deployment file (YAML).", valueName: "file"))
     var file: String
 
     @Option(name: .long, help: ArgumentHelp("The AMI to release, e.g. ami-0abc1234def567890.", valueName: "ami"))
-    var ami: String
+    var ami: String?
+
+    @Option(name: .customLong("packer-manifest"), help: ArgumentHelp(
+        "Read the AMI from a Packer manifest post-processor file: the last build, for the file's region.", valueName: "path"))
+    var packerManifest: String?
+
+    @Option(name: .customLong("packer-build"), help: ArgumentHelp("With --packer-manifest: the build of this name.", valueName: "name"))
+    var packerBuild: String?
 
     func validate() throws {
+        switch (ami, packerManifest) {
+        case (nil, nil): throw ValidationError("give the AMI to release: --ami ami-… or --packer-manifest PATH")
+        case (.some, .some): throw ValidationError("give either --ami or --packer-manifest, not both")
+        default: break
+        }
+        if packerBuild != nil && packerManifest == nil { throw ValidationError("--packer-build needs --packer-manifest") }
+        if let ami { try Self.check(ami, from: "--ami") }
+    }
+
+    static func check(_ ami: String, from source: String) throws {
         let pattern = #"^ami-[0-9a-f]{8,17}$"#
         guard ami.range(of: pattern, options: .regularExpression) != nil else {
-            throw ValidationError("--ami must look like ami-0123456789abcdef0 (got \"\(ami)\")")
+            throw ValidationError("\(source) must look like ami-0123456789abcdef0 (got \"\(ami)\")")
         }
+    }
+
+    /// The AMI, and where it came from in words when it came from a manifest.
+    func resolveAMI(region: String) throws -> (ami: String, source: String?) {
+        if let ami { return (ami, nil) }
+        guard let path = packerManifest else { throw ValidationError("no AMI given") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PackerManifestError("cannot read the Packer manifest \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+        }
+        let (found, build) = try PackerManifest.parse(data, path: path).ami(region: region, build: packerBuild)
+        do { try Self.check(found, from: "the AMI in \(path)") } catch { throw PackerManifestError(String(describing: error)) }
+        return (found, "Packer manifest \(path), build `\(build.name)`, region \(region)")
     }
 }

@@ -23,7 +23,7 @@ struct Plan: AsyncParsableCommand {
             let (aws, _) = try Session.aws(region: spec.region, logger: logger)
             let retirable = try state.openIfExists().map { try Start.earlierBlues(store: $0, service: spec.service) } ?? []
             let plan = try await Planner(aws: aws, logger: logger)
-                .plan(spec: spec, ami: release.ami, deploymentId: "<deployment-id>", retirable: retirable)
+                .plan(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>", retirable: retirable)
             if output.json {
                 Console.out(try JSONViews.encode(JSONViews.PlanView(plan)))
             } else {

@@ -25,6 +25,7 @@ struct Start: AsyncParsableCommand {
             let stop = Session.stopOnSignals()
             let logger = Session.logger()
             let (spec, digest) = try Session.loadSpec(path: release.file)
+            let (ami, amiSource) = try release.resolveAMI(region: spec.region)
             let store = try state.open()
             if let active = try store.latest(service: spec.service, states: DeploymentState.allCases.filter { !$0.isTerminal }) {
                 if let lease = try store.lease(service: spec.service), lease.deploymentId == active.id, lease.isLive(at: Date()) {
@@ -36,7 +37,7 @@ struct Start: AsyncParsableCommand {
             let now = Date()
             let id = Session.newDeploymentId(now: now)
             let plan = try await Planner(aws: aws, logger: logger)
-                .plan(spec: spec, ami: release.ami, deploymentId: id, retirable: try Self.earlierBlues(store: store, service: spec.service))
+                .plan(spec: spec, ami: ami, deploymentId: id, retirable: try Self.earlierBlues(store: store, service: spec.service))
             let actor = Session.actor
             let listener = ListenerGuard(aws: aws, spec: spec)
             let mayReplace: (String) -> Bool = { owner in
@@ -46,8 +47,11 @@ struct Start: AsyncParsableCommand {
             if let owner, !mayReplace(owner) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
             await Session.housekeeping(store: store, service: spec.service, logger: logger)
             let deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
-            let created = LogEntry(from: .pending, to: .pending, message: "deployment of \(plan.ami) created from \(release.file) by \(actor)",
-                                   details: ["file": release.file, "file_digest": digest])
+            var details = ["file": release.file, "file_digest": digest]
+            if let amiSource { details["ami_source"] = amiSource }
+            let created = LogEntry(from: .pending, to: .pending,
+                                   message: "deployment of \(plan.ami) created from \(release.file) by \(actor)" + (amiSource.map { " (AMI from \($0))" } ?? ""),
+                                   details: details)
             if let signal = stop.signal {
                 Console.error("\(signal) before the deployment was created: nothing was changed")
                 return .interrupted
