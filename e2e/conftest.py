@@ -148,6 +148,55 @@ class ProbeTarget:
         self.server.server_close()
 
 
+class Receiver:
+    """A local webhook receiver: records every POST body in order; `mode` is ok, 500 or hang."""
+
+    def __init__(self):
+        self.mode = "ok"
+        self.bodies = []
+        self.attempts = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.attempts += 1
+                if receiver.mode == "hang":
+                    time.sleep(30)
+                    return
+                status = 500 if receiver.mode == "500" else 200
+                if status == 200:
+                    receiver.bodies.append((self.path, json.loads(body)))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
 @pytest.fixture
 def probe():
     target = ProbeTarget()
@@ -171,6 +220,9 @@ def world(moto_url, tmp_path, request):
     options = dict(marker.kwargs) if marker else {}
     if options.get("probe_url") == "probe":
         options["probe_url"] = request.getfixturevalue("probe").url
+    for key in ("webhook", "slack_webhook"):
+        if key in options:
+            options[key] = request.getfixturevalue("receiver").base + options[key]
     service = f"e2e{next(_names)}-{os.getpid() % 10000}"
     args = [sys.executable, SEED, "--endpoint", moto_url, "--service", service, "--out", str(tmp_path / f"{service}.yaml")]
     for key, value in options.items():

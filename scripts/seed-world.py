@@ -113,6 +113,10 @@ def main():
     parser.add_argument("--alarm", action="append", default=[],
                         help="an alarm name for checks.alarms (created OK); {service} is replaced by the service name")
     parser.add_argument("--healthy-timeout", default="30s", help="checks.healthy_timeout")
+    parser.add_argument("--webhook", action="append", default=[], help="a notify.webhooks url (json)")
+    parser.add_argument("--slack-webhook", action="append", default=[], help="a notify.webhooks url (slack)")
+    parser.add_argument("--notify-timeout", default="2s")
+    parser.add_argument("--notify-retries", type=int, default=2)
     parser.add_argument("--steps", default="10,50,100", help="green weights in order, `pause` for a manual gate")
     parser.add_argument("--retention", default="30m", help="promotion.blue_retention")
     parser.add_argument("--threshold", type=int, default=2, help="checks.http.failure_threshold")
@@ -135,6 +139,12 @@ def main():
         extra += "  alarms: [" + ", ".join(args.alarm) + "]\n"
     if args.probe_url:
         extra += f"  http:\n    url: {args.probe_url}\n    expect_status: 200\n    timeout: 150ms\n    failure_threshold: {args.threshold}\n"
+    hooks = [(u, "json") for u in args.webhook] + [(u, "slack") for u in args.slack_webhook]
+    if hooks:
+        notify = "notify:\n  webhooks:\n" + "".join(f"    - url: {u}\n      format: {f}\n" for u, f in hooks)
+        notify += f"  timeout: {args.notify_timeout}\n  retries: {args.notify_retries}\n"
+    else:
+        notify = ""
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         if args.template:
@@ -143,7 +153,7 @@ def main():
             text = deployment_yaml(args.service, args.region, world["listener_arn"], world["target_group_arns"],
                                    args.bake, args.interval, extra, args.healthy_timeout, args.retention, args.steps)
         with open(args.out, "w") as f:
-            f.write(text)
+            f.write(text + notify)
         world["file"] = args.out
     print(json.dumps(world, indent=2))
 

@@ -18,7 +18,7 @@ extension FileReader {
     }
 
     mutating func spec(_ top: Node.Mapping) -> DeploymentSpec? {
-        let f = fields(top, at: "", allowed: ["service", "region", "traffic", "fleet", "steps", "checks", "promotion"],
+        let f = fields(top, at: "", allowed: ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify"],
                        required: ["service", "region", "traffic", "steps"])
         let service = string(f["service"], "service")
         if let service, Self.captures(service, Self.servicePattern) == nil {
@@ -35,8 +35,11 @@ extension FileReader {
         let checks = f["checks"] == nil ? DeploymentSpec.Checks() : mapping(f["checks"], "checks").flatMap { self.checks($0) }
         let promotion = f["promotion"] == nil ? DeploymentSpec.Promotion(blueRetention: .minutes(30))
             : mapping(f["promotion"], "promotion").flatMap { self.promotion($0) }
-        guard let service, let region, let traffic, let fleet, let steps, let checks, let promotion else { return nil }
-        return DeploymentSpec(service: service, region: region, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion)
+        let before = issues.count
+        let notify = f["notify"] == nil ? nil : mapping(f["notify"], "notify").flatMap { self.notify($0) }
+        guard let service, let region, let traffic, let fleet, let steps, let checks, let promotion, issues.count == before else { return nil }
+        return DeploymentSpec(service: service, region: region, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion,
+                              notify: notify)
     }
 
     mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
@@ -222,6 +225,44 @@ extension FileReader {
             probe.failureThreshold = int(f["failure_threshold"], "checks.http.failure_threshold", range: 1...Int.max) ?? probe.failureThreshold
         }
         return issues.count == before ? probe : nil
+    }
+
+    mutating func notify(_ m: Node.Mapping) -> DeploymentSpec.Notify? {
+        let f = fields(m, at: "notify", allowed: ["webhooks", "timeout", "retries"], required: ["webhooks"])
+        var notify = DeploymentSpec.Notify(webhooks: [])
+        let before = issues.count
+        if f["webhooks"] != nil, let items = sequence(f["webhooks"], "notify.webhooks") {
+            if items.isEmpty { add(f["webhooks"], "notify.webhooks", "must list at least one webhook") }
+            for (index, item) in items.enumerated() {
+                let key = "notify.webhooks[\(index + 1)]"
+                guard let hook = mapping(item, key) else { continue }
+                let h = fields(hook, at: key, allowed: ["url", "format"], required: ["url"])
+                var webhook = DeploymentSpec.Notify.Webhook(url: "")
+                if let url = string(h["url"], "\(key).url") {
+                    // The URL often carries a secret (Slack's path, a token): never echo it back.
+                    if let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                       let host = parsed.host, !host.isEmpty {
+                        webhook.url = url
+                    } else {
+                        add(h["url"], "\(key).url", "must be an http:// or https:// URL with a host")
+                    }
+                }
+                if h["format"] != nil, let format = string(h["format"], "\(key).format") {
+                    if let known = DeploymentSpec.Notify.Format(rawValue: format) {
+                        webhook.format = known
+                    } else {
+                        add(h["format"], "\(key).format", "must be json or slack (got \"\(format)\")")
+                    }
+                }
+                notify.webhooks.append(webhook)
+            }
+        }
+        if f["timeout"] != nil {
+            notify.timeout = duration(f["timeout"], "notify.timeout", positive: true) ?? notify.timeout
+            if notify.timeout > .seconds(30) { add(f["timeout"], "notify.timeout", "must be at most 30s: a notification never holds a release up") }
+        }
+        if f["retries"] != nil { notify.retries = int(f["retries"], "notify.retries", range: 0...5) ?? notify.retries }
+        return issues.count == before ? notify : nil
     }
 
     mutating func promotion(_ m: Node.Mapping) -> DeploymentSpec.Promotion? {

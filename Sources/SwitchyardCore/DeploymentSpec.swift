@@ -7,8 +7,11 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     public var steps: [Step]
     public var checks: Checks
     public var promotion: Promotion
+    public var notify: Notify?
 
-    public init(service: String, region: String, traffic: Traffic, fleet: Fleet, steps: [Step], checks: Checks, promotion: Promotion) {
+    public init(service: String, region: String, traffic: Traffic, fleet: Fleet, steps: [Step], checks: Checks, promotion: Promotion,
+                notify: Notify? = nil) {
+        self.notify = notify
         self.service = service
         self.region = region
         self.traffic = traffic
@@ -88,6 +91,29 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     public struct Promotion: Sendable, Hashable, Codable {
         public var blueRetention: TimeSpan
         public init(blueRetention: TimeSpan = .zero) { self.blueRetention = blueRetention }
+    }
+
+    /// Webhooks told about every state change and step: plain JSON, or Slack's `{"text": …}`.
+    public struct Notify: Sendable, Hashable, Codable {
+        public enum Format: String, Sendable, Hashable, Codable, CaseIterable { case json, slack }
+        public struct Webhook: Sendable, Hashable, Codable {
+            public var url: String
+            public var format: Format
+            public init(url: String, format: Format = .json) {
+                self.url = url
+                self.format = format
+            }
+        }
+        public var webhooks: [Webhook]
+        /// Per attempt.
+        public var timeout: TimeSpan
+        /// Attempts after the first, for a 5xx, a timeout or a connection error.
+        public var retries: Int
+        public init(webhooks: [Webhook], timeout: TimeSpan = .seconds(2), retries: Int = 2) {
+            self.webhooks = webhooks
+            self.timeout = timeout
+            self.retries = retries
+        }
     }
 
     /// The weight steps only, in order, without manual gates.

@@ -58,9 +58,17 @@ enum Failure {
 
     /// Runs a command body; on error prints `error: …` on stderr and exits with the mapped code.
     static func reporting(_ body: () async throws -> Exit) async throws {
+        let outcome: Result<Exit, Error>
+        do {
+            outcome = .success(try await body())
+        } catch {
+            outcome = .failure(error)
+        }
+        // Webhooks queued during the command get their chance, bounded by notify.timeout.
+        await Session.notifier.flush()
         let result: Exit
         do {
-            result = try await body()
+            result = try outcome.get()
         } catch let exit as ExitCode {
             throw exit
         } catch let detached as DetachedAtGate {

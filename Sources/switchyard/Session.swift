@@ -55,8 +55,14 @@ enum Session {
             store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock), clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stopOnSignals(),
             crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]), detachAtPause: detachAtPause,
-            onChange: { d, log, at in Console.error(Console.progressLine(d, log, at: at)) })
+            onChange: { d, log, at in
+                Console.error(Console.progressLine(d, log, at: at))
+                notifier.notify(d, log, at: at)
+            })
     }
+
+    /// The webhooks of `notify:`, for every command that runs a deployment; flushed before the process exits.
+    static let notifier = Notifier(logger: logger("switchyard.notify"))
 
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
     private static let stopRequest: StopRequest = {

@@ -140,3 +140,21 @@ final class Counter: @unchecked Sendable {
     func increment() { lock.withLock { n += 1 } }
     var value: Int { lock.withLock { n } }
 }
+
+@Suite struct NotifierTests {
+    @Test func urlsAreLoggedWithoutPathOrQuery() {
+        #expect(Notifier.redacted("https://hooks.slack.com/services/T000/B000/XXXX") == "https://hooks.slack.com/…")
+        #expect(Notifier.redacted("http://127.0.0.1:9000/x?token=abc") == "http://127.0.0.1:9000/…")
+        #expect(Notifier.redacted("not a url") == "(a webhook URL)")
+    }
+
+    @Test func bodiesAreTheDocumentedJSONOrSlackText() throws {
+        let d = Fixtures.deployment()
+        let event = try #require(WebhookEvent.about(d, LogEntry(from: .pending, to: .launching, message: "started"), at: Fixtures.start))
+        let json = try JSONSerialization.jsonObject(with: Notifier.body(event, format: .json)) as? [String: Any]
+        #expect(json?["event"] as? String == "state_changed" && json?["deployment_id"] as? String == d.id)
+        #expect(json?["at"] as? String == "2027-01-15T08:00:00.000Z")
+        let slack = try JSONSerialization.jsonObject(with: Notifier.body(event, format: .slack)) as? [String: String]
+        #expect(slack == ["text": event.text])
+    }
+}

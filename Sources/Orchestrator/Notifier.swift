@@ -1,0 +1,147 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import StateStore
+import SwitchyardCore
+
+/// Sends notifications to the deployment file's webhooks through URLSession (libcurl on Linux): in the background, in
+/// order per webhook, each attempt bounded by `notify.timeout`, a 5xx, a timeout or a connection error retried up to
+/// `notify.retries` times. Never blocks or fails the release; URLs are logged without their path and query, which often
+/// carry the secret.
+public final class Notifier: @unchecked Sendable {
+    private let logger: Logger
+    /// Made on the first send, so commands that notify nobody never pay for a URLSession.
+    private lazy var session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        // The timeout is enforced per attempt by a race below (URLSession's own misfire on Linux, see HTTPProbe).
+        configuration.timeoutIntervalForRequest = 300
+        configuration.timeoutIntervalForResource = 300
+        configuration.httpShouldSetCookies = false
+        return URLSession(configuration: configuration)
+    }()
+    private let lock = NSLock()
+    /// The last send queued per webhook URL, so the next one waits for it: receivers see events in order.
+    private var tails: [String: Task<Void, Never>] = [:]
+    private var longestTimeout: TimeInterval = 0
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Queues a notification for every webhook of the deployment's file; returns at once.
+    public func notify(_ d: Deployment, _ log: LogEntry, at: Date) {
+        guard let notify = d.plan.spec.notify, let notification = WebhookEvent.about(d, log, at: at) else { return }
+        for webhook in notify.webhooks {
+            let body: Data
+            do {
+                body = try Self.body(notification, format: webhook.format)
+            } catch {
+                continue
+            }
+            lock.withLock {
+                longestTimeout = max(longestTimeout, notify.timeout.seconds)
+                let previous = tails[webhook.url]
+                tails[webhook.url] = Task { [self] in
+                    await previous?.value
+                    await send(body, to: webhook.url, timeout: notify.timeout.seconds, retries: notify.retries)
+                }
+            }
+        }
+    }
+
+    /// Waits for queued notifications, but never longer than the longest configured timeout: what is still queued
+    /// then (a receiver that hangs) is given up, and said so in the log.
+    public func flush() async {
+        let (pending, limit) = lock.withLock { (Array(tails.values), longestTimeout) }
+        guard !pending.isEmpty else { return }
+        let once = Once()
+        let delivered: Bool = await withCheckedContinuation { continuation in
+            Task {
+                for task in pending { await task.value }
+                if once.take() { continuation.resume(returning: true) }
+            }
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(limit * 1_000_000_000))
+                if once.take() { continuation.resume(returning: false) }
+            }
+        }
+        if !delivered {
+            logger.warning("webhooks still busy at exit; the rest of their notifications were given up")
+        }
+    }
+
+    static func body(_ notification: WebhookEvent, format: DeploymentSpec.Notify.Format) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Self.timestamp(date))
+        }
+        switch format {
+        case .json: return try encoder.encode(notification)
+        case .slack: return try encoder.encode(["text": notification.text])
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String { StoredDate.text(date) }
+
+    /// `https://hooks.slack.com/…`: scheme and host only.
+    public static func redacted(_ url: String) -> String {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "(a webhook URL)" }
+        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")/…"
+    }
+
+    private struct TimedOut: Error {}
+
+    private func send(_ body: Data, to url: String, timeout: TimeInterval, retries: Int) async {
+        guard let target = URL(string: url) else { return }
+        var request = URLRequest(url: target)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("switchyard", forHTTPHeaderField: "User-Agent")
+        for attempt in 0...retries {
+            let outcome: String
+            do {
+                let status = try await post(request, timeout: timeout)
+                if (200..<300).contains(status) { return }
+                outcome = "answered \(status)"
+                if status < 500 && status != 429 { break }
+            } catch is TimedOut {
+                outcome = "gave no answer within \(TimeSpan(milliseconds: Int64(timeout * 1000)))"
+            } catch {
+                outcome = "failed: \(error.localizedDescription)"
+            }
+            logger.warning("webhook attempt failed", metadata: ["webhook": "\(Self.redacted(url))", "attempt": "\(attempt + 1)", "outcome": "\(outcome)"])
+            if attempt < retries { try? await Task.sleep(nanoseconds: UInt64(100_000_000 * (attempt + 1))) }
+        }
+    }
+
+    private func post(_ request: URLRequest, timeout: TimeInterval) async throws -> Int {
+        let session = lock.withLock { self.session }
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask { (try await session.data(for: request).1 as? HTTPURLResponse)?.statusCode ?? 0 }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+                throw TimedOut()
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? 0
+        }
+    }
+}
+
+/// True for the first caller only.
+private final class Once: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    func take() -> Bool {
+        lock.withLock {
+            if done { return false }
+            done = true
+            return true
+        }
+    }
+}
