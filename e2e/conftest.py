@@ -243,7 +243,7 @@ def switchyard(binary, moto_url, world):
         full_env.update({"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                          "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test", "HOME": os.path.dirname(world["db"])})
         full_env.update(env or {})
-        return full_env
+        return {k: v for k, v in full_env.items() if v is not None}
 
     def run(*args, timeout=120, env=None, db=None, background=False):
         command = [binary, *args, "--db", db or world["db"]]

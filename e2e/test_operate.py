@@ -120,3 +120,49 @@ def test_the_ami_can_come_from_a_packer_manifest(world, switchyard, aws, tmp_pat
     shown = state_of(switchyard, deployment)
     assert shown["ami"] == world["new_ami"]
     assert f"AMI from Packer manifest {manifest}, build `web`, region us-east-1" in shown["events"][0]["message"]
+
+
+@pytest.mark.world(bake="400ms", interval="100ms")
+def test_the_live_view_on_a_terminal_shows_the_step_and_the_weights_bar(world, moto_url):
+    import os
+    import pty
+    import select
+    import subprocess
+    from conftest import BIN
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "NO_COLOR"}
+    env.update(AWS_ENDPOINT_URL=moto_url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               SWITCHYARD_ACTOR="e2e@test", TERM="xterm-256color")
+    proc = subprocess.Popen([BIN, "start", world["file"], "--ami", world["new_ami"], "--db", world["db"]],
+                            stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    screen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    assert proc.wait(timeout=30) == 0
+    text = screen.decode("utf-8", "replace")
+    assert "\x1b[" in text and "\x1b[2K" in text, "the panel is redrawn in place"
+    assert "\x1b[32m" in text, "in colour on a terminal"
+    assert "traffic  blue" in text and "░" in text and "█" in text
+    assert "step 1/3 → 10%" in text and "bake " in text and "left" in text
+    assert world["service"] in text and re.search(r"checks   (\x1b\[32m)?ok  (\x1b\[0m)? target-health", text)
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_without_a_terminal_it_is_one_plain_line_per_event(world, switchyard):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env={"NO_COLOR": None, "TERM": "xterm-256color"})
+    assert code == 0, err
+    assert "\x1b" not in err
+    lines = err.splitlines()
+    assert lines[0].startswith("deployment ") and lines[-1].startswith("deployment ")
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  \S+", line) for line in lines[1:-1]), lines

@@ -32,10 +32,14 @@ public struct DeploymentRunner: Sendable {
     public let detachAtPause: Bool
     /// Called after every stored change that has an audit-log entry, for progress output.
     public let onChange: @Sendable (Deployment, LogEntry, Date) -> Void
+    /// Called after every stored change, logged or not (check results, observations), for a live view.
+    public let onUpdate: @Sendable (Deployment) -> Void
 
     public init(store: StateStore, effects: EffectPerformer, clock: DeploymentClock, actor: String, logger: Logger,
                 holding: Holding? = nil, requestPoll: TimeInterval = 0.25, stop: StopRequest? = nil, crash: CrashPoint? = nil,
-                detachAtPause: Bool = false, onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in }) {
+                detachAtPause: Bool = false, onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in },
+                onUpdate: @escaping @Sendable (Deployment) -> Void = { _ in }) {
+        self.onUpdate = onUpdate
         self.store = store
         self.effects = effects
         self.clock = clock
@@ -134,6 +138,7 @@ public struct DeploymentRunner: Sendable {
         let now = clock.now()
         try store.save(t.deployment, log: t.log, actor: actor, at: now)
         if let log = t.log { onChange(t.deployment, log, now) }
+        onUpdate(t.deployment)
         return t.deployment
     }
 }

@@ -78,6 +78,10 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// Set on resume while green may take traffic: the checks must run once at the current step before the release
     /// moves on, because an unhealthy result may have been lost with the crash.
     public var recheckAfterResume: Bool?
+    /// Every check's result at the last tick, for the live view and `status`.
+    public var lastChecks: [CheckResult]?
+    /// Green's group as last read while waiting for capacity.
+    public var greenCapacity: CapacityReport?
     /// The last observation of green, in words, for status output and timeout explanations.
     public var lastObservation: String?
     /// Set by `switchyard promote` while paused at a manual gate.

@@ -185,6 +185,7 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenAutoScalingGroup) created with desired capacity \(d.plan.blue.desiredCapacity)", details: ["asg": d.plan.greenAutoScalingGroup]))
         case (.waitingForCapacity, .capacityObserved(let report)):
             next.lastObservation = report.summary
+            next.greenCapacity = report
             if report.inService >= d.plan.blue.desiredCapacity {
                 next.state = .checkingHealth
                 next.phaseStartedAt = now
@@ -195,6 +196,8 @@ public enum Machine {
             return Transition(deployment: next, log: nil)
         case (.checkingHealth, .targetHealthObserved(let report, let checks)):
             next.lastObservation = report.summary
+            next.lastChecks = [CheckResult(name: "target-health", passed: report.allHealthy(expected: d.plan.blue.desiredCapacity),
+                                           evidence: report.summary)] + checks
             if !checks.isEmpty {
                 let checked = applyChecks(next, checks, now: now)
                 if checked.deployment.state == .rollingBack { return checked }
@@ -262,6 +265,7 @@ public enum Machine {
         var next = d
         next.nextCheckAt = now.adding(d.plan.spec.checks.interval)
         next.recheckAfterResume = nil
+        next.lastChecks = results
         var failing: [CheckResult] = []
         for result in results {
             if result.passed {

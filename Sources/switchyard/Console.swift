@@ -14,7 +14,8 @@ enum Console {
 
     static let useColor: Bool = {
         let env = ProcessInfo.processInfo.environment
-        return env["NO_COLOR"] == nil && env["TERM"] != "dumb" && isatty(STDERR_FILENO) == 1
+        // NO_COLOR counts when set to anything but the empty string (no-color.org).
+        return (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb" && isatty(STDERR_FILENO) == 1
     }()
 
     static func paint(_ text: String, _ code: String) -> String {

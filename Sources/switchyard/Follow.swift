@@ -36,7 +36,7 @@ extension Session {
             }
             defer { try? store.releaseLease(service: d.service, holder: holder) }
             let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
-            let final = try await runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding).run(d)
+            let final = try await drive(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding)
             await releaseListener(ListenerGuard(aws: aws, spec: d.plan.spec), final)
             return final
         }

@@ -50,8 +50,8 @@ struct Resume: AsyncParsableCommand {
             }
             let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
             try await listener.claim(for: id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
-            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                                 detachAtPause: detachAtPause).run(reconciled.deployment)
+            let final = try await Session.drive(reconciled.deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                                detachAtPause: detachAtPause)
             await Session.releaseListener(listener, final)
             Console.error(Start.summary(final))
             return Exit.forState(final.state)

@@ -49,16 +49,28 @@ enum Session {
     /// The loop that runs a deployment, printing one line per stored change. SIGINT and SIGTERM stop it at the next
     /// safe point (exit 5, resumable); a second signal exits at once.
     static func runner(store: StateStore, aws: AWSClients, actor: String, logger: Logger, holding: DeploymentRunner.Holding?,
-                       detachAtPause: Bool = false) -> DeploymentRunner {
+                       detachAtPause: Bool = false, live: LiveView? = nil) -> DeploymentRunner {
         let clock = SystemClock()
         return DeploymentRunner(
             store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock), clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stopOnSignals(),
             crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]), detachAtPause: detachAtPause,
             onChange: { d, log, at in
-                Console.error(Console.progressLine(d, log, at: at))
+                if let live { live.event(d, log, at: at) } else { Console.error(Console.progressLine(d, log, at: at)) }
                 notifier.notify(d, log, at: at)
-            })
+            },
+            onUpdate: { d in live?.update(d) })
+    }
+
+    /// Runs a deployment with the live view on a terminal (one plain line per event elsewhere).
+    static func drive(_ d: Deployment, store: StateStore, aws: AWSClients, actor: String, logger: Logger,
+                      holding: DeploymentRunner.Holding?, detachAtPause: Bool = false) async throws -> Deployment {
+        let live = LiveView.wanted ? LiveView(deploymentId: d.id) : nil
+        live?.update(d)
+        live?.start()
+        defer { live?.stop() }
+        return try await runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                detachAtPause: detachAtPause, live: live).run(d)
     }
 
     /// The webhooks of `notify:`, for every command that runs a deployment; flushed before the process exits.

@@ -74,8 +74,8 @@ struct Start: AsyncParsableCommand {
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
                 throw lost
             }
-            let final = try await Session.runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                                 detachAtPause: detachAtPause).run(deployment)
+            let final = try await Session.drive(deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                                detachAtPause: detachAtPause)
             await Session.releaseListener(listener, final)
             Console.error(Self.summary(final))
             return Exit.forState(final.state)

@@ -1,0 +1,125 @@
+import Foundation
+import StateStore
+import SwitchyardCore
+
+/// The panel a person watching a release on a terminal sees on stderr, redrawn in place: service, deployment, AMI,
+/// state, step k of n with its bake countdown, a bar of blue/green weights, green's capacity, each check's last result
+/// and the last few events. Only on a terminal (and not with TERM=dumb); elsewhere one plain line per event is printed.
+final class LiveView: @unchecked Sendable {
+    static var wanted: Bool {
+        ProcessInfo.processInfo.environment["TERM"] != "dumb" && isatty(STDERR_FILENO) == 1
+    }
+
+    private let lock = NSLock()
+    private let id: String
+    private var deployment: Deployment?
+    private var events: [(Date, LogEntry)] = []
+    private var drawnLines = 0
+    private var ticker: Task<Void, Never>?
+    private let color: Bool
+
+    init(deploymentId: String) {
+        id = deploymentId
+        color = Console.useColor
+    }
+
+    /// Starts redrawing every quarter second, for the countdown.
+    func start() {
+        ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 250_000_000)
+                self?.redraw()
+            }
+        }
+    }
+
+    /// Draws a last time and leaves the panel on screen; output after it goes below.
+    func stop() {
+        ticker?.cancel()
+        redraw()
+        lock.withLock { drawnLines = 0 }
+    }
+
+    func update(_ d: Deployment) {
+        guard d.id == id else { return }
+        lock.withLock { deployment = d }
+        redraw()
+    }
+
+    func event(_ d: Deployment, _ log: LogEntry, at: Date) {
+        guard d.id == id else { return }
+        lock.withLock {
+            deployment = d
+            events.append((at, log))
+            if events.count > 5 { events.removeFirst(events.count - 5) }
+        }
+        redraw()
+    }
+
+    private func redraw() {
+        let text: String = lock.withLock {
+            guard let d = deployment else { return "" }
+            let lines = Self.panel(d, events: events, now: Date(), color: color)
+            var out = drawnLines > 0 ? "\u{1B}[\(drawnLines)F" : ""
+            for line in lines { out += "\u{1B}[2K" + line + "\n" }
+            // A shorter panel than the last one: clear what is left below it.
+            if drawnLines > lines.count { out += String(repeating: "\u{1B}[2K\n", count: drawnLines - lines.count) + "\u{1B}[\(drawnLines - lines.count)F" }
+            drawnLines = lines.count
+            return out
+        }
+        if !text.isEmpty { FileHandle.standardError.write(Data(text.utf8)) }
+    }
+
+    static func panel(_ d: Deployment, events: [(Date, LogEntry)], now: Date, color: Bool, width: Int = 30) -> [String] {
+        func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+        let weights = d.plan.weights
+        var step = "step \(d.stepLabel)"
+        if let current = d.currentStep, case .weight(let weight, let bake) = current {
+            step += " → \(weight)%"
+            if let begun = d.bakeStartedAt, d.greenWeight == weight {
+                let left = max(0, begun.adding(bake).timeIntervalSince(now))
+                step += ", bake \(Console.duration(left)) of \(bake) left"
+            }
+        } else if d.state == .paused {
+            step += ", waiting for `switchyard promote \(d.id)`"
+        }
+        let greenCells = Int((Double(d.greenWeight) / 100 * Double(width)).rounded())
+        // Two glyphs, not only two colours, so the bar reads the same with NO_COLOR.
+        let bar = paint(String(repeating: "░", count: width - greenCells), "34") + paint(String(repeating: "█", count: greenCells), "32")
+        let stateColor: String
+        switch d.state {
+        case .rollingBack, .rolledBack, .failed: stateColor = "31;1"
+        case .completed: stateColor = "32;1"
+        case .paused: stateColor = "33;1"
+        default: stateColor = "1"
+        }
+        var lines = [
+            "\(paint("switchyard", "1"))  \(d.service)  \(d.id)  \(d.ami)",
+            "state    \(paint(d.state.rawValue, stateColor))  \(step)  (steps \(weights.map { "\($0)%" }.joined(separator: " → ")))",
+            "traffic  blue \(pad(d.blueWeight))% \(bar) \(pad(d.greenWeight))% green",
+            "green    \(d.plan.greenAutoScalingGroup)  " + (d.greenCapacity.map { "\($0.inService)/\($0.desired) InService" } ?? "capacity not read yet"),
+        ]
+        let checks = d.lastChecks ?? []
+        if checks.isEmpty {
+            lines.append("checks   none yet")
+        } else {
+            for (index, check) in checks.enumerated() {
+                let failures = d.consecutiveFailures[check.name] ?? 0
+                let mark = check.passed ? paint("ok  ", "32") : paint("FAIL", "31;1")
+                let count = check.passed ? "" : " (\(failures)/\(check.threshold) in a row)"
+                lines.append("\(index == 0 ? "checks  " : "        ") \(mark) \(check.name): \(truncate(check.evidence, 90))\(count)")
+            }
+        }
+        for (index, (at, log)) in events.suffix(5).enumerated() {
+            let time = String(Console.time(at).dropFirst(11).prefix(8))
+            lines.append("\(index == 0 ? "events  " : "        ") \(time)  \(truncate(log.message, 100))")
+        }
+        return lines
+    }
+
+    private static func pad(_ n: Int) -> String { String(repeating: " ", count: max(0, 3 - String(n).count)) + String(n) }
+
+    private static func truncate(_ text: String, _ limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+}
