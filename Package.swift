@@ -35,7 +35,9 @@ let package = Package(
             "SwitchyardCore", "AWS", "StateStore", "Orchestrator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], plugins: ["GitRevision"]),
+        // Records the git revision for `switchyard --version`.
+        .plugin(name: "GitRevision", capability: .buildTool()),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),

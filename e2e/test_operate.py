@@ -166,3 +166,17 @@ def test_without_a_terminal_it_is_one_plain_line_per_event(world, switchyard):
     lines = err.splitlines()
     assert lines[0].startswith("deployment ") and lines[-1].startswith("deployment ")
     assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  \S+", line) for line in lines[1:-1]), lines
+
+
+def test_version_names_the_git_revision_and_completions_exist(binary):
+    import subprocess
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+ \(git ([0-9a-f]{12}(-dirty)?|unknown)\)", out), out
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
+    if head:
+        assert head in out
+    for shell, marker in (("bash", "_switchyard()"), ("zsh", "#compdef switchyard"), ("fish", "complete -c 'switchyard'")):
+        script = subprocess.run([binary, "--generate-completion-script", shell], capture_output=True, text=True, check=True).stdout
+        assert marker in script, shell
+        for command in ("start", "resume", "rollback", "promote", "history", "export", "gc"):
+            assert command in script, (shell, command)

@@ -39,5 +39,6 @@ struct Switchyard: AsyncParsableCommand {
 
 enum SwitchyardVersion {
     static let number = "0.1.0"
-    static var text: String { number }
+    /// `0.1.0 (git 1a2b3c4d5e6f)`
+    static var text: String { "\(number) (git \(GitRevision.text))" }
 }
