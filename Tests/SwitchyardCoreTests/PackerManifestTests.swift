@@ -53,3 +53,24 @@ import Testing
         #expect(error?.description == "m.json: build `img` has no AMI for us-east-1, the deployment file's region (it has no AMI at all)")
     }
 }
+
+@Suite struct ExampleFileTests {
+    static func example(_ name: String) -> String {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("deployments/\(name)").path) {
+            url.deleteLastPathComponent()
+        }
+        return (try? String(contentsOf: url.appendingPathComponent("deployments/\(name)"), encoding: .utf8)) ?? ""
+    }
+
+    @Test func theFullExampleUsesEveryKeyAndIsValid() throws {
+        let spec = try DeploymentFile.parse(Self.example("web.yaml"), path: "deployments/web.yaml")
+        #expect(spec.steps.contains(.pause))
+        #expect(spec.notify?.webhooks.count == 2 && spec.checks.http != nil && !spec.checks.alarms.isEmpty)
+    }
+
+    @Test func theDemoTemplateIsValid() throws {
+        let spec = try DeploymentFile.parse(Self.example("demo.yaml"), path: "deployments/demo.yaml")
+        #expect(spec.service == "demo" && spec.weightSteps.map(\.weight) == [10, 50, 100])
+    }
+}
