@@ -191,3 +191,19 @@ def test_force_unlock_clears_the_tag_of_a_dead_deployment_from_another_state_fil
     deployment = re.match(r"deployment (\S+) started", err).group(1)
     messages = [e["message"] for e in events(switchyard, deployment)["events"]]
     assert f"listener tag of deployment {dead.id} cleared with --force-unlock by e2e@test" in messages
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_a_listener_that_cannot_be_tagged_fails_the_start_without_blocking_the_service(world, switchyard, aws, proxy):
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    before = aws.snapshot(world)
+    proxy.fail("AddTags", code="AccessDenied", status=403, message="not authorized to perform: elasticloadbalancing:AddTags")
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
+    assert code == 1, err
+    assert "AccessDenied" in err and "switchyard:deployment" in err
+    assert aws.snapshot(world) == before
+    deployment = re.match(r"deployment (\S+) started", err).group(1)
+    assert events(switchyard, deployment)["state"] == "failed"
+    proxy.clear()
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
+    assert code == 0, err

@@ -88,3 +88,8 @@ enum Failure {
         if result != .success { throw result.code }
     }
 }
+
+/// A failure already explained in words (exit 1).
+struct UnexpectedFailure: Error, CustomStringConvertible {
+    var description: String
+}

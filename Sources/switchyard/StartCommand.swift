@@ -67,12 +67,17 @@ struct Start: AsyncParsableCommand {
             }
             do {
                 try await listener.claim(for: id, mayReplace: mayReplace)
-            } catch let lost as ListenerClaimed {
+            } catch {
+                // Nothing else was touched yet: end the deployment here rather than leave it blocking the service.
                 var failed = deployment
                 failed.state = .failed
-                failed.failureReason = "another deployment claimed the listener at the same moment; nothing was changed in AWS. \(lost)"
+                failed.failureReason = error is ListenerClaimed
+                    ? "another deployment claimed the listener at the same moment; nothing was changed in AWS. \(error)"
+                    : "could not tag \(listener.resourceArn) with \(ListenerGuard.tagKey) (\(Failure.message(for: error))); "
+                        + "nothing else was changed in AWS. Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
-                throw lost
+                if error is ListenerClaimed { throw error }
+                throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
             let final = try await Session.drive(deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
                                                 detachAtPause: detachAtPause)
