@@ -57,6 +57,17 @@ public struct DeploymentRunner: Sendable {
     public func run(_ start: Deployment) async throws -> Deployment {
         var d = start
         var renewed = clock.now()
+        // A heartbeat beside the loop, so a long AWS call (retries with backoff) never lets the lease expire.
+        let heartbeat = holding.map { holding in
+            Task { [store, clock] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: UInt64(holding.ttl / 3 * 1_000_000_000))
+                    if Task.isCancelled { return }
+                    try? store.renewLease(service: start.service, deploymentId: start.id, holder: holding.holder, at: clock.now(), ttl: holding.ttl)
+                }
+            }
+        }
+        defer { heartbeat?.cancel() }
         while true {
             try Task.checkCancellation()
             if let signal = stop?.signal, !d.state.isTerminal {

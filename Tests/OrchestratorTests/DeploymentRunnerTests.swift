@@ -125,4 +125,26 @@ import Testing
         let checksBeforeFifty = try #require(world.effects.firstIndex(of: .setWeights(green: 50)))
         #expect(world.effects[..<checksBeforeFifty].filter { $0 == .runChecks }.count == 1)
     }
+
+    @Test func aRunnerWhoseLeaseWasTakenOverStopsWithoutAnotherEffect() async throws {
+        let store = try Fixtures.store()
+        let world = FakeWorld(store: store)
+        let clock = TestClock(Fixtures.start)
+        let mine = LeaseHolder(id: "mine", pid: 1, host: "elsewhere", actor: "a@elsewhere")
+        let d = Fixtures.deployment()
+        try store.insert(d, log: LogEntry(from: .pending, to: .pending, message: "created"), actor: "a", at: Fixtures.start, lease: mine, ttl: 15)
+        // When the first step goes out, another process (which thought this one dead) takes the lease over.
+        world.onEffect = { effect in
+            if effect == .setWeights(green: 10) {
+                let other = LeaseHolder(id: "other", pid: 2, host: "elsewhere", actor: "b@elsewhere")
+                _ = try? store.acquireLease(deploymentId: d.id, service: d.service, holder: other, at: Fixtures.start.addingTimeInterval(3600), ttl: 15)
+            }
+        }
+        let runner = DeploymentRunner(store: store, effects: world, clock: clock, actor: "a", logger: Logger(label: "test"),
+                                      holding: .init(holder: mine, ttl: 15))
+        await #expect(throws: LeaseError.self) { try await runner.run(d) }
+        let after = world.effects.split(separator: .setWeights(green: 10), omittingEmptySubsequences: false).last ?? []
+        #expect(after.allSatisfy { $0 == .runChecks }, "only checks within one renewal period, then nothing: \(after)")
+        #expect(try store.lease(service: d.service)?.holder.id == "other")
+    }
 }

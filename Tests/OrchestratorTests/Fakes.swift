@@ -25,6 +25,8 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
     var failingCheckAfter: Int?
     var failingEffect: Effect?
     var unhealthyUntilObservation = 0
+    /// Called as each effect starts, outside the lock: lets a test act as another process at that moment.
+    var onEffect: (@Sendable (Effect) -> Void)?
     let store: StateStore?
     private var checks = 0
     private var healthObservations = 0
@@ -37,6 +39,7 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
 
     func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
         let stored = try store?.deployment(id: d.id)
+        onEffect?(effect)
         return try lock.withLock {
             _effects.append(effect)
             if let stored { _storedStates.append(stored.state) }
