@@ -183,6 +183,10 @@ def test_force_unlock_clears_the_tag_of_a_dead_deployment_from_another_state_fil
     other = str(tmp_path / "other.db")
     dead = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "before:ensureLaunchTemplateVersion"}, db=other)
     assert dead.finish()[0] == -signal.SIGKILL
+    code, out, _ = switchyard("plan", world["file"], "--ami", world["new_ami"])
+    assert code == 0 and f"tagged switchyard:deployment={dead.id}" in out
+    code, out, _ = switchyard("plan", world["file"], "--ami", world["new_ami"], "--json")
+    assert json.loads(out)["listener_claimed_by"] == dead.id
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
     assert code == 4, err
     assert f"--force-unlock {dead.id}" in err

@@ -187,8 +187,10 @@ enum JSONViews {
         let retire: [String]
         let steps: [Step]
         let total_bake_ms: Int64
+        let listener_claimed_by: String?
 
-        init(_ p: ReleasePlan) {
+        init(_ p: ReleasePlan, listenerClaimedBy: String? = nil) {
+            listener_claimed_by = listenerClaimedBy
             service = p.spec.service
             ami = p.ami
             region = p.spec.region

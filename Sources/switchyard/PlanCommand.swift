@@ -24,10 +24,16 @@ struct Plan: AsyncParsableCommand {
             let retirable = try state.openIfExists().map { try Start.earlierBlues(store: $0, service: spec.service) } ?? []
             let plan = try await Planner(aws: aws, logger: logger)
                 .plan(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>", retirable: retirable)
+            // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.
+            let claimedBy = try await ListenerGuard(aws: aws, spec: spec).owner()
             if output.json {
-                Console.out(try JSONViews.encode(JSONViews.PlanView(plan)))
+                Console.out(try JSONViews.encode(JSONViews.PlanView(plan, listenerClaimedBy: claimedBy)))
             } else {
                 Console.out(Self.describe(plan))
+                if let claimedBy {
+                    Console.out("  warning   the listener is tagged \(ListenerGuard.tagKey)=\(claimedBy): `start` refuses while that "
+                        + "deployment runs (or `--force-unlock \(claimedBy)` if it is dead)")
+                }
             }
             return .success
         }
