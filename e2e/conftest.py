@@ -203,6 +203,9 @@ def world(moto_url, tmp_path, request):
     service = f"e2e{next(_names)}-{os.getpid() % 10000}"
     args = [sys.executable, SEED, "--endpoint", moto_url, "--service", service, "--out", str(tmp_path / f"{service}.yaml")]
     for key, value in options.items():
+        if value is True:
+            args.append(f"--{key.replace('_', '-')}")
+            continue
         values = value if isinstance(value, list) else [value]
         for v in values:
             args += [f"--{key.replace('_', '-')}", str(v)]

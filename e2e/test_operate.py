@@ -21,6 +21,8 @@ def test_a_gate_waits_until_promote_from_a_second_terminal(world, switchyard, aw
     run = start(switchyard, world)
     wait_until(paused(switchyard, run.id), what="the gate")
     assert shifted(aws, world, 10)(), "the gate comes after the 10% step baked"
+    code, out, _ = switchyard("status")
+    assert f"waiting at a manual gate: `switchyard promote {run.id}`" in out and "run by pid" in out
     code, _, err = switchyard("promote", run.id, env={"SWITCHYARD_ACTOR": "release-manager@desk"})
     assert code == 0, err
     assert "goes on" in err

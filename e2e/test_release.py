@@ -185,3 +185,34 @@ def test_a_second_start_of_a_live_service_is_a_conflict(world, switchyard, tmp_p
     finally:
         first.kill()
         first.communicate(timeout=10)
+
+
+@pytest.mark.world(bake="200ms", interval="100ms", rule=True)
+def test_a_release_behind_a_listener_rule_shifts_the_rule_and_keeps_its_stickiness(world, switchyard, aws):
+    blue_tg, green_tg = world["target_group_arns"]
+    default_before = aws.elb.describe_listeners(ListenerArns=[world["listener_arn"]])["Listeners"][0]["DefaultActions"]
+    seen = []
+    def rule_weights():
+        action = aws.elb.describe_rules(RuleArns=[world["rule_arn"]])["Rules"][0]["Actions"][0]
+        return action["ForwardConfig"]
+    run = switchyard("start", world["file"], "--ami", world["new_ami"], background=True)
+    while run.poll() is None:
+        config = rule_weights()
+        pair = tuple(next(g["Weight"] for g in config["TargetGroups"] if g["TargetGroupArn"] == tg) for tg in (blue_tg, green_tg))
+        if not seen or seen[-1] != pair:
+            seen.append(pair)
+        time.sleep(0.01)
+    out, err = run.communicate()
+    assert run.returncode == 0, err
+    assert seen[0] == (100, 0) and (90, 10) in seen and (50, 50) in seen
+    config = rule_weights()
+    assert {g["TargetGroupArn"]: g["Weight"] for g in config["TargetGroups"]} == {blue_tg: 0, green_tg: 100}
+    assert config["TargetGroupStickinessConfig"] == {"Enabled": True, "DurationSeconds": 300}, "stickiness kept"
+    after = aws.elb.describe_listeners(ListenerArns=[world["listener_arn"]])["Listeners"][0]["DefaultActions"]
+    assert after == default_before, "the listener's default action is not the service's and stays as it was"
+    tags = aws.elb.describe_tags(ResourceArns=[world["rule_arn"]])["TagDescriptions"][0]["Tags"]
+    assert not any(t["Key"] == "switchyard:deployment" for t in tags)
+    # A second release goes back the other way, on the rule too.
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
+    assert code == 0, err
+    assert {g["TargetGroupArn"]: g["Weight"] for g in rule_weights()["TargetGroups"]} == {blue_tg: 100, green_tg: 0}

@@ -60,7 +60,7 @@ def fill_template(text, world):
     return text
 
 
-def seed(service, endpoint, region, desired):
+def seed(service, endpoint, region, desired, rule=False):
     ec2 = client("ec2", endpoint, region)
     elb = client("elbv2", endpoint, region)
     asg = client("autoscaling", endpoint, region)
@@ -80,11 +80,19 @@ def seed(service, endpoint, region, desired):
                                   Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
     groups = [elb.create_target_group(Name=f"{service}-{side}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance",
                                       HealthCheckPath="/healthz")["TargetGroups"][0]["TargetGroupArn"] for side in ("a", "b")]
-    listener = elb.create_listener(
-        LoadBalancerArn=lb, Protocol="HTTP", Port=80,
-        DefaultActions=[{"Type": "forward", "ForwardConfig": {
-            "TargetGroups": [{"TargetGroupArn": groups[0], "Weight": 100}, {"TargetGroupArn": groups[1], "Weight": 0}],
-            "TargetGroupStickinessConfig": {"Enabled": False}}}])["Listeners"][0]["ListenerArn"]
+    forward = {"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": groups[0], "Weight": 100}, {"TargetGroupArn": groups[1], "Weight": 0}],
+        "TargetGroupStickinessConfig": {"Enabled": False}}}
+    if rule:
+        # The service lives behind a path rule (with sticky sessions); the listener's default answers 404.
+        fixed = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "no route"}}
+        listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[fixed])["Listeners"][0]["ListenerArn"]
+        forward["ForwardConfig"]["TargetGroupStickinessConfig"] = {"Enabled": True, "DurationSeconds": 300}
+        rule_arn = elb.create_rule(ListenerArn=listener, Priority=10, Actions=[forward],
+                                   Conditions=[{"Field": "path-pattern", "Values": [f"/{service}/*"]}])["Rules"][0]["RuleArn"]
+    else:
+        listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[forward])["Listeners"][0]["ListenerArn"]
+        rule_arn = None
     template = ec2.create_launch_template(
         LaunchTemplateName=f"{service}-lt",
         LaunchTemplateData={"ImageId": BLUE_AMI, "InstanceType": "t3.micro", "SecurityGroupIds": [sg],
@@ -96,7 +104,7 @@ def seed(service, endpoint, region, desired):
         TargetGroupARNs=[groups[0]], HealthCheckType="ELB", HealthCheckGracePeriod=60,
         Tags=[{"Key": "team", "Value": "platform", "PropagateAtLaunch": True}])
     return {"service": service, "region": region, "vpc_id": vpc, "subnet_ids": subnets, "security_group_id": sg,
-            "load_balancer_arn": lb, "listener_arn": listener, "target_group_arns": groups,
+            "load_balancer_arn": lb, "listener_arn": listener, "rule_arn": rule_arn, "target_group_arns": groups,
             "launch_template_id": template, "blue_asg": f"{service}-blue",
             "blue_ami": BLUE_AMI, "new_ami": NEW_AMI, "arm_ami": ARM_AMI}
 
@@ -117,6 +125,7 @@ def main():
     parser.add_argument("--slack-webhook", action="append", default=[], help="a notify.webhooks url (slack)")
     parser.add_argument("--notify-timeout", default="2s")
     parser.add_argument("--notify-retries", type=int, default=2)
+    parser.add_argument("--rule", action="store_true", help="put the service behind a listener rule (traffic.rule_arn)")
     parser.add_argument("--steps", default="10,50,100", help="green weights in order, `pause` for a manual gate")
     parser.add_argument("--retention", default="30m", help="promotion.blue_retention")
     parser.add_argument("--threshold", type=int, default=2, help="checks.http.failure_threshold")
@@ -126,7 +135,7 @@ def main():
     args = parser.parse_args()
     if not args.endpoint.startswith(("http://127.", "http://localhost")):
         sys.exit("seed-world: refusing to seed anything but a local emulator")
-    world = seed(args.service, args.endpoint, args.region, args.desired)
+    world = seed(args.service, args.endpoint, args.region, args.desired, rule=args.rule)
     extra = ""
     if args.alarm:
         cw = client("cloudwatch", args.endpoint, args.region)
@@ -147,11 +156,16 @@ def main():
         notify = ""
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        if world["rule_arn"]:
+            extra_rule = f"  rule_arn: {world['rule_arn']}\n"
+        else:
+            extra_rule = ""
         if args.template:
             text = fill_template(open(args.template).read(), world)
         else:
             text = deployment_yaml(args.service, args.region, world["listener_arn"], world["target_group_arns"],
                                    args.bake, args.interval, extra, args.healthy_timeout, args.retention, args.steps)
+            text = text.replace("  target_groups:\n", extra_rule + "  target_groups:\n", 1)
         with open(args.out, "w") as f:
             f.write(text + notify)
         world["file"] = args.out

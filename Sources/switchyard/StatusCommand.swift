@@ -45,6 +45,9 @@ struct Status: AsyncParsableCommand {
                 for d in deployments {
                     Console.out("\(d.id)  \(d.service)  \(d.state.rawValue)  step \(d.stepLabel)  blue \(d.blueWeight)% / green \(d.greenWeight)%  \(d.ami)"
                         + (d.lastObservation.map { "  (\($0))" } ?? ""))
+                    if d.state == .paused {
+                        Console.out("  waiting at a manual gate: `switchyard promote \(d.id)` lets it go on")
+                    }
                     if !d.state.isTerminal {
                         if let lease = try store?.lease(service: d.service), lease.deploymentId == d.id, lease.isLive(at: now) {
                             Console.out("  run by \(lease.describe(at: now))")
