@@ -25,14 +25,9 @@ struct GC: AsyncParsableCommand {
                 Console.error("nothing to retire: no state file at \(state.path)")
                 return .success
             }
-            let keeper = Housekeeper(store: store, clock: SystemClock(), actor: Session.actor) { _ in
-                throw UsageError("unreachable")
-            }
-            if try keeper.due(service: service).isEmpty {
-                Console.error("nothing to retire" + (service.map { " for \($0)" } ?? ""))
-                return .success
-            }
-            return await Session.housekeeping(store: store, service: service, logger: logger) ? .success : .failed
+            let (due, clean) = await Session.housekeeping(store: store, service: service, logger: logger)
+            if due == 0 { Console.error("nothing to retire" + (service.map { " for \($0)" } ?? "")) }
+            return clean ? .success : .failed
         }
     }
 }

@@ -110,14 +110,16 @@ enum Session {
     static func stopOnSignals() -> StopRequest { stopRequest }
 
     /// Retires the blue of completed releases whose retention is over (of one service, or all), saying so on stderr.
-    /// Best effort: a problem is reported and left for the next command. Returns false if anything was left alone.
+    /// Best effort: a problem is reported and left for the next command.
+    /// Returns how many blues were due, and whether every one of them was retired.
     @discardableResult
-    static func housekeeping(store: StateStore, service: String?, logger: Logger) async -> Bool {
+    static func housekeeping(store: StateStore, service: String?, logger: Logger) async -> (due: Int, clean: Bool) {
         let keeper = Housekeeper(store: store, clock: SystemClock(), actor: actor) { spec in
             AWSEffects(aws: try aws(region: spec.region, logger: logger).0, logger: logger)
         }
         do {
-            guard !(try keeper.due(service: service)).isEmpty else { return true }
+            let due = try keeper.due(service: service).count
+            guard due > 0 else { return (0, true) }
             var clean = true
             for outcome in try await keeper.collect(service: service) {
                 let d = outcome.deployment
@@ -128,10 +130,10 @@ enum Session {
                     Console.error("retired blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) (\(d.service)): its retention ended \(d.retentionDeadline.map(Console.time) ?? "")")
                 }
             }
-            return clean
+            return (due, clean)
         } catch {
             Console.error("warning: could not retire expired blue groups: \(Failure.message(for: error))")
-            return false
+            return (1, false)
         }
     }
 
