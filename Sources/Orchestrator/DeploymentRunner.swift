@@ -139,8 +139,7 @@ public struct DeploymentRunner: Sendable {
     /// A group this deployment retired from green's target group may be an earlier release's retained blue: that
     /// release's audit trail says its retention ended early, and why.
     private func endRetention(of group: String, by d: Deployment) throws {
-        for earlier in try store.deployments(service: d.service, limit: 50, activeOnly: false)
-        where earlier.id != d.id && earlier.state == .completed && earlier.blueRetiredAt == nil && earlier.plan.blue.autoScalingGroup == group {
+        for earlier in try store.retainedBlues(service: d.service) where earlier.id != d.id && earlier.plan.blue.autoScalingGroup == group {
             _ = try persist(Machine.apply(earlier, .blueRetired(by: d.id), now: clock.now()), actor: actor)
         }
     }

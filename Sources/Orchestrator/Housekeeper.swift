@@ -28,15 +28,14 @@ public struct Housekeeper: Sendable {
     /// The completed deployments (of one service, or all) whose blue is due for retirement.
     public func due(service: String?) throws -> [Deployment] {
         let now = clock.now()
-        let all = try store.deployments(service: service, limit: 10_000, activeOnly: false)
-        let busy = Set(all.filter { !$0.state.isTerminal }.map(\.service))
-        return all.filter { Machine.housekeeping($0, now: now) != nil && !busy.contains($0.service) }
+        let busy = Set(try store.deployments(service: service, limit: 10_000, activeOnly: true).map(\.service))
+        return try store.retainedBlues(service: service).filter { Machine.housekeeping($0, now: now) != nil && !busy.contains($0.service) }
     }
 
-    /// Retires every blue that is due; one failure does not stop the others.
-    public func collect(service: String?) async throws -> [Outcome] {
+    /// Retires the blue of each deployment `due` gave; one failure does not stop the others.
+    public func collect(_ due: [Deployment]) async -> [Outcome] {
         var outcomes: [Outcome] = []
-        for d in try due(service: service) {
+        for d in due {
             guard let effect = Machine.housekeeping(d, now: clock.now()) else { continue }
             do {
                 let event = try await effects(d.plan.spec).perform(effect, for: d)

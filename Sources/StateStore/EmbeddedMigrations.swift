@@ -90,4 +90,10 @@ CREATE INDEX deployments_by_ami ON deployments (ami, created_at DESC);
 CREATE INDEX deployments_by_state_created ON deployments (state, created_at DESC);
 CREATE INDEX events_by_time ON events (at);
 """#),
+    Migration(version: 4, name: "retained_blues", sql: #"""
+-- Completed releases whose blue still stands (for rollback by undo, and for retirement after the retention window):
+-- a handful of rows however long the history, so `status` and `start` find them without reading every record.
+CREATE INDEX deployments_blue_retained ON deployments (service)
+    WHERE state = 'completed' AND json_extract(record, '$.blueRetiredAt') IS NULL;
+"""#),
 ]

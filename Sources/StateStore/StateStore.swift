@@ -275,7 +275,9 @@ public final class StateStore: @unchecked Sendable {
 
     /// Deployments newest first, optionally of one service, optionally only the active ones.
     public func deployments(service: String?, limit: Int, activeOnly: Bool) throws -> [Deployment] {
-        var sql = "SELECT id, record FROM deployments WHERE 1 = 1"
+        // The active ones are a handful of rows in the one-active-per-service index; without naming it, SQLite walks the
+        // whole history in created_at order to find them (0.19 s on 100,000 deployments instead of 4 ms).
+        var sql = "SELECT id, record FROM deployments" + (activeOnly ? " INDEXED BY deployments_one_active_per_service" : "") + " WHERE 1 = 1"
         var values: [SQLValue] = []
         if let service {
             sql += " AND service = ?"
@@ -285,6 +287,25 @@ public final class StateStore: @unchecked Sendable {
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         values.append(.int(Int64(limit)))
         return try lock.withLock { try records(sql, values) }
+    }
+
+    /// Completed deployments (of one service, or all) whose blue has not been retired yet, newest first. Read through
+    /// a partial index that holds only them, so the cost does not grow with the history.
+    public func retainedBlues(service: String?) throws -> [Deployment] {
+        var sql = "SELECT id, record FROM deployments INDEXED BY deployments_blue_retained "
+            + "WHERE state = 'completed' AND json_extract(record, '$.blueRetiredAt') IS NULL"
+        var values: [SQLValue] = []
+        if let service {
+            sql += " AND service = ?"
+            values.append(.text(service))
+        }
+        return try lock.withLock { try records(sql + " ORDER BY created_at DESC, id DESC", values) }
+    }
+
+    /// Every group that was blue for a deployment of the service, from the indexed column (no record is decoded).
+    public func blueGroups(service: String) throws -> Set<String> {
+        Set(try lock.withLock { try db.query("SELECT DISTINCT blue_asg FROM deployments WHERE service = ?", [.text(service)]) }
+            .compactMap { $0[0] })
     }
 
     /// The newest deployment of a service in one of `states`.

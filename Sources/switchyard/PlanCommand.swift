@@ -21,7 +21,8 @@ struct Plan: AsyncParsableCommand {
             let logger = Session.logger()
             let (spec, _) = try Session.loadSpec(path: release.file)
             let (aws, _) = try Session.aws(region: spec.region, logger: logger)
-            let retirable = try state.openIfExists().map { try Start.earlierBlues(store: $0, service: spec.service) } ?? []
+            // Blue groups of this service's earlier deployments: they may be retired from green's target group.
+            let retirable = try state.openIfExists()?.blueGroups(service: spec.service) ?? []
             let plan = try await Planner(aws: aws, logger: logger)
                 .plan(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>", retirable: retirable)
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.

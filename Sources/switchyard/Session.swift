@@ -118,10 +118,10 @@ enum Session {
             AWSEffects(aws: try aws(region: spec.region, logger: logger).0, logger: logger)
         }
         do {
-            let due = try keeper.due(service: service).count
-            guard due > 0 else { return (0, true) }
+            let due = try keeper.due(service: service)
+            guard !due.isEmpty else { return (0, true) }
             var clean = true
-            for outcome in try await keeper.collect(service: service) {
+            for outcome in await keeper.collect(due) {
                 let d = outcome.deployment
                 if let problem = outcome.problem {
                     clean = false
@@ -130,7 +130,7 @@ enum Session {
                     Console.error("retired blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) (\(d.service)): its retention ended \(d.retentionDeadline.map(Console.time) ?? "")")
                 }
             }
-            return (due, clean)
+            return (due.count, clean)
         } catch {
             Console.error("warning: could not retire expired blue groups: \(Failure.message(for: error))")
             return (1, false)

@@ -37,7 +37,7 @@ struct Start: AsyncParsableCommand {
             let now = Date()
             let id = Session.newDeploymentId(now: now)
             let plan = try await Planner(aws: aws, logger: logger)
-                .plan(spec: spec, ami: ami, deploymentId: id, retirable: try Self.earlierBlues(store: store, service: spec.service))
+                .plan(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service))
             let actor = Session.actor
             let listener = ListenerGuard(aws: aws, spec: spec)
             let mayReplace: (String) -> Bool = { owner in
@@ -87,10 +87,6 @@ struct Start: AsyncParsableCommand {
         }
     }
 
-    /// Blue groups of this service's earlier deployments: they may be retired from green's target group.
-    static func earlierBlues(store: StateStore, service: String) throws -> Set<String> {
-        Set(try store.deployments(service: service, limit: 100, activeOnly: false).map(\.plan.blue.autoScalingGroup))
-    }
 
     static func summary(_ d: Deployment) -> String {
         switch d.state {

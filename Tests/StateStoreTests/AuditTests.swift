@@ -80,3 +80,24 @@ import Testing
         #expect(dates.map(StoredDate.text) == dates.map(StoredDate.text).sorted())
     }
 }
+
+@Suite struct RetainedBlueTests {
+    @Test func onlyCompletedReleasesWithTheirBlueStillStandingAreFoundThroughTheirIndex() throws {
+        let store = try StateStore(path: temporaryPath())
+        for (n, state) in [DeploymentState.completed, .completed, .rolledBack, .completed].enumerated() {
+            var d = sampleDeployment(id: "2027011\(n)-080000-000\(n)", service: n == 3 ? "api" : "web")
+            d.createdAt = t0.addingTimeInterval(Double(n) * 60)
+            try store.insert(d, log: created, actor: "a", at: d.createdAt)
+            d.state = state
+            if n == 0 { d.blueRetiredAt = t0 }
+            try store.save(d, log: nil, actor: "a", at: d.createdAt)
+        }
+        #expect(try store.retainedBlues(service: nil).map(\.id) == ["20270113-080000-0003", "20270111-080000-0001"])
+        #expect(try store.retainedBlues(service: "web").map(\.id) == ["20270111-080000-0001"])
+        #expect(try store.blueGroups(service: "web") == ["web-blue"])
+        #expect(try store.blueGroups(service: "nobody").isEmpty)
+        let plan = try store.rawQuery("EXPLAIN QUERY PLAN SELECT id FROM deployments INDEXED BY deployments_blue_retained "
+            + "WHERE state = 'completed' AND json_extract(record, '$.blueRetiredAt') IS NULL").map { $0.compactMap { $0 }.joined(separator: " ") }
+        #expect(plan.joined().contains("USING INDEX deployments_blue_retained"))
+    }
+}
