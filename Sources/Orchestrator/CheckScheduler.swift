@@ -46,7 +46,7 @@ public enum CheckScheduler {
 
     /// The check's answer or its timeout, whichever comes first. Neither side is awaited after the answer.
     static func first(_ check: ScheduledCheck, clock: DeploymentClock) async -> [CheckResult] {
-        let race = Race()
+        let race = FirstAnswer<[CheckResult]>()
         let deadline = clock.now().addingTimeInterval(check.timeout)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -62,46 +62,5 @@ public enum CheckScheduler {
         } onCancel: {
             race.answer(check.resultNames.map { CheckResult(name: $0, passed: true, evidence: "cancelled") })
         }
-    }
-}
-
-/// The first of several tasks to answer resumes the waiting tick; the others are cancelled.
-private final class Race: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<[CheckResult], Never>?
-    private var tasks: [Task<Void, Never>] = []
-    private var answered = false
-    private var early: [CheckResult]?
-
-    func start(_ continuation: CheckedContinuation<[CheckResult], Never>) {
-        let ready: [CheckResult]? = lock.withLock {
-            if let early { return early }
-            self.continuation = continuation
-            return nil
-        }
-        if let ready { continuation.resume(returning: ready) }
-    }
-
-    func add(_ task: Task<Void, Never>) {
-        let cancel = lock.withLock {
-            if answered { return true }
-            tasks.append(task)
-            return false
-        }
-        if cancel { task.cancel() }
-    }
-
-    func answer(_ results: [CheckResult]) {
-        let (continuation, tasks): (CheckedContinuation<[CheckResult], Never>?, [Task<Void, Never>]) = lock.withLock {
-            if answered { return (nil, []) }
-            answered = true
-            let waiting = self.continuation
-            if waiting == nil { early = results }
-            self.continuation = nil
-            defer { self.tasks = [] }
-            return (waiting, self.tasks)
-        }
-        continuation?.resume(returning: results)
-        tasks.forEach { $0.cancel() }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
+import Probes
 import StateStore
 import SwitchyardCore
 
@@ -13,14 +14,7 @@ import SwitchyardCore
 public final class Notifier: @unchecked Sendable {
     private let logger: Logger
     /// Made on the first send, so commands that notify nobody never pay for a URLSession.
-    private lazy var session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        // The timeout is enforced per attempt by a race below (URLSession's own misfire on Linux, see HTTPProbe).
-        configuration.timeoutIntervalForRequest = 300
-        configuration.timeoutIntervalForResource = 300
-        configuration.httpShouldSetCookies = false
-        return URLSession(configuration: configuration)
-    }()
+    private lazy var session = TimedHTTP.session()
     private let lock = NSLock()
     /// The last send queued per webhook URL, so the next one waits for it: receivers see events in order.
     private var tails: [String: Task<Void, Never>] = [:]
@@ -56,16 +50,17 @@ public final class Notifier: @unchecked Sendable {
     public func flush() async {
         let (pending, limit) = lock.withLock { (Array(tails.values), longestTimeout) }
         guard !pending.isEmpty else { return }
-        let once = Once()
+        let race = FirstAnswer<Bool>()
         let delivered: Bool = await withCheckedContinuation { continuation in
-            Task {
+            race.start(continuation)
+            race.add(Task {
                 for task in pending { await task.value }
-                if once.take() { continuation.resume(returning: true) }
-            }
-            Task {
+                race.answer(true)
+            })
+            race.add(Task {
                 try? await Task.sleep(nanoseconds: UInt64(limit * 1_000_000_000))
-                if once.take() { continuation.resume(returning: false) }
-            }
+                race.answer(false)
+            })
         }
         if !delivered {
             logger.warning("webhooks still busy at exit; the rest of their notifications were given up")
@@ -77,7 +72,7 @@ public final class Notifier: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(Self.timestamp(date))
+            try container.encode(StoredDate.text(date))
         }
         switch format {
         case .json: return try encoder.encode(notification)
@@ -85,15 +80,11 @@ public final class Notifier: @unchecked Sendable {
         }
     }
 
-    static func timestamp(_ date: Date) -> String { StoredDate.text(date) }
-
     /// `https://hooks.slack.com/…`: scheme and host only.
     public static func redacted(_ url: String) -> String {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "(a webhook URL)" }
         return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")/…"
     }
-
-    private struct TimedOut: Error {}
 
     private func send(_ body: Data, to url: String, timeout: TimeInterval, retries: Int) async {
         guard let target = URL(string: url) else { return }
@@ -105,43 +96,19 @@ public final class Notifier: @unchecked Sendable {
         for attempt in 0...retries {
             let outcome: String
             do {
-                let status = try await post(request, timeout: timeout)
+                let session = lock.withLock { self.session }
+                let response = try await TimedHTTP.response(to: request, in: session, within: timeout)
+                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 if (200..<300).contains(status) { return }
                 outcome = "answered \(status)"
                 if status < 500 && status != 429 { break }
-            } catch is TimedOut {
+            } catch is TimedHTTP.TimedOut {
                 outcome = "gave no answer within \(TimeSpan(milliseconds: Int64(timeout * 1000)))"
             } catch {
                 outcome = "failed: \(error.localizedDescription)"
             }
             logger.warning("webhook attempt failed", metadata: ["webhook": "\(Self.redacted(url))", "attempt": "\(attempt + 1)", "outcome": "\(outcome)"])
             if attempt < retries { try? await Task.sleep(nanoseconds: UInt64(100_000_000 * (attempt + 1))) }
-        }
-    }
-
-    private func post(_ request: URLRequest, timeout: TimeInterval) async throws -> Int {
-        let session = lock.withLock { self.session }
-        return try await withThrowingTaskGroup(of: Int.self) { group in
-            group.addTask { (try await session.data(for: request).1 as? HTTPURLResponse)?.statusCode ?? 0 }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
-                throw TimedOut()
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? 0
-        }
-    }
-}
-
-/// True for the first caller only.
-private final class Once: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
-    func take() -> Bool {
-        lock.withLock {
-            if done { return false }
-            done = true
-            return true
         }
     }
 }

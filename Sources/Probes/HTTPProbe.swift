@@ -5,44 +5,16 @@ import FoundationNetworking
 import SwitchyardCore
 
 /// The HTTP probe of `checks.http`: one GET per tick through URLSession (libcurl on Linux), on one session so the
-/// connection is reused from tick to tick.
-///
-/// The timeout is enforced here, not by URLSession: on Linux, swift-corelibs-foundation's request timeouts misfire
-/// (a timeout of one task can fail another task's request at once, seen with 2 probes in one process), so the
-/// session's own timeouts are set far out and the probe races the request against its own timer instead.
+/// connection is reused from tick to tick, each bounded by the probe's own timeout (see `TimedHTTP`).
 public final class HTTPProbe: Sendable {
     public let spec: DeploymentSpec.HTTPProbe
-    private let session: URLSession
+    private let session = TimedHTTP.session()
 
     public init(spec: DeploymentSpec.HTTPProbe) {
         self.spec = spec
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 300
-        configuration.timeoutIntervalForResource = 300
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.httpShouldSetCookies = false
-        self.session = URLSession(configuration: configuration)
     }
 
     deinit { session.finishTasksAndInvalidate() }
-
-    private struct TimedOut: Error {}
-
-    /// The response, or `TimedOut` once the probe's timeout has passed (the request is then cancelled).
-    private func fetch(_ request: URLRequest) async throws -> URLResponse {
-        let session = self.session
-        let timeout = spec.timeout.seconds
-        return try await withThrowingTaskGroup(of: URLResponse.self) { group in
-            group.addTask { try await session.data(for: request).1 }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
-                throw TimedOut()
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw TimedOut() }
-            return first
-        }
-    }
 
     /// Probes once. A status outside `expect_status`, a timeout or a connection error fails the check.
     public func check() async -> CheckResult {
@@ -55,7 +27,7 @@ public final class HTTPProbe: Sendable {
         request.setValue("switchyard-probe", forHTTPHeaderField: "User-Agent")
         let started = Date()
         do {
-            let response = try await fetch(request)
+            let response = try await TimedHTTP.response(to: request, in: session, within: spec.timeout.seconds)
             let ms = Int(Date().timeIntervalSince(started) * 1000)
             guard let http = response as? HTTPURLResponse else {
                 return CheckResult(name: name, passed: false, evidence: "GET \(Self.redacted(url)): no HTTP response", threshold: spec.failureThreshold)
@@ -65,7 +37,7 @@ public final class HTTPProbe: Sendable {
             return CheckResult(name: name, passed: ok,
                                evidence: "GET \(Self.redacted(url)) answered \(http.statusCode) in \(ms) ms" + (ok ? "" : " (expected \(expected))"),
                                threshold: spec.failureThreshold)
-        } catch is TimedOut {
+        } catch is TimedHTTP.TimedOut {
             return CheckResult(name: name, passed: false, evidence: "GET \(Self.redacted(url)) failed: timed out after \(spec.timeout)", threshold: spec.failureThreshold)
         } catch {
             let text = (error as? URLError).map(Self.describe) ?? String(describing: error)
