@@ -49,7 +49,8 @@ enum Console {
         }
     }
 
-    private static func pad(_ n: Int) -> String {
+    /// A percentage right-aligned in three columns.
+    static func pad(_ n: Int) -> String {
         String(repeating: " ", count: max(0, 3 - String(n).count)) + String(n)
     }
 }

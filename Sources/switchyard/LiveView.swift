@@ -16,11 +16,9 @@ final class LiveView: @unchecked Sendable {
     private var events: [(Date, LogEntry)] = []
     private var drawnLines = 0
     private var ticker: Task<Void, Never>?
-    private let color: Bool
 
     init(deploymentId: String) {
         id = deploymentId
-        color = Console.useColor
     }
 
     /// Starts redrawing every quarter second, for the countdown.
@@ -59,7 +57,7 @@ final class LiveView: @unchecked Sendable {
     private func redraw() {
         let text: String = lock.withLock {
             guard let d = deployment else { return "" }
-            let lines = Self.panel(d, events: events, now: Date(), color: color)
+            let lines = Self.panel(d, events: events, now: Date())
             var out = drawnLines > 0 ? "\u{1B}[\(drawnLines)F" : ""
             for line in lines { out += "\u{1B}[2K" + line + "\n" }
             // A shorter panel than the last one: clear what is left below it.
@@ -70,8 +68,9 @@ final class LiveView: @unchecked Sendable {
         if !text.isEmpty { FileHandle.standardError.write(Data(text.utf8)) }
     }
 
-    static func panel(_ d: Deployment, events: [(Date, LogEntry)], now: Date, color: Bool, width: Int = 30) -> [String] {
-        func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    static func panel(_ d: Deployment, events: [(Date, LogEntry)], now: Date, width: Int = 30) -> [String] {
+        let paint = Console.paint
+        let pad = Console.pad
         let weights = d.plan.weights
         var step = "step \(d.stepLabel)"
         if let current = d.currentStep, case .weight(let weight, let bake) = current {
@@ -116,8 +115,6 @@ final class LiveView: @unchecked Sendable {
         }
         return lines
     }
-
-    private static func pad(_ n: Int) -> String { String(repeating: " ", count: max(0, 3 - String(n).count)) + String(n) }
 
     private static func truncate(_ text: String, _ limit: Int) -> String {
         text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"

@@ -17,6 +17,14 @@ struct StateOptions: ParsableArguments {
     func openIfExists() throws -> StateStore? {
         FileManager.default.fileExists(atPath: path) ? try open() : nil
     }
+
+    /// The state file and one deployment in it, or a usage error naming both (without creating a state file).
+    func deployment(_ id: String) throws -> (StateStore, Deployment) {
+        guard let store = try openIfExists(), let d = try store.deployment(id: id) else {
+            throw UsageError("no deployment \(id) in \(path)")
+        }
+        return (store, d)
+    }
 }
 
 /// `--json` for read commands.

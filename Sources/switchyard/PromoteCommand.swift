@@ -21,9 +21,7 @@ struct Promote: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let logger = Session.logger()
-            guard let store = try state.openIfExists(), let d = try store.deployment(id: id) else {
-                throw UsageError("no deployment \(id) in \(state.path)")
-            }
+            let (store, d) = try state.deployment(id)
             guard d.state == .paused else {
                 throw UsageError("deployment \(id) is \(d.state), not waiting at a manual gate; nothing to promote")
             }

@@ -25,9 +25,7 @@ struct Resume: AsyncParsableCommand {
         try await Failure.reporting {
             _ = Session.stopOnSignals()
             let logger = Session.logger()
-            guard let store = try state.openIfExists(), let d = try store.deployment(id: id) else {
-                throw UsageError("no deployment \(id) in \(state.path)")
-            }
+            let (store, d) = try state.deployment(id)
             if d.state.isTerminal {
                 Console.error("deployment \(id) is already \(d.state): nothing to resume")
                 return .success

@@ -24,9 +24,7 @@ struct Rollback: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let logger = Session.logger()
-            guard let store = try state.openIfExists(), let d = try store.deployment(id: id) else {
-                throw UsageError("no deployment \(id) in \(state.path)")
-            }
+            let (store, d) = try state.deployment(id)
             let actor = Session.actor
             let now = Date()
             switch d.state {

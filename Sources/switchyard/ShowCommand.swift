@@ -13,9 +13,7 @@ struct Show: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            guard let store = try state.openIfExists(), let d = try store.deployment(id: id) else {
-                throw UsageError("no deployment \(id) in \(state.path)")
-            }
+            let (store, d) = try state.deployment(id)
             let events = try store.events(deploymentId: id)
             if output.json {
                 Console.out(try JSONViews.encode(JSONViews.DeploymentView(d, events: events)))
