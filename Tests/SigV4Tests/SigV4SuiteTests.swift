@@ -2,7 +2,8 @@ import Foundation
 @testable import SigV4
 import Testing
 
-/// One case of AWS's Signature Version 4 test suite (shared/testdata/aws-sig-v4-test-suite).
+/// One case of AWS's Signature Version 4 test suite, kept beside this file in aws-sig-v4-test-suite/ (Apache-2.0, with
+/// its LICENSE and NOTICE) so the tests run from a clone anywhere.
 struct SuiteCase: CustomTestStringConvertible, Sendable {
     let name: String
     let folder: URL
@@ -15,15 +16,8 @@ struct SuiteCase: CustomTestStringConvertible, Sendable {
     }
 
     static let root: URL? = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        for _ in 0..<6 {
-            for candidate in ["shared/testdata/aws-sig-v4-test-suite", "../shared/testdata/aws-sig-v4-test-suite"] {
-                let url = dir.appendingPathComponent(candidate).standardizedFileURL
-                if FileManager.default.fileExists(atPath: url.path) { return url }
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("aws-sig-v4-test-suite")
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }()
 
     /// Every folder holding a `.req` file, nested ones included.
@@ -72,7 +66,7 @@ func parseRequest(_ text: String) -> SigV4Request {
     static let date = Date(timeIntervalSince1970: 1_440_938_160)  // 2015-08-30T12:36:00Z
 
     @Test func suiteIsPresentAndComplete() {
-        #expect(SuiteCase.root != nil, "shared/testdata/aws-sig-v4-test-suite not found beside the repository")
+        #expect(SuiteCase.root != nil, "Tests/SigV4Tests/aws-sig-v4-test-suite is missing")
         #expect(SuiteCase.all.count >= 28)
         #expect(SuiteCase.all.contains { $0.name == "post-sts-token/post-sts-header-before" })
         #expect(SuiteCase.all.contains { $0.name == "normalize-path/get-slashes" })
