@@ -135,12 +135,26 @@ public final class StateStore: @unchecked Sendable {
         db = try SQLiteConnection(path: path)
         do {
             try db.execute("PRAGMA busy_timeout = 5000")
-            try db.query("PRAGMA journal_mode = WAL")
+            // Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once, without its
+            // busy handler, while another process is doing the same: two `start`s on a new state file hit it.
+            try Self.whileBusy(for: 5) { try db.query("PRAGMA journal_mode = WAL") }
             // Memory-mapped reads: a history page of a large state file costs no read() per page.
             try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824")
             try migrate(migrations)
         } catch let error as SQLiteError where error.code & 0xff == SQLITE_NOTADB {
             throw StateStoreError.notADatabase(path: path, detail: error.message)
+        }
+    }
+
+    /// Runs `body` again every 10 ms while it fails with SQLITE_BUSY, for at most `seconds`.
+    static func whileBusy<T>(for seconds: TimeInterval, _ body: () throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            do {
+                return try body()
+            } catch let error as SQLiteError where error.code & 0xff == SQLITE_BUSY && Date() < deadline {
+                usleep(10_000)
+            }
         }
     }
 
