@@ -43,6 +43,10 @@ ec2.describe_instances(InstanceIds=[i["InstanceId"] for i in group["Instances"]]
 elb.describe_listeners(ListenerArns=[world["listener_arn"]])
 elb.describe_target_health(TargetGroupArn=world["target_group_arns"][0])
 elb.describe_target_groups(TargetGroupArns=world["target_group_arns"])
+asg.describe_auto_scaling_instances(InstanceIds=[i["InstanceId"] for i in group["Instances"]])
+elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+    {"TargetGroupArn": world["target_group_arns"][0], "Weight": 90}, {"TargetGroupArn": world["target_group_arns"][1], "Weight": 10}],
+    "TargetGroupStickinessConfig": {"Enabled": False}}}])
 try:
     ec2.describe_images(ImageIds=["ami-00000000000000000"])
 except Exception:

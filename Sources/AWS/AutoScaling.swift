@@ -120,6 +120,22 @@ public struct AutoScaling: Sendable {
         return pages.flatMap { $0.all("AutoScalingGroups/member") }.map(Self.group(from:))
     }
 
+    /// The group of each instance that belongs to one (instances of no group are left out), 50 ids per call as the API allows.
+    public func groupsOfInstances(_ ids: [String]) async throws -> [String: String] {
+        var owners: [String: String] = [:]
+        let unique = Array(Set(ids)).sorted()
+        for start in stride(from: 0, to: unique.count, by: 50) {
+            let batch = Array(unique[start..<min(start + 50, unique.count)])
+            var parameters = QueryEncoding.memberList("InstanceIds", batch)
+            parameters["MaxRecords"] = "50"
+            let pages = try await client.paginate(.autoScaling, action: "DescribeAutoScalingInstances", parameters: parameters)
+            for member in pages.flatMap({ $0.all("AutoScalingInstances/member") }) {
+                if let id = member.value("InstanceId"), let group = member.value("AutoScalingGroupName") { owners[id] = group }
+            }
+        }
+        return owners
+    }
+
     static func group(from m: XMLNode) -> AutoScalingGroup {
         let template = m.child("LaunchTemplate").map {
             GroupLaunchTemplate(id: $0.value("LaunchTemplateId") ?? "", name: $0.value("LaunchTemplateName") ?? "", version: $0.value("Version") ?? "$Default")

@@ -34,20 +34,30 @@ public struct EC2: Sendable {
 
     public init(client: AWSClient) { self.client = client }
 
-    /// Images by id; never unfiltered (an unfiltered call lists thousands of public images).
+    /// Images by id, in one call; never unfiltered (an unfiltered call lists thousands of public images).
+    /// The ids go in an `image-id` filter, not `ImageId`: EC2 fails the whole call with `InvalidAMIID.NotFound` when one
+    /// of several `ImageId`s is gone (a deregistered blue AMI), while the filter simply leaves it out of the answer.
     public func describeImages(ids: [String]) async throws -> [EC2Image] {
+        let ids = Array(Set(ids.filter { !$0.isEmpty })).sorted()
         guard !ids.isEmpty else { return [] }
-        let result = try await client.call(.ec2, action: "DescribeImages", parameters: QueryEncoding.ec2List("ImageId", ids))
+        var parameters = ["Filter.1.Name": "image-id"]
+        parameters.merge(QueryEncoding.ec2List("Filter.1.Value", ids))
+        let result = try await client.call(.ec2, action: "DescribeImages", parameters: parameters)
         return result.all("imagesSet/item").map { item in
             EC2Image(imageId: item.value("imageId") ?? "", state: item.value("imageState") ?? "",
                      architecture: item.value("architecture") ?? "", name: item.value("name"))
         }
     }
 
-    /// Versions of a launch template: the given ones (numbers, `$Latest`, `$Default`), or all when `versions` is empty.
-    public func describeLaunchTemplateVersions(templateId: String, versions: [String]) async throws -> [LaunchTemplateVersion] {
+    /// Versions of a launch template: the given ones (numbers, `$Latest`, `$Default`), or all when `versions` is empty;
+    /// with `imageId`, only versions that launch that image (EC2's `image-id` filter).
+    public func describeLaunchTemplateVersions(templateId: String, versions: [String], imageId: String? = nil) async throws -> [LaunchTemplateVersion] {
         var parameters = ["LaunchTemplateId": templateId]
         parameters.merge(QueryEncoding.ec2List("LaunchTemplateVersion", versions))
+        if let imageId {
+            parameters["Filter.1.Name"] = "image-id"
+            parameters["Filter.1.Value.1"] = imageId
+        }
         let pages = try await client.paginate(.ec2, action: "DescribeLaunchTemplateVersions", parameters: parameters,
                                               tokenField: "NextToken", nextTokenField: "nextToken")
         return pages.flatMap { $0.all("launchTemplateVersionSet/item") }.map(Self.version(from:))

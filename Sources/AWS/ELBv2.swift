@@ -125,10 +125,7 @@ public struct ELBv2: Sendable {
     public func describeListener(arn: String) async throws -> Listener? {
         do {
             let result = try await client.call(.elasticLoadBalancing, action: "DescribeListeners", parameters: QueryEncoding.memberList("ListenerArns", [arn]))
-            return result.all("Listeners/member").map {
-                Listener(arn: $0.value("ListenerArn") ?? "", loadBalancerArn: $0.value("LoadBalancerArn") ?? "", port: $0.int("Port"),
-                         protocol: $0.value("Protocol"), defaultActions: $0.all("DefaultActions/member").map(ListenerAction.decode))
-            }.first { $0.arn == arn }
+            return Self.listeners(in: result).first { $0.arn == arn }
         } catch where isNotFound(error) {
             return nil
         }
@@ -138,24 +135,42 @@ public struct ELBv2: Sendable {
     public func describeRule(arn: String) async throws -> ListenerRule? {
         do {
             let result = try await client.call(.elasticLoadBalancing, action: "DescribeRules", parameters: QueryEncoding.memberList("RuleArns", [arn]))
-            return result.all("Rules/member").map {
-                ListenerRule(arn: $0.value("RuleArn") ?? "", priority: $0.value("Priority") ?? "", actions: $0.all("Actions/member").map(ListenerAction.decode))
-            }.first { $0.arn == arn }
+            return Self.rules(in: result).first { $0.arn == arn }
         } catch where isNotFound(error) {
             return nil
         }
     }
 
-    public func modifyListener(arn: String, defaultActions: [ListenerAction]) async throws {
+    /// Replaces the listener's default actions; returns the listener as the answer describes it after the change
+    /// (nil when the answer does not include it), so the caller needs no second read.
+    @discardableResult
+    public func modifyListener(arn: String, defaultActions: [ListenerAction]) async throws -> Listener? {
         var parameters = ["ListenerArn": arn]
         for (index, action) in defaultActions.enumerated() { parameters.merge(action.parameters(prefix: "DefaultActions.member.\(index + 1)")) }
-        _ = try await client.call(.elasticLoadBalancing, action: "ModifyListener", parameters: parameters)
+        let result = try await client.call(.elasticLoadBalancing, action: "ModifyListener", parameters: parameters)
+        return Self.listeners(in: result).first { $0.arn == arn }
     }
 
-    public func modifyRule(arn: String, actions: [ListenerAction]) async throws {
+    /// Replaces the rule's actions; returns the rule as the answer describes it after the change (nil when absent).
+    @discardableResult
+    public func modifyRule(arn: String, actions: [ListenerAction]) async throws -> ListenerRule? {
         var parameters = ["RuleArn": arn]
         for (index, action) in actions.enumerated() { parameters.merge(action.parameters(prefix: "Actions.member.\(index + 1)")) }
-        _ = try await client.call(.elasticLoadBalancing, action: "ModifyRule", parameters: parameters)
+        let result = try await client.call(.elasticLoadBalancing, action: "ModifyRule", parameters: parameters)
+        return Self.rules(in: result).first { $0.arn == arn }
+    }
+
+    static func listeners(in result: XMLNode) -> [Listener] {
+        result.all("Listeners/member").map {
+            Listener(arn: $0.value("ListenerArn") ?? "", loadBalancerArn: $0.value("LoadBalancerArn") ?? "", port: $0.int("Port"),
+                     protocol: $0.value("Protocol"), defaultActions: $0.all("DefaultActions/member").map(ListenerAction.decode))
+        }
+    }
+
+    static func rules(in result: XMLNode) -> [ListenerRule] {
+        result.all("Rules/member").map {
+            ListenerRule(arn: $0.value("RuleArn") ?? "", priority: $0.value("Priority") ?? "", actions: $0.all("Actions/member").map(ListenerAction.decode))
+        }
     }
 
     public func describeTargetHealth(targetGroupArn: String) async throws -> [TargetHealthDescription] {

@@ -14,13 +14,20 @@ public struct AWSEffects: EffectPerformer {
     public let aws: AWSClients
     public let logger: Logger
     public let clock: DeploymentClock
+    /// The planner's answers when this process created the deployment (nil when it took over a stored one).
+    public let facts: PlanFacts?
     /// One probe (and so one HTTP connection) per probe spec for the life of this performer.
     private let probes = ProbeCache()
+    private let memo = EffectMemo()
 
-    public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock()) {
+    /// - Parameter facts: what the planner read, when this process created the deployment moments ago: the first
+    ///   attempt of each create then skips its look-before-create (nothing in AWS can carry a deployment id made in this
+    ///   process and not yet used) and reuses blue's description. Any later attempt, and every resumed run, looks first.
+    public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock(), facts: PlanFacts? = nil) {
         self.aws = aws
         self.logger = logger
         self.clock = clock
+        self.facts = facts
     }
 
     public func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
@@ -43,17 +50,27 @@ public struct AWSEffects: EffectPerformer {
             let report = try await observeTargetHealth(d)
             return .targetHealthObserved(report, checks: await others)
         case .setWeights(let green):
-            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: green)
+            // A step right after our own write (a zero bake) starts from what that write answered, not from a new read.
+            let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds)
+            let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn,
+                                                          green: green, known: known)
+            memo.wrote(written, at: clock.now())
             return .weightsConfirmed(green: green)
         case .runChecks:
             return .checksObserved(await CheckScheduler.run(checks(d, targetHealth: true), clock: clock))
         case .confirmPromotion:
-            let weights = try await traffic(d).currentWeights()
+            let weights: ForwardWeights
+            if let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds) {
+                weights = known
+            } else {
+                weights = try await traffic(d).currentWeights()
+            }
             guard weights.percent[d.plan.greenTargetGroupArn] == 100 else {
                 throw TrafficError.readBackMismatch(resource: traffic(d).resourceName, expectedGreen: 100, found: weights.percent)
             }
             return .promotionConfirmed
         case .restoreBlue:
+            memo.forgetWeights()
             try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0)
             return .weightsConfirmed(green: 0)
         case .removeGreen:
@@ -107,12 +124,20 @@ public struct AWSEffects: EffectPerformer {
     private func ensureLaunchTemplateVersion(_ d: Deployment) async throws -> Int {
         let blue = d.plan.blue
         let description = Self.launchTemplateDescription(d)
-        let existing = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [])
-        if let found = existing.first(where: { $0.versionDescription == description }) {
-            logger.info("adopting existing launch template version", metadata: ["deployment.id": "\(d.id)", "launch_template.version": "\(found.versionNumber)"])
-            return found.versionNumber
+        if !isFirstAttemptOfFreshDeployment(.ensureLaunchTemplateVersion) {
+            let existing = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [], imageId: d.ami)
+            if let found = existing.first(where: { $0.versionDescription == description }) {
+                logger.info("adopting existing launch template version", metadata: ["deployment.id": "\(d.id)", "launch_template.version": "\(found.versionNumber)"])
+                return found.versionNumber
+            }
         }
-        guard let source = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [String(blue.launchTemplateVersion)]).first else {
+        let known = facts?.sourceVersion
+        let source: LaunchTemplateVersion
+        if let known, known.templateId == blue.launchTemplateId, known.versionNumber == blue.launchTemplateVersion {
+            source = known
+        } else if let read = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [String(blue.launchTemplateVersion)]).first {
+            source = read
+        } else {
             throw PlanError.launchTemplateVersionNotFound(template: blue.launchTemplateName, version: String(blue.launchTemplateVersion))
         }
         let created = try await aws.ec2.createLaunchTemplateVersion(
@@ -123,11 +148,16 @@ public struct AWSEffects: EffectPerformer {
 
     private func ensureGreenGroup(_ d: Deployment, launchTemplateVersion: Int) async throws {
         let name = d.plan.greenAutoScalingGroup
-        if try await group(name) != nil {
+        if !isFirstAttemptOfFreshDeployment(.ensureGreenGroup(launchTemplateVersion: launchTemplateVersion)), try await group(name) != nil {
             logger.info("adopting existing green group", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
             return
         }
-        guard let blue = try await group(d.plan.blue.autoScalingGroup) else {
+        let blue: AutoScalingGroup
+        if let known = facts?.blueGroup, known.name == d.plan.blue.autoScalingGroup {
+            blue = known
+        } else if let read = try await group(d.plan.blue.autoScalingGroup) {
+            blue = read
+        } else {
             throw PlanError.blueGroupMissing(d.plan.blue.autoScalingGroup)
         }
         var tags = blue.tags.filter { !$0.key.hasPrefix("aws:") && !$0.key.hasPrefix("switchyard:") }
@@ -143,20 +173,37 @@ public struct AWSEffects: EffectPerformer {
             healthCheckType: blue.healthCheckType, healthCheckGracePeriod: blue.healthCheckGracePeriod,
             targetGroupARNs: [d.plan.greenTargetGroupArn],
             tags: tags)
-        try await aws.autoScaling.createAutoScalingGroup(request)
+        do {
+            try await aws.autoScaling.createAutoScalingGroup(request)
+        } catch let error as AWSError where error.code.rawValue == "AlreadyExists" {
+            // A retried create whose first attempt did reach AWS: ours if it carries this deployment's tag.
+            guard let existing = try await group(name), existing.tags.contains(where: { $0.key == "switchyard:deployment" && $0.value == d.id }) else {
+                throw error
+            }
+            logger.info("green group already created by an earlier attempt", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
+        }
+    }
+
+    /// Whether this is the first attempt, in this process, of an effect of a deployment this process just created.
+    private func isFirstAttemptOfFreshDeployment(_ effect: Effect) -> Bool {
+        facts != nil && memo.firstAttempt(effect.kind)
     }
 
     private func observeCapacity(_ d: Deployment) async throws -> CapacityReport {
         guard let green = try await group(d.plan.greenAutoScalingGroup) else {
             throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
         }
+        memo.sawGreen(green)
         let inService = green.instances.filter { $0.lifecycleState == "InService" }.count
         return CapacityReport(desired: green.desiredCapacity, inService: inService, instances: green.instances.count)
     }
 
     /// Health of the instances green's group lists now; stale targets in the target group are ignored.
     private func observeTargetHealth(_ d: Deployment) async throws -> TargetHealthReport {
-        guard let green = try await group(d.plan.greenAutoScalingGroup) else {
+        // The capacity observation just before this one read the same group: its answer serves once.
+        var green = memo.takeGreen(named: d.plan.greenAutoScalingGroup)
+        if green == nil { green = try await group(d.plan.greenAutoScalingGroup) }
+        guard let green else {
             throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
         }
         let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
@@ -254,6 +301,38 @@ public enum RetireError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .carriesTraffic(let group, let tgs):
             return "\(group) stands on \(tgs.joined(separator: ", ")), which carries traffic; it was left alone"
+        }
+    }
+}
+
+/// What this performer learnt from its own recent calls, so the next effect need not ask AWS the same question again.
+final class EffectMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var attempted: Set<String> = []
+    private var green: AutoScalingGroup?
+    private var weights: (ForwardWeights, Date)?
+
+    /// True the first time it is asked for an effect kind.
+    func firstAttempt(_ kind: String) -> Bool { lock.withLock { attempted.insert(kind).inserted } }
+
+    func sawGreen(_ group: AutoScalingGroup) { lock.withLock { green = group } }
+
+    /// The group last seen by the capacity observation, once.
+    func takeGreen(named name: String) -> AutoScalingGroup? {
+        lock.withLock {
+            defer { green = nil }
+            return green?.name == name ? green : nil
+        }
+    }
+
+    func wrote(_ written: ForwardWeights, at date: Date) { lock.withLock { weights = (written, date) } }
+    func forgetWeights() { lock.withLock { weights = nil } }
+
+    /// The weights our own last write answered, if that was less than `within` seconds ago.
+    func recentWeights(now: Date, within: TimeInterval) -> ForwardWeights? {
+        lock.withLock {
+            guard let (value, at) = weights, now.timeIntervalSince(at) < within else { return nil }
+            return value
         }
     }
 }

@@ -28,8 +28,11 @@ public struct ListenerGuard: Sendable {
 
     /// Tags the listener for `deploymentId` and confirms the tag held. `mayReplace` says whether a tag naming another
     /// deployment may be overwritten (that deployment is known finished or dead); otherwise it is a conflict.
-    public func claim(for deploymentId: String, mayReplace: (String) -> Bool) async throws {
-        if let owner = try await owner(), owner != deploymentId, !mayReplace(owner) {
+    /// `owner` is the tag as the caller just read it (`owner()`), so it is not read twice; nil reads it here.
+    public func claim(for deploymentId: String, owner known: String?? = nil, mayReplace: (String) -> Bool) async throws {
+        let current: String?
+        if let known { current = known } else { current = try await owner() }
+        if let owner = current, owner != deploymentId, !mayReplace(owner) {
             throw ListenerClaimed(resource: resourceArn, owner: owner)
         }
         try await elb.addTags(resourceArn: resourceArn, tags: [Self.tagKey: deploymentId])

@@ -22,7 +22,22 @@ public struct AWSClients: Sendable {
     }
 }
 
+/// What the planner read from AWS, kept in memory so the first effects of a release started by the same process need
+/// not ask again (blue's group, the launch-template version green copies). Never stored: a resumed run reads afresh.
+public struct PlanFacts: Sendable {
+    public var blueGroup: AutoScalingGroup
+    public var sourceVersion: LaunchTemplateVersion
+
+    public init(blueGroup: AutoScalingGroup, sourceVersion: LaunchTemplateVersion) {
+        self.blueGroup = blueGroup
+        self.sourceVersion = sourceVersion
+    }
+}
+
 /// Resolves a deployment file and an AMI into a `ReleasePlan` by reading AWS. Changes nothing.
+///
+/// Its cost does not grow with the account: groups are found from the instances registered in the service's two
+/// target groups (DescribeTargetHealth, then DescribeAutoScalingInstances), never by listing every group in the region.
 public struct Planner: Sendable {
     public let aws: AWSClients
     public let logger: Logger
@@ -40,8 +55,14 @@ public struct Planner: Sendable {
     /// Discovers blue, checks the AMI and decides what green will be.
     /// - Parameter retirable: groups Switchyard may retire from green's target group (earlier blues of this service).
     public func plan(spec: DeploymentSpec, ami: String, deploymentId: String, retirable: Set<String>) async throws -> ReleasePlan {
-        let weights = try await aws.traffic(for: spec).currentWeights()
-        let resource = aws.traffic(for: spec).resourceName
+        try await planWithFacts(spec: spec, ami: ami, deploymentId: deploymentId, retirable: retirable).plan
+    }
+
+    /// The plan, and the AWS answers it was made from, for the effects of the same process.
+    public func planWithFacts(spec: DeploymentSpec, ami: String, deploymentId: String, retirable: Set<String>) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
+        let traffic = aws.traffic(for: spec)
+        let weights = try await traffic.currentWeights()
+        let resource = traffic.resourceName
         let fileGroups = Set(spec.traffic.targetGroups)
         guard Set(weights.percent.keys).isSubset(of: fileGroups) else {
             throw PlanError.targetGroupsMismatch(resource: resource, listener: weights.percent.keys.sorted(), file: spec.traffic.targetGroups)
@@ -53,20 +74,34 @@ public struct Planner: Sendable {
             throw PlanError.targetGroupsMismatch(resource: resource, listener: live, file: spec.traffic.targetGroups)
         }
 
-        let groups = try await aws.autoScaling.describeAutoScalingGroups(names: nil)
-        let blueGroup = try findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
+        let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueAutoScalingGroup.map { [$0] } ?? []))
+        let blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
         let retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable)
-        let blue = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup)
-        try await checkImage(ami: ami, blue: blue)
+        let (blue, source) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
 
-        return ReleasePlan(
+        let plan = ReleasePlan(
             spec: spec, ami: ami, blue: blue,
             greenTargetGroupArn: greenTargetGroup,
             greenAutoScalingGroup: Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
             retire: retire)
+        return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source))
     }
 
-    private func findBlue(spec: DeploymentSpec, groups: [AutoScalingGroup], blueTargetGroup: String) throws -> AutoScalingGroup {
+    /// The groups whose instances are registered in the target groups, plus the groups named (which may have no
+    /// instances): a handful of requests whatever the number of groups in the region.
+    private func groupsOn(_ targetGroups: [String], named: Set<String>) async throws -> [AutoScalingGroup] {
+        let instanceIds = try await withThrowingTaskGroup(of: [String].self) { group in
+            for targetGroup in targetGroups {
+                group.addTask { try await aws.elb.describeTargetHealth(targetGroupArn: targetGroup).map(\.targetId) }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let owners = instanceIds.isEmpty ? [:] : try await aws.autoScaling.groupsOfInstances(instanceIds)
+        let names = Set(owners.values).union(named)
+        return try await aws.autoScaling.describeAutoScalingGroups(names: names.sorted())
+    }
+
+    private func findBlue(spec: DeploymentSpec, groups: [AutoScalingGroup], blueTargetGroup: String) async throws -> AutoScalingGroup {
         if let name = spec.fleet.blueAutoScalingGroup {
             guard let group = groups.first(where: { $0.name == name }) else { throw PlanError.blueGroupMissing(name) }
             guard group.targetGroupARNs.contains(blueTargetGroup) else {
@@ -74,7 +109,13 @@ public struct Planner: Sendable {
             }
             return group
         }
-        let attached = groups.filter { $0.targetGroupARNs.contains(blueTargetGroup) }
+        var attached = groups.filter { $0.targetGroupARNs.contains(blueTargetGroup) }
+        if attached.isEmpty {
+            // A blue with no registered instance (scaled to zero) is found only by listing the region's groups: the
+            // slow path, taken only when the fast one finds nothing.
+            logger.info("no instance in blue's target group belongs to a group; listing every group", metadata: ["target_group": "\(blueTargetGroup)"])
+            attached = try await aws.autoScaling.describeAutoScalingGroups(names: nil).filter { $0.targetGroupARNs.contains(blueTargetGroup) }
+        }
         guard let group = attached.first else { throw PlanError.blueGroupNotFound(targetGroup: blueTargetGroup) }
         guard attached.count == 1 else { throw PlanError.ambiguousBlue(targetGroup: blueTargetGroup, groups: attached.map(\.name).sorted()) }
         return group
@@ -92,7 +133,9 @@ public struct Planner: Sendable {
         }.sorted()
     }
 
-    private func describeBlue(group: AutoScalingGroup, targetGroup: String) async throws -> BlueFleet {
+    /// Blue's fleet and the launch-template version green copies; checks the new AMI against blue's in the same
+    /// DescribeImages call.
+    private func describeBlue(group: AutoScalingGroup, targetGroup: String, ami: String) async throws -> (BlueFleet, LaunchTemplateVersion) {
         if group.hasMixedInstancesPolicy {
             throw PlanError.blueWithoutLaunchTemplate(group: group.name, detail: "uses a mixed instances policy")
         }
@@ -105,22 +148,18 @@ public struct Planner: Sendable {
             throw PlanError.launchTemplateVersionNotFound(template: template.name, version: template.version)
         }
         let imageId = version.imageId ?? ""
-        let images = imageId.isEmpty ? [] : try await aws.ec2.describeImages(ids: [imageId])
-        return BlueFleet(
+        let images = try await aws.ec2.describeImages(ids: [imageId, ami])
+        let blue = BlueFleet(
             autoScalingGroup: group.name, targetGroupArn: targetGroup,
             launchTemplateId: template.id, launchTemplateName: version.templateName,
             launchTemplateVersion: version.versionNumber, imageId: imageId,
-            architecture: images.first?.architecture ?? "",
+            architecture: images.first { $0.imageId == imageId }?.architecture ?? "",
             minSize: group.minSize, maxSize: group.maxSize, desiredCapacity: group.desiredCapacity)
+        try checkImage(ami: ami, images: images, blue: blue)
+        return (blue, version)
     }
 
-    private func checkImage(ami: String, blue: BlueFleet) async throws {
-        let images: [EC2Image]
-        do {
-            images = try await aws.ec2.describeImages(ids: [ami])
-        } catch let error as AWSError where error.code.rawValue.hasPrefix("InvalidAMIID") {
-            throw PlanError.amiNotFound(ami)
-        }
+    private func checkImage(ami: String, images: [EC2Image], blue: BlueFleet) throws {
         guard let image = images.first(where: { $0.imageId == ami }) else { throw PlanError.amiNotFound(ami) }
         guard image.state == "available" else { throw PlanError.amiNotAvailable(ami: ami, state: image.state) }
         if !blue.architecture.isEmpty, image.architecture != blue.architecture {

@@ -34,10 +34,14 @@ public struct TrafficSwitch: Sendable {
     }
 
     /// Sends `green` percent to `greenTargetGroup` and the rest to `blueTargetGroup` in one call, keeping
-    /// stickiness as it was, then reads the weights back and fails unless they are exactly what was asked.
+    /// stickiness and every other action as they were, and fails unless the answer shows exactly what was asked.
+    /// The write's own answer is the read-back (a second read only when the answer lacks the listener or rule).
+    /// - Parameter known: the weights as this process just wrote or read them, to stand in for the read before the
+    ///   write; nil reads them first.
     @discardableResult
-    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int) async throws -> ForwardWeights {
-        let current = try await currentWeights()
+    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, known: ForwardWeights? = nil) async throws -> ForwardWeights {
+        let current: ForwardWeights
+        if let known { current = known } else { current = try await currentWeights() }
         if current.percent[greenTargetGroup] == green, current.percent[blueTargetGroup] == 100 - green, current.isWeighted {
             return current
         }
@@ -50,12 +54,18 @@ public struct TrafficSwitch: Sendable {
             ],
             stickiness: old.forward?.stickiness)
         actions[current.index] = ListenerAction(type: "forward", order: old.order, targetGroupArn: nil, forward: config)
+        let answered: [ListenerAction]?
         if let ruleArn {
-            try await elb.modifyRule(arn: ruleArn, actions: actions)
+            answered = try await elb.modifyRule(arn: ruleArn, actions: actions)?.actions
         } else {
-            try await elb.modifyListener(arn: listenerArn, defaultActions: actions)
+            answered = try await elb.modifyListener(arn: listenerArn, defaultActions: actions)?.defaultActions
         }
-        let readBack = try await currentWeights()
+        let readBack: ForwardWeights
+        if let answered, !answered.isEmpty {
+            readBack = try ForwardWeights(actions: answered, resource: resourceName)
+        } else {
+            readBack = try await currentWeights()
+        }
         guard readBack.percent[greenTargetGroup] == green, readBack.percent[blueTargetGroup] == 100 - green else {
             throw TrafficError.readBackMismatch(resource: resourceName, expectedGreen: green, found: readBack.percent)
         }

@@ -39,8 +39,18 @@ enum Session {
         let configuration = try AWSConfiguration.resolve(
             environment: ProcessInfo.processInfo.environment, region: region,
             homeDirectory: FileManager.default.homeDirectoryForCurrentUser.path)
-        let client = AWSClient(configuration: configuration, logger: logger)
+        var client = AWSClient(configuration: configuration, logger: logger)
+        client.timeout = try awsTimeout()
         return (AWSClients(client: client), client)
+    }
+
+    /// The per-request timeout of AWS calls: `SWITCHYARD_AWS_TIMEOUT` (a duration such as `5s`), default 20 s.
+    static func awsTimeout() throws -> TimeInterval {
+        guard let text = ProcessInfo.processInfo.environment["SWITCHYARD_AWS_TIMEOUT"], !text.isEmpty else { return 20 }
+        guard let span = TimeSpan(parsing: text), span.milliseconds >= 100, span.milliseconds <= 600_000 else {
+            throw UsageError("SWITCHYARD_AWS_TIMEOUT must be a duration between 100ms and 10m, such as 5s (got \"\(text)\")")
+        }
+        return span.seconds
     }
 
     /// How long a lease lives without a heartbeat; the holder renews it every third of that.
@@ -49,10 +59,10 @@ enum Session {
     /// The loop that runs a deployment, printing one line per stored change. SIGINT and SIGTERM stop it at the next
     /// safe point (exit 5, resumable); a second signal exits at once.
     static func runner(store: StateStore, aws: AWSClients, actor: String, logger: Logger, holding: DeploymentRunner.Holding?,
-                       detachAtPause: Bool = false, live: LiveView? = nil) -> DeploymentRunner {
+                       detachAtPause: Bool = false, live: LiveView? = nil, facts: PlanFacts? = nil) -> DeploymentRunner {
         let clock = SystemClock()
         return DeploymentRunner(
-            store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock), clock: clock, actor: actor, logger: logger,
+            store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock, facts: facts), clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stopOnSignals(),
             crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]), detachAtPause: detachAtPause,
             onChange: { d, log, at in
@@ -63,14 +73,15 @@ enum Session {
     }
 
     /// Runs a deployment with the live view on a terminal (one plain line per event elsewhere).
+    /// `facts` are the planner's answers when this process created the deployment.
     static func drive(_ d: Deployment, store: StateStore, aws: AWSClients, actor: String, logger: Logger,
-                      holding: DeploymentRunner.Holding?, detachAtPause: Bool = false) async throws -> Deployment {
+                      holding: DeploymentRunner.Holding?, detachAtPause: Bool = false, facts: PlanFacts? = nil) async throws -> Deployment {
         let live = LiveView.wanted ? LiveView(deploymentId: d.id) : nil
         live?.update(d)
         live?.start()
         defer { live?.stop() }
         return try await runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                detachAtPause: detachAtPause, live: live).run(d)
+                                detachAtPause: detachAtPause, live: live, facts: facts).run(d)
     }
 
     /// The webhooks of `notify:`, for every command that runs a deployment; flushed before the process exits.

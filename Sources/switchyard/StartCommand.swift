@@ -36,8 +36,8 @@ struct Start: AsyncParsableCommand {
             let (aws, _) = try Session.aws(region: spec.region, logger: logger)
             let now = Date()
             let id = Session.newDeploymentId(now: now)
-            let plan = try await Planner(aws: aws, logger: logger)
-                .plan(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service))
+            let (plan, facts) = try await Planner(aws: aws, logger: logger)
+                .planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service))
             let actor = Session.actor
             let listener = ListenerGuard(aws: aws, spec: spec)
             let mayReplace: (String) -> Bool = { owner in
@@ -66,7 +66,7 @@ struct Start: AsyncParsableCommand {
                 try store.save(deployment, log: log, actor: actor, at: Date())
             }
             do {
-                try await listener.claim(for: id, mayReplace: mayReplace)
+                try await listener.claim(for: id, owner: owner, mayReplace: mayReplace)
             } catch {
                 // Nothing else was touched yet: end the deployment here rather than leave it blocking the service.
                 var failed = deployment
@@ -80,7 +80,7 @@ struct Start: AsyncParsableCommand {
                 throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
             let final = try await Session.drive(deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                                detachAtPause: detachAtPause)
+                                                detachAtPause: detachAtPause, facts: facts)
             await Session.releaseListener(listener, final)
             Console.error(Self.summary(final))
             return Exit.forState(final.state)

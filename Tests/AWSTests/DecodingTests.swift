@@ -18,6 +18,8 @@ import Testing
                 "DescribeTargetHealth": "elbv2-DescribeTargetHealth.xml",
                 "DescribeTargetGroups": "elbv2-DescribeTargetGroups.xml",
                 "DescribeAlarms": "monitoring-DescribeAlarms.xml",
+                "DescribeAutoScalingInstances": "autoscaling-DescribeAutoScalingInstances.xml",
+                "ModifyListener": "elbv2-ModifyListener.xml",
             ][action]
         }
     }
@@ -26,7 +28,34 @@ import Testing
         let images = try await EC2(client: makeClient(transport)).describeImages(ids: ["ami-1e749f67"])
         #expect(images == [EC2Image(imageId: "ami-1e749f67", state: "available", architecture: "x86_64", name: images.first?.name)])
         #expect(images.first?.name?.isEmpty == false)
-        #expect(transport.parameters.first?["ImageId.1"] == "ami-1e749f67")
+        #expect(transport.parameters.first?["Filter.1.Name"] == "image-id")
+        #expect(transport.parameters.first?["Filter.1.Value.1"] == "ami-1e749f67")
+        #expect(transport.parameters.first?["ImageId.1"] == nil)
+    }
+
+    @Test func severalImagesAreOneFilteredCallThatCannotFailOnAMissingOne() async throws {
+        _ = try await EC2(client: makeClient(transport)).describeImages(ids: ["ami-b", "", "ami-a", "ami-b"])
+        #expect(transport.requests.count == 1)
+        #expect(transport.parameters[0].filter { $0.key.hasPrefix("Filter") } ==
+                ["Filter.1.Name": "image-id", "Filter.1.Value.1": "ami-a", "Filter.1.Value.2": "ami-b"])
+    }
+
+    @Test func groupsOfInstancesAsksFiftyAtATime() async throws {
+        let ids = (1...120).map { "i-\($0)" }
+        let owners = try await AutoScaling(client: makeClient(transport)).groupsOfInstances(ids + ["i-1"])
+        #expect(transport.requests.count == 3)
+        #expect(transport.parameters.map { $0.keys.filter { $0.hasPrefix("InstanceIds.member.") }.count } == [50, 50, 20])
+        #expect(transport.parameters[0]["Action"] == "DescribeAutoScalingInstances")
+        #expect(Set(owners.values) == ["fx-blue"])
+        #expect(owners.count == 2)
+    }
+
+    @Test func modifyListenerAnswersWithTheListenerAsChanged() async throws {
+        let elb = ELBv2(client: makeClient(transport))
+        let listener = try #require(try await elb.modifyListener(arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/fx-alb/0191ead8bed4e449/3df44ea0e023f4a3", defaultActions: []))
+        let weights = listener.defaultActions.first?.forward?.targetGroups.map(\.weight)
+        #expect(weights == [90, 10])
+        #expect(try await elb.modifyListener(arn: "arn:other", defaultActions: []) == nil)
     }
 
     @Test func launchTemplateVersionKeepsItsRawData() async throws {
