@@ -211,9 +211,10 @@ public struct AWSEffects: EffectPerformer {
         for entry in health { byId[entry.targetId] = entry }
         let targets = green.instances.map { instance -> TargetHealthReport.Target in
             guard let entry = byId[instance.instanceId] else {
-                return .init(instanceId: instance.instanceId, state: "missing", reason: "not registered in the target group")
+                return .init(instanceId: instance.instanceId, state: "missing", reason: "not registered in the target group",
+                             lifecycleState: instance.lifecycleState)
             }
-            return .init(instanceId: instance.instanceId, state: entry.state, reason: entry.reason)
+            return .init(instanceId: instance.instanceId, state: entry.state, reason: entry.reason, lifecycleState: instance.lifecycleState)
         }
         return TargetHealthReport(targets: targets)
     }

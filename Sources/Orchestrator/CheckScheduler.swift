@@ -60,7 +60,10 @@ public enum CheckScheduler {
                 })
             }
         } onCancel: {
-            race.answer(check.resultNames.map { CheckResult(name: $0, passed: true, evidence: "cancelled") })
+            // A check that did not answer is a failure of that check, counted like a read that failed.
+            race.answer(check.resultNames.map {
+                CheckResult(name: $0, passed: false, evidence: "\(check.name) was cancelled before it answered", threshold: check.timeoutThreshold)
+            })
         }
     }
 }

@@ -17,6 +17,7 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case blueWithoutLaunchTemplate(group: String, detail: String)
     case foreignGroupOnGreen(group: String, targetGroup: String)
     case launchTemplateVersionNotFound(template: String, version: String)
+    case alarmsNotFound([String])
 
     public var description: String {
         switch self {
@@ -26,6 +27,8 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "AMI \(ami) is \(state), not available. Wait until it is available, then start again."
         case .architectureMismatch(let ami, let arch, let blueAMI, let blueArch):
             return "AMI \(ami) is built for \(arch), but blue runs \(blueAMI) on \(blueArch). Green must use the same architecture as blue's instance types."
+        case .alarmsNotFound(let names):
+            return "checks.alarms names CloudWatch alarms that do not exist in this account and region: \(names.joined(separator: ", ")). Check the names (metric and composite alarms are both looked up)."
         case .listenerNotFound(let arn):
             return "the listener \(arn) (traffic.listener_arn) does not exist."
         case .ruleNotFound(let arn):

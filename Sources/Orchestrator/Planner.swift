@@ -78,6 +78,7 @@ public struct Planner: Sendable {
         let blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
         let retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable)
         let (blue, source) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
+        try await checkAlarmsExist(spec.checks.alarms)
 
         let plan = ReleasePlan(
             spec: spec, ami: ami, blue: blue,
@@ -157,6 +158,14 @@ public struct Planner: Sendable {
             minSize: group.minSize, maxSize: group.maxSize, desiredCapacity: group.desiredCapacity)
         try checkImage(ami: ami, images: images, blue: blue)
         return (blue, version)
+    }
+
+    /// A misspelt alarm name is found before green is launched, not after (it would read as failing and roll back).
+    private func checkAlarmsExist(_ names: [String]) async throws {
+        guard !names.isEmpty else { return }
+        let found = Set(try await aws.cloudWatch.describeAlarms(names: names).map(\.name))
+        let missing = names.filter { !found.contains($0) }
+        guard missing.isEmpty else { throw PlanError.alarmsNotFound(missing) }
     }
 
     private func checkImage(ami: String, images: [EC2Image], blue: BlueFleet) throws {

@@ -80,6 +80,11 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var recheckAfterResume: Bool?
     /// Every check's result at the last tick, for the live view and `status`.
     public var lastChecks: [CheckResult]?
+    /// When the checks last ran: a step moves on only after a tick that ran after its weight was confirmed.
+    public var lastChecksAt: Date?
+    /// Set when a step's weight is confirmed, cleared by the next tick of checks: the step cannot move on before.
+    /// (A flag as well as the time, because a tick and a confirmation may share a clock reading.)
+    public var checksPendingAtWeight: Bool?
     /// Green's group as last read while waiting for capacity.
     public var greenCapacity: CapacityReport?
     /// The last observation of green, in words, for status output and timeout explanations.

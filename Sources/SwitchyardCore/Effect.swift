@@ -101,45 +101,62 @@ public struct CapacityReport: Sendable, Hashable, Codable {
 }
 
 /// The target-group health of the instances that green's group lists now.
+///
+/// Only instances the group has `InService` are judged: an instance being replaced (`Pending`, `Terminating`, after an
+/// AZ rebalance or a failed health check) is reported but never counted against green.
 public struct TargetHealthReport: Sendable, Hashable, Codable {
     public struct Target: Sendable, Hashable, Codable {
         public var instanceId: String
         /// `healthy`, `initial`, `unhealthy`, `unused`, `draining`, `unavailable`, or `missing` when not registered.
         public var state: String
         public var reason: String?
-        public init(instanceId: String, state: String, reason: String? = nil) {
+        /// The instance's lifecycle state in its Auto Scaling group (`InService`, `Pending`, `Terminating`, …); nil
+        /// in records written before it was kept, read as `InService`.
+        public var lifecycleState: String?
+        public init(instanceId: String, state: String, reason: String? = nil, lifecycleState: String? = nil) {
             self.instanceId = instanceId
             self.state = state
             self.reason = reason
+            self.lifecycleState = lifecycleState
         }
+
+        /// Whether the group counts it as serving.
+        public var inService: Bool { lifecycleState == nil || lifecycleState == "InService" }
     }
 
     public var targets: [Target]
 
     public init(targets: [Target]) { self.targets = targets }
 
-    public var healthy: [Target] { targets.filter { $0.state == "healthy" } }
-    /// Every target in any state but `healthy`.
-    public var unhealthy: [Target] { targets.filter { $0.state != "healthy" } }
+    /// InService instances whose target is `healthy`.
+    public var healthy: [Target] { targets.filter { $0.inService && $0.state == "healthy" } }
+    /// InService instances whose target is in any state but `healthy`.
+    public var unhealthy: [Target] { targets.filter { $0.inService && $0.state != "healthy" } }
+    /// Instances coming or going (not InService): reported, not judged.
+    public var changing: [Target] { targets.filter { !$0.inService } }
 
-    /// True when at least `expected` targets exist and each one is healthy.
+    /// True when at least `expected` InService targets exist and each one is healthy.
     public func allHealthy(expected: Int) -> Bool {
-        unhealthy.isEmpty && targets.count >= max(expected, 1)
+        unhealthy.isEmpty && healthy.count >= max(expected, 1)
     }
 
     public var summary: String {
-        var text = "\(healthy.count)/\(targets.count) targets healthy"
+        var text = "\(healthy.count)/\(healthy.count + unhealthy.count) targets healthy"
         let bad = unhealthy
         if !bad.isEmpty {
             text += "; " + bad.map { t in "\(t.instanceId) \(t.state)" + (t.reason.map { " (\($0))" } ?? "") }.joined(separator: ", ")
         }
+        let moving = changing
+        if !moving.isEmpty {
+            text += "; not counted: " + moving.map { "\($0.instanceId) \($0.lifecycleState ?? "")" }.joined(separator: ", ")
+        }
         return text
     }
 
-    /// The check that runs while green takes traffic: more than `maxUnhealthy` unhealthy targets fails it.
+    /// The check that runs while green takes traffic: more than `maxUnhealthy` unhealthy InService targets, or no
+    /// healthy one at all, fails it.
     public func check(maxUnhealthy: Int) -> CheckResult {
-        let bad = unhealthy
-        return CheckResult(name: "target-health", passed: bad.count <= maxUnhealthy, evidence: summary)
+        CheckResult(name: "target-health", passed: unhealthy.count <= maxUnhealthy && !healthy.isEmpty, evidence: summary)
     }
 }
 

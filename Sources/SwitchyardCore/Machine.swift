@@ -70,6 +70,7 @@ public enum Machine {
         case .paused:
             if d.recheckAfterResume == true { return .perform(.runChecks) }
             if d.promoteRequested {
+                if !d.consecutiveFailures.isEmpty { return due(d, now: now, .runChecks) }
                 var next = d
                 next.promoteRequested = false
                 return .transition(advance(next, now: now, message: "promoted past the manual gate"))
@@ -116,6 +117,10 @@ public enum Machine {
         }
         let bakeEnd = bakeStart.adding(bake)
         if now >= bakeEnd {
+            // However short the bake, the checks run at least once under this step's traffic, and a check that is
+            // failing (below its threshold) must pass again or reach its threshold before the weight rises.
+            guard let checked = d.lastChecksAt, checked >= bakeStart, d.checksPendingAtWeight != true else { return .perform(.runChecks) }
+            if !d.consecutiveFailures.isEmpty { return due(d, now: now, .runChecks) }
             return .transition(advance(d, now: now, message: "step \(d.stepLabel) baked \(bake) at \(weight)% green"))
         }
         if let next = d.nextCheckAt, next > now {
@@ -216,6 +221,7 @@ public enum Machine {
             let before = d.greenWeight
             next.greenWeight = green
             next.bakeStartedAt = now
+            next.checksPendingAtWeight = true
             next.nextCheckAt = now.adding(interval)
             return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: "step \(d.stepLabel): weights blue \(100 - green)% / green \(green)% (was \(100 - before)/\(before))", details: ["green_weight": String(green), "blue_weight": String(100 - green)]))
         case (.shifting, .checksObserved(let results)), (.paused, .checksObserved(let results)),
@@ -266,6 +272,8 @@ public enum Machine {
         next.nextCheckAt = now.adding(d.plan.spec.checks.interval)
         next.recheckAfterResume = nil
         next.lastChecks = results
+        next.lastChecksAt = now
+        next.checksPendingAtWeight = false
         var failing: [CheckResult] = []
         for result in results {
             if result.passed {

@@ -124,6 +124,23 @@ private func waitUntil(_ condition: () -> Bool) async {
         #expect(results.map(\.name) == ["c0", "c1"] && results.allSatisfy(\.passed))
     }
 
+    @Test func aTickCancelledBeforeACheckAnswersCountsThatCheckAsFailedNotPassed() async {
+        let clock = ManualClock(start)
+        let gate = Gate()
+        let checks = [ScheduledCheck(name: "alarms", resultNames: ["alarm:a"], timeoutThreshold: 3, timeout: 10) {
+            await gate.wait()
+            return [CheckResult(name: "alarm:a", passed: true, evidence: "late")]
+        }]
+        let tick = Task { await CheckScheduler.run(checks, clock: clock) }
+        await waitUntil { clock.hasSleeper(until: start.addingTimeInterval(10)) }
+        tick.cancel()
+        let results = await tick.value
+        #expect(results.map(\.passed) == [false])
+        #expect(results.first?.threshold == 3)
+        #expect(results.first?.evidence == "alarms was cancelled before it answered")
+        gate.release()
+    }
+
     @Test func anAnswerInTimeIsKeptAndItsTimerIsCancelled() async {
         let clock = ManualClock(start)
         let results = await CheckScheduler.run([

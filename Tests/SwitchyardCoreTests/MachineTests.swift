@@ -176,16 +176,91 @@ struct Simulation {
         #expect(sim.effects.firstIndex(of: .setWeights(green: 50)).map { sim.effects[..<$0].filter { $0 == .runChecks }.count } == 2)
     }
 
-    @Test func deploymentPastItsBakeMovesOnAtOnce() {
+    @Test func deploymentPastItsBakeAndCheckedUnderItsWeightMovesOnAtOnce() {
         var d = makeDeployment()
         d.state = .shifting
         d.greenWeight = 10
         d.bakeStartedAt = start
+        d.lastChecksAt = start.addingTimeInterval(10)
         guard case .transition(let t) = Machine.decide(d, now: start.addingTimeInterval(3600)) else {
             Issue.record("expected a transition")
             return
         }
         #expect(t.deployment.stepIndex == 1)
         #expect(t.deployment.bakeStartedAt == nil)
+    }
+
+    @Test func aStepPastItsBakeButNeverCheckedUnderItsWeightRunsTheChecksFirst() {
+        var d = makeDeployment()
+        d.state = .shifting
+        d.greenWeight = 10
+        d.bakeStartedAt = start
+        d.lastChecksAt = start.addingTimeInterval(-1)
+        #expect(Machine.decide(d, now: start.addingTimeInterval(3600)) == .perform(.runChecks))
+    }
+
+    @Test func zeroBakeStepsEachRunTheChecksBeforeTheWeightRises() {
+        var sim = Simulation(makeDeployment(steps: [.weight(10, bake: .zero), .weight(50, bake: .zero), .weight(100, bake: .zero)]))
+        sim.run()
+        #expect(sim.d.state == .completed)
+        let shifting = sim.effects.drop { if case .setWeights = $0 { return false } else { return true } }
+        #expect(Array(shifting) == [.setWeights(green: 10), .runChecks, .setWeights(green: 50), .runChecks,
+                                    .setWeights(green: 100), .runChecks, .confirmPromotion])
+    }
+
+    @Test func aCheckFailingBelowItsThresholdHoldsTheStepUntilItPassesAgain() {
+        var d = makeDeployment(steps: [.weight(10, bake: .zero), .weight(100, bake: .zero)])
+        d.state = .shifting
+        d.greenWeight = 10
+        d.bakeStartedAt = start
+        let failing = CheckResult(name: "http", passed: false, evidence: "503", threshold: 3)
+        d = Machine.apply(d, .checksObserved([failing]), now: start).deployment
+        #expect(d.consecutiveFailures["http"] == 1)
+        let later = start.addingTimeInterval(1)
+        #expect(Machine.decide(d, now: later) == .wait(until: start.addingTimeInterval(10)))
+        #expect(Machine.decide(d, now: start.addingTimeInterval(10)) == .perform(.runChecks))
+        d = Machine.apply(d, .checksObserved([CheckResult(name: "http", passed: true, evidence: "200", threshold: 3)]), now: start.addingTimeInterval(10)).deployment
+        guard case .transition(let t) = Machine.decide(d, now: start.addingTimeInterval(10)) else {
+            Issue.record("expected the step to move on once the check passed")
+            return
+        }
+        #expect(t.deployment.stepIndex == 1)
+    }
+
+    @Test func promotionPastAGateWaitsForAFailingCheckToResolve() {
+        var d = makeDeployment(steps: [.weight(10, bake: .zero), .pause, .weight(100, bake: .zero)])
+        d.state = .paused
+        d.stepIndex = 1
+        d.greenWeight = 10
+        d.promoteRequested = true
+        d.consecutiveFailures = ["alarm:x": 1]
+        d.nextCheckAt = start
+        #expect(Machine.decide(d, now: start) == .perform(.runChecks))
+    }
+}
+
+@Suite struct TargetHealthJudgementTests {
+    @Test func instancesBeingReplacedAreReportedButNotCounted() {
+        let report = TargetHealthReport(targets: [
+            .init(instanceId: "i-1", state: "healthy", lifecycleState: "InService"),
+            .init(instanceId: "i-2", state: "initial", lifecycleState: "Pending"),
+            .init(instanceId: "i-3", state: "draining", lifecycleState: "Terminating"),
+        ])
+        let result = report.check(maxUnhealthy: 0)
+        #expect(result.passed)
+        #expect(result.evidence.contains("i-2 Pending") && result.evidence.contains("i-3 Terminating"))
+        #expect(report.allHealthy(expected: 1))
+        #expect(!report.allHealthy(expected: 2))
+    }
+
+    @Test func anUnhealthyInServiceInstanceOrNoHealthyOneFailsTheCheck() {
+        let unhealthy = TargetHealthReport(targets: [
+            .init(instanceId: "i-1", state: "healthy", lifecycleState: "InService"),
+            .init(instanceId: "i-2", state: "unhealthy", reason: "Target.FailedHealthChecks", lifecycleState: "InService"),
+        ])
+        #expect(!unhealthy.check(maxUnhealthy: 0).passed)
+        #expect(unhealthy.check(maxUnhealthy: 1).passed)
+        let nobody = TargetHealthReport(targets: [.init(instanceId: "i-2", state: "initial", lifecycleState: "Pending")])
+        #expect(!nobody.check(maxUnhealthy: 5).passed)
     }
 }
