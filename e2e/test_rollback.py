@@ -182,13 +182,19 @@ def test_undo_of_a_completed_release_inside_the_retention_window(world, switchya
 
 
 @pytest.mark.world(bake="0s", interval="100ms", retention="1s")
-def test_blue_is_retired_after_its_retention_by_status_and_gc(world, switchyard, aws):
+def test_status_never_touches_aws_and_gc_retires_blue_after_its_retention(world, switchyard, aws, proxy):
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
     assert code == 0, err
     deployment = re.match(r"deployment (\S+) started", err).group(1)
     assert world["blue_asg"] in aws.groups()
     time.sleep(1.2)
-    code, _, err = switchyard("status", deployment)
+    proxy.reset_counts()
+    for args in (("status",), ("status", deployment), ("status", "--json")):
+        code, _, err = switchyard(*args, env={"AWS_ENDPOINT_URL": proxy.url})
+        assert code == 0, err
+    assert proxy.total == 0, proxy.log
+    assert world["blue_asg"] in aws.groups(), "a read command retired blue"
+    code, _, err = switchyard("gc")
     assert code == 0, err
     assert f"retired blue {world['blue_asg']} of deployment {deployment}" in err
     assert world["blue_asg"] not in aws.groups()

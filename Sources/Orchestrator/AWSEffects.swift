@@ -74,7 +74,12 @@ public struct AWSEffects: EffectPerformer {
             try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0)
             return .weightsConfirmed(green: 0)
         case .removeGreen:
-            try await deleteGroup(d.plan.greenAutoScalingGroup)
+            // Never while green's target group carries any traffic, whatever the record says.
+            let weights = try await traffic(d).currentWeights()
+            if let share = weights.percent[d.plan.greenTargetGroupArn], share > 0 {
+                throw RetireError.carriesTraffic(group: d.plan.greenAutoScalingGroup, targetGroups: [d.plan.greenTargetGroupArn])
+            }
+            try await deleteGroup(d.plan.greenAutoScalingGroup, mayBeUnseen: d.greenGroupCreated)
             return .greenRemoved
         case .retireBlue:
             try await retire(group: d.plan.blue.autoScalingGroup, d)
@@ -110,10 +115,30 @@ public struct AWSEffects: EffectPerformer {
         try await deleteGroup(name)
     }
 
-    private func deleteGroup(_ name: String) async throws {
-        guard try await group(name) != nil else { return }
+    /// How long a group just created may stay invisible to DescribeAutoScalingGroups (eventual consistency), and how
+    /// long a deletion may take to finish, before either is given up on.
+    static let visibilityGrace: TimeInterval = 30
+    static let deletionLimit: TimeInterval = 600
+
+    /// Scales the group to 0, deletes it, and returns once DescribeAutoScalingGroups no longer lists it.
+    /// - Parameter mayBeUnseen: the group was created by this deployment, so "not found" may only mean "not visible yet".
+    private func deleteGroup(_ name: String, mayBeUnseen: Bool = false) async throws {
+        var existing = try await group(name)
+        if existing == nil, mayBeUnseen {
+            let until = clock.now().addingTimeInterval(Self.visibilityGrace)
+            while existing == nil, clock.now() < until {
+                try await clock.sleep(until: clock.now().addingTimeInterval(1))
+                existing = try await group(name)
+            }
+        }
+        guard existing != nil else { return }
         try await aws.autoScaling.updateAutoScalingGroup(name: name, minSize: 0, maxSize: 0, desiredCapacity: 0)
         try await aws.autoScaling.deleteAutoScalingGroup(name: name, forceDelete: true)
+        let until = clock.now().addingTimeInterval(Self.deletionLimit)
+        while try await group(name) != nil {
+            guard clock.now() < until else { throw DeletionError.stillThere(group: name, after: Self.deletionLimit) }
+            try await clock.sleep(until: clock.now().addingTimeInterval(2))
+        }
     }
 
     /// The version's description carries the deployment id, so a second run finds the first run's version.
@@ -191,6 +216,10 @@ public struct AWSEffects: EffectPerformer {
 
     private func observeCapacity(_ d: Deployment) async throws -> CapacityReport {
         guard let green = try await group(d.plan.greenAutoScalingGroup) else {
+            // Just created and not listed yet: wait (the capacity timeout still bounds it); later, it is gone.
+            if clock.now() < d.phaseStartedAt.addingTimeInterval(Self.visibilityGrace) {
+                return CapacityReport(desired: d.plan.blue.desiredCapacity, inService: 0, instances: 0)
+            }
             throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
         }
         memo.sawGreen(green)
@@ -290,6 +319,18 @@ public enum GreenError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .groupMissing(let name): return "the green Auto Scaling group \(name) no longer exists"
+        }
+    }
+}
+
+/// A deleted group did not go away.
+public enum DeletionError: Error, Sendable, CustomStringConvertible {
+    case stillThere(group: String, after: TimeInterval)
+
+    public var description: String {
+        switch self {
+        case .stillThere(let group, let seconds):
+            return "\(group) was deleted but is still listed after \(Int(seconds)) s; it may still be draining"
         }
     }
 }

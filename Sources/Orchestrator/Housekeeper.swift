@@ -3,9 +3,9 @@ import Logging
 import StateStore
 import SwitchyardCore
 
-/// Retires the blue groups of completed releases whose retention is over. `start`, `status` and `gc` run it for the
-/// services they touch; it never touches a service while another of its deployments is active, and never a group
-/// whose target group carries traffic.
+/// Retires the blue groups of completed releases whose retention is over. `start` and `gc` run it for the services
+/// they touch (never a read command); it works on a service only while holding that service's lease, never while
+/// another of its deployments is active, and never on a group whose target group carries traffic.
 public struct Housekeeper: Sendable {
     public struct Outcome: Sendable {
         public var deployment: Deployment
@@ -37,6 +37,14 @@ public struct Housekeeper: Sendable {
         var outcomes: [Outcome] = []
         for d in due {
             guard let effect = Machine.housekeeping(d, now: clock.now()) else { continue }
+            let holder = LeaseHolder(actor: actor)
+            do {
+                try store.acquireLease(deploymentId: d.id, service: d.service, holder: holder, at: clock.now(), ttl: 60)
+            } catch {
+                outcomes.append(Outcome(deployment: d, problem: String(describing: error)))
+                continue
+            }
+            defer { try? store.releaseLease(service: d.service, holder: holder) }
             do {
                 let event = try await effects(d.plan.spec).perform(effect, for: d)
                 let t = Machine.apply(d, event, now: clock.now())

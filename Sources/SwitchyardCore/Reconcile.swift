@@ -107,4 +107,21 @@ extension Machine {
         }
         return outcome("resumed by \(actor): \(found)")
     }
+
+    /// Why undoing a completed release must not move traffic back to blue now, or nil when it may: traffic never
+    /// goes to a fleet that is gone, or smaller than the green that serves all of it (another state file's release
+    /// may have retired or shrunk blue meanwhile).
+    public static func undoRefusal(_ d: Deployment, observed: Observation) -> String? {
+        guard d.state == .completed else { return nil }
+        let blue = d.plan.blue.autoScalingGroup
+        let where_ = "Traffic was left where it is (blue \(observed.weights[d.plan.blue.targetGroupArn] ?? 0)% / green \(observed.weights[d.plan.greenTargetGroupArn] ?? 0)%)."
+        guard observed.blueExists else {
+            return "blue's group \(blue) no longer exists, so there is no fleet to move traffic back to. \(where_)"
+        }
+        let needed = max(1, observed.greenInService)
+        guard observed.blueInService >= needed else {
+            return "blue's group \(blue) has \(observed.blueInService) InService instance(s), fewer than the \(needed) of green that serve the traffic now. \(where_)"
+        }
+        return nil
+    }
 }

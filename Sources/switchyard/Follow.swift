@@ -7,7 +7,8 @@ import SwitchyardCore
 extension Session {
     /// After an operator request was written: waits while a live process runs the deployment, echoing its events, until
     /// `done(deployment, requestsHandled)`; when nobody runs it (or its process stops), takes the lease and runs it here.
-    static func follow(_ id: String, store: StateStore, actor: String, logger: Logger,
+    /// `rollback` says whether the request is a rollback: a takeover then refuses with exit 2 what is unsafe.
+    static func follow(_ id: String, store: StateStore, actor: String, logger: Logger, rollback: Bool = false,
                        done: (Deployment, Bool) -> Bool) async throws -> Deployment {
         let holder = LeaseHolder(actor: actor)
         var seen = try store.events(deploymentId: id).last?.id ?? 0
@@ -36,9 +37,42 @@ extension Session {
             }
             defer { try? store.releaseLease(service: d.service, holder: holder) }
             let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
-            let final = try await drive(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding)
-            await releaseListener(ListenerGuard(aws: aws, spec: d.plan.spec), final)
-            return final
+            return try await takeOver(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding, rollback: rollback)
         }
+    }
+
+    /// Runs a stored deployment that this process now holds the lease of: the one path of `resume`, `promote` and
+    /// `rollback` when they take a deployment over. Reads the listener and both groups, reconciles the record with what
+    /// AWS shows (stored, with the audit entry), refuses what is unsafe before touching anything, claims the listener,
+    /// then runs the loop. For a `rollback`, a refusal is exit 2 and also covers undoing a completed release onto a
+    /// blue that is gone or smaller than the green serving the traffic; for the others it is exit 1.
+    static func takeOver(_ d: Deployment, store: StateStore, aws: AWSClients, actor: String, logger: Logger,
+                         holding: DeploymentRunner.Holding, detachAtPause: Bool = false, rollback: Bool = false) async throws -> Deployment {
+        let observed: Observation
+        do {
+            observed = try await AWSEffects(aws: aws, logger: logger).observe(d)
+        } catch let error as PlanError {
+            // Found at run time, not in the input: a failure (exit 1), not bad usage.
+            throw UnexpectedFailure(description: "could not read what deployment \(d.id) runs on: \(error)")
+        }
+        let reconciled = Machine.reconcile(d, observed: observed, actor: actor, now: Date())
+        try store.save(reconciled.deployment, log: reconciled.log, actor: actor, at: Date())
+        Console.error(Console.progressLine(reconciled.deployment, reconciled.log, at: Date()))
+        let refusal = reconciled.unsafe ?? (rollback ? Machine.undoRefusal(d, observed: observed) : nil)
+        if let refusal {
+            guard rollback else { throw UnexpectedFailure(description: "not going on with deployment \(d.id): \(refusal)") }
+            if reconciled.unsafe == nil {
+                let log = LogEntry(from: d.state, to: d.state, message: "rollback refused: \(refusal)", details: ["actor": actor])
+                try store.save(reconciled.deployment, log: log, actor: actor, at: Date())
+            }
+            for request in try store.pendingRequests(deploymentId: d.id) { try store.markHandled(requestId: request.id, at: Date()) }
+            throw RollbackRefused(description: "deployment \(d.id) was not rolled back: \(refusal)")
+        }
+        let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
+        try await listener.claim(for: d.id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
+        let final = try await drive(reconciled.deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                    detachAtPause: detachAtPause)
+        await releaseListener(listener, final)
+        return final
     }
 }

@@ -10,9 +10,9 @@ struct GC: AsyncParsableCommand {
         abstract: "Retire the blue groups of completed releases whose retention is over.",
         discussion: """
             After promotion, blue keeps its capacity for promotion.blue_retention so `switchyard rollback` can undo \
-            the release at once. Once that window is over, blue is scaled to 0 and deleted by the next command that \
-            touches the service (start, status) or by this one. A group whose target group carries traffic is never \
-            touched. Exit 1 if any due group was left alone.
+            the release at once. Once that window is over, blue is scaled to 0 and deleted by the next `start` of the \
+            service or by this command, each holding the service's lease while it does. A group whose target group \
+            carries traffic is never touched. Exit 1 if any due group was left alone.
             """)
 
     @Option(help: "Only this service.") var service: String?

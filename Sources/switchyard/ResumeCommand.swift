@@ -38,19 +38,8 @@ struct Resume: AsyncParsableCommand {
             }
             defer { try? store.releaseLease(service: d.service, holder: holding.holder) }
             let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
-            let observed = try await AWSEffects(aws: aws, logger: logger).observe(d)
-            let reconciled = Machine.reconcile(d, observed: observed, actor: actor, now: Date())
-            try store.save(reconciled.deployment, log: reconciled.log, actor: actor, at: Date())
-            Console.error(Console.progressLine(reconciled.deployment, reconciled.log, at: Date()))
-            if let unsafe = reconciled.unsafe {
-                Console.error("error: not resuming deployment \(id): \(unsafe)")
-                return .failed
-            }
-            let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
-            try await listener.claim(for: id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
-            let final = try await Session.drive(reconciled.deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                                detachAtPause: detachAtPause)
-            await Session.releaseListener(listener, final)
+            let final = try await Session.takeOver(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                                   detachAtPause: detachAtPause)
             Console.error(Start.summary(final))
             return Exit.forState(final.state)
         }

@@ -41,7 +41,7 @@ struct Rollback: AsyncParsableCommand {
             }
             try store.addRequest(deploymentId: id, kind: .rollback, reason: reason ?? "no reason given", actor: actor, at: now)
             Console.error("rollback of \(id) requested by \(actor)")
-            let final = try await Session.follow(id, store: store, actor: actor, logger: logger) { d, handled in
+            let final = try await Session.follow(id, store: store, actor: actor, logger: logger, rollback: true) { d, handled in
                 d.state == .rolledBack || (d.state.isTerminal && handled)
             }
             switch final.state {

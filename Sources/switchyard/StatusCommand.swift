@@ -13,14 +13,8 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
+            // A read command: it never changes AWS (blues past their retention go in `start` and `gc`).
             let store = try state.openIfExists()
-            if let store {
-                // Status touches the services it shows: blues past their retention go now (best effort, on stderr).
-                let service = try id.flatMap { try store.deployment(id: $0)?.service }
-                if id == nil || service != nil {
-                    await Session.housekeeping(store: store, service: service, logger: Session.logger())
-                }
-            }
             let deployments: [Deployment]
             if let id {
                 guard let d = try store?.deployment(id: id) else { throw UsageError("no deployment \(id) in \(state.path)") }
