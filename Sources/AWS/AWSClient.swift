@@ -42,12 +42,20 @@ public struct AWSClient: Sendable {
     /// Number of HTTP attempts this client made.
     public var requestCount: Int { requests.total }
 
+    /// How a call is signed: with the configured credentials, with given keys (STS AssumeRole), or not at all
+    /// (STS AssumeRoleWithWebIdentity).
+    public enum Signing: Sendable {
+        case configured
+        case keys(SigV4Credentials)
+        case unsigned
+    }
+
     /// Calls one action and returns its result element (`<ActionResult>`, or the EC2 response root).
-    public func call(_ service: AWSService, action: String, parameters: [String: String] = [:]) async throws -> XMLNode {
+    public func call(_ service: AWSService, action: String, parameters: [String: String] = [:], signing: Signing = .configured) async throws -> XMLNode {
         var attempt = 1
         while true {
             do {
-                return try await attemptCall(service, action: action, parameters: parameters, attempt: attempt)
+                return try await attemptCall(service, action: action, parameters: parameters, attempt: attempt, signing: signing)
             } catch let failure as AttemptFailure {
                 switch retryPolicy.decide(error: failure.error, attempt: attempt, retryAfter: failure.retryAfter) {
                 case .dontRetry:
@@ -67,8 +75,16 @@ public struct AWSClient: Sendable {
         var retryAfter: TimeInterval?
     }
 
-    private func attemptCall(_ service: AWSService, action: String, parameters: [String: String], attempt: Int) async throws -> XMLNode {
-        let request = signedRequest(service, action: action, parameters: parameters)
+    private func attemptCall(_ service: AWSService, action: String, parameters: [String: String], attempt: Int,
+                             signing: Signing) async throws -> XMLNode {
+        // Asked for at every attempt, so a refresh between attempts is used at once.
+        let keys: SigV4Credentials?
+        switch signing {
+        case .configured: keys = try await configuration.credentials.credentials().keys
+        case .keys(let given): keys = given
+        case .unsigned: keys = nil
+        }
+        let request = signedRequest(service, action: action, parameters: parameters, keys: keys)
         requests.record(action)
         let response: HTTPResponse
         do {
@@ -91,7 +107,8 @@ public struct AWSClient: Sendable {
         return root.child("\(action)Result") ?? root
     }
 
-    func signedRequest(_ service: AWSService, action: String, parameters: [String: String]) -> HTTPRequest {
+    /// The request for one attempt, signed with `keys`, or unsigned when they are nil.
+    func signedRequest(_ service: AWSService, action: String, parameters: [String: String], keys: SigV4Credentials?) -> HTTPRequest {
         let endpoint = configuration.endpoint(for: service)
         let body = QueryEncoding.body(action: action, version: service.apiVersion, parameters: parameters)
         var host = endpoint.host ?? ""
@@ -101,10 +118,9 @@ public struct AWSClient: Sendable {
         let unsigned = SigV4Request(method: "POST", path: path, query: "",
                                     headers: [(name: "Host", value: host), (name: "Content-Type", value: contentType)],
                                     body: Array(body.utf8))
-        let signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: service.signingName)
-        let signed = signer.sign(unsigned, date: now())
+        let signed = keys.map { SigV4Signer(credentials: $0, region: configuration.region, service: service.signingName).sign(unsigned, date: now()) }
         var headers: [String: String] = [:]
-        for header in signed.headers where header.name != "Host" { headers[header.name] = header.value }
+        for header in (signed ?? unsigned).headers where header.name != "Host" { headers[header.name] = header.value }
         let url = URL(string: path, relativeTo: endpoint)?.absoluteURL ?? endpoint
         return HTTPRequest(method: "POST", url: url, headers: headers, body: Data(body.utf8))
     }

@@ -36,10 +36,11 @@ enum Session {
 
     /// The AWS clients for a region, with credentials and endpoints resolved as the AWS SDKs do.
     static func aws(region: String, logger: Logger) throws -> (AWSClients, AWSClient) {
+        let transport = URLSessionTransport.shared
         let configuration = try AWSConfiguration.resolve(
             environment: ProcessInfo.processInfo.environment, region: region,
-            homeDirectory: FileManager.default.homeDirectoryForCurrentUser.path)
-        let client = AWSClient(configuration: configuration, logger: logger)
+            homeDirectory: FileManager.default.homeDirectoryForCurrentUser.path, transport: transport)
+        let client = AWSClient(configuration: configuration, transport: transport, logger: logger)
         return (AWSClients(client: client), client)
     }
 
