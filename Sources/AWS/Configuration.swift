@@ -62,7 +62,7 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
 /// Region, credentials and endpoints, resolved the way the AWS SDKs do.
 public struct AWSConfiguration: Sendable {
     public var region: String
-    /// Asked for credentials at every attempt; after `resolve` the standard chain.
+    /// Asked for credentials at every attempt; after `resolve` a `RefreshingCredentials` in front of the standard chain.
     public var credentials: any CredentialProvider
     public var endpoints: [AWSService: URL]
     public var profile: String?
@@ -108,7 +108,7 @@ public struct AWSConfiguration: Sendable {
         let setting = CredentialSetting(environment: env, profiles: profiles, profileName: profileName, homeDirectory: homeDirectory,
                                         transport: transport, sts: sts, now: now)
         var configuration = base
-        configuration.credentials = CredentialChain.standard(setting)
+        configuration.credentials = RefreshingCredentials(CredentialChain.standard(setting), now: now)
         return configuration
     }
 

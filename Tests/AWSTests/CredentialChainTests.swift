@@ -110,7 +110,7 @@ import Testing
         let configuration = try AWSConfiguration.resolve(environment: env.merging(["AWS_REGION": "eu-west-3"]) { a, _ in a }, region: nil,
                                                          homeDirectory: home.path, transport: NoNetwork())
         #expect(configuration.region == "eu-west-3")
-        #expect(configuration.credentials is CredentialChain)
+        #expect(configuration.credentials is RefreshingCredentials)
         #expect(try await configuration.credentials.credentials().keys.accessKeyId == "CREDFILEKEY")
         #expect(configuration.endpoint(for: .sts).absoluteString == "https://sts.eu-west-3.amazonaws.com")
         let overridden = try AWSConfiguration.resolve(environment: ["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:7000", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"],
