@@ -40,6 +40,19 @@ import Testing
         #expect(!containsSecret(first.description))
     }
 
+    @Test func aRefusedWebIdentityTokenIsReportedWithoutTheToken() async throws {
+        let tokenFile = home.path + "/oidc-token"
+        try "OIDCTOKENVALUE".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let body = String(decoding: Fixture.data("credentials/sts-error-AccessDenied.xml"), as: UTF8.self)
+            .replacingOccurrences(of: "AccessDenied", with: "InvalidIdentityToken")
+        let transport = RoutedTransport { _ in HTTPResponse(status: 400, body: Data(body.utf8)) }
+        let env = ["AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci"]
+        let text = await failure { try await home.chain(env, transport: transport).credentials() }
+        #expect(text?.hasPrefix("web identity (role arn:aws:iam::123456789012:role/ci): sts AssumeRoleWithWebIdentity failed with InvalidIdentityToken (HTTP 400") == true)
+        #expect(text.map(containsSecret) == false)
+        #expect(transport.requests.first?.form["RoleSessionName"] == "switchyard-1800000000")
+    }
+
     @Test func profileRoleIsAssumedWithTheSourceProfileKeysAndItsSettings() async throws {
         try home.write(".aws/config", """
             [profile deploy]

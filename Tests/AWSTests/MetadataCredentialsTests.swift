@@ -28,6 +28,7 @@ import Testing
         #expect(transport.requests.map(\.url.absoluteString) == ["http://169.254.170.2/v2/credentials/abc", "http://169.254.170.2/v2/credentials/abc"])
         #expect(transport.requests.map { $0.headers["Authorization"] } == ["AUTHTOKENVALUE-1", "AUTHTOKENVALUE-2"])
         #expect(!containsSecret(first.description))
+        #expect(first.source == "container credentials (http://169.254.170.2 (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI))")
     }
 
     @Test(arguments: [

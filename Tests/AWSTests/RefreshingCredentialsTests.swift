@@ -186,3 +186,55 @@ final class CountingProvider: CredentialProvider, @unchecked Sendable {
         #expect(transport.requests.isEmpty)
     }
 }
+
+/// An AWS that answers ExpiredToken to any request signed with keys past their expiration.
+final class ExpiringAWS: HTTPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private var expirations: [String: Date] = [:]
+    private var _expiredAnswers = 0
+    let clock: TestClock
+    init(clock: TestClock) { self.clock = clock }
+
+    var expiredAnswers: Int { lock.withLock { _expiredAnswers } }
+    func issued(_ credentials: AWSCredentials) { lock.withLock { expirations[credentials.keys.accessKeyId] = credentials.expiration } }
+
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        let authorization = request.headers["Authorization"] ?? ""
+        let key = authorization.components(separatedBy: "Credential=").last?.components(separatedBy: "/").first ?? ""
+        let expired = lock.withLock { () -> Bool in
+            guard let expiration = expirations[key], clock.now < expiration else { _expiredAnswers += 1; return true }
+            return false
+        }
+        if expired { return HTTPResponse(status: 400, body: Fixture.data("credentials/sts-error-ExpiredToken.xml")) }
+        return HTTPResponse(status: 200, body: Data("<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult/></DescribeAutoScalingGroupsResponse>".utf8))
+    }
+}
+
+/// A provider whose every credential lives `lifetime` seconds, registered with the fake AWS.
+struct IssuingProvider: CredentialProvider {
+    let inner: CountingProvider
+    let aws: ExpiringAWS
+    func credentials() async throws -> AWSCredentials {
+        let credentials = try await inner.credentials()
+        aws.issued(credentials)
+        return credentials
+    }
+}
+
+@Suite struct LongReleaseTests {
+    @Test func aReleaseThatOutlivesTenCredentialLifetimesNeverSendsExpiredKeys() async throws {
+        let clock = TestClock()
+        let aws = ExpiringAWS(clock: clock)
+        let provider = CountingProvider(clock: clock, lifetime: 15 * 60)
+        let configuration = AWSConfiguration(region: "us-east-1", credentials: RefreshingCredentials(IssuingProvider(inner: provider, aws: aws), now: clock.function),
+                                             endpoints: [.autoScaling: URL(string: "http://127.0.0.1:4566")!])
+        let client = AWSClient(configuration: configuration, transport: aws, logger: Logger(label: "test"), sleep: { _ in }, now: clock.function)
+        for _ in 0..<(11 * 15 * 60 / 20) {
+            _ = try await client.call(.autoScaling, action: "DescribeAutoScalingGroups")
+            clock.advance(20)
+        }
+        #expect(aws.expiredAnswers == 0)
+        // Refreshed at half of each 15-minute lifetime: about twice per lifetime, not before every call.
+        #expect((20...24).contains(provider.fetches))
+    }
+}

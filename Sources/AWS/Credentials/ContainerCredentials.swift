@@ -72,7 +72,9 @@ public struct ContainerCredentials: CredentialProvider {
 
     public func credentials() async throws -> AWSCredentials {
         let url = try endpoint()
-        let shown = Self.withoutQuery(url)
+        // The ECS relative URI is a per-task capability: it is named, never shown.
+        let relative = !(environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] ?? "").isEmpty
+        let shown = relative ? "http://169.254.170.2 (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)" : Self.withoutQuery(url)
         var headers = ["Accept": "application/json"]
         if let token = try authorization() { headers["Authorization"] = token }
         var problem = ""
