@@ -21,6 +21,8 @@ let package = Package(
         // The only place that knows AWS wire formats.
         .target(name: "AWS", dependencies: [
             "SigV4",
+            // SHA-1 names the SSO token cache file, as the AWS CLI does.
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),

@@ -42,13 +42,30 @@ public struct AWSClient: Sendable {
     /// Number of HTTP attempts this client made.
     public var requestCount: Int { requests.total }
 
+    /// How a call is signed: with the configured credentials, with given keys (STS AssumeRole), or not at all
+    /// (STS AssumeRoleWithWebIdentity).
+    public enum Signing: Sendable {
+        case configured
+        case keys(SigV4Credentials)
+        case unsigned
+    }
+
     /// Calls one action and returns its result element (`<ActionResult>`, or the EC2 response root).
-    public func call(_ service: AWSService, action: String, parameters: [String: String] = [:]) async throws -> XMLNode {
+    public func call(_ service: AWSService, action: String, parameters: [String: String] = [:], signing: Signing = .configured) async throws -> XMLNode {
         var attempt = 1
+        var renewedExpiredCredentials = false
         while true {
             do {
-                return try await attemptCall(service, action: action, parameters: parameters, attempt: attempt)
+                return try await attemptCall(service, action: action, parameters: parameters, attempt: attempt, signing: signing)
             } catch let failure as AttemptFailure {
+                if case .configured = signing, !renewedExpiredCredentials, failure.isExpiredCredentials {
+                    // Once per call: fetch credentials again and retry at once, outside the retry budget.
+                    renewedExpiredCredentials = true
+                    logger.info("credentials expired; fetching them again", metadata: [
+                        "aws.service": "\(service.signingName)", "aws.action": "\(action)", "error": "\(failure.error)"])
+                    await (configuration.credentials as? RefreshingCredentials)?.invalidate()
+                    continue
+                }
                 switch retryPolicy.decide(error: failure.error, attempt: attempt, retryAfter: failure.retryAfter) {
                 case .dontRetry:
                     throw failure.error
@@ -65,23 +82,46 @@ public struct AWSClient: Sendable {
     private struct AttemptFailure: Error {
         var error: Error
         var retryAfter: TimeInterval?
+        var temporaryKeys = false
+
+        /// `ExpiredToken` (query APIs) and `ExpiredTokenException` (JSON APIs) say the session token is too old.
+        /// `RequestExpired` is what EC2 answers to an expired session token too, though it also means clock skew (the
+        /// Java SDK files it under clock skew): it counts only for temporary keys, and when it is skew the one retry
+        /// fails the same way and is reported.
+        var isExpiredCredentials: Bool {
+            guard let error = error as? AWSError else { return false }
+            switch error.code.rawValue {
+            case "ExpiredToken", "ExpiredTokenException": return true
+            case "RequestExpired": return temporaryKeys
+            default: return false
+            }
+        }
     }
 
-    private func attemptCall(_ service: AWSService, action: String, parameters: [String: String], attempt: Int) async throws -> XMLNode {
-        let request = signedRequest(service, action: action, parameters: parameters)
+    private func attemptCall(_ service: AWSService, action: String, parameters: [String: String], attempt: Int,
+                             signing: Signing) async throws -> XMLNode {
+        // Asked for at every attempt, so a refresh between attempts (or after ExpiredToken) is used at once.
+        let keys: SigV4Credentials?
+        switch signing {
+        case .configured: keys = try await configuration.credentials.credentials().keys
+        case .keys(let given): keys = given
+        case .unsigned: keys = nil
+        }
+        let request = signedRequest(service, action: action, parameters: parameters, keys: keys)
         requests.record(action)
+        let temporary = keys?.sessionToken != nil
         let response: HTTPResponse
         do {
             response = try await transport.execute(request, timeout: timeout)
         } catch let error as TransportError {
-            throw AttemptFailure(error: error)
+            throw AttemptFailure(error: error, temporaryKeys: temporary)
         }
         let requestId = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
         logger.debug("aws call", metadata: ["aws.service": "\(service.signingName)", "aws.action": "\(action)",
                                              "aws.status": "\(response.status)", "aws.request_id": "\(requestId ?? "-")", "aws.attempt": "\(attempt)"])
         guard (200..<300).contains(response.status) else {
             let error = AWSError.decode(status: response.status, body: response.body, service: service, action: action)
-            throw AttemptFailure(error: error, retryAfter: response.header("Retry-After").flatMap(TimeInterval.init))
+            throw AttemptFailure(error: error, retryAfter: response.header("Retry-After").flatMap(TimeInterval.init), temporaryKeys: temporary)
         }
         guard let root = XMLNode.parse(response.body) else {
             throw AWSError(code: .internalFailure, message: "the response was not XML", status: response.status,
@@ -91,7 +131,8 @@ public struct AWSClient: Sendable {
         return root.child("\(action)Result") ?? root
     }
 
-    func signedRequest(_ service: AWSService, action: String, parameters: [String: String]) -> HTTPRequest {
+    /// The request for one attempt, signed with `keys`, or unsigned when they are nil.
+    func signedRequest(_ service: AWSService, action: String, parameters: [String: String], keys: SigV4Credentials?) -> HTTPRequest {
         let endpoint = configuration.endpoint(for: service)
         let body = QueryEncoding.body(action: action, version: service.apiVersion, parameters: parameters)
         var host = endpoint.host ?? ""
@@ -101,10 +142,9 @@ public struct AWSClient: Sendable {
         let unsigned = SigV4Request(method: "POST", path: path, query: "",
                                     headers: [(name: "Host", value: host), (name: "Content-Type", value: contentType)],
                                     body: Array(body.utf8))
-        let signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: service.signingName)
-        let signed = signer.sign(unsigned, date: now())
+        let signed = keys.map { SigV4Signer(credentials: $0, region: configuration.region, service: service.signingName).sign(unsigned, date: now()) }
         var headers: [String: String] = [:]
-        for header in signed.headers where header.name != "Host" { headers[header.name] = header.value }
+        for header in (signed ?? unsigned).headers where header.name != "Host" { headers[header.name] = header.value }
         let url = URL(string: path, relativeTo: endpoint)?.absoluteURL ?? endpoint
         return HTTPRequest(method: "POST", url: url, headers: headers, body: Data(body.utf8))
     }

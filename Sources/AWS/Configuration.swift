@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SigV4
 
 /// The AWS services Switchyard calls, with their wire details.
@@ -7,6 +8,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
     case autoScaling = "autoscaling"
     case elasticLoadBalancing = "elasticloadbalancing"
     case cloudWatch = "monitoring"
+    case sts
 
     /// The service name in the SigV4 credential scope.
     public var signingName: String { rawValue }
@@ -17,6 +19,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .autoScaling: return "2011-01-01"
         case .elasticLoadBalancing: return "2015-12-01"
         case .cloudWatch: return "2010-08-01"
+        case .sts: return "2011-06-15"
         }
     }
 
@@ -27,6 +30,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .autoScaling: return "AUTO_SCALING"
         case .elasticLoadBalancing: return "ELASTIC_LOAD_BALANCING_V2"
         case .cloudWatch: return "CLOUDWATCH"
+        case .sts: return "STS"
         }
     }
 
@@ -36,7 +40,6 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
 
 /// Why AWS settings could not be resolved. Never carries a secret.
 public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    case noCredentials(profile: String, looked: [String])
     case noRegion
     case profileNotFound(name: String, files: [String])
     case malformedFile(path: String, line: Int, problem: String)
@@ -44,8 +47,6 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
 
     public var description: String {
         switch self {
-        case .noCredentials(let profile, let looked):
-            return "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give profile \"\(profile)\" aws_access_key_id and aws_secret_access_key (looked in \(looked.joined(separator: ", ")))"
         case .noRegion:
             return "no AWS region: set `region` in the deployment file, AWS_REGION, or a region in the profile"
         case .profileNotFound(let name, let files):
@@ -61,15 +62,21 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
 /// Region, credentials and endpoints, resolved the way the AWS SDKs do.
 public struct AWSConfiguration: Sendable {
     public var region: String
-    public var credentials: SigV4Credentials
+    /// Asked for credentials at every attempt; after `resolve` a `RefreshingCredentials` in front of the standard chain.
+    public var credentials: any CredentialProvider
     public var endpoints: [AWSService: URL]
     public var profile: String?
 
-    public init(region: String, credentials: SigV4Credentials, endpoints: [AWSService: URL], profile: String? = nil) {
+    public init(region: String, credentials: any CredentialProvider, endpoints: [AWSService: URL], profile: String? = nil) {
         self.region = region
         self.credentials = credentials
         self.endpoints = endpoints
         self.profile = profile
+    }
+
+    /// Fixed keys, for tests and tools that already hold them.
+    public init(region: String, credentials: SigV4Credentials, endpoints: [AWSService: URL], profile: String? = nil) {
+        self.init(region: region, credentials: StaticCredentials(credentials), endpoints: endpoints, profile: profile)
     }
 
     /// The endpoint for a service: an override from the environment, else AWS's own host for the region.
@@ -79,58 +86,56 @@ public struct AWSConfiguration: Sendable {
         return URL(string: "https://\(service.signingName).\(region).\(suffix)") ?? URL(fileURLWithPath: "/")
     }
 
-    /// Resolves everything from the environment and the shared files. `region` (the deployment file's) wins over the environment.
-    public static func resolve(environment env: [String: String], region: String?, homeDirectory: String) throws -> AWSConfiguration {
+    /// Resolves region and endpoints from the environment and the shared files now, and sets up the standard credential
+    /// chain, which is first asked at the first AWS call. `region` (the deployment file's) wins over the environment.
+    /// `transport` carries the STS, SSO and metadata requests of credential sources.
+    public static func resolve(environment env: [String: String], region: String?, homeDirectory: String, transport: HTTPTransport,
+                               now: @escaping @Sendable () -> Date = Date.init) throws -> AWSConfiguration {
         let profileName = env["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-        let credentialsPath = env["AWS_SHARED_CREDENTIALS_FILE"] ?? homeDirectory + "/.aws/credentials"
-        let configPath = env["AWS_CONFIG_FILE"] ?? homeDirectory + "/.aws/config"
-        let credentialsFile = try SharedFile.load(path: credentialsPath)
-        let configFile = try SharedFile.load(path: configPath)
-        let fromCredentials = credentialsFile?.sections[profileName]
-        let fromConfig = configFile?.sections[profileName == "default" ? "default" : "profile \(profileName)"]
-            ?? (profileName == "default" ? nil : configFile?.sections[profileName])
-        if env["AWS_PROFILE"] != nil, fromCredentials == nil, fromConfig == nil, env["AWS_ACCESS_KEY_ID"] == nil {
-            throw ConfigurationError.profileNotFound(name: profileName, files: [credentialsPath, configPath])
+        let profiles = try AWSProfiles.load(environment: env, homeDirectory: homeDirectory)
+        if env["AWS_PROFILE"] != nil, profiles.profile(profileName) == nil, env["AWS_ACCESS_KEY_ID"] == nil {
+            throw ConfigurationError.profileNotFound(name: profileName, files: [profiles.credentialsPath, profiles.configPath])
         }
-
-        let credentials: SigV4Credentials
-        if let key = env["AWS_ACCESS_KEY_ID"], !key.isEmpty, let secret = env["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty {
-            credentials = SigV4Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
-        } else if let found = [fromCredentials, fromConfig].compactMap({ $0 }).lazy.compactMap(Self.credentials(in:)).first {
-            credentials = found
-        } else {
-            throw ConfigurationError.noCredentials(profile: profileName, looked: ["the environment", credentialsPath, configPath])
-        }
-
-        let resolvedRegion = [region, env["AWS_REGION"], env["AWS_DEFAULT_REGION"], fromConfig?["region"]]
+        let resolvedRegion = [region, env["AWS_REGION"], env["AWS_DEFAULT_REGION"], profiles.inConfigFile(profileName)?["region"]]
             .compactMap { $0 }.first { !$0.isEmpty }
         guard let resolvedRegion else { throw ConfigurationError.noRegion }
+        let endpoints = try Self.endpoints(env)
 
-        var endpoints: [AWSService: URL] = [:]
-        for service in AWSService.allCases {
-            let specific = "AWS_ENDPOINT_URL_\(service.endpointEnvSuffix)"
-            for variable in [specific, "AWS_ENDPOINT_URL"] {
-                guard let value = env[variable], !value.isEmpty else { continue }
-                guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme.lowercased()),
-                      let host = url.host, !host.isEmpty else {
-                    throw ConfigurationError.invalidEndpoint(variable: variable, value: value)
-                }
-                endpoints[service] = url
-                break
-            }
-        }
-        return AWSConfiguration(region: resolvedRegion, credentials: credentials, endpoints: endpoints, profile: profileName)
+        let base = AWSConfiguration(region: resolvedRegion, credentials: StaticCredentials(SigV4Credentials(accessKeyId: "", secretAccessKey: "")),
+                                    endpoints: endpoints, profile: profileName)
+        // STS calls always say how they are signed, so this client never asks `base` for credentials.
+        let sts = STS(client: AWSClient(configuration: base, transport: transport, logger: Logger(label: "switchyard.credentials")))
+        let setting = CredentialSetting(environment: env, profiles: profiles, profileName: profileName, homeDirectory: homeDirectory,
+                                        transport: transport, sts: sts, now: now)
+        var configuration = base
+        configuration.credentials = RefreshingCredentials(CredentialChain.standard(setting), now: now)
+        return configuration
     }
 
-    private static func credentials(in section: [String: String]) -> SigV4Credentials? {
-        guard let key = section["aws_access_key_id"], !key.isEmpty,
-              let secret = section["aws_secret_access_key"], !secret.isEmpty else { return nil }
-        return SigV4Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: section["aws_session_token"])
+    static func endpoints(_ env: [String: String]) throws -> [AWSService: URL] {
+        var endpoints: [AWSService: URL] = [:]
+        for service in AWSService.allCases {
+            if let url = try endpointOverride(env, suffix: service.endpointEnvSuffix) { endpoints[service] = url }
+        }
+        return endpoints
+    }
+
+    /// `AWS_ENDPOINT_URL_<SUFFIX>`, else `AWS_ENDPOINT_URL`, else nil.
+    static func endpointOverride(_ env: [String: String], suffix: String) throws -> URL? {
+        for variable in ["AWS_ENDPOINT_URL_\(suffix)", "AWS_ENDPOINT_URL"] {
+            guard let value = env[variable], !value.isEmpty else { continue }
+            guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme.lowercased()),
+                  let host = url.host, !host.isEmpty else {
+                throw ConfigurationError.invalidEndpoint(variable: variable, value: value)
+            }
+            return url
+        }
+        return nil
     }
 }
 
 /// An AWS shared config or credentials file: INI sections of `key = value`.
-struct SharedFile {
+struct SharedFile: Sendable {
     var sections: [String: [String: String]]
 
     /// Nil when the file does not exist.

@@ -37,6 +37,8 @@ public struct RetryPolicy: Sendable {
         switch error {
         case let error as AWSError:
             if error.code.isThrottling { return true }
+            // STS could not reach the web identity provider (GitHub's, EKS's) in time; botocore retries it too.
+            if error.code.rawValue == "IDPCommunicationError" { return true }
             return error.status >= 500 && error.isAWSErrorBody
         case is TransportError:
             return true

@@ -34,12 +34,14 @@ enum Session {
         return "\(user)@\(host)"
     }
 
-    /// The AWS clients for a region, with credentials and endpoints resolved as the AWS SDKs do.
+    /// The AWS clients for a region, with credentials and endpoints resolved as the AWS SDKs do. Credentials are
+    /// first fetched at the first call, which is a read in every command, so a bad setup changes nothing.
     static func aws(region: String, logger: Logger) throws -> (AWSClients, AWSClient) {
+        let environment = ProcessInfo.processInfo.environment
+        let transport = URLSessionTransport.shared
         let configuration = try AWSConfiguration.resolve(
-            environment: ProcessInfo.processInfo.environment, region: region,
-            homeDirectory: FileManager.default.homeDirectoryForCurrentUser.path)
-        var client = AWSClient(configuration: configuration, logger: logger)
+            environment: environment, region: region, homeDirectory: homeDirectory(environment), transport: transport)
+        var client = AWSClient(configuration: configuration, transport: transport, logger: logger)
         client.timeout = try awsTimeout()
         return (AWSClients(client: client), client)
     }
@@ -51,6 +53,13 @@ enum Session {
             throw UsageError("SWITCHYARD_AWS_TIMEOUT must be a duration between 100ms and 10m, such as 5s (got \"\(text)\")")
         }
         return span.seconds
+    }
+
+    /// `$HOME` first, as the AWS CLI expands `~`, then the user database.
+    static func homeDirectory(_ environment: [String: String]) -> String {
+        if let home = environment["HOME"], !home.isEmpty { return home }
+        if let entry = getpwuid(getuid()), let directory = entry.pointee.pw_dir { return String(cString: directory) }
+        return FileManager.default.homeDirectoryForCurrentUser.path
     }
 
     /// How long a lease lives without a heartbeat; the holder renews it every third of that.

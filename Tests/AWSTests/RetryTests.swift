@@ -19,6 +19,15 @@ import Testing
         #expect(sleeps.delays == [0.05, 0.1])
     }
 
+    @Test func stsIdentityProviderTimeoutsAreRetriedLikeBotocore() async throws {
+        let transport = FakeTransport()
+        transport.enqueue(.success(Self.queryError("IDPCommunicationError")))
+        transport.enqueue(.success(Self.queryError("InvalidIdentityToken")))
+        let client = makeClient(transport)
+        await #expect(throws: AWSError.self) { _ = try await client.call(.sts, action: "AssumeRoleWithWebIdentity", signing: .unsigned) }
+        #expect(transport.requests.count == 2)
+    }
+
     @Test func throttlingStopsAtTheBudget() async throws {
         let transport = FakeTransport()
         let sleeps = SleepRecorder()

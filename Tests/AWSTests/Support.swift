@@ -43,7 +43,9 @@ final class FakeTransport: HTTPTransport, @unchecked Sendable {
 
 enum Fixture {
     static func data(_ name: String) -> Data {
-        guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"),
+        let folder = (name as NSString).deletingLastPathComponent
+        let subdirectory = folder.isEmpty ? "Fixtures" : "Fixtures/" + folder
+        guard let url = Bundle.module.url(forResource: (name as NSString).lastPathComponent, withExtension: nil, subdirectory: subdirectory),
               let data = try? Data(contentsOf: url) else {
             fatalError("missing fixture \(name)")
         }
@@ -65,4 +67,11 @@ func makeClient(_ transport: FakeTransport, retry: RetryPolicy = RetryPolicy(ran
         endpoints: Dictionary(uniqueKeysWithValues: AWSService.allCases.map { ($0, URL(string: "http://127.0.0.1:4566")!) }))
     return AWSClient(configuration: configuration, transport: transport, retryPolicy: retry, logger: Logger(label: "test"),
                      sleep: { try await sleeps.sleep($0) }, now: { Date(timeIntervalSince1970: 1_800_000_000) })
+}
+
+/// A transport with no network behind it: every request fails to connect.
+struct NoNetwork: HTTPTransport {
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        throw TransportError.connectionFailed("no network in unit tests")
+    }
 }
