@@ -44,3 +44,50 @@ def test_two_state_files_never_roll_traffic_onto_a_deleted_fleet(world, switchya
     code, _, err = switchyard("rollback", b1, db=db_b)
     assert code == 0, err
     assert serving_group(aws, world) == f"switchyard-{world['service']}-{a2}"
+
+
+@pytest.mark.world(bake="30s", interval="200ms")
+def test_a_runner_stopped_past_its_lease_writes_nothing_when_it_wakes(world, switchyard, aws):
+    """SIGSTOP past the lease, `rollback` from another terminal takes over and finishes; SIGCONT: the woken runner
+    stops without writing its stale record or touching AWS, and no group was deleted while it carried traffic."""
+    import json
+    import signal
+    import time
+
+    from test_rollback import Running, shifted, wait_until
+    env = {"SWITCHYARD_LEASE_TTL": "2s"}
+    run = Running(switchyard("start", world["file"], "--ami", world["new_ami"], background=True, env=env))
+    wait_until(shifted(aws, world, 10), what="the first step")
+    run.proc.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(2.5)
+        code, _, err = switchyard("rollback", run.id, "--reason", "runner frozen", env=env)
+        assert code == 0, err
+        assert "taking over from" in err, err
+        _, out, _ = switchyard("show", run.id, "--json")
+        events_before = len(json.loads(out)["events"])
+    finally:
+        run.proc.send_signal(signal.SIGCONT)
+    code, _, err = run.finish(timeout=30)
+    assert code != 0, err
+    assert "another process took over" in err, err
+    _, out, _ = switchyard("show", run.id, "--json")
+    view = json.loads(out)
+    assert view["state"] == "rolled_back"
+    assert len(view["events"]) == events_before, view["events"][events_before:]
+    blue_tg, green_tg = world["target_group_arns"]
+    assert aws.weights(world["listener_arn"]).get(green_tg, 0) == 0
+
+
+@pytest.mark.world(bake="30s", interval="200ms")
+def test_a_runner_whose_listener_was_claimed_elsewhere_stops_without_moving_traffic(world, switchyard, aws, tmp_path):
+    """Another state file force-unlocks the listener of a live release: the first runner's next traffic write is
+    fenced (exit 4) and the listener stays where the last confirmed step left it."""
+    from test_rollback import Running, shifted, wait_until
+    run = Running(switchyard("start", world["file"], "--ami", world["new_ami"], background=True))
+    wait_until(shifted(aws, world, 10), what="the first step")
+    aws.elb.add_tags(ResourceArns=[world["listener_arn"]], Tags=[{"Key": "switchyard:deployment", "Value": "someone-else"}])
+    code, _, err = run.finish(timeout=60)
+    assert code == 4, err
+    assert "is tagged for deployment someone-else" in err, err
+    assert shifted(aws, world, 10)(), aws.weights(world["listener_arn"])

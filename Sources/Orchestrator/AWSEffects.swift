@@ -35,6 +35,7 @@ public struct AWSEffects: EffectPerformer {
         case .begin:
             return .begun
         case .retireGroup(let name):
+            try await fenceListener(d)
             try await retire(group: name, d)
             return .groupRetired(name)
         case .ensureLaunchTemplateVersion:
@@ -52,6 +53,8 @@ public struct AWSEffects: EffectPerformer {
         case .setWeights(let green):
             // A step right after our own write (a zero bake) starts from what that write answered, not from a new read.
             let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds)
+            // Within one interval of our own last write, that write's fence still stands.
+            if known == nil { try await fenceListener(d) }
             let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn,
                                                           green: green, known: known)
             memo.wrote(written, at: clock.now())
@@ -70,10 +73,12 @@ public struct AWSEffects: EffectPerformer {
             }
             return .promotionConfirmed
         case .restoreBlue:
+            try await fenceListener(d)
             memo.forgetWeights()
             try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0)
             return .weightsConfirmed(green: 0)
         case .removeGreen:
+            try await fenceListener(d)
             // Never while green's target group carries any traffic, whatever the record says.
             let weights = try await traffic(d).currentWeights()
             if let share = weights.percent[d.plan.greenTargetGroupArn], share > 0 {
@@ -88,6 +93,14 @@ public struct AWSEffects: EffectPerformer {
     }
 
     private func traffic(_ d: Deployment) -> TrafficSwitch { aws.traffic(for: d.plan.spec) }
+
+    /// Before moving traffic or deleting a group: the listener must still carry this deployment's tag. The lease fences
+    /// writers that share a state file; this fences a writer with another state file (or one `--force-unlock`ed).
+    private func fenceListener(_ d: Deployment) async throws {
+        let guard_ = ListenerGuard(aws: aws, spec: d.plan.spec)
+        let owner = try await guard_.owner()
+        guard owner == d.id else { throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: owner) }
+    }
 
     /// What AWS shows for the deployment now, for `resume` to reconcile the record with.
     public func observe(_ d: Deployment) async throws -> Observation {

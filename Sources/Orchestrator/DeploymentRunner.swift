@@ -99,6 +99,12 @@ public struct DeploymentRunner: Sendable {
                 if let holding { wake = min(wake, renewed.addingTimeInterval(holding.ttl / 3)) }
                 try await clock.sleep(until: wake)
             case .perform(let effect):
+                if let holding, effect.writesAWS {
+                    // Fence: the lease must still be ours right before AWS is changed (a process stopped past its
+                    // lease, then taken over, stops here instead of acting on a stale record).
+                    renewed = clock.now()
+                    try store.renewLease(service: d.service, deploymentId: d.id, holder: holding.holder, at: renewed, ttl: holding.ttl)
+                }
                 crash?.reached(.before, effect)
                 let event = try await outcome(of: effect, d)
                 crash?.reached(.afterCall, effect)
@@ -115,6 +121,9 @@ public struct DeploymentRunner: Sendable {
             return try await effects.perform(effect, for: d)
         } catch is CancellationError {
             throw CancellationError()
+        } catch let fenced as FencedOut {
+            // Another process owns the listener now: this one must not act (not even roll back) nor write the record.
+            throw fenced
         } catch {
             logger.warning("effect failed", metadata: ["deployment.id": "\(d.id)", "effect": "\(effect.title)", "error": "\(error)"])
             return .effectFailed(effect, message: String(describing: error))
@@ -146,10 +155,29 @@ public struct DeploymentRunner: Sendable {
 
     private func persist(_ t: Transition, actor: String) throws -> Deployment {
         let now = clock.now()
-        try store.save(t.deployment, log: t.log, actor: actor, at: now)
+        try store.save(t.deployment, log: t.log, actor: actor, at: now, holder: holding?.holder)
         if let log = t.log { onChange(t.deployment, log, now) }
         onUpdate(t.deployment)
         return t.deployment
+    }
+}
+
+/// The listener no longer carries this deployment's tag: another process (another state file, or `--force-unlock`)
+/// owns it now, so this one stops without changing AWS or its record.
+public struct FencedOut: Error, Sendable, CustomStringConvertible {
+    public var deploymentId: String
+    public var resource: String
+    public var owner: String?
+
+    public init(deploymentId: String, resource: String, owner: String?) {
+        self.deploymentId = deploymentId
+        self.resource = resource
+        self.owner = owner
+    }
+
+    public var description: String {
+        let who = owner.map { "is tagged for deployment \($0)" } ?? "no longer carries its \(ListenerGuard.tagKey) tag"
+        return "\(resource) \(who), so deployment \(deploymentId) stopped here without changing AWS or its record"
     }
 }
 

@@ -241,9 +241,14 @@ public final class StateStore: @unchecked Sendable {
     }
 
     /// Stores the new version of a deployment and its event, together. A final state never changes.
-    public func save(_ d: Deployment, log: LogEntry?, actor: String, at: Date) throws {
+    /// With `holder`, the save is fenced: it happens only while that holder still has the service's lease, in the same
+    /// transaction, so a process that was stopped past its lease (and taken over) can never write a stale record.
+    public func save(_ d: Deployment, log: LogEntry?, actor: String, at: Date, holder: LeaseHolder? = nil) throws {
         try lock.withLock {
             try db.transaction {
+                if let holder, try leaseRow(service: d.service)?.holder.id != holder.id {
+                    throw LeaseError.lost(service: d.service, deploymentId: d.id)
+                }
                 let rows = try db.query("SELECT state FROM deployments WHERE id = ?", [.text(d.id)])
                 guard let stored = rows.first?[0].flatMap(DeploymentState.init(rawValue:)) else {
                     throw StateStoreError.unknownDeployment(d.id)

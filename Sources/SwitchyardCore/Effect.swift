@@ -46,6 +46,14 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { title }
 
+    /// Whether the effect changes anything in AWS (the others only read): each of these is fenced by the lease.
+    public var writesAWS: Bool {
+        switch self {
+        case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion: return false
+        case .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue: return true
+        }
+    }
+
     /// The case's name without its values, e.g. `setWeights`.
     public var kind: String {
         switch self {

@@ -37,7 +37,7 @@ enum Failure {
             return .failed
         case is Interrupted, is DetachedAtGate:
             return .interrupted
-        case is ListenerClaimed:
+        case is ListenerClaimed, is FencedOut:
             return .conflict
         case let error as StateStoreError:
             if case .activeDeploymentExists = error { return .conflict }

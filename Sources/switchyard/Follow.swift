@@ -56,7 +56,7 @@ extension Session {
             throw UnexpectedFailure(description: "could not read what deployment \(d.id) runs on: \(error)")
         }
         let reconciled = Machine.reconcile(d, observed: observed, actor: actor, now: Date())
-        try store.save(reconciled.deployment, log: reconciled.log, actor: actor, at: Date())
+        try store.save(reconciled.deployment, log: reconciled.log, actor: actor, at: Date(), holder: holding.holder)
         Console.error(Console.progressLine(reconciled.deployment, reconciled.log, at: Date()))
         let refusal = reconciled.unsafe ?? (rollback ? Machine.undoRefusal(d, observed: observed) : nil)
         if let refusal {

@@ -63,7 +63,12 @@ enum Session {
     }
 
     /// How long a lease lives without a heartbeat; the holder renews it every third of that.
-    static let leaseTTL: TimeInterval = 15
+    /// `SWITCHYARD_LEASE_TTL` (a duration from 1s to 10m) changes it; 15 s by default.
+    static let leaseTTL: TimeInterval = {
+        guard let text = ProcessInfo.processInfo.environment["SWITCHYARD_LEASE_TTL"], let span = TimeSpan(parsing: text),
+              span.milliseconds >= 1000, span.milliseconds <= 600_000 else { return 15 }
+        return span.seconds
+    }()
 
     /// The loop that runs a deployment, printing one line per stored change. SIGINT and SIGTERM stop it at the next
     /// safe point (exit 5, resumable); a second signal exits at once.

@@ -25,6 +25,27 @@ import Testing
         #expect(try store.lease(service: "web")?.holder == remote("first"))
     }
 
+    @Test func aFencedSaveIsRefusedOnceAnotherHolderTookTheLease() throws {
+        let store = try StateStore(path: temporaryPath())
+        var d = sampleDeployment()
+        try store.insert(d, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
+        d.state = .launching
+        try store.save(d, log: nil, actor: "a", at: t0.addingTimeInterval(1), holder: remote("first"))
+        // Stopped past its lease; another process takes over and moves the record on.
+        try store.acquireLease(deploymentId: d.id, service: "web", holder: remote("second"), at: t0.addingTimeInterval(60), ttl: ttl)
+        var theirs = d
+        theirs.state = .rollingBack
+        try store.save(theirs, log: nil, actor: "b", at: t0.addingTimeInterval(61), holder: remote("second"))
+        var stale = d
+        stale.state = .waitingForCapacity
+        #expect(throws: LeaseError.self) {
+            try store.save(stale, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "stale"), actor: "a",
+                           at: t0.addingTimeInterval(62), holder: remote("first"))
+        }
+        #expect(try store.deployment(id: d.id)?.state == .rollingBack)
+        #expect(try store.events(deploymentId: d.id).contains { $0.message == "stale" } == false)
+    }
+
     @Test func renewalKeepsItAliveAndAnExpiredLeaseIsTakenOver() throws {
         let store = try StateStore(path: temporaryPath())
         let d = sampleDeployment()
