@@ -165,6 +165,20 @@ public struct AutoScaling: Sendable {
         _ = try await client.call(.autoScaling, action: "CreateAutoScalingGroup", parameters: request.parameters)
     }
 
+    /// Sets tags on a group (not propagated to instances).
+    public func tagGroup(_ name: String, tags: [String: String]) async throws {
+        var parameters: [String: String] = [:]
+        for (index, key) in tags.keys.sorted().enumerated() {
+            let prefix = "Tags.member.\(index + 1)"
+            parameters["\(prefix).Key"] = key
+            parameters["\(prefix).Value"] = tags[key]
+            parameters["\(prefix).PropagateAtLaunch"] = "false"
+            parameters["\(prefix).ResourceId"] = name
+            parameters["\(prefix).ResourceType"] = "auto-scaling-group"
+        }
+        _ = try await client.call(.autoScaling, action: "CreateOrUpdateTags", parameters: parameters)
+    }
+
     public func updateAutoScalingGroup(name: String, minSize: Int, maxSize: Int, desiredCapacity: Int) async throws {
         _ = try await client.call(.autoScaling, action: "UpdateAutoScalingGroup", parameters: [
             "AutoScalingGroupName": name, "MinSize": String(minSize), "MaxSize": String(maxSize), "DesiredCapacity": String(desiredCapacity),

@@ -2,6 +2,7 @@ import AWS
 import Foundation
 import Logging
 import Probes
+import StateStore
 import SwitchyardCore
 
 /// Runs one effect of the state machine and reports its outcome as an event.
@@ -71,6 +72,9 @@ public struct AWSEffects: EffectPerformer {
             guard weights.percent[d.plan.greenTargetGroupArn] == 100 else {
                 throw TrafficError.readBackMismatch(resource: traffic(d).resourceName, expectedGreen: 100, found: weights.percent)
             }
+            // Blue, kept for rollback, says so in AWS: no release from any state file retires it before the deadline.
+            let until = clock.now().adding(d.plan.spec.promotion.blueRetention)
+            try await aws.autoScaling.tagGroup(d.plan.blue.autoScalingGroup, tags: [RetentionTag.key: RetentionTag.text(until)])
             return .promotionConfirmed
         case .restoreBlue:
             try await fenceListener(d)
@@ -390,4 +394,16 @@ final class EffectMemo: @unchecked Sendable {
             return value
         }
     }
+}
+
+/// `switchyard:retain-until`: the deadline of a blue kept for rollback, on the group itself, so every state file sees it.
+public enum RetentionTag {
+    public static let key = "switchyard:retain-until"
+
+    /// ISO-8601 UTC, whole seconds rounded up (never earlier than the stored deadline).
+    public static func text(_ date: Date) -> String {
+        StoredDate.text(Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.up)))
+    }
+
+    public static func parse(_ text: String) -> Date? { StoredDate.parse(text) }
 }

@@ -18,6 +18,7 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case foreignGroupOnGreen(group: String, targetGroup: String)
     case launchTemplateVersionNotFound(template: String, version: String)
     case alarmsNotFound([String])
+    case retainedForRollback(group: String, until: String)
 
     public var description: String {
         switch self {
@@ -29,6 +30,10 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "AMI \(ami) is built for \(arch), but blue runs \(blueAMI) on \(blueArch). Green must use the same architecture as blue's instance types."
         case .alarmsNotFound(let names):
             return "checks.alarms names CloudWatch alarms that do not exist in this account and region: \(names.joined(separator: ", ")). Check the names (metric and composite alarms are both looked up)."
+        case .retainedForRollback(let group, let until):
+            return "\(group) stands on green's target group and is kept for rollback until \(until) (its \(RetentionTag.key) tag, "
+                + "set when the release that replaced it was promoted, perhaps from another state file). Wait until then, or end its "
+                + "retention now with `--end-retention` (the release that kept it can then no longer be rolled back)."
         case .listenerNotFound(let arn):
             return "the listener \(arn) (traffic.listener_arn) does not exist."
         case .ruleNotFound(let arn):

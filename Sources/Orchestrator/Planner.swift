@@ -59,7 +59,10 @@ public struct Planner: Sendable {
     }
 
     /// The plan, and the AWS answers it was made from, for the effects of the same process.
-    public func planWithFacts(spec: DeploymentSpec, ami: String, deploymentId: String, retirable: Set<String>) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
+    /// - Parameter endingRetention: the operator's `--end-retention`: a group kept for rollback (its
+    ///   `switchyard:retain-until` tag in the future) may be retired from green's target group before its deadline.
+    public func planWithFacts(spec: DeploymentSpec, ami: String, deploymentId: String, retirable: Set<String>,
+                              endingRetention: Bool = false, now: Date = Date()) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
         let traffic = aws.traffic(for: spec)
         let weights = try await traffic.currentWeights()
         let resource = traffic.resourceName
@@ -76,7 +79,8 @@ public struct Planner: Sendable {
 
         let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueAutoScalingGroup.map { [$0] } ?? []))
         let blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
-        let retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable)
+        let retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable,
+                                        endingRetention: endingRetention, now: now)
         let (blue, source) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
         try await checkAlarmsExist(spec.checks.alarms)
 
@@ -123,15 +127,26 @@ public struct Planner: Sendable {
     }
 
     /// Groups standing on green's target group. Only earlier blues and Switchyard's own groups of this service may go.
-    private func groupsToRetire(groups: [AutoScalingGroup], greenTargetGroup: String, service: String, retirable: Set<String>) throws -> [String] {
+    /// A group kept for rollback by any state file (its `switchyard:retain-until` tag not yet passed) stays unless the
+    /// operator ends its retention.
+    private func groupsToRetire(groups: [AutoScalingGroup], greenTargetGroup: String, service: String, retirable: Set<String>,
+                                endingRetention: Bool, now: Date) throws -> [String] {
         let standing = groups.filter { $0.targetGroupARNs.contains(greenTargetGroup) }
         return try standing.map { group in
             let ours = group.tags.contains { $0.key == "switchyard:service" && $0.value == service }
             guard ours || retirable.contains(group.name) else {
                 throw PlanError.foreignGroupOnGreen(group: group.name, targetGroup: greenTargetGroup)
             }
+            if !endingRetention, let until = Self.retainedUntil(group), until > now {
+                throw PlanError.retainedForRollback(group: group.name, until: RetentionTag.text(until))
+            }
             return group.name
         }.sorted()
+    }
+
+    /// The retention deadline a group carries in its tag, if any.
+    public static func retainedUntil(_ group: AutoScalingGroup) -> Date? {
+        group.tags.first { $0.key == RetentionTag.key }.flatMap { RetentionTag.parse($0.value) }
     }
 
     /// Blue's fleet and the launch-template version green copies; checks the new AMI against blue's in the same

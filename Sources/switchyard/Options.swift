@@ -48,6 +48,12 @@ struct ReleaseOptions: ParsableArguments {
     @Option(name: .customLong("packer-build"), help: ArgumentHelp("With --packer-manifest: the build of this name.", valueName: "name"))
     var packerBuild: String?
 
+    @Flag(name: .customLong("end-retention"), help: """
+        Retire a group kept for rollback (tag switchyard:retain-until) that stands on green's target group before its \
+        deadline; the release that kept it can then no longer be rolled back. Logged.
+        """)
+    var endRetention = false
+
     func validate() throws {
         switch (ami, packerManifest) {
         case (nil, nil): throw ValidationError("give the AMI to release: --ami ami-… or --packer-manifest PATH")

@@ -24,7 +24,8 @@ struct Plan: AsyncParsableCommand {
             // Blue groups of this service's earlier deployments: they may be retired from green's target group.
             let retirable = try state.openIfExists()?.blueGroups(service: spec.service) ?? []
             let plan = try await Planner(aws: aws, logger: logger)
-                .plan(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>", retirable: retirable)
+                .planWithFacts(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
+                               retirable: retirable, endingRetention: release.endRetention).plan
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.
             let claimedBy = try await ListenerGuard(aws: aws, spec: spec).owner()
             if output.json {

@@ -37,7 +37,8 @@ struct Start: AsyncParsableCommand {
             let now = Date()
             let id = Session.newDeploymentId(now: now)
             let (plan, facts) = try await Planner(aws: aws, logger: logger)
-                .planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service))
+                .planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service),
+                               endingRetention: release.endRetention)
             let actor = Session.actor
             let listener = ListenerGuard(aws: aws, spec: spec)
             let mayReplace: (String) -> Bool = { owner in
@@ -49,8 +50,10 @@ struct Start: AsyncParsableCommand {
             let deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             var details = ["file": release.file, "file_digest": digest]
             if let amiSource { details["ami_source"] = amiSource }
+            if release.endRetention, !plan.retire.isEmpty { details["end_retention"] = plan.retire.joined(separator: ",") }
             let created = LogEntry(from: .pending, to: .pending,
-                                   message: "deployment of \(plan.ami) created from \(release.file) by \(actor)" + (amiSource.map { " (AMI from \($0))" } ?? ""),
+                                   message: "deployment of \(plan.ami) created from \(release.file) by \(actor)" + (amiSource.map { " (AMI from \($0))" } ?? "")
+                                       + (details["end_retention"].map { "; --end-retention: \($0) may be retired before its retention deadline" } ?? ""),
                                    details: details)
             if let signal = stop.signal {
                 Console.error("\(signal) before the deployment was created: nothing was changed")
