@@ -18,9 +18,13 @@ let package = Package(
         .target(name: "SwitchyardCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // AWS Signature Version 4: a pure function of request, credentials and date.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // libcurl, used directly: the one HTTP client of the product.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Sends HTTP requests (AWS calls, probes, webhooks) with timeouts that hold; knows nothing of AWS.
+        .target(name: "HTTP", dependencies: ["CCurl"]),
         // The only place that knows AWS wire formats.
         .target(name: "AWS", dependencies: [
-            "SigV4",
+            "SigV4", "HTTP",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
