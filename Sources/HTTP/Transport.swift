@@ -51,10 +51,13 @@ public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case .timedOut(let seconds):
-            let whole = seconds.rounded() == seconds
-            return "no answer within " + (whole ? "\(Int(seconds)) s" : "\(Int((seconds * 1000).rounded())) ms")
+        case .timedOut(let seconds): return "no answer within \(Self.duration(seconds))"
         case .connectionFailed(let detail): return "connection failed: \(detail)"
         }
+    }
+
+    /// "20 s", or "300 ms" below a second or when not whole.
+    static func duration(_ seconds: TimeInterval) -> String {
+        seconds.rounded() == seconds && seconds >= 1 ? "\(Int(seconds)) s" : "\(Int((seconds * 1000).rounded())) ms"
     }
 }
