@@ -29,10 +29,10 @@ let package = Package(
         ]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "StateStore", dependencies: ["CSQLite", "SwitchyardCore"]),
-        // HTTP health probes (URLSession, which is libcurl on Linux) and the other checks a step runs.
-        .target(name: "Probes", dependencies: ["SwitchyardCore"]),
+        // HTTP health probes and the other checks a step runs.
+        .target(name: "Probes", dependencies: ["SwitchyardCore", "HTTP"]),
         .target(name: "Orchestrator", dependencies: [
-            "SwitchyardCore", "AWS", "StateStore", "Probes",
+            "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [

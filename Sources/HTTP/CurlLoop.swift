@@ -20,6 +20,9 @@ final class CurlLoop: @unchecked Sendable {
 
     init() {
         multi = curlReady ? curl_multi_init() : nil
+        // curl keeps only 4 idle connections per added handle by default, fewer than the AWS endpoints, probe targets
+        // and webhooks of one release; evicted ones would cost a new TLS handshake each.
+        if let multi { sy_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 32) }
     }
 
     func submit(_ transfer: CurlTransfer) {
