@@ -162,3 +162,19 @@ import Testing
         #expect(CurlSettings(environment: [:], connectTimeout: 5).proxy(for: URL(string: "https://a/")!) == "")
     }
 }
+
+@Suite struct TLSSettingsTests {
+    @Test func awsCABundleIsTheCABundle() async throws {
+        let server = try LocalServer()
+        defer { server.stop() }
+        let transport = CurlTransport(environment: ["AWS_CA_BUNDLE": "/nonexistent/switchyard-ca.pem"])
+        let url = URL(string: "https://127.0.0.1:\(server.port)/")!
+        do {
+            _ = try await transport.execute(HTTPRequest(method: "GET", url: url, headers: [:], body: Data()), timeout: 10)
+            Issue.record("answered")
+        } catch TransportError.connectionFailed(let detail) {
+            #expect(detail.hasPrefix("TLS failed"), Comment(rawValue: detail))
+            #expect(detail.contains("/nonexistent/switchyard-ca.pem"), Comment(rawValue: detail))
+        }
+    }
+}
