@@ -20,7 +20,7 @@ final class CurlTransfer: @unchecked Sendable {
         url = request.url
         self.timeout = timeout
         connectTimeout = min(request.connectTimeout ?? settings.connectTimeout, timeout)
-        errorBuffer.initialize(to: 0)
+        errorBuffer.initialize(repeating: 0, count: Int(sy_error_size))
         guard let scheme = request.url.scheme?.lowercased(), ["http", "https"].contains(scheme) else {
             throw TransportError.connectionFailed("not an http or https URL")
         }

@@ -19,7 +19,7 @@ import Foundation
 ///   subdomains, IP addresses, CIDR ranges);
 /// - an empty variable counts as unset, `ALL_PROXY` is not used, and with none set every request goes direct, whatever
 ///   the process's own environment says.
-public final class CurlTransport: HTTPTransport, @unchecked Sendable {
+public final class CurlTransport: HTTPTransport, Sendable {
     /// The process-wide transport (proxies and CA bundle from the process environment).
     public static let shared = CurlTransport()
 
