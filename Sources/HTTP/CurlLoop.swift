@@ -69,7 +69,10 @@ final class CurlLoop: @unchecked Sendable {
                 defer { incoming = []; cancelled = [] }
                 return (incoming, cancelled, stopping)
             }
-            if stop { break }
+            if stop {
+                new.forEach { $0.finish(.failure(CancellationError())) }
+                break
+            }
             for transfer in new { add(transfer, to: multi) }
             for transfer in gone { remove(transfer, from: multi, with: .failure(CancellationError())) }
             var running: Int32 = 0
