@@ -18,19 +18,23 @@ let package = Package(
         .target(name: "SwitchyardCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // AWS Signature Version 4: a pure function of request, credentials and date.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // libcurl, used directly: the one HTTP client of the product.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Sends HTTP requests (AWS calls, probes, webhooks) with timeouts that hold; knows nothing of AWS.
+        .target(name: "HTTP", dependencies: ["CCurl"]),
         // The only place that knows AWS wire formats.
         .target(name: "AWS", dependencies: [
-            "SigV4",
+            "SigV4", "HTTP",
             // SHA-1 names the SSO token cache file, as the AWS CLI does.
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "StateStore", dependencies: ["CSQLite", "SwitchyardCore"]),
-        // HTTP health probes (URLSession, which is libcurl on Linux) and the other checks a step runs.
-        .target(name: "Probes", dependencies: ["SwitchyardCore"]),
+        // HTTP health probes and the other checks a step runs.
+        .target(name: "Probes", dependencies: ["SwitchyardCore", "HTTP"]),
         .target(name: "Orchestrator", dependencies: [
-            "SwitchyardCore", "AWS", "StateStore", "Probes",
+            "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
@@ -42,6 +46,7 @@ let package = Package(
         .plugin(name: "GitRevision", capability: .buildTool()),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], exclude: ["aws-sig-v4-test-suite"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "AWS", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "SwitchyardCore"]),
         .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SwitchyardCore"]),

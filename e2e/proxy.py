@@ -6,6 +6,7 @@ Counts requests per AWS action and can answer chosen actions with an AWS error i
     proxy.fail("ModifyListener", code="AccessDenied", status=403)      # always
     proxy.counts["CreateAutoScalingGroup"]
     proxy.rewrite("DescribeTargetHealth", lambda body: body.replace(b">healthy<", b">unhealthy<"))
+    proxy.drop_every(4)                # closes the connection of every 4th request without an answer; proxy.dropped
 """
 import http.client
 import socket
@@ -48,6 +49,9 @@ class Proxy:
         self.log = []
         self.faults = {}
         self.rewrites = {}
+        self.drop_period = 0
+        self.received = 0
+        self.dropped = 0
         self.lock = threading.Lock()
         proxy = self
 
@@ -55,6 +59,9 @@ class Proxy:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
+                if proxy._take_drop():
+                    self.close_connection = True
+                    return
                 action = action_of(body, self.path)
                 fault = proxy._take_fault(action)
                 if fault:
@@ -94,6 +101,19 @@ class Proxy:
                 if fault["times"] <= 0:
                     del self.faults[action]
             return fault
+
+    def _take_drop(self):
+        with self.lock:
+            self.received += 1
+            drop = self.drop_period > 0 and self.received % self.drop_period == 0
+            self.dropped += drop
+            return drop
+
+    def drop_every(self, n):
+        """Reads every n-th request whole, then closes its connection without an answer, as a dying load balancer or
+        NAT gateway does."""
+        with self.lock:
+            self.drop_period = n
 
     def fail(self, action, code="Throttling", status=400, times=None, message="injected by the test proxy"):
         """Answers `action` with an AWS query-protocol error, `times` times (None: until cleared)."""

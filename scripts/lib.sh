@@ -5,6 +5,7 @@
 ensure_dependencies() {
   local missing=()
   dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
+  dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || missing+=(libcurl4-openssl-dev)
   command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip python3-venv)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]} (apt-get)" >&2

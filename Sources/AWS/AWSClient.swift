@@ -28,7 +28,7 @@ public struct AWSClient: Sendable {
     private let sleep: @Sendable (TimeInterval) async throws -> Void
     private let now: @Sendable () -> Date
 
-    public init(configuration: AWSConfiguration, transport: HTTPTransport = URLSessionTransport.shared, retryPolicy: RetryPolicy = .default,
+    public init(configuration: AWSConfiguration, transport: HTTPTransport = CurlTransport.shared, retryPolicy: RetryPolicy = .default,
                 logger: Logger, sleep: @escaping @Sendable (TimeInterval) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64($0 * 1_000_000_000)) },
                 now: @escaping @Sendable () -> Date = Date.init) {
         self.configuration = configuration

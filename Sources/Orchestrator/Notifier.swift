@@ -1,27 +1,25 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTP
 import Logging
 import Probes
 import StateStore
 import SwitchyardCore
 
-/// Sends notifications to the deployment file's webhooks through URLSession (libcurl on Linux): in the background, in
-/// order per webhook, each attempt bounded by `notify.timeout`, a 5xx, a timeout or a connection error retried up to
+/// Sends notifications to the deployment file's webhooks through the HTTP transport: in the background, in order per
+/// webhook, each attempt bounded by `notify.timeout`, a 5xx, a timeout or a connection error retried up to
 /// `notify.retries` times. Never blocks or fails the release; URLs are logged without their path and query, which often
 /// carry the secret.
 public final class Notifier: @unchecked Sendable {
     private let logger: Logger
-    /// Made on the first send, so commands that notify nobody never pay for a URLSession.
-    private lazy var session = TimedHTTP.session()
+    private let transport: HTTPTransport
     private let lock = NSLock()
     /// The last send queued per webhook URL, so the next one waits for it: receivers see events in order.
     private var tails: [String: Task<Void, Never>] = [:]
     private var longestTimeout: TimeInterval = 0
 
-    public init(logger: Logger) {
+    public init(logger: Logger, transport: HTTPTransport = CurlTransport.shared) {
         self.logger = logger
+        self.transport = transport
     }
 
     /// Queues a notification for every webhook of the deployment's file; returns at once.
@@ -88,24 +86,21 @@ public final class Notifier: @unchecked Sendable {
 
     private func send(_ body: Data, to url: String, timeout: TimeInterval, retries: Int) async {
         guard let target = URL(string: url) else { return }
-        var request = URLRequest(url: target)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("switchyard", forHTTPHeaderField: "User-Agent")
+        let request = HTTPRequest(method: "POST", url: target, headers: ["Content-Type": "application/json", "User-Agent": "switchyard"],
+                                  body: body)
         for attempt in 0...retries {
             let outcome: String
             do {
-                let session = lock.withLock { self.session }
-                let response = try await TimedHTTP.response(to: request, in: session, within: timeout)
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                if (200..<300).contains(status) { return }
-                outcome = "answered \(status)"
-                if status < 500 && status != 429 { break }
-            } catch is TimedHTTP.TimedOut {
+                let response = try await transport.execute(request, timeout: timeout)
+                if (200..<300).contains(response.status) { return }
+                outcome = "answered \(response.status)"
+                if response.status < 500 && response.status != 429 { break }
+            } catch TransportError.timedOut {
                 outcome = "gave no answer within \(TimeSpan(milliseconds: Int64(timeout * 1000)))"
+            } catch TransportError.connectionFailed(let detail) {
+                outcome = "failed: \(detail)"
             } catch {
-                outcome = "failed: \(error.localizedDescription)"
+                return  // cancelled: nobody waits for this notification any more
             }
             logger.warning("webhook attempt failed", metadata: ["webhook": "\(Self.redacted(url))", "attempt": "\(attempt + 1)", "outcome": "\(outcome)"])
             if attempt < retries { try? await Task.sleep(nanoseconds: UInt64(100_000_000 * (attempt + 1))) }

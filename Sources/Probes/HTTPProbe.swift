@@ -1,58 +1,43 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTP
 import SwitchyardCore
 
-/// The HTTP probe of `checks.http`: one GET per tick through URLSession (libcurl on Linux), on one session so the
-/// connection is reused from tick to tick, each bounded by the probe's own timeout (see `TimedHTTP`).
+/// The HTTP probe of `checks.http`: one GET per tick through the process's libcurl transport, which keeps the
+/// connection alive from tick to tick; the probe's own timeout is the request's total timeout.
 public final class HTTPProbe: Sendable {
     public let spec: DeploymentSpec.HTTPProbe
-    private let session = TimedHTTP.session()
+    private let transport: HTTPTransport
 
-    public init(spec: DeploymentSpec.HTTPProbe) {
+    public init(spec: DeploymentSpec.HTTPProbe, transport: HTTPTransport = CurlTransport.shared) {
         self.spec = spec
+        self.transport = transport
     }
-
-    deinit { session.finishTasksAndInvalidate() }
 
     /// Probes once. A status outside `expect_status`, a timeout or a connection error fails the check.
     public func check() async -> CheckResult {
-        let name = "http"
         guard let url = URL(string: spec.url) else {
-            return CheckResult(name: name, passed: false, evidence: "invalid URL \(spec.url)", threshold: spec.failureThreshold)
+            return result(passed: false, "invalid URL \(spec.url)")
         }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 300)
-        request.httpMethod = "GET"
-        request.setValue("switchyard-probe", forHTTPHeaderField: "User-Agent")
+        let request = HTTPRequest(method: "GET", url: url, headers: ["User-Agent": "switchyard-probe"], body: Data())
+        let target = "GET \(Self.redacted(url))"
         let started = Date()
         do {
-            let response = try await TimedHTTP.response(to: request, in: session, within: spec.timeout.seconds)
+            let response = try await transport.execute(request, timeout: spec.timeout.seconds)
             let ms = Int(Date().timeIntervalSince(started) * 1000)
-            guard let http = response as? HTTPURLResponse else {
-                return CheckResult(name: name, passed: false, evidence: "GET \(Self.redacted(url)): no HTTP response", threshold: spec.failureThreshold)
-            }
-            let ok = spec.expectStatus.contains(http.statusCode)
+            let ok = spec.expectStatus.contains(response.status)
             let expected = spec.expectStatus.map(String.init).joined(separator: "/")
-            return CheckResult(name: name, passed: ok,
-                               evidence: "GET \(Self.redacted(url)) answered \(http.statusCode) in \(ms) ms" + (ok ? "" : " (expected \(expected))"),
-                               threshold: spec.failureThreshold)
-        } catch is TimedHTTP.TimedOut {
-            return CheckResult(name: name, passed: false, evidence: "GET \(Self.redacted(url)) failed: timed out after \(spec.timeout)", threshold: spec.failureThreshold)
+            return result(passed: ok, "\(target) answered \(response.status) in \(ms) ms" + (ok ? "" : " (expected \(expected))"))
+        } catch TransportError.timedOut {
+            return result(passed: false, "\(target) failed: timed out after \(spec.timeout)")
+        } catch TransportError.connectionFailed(let detail) {
+            return result(passed: false, "\(target) failed: \(detail)")
         } catch {
-            let text = (error as? URLError).map(Self.describe) ?? String(describing: error)
-            return CheckResult(name: name, passed: false, evidence: "GET \(Self.redacted(url)) failed: \(text)", threshold: spec.failureThreshold)
+            return result(passed: false, "\(target) failed: \(error)")
         }
     }
 
-    static func describe(_ error: URLError) -> String {
-        switch error.code {
-        case .timedOut: return "timed out"
-        case .cannotConnectToHost: return "connection refused"
-        case .cannotFindHost: return "host not found"
-        case .networkConnectionLost: return "connection lost"
-        default: return error.localizedDescription
-        }
+    private func result(passed: Bool, _ evidence: String) -> CheckResult {
+        CheckResult(name: "http", passed: passed, evidence: evidence, threshold: spec.failureThreshold)
     }
 
     /// The URL without its query, which may carry a token.

@@ -38,7 +38,7 @@ enum Session {
     /// first fetched at the first call, which is a read in every command, so a bad setup changes nothing.
     static func aws(region: String, logger: Logger) throws -> (AWSClients, AWSClient) {
         let environment = ProcessInfo.processInfo.environment
-        let transport = URLSessionTransport.shared
+        let transport = CurlTransport.shared
         let configuration = try AWSConfiguration.resolve(
             environment: environment, region: region, homeDirectory: homeDirectory(environment), transport: transport)
         var client = AWSClient(configuration: configuration, transport: transport, logger: logger)

@@ -11,10 +11,13 @@ final class TinyServer: @unchecked Sendable {
     private var _status = 200
     private var _delay: TimeInterval = 0
     private var _requests: [String] = []
+    private var _connections = 0
 
     var status: Int { get { lock.withLock { _status } } set { lock.withLock { _status = newValue } } }
     var delay: TimeInterval { get { lock.withLock { _delay } } set { lock.withLock { _delay = newValue } } }
     var requests: [String] { lock.withLock { _requests } }
+    /// Accepted connections so far.
+    var connections: Int { lock.withLock { _connections } }
 
     init() throws {
         let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -39,6 +42,7 @@ final class TinyServer: @unchecked Sendable {
         while true {
             let client = accept(fd, nil, nil)
             if client < 0 { return }
+            lock.withLock { _connections += 1 }
             Thread.detachNewThread { [self] in handle(client) }
         }
     }
@@ -54,7 +58,7 @@ final class TinyServer: @unchecked Sendable {
             let (status, delay) = lock.withLock { (_status, _delay) }
             if delay > 0 { Thread.sleep(forTimeInterval: delay) }
             let response = "HTTP/1.1 \(status) X\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
-            _ = response.withCString { write(client, $0, strlen($0)) }
+            _ = response.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         }
     }
 
@@ -92,7 +96,7 @@ final class TinyServer: @unchecked Sendable {
         // Port 1 is privileged and nothing here listens on it.
         let result = await probe("http://127.0.0.1:1/").check()
         #expect(!result.passed)
-        #expect(result.evidence.contains("failed: "), Comment(rawValue: result.evidence))
+        #expect(result.evidence.hasPrefix("GET http://127.0.0.1:1/ failed: connection refused"), Comment(rawValue: result.evidence))
     }
 
     /// swift-corelibs-foundation's own timeouts failed an unrelated request at once while another probe timed out.
@@ -116,5 +120,6 @@ final class TinyServer: @unchecked Sendable {
         let p = probe(server.url)
         for _ in 0..<5 { #expect(await p.check().passed) }
         #expect(server.requests.count == 5)
+        #expect(server.connections == 1)
     }
 }
