@@ -68,7 +68,7 @@ def test_detach_at_pause_exits_5_and_promote_finishes_the_release(world, switchy
 def test_history_filters_pages_and_export_streams_the_log(world, switchyard):
     ids = []
     for ami in (world["new_ami"], world["blue_ami"]):
-        code, _, err = switchyard("start", world["file"], "--ami", ami)
+        code, _, err = switchyard("start", world["file"], "--ami", ami, "--end-retention")
         assert code == 0, err
         ids.append(re.match(r"deployment (\S+) started", err).group(1))
     code, out, err = switchyard("history", "--limit", "1")

@@ -64,7 +64,14 @@ def test_second_release_uses_the_other_target_group(world, switchyard, aws):
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
     assert code == 0, err
     first = started_id(err)
+    # The first release's blue is kept for rollback (30m): a second release may retire it only when told to.
+    before = aws.snapshot(world)
     code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
+    assert code == 2, err
+    assert f"{world['blue_asg']} stands on green's target group and is kept for rollback until" in err, err
+    assert "--end-retention" in err
+    assert aws.snapshot(world) == before
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"], "--end-retention")
     assert code == 0, err
     second = started_id(err)
 
@@ -213,7 +220,7 @@ def test_a_release_behind_a_listener_rule_shifts_the_rule_and_keeps_its_stickine
     tags = aws.elb.describe_tags(ResourceArns=[world["rule_arn"]])["TagDescriptions"][0]["Tags"]
     assert not any(t["Key"] == "switchyard:deployment" for t in tags)
     # A second release goes back the other way, on the rule too.
-    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"], "--end-retention")
     assert code == 0, err
     assert {g["TargetGroupArn"]: g["Weight"] for g in rule_weights()["TargetGroups"]} == {blue_tg: 100, green_tg: 0}
 

@@ -23,11 +23,15 @@ def test_two_state_files_never_roll_traffic_onto_a_deleted_fleet(world, switchya
     db_a, db_b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], db=db_a)
     assert code == 0, err
-    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"], db=db_a)
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"], "--end-retention", db=db_a)
     assert code == 0, err
     a2 = started(err)
-    # B, with its own state file, releases and retires A2's kept blue (it stands on the target group B needs).
+    # B, with its own state file, may retire A2's kept blue (it stands on the target group B needs) only when told to:
+    # the retention is in a tag on the group, seen from every state file.
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], db=db_b)
+    assert code == 2, err
+    assert "kept for rollback until" in err and "switchyard:retain-until" in err, err
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], "--end-retention", db=db_b)
     assert code == 0, err
     b1 = started(err)
     serving = serving_group(aws, world)
