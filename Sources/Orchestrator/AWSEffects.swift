@@ -73,8 +73,14 @@ public struct AWSEffects: EffectPerformer {
                 throw TrafficError.readBackMismatch(resource: traffic(d).resourceName, expectedGreen: 100, found: weights.percent)
             }
             // Blue, kept for rollback, says so in AWS: no release from any state file retires it before the deadline.
+            // Best effort: green already serves everything, and a tag that cannot be written must not roll that back.
             let until = clock.now().adding(d.plan.spec.promotion.blueRetention)
-            try await aws.autoScaling.tagGroup(d.plan.blue.autoScalingGroup, tags: [RetentionTag.key: RetentionTag.text(until)])
+            do {
+                try await aws.autoScaling.tagGroup(d.plan.blue.autoScalingGroup, tags: [RetentionTag.key: RetentionTag.text(until)])
+            } catch {
+                logger.warning("could not tag the kept blue with its retention deadline; other state files will not see it",
+                               metadata: ["deployment.id": "\(d.id)", "asg": "\(d.plan.blue.autoScalingGroup)", "error": "\(error)"])
+            }
             return .promotionConfirmed
         case .restoreBlue:
             try await fenceListener(d)
