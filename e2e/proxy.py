@@ -23,6 +23,7 @@ import itertools
 import queue
 import re
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -46,9 +47,16 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that hangs up (a killed binary, a timed-out request) is normal here; anything else is shown."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 def serve(handler):
     """Starts a threading server for `handler` on a free 127.0.0.1 port; returns it and its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -194,12 +202,12 @@ class Proxy:
         with self.lock:
             self.error_n, self.error_fault = n, (status, code, message)
 
-    def hold(self, action, seconds, times=1):
-        """The next `times` requests for `action` are forwarded at once and their answer held `seconds`: AWS did
-        the work, the client did not hear of it in time. A client that gives up and resends a creating action
-        therefore reaches moto twice, which `forwarded_count` shows."""
+    def hold(self, action, seconds, times=1, after=None):
+        """The next `times` requests for `action` (once an `after` action has reached moto, if given) are forwarded
+        at once and their answer held `seconds`: AWS did the work, the client did not hear of it in time. A client
+        that gives up and resends a creating action therefore reaches moto twice, which `forwarded_count` shows."""
         with self.lock:
-            self.holds[action] = {"seconds": seconds, "times": times}
+            self.holds[action] = {"seconds": seconds, "times": times, "after": after}
 
     def expire_after(self, akid, deadline):
         """Requests signed with `akid` after `deadline` (epoch seconds) get 400 ExpiredToken and are not forwarded."""
@@ -355,6 +363,8 @@ class Proxy:
                 body = error_body(record.service, fault["code"], fault["message"])
                 return f"injected:{fault['code']}", fault["status"], body
             hold = self.holds.get(record.action)
+            if hold and hold["after"] and not any(r.action == hold["after"] and r.reached_aws for r in self.requests):
+                hold = None
             if hold:
                 hold["times"] -= 1
                 if hold["times"] <= 0:

@@ -1,0 +1,67 @@
+"""A release through an unreliable path to AWS: connections dropped without an answer, 503s, an answer that comes
+later than the binary's per-request timeout. Each release completes as a clean one would, every request that
+reached AWS (moto) was whole and correctly signed, and nothing was created twice."""
+import pytest
+
+EXPECTED_WEIGHTS = [(100, 0), (90, 10), (50, 50), (0, 100)]
+
+
+def release_through(proxy, world, switchyard, poller, env=None):
+    """A `switchyard start` through the faulty proxy, watched from outside; a hang fails after 90 s."""
+    blue_tg, green_tg = world["target_group_arns"]
+    with poller(world, blue_tg, green_tg) as watch:
+        code, out, err = switchyard("start", world["file"], "--ami", world["new_ami"], timeout=90,
+                                    env={"AWS_ENDPOINT_URL": proxy.url, "SWITCHYARD_AWS_TIMEOUT": "2s", **(env or {})})
+    assert code == 0, f"exit {code}: {err[-3000:]}"
+    assert watch.seen == EXPECTED_WEIGHTS, f"weights went {watch.seen}"
+    return out, err
+
+
+def assert_aws_saw_only_whole_signed_requests_and_nothing_twice(proxy):
+    reached = proxy.forwarded()
+    assert len(reached) >= 20, f"only {len(reached)} requests reached AWS"
+    bad = [(r.n, r.action, r.body_length, r.content_length, r.signature) for r in reached
+           if not r.whole or r.signature != "ok"]
+    assert not bad, f"requests that reached AWS cut, empty or badly signed: {bad}"
+    assert proxy.forwarded_count("CreateAutoScalingGroup") == 1, proxy.counts
+    assert proxy.forwarded_count("CreateLaunchTemplateVersion") == 1, proxy.counts
+
+
+@pytest.mark.world(bake="300ms", interval="100ms")
+def test_every_4th_connection_dropped_without_an_answer(world, switchyard, proxy, poller):
+    proxy.drop_every(4)
+    release_through(proxy, world, switchyard, poller)
+    dropped = [r for r in proxy.requests if r.outcome == "dropped"]
+    assert len(dropped) >= 5, f"only {len(dropped)} drops: the test did not test much"
+    assert_aws_saw_only_whole_signed_requests_and_nothing_twice(proxy)
+    # A dropped request is sent again, whole, on a new connection.
+    for r in dropped:
+        later = [x for x in proxy.requests if x.n > r.n]
+        assert later and later[0].connection != r.connection, f"request {r.n}: the dead connection was reused"
+
+
+@pytest.mark.world(bake="300ms", interval="100ms")
+def test_every_4th_request_answered_503(world, switchyard, proxy, poller):
+    proxy.error_every(4, status=503, code="ServiceUnavailable")
+    release_through(proxy, world, switchyard, poller)
+    injected = [r for r in proxy.requests if r.outcome == "injected:ServiceUnavailable"]
+    assert len(injected) >= 5, f"only {len(injected)} 503s: the test did not test much"
+    assert_aws_saw_only_whole_signed_requests_and_nothing_twice(proxy)
+
+
+@pytest.mark.world(bake="300ms", interval="100ms")
+def test_an_answer_held_past_the_request_timeout(world, switchyard, proxy, poller):
+    # The first DescribeTargetHealth once green exists (green's health check before any traffic moves) is forwarded,
+    # and its answer held 30 s: far past SWITCHYARD_AWS_TIMEOUT=2s, and far past what the release needs in all.
+    proxy.hold("DescribeTargetHealth", 30, after="CreateAutoScalingGroup")
+    release_through(proxy, world, switchyard, poller)
+    held = [r for r in proxy.requests if r.outcome == "held+forwarded"]
+    assert len(held) == 1, held
+    held = held[0]
+    # The same question again (other target groups are asked in parallel): the binary gave up on the held answer.
+    again = next((r for r in proxy.requests if r.n > held.n and r.body == held.body), None)
+    assert again is not None, "the held DescribeTargetHealth was never asked again"
+    gap = again.at - held.at
+    assert 1.5 <= gap <= 10, f"the held DescribeTargetHealth was asked again {gap:.1f}s later: the 2s timeout " \
+                             "did not end the wait"
+    assert_aws_saw_only_whole_signed_requests_and_nothing_twice(proxy)
