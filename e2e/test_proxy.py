@@ -114,3 +114,13 @@ def test_a_held_answer_is_forwarded_first_and_answered_late(bare):
     asg.describe_auto_scaling_groups()  # held once only
     assert [r.outcome for r in bare.requests] == ["held+forwarded", "forwarded"]
     assert bare.forwarded_count("DescribeAutoScalingGroups") == 2
+
+
+def test_a_hold_after_another_action_waits_for_that_action(bare):
+    bare.hold("DescribeAutoScalingGroups", 3, after="DescribeLaunchConfigurations")
+    asg = client(bare, read_timeout=1)
+    asg.describe_auto_scaling_groups()  # before the `after` action: answered at once
+    asg.describe_launch_configurations()
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        asg.describe_auto_scaling_groups()
+    assert [r.outcome for r in bare.requests] == ["forwarded", "forwarded", "held+forwarded"]
