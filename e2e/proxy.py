@@ -182,7 +182,7 @@ class Proxy:
             self.keys[akid] = (secret, token)
 
     def fail(self, action, code="Throttling", status=400, times=None, message="injected by the test proxy"):
-        """Answers `action` with an AWS query-protocol error, `times` times (None: until cleared)."""
+        """Answers `action` with an AWS error in its service's shape, `times` times (None: until cleared)."""
         with self.lock:
             self.faults[action] = {"status": status, "code": code, "message": message, "times": times}
 
@@ -210,7 +210,8 @@ class Proxy:
             self.holds[action] = {"seconds": seconds, "times": times, "after": after}
 
     def expire_after(self, akid, deadline):
-        """Requests signed with `akid` after `deadline` (epoch seconds) get 400 ExpiredToken and are not forwarded."""
+        """Requests signed with `akid` after `deadline` (epoch seconds) get 400 ExpiredToken (in the service's error
+        shape: EC2's <Response><Errors>, else <ErrorResponse> with Type Sender) and are not forwarded."""
         with self.lock:
             self.expiry[akid] = deadline
 
@@ -355,7 +356,7 @@ class Proxy:
                 return f"injected:{code}", status, error_body(record.service, code, message, "Receiver")
             deadline = self.expiry.get(record.akid)
             if deadline is not None and record.at > deadline:
-                return "expired", 400, error_body(None, "ExpiredToken", EXPIRED_MESSAGE)
+                return "expired", 400, error_body(record.service, "ExpiredToken", EXPIRED_MESSAGE)
             fault = self.faults.get(record.action)
             if fault:
                 if fault["times"] is not None:
