@@ -45,6 +45,14 @@ CASES = {
                                      "Ebs": {"VolumeSize": 20, "VolumeType": "gp3", "DeleteOnTermination": True}}],
             "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "team", "Value": "platform"}]}],
             "MetadataOptions": {"HttpTokens": "required"}}}),
+    "modify_listener_oidc_map": ("elasticloadbalancing", "ModifyListener", {
+        "ListenerArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/a/1/2",
+        "DefaultActions": [
+            {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": {
+                "Issuer": "https://idp.example", "AuthorizationEndpoint": "https://idp.example/auth",
+                "TokenEndpoint": "https://idp.example/token", "UserInfoEndpoint": "https://idp.example/me",
+                "ClientId": "client", "AuthenticationRequestExtraParams": {"prompt": "login", "display": "page"}}},
+            {"Type": "forward", "Order": 2, "TargetGroupArn": TG.format("a")}]}),
     "describe_images": ("ec2", "DescribeImages", {
         "ImageIds": ["ami-35e92e4c"], "Owners": ["self"],
         "Filters": [{"Name": "architecture", "Values": ["x86_64"]}, {"Name": "state", "Values": ["available"]}]}),
@@ -162,3 +170,11 @@ def test_an_empty_or_cut_body_is_a_violation():
 def test_an_unknown_action_is_named():
     assert check_request("elasticloadbalancing", b"Action=ShiftTraffic&Version=2015-12-01") == [
         "elasticloadbalancing ShiftTraffic: no such operation in the elbv2 model"]
+
+
+def test_a_map_is_entry_n_key_and_value():
+    body = serialized(*CASES["modify_listener_oidc_map"])
+    prefix = "DefaultActions.member.1.AuthenticateOidcConfig.AuthenticationRequestExtraParams.entry"
+    assert body[f"{prefix}.1.key"] in ("prompt", "display")
+    body[f"{prefix}.2.kee"] = body.pop(f"{prefix}.2.key")
+    assert check_request("elasticloadbalancing", encode(body)) == [f"ModifyListener: unknown parameter {prefix}.2.kee"]
