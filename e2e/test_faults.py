@@ -21,6 +21,9 @@ def release_through(proxy, world, switchyard, poller, env=None):
 
 
 def assert_aws_saw_only_whole_signed_requests_and_nothing_twice(proxy):
+    # A request sent without its whole body is never forwarded (AWS would wait for the rest), so check what was sent.
+    cut = [(r.n, r.action, r.body_length, r.content_length) for r in proxy.requests if not r.whole]
+    assert not cut, f"requests sent with a cut or empty body (n, action, bytes, Content-Length): {cut}"
     reached = proxy.forwarded()
     assert len(reached) >= 20, f"only {len(reached)} requests reached AWS"
     bad = [(r.n, r.action, r.body_length, r.content_length, r.signature) for r in reached
@@ -30,7 +33,7 @@ def assert_aws_saw_only_whole_signed_requests_and_nothing_twice(proxy):
     assert proxy.forwarded_count("CreateLaunchTemplateVersion") == 1, proxy.counts
 
 
-@pytest.mark.world(bake="300ms", interval="100ms")
+@pytest.mark.world(bake="1s", interval="1s")
 def test_every_4th_connection_dropped_without_an_answer(world, switchyard, proxy, poller):
     proxy.drop_every(4)
     release_through(proxy, world, switchyard, poller)
@@ -44,7 +47,7 @@ def test_every_4th_connection_dropped_without_an_answer(world, switchyard, proxy
         assert again, f"request {r.n} ({r.action}) was dropped and never reached AWS afterwards"
 
 
-@pytest.mark.world(bake="300ms", interval="100ms")
+@pytest.mark.world(bake="1s", interval="1s")
 def test_every_4th_request_answered_503(world, switchyard, proxy, poller):
     proxy.error_every(4, status=503, code="ServiceUnavailable")
     release_through(proxy, world, switchyard, poller)
@@ -53,19 +56,19 @@ def test_every_4th_request_answered_503(world, switchyard, proxy, poller):
     assert_aws_saw_only_whole_signed_requests_and_nothing_twice(proxy)
 
 
-@pytest.mark.world(bake="300ms", interval="100ms")
+@pytest.mark.world(bake="1s", interval="1s")
 def test_an_answer_held_past_the_request_timeout(world, switchyard, proxy, poller):
-    # The first DescribeTargetHealth once green exists (green's health check before any traffic moves) is forwarded,
-    # and its answer held 30 s: far past SWITCHYARD_AWS_TIMEOUT=2s, and far past what the release needs in all.
-    proxy.hold("DescribeTargetHealth", 30, after="CreateAutoScalingGroup")
+    # The first DescribeListeners once green exists (the read before the first weight change, outside any health
+    # check's own timeout) is forwarded, and its answer held 30 s: far past SWITCHYARD_AWS_TIMEOUT=2s, and far past
+    # what the release needs in all.
+    proxy.hold("DescribeListeners", 30, after="CreateAutoScalingGroup")
     release_through(proxy, world, switchyard, poller)
     held = [r for r in proxy.requests if r.outcome == "held+forwarded"]
     assert len(held) == 1, held
     held = held[0]
-    # The same question again (other target groups are asked in parallel): the binary gave up on the held answer.
     again = next((r for r in proxy.requests if r.n > held.n and r.body == held.body), None)
-    assert again is not None, "the held DescribeTargetHealth was never asked again"
+    assert again is not None, "the held DescribeListeners was never asked again"
     gap = again.at - held.at
-    assert 1.5 <= gap <= 10, f"the held DescribeTargetHealth was asked again {gap:.1f}s later: the 2s timeout " \
+    assert 1.5 <= gap <= 10, f"the held DescribeListeners was asked again {gap:.1f}s later: the 2s timeout " \
                              "did not end the wait"
     assert_aws_saw_only_whole_signed_requests_and_nothing_twice(proxy)
