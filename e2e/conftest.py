@@ -181,12 +181,43 @@ def probe():
     target.close()
 
 
-@pytest.fixture
-def proxy(moto_url):
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def checked_proxy(moto_url, request):
+    """A proxy in front of moto that verifies the e2e keys' signatures and checks every request against the service
+    model; the test fails at teardown when real AWS would have refused or misread a request. When the test failed,
+    its report shows the last requests the proxy saw."""
     from proxy import Proxy
     p = Proxy(moto_url)
+    p.trust("testing", "testing")
     yield p
     p.close()
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed and p.requests:
+        lines = [f"{r.n:>4} conn {r.connection:<3} {r.service or '-':<20} {r.action:<32} {r.outcome:<28} "
+                 f"status {r.status} body {r.body_length}/{r.content_length} sig {r.signature}" for r in p.requests[-40:]]
+        request.node.add_report_section("teardown", f"proxy {p.url} (last {len(lines)} requests)", "\n".join(lines))
+    if p.violations:
+        shown = "\n  ".join(dict.fromkeys(p.violations))
+        pytest.fail(f"{len(p.violations)} request(s) that AWS would refuse or misread went through the proxy:\n  {shown}",
+                    pytrace=False)
+
+
+@pytest.fixture
+def proxy(moto_url, request):
+    """The test's own proxy (faults, rewrites, counts); point the binary at it with env AWS_ENDPOINT_URL=proxy.url."""
+    yield from checked_proxy(moto_url, request)
+
+
+@pytest.fixture
+def validator(moto_url, request):
+    """The proxy every `switchyard` run goes through unless the test gives its own AWS_ENDPOINT_URL."""
+    yield from checked_proxy(moto_url, request)
 
 
 @pytest.fixture
@@ -215,12 +246,13 @@ def world(moto_url, tmp_path, request):
 
 
 @pytest.fixture
-def switchyard(binary, moto_url, world):
-    """Runs the binary against the emulator with the test's own state file; returns (code, stdout, stderr)."""
+def switchyard(binary, validator, world):
+    """Runs the binary against the emulator, through the checking proxy, with the test's own state file;
+    returns (code, stdout, stderr)."""
 
     def environment(env):
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        full_env.update({"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        full_env.update({"AWS_ENDPOINT_URL": validator.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                          "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test", "HOME": os.path.dirname(world["db"])})
         full_env.update(env or {})
         return {k: v for k, v in full_env.items() if v is not None}

@@ -125,7 +125,7 @@ def test_the_ami_can_come_from_a_packer_manifest(world, switchyard, aws, tmp_pat
 
 
 @pytest.mark.world(bake="400ms", interval="100ms")
-def test_the_live_view_on_a_terminal_shows_the_step_and_the_weights_bar(world, moto_url):
+def test_the_live_view_on_a_terminal_shows_the_step_and_the_weights_bar(world, validator):
     import os
     import pty
     import select
@@ -133,7 +133,7 @@ def test_the_live_view_on_a_terminal_shows_the_step_and_the_weights_bar(world, m
     from conftest import BIN
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "NO_COLOR"}
-    env.update(AWS_ENDPOINT_URL=moto_url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+    env.update(AWS_ENDPOINT_URL=validator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                SWITCHYARD_ACTOR="e2e@test", TERM="xterm-256color")
     proc = subprocess.Popen([BIN, "start", world["file"], "--ami", world["new_ami"], "--db", world["db"]],
                             stdout=subprocess.DEVNULL, stderr=slave, env=env)

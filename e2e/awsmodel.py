@@ -1,0 +1,210 @@
+"""Checks a query-protocol request (form body) against AWS's own service model, as botocore ships it.
+
+moto accepts almost anything and silently drops what it does not understand, so the e2e proxy decodes every request
+the binary sends into the operation's input shape and reports what real AWS would refuse or misread:
+    violations = check_request("elasticloadbalancing", body)      # [] when AWS would take it as meant
+Each violation is one line naming the action, the parameter and why. Understands the `query` protocol
+(autoscaling, elasticloadbalancing v2, monitoring, sts: lists `X.member.N`, maps `X.entry.N.key`) and the `ec2`
+protocol (lists `X.N`, member names from `queryName`, else the capitalised `locationName`). Other protocols
+(route53's rest-xml) are not checked here.
+"""
+import base64
+import datetime
+import re
+import urllib.parse
+from functools import lru_cache
+
+import botocore.session
+
+# The SigV4 signing name (the credential scope's service) -> botocore's service model name.
+SIGNING_NAMES = {"ec2": "ec2", "autoscaling": "autoscaling", "elasticloadbalancing": "elbv2",
+                 "monitoring": "cloudwatch", "sts": "sts"}
+_INT = re.compile(r"-?\d+")
+_FLOAT = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
+@lru_cache(maxsize=None)
+def service_model(name):
+    """botocore's model for a signing name (ec2, autoscaling, elasticloadbalancing, monitoring, sts) or a model name."""
+    return botocore.session.get_session().get_service_model(SIGNING_NAMES.get(name, name))
+
+
+def parse_form(body):
+    """The form body as (key, value) pairs in order, blanks kept (a query-protocol empty list is `X=`)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return urllib.parse.parse_qsl(text, keep_blank_values=True)
+
+
+def check_request(service, body):
+    """Every way this form body differs from what the service model allows; [] when it is a valid request."""
+    model = service_model(service)
+    pairs = parse_form(body) if not isinstance(body, dict) else [(k, str(v)) for k, v in body.items()]
+    keys = [k for k, _ in pairs]
+    params = dict(pairs)
+    action = params.pop("Action", None)
+    version = params.pop("Version", None)
+    if action is None:
+        return [f"{service}: the request has no Action (an empty or cut body?)"]
+    if action not in model.operation_names:
+        return [f"{service} {action}: no such operation in the {model.service_name} model"]
+    problems = [f"{action}: parameter {k} sent {keys.count(k)} times" for k in sorted(set(keys)) if keys.count(k) > 1]
+    if version != model.api_version:
+        problems.append(f"{action}: Version is {version!r}, the {model.service_name} API is {model.api_version!r}")
+    shape = model.operation_model(action).input_shape
+    decoder = _Decoder(action, "ec2" if model.protocol == "ec2" else "query", params)
+    if shape is not None:
+        decoder.structure(shape, "")
+    problems += decoder.problems
+    for key in sorted(set(params) - decoder.used):
+        problems.append(f"{action}: unknown parameter {key}{decoder.hint(key)}")
+    return problems
+
+
+class _Decoder:
+    """Walks an input shape, consuming the form keys each member may use, the way botocore serializes them."""
+
+    def __init__(self, action, protocol, params):
+        self.action, self.ec2, self.params = action, protocol == "ec2", params
+        self.used, self.problems = set(), []
+
+    def report(self, key, why):
+        self.problems.append(f"{self.action}: {key}: {why}")
+
+    def under(self, prefix):
+        """Keys at `prefix` or below it."""
+        return [k for k in self.params if k == prefix or k.startswith(prefix + ".")]
+
+    def name(self, shape, default):
+        if self.ec2:
+            if "queryName" in shape.serialization:
+                return shape.serialization["queryName"]
+            if "name" in shape.serialization:
+                return shape.serialization["name"][0].upper() + shape.serialization["name"][1:]
+            return default
+        return shape.serialization.get("name", default)
+
+    def value(self, shape, key):
+        if shape.type_name == "structure":
+            self.structure(shape, key + ".")
+        elif shape.type_name == "list":
+            self.list(shape, key)
+        elif shape.type_name == "map":
+            self.map(shape, key)
+        else:
+            self.scalar(shape, key)
+
+    def structure(self, shape, prefix):
+        for member_name, member in shape.members.items():
+            key = prefix + self.name(member, member_name)
+            present = self.under(key)
+            if not present:
+                if member_name in shape.required_members:
+                    self.report(key, f"required member of {shape.name} is missing")
+                continue
+            if member.type_name == "structure" and key in self.params:
+                self.used.add(key)
+                self.report(key, f"a scalar where the structure {member.name} belongs")
+            self.value(member, key)
+
+    def list(self, shape, key):
+        if self.ec2:
+            prefix = key
+        elif shape.serialization.get("flattened"):
+            prefix = key
+            if shape.member.serialization.get("name"):
+                prefix = ".".join(key.split(".")[:-1] + [self.name(shape.member, "")])
+        else:
+            prefix = f"{key}.{shape.member.serialization.get('name', 'member')}"
+        if key in self.params:
+            self.used.add(key)
+            if self.ec2 or self.params[key] != "":
+                self.report(key, f"a scalar where the list {shape.name} belongs (items are {prefix}.N)")
+        indexes = self._indexes(prefix)
+        for i in indexes:
+            self.value(shape.member, f"{prefix}.{i}")
+        count = len(indexes) if indexes or key not in self.params else 0
+        limits = shape.metadata
+        if "min" in limits and count < limits["min"] and (indexes or key in self.params):
+            self.report(key, f"{count} items, the model wants at least {limits['min']}")
+        if "max" in limits and count > limits["max"]:
+            self.report(key, f"{count} items, the model allows at most {limits['max']}")
+
+    def map(self, shape, key):
+        prefix = key if shape.serialization.get("flattened") else f"{key}.entry"
+        for i in self._indexes(prefix):
+            self.value(shape.key, f"{prefix}.{i}.{self.name(shape.key, 'key')}")
+            self.value(shape.value, f"{prefix}.{i}.{self.name(shape.value, 'value')}")
+
+    def _indexes(self, prefix):
+        found = set()
+        for k in self.params:
+            if k.startswith(prefix + "."):
+                head = k[len(prefix) + 1:].split(".")[0]
+                if _INT.fullmatch(head):
+                    found.add(int(head))
+        ordered = sorted(found)
+        if ordered and ordered != list(range(1, len(ordered) + 1)):
+            self.report(prefix, f"list indexes {ordered} do not run 1..N")
+        return ordered
+
+    def scalar(self, shape, key):
+        if key not in self.params:
+            return  # only deeper keys: left unused, so reported as unknown parameters
+        self.used.add(key)
+        deeper = [k for k in self.under(key) if k != key]
+        if deeper:
+            self.used.update(deeper)
+            self.report(key, f"a list or structure ({deeper[0]}) where the {shape.type_name} {shape.name} belongs")
+        why = _scalar_problem(shape, self.params[key])
+        if why:
+            self.report(key, why)
+
+    def hint(self, key):
+        """Why an unknown key may be unknown: the usual list-encoding mix-up between the two protocols."""
+        if not self.ec2 and re.search(r"\.\d+(\.|$)", key) and ".member." not in key:
+            return " (query-protocol lists are Name.member.N)"
+        if self.ec2 and ".member." in key:
+            return " (EC2 lists are Name.N)"
+        return ""
+
+
+def _scalar_problem(shape, value):
+    kind, meta = shape.type_name, shape.metadata
+    if kind in ("integer", "long"):
+        if not _INT.fullmatch(value):
+            return f"{value!r} is not an {kind}"
+        number = int(value)
+        if "min" in meta and number < meta["min"]:
+            return f"{number} is below the minimum {meta['min']}"
+        if "max" in meta and number > meta["max"]:
+            return f"{number} is above the maximum {meta['max']}"
+    elif kind == "boolean":
+        if value not in ("true", "false"):
+            return f"{value!r} is not a boolean (true or false)"
+    elif kind in ("double", "float"):
+        if not _FLOAT.fullmatch(value):
+            return f"{value!r} is not a {kind}"
+    elif kind == "timestamp":
+        if not _is_timestamp(value):
+            return f"{value!r} is not an ISO-8601 timestamp"
+    elif kind == "blob":
+        try:
+            base64.b64decode(value, validate=True)
+        except ValueError:
+            return f"{value!r} is not base64"
+    elif kind == "string":
+        if shape.enum and value not in shape.enum:
+            return f"{value!r} is not one of {shape.name}'s values {sorted(shape.enum)}"
+        if "min" in meta and len(value) < meta["min"]:
+            return f"{len(value)} characters, the model wants at least {meta['min']}"
+        if "max" in meta and len(value) > meta["max"]:
+            return f"{len(value)} characters, the model allows at most {meta['max']}"
+    return None
+
+
+def _is_timestamp(value):
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return True
+    except ValueError:
+        return bool(_FLOAT.fullmatch(value))
