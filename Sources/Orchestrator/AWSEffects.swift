@@ -53,26 +53,39 @@ public struct AWSEffects: EffectPerformer {
             // A step right after our own write (a zero bake) starts from what that write answered, not from a new read.
             let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds)
             let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn,
-                                                          green: green, known: known)
+                                                          green: green, stickiness: .keep, known: known)
             memo.wrote(written, at: clock.now())
             return .weightsConfirmed(green: green)
         case .runChecks:
             return .checksObserved(await CheckScheduler.run(checks(d, targetHealth: true), clock: clock))
         case .confirmPromotion:
-            let weights: ForwardWeights
+            let weights: TrafficWeights
             if let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds) {
                 weights = known
             } else {
                 weights = try await traffic(d).currentWeights()
             }
-            guard weights.percent[d.plan.greenTargetGroupArn] == 100 else {
-                throw TrafficError.readBackMismatch(resource: traffic(d).resourceName, expectedGreen: 100, found: weights.percent)
+            // Every forward, not just one: green carries all of it on each.
+            for forward in weights.forwards where forward.percent[d.plan.greenTargetGroupArn] != 100 {
+                throw TrafficError.readBackMismatch(resource: forward.resource, expectedGreen: 100, found: forward.percent)
             }
             return .promotionConfirmed
         case .restoreBlue:
             memo.forgetWeights()
-            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0)
+            // Every forward to blue in one write each, stickiness off where green loses its share (restored later).
+            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+                                            stickiness: .offWhereGreenLeaves, known: nil)
             return .weightsConfirmed(green: 0)
+        case .restoreStickiness:
+            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+                                            stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil)
+            return .stickinessRestored
+        case .ensureTestRoute:
+            let arn = try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).ensure(greenTargetGroup: d.plan.greenTargetGroupArn, deploymentId: d.id)
+            return .testRouteReady(ruleArn: arn)
+        case .removeTestRoute:
+            try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).remove()
+            return .testRouteRemoved
         case .removeGreen:
             // Never while green's target group carries any traffic, whatever the record says.
             let weights = try await traffic(d).currentWeights()
@@ -87,7 +100,7 @@ public struct AWSEffects: EffectPerformer {
         }
     }
 
-    private func traffic(_ d: Deployment) -> TrafficSwitch { aws.traffic(for: d.plan.spec) }
+    private func traffic(_ d: Deployment) -> any TrafficRouter { aws.traffic(for: d.plan.spec) }
 
     /// What AWS shows for the deployment now, for `resume` to reconcile the record with.
     public func observe(_ d: Deployment) async throws -> Observation {
@@ -104,11 +117,19 @@ public struct AWSEffects: EffectPerformer {
         try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first { $0.name == name }
     }
 
-    /// Removes a group from green's target group, but never one whose target groups carry traffic.
+    /// Removes a group from green's target group, but never one whose target groups carry traffic on any listener or
+    /// rule of their load balancers (not only the forwards the file names: one added since the release began counts).
     private func retire(group name: String, _ d: Deployment) async throws {
         guard let existing = try await group(name) else { return }
-        let weights = try await traffic(d).currentWeights()
-        let carrying = existing.targetGroupARNs.filter { (weights.percent[$0] ?? 0) > 0 }
+        let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: existing.targetGroupARNs, skip: TestRouteRule.matcher(d.plan.spec))
+        var weights = try await traffic(d).currentWeights().percent
+        for forward in found {
+            // A forward Switchyard cannot parse still counts: any traffic to the group keeps it.
+            let shares = (try? ForwardWeights(actions: forward.actions, resource: forward.description).percent)
+                ?? Dictionary(uniqueKeysWithValues: existing.targetGroupARNs.map { ($0, 1) })
+            for (arn, share) in shares { weights[arn] = max(weights[arn] ?? 0, share) }
+        }
+        let carrying = existing.targetGroupARNs.filter { (weights[$0] ?? 0) > 0 }
         guard carrying.isEmpty else {
             throw RetireError.carriesTraffic(group: name, targetGroups: carrying)
         }
@@ -352,7 +373,7 @@ final class EffectMemo: @unchecked Sendable {
     private let lock = NSLock()
     private var attempted: Set<String> = []
     private var green: AutoScalingGroup?
-    private var weights: (ForwardWeights, Date)?
+    private var weights: (TrafficWeights, Date)?
 
     /// True the first time it is asked for an effect kind.
     func firstAttempt(_ kind: String) -> Bool { lock.withLock { attempted.insert(kind).inserted } }
@@ -367,11 +388,11 @@ final class EffectMemo: @unchecked Sendable {
         }
     }
 
-    func wrote(_ written: ForwardWeights, at date: Date) { lock.withLock { weights = (written, date) } }
+    func wrote(_ written: TrafficWeights, at date: Date) { lock.withLock { weights = (written, date) } }
     func forgetWeights() { lock.withLock { weights = nil } }
 
     /// The weights our own last write answered, if that was less than `within` seconds ago.
-    func recentWeights(now: Date, within: TimeInterval) -> ForwardWeights? {
+    func recentWeights(now: Date, within: TimeInterval) -> TrafficWeights? {
         lock.withLock {
             guard let (value, at) = weights, now.timeIntervalSince(at) < within else { return nil }
             return value

@@ -18,6 +18,13 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case foreignGroupOnGreen(group: String, targetGroup: String)
     case launchTemplateVersionNotFound(template: String, version: String)
     case alarmsNotFound([String])
+    /// Forwards to the service's target groups that the file does not name: they would keep sending traffic to blue.
+    case unnamedForwards([String])
+    /// The named forwards do not all split the traffic the same way.
+    case forwardsDisagree(String)
+    case retentionShorterThanStickiness(retention: String, stickinessSeconds: Int, resource: String)
+    /// The test route's listener has no free rule priority.
+    case noFreePriority(listener: String)
 
     public var description: String {
         switch self {
@@ -29,6 +36,18 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "AMI \(ami) is built for \(arch), but blue runs \(blueAMI) on \(blueArch). Green must use the same architecture as blue's instance types."
         case .alarmsNotFound(let names):
             return "checks.alarms names CloudWatch alarms that do not exist in this account and region: \(names.joined(separator: ", ")). Check the names (metric and composite alarms are both looked up)."
+        case .unnamedForwards(let forwards):
+            return "these forward to the service's target groups but are not named in traffic (listener_arns / rule_arns): "
+                + forwards.joined(separator: "; ") + ". Only the named ones would move, the others would keep sending traffic to blue "
+                + "and fail when blue is retired. Name every one of them, or point them elsewhere."
+        case .forwardsDisagree(let summary):
+            return "the forwards named in traffic do not split the traffic the same way (\(summary)). A previous release may have stopped "
+                + "half-way: finish it with `switchyard resume` or `switchyard rollback`, or set them to one target group by hand."
+        case .retentionShorterThanStickiness(let retention, let seconds, let resource):
+            return "promotion.blue_retention \(retention) is shorter than the stickiness duration of \(resource) (\(seconds) s): clients bound "
+                + "to blue may stay on it that long after promotion, so blue must be kept at least \(seconds) s (or stickiness shortened)."
+        case .noFreePriority(let listener):
+            return "listener \(listener) has no free rule priority for the test route (checks.http.test_route)."
         case .listenerNotFound(let arn):
             return "the listener \(arn) (traffic.listener_arn) does not exist."
         case .ruleNotFound(let arn):

@@ -25,6 +25,8 @@ public final class HTTPProbe: Sendable {
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 300)
         request.httpMethod = "GET"
         request.setValue("switchyard-probe", forHTTPHeaderField: "User-Agent")
+        // Through the test route's rule, the request reaches green whichever target group green is this time.
+        if let route = spec.testRoute { request.setValue(DeploymentSpec.TestRoute.value, forHTTPHeaderField: route.header) }
         let started = Date()
         do {
             let response = try await TimedHTTP.response(to: request, in: session, within: spec.timeout.seconds)

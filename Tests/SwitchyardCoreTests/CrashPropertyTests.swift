@@ -57,6 +57,9 @@ struct ImaginaryAWS {
             if greenWeight > 0 { violations.append("green removed while it still had \(greenWeight)% of the traffic") }
             greenExists = false
             return .greenRemoved
+        case .ensureTestRoute: return .testRouteReady(ruleArn: "arn:rule")
+        case .removeTestRoute: return .testRouteRemoved
+        case .restoreStickiness: return .stickinessRestored
         case .retireBlue:
             return .blueRetired(by: nil)
         }
