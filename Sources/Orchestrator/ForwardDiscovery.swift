@@ -28,7 +28,12 @@ public struct ForwardDiscovery: Sendable {
     public func forwards(to targetGroups: [String], skip: @Sendable (ListenerRule) -> Bool = { _ in false }) async throws -> [FoundForward] {
         guard !targetGroups.isEmpty else { return [] }
         let wanted = Set(targetGroups)
-        let groups = try await elb.describeTargetGroups(arns: targetGroups)
+        let groups: [TargetGroup]
+        do {
+            groups = try await elb.describeTargetGroups(arns: targetGroups)
+        } catch let error as AWSError where error.code.rawValue == "TargetGroupNotFound" {
+            throw PlanError.targetGroupNotFound(targetGroups)
+        }
         var balancers: [String] = []
         for arn in groups.flatMap(\.loadBalancerArns) where !balancers.contains(arn) { balancers.append(arn) }
         let listeners = try await withThrowingTaskGroup(of: [Listener].self) { group in

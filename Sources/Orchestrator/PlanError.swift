@@ -20,6 +20,7 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case alarmsNotFound([String])
     /// Forwards to the service's target groups that the file does not name: they would keep sending traffic to blue.
     case unnamedForwards([String])
+    case targetGroupNotFound([String])
     /// The named forwards do not all split the traffic the same way.
     case forwardsDisagree(String)
     case retentionShorterThanStickiness(retention: String, stickinessSeconds: Int, resource: String)
@@ -40,6 +41,9 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "these forward to the service's target groups but are not named in traffic (listener_arns / rule_arns): "
                 + forwards.joined(separator: "; ") + ". Only the named ones would move, the others would keep sending traffic to blue "
                 + "and fail when blue is retired. Name every one of them, or point them elsewhere."
+        case .targetGroupNotFound(let arns):
+            return "traffic.target_groups names a target group that does not exist in this account and region (ELB error TargetGroupNotFound): "
+                + arns.joined(separator: ", ") + "."
         case .forwardsDisagree(let summary):
             return "the forwards named in traffic do not split the traffic the same way (\(summary)). A previous release may have stopped "
                 + "half-way: finish it with `switchyard resume` or `switchyard rollback`, or set them to one target group by hand."
