@@ -110,7 +110,8 @@ public struct AWSEffects: EffectPerformer {
         let green = groups.first { $0.name == d.plan.greenAutoScalingGroup }
         func inService(_ g: AutoScalingGroup?) -> Int { g?.instances.filter { $0.lifecycleState == "InService" }.count ?? 0 }
         return Observation(weights: weights.percent, blueExists: blue != nil, blueInService: inService(blue),
-                           greenExists: green != nil, greenInService: inService(green), greenDesired: green?.desiredCapacity ?? 0)
+                           greenExists: green != nil, greenInService: inService(green), greenDesired: green?.desiredCapacity ?? 0,
+                           disagreement: weights.agreed ? nil : weights.summary)
     }
 
     private func group(_ name: String) async throws -> AutoScalingGroup? {

@@ -110,3 +110,34 @@ import Testing
         #expect(!old.needsTestRoute && !old.testRouteMayStand && !old.needsStickinessRestored)
     }
 }
+
+@Suite struct ReconcileForwardsTests {
+    @Test func forwardsLeftHalfShiftedAreAdoptedAtGreensHighestShareAndWrittenAgain() {
+        var d = makeDeployment()
+        d.state = .shifting
+        d.stepIndex = 1
+        d.greenWeight = 10
+        d.bakeStartedAt = start
+        // The 50% write reached the first listener, not the second, before the crash.
+        let seen = Observation(weights: [tgA: 90, tgB: 50], blueExists: true, blueInService: 2, greenExists: true, greenInService: 2, greenDesired: 2,
+                               disagreement: "listener a: a=50%, b=50%; listener b: a=90%, b=10%")
+        let r = Machine.reconcile(d, observed: seen, actor: "ops", now: start.addingTimeInterval(5))
+        #expect(r.unsafe == nil)
+        #expect(r.log.message.contains("the forwards disagree (listener a: a=50%, b=50%; listener b: a=90%, b=10%)"))
+        #expect(r.deployment.greenWeight == 50 && r.deployment.bakeStartedAt == nil)
+        var next = r.deployment
+        next = Machine.apply(next, .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok")]), now: start.addingTimeInterval(5)).deployment
+        #expect(Machine.decide(next, now: start.addingTimeInterval(5)) == .perform(.setWeights(green: 50)), "the step is written to every forward again")
+    }
+
+    @Test func aRollbackThatStoppedHalfWayIsRestoredAgain() {
+        var d = makeDeployment()
+        d.state = .rollingBack
+        d.trafficRestored = true
+        let seen = Observation(weights: [tgA: 100, tgB: 50], blueExists: true, blueInService: 2, greenExists: true, greenInService: 2, greenDesired: 2,
+                               disagreement: "listener a: a=100%; listener b: a=50%, b=50%")
+        let r = Machine.reconcile(d, observed: seen, actor: "ops", now: start)
+        #expect(!r.deployment.trafficRestored)
+        #expect(Machine.decide(r.deployment, now: start) == .perform(.restoreBlue))
+    }
+}
