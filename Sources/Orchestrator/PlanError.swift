@@ -26,6 +26,8 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case retentionShorterThanStickiness(retention: String, stickinessSeconds: Int, resource: String)
     /// The test route's listener has no free rule priority.
     case noFreePriority(listener: String)
+    /// Another service's test route on the listener uses the same header.
+    case testRouteTaken(listener: String, header: String, rule: String)
 
     public var description: String {
         switch self {
@@ -50,6 +52,9 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
         case .retentionShorterThanStickiness(let retention, let seconds, let resource):
             return "promotion.blue_retention \(retention) is shorter than the stickiness duration of \(resource) (\(seconds) s): clients bound "
                 + "to blue may stay on it that long after promotion, so blue must be kept at least \(seconds) s (or stickiness shortened)."
+        case .testRouteTaken(let listener, let header, let rule):
+            return "listener \(listener) already has a test route for \(header): green to other target groups (rule \(rule)); "
+                + "give this service its own header with checks.http.test_route.header."
         case .noFreePriority(let listener):
             return "listener \(listener) has no free rule priority for the test route (checks.http.test_route)."
         case .listenerNotFound(let arn):

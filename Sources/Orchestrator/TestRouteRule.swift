@@ -55,6 +55,11 @@ public struct TestRouteRule: Sendable {
             if Set(targets) != [greenTargetGroup] { try await elb.modifyRule(arn: existing.arn, actions: [action]) }
             return existing.arn
         }
+        // Another service's test route with the same header would win or lose by priority: the probe could reach it.
+        let headers: Set<String> = [header.lowercased()]
+        if let other = all.first(where: { Self.isTestRoute($0, headers: headers, pair: Self.targets(of: $0)) }) {
+            throw PlanError.testRouteTaken(listener: listenerArn, header: header, rule: other.arn)
+        }
         guard let priority = Self.lowestFreePriority(all) else { throw PlanError.noFreePriority(listener: listenerArn) }
         let created = try await elb.createRule(
             listenerArn: listenerArn, priority: priority,
@@ -62,6 +67,11 @@ public struct TestRouteRule: Sendable {
             tags: [Self.tagKey: deploymentId])
         guard let created else { throw PlanError.ruleNotFound("the test route just created on \(listenerArn)") }
         return created.arn
+    }
+
+    /// The target groups a rule forwards to.
+    static func targets(of rule: ListenerRule) -> Set<String> {
+        Set(rule.actions.filter { $0.type == "forward" }.flatMap { ($0.forward?.targetGroups.map(\.arn) ?? []) + ($0.targetGroupArn.map { [$0] } ?? []) })
     }
 
     /// Deletes every test-route rule of the pair on the listener; returns how many there were.

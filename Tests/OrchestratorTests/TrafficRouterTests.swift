@@ -238,3 +238,95 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         #expect(TestRouteRule.lowestFreePriority([rule(priority: "1"), rule(priority: "2"), rule(priority: "5"), rule(priority: "default")]) == 3)
     }
 }
+
+/// Answers DescribeRules for one listener from a list of rules, and records CreateRule/ModifyRule/DeleteRule.
+final class RulesELB: HTTPTransport, @unchecked Sendable {
+    struct Rule { var arn: String; var priority: String; var header: String?; var value: String; var target: String }
+    private let lock = NSLock()
+    var rules: [Rule] = []
+    private(set) var writes: [[String: String]] = []
+
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        let p = FakeELB.form(request.body)
+        let action = p["Action"] ?? ""
+        return lock.withLock {
+            if action != "DescribeRules" { writes.append(p) }
+            var body = ""
+            switch action {
+            case "DescribeRules":
+                body = "<Rules>" + rules.map(xml).joined() + "<member><RuleArn>arn:default</RuleArn><Priority>default</Priority><IsDefault>true</IsDefault><Actions/><Conditions/></member></Rules>"
+            case "CreateRule":
+                let rule = Rule(arn: "arn:created", priority: p["Priority"] ?? "", header: p["Conditions.member.1.HttpHeaderConfig.HttpHeaderName"],
+                                value: p["Conditions.member.1.HttpHeaderConfig.Values.member.1"] ?? "", target: p["Actions.member.1.TargetGroupArn"] ?? "")
+                rules.append(rule)
+                body = "<Rules>\(xml(rule))</Rules>"
+            case "DeleteRule":
+                rules.removeAll { $0.arn == p["RuleArn"] }
+            default:
+                break
+            }
+            return HTTPResponse(status: 200, headers: [:], body: Data("<\(action)Response><\(action)Result>\(body)</\(action)Result></\(action)Response>".utf8))
+        }
+    }
+
+    private func xml(_ r: Rule) -> String {
+        let condition = r.header.map { "<member><Field>http-header</Field><HttpHeaderConfig><HttpHeaderName>\($0)</HttpHeaderName><Values><member>\(r.value)</member></Values></HttpHeaderConfig></member>" }
+            ?? "<member><Field>path-pattern</Field><Values><member>/api/*</member></Values></member>"
+        return "<member><RuleArn>\(r.arn)</RuleArn><Priority>\(r.priority)</Priority><Conditions>\(condition)</Conditions>"
+            + "<Actions><member><Type>forward</Type><TargetGroupArn>\(r.target)</TargetGroupArn></member></Actions></member>"
+    }
+
+    func route(_ header: String = "X-Switchyard-Route") -> TestRouteRule {
+        let configuration = AWSConfiguration(region: "us-east-1", credentials: EnvironmentCredentials(environment: ["AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret"]),
+                                             endpoints: Dictionary(uniqueKeysWithValues: AWSService.allCases.map { ($0, URL(string: "http://127.0.0.1:9")!) }))
+        var spec = Fixtures.spec()
+        spec.traffic = .init(listenerArn: listener80, targetGroups: [blueTG, greenTG])
+        spec.checks.http = .init(url: "http://alb/healthz", testRoute: .init(header: header))
+        return TestRouteRule(elb: ELBv2(client: AWSClient(configuration: configuration, transport: self, retryPolicy: RetryPolicy(maxAttempts: 1), logger: Logger(label: "t"))), spec: spec)
+    }
+}
+
+@Suite struct TestRouteLifecycleTests {
+    @Test func theRuleIsCreatedAtTheLowestFreePriorityWithTheHeaderAndATag() async throws {
+        let elb = RulesELB()
+        elb.rules = [.init(arn: "arn:api", priority: "1", header: nil, value: "", target: blueTG)]
+        let arn = try await elb.route().ensure(greenTargetGroup: greenTG, deploymentId: "d1")
+        #expect(arn == "arn:created")
+        let create = try #require(elb.writes.first)
+        #expect(create["Action"] == "CreateRule" && create["Priority"] == "2" && create["ListenerArn"] == listener80)
+        #expect(create["Conditions.member.1.Field"] == "http-header" && create["Conditions.member.1.HttpHeaderConfig.Values.member.1"] == "green")
+        #expect(create["Actions.member.1.TargetGroupArn"] == greenTG)
+        #expect(create["Tags.member.1.Key"] == "switchyard:test-route" && create["Tags.member.1.Value"] == "d1")
+    }
+
+    @Test func aRuleLeftByACrashIsAdoptedAndPointedAtThisGreen() async throws {
+        let elb = RulesELB()
+        elb.rules = [.init(arn: "arn:left", priority: "1", header: "x-switchyard-route", value: "green", target: blueTG)]
+        let arn = try await elb.route().ensure(greenTargetGroup: greenTG, deploymentId: "d2")
+        #expect(arn == "arn:left")
+        #expect(elb.writes.map { $0["Action"] } == ["ModifyRule"])
+        #expect(elb.writes.first?["Actions.member.1.TargetGroupArn"] == greenTG)
+    }
+
+    @Test func anotherServicesRouteWithTheSameHeaderIsRefused() async throws {
+        let elb = RulesELB()
+        elb.rules = [.init(arn: "arn:theirs", priority: "1", header: "X-Switchyard-Route", value: "green", target: "arn:their-green")]
+        await #expect(throws: PlanError.testRouteTaken(listener: listener80, header: "X-Switchyard-Route", rule: "arn:theirs")) {
+            try await elb.route().ensure(greenTargetGroup: greenTG, deploymentId: "d3")
+        }
+        #expect(elb.writes.isEmpty)
+        // With its own header the service gets its own rule.
+        _ = try await elb.route("X-Web-Route").ensure(greenTargetGroup: greenTG, deploymentId: "d3")
+        #expect(elb.writes.first?["Priority"] == "2")
+    }
+
+    @Test func removalDeletesOnlyThisPairsRoutes() async throws {
+        let elb = RulesELB()
+        elb.rules = [.init(arn: "arn:ours", priority: "1", header: "X-Switchyard-Route", value: "green", target: greenTG),
+                     .init(arn: "arn:theirs", priority: "2", header: "X-Switchyard-Route", value: "green", target: "arn:their-green"),
+                     .init(arn: "arn:api", priority: "3", header: nil, value: "", target: greenTG)]
+        #expect(try await elb.route().remove() == 1)
+        #expect(elb.rules.map(\.arn) == ["arn:theirs", "arn:api"])
+        #expect(try await elb.route().remove() == 0, "a second removal finds nothing and changes nothing")
+    }
+}
