@@ -235,3 +235,23 @@ def test_a_crash_then_rollback_removes_the_test_route(world, switchyard, aws, pr
     code, _, err = switchyard("rollback", crashed.id)
     assert code == 0, err
     assert standing_routes(aws, world) == []
+
+
+@pytest.mark.world(bake="30s", interval="200ms", probe_url="probe", test_route=True)
+def test_a_rollback_that_cannot_delete_the_test_route_fails_and_gc_removes_it_later(world, switchyard, aws, probe, proxy):
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    run = start(switchyard, world, env=env)
+    wait_until(shifted(aws, world, 10), what="the first step")
+    proxy.fail("DeleteRule", code="AccessDenied", status=403)
+    code, _, err = switchyard("rollback", run.id, env=env)
+    assert code == 1, err
+    assert run.finish()[0] == 1
+    assert pair(split(aws, world["listener_arn"]), world) == (100, 0), "traffic went back to blue first"
+    assert len(standing_routes(aws, world)) == 1
+    proxy.clear()
+    code, _, err = switchyard("gc", env=env)
+    assert code == 0, err
+    assert f"removed the test route left by deployment {run.id}" in err
+    assert standing_routes(aws, world) == []
+    code, _, err = switchyard("gc", env=env)
+    assert code == 0 and "nothing to retire" in err, err
