@@ -71,23 +71,34 @@ extension FileReader {
         if usesLists {
             // With the list keys, listener_arn is one more shifted listener, unless rule_arn narrows it to that rule.
             if let rule { shiftedRules.insert(rule, at: 0) } else if let listener { shiftedListeners.insert(listener, at: 0) }
-            for (key, list) in [("listener_arns", shiftedListeners), ("rule_arns", shiftedRules)] {
-                for (index, arn) in list.enumerated() where list[..<index].contains(arn) {
-                    add(f[key], "traffic.\(key)", "names \(arn) twice")
-                }
-            }
+            checkForwards(f, listeners: shiftedListeners, rules: shiftedRules)
         }
-        let account = (listenerParts ?? [shiftedListeners, shiftedRules].joined().first.flatMap { Self.captures($0, Self.rulePattern) ?? Self.captures($0, Self.listenerPattern) })?[1]
-        let accounts = Set([shiftedListeners, shiftedRules].joined().compactMap { (Self.captures($0, Self.rulePattern) ?? Self.captures($0, Self.listenerPattern))?[1] })
-        if accounts.count > 1 {
-            add(f["listener_arns"] ?? f["rule_arns"], "traffic", "names listeners or rules of several accounts (\(accounts.sorted().joined(separator: ", "))); one release shifts one account's load balancers")
-        }
+        let account = listenerParts?[1] ?? (shiftedListeners + shiftedRules).first.flatMap(Self.account(of:))
         let groups = targetGroups(f["target_groups"], region: region ?? listenerParts?[0], account: account)
         guard let groups, issues.count == before else { return nil }
         let primary = listener ?? shiftedListeners.first ?? shiftedRules.first.map(DeploymentSpec.TrafficForward.listenerOf(rule:))
         guard let primary else { return nil }
         return DeploymentSpec.Traffic(listenerArn: primary, ruleArn: rule, targetGroups: groups,
                                       listenerArns: usesLists ? shiftedListeners : nil, ruleArns: usesLists ? shiftedRules : nil)
+    }
+
+    /// No forward named twice, and all of one account.
+    mutating func checkForwards(_ f: [String: Node], listeners: [String], rules: [String]) {
+        for (key, list) in [("listener_arns", listeners), ("rule_arns", rules)] {
+            for (index, arn) in list.enumerated() where list[..<index].contains(arn) {
+                add(f[key], "traffic.\(key)", "names \(arn) twice")
+            }
+        }
+        let accounts = Set((listeners + rules).compactMap(Self.account(of:)))
+        if accounts.count > 1 {
+            add(f["listener_arns"] ?? f["rule_arns"], "traffic",
+                "names listeners or rules of several accounts (\(accounts.sorted().joined(separator: ", "))); one release shifts one account's load balancers")
+        }
+    }
+
+    /// The account of a listener or rule ARN.
+    static func account(of arn: String) -> String? {
+        (captures(arn, rulePattern) ?? captures(arn, listenerPattern))?[1]
     }
 
     static let ruleKind = "a listener rule ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/NAME/ID/ID/ID)"

@@ -41,6 +41,8 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         expectIssue(traffic("  listener_arns: [\(listener.replacingOccurrences(of: "us-east-1", with: "eu-west-1"))]\n"), line: 4,
                     key: "traffic.listener_arns[1]", "is in region eu-west-1")
         expectIssue(traffic("  listener_arn: \(listener)\n  listener_arn_list: []\n"), line: 5, key: "traffic.listener_arn_list", "unknown key")
+        expectIssue(traffic("  listener_arn: \(listener)\n  listener_arns: [\(listener443.replacingOccurrences(of: "123456789012", with: "999999999999"))]\n"),
+                    line: 5, key: "traffic", "several accounts (123456789012, 999999999999)")
     }
 
     @Test func aRuleArnWithoutItsListenerPointsAtRuleArns() {
