@@ -65,14 +65,15 @@ struct Plan: AsyncParsableCommand {
         }
         if let sticky = p.stickyForwards, !sticky.isEmpty {
             let longest = sticky.values.max() ?? 0
-            lines.append("  sticky    target-group stickiness is on (\(sticky.count == 1 ? "" : "up to ")\(longest) s): a client stays on the group it was bound to")
+            lines.append("  sticky    target-group stickiness is on (\(Set(sticky.values).count == 1 ? "" : "up to ")\(longest) s): a client stays on the group it was bound to")
             lines.append("            whatever the weights, so each step moves new sessions only. In order: each step writes every forward,")
             lines.append("            stickiness kept; a rollback writes 100% blue with stickiness off in the same write, removes green,")
             lines.append("            then turns stickiness back on; after promotion blue is kept \(p.spec.promotion.blueRetention) (at least \(longest) s)")
         }
         if let route = p.spec.testRoute {
-            lines.append("  test      requests carrying \(route.header): \(DeploymentSpec.TestRoute.value) go to green's target group only, through a rule at the lowest free")
-            lines.append("            priority of listener \(p.spec.testRouteListener ?? p.spec.traffic.listenerArn), from launch until the release ends; the probe sends it")
+            lines.append("  test      requests carrying \(route.header): \(DeploymentSpec.TestRoute.value) reach green's target group only, from launch to the end,")
+            lines.append("            through a rule at the lowest free priority of listener \(p.spec.testRouteListener ?? p.spec.traffic.listenerArn);")
+            lines.append("            the probe sends the header")
         }
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
