@@ -255,3 +255,18 @@ def test_a_rollback_that_cannot_delete_the_test_route_fails_and_gc_removes_it_la
     assert standing_routes(aws, world) == []
     code, _, err = switchyard("gc", env=env)
     assert code == 0 and "nothing to retire" in err, err
+
+
+@pytest.mark.world(bake="0s", interval="100ms", retention="1s")
+def test_gc_never_retires_a_blue_that_a_listener_added_since_the_release_still_sends_traffic_to(world, switchyard, aws):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    blue_tg = world["target_group_arns"][0]
+    # Someone points a new listener at the old blue after the release: it was not there to be named.
+    forward = {"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": blue_tg, "Weight": 1}]}}
+    aws.elb.create_listener(LoadBalancerArn=world["load_balancer_arn"], Protocol="HTTP", Port=9090, DefaultActions=[forward])
+    time.sleep(1.2)
+    code, _, err = switchyard("gc")
+    assert code == 1, err
+    assert "which carries traffic; it was left alone" in err, err
+    assert world["blue_asg"] in aws.groups(), "blue was retired under a listener that still uses it"
