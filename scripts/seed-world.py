@@ -60,7 +60,7 @@ def fill_template(text, world):
     return text
 
 
-def seed(service, endpoint, region, desired, rule=False):
+def seed(service, endpoint, region, desired, rule=False, sticky=None, second_listener=False, path_rule=False, second_lb=False):
     ec2 = client("ec2", endpoint, region)
     elb = client("elbv2", endpoint, region)
     asg = client("autoscaling", endpoint, region)
@@ -83,16 +83,31 @@ def seed(service, endpoint, region, desired, rule=False):
     forward = {"Type": "forward", "ForwardConfig": {
         "TargetGroups": [{"TargetGroupArn": groups[0], "Weight": 100}, {"TargetGroupArn": groups[1], "Weight": 0}],
         "TargetGroupStickinessConfig": {"Enabled": False}}}
+    if sticky:
+        forward["ForwardConfig"]["TargetGroupStickinessConfig"] = {"Enabled": True, "DurationSeconds": sticky}
     if rule:
         # The service lives behind a path rule (with sticky sessions); the listener's default answers 404.
         fixed = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "no route"}}
         listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[fixed])["Listeners"][0]["ListenerArn"]
-        forward["ForwardConfig"]["TargetGroupStickinessConfig"] = {"Enabled": True, "DurationSeconds": 300}
+        forward["ForwardConfig"]["TargetGroupStickinessConfig"] = {"Enabled": True, "DurationSeconds": sticky or 300}
         rule_arn = elb.create_rule(ListenerArn=listener, Priority=10, Actions=[forward],
                                    Conditions=[{"Field": "path-pattern", "Values": [f"/{service}/*"]}])["Rules"][0]["RuleArn"]
     else:
         listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[forward])["Listeners"][0]["ListenerArn"]
         rule_arn = None
+    # Other forwards to the same pair, as operators have them: a second port, a path rule, a second load balancer.
+    extra_listeners, extra_rules = [], []
+    if second_listener:
+        extra_listeners.append(elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=8080,
+                                                   DefaultActions=[forward])["Listeners"][0]["ListenerArn"])
+    if second_lb:
+        lb2 = elb.create_load_balancer(Name=f"{service}-alb2", Subnets=subnets, SecurityGroups=[sg], Scheme="internal",
+                                       Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
+        extra_listeners.append(elb.create_listener(LoadBalancerArn=lb2, Protocol="HTTP", Port=80,
+                                                   DefaultActions=[forward])["Listeners"][0]["ListenerArn"])
+    if path_rule:
+        extra_rules.append(elb.create_rule(ListenerArn=listener, Priority=5, Actions=[forward],
+                                           Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}])["Rules"][0]["RuleArn"])
     template = ec2.create_launch_template(
         LaunchTemplateName=f"{service}-lt",
         LaunchTemplateData={"ImageId": BLUE_AMI, "InstanceType": "t3.micro", "SecurityGroupIds": [sg],
@@ -105,6 +120,7 @@ def seed(service, endpoint, region, desired, rule=False):
         Tags=[{"Key": "team", "Value": "platform", "PropagateAtLaunch": True}])
     return {"service": service, "region": region, "vpc_id": vpc, "subnet_ids": subnets, "security_group_id": sg,
             "load_balancer_arn": lb, "listener_arn": listener, "rule_arn": rule_arn, "target_group_arns": groups,
+            "extra_listener_arns": extra_listeners, "extra_rule_arns": extra_rules,
             "launch_template_id": template, "blue_asg": f"{service}-blue",
             "blue_ami": BLUE_AMI, "new_ami": NEW_AMI, "arm_ami": ARM_AMI}
 
@@ -130,12 +146,19 @@ def main():
     parser.add_argument("--retention", default="30m", help="promotion.blue_retention")
     parser.add_argument("--threshold", type=int, default=2, help="checks.http.failure_threshold")
     parser.add_argument("--probe-url", help="checks.http.url")
+    parser.add_argument("--sticky", type=int, help="target-group stickiness on the forward, with this duration in seconds")
+    parser.add_argument("--second-listener", action="store_true", help="a second listener (HTTP:8080) forwarding to the pair")
+    parser.add_argument("--second-lb", action="store_true", help="a second load balancer whose listener forwards to the pair")
+    parser.add_argument("--path-rule", action="store_true", help="a rule /api/* (priority 5) forwarding to the pair")
+    parser.add_argument("--name-all", action="store_true", help="name every forward in the file (listener_arns / rule_arns)")
+    parser.add_argument("--test-route", action="store_true", help="checks.http.test_route: true (with --probe-url)")
     parser.add_argument("--template", help="a deployment file whose listener and target-group ARNs are replaced by "
                                            "the seeded ones (instead of the generated file)")
     args = parser.parse_args()
     if not args.endpoint.startswith(("http://127.", "http://localhost")):
         sys.exit("seed-world: refusing to seed anything but a local emulator")
-    world = seed(args.service, args.endpoint, args.region, args.desired, rule=args.rule)
+    world = seed(args.service, args.endpoint, args.region, args.desired, rule=args.rule, sticky=args.sticky,
+                 second_listener=args.second_listener, path_rule=args.path_rule, second_lb=args.second_lb)
     extra = ""
     if args.alarm:
         cw = client("cloudwatch", args.endpoint, args.region)
@@ -148,6 +171,8 @@ def main():
         extra += "  alarms: [" + ", ".join(args.alarm) + "]\n"
     if args.probe_url:
         extra += f"  http:\n    url: {args.probe_url}\n    expect_status: 200\n    timeout: 150ms\n    failure_threshold: {args.threshold}\n"
+        if args.test_route:
+            extra += "    test_route: true\n"
     hooks = [(u, "json") for u in args.webhook] + [(u, "slack") for u in args.slack_webhook]
     if hooks:
         notify = "notify:\n  webhooks:\n" + "".join(f"    - url: {u}\n      format: {f}\n" for u, f in hooks)
@@ -160,6 +185,11 @@ def main():
             extra_rule = f"  rule_arn: {world['rule_arn']}\n"
         else:
             extra_rule = ""
+        if args.name_all and (world["extra_listener_arns"] or world["extra_rule_arns"]):
+            if world["extra_listener_arns"]:
+                extra_rule += "  listener_arns:\n" + "".join(f"    - {arn}\n" for arn in world["extra_listener_arns"])
+            if world["extra_rule_arns"]:
+                extra_rule += "  rule_arns:\n" + "".join(f"    - {arn}\n" for arn in world["extra_rule_arns"])
         if args.template:
             text = fill_template(open(args.template).read(), world)
         else:

@@ -94,6 +94,69 @@ public struct ListenerRule: Sendable, Hashable {
     public var arn: String
     public var priority: String
     public var actions: [ListenerAction]
+    public var conditions: [RuleCondition]
+    /// The listener's default rule, which DescribeRules lists with the listener's default actions.
+    public var isDefault: Bool
+
+    public init(arn: String, priority: String, actions: [ListenerAction], conditions: [RuleCondition] = [], isDefault: Bool = false) {
+        self.arn = arn
+        self.priority = priority
+        self.actions = actions
+        self.conditions = conditions
+        self.isDefault = isDefault
+    }
+}
+
+/// One condition of a listener rule. Only the fields Switchyard reads or writes are modelled: the field, its plain
+/// values (`path-pattern`, `host-header` …), and an `http-header` condition's name and values.
+public struct RuleCondition: Sendable, Hashable {
+    public var field: String
+    public var values: [String]
+    public var httpHeaderName: String?
+
+    public init(field: String, values: [String], httpHeaderName: String? = nil) {
+        self.field = field
+        self.values = values
+        self.httpHeaderName = httpHeaderName
+    }
+
+    /// `http-header` with this name and these values.
+    public static func httpHeader(_ name: String, values: [String]) -> RuleCondition {
+        RuleCondition(field: "http-header", values: values, httpHeaderName: name)
+    }
+
+    static func decode(_ m: XMLNode) -> RuleCondition {
+        let field = m.value("Field") ?? ""
+        let config: String? = switch field {
+        case "path-pattern": "PathPatternConfig"
+        case "host-header": "HostHeaderConfig"
+        case "http-header": "HttpHeaderConfig"
+        case "http-request-method": "HttpRequestMethodConfig"
+        case "source-ip": "SourceIpConfig"
+        default: nil
+        }
+        var values = m.all("Values/member").map(\.text)
+        if values.isEmpty, let config { values = m.all("\(config)/Values/member").map(\.text) }
+        return RuleCondition(field: field, values: values, httpHeaderName: m.value("HttpHeaderConfig/HttpHeaderName"))
+    }
+
+    /// The query parameters of this condition under `prefix` (e.g. `Conditions.member.1`), in the field's own config.
+    func parameters(prefix: String) -> [String: String] {
+        var p = ["\(prefix).Field": field]
+        if field == "http-header" {
+            p["\(prefix).HttpHeaderConfig.HttpHeaderName"] = httpHeaderName ?? ""
+            for (index, value) in values.enumerated() { p["\(prefix).HttpHeaderConfig.Values.member.\(index + 1)"] = value }
+        } else {
+            for (index, value) in values.enumerated() { p["\(prefix).Values.member.\(index + 1)"] = value }
+        }
+        return p
+    }
+
+    /// For messages: `path-pattern /api/*`, `http-header X-Route: green`.
+    public var summary: String {
+        if let httpHeaderName { return "\(field) \(httpHeaderName): \(values.joined(separator: ", "))" }
+        return "\(field) \(values.joined(separator: ", "))"
+    }
 }
 
 public struct TargetHealthDescription: Sendable, Hashable {
@@ -141,6 +204,64 @@ public struct ELBv2: Sendable {
         }
     }
 
+    /// The listeners, in one call (absent ones are left out; nil answers `ListenerNotFound` for any of them).
+    public func describeListeners(arns: [String]) async throws -> [Listener]? {
+        guard !arns.isEmpty else { return [] }
+        do {
+            let result = try await client.call(.elasticLoadBalancing, action: "DescribeListeners", parameters: QueryEncoding.memberList("ListenerArns", arns))
+            return Self.listeners(in: result)
+        } catch where isNotFound(error) {
+            return nil
+        }
+    }
+
+    /// Every listener of a load balancer.
+    public func describeListeners(loadBalancerArn: String) async throws -> [Listener] {
+        let pages = try await client.paginate(.elasticLoadBalancing, action: "DescribeListeners", parameters: ["LoadBalancerArn": loadBalancerArn],
+                                              tokenField: "Marker", nextTokenField: "NextMarker")
+        return pages.flatMap(Self.listeners(in:))
+    }
+
+    /// The rules, in one call (nil answers `RuleNotFound` for any of them).
+    public func describeRules(arns: [String]) async throws -> [ListenerRule]? {
+        guard !arns.isEmpty else { return [] }
+        do {
+            let result = try await client.call(.elasticLoadBalancing, action: "DescribeRules", parameters: QueryEncoding.memberList("RuleArns", arns))
+            return Self.rules(in: result)
+        } catch where isNotFound(error) {
+            return nil
+        }
+    }
+
+    /// Every rule of a listener, its default rule included (`isDefault`).
+    public func describeRules(listenerArn: String) async throws -> [ListenerRule] {
+        let pages = try await client.paginate(.elasticLoadBalancing, action: "DescribeRules", parameters: ["ListenerArn": listenerArn],
+                                              tokenField: "Marker", nextTokenField: "NextMarker")
+        return pages.flatMap(Self.rules(in:))
+    }
+
+    /// Creates a rule; returns it as the answer describes it.
+    public func createRule(listenerArn: String, priority: Int, conditions: [RuleCondition], actions: [ListenerAction], tags: [String: String]) async throws -> ListenerRule? {
+        var parameters = ["ListenerArn": listenerArn, "Priority": String(priority)]
+        for (index, condition) in conditions.enumerated() { parameters.merge(condition.parameters(prefix: "Conditions.member.\(index + 1)")) }
+        for (index, action) in actions.enumerated() { parameters.merge(action.parameters(prefix: "Actions.member.\(index + 1)")) }
+        for (index, key) in tags.keys.sorted().enumerated() {
+            parameters["Tags.member.\(index + 1).Key"] = key
+            parameters["Tags.member.\(index + 1).Value"] = tags[key]
+        }
+        let result = try await client.call(.elasticLoadBalancing, action: "CreateRule", parameters: parameters)
+        return Self.rules(in: result).first
+    }
+
+    /// Deletes a rule; one already gone is not an error.
+    public func deleteRule(arn: String) async throws {
+        do {
+            _ = try await client.call(.elasticLoadBalancing, action: "DeleteRule", parameters: ["RuleArn": arn])
+        } catch where isNotFound(error) {
+            return
+        }
+    }
+
     /// Replaces the listener's default actions; returns the listener as the answer describes it after the change
     /// (nil when the answer does not include it), so the caller needs no second read.
     @discardableResult
@@ -169,7 +290,8 @@ public struct ELBv2: Sendable {
 
     static func rules(in result: XMLNode) -> [ListenerRule] {
         result.all("Rules/member").map {
-            ListenerRule(arn: $0.value("RuleArn") ?? "", priority: $0.value("Priority") ?? "", actions: $0.all("Actions/member").map(ListenerAction.decode))
+            ListenerRule(arn: $0.value("RuleArn") ?? "", priority: $0.value("Priority") ?? "", actions: $0.all("Actions/member").map(ListenerAction.decode),
+                         conditions: $0.all("Conditions/member").map(RuleCondition.decode), isDefault: $0.bool("IsDefault") ?? false)
         }
     }
 
@@ -190,7 +312,12 @@ public struct ELBv2: Sendable {
     }
 
     public func addTags(resourceArn: String, tags: [String: String]) async throws {
-        var parameters = QueryEncoding.memberList("ResourceArns", [resourceArn])
+        try await addTags(resourceArns: [resourceArn], tags: tags)
+    }
+
+    /// Tags several resources in one call (at most 20).
+    public func addTags(resourceArns: [String], tags: [String: String]) async throws {
+        var parameters = QueryEncoding.memberList("ResourceArns", resourceArns)
         for (index, key) in tags.keys.sorted().enumerated() {
             parameters["Tags.member.\(index + 1).Key"] = key
             parameters["Tags.member.\(index + 1).Value"] = tags[key]
@@ -199,7 +326,12 @@ public struct ELBv2: Sendable {
     }
 
     public func removeTags(resourceArn: String, keys: [String]) async throws {
-        var parameters = QueryEncoding.memberList("ResourceArns", [resourceArn])
+        try await removeTags(resourceArns: [resourceArn], keys: keys)
+    }
+
+    /// Removes tags from several resources in one call (at most 20).
+    public func removeTags(resourceArns: [String], keys: [String]) async throws {
+        var parameters = QueryEncoding.memberList("ResourceArns", resourceArns)
         parameters.merge(QueryEncoding.memberList("TagKeys", keys))
         _ = try await client.call(.elasticLoadBalancing, action: "RemoveTags", parameters: parameters)
     }

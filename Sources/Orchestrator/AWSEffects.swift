@@ -57,20 +57,21 @@ public struct AWSEffects: EffectPerformer {
             // Within one interval of our own last write, that write's fence still stands.
             if known == nil { try await fenceListener(d) }
             let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn,
-                                                          green: green, known: known)
+                                                          green: green, stickiness: .keep, known: known)
             memo.wrote(written, at: clock.now())
             return .weightsConfirmed(green: green)
         case .runChecks:
             return .checksObserved(await CheckScheduler.run(checks(d, targetHealth: true), clock: clock))
         case .confirmPromotion:
-            let weights: ForwardWeights
+            let weights: TrafficWeights
             if let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds) {
                 weights = known
             } else {
                 weights = try await traffic(d).currentWeights()
             }
-            guard weights.percent[d.plan.greenTargetGroupArn] == 100 else {
-                throw TrafficError.readBackMismatch(resource: traffic(d).resourceName, expectedGreen: 100, found: weights.percent)
+            // Every forward, not just one: green carries all of it on each.
+            for forward in weights.forwards where forward.percent[d.plan.greenTargetGroupArn] != 100 {
+                throw TrafficError.readBackMismatch(resource: forward.resource, expectedGreen: 100, found: forward.percent)
             }
             // Blue, kept for rollback, says so in AWS: no release from any state file retires it before the deadline.
             // Best effort: green already serves everything, and a tag that cannot be written must not roll that back.
@@ -85,8 +86,20 @@ public struct AWSEffects: EffectPerformer {
         case .restoreBlue:
             try await fenceListener(d)
             memo.forgetWeights()
-            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0)
+            // Every forward to blue in one write each, stickiness off where green loses its share (restored later).
+            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+                                            stickiness: .offWhereGreenLeaves, known: nil)
             return .weightsConfirmed(green: 0)
+        case .restoreStickiness:
+            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+                                            stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil)
+            return .stickinessRestored
+        case .ensureTestRoute:
+            let arn = try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).ensure(greenTargetGroup: d.plan.greenTargetGroupArn, deploymentId: d.id)
+            return .testRouteReady(ruleArn: arn)
+        case .removeTestRoute:
+            try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).remove()
+            return .testRouteRemoved
         case .removeGreen:
             try await fenceListener(d)
             // Never while green's target group carries any traffic, whatever the record says.
@@ -102,14 +115,17 @@ public struct AWSEffects: EffectPerformer {
         }
     }
 
-    private func traffic(_ d: Deployment) -> TrafficSwitch { aws.traffic(for: d.plan.spec) }
+    private func traffic(_ d: Deployment) -> any TrafficRouter { aws.traffic(for: d.plan.spec) }
 
     /// Before moving traffic or deleting a group: the listener must still carry this deployment's tag. The lease fences
     /// writers that share a state file; this fences a writer with another state file (or one `--force-unlock`ed).
     private func fenceListener(_ d: Deployment) async throws {
         let guard_ = ListenerGuard(aws: aws, spec: d.plan.spec)
-        let owner = try await guard_.owner()
-        guard owner == d.id else { throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: owner) }
+        // Every forward the release shifts must still carry its tag.
+        let owners = try await guard_.owners()
+        guard owners.count == guard_.resourceArns.count, owners.allSatisfy({ $0 == d.id }) else {
+            throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: owners.first { $0 != d.id })
+        }
     }
 
     /// What AWS shows for the deployment now, for `resume` to reconcile the record with.
@@ -120,18 +136,27 @@ public struct AWSEffects: EffectPerformer {
         let green = groups.first { $0.name == d.plan.greenAutoScalingGroup }
         func inService(_ g: AutoScalingGroup?) -> Int { g?.instances.filter { $0.lifecycleState == "InService" }.count ?? 0 }
         return Observation(weights: weights.percent, blueExists: blue != nil, blueInService: inService(blue),
-                           greenExists: green != nil, greenInService: inService(green), greenDesired: green?.desiredCapacity ?? 0)
+                           greenExists: green != nil, greenInService: inService(green), greenDesired: green?.desiredCapacity ?? 0,
+                           disagreement: weights.agreed ? nil : weights.summary)
     }
 
     private func group(_ name: String) async throws -> AutoScalingGroup? {
         try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first { $0.name == name }
     }
 
-    /// Removes a group from green's target group, but never one whose target groups carry traffic.
+    /// Removes a group from green's target group, but never one whose target groups carry traffic on any listener or
+    /// rule of their load balancers (not only the forwards the file names: one added since the release began counts).
     private func retire(group name: String, _ d: Deployment) async throws {
         guard let existing = try await group(name) else { return }
-        let weights = try await traffic(d).currentWeights()
-        let carrying = existing.targetGroupARNs.filter { (weights.percent[$0] ?? 0) > 0 }
+        let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: existing.targetGroupARNs, skip: TestRouteRule.matcher(d.plan.spec))
+        var weights = try await traffic(d).currentWeights().percent
+        for forward in found {
+            // A forward Switchyard cannot parse still counts: any traffic to the group keeps it.
+            let shares = (try? ForwardWeights(actions: forward.actions, resource: forward.description).percent)
+                ?? Dictionary(uniqueKeysWithValues: existing.targetGroupARNs.map { ($0, 1) })
+            for (arn, share) in shares { weights[arn] = max(weights[arn] ?? 0, share) }
+        }
+        let carrying = existing.targetGroupARNs.filter { (weights[$0] ?? 0) > 0 }
         guard carrying.isEmpty else {
             throw RetireError.carriesTraffic(group: name, targetGroups: carrying)
         }
@@ -375,7 +400,7 @@ final class EffectMemo: @unchecked Sendable {
     private let lock = NSLock()
     private var attempted: Set<String> = []
     private var green: AutoScalingGroup?
-    private var weights: (ForwardWeights, Date)?
+    private var weights: (TrafficWeights, Date)?
 
     /// True the first time it is asked for an effect kind.
     func firstAttempt(_ kind: String) -> Bool { lock.withLock { attempted.insert(kind).inserted } }
@@ -390,11 +415,11 @@ final class EffectMemo: @unchecked Sendable {
         }
     }
 
-    func wrote(_ written: ForwardWeights, at date: Date) { lock.withLock { weights = (written, date) } }
+    func wrote(_ written: TrafficWeights, at date: Date) { lock.withLock { weights = (written, date) } }
     func forgetWeights() { lock.withLock { weights = nil } }
 
     /// The weights our own last write answered, if that was less than `within` seconds ago.
-    func recentWeights(now: Date, within: TimeInterval) -> ForwardWeights? {
+    func recentWeights(now: Date, within: TimeInterval) -> TrafficWeights? {
         lock.withLock {
             guard let (value, at) = weights, now.timeIntervalSince(at) < within else { return nil }
             return value

@@ -3,7 +3,8 @@ import Logging
 import StateStore
 import SwitchyardCore
 
-/// Retires the blue groups of completed releases whose retention is over. `start` and `gc` run it for the services
+/// Retires the blue groups of completed releases whose retention is over, and removes the test route a failed rollback
+/// left standing. `start` and `gc` run it for the services
 /// they touch (never a read command); it works on a service only while holding that service's lease, never while
 /// another of its deployments is active, and never on a group whose target group carries traffic.
 public struct Housekeeper: Sendable {
@@ -29,7 +30,8 @@ public struct Housekeeper: Sendable {
     public func due(service: String?) throws -> [Deployment] {
         let now = clock.now()
         let busy = Set(try store.deployments(service: service, limit: 10_000, activeOnly: true).map(\.service))
-        return try store.retainedBlues(service: service).filter { Machine.housekeeping($0, now: now) != nil && !busy.contains($0.service) }
+        let candidates = try store.retainedBlues(service: service) + store.leftoverTestRoutes(service: service)
+        return candidates.filter { Machine.housekeeping($0, now: now) != nil && !busy.contains($0.service) }
     }
 
     /// Retires the blue of each deployment `due` gave; one failure does not stop the others.

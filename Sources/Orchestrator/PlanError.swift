@@ -19,6 +19,16 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case launchTemplateVersionNotFound(template: String, version: String)
     case alarmsNotFound([String])
     case retainedForRollback(group: String, until: String)
+    /// Forwards to the service's target groups that the file does not name: they would keep sending traffic to blue.
+    case unnamedForwards([String])
+    case targetGroupNotFound([String])
+    /// The named forwards do not all split the traffic the same way.
+    case forwardsDisagree(String)
+    case retentionShorterThanStickiness(retention: String, stickinessSeconds: Int, resource: String)
+    /// The test route's listener has no free rule priority.
+    case noFreePriority(listener: String)
+    /// Another service's test route on the listener uses the same header.
+    case testRouteTaken(listener: String, header: String, rule: String)
 
     public var description: String {
         switch self {
@@ -34,6 +44,24 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(group) stands on green's target group and is kept for rollback until \(until) (its \(RetentionTag.key) tag, "
                 + "set when the release that replaced it was promoted, perhaps from another state file). Wait until then, or end its "
                 + "retention now with `--end-retention` (the release that kept it can then no longer be rolled back)."
+        case .unnamedForwards(let forwards):
+            return "these forward to the service's target groups but are not named in traffic (listener_arns / rule_arns): "
+                + forwards.joined(separator: "; ") + ". Only the named ones would move, the others would keep sending traffic to blue "
+                + "and fail when blue is retired. Name every one of them, or point them elsewhere."
+        case .targetGroupNotFound(let arns):
+            return "traffic.target_groups names a target group that does not exist in this account and region (ELB error TargetGroupNotFound): "
+                + arns.joined(separator: ", ") + "."
+        case .forwardsDisagree(let summary):
+            return "the forwards named in traffic do not split the traffic the same way (\(summary)). A previous release may have stopped "
+                + "half-way: finish it with `switchyard resume` or `switchyard rollback`, or set them to one target group by hand."
+        case .retentionShorterThanStickiness(let retention, let seconds, let resource):
+            return "promotion.blue_retention \(retention) is shorter than the stickiness duration of \(resource) (\(seconds) s): clients bound "
+                + "to blue may stay on it that long after promotion, so blue must be kept at least \(seconds) s (or stickiness shortened)."
+        case .testRouteTaken(let listener, let header, let rule):
+            return "listener \(listener) already has a test route for \(header): green to other target groups (rule \(rule)); "
+                + "give this service its own header with checks.http.test_route.header."
+        case .noFreePriority(let listener):
+            return "listener \(listener) has no free rule priority for the test route (checks.http.test_route)."
         case .listenerNotFound(let arn):
             return "the listener \(arn) (traffic.listener_arn) does not exist."
         case .ruleNotFound(let arn):

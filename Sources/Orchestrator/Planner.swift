@@ -17,8 +17,9 @@ public struct AWSClients: Sendable {
         self.cloudWatch = CloudWatch(client: client)
     }
 
-    public func traffic(for spec: DeploymentSpec) -> TrafficSwitch {
-        TrafficSwitch(elb: elb, listenerArn: spec.traffic.listenerArn, ruleArn: spec.traffic.ruleArn)
+    /// The router that shifts the spec's traffic (today always the ALB one).
+    public func traffic(for spec: DeploymentSpec) -> any TrafficRouter {
+        ALBTrafficRouter(elb: elb, forwards: spec.traffic.forwards)
     }
 }
 
@@ -64,12 +65,16 @@ public struct Planner: Sendable {
     public func planWithFacts(spec: DeploymentSpec, ami: String, deploymentId: String, retirable: Set<String>,
                               endingRetention: Bool = false, now: Date = Date()) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
         let traffic = aws.traffic(for: spec)
-        let weights = try await traffic.currentWeights()
-        let resource = traffic.resourceName
+        let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
+        let topology = try await TrafficTopology.check(spec: spec, found: found, router: traffic)
+        let weights = topology.weights
+        let resource = traffic.description
         let fileGroups = Set(spec.traffic.targetGroups)
-        guard Set(weights.percent.keys).isSubset(of: fileGroups) else {
-            throw PlanError.targetGroupsMismatch(resource: resource, listener: weights.percent.keys.sorted(), file: spec.traffic.targetGroups)
+        for forward in weights.forwards where !Set(forward.percent.keys).isSubset(of: fileGroups) {
+            throw PlanError.targetGroupsMismatch(resource: forward.resource, listener: forward.percent.keys.sorted(), file: spec.traffic.targetGroups)
         }
+        guard weights.agreed else { throw PlanError.forwardsDisagree(weights.summary) }
+        try checkRetention(spec: spec, sticky: topology.sticky)
         let live = weights.live
         guard live.count < 2 else { throw PlanError.halfShifted(resource: resource, weights: weights.percent) }
         guard let blueTargetGroup = live.first else { throw PlanError.noTraffic(resource: resource) }
@@ -88,7 +93,7 @@ public struct Planner: Sendable {
             spec: spec, ami: ami, blue: blue,
             greenTargetGroupArn: greenTargetGroup,
             greenAutoScalingGroup: Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
-            retire: retire)
+            retire: retire, stickyForwards: topology.sticky.isEmpty ? nil : topology.sticky)
         return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source))
     }
 
@@ -173,6 +178,15 @@ public struct Planner: Sendable {
             minSize: group.minSize, maxSize: group.maxSize, desiredCapacity: group.desiredCapacity)
         try checkImage(ami: ami, images: images, blue: blue)
         return (blue, version)
+    }
+
+    /// Blue must outlive the stickiness that may keep clients on it after promotion.
+    private func checkRetention(spec: DeploymentSpec, sticky: [String: Int]) throws {
+        guard let (arn, seconds) = sticky.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }) else { return }
+        if spec.promotion.blueRetention.seconds < Double(seconds) {
+            let forward = spec.traffic.forwards.first { $0.arn == arn }?.description ?? arn
+            throw PlanError.retentionShorterThanStickiness(retention: spec.promotion.blueRetention.description, stickinessSeconds: seconds, resource: forward)
+        }
     }
 
     /// A misspelt alarm name is found before green is launched, not after (it would read as failing and roll back).

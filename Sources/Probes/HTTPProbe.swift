@@ -18,7 +18,10 @@ public final class HTTPProbe: Sendable {
         guard let url = URL(string: spec.url) else {
             return result(passed: false, "invalid URL \(spec.url)")
         }
-        let request = HTTPRequest(method: "GET", url: url, headers: ["User-Agent": "switchyard-probe"], body: Data())
+        var headers = ["User-Agent": "switchyard-probe"]
+        // Through the test route's rule, the request reaches green whichever target group green is this time.
+        if let route = spec.testRoute { headers[route.header] = DeploymentSpec.TestRoute.value }
+        let request = HTTPRequest(method: "GET", url: url, headers: headers, body: Data())
         let target = "GET \(Self.redacted(url))"
         let started = Date()
         do {

@@ -321,6 +321,18 @@ public final class StateStore: @unchecked Sendable {
         return try lock.withLock { try records(sql + " ORDER BY created_at DESC, id DESC", values) }
     }
 
+    /// Failed deployments (of one service, or all) whose test-route rule may still stand on the listener: `gc` removes it.
+    public func leftoverTestRoutes(service: String?) throws -> [Deployment] {
+        var sql = "SELECT id, record FROM deployments WHERE state = 'failed' "
+            + "AND json_extract(record, '$.plan.spec.checks.http.testRoute') IS NOT NULL AND json_extract(record, '$.testRouteRemoved') IS NULL"
+        var values: [SQLValue] = []
+        if let service {
+            sql += " AND service = ?"
+            values.append(.text(service))
+        }
+        return try lock.withLock { try records(sql + " ORDER BY created_at DESC, id DESC", values) }
+    }
+
     /// Every group that was blue for a deployment of the service, from the indexed column (no record is decoded).
     public func blueGroups(service: String) throws -> Set<String> {
         Set(try lock.withLock { try db.query("SELECT DISTINCT blue_asg FROM deployments WHERE service = ?", [.text(service)]) }

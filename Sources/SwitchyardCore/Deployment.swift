@@ -37,15 +37,24 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     public var greenAutoScalingGroup: String
     /// Groups on green's target group that carry no traffic and go before green is attached there.
     public var retire: [String]
+    /// The forwards (by listener or rule ARN) that had target-group stickiness on when the release was planned, with
+    /// its duration in seconds: a rollback turns it off while it sends everything to blue, and back on once green is
+    /// gone. Nil in records written before it was kept (and when no forward is sticky).
+    public var stickyForwards: [String: Int]?
 
-    public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = []) {
+    public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
+                stickyForwards: [String: Int]? = nil) {
         self.spec = spec
         self.ami = ami
         self.blue = blue
         self.greenTargetGroupArn = greenTargetGroupArn
         self.greenAutoScalingGroup = greenAutoScalingGroup
         self.retire = retire
+        self.stickyForwards = stickyForwards
     }
+
+    /// Whether any shifted forward has target-group stickiness on.
+    public var isSticky: Bool { !(stickyForwards ?? [:]).isEmpty }
 
     /// The green weights of the steps, in order.
     public var weights: [Int] { spec.weightSteps.map(\.weight) }
@@ -89,6 +98,12 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var greenCapacity: CapacityReport?
     /// The last observation of green, in words, for status output and timeout explanations.
     public var lastObservation: String?
+    /// The test route's listener rule, once created (`checks.http.test_route`).
+    public var testRouteRuleArn: String?
+    /// Set once the test route was found gone or deleted at the end of the release.
+    public var testRouteRemoved: Bool?
+    /// Set once a rollback turned stickiness back on after green was removed.
+    public var stickinessRestored: Bool?
     /// Set by `switchyard promote` while paused at a manual gate.
     public var promoteRequested: Bool
     public var retentionDeadline: Date?
@@ -131,7 +146,21 @@ public struct Deployment: Sendable, Hashable, Codable {
         plan.spec.steps.indices.contains(stepIndex) ? plan.spec.steps[stepIndex] : nil
     }
 
-    /// 1-based position among the weight steps, and their count, for display.
+    /// Whether the test route must still be created before green is checked.
+    public var needsTestRoute: Bool {
+        plan.spec.testRoute != nil && testRouteRuleArn == nil && testRouteRemoved != true
+    }
+
+    /// Whether a test route may still stand (created, or perhaps created before a crash) and must go before the end.
+    public var testRouteMayStand: Bool {
+        plan.spec.testRoute != nil && testRouteRemoved != true
+    }
+
+    /// Whether a rollback still has to turn stickiness back on.
+    public var needsStickinessRestored: Bool {
+        plan.isSticky && stickinessRestored != true
+    }
+
     /// Whether `switchyard rollback` can still undo this completed release by moving traffic back to blue.
     public func blueRetained(at now: Date) -> Bool {
         state == .completed && blueRetiredAt == nil && (retentionDeadline.map { now < $0 } ?? false)
@@ -142,6 +171,7 @@ public struct Deployment: Sendable, Hashable, Codable {
         state == .completed && blueRetiredAt == nil && (retentionDeadline.map { now >= $0 } ?? false)
     }
 
+    /// 1-based position among the weight steps, and their count, for display.
     public var stepLabel: String {
         let steps = plan.spec.steps
         let n = steps.filter { $0.weight != nil }.count

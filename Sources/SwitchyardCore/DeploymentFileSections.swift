@@ -43,31 +43,90 @@ extension FileReader {
     }
 
     mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
-        let f = fields(m, at: "traffic", allowed: ["listener_arn", "rule_arn", "target_groups"], required: ["listener_arn", "target_groups"])
-        var listenerParts: [String]?
-        let listener = string(f["listener_arn"], "traffic.listener_arn")
-        if let listener {
-            listenerParts = Self.captures(listener, Self.listenerPattern)
-            if listenerParts == nil {
-                add(f["listener_arn"], "traffic.listener_arn", "is not an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID)")
-            } else if let region, listenerParts?[0] != region {
-                add(f["listener_arn"], "traffic.listener_arn", "is in region \(listenerParts?[0] ?? ""), but the file's region is \(region)")
-            }
-        }
+        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"], required: ["target_groups"])
+        let before = issues.count
+        let listener = f["listener_arn"] == nil ? nil : string(f["listener_arn"], "traffic.listener_arn")
+        let listenerParts = listener.flatMap { arn(f["listener_arn"], arn: $0, key: "traffic.listener_arn", pattern: Self.listenerPattern, region: region, kind: "an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID)") }
         var rule: String?
         if f["rule_arn"] != nil, let text = string(f["rule_arn"], "traffic.rule_arn") {
             rule = text
-            if let parts = Self.captures(text, Self.rulePattern) {
+            if let parts = arn(f["rule_arn"], arn: text, key: "traffic.rule_arn", pattern: Self.rulePattern, region: region, kind: Self.ruleKind) {
                 if let listenerParts, parts[2] != listenerParts[2] || parts[0] != listenerParts[0] {
                     add(f["rule_arn"], "traffic.rule_arn", "is a rule of another listener than traffic.listener_arn")
                 }
-            } else {
-                add(f["rule_arn"], "traffic.rule_arn", "is not a listener rule ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/NAME/ID/ID/ID)")
+            }
+            if listener == nil && f["listener_arn"] == nil {
+                add(f["rule_arn"], "traffic.rule_arn", "needs traffic.listener_arn (its listener); to name rules alone, use rule_arns")
             }
         }
-        let groups = targetGroups(f["target_groups"], region: region ?? listenerParts?[0], account: listenerParts?[1])
-        guard let listener, let groups, listenerParts != nil else { return nil }
-        return DeploymentSpec.Traffic(listenerArn: listener, ruleArn: rule, targetGroups: groups)
+        let listeners = f["listener_arns"] == nil ? nil : arnList(f["listener_arns"], key: "traffic.listener_arns", pattern: Self.listenerPattern, region: region,
+                                                                  kind: "an Application Load Balancer listener ARN")
+        let rules = f["rule_arns"] == nil ? nil : arnList(f["rule_arns"], key: "traffic.rule_arns", pattern: Self.rulePattern, region: region, kind: Self.ruleKind)
+        if f["listener_arn"] == nil && f["listener_arns"] == nil && f["rule_arns"] == nil {
+            add(.mapping(m), "traffic.listener_arn", "required key is missing (or name several with listener_arns / rule_arns)")
+        }
+        let usesLists = f["listener_arns"] != nil || f["rule_arns"] != nil
+        var shiftedListeners = listeners ?? []
+        var shiftedRules = rules ?? []
+        if usesLists {
+            // With the list keys, listener_arn is one more shifted listener, unless rule_arn narrows it to that rule.
+            if let rule { shiftedRules.insert(rule, at: 0) } else if let listener { shiftedListeners.insert(listener, at: 0) }
+            checkForwards(f, listeners: shiftedListeners, rules: shiftedRules)
+        }
+        let account = listenerParts?[1] ?? (shiftedListeners + shiftedRules).first.flatMap(Self.account(of:))
+        let groups = targetGroups(f["target_groups"], region: region ?? listenerParts?[0], account: account)
+        guard let groups, issues.count == before else { return nil }
+        let primary = listener ?? shiftedListeners.first ?? shiftedRules.first.map(DeploymentSpec.TrafficForward.listenerOf(rule:))
+        guard let primary else { return nil }
+        return DeploymentSpec.Traffic(listenerArn: primary, ruleArn: rule, targetGroups: groups,
+                                      listenerArns: usesLists ? shiftedListeners : nil, ruleArns: usesLists ? shiftedRules : nil)
+    }
+
+    /// No forward named twice, and all of one account.
+    mutating func checkForwards(_ f: [String: Node], listeners: [String], rules: [String]) {
+        for (key, list) in [("listener_arns", listeners), ("rule_arns", rules)] {
+            for (index, arn) in list.enumerated() where list[..<index].contains(arn) {
+                add(f[key], "traffic.\(key)", "names \(arn) twice")
+            }
+        }
+        let accounts = Set((listeners + rules).compactMap(Self.account(of:)))
+        if accounts.count > 1 {
+            add(f["listener_arns"] ?? f["rule_arns"], "traffic",
+                "names listeners or rules of several accounts (\(accounts.sorted().joined(separator: ", "))); one release shifts one account's load balancers")
+        }
+    }
+
+    /// The account of a listener or rule ARN.
+    static func account(of arn: String) -> String? {
+        (captures(arn, rulePattern) ?? captures(arn, listenerPattern))?[1]
+    }
+
+    static let ruleKind = "a listener rule ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/NAME/ID/ID/ID)"
+
+    /// The ARN's captures (region, account, …), or nil after an issue when it is not of the kind or region.
+    mutating func arn(_ node: Node?, arn: String, key: String, pattern: String, region: String?, kind: String) -> [String]? {
+        guard let parts = Self.captures(arn, pattern) else {
+            add(node, key, "is not \(kind)")
+            return nil
+        }
+        if let region, parts[0] != region {
+            add(node, key, "is in region \(parts[0]), but the file's region is \(region)")
+            return nil
+        }
+        return parts
+    }
+
+    /// A non-empty list of ARNs of one kind.
+    mutating func arnList(_ node: Node?, key: String, pattern: String, region: String?, kind: String) -> [String]? {
+        guard let items = sequence(node, key) else { return nil }
+        if items.isEmpty { add(node, key, "must list at least one ARN (or leave the key out)") }
+        var arns: [String] = []
+        for (index, item) in items.enumerated() {
+            let itemKey = "\(key)[\(index + 1)]"
+            guard let text = string(item, itemKey), arn(item, arn: text, key: itemKey, pattern: pattern, region: region, kind: kind) != nil else { continue }
+            arns.append(text)
+        }
+        return arns
     }
 
     /// Exactly two different target groups, in the file's region and the listener's account.
@@ -198,7 +257,7 @@ extension FileReader {
     }
 
     mutating func probe(_ m: Node.Mapping, interval: TimeSpan) -> DeploymentSpec.HTTPProbe? {
-        let f = fields(m, at: "checks.http", allowed: ["url", "expect_status", "timeout", "failure_threshold"], required: ["url"])
+        let f = fields(m, at: "checks.http", allowed: ["url", "expect_status", "timeout", "failure_threshold", "test_route"], required: ["url"])
         var probe = DeploymentSpec.HTTPProbe(url: "")
         let before = issues.count
         if let url = string(f["url"], "checks.http.url") {
@@ -224,7 +283,36 @@ extension FileReader {
         if f["failure_threshold"] != nil {
             probe.failureThreshold = int(f["failure_threshold"], "checks.http.failure_threshold", range: 1...Int.max) ?? probe.failureThreshold
         }
+        if let node = f["test_route"] { probe.testRoute = testRoute(node) }
         return issues.count == before ? probe : nil
+    }
+
+    static let headerPattern = #"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}$"#
+
+    /// `test_route: true` (the default header on the primary listener), or a mapping with `header` and `listener_arn`.
+    mutating func testRoute(_ node: Node) -> DeploymentSpec.TestRoute? {
+        let key = "checks.http.test_route"
+        if case .scalar(let scalar) = node, Self.kind(node).hasPrefix("boolean") {
+            let on = ["true", "yes", "on"].contains(scalar.string.lowercased())
+            return on ? DeploymentSpec.TestRoute() : nil
+        }
+        guard let m = mapping(node, key) else { return nil }
+        let f = fields(m, at: key, allowed: ["header", "listener_arn"])
+        var route = DeploymentSpec.TestRoute()
+        if f["header"] != nil, let header = string(f["header"], "\(key).header") {
+            if Self.captures(header, Self.headerPattern) == nil {
+                add(f["header"], "\(key).header", "must be an HTTP header name of at most 40 characters (letters, digits, -), got \"\(header)\"")
+            } else {
+                route.header = header
+            }
+        }
+        if f["listener_arn"] != nil, let text = string(f["listener_arn"], "\(key).listener_arn") {
+            if arn(f["listener_arn"], arn: text, key: "\(key).listener_arn", pattern: Self.listenerPattern, region: nil,
+                   kind: "an Application Load Balancer listener ARN") != nil {
+                route.listenerArn = text
+            }
+        }
+        return route
     }
 
     mutating func notify(_ m: Node.Mapping) -> DeploymentSpec.Notify? {

@@ -21,15 +21,63 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         self.promotion = promotion
     }
 
-    /// Where the traffic is shifted: a listener's default action, or one of its rules.
+    /// Where the traffic is shifted: listeners' default actions and listener rules, all moved together.
+    ///
+    /// The single keys of older files (`listener_arn`, optionally narrowed to one `rule_arn`) are kept as they were
+    /// written; `listenerArns`/`ruleArns` are set only when the file uses the list keys, so records stored before
+    /// several forwards could be named decode and mean what they meant.
     public struct Traffic: Sendable, Hashable, Codable {
+        /// The primary listener: `listener_arn`, else the first of `listener_arns`, else the listener of the first rule.
+        /// The test route's rule goes on it unless `checks.http.test_route.listener_arn` says otherwise.
         public var listenerArn: String
         public var ruleArn: String?
         public var targetGroups: [String]
-        public init(listenerArn: String, ruleArn: String? = nil, targetGroups: [String]) {
+        /// Every listener whose default action is shifted, when the file uses the list keys.
+        public var listenerArns: [String]?
+        /// Every rule whose forward action is shifted, when the file uses the list keys.
+        public var ruleArns: [String]?
+
+        public init(listenerArn: String, ruleArn: String? = nil, targetGroups: [String], listenerArns: [String]? = nil, ruleArns: [String]? = nil) {
             self.listenerArn = listenerArn
             self.ruleArn = ruleArn
             self.targetGroups = targetGroups
+            self.listenerArns = listenerArns
+            self.ruleArns = ruleArns
+        }
+
+        /// Every forward action this release shifts, in the file's order (listeners first).
+        public var forwards: [TrafficForward] {
+            if listenerArns != nil || ruleArns != nil {
+                return (listenerArns ?? []).map(TrafficForward.listener) + (ruleArns ?? []).map(TrafficForward.rule)
+            }
+            return [ruleArn.map(TrafficForward.rule) ?? .listener(listenerArn)]
+        }
+    }
+
+    /// One forward action that carries the service's traffic: a listener's default action, or a listener rule's.
+    public enum TrafficForward: Sendable, Hashable, Codable, CustomStringConvertible {
+        case listener(String)
+        case rule(String)
+
+        /// The listener's or the rule's ARN.
+        public var arn: String {
+            switch self {
+            case .listener(let arn), .rule(let arn): return arn
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .listener(let arn): return "listener \(arn)"
+            case .rule(let arn): return "listener rule \(arn)"
+            }
+        }
+
+        /// The listener a rule ARN belongs to (`…:listener-rule/app/N/LB/L/R` → `…:listener/app/N/LB/L`).
+        public static func listenerOf(rule arn: String) -> String {
+            var parts = arn.replacingOccurrences(of: ":listener-rule/", with: ":listener/").split(separator: "/", omittingEmptySubsequences: false)
+            if parts.count > 1 { parts.removeLast() }
+            return parts.joined(separator: "/")
         }
     }
 
@@ -80,11 +128,29 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         public var expectStatus: [Int]
         public var timeout: TimeSpan
         public var failureThreshold: Int
-        public init(url: String, expectStatus: [Int] = [200], timeout: TimeSpan = .seconds(2), failureThreshold: Int = 3) {
+        /// When set, the release puts a listener rule in front of everything that sends requests carrying this
+        /// header to green's target group only, and the probe sends it: green is probed whichever target group it is.
+        public var testRoute: TestRoute?
+        public init(url: String, expectStatus: [Int] = [200], timeout: TimeSpan = .seconds(2), failureThreshold: Int = 3, testRoute: TestRoute? = nil) {
             self.url = url
             self.expectStatus = expectStatus
             self.timeout = timeout
             self.failureThreshold = failureThreshold
+            self.testRoute = testRoute
+        }
+    }
+
+    /// The test route of `checks.http.test_route`: `<header>: green` reaches green for the length of the release.
+    public struct TestRoute: Sendable, Hashable, Codable {
+        public static let defaultHeader = "X-Switchyard-Route"
+        /// The header's value; fixed, so a person can probe green by hand with the same header.
+        public static let value = "green"
+        public var header: String
+        /// The listener that gets the rule; nil means `traffic.listener_arn` (the primary listener).
+        public var listenerArn: String?
+        public init(header: String = TestRoute.defaultHeader, listenerArn: String? = nil) {
+            self.header = header
+            self.listenerArn = listenerArn
         }
     }
 
@@ -120,6 +186,12 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     public var weightSteps: [(weight: Int, bake: TimeSpan)] {
         steps.compactMap { if case .weight(let w, let b) = $0 { return (w, b) } else { return nil } }
     }
+
+    /// The test route, if the HTTP probe asks for one.
+    public var testRoute: TestRoute? { checks.http?.testRoute }
+
+    /// The listener that carries the test route's rule.
+    public var testRouteListener: String? { testRoute.map { $0.listenerArn ?? traffic.listenerArn } }
 
     /// The sum of every step's bake time.
     public var totalBake: TimeSpan {

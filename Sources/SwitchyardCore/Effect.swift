@@ -22,6 +22,13 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     case restoreBlue
     /// Green's group is scaled to 0 and deleted.
     case removeGreen
+    /// A listener rule at the top free priority sends requests carrying the test-route header to green's target group
+    /// only (found again by its condition after a crash, never created twice).
+    case ensureTestRoute
+    /// No test-route rule of this release stands on the listener any more.
+    case removeTestRoute
+    /// After a rollback, stickiness is back on every forward that had it when the release was planned.
+    case restoreStickiness
     /// After the retention window of a completed release, blue's group is scaled to 0 and deleted (never while it
     /// carries traffic).
     case retireBlue
@@ -41,6 +48,9 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .restoreBlue: return "moving all traffic back to blue"
         case .removeGreen: return "removing the green Auto Scaling group"
         case .retireBlue: return "retiring blue after its retention"
+        case .ensureTestRoute: return "adding the test route to green"
+        case .removeTestRoute: return "removing the test route"
+        case .restoreStickiness: return "turning stickiness back on"
         }
     }
 
@@ -50,7 +60,8 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     public var writesAWS: Bool {
         switch self {
         case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion: return false
-        case .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue: return true
+        case .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue,
+             .ensureTestRoute, .removeTestRoute, .restoreStickiness: return true
         }
     }
 
@@ -69,6 +80,9 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .restoreBlue: return "restoreBlue"
         case .removeGreen: return "removeGreen"
         case .retireBlue: return "retireBlue"
+        case .ensureTestRoute: return "ensureTestRoute"
+        case .removeTestRoute: return "removeTestRoute"
+        case .restoreStickiness: return "restoreStickiness"
         }
     }
 }
@@ -89,6 +103,10 @@ public enum Event: Sendable, Hashable {
     /// Blue's group is gone after promotion: its retention ended, or (`by`) a later deployment needed its target group.
     case blueRetired(by: String?)
     case promoteRequested
+    /// The test route's rule stands (its ARN).
+    case testRouteReady(ruleArn: String)
+    case testRouteRemoved
+    case stickinessRestored
     case rollbackRequested(reason: String, actor: String)
     case effectFailed(Effect, message: String)
 }

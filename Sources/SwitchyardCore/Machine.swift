@@ -54,12 +54,15 @@ public enum Machine {
             guard let version = d.greenLaunchTemplateVersion else { return .perform(.ensureLaunchTemplateVersion) }
             return .perform(.ensureGreenGroup(launchTemplateVersion: version))
         case .waitingForCapacity:
+            // The test route is up before green is checked, so the probe reaches green from its first tick.
+            if d.needsTestRoute { return .perform(.ensureTestRoute) }
             if now >= d.phaseStartedAt.adding(spec.fleet.capacityTimeout) {
                 let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
                 return rollback(d, now: now, reason: "green did not reach \(d.plan.blue.desiredCapacity) InService instances within fleet.capacity_timeout \(spec.fleet.capacityTimeout)\(seen)", check: "capacity")
             }
             return due(d, now: now, .observeCapacity)
         case .checkingHealth:
+            if d.needsTestRoute { return .perform(.ensureTestRoute) }
             if now >= d.phaseStartedAt.adding(spec.checks.healthyTimeout) {
                 let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
                 return rollback(d, now: now, reason: "green targets were not all healthy within checks.healthy_timeout \(spec.checks.healthyTimeout)\(seen)", check: "target-health")
@@ -77,10 +80,13 @@ public enum Machine {
             }
             return due(d, now: now, .runChecks)
         case .promoting:
+            if d.testRouteMayStand { return .perform(.removeTestRoute) }
             return .perform(.confirmPromotion)
         case .rollingBack:
             if !d.trafficRestored { return .perform(.restoreBlue) }
+            if d.testRouteMayStand { return .perform(.removeTestRoute) }
             if !d.greenRemoved { return .perform(.removeGreen) }
+            if d.needsStickinessRestored { return .perform(.restoreStickiness) }
             var next = d
             next.state = .rolledBack
             next.updatedAt = now
@@ -93,7 +99,9 @@ public enum Machine {
     /// Work due on a terminal deployment: retiring blue once a completed release's retention is over.
     /// `switchyard start`, `status` and `gc` ask this of every completed deployment of the services they touch.
     public static func housekeeping(_ d: Deployment, now: Date) -> Effect? {
-        d.blueRetentionExpired(at: now) ? .retireBlue : nil
+        // A failed rollback may have left the test route standing; it goes once nobody runs the deployment.
+        if d.state == .failed && d.testRouteMayStand { return .removeTestRoute }
+        return d.blueRetentionExpired(at: now) ? .retireBlue : nil
     }
 
     private static func decideShifting(_ d: Deployment, now: Date) -> Decision {
@@ -235,7 +243,23 @@ public enum Machine {
         case (.rollingBack, .weightsConfirmed(let green)) where green == 0:
             next.greenWeight = 0
             next.trafficRestored = true
-            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "listener read back at 100% blue", details: ["green_weight": "0", "blue_weight": "100"]))
+            // Clients bound to green by stickiness would stay there whatever the weights: the same write turned it off.
+            let sticky = d.plan.isSticky ? "; stickiness off until green is gone" : ""
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "listener read back at 100% blue\(sticky)", details: ["green_weight": "0", "blue_weight": "100"]))
+        case (.waitingForCapacity, .testRouteReady(let arn)), (.checkingHealth, .testRouteReady(let arn)):
+            next.testRouteRuleArn = arn
+            let header = d.plan.spec.testRoute?.header ?? DeploymentSpec.TestRoute.defaultHeader
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route: requests carrying \(header): \(DeploymentSpec.TestRoute.value) go to green's target group \(d.plan.greenTargetGroupArn)", details: ["rule_arn": arn]))
+        case (.promoting, .testRouteRemoved), (.rollingBack, .testRouteRemoved):
+            next.testRouteRemoved = true
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route removed", details: d.testRouteRuleArn.map { ["rule_arn": $0] } ?? [:]))
+        case (.failed, .testRouteRemoved) where d.testRouteMayStand:
+            next.testRouteRemoved = true
+            next.updatedAt = d.updatedAt
+            return Transition(deployment: next, log: LogEntry(from: .failed, to: .failed, message: "test route left by the failed rollback removed"))
+        case (.rollingBack, .stickinessRestored):
+            next.stickinessRestored = true
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "stickiness turned back on now that green is gone"))
         case (.rollingBack, .greenRemoved):
             next.greenRemoved = true
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) scaled to 0 and deleted"))

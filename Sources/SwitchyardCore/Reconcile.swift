@@ -2,16 +2,20 @@ import Foundation
 
 /// What AWS shows for a deployment when it is resumed: read fresh, before anything else happens.
 public struct Observation: Sendable, Hashable {
-    /// The listener's (or rule's) forward weights, in percent, by target group ARN.
+    /// The forward weights in percent by target group ARN; with several forwards, each group's highest share.
     public var weights: [String: Int]
+    /// Set when several forwards split the traffic differently (a write stopped half-way): each one's split, in words.
+    public var disagreement: String?
     public var blueExists: Bool
     public var blueInService: Int
     public var greenExists: Bool
     public var greenInService: Int
     public var greenDesired: Int
 
-    public init(weights: [String: Int], blueExists: Bool, blueInService: Int, greenExists: Bool, greenInService: Int, greenDesired: Int) {
+    public init(weights: [String: Int], blueExists: Bool, blueInService: Int, greenExists: Bool, greenInService: Int, greenDesired: Int,
+                disagreement: String? = nil) {
         self.weights = weights
+        self.disagreement = disagreement
         self.blueExists = blueExists
         self.blueInService = blueInService
         self.greenExists = greenExists
@@ -50,6 +54,11 @@ extension Machine {
             + "blue \(plan.blue.autoScalingGroup) " + (observed.blueExists ? "\(observed.blueInService) InService" : "missing") + "; "
             + "green \(plan.greenAutoScalingGroup) " + (observed.greenExists ? "\(observed.greenInService)/\(observed.greenDesired) InService" : "not there")
         var details = ["observed_green_weight": String(green), "observed_blue_weight": String(blue), "actor": actor]
+        if let split = observed.disagreement {
+            // Half-shifted: green's highest share counts, so the step (or the rollback) writes every forward again.
+            found += "; the forwards disagree (\(split))"
+            details["forwards"] = split
+        }
 
         func outcome(_ message: String, unsafe: String? = nil) -> Reconciliation {
             Reconciliation(deployment: d, log: LogEntry(from: stored.state, to: d.state, message: message, details: details), unsafe: unsafe)

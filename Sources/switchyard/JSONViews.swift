@@ -175,6 +175,12 @@ enum JSONViews {
         }
     }
 
+    struct TestRoute: Encodable {
+        let header: String
+        let value: String
+        let listener_arn: String
+    }
+
     /// What `plan` would do.
     struct PlanView: Encodable {
         let service: String
@@ -182,6 +188,11 @@ enum JSONViews {
         let region: String
         let listener_arn: String
         let rule_arn: String?
+        /// Every listener and rule shifted, together.
+        let forwards: [String]
+        /// Forwards with target-group stickiness on, and its duration in seconds.
+        let stickiness: [String: Int]
+        let test_route: TestRoute?
         let blue: Blue
         let green: Green
         let retire: [String]
@@ -196,6 +207,10 @@ enum JSONViews {
             region = p.spec.region
             listener_arn = p.spec.traffic.listenerArn
             rule_arn = p.spec.traffic.ruleArn
+            forwards = p.spec.traffic.forwards.map(\.arn)
+            stickiness = p.stickyForwards ?? [:]
+            test_route = p.spec.testRoute.map { TestRoute(header: $0.header, value: DeploymentSpec.TestRoute.value,
+                                                          listener_arn: p.spec.testRouteListener ?? p.spec.traffic.listenerArn) }
             blue = Blue(p.blue)
             green = Green(auto_scaling_group: p.greenAutoScalingGroup, target_group_arn: p.greenTargetGroupArn,
                           desired_capacity: p.blue.desiredCapacity, launch_template_version: nil)

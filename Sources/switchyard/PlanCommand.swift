@@ -44,7 +44,7 @@ struct Plan: AsyncParsableCommand {
     static func describe(_ p: ReleasePlan) -> String {
         var lines = [
             "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
-            "  traffic   \(p.spec.traffic.ruleArn.map { "listener rule \($0)" } ?? "listener \(p.spec.traffic.listenerArn)")",
+            "  traffic   " + Self.traffic(p.spec.traffic.forwards),
             "  blue      \(p.blue.autoScalingGroup) on \(p.blue.targetGroupArn)",
             "            \(p.blue.imageId) (\(p.blue.architecture)), launch template \(p.blue.launchTemplateName) version \(p.blue.launchTemplateVersion)",
             "  green     \(p.greenAutoScalingGroup) on \(p.greenTargetGroupArn)",
@@ -64,7 +64,25 @@ struct Plan: AsyncParsableCommand {
                 lines.append("       manual gate: waits for `switchyard promote`")
             }
         }
+        if let sticky = p.stickyForwards, !sticky.isEmpty {
+            let longest = sticky.values.max() ?? 0
+            lines.append("  sticky    target-group stickiness is on (\(Set(sticky.values).count == 1 ? "" : "up to ")\(longest) s): a client stays on the group it was bound to")
+            lines.append("            whatever the weights, so each step moves new sessions only. In order: each step writes every forward,")
+            lines.append("            stickiness kept; a rollback writes 100% blue with stickiness off in the same write, removes green,")
+            lines.append("            then turns stickiness back on; after promotion blue is kept \(p.spec.promotion.blueRetention) (at least \(longest) s)")
+        }
+        if let route = p.spec.testRoute {
+            lines.append("  test      requests carrying \(route.header): \(DeploymentSpec.TestRoute.value) reach green's target group only, from launch to the end,")
+            lines.append("            through a rule at the lowest free priority of listener \(p.spec.testRouteListener ?? p.spec.traffic.listenerArn);")
+            lines.append("            the probe sends the header")
+        }
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
+    }
+
+    /// One forward on the line, several (moved together) below it.
+    static func traffic(_ forwards: [DeploymentSpec.TrafficForward]) -> String {
+        guard forwards.count > 1 else { return forwards.first?.description ?? "" }
+        return "\(forwards.count) forwards, moved together:" + forwards.map { "\n              \($0)" }.joined()
     }
 }

@@ -148,7 +148,11 @@ enum Session {
             var clean = true
             for outcome in await keeper.collect(due) {
                 let d = outcome.deployment
-                if let problem = outcome.problem {
+                if d.state == .failed {
+                    Console.error(outcome.problem.map { "warning: the test route of deployment \(d.id) could not be removed: \($0)" }
+                        ?? "removed the test route left by deployment \(d.id) (\(d.service))")
+                    clean = clean && outcome.problem == nil
+                } else if let problem = outcome.problem {
                     clean = false
                     Console.error("warning: blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) is past its retention but was left alone: \(problem)")
                 } else {

@@ -63,6 +63,9 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .restoreBlue: return .weightsConfirmed(green: 0)
             case .removeGreen: return .greenRemoved
             case .retireBlue: return .blueRetired(by: nil)
+            case .ensureTestRoute: return .testRouteReady(ruleArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3")
+            case .removeTestRoute: return .testRouteRemoved
+            case .restoreStickiness: return .stickinessRestored
             }
         }
     }

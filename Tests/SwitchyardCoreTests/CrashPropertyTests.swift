@@ -24,6 +24,10 @@ struct ImaginaryAWS {
     /// Whether the latest look at green (health before traffic, or a check) saw it unhealthy.
     var lastSeenUnhealthy = false
     var violations: [String] = []
+    /// Whether a test-route rule stands on the listener.
+    var testRouteStands = false
+    /// Target-group stickiness on the forward (meaningful when the plan records it as sticky).
+    var stickinessOn = true
 
     mutating func perform(_ effect: Effect, state: DeploymentState, rng: inout SplitMix64) -> Event {
         switch effect {
@@ -51,12 +55,23 @@ struct ImaginaryAWS {
         case .confirmPromotion:
             return greenWeight == 100 ? .promotionConfirmed : .effectFailed(effect, message: "listener not at 100%")
         case .restoreBlue:
+            if greenWeight > 0 { stickinessOn = false }
             greenWeight = 0
             return .weightsConfirmed(green: 0)
         case .removeGreen:
             if greenWeight > 0 { violations.append("green removed while it still had \(greenWeight)% of the traffic") }
             greenExists = false
             return .greenRemoved
+        case .ensureTestRoute:
+            testRouteStands = true
+            return .testRouteReady(ruleArn: "arn:rule")
+        case .removeTestRoute:
+            testRouteStands = false
+            return .testRouteRemoved
+        case .restoreStickiness:
+            if greenExists { violations.append("stickiness turned back on while green still stands") }
+            stickinessOn = true
+            return .stickinessRestored
         case .retireBlue:
             return .blueRetired(by: nil)
         }
@@ -79,6 +94,8 @@ struct ImaginaryAWS {
             ? [.weight(10, bake: .seconds(30)), .pause, .weight(50, bake: .seconds(30)), .weight(100, bake: .seconds(10))]
             : [.weight(25, bake: .seconds(20)), .weight(100, bake: .seconds(20))]
         var d = makeDeployment(steps: steps)
+        if Bool.random(using: &rng) { d.plan.spec.checks.http = .init(url: "http://alb.internal/healthz", testRoute: .init()) }
+        if Bool.random(using: &rng) { d.plan.stickyForwards = [listener: 300] }
         var world = ImaginaryAWS()
         var now = start
         let crashAt = Int.random(in: 0..<40, using: &rng)
@@ -129,6 +146,8 @@ struct ImaginaryAWS {
         case .rolledBack: #expect(world.greenWeight == 0 && !world.greenExists, "seed \(seed)")
         default: break
         }
+        #expect(!world.testRouteStands, "seed \(seed): the test route outlived the release")
+        if d.plan.isSticky { #expect(world.stickinessOn, "seed \(seed): stickiness was left off") }
         #expect(d.state != .failed, "seed \(seed): nothing in this world makes a rollback impossible")
     }
 
