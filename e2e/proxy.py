@@ -365,6 +365,8 @@ class Proxy:
                         del self.faults[record.action]
                 body = error_body(record.service, fault["code"], fault["message"])
                 return f"injected:{fault['code']}", fault["status"], body
+            if already := self._moto_would_replace(record):
+                return already
             hold = self.holds.get(record.action)
             if hold and hold["after"] and not any(r.action == hold["after"] and r.reached_aws for r in self.requests):
                 hold = None
@@ -375,6 +377,22 @@ class Proxy:
                 self.hold_seconds[n] = hold["seconds"]
                 return "hold"
         return None
+
+    def _moto_would_replace(self, record):
+        """Moto workaround, the one place for it: moto silently replaces an Auto Scaling group created twice, where
+        AWS answers 400 AlreadyExists. A CreateAutoScalingGroup for a name this proxy already passed on gets AWS's
+        answer (called with the lock held)."""
+        if record.action != "CreateAutoScalingGroup":
+            return None
+        def group(r):
+            return urllib.parse.parse_qs(r.body.decode("utf-8", "replace")).get("AutoScalingGroupName", [""])[0]
+        name = group(record)
+        earlier = any(r.action == "CreateAutoScalingGroup" and r.reached_aws and r.n != record.n and group(r) == name
+                      for r in self.requests)
+        if not earlier:
+            return None
+        return "injected:AlreadyExists", 400, error_body(
+            "autoscaling", "AlreadyExists", f"AutoScalingGroup by this name already exists - A group with the name {name} already exists")
 
     def _learn(self, record, data):
         """Keys an STS (or SSO portal) answer hands out become trusted, so the requests they sign are verified."""

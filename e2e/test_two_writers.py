@@ -95,3 +95,48 @@ def test_a_runner_whose_listener_was_claimed_elsewhere_stops_without_moving_traf
     assert code == 4, err
     assert "is tagged for deployment someone-else" in err, err
     assert shifted(aws, world, 10)(), aws.weights(world["listener_arn"])
+
+
+@pytest.mark.world(bake="0s", interval="1s")
+def test_a_create_retried_after_a_timeout_answers_already_exists_and_the_release_goes_on(world, switchyard, aws, proxy):
+    """The first CreateAutoScalingGroup reaches AWS but its answer comes too late; the resend is answered
+    AlreadyExists, as AWS does: the group carries this deployment's tag, so it is ours and the release goes on."""
+    proxy.hold("CreateAutoScalingGroup", 3)
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"],
+                              env={"AWS_ENDPOINT_URL": proxy.url, "SWITCHYARD_AWS_TIMEOUT": "1s"})
+    assert code == 0, err
+    creates = [r.outcome for r in proxy.requests if r.action == "CreateAutoScalingGroup"]
+    assert creates == ["held+forwarded", "injected:AlreadyExists"], creates
+    assert proxy.forwarded_count("CreateAutoScalingGroup") == 1
+    green = [name for name in aws.groups() if name.startswith(f"switchyard-{world['service']}-")]
+    assert green == [f"switchyard-{world['service']}-{started(err)}"]
+
+
+@pytest.mark.world(bake="0s", interval="200ms")
+def test_a_group_not_yet_visible_after_creation_is_waited_for_not_taken_as_gone(world, switchyard, aws, proxy):
+    """DescribeAutoScalingGroups may not list a group just created for a moment (eventual consistency)."""
+    hidden = {"left": 3}
+
+    def not_yet(body):
+        if hidden["left"] > 0 and proxy.counts.get("CreateAutoScalingGroup") and b"switchyard-" in body:
+            hidden["left"] -= 1
+            return re.sub(rb"<AutoScalingGroups>.*</AutoScalingGroups>", b"<AutoScalingGroups/>", body, flags=re.S)
+        return body
+    proxy.rewrite("DescribeAutoScalingGroups", not_yet)
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env={"AWS_ENDPOINT_URL": proxy.url})
+    assert code == 0, err
+    assert hidden["left"] == 0, "the group was never hidden"
+    assert f"switchyard-{world['service']}-{started(err)}" in aws.groups()
+
+
+@pytest.mark.world(bake="30s", interval="200ms")
+def test_a_listener_gone_before_resume_is_a_runtime_failure_not_bad_usage(world, switchyard, aws):
+    import signal
+
+    from test_rollback import start as start_background
+    run = start_background(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "before:setWeights"})
+    assert run.finish()[0] == -signal.SIGKILL
+    aws.elb.delete_listener(ListenerArn=world["listener_arn"])
+    code, _, err = switchyard("resume", run.id)
+    assert code == 1, err
+    assert "could not read what deployment" in err and "does not exist" in err, err
