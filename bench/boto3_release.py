@@ -14,6 +14,7 @@ kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="tes
 started = time.perf_counter()
 ec2, asg, elb = boto3.client("ec2", **kw), boto3.client("autoscaling", **kw), boto3.client("elbv2", **kw)
 listener, (blue_tg, green_tg) = world["listener_arn"], world["target_group_arns"]
+green_name = f"{world['service']}-green"
 
 # Discover blue and check the AMI.
 elb.describe_listeners(ListenerArns=[listener])
@@ -29,21 +30,21 @@ ec2.describe_launch_template_versions(LaunchTemplateId=lt["LaunchTemplateId"])
 data = dict(source["LaunchTemplateData"], ImageId=world["new_ami"])
 version = ec2.create_launch_template_version(LaunchTemplateId=lt["LaunchTemplateId"], LaunchTemplateData=data,
                                              VersionDescription="bench")["LaunchTemplateVersion"]["VersionNumber"]
-asg.describe_auto_scaling_groups(AutoScalingGroupNames=["bench-green"])
+asg.describe_auto_scaling_groups(AutoScalingGroupNames=[green_name])
 asg.describe_auto_scaling_groups(AutoScalingGroupNames=[blue["AutoScalingGroupName"]])
-asg.create_auto_scaling_group(AutoScalingGroupName="bench-green",
+asg.create_auto_scaling_group(AutoScalingGroupName=green_name,
                               LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": str(version)},
                               MinSize=blue["MinSize"], MaxSize=blue["MaxSize"], DesiredCapacity=blue["DesiredCapacity"],
                               VPCZoneIdentifier=blue["VPCZoneIdentifier"], TargetGroupARNs=[green_tg])
 
 # Wait for capacity and health.
 while True:
-    green = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["bench-green"])["AutoScalingGroups"][0]
+    green = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[green_name])["AutoScalingGroups"][0]
     if sum(i["LifecycleState"] == "InService" for i in green["Instances"]) >= blue["DesiredCapacity"]:
         break
     time.sleep(0.1)
 while True:
-    green = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["bench-green"])["AutoScalingGroups"][0]
+    green = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[green_name])["AutoScalingGroups"][0]
     health = elb.describe_target_health(TargetGroupArn=green_tg)["TargetHealthDescriptions"]
     states = {h["Target"]["Id"]: h["TargetHealth"]["State"] for h in health}
     if all(states.get(i["InstanceId"]) == "healthy" for i in green["Instances"]):
