@@ -140,3 +140,29 @@ def test_a_listener_gone_before_resume_is_a_runtime_failure_not_bad_usage(world,
     code, _, err = switchyard("resume", run.id)
     assert code == 1, err
     assert "could not read what deployment" in err and "does not exist" in err, err
+
+
+@pytest.mark.world(bake="30s", interval="200ms")
+def test_green_is_never_deleted_while_the_listener_sends_it_traffic(world, switchyard, aws, proxy):
+    """After the rollback's write, someone sends traffic to green again (as the listener reads from then on):
+    removing green is refused, the deployment ends failed and green still stands."""
+    from test_rollback import Running, shifted, wait_until
+    blue_tg, green_tg = world["target_group_arns"]
+
+    def green_again(body):
+        if proxy.counts.get("ModifyListener", 0) < 2:
+            return body
+        text = body.decode()
+        for arn, weight in ((blue_tg, 0), (green_tg, 100)):
+            text = re.sub(rf"(<TargetGroupArn>{re.escape(arn)}</TargetGroupArn>\s*<Weight>)\d+(</Weight>)", rf"\g<1>{weight}\g<2>", text)
+        return text.encode()
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    run = Running(switchyard("start", world["file"], "--ami", world["new_ami"], background=True, env=env))
+    wait_until(shifted(aws, world, 10), what="the first step")
+    proxy.rewrite("DescribeListeners", green_again)
+    code, _, err = switchyard("rollback", run.id, env=env)
+    assert code == 1, err
+    code, _, err = run.finish()
+    assert code == 1, err
+    assert f"switchyard-{world['service']}-{run.id}" in aws.groups(), "green was deleted while it carried traffic"
+    assert "which carries traffic; it was left alone" in err, err
