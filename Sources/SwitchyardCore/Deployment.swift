@@ -37,8 +37,13 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     public var greenAutoScalingGroup: String
     /// Groups on green's target group that carry no traffic and go before green is attached there.
     public var retire: [String]
+    /// What green copies from blue and what the release pins; nil in records made before fleets were copied (those
+    /// releases go on as they began).
+    public var fleet: FleetPlan?
 
-    public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = []) {
+    public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
+                fleet: FleetPlan? = nil) {
+        self.fleet = fleet
         self.spec = spec
         self.ami = ami
         self.blue = blue
@@ -95,6 +100,16 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var updatedAt: Date
     /// Who started the deployment, as user@host.
     public var actor: String
+    /// Set once blue was pinned for the release (MinSize at its desired capacity, launch template version by number).
+    public var bluePinned: Bool?
+    /// The copies from blue already made on green.
+    public var greenCopies: [FleetCopy]?
+    /// Set at promotion once green has blue's original sizes and scaling.
+    public var greenReleased: Bool?
+    /// Blue's capacity read during a rollback, before traffic returned to it.
+    public var blueCapacityAtRollback: CapacityReport?
+    /// Set on rollback once blue has its own sizes, processes and launch template version back.
+    public var blueRestored: Bool?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

@@ -25,6 +25,17 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// After the retention window of a completed release, blue's group is scaled to 0 and deleted (never while it
     /// carries traffic).
     case retireBlue
+    /// Blue cannot be scaled in while the release runs (MinSize at its desired capacity, scheduled actions
+    /// suspended) and launches by version number, not `$Latest`/`$Default`.
+    case pinBlue
+    /// One kind of blue's settings exists on green too.
+    case copyToGreen(FleetCopy)
+    /// At promotion green has blue's original sizes and scaling, and joins the other target groups if asked.
+    case releaseGreen
+    /// Reads blue's InService count before traffic returns to it on a rollback.
+    case observeBlue
+    /// Blue has its own sizes, suspended processes and launch template version back after a rollback.
+    case restoreBlueFleet
 
     /// A short name for logs and error messages.
     public var title: String {
@@ -41,6 +52,11 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .restoreBlue: return "moving all traffic back to blue"
         case .removeGreen: return "removing the green Auto Scaling group"
         case .retireBlue: return "retiring blue after its retention"
+        case .pinBlue: return "pinning blue's capacity for the release"
+        case .copyToGreen(let kind): return "copying blue's \(kind.rawValue.replacingOccurrences(of: "_", with: " ")) to green"
+        case .releaseGreen: return "giving green blue's original sizes and scaling"
+        case .observeBlue: return "reading blue's capacity"
+        case .restoreBlueFleet: return "restoring blue's sizes and scaling"
         }
     }
 
@@ -61,6 +77,11 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .restoreBlue: return "restoreBlue"
         case .removeGreen: return "removeGreen"
         case .retireBlue: return "retireBlue"
+        case .pinBlue: return "pinBlue"
+        case .copyToGreen: return "copyToGreen"
+        case .releaseGreen: return "releaseGreen"
+        case .observeBlue: return "observeBlue"
+        case .restoreBlueFleet: return "restoreBlueFleet"
         }
     }
 }
@@ -83,6 +104,12 @@ public enum Event: Sendable, Hashable {
     case promoteRequested
     case rollbackRequested(reason: String, actor: String)
     case effectFailed(Effect, message: String)
+    /// Blue is pinned; `summary` says how, for the audit trail.
+    case bluePinned(summary: String)
+    case copiedToGreen(FleetCopy, summary: String)
+    case greenReleased(summary: String)
+    case blueObserved(CapacityReport)
+    case blueFleetRestored(summary: String)
 }
 
 /// Green's group as last read: its instances and how many are InService.

@@ -59,6 +59,11 @@ struct ImaginaryAWS {
             return .greenRemoved
         case .retireBlue:
             return .blueRetired(by: nil)
+        case .pinBlue: return .bluePinned(summary: "pinned")
+        case .copyToGreen(let kind): return .copiedToGreen(kind, summary: kind.rawValue)
+        case .releaseGreen: return .greenReleased(summary: "released")
+        case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
+        case .restoreBlueFleet: return .blueFleetRestored(summary: "restored")
         }
     }
 

@@ -42,6 +42,11 @@ struct Simulation {
         case .restoreBlue: return .weightsConfirmed(green: 0)
         case .removeGreen: return .greenRemoved
         case .retireBlue: return .blueRetired(by: nil)
+        case .pinBlue: return .bluePinned(summary: "MinSize 2 (was 1)")
+        case .copyToGreen(let kind): return .copiedToGreen(kind, summary: kind.rawValue)
+        case .releaseGreen: return .greenReleased(summary: "MinSize 1, MaxSize 4")
+        case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
+        case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
         }
     }
 
