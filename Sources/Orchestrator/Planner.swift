@@ -83,9 +83,8 @@ public struct Planner: Sendable {
         let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueAutoScalingGroup.map { [$0] } ?? []))
         let blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
         let retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable)
-        async let described = FleetReader(aws: aws).describe(blueGroup)
         let (blue, source, architectureSource) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
-        let fleetDescription = try await described
+        let fleetDescription = try await FleetReader(aws: aws).describe(blueGroup)
         let fleet = FleetPlanning.plan(fleetDescription, spec: spec, shifted: [blueTargetGroup, greenTargetGroup], now: clock.now(),
                                        architectureSource: architectureSource)
         if spec.fleet.otherTargetGroups == .refuse, !fleet.otherTargetGroups.isEmpty || !fleet.otherLoadBalancers.isEmpty {
