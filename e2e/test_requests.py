@@ -9,13 +9,15 @@ def release_requests(log):
 
 
 @pytest.mark.world(bake="0s", interval="1s")
-def test_a_zero_bake_release_makes_at_most_twenty_requests_and_asks_nothing_twice(world, switchyard, proxy):
+def test_a_zero_bake_release_makes_at_most_twenty_five_requests_and_asks_nothing_twice(world, switchyard, proxy):
     env = {"AWS_ENDPOINT_URL": proxy.url}
     proxy.reset_counts()
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
     assert code == 0, err
     log = release_requests(proxy.log)
-    assert len(log) <= 20, log
+    # 20 for the release itself, 4 reads for the fleet clone (blue's policies, hooks, schedule and notifications,
+    # which `plan` lists) and 1 write pinning a blue on $Latest to its version number.
+    assert len(log) <= 25, " ".join(log)
     # Planning reads blue's launch-template version and both images once; green is created from those answers.
     assert log.count("DescribeLaunchTemplateVersions") == 1, log
     assert log.count("DescribeImages") == 1, log
@@ -42,5 +44,6 @@ def test_planning_costs_the_same_with_many_more_groups_in_the_account(world, swi
                                           MinSize=0, MaxSize=1, DesiredCapacity=0,
                                           VPCZoneIdentifier=",".join(world["subnet_ids"]))
     after = plan_requests(switchyard, world, proxy)
-    assert after == before, (before, after)
-    assert len(before) <= 8, before
+    # The fleet reads run side by side, so their order varies: compare what was asked, not in which order.
+    assert sorted(after) == sorted(before), (before, after)
+    assert len(before) <= 12, " ".join(before)

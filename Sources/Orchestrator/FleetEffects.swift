@@ -34,7 +34,11 @@ extension AWSEffects {
 
     /// Blue cannot scale in while the release runs, and launches its resolved version by number.
     func pinBlue(_ d: Deployment) async throws -> Event {
-        guard let fleet = d.plan.fleet, let blue = try await currentGroup(d.plan.blue.autoScalingGroup) else {
+        // The planner read blue moments ago in this process: its answer serves the first attempt.
+        var known: AutoScalingGroup?
+        if isFirstAttemptOfFreshDeployment(.pinBlue), let group = facts?.blueGroup, group.name == d.plan.blue.autoScalingGroup { known = group }
+        if known == nil { known = try await currentGroup(d.plan.blue.autoScalingGroup) }
+        guard let fleet = d.plan.fleet, let blue = known else {
             throw PlanError.blueGroupMissing(d.plan.blue.autoScalingGroup)
         }
         var done: [String] = []
@@ -116,25 +120,23 @@ extension AWSEffects {
 
     /// At promotion: green gets blue's original sizes and processes, joins the other target groups if the file says
     /// so, and its version becomes the template's default if the file says so.
+    /// Reads nothing: every request sets an absolute value (sizes, processes resumed, groups joined), so sending it
+    /// again changes nothing, and green's own answer is the record of what it was created with.
     func releaseGreen(_ d: Deployment) async throws -> Event {
-        guard let fleet = d.plan.fleet, let green = try await currentGroup(d.plan.greenAutoScalingGroup) else {
-            throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
-        }
+        guard let fleet = d.plan.fleet else { return .greenReleased(summary: "nothing pinned") }
         let blue = d.plan.blue
+        let green = greenGroup(d, launchTemplateVersion: d.greenLaunchTemplateVersion ?? 0)
         var done: [String] = []
         if green.minSize != blue.minSize || green.maxSize != blue.maxSize {
             try await aws.autoScaling.client.send(SettingsCopier.update(group: green.name, minSize: blue.minSize, maxSize: blue.maxSize))
         }
         done.append("MinSize \(blue.minSize), MaxSize \(blue.maxSize)")
-        let resume = fleet.processesToResume.filter { green.suspendedProcesses.contains($0) }
-        if let request = SettingsCopier.resume(resume, group: green.name) {
+        if let request = SettingsCopier.resume(fleet.processesToResume, group: green.name) {
             try await aws.autoScaling.client.send(request)
-            done.append("\(resume.joined(separator: ", ")) resumed")
+            done.append("\(fleet.processesToResume.joined(separator: ", ")) resumed")
         }
         if d.plan.spec.fleet.otherTargetGroups == .joinAtPromotion {
-            let targetGroups = fleet.otherTargetGroups.filter { !green.targetGroupARNs.contains($0) }
-            let balancers = fleet.otherLoadBalancers.filter { !green.loadBalancerNames.contains($0) }
-            for request in SettingsCopier.attach(targetGroups: targetGroups, loadBalancers: balancers, group: green.name) {
+            for request in SettingsCopier.attach(targetGroups: fleet.otherTargetGroups, loadBalancers: fleet.otherLoadBalancers, group: green.name) {
                 try await aws.autoScaling.client.send(request)
             }
             let joined = fleet.otherTargetGroups + fleet.otherLoadBalancers
