@@ -168,3 +168,51 @@ def test_other_target_groups_are_refused_by_default_and_joined_at_promotion_when
     assert code == 0, err
     green = group(aws, green_name(world, started(err)))
     assert sorted(green["TargetGroupARNs"]) == sorted([world["target_group_arns"][1], other])
+
+
+FLEET_CRASH_POINTS = [
+    "after-call:pinBlue",            # blue pinned, the state file does not know it
+    "after-call:copyToGreen:1",      # the lifecycle hooks checked
+    "after-call:copyToGreen:3",      # policies and their alarm put, not recorded
+    "before:copyToGreen:4",          # before the scheduled actions
+    "after-save:copyToGreen:6",      # the warm pool recorded
+    "after-call:releaseGreen",       # green released at promotion, not recorded
+]
+
+
+@pytest.mark.parametrize("point", FLEET_CRASH_POINTS)
+@pytest.mark.world(dressed=True, min_size=1, bake="0s", interval="100ms")
+def test_a_crash_at_any_copy_step_resumes_without_losing_or_duplicating_anything(point, world, switchyard, aws, proxy):
+    import signal
+    from test_rollback import start
+    blue_name = world["blue_asg"]
+    before = fleet_of(aws, blue_name)
+    blue_before = sizes(group(aws, blue_name))
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    crashed = start(switchyard, world, env={**env, "SWITCHYARD_TEST_CRASH": point})
+    assert crashed.finish()[0] == -signal.SIGKILL
+    code, _, err = switchyard("resume", crashed.id, env=env)
+    assert code == 0, err
+    green = green_name(world, crashed.id)
+    assert proxy.counts.get("CreateAutoScalingGroup") == 1, proxy.counts
+    assert fleet_of(aws, green) == before
+    assert sizes(group(aws, green)) == blue_before
+    assert len(alarm_on(aws, policies(aws, green)["step-out"]["PolicyARN"])) == 1
+    copies = [a["AlarmName"] for a in aws.cw.describe_alarms(AlarmNamePrefix=f"{world['service']}-cpu-high")["MetricAlarms"]]
+    assert sorted(copies) == sorted([f"{world['service']}-cpu-high", f"{world['service']}-cpu-high-{green}"])
+    assert shown(switchyard, crashed.id)["state"] == "completed"
+
+
+@pytest.mark.parametrize("point", ["after-call:observeBlue", "after-call:restoreBlueFleet"])
+@pytest.mark.world(dressed=True, min_size=1, steps="10,pause,100", bake="0s", interval="100ms", blue_version="$Default")
+def test_a_crash_while_blue_is_restored_is_finished_by_the_rollback_command(point, world, switchyard, aws):
+    blue_before = group(aws, world["blue_asg"])
+    deployment = at_the_gate(switchyard, world)
+    code, _, _ = switchyard("rollback", deployment, "--reason", "crash test", env={"SWITCHYARD_TEST_CRASH": point})
+    assert code == -9
+    code, _, err = switchyard("rollback", deployment, "--reason", "crash test")
+    assert code == 0, err
+    after = group(aws, world["blue_asg"])
+    assert sizes(after) == sizes(blue_before)
+    assert after["LaunchTemplate"]["Version"] == "$Default"
+    assert shown(switchyard, deployment)["state"] == "rolled_back"
