@@ -110,6 +110,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var blueCapacityAtRollback: CapacityReport?
     /// Set on rollback once blue has its own sizes, processes and launch template version back.
     public var blueRestored: Bool?
+    /// Set by `gc` once green's launch template version is deleted (or found gone).
+    public var launchTemplateVersionDeleted: Bool?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

@@ -110,6 +110,8 @@ public enum Event: Sendable, Hashable {
     case greenReleased(summary: String)
     case blueObserved(CapacityReport)
     case blueFleetRestored(summary: String)
+    /// `gc` deleted green's launch template version: its release is over and no group uses it.
+    case launchTemplateVersionDeleted(Int)
 }
 
 /// Green's group as last read: its instances and how many are InService.

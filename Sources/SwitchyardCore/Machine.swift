@@ -282,6 +282,12 @@ public enum Machine {
         case (.rollingBack, .blueFleetRestored(let summary)):
             next.blueRestored = true
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) restored: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))
+        case (.completed, .launchTemplateVersionDeleted(let version)) where d.launchTemplateVersionDeleted != true,
+             (.rolledBack, .launchTemplateVersionDeleted(let version)) where d.launchTemplateVersionDeleted != true:
+            next.launchTemplateVersionDeleted = true
+            // Housekeeping after the end, like retiring blue.
+            next.updatedAt = d.updatedAt
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) deleted: its release is over and no group uses it", details: ["launch_template_version": String(version)]))
         case (let state, .rollbackRequested(let reason, let actor)) where !state.isTerminal && state != .rollingBack:
             return startRollback(d, now: now, reason: "requested by \(actor): \(reason)", details: ["actor": actor, "check": "manual"])
         case (let state, .effectFailed(let effect, let message)) where !state.isTerminal:
