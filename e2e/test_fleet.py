@@ -221,3 +221,22 @@ def test_a_crash_while_blue_is_restored_is_finished_by_the_rollback_command(poin
     assert sizes(after) == sizes(blue_before)
     assert after["LaunchTemplate"]["Version"] == "$Default"
     assert shown(switchyard, deployment)["state"] == "rolled_back"
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_launch_template_default_promote_makes_greens_version_the_default_at_promotion(world, switchyard, aws):
+    text = open(world["file"]).read().replace("fleet:\n", "fleet:\n  launch_template_default: promote\n")
+    open(world["file"], "w").write(text)
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"])
+    assert code == 0 and "becomes the launch template's default at promotion" in out, err + out
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    deployment = started(err)
+    green = group(aws, green_name(world, deployment))
+    template = aws.ec2.describe_launch_templates(LaunchTemplateIds=[world["launch_template_id"]])["LaunchTemplates"][0]
+    assert str(template["DefaultVersionNumber"]) == green["LaunchTemplate"]["Version"] == "2"
+    # Undone inside the retention window: the old default comes back with blue.
+    code, _, err = switchyard("rollback", deployment, "--reason", "undo")
+    assert code == 0, err
+    template = aws.ec2.describe_launch_templates(LaunchTemplateIds=[world["launch_template_id"]])["LaunchTemplates"][0]
+    assert template["DefaultVersionNumber"] == 1

@@ -166,6 +166,12 @@ extension AWSEffects {
         }
         let original = d.plan.blue
         var done: [String] = []
+        // Green's version became the default at promotion: the old default comes back first, so a blue on
+        // `$Default` floats on its own version again, not on the rolled-back one.
+        if d.greenReleased == true, d.plan.spec.fleet.launchTemplateDefault == .promote, let previous = fleet.previousDefaultVersion {
+            try await aws.ec2.client.send(EC2.setDefaultVersionRequest(templateId: original.launchTemplateId, version: previous))
+            done.append("launch template default version back to \(previous)")
+        }
         var template: [String: String] = [:]
         if fleet.blueFloats, GroupCopier.launchTemplate(of: blue)?.version != fleet.blueLaunchTemplateVersion {
             if let reason = try await versionAliasBlocked(d, fleet: fleet) {

@@ -49,7 +49,7 @@ public struct FleetReader: Sendable {
 public enum FleetPlanning {
     /// Scheduled actions are suspended on both groups for the release only when blue has some: otherwise there is
     /// nothing to stop, and a suspension would be one more change to undo.
-    public static func plan(_ blue: FleetDescription, spec: DeploymentSpec, shifted: [String], now: Date,
+    public static func plan(_ blue: FleetDescription, shifted: [String], now: Date,
                             architectureSource: String? = nil) -> FleetPlan {
         let group = blue.group
         var copies: [FleetCopy] = []

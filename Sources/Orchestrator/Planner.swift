@@ -85,8 +85,12 @@ public struct Planner: Sendable {
         let retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable)
         let (blue, source, architectureSource) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
         let fleetDescription = try await FleetReader(aws: aws).describe(blueGroup)
-        let fleet = FleetPlanning.plan(fleetDescription, spec: spec, shifted: [blueTargetGroup, greenTargetGroup], now: clock.now(),
+        var fleet = FleetPlanning.plan(fleetDescription, shifted: [blueTargetGroup, greenTargetGroup], now: clock.now(),
                                        architectureSource: architectureSource)
+        if spec.fleet.launchTemplateDefault == .promote {
+            fleet.previousDefaultVersion = source.isDefault ? source.versionNumber
+                : try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: ["$Default"]).first?.versionNumber
+        }
         if spec.fleet.otherTargetGroups == .refuse, !fleet.otherTargetGroups.isEmpty || !fleet.otherLoadBalancers.isEmpty {
             throw PlanError.otherTargetGroups(group: blueGroup.name, targetGroups: fleet.otherTargetGroups, loadBalancers: fleet.otherLoadBalancers)
         }

@@ -34,6 +34,9 @@ public struct FleetPlan: Sendable, Hashable, Codable {
     public var blueLaunchTemplateVersion: String
     /// Where blue's architecture came from when its AMI is gone (nil when the AMI said it).
     public var architectureSource: String?
+    /// The template's default version before the release, when the release makes green's the default
+    /// (`fleet.launch_template_default: promote`): put back if a promoted release is rolled back.
+    public var previousDefaultVersion: Int?
 
     public init(copies: [FleetCopy] = [], items: [String] = [], notCopied: [String] = [], otherTargetGroups: [String] = [],
                 otherLoadBalancers: [String] = [], blueSuspendedProcesses: [String] = [], pinnedProcesses: [String] = [],
