@@ -116,6 +116,9 @@ def test_at_a_gate_neither_group_can_scale_in_and_a_rollback_gives_blue_its_own_
     after = group(aws, blue_name)
     assert sizes(after) == sizes(blue_before) == (1, 4, 2, ["AZRebalance"])
     assert after["LaunchTemplate"]["Version"] == "$Default"
+    # Green's copy of the step policy's alarm went with green; blue's own is untouched.
+    alarms = [a["AlarmName"] for a in aws.cw.describe_alarms(AlarmNamePrefix=f"{world['service']}-cpu-high")["MetricAlarms"]]
+    assert alarms == [f"{world['service']}-cpu-high"]
     events = shown(switchyard, deployment)["events"]
     checked = [e for e in events if "InService instances" in e["message"]]
     assert checked and checked[0]["details"]["blue_in_service"] == "2" and checked[0]["details"]["blue_desired_at_start"] == "2"

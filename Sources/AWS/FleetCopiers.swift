@@ -46,6 +46,19 @@ public enum ScalingCopier {
         return String("\(base)-\(greenGroup)".suffix(255))
     }
 
+    /// DeleteAlarms for alarms the copy made (at most 100 names a call, as the API allows).
+    public static func deleteAlarms(_ names: [String]) -> [AWSRequest] {
+        let sorted = names.sorted()
+        return stride(from: 0, to: sorted.count, by: 100).map { start in
+            AWSRequest(.cloudWatch, "DeleteAlarms", QueryEncoding.memberList("AlarmNames", Array(sorted[start..<min(start + 100, sorted.count)])))
+        }
+    }
+
+    /// Whether the copy made this alarm for `group`: it acts on one of the group's policies and carries its name.
+    public static func isCopy(_ alarm: AlarmDefinition, of group: String, policyARNs: Set<String>) -> Bool {
+        alarm.name.hasSuffix("-\(group)") && alarm.actions.contains { policyARNs.contains($0) }
+    }
+
     /// Alarms of `policy` among those an ActionPrefix search found (a prefix also matches `policy-2`).
     public static func alarms(of policy: ScalingPolicy, in found: [AlarmDefinition]) -> [AlarmDefinition] {
         found.filter { $0.actions.contains(policy.arn) }

@@ -122,6 +122,7 @@ public struct AWSEffects: EffectPerformer {
 
     private func deleteGroup(_ name: String) async throws {
         guard try await group(name) != nil else { return }
+        try await deleteCopiedAlarms(of: name)
         try await aws.autoScaling.updateAutoScalingGroup(name: name, minSize: 0, maxSize: 0, desiredCapacity: 0)
         try await aws.autoScaling.deleteAutoScalingGroup(name: name, forceDelete: true)
     }

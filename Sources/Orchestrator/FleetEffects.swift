@@ -149,6 +149,20 @@ extension AWSEffects {
         return .greenReleased(summary: done.joined(separator: "; "))
     }
 
+    /// The alarms the copy made for a group Switchyard created (`switchyard-…`), deleted with the group: they act on
+    /// its policies only, and would otherwise be left pointing at nothing. Alarms of a group Switchyard did not create
+    /// are never touched.
+    func deleteCopiedAlarms(of group: String) async throws {
+        guard group.hasPrefix("switchyard-") else { return }
+        let policies = try await aws.autoScaling.describePolicies(group: group).filter(\.isAlarmDriven)
+        guard !policies.isEmpty else { return }
+        let arns = Set(policies.map(\.arn))
+        let alarms = try await FleetReader(aws: aws).alarms(of: policies)
+        let copies = alarms.filter { ScalingCopier.isCopy($0, of: group, policyARNs: arns) }.map(\.name)
+        for request in ScalingCopier.deleteAlarms(copies) { try await aws.cloudWatch.client.send(request) }
+        if !copies.isEmpty { logger.info("deleted the alarms copied for the group", metadata: ["asg": "\(group)", "alarms": "\(copies)"]) }
+    }
+
     func observeBlue(_ d: Deployment) async throws -> Event {
         guard let blue = try await currentGroup(d.plan.blue.autoScalingGroup) else {
             return .blueObserved(CapacityReport(desired: 0, inService: 0, instances: 0))

@@ -69,6 +69,18 @@ import Testing
         ])
     }
 
+    @Test func onlyTheCopiesOfAGroupsAlarmsAreDeletedWithIt() throws {
+        let copy = AlarmDefinition(name: "cpu-high-switchyard-web-a", actions: ["arn:policy-a"], raw: XMLNode(name: "member"))
+        let users = AlarmDefinition(name: "cpu-high", actions: ["arn:policy-a"], raw: XMLNode(name: "member"))
+        let other = AlarmDefinition(name: "x-switchyard-web-a", actions: ["arn:sns:ops"], raw: XMLNode(name: "member"))
+        #expect([copy, users, other].filter { ScalingCopier.isCopy($0, of: "switchyard-web-a", policyARNs: ["arn:policy-a"]) } == [copy])
+        let names = (1...150).map { "a\($0)" }
+        let requests = ScalingCopier.deleteAlarms(names)
+        #expect(requests.map(\.action) == ["DeleteAlarms", "DeleteAlarms"])
+        #expect(requests[0].parameters.count == 100 && requests[1].parameters.count == 50)
+        #expect(requests[0].parameters["AlarmNames.member.1"] == "a1")
+    }
+
     @Test func alarmNamesAreDeterministicAndDoNotGrowFromReleaseToRelease() {
         #expect(ScalingCopier.alarmName("cpu-high", blueGroup: "web-blue", greenGroup: "switchyard-web-a") == "cpu-high-switchyard-web-a")
         #expect(ScalingCopier.alarmName("cpu-high-switchyard-web-a", blueGroup: "switchyard-web-a", greenGroup: "switchyard-web-b")
