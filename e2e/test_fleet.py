@@ -1,7 +1,11 @@
 """Green is the same fleet as blue, and no fleet loses capacity while a release runs: a blue dressed like a production
 group (scripts/seed-world.py --dressed) releases and green carries every setting under the same names; both groups
 are pinned while traffic moves and get their own sizes back; floating launch-template versions, mixed instances
-policies, deregistered AMIs and other target groups. The real binary against moto, checked through boto3."""
+policies, deregistered AMIs and other target groups. The real binary against moto, checked through boto3.
+
+moto keeps scaling policies and scheduled actions by name across all groups (AWS keeps them per group), so putting
+`cpu50` on green takes it off blue in the emulator: blue's settings are read before the release, and after a
+rollback only blue's sizes, processes and launch template are compared.
 import json
 import re
 
