@@ -17,10 +17,11 @@ def test_a_zero_bake_release_asks_nothing_twice(world, switchyard, proxy):
     log = release_requests(proxy.log)
     # 20 for the release itself, plus what safety adds on purpose: one check tick under each step's weight
     # (DescribeAutoScalingGroups + DescribeTargetHealth, 3 × 2); finding every forward to the pair (DescribeTargetGroups,
-    # and DescribeRules per listener); the listener-tag fence before the first traffic write (DescribeTags); and the
-    # retain-until tag on the kept blue (CreateOrUpdateTags).
+    # and DescribeRules per listener); the listener-tag fence before the first traffic write (DescribeTags); the
+    # retain-until tag on the kept blue (CreateOrUpdateTags); 4 reads for the fleet clone (blue's policies, hooks,
+    # schedule and notifications) and 1 write pinning a blue on $Latest to its version number.
     checks = 2 * 3
-    assert len(log) <= 20 + checks + 2 + 2, log
+    assert len(log) <= 20 + checks + 2 + 2 + 4 + 1, " ".join(log)
     assert log.count("ModifyListener") == 3 and log.count("CreateOrUpdateTags") == 1, log
     assert log.count("DescribeTargetGroups") == 1 and log.count("DescribeRules") == 1, log
     # Planning reads blue's launch-template version and both images once; green is created from those answers.
@@ -49,7 +50,8 @@ def test_planning_costs_the_same_with_many_more_groups_in_the_account(world, swi
                                           MinSize=0, MaxSize=1, DesiredCapacity=0,
                                           VPCZoneIdentifier=",".join(world["subnet_ids"]))
     after = plan_requests(switchyard, world, proxy)
-    assert after == before, (before, after)
-    # 8 as it was, plus DescribeTargetGroups and one DescribeRules for the one listener: per load balancer and
-    # listener of the pair, never per account.
-    assert len(before) <= 10, before
+    # The fleet reads run side by side, so their order varies: compare what was asked, not in which order.
+    assert sorted(after) == sorted(before), (before, after)
+    # 8 as it was, plus DescribeTargetGroups and one DescribeRules for the one listener (per load balancer and
+    # listener of the pair, never per account), plus the fleet clone's 4 reads of blue.
+    assert len(before) <= 14, " ".join(before)

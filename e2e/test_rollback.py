@@ -178,7 +178,9 @@ def test_undo_of_a_completed_release_inside_the_retention_window(world, switchya
     assert event["from"] == "completed"
     # Straight back: no capacity wait and no checks between the request and the listener change.
     after = [e["message"] for e in view["events"][view["events"].index(event):]]
-    assert after[1] == "listener read back at 100% blue", after
+    # One read of blue's InService count (logged), then the listener.
+    assert after[1].startswith(f"blue {world['blue_asg']} has 2 InService instances"), after
+    assert after[2] == "listener read back at 100% blue", after
 
 
 @pytest.mark.world(bake="0s", interval="100ms", retention="1s")

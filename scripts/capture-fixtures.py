@@ -76,3 +76,40 @@ ec2.describe_launch_template_versions(LaunchTemplateId=rich, Versions=["1"])
 with open(os.path.join(out, "ec2-DescribeLaunchTemplateVersions-rich.xml"), "wb") as f:
     f.write(raw["body"])
 print("captured into", os.path.abspath(out))
+
+# A production-dressed blue with a mixed instances policy (scripts/seed-world.py --dressed --mixed): the fixtures of the
+# fleet clone's tests.
+import urllib.parse
+import urllib.request
+
+dressed = json.loads(subprocess.check_output([sys.executable, os.path.join(os.path.dirname(__file__), "seed-world.py"),
+                                              "--endpoint", endpoint, "--service", "fy", "--dressed", "--mixed", "--min-size", "1"]))
+
+
+def keep_as(client, action_name, filename):
+    def hook(http_response, model, **_):
+        if model.name == action_name:
+            with open(os.path.join(out, filename), "wb") as f:
+                f.write(http_response.content)
+    client.meta.events.register("after-call", hook)
+
+
+for action, filename in [("DescribeAutoScalingGroups", "autoscaling-DescribeAutoScalingGroups-dressed.xml"),
+                         ("DescribePolicies", "autoscaling-DescribePolicies.xml"),
+                         ("DescribeScheduledActions", "autoscaling-DescribeScheduledActions.xml"),
+                         ("DescribeLifecycleHooks", "autoscaling-DescribeLifecycleHooks.xml")]:
+    keep_as(asg, action, filename)
+keep_as(ec2, "DescribeInstanceTypes", "ec2-DescribeInstanceTypes.xml")
+asg.describe_auto_scaling_groups(AutoScalingGroupNames=["fy-blue"])
+step = [p for p in asg.describe_policies(AutoScalingGroupName="fy-blue")["ScalingPolicies"] if p["PolicyName"] == "step-out"][0]
+asg.describe_scheduled_actions(AutoScalingGroupName="fy-blue")
+asg.describe_lifecycle_hooks(AutoScalingGroupName="fy-blue")
+ec2.describe_instance_types(InstanceTypes=["t3.micro"])
+# botocore asks CloudWatch in JSON; the query protocol's XML is what the client reads.
+body = urllib.parse.urlencode({"Action": "DescribeAlarms", "Version": "2010-08-01", "ActionPrefix": step["PolicyARN"]}).encode()
+request = urllib.request.Request(endpoint, data=body, headers={
+    "Content-Type": "application/x-www-form-urlencoded",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=0"})
+with urllib.request.urlopen(request) as response, open(os.path.join(out, "monitoring-DescribeAlarms-policy.xml"), "wb") as f:
+    f.write(response.read())
+print("captured the dressed blue into", os.path.abspath(out))

@@ -60,7 +60,32 @@ def fill_template(text, world):
     return text
 
 
-def seed(service, endpoint, region, desired, rule=False, sticky=None, second_listener=False, path_rule=False, second_lb=False):
+def dress(asg, cw, group, service):
+    """What a production group carries besides its instances: scaling policies (one step policy with its alarm), a
+    scheduled action, a lifecycle hook, a suspended process, enabled metrics and a warm pool."""
+    asg.put_scaling_policy(AutoScalingGroupName=group, PolicyName="cpu50", PolicyType="TargetTrackingScaling", EstimatedInstanceWarmup=60,
+                           TargetTrackingConfiguration={"PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
+                                                        "TargetValue": 50.0, "DisableScaleIn": False})
+    asg.put_scaling_policy(AutoScalingGroupName=group, PolicyName="step-out", PolicyType="StepScaling", AdjustmentType="ChangeInCapacity",
+                           MetricAggregationType="Average", StepAdjustments=[
+                               {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 20, "ScalingAdjustment": 1},
+                               {"MetricIntervalLowerBound": 20, "ScalingAdjustment": 2}])
+    step = asg.describe_policies(AutoScalingGroupName=group, PolicyNames=["step-out"])["ScalingPolicies"][0]["PolicyARN"]
+    cw.put_metric_alarm(AlarmName=f"{service}-cpu-high", MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average", Period=60,
+                        EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=70, ComparisonOperator="GreaterThanThreshold",
+                        Dimensions=[{"Name": "AutoScalingGroupName", "Value": group}], AlarmActions=[step], TreatMissingData="notBreaching",
+                        AlarmDescription="scale out on CPU")
+    asg.put_scheduled_update_group_action(AutoScalingGroupName=group, ScheduledActionName="weekday-peak", Recurrence="0 8 * * 1-5",
+                                          MinSize=2, MaxSize=6, DesiredCapacity=4, TimeZone="Europe/Paris")
+    asg.put_lifecycle_hook(AutoScalingGroupName=group, LifecycleHookName="bootstrap", LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+                           HeartbeatTimeout=300, DefaultResult="ABANDON")
+    asg.suspend_processes(AutoScalingGroupName=group, ScalingProcesses=["AZRebalance"])
+    asg.enable_metrics_collection(AutoScalingGroupName=group, Metrics=["GroupInServiceInstances", "GroupDesiredCapacity"], Granularity="1Minute")
+    asg.put_warm_pool(AutoScalingGroupName=group, MinSize=1, PoolState="Stopped", InstanceReusePolicy={"ReuseOnScaleIn": True})
+
+
+def seed(service, endpoint, region, desired, rule=False, sticky=None, second_listener=False, path_rule=False, second_lb=False,
+         dressed=False, mixed=False, blue_version="$Latest", min_size=None):
     ec2 = client("ec2", endpoint, region)
     elb = client("elbv2", endpoint, region)
     asg = client("autoscaling", endpoint, region)
@@ -113,11 +138,25 @@ def seed(service, endpoint, region, desired, rule=False, sticky=None, second_lis
         LaunchTemplateData={"ImageId": BLUE_AMI, "InstanceType": "t3.micro", "SecurityGroupIds": [sg],
                             "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "app", "Value": service}]}]},
     )["LaunchTemplate"]["LaunchTemplateId"]
+    shape = {"LaunchTemplate": {"LaunchTemplateId": template, "Version": blue_version}}
+    if mixed:
+        shape = {"MixedInstancesPolicy": {
+            "LaunchTemplate": {"LaunchTemplateSpecification": {"LaunchTemplateId": template, "Version": blue_version},
+                               "Overrides": [{"InstanceType": "t3.micro", "WeightedCapacity": "1"},
+                                             {"InstanceType": "t3a.micro", "WeightedCapacity": "1"}]},
+            "InstancesDistribution": {"OnDemandBaseCapacity": 1, "OnDemandPercentageAboveBaseCapacity": 25,
+                                      "SpotAllocationStrategy": "price-capacity-optimized"}}}
+    extra = {}
+    if dressed:
+        extra = {"TerminationPolicies": ["OldestInstance", "Default"], "DefaultCooldown": 120, "CapacityRebalance": True,
+                 "NewInstancesProtectedFromScaleIn": False}
     asg.create_auto_scaling_group(
-        AutoScalingGroupName=f"{service}-blue", LaunchTemplate={"LaunchTemplateId": template, "Version": "$Latest"},
-        MinSize=desired, MaxSize=desired * 2, DesiredCapacity=desired, VPCZoneIdentifier=",".join(subnets),
+        AutoScalingGroupName=f"{service}-blue", **shape,
+        MinSize=desired if min_size is None else min_size, MaxSize=desired * 2, DesiredCapacity=desired, VPCZoneIdentifier=",".join(subnets),
         TargetGroupARNs=[groups[0]], HealthCheckType="ELB", HealthCheckGracePeriod=60,
-        Tags=[{"Key": "team", "Value": "platform", "PropagateAtLaunch": True}])
+        Tags=[{"Key": "team", "Value": "platform", "PropagateAtLaunch": True}], **extra)
+    if dressed:
+        dress(asg, client("cloudwatch", endpoint, region), f"{service}-blue", service)
     return {"service": service, "region": region, "vpc_id": vpc, "subnet_ids": subnets, "security_group_id": sg,
             "load_balancer_arn": lb, "listener_arn": listener, "rule_arn": rule_arn, "target_group_arns": groups,
             "extra_listener_arns": extra_listeners, "extra_rule_arns": extra_rules,
@@ -141,6 +180,10 @@ def main():
     parser.add_argument("--slack-webhook", action="append", default=[], help="a notify.webhooks url (slack)")
     parser.add_argument("--notify-timeout", default="2s")
     parser.add_argument("--notify-retries", type=int, default=2)
+    parser.add_argument("--dressed", action="store_true", help="dress blue like a production group (policies, schedule, hook, ...)")
+    parser.add_argument("--mixed", action="store_true", help="blue launches through a mixed instances policy")
+    parser.add_argument("--blue-version", default="$Latest", help="the launch template version blue's group names")
+    parser.add_argument("--min-size", type=int, help="blue's MinSize (default: --desired)")
     parser.add_argument("--rule", action="store_true", help="put the service behind a listener rule (traffic.rule_arn)")
     parser.add_argument("--steps", default="10,50,100", help="green weights in order, `pause` for a manual gate")
     parser.add_argument("--retention", default="30m", help="promotion.blue_retention")
@@ -158,7 +201,8 @@ def main():
     if not args.endpoint.startswith(("http://127.", "http://localhost")):
         sys.exit("seed-world: refusing to seed anything but a local emulator")
     world = seed(args.service, args.endpoint, args.region, args.desired, rule=args.rule, sticky=args.sticky,
-                 second_listener=args.second_listener, path_rule=args.path_rule, second_lb=args.second_lb)
+                 second_listener=args.second_listener, path_rule=args.path_rule, second_lb=args.second_lb,
+                 dressed=args.dressed, mixed=args.mixed, blue_version=args.blue_version, min_size=args.min_size)
     extra = ""
     if args.alarm:
         cw = client("cloudwatch", args.endpoint, args.region)

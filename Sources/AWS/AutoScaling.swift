@@ -46,63 +46,15 @@ public struct AutoScalingGroup: Sendable, Hashable {
     public var instances: [AutoScalingInstance]
     public var tags: [AutoScalingTag]
     public var status: String?
-}
-
-/// What CreateAutoScalingGroup needs for green.
-public struct CreateAutoScalingGroupRequest: Sendable, Hashable {
-    public var name: String
-    public var launchTemplateId: String
-    public var launchTemplateVersion: String
-    public var minSize: Int
-    public var maxSize: Int
-    public var desiredCapacity: Int
-    public var vpcZoneIdentifier: String
-    public var availabilityZones: [String]
-    public var healthCheckType: String
-    public var healthCheckGracePeriod: Int
-    public var targetGroupARNs: [String]
-    public var tags: [AutoScalingTag]
-
-    public init(name: String, launchTemplateId: String, launchTemplateVersion: String, minSize: Int, maxSize: Int, desiredCapacity: Int,
-                vpcZoneIdentifier: String, availabilityZones: [String], healthCheckType: String, healthCheckGracePeriod: Int,
-                targetGroupARNs: [String], tags: [AutoScalingTag]) {
-        self.name = name
-        self.launchTemplateId = launchTemplateId
-        self.launchTemplateVersion = launchTemplateVersion
-        self.minSize = minSize
-        self.maxSize = maxSize
-        self.desiredCapacity = desiredCapacity
-        self.vpcZoneIdentifier = vpcZoneIdentifier
-        self.availabilityZones = availabilityZones
-        self.healthCheckType = healthCheckType
-        self.healthCheckGracePeriod = healthCheckGracePeriod
-        self.targetGroupARNs = targetGroupARNs
-        self.tags = tags
-    }
-
-    /// The query parameters of CreateAutoScalingGroup.
-    public var parameters: [String: String] {
-        var p: [String: String] = [
-            "AutoScalingGroupName": name,
-            "LaunchTemplate.LaunchTemplateId": launchTemplateId,
-            "LaunchTemplate.Version": launchTemplateVersion,
-            "MinSize": String(minSize), "MaxSize": String(maxSize), "DesiredCapacity": String(desiredCapacity),
-            "HealthCheckType": healthCheckType.isEmpty ? "EC2" : healthCheckType,
-            "HealthCheckGracePeriod": String(healthCheckGracePeriod),
-        ]
-        if !vpcZoneIdentifier.isEmpty { p["VPCZoneIdentifier"] = vpcZoneIdentifier }
-        p.merge(QueryEncoding.memberList("AvailabilityZones", availabilityZones))
-        p.merge(QueryEncoding.memberList("TargetGroupARNs", targetGroupARNs))
-        for (index, tag) in tags.enumerated() {
-            let prefix = "Tags.member.\(index + 1)"
-            p["\(prefix).Key"] = tag.key
-            p["\(prefix).Value"] = tag.value
-            p["\(prefix).PropagateAtLaunch"] = tag.propagateAtLaunch ? "true" : "false"
-            p["\(prefix).ResourceId"] = name
-            p["\(prefix).ResourceType"] = "auto-scaling-group"
-        }
-        return p
-    }
+    /// Classic load balancers the group is attached to.
+    public var loadBalancerNames: [String] = []
+    public var suspendedProcesses: [String] = []
+    public var enabledMetrics: [String] = []
+    /// `1Minute` when metrics are enabled.
+    public var metricsGranularity: String?
+    /// The `member` element as DescribeAutoScalingGroups returned it: the clone copies settings from it by name, so
+    /// a setting AWS adds is one line in `GroupCopier.copiedSettings`.
+    public var raw: XMLNode = XMLNode(name: "member")
 }
 
 /// The Auto Scaling calls Switchyard makes (query protocol, version 2011-01-01).
@@ -141,7 +93,7 @@ public struct AutoScaling: Sendable {
             GroupLaunchTemplate(id: $0.value("LaunchTemplateId") ?? "", name: $0.value("LaunchTemplateName") ?? "", version: $0.value("Version") ?? "$Default")
         }
         let mixed = m.child("MixedInstancesPolicy").map { !$0.children.isEmpty } ?? false
-        return AutoScalingGroup(
+        var group = AutoScalingGroup(
             name: m.value("AutoScalingGroupName") ?? "",
             minSize: m.int("MinSize") ?? 0, maxSize: m.int("MaxSize") ?? 0, desiredCapacity: m.int("DesiredCapacity") ?? 0,
             launchTemplate: template, hasMixedInstancesPolicy: mixed,
@@ -159,10 +111,17 @@ public struct AutoScaling: Sendable {
                 AutoScalingTag(key: $0.value("Key") ?? "", value: $0.value("Value") ?? "", propagateAtLaunch: $0.bool("PropagateAtLaunch") ?? false)
             },
             status: m.value("Status"))
+        group.loadBalancerNames = m.all("LoadBalancerNames/member").map(\.text)
+        group.suspendedProcesses = m.all("SuspendedProcesses/member").compactMap { $0.value("ProcessName") }
+        group.enabledMetrics = m.all("EnabledMetrics/member").compactMap { $0.value("Metric") }
+        group.metricsGranularity = m.all("EnabledMetrics/member").first?.value("Granularity")
+        group.raw = m
+        return group
     }
 
-    public func createAutoScalingGroup(_ request: CreateAutoScalingGroupRequest) async throws {
-        _ = try await client.call(.autoScaling, action: "CreateAutoScalingGroup", parameters: request.parameters)
+    /// Creates a group from a request the clone built (`GroupCopier.create`).
+    public func createAutoScalingGroup(_ request: AWSRequest) async throws {
+        try await client.send(request)
     }
 
     /// Sets tags on a group (not propagated to instances).

@@ -102,6 +102,48 @@ public struct EC2: Sendable {
     }
 }
 
+/// The EC2 calls of launch-template housekeeping and of the architecture of a deregistered AMI.
+extension EC2 {
+    /// The architectures each instance type supports (`x86_64`, `arm64`, …); DescribeInstanceTypes answers this when
+    /// blue's AMI is gone.
+    public func architectures(ofInstanceTypes types: [String]) async throws -> [String: [String]] {
+        let types = Array(Set(types.filter { !$0.isEmpty })).sorted()
+        guard !types.isEmpty else { return [:] }
+        let pages = try await client.paginate(.ec2, action: "DescribeInstanceTypes", parameters: QueryEncoding.ec2List("InstanceType", types),
+                                              tokenField: "NextToken", nextTokenField: "nextToken")
+        var out: [String: [String]] = [:]
+        for item in pages.flatMap({ $0.all("instanceTypeSet/item") }) {
+            guard let type = item.value("instanceType") else { continue }
+            out[type] = item.all("processorInfo/supportedArchitectures/item").map(\.text)
+        }
+        return out
+    }
+
+    /// DeleteLaunchTemplateVersions for the given version numbers.
+    public static func deleteVersionsRequest(templateId: String, versions: [Int]) -> AWSRequest {
+        var p = QueryEncoding.ec2List("LaunchTemplateVersion", versions.sorted().map(String.init))
+        p["LaunchTemplateId"] = templateId
+        return AWSRequest(.ec2, "DeleteLaunchTemplateVersions", p)
+    }
+
+    /// Deletes versions; the numbers EC2 could not delete come back with its reason (a version in use, the default).
+    public func deleteLaunchTemplateVersions(templateId: String, versions: [Int]) async throws -> [Int: String] {
+        guard !versions.isEmpty else { return [:] }
+        let result = try await client.send(Self.deleteVersionsRequest(templateId: templateId, versions: versions))
+        var failed: [Int: String] = [:]
+        for item in result.all("unsuccessfullyDeletedLaunchTemplateVersionSet/item") {
+            guard let number = item.int("versionNumber") else { continue }
+            failed[number] = item.value("responseError/message") ?? item.value("responseError/code") ?? "not deleted"
+        }
+        return failed
+    }
+
+    /// ModifyLaunchTemplate making `version` the template's default.
+    public static func setDefaultVersionRequest(templateId: String, version: Int) -> AWSRequest {
+        AWSRequest(.ec2, "ModifyLaunchTemplate", ["LaunchTemplateId": templateId, "SetDefaultVersion": String(version)])
+    }
+}
+
 /// Turns the `launchTemplateData` EC2 returns into the `LaunchTemplateData.*` parameters it accepts.
 /// Response names are lowerCamel (`securityGroupIdSet`, lists of `item`); request names are UpperCamel with `.N` lists.
 /// The renames come from botocore's EC2 model (ResponseLaunchTemplateData against RequestLaunchTemplateData).

@@ -19,7 +19,7 @@ public struct AWSEffects: EffectPerformer {
     public let facts: PlanFacts?
     /// One probe (and so one HTTP connection) per probe spec for the life of this performer.
     private let probes = ProbeCache()
-    private let memo = EffectMemo()
+    let memo = EffectMemo()
 
     /// - Parameter facts: what the planner read, when this process created the deployment moments ago: the first
     ///   attempt of each create then skips its look-before-create (nothing in AWS can carry a deployment id made in this
@@ -112,6 +112,16 @@ public struct AWSEffects: EffectPerformer {
         case .retireBlue:
             try await retire(group: d.plan.blue.autoScalingGroup, d)
             return .blueRetired(by: nil)
+        case .pinBlue:
+            return try await pinBlue(d)
+        case .copyToGreen(let kind):
+            return try await copyToGreen(kind, d)
+        case .releaseGreen:
+            return try await releaseGreen(d)
+        case .observeBlue:
+            return try await observeBlue(d)
+        case .restoreBlueFleet:
+            return try await restoreBlueFleet(d)
         }
     }
 
@@ -180,6 +190,7 @@ public struct AWSEffects: EffectPerformer {
             }
         }
         guard existing != nil else { return }
+        try await deleteCopiedAlarms(of: name)
         try await aws.autoScaling.updateAutoScalingGroup(name: name, minSize: 0, maxSize: 0, desiredCapacity: 0)
         try await aws.autoScaling.deleteAutoScalingGroup(name: name, forceDelete: true)
         let until = clock.now().addingTimeInterval(Self.deletionLimit)
@@ -225,27 +236,8 @@ public struct AWSEffects: EffectPerformer {
             logger.info("adopting existing green group", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
             return
         }
-        let blue: AutoScalingGroup
-        if let known = facts?.blueGroup, known.name == d.plan.blue.autoScalingGroup {
-            blue = known
-        } else if let read = try await group(d.plan.blue.autoScalingGroup) {
-            blue = read
-        } else {
-            throw PlanError.blueGroupMissing(d.plan.blue.autoScalingGroup)
-        }
-        var tags = blue.tags.filter { !$0.key.hasPrefix("aws:") && !$0.key.hasPrefix("switchyard:") }
-        tags.append(AutoScalingTag(key: "switchyard:service", value: d.service, propagateAtLaunch: true))
-        tags.append(AutoScalingTag(key: "switchyard:deployment", value: d.id, propagateAtLaunch: true))
-        let request = CreateAutoScalingGroupRequest(
-            name: name,
-            launchTemplateId: d.plan.blue.launchTemplateId,
-            launchTemplateVersion: String(launchTemplateVersion),
-            minSize: d.plan.blue.minSize, maxSize: d.plan.blue.maxSize, desiredCapacity: d.plan.blue.desiredCapacity,
-            vpcZoneIdentifier: blue.vpcZoneIdentifier,
-            availabilityZones: blue.vpcZoneIdentifier.isEmpty ? blue.availabilityZones : [],
-            healthCheckType: blue.healthCheckType, healthCheckGracePeriod: blue.healthCheckGracePeriod,
-            targetGroupARNs: [d.plan.greenTargetGroupArn],
-            tags: tags)
+        let blue = try await blueDescription(d)
+        let request = GroupCopier.create(blue: blue, green: greenGroup(d, launchTemplateVersion: launchTemplateVersion))
         do {
             try await aws.autoScaling.createAutoScalingGroup(request)
         } catch let error as AWSError where error.code.rawValue == "AlreadyExists" {
@@ -258,7 +250,7 @@ public struct AWSEffects: EffectPerformer {
     }
 
     /// Whether this is the first attempt, in this process, of an effect of a deployment this process just created.
-    private func isFirstAttemptOfFreshDeployment(_ effect: Effect) -> Bool {
+    func isFirstAttemptOfFreshDeployment(_ effect: Effect) -> Bool {
         facts != nil && memo.firstAttempt(effect.kind)
     }
 

@@ -29,6 +29,7 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case noFreePriority(listener: String)
     /// Another service's test route on the listener uses the same header.
     case testRouteTaken(listener: String, header: String, rule: String)
+    case otherTargetGroups(group: String, targetGroups: [String], loadBalancers: [String])
 
     public var description: String {
         switch self {
@@ -86,11 +87,15 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
         case .blueGroupMissing(let group):
             return "the Auto Scaling group \(group) (fleet.blue_auto_scaling_group) does not exist."
         case .blueWithoutLaunchTemplate(let group, let detail):
-            return "blue \(group) \(detail); Switchyard needs blue to use a launch template (not a launch configuration or a mixed instances policy)."
+            return "blue \(group) \(detail); Switchyard needs blue to use a launch template (plain or in a mixed instances policy), not a launch configuration."
         case .foreignGroupOnGreen(let group, let tg):
             return "the Auto Scaling group \(group) is attached to \(tg), where green would go, and Switchyard did not create it. Detach or delete it first."
         case .launchTemplateVersionNotFound(let template, let version):
             return "launch template \(template) has no version \(version)."
+        case .otherTargetGroups(let group, let tgs, let lbs):
+            let names = tgs.map { "target group \($0)" } + lbs.map { "classic load balancer \($0)" }
+            return "blue \(group) also stands in \(names.joined(separator: ", ")), outside traffic.target_groups. Green would not be there until promotion: "
+                + "set fleet.other_target_groups: join_at_promotion to accept that, or detach blue from them."
         }
     }
 }

@@ -28,10 +28,13 @@ public struct AWSClients: Sendable {
 public struct PlanFacts: Sendable {
     public var blueGroup: AutoScalingGroup
     public var sourceVersion: LaunchTemplateVersion
+    /// Blue with its policies, alarms, schedule, hooks and notifications, as the clone copies them.
+    public var blueFleet: FleetDescription?
 
-    public init(blueGroup: AutoScalingGroup, sourceVersion: LaunchTemplateVersion) {
+    public init(blueGroup: AutoScalingGroup, sourceVersion: LaunchTemplateVersion, blueFleet: FleetDescription? = nil) {
         self.blueGroup = blueGroup
         self.sourceVersion = sourceVersion
+        self.blueFleet = blueFleet
     }
 }
 
@@ -42,10 +45,13 @@ public struct PlanFacts: Sendable {
 public struct Planner: Sendable {
     public let aws: AWSClients
     public let logger: Logger
+    /// For choosing which of blue's scheduled actions are still to come.
+    public let clock: DeploymentClock
 
-    public init(aws: AWSClients, logger: Logger) {
+    public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock()) {
         self.aws = aws
         self.logger = logger
+        self.clock = clock
     }
 
     /// The name of green's Auto Scaling group for a deployment: deterministic, so a resumed run finds it.
@@ -63,7 +69,8 @@ public struct Planner: Sendable {
     /// - Parameter endingRetention: the operator's `--end-retention`: a group kept for rollback (its
     ///   `switchyard:retain-until` tag in the future) may be retired from green's target group before its deadline.
     public func planWithFacts(spec: DeploymentSpec, ami: String, deploymentId: String, retirable: Set<String>,
-                              endingRetention: Bool = false, now: Date = Date()) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
+                              endingRetention: Bool = false) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
+        let now = clock.now()
         let traffic = aws.traffic(for: spec)
         let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
         let topology = try await TrafficTopology.check(spec: spec, found: found, router: traffic)
@@ -86,15 +93,25 @@ public struct Planner: Sendable {
         let blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
         let retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable,
                                         endingRetention: endingRetention, now: now)
-        let (blue, source) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
+        let (blue, source, architectureSource) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
         try await checkAlarmsExist(spec.checks.alarms)
+        let fleetDescription = try await FleetReader(aws: aws).describe(blueGroup)
+        var fleet = FleetPlanning.plan(fleetDescription, shifted: [blueTargetGroup, greenTargetGroup], now: now,
+                                       architectureSource: architectureSource)
+        if spec.fleet.launchTemplateDefault == .promote {
+            fleet.previousDefaultVersion = source.isDefault ? source.versionNumber
+                : try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: ["$Default"]).first?.versionNumber
+        }
+        if spec.fleet.otherTargetGroups == .refuse, !fleet.otherTargetGroups.isEmpty || !fleet.otherLoadBalancers.isEmpty {
+            throw PlanError.otherTargetGroups(group: blueGroup.name, targetGroups: fleet.otherTargetGroups, loadBalancers: fleet.otherLoadBalancers)
+        }
 
         let plan = ReleasePlan(
             spec: spec, ami: ami, blue: blue,
             greenTargetGroupArn: greenTargetGroup,
             greenAutoScalingGroup: Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
-            retire: retire, stickyForwards: topology.sticky.isEmpty ? nil : topology.sticky)
-        return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source))
+            retire: retire, stickyForwards: topology.sticky.isEmpty ? nil : topology.sticky, fleet: fleet)
+        return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source, blueFleet: fleetDescription))
     }
 
     /// The groups whose instances are registered in the target groups, plus the groups named (which may have no
@@ -155,12 +172,10 @@ public struct Planner: Sendable {
     }
 
     /// Blue's fleet and the launch-template version green copies; checks the new AMI against blue's in the same
-    /// DescribeImages call.
-    private func describeBlue(group: AutoScalingGroup, targetGroup: String, ami: String) async throws -> (BlueFleet, LaunchTemplateVersion) {
-        if group.hasMixedInstancesPolicy {
-            throw PlanError.blueWithoutLaunchTemplate(group: group.name, detail: "uses a mixed instances policy")
-        }
-        guard let template = group.launchTemplate else {
+    /// DescribeImages call. When blue's AMI is gone (deregistered), its architecture comes from its instance types,
+    /// and the third value says so.
+    private func describeBlue(group: AutoScalingGroup, targetGroup: String, ami: String) async throws -> (BlueFleet, LaunchTemplateVersion, String?) {
+        guard let template = GroupCopier.launchTemplate(of: group) else {
             let detail = group.launchConfigurationName.map { "uses launch configuration \($0)" } ?? "has no launch template"
             throw PlanError.blueWithoutLaunchTemplate(group: group.name, detail: detail)
         }
@@ -170,14 +185,38 @@ public struct Planner: Sendable {
         }
         let imageId = version.imageId ?? ""
         let images = try await aws.ec2.describeImages(ids: [imageId, ami])
+        var architecture = images.first { $0.imageId == imageId }?.architecture ?? ""
+        var source: String?
+        if architecture.isEmpty, !imageId.isEmpty {
+            (architecture, source) = try await architectureOfInstanceTypes(group: group, version: version, imageId: imageId)
+        }
         let blue = BlueFleet(
             autoScalingGroup: group.name, targetGroupArn: targetGroup,
             launchTemplateId: template.id, launchTemplateName: version.templateName,
             launchTemplateVersion: version.versionNumber, imageId: imageId,
-            architecture: images.first { $0.imageId == imageId }?.architecture ?? "",
+            architecture: architecture,
             minSize: group.minSize, maxSize: group.maxSize, desiredCapacity: group.desiredCapacity)
         try checkImage(ami: ami, images: images, blue: blue)
-        return (blue, version)
+        return (blue, version, source)
+    }
+
+    /// The architecture every instance type of blue supports (one only, or the check is skipped), from
+    /// DescribeInstanceTypes: the answer when blue's AMI has been deregistered.
+    private func architectureOfInstanceTypes(group: AutoScalingGroup, version: LaunchTemplateVersion, imageId: String) async throws -> (String, String) {
+        var types = group.raw.all("MixedInstancesPolicy/LaunchTemplate/Overrides/member").compactMap { $0.value("InstanceType") }
+        if let type = version.data.value("instanceType") { types.append(type) }
+        types = Array(Set(types)).sorted()
+        guard !types.isEmpty else {
+            return ("", "blue's AMI \(imageId) is deregistered and blue names no instance type: the architecture check is skipped")
+        }
+        let supported = try await aws.ec2.architectures(ofInstanceTypes: types)
+        var common = Set(supported[types[0]] ?? [])
+        for type in types.dropFirst() { common.formIntersection(supported[type] ?? []) }
+        let named = types.joined(separator: ", ")
+        guard common.count == 1, let architecture = common.first else {
+            return ("", "blue's AMI \(imageId) is deregistered and its instance types (\(named)) do not name one architecture: the check is skipped")
+        }
+        return (architecture, "instance type \(named) (blue's AMI \(imageId) is deregistered)")
     }
 
     /// Blue must outlive the stickiness that may keep clients on it after promotion.

@@ -41,9 +41,13 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// its duration in seconds: a rollback turns it off while it sends everything to blue, and back on once green is
     /// gone. Nil in records written before it was kept (and when no forward is sticky).
     public var stickyForwards: [String: Int]?
+    /// What green copies from blue and what the release pins; nil in records made before fleets were copied (those
+    /// releases go on as they began).
+    public var fleet: FleetPlan?
 
     public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
-                stickyForwards: [String: Int]? = nil) {
+                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil) {
+        self.fleet = fleet
         self.spec = spec
         self.ami = ami
         self.blue = blue
@@ -115,6 +119,18 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var updatedAt: Date
     /// Who started the deployment, as user@host.
     public var actor: String
+    /// Set once blue was pinned for the release (MinSize at its desired capacity, launch template version by number).
+    public var bluePinned: Bool?
+    /// The copies from blue already made on green.
+    public var greenCopies: [FleetCopy]?
+    /// Set at promotion once green has blue's original sizes and scaling.
+    public var greenReleased: Bool?
+    /// Blue's capacity read during a rollback, before traffic returned to it.
+    public var blueCapacityAtRollback: CapacityReport?
+    /// Set on rollback once blue has its own sizes, processes and launch template version back.
+    public var blueRestored: Bool?
+    /// Set by `gc` once green's launch template version is deleted (or found gone).
+    public var launchTemplateVersionDeleted: Bool?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

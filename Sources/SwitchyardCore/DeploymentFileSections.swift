@@ -162,7 +162,7 @@ extension FileReader {
     }
 
     mutating func fleet(_ m: Node.Mapping) -> DeploymentSpec.Fleet? {
-        let f = fields(m, at: "fleet", allowed: ["blue_auto_scaling_group", "capacity_timeout"])
+        let f = fields(m, at: "fleet", allowed: ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default"])
         var fleet = DeploymentSpec.Fleet()
         var ok = true
         if f["blue_auto_scaling_group"] != nil {
@@ -176,7 +176,27 @@ extension FileReader {
             fleet.capacityTimeout = span ?? fleet.capacityTimeout
             ok = ok && span != nil
         }
+        if f["other_target_groups"] != nil {
+            let choice = choice(f["other_target_groups"], "fleet.other_target_groups", DeploymentSpec.Fleet.OtherTargetGroups.self)
+            fleet.otherTargetGroups = choice ?? fleet.otherTargetGroups
+            ok = ok && choice != nil
+        }
+        if f["launch_template_default"] != nil {
+            let choice = choice(f["launch_template_default"], "fleet.launch_template_default", DeploymentSpec.Fleet.LaunchTemplateDefault.self)
+            fleet.launchTemplateDefault = choice ?? fleet.launchTemplateDefault
+            ok = ok && choice != nil
+        }
         return ok ? fleet : nil
+    }
+
+    /// One of an enumeration's raw values.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node?, _ key: String, _ type: T.Type) -> T? where T.RawValue == String {
+        guard let text = string(node, key) else { return nil }
+        guard let value = T(rawValue: text) else {
+            add(node, key, "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(text)\")")
+            return nil
+        }
+        return value
     }
 
     mutating func steps(_ node: Node?) -> [DeploymentSpec.Step]? {

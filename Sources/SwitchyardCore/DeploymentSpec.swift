@@ -82,11 +82,40 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     }
 
     public struct Fleet: Sendable, Hashable, Codable {
+        /// What to do when blue also stands in target groups (or classic load balancers) outside the shifted pair.
+        public enum OtherTargetGroups: String, Sendable, Hashable, Codable, CaseIterable {
+            /// `plan` and `start` refuse, naming them.
+            case refuse
+            /// Green joins them when it is promoted (and, being deleted, leaves them on a rollback).
+            case joinAtPromotion = "join_at_promotion"
+        }
+        /// What happens to the launch template's default version.
+        public enum LaunchTemplateDefault: String, Sendable, Hashable, Codable, CaseIterable {
+            /// Left alone.
+            case keep
+            /// Green's version becomes the default at promotion (for tools that read the default, such as Terraform).
+            case promote
+        }
+
         public var blueAutoScalingGroup: String?
         public var capacityTimeout: TimeSpan
-        public init(blueAutoScalingGroup: String? = nil, capacityTimeout: TimeSpan = .minutes(10)) {
+        public var otherTargetGroups: OtherTargetGroups
+        public var launchTemplateDefault: LaunchTemplateDefault
+        public init(blueAutoScalingGroup: String? = nil, capacityTimeout: TimeSpan = .minutes(10), otherTargetGroups: OtherTargetGroups = .refuse,
+                    launchTemplateDefault: LaunchTemplateDefault = .keep) {
             self.blueAutoScalingGroup = blueAutoScalingGroup
             self.capacityTimeout = capacityTimeout
+            self.otherTargetGroups = otherTargetGroups
+            self.launchTemplateDefault = launchTemplateDefault
+        }
+
+        // Records stored before these keys existed decode with the defaults.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            blueAutoScalingGroup = try c.decodeIfPresent(String.self, forKey: .blueAutoScalingGroup)
+            capacityTimeout = try c.decode(TimeSpan.self, forKey: .capacityTimeout)
+            otherTargetGroups = try c.decodeIfPresent(OtherTargetGroups.self, forKey: .otherTargetGroups) ?? .refuse
+            launchTemplateDefault = try c.decodeIfPresent(LaunchTemplateDefault.self, forKey: .launchTemplateDefault) ?? .keep
         }
     }
 

@@ -32,6 +32,17 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// After the retention window of a completed release, blue's group is scaled to 0 and deleted (never while it
     /// carries traffic).
     case retireBlue
+    /// Blue cannot be scaled in while the release runs (MinSize at its desired capacity, scheduled actions
+    /// suspended) and launches by version number, not `$Latest`/`$Default`.
+    case pinBlue
+    /// One kind of blue's settings exists on green too.
+    case copyToGreen(FleetCopy)
+    /// At promotion green has blue's original sizes and scaling, and joins the other target groups if asked.
+    case releaseGreen
+    /// Reads blue's InService count before traffic returns to it on a rollback.
+    case observeBlue
+    /// Blue has its own sizes, suspended processes and launch template version back after a rollback.
+    case restoreBlueFleet
 
     /// A short name for logs and error messages.
     public var title: String {
@@ -51,6 +62,11 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .ensureTestRoute: return "adding the test route to green"
         case .removeTestRoute: return "removing the test route"
         case .restoreStickiness: return "turning stickiness back on"
+        case .pinBlue: return "pinning blue's capacity for the release"
+        case .copyToGreen(let kind): return "copying blue's \(kind.rawValue.replacingOccurrences(of: "_", with: " ")) to green"
+        case .releaseGreen: return "giving green blue's original sizes and scaling"
+        case .observeBlue: return "reading blue's capacity"
+        case .restoreBlueFleet: return "restoring blue's sizes and scaling"
         }
     }
 
@@ -59,9 +75,9 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// Whether the effect changes anything in AWS (the others only read): each of these is fenced by the lease.
     public var writesAWS: Bool {
         switch self {
-        case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion: return false
+        case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion, .observeBlue: return false
         case .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue,
-             .ensureTestRoute, .removeTestRoute, .restoreStickiness: return true
+             .ensureTestRoute, .removeTestRoute, .restoreStickiness, .pinBlue, .copyToGreen, .releaseGreen, .restoreBlueFleet: return true
         }
     }
 
@@ -83,6 +99,11 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .ensureTestRoute: return "ensureTestRoute"
         case .removeTestRoute: return "removeTestRoute"
         case .restoreStickiness: return "restoreStickiness"
+        case .pinBlue: return "pinBlue"
+        case .copyToGreen: return "copyToGreen"
+        case .releaseGreen: return "releaseGreen"
+        case .observeBlue: return "observeBlue"
+        case .restoreBlueFleet: return "restoreBlueFleet"
         }
     }
 }
@@ -109,6 +130,14 @@ public enum Event: Sendable, Hashable {
     case stickinessRestored
     case rollbackRequested(reason: String, actor: String)
     case effectFailed(Effect, message: String)
+    /// Blue is pinned; `summary` says how, for the audit trail.
+    case bluePinned(summary: String)
+    case copiedToGreen(FleetCopy, summary: String)
+    case greenReleased(summary: String)
+    case blueObserved(CapacityReport)
+    case blueFleetRestored(summary: String)
+    /// `gc` deleted green's launch template version: its release is over and no group uses it.
+    case launchTemplateVersionDeleted(Int)
 }
 
 /// Green's group as last read: its instances and how many are InService.

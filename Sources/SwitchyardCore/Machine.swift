@@ -51,9 +51,12 @@ public enum Machine {
             if let group = d.plan.retire.first(where: { !d.retiredGroups.contains($0) }) {
                 return .perform(.retireGroup(group))
             }
+            // Before the new version exists: a blue on `$Latest` would launch it at once.
+            if d.plan.fleet != nil && d.bluePinned != true { return .perform(.pinBlue) }
             guard let version = d.greenLaunchTemplateVersion else { return .perform(.ensureLaunchTemplateVersion) }
             return .perform(.ensureGreenGroup(launchTemplateVersion: version))
         case .waitingForCapacity:
+            if let copy = pendingCopy(d) { return .perform(.copyToGreen(copy)) }
             // The test route is up before green is checked, so the probe reaches green from its first tick.
             if d.needsTestRoute { return .perform(.ensureTestRoute) }
             if now >= d.phaseStartedAt.adding(spec.fleet.capacityTimeout) {
@@ -81,12 +84,17 @@ public enum Machine {
             return due(d, now: now, .runChecks)
         case .promoting:
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
+            if d.plan.fleet != nil && d.greenReleased != true { return .perform(.releaseGreen) }
             return .perform(.confirmPromotion)
         case .rollingBack:
-            if !d.trafficRestored { return .perform(.restoreBlue) }
+            if !d.trafficRestored {
+                if d.plan.fleet != nil && d.blueCapacityAtRollback == nil { return .perform(.observeBlue) }
+                return .perform(.restoreBlue)
+            }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
             if !d.greenRemoved { return .perform(.removeGreen) }
             if d.needsStickinessRestored { return .perform(.restoreStickiness) }
+            if d.plan.fleet != nil && d.blueRestored != true { return .perform(.restoreBlueFleet) }
             var next = d
             next.state = .rolledBack
             next.updatedAt = now
@@ -102,6 +110,13 @@ public enum Machine {
         // A failed rollback may have left the test route standing; it goes once nobody runs the deployment.
         if d.state == .failed && d.testRouteMayStand { return .removeTestRoute }
         return d.blueRetentionExpired(at: now) ? .retireBlue : nil
+    }
+
+    /// The first copy from blue that green still lacks.
+    static func pendingCopy(_ d: Deployment) -> FleetCopy? {
+        guard let fleet = d.plan.fleet else { return nil }
+        let done = Set(d.greenCopies ?? [])
+        return fleet.copies.first { !done.contains($0) }
     }
 
     private static func decideShifting(_ d: Deployment, now: Date) -> Decision {
@@ -282,6 +297,27 @@ public enum Machine {
             var details = ["asg": d.plan.blue.autoScalingGroup]
             if let by { details["by_deployment"] = by }
             return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.autoScalingGroup) scaled to 0 and deleted: \(why)", details: details))
+        case (.launching, .bluePinned(let summary)):
+            next.bluePinned = true
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "blue \(d.plan.blue.autoScalingGroup) pinned for the release: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))
+        case (.waitingForCapacity, .copiedToGreen(let kind, let summary)):
+            next.greenCopies = (d.greenCopies ?? []) + [kind]
+            return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .waitingForCapacity, message: "copied to green: \(summary)", details: ["copy": kind.rawValue]))
+        case (.promoting, .greenReleased(let summary)):
+            next.greenReleased = true
+            return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "green \(d.plan.greenAutoScalingGroup) released: \(summary)"))
+        case (.rollingBack, .blueObserved(let report)):
+            next.blueCapacityAtRollback = report
+            return Transition(deployment: next, log: blueCapacityLog(d, report))
+        case (.rollingBack, .blueFleetRestored(let summary)):
+            next.blueRestored = true
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) restored: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))
+        case (.completed, .launchTemplateVersionDeleted(let version)) where d.launchTemplateVersionDeleted != true,
+             (.rolledBack, .launchTemplateVersionDeleted(let version)) where d.launchTemplateVersionDeleted != true:
+            next.launchTemplateVersionDeleted = true
+            // Housekeeping after the end, like retiring blue.
+            next.updatedAt = d.updatedAt
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) deleted: its release is over and no group uses it", details: ["launch_template_version": String(version)]))
         case (let state, .rollbackRequested(let reason, let actor)) where !state.isTerminal && state != .rollingBack:
             return startRollback(d, now: now, reason: "requested by \(actor): \(reason)", details: ["actor": actor, "check": "manual"])
         case (let state, .effectFailed(let effect, let message)) where !state.isTerminal:
@@ -289,6 +325,16 @@ public enum Machine {
         default:
             return Transition(deployment: d, log: nil)
         }
+    }
+
+    /// What blue can carry before traffic returns to it, against what it had when the release started.
+    private static func blueCapacityLog(_ d: Deployment, _ report: CapacityReport) -> LogEntry {
+        let had = d.plan.blue.desiredCapacity
+        let details = ["asg": d.plan.blue.autoScalingGroup, "blue_in_service": String(report.inService), "blue_desired_at_start": String(had)]
+        if report.inService >= had {
+            return LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) has \(report.inService) InService instances (\(had) when the release started): it can take the traffic back", details: details)
+        }
+        return LogEntry(from: .rollingBack, to: .rollingBack, message: "warning: blue \(d.plan.blue.autoScalingGroup) has only \(report.inService) InService instances (\(had) when the release started); traffic returns to it anyway, as green is being rolled back", details: details)
     }
 
     private static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {

@@ -199,8 +199,35 @@ enum JSONViews {
         let steps: [Step]
         let total_bake_ms: Int64
         let listener_claimed_by: String?
+        let fleet: Fleet?
+
+        /// What green copies from blue and what the release pins.
+        struct Fleet: Encodable {
+            let copies: [String]
+            let not_copied: [String]
+            let other_target_groups: [String]
+            let other_load_balancers: [String]
+            let other_target_groups_policy: String
+            let blue_launch_template_version: String
+            let blue_suspended_processes: [String]
+            let suspended_during_release: [String]
+            let architecture_source: String?
+
+            init(_ f: FleetPlan, spec: DeploymentSpec) {
+                copies = f.items
+                not_copied = f.notCopied
+                other_target_groups = f.otherTargetGroups
+                other_load_balancers = f.otherLoadBalancers
+                other_target_groups_policy = spec.fleet.otherTargetGroups.rawValue
+                blue_launch_template_version = f.blueLaunchTemplateVersion
+                blue_suspended_processes = f.blueSuspendedProcesses
+                suspended_during_release = f.pinnedProcesses
+                architecture_source = f.architectureSource
+            }
+        }
 
         init(_ p: ReleasePlan, listenerClaimedBy: String? = nil) {
+            fleet = p.fleet.map { Fleet($0, spec: p.spec) }
             listener_claimed_by = listenerClaimedBy
             service = p.spec.service
             ami = p.ami

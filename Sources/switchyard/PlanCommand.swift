@@ -50,6 +50,7 @@ struct Plan: AsyncParsableCommand {
             "  green     \(p.greenAutoScalingGroup) on \(p.greenTargetGroupArn)",
             "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)",
         ]
+        if let fleet = p.fleet { lines += describe(fleet, p) }
         for group in p.retire {
             lines.append("  retire    \(group) (stands on green's target group with no traffic; scaled to 0 and deleted first)")
         }
@@ -84,5 +85,28 @@ struct Plan: AsyncParsableCommand {
     static func traffic(_ forwards: [DeploymentSpec.TrafficForward]) -> String {
         guard forwards.count > 1 else { return forwards.first?.description ?? "" }
         return "\(forwards.count) forwards, moved together:" + forwards.map { "\n              \($0)" }.joined()
+    }
+
+    /// The fleet section: what green copies, what it cannot, how both groups are pinned while the release runs.
+    static func describe(_ f: FleetPlan, _ p: ReleasePlan) -> [String] {
+        var lines: [String] = []
+        if let source = f.architectureSource { lines.append("  arch      \(p.blue.architecture.isEmpty ? "unknown" : p.blue.architecture) from \(source)") }
+        lines.append("  copies    " + (f.items.isEmpty ? "nothing beyond the group's shape" : f.items[0]))
+        for item in f.items.dropFirst() { lines.append("            \(item)") }
+        for item in f.notCopied { lines.append("  not copied \(item)") }
+        var pin = "MinSize of both groups held at their desired capacity until the release ends (scale-out still works)"
+        if !f.pinnedProcesses.isEmpty { pin += "; \(f.pinnedProcesses.joined(separator: ", ")) suspended on both" }
+        lines.append("  pinned    \(pin)")
+        if f.blueFloats {
+            lines.append("            blue's launch template \(f.blueLaunchTemplateVersion) pinned to version \(p.blue.launchTemplateVersion) for the release, restored after a rollback")
+        }
+        let others = f.otherTargetGroups + f.otherLoadBalancers
+        if !others.isEmpty {
+            lines.append("  others    green joins \(others.joined(separator: ", ")) at promotion (fleet.other_target_groups: join_at_promotion)")
+        }
+        if p.spec.fleet.launchTemplateDefault == .promote {
+            lines.append("            green's version becomes the launch template's default at promotion (fleet.launch_template_default: promote)")
+        }
+        return lines
     }
 }

@@ -43,22 +43,6 @@ import Testing
                                             "Actions.member.1.Type": "forward", "Actions.member.1.TargetGroupArn": "tg"])
     }
 
-    @Test func createAutoScalingGroupCarriesBluesShapeAndTags() async throws {
-        let transport = FakeTransport()
-        try await AutoScaling(client: makeClient(transport)).createAutoScalingGroup(CreateAutoScalingGroupRequest(
-            name: "green", launchTemplateId: "lt-1", launchTemplateVersion: "4", minSize: 2, maxSize: 4, desiredCapacity: 3,
-            vpcZoneIdentifier: "subnet-a,subnet-b", availabilityZones: [], healthCheckType: "ELB", healthCheckGracePeriod: 90,
-            targetGroupARNs: ["tg-b"], tags: [AutoScalingTag(key: "switchyard:deployment", value: "d1", propagateAtLaunch: true)]))
-        #expect(transport.parameters[0] == [
-            "Action": "CreateAutoScalingGroup", "Version": "2011-01-01", "AutoScalingGroupName": "green",
-            "LaunchTemplate.LaunchTemplateId": "lt-1", "LaunchTemplate.Version": "4",
-            "MinSize": "2", "MaxSize": "4", "DesiredCapacity": "3", "VPCZoneIdentifier": "subnet-a,subnet-b",
-            "HealthCheckType": "ELB", "HealthCheckGracePeriod": "90", "TargetGroupARNs.member.1": "tg-b",
-            "Tags.member.1.Key": "switchyard:deployment", "Tags.member.1.Value": "d1", "Tags.member.1.PropagateAtLaunch": "true",
-            "Tags.member.1.ResourceId": "green", "Tags.member.1.ResourceType": "auto-scaling-group",
-        ])
-    }
-
     @Test func scaleDownAndDeleteAreExplicit() async throws {
         let transport = FakeTransport()
         let autoScaling = AutoScaling(client: makeClient(transport))

@@ -66,6 +66,11 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .ensureTestRoute: return .testRouteReady(ruleArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3")
             case .removeTestRoute: return .testRouteRemoved
             case .restoreStickiness: return .stickinessRestored
+            case .pinBlue: return .bluePinned(summary: "MinSize 2 (was 1)")
+            case .copyToGreen(let kind): return .copiedToGreen(kind, summary: kind.rawValue)
+            case .releaseGreen: return .greenReleased(summary: "MinSize 1, MaxSize 4")
+            case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
+            case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
             }
         }
     }

@@ -28,6 +28,12 @@ struct ImaginaryAWS {
     var testRouteStands = false
     /// Target-group stickiness on the forward (meaningful when the plan records it as sticky).
     var stickinessOn = true
+    /// Blue's MinSize held at its desired capacity (and its version pinned); green copied and released.
+    var bluePinned = false
+    var greenCopies: Set<FleetCopy> = []
+    var greenReleased = false
+    /// Whether the deployment copies and pins (a plan with a fleet section).
+    var fleet = false
 
     mutating func perform(_ effect: Effect, state: DeploymentState, rng: inout SplitMix64) -> Event {
         switch effect {
@@ -35,6 +41,7 @@ struct ImaginaryAWS {
         case .retireGroup(let name): return .groupRetired(name)
         case .ensureLaunchTemplateVersion: return .launchTemplateVersionReady(4)
         case .ensureGreenGroup:
+            if fleet && !bluePinned { violations.append("green created while blue could still scale in (state \(state))") }
             greenExists = true
             return .greenGroupReady
         case .observeCapacity: return .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
@@ -47,6 +54,9 @@ struct ImaginaryAWS {
                 violations.append("weight raised to \(green)% right after green was seen unhealthy (state \(state))")
             }
             if green > 0 && !greenExists { violations.append("weight \(green)% sent to a green that does not exist") }
+            if green > 0 && fleet && greenCopies.count < FleetCopy.allCases.count {
+                violations.append("weight \(green)% sent to a green that lacks blue's \(Set(FleetCopy.allCases).subtracting(greenCopies).map(\.rawValue).sorted())")
+            }
             greenWeight = green
             return .weightsConfirmed(green: green)
         case .runChecks:
@@ -74,6 +84,22 @@ struct ImaginaryAWS {
             return .stickinessRestored
         case .retireBlue:
             return .blueRetired(by: nil)
+        case .pinBlue:
+            bluePinned = true
+            return .bluePinned(summary: "pinned")
+        case .copyToGreen(let kind):
+            if !greenExists { violations.append("\(kind.rawValue) copied to a green that does not exist") }
+            greenCopies.insert(kind)
+            return .copiedToGreen(kind, summary: kind.rawValue)
+        case .releaseGreen:
+            if greenWeight != 100 { violations.append("green released at \(greenWeight)% of the traffic") }
+            greenReleased = true
+            return .greenReleased(summary: "released")
+        case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
+        case .restoreBlueFleet:
+            if greenWeight > 0 { violations.append("blue's scaling restored while green still had \(greenWeight)%") }
+            bluePinned = false
+            return .blueFleetRestored(summary: "restored")
         }
     }
 
@@ -97,6 +123,10 @@ struct ImaginaryAWS {
         if Bool.random(using: &rng) { d.plan.spec.checks.http = .init(url: "http://alb.internal/healthz", testRoute: .init()) }
         if Bool.random(using: &rng) { d.plan.stickyForwards = [listener: 300] }
         var world = ImaginaryAWS()
+        if Bool.random(using: &rng) {
+            d.plan.fleet = FleetPlan(copies: FleetCopy.allCases, pinnedProcesses: ["ScheduledActions"], blueLaunchTemplateVersion: "$Latest")
+            world.fleet = true
+        }
         var now = start
         let crashAt = Int.random(in: 0..<40, using: &rng)
         let crashAfterCall = Bool.random(using: &rng)
@@ -142,8 +172,13 @@ struct ImaginaryAWS {
         #expect(terminal != nil, "seed \(seed): the release never ended (state \(d.state))")
         #expect(world.violations.isEmpty, "seed \(seed): \(world.violations)")
         switch d.state {
-        case .completed: #expect(world.greenWeight == 100 && world.greenExists, "seed \(seed)")
-        case .rolledBack: #expect(world.greenWeight == 0 && !world.greenExists, "seed \(seed)")
+        case .completed:
+            #expect(world.greenWeight == 100 && world.greenExists, "seed \(seed)")
+            // Blue stays pinned through its retention, ready for an undo; green has blue's own scaling.
+            #expect(!world.fleet || (world.greenReleased && world.bluePinned), "seed \(seed)")
+        case .rolledBack:
+            #expect(world.greenWeight == 0 && !world.greenExists, "seed \(seed)")
+            #expect(!world.bluePinned, "seed \(seed): blue rolled back to but still pinned")
         default: break
         }
         #expect(!world.testRouteStands, "seed \(seed): the test route outlived the release")

@@ -58,6 +58,8 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
             fleet:
               blue_auto_scaling_group: web-blue
               capacity_timeout: 7m
+              other_target_groups: join_at_promotion
+              launch_template_default: promote
             steps:
               - weight: 10
                 bake: 90s
@@ -85,7 +87,7 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
             traffic: .init(listenerArn: listener,
                            ruleArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
                            targetGroups: [tgA, tgB]),
-            fleet: .init(blueAutoScalingGroup: "web-blue", capacityTimeout: .minutes(7)),
+            fleet: .init(blueAutoScalingGroup: "web-blue", capacityTimeout: .minutes(7), otherTargetGroups: .joinAtPromotion, launchTemplateDefault: .promote),
             steps: [.weight(10, bake: .seconds(90)), .pause, .weight(50, bake: .minutes(60)), .weight(100, bake: TimeSpan(milliseconds: 500))],
             checks: .init(interval: .seconds(5), healthyTimeout: .minutes(3), maxUnhealthyTargets: 1, alarms: ["web-5xx", "web-p99"],
                           http: .init(url: "https://web-green.internal/healthz", expectStatus: [200, 204], timeout: .seconds(1), failureThreshold: 4)),
@@ -95,11 +97,21 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
     @Test func minimalFileGetsTheDocumentedDefaults() throws {
         let spec = try DeploymentFile.parse(file(), path: "web.yaml")
         #expect(spec.fleet == .init(blueAutoScalingGroup: nil, capacityTimeout: .minutes(10)))
+        #expect(spec.fleet.otherTargetGroups == .refuse && spec.fleet.launchTemplateDefault == .keep)
         #expect(spec.checks == .init(interval: .seconds(10), healthyTimeout: .minutes(5), maxUnhealthyTargets: 0, alarms: [], http: nil))
         #expect(spec.promotion.blueRetention == .minutes(30))
         #expect(spec.steps == [.weight(10, bake: .minutes(2)), .weight(100, bake: .zero)])
         let probe = try DeploymentFile.parse(file(extra: "checks:\n  http:\n    url: http://127.0.0.1:8080/\n"), path: "web.yaml").checks.http
         #expect(probe == .init(url: "http://127.0.0.1:8080/", expectStatus: [200], timeout: .seconds(2), failureThreshold: 3))
+    }
+
+    @Test func fleetChoicesNameTheirValues() {
+        expectIssue(file(extra: "fleet:\n  other_target_groups: join\n"), line: 13, key: "fleet.other_target_groups",
+                    "must be one of refuse, join_at_promotion (got \"join\")")
+        expectIssue(file(extra: "fleet:\n  launch_template_default: 3\n"), line: 13, key: "fleet.launch_template_default", "must be a string, got integer 3")
+        expectIssue(file(extra: "fleet:\n  launch_template_default: latest\n"), line: 13, key: "fleet.launch_template_default",
+                    "must be one of keep, promote")
+        expectIssue(file(extra: "fleet:\n  other_targetgroups: refuse\n"), line: 13, key: "fleet.other_targetgroups", "did you mean `other_target_groups`?")
     }
 
     @Test func unknownKeysAreErrorsWithASuggestion() {

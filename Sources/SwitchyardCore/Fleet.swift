@@ -1,0 +1,63 @@
+/// One kind of thing copied from blue to green once green exists; each is its own idempotent effect, recorded when done.
+public enum FleetCopy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Hooks green lacks (it normally has them all from its creation).
+    case lifecycleHooks = "lifecycle_hooks"
+    /// Blue's suspended processes, plus the ones suspended for the release.
+    case suspendedProcesses = "suspended_processes"
+    /// Scaling policies under the same names, and the alarms of the step and simple ones on green.
+    case scalingPolicies = "scaling_policies"
+    /// Scheduled actions still to come.
+    case scheduledActions = "scheduled_actions"
+    case metrics
+    case warmPool = "warm_pool"
+    case notifications
+}
+
+/// Blue's fleet as it was when the release started, and what the release copies, pins and restores. Stored in the
+/// plan before any change, so a crash never loses blue's originals.
+public struct FleetPlan: Sendable, Hashable, Codable {
+    /// The copies to run after green exists, in order (kinds with nothing to copy are left out).
+    public var copies: [FleetCopy]
+    /// What green gets from blue, one line per item, for `plan` and the audit trail.
+    public var items: [String]
+    /// What cannot be copied, each with the reason.
+    public var notCopied: [String]
+    /// Target groups blue stands in besides the shifted pair (green joins them at promotion when the file says so).
+    public var otherTargetGroups: [String]
+    /// Classic load balancers blue is attached to (treated like other target groups).
+    public var otherLoadBalancers: [String]
+    /// Blue's suspended processes when the release started.
+    public var blueSuspendedProcesses: [String]
+    /// Processes suspended on both groups for the length of the release, so no scheduled action scales either in.
+    public var pinnedProcesses: [String]
+    /// Blue's launch template version as its group names it: a number, `$Latest` or `$Default`.
+    public var blueLaunchTemplateVersion: String
+    /// Where blue's architecture came from when its AMI is gone (nil when the AMI said it).
+    public var architectureSource: String?
+    /// The template's default version before the release, when the release makes green's the default
+    /// (`fleet.launch_template_default: promote`): put back if a promoted release is rolled back.
+    public var previousDefaultVersion: Int?
+
+    public init(copies: [FleetCopy] = [], items: [String] = [], notCopied: [String] = [], otherTargetGroups: [String] = [],
+                otherLoadBalancers: [String] = [], blueSuspendedProcesses: [String] = [], pinnedProcesses: [String] = [],
+                blueLaunchTemplateVersion: String, architectureSource: String? = nil) {
+        self.copies = copies
+        self.items = items
+        self.notCopied = notCopied
+        self.otherTargetGroups = otherTargetGroups
+        self.otherLoadBalancers = otherLoadBalancers
+        self.blueSuspendedProcesses = blueSuspendedProcesses
+        self.pinnedProcesses = pinnedProcesses
+        self.blueLaunchTemplateVersion = blueLaunchTemplateVersion
+        self.architectureSource = architectureSource
+    }
+
+    /// Whether blue's group floats on a version alias, so it is pinned to the number for the release.
+    public var blueFloats: Bool { Int(blueLaunchTemplateVersion) == nil }
+
+    /// Green's suspended processes while the release runs: blue's own and the release's pins.
+    public var greenProcessesDuringRelease: [String] { Array(Set(blueSuspendedProcesses).union(pinnedProcesses)).sorted() }
+
+    /// Pinned processes that blue did not have suspended itself: resumed when the release ends.
+    public var processesToResume: [String] { pinnedProcesses.filter { !blueSuspendedProcesses.contains($0) }.sorted() }
+}

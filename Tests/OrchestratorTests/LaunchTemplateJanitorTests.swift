@@ -1,0 +1,48 @@
+import AWS
+import Foundation
+import Orchestrator
+import StateStore
+import SwitchyardCore
+import Testing
+
+/// Which green launch-template versions `gc` deletes: those whose release is over and whose group is gone, known from
+/// the state file alone before any AWS call.
+@Suite struct LaunchTemplateJanitorTests {
+    func record(_ id: String, _ state: DeploymentState, version: Int?, blue: String = "web-blue", retiredAt: Date? = nil, deleted: Bool? = nil) -> Deployment {
+        var d = Fixtures.deployment(id: id)
+        d.state = state
+        d.plan.blue.autoScalingGroup = blue
+        d.greenLaunchTemplateVersion = version
+        d.blueRetiredAt = retiredAt
+        d.launchTemplateVersionDeleted = deleted
+        return d
+    }
+
+    @Test func versionsOfRolledBackAndOfLaterRetiredGreensAreDueAndNoOthers() async throws {
+        let store = try Fixtures.store()
+        let records = [
+            record("d1", .rolledBack, version: 5),
+            record("d2", .completed, version: 6),                                   // its green was retired by d3
+            record("d3", .completed, version: 7, blue: "switchyard-web-d2", retiredAt: Fixtures.start),
+            record("d4", .rolledBack, version: 8, deleted: true),                  // done already
+            record("d5", .rolledBack, version: nil),                               // never got a version
+            record("d6", .failed, version: 9),                                     // not over: its rollback can be retried
+        ]
+        for d in records { try store.insert(d, log: LogEntry(from: d.state, to: d.state, message: "seeded"), actor: "t@h", at: Fixtures.start) }
+        let janitor = LaunchTemplateJanitor(store: store, clock: TestClock(Fixtures.start), actor: "t@h") { _ in
+            throw FakeError.refused("no AWS in this test")
+        }
+        #expect(try janitor.due(service: "web").map(\.id).sorted() == ["d1", "d2"])
+        let outcomes = await janitor.collect(try janitor.due(service: nil))
+        #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.problem == "AccessDenied: no AWS in this test refused" })
+    }
+
+    @Test func aDeletedVersionIsRecordedOnceWithoutMovingTheReleaseEnd() {
+        let d = record("d1", .rolledBack, version: 5)
+        let t = Machine.apply(d, .launchTemplateVersionDeleted(5), now: Fixtures.start.addingTimeInterval(3600))
+        #expect(t.deployment.launchTemplateVersionDeleted == true)
+        #expect(t.deployment.updatedAt == d.updatedAt)
+        #expect(t.log?.message == "launch template web version 5 deleted: its release is over and no group uses it")
+        #expect(Machine.apply(t.deployment, .launchTemplateVersionDeleted(5), now: Fixtures.start).log == nil)
+    }
+}
