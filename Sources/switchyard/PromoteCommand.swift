@@ -21,7 +21,7 @@ struct Promote: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let logger = Session.logger()
-            let (store, d) = try state.deployment(id)
+            let (store, d) = try state.deployment(id, writing: true)
             guard d.state == .paused else {
                 throw UsageError("deployment \(id) is \(d.state), not waiting at a manual gate; nothing to promote")
             }

@@ -25,7 +25,7 @@ struct Resume: AsyncParsableCommand {
         try await Failure.reporting {
             _ = Session.stopOnSignals()
             let logger = Session.logger()
-            let (store, d) = try state.deployment(id)
+            let (store, d) = try state.deployment(id, writing: true)
             if d.state.isTerminal {
                 Console.error("deployment \(id) is already \(d.state): nothing to resume")
                 return .success

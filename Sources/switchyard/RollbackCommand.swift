@@ -24,7 +24,7 @@ struct Rollback: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let logger = Session.logger()
-            let (store, d) = try state.deployment(id)
+            let (store, d) = try state.deployment(id, writing: true)
             let actor = Session.actor
             let now = Date()
             switch d.state {

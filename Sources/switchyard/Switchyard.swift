@@ -16,7 +16,7 @@ struct Switchyard: AsyncParsableCommand {
             3 rolled back, 4 conflict with another deployment, 5 interrupted or waiting at a manual gate.
             """,
         version: SwitchyardVersion.text,
-        subcommands: [Plan.self, Start.self, Resume.self, Rollback.self, Promote.self, Status.self, Show.self, History.self, Export.self, GC.self])
+        subcommands: [Plan.self, Start.self, Resume.self, Rollback.self, Promote.self, Status.self, Show.self, History.self, Export.self, GC.self, State.self])
 
     /// Parses and runs the command; usage mistakes exit 2 as the product contract says (not 64).
     static func main() async {
