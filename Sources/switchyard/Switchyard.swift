@@ -20,6 +20,7 @@ struct Switchyard: AsyncParsableCommand {
 
     /// Parses and runs the command; usage mistakes exit 2 as the product contract says (not 64).
     static func main() async {
+        Session.checkEnvironment()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -29,8 +30,12 @@ struct Switchyard: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                Console.error(fullMessage(for: error))
+                Console.error(Console.lowercasePrefix(fullMessage(for: error)))
                 Foundation.exit(Exit.usage.rawValue)
+            }
+            if exitCode(for: error) != .success, !(error is ExitCode) {
+                Console.error(Console.lowercasePrefix(fullMessage(for: error)))
+                Foundation.exit(exitCode(for: error).rawValue)
             }
             exit(withError: error)
         }
