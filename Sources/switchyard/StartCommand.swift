@@ -19,6 +19,7 @@ struct Start: AsyncParsableCommand {
     var forceUnlock: String?
     @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
     var detachAtPause = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try await Failure.reporting {
@@ -79,6 +80,7 @@ struct Start: AsyncParsableCommand {
                     : "could not tag \(listener.resourceArn) with \(ListenerGuard.tagKey) (\(Failure.message(for: error))); "
                         + "nothing else was changed in AWS. Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
+                try Session.printFinal(id, store: store, json: output.json)
                 if error is ListenerClaimed { throw error }
                 throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
@@ -86,6 +88,7 @@ struct Start: AsyncParsableCommand {
                                                 detachAtPause: detachAtPause, facts: facts)
             await Session.releaseListener(listener, final)
             Console.error(Self.summary(final))
+            try Session.printFinal(id, store: store, json: output.json)
             return Exit.forState(final.state)
         }
     }
