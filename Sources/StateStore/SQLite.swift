@@ -36,10 +36,18 @@ final class SQLiteConnection {
     let path: String
 
     /// `readOnly` opens without the write lock or the right to create, so a state file the user may only read can still be read.
-    init(path: String, readOnly: Bool = false) throws {
+    /// `immutable` (read-only only) reads a file in a folder this process may not write, where SQLite cannot create
+    /// the WAL's shared-memory file: SQLite then assumes nobody changes the file while it is open.
+    init(path: String, readOnly: Bool = false, immutable: Bool = false) throws {
         self.path = path
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        var name = path
+        if readOnly && immutable {
+            flags |= SQLITE_OPEN_URI
+            let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
+            name = "file:\(escaped)?immutable=1"
+        }
+        let rc = sqlite3_open_v2(name, &handle, flags, nil)
         guard rc == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close(handle)

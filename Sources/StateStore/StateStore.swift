@@ -142,12 +142,13 @@ public final class StateStore: @unchecked Sendable {
         self.path = path
         if !readOnly { try Self.prepareFile(path) }
         do {
-            db = try SQLiteConnection(path: path, readOnly: readOnly)
-            try db.execute("PRAGMA busy_timeout = 5000")
             if readOnly {
+                db = try Self.openReading(path)
                 try checkSchema(migrations)
                 return
             }
+            db = try SQLiteConnection(path: path)
+            try db.execute("PRAGMA busy_timeout = 5000")
             // Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once, without its
             // busy handler, while another process is doing the same: two `start`s on a new state file hit it.
             _ = try Self.whileBusy(for: 5) { try db.query("PRAGMA journal_mode = WAL") }
@@ -159,6 +160,21 @@ public final class StateStore: @unchecked Sendable {
         } catch let error as SQLiteError where error.code & 0xff == SQLITE_CANTOPEN || error.code & 0xff == SQLITE_READONLY
                     || error.code & 0xff == SQLITE_PERM {
             throw StateStoreError.permissionDenied(path: path)
+        }
+    }
+
+    /// A read-only connection; in a folder this process may not write (no WAL shared-memory file can be made there), an
+    /// immutable one.
+    private static func openReading(_ path: String) throws -> SQLiteConnection {
+        do {
+            let db = try SQLiteConnection(path: path, readOnly: true)
+            try db.execute("PRAGMA busy_timeout = 5000")
+            _ = try db.query("SELECT count(*) FROM sqlite_master")
+            return db
+        } catch let error as SQLiteError where error.code & 0xff == SQLITE_CANTOPEN || error.code & 0xff == SQLITE_READONLY {
+            let db = try SQLiteConnection(path: path, readOnly: true, immutable: true)
+            _ = try db.query("SELECT count(*) FROM sqlite_master")
+            return db
         }
     }
 

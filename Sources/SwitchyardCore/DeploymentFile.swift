@@ -118,8 +118,11 @@ struct FileReader {
 
     /// `traffic.listener_arn` for `listener_arn` found in another section, when exactly one section has that key.
     static func rightPlace(of key: String, notIn path: String) -> String? {
-        let homes = knownKeys.filter { $0.key != path && $0.value.contains(key) }.map { $0.key.isEmpty ? key : "\($0.key).\(key)" }
-        return homes.count == 1 ? homes[0] : nil
+        let sections = knownKeys.filter { $0.key != path && $0.value.contains(key) }.map(\.key)
+        // `url` under `checks` belongs in `checks.http`, not in `notify.webhooks`: a section inside this one comes first.
+        let inside = sections.filter { $0.hasPrefix(path.isEmpty ? "" : path + ".") }
+        let home = sections.count == 1 ? sections[0] : (inside.count == 1 ? inside[0] : nil)
+        return home.map { $0.isEmpty ? key : "\($0).\(key)" }
     }
 
     var issues: [FileIssue] = []
