@@ -28,10 +28,13 @@ public struct FileIssue: Sendable, Hashable, CustomStringConvertible {
     /// (a typo) points at its section.
     public static func reference(for key: String) -> String {
         var parts = key.replacingOccurrences(of: #"\[\d+\]"#, with: "", options: .regularExpression).split(separator: ".").map(String.init)
-        while parts.count > 1, !FileReader.isKnown(parts) { parts.removeLast() }
-        if parts.count == 1, !FileReader.isKnown(parts) {
-            return "docs/deployment-file.md" + (FileReader.rightPlace(of: parts[0], notIn: "").map { "#" + $0.replacingOccurrences(of: ".", with: "-") } ?? "")
+        // A known key in the wrong section: the section where it belongs, as the message's "did you mean" says.
+        if !FileReader.isKnown(parts), let last = parts.last,
+           let home = FileReader.rightPlace(of: last, notIn: parts.dropLast().joined(separator: ".")) {
+            return "docs/deployment-file.md#" + home.replacingOccurrences(of: ".", with: "-")
         }
+        while parts.count > 1, !FileReader.isKnown(parts) { parts.removeLast() }
+        if parts.count == 1, !FileReader.isKnown(parts) { return "docs/deployment-file.md" }
         return "docs/deployment-file.md#" + parts.joined(separator: "-")
     }
 }
