@@ -102,14 +102,15 @@ extension DeploymentFile {
 struct FileReader {
     /// Every section's keys, to say where a key put in the wrong section belongs (`listener_arn` at the top level:
     /// did you mean `traffic.listener_arn`?) and which reference section documents a key. Kept equal to the `allowed:`
-    /// lists of DeploymentFileSections.swift by e2e/test_docs.py.
+    /// lists of DeploymentFileSections.swift by e2e/test_docs.py (every accepted key must be here).
     static let knownKeys: [String: [String]] = [
         "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify"],
-        "traffic": ["listener_arn", "rule_arn", "target_groups"],
+        "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"],
         "fleet": ["blue_auto_scaling_group", "capacity_timeout"],
         "steps": ["weight", "bake"],
         "checks": ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http"],
-        "checks.http": ["url", "expect_status", "timeout", "failure_threshold"],
+        "checks.http": ["url", "expect_status", "timeout", "failure_threshold", "test_route"],
+        "checks.http.test_route": ["header", "listener_arn"],
         "notify": ["webhooks", "timeout", "retries"],
         "notify.webhooks": ["url", "format"],
         "promotion": ["blue_retention"],
@@ -124,7 +125,10 @@ struct FileReader {
         let sections = knownKeys.filter { $0.key != path && $0.value.contains(key) }.map(\.key)
         // `url` under `checks` belongs in `checks.http`, not in `notify.webhooks`: a section inside this one comes first.
         let inside = sections.filter { $0.hasPrefix(path.isEmpty ? "" : path + ".") }
-        let home = sections.count == 1 ? sections[0] : (inside.count == 1 ? inside[0] : nil)
+        // Else the one shallowest section: `listener_arn` at the top belongs in `traffic`, not `checks.http.test_route`.
+        let depth = { (section: String) in section.split(separator: ".").count }
+        let shallowest = sections.filter { depth($0) == sections.map(depth).min() }
+        let home = sections.count == 1 ? sections[0] : (inside.count == 1 ? inside[0] : (shallowest.count == 1 ? shallowest[0] : nil))
         return home.map { $0.isEmpty ? key : "\($0).\(key)" }
     }
 

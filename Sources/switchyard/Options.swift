@@ -10,15 +10,14 @@ struct StateOptions: ParsableArguments {
 
     var path: String { db ?? StateStore.defaultPath(environment: ProcessInfo.processInfo.environment) }
 
-    /// Opens (creating if needed) the state file, for commands that write. A new file anywhere but the default
-    /// location is said on stderr: a mistyped --db would otherwise start an empty history, and with it lose the
-    /// one-release-per-service guard.
-    func open() throws -> StateStore {
+    /// Opens (creating if needed) the state file, for commands that write. `note` is what to say on stderr when this
+    /// created a new file anywhere but the default location: a mistyped --db would otherwise start an empty history,
+    /// and with it lose the one-release-per-service guard.
+    func open() throws -> (store: StateStore, note: String?) {
         let defaultPath = StateStore.defaultPath(environment: ProcessInfo.processInfo.environment.filter { $0.key != "SWITCHYARD_DB" })
-        if !FileManager.default.fileExists(atPath: path), path != defaultPath {
-            Console.error("note: creating a new state file at \(path): it holds no earlier deployments")
-        }
-        return try StateStore(path: path)
+        let isNew = !FileManager.default.fileExists(atPath: path) && path != defaultPath
+        let store = try StateStore(path: path)
+        return (store, isNew ? "note: created a new state file at \(path): it holds no earlier deployments" : nil)
     }
 
     /// Opens an existing state file for reading only (a read-only file can still be read); a missing one is a usage

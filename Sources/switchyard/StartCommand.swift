@@ -27,7 +27,7 @@ struct Start: AsyncParsableCommand {
             let logger = Session.logger()
             let (spec, digest) = try Session.loadSpec(path: release.file)
             let (ami, amiSource) = try release.resolveAMI(region: spec.region)
-            let store = try state.open()
+            let (store, newFileNote) = try state.open()
             if let active = try store.latest(service: spec.service, states: DeploymentState.allCases.filter { !$0.isTerminal }) {
                 if let lease = try store.lease(service: spec.service), lease.deploymentId == active.id, lease.isLive(at: Date()) {
                     throw LeaseError.held(lease, at: Date())
@@ -64,6 +64,7 @@ struct Start: AsyncParsableCommand {
             try store.insert(deployment, log: created, actor: actor, at: Date(), lease: holding.holder, ttl: holding.ttl)
             defer { try? store.releaseLease(service: spec.service, holder: holding.holder) }
             Console.error("deployment \(id) started")
+            if let newFileNote { Console.error(newFileNote) }
             if let owner, owner == forceUnlock {
                 let log = LogEntry(from: .pending, to: .pending, message: "listener tag of deployment \(owner) cleared with --force-unlock by \(actor)",
                                    details: ["force_unlock": owner])
