@@ -140,13 +140,15 @@ public final class StateStore: @unchecked Sendable {
     /// opens an existing file for reading only (read commands): nothing is created, migrated or locked for writing.
     public init(path: String, migrations: [Migration] = Migration.all, readOnly: Bool = false) throws {
         self.path = path
-        if !readOnly { try Self.prepareFile(path) }
         do {
-            if readOnly {
-                db = try Self.openReading(path)
+            // A file with no tables yet (just created by another process, or by `touch`) is set up as a writer would,
+            // so a read command racing a first `start` answers instead of calling it foreign.
+            if readOnly, let reading = try Self.openReading(path) {
+                db = reading
                 try checkSchema(migrations)
                 return
             }
+            try Self.prepareFile(path)
             db = try SQLiteConnection(path: path)
             try db.execute("PRAGMA busy_timeout = 5000")
             // Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once, without its
@@ -163,18 +165,19 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    /// A read-only connection; in a folder this process may not write (no WAL shared-memory file can be made there), an
-    /// immutable one.
-    private static func openReading(_ path: String) throws -> SQLiteConnection {
+    /// A read-only connection, or nil when the file has no tables yet; in a folder this process may not write (no WAL
+    /// shared-memory file can be made there), an immutable one.
+    private static func openReading(_ path: String) throws -> SQLiteConnection? {
+        func tables(_ db: SQLiteConnection) throws -> Int {
+            Int(try db.query("SELECT count(*) FROM sqlite_master").first?[0] ?? "0") ?? 0
+        }
         do {
             let db = try SQLiteConnection(path: path, readOnly: true)
             try db.execute("PRAGMA busy_timeout = 5000")
-            _ = try db.query("SELECT count(*) FROM sqlite_master")
-            return db
+            return try tables(db) > 0 ? db : nil
         } catch let error as SQLiteError where error.code & 0xff == SQLITE_CANTOPEN || error.code & 0xff == SQLITE_READONLY {
             let db = try SQLiteConnection(path: path, readOnly: true, immutable: true)
-            _ = try db.query("SELECT count(*) FROM sqlite_master")
-            return db
+            return try tables(db) > 0 ? db : nil
         }
     }
 

@@ -27,15 +27,16 @@ struct StateOptions: ParsableArguments {
         return try StateStore(path: path, readOnly: true)
     }
 
-    /// Opens the state file only if it exists, read-only, so commands that may find nothing never create one.
-    func openIfExists() throws -> StateStore? {
-        FileManager.default.fileExists(atPath: path) ? try StateStore(path: path, readOnly: true) : nil
+    /// Opens the state file only if it exists (read-only unless `writing`), so commands that may find nothing never
+    /// create one.
+    func openIfExists(writing: Bool = false) throws -> StateStore? {
+        FileManager.default.fileExists(atPath: path) ? try StateStore(path: path, readOnly: !writing) : nil
     }
 
     /// The state file and one deployment in it, or a usage error naming both (without creating a state file).
     /// `writing` opens it for writing (commands that record something).
     func deployment(_ id: String, writing: Bool = false) throws -> (StateStore, Deployment) {
-        guard FileManager.default.fileExists(atPath: path) else { throw UsageError(Self.missing(path)) }
+        guard FileManager.default.fileExists(atPath: path) else { throw UsageError("no deployment \(id): " + Self.missing(path)) }
         let store = writing ? try StateStore(path: path) : try StateStore(path: path, readOnly: true)
         guard let d = try store.deployment(id: id) else { throw UsageError("no deployment \(id) in \(path)") }
         return (store, d)
