@@ -143,9 +143,8 @@ public final class StateStore: @unchecked Sendable {
         do {
             // A file with no tables yet (just created by another process, or by `touch`) is set up as a writer would,
             // so a read command racing a first `start` answers instead of calling it foreign.
-            if readOnly, let reading = try Self.openReading(path) {
+            if readOnly, let reading = try Self.openReading(path), try Self.schemaIsCurrent(reading, migrations, path: path) {
                 db = reading
-                try checkSchema(migrations)
                 return
             }
             try Self.prepareFile(path)
@@ -211,13 +210,15 @@ public final class StateStore: @unchecked Sendable {
         close(fd)
     }
 
-    /// Refuses a file written by a newer switchyard, without changing anything (the read-only path).
-    private func checkSchema(_ migrations: [Migration]) throws {
+    /// Whether the file has every migration this binary knows (read-only opening needs no change); refuses a file
+    /// written by a newer switchyard. A file not yet fully set up (another process is migrating it) is not current.
+    private static func schemaIsCurrent(_ db: SQLiteConnection, _ migrations: [Migration], path: String) throws -> Bool {
         let tables = try db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
         guard !tables.isEmpty else { throw StateStoreError.notADatabase(path: path, detail: "it has no schema_migrations table") }
-        let newest = try db.query("SELECT max(version) FROM schema_migrations").first?[0].flatMap { Int($0) } ?? 0
+        let applied = Set(try db.query("SELECT version FROM schema_migrations").compactMap { $0[0].flatMap { Int($0) } })
         let known = migrations.map(\.version).max() ?? 0
-        if newest > known { throw StateStoreError.newerSchema(path: path, version: newest, known: known) }
+        if let newest = applied.max(), newest > known { throw StateStoreError.newerSchema(path: path, version: newest, known: known) }
+        return Set(migrations.map(\.version)).isSubset(of: applied)
     }
 
     private func migrate(_ migrations: [Migration]) throws {
