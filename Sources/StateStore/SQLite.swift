@@ -7,10 +7,16 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var path: String
 
-    public var description: String { "SQLite error \(code) on \(path): \(message)" }
+    public var description: String {
+        isDamage ? StateStoreError.damaged(path: path, detail: "SQLite error \(code): \(message)").description
+            : "SQLite error \(code) on \(path): \(message)"
+    }
 
     /// True for SQLITE_CONSTRAINT and its extended codes.
     public var isConstraint: Bool { code & 0xff == SQLITE_CONSTRAINT }
+
+    /// True when SQLite found the file damaged (SQLITE_CORRUPT, SQLITE_NOTADB): no retry helps, only a good copy.
+    public var isDamage: Bool { code & 0xff == SQLITE_CORRUPT || code & 0xff == SQLITE_NOTADB }
 }
 
 /// One value bound to a statement parameter.
@@ -29,10 +35,19 @@ final class SQLiteConnection {
     private var handle: OpaquePointer?
     let path: String
 
-    init(path: String) throws {
+    /// `readOnly` opens without the write lock or the right to create, so a state file the user may only read can still be read.
+    /// `immutable` (read-only only) reads a file in a folder this process may not write, where SQLite cannot create
+    /// the WAL's shared-memory file: SQLite then assumes nobody changes the file while it is open.
+    init(path: String, readOnly: Bool = false, immutable: Bool = false) throws {
         self.path = path
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        var name = path
+        if readOnly && immutable {
+            flags |= SQLITE_OPEN_URI
+            let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
+            name = "file:\(escaped)?immutable=1"
+        }
+        let rc = sqlite3_open_v2(name, &handle, flags, nil)
         guard rc == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close(handle)

@@ -49,6 +49,8 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     case newerSchema(path: String, version: Int, known: Int)
     case notADatabase(path: String, detail: String)
     case corruptRecord(id: String, detail: String)
+    case damaged(path: String, detail: String)
+    case permissionDenied(path: String)
 
     public var description: String {
         switch self {
@@ -64,6 +66,12 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
             return "\(path) is not a Switchyard state file (\(detail))"
         case .corruptRecord(let id, let detail):
             return "the stored record of deployment \(id) cannot be read: \(detail)"
+        case .damaged(let path, let detail):
+            return "the state file \(path) is damaged (\(detail)); nothing was changed. `switchyard state check --db \(path)` "
+                + "lists what SQLite finds wrong; restore the last good copy of the file "
+                + "(see docs/states.md#a-damaged-state-file), then `switchyard resume` any deployment that was running"
+        case .permissionDenied(let path):
+            return "permission denied: \(path)"
         }
     }
 }
@@ -128,21 +136,31 @@ public final class StateStore: @unchecked Sendable {
     /// Runs `body` with the connection to itself; every use of `db` goes through here or `lock`.
     func locked<T>(_ body: () throws -> T) throws -> T { try lock.withLock(body) }
 
-    /// Opens or creates the state file (mode 0600, parent folders 0700) and applies pending migrations.
-    public init(path: String, migrations: [Migration] = Migration.all) throws {
+    /// Opens or creates the state file (mode 0600, parent folders 0700) and applies pending migrations. `readOnly`
+    /// opens an existing file for reading only (read commands): nothing is created, migrated or locked for writing.
+    public init(path: String, migrations: [Migration] = Migration.all, readOnly: Bool = false) throws {
         self.path = path
-        try Self.prepareFile(path)
-        db = try SQLiteConnection(path: path)
         do {
+            // A file with no tables yet (just created by another process, or by `touch`) is set up as a writer would,
+            // so a read command racing a first `start` answers instead of calling it foreign.
+            if readOnly, let reading = try Self.openReading(path), try Self.schemaIsCurrent(reading, migrations, path: path) {
+                db = reading
+                return
+            }
+            try Self.prepareFile(path)
+            db = try SQLiteConnection(path: path)
             try db.execute("PRAGMA busy_timeout = 5000")
             // Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once, without its
             // busy handler, while another process is doing the same: two `start`s on a new state file hit it.
-            try Self.whileBusy(for: 5) { try db.query("PRAGMA journal_mode = WAL") }
+            _ = try Self.whileBusy(for: 5) { try db.query("PRAGMA journal_mode = WAL") }
             // Memory-mapped reads: a history page of a large state file costs no read() per page.
             try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824")
             try migrate(migrations)
-        } catch let error as SQLiteError where error.code & 0xff == SQLITE_NOTADB {
-            throw StateStoreError.notADatabase(path: path, detail: error.message)
+        } catch let error as SQLiteError where error.isDamage {
+            throw StateStoreError.damaged(path: path, detail: "SQLite error \(error.code): \(error.message)")
+        } catch let error as SQLiteError where error.code & 0xff == SQLITE_CANTOPEN || error.code & 0xff == SQLITE_READONLY
+                    || error.code & 0xff == SQLITE_PERM {
+            throw StateStoreError.permissionDenied(path: path)
         }
     }
 
@@ -156,18 +174,6 @@ public final class StateStore: @unchecked Sendable {
                 usleep(10_000)
             }
         }
-    }
-
-    private static func prepareFile(_ path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw StateStoreError.notADatabase(path: path, detail: String(cString: strerror(errno)))
-        }
-        fchmod(fd, 0o600)
-        close(fd)
     }
 
     private func migrate(_ migrations: [Migration]) throws {

@@ -18,7 +18,24 @@ public struct FileIssue: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         let place = line.map { "line \($0)" }
-        return [place, key.isEmpty ? nil : key].compactMap { $0 }.joined(separator: ", ") + ": " + problem
+        let reference = key.isEmpty ? "" : " (see \(Self.reference(for: key)))"
+        let where_ = [place, key.isEmpty ? nil : key].compactMap { $0 }.joined(separator: ", ")
+        return (where_.isEmpty ? "" : where_ + ": ") + problem + reference
+    }
+
+    /// The section of the reference that documents a key: `checks.alarms` → `docs/deployment-file.md#checks-alarms`,
+    /// `steps[2].weight` → `#steps-weight`, `notify.webhooks[0].url` → `#notify-webhooks-url`. A key that is not one
+    /// (a typo) points at its section.
+    public static func reference(for key: String) -> String {
+        var parts = key.replacingOccurrences(of: #"\[\d+\]"#, with: "", options: .regularExpression).split(separator: ".").map(String.init)
+        // A known key in the wrong section: the section where it belongs, as the message's "did you mean" says.
+        if !FileReader.isKnown(parts), let last = parts.last,
+           let home = FileReader.rightPlace(of: last, notIn: parts.dropLast().joined(separator: ".")) {
+            return "docs/deployment-file.md#" + home.replacingOccurrences(of: ".", with: "-")
+        }
+        while parts.count > 1, !FileReader.isKnown(parts) { parts.removeLast() }
+        if parts.count == 1, !FileReader.isKnown(parts) { return "docs/deployment-file.md" }
+        return "docs/deployment-file.md#" + parts.joined(separator: "-")
     }
 }
 
@@ -32,16 +49,25 @@ public struct DeploymentFileError: Error, Sendable, CustomStringConvertible {
         self.issues = issues
     }
 
+    /// How many problems are listed; the rest are counted, so a huge wrong file gives a screenful, not a flood.
+    public static let listed = 50
+
     public var description: String {
         let count = issues.count == 1 ? "1 problem" : "\(issues.count) problems"
-        return "\(path) is not a valid deployment file (\(count)):\n" + issues.map { "  \($0)" }.joined(separator: "\n")
+        var lines = issues.prefix(Self.listed).map { "  \($0)" }
+        if issues.count > Self.listed { lines.append("  and \(issues.count - Self.listed) more") }
+        return "\(path) is not a valid deployment file (\(count)):\n" + lines.joined(separator: "\n")
     }
 }
 
 /// Reads deployment files (the format of PRODUCT.md) into a `DeploymentSpec`.
 public enum DeploymentFile {
     /// Parses and validates a deployment file, reporting every problem at once, in line order.
+    /// The largest deployment file read: a real one is a few hundred bytes; a bigger one is a mistake (a log, a binary).
+    public static let maxBytes = 1 << 20
+
     public static func parse(_ text: String, path: String) throws -> DeploymentSpec {
+        if text.utf8.count > maxBytes { throw tooLarge(path: path, bytes: text.utf8.count) }
         var reader = FileReader()
         let root: Node?
         do {
@@ -64,8 +90,48 @@ public enum DeploymentFile {
     }
 }
 
+extension DeploymentFile {
+    /// The refusal of a file over `maxBytes`, before it is parsed.
+    public static func tooLarge(path: String, bytes: Int) -> DeploymentFileError {
+        DeploymentFileError(path: path, issues: [FileIssue(line: nil, key: "",
+            problem: "the file is \(bytes) bytes; a deployment file is at most \(maxBytes) bytes (1 MB), so this is not one")])
+    }
+}
+
 /// Walks the YAML tree, collecting problems instead of stopping at the first.
 struct FileReader {
+    /// Every section's keys, to say where a key put in the wrong section belongs (`listener_arn` at the top level:
+    /// did you mean `traffic.listener_arn`?) and which reference section documents a key. Kept equal to the `allowed:`
+    /// lists of DeploymentFileSections.swift by e2e/test_docs.py (every accepted key must be here).
+    static let knownKeys: [String: [String]] = [
+        "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify"],
+        "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"],
+        "fleet": ["blue_auto_scaling_group", "capacity_timeout"],
+        "steps": ["weight", "bake"],
+        "checks": ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http"],
+        "checks.http": ["url", "expect_status", "timeout", "failure_threshold", "test_route"],
+        "checks.http.test_route": ["header", "listener_arn"],
+        "notify": ["webhooks", "timeout", "retries"],
+        "notify.webhooks": ["url", "format"],
+        "promotion": ["blue_retention"],
+    ]
+
+    static func isKnown(_ parts: [String]) -> Bool {
+        knownKeys[parts.dropLast().joined(separator: ".")]?.contains(parts.last ?? "") ?? false
+    }
+
+    /// `traffic.listener_arn` for `listener_arn` found in another section, when exactly one section has that key.
+    static func rightPlace(of key: String, notIn path: String) -> String? {
+        let sections = knownKeys.filter { $0.key != path && $0.value.contains(key) }.map(\.key)
+        // `url` under `checks` belongs in `checks.http`, not in `notify.webhooks`: a section inside this one comes first.
+        let inside = sections.filter { $0.hasPrefix(path.isEmpty ? "" : path + ".") }
+        // Else the one shallowest section: `listener_arn` at the top belongs in `traffic`, not `checks.http.test_route`.
+        let depth = { (section: String) in section.split(separator: ".").count }
+        let shallowest = sections.filter { depth($0) == sections.map(depth).min() }
+        let home = sections.count == 1 ? sections[0] : (inside.count == 1 ? inside[0] : (shallowest.count == 1 ? shallowest[0] : nil))
+        return home.map { $0.isEmpty ? key : "\($0).\(key)" }
+    }
+
     var issues: [FileIssue] = []
 
     static func issue(for error: YamlError) -> FileIssue {
@@ -92,7 +158,9 @@ struct FileReader {
             let key = keyNode.scalar?.string ?? ""
             let full = path.isEmpty ? key : "\(path).\(key)"
             guard allowed.contains(key) else {
-                let hint = Self.closest(key, in: allowed).map { ": did you mean `\($0)`?" } ?? " (known keys: \(allowed.joined(separator: ", ")))"
+                let hint = Self.closest(key, in: allowed).map { ": did you mean `\($0)`?" }
+                    ?? Self.rightPlace(of: key, notIn: path).map { ": did you mean `\($0)`?" }
+                    ?? " (known keys: \(allowed.joined(separator: ", ")))"
                 add(keyNode, full, "unknown key" + hint)
                 continue
             }

@@ -12,6 +12,11 @@ enum Console {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// ArgumentParser begins its messages with `Error:`; ours, like compilers', begin with `error:` and `warning:`.
+    static func lowercasePrefix(_ message: String) -> String {
+        message.hasPrefix("Error: ") ? "error: " + message.dropFirst("Error: ".count) : message
+    }
+
     static let useColor: Bool = {
         let env = ProcessInfo.processInfo.environment
         // NO_COLOR counts when set to anything but the empty string (no-color.org).

@@ -39,7 +39,7 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            guard let store = try state.openIfExists() else { return .success }
+            let store = try state.openForReading()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var buffer = Data()

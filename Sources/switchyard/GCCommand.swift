@@ -24,7 +24,7 @@ struct GC: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let logger = Session.logger()
-            guard let store = try state.openIfExists() else {
+            guard let store = try state.openIfExists(writing: true) else {
                 Console.error("nothing to retire: no state file at \(state.path)")
                 return .success
             }

@@ -37,7 +37,7 @@ struct History: AsyncParsableCommand {
             let query = HistoryQuery(service: service, states: states.compactMap(DeploymentState.init(rawValue:)), ami: ami,
                                      since: try TimeBound.parse(since, option: "--since"), until: try TimeBound.parse(until, option: "--until"),
                                      limit: limit, page: page)
-            let store = try state.openIfExists()
+            let store: StateStore? = try state.openForReading()
             if output.json {
                 let deployments = try store?.history(query).deployments ?? []
                 Console.out(try JSONViews.encode(deployments.map { JSONViews.DeploymentView($0, events: nil) }))

@@ -28,6 +28,10 @@ struct Plan: AsyncParsableCommand {
                                retirable: retirable, endingRetention: release.endRetention).plan
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.
             let claimedBy = try await ListenerGuard(aws: aws, spec: spec).owner()
+            if plan.blue.imageId == plan.ami {
+                Console.error("warning: blue \(plan.blue.autoScalingGroup) already runs \(plan.ami): a release would replace its "
+                    + "instances with new ones of the same image")
+            }
             if output.json {
                 Console.out(try JSONViews.encode(JSONViews.PlanView(plan, listenerClaimedBy: claimedBy)))
             } else {

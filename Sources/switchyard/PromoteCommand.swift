@@ -17,11 +17,12 @@ struct Promote: AsyncParsableCommand {
 
     @Argument(help: "The deployment id.") var id: String
     @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try await Failure.reporting {
             let logger = Session.logger()
-            let (store, d) = try state.deployment(id)
+            let (store, d) = try state.deployment(id, writing: true)
             guard d.state == .paused else {
                 throw UsageError("deployment \(id) is \(d.state), not waiting at a manual gate; nothing to promote")
             }
@@ -31,6 +32,7 @@ struct Promote: AsyncParsableCommand {
             let final = try await Session.follow(id, store: store, actor: actor, logger: logger) { d, handled in
                 d.state.isTerminal || (handled && d.state != .paused)
             }
+            try Session.printFinal(id, store: store, json: output.json)
             if final.state.isTerminal {
                 Console.error(Start.summary(final))
                 return Exit.forState(final.state)

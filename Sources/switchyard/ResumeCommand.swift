@@ -20,14 +20,16 @@ struct Resume: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
     @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
     var detachAtPause = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try await Failure.reporting {
             _ = Session.stopOnSignals()
             let logger = Session.logger()
-            let (store, d) = try state.deployment(id)
+            let (store, d) = try state.deployment(id, writing: true)
             if d.state.isTerminal {
                 Console.error("deployment \(id) is already \(d.state): nothing to resume")
+                try Session.printFinal(id, store: store, json: output.json)
                 return .success
             }
             let actor = Session.actor
@@ -41,6 +43,7 @@ struct Resume: AsyncParsableCommand {
             let final = try await Session.takeOver(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
                                                    detachAtPause: detachAtPause)
             Console.error(Start.summary(final))
+            try Session.printFinal(id, store: store, json: output.json)
             return Exit.forState(final.state)
         }
     }

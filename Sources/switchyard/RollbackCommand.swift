@@ -20,16 +20,18 @@ struct Rollback: AsyncParsableCommand {
     @Argument(help: "The deployment id.") var id: String
     @Option(help: "Why: goes into the audit log.") var reason: String?
     @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try await Failure.reporting {
             let logger = Session.logger()
-            let (store, d) = try state.deployment(id)
+            let (store, d) = try state.deployment(id, writing: true)
             let actor = Session.actor
             let now = Date()
             switch d.state {
             case .rolledBack:
                 Console.error("deployment \(id) is already rolled back: \(d.rollbackReason ?? "no reason recorded")")
+                try Session.printFinal(id, store: store, json: output.json)
                 return .success
             case .completed:
                 guard d.blueRetained(at: now) else { throw RollbackRefused.blueGone(d, now: now) }
@@ -44,6 +46,7 @@ struct Rollback: AsyncParsableCommand {
             let final = try await Session.follow(id, store: store, actor: actor, logger: logger, rollback: true) { d, handled in
                 d.state == .rolledBack || (d.state.isTerminal && handled)
             }
+            try Session.printFinal(id, store: store, json: output.json)
             switch final.state {
             case .rolledBack:
                 Console.error("deployment \(id) rolled back: traffic is 100% on blue \(final.plan.blue.autoScalingGroup)")

@@ -17,6 +17,14 @@ enum Session {
         }
     }()
 
+    /// Warns about settings in the environment that would otherwise be ignored without a word.
+    static func checkEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if let level = environment["SWITCHYARD_LOG_LEVEL"], !level.isEmpty, Logger.Level(rawValue: level) == nil {
+            let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            Console.error("warning: SWITCHYARD_LOG_LEVEL=\(level) is not a level; using warning. The levels: \(names)")
+        }
+    }
+
     static func logger(_ label: String = "switchyard") -> Logger {
         _ = bootstrap
         return Logger(label: label)
@@ -73,17 +81,28 @@ enum Session {
     /// The loop that runs a deployment, printing one line per stored change. SIGINT and SIGTERM stop it at the next
     /// safe point (exit 5, resumable); a second signal exits at once.
     static func runner(store: StateStore, aws: AWSClients, actor: String, logger: Logger, holding: DeploymentRunner.Holding?,
-                       detachAtPause: Bool = false, live: LiveView? = nil, facts: PlanFacts? = nil) -> DeploymentRunner {
+                       detachAtPause: Bool = false, live: LiveView? = nil, facts: PlanFacts? = nil, showing: String? = nil,
+                       plain: PlainProgress? = nil) -> DeploymentRunner {
         let clock = SystemClock()
         return DeploymentRunner(
             store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock, facts: facts), clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stopOnSignals(),
             crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]), detachAtPause: detachAtPause,
             onChange: { d, log, at in
-                if let live { live.event(d, log, at: at) } else { Console.error(Console.progressLine(d, log, at: at)) }
+                // An earlier deployment's event (its retention ended by this release) is stored and notified, but this
+                // release's output shows only its own; the retirement is said once, in its own words.
+                if let live {
+                    live.event(d, log, at: at)
+                } else if showing == nil || showing == d.id {
+                    Console.error(Console.progressLine(d, log, at: at))
+                    plain?.printed(d)
+                }
                 notifier.notify(d, log, at: at)
             },
-            onUpdate: { d in live?.update(d) })
+            onUpdate: { d in
+                live?.update(d)
+                plain?.update(d)
+            })
     }
 
     /// Runs a deployment with the live view on a terminal (one plain line per event elsewhere).
@@ -91,11 +110,24 @@ enum Session {
     static func drive(_ d: Deployment, store: StateStore, aws: AWSClients, actor: String, logger: Logger,
                       holding: DeploymentRunner.Holding?, detachAtPause: Bool = false, facts: PlanFacts? = nil) async throws -> Deployment {
         let live = LiveView.wanted ? LiveView(deploymentId: d.id) : nil
+        let plain = live == nil ? PlainProgress(deploymentId: d.id) : nil
         live?.update(d)
         live?.start()
-        defer { live?.stop() }
+        plain?.printed(d)
+        plain?.start()
+        defer {
+            live?.stop()
+            plain?.stop()
+        }
         return try await runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                detachAtPause: detachAtPause, live: live, facts: facts).run(d)
+                                detachAtPause: detachAtPause, live: live, facts: facts, showing: d.id, plain: plain).run(d)
+    }
+
+    /// With `--json`, prints the deployment as stored now, as `show ID --json` does (with its events), on stdout:
+    /// CI reads the id, the state and the reason without parsing stderr.
+    static func printFinal(_ id: String, store: StateStore, json: Bool) throws {
+        guard json, let d = try store.deployment(id: id) else { return }
+        Console.out(try JSONViews.encode(JSONViews.DeploymentView(d, events: try store.events(deploymentId: id))))
     }
 
     /// The webhooks of `notify:`, for every command that runs a deployment; flushed before the process exits.
@@ -168,6 +200,10 @@ enum Session {
 
     /// Reads and validates a deployment file; returns the spec and the SHA-256 of the file's bytes.
     static func loadSpec(path: String) throws -> (DeploymentSpec, String) {
+        // Refused before reading: a multi-megabyte mistake costs neither the time nor the memory of parsing it.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > DeploymentFile.maxBytes {
+            throw DeploymentFile.tooLarge(path: path, bytes: size)
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw UsageError("cannot read the deployment file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
         }

@@ -19,6 +19,7 @@ struct Start: AsyncParsableCommand {
     var forceUnlock: String?
     @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
     var detachAtPause = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try await Failure.reporting {
@@ -26,7 +27,7 @@ struct Start: AsyncParsableCommand {
             let logger = Session.logger()
             let (spec, digest) = try Session.loadSpec(path: release.file)
             let (ami, amiSource) = try release.resolveAMI(region: spec.region)
-            let store = try state.open()
+            let (store, newFileNote) = try state.open()
             if let active = try store.latest(service: spec.service, states: DeploymentState.allCases.filter { !$0.isTerminal }) {
                 if let lease = try store.lease(service: spec.service), lease.deploymentId == active.id, lease.isLive(at: Date()) {
                     throw LeaseError.held(lease, at: Date())
@@ -63,6 +64,7 @@ struct Start: AsyncParsableCommand {
             try store.insert(deployment, log: created, actor: actor, at: Date(), lease: holding.holder, ttl: holding.ttl)
             defer { try? store.releaseLease(service: spec.service, holder: holding.holder) }
             Console.error("deployment \(id) started")
+            if let newFileNote { Console.error(newFileNote) }
             if let owner, owner == forceUnlock {
                 let log = LogEntry(from: .pending, to: .pending, message: "listener tag of deployment \(owner) cleared with --force-unlock by \(actor)",
                                    details: ["force_unlock": owner])
@@ -79,6 +81,7 @@ struct Start: AsyncParsableCommand {
                     : "could not tag \(listener.resourceArn) with \(ListenerGuard.tagKey) (\(Failure.message(for: error))); "
                         + "nothing else was changed in AWS. Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
+                try Session.printFinal(id, store: store, json: output.json)
                 if error is ListenerClaimed { throw error }
                 throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
@@ -86,6 +89,7 @@ struct Start: AsyncParsableCommand {
                                                 detachAtPause: detachAtPause, facts: facts)
             await Session.releaseListener(listener, final)
             Console.error(Self.summary(final))
+            try Session.printFinal(id, store: store, json: output.json)
             return Exit.forState(final.state)
         }
     }

@@ -14,7 +14,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             // A read command: it never changes AWS (blues past their retention go in `start` and `gc`).
-            let store = try state.openIfExists()
+            let store: StateStore? = try state.openForReading()
             let deployments: [Deployment]
             if let id {
                 guard let d = try store?.deployment(id: id) else { throw UsageError("no deployment \(id) in \(state.path)") }
@@ -46,7 +46,7 @@ struct Status: AsyncParsableCommand {
                         if let lease = try store?.lease(service: d.service), lease.deploymentId == d.id, lease.isLive(at: now) {
                             Console.out("  run by \(lease.describe(at: now))")
                         } else {
-                            Console.out("  no live process runs it: `switchyard rollback \(d.id)` rolls it back from here")
+                            Console.out("  no live process runs it: `switchyard resume \(d.id)` carries it on, `switchyard rollback \(d.id)` rolls it back from here")
                         }
                     } else if d.blueRetained(at: now), let deadline = d.retentionDeadline {
                         Console.out("  blue \(d.plan.blue.autoScalingGroup) retained until \(Console.time(deadline)): `switchyard rollback \(d.id)` undoes it at once")

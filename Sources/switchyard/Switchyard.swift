@@ -14,12 +14,17 @@ struct Switchyard: AsyncParsableCommand {
 
             Exit codes: 0 success, 1 failed or unexpected error, 2 bad usage or invalid file (nothing changed), \
             3 rolled back, 4 conflict with another deployment, 5 interrupted or waiting at a manual gate.
+
+            The reference is in the repository's docs/ folder: docs/deployment-file.md (every key), docs/commands.md \
+            (every command, flag, output and exit code), docs/states.md, docs/environment.md, docs/iam.md and \
+            docs/iam-policy.json (the IAM policy to paste).
             """,
         version: SwitchyardVersion.text,
-        subcommands: [Plan.self, Start.self, Resume.self, Rollback.self, Promote.self, Status.self, Show.self, History.self, Export.self, GC.self])
+        subcommands: [Plan.self, Start.self, Resume.self, Rollback.self, Promote.self, Status.self, Show.self, History.self, Export.self, GC.self, State.self])
 
     /// Parses and runs the command; usage mistakes exit 2 as the product contract says (not 64).
     static func main() async {
+        Session.checkEnvironment()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -29,8 +34,12 @@ struct Switchyard: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                Console.error(fullMessage(for: error))
+                Console.error(Console.lowercasePrefix(fullMessage(for: error)))
                 Foundation.exit(Exit.usage.rawValue)
+            }
+            if exitCode(for: error) != .success, !(error is ExitCode) {
+                Console.error(Console.lowercasePrefix(fullMessage(for: error)))
+                Foundation.exit(exitCode(for: error).rawValue)
             }
             exit(withError: error)
         }

@@ -50,7 +50,7 @@ struct TestHome {
         let configuration = AWSConfiguration(region: "eu-west-1", credentials: SigV4Credentials(accessKeyId: "", secretAccessKey: ""),
                                              endpoints: [.sts: URL(string: "http://127.0.0.1:4566")!])
         return STS(client: AWSClient(configuration: configuration, transport: transport, retryPolicy: RetryPolicy(maxAttempts: 1),
-                                     logger: Logger(label: "test"), now: { Date(timeIntervalSince1970: 1_800_000_000) }))
+                                     logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), now: { Date(timeIntervalSince1970: 1_800_000_000) }))
     }
 
     func setting(_ env: [String: String], transport: HTTPTransport, clock: TestClock = TestClock()) throws -> CredentialSetting {

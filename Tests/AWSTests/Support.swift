@@ -65,7 +65,7 @@ func makeClient(_ transport: FakeTransport, retry: RetryPolicy = RetryPolicy(ran
     let configuration = AWSConfiguration(
         region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "AKIDTEST", secretAccessKey: "secret"),
         endpoints: Dictionary(uniqueKeysWithValues: AWSService.allCases.map { ($0, URL(string: "http://127.0.0.1:4566")!) }))
-    return AWSClient(configuration: configuration, transport: transport, retryPolicy: retry, logger: Logger(label: "test"),
+    return AWSClient(configuration: configuration, transport: transport, retryPolicy: retry, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
                      sleep: { try await sleeps.sleep($0) }, now: { Date(timeIntervalSince1970: 1_800_000_000) })
 }
 

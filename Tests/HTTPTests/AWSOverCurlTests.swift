@@ -20,7 +20,7 @@ import Testing
             region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "AKIDTEST", secretAccessKey: "secret"),
             endpoints: Dictionary(uniqueKeysWithValues: AWSService.allCases.map { ($0, server.url("/")) }))
         return AWSClient(configuration: configuration, transport: CurlTransport(environment: [:]), retryPolicy: RetryPolicy(random: { 0 }),
-                         logger: Logger(label: "test"), sleep: { _ in }, now: { clock.now() })
+                         logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), sleep: { _ in }, now: { clock.now() })
     }
 
     @Test func aConnectionClosedWithoutAnAnswerIsRetriedWithTheWholeBodySignedAfresh() async throws {

@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct DeploymentRunnerTests {
     func runner(_ store: StateStore, _ world: FakeWorld, _ clock: TestClock) -> DeploymentRunner {
-        DeploymentRunner(store: store, effects: world, clock: clock, actor: "test@host", logger: Logger(label: "test"))
+        DeploymentRunner(store: store, effects: world, clock: clock, actor: "test@host", logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     func started(_ store: StateStore, _ d: Deployment) throws -> Deployment {
@@ -140,7 +140,7 @@ import Testing
                 _ = try? store.acquireLease(deploymentId: d.id, service: d.service, holder: other, at: Fixtures.start.addingTimeInterval(3600), ttl: 15)
             }
         }
-        let runner = DeploymentRunner(store: store, effects: world, clock: clock, actor: "a", logger: Logger(label: "test"),
+        let runner = DeploymentRunner(store: store, effects: world, clock: clock, actor: "a", logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
                                       holding: .init(holder: mine, ttl: 15))
         await #expect(throws: LeaseError.self) { try await runner.run(d) }
         let after = world.effects.split(separator: .setWeights(green: 10), omittingEmptySubsequences: false).last ?? []

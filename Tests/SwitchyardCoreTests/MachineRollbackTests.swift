@@ -185,7 +185,7 @@ import Testing
     }
 
     @Test func afterTheWindowBlueIsRetiredOnceAndRollbackChangesNothing() {
-        var sim = completed()
+        let sim = completed()
         let deadline = sim.d.retentionDeadline!
         #expect(Machine.housekeeping(sim.d, now: deadline.addingTimeInterval(-1)) == nil)
         #expect(sim.d.blueRetained(at: deadline.addingTimeInterval(-1)))

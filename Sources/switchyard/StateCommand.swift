@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import StateStore
+
+/// `switchyard state …`: looking after the state file itself.
+struct State: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Look after the state file itself.",
+        subcommands: [StateCheck.self])
+}
+
+struct StateCheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check the state file for damage (SQLite's integrity check of every page and index); read-only.",
+        discussion: """
+            Exit 0 when the file is sound, 1 with SQLite's findings when it is damaged. To recover, restore the last \
+            good copy of the file (docs/states.md#a-damaged-state-file).
+            """)
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Failure.reporting {
+            let store: StateStore
+            do {
+                store = try state.openForReading()
+            } catch StateStoreError.damaged(_, let detail) {
+                throw UnexpectedFailure(description: Self.verdict(state.path, [detail]))
+            }
+            let problems = try store.integrityProblems()
+            guard problems.isEmpty else { throw UnexpectedFailure(description: Self.verdict(state.path, problems)) }
+            Console.out("the state file \(state.path) is sound (PRAGMA integrity_check: ok)")
+            return .success
+        }
+    }
+
+    static func verdict(_ path: String, _ problems: [String]) -> String {
+        (["the state file \(path) is damaged; SQLite reports:"] + problems.map { "  " + $0 }
+            + ["restore the last good copy of the file (docs/states.md#a-damaged-state-file)"]).joined(separator: "\n")
+    }
+}

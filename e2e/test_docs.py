@@ -1,0 +1,157 @@
+"""The reference in docs/ stays current: every key the validator accepts, every command and flag, every environment
+variable and IAM action the code uses is documented, and every link in README and docs/ resolves in the repository."""
+import glob
+import json
+import os
+import re
+import subprocess
+import urllib.parse
+
+from conftest import REPO
+
+DOCS = os.path.join(REPO, "docs")
+SECTIONS = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFileSections.swift")
+READER = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift")
+# A `fields(…, at: key, …)` whose section is a variable: the section it reads, by the function it is in.
+VARIABLE_SECTIONS = {"step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route"}
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def accepted_keys():
+    """(section, key) for every key in an `allowed:` list of the validator, the section as the dotted path."""
+    source = read(SECTIONS)
+    found = []
+    function = None
+    for line in source.splitlines():
+        m = re.search(r"func (\w+)\(", line)
+        if m:
+            function = m.group(1)
+        for m in re.finditer(r'at: ("[^"]*"|\w+), allowed: \[([^\]]*)\]', line):
+            at = m.group(1)
+            if at.startswith('"'):
+                section = at.strip('"')
+            else:
+                assert function in VARIABLE_SECTIONS, f"fields(at: {at}) in func {function}: add its section to VARIABLE_SECTIONS"
+                section = VARIABLE_SECTIONS[function]
+            found += [(section, k) for k in re.findall(r'"([^"]+)"', m.group(2))]
+    assert len(found) > 20, found
+    return found
+
+
+def anchor(section, key):
+    return "-".join(([section.replace(".", "-")] if section else []) + [key])
+
+
+def ids(path):
+    text = read(path)
+    explicit = set(re.findall(r'<a id="([^"]+)"></a>', text))
+    # GitHub's heading anchors: lower case, punctuation but - and _ dropped, spaces to -.
+    headings = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", text, re.M)}
+    return explicit | headings
+
+
+def test_every_key_the_validator_accepts_has_its_section_in_the_reference():
+    documented = ids(os.path.join(DOCS, "deployment-file.md"))
+    missing = [f"{s}.{k}".strip(".") for s, k in accepted_keys() if anchor(s, k) not in documented]
+    assert not missing, f"keys without a section (<a id=…>) in docs/deployment-file.md: {missing}"
+
+
+def test_the_keys_that_errors_point_at_are_the_keys_the_validator_accepts():
+    """DeploymentFile.swift's knownKeys (for "did you mean `traffic.listener_arn`?" and the docs link of an error)."""
+    table = read(READER)
+    block = table[table.index("static let knownKeys"):]
+    block = block[:block.index("]\n\n")]
+    known = {(s, k) for s, keys in re.findall(r'"([^"]*)": \[([^\]]*)\]', block) for k in re.findall(r'"([^"]+)"', keys)}
+    assert set(accepted_keys()) <= known, f"accepted keys missing from knownKeys: {set(accepted_keys()) - known}"
+    documented = ids(os.path.join(DOCS, "deployment-file.md"))
+    assert all(anchor(s, k) in documented for s, k in known), [anchor(s, k) for s, k in known if anchor(s, k) not in documented]
+
+
+def commands(binary):
+    dump = json.loads(subprocess.run([binary, "--experimental-dump-help"], capture_output=True, text=True, check=True).stdout)
+
+    def walk(command, prefix):
+        name = (prefix + " " + command["commandName"]).strip()
+        flags = {n["name"] for a in command.get("arguments", []) for n in a.get("names", []) if n["kind"] == "long"}
+        yield name, flags - {"help", "version", "experimental-dump-help"}
+        for sub in command.get("subcommands", []):
+            yield from walk(sub, name)
+
+    return list(walk(dump["command"], ""))
+
+
+def test_every_command_and_flag_is_in_the_reference(binary):
+    text = read(os.path.join(DOCS, "commands.md"))
+    problems = []
+    for name, flags in commands(binary):
+        if name == "switchyard":
+            continue
+        command = name.removeprefix("switchyard ")
+        if f"## `switchyard {command}" not in text:
+            problems.append(f"no section `## switchyard {command}` in docs/commands.md")
+            continue
+        section = text[text.index(f"## `switchyard {command}"):]
+        section = section[:section.find("\n## ", 1) if "\n## " in section[1:] else len(section)]
+        problems += [f"{command} --{flag}" for flag in sorted(flags) if f"--{flag}" not in section]
+    assert not problems, problems
+
+
+def test_every_environment_variable_the_code_reads_is_in_the_reference():
+    text = read(os.path.join(DOCS, "environment.md"))
+    names = set()
+    for path in glob.glob(os.path.join(REPO, "Sources", "**", "*.swift"), recursive=True):
+        names |= set(re.findall(r'"((?:AWS|SWITCHYARD)_[A-Z0-9_]*[A-Z0-9]|NO_COLOR|HTTPS?_PROXY|NO_PROXY|XDG_STATE_HOME)"', read(path)))
+    names.discard("AWS_ENDPOINT_URL_")
+    assert "SWITCHYARD_DB" in names and "AWS_PROFILE" in names
+    missing = sorted(n for n in names if f"`{n}" not in text)
+    assert not missing, f"environment variables read by the code but not in docs/environment.md: {missing}"
+
+
+def test_the_iam_policy_holds_every_action_the_code_calls():
+    service_prefix = {"EC2.swift": "ec2", "AutoScaling.swift": "autoscaling", "ELBv2.swift": "elasticloadbalancing",
+                      "CloudWatch.swift": "cloudwatch", "STS.swift": "sts"}
+    called = set()
+    for name, prefix in service_prefix.items():
+        called |= {f"{prefix}:{a}" for a in re.findall(r'action: "(\w+)"', read(os.path.join(REPO, "Sources", "AWS", name)))}
+    # Web identity is allowed by the role's trust policy, not by a permission of the caller.
+    called.discard("sts:AssumeRoleWithWebIdentity")
+    policy = json.loads(read(os.path.join(DOCS, "iam-policy.json")))
+    granted = {a for s in policy["Statement"] for a in s["Action"]}
+    assert called <= granted, sorted(called - granted)
+    assert len(called) >= 20, called
+    assert "autoscaling:CreateOrUpdateTags" in granted and "elasticloadbalancing:AddTags" in granted
+    page = read(os.path.join(DOCS, "iam.md"))
+    assert all(a.split(":")[1] in page for a in granted)
+
+
+def test_every_link_in_readme_and_docs_resolves_inside_the_repository():
+    files = [os.path.join(REPO, "README.md")] + sorted(glob.glob(os.path.join(DOCS, "*.md")))
+    assert len(files) >= 6
+    problems = []
+    for path in files:
+        text = read(path)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+://|mailto:", target):
+                continue
+            file_part, _, fragment = target.partition("#")
+            resolved = os.path.normpath(os.path.join(os.path.dirname(path), urllib.parse.unquote(file_part))) if file_part else path
+            if not resolved.startswith(REPO + os.sep) or not os.path.exists(resolved):
+                problems.append(f"{os.path.relpath(path, REPO)}: {target} does not resolve inside the repository")
+            elif fragment and resolved.endswith(".md") and fragment not in ids(resolved):
+                problems.append(f"{os.path.relpath(path, REPO)}: {target}: no #{fragment} there")
+    assert not problems, problems
+
+
+def test_the_docs_links_in_messages_resolve():
+    """Links the binary prints (errors about the file, the state file, --help) point at sections that exist."""
+    sources = "".join(read(p) for p in glob.glob(os.path.join(REPO, "Sources", "**", "*.swift"), recursive=True))
+    links = set(re.findall(r"docs/([\w-]+\.md)#([\w-]+)", sources))
+    assert links
+    for name, fragment in links:
+        assert fragment in ids(os.path.join(DOCS, name)), f"docs/{name}#{fragment}"
+    for name in set(re.findall(r"docs/([\w-]+\.(?:md|json))", sources)):
+        assert os.path.exists(os.path.join(DOCS, name)), name
