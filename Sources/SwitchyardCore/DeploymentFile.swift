@@ -106,7 +106,7 @@ struct FileReader {
     static let knownKeys: [String: [String]] = [
         "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify"],
         "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"],
-        "fleet": ["blue_auto_scaling_group", "capacity_timeout"],
+        "fleet": ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default"],
         "steps": ["weight", "bake"],
         "checks": ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http"],
         "checks.http": ["url", "expect_status", "timeout", "failure_threshold", "test_route"],
