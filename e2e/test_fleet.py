@@ -6,6 +6,7 @@ policies, deregistered AMIs and other target groups. The real binary against mot
 moto keeps scaling policies and scheduled actions by name across all groups (AWS keeps them per group), so putting
 `cpu50` on green takes it off blue in the emulator: blue's settings are read before the release, and after a
 rollback only blue's sizes, processes and launch template are compared.
+"""
 import json
 import re
 
