@@ -15,6 +15,13 @@ public struct MetricBatch: Sendable, Hashable {
         /// False for the metrics an expression reads: only the expression's series is judged.
         public var returnData: Bool
         public var label: String
+
+        public init(id: String, body: Body, returnData: Bool, label: String) {
+            self.id = id
+            self.body = body
+            self.returnData = returnData
+            self.label = label
+        }
     }
 
     /// The query ids that carry one check's series.
