@@ -67,3 +67,20 @@ def test_green_like_blue_promotes_on_the_metrics_verdict(world, switchyard, aws,
     assert shown(switchyard, run.id)["state"] == "completed"
     # Through the proxy, which checks each request against botocore's model: one GetMetricData a tick, not one a check.
     assert proxy.counts.get("GetMetricData", 0) >= 3, proxy.counts
+
+
+@pytest.mark.world(bake="1s", interval="200ms")
+def test_too_few_data_points_past_the_bake_do_what_on_no_data_says(world, switchyard, aws):
+    text = open(world["file"]).read().replace("  max_unhealthy_targets: 0\n", "  max_unhealthy_targets: 0\n" + CHECK + "      on_no_data: rollback\n")
+    open(world["file"], "w").write(text)
+    blue_tg, green_tg = world["target_group_arns"]
+    publish(aws, world, blue_tg, [1, 0, 2, 1, 1])
+    publish(aws, world, green_tg, [1])
+    run = start(switchyard, world)
+    code, _, err = run.finish()
+    assert code == 3, err
+    assert_back_on_blue(aws, world, run.id)
+    event = rollback_event(shown(switchyard, run.id))
+    assert event["details"]["check"] == "metric:errors" and event["details"]["on_no_data"] == "rollback"
+    assert event["details"]["evidence"] == "errors: not enough data (green 1, blue 5 samples; min_samples 3)"
+    assert "had not enough data when step 1/3 had baked" in event["message"], event["message"]

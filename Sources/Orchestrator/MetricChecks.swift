@@ -5,8 +5,7 @@ import SwitchyardCore
 extension AWSEffects {
     /// The `checks.metrics` of a tick as one scheduled check: one `GetMetricData` call for every check, green's and
     /// blue's series together, one result per metric check whose evidence is the verdict's line (green's, blue's, the bound).
-    ///
-    /// "Not enough data" passes here: `on_no_data` (what it means past a step's bake) is not yet enforced.
+    /// "Not enough data" passes here; the machine applies the check's `on_no_data` once the step's bake is over.
     func metricChecks(_ d: Deployment, readFailures: Int) -> ScheduledCheck? {
         let checks = d.plan.spec.checks.metrics
         guard !checks.isEmpty else { return nil }
@@ -21,8 +20,9 @@ extension AWSEffects {
             do {
                 let results = try await aws.cloudWatch.getMetricData(queries: batch.queries.map(Self.dataQuery), start: start, end: end)
                 let series = Dictionary(results.map { ($0.id, $0.values) }, uniquingKeysWith: { first, _ in first })
-                return batch.verdicts(series).map { verdict in
-                    CheckResult(name: "metric:\(verdict.check)", passed: verdict.outcome != .fail, evidence: verdict.text)
+                return zip(batch.verdicts(series), checks).map { verdict, check in
+                    CheckResult(name: "metric:\(verdict.check)", passed: verdict.outcome != .fail, evidence: verdict.text,
+                                onNoData: verdict.outcome == .notEnoughData ? check.onNoData : nil)
                 }
             } catch {
                 return names.map { CheckResult(name: $0, passed: false, evidence: "could not read the metrics: \(error)", threshold: readFailures) }
