@@ -84,3 +84,16 @@ def test_too_few_data_points_past_the_bake_do_what_on_no_data_says(world, switch
     assert event["details"]["check"] == "metric:errors" and event["details"]["on_no_data"] == "rollback"
     assert event["details"]["evidence"] == "errors: not enough data (green 1, blue 5 samples; min_samples 3)"
     assert "had not enough data when step 1/3 had baked" in event["message"], event["message"]
+
+
+def test_plan_shows_the_metric_queries_with_the_dimensions_filled_in(world, switchyard):
+    text = open(world["file"]).read().replace("  max_unhealthy_targets: 0\n", "  max_unhealthy_targets: 0\n" + CHECK)
+    open(world["file"], "w").write(text)
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    blue_tg, green_tg = world["target_group_arns"]
+    load_balancer = "/".join(world["load_balancer_arn"].split(":loadbalancer/")[1].split("/")[:3])
+    dimensions = "{LoadBalancer=%s, TargetGroup=targetgroup/%s}"
+    assert "  metrics   errors: green against blue by Mann-Whitney (tolerance 0.25, confidence 0.98); every 1m, min_samples 3, on_no_data pause" in out, out
+    assert "              green: AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum " + dimensions % (load_balancer, green_tg.split(":targetgroup/")[1]) in out, out
+    assert "              blue: AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum " + dimensions % (load_balancer, blue_tg.split(":targetgroup/")[1]) in out, out

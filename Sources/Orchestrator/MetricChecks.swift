@@ -10,10 +10,7 @@ extension AWSEffects {
         let checks = d.plan.spec.checks.metrics
         guard !checks.isEmpty else { return nil }
         let names = checks.map { "metric:\($0.name)" }
-        let values = MetricTemplate.Values(greenTargetGroupArn: d.plan.greenTargetGroupArn, blueTargetGroupArn: d.plan.blue.targetGroupArn,
-                                           loadBalancerArn: d.plan.spec.traffic.listenerArn, greenASG: d.plan.greenAutoScalingGroup,
-                                           blueASG: d.plan.blue.autoScalingGroup)
-        let batch = MetricBatch.plan(checks, values: values)
+        let batch = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: d.plan))
         let end = clock.now()
         let start = end.addingTimeInterval(-Self.metricLookback(checks))
         return ScheduledCheck(name: "metrics", resultNames: names, timeoutThreshold: readFailures, timeout: d.plan.spec.checks.interval.seconds) { [aws] in

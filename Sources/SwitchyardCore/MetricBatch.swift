@@ -100,3 +100,47 @@ public struct MetricBatch: Sendable, Hashable {
         }
     }
 }
+
+extension MetricTemplate.Values {
+    /// The release's values: its target groups, the load balancer of its primary listener, its two groups.
+    public init(plan: ReleasePlan) {
+        self.init(greenTargetGroupArn: plan.greenTargetGroupArn, blueTargetGroupArn: plan.blue.targetGroupArn,
+                  loadBalancerArn: plan.spec.traffic.listenerArn, greenASG: plan.greenAutoScalingGroup, blueASG: plan.blue.autoScalingGroup)
+    }
+}
+
+extension MetricCheck {
+    /// What `plan` shows of a check: its rule, then green's and (when the rule reads blue) blue's query, templates filled.
+    public func describe(_ values: MetricTemplate.Values) -> [String] {
+        let rule: String
+        switch self.rule {
+        case .bounds(let low, let high):
+            rule = "green's mean " + [low.map { "at least \(MetricJudge.format($0))" }, high.map { "at most \(MetricJudge.format($0))" }]
+                .compactMap { $0 }.joined(separator: " and ")
+        case .ratioToBlue(let ratio):
+            rule = "green's mean at most \(MetricJudge.format(ratio)) × blue's"
+        case .mannWhitney(let tolerance, let confidence):
+            rule = "green against blue by Mann-Whitney (tolerance \(MetricJudge.format(tolerance)), confidence \(MetricJudge.format(confidence)))"
+        }
+        var lines = ["\(name): \(rule); every \(period), min_samples \(minSamples), on_no_data \(onNoData.rawValue)"]
+        let sides: [MetricTemplate.Side] = self.rule.needsBlue ? [.green, .blue] : [.green]
+        for side in sides {
+            lines.append("  \(side.rawValue): " + Self.describe(MetricTemplate.fill(query, values, side: side)))
+        }
+        return lines
+    }
+
+    static func describe(_ query: MetricQuery) -> String {
+        switch query {
+        case .stat(let stat):
+            return describe(stat)
+        case .expression(let expression, let using):
+            return ([expression] + using.map { "\($0.id) = \(describe($0.stat))" }).joined(separator: "; ")
+        }
+    }
+
+    static func describe(_ stat: MetricStat) -> String {
+        let dimensions = stat.dimensions.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
+        return "\(stat.namespace) \(stat.metric) \(stat.stat)" + (dimensions.isEmpty ? "" : " {\(dimensions)}")
+    }
+}

@@ -45,3 +45,23 @@ import Testing
         #expect(batch.verdicts([:]).map(\.outcome) == [.notEnoughData, .notEnoughData])
     }
 }
+
+@Suite struct MetricDescribeTests {
+    @Test func planShowsTheRuleAndBothQueriesFilledIn() throws {
+        let values = MetricTemplate.Values(
+            greenTargetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2",
+            blueTargetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
+            loadBalancerArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/5/f", greenASG: "g", blueASG: "b")
+        let rate = try #require(MetricCheck.readyMade["alb_5xx_rate"])
+        #expect(rate.describe(values) == [
+            "alb_5xx_rate: green against blue by Mann-Whitney (tolerance 0.25, confidence 0.98); every 1m, min_samples 3, on_no_data pause",
+            "  green: errors / requests; errors = AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum {LoadBalancer=app/web/5, TargetGroup=targetgroup/web-b/2}; "
+                + "requests = AWS/ApplicationELB RequestCount Sum {LoadBalancer=app/web/5, TargetGroup=targetgroup/web-b/2}",
+            "  blue: errors / requests; errors = AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum {LoadBalancer=app/web/5, TargetGroup=targetgroup/web-a/1}; "
+                + "requests = AWS/ApplicationELB RequestCount Sum {LoadBalancer=app/web/5, TargetGroup=targetgroup/web-a/1}",
+        ])
+        let bound = MetricCheck(name: "depth", query: .stat(MetricStat(namespace: "N", metric: "M", dimensions: [], stat: "Maximum")),
+                                rule: .bounds(min: 1, max: 100), onNoData: .pass)
+        #expect(bound.describe(values) == ["depth: green's mean at least 1 and at most 100; every 1m, min_samples 3, on_no_data pass", "  green: N M Maximum"])
+    }
+}
