@@ -138,7 +138,9 @@ extension FileReader {
         }
         if let ratio, ratio <= 0 { add(f["max_ratio_to_blue"], "\(key).max_ratio_to_blue", "must be above 0 (got \(ratio))") }
         if let low, let high, low > high { add(f["min"], "\(key).min", "is above max (\(low) > \(high))") }
-        if f["compare"] == nil {
+        var readyCompares = false
+        if case .mannWhitney? = ready { readyCompares = kinds == 0 }
+        if f["compare"] == nil && !readyCompares {
             for name in ["tolerance", "confidence"] where f[name] != nil { add(f[name], "\(key).\(name)", "belongs to compare: mann_whitney") }
         } else if let method = string(f["compare"], "\(key).compare"), method != "mann_whitney" {
             add(f["compare"], "\(key).compare", "must be mann_whitney (got \"\(method)\")")
@@ -155,6 +157,7 @@ extension FileReader {
         }
         guard issues.count == before else { return nil }
         if kinds == 0 {
+            if readyCompares { return .mannWhitney(tolerance: tolerance, confidence: confidence) }
             if let ready { return ready }
             add(f["name"], key, "needs a rule: max, min, max_ratio_to_blue or compare: mann_whitney")
             return nil

@@ -63,6 +63,17 @@ import Testing
         let check = try #require(spec.checks.metrics.first)
         #expect(check.query == MetricCheck.readyMade["alb_p99_latency"]?.query)
         #expect(check.rule == .ratioToBlue(max: 2) && check.onNoData == .pass)
+        let tuned = try DeploymentFile.parse(file(extra: """
+            checks:
+              metrics:
+                - name: alb_5xx_rate
+                  tolerance: 0.1
+                - name: alb_4xx_rate
+                  max: 0.05
+
+            """), path: "web.yaml").checks.metrics
+        #expect(tuned.map(\.rule) == [.mannWhitney(tolerance: 0.1, confidence: 0.98), .bounds(min: nil, max: 0.05)])
+        #expect(tuned[1].query == MetricCheck.readyMade["alb_4xx_rate"]?.query)
     }
 
     @Test func everyMistakeIsNamedWithItsLine() {
