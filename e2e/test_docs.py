@@ -13,7 +13,8 @@ DOCS = os.path.join(REPO, "docs")
 SECTIONS = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFileSections.swift")
 READER = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift")
 # A `fields(…, at: key, …)` whose section is a variable: the section it reads, by the function it is in.
-VARIABLE_SECTIONS = {"step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route"}
+VARIABLE_SECTIONS = {"step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route",
+                     "metricCheck": "checks.metrics", "metricQuery": "checks.metrics.using"}
 
 
 def read(path):

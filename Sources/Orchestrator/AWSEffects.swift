@@ -321,6 +321,7 @@ public struct AWSEffects: EffectPerformer {
                 [await probe.check()]
             })
         }
+        if let metrics = metricChecks(d, readFailures: readFailures) { checks.append(metrics) }
         return checks
     }
 

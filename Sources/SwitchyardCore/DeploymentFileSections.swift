@@ -253,7 +253,7 @@ extension FileReader {
     }
 
     mutating func checks(_ m: Node.Mapping) -> DeploymentSpec.Checks? {
-        let f = fields(m, at: "checks", allowed: ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http"])
+        let f = fields(m, at: "checks", allowed: ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http", "metrics"])
         var checks = DeploymentSpec.Checks()
         let before = issues.count
         if f["interval"] != nil { checks.interval = duration(f["interval"], "checks.interval", positive: true) ?? checks.interval }
@@ -273,6 +273,7 @@ extension FileReader {
         if f["http"] != nil, let http = mapping(f["http"], "checks.http") {
             checks.http = probe(http, interval: checks.interval)
         }
+        if f["metrics"] != nil { checks.metrics = metricChecks(f["metrics"]) ?? [] }
         return issues.count == before ? checks : nil
     }
 

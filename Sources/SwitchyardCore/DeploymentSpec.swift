@@ -143,12 +143,27 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         public var maxUnhealthyTargets: Int
         public var alarms: [String]
         public var http: HTTPProbe?
-        public init(interval: TimeSpan = .seconds(10), healthyTimeout: TimeSpan = .minutes(5), maxUnhealthyTargets: Int = 0, alarms: [String] = [], http: HTTPProbe? = nil) {
+        /// CloudWatch metric checks (`checks.metrics`), each judging green against a bound or against blue.
+        public var metrics: [MetricCheck]
+        public init(interval: TimeSpan = .seconds(10), healthyTimeout: TimeSpan = .minutes(5), maxUnhealthyTargets: Int = 0, alarms: [String] = [], http: HTTPProbe? = nil,
+                    metrics: [MetricCheck] = []) {
             self.interval = interval
             self.healthyTimeout = healthyTimeout
             self.maxUnhealthyTargets = maxUnhealthyTargets
             self.alarms = alarms
             self.http = http
+            self.metrics = metrics
+        }
+
+        /// Records stored before metric checks existed have no `metrics`: they had none.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            interval = try c.decode(TimeSpan.self, forKey: .interval)
+            healthyTimeout = try c.decode(TimeSpan.self, forKey: .healthyTimeout)
+            maxUnhealthyTargets = try c.decode(Int.self, forKey: .maxUnhealthyTargets)
+            alarms = try c.decode([String].self, forKey: .alarms)
+            http = try c.decodeIfPresent(HTTPProbe.self, forKey: .http)
+            metrics = try c.decodeIfPresent([MetricCheck].self, forKey: .metrics) ?? []
         }
     }
 

@@ -222,11 +222,15 @@ public struct CheckResult: Sendable, Hashable, Codable {
     public var evidence: String
     /// How many failures in a row make the check fail the release.
     public var threshold: Int
+    /// Set when a metric check had too few data points for a verdict: what its file says that means once the step's
+    /// bake is over (the machine decides; the check itself passed).
+    public var onNoData: MetricCheck.NoData?
 
-    public init(name: String, passed: Bool, evidence: String, threshold: Int = 1) {
+    public init(name: String, passed: Bool, evidence: String, threshold: Int = 1, onNoData: MetricCheck.NoData? = nil) {
         self.name = name
         self.passed = passed
         self.evidence = evidence
         self.threshold = max(threshold, 1)
+        self.onNoData = onNoData
     }
 }

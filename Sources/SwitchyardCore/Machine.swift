@@ -144,12 +144,32 @@ public enum Machine {
             // failing (below its threshold) must pass again or reach its threshold before the weight rises.
             guard let checked = d.lastChecksAt, checked >= bakeStart, d.checksPendingAtWeight != true else { return .perform(.runChecks) }
             if !d.consecutiveFailures.isEmpty { return due(d, now: now, .runChecks) }
+            if let starved = starvedMetrics(d, weight: weight, now: now) { return .transition(starved) }
             return .transition(advance(d, now: now, message: "step \(d.stepLabel) baked \(bake) at \(weight)% green"))
         }
         if let next = d.nextCheckAt, next > now {
             return .wait(until: min(next, bakeEnd))
         }
         return .perform(.runChecks)
+    }
+
+    /// A bake over while a metric check still had too few data points: its `on_no_data` rolls back or pauses (promote
+    /// goes on to the next step); `pass` and checks with data let the step advance.
+    private static func starvedMetrics(_ d: Deployment, weight: Int, now: Date) -> Transition? {
+        let starved = (d.lastChecks ?? []).filter { $0.onNoData == .rollback || $0.onNoData == .pause }
+        guard let first = starved.first(where: { $0.onNoData == .rollback }) ?? starved.first else { return nil }
+        let details = ["check": first.name, "evidence": first.evidence, "on_no_data": first.onNoData?.rawValue ?? ""]
+        if first.onNoData == .rollback {
+            return startRollback(d, now: now, reason: "check \(first.name) had not enough data when step \(d.stepLabel) had baked: \(first.evidence)",
+                                 details: details)
+        }
+        var next = d
+        next.state = .paused
+        next.phaseStartedAt = now
+        next.updatedAt = now
+        return Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message:
+            "check \(first.name) had not enough data when step \(d.stepLabel) had baked at \(weight)% green; waiting for `switchyard promote \(d.id)` or `rollback`",
+            details: details))
     }
 
     /// Moves to the step after the current one (skipping nothing), or to promotion after the last.

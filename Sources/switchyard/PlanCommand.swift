@@ -81,6 +81,13 @@ struct Plan: AsyncParsableCommand {
             lines.append("            through a rule at the lowest free priority of listener \(p.spec.testRouteListener ?? p.spec.traffic.listenerArn);")
             lines.append("            the probe sends the header")
         }
+        let values = MetricTemplate.Values(plan: p)
+        for (index, check) in p.spec.checks.metrics.enumerated() {
+            let described = check.describe(values)
+            lines.append((index == 0 ? "  metrics   " : "            ") + (described.first ?? ""))
+            lines += described.dropFirst().map { "            " + $0 }
+        }
+        if !p.spec.checks.metrics.isEmpty { lines.append("            all read together in one GetMetricData call per tick") }
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
     }

@@ -108,3 +108,71 @@ import Testing
         #expect(client.requestCount == 2)
     }
 }
+
+@Suite struct GetMetricDataTests {
+    let green = MetricDataQuery.Stat(namespace: "AWS/ApplicationELB", metricName: "HTTPCode_Target_5XX_Count",
+                                     dimensions: [("LoadBalancer", "app/web/50dc6c495c0c9188"), ("TargetGroup", "targetgroup/web-b/2453ed029918f21f")],
+                                     period: 60, stat: "Sum")
+
+    @Test func queriesAreEncodedAsBotocoresModelNamesThem() async throws {
+        let transport = FakeTransport()
+        transport.fixtureFor = { $0 == "GetMetricData" ? "monitoring-GetMetricData.xml" : nil }
+        let cloudWatch = CloudWatch(client: makeClient(transport))
+        _ = try await cloudWatch.getMetricData(queries: [
+            MetricDataQuery(id: "c1g_errors", body: .stat(green), returnData: false),
+            MetricDataQuery(id: "c1g", body: .expression("c1g_errors / 2"), label: "rate green"),
+        ], start: Date(timeIntervalSince1970: 1_800_000_000.7), end: Date(timeIntervalSince1970: 1_800_000_600))
+        #expect(transport.parameters == [[
+            "Action": "GetMetricData", "Version": "2010-08-01",
+            "StartTime": "2027-01-15T08:00:00Z", "EndTime": "2027-01-15T08:10:00Z", "ScanBy": "TimestampAscending",
+            "MetricDataQueries.member.1.Id": "c1g_errors",
+            "MetricDataQueries.member.1.ReturnData": "false",
+            "MetricDataQueries.member.1.MetricStat.Metric.Namespace": "AWS/ApplicationELB",
+            "MetricDataQueries.member.1.MetricStat.Metric.MetricName": "HTTPCode_Target_5XX_Count",
+            "MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.1.Name": "LoadBalancer",
+            "MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.1.Value": "app/web/50dc6c495c0c9188",
+            "MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.2.Name": "TargetGroup",
+            "MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.2.Value": "targetgroup/web-b/2453ed029918f21f",
+            "MetricDataQueries.member.1.MetricStat.Period": "60",
+            "MetricDataQueries.member.1.MetricStat.Stat": "Sum",
+            "MetricDataQueries.member.2.Id": "c1g",
+            "MetricDataQueries.member.2.ReturnData": "true",
+            "MetricDataQueries.member.2.Label": "rate green",
+            "MetricDataQueries.member.2.Expression": "c1g_errors / 2",
+        ]])
+    }
+
+    @Test func answersFromMotoAreDecodedInTimeOrder() async throws {
+        let transport = FakeTransport()
+        transport.fixtureFor = { $0 == "GetMetricData" ? "monitoring-GetMetricData.xml" : nil }
+        let results = try await CloudWatch(client: makeClient(transport)).getMetricData(
+            queries: [MetricDataQuery(id: "c1_green", body: .stat(green))], start: Date(timeIntervalSince1970: 0), end: Date(timeIntervalSince1970: 60))
+        #expect(results.map(\.id) == ["c1_green", "c1_blue"])
+        #expect(results[0].values == [5, 6, 7] && results[1].values == [0, 0.5, 1])
+        #expect(results[0].timestamps == ["2026-11-27T12:00:00Z", "2026-11-27T12:01:00Z", "2026-11-27T12:02:00Z"])
+        #expect(results[0].statusCode == "Complete" && results[0].label == "HTTPCode_Target_5XX_Count Sum")
+    }
+
+    @Test func pagesOfOneSeriesAreJoinedAndOnlyPast500QueriesIsThereASecondCall() async throws {
+        let transport = FakeTransport()
+        let page = { (token: String, values: String) in
+            HTTPResponse(status: 200, body: Data("""
+                <GetMetricDataResponse><GetMetricDataResult><MetricDataResults><member><Id>q1</Id><Timestamps><member>t\(values)</member></Timestamps>\
+                <Values><member>\(values)</member></Values><StatusCode>PartialData</StatusCode></member></MetricDataResults>\(token)</GetMetricDataResult></GetMetricDataResponse>
+                """.utf8))
+        }
+        transport.enqueue(.success(page("<NextToken>more</NextToken>", "1")))
+        transport.enqueue(.success(page("", "2")))
+        let cloudWatch = CloudWatch(client: makeClient(transport))
+        let results = try await cloudWatch.getMetricData(queries: [MetricDataQuery(id: "q1", body: .stat(green))],
+                                                         start: Date(timeIntervalSince1970: 0), end: Date(timeIntervalSince1970: 60))
+        #expect(results.count == 1 && results[0].values == [1, 2] && results[0].timestamps == ["t1", "t2"])
+        #expect(transport.parameters[1]["NextToken"] == "more")
+        let many = (1...501).map { MetricDataQuery(id: "q\($0)", body: .expression("1")) }
+        let before = transport.requests.count
+        _ = try await cloudWatch.getMetricData(queries: many, start: Date(timeIntervalSince1970: 0), end: Date(timeIntervalSince1970: 60))
+        #expect(transport.requests.count - before == 2)
+        #expect(transport.parameters[before + 1]["MetricDataQueries.member.1.Id"] == "q501")
+        #expect(transport.parameters[before]["MetricDataQueries.member.500.Id"] == "q500")
+    }
+}
