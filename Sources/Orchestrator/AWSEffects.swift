@@ -87,12 +87,13 @@ public struct AWSEffects: EffectPerformer {
             try await fenceListener(d)
             memo.forgetWeights()
             // Every forward to blue in one write each, stickiness off where green loses its share (restored later).
-            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
-                                            stickiness: .offWhereGreenLeaves, known: nil)
+            // The weights are confirmed inside setWeights (it throws on a mismatch); the answer itself is not needed here.
+            _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+                                                stickiness: .offWhereGreenLeaves, known: nil)
             return .weightsConfirmed(green: 0)
         case .restoreStickiness:
-            try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
-                                            stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil)
+            _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+                                                stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil)
             return .stickinessRestored
         case .ensureTestRoute:
             let arn = try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).ensure(greenTargetGroup: d.plan.greenTargetGroupArn, deploymentId: d.id)
