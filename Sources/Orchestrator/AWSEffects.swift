@@ -17,8 +17,6 @@ public struct AWSEffects: EffectPerformer {
     public let clock: DeploymentClock
     /// The planner's answers when this process created the deployment (nil when it took over a stored one).
     public let facts: PlanFacts?
-    /// One probe (and so one HTTP connection) per probe spec for the life of this performer.
-    private let probes = ProbeCache()
     let memo = EffectMemo()
 
     /// - Parameter facts: what the planner read, when this process created the deployment moments ago: the first
@@ -317,7 +315,8 @@ public struct AWSEffects: EffectPerformer {
             })
         }
         if let http = spec.http {
-            let probe = probes.probe(for: http)
+            // A probe holds only its spec: the shared transport keeps the connection alive from tick to tick.
+            let probe = HTTPProbe(spec: http)
             checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, interval)) {
                 [await probe.check()]
             })
@@ -335,21 +334,6 @@ public struct AWSEffects: EffectPerformer {
             }
             let reason = alarm.stateReason.map { ": \($0)" } ?? ""
             return CheckResult(name: "alarm:\(name)", passed: alarm.state != "ALARM", evidence: "alarm \(name) is \(alarm.state)\(reason)")
-        }
-    }
-}
-
-/// Keeps the HTTP probe of a spec from tick to tick.
-final class ProbeCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var probes: [DeploymentSpec.HTTPProbe: HTTPProbe] = [:]
-
-    func probe(for spec: DeploymentSpec.HTTPProbe) -> HTTPProbe {
-        lock.withLock {
-            if let probe = probes[spec] { return probe }
-            let probe = HTTPProbe(spec: spec)
-            probes[spec] = probe
-            return probe
         }
     }
 }
