@@ -27,6 +27,14 @@ import Testing
                     key: "fleet.blue_auto_scaling_group", "cannot be used with fleet.mode: pair")
     }
 
+    /// The Terraform example's deployment file stays valid (the Terraform itself is not tested here).
+    @Test func theTerraformExampleFileIsAValidPairFile() throws {
+        let text = ExampleFileTests.example("terraform/web-pair.yaml")
+        #expect(!text.isEmpty)
+        let spec = try DeploymentFile.parse(text, path: "deployments/terraform/web-pair.yaml")
+        #expect(spec.fleet.mode == .pair && spec.fleet.pair == ["web-blue", "web-green"])
+    }
+
     @Test func recordsStoredBeforePairModeDecodeAsClone() throws {
         let json = #"{"capacityTimeout": 600000}"#
         let fleet = try JSONDecoder().decode(DeploymentSpec.Fleet.self, from: Data(json.utf8))
