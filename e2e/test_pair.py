@@ -5,11 +5,12 @@ release ever creates or deletes a group: the recording proxy counts every reques
 """
 import json
 import re
+import signal
 import time
 
 import pytest
 
-from test_rollback import shown
+from test_rollback import shifted, shown, start, wait_until
 
 
 def started(err):
@@ -125,3 +126,48 @@ def test_pair_mode_refuses_a_pair_it_cannot_tell_apart_naming_the_group(world, s
     open(world["file"], "w").write(text)
     code, _, err = switchyard("plan", world["file"], "--ami", world["new_ami"])
     assert code == 2 and f"{green}-typo named in fleet.pair does not exist" in err, err
+
+
+@pytest.mark.world(pair=True, blue_version="1", bake="30s", interval="100ms")
+def test_a_rollback_that_crashed_after_restoring_green_is_finished_from_the_record_alone(world, switchyard, proxy, aws):
+    """The idle group's settings are in the stored plan: the process that finishes the rollback never saw them."""
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    blue, green = world["blue_asg"], world["green_asg"]
+    before = {name: settings(aws, name) for name in (blue, green)}
+    run = start(switchyard, world, env={**env, "SWITCHYARD_TEST_CRASH": "after-call:removeGreen"})
+    wait_until(shifted(aws, world, 10), what="the first step")
+    assert settings(aws, green)["sizes"] == (2, 2, 4)
+    code, _, err = switchyard("rollback", run.id, "--reason", "crash test", env=env)
+    assert run.proc.wait(timeout=30) == -signal.SIGKILL
+    assert code == 0 and "taking over from pid" in err, err
+    assert {name: settings(aws, name) for name in (blue, green)} == before
+    assert shown(switchyard, run.id)["state"] == "rolled_back"
+    no_group_created_or_deleted(proxy)
+
+
+@pytest.mark.world(pair=True, blue_version="1", bake="0s", interval="100ms", retention="30m")
+def test_undoing_a_completed_release_and_ending_a_retention_early_keep_every_group(world, switchyard, proxy, aws):
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    blue, green = world["blue_asg"], world["green_asg"]
+    before = {name: settings(aws, name) for name in (blue, green)}
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
+    assert code == 0, err
+    first = started(err)
+    # Within its retention the release can be undone: the pair is as it was before it.
+    code, _, err = switchyard("rollback", first, "--reason", "undo", env=env)
+    assert code == 0, err
+    assert {name: settings(aws, name) for name in (blue, green)} == before
+
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
+    assert code == 0, err
+    second = started(err)
+    # The old blue is kept for rollback, so the next release refuses to make it green, naming it...
+    code, _, err = switchyard("start", world["file"], "--ami", world["third_ami"], env=env)
+    assert code == 2 and f"{blue} stands on green's target group and is kept for rollback until" in err, err
+    # ...unless the operator ends its retention: it is scaled to 0 (kept), then becomes green.
+    code, _, err = switchyard("start", world["file"], "--ami", world["third_ami"], "--end-retention", env=env)
+    assert code == 0, err
+    serving(aws, world, blue, world["third_ami"], world["target_group_arns"][0])
+    messages = [e["message"] for e in shown(switchyard, second)["events"]]
+    assert messages[-1].startswith(f"blue {blue} scaled to 0 and kept (pair mode): deployment {started(err)} needs its target group"), messages
+    no_group_created_or_deleted(proxy)
