@@ -133,10 +133,15 @@ def test_a_rollback_that_crashed_after_restoring_green_is_finished_from_the_reco
     """The idle group's settings are in the stored plan: the process that finishes the rollback never saw them."""
     env = {"AWS_ENDPOINT_URL": proxy.url}
     blue, green = world["blue_asg"], world["green_asg"]
+    # The idle group also stands in a target group outside the pair: green leaves it until it is proven.
+    other = aws.elb.create_target_group(Name=f"{world['service']}-c", Protocol="HTTP", Port=80, VpcId=world["vpc_id"],
+                                        TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    aws.asg.attach_load_balancer_target_groups(AutoScalingGroupName=green, TargetGroupARNs=[other])
     before = {name: settings(aws, name) for name in (blue, green)}
     run = start(switchyard, world, env={**env, "SWITCHYARD_TEST_CRASH": "after-call:removeGreen"})
     wait_until(shifted(aws, world, 10), what="the first step")
     assert settings(aws, green)["sizes"] == (2, 2, 4)
+    assert settings(aws, green)["target_groups"] == [world["target_group_arns"][1]]
     code, _, err = switchyard("rollback", run.id, "--reason", "crash test", env=env)
     assert run.proc.wait(timeout=30) == -signal.SIGKILL
     assert code == 0 and "taking over from pid" in err, err

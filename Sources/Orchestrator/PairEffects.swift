@@ -8,7 +8,8 @@ import SwitchyardCore
 /// short by a crash is simply run again.
 extension AWSEffects {
     /// The idle group becomes green: blue's template at green's version (by number), blue's sizes (MinSize pinned at
-    /// blue's desired capacity like a cloned green), blue's processes plus the release's pins, and green's target group.
+    /// blue's desired capacity like a cloned green), blue's processes plus the release's pins, and green's target group
+    /// only.
     func preparePairGreen(_ d: Deployment, launchTemplateVersion version: Int) async throws {
         let name = d.plan.greenAutoScalingGroup
         guard let fleet = d.plan.fleet, let idle = try await currentGroup(name) else { throw PlanError.pairGroupMissing(name) }
@@ -23,6 +24,10 @@ extension AWSEffects {
                 try await client.send(request)
             }
         }
+        // Like a cloned green, green stands only in its own target group until it is proven: other target groups
+        // would send traffic to the new AMI at once (it joins blue's at promotion with join_at_promotion).
+        let others = idle.targetGroupARNs.filter { $0 != d.plan.greenTargetGroupArn }
+        if let request = SettingsCopier.detach(targetGroups: others, group: name) { try await client.send(request) }
         let green = greenGroup(d, launchTemplateVersion: version)
         let template = GroupCopier.launchTemplateVersion(of: idle, templateId: d.plan.blue.launchTemplateId, version: String(version))
         try await client.send(SettingsCopier.update(group: name, minSize: green.minSize, maxSize: green.maxSize,
@@ -50,6 +55,8 @@ extension AWSEffects {
         if let request = SettingsCopier.suspend(Array(wanted.subtracting(have)), group: before.name) { try await client.send(request) }
         let extra = idle.targetGroupARNs.filter { !before.targetGroupARNs.contains($0) }
         if let request = SettingsCopier.detach(targetGroups: extra, group: before.name) { try await client.send(request) }
+        let missing = before.targetGroupARNs.filter { !idle.targetGroupARNs.contains($0) }
+        for request in SettingsCopier.attach(targetGroups: missing, loadBalancers: [], group: before.name) { try await client.send(request) }
     }
 
     /// Retirement in pair mode (an earlier blue before it becomes green, or blue after its retention): 0/0/0, so the
