@@ -17,6 +17,7 @@ import boto3
 BLUE_AMI = "ami-1e749f67"      # x86_64
 NEW_AMI = "ami-35e92e4c"       # x86_64
 ARM_AMI = "ami-0e9271c829888680e"  # arm64
+THIRD_AMI = "ami-760aaa0f"     # x86_64, a third release for --pair
 
 
 def client(kind, endpoint, region):
@@ -84,8 +85,22 @@ def dress(asg, cw, group, service):
     asg.put_warm_pool(AutoScalingGroupName=group, MinSize=1, PoolState="Stopped", InstanceReusePolicy={"ReuseOnScaleIn": True})
 
 
+def seed_pair_green(asg, service, shape, subnets, desired, target_group):
+    """The idle half of a standing pair, as Terraform would declare it: no instances, the same launch template, attached
+    to the second target group, with settings of its own (a suspended process and a scheduled action) that a release
+    must give back on rollback."""
+    name = f"{service}-green"
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=name, **shape, MinSize=0, MaxSize=desired * 2, DesiredCapacity=0, VPCZoneIdentifier=",".join(subnets),
+        TargetGroupARNs=[target_group], HealthCheckType="ELB", HealthCheckGracePeriod=60,
+        Tags=[{"Key": "team", "Value": "platform", "PropagateAtLaunch": True}])
+    asg.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=["AZRebalance"])
+    asg.put_scheduled_update_group_action(AutoScalingGroupName=name, ScheduledActionName=f"{service}-green-peak", Recurrence="0 8 * * 1-5",
+                                          MaxSize=desired * 2)
+
+
 def seed(service, endpoint, region, desired, rule=False, sticky=None, second_listener=False, path_rule=False, second_lb=False,
-         dressed=False, mixed=False, blue_version="$Latest", min_size=None):
+         dressed=False, mixed=False, blue_version="$Latest", min_size=None, pair=False):
     ec2 = client("ec2", endpoint, region)
     elb = client("elbv2", endpoint, region)
     asg = client("autoscaling", endpoint, region)
@@ -157,11 +172,14 @@ def seed(service, endpoint, region, desired, rule=False, sticky=None, second_lis
         Tags=[{"Key": "team", "Value": "platform", "PropagateAtLaunch": True}], **extra)
     if dressed:
         dress(asg, client("cloudwatch", endpoint, region), f"{service}-blue", service)
+    if pair:
+        seed_pair_green(asg, service, shape, subnets, desired, groups[1])
     return {"service": service, "region": region, "vpc_id": vpc, "subnet_ids": subnets, "security_group_id": sg,
             "load_balancer_arn": lb, "listener_arn": listener, "rule_arn": rule_arn, "target_group_arns": groups,
             "extra_listener_arns": extra_listeners, "extra_rule_arns": extra_rules,
             "launch_template_id": template, "blue_asg": f"{service}-blue",
-            "blue_ami": BLUE_AMI, "new_ami": NEW_AMI, "arm_ami": ARM_AMI}
+            "blue_ami": BLUE_AMI, "new_ami": NEW_AMI, "arm_ami": ARM_AMI, "third_ami": THIRD_AMI,
+            "green_asg": f"{service}-green" if pair else None}
 
 
 def main():
@@ -184,6 +202,8 @@ def main():
     parser.add_argument("--mixed", action="store_true", help="blue launches through a mixed instances policy")
     parser.add_argument("--blue-version", default="$Latest", help="the launch template version blue's group names")
     parser.add_argument("--min-size", type=int, help="blue's MinSize (default: --desired)")
+    parser.add_argument("--pair", action="store_true",
+                        help="fleet.mode: pair: a second standing group <service>-green (0 instances, same launch template) on the second target group")
     parser.add_argument("--rule", action="store_true", help="put the service behind a listener rule (traffic.rule_arn)")
     parser.add_argument("--steps", default="10,50,100", help="green weights in order, `pause` for a manual gate")
     parser.add_argument("--retention", default="30m", help="promotion.blue_retention")
@@ -202,7 +222,7 @@ def main():
         sys.exit("seed-world: refusing to seed anything but a local emulator")
     world = seed(args.service, args.endpoint, args.region, args.desired, rule=args.rule, sticky=args.sticky,
                  second_listener=args.second_listener, path_rule=args.path_rule, second_lb=args.second_lb,
-                 dressed=args.dressed, mixed=args.mixed, blue_version=args.blue_version, min_size=args.min_size)
+                 dressed=args.dressed, mixed=args.mixed, blue_version=args.blue_version, min_size=args.min_size, pair=args.pair)
     extra = ""
     if args.alarm:
         cw = client("cloudwatch", args.endpoint, args.region)
@@ -240,6 +260,8 @@ def main():
             text = deployment_yaml(args.service, args.region, world["listener_arn"], world["target_group_arns"],
                                    args.bake, args.interval, extra, args.healthy_timeout, args.retention, args.steps)
             text = text.replace("  target_groups:\n", extra_rule + "  target_groups:\n", 1)
+            if args.pair:
+                text = text.replace("fleet:\n", f"fleet:\n  mode: pair\n  pair: [{world['blue_asg']}, {world['green_asg']}]\n", 1)
         with open(args.out, "w") as f:
             f.write(text + notify)
         world["file"] = args.out

@@ -145,12 +145,22 @@ public enum SettingsCopier {
     }
 
     /// UpdateAutoScalingGroup with only what is given (`launchTemplate` from `GroupCopier.launchTemplateVersion`).
-    public static func update(group: String, minSize: Int? = nil, maxSize: Int? = nil, launchTemplate: [String: String] = [:]) -> AWSRequest {
+    public static func update(group: String, minSize: Int? = nil, maxSize: Int? = nil, desiredCapacity: Int? = nil,
+                              launchTemplate: [String: String] = [:]) -> AWSRequest {
         var p = launchTemplate
         p["AutoScalingGroupName"] = group
         if let minSize { p["MinSize"] = String(minSize) }
         if let maxSize { p["MaxSize"] = String(maxSize) }
+        if let desiredCapacity { p["DesiredCapacity"] = String(desiredCapacity) }
         return AWSRequest(.autoScaling, "UpdateAutoScalingGroup", p)
+    }
+
+    /// DetachLoadBalancerTargetGroups, or nil when there is nothing to detach.
+    public static func detach(targetGroups: [String], group: String) -> AWSRequest? {
+        guard !targetGroups.isEmpty else { return nil }
+        var p = QueryEncoding.memberList("TargetGroupARNs", targetGroups.sorted())
+        p["AutoScalingGroupName"] = group
+        return AWSRequest(.autoScaling, "DetachLoadBalancerTargetGroups", p)
     }
 
     public static func attach(targetGroups: [String], loadBalancers: [String], group: String) -> [AWSRequest] {

@@ -40,7 +40,11 @@ public struct AWSEffects: EffectPerformer {
         case .ensureLaunchTemplateVersion:
             return .launchTemplateVersionReady(try await ensureLaunchTemplateVersion(d))
         case .ensureGreenGroup(let version):
-            try await ensureGreenGroup(d, launchTemplateVersion: version)
+            if d.plan.isPair {
+                try await preparePairGreen(d, launchTemplateVersion: version)
+            } else {
+                try await ensureGreenGroup(d, launchTemplateVersion: version)
+            }
             return .greenGroupReady
         case .observeCapacity:
             return .capacityObserved(try await observeCapacity(d))
@@ -106,7 +110,11 @@ public struct AWSEffects: EffectPerformer {
             if let share = weights.percent[d.plan.greenTargetGroupArn], share > 0 {
                 throw RetireError.carriesTraffic(group: d.plan.greenAutoScalingGroup, targetGroups: [d.plan.greenTargetGroupArn])
             }
-            try await deleteGroup(d.plan.greenAutoScalingGroup, mayBeUnseen: d.greenGroupCreated)
+            if d.plan.isPair {
+                try await restorePairGreen(d)
+            } else {
+                try await deleteGroup(d.plan.greenAutoScalingGroup, mayBeUnseen: d.greenGroupCreated)
+            }
             return .greenRemoved
         case .retireBlue:
             try await retire(group: d.plan.blue.autoScalingGroup, d)
@@ -169,7 +177,12 @@ public struct AWSEffects: EffectPerformer {
         guard carrying.isEmpty else {
             throw RetireError.carriesTraffic(group: name, targetGroups: carrying)
         }
-        try await deleteGroup(name)
+        // Pair mode never deletes a group: the pair belongs to whoever declared it.
+        if d.plan.isPair {
+            try await scalePairGroupToZero(existing, d)
+        } else {
+            try await deleteGroup(name)
+        }
     }
 
     /// How long a group just created may stay invisible to DescribeAutoScalingGroups (eventual consistency), and how

@@ -32,7 +32,14 @@ public struct LaunchTemplateJanitor: Sendable {
         let retired = Set(all.filter { $0.state == .completed && $0.blueRetiredAt != nil }.map { "\($0.service)/\($0.plan.blue.autoScalingGroup)" })
         return all.filter { d in
             guard d.greenLaunchTemplateVersion != nil, d.launchTemplateVersionDeleted != true else { return false }
-            return d.state == .rolledBack || (d.state == .completed && retired.contains("\(d.service)/\(d.plan.greenAutoScalingGroup)"))
+            if d.state == .rolledBack { return true }
+            guard d.state == .completed else { return false }
+            // A pair's groups serve release after release: only a later release that retired this green as its blue ends it.
+            if d.plan.isPair {
+                return all.contains { $0.service == d.service && $0.createdAt > d.createdAt && $0.blueRetiredAt != nil
+                    && $0.plan.blue.autoScalingGroup == d.plan.greenAutoScalingGroup }
+            }
+            return retired.contains("\(d.service)/\(d.plan.greenAutoScalingGroup)")
         }
     }
 
@@ -61,7 +68,13 @@ public struct LaunchTemplateJanitor: Sendable {
     private func delete(_ version: Int, of d: Deployment) async throws -> String? {
         let aws = try aws(d.plan.spec)
         let template = d.plan.blue.launchTemplateId
-        if !(try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.greenAutoScalingGroup]).isEmpty) {
+        if let pair = d.plan.pair {
+            // The pair's groups stay: the version goes only when neither launches from it.
+            let groups = try await aws.autoScaling.describeAutoScalingGroups(names: pair.groups)
+            if let user = groups.first(where: { GroupCopier.launchTemplate(of: $0)?.version == String(version) }) {
+                return "\(user.name) of the pair still launches from version \(version)"
+            }
+        } else if !(try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.greenAutoScalingGroup]).isEmpty) {
             return "green's group \(d.plan.greenAutoScalingGroup) still exists"
         }
         guard let found = try await aws.ec2.describeLaunchTemplateVersions(templateId: template, versions: [String(version)]).first else {

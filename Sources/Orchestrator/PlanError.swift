@@ -30,6 +30,16 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Another service's test route on the listener uses the same header.
     case testRouteTaken(listener: String, header: String, rule: String)
     case otherTargetGroups(group: String, targetGroups: [String], loadBalancers: [String])
+    /// `fleet.mode: pair`: a group of `fleet.pair` does not exist.
+    case pairGroupMissing(String)
+    /// `fleet.mode: pair`: neither group (or both) of the pair is attached to the live target group.
+    case pairBlueUnclear(groups: [String], onLive: [String], targetGroup: String)
+    /// `fleet.mode: pair`: the idle group has instances that Switchyard did not leave there.
+    case pairIdleNotEmpty(group: String, instances: Int, desired: Int)
+    /// `fleet.mode: pair`: the idle group launches from another launch template than blue.
+    case pairTemplateDiffers(idle: String, idleTemplate: String, blue: String, blueTemplate: String)
+    /// `fleet.mode: pair`: a group outside the pair has instances in one of the pair's target groups.
+    case pairForeignGroup(group: String, targetGroup: String, pair: [String])
 
     public var description: String {
         switch self {
@@ -92,6 +102,22 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the Auto Scaling group \(group) is attached to \(tg), where green would go, and Switchyard did not create it. Detach or delete it first."
         case .launchTemplateVersionNotFound(let template, let version):
             return "launch template \(template) has no version \(version)."
+        case .pairGroupMissing(let name):
+            return "the Auto Scaling group \(name) named in fleet.pair does not exist (pair mode never creates a group: declare it, e.g. in Terraform, first)."
+        case .pairBlueUnclear(let groups, let onLive, let tg):
+            let found = onLive.isEmpty ? "neither is attached to it" : "both are attached to it (\(onLive.joined(separator: ", ")))"
+            return "fleet.pair names \(groups.joined(separator: " and ")), but of the two, \(found). Blue must be the one group of the pair "
+                + "attached to the live target group \(tg), and green the other (attached to the idle target group, or to none)."
+        case .pairIdleNotEmpty(let group, let instances, let desired):
+            return "\(group), the idle group of fleet.pair, has \(instances) instances (desired capacity \(desired)) but carries no traffic, "
+                + "and no earlier release of this service left them there. Green must start empty, as every instance of green is replaced "
+                + "with the new AMI: scale \(group) to 0 first."
+        case .pairTemplateDiffers(let idle, let idleTemplate, let blue, let blueTemplate):
+            return "\(idle) (the idle group of fleet.pair) launches from \(idleTemplate), but blue \(blue) from \(blueTemplate). Both groups of "
+                + "the pair must use the same launch template: green gets a new version of blue's."
+        case .pairForeignGroup(let group, let tg, let pair):
+            return "the Auto Scaling group \(group) has instances in \(tg), one of the pair's target groups, but is not in fleet.pair "
+                + "(\(pair.joined(separator: ", "))). Pair mode retires no group outside the pair: detach it, or let its retention end and run `switchyard gc`."
         case .otherTargetGroups(let group, let tgs, let lbs):
             let names = tgs.map { "target group \($0)" } + lbs.map { "classic load balancer \($0)" }
             return "blue \(group) also stands in \(names.joined(separator: ", ")), outside traffic.target_groups. Green would not be there until promotion: "

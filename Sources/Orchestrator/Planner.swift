@@ -89,15 +89,27 @@ public struct Planner: Sendable {
             throw PlanError.targetGroupsMismatch(resource: resource, listener: live, file: spec.traffic.targetGroups)
         }
 
-        let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueAutoScalingGroup.map { [$0] } ?? []))
-        let blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
-        let retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable,
+        let blueGroup: AutoScalingGroup
+        let retire: [String]
+        var pair: PairFound?
+        if spec.fleet.mode == .pair {
+            let found = try await findPair(spec: spec, blueTargetGroup: blueTargetGroup, greenTargetGroup: greenTargetGroup, retirable: retirable,
+                                           endingRetention: endingRetention, now: now)
+            blueGroup = found.blue
+            retire = found.retire
+            pair = found
+        } else {
+            let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueAutoScalingGroup.map { [$0] } ?? []))
+            blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
+            retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable,
                                         endingRetention: endingRetention, now: now)
+        }
         let (blue, source, architectureSource) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
         try await checkAlarmsExist(spec.checks.alarms)
         let fleetDescription = try await FleetReader(aws: aws).describe(blueGroup)
         var fleet = FleetPlanning.plan(fleetDescription, shifted: [blueTargetGroup, greenTargetGroup], now: now,
                                        architectureSource: architectureSource)
+        if let pair { fleet = FleetPlanning.pair(fleet, blue: fleetDescription, idle: pair.idle, idleHasSchedule: pair.idleHasSchedule) }
         if spec.fleet.launchTemplateDefault == .promote {
             fleet.previousDefaultVersion = source.isDefault ? source.versionNumber
                 : try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: ["$Default"]).first?.versionNumber
@@ -109,14 +121,15 @@ public struct Planner: Sendable {
         let plan = ReleasePlan(
             spec: spec, ami: ami, blue: blue,
             greenTargetGroupArn: greenTargetGroup,
-            greenAutoScalingGroup: Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
-            retire: retire, stickyForwards: topology.sticky.isEmpty ? nil : topology.sticky, fleet: fleet)
+            greenAutoScalingGroup: pair?.idle.name ?? Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
+            retire: retire, stickyForwards: topology.sticky.isEmpty ? nil : topology.sticky, fleet: fleet,
+            pair: pair.map { PairPlan(groups: spec.fleet.pair, greenBefore: $0.greenBefore) })
         return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source, blueFleet: fleetDescription))
     }
 
     /// The groups whose instances are registered in the target groups, plus the groups named (which may have no
     /// instances): a handful of requests whatever the number of groups in the region.
-    private func groupsOn(_ targetGroups: [String], named: Set<String>) async throws -> [AutoScalingGroup] {
+    func groupsOn(_ targetGroups: [String], named: Set<String>) async throws -> [AutoScalingGroup] {
         let instanceIds = try await withThrowingTaskGroup(of: [String].self) { group in
             for targetGroup in targetGroups {
                 group.addTask { try await aws.elb.describeTargetHealth(targetGroupArn: targetGroup).map(\.targetId) }

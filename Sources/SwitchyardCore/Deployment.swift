@@ -44,10 +44,13 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// What green copies from blue and what the release pins; nil in records made before fleets were copied (those
     /// releases go on as they began).
     public var fleet: FleetPlan?
+    /// Set in `fleet.mode: pair`: green is a standing group, updated and scaled, never created or deleted.
+    public var pair: PairPlan?
 
     public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
-                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil) {
+                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, pair: PairPlan? = nil) {
         self.fleet = fleet
+        self.pair = pair
         self.spec = spec
         self.ami = ami
         self.blue = blue
@@ -56,6 +59,9 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
         self.retire = retire
         self.stickyForwards = stickyForwards
     }
+
+    /// Whether green and blue are a standing pair (`fleet.mode: pair`) rather than a clone per release.
+    public var isPair: Bool { pair != nil }
 
     /// Whether any shifted forward has target-group stickiness on.
     public var isSticky: Bool { !(stickyForwards ?? [:]).isEmpty }

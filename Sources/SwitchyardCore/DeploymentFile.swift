@@ -106,7 +106,7 @@ struct FileReader {
     static let knownKeys: [String: [String]] = [
         "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify"],
         "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"],
-        "fleet": ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default"],
+        "fleet": ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default", "mode", "pair"],
         "steps": ["weight", "bake"],
         "checks": ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http", "metrics"],
         "checks.metrics": ["name", "namespace", "metric", "dimensions", "stat", "period", "expression", "using", "max", "min",

@@ -162,7 +162,7 @@ extension FileReader {
     }
 
     mutating func fleet(_ m: Node.Mapping) -> DeploymentSpec.Fleet? {
-        let f = fields(m, at: "fleet", allowed: ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default"])
+        let f = fields(m, at: "fleet", allowed: ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default", "mode", "pair"])
         var fleet = DeploymentSpec.Fleet()
         var ok = true
         if f["blue_auto_scaling_group"] != nil {
@@ -186,6 +186,7 @@ extension FileReader {
             fleet.launchTemplateDefault = choice ?? fleet.launchTemplateDefault
             ok = ok && choice != nil
         }
+        ok = pairMode(f, into: &fleet) && ok
         return ok ? fleet : nil
     }
 

@@ -97,16 +97,30 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
             case promote
         }
 
+        /// How green comes to exist.
+        public enum Mode: String, Sendable, Hashable, Codable, CaseIterable {
+            /// Green is a new group cloned from blue, deleted on rollback or once blue's successor is retired.
+            case clone
+            /// Green is the idle one of two standing groups (`fleet.pair`), owned by another tool such as Terraform:
+            /// no group is ever created or deleted, only updated and scaled.
+            case pair
+        }
+
         public var blueAutoScalingGroup: String?
         public var capacityTimeout: TimeSpan
         public var otherTargetGroups: OtherTargetGroups
         public var launchTemplateDefault: LaunchTemplateDefault
+        public var mode: Mode
+        /// The two standing groups of `fleet.mode: pair`, as the file names them (empty in clone mode).
+        public var pair: [String]
         public init(blueAutoScalingGroup: String? = nil, capacityTimeout: TimeSpan = .minutes(10), otherTargetGroups: OtherTargetGroups = .refuse,
-                    launchTemplateDefault: LaunchTemplateDefault = .keep) {
+                    launchTemplateDefault: LaunchTemplateDefault = .keep, mode: Mode = .clone, pair: [String] = []) {
             self.blueAutoScalingGroup = blueAutoScalingGroup
             self.capacityTimeout = capacityTimeout
             self.otherTargetGroups = otherTargetGroups
             self.launchTemplateDefault = launchTemplateDefault
+            self.mode = mode
+            self.pair = pair
         }
 
         // Records stored before these keys existed decode with the defaults.
@@ -116,6 +130,8 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
             capacityTimeout = try c.decode(TimeSpan.self, forKey: .capacityTimeout)
             otherTargetGroups = try c.decodeIfPresent(OtherTargetGroups.self, forKey: .otherTargetGroups) ?? .refuse
             launchTemplateDefault = try c.decodeIfPresent(LaunchTemplateDefault.self, forKey: .launchTemplateDefault) ?? .keep
+            mode = try c.decodeIfPresent(Mode.self, forKey: .mode) ?? .clone
+            pair = try c.decodeIfPresent([String].self, forKey: .pair) ?? []
         }
     }
 

@@ -2,11 +2,13 @@
 public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// Marks the start of the release (claims the listener for this deployment).
     case begin
-    /// Scales a group that stands on green's target group with no traffic to 0 and deletes it.
+    /// Scales a group that stands on green's target group with no traffic to 0 and deletes it (pair mode: scales the
+    /// idle group of the pair to 0 and keeps it).
     case retireGroup(String)
     /// A launch-template version equal to blue's but for the ImageId exists; reports its number.
     case ensureLaunchTemplateVersion
-    /// The green group exists with blue's size, attached to green's target group.
+    /// The green group exists with blue's size, attached to green's target group (pair mode: the idle group of the pair
+    /// is updated to the version and blue's sizes; nothing is created).
     case ensureGreenGroup(launchTemplateVersion: Int)
     /// Reads green's group: how many instances are InService.
     case observeCapacity
@@ -20,7 +22,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     case confirmPromotion
     /// The listener forwards 100 % to blue, read back to confirm.
     case restoreBlue
-    /// Green's group is scaled to 0 and deleted.
+    /// Green's group is scaled to 0 and deleted (pair mode: the idle group gets back every setting the plan recorded).
     case removeGreen
     /// A listener rule at the top free priority sends requests carrying the test-route header to green's target group
     /// only (found again by its condition after a crash, never created twice).
@@ -30,7 +32,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// After a rollback, stickiness is back on every forward that had it when the release was planned.
     case restoreStickiness
     /// After the retention window of a completed release, blue's group is scaled to 0 and deleted (never while it
-    /// carries traffic).
+    /// carries traffic; pair mode: scaled to 0 and kept).
     case retireBlue
     /// Blue cannot be scaled in while the release runs (MinSize at its desired capacity, scheduled actions
     /// suspended) and launches by version number, not `$Latest`/`$Default`.
@@ -50,14 +52,14 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .begin: return "starting the release"
         case .retireGroup(let name): return "retiring \(name)"
         case .ensureLaunchTemplateVersion: return "creating the launch template version"
-        case .ensureGreenGroup: return "creating the green Auto Scaling group"
+        case .ensureGreenGroup: return "setting up the green Auto Scaling group"
         case .observeCapacity: return "reading green's capacity"
         case .observeTargetHealth: return "reading green's target health"
         case .setWeights(let green): return "setting the listener to \(green)% green"
         case .runChecks: return "running checks"
         case .confirmPromotion: return "confirming promotion"
         case .restoreBlue: return "moving all traffic back to blue"
-        case .removeGreen: return "removing the green Auto Scaling group"
+        case .removeGreen: return "taking the green Auto Scaling group down"
         case .retireBlue: return "retiring blue after its retention"
         case .ensureTestRoute: return "adding the test route to green"
         case .removeTestRoute: return "removing the test route"

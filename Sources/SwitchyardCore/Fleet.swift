@@ -61,3 +61,46 @@ public struct FleetPlan: Sendable, Hashable, Codable {
     /// Pinned processes that blue did not have suspended itself: resumed when the release ends.
     public var processesToResume: [String] { pinnedProcesses.filter { !blueSuspendedProcesses.contains($0) }.sorted() }
 }
+
+/// An Auto Scaling group's own settings as read before a release touched it: what a rollback puts back.
+public struct GroupSettings: Sendable, Hashable, Codable {
+    public var name: String
+    public var launchTemplateId: String
+    /// As the group names it: a number, `$Latest` or `$Default`.
+    public var launchTemplateVersion: String
+    public var minSize: Int
+    public var maxSize: Int
+    public var desiredCapacity: Int
+    public var suspendedProcesses: [String]
+    public var targetGroupARNs: [String]
+
+    public init(name: String, launchTemplateId: String, launchTemplateVersion: String, minSize: Int, maxSize: Int, desiredCapacity: Int,
+                suspendedProcesses: [String], targetGroupARNs: [String]) {
+        self.name = name
+        self.launchTemplateId = launchTemplateId
+        self.launchTemplateVersion = launchTemplateVersion
+        self.minSize = minSize
+        self.maxSize = maxSize
+        self.desiredCapacity = desiredCapacity
+        self.suspendedProcesses = suspendedProcesses.sorted()
+        self.targetGroupARNs = targetGroupARNs.sorted()
+    }
+
+    /// `min/desired/max`, for logs.
+    public var sizes: String { "\(minSize)/\(desiredCapacity)/\(maxSize)" }
+}
+
+/// `fleet.mode: pair`: green is the idle one of two standing groups. Stored in the plan before anything changes, so a
+/// crash, a resume and a rollback all put back the same settings.
+public struct PairPlan: Sendable, Hashable, Codable {
+    /// The pair as the file names it.
+    public var groups: [String]
+    /// The idle group as it was when the release was planned (after its retirement, when the plan retires it first:
+    /// then its sizes are 0/0/0, as retirement leaves them).
+    public var greenBefore: GroupSettings
+
+    public init(groups: [String], greenBefore: GroupSettings) {
+        self.groups = groups
+        self.greenBefore = greenBefore
+    }
+}

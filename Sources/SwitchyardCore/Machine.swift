@@ -98,7 +98,8 @@ public enum Machine {
             var next = d
             next.state = .rolledBack
             next.updatedAt = now
-            return .transition(Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rolledBack, message: "rolled back: traffic is 100% on blue \(d.plan.blue.autoScalingGroup), green removed")))
+            let green = d.plan.isPair ? "green \(d.plan.greenAutoScalingGroup) back as it was" : "green removed"
+            return .transition(Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rolledBack, message: "rolled back: traffic is 100% on blue \(d.plan.blue.autoScalingGroup), \(green)")))
         case .completed, .rolledBack, .failed:
             return .done
         }
@@ -230,7 +231,8 @@ public enum Machine {
             next.state = .waitingForCapacity
             next.phaseStartedAt = now
             next.nextCheckAt = nil
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenAutoScalingGroup) created with desired capacity \(d.plan.blue.desiredCapacity)", details: ["asg": d.plan.greenAutoScalingGroup]))
+            let how = d.plan.isPair ? "of the pair set to launch template version \(d.greenLaunchTemplateVersion.map(String.init) ?? "?") and" : "created with"
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenAutoScalingGroup) \(how) desired capacity \(d.plan.blue.desiredCapacity)", details: ["asg": d.plan.greenAutoScalingGroup]))
         case (.waitingForCapacity, .capacityObserved(let report)):
             next.lastObservation = report.summary
             next.greenCapacity = report
@@ -297,7 +299,8 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "stickiness turned back on now that green is gone"))
         case (.rollingBack, .greenRemoved):
             next.greenRemoved = true
-            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) scaled to 0 and deleted"))
+            let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own launch template version \($0.greenBefore.launchTemplateVersion), processes and target groups; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) \(how)"))
         case (.paused, .promoteRequested) where !d.promoteRequested:
             next.promoteRequested = true
             return Transition(deployment: next, log: LogEntry(from: .paused, to: .paused, message: "promotion past the manual gate requested"))
@@ -316,7 +319,7 @@ public enum Machine {
             let why = by.map { "deployment \($0) needs its target group, so the retention ended early" } ?? "its retention ended"
             var details = ["asg": d.plan.blue.autoScalingGroup]
             if let by { details["by_deployment"] = by }
-            return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.autoScalingGroup) scaled to 0 and deleted: \(why)", details: details))
+            return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.autoScalingGroup) \(d.plan.isPair ? "scaled to 0 and kept (pair mode)" : "scaled to 0 and deleted"): \(why)", details: details))
         case (.launching, .bluePinned(let summary)):
             next.bluePinned = true
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "blue \(d.plan.blue.autoScalingGroup) pinned for the release: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))

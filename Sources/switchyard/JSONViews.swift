@@ -200,6 +200,8 @@ enum JSONViews {
         let total_bake_ms: Int64
         let listener_claimed_by: String?
         let fleet: Fleet?
+        /// `clone` or `pair` (fleet.mode).
+        let mode: String
 
         /// What green copies from blue and what the release pins.
         struct Fleet: Encodable {
@@ -228,6 +230,7 @@ enum JSONViews {
 
         init(_ p: ReleasePlan, listenerClaimedBy: String? = nil) {
             fleet = p.fleet.map { Fleet($0, spec: p.spec) }
+            mode = p.spec.fleet.mode.rawValue
             listener_claimed_by = listenerClaimedBy
             service = p.spec.service
             ami = p.ami

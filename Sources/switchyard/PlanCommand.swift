@@ -54,9 +54,16 @@ struct Plan: AsyncParsableCommand {
             "  green     \(p.greenAutoScalingGroup) on \(p.greenTargetGroupArn)",
             "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)",
         ]
+        if let pair = p.pair {
+            let before = pair.greenBefore
+            lines.append("  pair      pair mode: green = \(p.greenAutoScalingGroup) (idle), no group is created or deleted")
+            lines.append("            \(before.name) now: launch template version \(before.launchTemplateVersion), min/desired/max \(before.sizes); "
+                + "a rollback puts that back, and blue \(p.blue.autoScalingGroup) is scaled to 0/0/0 (kept) after its retention")
+        }
         if let fleet = p.fleet { lines += describe(fleet, p) }
         for group in p.retire {
-            lines.append("  retire    \(group) (stands on green's target group with no traffic; scaled to 0 and deleted first)")
+            let how = p.isPair ? "scaled to 0 first, kept" : "scaled to 0 and deleted first"
+            lines.append("  retire    \(group) (stands on green's target group with no traffic; \(how))")
         }
         lines.append("  steps")
         var k = 0

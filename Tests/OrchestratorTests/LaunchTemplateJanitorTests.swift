@@ -37,6 +37,31 @@ import Testing
         #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.problem == "AccessDenied: no AWS in this test refused" })
     }
 
+    /// In pair mode the same two names come back release after release: a completed green's version is due only once
+    /// a later release retired that group as its blue, never because an earlier one did.
+    @Test func inPairModeOnlyALaterRetirementOfTheSameGroupMakesAGreenVersionDue() throws {
+        let store = try Fixtures.store()
+        func paired(_ id: String, minute: Double, blue: String, green: String, version: Int, retired: Bool) -> Deployment {
+            var d = record(id, .completed, version: version, blue: blue, retiredAt: retired ? Fixtures.start : nil)
+            d.plan.greenAutoScalingGroup = green
+            d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
+                name: green, launchTemplateId: "lt-1", launchTemplateVersion: "1", minSize: 0, maxSize: 0, desiredCapacity: 0,
+                suspendedProcesses: [], targetGroupARNs: []))
+            d.createdAt = Fixtures.start.addingTimeInterval(minute * 60)
+            return d
+        }
+        let records = [
+            paired("p1", minute: 1, blue: "web-blue", green: "web-green", version: 2, retired: true),
+            paired("p2", minute: 2, blue: "web-green", green: "web-blue", version: 3, retired: true),   // retired p1's green
+            paired("p3", minute: 3, blue: "web-blue", green: "web-green", version: 4, retired: false),  // serving now: not due, though p2 retired a web-green
+        ]
+        for d in records { try store.insert(d, log: LogEntry(from: d.state, to: d.state, message: "seeded"), actor: "t@h", at: Fixtures.start) }
+        let janitor = LaunchTemplateJanitor(store: store, clock: TestClock(Fixtures.start), actor: "t@h") { _ in
+            throw FakeError.refused("no AWS in this test")
+        }
+        #expect(try janitor.due(service: "web").map(\.id) == ["p1"])
+    }
+
     @Test func aDeletedVersionIsRecordedOnceWithoutMovingTheReleaseEnd() {
         let d = record("d1", .rolledBack, version: 5)
         let t = Machine.apply(d, .launchTemplateVersionDeleted(5), now: Fixtures.start.addingTimeInterval(3600))
