@@ -19,7 +19,7 @@ def is_subsequence(seen, expected):
     return all(any(item == e for e in it) for item in seen)
 
 
-@pytest.mark.world(bake="300ms", interval="100ms")
+@pytest.mark.world(bake="1s", interval="100ms")
 def test_clean_release_shifts_10_50_100_and_green_runs_the_new_ami(world, switchyard, aws, poller):
     blue_tg, green_tg = world["target_group_arns"]
     with poller(world, blue_tg, green_tg) as watch:
