@@ -200,6 +200,10 @@ enum JSONViews {
         let total_bake_ms: Int64
         let listener_claimed_by: String?
         let fleet: Fleet?
+        /// Every metric check with its queries filled in for green (and blue when the rule compares).
+        let metrics: [Metric]
+        /// The commands of each hook point, in order.
+        let hooks: [String: [Hook]]
 
         /// What green copies from blue and what the release pins.
         struct Fleet: Encodable {
@@ -244,6 +248,9 @@ enum JSONViews {
             retire = p.retire
             steps = p.spec.steps.map(Step.init)
             total_bake_ms = p.spec.totalBake.milliseconds
+            let values = MetricTemplate.Values(plan: p)
+            metrics = p.spec.checks.metrics.map { Metric($0, values) }
+            hooks = Dictionary(uniqueKeysWithValues: HookPoint.allCases.map { ($0.rawValue, (p.spec.hooks?[$0] ?? []).map(Hook.init)) })
         }
     }
 }
