@@ -44,19 +44,22 @@ def green_weights_written(proxy, green_tg):
 
 
 @pytest.mark.world(bake="0s", interval="200ms")
-def test_a_failing_before_traffic_hook_rolls_back_before_any_traffic_moves(world, switchyard, aws, proxy, tmp_path):
+def test_a_failing_before_traffic_hook_rolls_back_before_any_traffic_moves(world, switchyard, aws, proxy, poller, tmp_path):
     after = tmp_path / "after_rollback.env"
     add_hooks(world, [
         ("before_traffic", sh("echo probing green; echo 'smoke failed: GET /healthz 503' >&2; exit 1"), {"timeout": "10s"}),
         ("after_rollback", sh(f"env > {after}"), {}),
     ])
-    run = start(switchyard, world, env={"AWS_ENDPOINT_URL": proxy.url})
-    code, _, err = run.finish()
+    blue_tg, green_tg = world["target_group_arns"]
+    with poller(world, blue_tg, green_tg) as watch:
+        run = start(switchyard, world, env={"AWS_ENDPOINT_URL": proxy.url})
+        code, _, err = run.finish()
     assert code == 3, err
     assert_back_on_blue(aws, world, run.id)
-    blue_tg, green_tg = world["target_group_arns"]
     assert proxy.counts.get("CreateAutoScalingGroup") == 1, "green was created and proven healthy first"
+    # No write ever gave green a share (the rollback's own write, if any, is 0), and the listener never showed one.
     assert all(w == 0 for w in green_weights_written(proxy, green_tg)), green_weights_written(proxy, green_tg)
+    assert watch.seen == [(100, 0)], watch.seen
     event = rollback_event(shown(switchyard, run.id))
     details = event["details"]
     assert details["check"] == "hook:before_traffic" and details["exit_code"] == "1", details
@@ -84,7 +87,7 @@ def test_a_hanging_hook_is_killed_at_its_timeout(world, switchyard, aws, tmp_pat
 
 
 @pytest.mark.world(bake="0s", interval="200ms")
-def test_each_after_step_hook_sees_its_steps_weight_and_no_credentials_of_switchyards_own(world, switchyard, tmp_path):
+def test_each_after_step_hook_sees_its_steps_weight_and_no_credentials_of_switchyards_own(world, switchyard, proxy, tmp_path):
     seen = tmp_path / "steps"
     record = f'echo "$SWITCHYARD_HOOK $SWITCHYARD_STEP/$SWITCHYARD_STEPS $SWITCHYARD_GREEN_WEIGHT $SWITCHYARD_DEPLOYMENT_ID ' \
              f'$SWITCHYARD_GREEN_ASG ${{AWS_ACCESS_KEY_ID:-no-key}} ${{AWS_SECRET_ACCESS_KEY:-no-secret}}" >> {seen}'
@@ -93,12 +96,13 @@ def test_each_after_step_hook_sees_its_steps_weight_and_no_credentials_of_switch
     # Switchyard reads its credentials from a profile: the hooks get the user's environment, which has none.
     credentials = tmp_path / "credentials"
     credentials.write_text("[hooks]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
-    env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": "hooks", "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+    env = {"AWS_ENDPOINT_URL": proxy.url, "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": "hooks", "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
            "AWS_CONFIG_FILE": str(tmp_path / "no-config")}
     run = start(switchyard, world, env=env)
     code, _, err = run.finish()
     assert code == 0, err
     green = f"switchyard-{world['service']}-{run.id}"
+    assert green_weights_written(proxy, world["target_group_arns"][1]) == [10, 50, 100]
     assert seen.read_text().splitlines() == [
         f"before_traffic 0/3 0 {run.id} {green} no-key no-secret",
         f"after_step 1/3 10 {run.id} {green} no-key no-secret",
