@@ -167,3 +167,23 @@ def test_plan_lists_the_hooks_and_the_metric_queries(world, switchyard):
     green_queries = json.dumps(metric["green"])
     assert "targetgroup/" + green_tg.split(":targetgroup/")[1] in green_queries
     assert "targetgroup/" + blue_tg.split(":targetgroup/")[1] in json.dumps(metric["blue"])
+
+
+@pytest.mark.world(bake="0s", interval="200ms")
+def test_sigterm_during_a_hook_stops_it_and_resume_runs_it_again(world, switchyard, tmp_path):
+    runs, pid = tmp_path / "runs", tmp_path / "hook.pid"
+    add_hooks(world, [("before_traffic", sh(f'echo before >> {runs}; [ -e {pid} ] || {{ echo $$ > {pid}; exec sleep 60; }}'), {"timeout": "2m"})])
+    run = start(switchyard, world)
+    wait_until(lambda: pid.exists() and pid.read_text().strip(), what="the hook to start")
+    began = time.time()
+    run.proc.send_signal(signal.SIGTERM)
+    code, _, err = run.finish(timeout=30)
+    assert code == 5, err
+    assert time.time() - began < 10, "the hook was stopped, not waited for"
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid.read_text()), 0)
+    assert "the before_traffic hook 1 was stopped before it ended" in err, err
+    code, _, err = switchyard("resume", run.id)
+    assert code == 0, err
+    assert "hook before_traffic[1] had not finished; running it again" in err, err
+    assert runs.read_text().splitlines() == ["before", "before"]
