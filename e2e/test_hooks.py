@@ -187,3 +187,26 @@ def test_sigterm_during_a_hook_stops_it_and_resume_runs_it_again(world, switchya
     assert code == 0, err
     assert "hook before_traffic[1] had not finished; running it again" in err, err
     assert runs.read_text().splitlines() == ["before", "before"]
+
+
+@pytest.mark.world(bake="0s", interval="200ms")
+def test_a_failed_hook_with_on_failure_pause_waits_and_promote_goes_on_from_the_same_step(world, switchyard, aws, tmp_path):
+    runs = tmp_path / "runs"
+    add_hooks(world, [("after_step", sh(f'echo "step $SWITCHYARD_STEP" >> {runs}; [ "$SWITCHYARD_STEP" != 1 ]'), {"on_failure": "pause"})])
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], "--detach-at-pause")
+    assert code == 5, err
+    assert "waits at a failed hook (on_failure: pause) at blue 90% / green 10%" in err, err
+    deployment = shown_id(err)
+    view = shown(switchyard, deployment)
+    assert view["state"] == "paused"
+    paused = [e for e in view["events"] if e["to"] == "paused"][0]
+    assert paused["details"]["check"] == "hook:after_step" and paused["details"]["exit_code"] == "1"
+    code, _, err = switchyard("promote", deployment)
+    assert code == 0, err
+    assert shown(switchyard, deployment)["state"] == "completed"
+    # Promote went on from the step where the hook failed (no step skipped), and did not run that hook again.
+    assert runs.read_text().splitlines() == ["step 1", "step 2", "step 3"]
+
+
+def shown_id(err):
+    return err.splitlines()[0].split()[1]

@@ -141,3 +141,11 @@ import Testing
         #expect(Hook.environment(d, HookRef(point: .afterRollback, index: 0))["SWITCHYARD_TEST_ROUTE_HEADER"] == nil)
     }
 }
+
+extension MachineHookTests {
+    @Test func aHookTouchesNoAWSButStartsOnlyUnderTheLease() {
+        let effect = Effect.runHook(HookRef(point: .beforeTraffic, index: 0))
+        #expect(!effect.writesAWS && effect.needsLease && effect.kind == "runHook")
+        #expect(!Effect.runChecks.needsLease && Effect.setWeights(green: 10).needsLease)
+    }
+}
