@@ -122,7 +122,12 @@ public struct ProcessHookRunner: HookRunning {
 
     enum Spawned { case success(pid_t), failure(String) }
 
-    /// posix_spawnp in a new process group, signals back to their defaults (Switchyard ignores SIGINT and SIGTERM to
+    /// The descriptors this process has open now, from /proc (Linux).
+    static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+    }
+
+    /// posix_spawn in a new process group, with only stdin, stdout and stderr open, signals back to their defaults (Switchyard ignores SIGINT and SIGTERM to
     /// handle them itself, and a child would inherit that), stdin from /dev/null, stdout and stderr into `output`.
     static func spawn(_ argv: [String], environment: [String: String], output: Int32) -> Spawned {
         guard let program = argv.first else { return .failure("no program to run") }
@@ -137,6 +142,9 @@ public struct ProcessHookRunner: HookRunning {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, output, 2)
+        // Nothing else of Switchyard's (the state file, AWS connections) reaches the hook. (closefrom is not in
+        // Swift's Glibc module; glibc ignores a close action on a descriptor closed meanwhile.)
+        for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }

@@ -57,6 +57,15 @@ import Testing
         #expect(ended.result.output.contains("SWITCHYARD_GREEN_WEIGHT=25"))
     }
 
+    @Test func theHookGetsNoOpenFileOfSwitchyardsBeyondItsThreeStreams() async throws {
+        // An inheritable descriptor of this process (as a state file or a socket would be) stays out of the hook.
+        let fd = open("/dev/null", O_RDONLY)
+        defer { close(fd) }
+        #expect(fd > 2)
+        let ended = await run(["sh", "-c", "ls /proc/$$/fd"])
+        #expect(ended.result.output == "0\n1\n2\n")
+    }
+
     @Test func aProgramThatCannotStartIsAFailureThatSaysWhy() async {
         let ended = await run(["./no-such-hook.sh"])
         #expect(!ended.result.passed && ended.result.startError?.contains("./no-such-hook.sh: No such file or directory") == true)
