@@ -127,11 +127,14 @@ def test_a_crash_during_a_hook_then_resume_runs_again_only_the_hook_that_had_not
     run.proc.kill()
     assert run.proc.wait(timeout=10) == -signal.SIGKILL
     os.kill(int(pid.read_text()), signal.SIGKILL)
+    assert shown(switchyard, run.id)["running_hook"] == "after_step[1]@1"
     code, _, err = switchyard("resume", run.id)
     assert code == 0, err
     assert "hook after_step[1]@1 had not finished; running it again" in err, err
     assert runs.read_text().splitlines() == ["before", "step 1", "step 2", "step 2", "step 3"]
-    assert shown(switchyard, run.id)["state"] == "completed"
+    view = shown(switchyard, run.id)
+    assert view["state"] == "completed" and view["running_hook"] is None
+    assert view["finished_hooks"] == ["before_traffic[1]", "after_step[1]@0", "after_step[1]@1", "after_step[1]@2"]
 
 
 @pytest.mark.world(bake="0s", interval="200ms")
