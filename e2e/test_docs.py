@@ -10,11 +10,13 @@ import urllib.parse
 from conftest import REPO
 
 DOCS = os.path.join(REPO, "docs")
-SECTIONS = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFileSections.swift")
+SECTIONS = [os.path.join(REPO, "Sources", "SwitchyardCore", name)
+            for name in ("DeploymentFileSections.swift", "DeploymentFileMetrics.swift", "DeploymentFileHooks.swift")]
 READER = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift")
 # A `fields(…, at: key, …)` whose section is a variable: the section it reads, by the function it is in.
 VARIABLE_SECTIONS = {"step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route",
-                     "metricCheck": "checks.metrics", "metricQuery": "checks.metrics.using"}
+                     "metricCheck": "checks.metrics", "metricQuery": "checks.metrics.using",
+                     "hook": [f"hooks.{point}" for point in ("before_traffic", "after_step", "before_promotion", "after_promotion", "after_rollback")]}
 
 
 def read(path):
@@ -24,7 +26,7 @@ def read(path):
 
 def accepted_keys():
     """(section, key) for every key in an `allowed:` list of the validator, the section as the dotted path."""
-    source = read(SECTIONS)
+    source = "\n".join(read(path) for path in SECTIONS)
     found = []
     function = None
     for line in source.splitlines():
@@ -38,7 +40,8 @@ def accepted_keys():
             else:
                 assert function in VARIABLE_SECTIONS, f"fields(at: {at}) in func {function}: add its section to VARIABLE_SECTIONS"
                 section = VARIABLE_SECTIONS[function]
-            found += [(section, k) for k in re.findall(r'"([^"]+)"', m.group(2))]
+            for one in section if isinstance(section, list) else [section]:
+                found += [(one, k) for k in re.findall(r'"([^"]+)"', m.group(2))]
     assert len(found) > 20, found
     return found
 

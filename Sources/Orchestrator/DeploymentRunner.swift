@@ -99,9 +99,9 @@ public struct DeploymentRunner: Sendable {
                 if let holding { wake = min(wake, renewed.addingTimeInterval(holding.ttl / 3)) }
                 try await clock.sleep(until: wake)
             case .perform(let effect):
-                if let holding, effect.writesAWS {
-                    // Fence: the lease must still be ours right before AWS is changed (a process stopped past its
-                    // lease, then taken over, stops here instead of acting on a stale record).
+                if let holding, effect.needsLease {
+                    // Fence: the lease must still be ours right before AWS is changed or a hook starts (a process
+                    // stopped past its lease, then taken over, stops here instead of acting on a stale record).
                     renewed = clock.now()
                     try store.renewLease(service: d.service, deploymentId: d.id, holder: holding.holder, at: renewed, ttl: holding.ttl)
                 }

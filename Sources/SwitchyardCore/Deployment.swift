@@ -137,6 +137,15 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var blueRestored: Bool?
     /// Set by `gc` once green's launch template version is deleted (or found gone).
     public var launchTemplateVersionDeleted: Bool?
+    /// The hooks that ran to their end (`HookRef.key`), whatever their outcome: never run again, even after a crash.
+    public var finishedHooks: [String]?
+    /// The hook started and not yet finished: after a crash it runs again, and `resume` says so.
+    public var runningHook: String?
+    /// Set when a failed hook (`on_failure: pause`) paused the release: the state `promote` returns to, without
+    /// moving to the next step.
+    public var hookPause: DeploymentState?
+    /// Set when promotion was confirmed while `after_promotion` hooks were still to run.
+    public var promotionConfirmed: Bool?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

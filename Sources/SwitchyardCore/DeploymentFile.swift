@@ -104,7 +104,7 @@ struct FileReader {
     /// did you mean `traffic.listener_arn`?) and which reference section documents a key. Kept equal to the `allowed:`
     /// lists of DeploymentFileSections.swift by e2e/test_docs.py (every accepted key must be here).
     static let knownKeys: [String: [String]] = [
-        "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify"],
+        "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
         "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"],
         "fleet": ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default", "mode", "pair"],
         "steps": ["weight", "bake"],
@@ -117,6 +117,12 @@ struct FileReader {
         "notify": ["webhooks", "timeout", "retries"],
         "notify.webhooks": ["url", "format"],
         "promotion": ["blue_retention"],
+        "hooks": ["before_traffic", "after_step", "before_promotion", "after_promotion", "after_rollback"],
+        "hooks.before_traffic": ["run", "timeout", "on_failure"],
+        "hooks.after_step": ["run", "timeout", "on_failure"],
+        "hooks.before_promotion": ["run", "timeout", "on_failure"],
+        "hooks.after_promotion": ["run", "timeout", "on_failure"],
+        "hooks.after_rollback": ["run", "timeout", "on_failure"],
     ]
 
     static func isKnown(_ parts: [String]) -> Bool {

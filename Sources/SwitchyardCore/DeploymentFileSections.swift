@@ -18,7 +18,7 @@ extension FileReader {
     }
 
     mutating func spec(_ top: Node.Mapping) -> DeploymentSpec? {
-        let f = fields(top, at: "", allowed: ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify"],
+        let f = fields(top, at: "", allowed: ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
                        required: ["service", "region", "traffic", "steps"])
         let service = string(f["service"], "service")
         if let service, Self.captures(service, Self.servicePattern) == nil {
@@ -37,9 +37,10 @@ extension FileReader {
             : mapping(f["promotion"], "promotion").flatMap { self.promotion($0) }
         let before = issues.count
         let notify = f["notify"] == nil ? nil : mapping(f["notify"], "notify").flatMap { self.notify($0) }
+        let hooks = f["hooks"] == nil ? nil : mapping(f["hooks"], "hooks").flatMap { self.hooks($0) }
         guard let service, let region, let traffic, let fleet, let steps, let checks, let promotion, issues.count == before else { return nil }
         return DeploymentSpec(service: service, region: region, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion,
-                              notify: notify)
+                              notify: notify, hooks: hooks.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {

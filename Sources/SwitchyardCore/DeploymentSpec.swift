@@ -8,10 +8,14 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     public var checks: Checks
     public var promotion: Promotion
     public var notify: Notify?
+    /// Commands run at named points of the release (`hooks`); nil in records written before hooks existed, and when
+    /// the file has none.
+    public var hooks: Hooks?
 
     public init(service: String, region: String, traffic: Traffic, fleet: Fleet, steps: [Step], checks: Checks, promotion: Promotion,
-                notify: Notify? = nil) {
+                notify: Notify? = nil, hooks: Hooks? = nil) {
         self.notify = notify
+        self.hooks = hooks
         self.service = service
         self.region = region
         self.traffic = traffic

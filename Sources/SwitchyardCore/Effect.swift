@@ -45,6 +45,8 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     case observeBlue
     /// Blue has its own sizes, suspended processes and launch template version back after a rollback.
     case restoreBlueFleet
+    /// A deployment file hook ran to its end (a local process, not an AWS call).
+    case runHook(HookRef)
 
     /// A short name for logs and error messages.
     public var title: String {
@@ -69,6 +71,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .releaseGreen: return "giving green blue's original sizes and scaling"
         case .observeBlue: return "reading blue's capacity"
         case .restoreBlueFleet: return "restoring blue's sizes and scaling"
+        case .runHook(let ref): return "running the \(ref)"
         }
     }
 
@@ -77,10 +80,17 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// Whether the effect changes anything in AWS (the others only read): each of these is fenced by the lease.
     public var writesAWS: Bool {
         switch self {
-        case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion, .observeBlue: return false
+        case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion, .observeBlue, .runHook: return false
         case .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue,
              .ensureTestRoute, .removeTestRoute, .restoreStickiness, .pinBlue, .copyToGreen, .releaseGreen, .restoreBlueFleet: return true
         }
+    }
+
+    /// Whether the effect must hold the lease right before it starts: every AWS write, and every hook, because a hook
+    /// acts on the world too (a load test, a ticket) and a process that lost the deployment must not start one.
+    public var needsLease: Bool {
+        if case .runHook = self { return true }
+        return writesAWS
     }
 
     /// The case's name without its values, e.g. `setWeights`.
@@ -106,6 +116,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .releaseGreen: return "releaseGreen"
         case .observeBlue: return "observeBlue"
         case .restoreBlueFleet: return "restoreBlueFleet"
+        case .runHook: return "runHook"
         }
     }
 }
@@ -140,6 +151,11 @@ public enum Event: Sendable, Hashable {
     case blueFleetRestored(summary: String)
     /// `gc` deleted green's launch template version: its release is over and no group uses it.
     case launchTemplateVersionDeleted(Int)
+    /// A hook's process ended (passed or failed); a hook's failure is never an `effectFailed`.
+    case hookFinished(HookRef, HookResult)
+    /// A hook was stopped because the process was asked to stop (SIGINT/SIGTERM): it has not finished, and runs again
+    /// on resume.
+    case hookInterrupted(HookRef)
 }
 
 /// Green's group as last read: its instances and how many are InService.

@@ -77,14 +77,19 @@ public enum Machine {
             if d.recheckAfterResume == true { return .perform(.runChecks) }
             if d.promoteRequested {
                 if !d.consecutiveFailures.isEmpty { return due(d, now: now, .runChecks) }
+                if let back = d.hookPause { return .transition(leaveHookPause(d, back: back, now: now)) }
                 var next = d
                 next.promoteRequested = false
                 return .transition(advance(next, now: now, message: "promoted past the manual gate"))
             }
             return due(d, now: now, .runChecks)
         case .promoting:
+            if let hook = hookDecision(d, .beforePromotion, now: now) { return hook }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
             if d.plan.fleet != nil && d.greenReleased != true { return .perform(.releaseGreen) }
+            if d.promotionConfirmed == true {
+                return hookDecision(d, .afterPromotion, now: now) ?? .transition(complete(d, now: now))
+            }
             return .perform(.confirmPromotion)
         case .rollingBack:
             if !d.trafficRestored {
@@ -95,6 +100,7 @@ public enum Machine {
             if !d.greenRemoved { return .perform(.removeGreen) }
             if d.needsStickinessRestored { return .perform(.restoreStickiness) }
             if d.plan.fleet != nil && d.blueRestored != true { return .perform(.restoreBlueFleet) }
+            if let hook = hookDecision(d, .afterRollback, now: now) { return hook }
             var next = d
             next.state = .rolledBack
             next.updatedAt = now
@@ -128,6 +134,8 @@ public enum Machine {
             next.updatedAt = now
             return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .promoting, message: "all steps baked; promoting green")))
         }
+        // Green is healthy and takes no traffic yet: the smoke test runs before the first weight is written.
+        if let hook = hookDecision(d, .beforeTraffic, now: now) { return hook }
         guard case .weight(let weight, let bake) = step else {
             var next = d
             next.state = .paused
@@ -139,6 +147,7 @@ public enum Machine {
         guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
             return .perform(.setWeights(green: weight))
         }
+        if let hook = hookDecision(d, .afterStep, now: now) { return hook }
         let bakeEnd = bakeStart.adding(bake)
         if now >= bakeEnd {
             // However short the bake, the checks run at least once under this step's traffic, and a check that is
@@ -204,6 +213,8 @@ public enum Machine {
         var next = d
         next.state = .rollingBack
         next.rollbackReason = d.rollbackReason ?? reason
+        next.hookPause = nil
+        next.runningHook = nil
         next.phaseStartedAt = now
         next.nextCheckAt = nil
         next.updatedAt = now
@@ -273,10 +284,13 @@ public enum Machine {
              (.checkingHealth, .checksObserved(let results)):
             return applyChecks(next, results, now: now)
         case (.promoting, .promotionConfirmed):
-            next.state = .completed
-            next.phaseStartedAt = now
-            next.retentionDeadline = now.adding(d.plan.spec.promotion.blueRetention)
-            return Transition(deployment: next, log: LogEntry(from: .promoting, to: .completed, message: "green \(d.plan.greenAutoScalingGroup) promoted: 100% of traffic on \(d.ami); blue \(d.plan.blue.autoScalingGroup) kept for \(d.plan.spec.promotion.blueRetention)"))
+            guard pendingHook(d, .afterPromotion) != nil else { return complete(d, now: now) }
+            next.promotionConfirmed = true
+            return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "listener read back at 100% green; the after_promotion hooks run before the release is completed"))
+        case (_, .hookFinished(let ref, let result)):
+            return applyHook(d, ref, result, now: now)
+        case (_, .hookInterrupted(let ref)):
+            return applyHookInterrupted(d, ref, now: now)
         case (.rollingBack, .weightsConfirmed(let green)) where green == 0:
             next.greenWeight = 0
             next.trafficRestored = true

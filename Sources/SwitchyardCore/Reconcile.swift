@@ -114,6 +114,10 @@ extension Machine {
         case .completed, .rolledBack, .failed:
             break
         }
+        if let hook = unfinishedHook(d) {
+            found += "; \(hook)"
+            details["hook"] = d.runningHook
+        }
         return outcome("resumed by \(actor): \(found)")
     }
 

@@ -114,6 +114,10 @@ enum JSONViews {
         let file_digest: String
         let rollback_reason: String?
         let failure_reason: String?
+        /// The hook stored as started and not yet finished (`before_traffic[1]`, `after_step[1]@2`).
+        let running_hook: String?
+        /// The hooks that ran to their end, in order.
+        let finished_hooks: [String]
         let events: [Event]?
         let runner: Runner?
 
@@ -139,6 +143,8 @@ enum JSONViews {
             file_digest = d.fileDigest
             rollback_reason = d.rollbackReason
             failure_reason = d.failureReason
+            running_hook = d.runningHook
+            finished_hooks = d.finishedHooks ?? []
             self.events = events?.map(Event.init)
         }
 
@@ -146,7 +152,7 @@ enum JSONViews {
         /// only in `show`, `runner` only in `status`.
         enum CodingKeys: String, CodingKey {
             case id, service, ami, state, step_index, steps, green_weight, blue_weight, blue, green, created_at, updated_at,
-                 finished_at, retention_deadline, blue_retired_at, actor, file_digest, rollback_reason, failure_reason, events, runner
+                 finished_at, retention_deadline, blue_retired_at, actor, file_digest, rollback_reason, failure_reason, running_hook, finished_hooks, events, runner
         }
 
         func encode(to encoder: Encoder) throws {
@@ -170,6 +176,8 @@ enum JSONViews {
             try c.encode(file_digest, forKey: .file_digest)
             try c.encode(rollback_reason, forKey: .rollback_reason)
             try c.encode(failure_reason, forKey: .failure_reason)
+            try c.encode(running_hook, forKey: .running_hook)
+            try c.encode(finished_hooks, forKey: .finished_hooks)
             try c.encodeIfPresent(events, forKey: .events)
             try c.encodeIfPresent(runner, forKey: .runner)
         }
@@ -202,6 +210,10 @@ enum JSONViews {
         let fleet: Fleet?
         /// `clone` or `pair` (fleet.mode).
         let mode: String
+        /// Every metric check with its queries filled in for green (and blue when the rule compares).
+        let metrics: [Metric]
+        /// The commands of each hook point, in order.
+        let hooks: [String: [Hook]]
 
         /// What green copies from blue and what the release pins.
         struct Fleet: Encodable {
@@ -247,6 +259,9 @@ enum JSONViews {
             retire = p.retire
             steps = p.spec.steps.map(Step.init)
             total_bake_ms = p.spec.totalBake.milliseconds
+            let values = MetricTemplate.Values(plan: p)
+            metrics = p.spec.checks.metrics.map { Metric($0, values) }
+            hooks = Dictionary(uniqueKeysWithValues: HookPoint.allCases.map { ($0.rawValue, (p.spec.hooks?[$0] ?? []).map(Hook.init)) })
         }
     }
 }

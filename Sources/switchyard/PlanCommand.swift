@@ -95,8 +95,24 @@ struct Plan: AsyncParsableCommand {
             lines += described.dropFirst().map { "            " + $0 }
         }
         if !p.spec.checks.metrics.isEmpty { lines.append("            all read together in one GetMetricData call per tick") }
+        lines += describe(hooks: p.spec)
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
+    }
+
+    /// Each hook with its point, timeout and `on_failure`, in the order the release runs them.
+    static func describe(hooks spec: DeploymentSpec) -> [String] {
+        guard let hooks = spec.hooks else { return [] }
+        let steps = spec.weightSteps.count
+        var lines: [String] = []
+        for point in HookPoint.allCases {
+            for hook in hooks[point] {
+                let when = point == .afterStep ? ", at each of the \(steps) steps" : ""
+                lines.append((lines.isEmpty ? "  hooks     " : "            ")
+                    + "\(point): \(hook.commandLine) (timeout \(hook.timeout), on failure \(hook.onFailure.rawValue))\(when)")
+            }
+        }
+        return lines
     }
 
     /// One forward on the line, several (moved together) below it.

@@ -84,9 +84,11 @@ enum Session {
                        detachAtPause: Bool = false, live: LiveView? = nil, facts: PlanFacts? = nil, showing: String? = nil,
                        plain: PlainProgress? = nil) -> DeploymentRunner {
         let clock = SystemClock()
+        let stop = stopOnSignals()
+        let effects = HookEffects(inner: AWSEffects(aws: aws, logger: logger, clock: clock, facts: facts), stop: stop)
         return DeploymentRunner(
-            store: store, effects: AWSEffects(aws: aws, logger: logger, clock: clock, facts: facts), clock: clock, actor: actor, logger: logger,
-            holding: holding, stop: stopOnSignals(),
+            store: store, effects: effects, clock: clock, actor: actor, logger: logger,
+            holding: holding, stop: stop,
             crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]), detachAtPause: detachAtPause,
             onChange: { d, log, at in
                 // An earlier deployment's event (its retention ended by this release) is stored and notified, but this

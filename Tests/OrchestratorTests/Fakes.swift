@@ -71,6 +71,7 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .releaseGreen: return .greenReleased(summary: "MinSize 1, MaxSize 4")
             case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
             case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
+            case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
             }
         }
     }

@@ -26,6 +26,11 @@ struct ImaginaryAWS {
     var violations: [String] = []
     /// Whether a test-route rule stands on the listener.
     var testRouteStands = false
+    /// How many times each hook (`HookRef.key`) was run, and how likely a hook is to fail.
+    var hookRuns: [String: Int] = [:]
+    var hookFailChance = 0.0
+    /// Whether the plan has a before_traffic hook: no weight above 0 may be written before it ran.
+    var beforeTrafficHook = false
     /// Target-group stickiness on the forward (meaningful when the plan records it as sticky).
     var stickinessOn = true
     /// Blue's MinSize held at its desired capacity (and its version pinned); green copied and released.
@@ -54,6 +59,7 @@ struct ImaginaryAWS {
                 violations.append("weight raised to \(green)% right after green was seen unhealthy (state \(state))")
             }
             if green > 0 && !greenExists { violations.append("weight \(green)% sent to a green that does not exist") }
+            if green > 0 && beforeTrafficHook && hookRuns["before_traffic[1]"] == nil { violations.append("weight \(green)% written before the before_traffic hook ran") }
             if green > 0 && fleet && greenCopies.count < FleetCopy.allCases.count {
                 violations.append("weight \(green)% sent to a green that lacks blue's \(Set(FleetCopy.allCases).subtracting(greenCopies).map(\.rawValue).sorted())")
             }
@@ -100,6 +106,10 @@ struct ImaginaryAWS {
             if greenWeight > 0 { violations.append("blue's scaling restored while green still had \(greenWeight)%") }
             bluePinned = false
             return .blueFleetRestored(summary: "restored")
+        case .runHook(let ref):
+            hookRuns[ref.key, default: 0] += 1
+            let failed = Double.random(in: 0..<1, using: &rng) < hookFailChance
+            return .hookFinished(ref, HookResult(exitCode: failed ? 1 : 0, output: failed ? "boom" : "ok"))
         }
     }
 
@@ -127,6 +137,15 @@ struct ImaginaryAWS {
             d.plan.fleet = FleetPlan(copies: FleetCopy.allCases, pinnedProcesses: ["ScheduledActions"], blueLaunchTemplateVersion: "$Latest")
             world.fleet = true
         }
+        if Bool.random(using: &rng) {
+            let onFailure = Hook.OnFailure.allCases.randomElement(using: &rng)!
+            d.plan.spec.hooks = Hooks(beforeTraffic: [Hook(run: ["smoke"], onFailure: onFailure)], afterStep: [Hook(run: ["load"], onFailure: onFailure)],
+                                      beforePromotion: [Hook(run: ["ticket"], onFailure: onFailure)], afterPromotion: [Hook(run: ["tell"], onFailure: .ignore)],
+                                      afterRollback: [Hook(run: ["page"], onFailure: .ignore)])
+            world.beforeTrafficHook = true
+            world.hookFailChance = [0.0, 0.1, 0.3].randomElement(using: &rng)!
+        }
+        var crashedHook: String?
         var now = start
         let crashAt = Int.random(in: 0..<40, using: &rng)
         let crashAfterCall = Bool.random(using: &rng)
@@ -155,6 +174,7 @@ struct ImaginaryAWS {
             case .perform(let effect):
                 if !crashed && decisions >= crashAt {
                     crashed = true
+                    if case .runHook(let ref) = effect { crashedHook = ref.key }
                     if crashAfterCall { _ = world.perform(effect, state: d.state, rng: &rng) }
                     // The process is gone; a new one resumes from the stored record and what AWS shows.
                     now = now.addingTimeInterval(Double.random(in: 0..<120, using: &rng))
@@ -170,6 +190,11 @@ struct ImaginaryAWS {
             if terminal != nil { break }
         }
         #expect(terminal != nil, "seed \(seed): the release never ended (state \(d.state))")
+        // A finished hook never runs again; only the one a crash interrupted may have run twice.
+        for (key, runs) in world.hookRuns { #expect(runs <= (key == crashedHook ? 2 : 1), "seed \(seed): hook \(key) ran \(runs) times") }
+        if d.plan.spec.hooks != nil {
+            #expect((world.hookRuns[d.state == .completed ? "after_promotion[1]" : "after_rollback[1]"] ?? 0) >= 1, "seed \(seed): the closing hook did not run once")
+        }
         #expect(world.violations.isEmpty, "seed \(seed): \(world.violations)")
         switch d.state {
         case .completed:

@@ -67,6 +67,7 @@ import Testing
         let spec = try DeploymentFile.parse(Self.example("web.yaml"), path: "deployments/web.yaml")
         #expect(spec.steps.contains(.pause))
         #expect(spec.notify?.webhooks.count == 2 && spec.checks.http != nil && !spec.checks.alarms.isEmpty)
+        #expect(HookPoint.allCases.allSatisfy { !(spec.hooks?[$0] ?? []).isEmpty }, "every hook point")
     }
 
     @Test func theDemoTemplateIsValid() throws {
