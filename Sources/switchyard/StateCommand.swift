@@ -22,9 +22,13 @@ struct StateCheck: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
+            guard let path = state.location.sqlitePath else {
+                throw UsageError("`state check` checks a SQLite state file; \(state.location) is a DynamoDB table, which keeps its own pages")
+            }
+            guard FileManager.default.fileExists(atPath: path) else { throw UsageError(StateOptions.missing(path)) }
             let store: SQLiteStateStore
             do {
-                store = try state.openForReading()
+                store = try SQLiteStateStore(path: path, readOnly: true)
             } catch StateStoreError.damaged(_, let detail) {
                 throw UnexpectedFailure(description: Self.verdict(state.path, [detail]))
             }
