@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import StateStore
 
-/// `switchyard state …`: looking after the state file itself.
+/// `switchyard state …`: looking after the state store itself.
 struct State: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Look after the state file itself.",
-        subcommands: [StateCheck.self])
+        abstract: "Look after the state store itself: check a state file, copy history between stores.",
+        subcommands: [StateCheck.self, StateCopyCommand.self])
 }
 
 struct StateCheck: AsyncParsableCommand {
