@@ -8,6 +8,8 @@ import re
 import sqlite3
 import subprocess
 
+import pytest
+
 from conftest import on_every_backend
 
 
@@ -143,3 +145,45 @@ def test_every_way_of_naming_the_state_reaches_the_same_store(world, switchyard,
                               env={**env, **extra}, cwd=cwd)
         assert proc.returncode == 0, (flags, extra, proc.stderr)
         assert [d["id"] for d in json.loads(proc.stdout)] == [deployment], (flags, extra)
+
+
+@on_every_backend
+@pytest.mark.world(bake="30s", interval="200ms")
+def test_two_machines_share_one_state(world, state, binary, aws, tmp_path):
+    """Two "machines" (their own working directory, HOME and actor) on one state URL: the second cannot start the
+    service the first is releasing (exit 4, naming the first runner), sees it in `status` with its runner, and rolls
+    it back from where it is."""
+    from test_rollback import Running, shifted, wait_until
+
+    def machine(name):
+        home = tmp_path / name
+        (home / "home").mkdir(parents=True)
+        env = state.environment({"HOME": str(home / "home"), "SWITCHYARD_ACTOR": f"{name}@machine-{name}"})
+        return lambda *args, background=False: (
+            subprocess.Popen([binary, *args, *state.args()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env, cwd=home) if background else
+            subprocess.run([binary, *args, *state.args()], capture_output=True, text=True, timeout=120, env=env, cwd=home))
+
+    ana, bob = machine("ana"), machine("bob")
+    first = Running(ana("start", world["file"], "--ami", world["new_ami"], background=True))
+    try:
+        wait_until(shifted(aws, world, 10), what="the first step")
+        second = bob("start", world["file"], "--ami", world["blue_ami"])
+        assert second.returncode == 4, second.stderr
+        assert f"deployment {first.id} of {world['service']} is run by another live process: pid {first.proc.pid} on " in second.stderr
+        assert "(ana@machine-ana)" in second.stderr
+        status = bob("status")
+        assert status.returncode == 0, status.stderr
+        assert first.id in status.stdout and f"run by pid {first.proc.pid} on " in status.stdout
+        assert "(ana@machine-ana)" in status.stdout and "; live (lease renewed until " in status.stdout
+        rollback = bob("rollback", first.id, "--reason", "bob saw errors")
+        assert rollback.returncode == 0, rollback.stderr
+        code, _, err = first.finish()
+        assert code == 3, err
+    finally:
+        first.proc.kill()
+        first.proc.communicate(timeout=10)
+    shown = bob("show", first.id, "--json")
+    events = json.loads(shown.stdout)["events"]
+    assert any(e["actor"] == "bob@machine-bob" and "bob saw errors" in e["message"] for e in events), events
+    assert json.loads(shown.stdout)["state"] == "rolled_back"
