@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from conftest import on_every_backend
+
 
 def started(err):
     return re.match(r"deployment (\S+) started", err).group(1)
@@ -50,6 +52,7 @@ def test_two_state_files_never_roll_traffic_onto_a_deleted_fleet(world, switchya
     assert serving_group(aws, world) == f"switchyard-{world['service']}-{a2}"
 
 
+@on_every_backend
 @pytest.mark.world(bake="30s", interval="200ms")
 def test_a_runner_stopped_past_its_lease_writes_nothing_when_it_wakes(world, switchyard, aws):
     """SIGSTOP past the lease, `rollback` from another terminal takes over and finishes; SIGCONT: the woken runner

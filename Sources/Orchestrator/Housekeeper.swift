@@ -50,8 +50,9 @@ public struct Housekeeper: Sendable {
             do {
                 let event = try await effects(d.plan.spec).perform(effect, for: d)
                 let t = Machine.apply(d, event, now: clock.now())
-                try store.save(t.deployment, log: t.log, actor: actor, at: clock.now())
-                outcomes.append(Outcome(deployment: t.deployment, problem: nil))
+                // Fenced like the runner's saves: written only while this process still holds the service's lease.
+                let saved = try store.save(t.deployment, log: t.log, actor: actor, at: clock.now(), holder: holder)
+                outcomes.append(Outcome(deployment: saved, problem: nil))
             } catch {
                 outcomes.append(Outcome(deployment: d, problem: String(describing: error)))
             }
