@@ -44,10 +44,14 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// What green copies from blue and what the release pins; nil in records made before fleets were copied (those
     /// releases go on as they began).
     public var fleet: FleetPlan?
+    /// Seconds a confirmed weight change takes to reach clients: with Route 53, the records' TTL, for resolvers keep
+    /// the old answer that long. Each step's bake starts only after it. Nil (none) with ALB listeners.
+    public var trafficSettleSeconds: Int?
 
     public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
-                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil) {
+                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, trafficSettleSeconds: Int? = nil) {
         self.fleet = fleet
+        self.trafficSettleSeconds = trafficSettleSeconds
         self.spec = spec
         self.ami = ami
         self.blue = blue
@@ -59,6 +63,9 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
 
     /// Whether any shifted forward has target-group stickiness on.
     public var isSticky: Bool { !(stickyForwards ?? [:]).isEmpty }
+
+    /// The wait between a confirmed weight change and its bake.
+    public var trafficSettle: TimeSpan { .seconds(Int64(max(trafficSettleSeconds ?? 0, 0))) }
 
     /// The green weights of the steps, in order.
     public var weights: [Int] { spec.weightSteps.map(\.weight) }
@@ -131,6 +138,9 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var blueRestored: Bool?
     /// Set by `gc` once green's launch template version is deleted (or found gone).
     public var launchTemplateVersionDeleted: Bool?
+    /// After a rollback moved the Route 53 records back to blue: green stays until this time (the records' TTL
+    /// later), because resolvers may still send clients to green until then.
+    public var greenDrainedAt: Date?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id
