@@ -11,9 +11,10 @@ from conftest import REPO
 
 DOCS = os.path.join(REPO, "docs")
 SECTIONS = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFileSections.swift")
+ROUTE53_SECTIONS = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFileRoute53.swift")
 READER = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift")
 # A `fields(…, at: key, …)` whose section is a variable: the section it reads, by the function it is in.
-VARIABLE_SECTIONS = {"step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route",
+VARIABLE_SECTIONS = {"route53Records": "traffic.route53.records", "step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route",
                      "metricCheck": "checks.metrics", "metricQuery": "checks.metrics.using"}
 
 
@@ -24,7 +25,7 @@ def read(path):
 
 def accepted_keys():
     """(section, key) for every key in an `allowed:` list of the validator, the section as the dotted path."""
-    source = read(SECTIONS)
+    source = read(SECTIONS) + "\n" + read(ROUTE53_SECTIONS)
     found = []
     function = None
     for line in source.splitlines():
@@ -114,7 +115,7 @@ def test_every_environment_variable_the_code_reads_is_in_the_reference():
 
 def test_the_iam_policy_holds_every_action_the_code_calls():
     prefix = {"ec2": "ec2", "autoScaling": "autoscaling", "elasticLoadBalancing": "elasticloadbalancing",
-              "cloudWatch": "cloudwatch", "sts": "sts"}
+              "cloudWatch": "cloudwatch", "sts": "sts", "route53": "route53"}
     called = set()
     for path in glob.glob(os.path.join(REPO, "Sources", "AWS", "**", "*.swift"), recursive=True):
         text = read(path)

@@ -121,6 +121,12 @@ public enum Route53TrafficError: Error, Sendable, CustomStringConvertible {
     case unknownTargetGroups(String, blue: String, green: String)
     case changeNotInSync(changeId: String, status: String, waited: Int)
 
+    /// The records are not as the deployment file says (nothing was changed): a usage error, not a failure.
+    public var isFileMismatch: Bool {
+        if case .changeNotInSync = self { return false }
+        return true
+    }
+
     public var description: String {
         switch self {
         case .recordMissing(let records, let id, let found):

@@ -293,6 +293,10 @@ public enum Machine {
             if d.plan.trafficSettle > .zero { next.greenDrainedAt = now.adding(d.plan.trafficSettle) }
             // Clients bound to green by stickiness would stay there whatever the weights: the same write turned it off.
             let sticky = d.plan.isSticky ? "; stickiness off until green is gone" : ""
+            if d.plan.spec.traffic.route53 != nil {
+                let drain = "Route 53 records read back at 100% blue; green stays \(d.plan.trafficSettle) more, until resolvers forget it"
+                return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: drain, details: ["green_weight": "0", "blue_weight": "100"]))
+            }
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "listener read back at 100% blue\(sticky)", details: ["green_weight": "0", "blue_weight": "100"]))
         case (.waitingForCapacity, .testRouteReady(let arn)), (.checkingHealth, .testRouteReady(let arn)):
             next.testRouteRuleArn = arn
