@@ -77,6 +77,7 @@ public struct Planner: Sendable {
         let now = clock.now()
         let traffic = aws.traffic(for: spec, clock: clock)
         let (weights, sticky, settle) = try await readTraffic(spec: spec, router: traffic)
+        let stacks = spec.traffic.route53 == nil ? nil : try await stackLoadBalancers(spec.traffic.targetGroups)
         let resource = traffic.description
         let fileGroups = Set(spec.traffic.targetGroups)
         for forward in weights.forwards where !Set(forward.percent.keys).isSubset(of: fileGroups) {
@@ -112,7 +113,8 @@ public struct Planner: Sendable {
             spec: spec, ami: ami, blue: blue,
             greenTargetGroupArn: greenTargetGroup,
             greenAutoScalingGroup: Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
-            retire: retire, stickyForwards: sticky.isEmpty ? nil : sticky, fleet: fleet, trafficSettleSeconds: settle)
+            retire: retire, stickyForwards: sticky.isEmpty ? nil : sticky, fleet: fleet, trafficSettleSeconds: settle,
+            stackLoadBalancers: stacks)
         return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source, blueFleet: fleetDescription))
     }
 
@@ -127,6 +129,19 @@ public struct Planner: Sendable {
         let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
         let topology = try await TrafficTopology.check(spec: spec, found: found, router: router)
         return (topology.weights, topology.sticky, nil)
+    }
+
+    /// Each Route 53 stack's load balancer, by its target group: the one its metric checks read.
+    private func stackLoadBalancers(_ targetGroups: [String]) async throws -> [String: String] {
+        let found = try await aws.elb.describeTargetGroups(arns: targetGroups)
+        var out: [String: String] = [:]
+        for arn in targetGroups {
+            guard let balancer = found.first(where: { $0.arn == arn })?.loadBalancerArns.first else {
+                throw Route53TrafficError.noLoadBalancer(targetGroup: arn)
+            }
+            out[arn] = balancer
+        }
+        return out
     }
 
     /// The groups whose instances are registered in the target groups, plus the groups named (which may have no

@@ -47,10 +47,15 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// Seconds a confirmed weight change takes to reach clients: with Route 53, the records' TTL, for resolvers keep
     /// the old answer that long. Each step's bake starts only after it. Nil (none) with ALB listeners.
     public var trafficSettleSeconds: Int?
+    /// With Route 53, each stack's load balancer by its target group (the `{load_balancer}` of metric checks is green's
+    /// for green's query and blue's for blue's). Nil with ALB listeners, where both share one.
+    public var stackLoadBalancers: [String: String]?
 
     public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
-                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, trafficSettleSeconds: Int? = nil) {
+                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, trafficSettleSeconds: Int? = nil,
+                stackLoadBalancers: [String: String]? = nil) {
         self.fleet = fleet
+        self.stackLoadBalancers = stackLoadBalancers
         self.trafficSettleSeconds = trafficSettleSeconds
         self.spec = spec
         self.ami = ami

@@ -131,6 +131,19 @@ import Testing
         #expect(sim.effects.filter { $0 == .restoreBlue }.count == 1)
     }
 
+    @Test func eachStacksMetricsNameItsOwnLoadBalancer() {
+        var d = makeDeployment()
+        let lbA = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-a/1111"
+        let lbB = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-b/2222"
+        d.plan.stackLoadBalancers = [tgA: lbA, tgB: lbB]
+        let values = MetricTemplate.Values(plan: d.plan)
+        #expect(MetricTemplate.fill("{load_balancer} {green_target_group}", values, side: .green) == "app/web-b/2222 targetgroup/web-b/2453ed029918f21f")
+        #expect(MetricTemplate.fill("{load_balancer} {green_target_group}", values, side: .blue) == "app/web-a/1111 targetgroup/web-a/73e2d6bc24d8a067")
+        // One shared load balancer (ALB listeners): both sides name it.
+        let shared = MetricTemplate.Values(plan: makeDeployment().plan)
+        #expect(MetricTemplate.fill("{load_balancer}", shared, side: .blue) == MetricTemplate.fill("{load_balancer}", shared, side: .green))
+    }
+
     @Test func albRecordsHaveNoSettleAndDecodeAsBefore() throws {
         let d = makeDeployment()
         #expect(d.plan.trafficSettle == .zero)
