@@ -142,6 +142,12 @@ def test_plan_in_another_region_signs_route53_for_us_east_1_and_refuses_a_record
     env = {"AWS_ENDPOINT_URL": proxy.url}
     code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"], env=env)
     assert code == 0, err
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"], "--json", env=env)
+    assert code == 0, err
+    view = json.loads(out)["route53"]
+    assert view["ttl_seconds"] == TTL and view["added_wait_ms"] == 3000 * TTL
+    assert [r["set_identifier"] for r in view["records"]] == ["blue", "green"]
+    assert view["records"][1]["load_balancer_arn"] == world["green_load_balancer_arn"]
     signed = {r.region for r in proxy.forwarded("route53")}
     assert signed == {"us-east-1"}, signed
     assert {r.region for r in proxy.forwarded("elasticloadbalancing")} == {"eu-west-1"}

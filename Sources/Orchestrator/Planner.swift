@@ -77,7 +77,8 @@ public struct Planner: Sendable {
         let now = clock.now()
         let traffic = aws.traffic(for: spec, clock: clock)
         let (weights, sticky, settle) = try await readTraffic(spec: spec, router: traffic)
-        let stacks = spec.traffic.route53 == nil ? nil : try await stackLoadBalancers(spec.traffic.targetGroups)
+        var stacks: [String: String]?
+        if let records = spec.traffic.route53 { stacks = try await stackLoadBalancers(records) }
         let resource = traffic.description
         let fileGroups = Set(spec.traffic.targetGroups)
         for forward in weights.forwards where !Set(forward.percent.keys).isSubset(of: fileGroups) {
@@ -131,15 +132,24 @@ public struct Planner: Sendable {
         return (topology.weights, topology.sticky, nil)
     }
 
-    /// Each Route 53 stack's load balancer, by its target group: the one its metric checks read.
-    private func stackLoadBalancers(_ targetGroups: [String]) async throws -> [String: String] {
-        let found = try await aws.elb.describeTargetGroups(arns: targetGroups)
+    /// Each Route 53 stack's load balancer, by its target group: the one of the target group's load balancers whose DNS
+    /// name the stack's record points at (an alias may add `dualstack.`), else its only one.
+    private func stackLoadBalancers(_ records: DeploymentSpec.Route53Traffic) async throws -> [String: String] {
+        let groups = try await aws.elb.describeTargetGroups(arns: records.records.map(\.targetGroup))
+        let candidates = Set(groups.flatMap(\.loadBalancerArns)).sorted()
+        let names = try await aws.elb.loadBalancerDNSNames(arns: candidates)
         var out: [String: String] = [:]
-        for arn in targetGroups {
-            guard let balancer = found.first(where: { $0.arn == arn })?.loadBalancerArns.first else {
-                throw Route53TrafficError.noLoadBalancer(targetGroup: arn)
+        for record in records.records {
+            let own = groups.first { $0.arn == record.targetGroup }?.loadBalancerArns ?? []
+            let target = Route53.fqdn(record.target)
+            let pointed = own.first { arn in
+                let name = Route53.fqdn(names[arn] ?? "")
+                return name == target || "dualstack." + name == target
             }
-            out[arn] = balancer
+            guard let balancer = pointed ?? (own.count == 1 ? own.first : nil) else {
+                throw Route53TrafficError.noLoadBalancer(targetGroup: record.targetGroup, target: record.target, found: own)
+            }
+            out[record.targetGroup] = balancer
         }
         return out
     }

@@ -120,8 +120,8 @@ public enum Route53TrafficError: Error, Sendable, CustomStringConvertible {
     case targetMismatch(String, setIdentifier: String, file: String, record: String)
     case unknownTargetGroups(String, blue: String, green: String)
     case changeNotInSync(changeId: String, status: String, waited: Int)
-    /// A stack's target group that no load balancer uses: the record cannot be pointing at that stack.
-    case noLoadBalancer(targetGroup: String)
+    /// No load balancer of a stack's target group is the one its record points at.
+    case noLoadBalancer(targetGroup: String, target: String, found: [String])
 
     /// The records are not as the deployment file says (nothing was changed): a usage error, not a failure.
     public var isFileMismatch: Bool {
@@ -140,8 +140,10 @@ public enum Route53TrafficError: Error, Sendable, CustomStringConvertible {
             return "\(records): the record \"\(id)\" points at \(record), but traffic.route53.records says \(file)"
         case .unknownTargetGroups(let records, let blue, let green):
             return "\(records): target groups \(blue) and \(green) are not the two records' target groups"
-        case .noLoadBalancer(let group):
-            return "target group \(group) (traffic.route53.records) is used by no load balancer: each stack's target group sits behind its own"
+        case .noLoadBalancer(let group, let target, let found):
+            let seen = found.isEmpty ? "it is used by no load balancer" : "its load balancers are \(found.joined(separator: ", "))"
+            return "target group \(group) (traffic.route53.records) should sit behind the load balancer its record points at (\(target)), "
+                + "but \(seen)"
         case .changeNotInSync(let id, let status, let waited):
             return "Route 53 change \(id) is still \(status) after \(waited) s (GetChange); the weights may or may not be live yet"
         }
