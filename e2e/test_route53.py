@@ -165,3 +165,16 @@ def test_plan_warns_when_the_ttl_is_long(world, switchyard):
     assert code == 0, err
     assert "each step waits TTL 120 s before its bake: +360 s total" in out
     assert "warning   the records' TTL is 120 s (over 60 s)" in out
+
+
+@pytest.mark.world(route53=True, route53_ttl=TTL, bake="0s", interval="100ms")
+def test_route53_has_its_own_endpoint_variable_and_a_prior_request_not_complete_is_retried(world, switchyard, proxy, validator):
+    # Route 53 alone through `proxy` (botocore's AWS_ENDPOINT_URL_ROUTE_53), everything else through the validator.
+    proxy.fail("ChangeResourceRecordSets", code="PriorRequestNotComplete", times=1,
+                message="The request was rejected because Route 53 was still processing a prior request.")
+    run = start(switchyard, world, env={"AWS_ENDPOINT_URL_ROUTE_53": proxy.url})
+    code, _, err = run.finish()
+    assert code == 0, err
+    assert {r.service for r in proxy.requests} == {"route53"}, {r.service for r in proxy.requests}
+    assert not [r for r in validator.requests if r.service == "route53"]
+    assert proxy.counts["ChangeResourceRecordSets"] == 4 and proxy.forwarded_count("ChangeResourceRecordSets") == 3, proxy.counts
