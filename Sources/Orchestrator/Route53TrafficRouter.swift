@@ -27,7 +27,7 @@ public struct Route53TrafficRouter: TrafficRouter {
     public var description: String { records.description }
 
     public var resources: [String] {
-        records.records.map { "\(records.hostedZoneId)/\(Route53.fqdn(records.recordName))\(records.recordType)/\($0.setIdentifier)" }
+        records.records.map { "hostedzone/\(records.hostedZoneId) \(Route53.fqdn(records.recordName)) \(records.recordType) \($0.setIdentifier)" }
     }
 
     /// TTL of an alias record: Route 53 answers an alias to a load balancer with the load balancer's own 60 s.

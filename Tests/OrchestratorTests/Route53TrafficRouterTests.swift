@@ -69,6 +69,8 @@ final class FakeRoute53: HTTPTransport, @unchecked Sendable {
         let fake = FakeRoute53()
         let clock = TestClock(start)
         let router = fake.router(clock: clock)
+        #expect(router.resources == ["hostedzone/Z1 app.example.com. CNAME blue", "hostedzone/Z1 app.example.com. CNAME green"])
+        #expect(router.description == "Route 53 records app.example.com CNAME (blue, green) in hosted zone Z1")
         #expect(try await router.currentWeights().percent == [blueTG: 100, greenTG: 0])
         let written = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10)
         #expect(written.percent == [blueTG: 90, greenTG: 10])
