@@ -120,11 +120,13 @@ def test_a_failing_check_rolls_back_in_one_change_and_green_goes_a_ttl_later(wor
     assert at(removed) - at(restored) >= TTL - 0.002, "resolvers may send clients to green for a TTL after the rollback"
 
 
+@pytest.mark.parametrize("point", ["after-call:setWeights:2",   # the records moved to 50 %, the state file does not know it
+                                   "after-save:setWeights:2"])  # known, and the crash comes during the TTL wait
 @pytest.mark.world(route53=True, route53_ttl=TTL, bake="300ms", interval="100ms")
-def test_a_crash_after_a_weight_change_then_resume_completes(world, switchyard, moto_url, proxy, aws):
+def test_a_crash_after_a_weight_change_then_resume_completes_and_still_waits_the_ttl(point, world, switchyard, moto_url, proxy, aws):
     env = {"AWS_ENDPOINT_URL": proxy.url}
     with RecordPoller(route53(moto_url), world) as watch:
-        crashed = start(switchyard, world, env={**env, "SWITCHYARD_TEST_CRASH": "after-call:setWeights:2"})
+        crashed = start(switchyard, world, env={**env, "SWITCHYARD_TEST_CRASH": point})
         code, _, _ = crashed.finish()
         assert code == -signal.SIGKILL
         assert record_weights(route53(moto_url), world) == (50, 50), "the crash came after the second change"
@@ -134,7 +136,13 @@ def test_a_crash_after_a_weight_change_then_resume_completes(world, switchyard, 
     assert proxy.forwarded_count("CreateAutoScalingGroup") == 1, proxy.counts
     # 10 %, 50 %, 100 %: the resumed run adopts the 50 % it finds and writes only the last step.
     assert proxy.forwarded_count("ChangeResourceRecordSets") == 3, proxy.counts
-    assert show(switchyard, crashed.id, env=env)["state"] == "completed"
+    view = show(switchyard, crashed.id, env=env)
+    assert view["state"] == "completed"
+    # Whichever run confirmed the 50 % step, its bake ended no sooner than TTL + bake after the last confirmation.
+    events = view["events"]
+    confirmed = [e for e in events if e.get("details", {}).get("settle_seconds") and e.get("details", {}).get("green_weight") == "50"]
+    baked = next(e for e in events if e["message"].startswith("step 2/3 baked"))
+    assert confirmed and at(baked) - at(confirmed[-1]) >= TTL + 0.3 - 0.002, (confirmed, baked)
 
 
 @pytest.mark.world(route53=True, route53_ttl=TTL, region="eu-west-1")
