@@ -318,9 +318,10 @@ public struct AWSEffects: EffectPerformer {
             })
         }
         if var http = spec.http {
-            if let records = d.plan.spec.traffic.route53 { http.url = records.probeURL(http.url, greenTargetGroup: d.plan.greenTargetGroupArn) }
+            var host: String?
+            if let records = d.plan.spec.traffic.route53 { (http.url, host) = records.probe(http.url, greenTargetGroup: d.plan.greenTargetGroupArn) }
             // A probe holds only its spec: the shared transport keeps the connection alive from tick to tick.
-            let probe = HTTPProbe(spec: http)
+            let probe = HTTPProbe(spec: http, hostHeader: host)
             checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, interval)) {
                 [await probe.check()]
             })

@@ -85,13 +85,15 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         }
 
         /// Where green's probe goes: a URL naming the record itself (`http://app.example.com/health`) would reach
-        /// whichever stack DNS picks, so its host becomes green's own target (its load balancer's DNS name); any other
-        /// URL is green's endpoint already and is used as written.
-        public func probeURL(_ url: String, greenTargetGroup: String) -> String {
+        /// whichever stack DNS picks, so its host becomes green's own target (its load balancer's DNS name), and the
+        /// record's name (with the URL's port) is the `Host` header to send; any other URL is green's endpoint already
+        /// and is used as written (no header).
+        public func probe(_ url: String, greenTargetGroup: String) -> (url: String, hostHeader: String?) {
             guard let green = record(targetGroup: greenTargetGroup), var parts = URLComponents(string: url), let host = parts.host,
-                  Self.fqdn(host) == Self.fqdn(recordName) else { return url }
+                  Self.fqdn(host) == Self.fqdn(recordName) else { return (url, nil) }
+            let header = host + (parts.port.map { ":\($0)" } ?? "")
             parts.host = green.target.hasSuffix(".") ? String(green.target.dropLast()) : green.target
-            return parts.string ?? url
+            return (parts.string ?? url, header)
         }
 
         static func fqdn(_ name: String) -> String { name.lowercased().hasSuffix(".") ? name.lowercased() : name.lowercased() + "." }
