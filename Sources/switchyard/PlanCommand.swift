@@ -37,7 +37,8 @@ struct Plan: AsyncParsableCommand {
             } else {
                 Console.out(Self.describe(plan))
                 if let claimedBy {
-                    Console.out("  warning   the listener is tagged \(ListenerGuard.tagKey)=\(claimedBy): `start` refuses while that "
+                    let what = spec.traffic.route53 == nil ? "the listener is" : "the stacks' target groups are"
+                    Console.out("  warning   \(what) tagged \(ListenerGuard.tagKey)=\(claimedBy): `start` refuses while that "
                         + "deployment runs (or `--force-unlock \(claimedBy)` if it is dead)")
                 }
             }
