@@ -5,8 +5,9 @@ the binary sends into the operation's input shape and reports what real AWS woul
     violations = check_request("elasticloadbalancing", body)      # [] when AWS would take it as meant
 Each violation is one line naming the action, the parameter and why. Understands the `query` protocol
 (autoscaling, elasticloadbalancing v2, monitoring, sts: lists `X.member.N`, maps `X.entry.N.key`) and the `ec2`
-protocol (lists `X.N`, member names from `queryName`, else the capitalised `locationName`). Other protocols
-(route53's rest-xml) are not checked here.
+protocol (lists `X.N`, member names from `queryName`, else the capitalised `locationName`). Route 53's rest-xml
+is checked by `check_rest_request` (operation from method and path, required members, query parameters, the XML
+body's elements and values).
 """
 import base64
 import datetime
@@ -208,3 +209,111 @@ def _is_timestamp(value):
         return True
     except ValueError:
         return bool(_FLOAT.fullmatch(value))
+
+
+# -- REST-XML (route53) ------------------------------------------------------------------------------------------
+# The SigV4 signing name -> botocore's model name, for services whose operation is the method and the path.
+REST_SIGNING_NAMES = {"route53": "route53"}
+
+
+def rest_operation(service, method, path):
+    """(operation name, {uri label: value}) for a REST request, or (None, {}) when no operation has that method and
+    path. Greedy labels ({Key+}) take slashes."""
+    model = service_model(REST_SIGNING_NAMES.get(service, service))
+    request_path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        if http.get("method") != method:
+            continue
+        template = http.get("requestUri", "").partition("?")[0]
+        pattern = re.sub(r"\\\{(\w+)(\\\+)?\\\}", lambda m: f"(?P<{m.group(1)}>{'.+' if m.group(2) else '[^/]+'})", re.escape(template))
+        match = re.fullmatch(pattern, request_path)
+        if match:
+            return name, match.groupdict()
+    return None, {}
+
+
+def check_rest_request(service, method, path, body):
+    """Every way this REST-XML request differs from the service model: the operation (from method and path), the
+    required members (path, query string, body), unknown query parameters and unknown or misplaced XML elements."""
+    import xml.etree.ElementTree as ET
+    operation, labels = rest_operation(service, method, path)
+    if operation is None:
+        return [f"{service}: no operation is {method} {urllib.parse.urlsplit(path).path}"]
+    op = service_model(REST_SIGNING_NAMES.get(service, service)).operation_model(operation)
+    shape = op.input_shape
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query, keep_blank_values=True))
+    problems, known_query, body_members = [], set(), {}
+    for name, member in (shape.members.items() if shape else []):
+        location, wire = member.serialization.get("location"), member.serialization.get("name", name)
+        if location == "uri":
+            present = wire in labels
+        elif location == "querystring":
+            known_query.add(wire)
+            present = wire in query
+            if present:
+                problems += [f"{operation}: query {wire}: {p}" for p in [_scalar_problem(member, query[wire])] if p]
+        elif location in ("header", "headers"):
+            present = True  # Switchyard sends no modelled headers
+        else:
+            body_members[member.serialization.get("name", name)] = (name, member)
+            present = None
+        if present is False and name in shape.required_members:
+            problems.append(f"{operation}: required {name} ({location} {wire}) is missing")
+    problems += [f"{operation}: unknown query parameter {k}" for k in sorted(set(query) - known_query)]
+    if not body_members:
+        if body:
+            problems.append(f"{operation}: a body where the operation takes none")
+        return problems
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as error:
+        return problems + [f"{operation}: the body is not XML: {error}"]
+    root_name = shape.serialization.get("name", shape.name)
+    namespace = shape.serialization.get("xmlNamespace", {}).get("uri")
+    if root.tag != (f"{{{namespace}}}{root_name}" if namespace else root_name):
+        problems.append(f"{operation}: the document element is {root.tag}, not {root_name} in namespace {namespace}")
+    problems += _xml_structure(operation, shape, root, body_members, namespace, root_name)
+    return problems
+
+
+def _xml_structure(operation, shape, element, members, namespace, where):
+    """Checks an element's children against a structure shape: known names, required members, scalar values."""
+    problems, seen = [], set()
+    by_wire = members if members is not None else {m.serialization.get("name", n): (n, m) for n, m in shape.members.items()}
+    for child in element:
+        # The document element's default namespace (checked there) is inherited: a child outside it is unknown.
+        tag = child.tag[len(namespace) + 2:] if namespace and child.tag.startswith(f"{{{namespace}}}") else child.tag
+        if tag not in by_wire:
+            problems.append(f"{operation}: unknown element {where}/{tag}")
+            continue
+        name, member = by_wire[tag]
+        if name in seen and member.type_name != "list":
+            problems.append(f"{operation}: {where}/{tag} given twice")
+        seen.add(name)
+        problems += _xml_value(operation, member, child, namespace, f"{where}/{tag}")
+    for name in shape.required_members:
+        if name not in seen and shape.members[name].serialization.get("location") is None:
+            problems.append(f"{operation}: {where} lacks required {name}")
+    return problems
+
+
+def _xml_value(operation, shape, element, namespace, where):
+    if shape.type_name == "structure":
+        return _xml_structure(operation, shape, element, None, namespace, where)
+    if shape.type_name == "list":
+        item = shape.member.serialization.get("name", "member")
+        problems = []
+        for child in element:
+            tag = child.tag.split("}", 1)[-1]
+            if tag != item:
+                problems.append(f"{operation}: {where}/{tag}: list items are <{item}>")
+                continue
+            problems += _xml_value(operation, shape.member, child, namespace, f"{where}/{item}")
+        if "min" in shape.metadata and len(list(element)) < shape.metadata["min"]:
+            problems.append(f"{operation}: {where} has {len(list(element))} items, at least {shape.metadata['min']} needed")
+        return problems
+    if len(list(element)):
+        return [f"{operation}: {where} is a {shape.type_name}, not a structure"]
+    problem = _scalar_problem(shape, element.text or "")
+    return [f"{operation}: {where}: {problem}"] if problem else []

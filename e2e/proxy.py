@@ -92,6 +92,7 @@ class Request:
     action: str
     service: str | None         # from the SigV4 credential scope; None when unsigned
     akid: str | None            # the access key id that signed it; None when unsigned
+    region: str | None = field(default=None, kw_only=True)  # the credential scope's region
     token: str | None           # X-Amz-Security-Token as sent
     content_length: int | None
     body_length: int            # bytes that actually arrived
@@ -294,10 +295,15 @@ class Proxy:
             auth = sigv4check.parse_authorization(handler.headers.get("Authorization"))
         except ValueError:
             auth = None
+        action = action_of(body, handler.path)
+        if auth and auth.service in awsmodel.REST_SIGNING_NAMES:
+            # REST-XML: the operation is the method and the path, not an Action parameter.
+            action = awsmodel.rest_operation(auth.service, handler.command, handler.path)[0] or "?"
         with self.lock:
             record = Request(n=len(self.requests) + 1, connection=handler.connection_id, at=time.time(),
-                             method=handler.command, path=handler.path, action=action_of(body, handler.path),
+                             method=handler.command, path=handler.path, action=action,
                              service=auth.service if auth else None, akid=auth.akid if auth else None,
+                             region=auth.region if auth else None,
                              token=handler.headers.get("X-Amz-Security-Token"), content_length=length,
                              body_length=len(body), body=body)
             self.requests.append(record)
@@ -325,7 +331,12 @@ class Proxy:
                     problems.append(f"signature of {record.akid[:4]}…: {why}")
         if record.akid is None and record.action not in UNSIGNED_ACTIONS:
             problems.append("unsigned request (AWS takes only STS's web-identity and SAML calls unsigned)")
-        if self.validate and record.method == "POST" and record.body_length == record.content_length:
+        if record.service == "route53" and record.region not in (None, "us-east-1"):
+            problems.append(f"route53 signed for region {record.region}: the global service is signed for us-east-1")
+        if self.validate and record.service in awsmodel.REST_SIGNING_NAMES:
+            if record.content_length is None or record.body_length == record.content_length:
+                problems += awsmodel.check_rest_request(record.service, record.method, record.path, record.body)
+        elif self.validate and record.method == "POST" and record.body_length == record.content_length:
             service = record.service if record.akid else "sts"
             if service in awsmodel.SIGNING_NAMES:
                 problems += awsmodel.check_request(service, record.body)

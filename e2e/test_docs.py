@@ -11,10 +11,10 @@ from conftest import REPO
 
 DOCS = os.path.join(REPO, "docs")
 SECTIONS = [os.path.join(REPO, "Sources", "SwitchyardCore", name)
-            for name in ("DeploymentFileSections.swift", "DeploymentFileMetrics.swift", "DeploymentFileHooks.swift")]
+            for name in ("DeploymentFileSections.swift", "DeploymentFileMetrics.swift", "DeploymentFileHooks.swift", "DeploymentFileRoute53.swift")]
 READER = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift")
 # A `fields(…, at: key, …)` whose section is a variable: the section it reads, by the function it is in.
-VARIABLE_SECTIONS = {"step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route",
+VARIABLE_SECTIONS = {"route53Records": "traffic.route53.records", "step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route",
                      "metricCheck": "checks.metrics", "metricQuery": "checks.metrics.using",
                      "hook": [f"hooks.{point}" for point in ("before_traffic", "after_step", "before_promotion", "after_promotion", "after_rollback")]}
 
@@ -117,7 +117,7 @@ def test_every_environment_variable_the_code_reads_is_in_the_reference():
 
 def test_the_iam_policy_holds_every_action_the_code_calls():
     prefix = {"ec2": "ec2", "autoScaling": "autoscaling", "elasticLoadBalancing": "elasticloadbalancing",
-              "cloudWatch": "cloudwatch", "sts": "sts"}
+              "cloudWatch": "cloudwatch", "sts": "sts", "route53": "route53"}
     called = set()
     for path in glob.glob(os.path.join(REPO, "Sources", "AWS", "**", "*.swift"), recursive=True):
         text = read(path)

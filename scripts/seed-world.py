@@ -182,6 +182,39 @@ def seed(service, endpoint, region, desired, rule=False, sticky=None, second_lis
             "green_asg": f"{service}-green" if pair else None}
 
 
+def seed_route53(world, endpoint, region, ttl, record_type="CNAME"):
+    """Two whole stacks behind Route 53 (traffic.route53): blue's load balancer forwards to the first target group
+    only, a second load balancer (green's stack) to the second; a hosted zone holds two weighted CNAME records of
+    app.<service>.example.com, blue at 100 and green at 0, with a short TTL."""
+    elb = client("elbv2", endpoint, region)
+    service, groups = world["service"], world["target_group_arns"]
+    elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[0]}])
+    lb2 = elb.create_load_balancer(Name=f"{service}-alb-g", Subnets=world["subnet_ids"], SecurityGroups=[world["security_group_id"]],
+                                   Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+    listener2 = elb.create_listener(LoadBalancerArn=lb2["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                                    DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[1]}])["Listeners"][0]["ListenerArn"]
+    lb1 = elb.describe_load_balancers(LoadBalancerArns=[world["load_balancer_arn"]])["LoadBalancers"][0]
+    r53 = client("route53", endpoint, "us-east-1")
+    zone = r53.create_hosted_zone(Name=f"{service}.example.com", CallerReference=service)["HostedZone"]["Id"]
+    name = f"app.{service}.example.com"
+    targets = [lb1["DNSName"], lb2["DNSName"]]
+    def record(sid, weight, balancer):
+        # A/AAAA: an alias to the load balancer in its own hosted zone (no TTL of its own); CNAME: its DNS name.
+        if record_type == "CNAME":
+            return {"Name": name, "Type": "CNAME", "SetIdentifier": sid, "Weight": weight, "TTL": ttl,
+                    "ResourceRecords": [{"Value": balancer["DNSName"]}]}
+        return {"Name": name, "Type": record_type, "SetIdentifier": sid, "Weight": weight,
+                "AliasTarget": {"HostedZoneId": balancer["CanonicalHostedZoneId"], "DNSName": balancer["DNSName"], "EvaluateTargetHealth": True}}
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": record(sid, weight, balancer)}
+        for sid, weight, balancer in (("blue", 100, lb1), ("green", 0, lb2))]})
+    world.update({"hosted_zone_id": zone, "record_name": name, "record_type": record_type, "record_targets": targets, "record_ttl": ttl,
+                  "green_load_balancer_arn": lb2["LoadBalancerArn"], "green_listener_arn": listener2})
+    return (f"traffic:\n  route53:\n    hosted_zone_id: {zone}\n    record_name: {name}\n    record_type: {record_type}\n    records:\n"
+            f"      - set_identifier: blue\n        target: {targets[0]}\n        target_group: {groups[0]}\n"
+            f"      - set_identifier: green\n        target: {targets[1]}\n        target_group: {groups[1]}\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", required=True, help="emulator URL, e.g. http://127.0.0.1:5000")
@@ -215,6 +248,9 @@ def main():
     parser.add_argument("--path-rule", action="store_true", help="a rule /api/* (priority 5) forwarding to the pair")
     parser.add_argument("--name-all", action="store_true", help="name every forward in the file (listener_arns / rule_arns)")
     parser.add_argument("--test-route", action="store_true", help="checks.http.test_route: true (with --probe-url)")
+    parser.add_argument("--route53", action="store_true", help="two stacks behind Route 53 weighted records (traffic.route53)")
+    parser.add_argument("--route53-ttl", type=int, default=1, help="the records' TTL in seconds")
+    parser.add_argument("--route53-type", default="CNAME", choices=["CNAME", "A"], help="CNAME records, or A alias records")
     parser.add_argument("--template", help="a deployment file whose listener and target-group ARNs are replaced by "
                                            "the seeded ones (instead of the generated file)")
     args = parser.parse_args()
@@ -223,6 +259,7 @@ def main():
     world = seed(args.service, args.endpoint, args.region, args.desired, rule=args.rule, sticky=args.sticky,
                  second_listener=args.second_listener, path_rule=args.path_rule, second_lb=args.second_lb,
                  dressed=args.dressed, mixed=args.mixed, blue_version=args.blue_version, min_size=args.min_size, pair=args.pair)
+    route53_traffic = seed_route53(world, args.endpoint, args.region, args.route53_ttl, args.route53_type) if args.route53 else None
     extra = ""
     if args.alarm:
         cw = client("cloudwatch", args.endpoint, args.region)
@@ -262,6 +299,8 @@ def main():
             text = text.replace("  target_groups:\n", extra_rule + "  target_groups:\n", 1)
             if args.pair:
                 text = text.replace("fleet:\n", f"fleet:\n  mode: pair\n  pair: [{world['blue_asg']}, {world['green_asg']}]\n", 1)
+            if route53_traffic:
+                text = re.sub(r"traffic:\n(  .*\n)+", lambda _: route53_traffic, text, count=1)
         with open(args.out, "w") as f:
             f.write(text + notify)
         world["file"] = args.out

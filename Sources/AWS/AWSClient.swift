@@ -26,7 +26,7 @@ public struct AWSClient: Sendable {
     public let requests = RequestCounter()
     public var timeout: TimeInterval = 20
     private let sleep: @Sendable (TimeInterval) async throws -> Void
-    private let now: @Sendable () -> Date
+    let now: @Sendable () -> Date
 
     public init(configuration: AWSConfiguration, transport: HTTPTransport = CurlTransport.shared, retryPolicy: RetryPolicy = .default,
                 logger: Logger, sleep: @escaping @Sendable (TimeInterval) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64($0 * 1_000_000_000)) },
@@ -52,11 +52,23 @@ public struct AWSClient: Sendable {
 
     /// Calls one action and returns its result element (`<ActionResult>`, or the EC2 response root).
     public func call(_ service: AWSService, action: String, parameters: [String: String] = [:], signing: Signing = .configured) async throws -> XMLNode {
+        let response = try await exchange(service, action: action, signing: signing) { keys in
+            signedRequest(service, action: action, parameters: parameters, keys: keys)
+        }
+        let root = try Self.xmlRoot(response, service: service, action: action)
+        if service.isEC2Protocol { return root }
+        return root.child("\(action)Result") ?? root
+    }
+
+    /// One logical call of any protocol: the request is built (and signed) afresh for each attempt with the keys of the
+    /// moment; retries follow the policy, and expired credentials are fetched again once. Returns a 2xx response.
+    func exchange(_ service: AWSService, action: String, signing: Signing,
+                  request build: (SigV4Credentials?) -> HTTPRequest) async throws -> HTTPResponse {
         var attempt = 1
         var renewedExpiredCredentials = false
         while true {
             do {
-                return try await attemptCall(service, action: action, parameters: parameters, attempt: attempt, signing: signing)
+                return try await attemptExchange(service, action: action, attempt: attempt, signing: signing, build: build)
             } catch let failure as AttemptFailure {
                 if case .configured = signing, !renewedExpiredCredentials, failure.isExpiredCredentials {
                     // Once per call: fetch credentials again and retry at once, outside the retry budget.
@@ -79,6 +91,16 @@ public struct AWSClient: Sendable {
         }
     }
 
+    /// The body of a 2xx answer as XML.
+    static func xmlRoot(_ response: HTTPResponse, service: AWSService, action: String) throws -> XMLNode {
+        guard let root = XMLNode.parse(response.body) else {
+            let requestId = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
+            throw AWSError(code: .internalFailure, message: "the response was not XML", status: response.status,
+                           requestId: requestId, service: service, action: action, isAWSErrorBody: false)
+        }
+        return root
+    }
+
     private struct AttemptFailure: Error {
         var error: Error
         var retryAfter: TimeInterval?
@@ -98,8 +120,8 @@ public struct AWSClient: Sendable {
         }
     }
 
-    private func attemptCall(_ service: AWSService, action: String, parameters: [String: String], attempt: Int,
-                             signing: Signing) async throws -> XMLNode {
+    private func attemptExchange(_ service: AWSService, action: String, attempt: Int, signing: Signing,
+                                 build: (SigV4Credentials?) -> HTTPRequest) async throws -> HTTPResponse {
         // Asked for at every attempt, so a refresh between attempts (or after ExpiredToken) is used at once.
         let keys: SigV4Credentials?
         switch signing {
@@ -107,7 +129,7 @@ public struct AWSClient: Sendable {
         case .keys(let given): keys = given
         case .unsigned: keys = nil
         }
-        let request = signedRequest(service, action: action, parameters: parameters, keys: keys)
+        let request = build(keys)
         requests.record(action)
         let temporary = keys?.sessionToken != nil
         let response: HTTPResponse
@@ -123,12 +145,7 @@ public struct AWSClient: Sendable {
             let error = AWSError.decode(status: response.status, body: response.body, service: service, action: action)
             throw AttemptFailure(error: error, retryAfter: response.header("Retry-After").flatMap(TimeInterval.init), temporaryKeys: temporary)
         }
-        guard let root = XMLNode.parse(response.body) else {
-            throw AWSError(code: .internalFailure, message: "the response was not XML", status: response.status,
-                           requestId: requestId, service: service, action: action, isAWSErrorBody: false)
-        }
-        if service.isEC2Protocol { return root }
-        return root.child("\(action)Result") ?? root
+        return response
     }
 
     /// The request for one attempt, signed with `keys`, or unsigned when they are nil.
@@ -142,7 +159,7 @@ public struct AWSClient: Sendable {
         let unsigned = SigV4Request(method: "POST", path: path, query: "",
                                     headers: [(name: "Host", value: host), (name: "Content-Type", value: contentType)],
                                     body: Array(body.utf8))
-        let signed = keys.map { SigV4Signer(credentials: $0, region: configuration.region, service: service.signingName).sign(unsigned, date: now()) }
+        let signed = keys.map { SigV4Signer(credentials: $0, region: configuration.signingRegion(for: service), service: service.signingName).sign(unsigned, date: now()) }
         var headers: [String: String] = [:]
         for header in (signed ?? unsigned).headers where header.name != "Host" { headers[header.name] = header.value }
         let url = URL(string: path, relativeTo: endpoint)?.absoluteURL ?? endpoint

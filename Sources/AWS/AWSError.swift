@@ -60,7 +60,15 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     public static func decode(status: Int, body: Data, service: AWSService, action: String) -> AWSError {
         if let root = XMLNode.parse(body) {
             if root.name == "ErrorResponse", let error = root.child("Error") {
-                return AWSError(code: AWSErrorCode(error.value("Code") ?? "Unknown"), message: error.value("Message") ?? "",
+                // Route 53 may give several Message elements (each problem of a change batch): all are kept.
+                let messages = error.children("Message").map(\.text).filter { !$0.isEmpty }
+                return AWSError(code: AWSErrorCode(error.value("Code") ?? "Unknown"), message: messages.joined(separator: "; "),
+                                status: status, requestId: root.value("RequestId"), service: service, action: action)
+            }
+            // Route 53's refusal of a change batch: its own root element, one Message per problem.
+            if root.name == "InvalidChangeBatch" {
+                let messages = root.all("Messages/Message").map(\.text) + root.children("Message").map(\.text)
+                return AWSError(code: AWSErrorCode("InvalidChangeBatch"), message: messages.filter { !$0.isEmpty }.joined(separator: "; "),
                                 status: status, requestId: root.value("RequestId"), service: service, action: action)
             }
             if root.name == "Response", let error = root.node("Errors/Error") {

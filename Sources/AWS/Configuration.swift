@@ -9,6 +9,8 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
     case elasticLoadBalancing = "elasticloadbalancing"
     case cloudWatch = "monitoring"
     case sts
+    /// Global: one endpoint, signed for us-east-1 whatever the deployment's region.
+    case route53
 
     /// The service name in the SigV4 credential scope.
     public var signingName: String { rawValue }
@@ -20,6 +22,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .elasticLoadBalancing: return "2015-12-01"
         case .cloudWatch: return "2010-08-01"
         case .sts: return "2011-06-15"
+        case .route53: return "2013-04-01"
         }
     }
 
@@ -31,6 +34,8 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .elasticLoadBalancing: return "ELASTIC_LOAD_BALANCING_V2"
         case .cloudWatch: return "CLOUDWATCH"
         case .sts: return "STS"
+        // botocore's service id "Route 53", upper-cased with the space as `_`.
+        case .route53: return "ROUTE_53"
         }
     }
 
@@ -79,9 +84,15 @@ public struct AWSConfiguration: Sendable {
         self.init(region: region, credentials: StaticCredentials(credentials), endpoints: endpoints, profile: profile)
     }
 
-    /// The endpoint for a service: an override from the environment, else AWS's own host for the region.
+    /// The endpoint for a service: an override from the environment, else AWS's own host for the region (for a
+    /// global service, the partition's one host).
     public func endpoint(for service: AWSService) -> URL {
         if let url = endpoints[service] { return url }
+        if service == .route53 {
+            if region.hasPrefix("cn-") { return URL(string: "https://route53.amazonaws.com.cn") ?? URL(fileURLWithPath: "/") }
+            if region.hasPrefix("us-gov-") { return URL(string: "https://route53.us-gov.amazonaws.com") ?? URL(fileURLWithPath: "/") }
+            return URL(string: "https://route53.amazonaws.com") ?? URL(fileURLWithPath: "/")
+        }
         let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
         return URL(string: "https://\(service.signingName).\(region).\(suffix)") ?? URL(fileURLWithPath: "/")
     }
@@ -110,6 +121,15 @@ public struct AWSConfiguration: Sendable {
         var configuration = base
         configuration.credentials = RefreshingCredentials(CredentialChain.standard(setting), now: now)
         return configuration
+    }
+
+    /// The region in a request's SigV4 scope: the deployment's, except for a global service, which is signed for its
+    /// partition's home region (Route 53: us-east-1, whatever region the release runs in).
+    public func signingRegion(for service: AWSService) -> String {
+        guard service == .route53 else { return region }
+        if region.hasPrefix("cn-") { return "cn-northwest-1" }
+        if region.hasPrefix("us-gov-") { return "us-gov-west-1" }
+        return "us-east-1"
     }
 
     static func endpoints(_ env: [String: String]) throws -> [AWSService: URL] {

@@ -311,6 +311,18 @@ public struct ELBv2: Sendable {
         }
     }
 
+    /// Each load balancer's DNS name by its ARN (what a Route 53 record points at).
+    public func loadBalancerDNSNames(arns: [String]) async throws -> [String: String] {
+        guard !arns.isEmpty else { return [:] }
+        let pages = try await client.paginate(.elasticLoadBalancing, action: "DescribeLoadBalancers", parameters: QueryEncoding.memberList("LoadBalancerArns", arns),
+                                              tokenField: "Marker", nextTokenField: "NextMarker")
+        var out: [String: String] = [:]
+        for balancer in pages.flatMap({ $0.all("LoadBalancers/member") }) {
+            if let arn = balancer.value("LoadBalancerArn") { out[arn] = balancer.value("DNSName") ?? "" }
+        }
+        return out
+    }
+
     public func addTags(resourceArn: String, tags: [String: String]) async throws {
         try await addTags(resourceArns: [resourceArn], tags: tags)
     }

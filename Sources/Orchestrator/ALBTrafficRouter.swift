@@ -144,11 +144,20 @@ public struct ForwardWeights: Sendable, Equatable {
         self.percent = percent
     }
 
+    /// A split carried by something other than an ALB action (Route 53 weighted records): no actions to keep.
+    public init(resource: String, percent: [String: Int]) {
+        self.resource = resource
+        self.actions = []
+        self.index = 0
+        self.percent = percent
+        self.isWeighted = true
+    }
+
     /// The target groups that receive any traffic.
     public var live: [String] { percent.filter { $0.value > 0 }.map(\.key).sorted() }
 
     /// The forward's target-group stickiness, if it has any configured.
-    public var stickiness: Stickiness? { actions[index].forward?.stickiness }
+    public var stickiness: Stickiness? { actions.indices.contains(index) ? actions[index].forward?.stickiness : nil }
 
     /// `a=90%, b=10%`, sorted by ARN.
     static func text(_ percent: [String: Int]) -> String {

@@ -136,7 +136,7 @@ public struct AWSEffects: EffectPerformer {
         }
     }
 
-    private func traffic(_ d: Deployment) -> any TrafficRouter { aws.traffic(for: d.plan.spec) }
+    private func traffic(_ d: Deployment) -> any TrafficRouter { aws.traffic(for: d.plan.spec, clock: clock) }
 
     /// Before moving traffic or deleting a group: the listener must still carry this deployment's tag. The lease fences
     /// writers that share a state file; this fences a writer with another state file (or one `--force-unlock`ed).
@@ -169,7 +169,10 @@ public struct AWSEffects: EffectPerformer {
     /// rule of their load balancers (not only the forwards the file names: one added since the release began counts).
     private func retire(group name: String, _ d: Deployment) async throws {
         guard let existing = try await group(name) else { return }
-        let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: existing.targetGroupARNs, skip: TestRouteRule.matcher(d.plan.spec))
+        // With Route 53 each stack's own listener always forwards to its target group: only the records say who
+        // carries traffic.
+        let found = d.plan.spec.traffic.route53 != nil ? []
+            : try await ForwardDiscovery(elb: aws.elb).forwards(to: existing.targetGroupARNs, skip: TestRouteRule.matcher(d.plan.spec))
         var weights = try await traffic(d).currentWeights().percent
         for forward in found {
             // A forward Switchyard cannot parse still counts: any traffic to the group keeps it.
@@ -331,9 +334,11 @@ public struct AWSEffects: EffectPerformer {
                 }
             })
         }
-        if let http = spec.http {
+        if var http = spec.http {
+            var host: String?
+            if let records = d.plan.spec.traffic.route53 { (http.url, host) = records.probe(http.url, greenTargetGroup: d.plan.greenTargetGroupArn) }
             // A probe holds only its spec: the shared transport keeps the connection alive from tick to tick.
-            let probe = HTTPProbe(spec: http)
+            let probe = HTTPProbe(spec: http, hostHeader: host)
             checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, interval)) {
                 [await probe.check()]
             })

@@ -21,7 +21,9 @@ public struct ListenerGuard: Sendable {
 
     public init(aws: AWSClients, spec: DeploymentSpec, settle: TimeInterval = 0.25) {
         self.elb = aws.elb
-        self.resourceArns = Array(spec.traffic.forwards.map(\.arn).prefix(20))
+        // Route 53 records take no ELB tags: the two stacks' target groups carry the claim instead.
+        let resources = spec.traffic.route53 != nil ? spec.traffic.targetGroups : spec.traffic.forwards.map(\.arn)
+        self.resourceArns = Array(resources.prefix(20))
         self.settle = settle
     }
 

@@ -9,17 +9,21 @@ public struct AWSClients: Sendable {
     public let autoScaling: AutoScaling
     public let elb: ELBv2
     public let cloudWatch: CloudWatch
+    public let route53: Route53
 
     public init(client: AWSClient) {
+        self.route53 = Route53(client: client)
         self.ec2 = EC2(client: client)
         self.autoScaling = AutoScaling(client: client)
         self.elb = ELBv2(client: client)
         self.cloudWatch = CloudWatch(client: client)
     }
 
-    /// The router that shifts the spec's traffic (today always the ALB one).
-    public func traffic(for spec: DeploymentSpec) -> any TrafficRouter {
-        ALBTrafficRouter(elb: elb, forwards: spec.traffic.forwards)
+    /// The router that shifts the spec's traffic: Route 53 records when the file names them, else ALB forwards.
+    /// - Parameter clock: paces the wait for a Route 53 change to be `INSYNC`.
+    public func traffic(for spec: DeploymentSpec, clock: DeploymentClock = SystemClock()) -> any TrafficRouter {
+        if let records = spec.traffic.route53 { return Route53TrafficRouter(route53: route53, records: records, clock: clock) }
+        return ALBTrafficRouter(elb: elb, forwards: spec.traffic.forwards)
     }
 }
 
@@ -71,17 +75,17 @@ public struct Planner: Sendable {
     public func planWithFacts(spec: DeploymentSpec, ami: String, deploymentId: String, retirable: Set<String>,
                               endingRetention: Bool = false) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
         let now = clock.now()
-        let traffic = aws.traffic(for: spec)
-        let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
-        let topology = try await TrafficTopology.check(spec: spec, found: found, router: traffic)
-        let weights = topology.weights
+        let traffic = aws.traffic(for: spec, clock: clock)
+        let (weights, sticky, settle) = try await readTraffic(spec: spec, router: traffic)
+        var stacks: [String: String]?
+        if let records = spec.traffic.route53 { stacks = try await stackLoadBalancers(records) }
         let resource = traffic.description
         let fileGroups = Set(spec.traffic.targetGroups)
         for forward in weights.forwards where !Set(forward.percent.keys).isSubset(of: fileGroups) {
             throw PlanError.targetGroupsMismatch(resource: forward.resource, listener: forward.percent.keys.sorted(), file: spec.traffic.targetGroups)
         }
         guard weights.agreed else { throw PlanError.forwardsDisagree(weights.summary) }
-        try checkRetention(spec: spec, sticky: topology.sticky)
+        try checkRetention(spec: spec, sticky: sticky)
         let live = weights.live
         guard live.count < 2 else { throw PlanError.halfShifted(resource: resource, weights: weights.percent) }
         guard let blueTargetGroup = live.first else { throw PlanError.noTraffic(resource: resource) }
@@ -122,9 +126,45 @@ public struct Planner: Sendable {
             spec: spec, ami: ami, blue: blue,
             greenTargetGroupArn: greenTargetGroup,
             greenAutoScalingGroup: pair?.idle.name ?? Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
-            retire: retire, stickyForwards: topology.sticky.isEmpty ? nil : topology.sticky, fleet: fleet,
-            pair: pair.map { PairPlan(groups: spec.fleet.pair, greenBefore: $0.greenBefore) })
+            retire: retire, stickyForwards: sticky.isEmpty ? nil : sticky, fleet: fleet,
+            pair: pair.map { PairPlan(groups: spec.fleet.pair, greenBefore: $0.greenBefore) }, trafficSettleSeconds: settle,
+            stackLoadBalancers: stacks)
         return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source, blueFleet: fleetDescription))
+    }
+
+    /// The split as it stands, the sticky forwards, and the seconds a change takes to reach clients. ALB: every forward
+    /// to the target groups must be named in the file. Route 53: both records must be there as the file says; their
+    /// TTL is the wait before each bake.
+    private func readTraffic(spec: DeploymentSpec, router: any TrafficRouter) async throws -> (TrafficWeights, [String: Int], Int?) {
+        if let r53 = router as? Route53TrafficRouter {
+            let read = try await r53.read()
+            return (r53.weights(read), [:], r53.ttl(of: read))
+        }
+        let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
+        let topology = try await TrafficTopology.check(spec: spec, found: found, router: router)
+        return (topology.weights, topology.sticky, nil)
+    }
+
+    /// Each Route 53 stack's load balancer, by its target group: the one of the target group's load balancers whose DNS
+    /// name the stack's record points at (an alias may add `dualstack.`), else its only one.
+    private func stackLoadBalancers(_ records: DeploymentSpec.Route53Traffic) async throws -> [String: String] {
+        let groups = try await aws.elb.describeTargetGroups(arns: records.records.map(\.targetGroup))
+        let candidates = Set(groups.flatMap(\.loadBalancerArns)).sorted()
+        let names = try await aws.elb.loadBalancerDNSNames(arns: candidates)
+        var out: [String: String] = [:]
+        for record in records.records {
+            let own = groups.first { $0.arn == record.targetGroup }?.loadBalancerArns ?? []
+            let target = Route53.fqdn(record.target)
+            let pointed = own.first { arn in
+                let name = Route53.fqdn(names[arn] ?? "")
+                return name == target || "dualstack." + name == target
+            }
+            guard let balancer = pointed ?? (own.count == 1 ? own.first : nil) else {
+                throw Route53TrafficError.noLoadBalancer(targetGroup: record.targetGroup, target: record.target, found: own)
+            }
+            out[record.targetGroup] = balancer
+        }
+        return out
     }
 
     /// The groups whose instances are registered in the target groups, plus the groups named (which may have no

@@ -3,7 +3,7 @@ import SwitchyardCore
 /// Where a service's traffic is split between blue and green: read the weights, set them, read them back.
 ///
 /// One implementation per provider, as Argo Rollouts has one traffic-routing reconciler per mesh or load balancer:
-/// `ALBTrafficRouter` moves the forward actions of ALB listeners and rules; Route 53 weighted records would be another.
+/// `ALBTrafficRouter` moves the forward actions of ALB listeners and rules; `Route53TrafficRouter` two weighted records.
 /// The state machine only ever says "green at N %", never which kind of router carries it out.
 public protocol TrafficRouter: Sendable {
     /// What is shifted, for messages: "listener arn:…", or "2 forwards (listener arn:…, listener rule arn:…)".

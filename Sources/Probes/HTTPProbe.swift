@@ -6,10 +6,14 @@ import SwitchyardCore
 /// connection alive from tick to tick; the probe's own timeout is the request's total timeout.
 public final class HTTPProbe: Sendable {
     public let spec: DeploymentSpec.HTTPProbe
+    /// The `Host` header to send instead of the URL's host: the service's own name when the URL was pointed at green's
+    /// load balancer (Route 53 stacks), so host-based listener rules still match.
+    public let hostHeader: String?
     private let transport: HTTPTransport
 
-    public init(spec: DeploymentSpec.HTTPProbe, transport: HTTPTransport = CurlTransport.shared) {
+    public init(spec: DeploymentSpec.HTTPProbe, hostHeader: String? = nil, transport: HTTPTransport = CurlTransport.shared) {
         self.spec = spec
+        self.hostHeader = hostHeader
         self.transport = transport
     }
 
@@ -21,6 +25,7 @@ public final class HTTPProbe: Sendable {
         var headers = ["User-Agent": "switchyard-probe"]
         // Through the test route's rule, the request reaches green whichever target group green is this time.
         if let route = spec.testRoute { headers[route.header] = DeploymentSpec.TestRoute.value }
+        if let hostHeader { headers["Host"] = hostHeader }
         let request = HTTPRequest(method: "GET", url: url, headers: headers, body: Data())
         let target = "GET \(Self.redacted(url))"
         let started = Date()

@@ -46,11 +46,20 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     public var fleet: FleetPlan?
     /// Set in `fleet.mode: pair`: green is a standing group, updated and scaled, never created or deleted.
     public var pair: PairPlan?
+    /// Seconds a confirmed weight change takes to reach clients: with Route 53, the records' TTL, for resolvers keep
+    /// the old answer that long. Each step's bake starts only after it. Nil (none) with ALB listeners.
+    public var trafficSettleSeconds: Int?
+    /// With Route 53, each stack's load balancer by its target group (the `{load_balancer}` of metric checks is green's
+    /// for green's query and blue's for blue's). Nil with ALB listeners, where both share one.
+    public var stackLoadBalancers: [String: String]?
 
     public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
-                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, pair: PairPlan? = nil) {
+                stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, pair: PairPlan? = nil, trafficSettleSeconds: Int? = nil,
+                stackLoadBalancers: [String: String]? = nil) {
         self.fleet = fleet
         self.pair = pair
+        self.stackLoadBalancers = stackLoadBalancers
+        self.trafficSettleSeconds = trafficSettleSeconds
         self.spec = spec
         self.ami = ami
         self.blue = blue
@@ -65,6 +74,9 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
 
     /// Whether any shifted forward has target-group stickiness on.
     public var isSticky: Bool { !(stickyForwards ?? [:]).isEmpty }
+
+    /// The wait between a confirmed weight change and its bake.
+    public var trafficSettle: TimeSpan { .seconds(Int64(max(trafficSettleSeconds ?? 0, 0))) }
 
     /// The green weights of the steps, in order.
     public var weights: [Int] { spec.weightSteps.map(\.weight) }
@@ -151,6 +163,9 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// Nil in a record not yet stored (a store takes it as version 1, what insert writes) and in records stored before
     /// versions were kept (the store supplies the version on reading).
     public var version: Int?
+    /// After a rollback moved the Route 53 records back to blue: green stays until this time (the records' TTL
+    /// later), because resolvers may still send clients to green until then.
+    public var greenDrainedAt: Date?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

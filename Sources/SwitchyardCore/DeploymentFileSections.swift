@@ -38,13 +38,22 @@ extension FileReader {
         let before = issues.count
         let notify = f["notify"] == nil ? nil : mapping(f["notify"], "notify").flatMap { self.notify($0) }
         let hooks = f["hooks"] == nil ? nil : mapping(f["hooks"], "hooks").flatMap { self.hooks($0) }
+        if traffic?.route53 != nil, fleet?.mode == .pair {
+            add(f["fleet"], "fleet.mode", "pair does not apply with traffic.route53 yet: a pair release has only been proven behind one load balancer's "
+                + "listener; use the default fleet mode (clone) with Route 53")
+        }
+        if traffic?.route53 != nil, checks?.http?.testRoute != nil {
+            add(f["checks"], "checks.http.test_route", "does not apply with traffic.route53: green is a whole stack with its own load balancer, "
+                + "so the probe reaches it at its own endpoint (see checks.http.url) and no listener rule is needed")
+        }
         guard let service, let region, let traffic, let fleet, let steps, let checks, let promotion, issues.count == before else { return nil }
         return DeploymentSpec(service: service, region: region, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion,
                               notify: notify, hooks: hooks.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
-        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"], required: ["target_groups"])
+        if m.contains(where: { $0.key.scalar?.string == "route53" }) { return route53Traffic(m, region: region) }
+        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53"], required: ["target_groups"])
         let before = issues.count
         let listener = f["listener_arn"] == nil ? nil : string(f["listener_arn"], "traffic.listener_arn")
         let listenerParts = listener.flatMap { arn(f["listener_arn"], arn: $0, key: "traffic.listener_arn", pattern: Self.listenerPattern, region: region, kind: "an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID)") }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A validated deployment file: everything Switchyard needs to know about one service.
 public struct DeploymentSpec: Sendable, Hashable, Codable {
     public var service: String
@@ -40,21 +42,86 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         public var listenerArns: [String]?
         /// Every rule whose forward action is shifted, when the file uses the list keys.
         public var ruleArns: [String]?
+        /// Two whole stacks behind Route 53 weighted records (`traffic.route53`): then no listener is shifted
+        /// (`listenerArn` is empty, `forwards` none) and `targetGroups` are the records' target groups, in file order.
+        public var route53: Route53Traffic?
 
-        public init(listenerArn: String, ruleArn: String? = nil, targetGroups: [String], listenerArns: [String]? = nil, ruleArns: [String]? = nil) {
+        public init(listenerArn: String, ruleArn: String? = nil, targetGroups: [String], listenerArns: [String]? = nil, ruleArns: [String]? = nil,
+                    route53: Route53Traffic? = nil) {
             self.listenerArn = listenerArn
             self.ruleArn = ruleArn
             self.targetGroups = targetGroups
             self.listenerArns = listenerArns
             self.ruleArns = ruleArns
+            self.route53 = route53
         }
 
-        /// Every forward action this release shifts, in the file's order (listeners first).
+        /// The traffic of two stacks moved by their Route 53 weighted records.
+        public init(route53: Route53Traffic) {
+            self.init(listenerArn: "", targetGroups: route53.records.map(\.targetGroup), route53: route53)
+        }
+
+        /// Every forward action this release shifts, in the file's order (listeners first); none with Route 53.
         public var forwards: [TrafficForward] {
+            if route53 != nil { return [] }
             if listenerArns != nil || ruleArns != nil {
                 return (listenerArns ?? []).map(TrafficForward.listener) + (ruleArns ?? []).map(TrafficForward.rule)
             }
             return [ruleArn.map(TrafficForward.rule) ?? .listener(listenerArn)]
+        }
+    }
+
+    /// `traffic.route53`: one name's two weighted record sets, one per stack, each stack with its own load balancer.
+    public struct Route53Traffic: Sendable, Hashable, Codable {
+        /// The bare id (`Z123`), whether the file wrote `/hostedzone/Z123` or `Z123`.
+        public var hostedZoneId: String
+        public var recordName: String
+        /// `A`, `AAAA` (alias records) or `CNAME`.
+        public var recordType: String
+        /// Exactly two, in the file's order.
+        public var records: [Route53Record]
+
+        public init(hostedZoneId: String, recordName: String, recordType: String, records: [Route53Record]) {
+            self.hostedZoneId = hostedZoneId
+            self.recordName = recordName
+            self.recordType = recordType
+            self.records = records
+        }
+
+        /// Where green's probe goes: a URL naming the record itself (`http://app.example.com/health`) would reach
+        /// whichever stack DNS picks, so its host becomes green's own target (its load balancer's DNS name), and the
+        /// record's name (with the URL's port) is the `Host` header to send; any other URL is green's endpoint already
+        /// and is used as written (no header).
+        public func probe(_ url: String, greenTargetGroup: String) -> (url: String, hostHeader: String?) {
+            guard let green = record(targetGroup: greenTargetGroup), var parts = URLComponents(string: url), let host = parts.host,
+                  Self.fqdn(host) == Self.fqdn(recordName) else { return (url, nil) }
+            let header = host + (parts.port.map { ":\($0)" } ?? "")
+            parts.host = green.target.hasSuffix(".") ? String(green.target.dropLast()) : green.target
+            return (parts.string ?? url, header)
+        }
+
+        static func fqdn(_ name: String) -> String { name.lowercased().hasSuffix(".") ? name.lowercased() : name.lowercased() + "." }
+
+        /// The record whose stack stands behind a target group.
+        public func record(targetGroup: String) -> Route53Record? { records.first { $0.targetGroup == targetGroup } }
+
+        public var description: String {
+            "Route 53 records \(recordName) \(recordType) (\(records.map(\.setIdentifier).joined(separator: ", "))) in hosted zone \(hostedZoneId)"
+        }
+    }
+
+    /// One stack's weighted record set.
+    public struct Route53Record: Sendable, Hashable, Codable {
+        public var setIdentifier: String
+        /// The stack's endpoint the record points at: the alias target's DNS name, or the CNAME value.
+        public var target: String
+        /// The stack's target group: where its health is read and where green's group is attached.
+        public var targetGroup: String
+
+        public init(setIdentifier: String, target: String, targetGroup: String) {
+            self.setIdentifier = setIdentifier
+            self.target = target
+            self.targetGroup = targetGroup
         }
     }
 

@@ -97,7 +97,10 @@ public enum Machine {
                 return .perform(.restoreBlue)
             }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
-            if !d.greenRemoved { return .perform(.removeGreen) }
+            if !d.greenRemoved {
+                if let drained = d.greenDrainedAt, now < drained { return .wait(until: drained) }
+                return .perform(.removeGreen)
+            }
             if d.needsStickinessRestored { return .perform(.restoreStickiness) }
             if d.plan.fleet != nil && d.blueRestored != true { return .perform(.restoreBlueFleet) }
             if let hook = hookDecision(d, .afterRollback, now: now) { return hook }
@@ -276,10 +279,19 @@ public enum Machine {
         case (.shifting, .weightsConfirmed(let green)):
             let before = d.greenWeight
             next.greenWeight = green
-            next.bakeStartedAt = now
+            // Resolvers keep the old answer for the record's TTL: the bake counts from when clients can see the step.
+            // Stored as the bake's start, so a resumed run still waits it out.
+            let settle = d.plan.trafficSettle
+            next.bakeStartedAt = now.adding(settle)
             next.checksPendingAtWeight = true
             next.nextCheckAt = now.adding(interval)
-            return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: "step \(d.stepLabel): weights blue \(100 - green)% / green \(green)% (was \(100 - before)/\(before))", details: ["green_weight": String(green), "blue_weight": String(100 - green)]))
+            var details = ["green_weight": String(green), "blue_weight": String(100 - green)]
+            var message = "step \(d.stepLabel): weights blue \(100 - green)% / green \(green)% (was \(100 - before)/\(before))"
+            if settle > .zero {
+                details["settle_seconds"] = String(Int(settle.seconds))
+                message += "; the bake starts after the records' TTL, \(settle)"
+            }
+            return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: message, details: details))
         case (.shifting, .checksObserved(let results)), (.paused, .checksObserved(let results)),
              (.checkingHealth, .checksObserved(let results)):
             return applyChecks(next, results, now: now)
@@ -294,8 +306,13 @@ public enum Machine {
         case (.rollingBack, .weightsConfirmed(let green)) where green == 0:
             next.greenWeight = 0
             next.trafficRestored = true
+            if d.plan.trafficSettle > .zero { next.greenDrainedAt = now.adding(d.plan.trafficSettle) }
             // Clients bound to green by stickiness would stay there whatever the weights: the same write turned it off.
             let sticky = d.plan.isSticky ? "; stickiness off until green is gone" : ""
+            if d.plan.spec.traffic.route53 != nil {
+                let drain = "Route 53 records read back at 100% blue; green stays \(d.plan.trafficSettle) more, until resolvers forget it"
+                return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: drain, details: ["green_weight": "0", "blue_weight": "100"]))
+            }
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "listener read back at 100% blue\(sticky)", details: ["green_weight": "0", "blue_weight": "100"]))
         case (.waitingForCapacity, .testRouteReady(let arn)), (.checkingHealth, .testRouteReady(let arn)):
             next.testRouteRuleArn = arn

@@ -102,10 +102,13 @@ public struct MetricBatch: Sendable, Hashable {
 }
 
 extension MetricTemplate.Values {
-    /// The release's values: its target groups, the load balancer of its primary listener, its two groups.
+    /// The release's values: its target groups, the load balancer of its primary listener (with Route 53, each stack's
+    /// own), its two groups.
     public init(plan: ReleasePlan) {
+        let stacks = plan.stackLoadBalancers
         self.init(greenTargetGroupArn: plan.greenTargetGroupArn, blueTargetGroupArn: plan.blue.targetGroupArn,
-                  loadBalancerArn: plan.spec.traffic.listenerArn, greenASG: plan.greenAutoScalingGroup, blueASG: plan.blue.autoScalingGroup)
+                  loadBalancerArn: stacks?[plan.greenTargetGroupArn] ?? plan.spec.traffic.listenerArn, greenASG: plan.greenAutoScalingGroup,
+                  blueASG: plan.blue.autoScalingGroup, blueLoadBalancerArn: stacks?[plan.blue.targetGroupArn])
     }
 }
 

@@ -107,8 +107,12 @@ public enum MetricTemplate {
         public var loadBalancerArn: String
         public var greenASG: String
         public var blueASG: String
+        /// Blue's own load balancer when the two stacks have one each (Route 53); nil when both share `loadBalancerArn`.
+        public var blueLoadBalancerArn: String?
 
-        public init(greenTargetGroupArn: String, blueTargetGroupArn: String, loadBalancerArn: String, greenASG: String, blueASG: String) {
+        public init(greenTargetGroupArn: String, blueTargetGroupArn: String, loadBalancerArn: String, greenASG: String, blueASG: String,
+                    blueLoadBalancerArn: String? = nil) {
+            self.blueLoadBalancerArn = blueLoadBalancerArn
             self.greenTargetGroupArn = greenTargetGroupArn
             self.blueTargetGroupArn = blueTargetGroupArn
             self.loadBalancerArn = loadBalancerArn
@@ -146,7 +150,7 @@ public enum MetricTemplate {
         let (mine, theirs) = side == .green ? (green, blue) : (blue, green)
         let replacements = [
             "{green_target_group}": mine.0, "{blue_target_group}": theirs.0, "{green_asg}": mine.1, "{blue_asg}": theirs.1,
-            "{load_balancer}": loadBalancerDimension(values.loadBalancerArn),
+            "{load_balancer}": loadBalancerDimension(side == .blue ? values.blueLoadBalancerArn ?? values.loadBalancerArn : values.loadBalancerArn),
         ]
         // One pass over the text, so a value that happens to contain a template is never filled again.
         var out = ""

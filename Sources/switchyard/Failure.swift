@@ -40,6 +40,8 @@ enum Failure {
             return .interrupted
         case is ListenerClaimed, is FencedOut:
             return .conflict
+        case let error as Route53TrafficError:
+            return error.isFileMismatch ? .usage : .failed
         case let error as StateStoreError:
             if case .activeDeploymentExists = error { return .conflict }
             return .failed

@@ -214,6 +214,34 @@ enum JSONViews {
         let metrics: [Metric]
         /// The commands of each hook point, in order.
         let hooks: [String: [Hook]]
+        /// With `traffic.route53`: the records and the wait each step adds before its bake.
+        let route53: Route53?
+
+        struct Route53: Encodable {
+            let hosted_zone_id: String
+            let record_name: String
+            let record_type: String
+            let records: [Record]
+            let ttl_seconds: Int?
+            let added_wait_ms: Int64
+
+            struct Record: Encodable {
+                let set_identifier: String
+                let target: String
+                let target_group_arn: String
+                let load_balancer_arn: String?
+            }
+
+            init(_ r: DeploymentSpec.Route53Traffic, plan p: ReleasePlan) {
+                hosted_zone_id = r.hostedZoneId
+                record_name = r.recordName
+                record_type = r.recordType
+                records = r.records.map { Record(set_identifier: $0.setIdentifier, target: $0.target, target_group_arn: $0.targetGroup,
+                                                 load_balancer_arn: p.stackLoadBalancers?[$0.targetGroup]) }
+                ttl_seconds = p.trafficSettleSeconds
+                added_wait_ms = p.trafficSettle.milliseconds * Int64(p.spec.weightSteps.count)
+            }
+        }
 
         /// What green copies from blue and what the release pins.
         struct Fleet: Encodable {
@@ -243,6 +271,7 @@ enum JSONViews {
         init(_ p: ReleasePlan, listenerClaimedBy: String? = nil) {
             fleet = p.fleet.map { Fleet($0, spec: p.spec) }
             mode = p.spec.fleet.mode.rawValue
+            route53 = p.spec.traffic.route53.map { Route53($0, plan: p) }
             listener_claimed_by = listenerClaimedBy
             service = p.spec.service
             ami = p.ami

@@ -75,7 +75,10 @@ final class LiveView: @unchecked Sendable {
         var step = "step \(d.stepLabel)"
         if let current = d.currentStep, case .weight(let weight, let bake) = current {
             step += " → \(weight)%"
-            if let begun = d.bakeStartedAt, d.greenWeight == weight {
+            if let begun = d.bakeStartedAt, d.greenWeight == weight, begun > now {
+                // Route 53: the records' TTL runs out before the bake starts.
+                step += ", bake starts in \(Console.duration(begun.timeIntervalSince(now))) (DNS TTL)"
+            } else if let begun = d.bakeStartedAt, d.greenWeight == weight {
                 let left = max(0, begun.adding(bake).timeIntervalSince(now))
                 step += ", bake \(Console.duration(left)) of \(bake) left"
             }

@@ -73,7 +73,8 @@ final class PlainProgress: @unchecked Sendable {
         default:
             what = "still \(d.state.rawValue)"
             if let current = d.currentStep, case .weight(let weight, let bake) = current, let begun = d.bakeStartedAt, d.greenWeight == weight {
-                what = "baking, \(Console.duration(max(0, begun.adding(bake).timeIntervalSince(now)))) of \(bake) left"
+                what = begun > now ? "waiting \(Console.duration(begun.timeIntervalSince(now))) for the records' TTL before the bake"
+                    : "baking, \(Console.duration(max(0, begun.adding(bake).timeIntervalSince(now)))) of \(bake) left"
             }
         }
         let checks = (d.lastChecks ?? []).map { check in

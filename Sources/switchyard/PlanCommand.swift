@@ -37,7 +37,8 @@ struct Plan: AsyncParsableCommand {
             } else {
                 Console.out(Self.describe(plan))
                 if let claimedBy {
-                    Console.out("  warning   the listener is tagged \(ListenerGuard.tagKey)=\(claimedBy): `start` refuses while that "
+                    let what = spec.traffic.route53 == nil ? "the listener is" : "the stacks' target groups are"
+                    Console.out("  warning   \(what) tagged \(ListenerGuard.tagKey)=\(claimedBy): `start` refuses while that "
                         + "deployment runs (or `--force-unlock \(claimedBy)` if it is dead)")
                 }
             }
@@ -48,7 +49,7 @@ struct Plan: AsyncParsableCommand {
     static func describe(_ p: ReleasePlan) -> String {
         var lines = [
             "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
-            "  traffic   " + Self.traffic(p.spec.traffic.forwards),
+            "  traffic   " + (p.spec.traffic.route53.map(Self.traffic) ?? Self.traffic(p.spec.traffic.forwards)),
             "  blue      \(p.blue.autoScalingGroup) on \(p.blue.targetGroupArn)",
             "            \(p.blue.imageId) (\(p.blue.architecture)), launch template \(p.blue.launchTemplateName) version \(p.blue.launchTemplateVersion)",
             "  green     \(p.greenAutoScalingGroup) on \(p.greenTargetGroupArn)",
@@ -95,6 +96,7 @@ struct Plan: AsyncParsableCommand {
             lines += described.dropFirst().map { "            " + $0 }
         }
         if !p.spec.checks.metrics.isEmpty { lines.append("            all read together in one GetMetricData call per tick") }
+        lines += dnsWait(p)
         lines += describe(hooks: p.spec)
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
@@ -111,6 +113,25 @@ struct Plan: AsyncParsableCommand {
                 lines.append((lines.isEmpty ? "  hooks     " : "            ")
                     + "\(point): \(hook.commandLine) (timeout \(hook.timeout), on failure \(hook.onFailure.rawValue))\(when)")
             }
+        }
+        return lines
+    }
+
+    /// The two weighted records, each with its stack.
+    static func traffic(_ r: DeploymentSpec.Route53Traffic) -> String {
+        "Route 53 weighted records \(r.recordName) \(r.recordType) in hosted zone \(r.hostedZoneId), both weights in one change per step:"
+            + r.records.map { "\n              \($0.setIdentifier) → \($0.target) (target group \($0.targetGroup))" }.joined()
+    }
+
+    /// The records' TTL added before each bake, and a warning when it is long.
+    static func dnsWait(_ p: ReleasePlan) -> [String] {
+        guard let ttl = p.trafficSettleSeconds, p.spec.traffic.route53 != nil else { return [] }
+        let steps = p.spec.weightSteps.count
+        var lines = ["  dns       each step waits TTL \(ttl) s before its bake: +\(ttl * steps) s total (\(steps) steps); after a rollback green "
+            + "stays \(ttl) s more, until resolvers forget it"]
+        if ttl > 60 {
+            lines.append("  warning   the records' TTL is \(ttl) s (over 60 s): clients keep an old answer that long, so each step and a rollback "
+                + "take that long to reach them; lower the TTL before releasing")
         }
         return lines
     }
