@@ -9,6 +9,8 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
     case elasticLoadBalancing = "elasticloadbalancing"
     case cloudWatch = "monitoring"
     case sts
+    /// JSON 1.0 protocol (`X-Amz-Target`), not query: see DynamoDB.swift.
+    case dynamoDB = "dynamodb"
 
     /// The service name in the SigV4 credential scope.
     public var signingName: String { rawValue }
@@ -20,6 +22,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .elasticLoadBalancing: return "2015-12-01"
         case .cloudWatch: return "2010-08-01"
         case .sts: return "2011-06-15"
+        case .dynamoDB: return "2012-08-10"
         }
     }
 
@@ -31,6 +34,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .elasticLoadBalancing: return "ELASTIC_LOAD_BALANCING_V2"
         case .cloudWatch: return "CLOUDWATCH"
         case .sts: return "STS"
+        case .dynamoDB: return "DYNAMODB"
         }
     }
 
