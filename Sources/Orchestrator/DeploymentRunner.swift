@@ -140,7 +140,7 @@ public struct DeploymentRunner: Sendable {
             case .promote: event = .promoteRequested
             }
             d = try persist(Machine.apply(d, event, now: clock.now()), actor: request.actor)
-            try store.markHandled(requestId: request.id, at: clock.now())
+            try store.markHandled(request, at: clock.now())
         }
         return d
     }
@@ -155,10 +155,10 @@ public struct DeploymentRunner: Sendable {
 
     private func persist(_ t: Transition, actor: String) throws -> Deployment {
         let now = clock.now()
-        try store.save(t.deployment, log: t.log, actor: actor, at: now, holder: holding?.holder)
-        if let log = t.log { onChange(t.deployment, log, now) }
-        onUpdate(t.deployment)
-        return t.deployment
+        let saved = try store.save(t.deployment, log: t.log, actor: actor, at: now, holder: holding?.holder)
+        if let log = t.log { onChange(saved, log, now) }
+        onUpdate(saved)
+        return saved
     }
 }
 

@@ -23,6 +23,19 @@ public struct HistoryQuery: Sendable, Hashable {
         self.page = page
     }
 
+    /// Whether a deployment passes the filter (not the page): for stores that filter as they read.
+    public func matches(service: String, state: DeploymentState, ami: String, createdAt: Date) -> Bool {
+        if let wanted = self.service, wanted != service { return false }
+        if !states.isEmpty, !states.contains(state) { return false }
+        if let wanted = self.ami, wanted != ami { return false }
+        if let since, createdAt < since { return false }
+        if let until, createdAt >= until { return false }
+        return true
+    }
+
+    /// How many rows of the newest-first list come before this page.
+    public var offset: Int { max(0, page - 1) * limit }
+
     var whereClause: (String, [SQLValue]) {
         var conditions: [String] = []
         var values: [SQLValue] = []
@@ -47,6 +60,16 @@ public struct DeploymentSummary: Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
     public var actor: String
+
+    public init(id: String, service: String, ami: String, state: DeploymentState, createdAt: Date, updatedAt: Date, actor: String) {
+        self.id = id
+        self.service = service
+        self.ami = ami
+        self.state = state
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.actor = actor
+    }
 }
 
 /// One event of the audit trail with its deployment's service and AMI, for `export`.
@@ -54,16 +77,22 @@ public struct ExportedEvent: Sendable, Hashable {
     public var event: StoredEvent
     public var service: String
     public var ami: String
+
+    public init(event: StoredEvent, service: String, ami: String) {
+        self.event = event
+        self.service = service
+        self.ami = ami
+    }
 }
 
-extension StateStore {
+extension SQLiteStateStore {
     /// One page of deployments matching the query, newest first, and how many match in all.
     public func history(_ query: HistoryQuery) throws -> (deployments: [Deployment], total: Int) {
         let (clause, values) = query.whereClause
         return try locked {
             let total = Int(try db.query("SELECT count(*) FROM deployments" + clause, values).first?[0] ?? "0") ?? 0
             let offset = Int64(max(0, query.page - 1) * query.limit)
-            let rows = try records("SELECT id, record FROM deployments" + clause + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            let rows = try records("SELECT id, record, version FROM deployments" + clause + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                                    values + [.int(Int64(query.limit)), .int(offset)])
             return (rows, total)
         }

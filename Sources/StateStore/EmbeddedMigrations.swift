@@ -96,4 +96,9 @@ CREATE INDEX events_by_time ON events (at);
 CREATE INDEX deployments_blue_retained ON deployments (service)
     WHERE state = 'completed' AND json_extract(record, '$.blueRetiredAt') IS NULL;
 """#),
+    Migration(version: 5, name: "record_versions", sql: #"""
+-- Every record carries a version, one more with every save: a save names the version it read and changes nothing
+-- when another process wrote the record since, so a stale writer fails instead of overwriting (as on DynamoDB).
+ALTER TABLE deployments ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+"""#),
 ]

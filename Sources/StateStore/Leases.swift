@@ -10,6 +10,15 @@ public struct Lease: Sendable, Hashable {
     public var heartbeatAt: Date
     public var expiresAt: Date
 
+    public init(service: String, deploymentId: String, holder: LeaseHolder, acquiredAt: Date, heartbeatAt: Date, expiresAt: Date) {
+        self.service = service
+        self.deploymentId = deploymentId
+        self.holder = holder
+        self.acquiredAt = acquiredAt
+        self.heartbeatAt = heartbeatAt
+        self.expiresAt = expiresAt
+    }
+
     /// Live until it expires, unless its process is known to be gone (same host, no such pid).
     public func isLive(at now: Date, currentHost: String = LeaseHolder.hostName) -> Bool {
         guard now < expiresAt else { return false }
@@ -64,7 +73,7 @@ public enum LeaseError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-extension StateStore {
+extension SQLiteStateStore {
     static func leaseColumns(_ service: String, _ deploymentId: String, _ holder: LeaseHolder, at: Date, ttl: TimeInterval) -> [SQLValue] {
         [.text(service), .text(deploymentId), .text(holder.id), .int(Int64(holder.pid)), .text(holder.host), .text(holder.actor),
          .text(StoredDate.text(at)), .text(StoredDate.text(at)), .text(StoredDate.text(at.addingTimeInterval(ttl)))]

@@ -1,7 +1,7 @@
 import CSQLite
 import Foundation
 
-extension StateStore {
+extension SQLiteStateStore {
     /// SQLite's own check of every page and index (`PRAGMA integrity_check`): the problems it reports, or none.
     /// A file too damaged for the check to run is one problem, in SQLite's words.
     public func integrityProblems(limit: Int = 100) throws -> [String] {
@@ -16,7 +16,7 @@ extension StateStore {
 }
 
 /// Opening the file: creating it for writers, reading it without a write lock for read commands.
-extension StateStore {
+extension SQLiteStateStore {
     /// A read-only connection, or nil when the file has no tables yet; in a folder this process may not write (no WAL
     /// shared-memory file can be made there), an immutable one.
     static func openReading(_ path: String) throws -> SQLiteConnection? {

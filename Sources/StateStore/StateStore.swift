@@ -1,436 +1,141 @@
-import CSQLite
 import Foundation
 import SwitchyardCore
 
-/// One schema migration: SQL only, no app types, applied once in its own transaction.
-public struct Migration: Sendable {
-    public var version: Int
-    public var name: String
-    public var sql: String
+// The state store seam: what the orchestrator and the CLI need from wherever a team keeps its state, and nothing more.
+//
+// Two implementations:
+// - `SQLiteStateStore` (this module, Sources/StateStore): the state file. Its SQLite-only parts (migrations, the
+//   default path, `integrityProblems`, read-only opening, raw SQL for tests) stay on the class, out of the protocol.
+// - The DynamoDB store lives in its own target, `DynamoStateStore` (Sources/DynamoStateStore, depending on
+//   "StateStore", "AWS" and "SwitchyardCore"), so this module stays free of AWS wire formats. The `switchyard` target
+//   depends on it and opens it in one place: `StateLocation.open` (Sources/switchyard/StateOpening.swift).
+//   It uses the shared value types of this module (StoredEvent, OperatorRequest, Lease, LeaseHolder, LeaseError,
+//   HistoryQuery, DeploymentSummary, ExportedEvent, StateStoreError, StoredDate, RecordCoding).
+//
+// Every implementation keeps these guarantees, made by the database (a transaction, a conditional write), never by
+// timing; Tests/StateStoreTests/Conformance.swift checks them for any store:
+// - at most one active (non-terminal) deployment per service: `insert` refuses with `activeDeploymentExists`;
+// - `insert` with a lease takes it in the same atomic write, refusing a live lease of another holder (`LeaseError.held`);
+// - `save` writes the record and its audit event in one atomic write; with a holder it is fenced (`LeaseError.lost`
+//   when another holder has the service's lease), and it is conditional on the record's version: the version the
+//   caller read (`Deployment.version`, nil counting as 1) must still be the stored one, else `staleRecord`. The saved
+//   record comes back with its new version; callers go on from it;
+// - a final state never changes (`terminalStateIsFinal`);
+// - events of a deployment come back in the order they were written; their `id`s grow in that order (they need not
+//   be dense, nor comparable across deployments); request ids likewise within a deployment.
 
-    public init(version: Int, name: String, sql: String) {
-        self.version = version
-        self.name = name
-        self.sql = sql
-    }
+/// Where deployments, their audit trail, operator requests and leases are kept. The orchestrator and the CLI use only
+/// this, never a concrete store.
+public protocol StateStore: AnyObject, Sendable {
+    /// Where the state lives, in words for messages: a file path, or `dynamodb://TABLE?region=R`.
+    var location: String { get }
 
-    /// The migrations this binary carries, generated from migrations/*.sql.
-    public static var all: [Migration] { embeddedMigrations }
-}
-
-/// One line of a deployment's audit trail as stored.
-public struct StoredEvent: Sendable, Codable, Hashable {
-    public var id: Int64
-    public var deploymentId: String
-    public var at: Date
-    public var from: DeploymentState
-    public var to: DeploymentState
-    public var message: String
-    public var actor: String
-    public var details: [String: String]
-}
-
-/// A request written by another terminal for the process running a deployment.
-public struct OperatorRequest: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable { case rollback, promote }
-    public var id: Int64
-    public var deploymentId: String
-    public var kind: Kind
-    public var reason: String?
-    public var actor: String
-    public var at: Date
-}
-
-/// Why the state file refused an operation.
-public enum StateStoreError: Error, Sendable, CustomStringConvertible {
-    case activeDeploymentExists(id: String, state: DeploymentState, since: Date)
-    case terminalStateIsFinal(id: String, state: DeploymentState, attempted: DeploymentState)
-    case unknownDeployment(String)
-    case newerSchema(path: String, version: Int, known: Int)
-    case notADatabase(path: String, detail: String)
-    case corruptRecord(id: String, detail: String)
-    case damaged(path: String, detail: String)
-    case permissionDenied(path: String)
-
-    public var description: String {
-        switch self {
-        case .activeDeploymentExists(let id, let state, let since):
-            return "deployment \(id) of this service is still active (\(state), started \(StoredDate.text(since))). Wait for it, or `switchyard resume \(id)` / `switchyard rollback \(id)`."
-        case .terminalStateIsFinal(let id, let state, let attempted):
-            return "deployment \(id) is \(state), a final state; it cannot become \(attempted)"
-        case .unknownDeployment(let id):
-            return "no deployment \(id) in the state file"
-        case .newerSchema(let path, let version, let known):
-            return "the state file \(path) has schema version \(version), but this switchyard knows only up to \(known); use a newer switchyard"
-        case .notADatabase(let path, let detail):
-            return "\(path) is not a Switchyard state file (\(detail))"
-        case .corruptRecord(let id, let detail):
-            return "the stored record of deployment \(id) cannot be read: \(detail)"
-        case .damaged(let path, let detail):
-            return "the state file \(path) is damaged (\(detail)); nothing was changed. `switchyard state check --db \(path)` "
-                + "lists what SQLite finds wrong; restore the last good copy of the file "
-                + "(see docs/states.md#a-damaged-state-file), then `switchyard resume` any deployment that was running"
-        case .permissionDenied(let path):
-            return "permission denied: \(path)"
-        }
-    }
-}
-
-/// Dates as stored and shown in JSON: ISO-8601 UTC with milliseconds (`2026-11-24T23:50:01.123Z`), so text order is
-/// time order. Written and read by hand with the C library: Foundation's ISO8601DateFormatter costs about half a
-/// millisecond to create on Linux, which a page of history paid forty times.
-public enum StoredDate {
-    public static func text(_ date: Date) -> String {
-        var milliseconds = (date.timeIntervalSince1970 * 1000).rounded(.down)
-        var seconds = time_t((milliseconds / 1000).rounded(.down))
-        milliseconds -= Double(seconds) * 1000
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milliseconds))
-    }
-
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z`; nil for anything else.
-    public static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":") else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for i in range {
-                guard bytes[i] >= 48, bytes[i] <= 57 else { return nil }
-                value = value * 10 + Int(bytes[i] - 48)
-            }
-            return value
-        }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-              let minute = number(14..<16), let second = number(17..<19) else { return nil }
-        var fraction = 0.0
-        if bytes.count > 20 {
-            guard bytes[19] == UInt8(ascii: "."), bytes.count > 21, let digits = number(20..<(bytes.count - 1)) else { return nil }
-            fraction = Double(digits) / pow(10, Double(bytes.count - 21))
-        } else if bytes[19] != UInt8(ascii: "Z") {
-            return nil
-        }
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month - 1)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = Int32(second)
-        let seconds = timegm(&parts)
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
-    }
-}
-
-/// The SQLite state file: deployments, their append-only event log, operator requests.
-///
-/// `@unchecked Sendable` is sound because every use of the connection goes through `lock`;
-/// other processes are kept apart by SQLite's own file locks (WAL, busy timeout, `BEGIN IMMEDIATE`).
-public final class StateStore: @unchecked Sendable {
-    public let path: String
-    let db: SQLiteConnection
-    private let lock = NSLock()
-
-    /// Runs `body` with the connection to itself; every use of `db` goes through here or `lock`.
-    func locked<T>(_ body: () throws -> T) throws -> T { try lock.withLock(body) }
-
-    /// Opens or creates the state file (mode 0600, parent folders 0700) and applies pending migrations. `readOnly`
-    /// opens an existing file for reading only (read commands): nothing is created, migrated or locked for writing.
-    public init(path: String, migrations: [Migration] = Migration.all, readOnly: Bool = false) throws {
-        self.path = path
-        do {
-            // A file with no tables yet (just created by another process, or by `touch`) is set up as a writer would,
-            // so a read command racing a first `start` answers instead of calling it foreign.
-            if readOnly, let reading = try Self.openReading(path), try Self.schemaIsCurrent(reading, migrations, path: path) {
-                db = reading
-                return
-            }
-            try Self.prepareFile(path)
-            db = try SQLiteConnection(path: path)
-            try db.execute("PRAGMA busy_timeout = 5000")
-            // Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once, without its
-            // busy handler, while another process is doing the same: two `start`s on a new state file hit it.
-            _ = try Self.whileBusy(for: 5) { try db.query("PRAGMA journal_mode = WAL") }
-            // Memory-mapped reads: a history page of a large state file costs no read() per page.
-            try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824")
-            try migrate(migrations)
-        } catch let error as SQLiteError where error.isDamage {
-            throw StateStoreError.damaged(path: path, detail: "SQLite error \(error.code): \(error.message)")
-        } catch let error as SQLiteError where error.code & 0xff == SQLITE_CANTOPEN || error.code & 0xff == SQLITE_READONLY
-                    || error.code & 0xff == SQLITE_PERM {
-            throw StateStoreError.permissionDenied(path: path)
-        }
-    }
-
-    /// Runs `body` again every 10 ms while it fails with SQLITE_BUSY, for at most `seconds`.
-    static func whileBusy<T>(for seconds: TimeInterval, _ body: () throws -> T) throws -> T {
-        let deadline = Date().addingTimeInterval(seconds)
-        while true {
-            do {
-                return try body()
-            } catch let error as SQLiteError where error.code & 0xff == SQLITE_BUSY && Date() < deadline {
-                usleep(10_000)
-            }
-        }
-    }
-
-    private func migrate(_ migrations: [Migration]) throws {
-        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-        let applied = Set(try db.query("SELECT version FROM schema_migrations").compactMap { $0[0].flatMap { Int($0) } })
-        let known = migrations.map(\.version).max() ?? 0
-        if let newest = applied.max(), newest > known {
-            throw StateStoreError.newerSchema(path: path, version: newest, known: known)
-        }
-        for migration in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
-            try db.transaction {
-                // Another process may have applied it while we waited for the write lock.
-                let done = try db.query("SELECT 1 FROM schema_migrations WHERE version = ?", [.int(Int64(migration.version))])
-                guard done.isEmpty else { return }
-                try db.execute(migration.sql)
-                try db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                             [.int(Int64(migration.version)), .text(migration.name), .text(StoredDate.text(Date()))])
-            }
-        }
-    }
-
-    /// The versions recorded in schema_migrations, in order.
-    public func appliedMigrations() throws -> [Int] {
-        try lock.withLock { try db.query("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0[0].flatMap { Int($0) } } }
-    }
-
-    /// `SWITCHYARD_DB`, else `$XDG_STATE_HOME/switchyard/state.db`, else `~/.local/state/switchyard/state.db`.
-    public static func defaultPath(environment: [String: String]) -> String {
-        if let path = environment["SWITCHYARD_DB"], !path.isEmpty { return path }
-        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/switchyard/state.db" }
-        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
-        return home + "/.local/state/switchyard/state.db"
-    }
-
-    // MARK: - Deployments
+    // MARK: Deployments
 
     /// Stores a new deployment and its first event, unless another deployment of the service is active; with `lease`,
-    /// takes the service's lease for it in the same transaction.
-    public func insert(_ d: Deployment, log: LogEntry, actor: String, at: Date, lease: LeaseHolder? = nil, ttl: TimeInterval = 15) throws {
-        try lock.withLock {
-            try db.transaction {
-                if let active = try activeRow(service: d.service) { throw active }
-                do {
-                    try db.query("""
-                        INSERT INTO deployments (id, service, ami, file_digest, state, step_index, green_weight, blue_asg, green_asg,
-                            blue_target_group, green_target_group, actor, created_at, updated_at, finished_at, record)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, try columns(d))
-                } catch let error as SQLiteError where error.isConstraint {
-                    if let active = try activeRow(service: d.service) { throw active }
-                    throw error
-                }
-                try appendEvent(d.id, log, actor: actor, at: at)
-                if let lease {
-                    if let held = try leaseRow(service: d.service), held.holder.id != lease.id, held.isLive(at: at) {
-                        throw LeaseError.held(held, at: at)
-                    }
-                    try writeLease(service: d.service, deploymentId: d.id, holder: lease, at: at, ttl: ttl)
-                }
-            }
-        }
-    }
+    /// takes the service's lease for it in the same atomic write. Returns the record as stored (version 1).
+    @discardableResult
+    func insert(_ d: Deployment, log: LogEntry, actor: String, at: Date, lease: LeaseHolder?, ttl: TimeInterval) throws -> Deployment
 
-    private func activeRow(service: String) throws -> StateStoreError? {
-        let rows = try db.query("""
-            SELECT id, state, created_at FROM deployments
-            WHERE service = ? AND state NOT IN ('completed', 'rolled_back', 'failed') LIMIT 1
-            """, [.text(service)])
-        guard let row = rows.first, let id = row[0], let state = row[1].flatMap(DeploymentState.init(rawValue:)) else { return nil }
-        return .activeDeploymentExists(id: id, state: state, since: row[2].flatMap(StoredDate.parse) ?? Date())
-    }
+    /// Stores the new version of a deployment and its event in one atomic write, if `d.version` is still the stored
+    /// version; with `holder`, only while that holder has the service's lease. Returns the record as stored.
+    @discardableResult
+    func save(_ d: Deployment, log: LogEntry?, actor: String, at: Date, holder: LeaseHolder?) throws -> Deployment
 
-    /// Stores the new version of a deployment and its event, together. A final state never changes.
-    /// With `holder`, the save is fenced: it happens only while that holder still has the service's lease, in the same
-    /// transaction, so a process that was stopped past its lease (and taken over) can never write a stale record.
-    public func save(_ d: Deployment, log: LogEntry?, actor: String, at: Date, holder: LeaseHolder? = nil) throws {
-        try lock.withLock {
-            try db.transaction {
-                if let holder, try leaseRow(service: d.service)?.holder.id != holder.id {
-                    throw LeaseError.lost(service: d.service, deploymentId: d.id)
-                }
-                let rows = try db.query("SELECT state FROM deployments WHERE id = ?", [.text(d.id)])
-                guard let stored = rows.first?[0].flatMap(DeploymentState.init(rawValue:)) else {
-                    throw StateStoreError.unknownDeployment(d.id)
-                }
-                if !stored.allows(d.state) {
-                    throw StateStoreError.terminalStateIsFinal(id: d.id, state: stored, attempted: d.state)
-                }
-                var values = try columns(d)
-                values.removeFirst()
-                values.append(.text(d.id))
-                try db.query("""
-                    UPDATE deployments SET service = ?, ami = ?, file_digest = ?, state = ?, step_index = ?, green_weight = ?,
-                        blue_asg = ?, green_asg = ?, blue_target_group = ?, green_target_group = ?, actor = ?, created_at = ?,
-                        updated_at = ?, finished_at = ?, record = ?
-                    WHERE id = ?
-                    """, values)
-                if let log { try appendEvent(d.id, log, actor: actor, at: at) }
-            }
-        }
-    }
+    /// One deployment, with its stored version.
+    func deployment(id: String) throws -> Deployment?
 
-    private func columns(_ d: Deployment) throws -> [SQLValue] {
-        let record = String(decoding: try RecordCoding.encoder.encode(d), as: UTF8.self)
-        return [
-            .text(d.id), .text(d.service), .text(d.ami), .text(d.fileDigest), .text(d.state.rawValue),
-            .int(Int64(d.stepIndex)), .int(Int64(d.greenWeight)), .text(d.plan.blue.autoScalingGroup),
-            .text(d.plan.greenAutoScalingGroup), .text(d.plan.blue.targetGroupArn), .text(d.plan.greenTargetGroupArn),
-            .text(d.actor), .text(StoredDate.text(d.createdAt)), .text(StoredDate.text(d.updatedAt)),
-            SQLValue(d.state.isTerminal ? StoredDate.text(d.updatedAt) : nil), .text(record),
-        ]
-    }
+    /// Deployments newest first (by creation, then id), optionally of one service, optionally only the active ones.
+    func deployments(service: String?, limit: Int, activeOnly: Bool) throws -> [Deployment]
 
-    private func appendEvent(_ id: String, _ log: LogEntry, actor: String, at: Date) throws {
-        let details = String(decoding: try RecordCoding.encoder.encode(log.details), as: UTF8.self)
-        try db.query("INSERT INTO events (deployment_id, at, from_state, to_state, message, actor, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     [.text(id), .text(StoredDate.text(at)), .text(log.from.rawValue), .text(log.to.rawValue),
-                      .text(log.message), .text(actor), .text(details)])
-    }
+    /// Completed deployments (of one service, or all) whose blue has not been retired yet, newest first.
+    func retainedBlues(service: String?) throws -> [Deployment]
 
-    public func deployment(id: String) throws -> Deployment? {
-        try lock.withLock { try records("SELECT id, record FROM deployments WHERE id = ?", [.text(id)]).first }
-    }
+    /// Failed deployments (of one service, or all) whose test-route rule may still stand on the listener, newest first.
+    func leftoverTestRoutes(service: String?) throws -> [Deployment]
 
-    /// Deployments newest first, optionally of one service, optionally only the active ones.
-    public func deployments(service: String?, limit: Int, activeOnly: Bool) throws -> [Deployment] {
-        // The active ones are a handful of rows in the one-active-per-service index; without naming it, SQLite walks the
-        // whole history in created_at order to find them (0.19 s on 100,000 deployments instead of 4 ms).
-        var sql = "SELECT id, record FROM deployments" + (activeOnly ? " INDEXED BY deployments_one_active_per_service" : "") + " WHERE 1 = 1"
-        var values: [SQLValue] = []
-        if let service {
-            sql += " AND service = ?"
-            values.append(.text(service))
-        }
-        if activeOnly { sql += " AND state NOT IN ('completed', 'rolled_back', 'failed')" }
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        values.append(.int(Int64(limit)))
-        return try lock.withLock { try records(sql, values) }
-    }
-
-    /// Completed deployments (of one service, or all) whose blue has not been retired yet, newest first. Read through
-    /// a partial index that holds only them, so the cost does not grow with the history.
-    public func retainedBlues(service: String?) throws -> [Deployment] {
-        var sql = "SELECT id, record FROM deployments INDEXED BY deployments_blue_retained "
-            + "WHERE state = 'completed' AND json_extract(record, '$.blueRetiredAt') IS NULL"
-        var values: [SQLValue] = []
-        if let service {
-            sql += " AND service = ?"
-            values.append(.text(service))
-        }
-        return try lock.withLock { try records(sql + " ORDER BY created_at DESC, id DESC", values) }
-    }
-
-    /// Failed deployments (of one service, or all) whose test-route rule may still stand on the listener: `gc` removes it.
-    public func leftoverTestRoutes(service: String?) throws -> [Deployment] {
-        var sql = "SELECT id, record FROM deployments WHERE state = 'failed' "
-            + "AND json_extract(record, '$.plan.spec.checks.http.testRoute') IS NOT NULL AND json_extract(record, '$.testRouteRemoved') IS NULL"
-        var values: [SQLValue] = []
-        if let service {
-            sql += " AND service = ?"
-            values.append(.text(service))
-        }
-        return try lock.withLock { try records(sql + " ORDER BY created_at DESC, id DESC", values) }
-    }
-
-    /// Every group that was blue for a deployment of the service, from the indexed column (no record is decoded).
-    public func blueGroups(service: String) throws -> Set<String> {
-        Set(try lock.withLock { try db.query("SELECT DISTINCT blue_asg FROM deployments WHERE service = ?", [.text(service)]) }
-            .compactMap { $0[0] })
-    }
+    /// Every group that was blue for a deployment of the service.
+    func blueGroups(service: String) throws -> Set<String>
 
     /// The newest deployment of a service in one of `states`.
-    public func latest(service: String, states: [DeploymentState]) throws -> Deployment? {
-        let marks = states.map { _ in "?" }.joined(separator: ", ")
-        let sql = "SELECT id, record FROM deployments WHERE service = ? AND state IN (\(marks)) ORDER BY created_at DESC, id DESC LIMIT 1"
-        return try lock.withLock { try records(sql, [.text(service)] + states.map { .text($0.rawValue) }).first }
-    }
+    func latest(service: String, states: [DeploymentState]) throws -> Deployment?
 
-    func records(_ sql: String, _ values: [SQLValue]) throws -> [Deployment] {
-        try db.query(sql, values).map { row in
-            let id = row[0] ?? "?"
-            do {
-                return try RecordCoding.decoder.decode(Deployment.self, from: Data((row[1] ?? "").utf8))
-            } catch {
-                throw StateStoreError.corruptRecord(id: id, detail: String(describing: error))
-            }
-        }
-    }
-
-    // MARK: - Events
+    // MARK: Audit trail
 
     /// A deployment's audit trail, oldest first.
-    public func events(deploymentId: String) throws -> [StoredEvent] {
-        let rows = try lock.withLock {
-            try db.query("SELECT id, deployment_id, at, from_state, to_state, message, actor, details FROM events WHERE deployment_id = ? ORDER BY id",
-                         [.text(deploymentId)])
-        }
-        return rows.map(Self.event(from:))
-    }
+    func events(deploymentId: String) throws -> [StoredEvent]
 
-    // MARK: - Operator requests
+    /// One page of deployments matching the query, newest first, and how many match in all.
+    func history(_ query: HistoryQuery) throws -> (deployments: [Deployment], total: Int)
+
+    /// One page of history as table rows; `more` says whether an older page exists.
+    func historySummaries(_ query: HistoryQuery) throws -> (deployments: [DeploymentSummary], more: Bool)
+
+    /// Hands the event log to `body` oldest first (by time, then by order of writing), optionally from/until a time and
+    /// of one service, without holding it all.
+    func exportEvents(since: Date?, until: Date?, service: String?, _ body: (ExportedEvent) throws -> Void) throws
+
+    // MARK: Operator requests
 
     /// Queues a rollback or promote request for whoever runs the deployment.
-    public func addRequest(deploymentId: String, kind: OperatorRequest.Kind, reason: String?, actor: String, at: Date) throws {
-        try lock.withLock {
-            _ = try db.query("INSERT INTO requests (deployment_id, kind, reason, actor, at) VALUES (?, ?, ?, ?, ?)",
-                             [.text(deploymentId), .text(kind.rawValue), SQLValue(reason), .text(actor), .text(StoredDate.text(at))])
-        }
-    }
+    func addRequest(deploymentId: String, kind: OperatorRequest.Kind, reason: String?, actor: String, at: Date) throws
 
-    /// Requests not yet handled, oldest first.
-    public func pendingRequests(deploymentId: String) throws -> [OperatorRequest] {
-        let rows = try lock.withLock {
-            try db.query("SELECT id, kind, reason, actor, at FROM requests WHERE deployment_id = ? AND handled_at IS NULL ORDER BY id",
-                         [.text(deploymentId)])
-        }
-        return rows.compactMap { row in
-            guard let id = row[0].flatMap({ Int64($0) }), let kind = row[1].flatMap(OperatorRequest.Kind.init(rawValue:)) else { return nil }
-            return OperatorRequest(id: id, deploymentId: deploymentId, kind: kind, reason: row[2], actor: row[3] ?? "",
-                                   at: row[4].flatMap(StoredDate.parse) ?? Date())
-        }
-    }
+    /// Requests of a deployment not yet handled, oldest first.
+    func pendingRequests(deploymentId: String) throws -> [OperatorRequest]
 
-    public func markHandled(requestId: Int64, at: Date) throws {
-        try lock.withLock {
-            _ = try db.query("UPDATE requests SET handled_at = ? WHERE id = ?", [.text(StoredDate.text(at)), .int(requestId)])
-        }
-    }
+    /// Marks a request handled, so it is applied once.
+    func markHandled(_ request: OperatorRequest, at: Date) throws
 
-    /// Runs raw SQL; for tests and maintenance only.
-    func rawQuery(_ sql: String) throws -> [[String?]] {
-        try lock.withLock { try db.query(sql) }
-    }
+    // MARK: Leases
+
+    /// Takes the lease on the service for the deployment; refuses (`LeaseError.held`) while another live holder has it,
+    /// takes over one that expired. Returns the lease it took over from another holder, if any.
+    @discardableResult
+    func acquireLease(deploymentId: String, service: String, holder: LeaseHolder, at: Date, ttl: TimeInterval) throws -> Lease?
+
+    /// Moves the holder's expiry on; `LeaseError.lost` when another holder has the lease now.
+    func renewLease(service: String, deploymentId: String, holder: LeaseHolder, at: Date, ttl: TimeInterval) throws
+
+    /// Gives the lease up, if this holder still has it.
+    func releaseLease(service: String, holder: LeaseHolder) throws
+
+    /// The lease on a service, live or not.
+    func lease(service: String) throws -> Lease?
+
+    /// The lease that names this deployment, live or not.
+    func lease(deploymentId: String) throws -> Lease?
+
+    // MARK: Moving history between stores
+
+    /// Stores a deployment with its audit trail and pending requests as they are in another store (`state copy`),
+    /// keeping their times and order (ids are this store's own), and the record's version. A deployment of the same
+    /// id already here with the same record and trail is left alone (`.alreadyThere`); one that differs is an
+    /// `importConflict`. Leases are not copied. An active deployment is refused like `insert` would.
+    func importDeployment(_ d: Deployment, events: [StoredEvent], requests: [OperatorRequest]) throws -> ImportOutcome
 }
 
-/// JSON for the stored record: sorted keys, dates with milliseconds.
-enum RecordCoding {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(StoredDate.text(date))
-        }
-        return encoder
-    }()
+/// What `importDeployment` did.
+public enum ImportOutcome: Sendable, Hashable {
+    case imported
+    case alreadyThere
+}
 
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = StoredDate.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO-8601 date: \(text)")
-            }
-            return date
-        }
-        return decoder
-    }()
+extension StateStore {
+    /// `insert` without a lease.
+    @discardableResult
+    public func insert(_ d: Deployment, log: LogEntry, actor: String, at: Date) throws -> Deployment {
+        try insert(d, log: log, actor: actor, at: at, lease: nil, ttl: 15)
+    }
+
+    /// `insert` taking a lease of the default time to live (15 s).
+    @discardableResult
+    public func insert(_ d: Deployment, log: LogEntry, actor: String, at: Date, lease: LeaseHolder?) throws -> Deployment {
+        try insert(d, log: log, actor: actor, at: at, lease: lease, ttl: 15)
+    }
+
+    /// An unfenced `save` (no lease is checked; the version still is).
+    @discardableResult
+    public func save(_ d: Deployment, log: LogEntry?, actor: String, at: Date) throws -> Deployment {
+        try save(d, log: log, actor: actor, at: at, holder: nil)
+    }
 }

@@ -131,6 +131,11 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var blueRestored: Bool?
     /// Set by `gc` once green's launch template version is deleted (or found gone).
     public var launchTemplateVersionDeleted: Bool?
+    /// The state store's version of this record: 1 when inserted, one more with every save. A save names the version
+    /// it read and fails when the stored one has moved on, so a stale writer can never overwrite a newer record.
+    /// Nil in a record not yet stored (a store takes it as version 1, what insert writes) and in records stored before
+    /// versions were kept (the store supplies the version on reading).
+    public var version: Int?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

@@ -56,21 +56,21 @@ extension Session {
             throw UnexpectedFailure(description: "could not read what deployment \(d.id) runs on: \(error)")
         }
         let reconciled = Machine.reconcile(d, observed: observed, actor: actor, now: Date())
-        try store.save(reconciled.deployment, log: reconciled.log, actor: actor, at: Date(), holder: holding.holder)
-        Console.error(Console.progressLine(reconciled.deployment, reconciled.log, at: Date()))
+        let current = try store.save(reconciled.deployment, log: reconciled.log, actor: actor, at: Date(), holder: holding.holder)
+        Console.error(Console.progressLine(current, reconciled.log, at: Date()))
         let refusal = reconciled.unsafe ?? (rollback ? Machine.undoRefusal(d, observed: observed) : nil)
         if let refusal {
             guard rollback else { throw UnexpectedFailure(description: "not going on with deployment \(d.id): \(refusal)") }
             if reconciled.unsafe == nil {
                 let log = LogEntry(from: d.state, to: d.state, message: "rollback refused: \(refusal)", details: ["actor": actor])
-                try store.save(reconciled.deployment, log: log, actor: actor, at: Date())
+                try store.save(current, log: log, actor: actor, at: Date())
             }
-            for request in try store.pendingRequests(deploymentId: d.id) { try store.markHandled(requestId: request.id, at: Date()) }
+            for request in try store.pendingRequests(deploymentId: d.id) { try store.markHandled(request, at: Date()) }
             throw RollbackRefused(description: "deployment \(d.id) was not rolled back: \(refusal)")
         }
         let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
         try await listener.claim(for: d.id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
-        let final = try await drive(reconciled.deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+        let final = try await drive(current, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
                                     detachAtPause: detachAtPause)
         await releaseListener(listener, final)
         return final

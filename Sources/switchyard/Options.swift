@@ -8,36 +8,36 @@ struct StateOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The SQLite state file (default: $SWITCHYARD_DB, else $XDG_STATE_HOME/switchyard/state.db).", valueName: "path"))
     var db: String?
 
-    var path: String { db ?? StateStore.defaultPath(environment: ProcessInfo.processInfo.environment) }
+    var path: String { db ?? SQLiteStateStore.defaultPath(environment: ProcessInfo.processInfo.environment) }
 
     /// Opens (creating if needed) the state file, for commands that write. `note` is what to say on stderr when this
     /// created a new file anywhere but the default location: a mistyped --db would otherwise start an empty history,
     /// and with it lose the one-release-per-service guard.
     func open() throws -> (store: StateStore, note: String?) {
-        let defaultPath = StateStore.defaultPath(environment: ProcessInfo.processInfo.environment.filter { $0.key != "SWITCHYARD_DB" })
+        let defaultPath = SQLiteStateStore.defaultPath(environment: ProcessInfo.processInfo.environment.filter { $0.key != "SWITCHYARD_DB" })
         let isNew = !FileManager.default.fileExists(atPath: path) && path != defaultPath
-        let store = try StateStore(path: path)
+        let store = try SQLiteStateStore(path: path)
         return (store, isNew ? "note: created a new state file at \(path): it holds no earlier deployments" : nil)
     }
 
     /// Opens an existing state file for reading only (a read-only file can still be read); a missing one is a usage
     /// error naming the path, rather than an empty answer that looks like "nothing happened".
-    func openForReading() throws -> StateStore {
+    func openForReading() throws -> SQLiteStateStore {
         guard FileManager.default.fileExists(atPath: path) else { throw UsageError(Self.missing(path)) }
-        return try StateStore(path: path, readOnly: true)
+        return try SQLiteStateStore(path: path, readOnly: true)
     }
 
     /// Opens the state file only if it exists (read-only unless `writing`), so commands that may find nothing never
     /// create one.
     func openIfExists(writing: Bool = false) throws -> StateStore? {
-        FileManager.default.fileExists(atPath: path) ? try StateStore(path: path, readOnly: !writing) : nil
+        FileManager.default.fileExists(atPath: path) ? try SQLiteStateStore(path: path, readOnly: !writing) : nil
     }
 
     /// The state file and one deployment in it, or a usage error naming both (without creating a state file).
     /// `writing` opens it for writing (commands that record something).
     func deployment(_ id: String, writing: Bool = false) throws -> (StateStore, Deployment) {
         guard FileManager.default.fileExists(atPath: path) else { throw UsageError("no deployment \(id): " + Self.missing(path)) }
-        let store = writing ? try StateStore(path: path) : try StateStore(path: path, readOnly: true)
+        let store = writing ? try SQLiteStateStore(path: path) : try SQLiteStateStore(path: path, readOnly: true)
         guard let d = try store.deployment(id: id) else { throw UsageError("no deployment \(id) in \(path)") }
         return (store, d)
     }

@@ -48,7 +48,7 @@ struct Start: AsyncParsableCommand {
             let owner = try await listener.owner()
             if let owner, !mayReplace(owner) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
             await Session.housekeeping(store: store, service: spec.service, logger: logger)
-            let deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
+            var deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             var details = ["file": release.file, "file_digest": digest]
             if let amiSource { details["ami_source"] = amiSource }
             if release.endRetention, !plan.retire.isEmpty { details["end_retention"] = plan.retire.joined(separator: ",") }
@@ -61,14 +61,14 @@ struct Start: AsyncParsableCommand {
                 return .interrupted
             }
             let holding = DeploymentRunner.Holding(holder: LeaseHolder(actor: actor), ttl: Session.leaseTTL)
-            try store.insert(deployment, log: created, actor: actor, at: Date(), lease: holding.holder, ttl: holding.ttl)
+            deployment = try store.insert(deployment, log: created, actor: actor, at: Date(), lease: holding.holder, ttl: holding.ttl)
             defer { try? store.releaseLease(service: spec.service, holder: holding.holder) }
             Console.error("deployment \(id) started")
             if let newFileNote { Console.error(newFileNote) }
             if let owner, owner == forceUnlock {
                 let log = LogEntry(from: .pending, to: .pending, message: "listener tag of deployment \(owner) cleared with --force-unlock by \(actor)",
                                    details: ["force_unlock": owner])
-                try store.save(deployment, log: log, actor: actor, at: Date())
+                deployment = try store.save(deployment, log: log, actor: actor, at: Date())
             }
             do {
                 try await listener.claim(for: id, owner: owner, mayReplace: mayReplace)

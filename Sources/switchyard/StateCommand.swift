@@ -22,7 +22,7 @@ struct StateCheck: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let store: StateStore
+            let store: SQLiteStateStore
             do {
                 store = try state.openForReading()
             } catch StateStoreError.damaged(_, let detail) {

@@ -108,6 +108,6 @@ enum Fixtures {
 
     static func store() throws -> StateStore {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-tests-\(UUID().uuidString)")
-        return try StateStore(path: dir.appendingPathComponent("state.db").path)
+        return try SQLiteStateStore(path: dir.appendingPathComponent("state.db").path)
     }
 }

@@ -5,8 +5,8 @@ import Testing
 
 @Suite struct AuditTests {
     /// Six deployments over six days: web and api alternating, every third rolled back.
-    func filled() throws -> StateStore {
-        let store = try StateStore(path: temporaryPath())
+    func filled() throws -> SQLiteStateStore {
+        let store = try SQLiteStateStore(path: temporaryPath())
         for day in 0..<6 {
             let service = day % 2 == 0 ? "web" : "api"
             var d = sampleDeployment(id: "2027011\(day)-080000-000\(day)", service: service)
@@ -83,7 +83,7 @@ import Testing
 
 @Suite struct RetainedBlueTests {
     @Test func onlyCompletedReleasesWithTheirBlueStillStandingAreFoundThroughTheirIndex() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         for (n, state) in [DeploymentState.completed, .completed, .rolledBack, .completed].enumerated() {
             var d = sampleDeployment(id: "2027011\(n)-080000-000\(n)", service: n == 3 ? "api" : "web")
             d.createdAt = t0.addingTimeInterval(Double(n) * 60)

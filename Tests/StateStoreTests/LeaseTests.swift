@@ -9,7 +9,7 @@ import Testing
     func remote(_ name: String) -> LeaseHolder { LeaseHolder(id: name, pid: 4242, host: "elsewhere", actor: "\(name)@elsewhere") }
 
     @Test func startTakesTheLeaseWithTheDeploymentAndASecondHolderIsRefusedByName() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         let d = sampleDeployment()
         try store.insert(d, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
         let lease = try #require(try store.lease(service: "web"))
@@ -26,11 +26,11 @@ import Testing
     }
 
     @Test func aFencedSaveIsRefusedOnceAnotherHolderTookTheLease() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         var d = sampleDeployment()
-        try store.insert(d, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
+        d = try store.insert(d, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
         d.state = .launching
-        try store.save(d, log: nil, actor: "a", at: t0.addingTimeInterval(1), holder: remote("first"))
+        d = try store.save(d, log: nil, actor: "a", at: t0.addingTimeInterval(1), holder: remote("first"))
         // Stopped past its lease; another process takes over and moves the record on.
         try store.acquireLease(deploymentId: d.id, service: "web", holder: remote("second"), at: t0.addingTimeInterval(60), ttl: ttl)
         var theirs = d
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func renewalKeepsItAliveAndAnExpiredLeaseIsTakenOver() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         let d = sampleDeployment()
         try store.insert(d, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
         try store.renewLease(service: "web", deploymentId: d.id, holder: remote("first"), at: t0.addingTimeInterval(10), ttl: ttl)
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func anInsertRefusedForTheLeaseStoresNothing() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         var first = sampleDeployment(id: "20270115-080000-0001")
         try store.insert(first, log: created, actor: "a", at: t0, lease: remote("first"), ttl: ttl)
         first.state = .rolledBack
@@ -98,29 +98,45 @@ import Testing
     }
 
     @Test func onlyAnOperatorRollbackReopensATerminalDeployment() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         var d = sampleDeployment()
         try store.insert(d, log: created, actor: "a", at: t0)
         d.state = .completed
-        try store.save(d, log: nil, actor: "a", at: t0)
+        d = try store.save(d, log: nil, actor: "a", at: t0)
         d.state = .shifting
         #expect(throws: StateStoreError.self) { try store.save(d, log: nil, actor: "a", at: t0) }
         d.state = .rollingBack
-        try store.save(d, log: nil, actor: "a", at: t0)
+        d = try store.save(d, log: nil, actor: "a", at: t0)
         d.state = .rolledBack
-        try store.save(d, log: nil, actor: "a", at: t0)
+        d = try store.save(d, log: nil, actor: "a", at: t0)
         d.state = .rollingBack
         #expect(throws: StateStoreError.self) { try store.save(d, log: nil, actor: "a", at: t0) }
     }
 
     @Test func aVersionOneDatabaseGainsTheLeaseTable() throws {
         let path = temporaryPath()
-        let old = try StateStore(path: path, migrations: Array(Migration.all.prefix(1)))
-        try old.insert(sampleDeployment(), log: created, actor: "a", at: t0)
+        let old = try SQLiteStateStore(path: path, migrations: Array(Migration.all.prefix(1)))
+        try insertAsVersionOneDid(sampleDeployment(), into: old)
         #expect(throws: (any Error).self) { try old.lease(service: "web") }
-        let upgraded = try StateStore(path: path)
+        let upgraded = try SQLiteStateStore(path: path)
         #expect(try upgraded.appliedMigrations() == Migration.all.map(\.version))
         #expect(try upgraded.lease(service: "web") == nil)
-        #expect(try upgraded.deployment(id: sampleDeployment().id) != nil)
+        // A record from before versions were kept reads as version 1 and saves on from there.
+        var d = try #require(try upgraded.deployment(id: sampleDeployment().id))
+        #expect(d.version == 1)
+        d.state = .launching
+        #expect(try upgraded.save(d, log: nil, actor: "a", at: t0).version == 2)
     }
+}
+
+/// Writes a deployment row as a switchyard with only the first migration did (no version column).
+func insertAsVersionOneDid(_ d: Deployment, into store: SQLiteStateStore) throws {
+    let record = String(decoding: try RecordCoding.encoder.encode(d), as: UTF8.self).replacingOccurrences(of: "'", with: "''")
+    let now = StoredDate.text(d.createdAt)
+    _ = try store.rawQuery("""
+        INSERT INTO deployments (id, service, ami, file_digest, state, step_index, green_weight, blue_asg, green_asg,
+            blue_target_group, green_target_group, actor, created_at, updated_at, finished_at, record)
+        VALUES ('\(d.id)', '\(d.service)', '\(d.ami)', 'digest', '\(d.state.rawValue)', 0, 0, 'web-blue', 'green', 'tg-a', 'tg-b',
+            'a', '\(now)', '\(now)', NULL, '\(record)')
+        """)
 }

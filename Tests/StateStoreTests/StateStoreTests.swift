@@ -34,23 +34,23 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
 @Suite struct StateStoreTests {
     @Test func emptyDatabaseGetsEveryMigrationOnce() throws {
         let path = temporaryPath()
-        let store = try StateStore(path: path)
+        let store = try SQLiteStateStore(path: path)
         #expect(try store.appliedMigrations() == Migration.all.map(\.version))
         let tables = try store.rawQuery("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger', 'index') ORDER BY name").compactMap { $0[0] }
         for name in ["deployments", "events", "requests", "schema_migrations", "events_are_append_only_update",
                      "events_are_append_only_delete", "deployments_one_active_per_service", "deployments_by_service"] {
             #expect(tables.contains(name), "missing \(name)")
         }
-        let reopened = try StateStore(path: path)
+        let reopened = try SQLiteStateStore(path: path)
         #expect(try reopened.appliedMigrations() == Migration.all.map(\.version))
     }
 
     @Test func existingDatabaseGetsOnlyTheNewMigrationsAndKeepsItsRows() throws {
         let path = temporaryPath()
-        let first = try StateStore(path: path)
+        let first = try SQLiteStateStore(path: path)
         try first.insert(sampleDeployment(), log: created, actor: "alice@laptop", at: t0)
         let later = Migration(version: 99, name: "add_notes", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);")
-        let upgraded = try StateStore(path: path, migrations: Migration.all + [later])
+        let upgraded = try SQLiteStateStore(path: path, migrations: Migration.all + [later])
         #expect(try upgraded.appliedMigrations() == Migration.all.map(\.version) + [99])
         #expect(try upgraded.deployment(id: sampleDeployment().id) != nil)
         #expect(try upgraded.rawQuery("SELECT count(*) FROM notes").first?[0] == "0")
@@ -59,19 +59,19 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
     @Test func newerSchemaThanTheBinaryKnowsIsRefused() throws {
         let path = temporaryPath()
         let later = Migration(version: 99, name: "future", sql: "CREATE TABLE future (id INTEGER);")
-        _ = try StateStore(path: path, migrations: Migration.all + [later])
-        #expect(throws: StateStoreError.self) { try StateStore(path: path) }
+        _ = try SQLiteStateStore(path: path, migrations: Migration.all + [later])
+        #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
     }
 
     @Test func fileIsPrivateAndFoldersAreCreated() throws {
         let path = temporaryPath()
-        _ = try StateStore(path: path)
+        _ = try SQLiteStateStore(path: path)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 
     @Test func journalIsWAL() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         #expect(try store.rawQuery("PRAGMA journal_mode").first?[0] == "wal")
     }
 
@@ -80,7 +80,7 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
         do {
-            _ = try StateStore(path: path)
+            _ = try SQLiteStateStore(path: path)
             Issue.record("opened a garbage file")
         } catch {
             #expect(String(describing: error).contains(path))
@@ -88,7 +88,7 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
     }
 
     @Test func deploymentRoundTripsExactly() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         var d = sampleDeployment()
         try store.insert(d, log: created, actor: "alice@laptop", at: t0)
         d.state = .shifting
@@ -96,17 +96,19 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
         d.bakeStartedAt = t0.addingTimeInterval(12.5)
         d.consecutiveFailures = ["http": 2]
         d.updatedAt = t0.addingTimeInterval(13)
-        try store.save(d, log: LogEntry(from: .checkingHealth, to: .shifting, message: "step 1", details: ["green_weight": "10"]), actor: "alice@laptop", at: t0)
+        let saved = try store.save(d, log: LogEntry(from: .checkingHealth, to: .shifting, message: "step 1", details: ["green_weight": "10"]), actor: "alice@laptop", at: t0)
+        d.version = 2
+        #expect(saved == d)
         #expect(try store.deployment(id: d.id) == d)
         #expect(try store.deployment(id: "nope") == nil)
     }
 
     @Test func eventsAreAppendedInOrderAndCannotBeChanged() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         var d = sampleDeployment()
         try store.insert(d, log: created, actor: "alice@laptop", at: t0)
         d.state = .launching
-        try store.save(d, log: LogEntry(from: .pending, to: .launching, message: "go", details: ["k": "v"]), actor: "bob@ci", at: t0.addingTimeInterval(1))
+        d = try store.save(d, log: LogEntry(from: .pending, to: .launching, message: "go", details: ["k": "v"]), actor: "bob@ci", at: t0.addingTimeInterval(1))
         try store.save(d, log: nil, actor: "bob@ci", at: t0.addingTimeInterval(2))
         let events = try store.events(deploymentId: d.id)
         #expect(events.map(\.message) == ["created", "go"])
@@ -118,7 +120,7 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
     }
 
     @Test func secondActiveDeploymentOfAServiceIsRefusedNamingTheFirst() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         var first = sampleDeployment(id: "first")
         try store.insert(first, log: created, actor: "a", at: t0)
         do {
@@ -135,18 +137,18 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
     }
 
     @Test func terminalStateIsFinal() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         var d = sampleDeployment()
         try store.insert(d, log: created, actor: "a", at: t0)
         d.state = .rolledBack
-        try store.save(d, log: nil, actor: "a", at: t0)
+        d = try store.save(d, log: nil, actor: "a", at: t0)
         d.state = .shifting
         #expect(throws: StateStoreError.self) { try store.save(d, log: nil, actor: "a", at: t0) }
         #expect(try store.deployment(id: d.id)?.state == .rolledBack)
     }
 
     @Test func requestsQueueUntilHandled() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         let d = sampleDeployment()
         try store.insert(d, log: created, actor: "a", at: t0)
         try store.addRequest(deploymentId: d.id, kind: .rollback, reason: "latency", actor: "ops@box", at: t0)
@@ -154,14 +156,14 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
         let pending = try store.pendingRequests(deploymentId: d.id)
         #expect(pending.map(\.kind) == [.rollback, .promote])
         #expect(pending[0].reason == "latency")
-        try store.markHandled(requestId: pending[0].id, at: t0)
+        try store.markHandled(pending[0], at: t0)
         #expect(try store.pendingRequests(deploymentId: d.id).map(\.kind) == [.promote])
     }
 
     @Test func twoConnectionsSeeEachOthersWrites() throws {
         let path = temporaryPath()
-        let a = try StateStore(path: path)
-        let b = try StateStore(path: path)
+        let a = try SQLiteStateStore(path: path)
+        let b = try SQLiteStateStore(path: path)
         try a.insert(sampleDeployment(), log: created, actor: "a", at: t0)
         #expect(try b.deployment(id: sampleDeployment().id) != nil)
         try b.addRequest(deploymentId: sampleDeployment().id, kind: .rollback, reason: nil, actor: "b", at: t0)
@@ -169,7 +171,7 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
     }
 
     @Test func historyIsNewestFirstAndFiltersByService() throws {
-        let store = try StateStore(path: temporaryPath())
+        let store = try SQLiteStateStore(path: temporaryPath())
         for (index, service) in ["web", "api", "web"].enumerated() {
             var d = sampleDeployment(id: "d\(index)", service: service)
             d.createdAt = t0.addingTimeInterval(Double(index))
@@ -182,9 +184,9 @@ let created = LogEntry(from: .pending, to: .pending, message: "created")
     }
 
     @Test func defaultPathFollowsTheEnvironment() {
-        #expect(StateStore.defaultPath(environment: ["SWITCHYARD_DB": "/x/y.db", "HOME": "/h"]) == "/x/y.db")
-        #expect(StateStore.defaultPath(environment: ["XDG_STATE_HOME": "/s", "HOME": "/h"]) == "/s/switchyard/state.db")
-        #expect(StateStore.defaultPath(environment: ["HOME": "/h"]) == "/h/.local/state/switchyard/state.db")
+        #expect(SQLiteStateStore.defaultPath(environment: ["SWITCHYARD_DB": "/x/y.db", "HOME": "/h"]) == "/x/y.db")
+        #expect(SQLiteStateStore.defaultPath(environment: ["XDG_STATE_HOME": "/s", "HOME": "/h"]) == "/s/switchyard/state.db")
+        #expect(SQLiteStateStore.defaultPath(environment: ["HOME": "/h"]) == "/h/.local/state/switchyard/state.db")
     }
 
     @Test func embeddedMigrationsMatchTheSQLFiles() throws {

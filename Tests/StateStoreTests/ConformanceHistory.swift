@@ -1,0 +1,143 @@
+import Foundation
+import StateStore
+import SwitchyardCore
+import Testing
+
+/// History, export, the queries housekeeping uses, and `state copy`'s import: the same answers from every backend.
+@Suite struct StoreHistoryConformance {
+    /// 24 finished deployments over two services and two AMIs, one an hour, plus one active: newest is index 23.
+    static func seed(_ store: any StateStore) throws -> [Deployment] {
+        var all: [Deployment] = []
+        for n in 0..<24 {
+            var d = sampleDeployment(id: String(format: "d%02d", n), service: n % 3 == 0 ? "api" : "web")
+            d.plan.ami = n % 2 == 0 ? "ami-aaaaaaaa" : "ami-bbbbbbbb"
+            d.createdAt = t0.addingTimeInterval(Double(n) * 3600)
+            d.updatedAt = d.createdAt.addingTimeInterval(60)
+            d.state = [.completed, .rolledBack, .failed][n % 3 == 0 ? 0 : n % 4 == 1 ? 1 : n % 4 == 3 ? 2 : 0]
+            all.append(try store.insert(d, log: LogEntry(from: .pending, to: d.state, message: "\(d.id) done"), actor: "ci@runner",
+                                        at: d.updatedAt))
+        }
+        var active = sampleDeployment(id: "live", service: "web")
+        active.createdAt = t0.addingTimeInterval(30 * 3600)
+        all.append(try store.insert(active, log: created, actor: "ana@laptop", at: active.createdAt))
+        return all
+    }
+
+    static func newestFirst(_ ds: [Deployment]) -> [String] {
+        ds.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }.map(\.id)
+    }
+
+    @Test(arguments: StoreFactories.available)
+    func historyFiltersAndPages(_ backend: StoreFactory) throws {
+        let (store, other) = try backend.pair()
+        let all = try Self.seed(store)
+        let queries: [HistoryQuery] = [
+            HistoryQuery(limit: 10, page: 1), HistoryQuery(limit: 10, page: 3), HistoryQuery(limit: 10, page: 4),
+            HistoryQuery(service: "api", limit: 3, page: 2), HistoryQuery(states: [.rolledBack, .failed], limit: 5, page: 1),
+            HistoryQuery(ami: "ami-bbbbbbbb", limit: 100), HistoryQuery(service: "web", states: [.completed], ami: "ami-aaaaaaaa"),
+            HistoryQuery(since: t0.addingTimeInterval(5 * 3600), until: t0.addingTimeInterval(9 * 3600)),
+        ]
+        for query in queries {
+            let matching = Self.newestFirst(all.filter { query.matches(service: $0.service, state: $0.state, ami: $0.ami, createdAt: $0.createdAt) })
+            let page = Array(matching.dropFirst(query.offset).prefix(query.limit))
+            let (deployments, total) = try other.history(query)
+            #expect(deployments.map(\.id) == page, "history \(query)")
+            #expect(total == matching.count, "total \(query)")
+            let summaries = try other.historySummaries(query)
+            #expect(summaries.deployments.map(\.id) == page, "summaries \(query)")
+            #expect(summaries.more == (matching.count > query.offset + query.limit), "more \(query)")
+        }
+        let row = try #require(try other.historySummaries(HistoryQuery(service: "api", limit: 1)).deployments.first)
+        let d21 = try #require(all.first { $0.id == "d21" })
+        #expect(row == DeploymentSummary(id: "d21", service: "api", ami: d21.ami, state: d21.state, createdAt: d21.createdAt,
+                                         updatedAt: d21.updatedAt, actor: d21.actor))
+        #expect(try other.latest(service: "web", states: [.rolledBack])?.id == Self.newestFirst(all.filter { $0.service == "web" && $0.state == .rolledBack }).first)
+        #expect(try other.latest(service: "nope", states: DeploymentState.allCases) == nil)
+        #expect(try other.deployments(service: "web", limit: 2, activeOnly: false).map(\.id) == ["live", "d23"])
+    }
+
+    @Test(arguments: StoreFactories.available)
+    func housekeepingFindsRetainedBluesAndLeftoverRoutes(_ backend: StoreFactory) throws {
+        let store = try backend.one()
+        var kept = sampleDeployment(id: "kept", state: .completed)
+        kept.retentionDeadline = t0.addingTimeInterval(3600)
+        try store.insert(kept, log: created, actor: "a", at: t0)
+        var retired = sampleDeployment(id: "retired", state: .completed)
+        retired.blueRetiredAt = t0
+        retired.createdAt = t0.addingTimeInterval(1)
+        try store.insert(retired, log: created, actor: "a", at: t0)
+        var apiKept = sampleDeployment(id: "api-kept", service: "api", state: .completed)
+        apiKept.createdAt = t0.addingTimeInterval(2)
+        try store.insert(apiKept, log: created, actor: "a", at: t0)
+        var routed = sampleDeployment(id: "routed", state: .failed)
+        routed.plan.spec.checks.http?.testRoute = .init(header: "x-switchyard")
+        try store.insert(routed, log: created, actor: "a", at: t0)
+        var cleaned = routed
+        cleaned.id = "cleaned"
+        cleaned.testRouteRemoved = true
+        try store.insert(cleaned, log: created, actor: "a", at: t0)
+        try store.insert(sampleDeployment(id: "plain-failed", state: .failed), log: created, actor: "a", at: t0)
+
+        #expect(try store.retainedBlues(service: nil).map(\.id) == ["api-kept", "kept"])
+        #expect(try store.retainedBlues(service: "web").map(\.id) == ["kept"])
+        #expect(try store.leftoverTestRoutes(service: nil).map(\.id) == ["routed"])
+        #expect(try store.leftoverTestRoutes(service: "api").isEmpty)
+        #expect(try store.blueGroups(service: "web") == ["web-blue"])
+        #expect(try store.blueGroups(service: "api") == ["api-blue"])
+        #expect(try store.blueGroups(service: "nope").isEmpty)
+    }
+
+    @Test(arguments: StoreFactories.available)
+    func exportStreamsEventsInTimeOrder(_ backend: StoreFactory) throws {
+        let store = try backend.one()
+        let all = try Self.seed(store)
+        var seen: [ExportedEvent] = []
+        try store.exportEvents(since: nil, until: nil, service: nil) { seen.append($0) }
+        #expect(seen.count == all.count)
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.event.at <= $1.event.at })
+        #expect(seen.first?.event.message == "d00 done" && seen.first?.service == "api" && seen.first?.ami == "ami-aaaaaaaa")
+        var api: [String] = []
+        try store.exportEvents(since: t0.addingTimeInterval(3 * 3600), until: t0.addingTimeInterval(12 * 3600), service: "api") {
+            api.append($0.event.deploymentId)
+        }
+        #expect(api == ["d03", "d06", "d09"])
+    }
+
+    @Test(arguments: StoreFactories.available)
+    func importCarriesATrailOverOnceAndRefusesADifferentOne(_ backend: StoreFactory) throws {
+        let source = try StoreFactories.sqlite.one()
+        let target = try backend.one()
+        var d = try source.insert(sampleDeployment(id: "moved"), log: created, actor: "a", at: t0)
+        d.state = .paused
+        d = try source.save(d, log: LogEntry(from: .pending, to: .paused, message: "at the gate", details: ["k": "v"]), actor: "b",
+                            at: t0.addingTimeInterval(5))
+        try source.addRequest(deploymentId: d.id, kind: .promote, reason: nil, actor: "lead@box", at: t0.addingTimeInterval(6))
+        let trail = try source.events(deploymentId: d.id)
+        let requests = try source.pendingRequests(deploymentId: d.id)
+
+        #expect(try target.importDeployment(d, events: trail, requests: requests) == .imported)
+        #expect(try target.deployment(id: d.id) == d)
+        #expect(try target.events(deploymentId: d.id).map(\.content) == trail.map(\.content))
+        #expect(try target.pendingRequests(deploymentId: d.id).map { [$0.kind.rawValue, $0.actor] } == [["promote", "lead@box"]])
+        #expect(try target.lease(service: "web") == nil)
+        // The copy goes on from the version it had: a stale writer still fails there.
+        var next = try #require(try target.deployment(id: d.id))
+        next.state = .promoting
+        #expect(throws: StateStoreError.self) { try target.save(sampleDeployment(id: "moved"), log: nil, actor: "x", at: t0) }
+
+        #expect(try target.importDeployment(d, events: trail, requests: requests) == .alreadyThere)
+        #expect(try target.events(deploymentId: d.id).count == trail.count)
+        var changed = d
+        changed.greenWeight = 50
+        let error = #expect(throws: StateStoreError.self) { try target.importDeployment(changed, events: trail, requests: []) }
+        guard case .importConflict(let id, _)? = error else { Issue.record("wrong error: \(String(describing: error))"); return }
+        #expect(id == "moved")
+        #expect(throws: StateStoreError.self) { try target.importDeployment(d, events: Array(trail.prefix(1)), requests: []) }
+        // A second active deployment of the service is refused as insert would.
+        #expect(throws: StateStoreError.self) {
+            try target.importDeployment(sampleDeployment(id: "also-active"), events: [], requests: [])
+        }
+        next = try target.save(next, log: nil, actor: "x", at: t0)
+        #expect(next.version == (d.version ?? 1) + 1)
+    }
+}
