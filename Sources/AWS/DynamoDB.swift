@@ -155,15 +155,30 @@ public struct DynamoDB: Sendable {
         try decode(DynamoQueryPage.self, try await call("Query", query), operation: "Query")
     }
 
-    /// Every item a query matches, following `LastEvaluatedKey`, until `limit` items are in hand (nil: all).
+    /// Every item a query matches, following `LastEvaluatedKey`, until `limit` items are in hand (nil: all). Without a
+    /// filter, each page asks for just the items still wanted; with one (applied after `Limit`), pages are full.
     public func queryAll(_ query: DynamoQuery, limit: Int? = nil) async throws -> [DynamoItem] {
         var items: [DynamoItem] = []
         var query = query
         while true {
-            if let limit { query.limit = limit - items.count }
+            if let limit, query.filter == nil { query.limit = limit - items.count }
             let page = try await self.query(query)
             items += page.items
-            guard let next = page.lastEvaluatedKey, limit.map({ items.count < $0 }) ?? true else { return items }
+            if let limit, items.count >= limit { return Array(items.prefix(limit)) }
+            guard let next = page.lastEvaluatedKey else { return items }
+            query.startKey = next
+        }
+    }
+
+    /// How many items a query matches, counted by DynamoDB page by page (each page still costs its reads).
+    public func count(_ query: DynamoQuery) async throws -> Int {
+        var query = query
+        query.countOnly = true
+        var total = 0
+        while true {
+            let page = try await self.query(query)
+            total += page.count
+            guard let next = page.lastEvaluatedKey else { return total }
             query.startKey = next
         }
     }

@@ -134,6 +134,8 @@ public struct DynamoQuery: Sendable, Hashable, Encodable {
     public var startKey: DynamoItem?
     /// Strongly consistent (table queries only; an index answers eventually consistent).
     public var consistentRead: Bool
+    /// Only count the matches (`Select: COUNT`): pages carry `count`, no items.
+    public var countOnly = false
 
     public init(tableName: String, indexName: String? = nil, keyCondition: String, filter: String? = nil, names: DynamoNames,
                 ascending: Bool = true, limit: Int? = nil, startKey: DynamoItem? = nil, consistentRead: Bool = false) {
@@ -151,7 +153,7 @@ public struct DynamoQuery: Sendable, Hashable, Encodable {
     private enum Key: String, CodingKey {
         case tableName = "TableName", indexName = "IndexName", keyCondition = "KeyConditionExpression", filter = "FilterExpression"
         case names = "ExpressionAttributeNames", values = "ExpressionAttributeValues", ascending = "ScanIndexForward", limit = "Limit"
-        case startKey = "ExclusiveStartKey", consistentRead = "ConsistentRead"
+        case startKey = "ExclusiveStartKey", consistentRead = "ConsistentRead", select = "Select"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -165,6 +167,7 @@ public struct DynamoQuery: Sendable, Hashable, Encodable {
         try container.encodeIfPresent(limit, forKey: .limit)
         try container.encodeIfPresent(startKey, forKey: .startKey)
         if consistentRead { try container.encode(true, forKey: .consistentRead) }
+        if countOnly { try container.encode("COUNT", forKey: .select) }
     }
 }
 
@@ -173,12 +176,15 @@ public struct DynamoQueryPage: Sendable, Hashable, Decodable {
     public var items: [DynamoItem]
     /// Where the next page starts; nil on the last page.
     public var lastEvaluatedKey: DynamoItem?
+    /// How many items of this page matched (after the filter).
+    public var count: Int
 
-    enum CodingKeys: String, CodingKey { case items = "Items", lastEvaluatedKey = "LastEvaluatedKey" }
+    enum CodingKeys: String, CodingKey { case items = "Items", lastEvaluatedKey = "LastEvaluatedKey", count = "Count" }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         items = try container.decodeIfPresent([DynamoItem].self, forKey: .items) ?? []
+        count = try container.decodeIfPresent(Int.self, forKey: .count) ?? items.count
         lastEvaluatedKey = try container.decodeIfPresent(DynamoItem.self, forKey: .lastEvaluatedKey)
     }
 }
