@@ -245,23 +245,90 @@ def world(moto_url, tmp_path, request):
     return data
 
 
-@pytest.fixture
-def switchyard(binary, validator, world):
-    """Runs the binary against the emulator, through the checking proxy, with the test's own state file;
-    returns (code, stdout, stderr)."""
+def e2e_backends():
+    """The state backends the tests marked `@on_every_backend` run against, from SWITCHYARD_E2E_BACKENDS: a
+    comma-separated list of `sqlite` and `dynamodb`; `sqlite` alone when unset. `dynamodb` needs a switchyard built
+    with the DynamoDB store (it runs `switchyard state init` for each test's table) and moto serving DynamoDB (moto's
+    server serves every service): SWITCHYARD_E2E_BACKENDS=sqlite,dynamodb python3 -m pytest e2e/ ..."""
+    names = [n.strip() for n in os.environ.get("SWITCHYARD_E2E_BACKENDS", "sqlite").split(",") if n.strip()]
+    unknown = sorted(set(names) - {"sqlite", "dynamodb"})
+    if unknown or not names:
+        raise pytest.UsageError(f"SWITCHYARD_E2E_BACKENDS={os.environ.get('SWITCHYARD_E2E_BACKENDS')!r}: "
+                                f"the backends are sqlite and dynamodb (unknown: {', '.join(unknown) or 'none given'})")
+    return names
 
-    def environment(env):
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        full_env.update({"AWS_ENDPOINT_URL": validator.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                         "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test", "HOME": os.path.dirname(world["db"])})
-        full_env.update(env or {})
-        return {k: v for k, v in full_env.items() if v is not None}
+
+# The same test, once per backend: `@on_every_backend` above a test that uses the `switchyard` fixture.
+on_every_backend = pytest.mark.parametrize("state_backend", e2e_backends(), indirect=True)
+
+
+@pytest.fixture
+def state_backend(request):
+    """The backend of this test's state: its parameter under `@on_every_backend`, else sqlite."""
+    return getattr(request, "param", "sqlite")
+
+
+def base_environment(validator, world, env=None):
+    """The environment of every switchyard run: the e2e keys, the checking proxy, the test's own HOME."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full_env.update({"AWS_ENDPOINT_URL": validator.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test", "HOME": os.path.dirname(world["db"])})
+    full_env.update(env or {})
+    return {k: v for k, v in full_env.items() if v is not None}
+
+
+class StateStores:
+    """Where a test's state lives, per backend. A test names a state store by a file path (world["db"] by default,
+    or its own, e.g. two state files); on sqlite that is the file (given with --db, as users always have), on
+    dynamodb it is a table of its own, named after the test's service and the file's name, created on first use
+    with `switchyard state init`. DynamoDB requests go through the checking proxy, like every AWS call."""
+
+    def __init__(self, backend, binary, validator, world):
+        self.backend, self.binary, self.validator, self.world = backend, binary, validator, world
+        self.created = set()
+
+    def url(self, db=None):
+        """The --state URL of a state store."""
+        db = db or self.world["db"]
+        if self.backend == "sqlite":
+            return f"sqlite://{db}"
+        stem = os.path.splitext(os.path.basename(db))[0]
+        table = f"switchyard-{self.world['service']}-{stem}"
+        url = f"dynamodb://{table}?region={self.world.get('region', 'us-east-1')}"
+        if url not in self.created:
+            proc = subprocess.run([self.binary, "state", "init", url], capture_output=True, text=True, timeout=60,
+                                  env=self.environment())
+            assert proc.returncode == 0, f"switchyard state init {url}: {proc.stderr}"
+            self.created.add(url)
+        return url
+
+    def args(self, db=None):
+        """The flags that point a switchyard run at a state store."""
+        if self.backend == "sqlite":
+            return ["--db", db or self.world["db"]]
+        return ["--state", self.url(db)]
+
+    def environment(self, env=None):
+        extra = {} if self.backend == "sqlite" else {"AWS_ENDPOINT_URL_DYNAMODB": self.validator.url}
+        return base_environment(self.validator, self.world, {**extra, **(env or {})})
+
+
+@pytest.fixture
+def state(binary, validator, world, state_backend):
+    """The test's state stores on its backend (see StateStores)."""
+    return StateStores(state_backend, binary, validator, world)
+
+
+@pytest.fixture
+def switchyard(binary, state):
+    """Runs the binary against the emulator, through the checking proxy, with the test's own state store (on the
+    test's backend: see `on_every_backend`); returns (code, stdout, stderr). `db` names another state store."""
 
     def run(*args, timeout=120, env=None, db=None, background=False):
-        command = [binary, *args, "--db", db or world["db"]]
+        command = [binary, *args, *state.args(db)]
         if background:
-            return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(env))
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment(env))
+            return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=state.environment(env))
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=state.environment(env))
         return proc.returncode, proc.stdout, proc.stderr
 
     return run

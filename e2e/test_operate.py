@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from conftest import on_every_backend
 from test_rollback import shifted, start, wait_until
 
 
@@ -16,6 +17,7 @@ def paused(switchyard, deployment):
     return lambda: (state_of(switchyard, deployment) or {}).get("state") == "paused"
 
 
+@on_every_backend
 @pytest.mark.world(steps="10,pause,100", bake="200ms", interval="100ms")
 def test_a_gate_waits_until_promote_from_a_second_terminal(world, switchyard, aws):
     run = start(switchyard, world)
@@ -64,6 +66,7 @@ def test_detach_at_pause_exits_5_and_promote_finishes_the_release(world, switchy
     assert shifted(aws, world, 100)()
 
 
+@on_every_backend
 @pytest.mark.world(bake="0s", interval="100ms")
 def test_history_filters_pages_and_export_streams_the_log(world, switchyard):
     ids = []

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from conftest import on_every_backend
+
 
 def started_id(stderr):
     first = stderr.splitlines()[0]
@@ -19,6 +21,7 @@ def is_subsequence(seen, expected):
     return all(any(item == e for e in it) for item in seen)
 
 
+@on_every_backend
 @pytest.mark.world(bake="300ms", interval="100ms")
 def test_clean_release_shifts_10_50_100_and_green_runs_the_new_ami(world, switchyard, aws, poller):
     blue_tg, green_tg = world["target_group_arns"]
@@ -166,6 +169,7 @@ def wait_until(predicate, timeout=20, period=0.05):
     raise AssertionError("condition not met in time")
 
 
+@on_every_backend
 def test_a_second_start_of_a_live_service_is_a_conflict(world, switchyard, tmp_path):
     slow = tmp_path / "slow.yaml"
     slow.write_text(open(world["file"]).read().replace("bake: 0s", "bake: 60s", 1))

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from conftest import on_every_backend
 from test_rollback import Running, shifted, start, wait_until
 
 
@@ -38,6 +39,7 @@ CRASH_POINTS = [
 ]
 
 
+@on_every_backend
 @pytest.mark.parametrize("point", CRASH_POINTS)
 @pytest.mark.world(bake="300ms", interval="100ms")
 def test_a_crash_anywhere_then_resume_ends_as_an_uninterrupted_release(point, world, switchyard, aws, proxy, poller):
@@ -156,6 +158,7 @@ def test_resume_stops_without_touching_anything_when_blue_is_gone(world, switchy
     assert view["events"][-1]["message"].startswith("resume refused")
 
 
+@on_every_backend
 @pytest.mark.world(bake="2s", interval="100ms")
 def test_two_starts_at_the_same_moment_one_proceeds(world, switchyard):
     both = [switchyard("start", world["file"], "--ami", world["new_ami"], background=True) for _ in range(2)]

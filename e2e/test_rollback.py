@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from conftest import on_every_backend
+
 
 def wait_until(condition, timeout=30, what="condition"):
     deadline = time.time() + timeout
@@ -126,6 +128,7 @@ def test_unhealthy_green_targets_never_get_traffic(world, switchyard, aws, proxy
     assert "0/2 targets healthy" in event["message"] and "unhealthy (Target.FailedHealthChecks)" in event["message"]
 
 
+@on_every_backend
 @pytest.mark.world(bake="30s", interval="200ms")
 def test_rollback_from_a_second_terminal_during_a_bake(world, switchyard, aws):
     run = start(switchyard, world)
@@ -146,6 +149,7 @@ def test_rollback_from_a_second_terminal_during_a_bake(world, switchyard, aws):
     assert code == 0 and "already rolled back" in err
 
 
+@on_every_backend
 @pytest.mark.world(bake="30s", interval="200ms")
 def test_rollback_with_nobody_running_the_deployment_does_it_itself(world, switchyard, aws):
     run = start(switchyard, world)

@@ -68,7 +68,8 @@ public enum LeaseError: Error, Sendable, CustomStringConvertible {
             return "deployment \(lease.deploymentId) of \(lease.service) is run by another live process: \(lease.describe(at: at)). "
                 + "Watch it with `switchyard status \(lease.deploymentId)`, or roll it back with `switchyard rollback \(lease.deploymentId)`."
         case .lost(let service, let id):
-            return "another process took over deployment \(id) of \(service) (this process's lease had expired); stopping here without touching AWS"
+            return "deployment \(id) of \(service): another process holds this deployment now (another process took over when this "
+                + "process's lease expired); stopping here without touching AWS"
         }
     }
 }

@@ -30,7 +30,8 @@ enum Exit: Int32 {
 enum Failure {
     static func exit(for error: Error) -> Exit {
         switch error {
-        case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is CredentialsError, is ValidationError, is RollbackRefused, is PackerManifestError:
+        case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is CredentialsError, is ValidationError, is RollbackRefused, is PackerManifestError,
+             is StateLocationError, is UserConfigError:
             return .usage
         case let error as LeaseError:
             if case .held = error { return .conflict }

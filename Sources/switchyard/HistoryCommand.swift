@@ -12,25 +12,40 @@ struct History: AsyncParsableCommand {
             """)
 
     @Option(help: "Only this service.") var service: String?
-    @Option(name: .customLong("state"), help: ArgumentHelp("Only deployments in this state (repeatable).", valueName: "state"))
-    var states: [String] = []
+    @Option(name: .customLong("state"), help: ArgumentHelp(
+        "Only deployments in this state (repeatable). A value with :// is where the state lives instead, as --state URL is elsewhere.",
+        valueName: "state"))
+    var stateFilters: [String] = []
     @Option(help: "Only releases of this AMI.") var ami: String?
     @Option(help: ArgumentHelp("Only deployments started since then (7d, 12h, 2026-11-01).", valueName: "when")) var since: String?
     @Option(help: ArgumentHelp("Only deployments started before then.", valueName: "when")) var until: String?
     @Option(help: "Deployments per page.") var limit: Int = 20
     @Option(help: "Which page (1 is the newest).") var page: Int = 1
-    @OptionGroup var state: StateOptions
+    @OptionGroup var dbOption: DBOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be a positive number (got \(limit))") }
         guard page > 0 else { throw ValidationError("--page must be 1 or more (got \(page))") }
+        if stateFilters.filter(Self.isURL).count > 1 {
+            throw ValidationError("--state is given two state URLs (\(stateFilters.filter(Self.isURL).joined(separator: ", "))); give one")
+        }
+        try state.validateLocation()
         for name in states where DeploymentState(rawValue: name) == nil {
             throw ValidationError("--state \(name) is not a state; one of \(DeploymentState.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         _ = try TimeBound.parse(since, option: "--since")
         _ = try TimeBound.parse(until, option: "--until")
     }
+
+    /// `history`'s `--state` is both its filter (a state name) and, as everywhere, where the state lives (a URL).
+    static func isURL(_ value: String) -> Bool { value.contains("://") }
+
+    /// The state names to filter on.
+    var states: [String] { stateFilters.filter { !Self.isURL($0) } }
+
+    /// Where the state lives: a `--state URL` among the filters, or `--db`, or the environment.
+    var state: StateSelection { StateSelection(stateURL: stateFilters.first(where: Self.isURL), db: dbOption.db) }
 
     func run() async throws {
         try await Failure.reporting {

@@ -3,47 +3,104 @@ import Foundation
 import StateStore
 import SwitchyardCore
 
-/// Where the state file lives.
-struct StateOptions: ParsableArguments {
+/// Where the state lives: `--state URL` (sqlite:// or dynamodb://), `--db PATH` (short for sqlite://PATH), else
+/// SWITCHYARD_STATE, SWITCHYARD_DB, the user config file's `state:`, else the default state file.
+struct StateOptions: ParsableArguments, StateSelecting {
+    @Option(name: .customLong("state"), help: ArgumentHelp(
+        "Where the state lives: sqlite:///path/state.db or dynamodb://TABLE?region=REGION (default: $SWITCHYARD_STATE, else the state file).",
+        valueName: "url"))
+    var stateURL: String?
+
     @Option(name: .long, help: ArgumentHelp("The SQLite state file (default: $SWITCHYARD_DB, else $XDG_STATE_HOME/switchyard/state.db).", valueName: "path"))
     var db: String?
 
-    var path: String { db ?? SQLiteStateStore.defaultPath(environment: ProcessInfo.processInfo.environment) }
+    func validate() throws { try validateLocation() }
+}
 
-    /// Opens (creating if needed) the state file, for commands that write. `note` is what to say on stderr when this
-    /// created a new file anywhere but the default location: a mistyped --db would otherwise start an empty history,
-    /// and with it lose the one-release-per-service guard.
-    func open() throws -> (store: StateStore, note: String?) {
+/// `--db` alone, for `history`, whose `--state` is also its state filter (a value with :// there is the URL).
+struct DBOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The SQLite state file (default: $SWITCHYARD_DB, else $XDG_STATE_HOME/switchyard/state.db).", valueName: "path"))
+    var db: String?
+}
+
+/// A state location chosen by flags that are not an option group of their own (see `DBOption`).
+struct StateSelection: StateSelecting {
+    var stateURL: String?
+    var db: String?
+}
+
+/// Opening the store a command's flags, the environment and the config file name.
+protocol StateSelecting {
+    /// `--state URL`, if given.
+    var stateURL: String? { get }
+    /// `--db PATH`, if given.
+    var db: String? { get }
+}
+
+extension StateSelecting {
+    /// Refuses a bad or conflicting location before the command runs (exit 2, naming the flag or variable).
+    func validateLocation() throws {
+        do {
+            _ = try resolvedLocation()
+        } catch let error as StateLocationError {
+            throw ValidationError(error.description)
+        } catch let error as UserConfigError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The location the flags, the environment and the config file name.
+    func resolvedLocation() throws -> StateLocation {
+        let environment = ProcessInfo.processInfo.environment
+        return try StateLocation.resolve(state: stateURL, db: db, environment: environment, configState: try UserConfig.state(environment: environment))
+    }
+
+    /// The location; `validate` has already refused a bad one.
+    var location: StateLocation {
+        (try? resolvedLocation()) ?? .sqlite(path: SQLiteStateStore.defaultPath(environment: ProcessInfo.processInfo.environment))
+    }
+
+    /// Where the state lives, for messages: the state file's path, or the DynamoDB URL.
+    var path: String { location.sqlitePath ?? location.description }
+
+    /// Opens (creating if needed) the store, for commands that write. `note` is what to say on stderr when this
+    /// created a new state file anywhere but the default location: a mistyped --db would otherwise start an empty
+    /// history, and with it lose the one-release-per-service guard.
+    func open() throws -> (store: any StateStore, note: String?) {
+        guard let path = location.sqlitePath else { return (try location.open(writing: true), nil) }
         let defaultPath = SQLiteStateStore.defaultPath(environment: ProcessInfo.processInfo.environment.filter { $0.key != "SWITCHYARD_DB" })
         let isNew = !FileManager.default.fileExists(atPath: path) && path != defaultPath
-        let store = try SQLiteStateStore(path: path)
+        let store = try location.open(writing: true)
         return (store, isNew ? "note: created a new state file at \(path): it holds no earlier deployments" : nil)
     }
 
-    /// Opens an existing state file for reading only (a read-only file can still be read); a missing one is a usage
-    /// error naming the path, rather than an empty answer that looks like "nothing happened".
-    func openForReading() throws -> SQLiteStateStore {
-        guard FileManager.default.fileExists(atPath: path) else { throw UsageError(Self.missing(path)) }
-        return try SQLiteStateStore(path: path, readOnly: true)
+    /// Opens an existing store for reading only (a read-only state file can still be read); a missing state file is a
+    /// usage error naming the path, rather than an empty answer that looks like "nothing happened".
+    func openForReading() throws -> any StateStore {
+        if let path = location.sqlitePath, !FileManager.default.fileExists(atPath: path) { throw UsageError(Self.missing(path)) }
+        return try location.open(writing: false)
     }
 
-    /// Opens the state file only if it exists (read-only unless `writing`), so commands that may find nothing never
-    /// create one.
-    func openIfExists(writing: Bool = false) throws -> StateStore? {
-        FileManager.default.fileExists(atPath: path) ? try SQLiteStateStore(path: path, readOnly: !writing) : nil
+    /// Opens the store only if it exists (read-only unless `writing`), so commands that may find nothing never
+    /// create a state file.
+    func openIfExists(writing: Bool = false) throws -> (any StateStore)? {
+        if let path = location.sqlitePath, !FileManager.default.fileExists(atPath: path) { return nil }
+        return try location.open(writing: writing)
     }
 
-    /// The state file and one deployment in it, or a usage error naming both (without creating a state file).
+    /// The store and one deployment in it, or a usage error naming both (without creating a state file).
     /// `writing` opens it for writing (commands that record something).
-    func deployment(_ id: String, writing: Bool = false) throws -> (StateStore, Deployment) {
-        guard FileManager.default.fileExists(atPath: path) else { throw UsageError("no deployment \(id): " + Self.missing(path)) }
-        let store = writing ? try SQLiteStateStore(path: path) : try SQLiteStateStore(path: path, readOnly: true)
-        guard let d = try store.deployment(id: id) else { throw UsageError("no deployment \(id) in \(path)") }
+    func deployment(_ id: String, writing: Bool = false) throws -> (any StateStore, Deployment) {
+        if let path = location.sqlitePath, !FileManager.default.fileExists(atPath: path) {
+            throw UsageError("no deployment \(id): " + Self.missing(path))
+        }
+        let store = try location.open(writing: writing)
+        guard let d = try store.deployment(id: id) else { throw UsageError("no deployment \(id) in \(self.path)") }
         return (store, d)
     }
 
     static func missing(_ path: String) -> String {
-        "no state file at \(path): give the one your releases use with --db PATH or SWITCHYARD_DB (docs/environment.md#switchyard_db)"
+        "no state file at \(path): give the one your releases use with --state URL, --db PATH, SWITCHYARD_STATE or SWITCHYARD_DB (docs/environment.md#switchyard_db)"
     }
 }
 

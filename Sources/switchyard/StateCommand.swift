@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import StateStore
 
-/// `switchyard state …`: looking after the state file itself.
+/// `switchyard state …`: looking after the state store itself.
 struct State: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Look after the state file itself.",
-        subcommands: [StateCheck.self])
+        abstract: "Look after the state store itself: check a state file, copy history between stores.",
+        subcommands: [StateCheck.self, StateCopyCommand.self])
 }
 
 struct StateCheck: AsyncParsableCommand {
@@ -22,9 +22,13 @@ struct StateCheck: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
+            guard let path = state.location.sqlitePath else {
+                throw UsageError("`state check` checks a SQLite state file; \(state.location) is a DynamoDB table, which keeps its own pages")
+            }
+            guard FileManager.default.fileExists(atPath: path) else { throw UsageError(StateOptions.missing(path)) }
             let store: SQLiteStateStore
             do {
-                store = try state.openForReading()
+                store = try SQLiteStateStore(path: path, readOnly: true)
             } catch StateStoreError.damaged(_, let detail) {
                 throw UnexpectedFailure(description: Self.verdict(state.path, [detail]))
             }

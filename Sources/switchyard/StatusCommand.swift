@@ -43,11 +43,8 @@ struct Status: AsyncParsableCommand {
                         Console.out("  waiting at a manual gate: `switchyard promote \(d.id)` lets it go on")
                     }
                     if !d.state.isTerminal {
-                        if let lease = try store?.lease(service: d.service), lease.deploymentId == d.id, lease.isLive(at: now) {
-                            Console.out("  run by \(lease.describe(at: now))")
-                        } else {
-                            Console.out("  no live process runs it: `switchyard resume \(d.id)` carries it on, `switchyard rollback \(d.id)` rolls it back from here")
-                        }
+                        let lease = try store?.lease(service: d.service).flatMap { $0.deploymentId == d.id ? $0 : nil }
+                        Console.out("  " + Self.runner(d, lease: lease, now: now))
                     } else if d.blueRetained(at: now), let deadline = d.retentionDeadline {
                         Console.out("  blue \(d.plan.blue.autoScalingGroup) retained until \(Console.time(deadline)): `switchyard rollback \(d.id)` undoes it at once")
                     }
@@ -55,5 +52,19 @@ struct Status: AsyncParsableCommand {
             }
             return .success
         }
+    }
+
+    /// Who runs an active deployment (host, pid, actor) and whether it is alive, from its lease: the same answer on
+    /// every machine that shares the state.
+    static func runner(_ d: Deployment, lease: Lease?, now: Date) -> String {
+        let carryOn = "`switchyard resume \(d.id)` carries it on, `switchyard rollback \(d.id)` rolls it back from here"
+        guard let lease else { return "no live process runs it: " + carryOn }
+        if lease.isLive(at: now) {
+            return "run by \(lease.describe(at: now)); live (lease renewed until \(Console.time(lease.expiresAt)))"
+        }
+        let why = now >= lease.expiresAt
+            ? "its lease expired \(String(format: "%.0f", now.timeIntervalSince(lease.expiresAt)))s ago"
+            : "its process is gone from this host"
+        return "no live process runs it (last run by \(lease.describe(at: now)); \(why)): " + carryOn
     }
 }

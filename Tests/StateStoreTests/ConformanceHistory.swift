@@ -141,3 +141,36 @@ import Testing
         #expect(next.version == (d.version ?? 1) + 1)
     }
 }
+
+@Suite struct StateCopyTests {
+    @Test(arguments: StoreFactories.available)
+    func aCopyCarriesEveryDeploymentOnceAndCanBeRunAgain(_ backend: StoreFactory) throws {
+        let source = try StoreFactories.sqlite.one()
+        let all = try StoreHistoryConformance.seed(source)
+        try source.addRequest(deploymentId: "live", kind: .rollback, reason: "slow", actor: "ops@box", at: t0)
+        try source.acquireLease(deploymentId: "live", service: "web", holder: machine("a"), at: t0, ttl: 15)
+        let target = try backend.one()
+        let counts = try StateCopy.run(from: source, to: target, pageSize: 7)
+        #expect(counts.deployments == all.count && counts.events == all.count && counts.requests == 1 && counts.alreadyThere == 0)
+        #expect(try target.history(HistoryQuery(limit: 100)).deployments == (try source.history(HistoryQuery(limit: 100)).deployments))
+        #expect(try target.events(deploymentId: "d05").map(\.content) == (try source.events(deploymentId: "d05").map(\.content)))
+        #expect(try target.pendingRequests(deploymentId: "live").map(\.reason) == ["slow"])
+        #expect(try target.lease(service: "web") == nil, "leases stay behind")
+
+        let again = try StateCopy.run(from: source, to: target, pageSize: 7)
+        #expect(again.deployments == 0 && again.alreadyThere == all.count)
+        #expect(try target.events(deploymentId: "d05").count == 1)
+    }
+
+    @Test func aTargetHoldingADifferentDeploymentOfTheSameIdGetsNothing() throws {
+        let source = try StoreFactories.sqlite.one()
+        _ = try StoreHistoryConformance.seed(source)
+        let target = try StoreFactories.sqlite.one()
+        var other = sampleDeployment(id: "d07", state: .failed)
+        other.createdAt = t0
+        try target.insert(other, log: created, actor: "someone", at: t0)
+        let error = #expect(throws: StateCopy.Conflicts.self) { try StateCopy.run(from: source, to: target) }
+        #expect(error?.problems.count == 1 && error?.problems.first?.hasPrefix("d07: ") == true)
+        #expect(try target.history(HistoryQuery()).total == 1, "nothing was copied")
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import StateStore
+
+/// `switchyard state copy FROM TO`: moves a team's history to another store once (a state file to DynamoDB).
+struct StateCopyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy every deployment with its audit trail from one state store to another (e.g. a state file to DynamoDB).",
+        discussion: """
+            FROM and TO are state URLs: sqlite:///path/state.db or dynamodb://TABLE?region=REGION. FROM is only read. \
+            Pending rollback/promote requests of active deployments come along; leases do not (resume an active release \
+            against TO). A deployment TO already holds, identical, is skipped, so a copy can be run again; if TO holds \
+            any of them differently, nothing is copied (exit 1). Prints what was copied.
+            """)
+
+    @Argument(help: ArgumentHelp("Where the history is now (a state URL).", valueName: "from")) var from: String
+    @Argument(help: ArgumentHelp("Where it goes (a state URL).", valueName: "to")) var to: String
+
+    func validate() throws {
+        do {
+            let (source, target) = try locations()
+            if source == target { throw ValidationError("FROM and TO are the same store (\(source)); give two different ones") }
+        } catch let error as StateLocationError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func locations() throws -> (StateLocation, StateLocation) {
+        (try StateLocation.parse(from, source: "FROM"), try StateLocation.parse(to, source: "TO"))
+    }
+
+    func run() async throws {
+        try await Failure.reporting {
+            let (sourceLocation, targetLocation) = try locations()
+            if let path = sourceLocation.sqlitePath, !FileManager.default.fileExists(atPath: path) {
+                throw UsageError("FROM: no state file at \(path)")
+            }
+            let source = try sourceLocation.open(writing: false)
+            let target = try targetLocation.open(writing: true)
+            let counts = try StateCopy.run(from: source, to: target) { soFar in
+                Console.error("… \(soFar.deployments + soFar.alreadyThere) deployments so far")
+            }
+            Console.out("copied \(counts.deployments) deployments (\(counts.events) events, \(counts.requests) pending requests) "
+                + "from \(sourceLocation) to \(targetLocation)"
+                + (counts.alreadyThere > 0 ? "; \(counts.alreadyThere) were there already, identical, and were left alone" : ""))
+            return .success
+        }
+    }
+}
