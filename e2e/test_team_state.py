@@ -124,3 +124,17 @@ def test_a_missing_table_names_the_command_that_creates_it(world, binary, valida
     assert code == 2, err
     assert err.strip() == ("error: DynamoDB table no-such-table not found in us-east-1: create it with "
                            "`switchyard state init dynamodb://no-such-table?region=us-east-1`"), err
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_a_throttled_table_slows_a_release_down_but_does_not_fail_it(world, binary, proxy, tmp_path):
+    """DynamoDB's throttling answer (JSON, HTTP 400) on the writes of a running release is retried with backoff."""
+    machine = Machine("laptop", "ana@laptop", binary, proxy, world, f"throttled-{world['service']}", tmp_path)
+    proc = subprocess.run([binary, "state", "init", machine.url], capture_output=True, text=True, timeout=60, env=machine.env)
+    assert proc.returncode == 0, proc.stderr
+    proxy.fail("TransactWriteItems", code="ProvisionedThroughputExceededException", status=400, times=3)
+    code, _, err = machine.run("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    throttled = [r for r in proxy.requests if r.outcome == "injected:ProvisionedThroughputExceededException"]
+    assert len(throttled) == 3 and all(r.status == 400 for r in throttled)
+    assert proxy.forwarded_count("TransactWriteItems") >= 3
