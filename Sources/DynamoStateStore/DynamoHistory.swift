@@ -112,20 +112,24 @@ extension DynamoStateStore {
         trail += requests.enumerated().map { index, request in
             Items.request(deploymentId: d.id, seq: Int64(index + 1), kind: request.kind, reason: request.reason, actor: request.actor, at: request.at)
         }
+        trail.append(Layout.blueKey(d.service, d.plan.blue.autoScalingGroup))
         let meta = try Items.meta(d, version: version)
+        let guardItem = d.state.isTerminal ? nil : Self.guardItem(d)
         try run { [trail] dynamo in
             // The trail first, the record last: a copy cut short leaves no record, so running it again starts over.
             try await dynamo.batchPut(table: table, items: trail)
-            var items: [DynamoTransactItem] = [.put(DynamoPut(tableName: table, item: meta, condition: "attribute_not_exists(PK)")),
-                                               .put(DynamoPut(tableName: table, item: Layout.blueKey(d.service, d.plan.blue.autoScalingGroup)))]
-            if !d.state.isTerminal {
-                items.append(.put(DynamoPut(tableName: table, item: Self.guardItem(d), condition: "attribute_not_exists(PK)")))
+            let record = DynamoPut(tableName: table, item: meta, condition: "attribute_not_exists(PK)")
+            guard let guardItem else {
+                // A finished deployment (nearly all of a history) needs no guard: one conditional put, not a
+                // transaction, which DynamoDB bills twice.
+                try await dynamo.putItem(record)
+                return
             }
             do {
-                try await dynamo.transactWriteItems(items)
-            } catch let failure as DynamoDBConditionFailure {
-                if failure.failedItems.contains(2) { throw try await Self.activeError(dynamo, table: table, service: d.service) }
-                throw failure
+                try await dynamo.transactWriteItems([.put(DynamoPut(tableName: table, item: guardItem, condition: "attribute_not_exists(PK)")),
+                                                     .put(record)])
+            } catch let failure as DynamoDBConditionFailure where failure.failedItems.contains(0) {
+                throw try await Self.activeError(dynamo, table: table, service: d.service)
             }
         }
         return .imported
