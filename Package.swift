@@ -31,6 +31,8 @@ let package = Package(
         ]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "StateStore", dependencies: ["CSQLite", "SwitchyardCore"]),
+        // The state in one DynamoDB table, for a team whose runners are on several machines.
+        .target(name: "DynamoStateStore", dependencies: ["StateStore", "AWS", "SwitchyardCore"]),
         // HTTP health probes and the other checks a step runs.
         .target(name: "Probes", dependencies: ["SwitchyardCore", "HTTP"]),
         .target(name: "Orchestrator", dependencies: [
@@ -38,7 +40,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardCore", "AWS", "StateStore", "Orchestrator",
+            "SwitchyardCore", "AWS", "StateStore", "DynamoStateStore", "Orchestrator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], plugins: ["GitRevision"]),
@@ -49,7 +51,8 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "AWS", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "SwitchyardCore"]),
-        .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SwitchyardCore"]),
+        .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SwitchyardCore", "DynamoStateStore", "AWS",
+                                                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "SwitchyardCore", "AWS", "StateStore"]),
     ]
 )

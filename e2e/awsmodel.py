@@ -5,12 +5,15 @@ the binary sends into the operation's input shape and reports what real AWS woul
     violations = check_request("elasticloadbalancing", body)      # [] when AWS would take it as meant
 Each violation is one line naming the action, the parameter and why. Understands the `query` protocol
 (autoscaling, elasticloadbalancing v2, monitoring, sts: lists `X.member.N`, maps `X.entry.N.key`) and the `ec2`
-protocol (lists `X.N`, member names from `queryName`, else the capitalised `locationName`). Route 53's rest-xml
-is checked by `check_rest_request` (operation from method and path, required members, query parameters, the XML
-body's elements and values).
+protocol (lists `X.N`, member names from `queryName`, else the capitalised `locationName`), the `json` protocol
+(dynamodb: the operation from `X-Amz-Target`, the body a JSON object):
+    violations = check_json_request("dynamodb", "DynamoDB_20120810.PutItem", body)
+and Route 53's rest-xml with `check_rest_request` (operation from method and path, required members, query
+parameters, the XML body's elements and values).
 """
 import base64
 import datetime
+import json
 import re
 import urllib.parse
 from functools import lru_cache
@@ -19,7 +22,7 @@ import botocore.session
 
 # The SigV4 signing name (the credential scope's service) -> botocore's service model name.
 SIGNING_NAMES = {"ec2": "ec2", "autoscaling": "autoscaling", "elasticloadbalancing": "elbv2",
-                 "monitoring": "cloudwatch", "sts": "sts"}
+                 "monitoring": "cloudwatch", "sts": "sts", "dynamodb": "dynamodb"}
 _INT = re.compile(r"-?\d+")
 _FLOAT = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 
@@ -317,3 +320,97 @@ def _xml_value(operation, shape, element, namespace, where):
         return [f"{operation}: {where} is a {shape.type_name}, not a structure"]
     problem = _scalar_problem(shape, element.text or "")
     return [f"{operation}: {where}: {problem}"] if problem else []
+
+
+def check_json_request(service, target, body):
+    """Every way a JSON-protocol request (`X-Amz-Target` and body) differs from what the service model allows."""
+    model = service_model(service)
+    prefix = model.metadata.get("targetPrefix")
+    if not target or "." not in target:
+        return [f"{service}: the request has no X-Amz-Target <{prefix}>.<Operation> header"]
+    sent_prefix, action = target.rsplit(".", 1)
+    if sent_prefix != prefix:
+        return [f"{service} {action}: X-Amz-Target prefix is {sent_prefix!r}, the {model.service_name} API wants {prefix!r}"]
+    if action not in model.operation_names:
+        return [f"{service} {action}: no such operation in the {model.service_name} model"]
+    try:
+        document = json.loads(body)
+    except ValueError as error:
+        return [f"{action}: the body is not JSON ({error})"]
+    problems = []
+    _json_value(model.operation_model(action).input_shape, document, action, "", problems)
+    if service == "dynamodb":
+        # Not in the model, but DynamoDB answers ValidationException: "ExpressionAttributeValues must not be empty".
+        problems += [f"{action}: {path}: an empty map (DynamoDB refuses it)" for path in _empty_expression_maps(document, "")]
+    return problems
+
+
+def _empty_expression_maps(value, path):
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _empty_expression_maps(item, f"{path}[{i}]")]
+    if not isinstance(value, dict):
+        return []
+    found = [f"{path}.{k}".lstrip(".") for k, v in value.items() if k.startswith("ExpressionAttribute") and v == {}]
+    return found + [p for k, v in value.items() if not k.startswith("ExpressionAttribute")
+                    for p in _empty_expression_maps(v, f"{path}.{k}")]
+
+
+def _json_value(shape, value, action, path, problems):
+    """Checks `value` against `shape` the way botocore's json serializer would have written it."""
+    where = path or "(body)"
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            problems.append(f"{action}: {where}: {type(value).__name__} where the structure {shape.name} belongs")
+            return
+        for name in shape.required_members:
+            if name not in value:
+                problems.append(f"{action}: {path + '.' if path else ''}{name}: required member of {shape.name} is missing")
+        if shape.metadata.get("union") and len(value) != 1:
+            problems.append(f"{action}: {where}: {shape.name} takes exactly one member, got {sorted(value)}")
+        for name, member in value.items():
+            key = f"{path}.{name}" if path else name
+            if name not in shape.members:
+                problems.append(f"{action}: unknown parameter {key}")
+            else:
+                _json_value(shape.members[name], member, action, key, problems)
+    elif kind == "list":
+        if not isinstance(value, list):
+            problems.append(f"{action}: {where}: {type(value).__name__} where the list {shape.name} belongs")
+            return
+        if "min" in shape.metadata and len(value) < shape.metadata["min"]:
+            problems.append(f"{action}: {where}: {len(value)} items, the model wants at least {shape.metadata['min']}")
+        if "max" in shape.metadata and len(value) > shape.metadata["max"]:
+            problems.append(f"{action}: {where}: {len(value)} items, the model allows at most {shape.metadata['max']}")
+        for i, item in enumerate(value):
+            _json_value(shape.member, item, action, f"{where}[{i}]", problems)
+    elif kind == "map":
+        if not isinstance(value, dict):
+            problems.append(f"{action}: {where}: {type(value).__name__} where the map {shape.name} belongs")
+            return
+        if "min" in shape.metadata and len(value) < shape.metadata["min"]:
+            problems.append(f"{action}: {where}: {len(value)} entries, the model wants at least {shape.metadata['min']}")
+        for key, item in value.items():
+            _json_value(shape.key, key, action, f"{where} key", problems)
+            _json_value(shape.value, item, action, f"{where}[{key!r}]", problems)
+    else:
+        why = _json_scalar_problem(shape, value)
+        if why:
+            problems.append(f"{action}: {where}: {why}")
+
+
+def _json_scalar_problem(shape, value):
+    kind = shape.type_name
+    if kind == "boolean":
+        return None if isinstance(value, bool) else f"{value!r} is not a JSON boolean"
+    if kind in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{value!r} is not a JSON integer"
+        return _scalar_problem(shape, str(value))
+    if kind in ("double", "float"):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{value!r} is not a JSON number"
+    if kind == "timestamp":
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{value!r} is not epoch seconds"
+    if not isinstance(value, str):
+        return f"{value!r} is not a JSON string ({shape.name} is a {kind})"
+    return _scalar_problem(shape, value)

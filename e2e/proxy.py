@@ -20,6 +20,7 @@ through this proxy, which records and checks every request and can misbehave as 
 """
 import http.client
 import itertools
+import json
 import queue
 import re
 import socket
@@ -62,14 +63,18 @@ def serve(handler):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def action_of(body, path):
+def action_of(body, path, target=None):
+    if target:  # JSON protocol (DynamoDB): X-Amz-Target: DynamoDB_20120810.PutItem
+        return target.rsplit(".", 1)[-1]
     form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
     return (form.get("Action") or query.get("Action") or ["?"])[0]
 
 
 def error_body(service, code, message, kind="Sender"):
-    """An AWS error document in the shape this service sends (EC2 has its own)."""
+    """An AWS error document in the shape this service sends (EC2 has its own, DynamoDB's is JSON)."""
+    if service in JSON_SERVICES:
+        return json.dumps({"__type": f"{JSON_SERVICES[service]}#{code}", "message": message}).encode()
     if service == "ec2":
         return (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
                 f"<RequestID>proxy-fault</RequestID></Response>").encode()
@@ -77,6 +82,8 @@ def error_body(service, code, message, kind="Sender"):
             f"<RequestId>proxy-fault</RequestId></ErrorResponse>").encode()
 
 
+# JSON-protocol services (signing name -> the `__type` namespace of their errors).
+JSON_SERVICES = {"dynamodb": "com.amazonaws.dynamodb.v20120810"}
 EXPIRED_MESSAGE = "The security token included in the request is expired"
 UNSIGNED_ACTIONS = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")  # STS takes these without a signature
 
@@ -263,7 +270,8 @@ class Proxy:
             return
         if isinstance(decision, tuple):
             record.outcome, status, body = decision
-            self._reply(handler, record, status, body, "text/xml")
+            kind = "application/x-amz-json-1.0" if record.service in JSON_SERVICES else "text/xml"
+            self._reply(handler, record, status, body, kind)
             return
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("connection",)}
         try:
@@ -295,7 +303,7 @@ class Proxy:
             auth = sigv4check.parse_authorization(handler.headers.get("Authorization"))
         except ValueError:
             auth = None
-        action = action_of(body, handler.path)
+        action = action_of(body, handler.path, handler.headers.get("X-Amz-Target"))
         if auth and auth.service in awsmodel.REST_SIGNING_NAMES:
             # REST-XML: the operation is the method and the path, not an Action parameter.
             action = awsmodel.rest_operation(auth.service, handler.command, handler.path)[0] or "?"
@@ -338,7 +346,9 @@ class Proxy:
                 problems += awsmodel.check_rest_request(record.service, record.method, record.path, record.body)
         elif self.validate and record.method == "POST" and record.body_length == record.content_length:
             service = record.service if record.akid else "sts"
-            if service in awsmodel.SIGNING_NAMES:
+            if service in JSON_SERVICES:
+                problems += awsmodel.check_json_request(service, headers.get("X-Amz-Target"), record.body)
+            elif service in awsmodel.SIGNING_NAMES:
                 problems += awsmodel.check_request(service, record.body)
         if problems:
             with self.lock:

@@ -25,7 +25,7 @@ public struct AWSClient: Sendable {
     public let logger: Logger
     public let requests = RequestCounter()
     public var timeout: TimeInterval = 20
-    private let sleep: @Sendable (TimeInterval) async throws -> Void
+    let sleep: @Sendable (TimeInterval) async throws -> Void
     let now: @Sendable () -> Date
 
     public init(configuration: AWSConfiguration, transport: HTTPTransport = CurlTransport.shared, retryPolicy: RetryPolicy = .default,
@@ -64,11 +64,20 @@ public struct AWSClient: Sendable {
     /// moment; retries follow the policy, and expired credentials are fetched again once. Returns a 2xx response.
     func exchange(_ service: AWSService, action: String, signing: Signing,
                   request build: (SigV4Credentials?) -> HTTPRequest) async throws -> HTTPResponse {
-        var attempt = 1
+        try await withRetries(service, action: action, signing: signing) { attempt in
+            try await attemptExchange(service, action: action, attempt: attempt, signing: signing, build: build)
+        }
+    }
+
+    /// Runs `attempt` (given its 1-based number) until it succeeds, the retry policy gives up, or an error is final. An
+    /// attempt reports a failure as `AttemptFailure`; expired credentials are fetched again once, outside the budget.
+    func withRetries<T>(_ service: AWSService, action: String, signing: Signing,
+                        _ attempt: (Int) async throws -> T) async throws -> T {
+        var number = 1
         var renewedExpiredCredentials = false
         while true {
             do {
-                return try await attemptExchange(service, action: action, attempt: attempt, signing: signing, build: build)
+                return try await attempt(number)
             } catch let failure as AttemptFailure {
                 if case .configured = signing, !renewedExpiredCredentials, failure.isExpiredCredentials {
                     // Once per call: fetch credentials again and retry at once, outside the retry budget.
@@ -78,14 +87,14 @@ public struct AWSClient: Sendable {
                     await (configuration.credentials as? RefreshingCredentials)?.invalidate()
                     continue
                 }
-                switch retryPolicy.decide(error: failure.error, attempt: attempt, retryAfter: failure.retryAfter) {
+                switch retryPolicy.decide(error: failure.error, attempt: number, retryAfter: failure.retryAfter) {
                 case .dontRetry:
                     throw failure.error
                 case .retry(let delay):
                     logger.debug("retrying", metadata: ["aws.service": "\(service.signingName)", "aws.action": "\(action)",
-                                                        "aws.attempt": "\(attempt)", "error": "\(failure.error)"])
+                                                        "aws.attempt": "\(number)", "error": "\(failure.error)"])
                     try await sleep(delay)
-                    attempt += 1
+                    number += 1
                 }
             }
         }
@@ -101,7 +110,7 @@ public struct AWSClient: Sendable {
         return root
     }
 
-    private struct AttemptFailure: Error {
+    struct AttemptFailure: Error {
         var error: Error
         var retryAfter: TimeInterval?
         var temporaryKeys = false

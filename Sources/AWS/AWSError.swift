@@ -18,12 +18,18 @@ public struct AWSErrorCode: RawRepresentable, Sendable, Hashable, CustomStringCo
     public static let unauthorizedOperation = AWSErrorCode("UnauthorizedOperation")
     public static let invalidAMIIDNotFound = AWSErrorCode("InvalidAMIID.NotFound")
     public static let internalFailure = AWSErrorCode("InternalFailure")
+    /// DynamoDB: the table (or index) does not exist, or is not ACTIVE yet.
+    public static let resourceNotFound = AWSErrorCode("ResourceNotFoundException")
+    /// DynamoDB: CreateTable of a table that exists.
+    public static let resourceInUse = AWSErrorCode("ResourceInUseException")
+    public static let provisionedThroughputExceeded = AWSErrorCode("ProvisionedThroughputExceededException")
     /// A non-XML error body, such as the HTML page of an action the endpoint does not implement.
     public static let notImplemented = AWSErrorCode("NotImplemented")
 
     /// Codes that mean "slow down and try again".
     public var isThrottling: Bool {
-        [.throttling, .throttlingException, .requestLimitExceeded, .tooManyRequests, .requestThrottled, .slowDown, .priorRequestNotComplete]
+        [.throttling, .throttlingException, .requestLimitExceeded, .tooManyRequests, .requestThrottled, .slowDown, .priorRequestNotComplete,
+         .provisionedThroughputExceeded]
             .contains(self)
     }
 
@@ -40,6 +46,8 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     public var action: String
     /// Whether the body was an AWS XML error (false for HTML pages and empty bodies).
     public var isAWSErrorBody: Bool
+    /// A DynamoDB `TransactionCanceledException`'s reason codes, one per transaction item in order; else empty.
+    public var cancellationReasons: [String] = []
 
     public init(code: AWSErrorCode, message: String, status: Int, requestId: String?, service: AWSService, action: String, isAWSErrorBody: Bool = true) {
         self.code = code

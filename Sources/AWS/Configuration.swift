@@ -11,6 +11,8 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
     case sts
     /// Global: one endpoint, signed for us-east-1 whatever the deployment's region.
     case route53
+    /// JSON 1.0 protocol (`X-Amz-Target`), not query: see DynamoDB.swift.
+    case dynamoDB = "dynamodb"
 
     /// The service name in the SigV4 credential scope.
     public var signingName: String { rawValue }
@@ -23,6 +25,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .cloudWatch: return "2010-08-01"
         case .sts: return "2011-06-15"
         case .route53: return "2013-04-01"
+        case .dynamoDB: return "2012-08-10"
         }
     }
 
@@ -36,6 +39,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .sts: return "STS"
         // botocore's service id "Route 53", upper-cased with the space as `_`.
         case .route53: return "ROUTE_53"
+        case .dynamoDB: return "DYNAMODB"
         }
     }
 

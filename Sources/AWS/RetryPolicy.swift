@@ -37,6 +37,9 @@ public struct RetryPolicy: Sendable {
         switch error {
         case let error as AWSError:
             if error.code.isThrottling { return true }
+            // A transaction cancelled only because another transaction touched the same items (or throttling) goes
+            // through when sent again; one cancelled by a failed condition is a DynamoDBConditionFailure, never retried.
+            if error.isTransientCancellation { return true }
             // STS could not reach the web identity provider (GitHub's, EKS's) in time; botocore retries it too.
             if error.code.rawValue == "IDPCommunicationError" { return true }
             return error.status >= 500 && error.isAWSErrorBody

@@ -1,4 +1,5 @@
 import AWS
+import DynamoStateStore
 import ArgumentParser
 import Foundation
 import Orchestrator
@@ -31,7 +32,7 @@ enum Failure {
     static func exit(for error: Error) -> Exit {
         switch error {
         case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is CredentialsError, is ValidationError, is RollbackRefused, is PackerManifestError,
-             is StateLocationError, is UserConfigError:
+             is StateLocationError, is UserConfigError, is DynamoStateError:
             return .usage
         case let error as LeaseError:
             if case .held = error { return .conflict }

@@ -5,8 +5,8 @@ import StateStore
 /// `switchyard state …`: looking after the state store itself.
 struct State: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Look after the state store itself: check a state file, copy history between stores.",
-        subcommands: [StateCheck.self, StateCopyCommand.self])
+        abstract: "Look after the state store itself: create it, check a state file, copy history between stores.",
+        subcommands: [StateInitCommand.self, StateCheck.self, StateCopyCommand.self])
 }
 
 struct StateCheck: AsyncParsableCommand {

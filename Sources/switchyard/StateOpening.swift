@@ -1,4 +1,7 @@
+import AWS
+import DynamoStateStore
 import Foundation
+import Logging
 import StateStore
 
 /// The one place a state location becomes a store: every command opens its store through here.
@@ -9,9 +12,20 @@ extension StateLocation {
         switch self {
         case .sqlite(let path):
             return try SQLiteStateStore(path: path, readOnly: !writing)
-        case .dynamoDB:
-            // The DynamoDB store (target DynamoStateStore) plugs in here.
-            throw UsageError("\(self): the DynamoDB state backend is not part of this build of switchyard yet; use a state file (sqlite://PATH)")
+        case .dynamoDB(let table, let region):
+            return try Self.openDynamoDB(table: table, region: region)
         }
+    }
+
+    /// The DynamoDB store, with region, credentials and endpoint (`AWS_ENDPOINT_URL_DYNAMODB`) from the same chain as
+    /// every other AWS call; the URL's region wins over the environment's.
+    static func openDynamoDB(table: String, region: String?) throws -> DynamoStateStore {
+        let environment = ProcessInfo.processInfo.environment
+        let transport = CurlTransport.shared
+        let configuration = try AWSConfiguration.resolve(environment: environment, region: region,
+                                                         homeDirectory: Session.homeDirectory(environment), transport: transport)
+        var client = AWSClient(configuration: configuration, transport: transport, logger: Logger(label: "switchyard.state"))
+        client.timeout = try Session.awsTimeout()
+        return DynamoStateStore(table: table, client: client)
     }
 }

@@ -20,7 +20,7 @@ enum StoreFactories {
 
     /// Every backend the suite runs against. A backend that needs a server (DynamoDB on moto) adds its factory here
     /// only when the server is reachable, so the suite runs wherever `swift test` does.
-    static var available: [StoreFactory] { [sqlite] }
+    static var available: [StoreFactory] { [sqlite] + (dynamoDB.map { [$0] } ?? []) }
 }
 
 /// A holder on another host, so only its expiry decides whether it is live (no pid check).
