@@ -5,6 +5,7 @@ syntax checks, and the installed binary releases the demo (and a gate across two
 The package is dist/switchyard_*.deb, or $SWITCHYARD_DEB; scripts/test builds it and sets SWITCHYARD_REQUIRE_DEB, so
 a missing package fails there instead of skipping."""
 import glob
+import itertools
 import gzip
 import json
 import os
@@ -12,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -28,8 +30,24 @@ def run(*args, **kw):
     return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
+def wait_for_the_package_build():
+    """scripts/test builds the package in the background while the other tests run; wait for it to end."""
+    status_file = os.environ.get("SWITCHYARD_PACKAGE_STATUS")
+    if not status_file:
+        return
+    deadline = time.time() + 1800
+    while not os.path.exists(status_file) or not open(status_file).read().strip():
+        if time.time() > deadline:
+            pytest.fail("scripts/package did not finish within 30 minutes")
+        time.sleep(1)
+    if open(status_file).read().strip() != "0":
+        log = open(os.environ["SWITCHYARD_PACKAGE_LOG"], encoding="utf-8", errors="replace").read()
+        pytest.fail(f"scripts/package failed:\n{log[-4000:]}", pytrace=False)
+
+
 @pytest.fixture(scope="module")
 def deb():
+    wait_for_the_package_build()
     path = os.environ.get("SWITCHYARD_DEB") or next(iter(sorted(glob.glob(os.path.join(REPO, "dist", "switchyard_*.deb")))), None)
     if path and os.path.exists(path):
         return path
@@ -157,16 +175,19 @@ def test_each_completion_script_passes_its_shells_syntax_check(root, shell):
 def test_bash_completes_the_commands_from_the_installed_script(root):
     script = os.path.join(root, COMPLETIONS["bash"])
     result = run("bash", "-c", f'source "{script}"; COMP_WORDS=(switchyard st); COMP_CWORD=1; COMP_LINE="switchyard st"; '
-                 f'COMP_POINT=${{#COMP_LINE}}; _switchyard; printf "%s\\n" "${{COMPREPLY[@]}}"',
+                 f'COMP_POINT=${{#COMP_LINE}}; _switchyard switchyard st switchyard; printf "%s\\n" "${{COMPREPLY[@]}}"',
                  env=dict(os.environ, PATH=os.path.dirname(os.path.join(root, "usr/bin/switchyard")) + ":" + os.environ["PATH"]))
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == {"start", "status", "state"}, result.stdout
 
 
+_services = itertools.count(1)
+
+
 def released(installed, moto_url, validator, tmp_path, *seed_options):
     """Seeds a world in moto; returns it and a runner of the installed binary through the checking proxy."""
     world = json.loads(run(sys.executable, SEED, "--endpoint", moto_url,
-                           "--service", f"pkg{os.getpid() % 10000}{len(os.listdir(tmp_path))}", "--out", str(tmp_path / "d.yaml"),
+                           "--service", f"pkg{next(_services)}-{os.getpid() % 10000}", "--out", str(tmp_path / "d.yaml"),
                            *seed_options, check=True).stdout)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=validator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
