@@ -20,6 +20,22 @@ ensure_dependencies() {
   fi
 }
 
+# What scripts/package and its checks (e2e/test_package.py) use beyond the build: binutils (readelf, objdump, strip)
+# and the shells whose syntax checks the completion scripts must pass. Installed only when missing.
+ensure_packaging_tools() {
+  local missing=()
+  command -v readelf >/dev/null 2>&1 && command -v strip >/dev/null 2>&1 || missing+=(binutils)
+  command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+  command -v fish >/dev/null 2>&1 || missing+=(fish)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing ${missing[*]} (apt-get)" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
 # Starts moto on a free loopback port; sets MOTO_URL and MOTO_PID. Call stop_moto (or trap it) to stop it.
 start_moto() {
   local port

@@ -40,8 +40,10 @@ struct Resume: AsyncParsableCommand {
             }
             defer { try? store.releaseLease(service: d.service, holder: holding.holder) }
             let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
-            let final = try await Session.takeOver(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                                   detachAtPause: detachAtPause)
+            let final = try await Session.printingWhenStopped(id, store: store, json: output.json) {
+                try await Session.takeOver(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                           detachAtPause: detachAtPause)
+            }
             Console.error(Start.summary(final))
             try Session.printFinal(id, store: store, json: output.json)
             return Exit.forState(final.state)

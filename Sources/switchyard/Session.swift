@@ -132,6 +132,17 @@ enum Session {
         Console.out(try JSONViews.encode(JSONViews.DeploymentView(d, events: try store.events(deploymentId: id))))
     }
 
+    /// Runs a release and, with `--json`, prints the deployment also when it stops short of its end (detached at a
+    /// manual gate, interrupted by a signal), as docs/commands.md promises: CI reads the id and `paused` from stdout.
+    static func printingWhenStopped<T>(_ id: String, store: StateStore, json: Bool, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error where error is DetachedAtGate || error is Interrupted {
+            try printFinal(id, store: store, json: json)
+            throw error
+        }
+    }
+
     /// The webhooks of `notify:`, for every command that runs a deployment; flushed before the process exits.
     static let notifier = Notifier(logger: logger("switchyard.notify"))
 

@@ -85,8 +85,10 @@ struct Start: AsyncParsableCommand {
                 if error is ListenerClaimed { throw error }
                 throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
-            let final = try await Session.drive(deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                                detachAtPause: detachAtPause, facts: facts)
+            let final = try await Session.printingWhenStopped(id, store: store, json: output.json) {
+                try await Session.drive(deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                                        detachAtPause: detachAtPause, facts: facts)
+            }
             await Session.releaseListener(listener, final)
             Console.error(Self.summary(final))
             try Session.printFinal(id, store: store, json: output.json)

@@ -1,0 +1,259 @@
+"""The Debian package scripts/package builds, installed into a scratch root with `dpkg-deb -x`, as a machine without
+Swift gets it: the binary links no Swift runtime, Depends names what it links, the completions pass their shells'
+syntax checks, and the installed binary releases the demo (and a gate across two CI jobs) against moto.
+
+The package is dist/switchyard_*.deb, or $SWITCHYARD_DEB; scripts/test builds it and sets SWITCHYARD_REQUIRE_DEB, so
+a missing package fails there instead of skipping."""
+import glob
+import itertools
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from conftest import REPO, SEED
+
+DOC = "usr/share/doc/switchyard"
+COMPLETIONS = {"bash": "usr/share/bash-completion/completions/switchyard",
+               "zsh": "usr/share/zsh/vendor-completions/_switchyard",
+               "fish": "usr/share/fish/vendor_completions.d/switchyard.fish"}
+
+
+def run(*args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def wait_for_the_package_build():
+    """scripts/test builds the package in the background while the other tests run; wait for it to end."""
+    status_file = os.environ.get("SWITCHYARD_PACKAGE_STATUS")
+    if not status_file:
+        return
+    deadline = time.time() + 1800
+    while not os.path.exists(status_file) or not open(status_file).read().strip():
+        if time.time() > deadline:
+            pytest.fail("scripts/package did not finish within 30 minutes")
+        time.sleep(1)
+    if open(status_file).read().strip() != "0":
+        log = open(os.environ["SWITCHYARD_PACKAGE_LOG"], encoding="utf-8", errors="replace").read()
+        pytest.fail(f"scripts/package failed:\n{log[-4000:]}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def deb():
+    wait_for_the_package_build()
+    path = os.environ.get("SWITCHYARD_DEB") or next(iter(sorted(glob.glob(os.path.join(REPO, "dist", "switchyard_*.deb")))), None)
+    if path and os.path.exists(path):
+        return path
+    if os.environ.get("SWITCHYARD_REQUIRE_DEB"):
+        pytest.fail(f"no Debian package at {path or 'dist/switchyard_*.deb'}: scripts/package builds it")
+    pytest.skip("no dist/switchyard_*.deb: run scripts/package first")
+
+
+@pytest.fixture(scope="module")
+def control(deb):
+    text = run("dpkg-deb", "-f", deb, check=True).stdout
+    return dict(re.findall(r"^([\w-]+): (.*)$", text, re.M))
+
+
+@pytest.fixture(scope="module")
+def root(deb, tmp_path_factory):
+    """The package unpacked as dpkg would install it, under a scratch root."""
+    target = tmp_path_factory.mktemp("root")
+    run("dpkg-deb", "-x", deb, str(target), check=True)
+    return str(target)
+
+
+@pytest.fixture(scope="module")
+def installed(root):
+    return os.path.join(root, "usr", "bin", "switchyard")
+
+
+def test_the_package_puts_each_file_where_debian_looks_for_it(deb, root, control):
+    listing = run("dpkg-deb", "-c", deb, check=True).stdout
+    assert re.search(r"^-rwxr-xr-x root/root .* \./usr/bin/switchyard$", listing, re.M), listing
+    assert all(owner == "root/root" for owner in re.findall(r"^\S+ (\S+) ", listing, re.M))
+    for path in COMPLETIONS.values():
+        assert os.path.getsize(os.path.join(root, path)) > 500, path
+    pages = sorted(os.listdir(os.path.join(root, "usr/share/man/man1")))
+    assert "switchyard.1.gz" in pages and len(pages) >= 12, pages
+    with gzip.open(os.path.join(root, "usr/share/man/man1", next(p for p in pages if ".start." in p)), "rt") as f:
+        start_page = f.read()
+    assert start_page.startswith(".\\\"") or ".Dt" in start_page, start_page[:200]
+    assert "detach-at-pause" in start_page
+    for path in ["README.md", "copyright", "changelog.gz", "docs/ci.md", "docs/commands.md", "docs/iam-policy.json",
+                 "deployments/web.yaml", "deployments/demo.yaml", "deployments/ci/github-actions.yml",
+                 "deployments/ci/gitlab-ci.yml"]:
+        assert os.path.isfile(os.path.join(root, DOC, path)), path
+    copyright_text = open(os.path.join(root, DOC, "copyright"), encoding="utf-8").read()
+    assert copyright_text.startswith("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
+    assert "Files: swift-crypto/*" in copyright_text and "Files: Yams/*" in copyright_text
+    assert control["Package"] == "switchyard" and control["Architecture"] == run("dpkg", "--print-architecture").stdout.strip()
+
+
+def test_the_readme_links_resolve_where_the_docs_are_installed(root):
+    doc = os.path.join(root, DOC)
+    text = open(os.path.join(doc, "README.md"), encoding="utf-8").read()
+    targets = [t.partition("#")[0] for t in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+://", t)]
+    assert len(targets) > 5
+    missing = [t for t in targets if t and not os.path.exists(os.path.join(doc, t))]
+    assert not missing, missing
+
+
+def test_version_names_the_package_version_and_the_git_revision(deb, installed, control):
+    out = run(installed, "--version", check=True).stdout.strip()
+    revision = run("git", "-C", REPO, "rev-parse", "--short=12", "HEAD").stdout.strip()
+    assert re.fullmatch(rf"{re.escape(control['Version'])} \(git {revision}(-dirty)?\)", out), (out, revision)
+    arch = os.uname().machine
+    dist = os.path.dirname(deb)
+    binary = os.path.join(dist, f"switchyard-{control['Version']}-linux-{arch}")
+    assert os.path.basename(deb) == f"switchyard_{control['Version']}_{control['Architecture']}.deb"
+    # The loose binary is the packaged one, and its .sha256 is sha256sum's own format.
+    assert open(binary, "rb").read() == open(installed, "rb").read()
+    for name in (binary, deb):
+        line = open(name + ".sha256", encoding="utf-8").read()
+        assert re.fullmatch(rf"[0-9a-f]{{64}}  {re.escape(os.path.basename(name))}\n", line), line
+        assert run("sha256sum", "-c", os.path.basename(name) + ".sha256", cwd=dist).returncode == 0
+
+
+def direct_libraries(binary):
+    """(soname, path) of each library the binary links directly (ELF NEEDED), where ldd finds it."""
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+)\]", run("readelf", "-d", binary, check=True).stdout)
+    found = {}
+    for line in run("ldd", binary, check=True).stdout.splitlines():
+        m = re.match(r"\s*(\S+) => (\S+)", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+        elif line.strip().startswith("/"):
+            path = line.split()[0]
+            found[os.path.basename(path)] = path
+    return [(soname, found.get(soname)) for soname in needed]
+
+
+def owner(path):
+    for candidate in (path, os.path.realpath(path), "/usr" + path.removeprefix("/usr"), path.removeprefix("/usr")):
+        answer = run("dpkg", "-S", candidate)
+        if answer.returncode == 0:
+            return answer.stdout.split(":")[0].split(",")[0].strip()
+    raise AssertionError(f"no package owns {path}")
+
+
+def test_no_swift_runtime_is_linked_and_depends_names_exactly_what_ldd_shows_beside_libc(installed, control):
+    """Depends is what the binary links directly as ldd resolves it (libcurl, SQLite, libxml2 for FoundationXML, and
+    the C++ runtime the static Swift runtime needs), each by its package; libc6 only as a version floor."""
+    ldd = run("ldd", installed, check=True).stdout
+    assert "libswift" not in ldd and "libFoundation" not in ldd and "libdispatch" not in ldd, ldd
+    assert "not found" not in ldd, ldd
+    libraries = direct_libraries(installed)
+    assert all(path for _, path in libraries), libraries
+    packages = {owner(path) for _, path in libraries} - {"libc6"}
+    depends = [d.strip() for d in control["Depends"].split(",")]
+    names = {re.match(r"[\w.+-]+", d).group(0) for d in depends}
+    assert names - {"libc6"} == packages, (control["Depends"], libraries)
+    assert any(p.startswith("libcurl") for p in packages) and "libsqlite3-0" in packages
+    glibc = max((tuple(map(int, v.split("."))) for v in re.findall(r"GLIBC_([0-9.]+)", run("objdump", "-T", installed).stdout)))
+    assert f"libc6 (>= {'.'.join(map(str, glibc))})" in depends, control["Depends"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_each_completion_script_passes_its_shells_syntax_check(root, shell):
+    if shutil.which(shell) is None:
+        if os.environ.get("SWITCHYARD_REQUIRE_DEB"):
+            pytest.fail(f"{shell} is not installed (scripts/lib.sh installs it)")
+        pytest.skip(f"{shell} is not installed")
+    check = {"bash": ["bash", "-n"], "zsh": ["zsh", "-n"], "fish": ["fish", "--no-execute"]}[shell]
+    result = run(*check, os.path.join(root, COMPLETIONS[shell]))
+    assert result.returncode == 0, result.stderr
+
+
+def test_bash_completes_the_commands_from_the_installed_script(root):
+    script = os.path.join(root, COMPLETIONS["bash"])
+    result = run("bash", "-c", f'source "{script}"; COMP_WORDS=(switchyard st); COMP_CWORD=1; COMP_LINE="switchyard st"; '
+                 f'COMP_POINT=${{#COMP_LINE}}; _switchyard switchyard st switchyard; printf "%s\\n" "${{COMPREPLY[@]}}"',
+                 env=dict(os.environ, PATH=os.path.dirname(os.path.join(root, "usr/bin/switchyard")) + ":" + os.environ["PATH"]))
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == {"start", "status", "state"}, result.stdout
+
+
+_services = itertools.count(1)
+
+
+def released(installed, moto_url, validator, tmp_path, *seed_options):
+    """Seeds a world in moto; returns it and a runner of the installed binary through the checking proxy."""
+    world = json.loads(run(sys.executable, SEED, "--endpoint", moto_url,
+                           "--service", f"pkg{next(_services)}-{os.getpid() % 10000}", "--out", str(tmp_path / "d.yaml"),
+                           *seed_options, check=True).stdout)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL=validator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               NO_COLOR="1", HOME=str(tmp_path))
+
+    def switchyard(*args, db):
+        return run(installed, *args, "--db", str(db), env=env, timeout=120)
+
+    return world, switchyard
+
+
+def test_the_installed_binary_releases_the_demo(installed, root, moto_url, validator, tmp_path, aws):
+    """scripts/demo's release: deployments/demo.yaml as the package installs it, seeded into moto."""
+    template = os.path.join(root, DOC, "deployments", "demo.yaml")
+    world, switchyard = released(installed, moto_url, validator, tmp_path, "--template", template)
+    db = tmp_path / "state.db"
+    plan = switchyard("plan", world["file"], "--ami", world["new_ami"], db=db)
+    assert plan.returncode == 0, plan.stderr
+    start = switchyard("start", world["file"], "--ami", world["new_ami"], "--json", db=db)
+    assert start.returncode == 0, start.stderr
+    deployment = json.loads(start.stdout)
+    assert deployment["state"] == "completed" and deployment["green_weight"] == 100
+    assert aws.weights(world["listener_arn"])[deployment["green"]["target_group_arn"]] == 100
+    green = aws.groups()[deployment["green"]["auto_scaling_group"]]
+    assert aws.instance_images(green) == {world["new_ami"]}
+
+
+def test_a_gate_across_two_ci_jobs_with_the_state_file_copied_between_them(installed, moto_url, validator, tmp_path):
+    """docs/ci.md: job 1 `start --detach-at-pause --json` (exit 5, paused), the state file copied alone (no -wal) to
+    job 2's runner, `promote ID --json` there runs the release to its end."""
+    world, switchyard = released(installed, moto_url, validator, tmp_path, "--steps", "10,pause,100", "--interval", "100ms")
+    job1, job2 = tmp_path / "job1", tmp_path / "job2"
+    job1.mkdir()
+    job2.mkdir()
+    start = switchyard("start", world["file"], "--ami", world["new_ami"], "--detach-at-pause", "--json", db=job1 / "state.db")
+    assert start.returncode == 5, start.stderr
+    outputs = json.loads(start.stdout)
+    assert outputs["state"] == "paused" and outputs["green_weight"] == 10
+    shutil.copy(job1 / "state.db", job2 / "state.db")
+    promote = switchyard("promote", outputs["id"], "--json", db=job2 / "state.db")
+    assert promote.returncode == 0, promote.stderr
+    assert json.loads(promote.stdout)["state"] == "completed"
+
+
+def ci_commands(path):
+    """Each `switchyard COMMAND … --flag …` in a CI example, shell continuation lines joined."""
+    text = open(path, encoding="utf-8").read().replace("\\\n", " ")
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"\bswitchyard (?!--)(\w+)([^\n;|&>]*)", text)]
+
+
+def test_the_ci_examples_parse_and_use_only_commands_and_flags_the_binary_has(installed):
+    dump = json.loads(run(installed, "--experimental-dump-help", check=True).stdout)
+    flags = {c["commandName"]: {n["name"] for a in c.get("arguments", []) for n in a.get("names", []) if n["kind"] == "long"}
+             for c in dump["command"]["subcommands"]}
+    global_flags = {"version", "help"}
+    seen = set()
+    for name in ("github-actions.yml", "gitlab-ci.yml"):
+        path = os.path.join(REPO, "deployments", "ci", name)
+        document = yaml.safe_load(open(path, encoding="utf-8"))
+        assert isinstance(document, dict) and document
+        for command, rest in ci_commands(path):
+            assert command in flags, f"{name}: no command `switchyard {command}`"
+            for flag in re.findall(r"(?<![\w-])--([a-z][a-z-]*)", rest):
+                assert flag in flags[command] | global_flags, f"{name}: `switchyard {command}` has no --{flag}"
+            seen.add(command)
+    assert {"plan", "start", "promote", "rollback"} <= seen, seen
+    github = yaml.safe_load(open(os.path.join(REPO, "deployments", "ci", "github-actions.yml"), encoding="utf-8"))
+    assert github["permissions"]["id-token"] == "write"
+    assert github["jobs"]["promote"]["needs"] == "canary"
