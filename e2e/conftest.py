@@ -81,9 +81,15 @@ class AWS:
         groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
         return {g["TargetGroupArn"]: g.get("Weight", 1) for g in groups}
 
-    def groups(self):
+    def groups(self, world=None):
+        """Every group in the region, or only the world's (its service's own and the greens Switchyard made for it):
+        tests run side by side on one moto, so a before/after comparison looks at its own world only."""
         pages = self.asg.get_paginator("describe_auto_scaling_groups").paginate()
-        return {g["AutoScalingGroupName"]: g for page in pages for g in page["AutoScalingGroups"]}
+        found = {g["AutoScalingGroupName"]: g for page in pages for g in page["AutoScalingGroups"]}
+        if world is None:
+            return found
+        service = world["service"]
+        return {name: g for name, g in found.items() if name.startswith((f"{service}-", f"switchyard-{service}-"))}
 
     def instance_images(self, group):
         ids = [i["InstanceId"] for i in group["Instances"]]
@@ -96,7 +102,7 @@ class AWS:
         """Everything a release could change, for before/after comparisons."""
         groups = {name: (g["DesiredCapacity"], g["MinSize"], g["MaxSize"], tuple(sorted(g["TargetGroupARNs"])),
                          g.get("LaunchTemplate", {}).get("Version"))
-                  for name, g in self.groups().items()}
+                  for name, g in self.groups(world).items()}
         versions = self.ec2.describe_launch_template_versions(LaunchTemplateId=world["launch_template_id"])["LaunchTemplateVersions"]
         listener = self.elb.describe_listeners(ListenerArns=[world["listener_arn"]])["Listeners"][0]["DefaultActions"]
         return {"groups": groups, "versions": sorted(v["VersionNumber"] for v in versions), "listener": listener}

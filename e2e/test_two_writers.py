@@ -38,13 +38,13 @@ def test_two_state_files_never_roll_traffic_onto_a_deleted_fleet(world, switchya
     b1 = started(err)
     serving = serving_group(aws, world)
     assert serving == f"switchyard-{world['service']}-{b1}"
-    groups_before = set(aws.groups())
+    groups_before = set(aws.groups(world))
 
     code, _, err = switchyard("rollback", a2, db=db_a)
     assert code == 2, err
     assert "was not rolled back" in err and ("is gone" in err or "no longer exists" in err), err
     assert serving_group(aws, world) == serving, "traffic moved"
-    assert set(aws.groups()) == groups_before, "a group was deleted by a refused rollback"
+    assert set(aws.groups(world)) == groups_before, "a group was deleted by a refused rollback"
 
     # B's rollback is sound: its blue (A2's green) still stands at full size.
     code, _, err = switchyard("rollback", b1, db=db_b)

@@ -14,9 +14,9 @@ ensure_dependencies() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  if ! python3 -c 'import moto.server, boto3, pytest' >/dev/null 2>&1; then
-    echo "installing moto[server], boto3, pytest (pip)" >&2
-    python3 -m pip install -q 'moto[server]==5.2.1' boto3 pytest
+  if ! python3 -c 'import moto.server, boto3, pytest, xdist' >/dev/null 2>&1; then
+    echo "installing moto[server], boto3, pytest, pytest-xdist (pip)" >&2
+    python3 -m pip install -q 'moto[server]==5.2.1' boto3 pytest 'pytest-xdist==3.6.1'
   fi
 }
 
