@@ -52,11 +52,25 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
             // Memory-mapped reads: a history page of a large state file costs no read() per page.
             try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824")
             try migrate(migrations)
+            Self.opened.add(self)
         } catch let error as SQLiteError where error.isDamage {
             throw StateStoreError.damaged(path: path, detail: "SQLite error \(error.code): \(error.message)")
         } catch let error as SQLiteError where error.code & 0xff == SQLITE_CANTOPEN || error.code & 0xff == SQLITE_READONLY
                     || error.code & 0xff == SQLITE_PERM {
             throw StateStoreError.permissionDenied(path: path)
+        }
+    }
+
+    /// Every state file this process opened for writing, so that `checkpointAll` can reach them at exit.
+    private static let opened = OpenedStores()
+
+    /// Moves every write still in the WAL of each state file this process opened into the file itself, and empties
+    /// the WAL. Called just before the process exits, whatever still holds a store then (a heartbeat task, a runner):
+    /// SQLite does this only when the last connection closes, and an `exit` closes nothing, so a CI job that copies
+    /// `state.db` alone to the next job (docs/ci.md) would otherwise carry a file without the newest records.
+    public static func checkpointAll() {
+        for store in opened.all {
+            _ = try? store.locked { try store.db.query("PRAGMA wal_checkpoint(TRUNCATE)") }
         }
     }
 
@@ -329,3 +343,19 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     }
 }
 
+
+/// Weak references to the writable stores of this process.
+private final class OpenedStores: @unchecked Sendable {
+    private struct Weak { weak var store: SQLiteStateStore? }
+    private let lock = NSLock()
+    private var stores: [Weak] = []
+
+    func add(_ store: SQLiteStateStore) {
+        lock.withLock {
+            stores.removeAll { $0.store == nil }
+            stores.append(Weak(store: store))
+        }
+    }
+
+    var all: [SQLiteStateStore] { lock.withLock { stores.compactMap(\.store) } }
+}

@@ -155,6 +155,7 @@ enum Session {
             source.setEventHandler {
                 if stop.request(name) != nil {
                     Console.error("second signal: exiting now; the state file still allows `switchyard resume`")
+                    SQLiteStateStore.checkpointAll()
                     exit(Exit.interrupted.rawValue)
                 }
                 Console.error("\(name): stopping at the next safe point (again to exit at once)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StateStore
 
 @main
 struct Switchyard: AsyncParsableCommand {
@@ -25,6 +26,9 @@ struct Switchyard: AsyncParsableCommand {
     /// Parses and runs the command; usage mistakes exit 2 as the product contract says (not 64).
     static func main() async {
         Session.checkEnvironment()
+        // Every way out of the process goes through here (a normal end, an exit code, an error): the state files'
+        // WAL is folded into them first, so the file alone holds every record (a CI job copies just `state.db`).
+        defer { SQLiteStateStore.checkpointAll() }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -33,6 +37,7 @@ struct Switchyard: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            SQLiteStateStore.checkpointAll()
             if exitCode(for: error) == .validationFailure {
                 Console.error(Console.lowercasePrefix(fullMessage(for: error)))
                 Foundation.exit(Exit.usage.rawValue)
