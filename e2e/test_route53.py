@@ -4,11 +4,11 @@ the change batches and checks every Route 53 request against botocore's rest-xml
 import datetime
 import json
 import signal
-import threading
 import time
 
 import boto3
 import pytest
+from conftest import WeightPoller
 
 from test_rollback import start, wait_until
 
@@ -28,29 +28,15 @@ def record_weights(client, world):
     return weights.get("blue"), weights.get("green")
 
 
-class RecordPoller:
+class RecordPoller(WeightPoller):
     """Reads the records from another thread and keeps every distinct (blue, green) pair in order."""
 
     def __init__(self, client, world, period=0.01):
-        self.client, self.world, self.period = client, world, period
-        self.seen = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(None, None, None, None, period)
+        self.client, self.world = client, world
 
-    def _run(self):
-        while not self._stop.is_set():
-            pair = record_weights(self.client, self.world)
-            if not self.seen or self.seen[-1] != pair:
-                self.seen.append(pair)
-            time.sleep(self.period)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def read(self):
+        return record_weights(self.client, self.world)
 
 
 def show(switchyard, deployment, env=None):
