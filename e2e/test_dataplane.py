@@ -1,0 +1,177 @@
+"""The e2e data plane can make a test fail: proofs with boto3 alone (no switchyard), each under open-loop load. A
+weight change by hand reaches the clients only after the propagation delay; a killed instance fails requests until its
+health checks take it out; a deregistered target gets no new request at once and drains for the target group's
+delay; removing green right after the listener reads back 100 % blue fails requests with 503; a booting instance is
+initial, and a target group with no healthy target fails open to it. boto3 goes through the checking proxy, so
+DescribeTargetHealth is the data plane's and every write reaches the data plane before boto3 hears back."""
+import os
+import time
+
+import pytest
+
+from conftest import AWS
+from dataplane import Load
+
+RATE = float(os.environ.get("SWITCHYARD_E2E_LOAD_RATE", "300"))
+
+
+def forward(world, blue, green):
+    a, b = world["target_group_arns"]
+    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": a, "Weight": blue},
+                                                                   {"TargetGroupArn": b, "Weight": green}]}}]
+
+
+def green_by_hand(aws, world, desired=2):
+    """What a release does before any traffic moves: green's launch template version and group, on the second
+    target group (weight 0)."""
+    template = world["launch_template_id"]
+    data = aws.ec2.describe_launch_template_versions(LaunchTemplateId=template, Versions=["$Latest"])["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    version = aws.ec2.create_launch_template_version(LaunchTemplateId=template, LaunchTemplateData={**data, "ImageId": world["new_ami"]})
+    name = f"{world['service']}-green"
+    aws.asg.create_auto_scaling_group(
+        AutoScalingGroupName=name, LaunchTemplate={"LaunchTemplateId": template, "Version": str(version["LaunchTemplateVersion"]["VersionNumber"])},
+        MinSize=desired, MaxSize=desired, DesiredCapacity=desired, VPCZoneIdentifier=",".join(world["subnet_ids"]),
+        TargetGroupARNs=[world["target_group_arns"][1]])
+    return name
+
+
+def states(aws, target_group, targets=None):
+    extra = {"Targets": [{"Id": t} for t in targets]} if targets else {}
+    found = aws.elb.describe_target_health(TargetGroupArn=target_group, **extra)["TargetHealthDescriptions"]
+    return {d["Target"]["Id"]: (d["TargetHealth"]["State"], d["TargetHealth"].get("Reason")) for d in found}
+
+
+def blue_instances(aws, world):
+    return [i["InstanceId"] for i in aws.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[world["blue_asg"]])["AutoScalingGroups"][0]["Instances"]]
+
+
+@pytest.mark.world(deregistration_delay=2)
+@pytest.mark.dataplane(propagation=2.0)
+def test_a_weight_change_by_hand_reaches_the_clients_only_after_the_propagation_delay(world, dataplane, validator):
+    aws = AWS(validator.url)
+    green_by_hand(aws, world)
+    dataplane.wait_serving()
+    load = Load(dataplane.url, RATE)
+    time.sleep(1.0)
+    asked = time.time()
+    aws.elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=forward(world, 50, 50))
+    heard = time.time()
+    assert aws.weights(world["listener_arn"]) == dict(zip(world["target_group_arns"], (50, 50)))  # the API says so at once
+    time.sleep(dataplane.propagation + 1.5)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "weight change by hand"))
+    early = [r for r in result.records if asked <= r[0] < asked + dataplane.propagation]
+    late = [r for r in result.records if r[0] >= heard + dataplane.propagation + 0.05 and r[4]]
+    assert len(early) > RATE, "the load generator sent too little to judge"
+    assert not [r for r in early if r[4] == world["new_ami"]], "green answered before the change could have propagated"
+    share = sum(1 for r in late if r[4] == world["new_ami"]) / len(late)
+    assert 0.35 < share < 0.65, f"green answered {share:.0%} once the change was live"
+    assert result.failures() == {}
+
+
+@pytest.mark.dataplane(propagation=1.0)
+def test_a_killed_instance_fails_requests_until_its_health_checks_fail(world, dataplane, validator):
+    aws = AWS(validator.url)
+    blue_tg = world["target_group_arns"][0]
+    victim, survivor = blue_instances(aws, world)
+    load = Load(dataplane.url, RATE)
+    time.sleep(1.0)
+    killed = time.time()
+    dataplane.kill(victim)
+    seen = dataplane.wait(lambda: states(aws, blue_tg).get(victim, ("",))[0] == "unhealthy" and time.time(), what="the victim to be unhealthy")
+    time.sleep(1.0)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "killed instance"))
+    failures = result.failures()
+    name = view["groups"][blue_tg]["name"]
+    assert set(failures) == {f"dead-target {name}"} and failures[f"dead-target {name}"] > 0, failures
+    failed_at = [r[0] for r in result.records if r[3] != 200]
+    assert killed <= min(failed_at) and max(failed_at) <= seen + 0.1, "requests failed outside the kill-to-unhealthy window"
+    assert states(aws, blue_tg) == {victim: ("unhealthy", "Target.FailedHealthChecks"), survivor: ("healthy", None)}
+    assert {r[7] for r in result.records if r[0] > seen + 0.1} == {survivor}
+
+
+@pytest.mark.world(deregistration_delay=2)
+@pytest.mark.dataplane(propagation=1.0)
+def test_a_deregistered_target_gets_no_new_request_at_once_and_drains_for_the_delay(world, dataplane, validator):
+    aws = AWS(validator.url)
+    blue_tg = world["target_group_arns"][0]
+    victim, survivor = blue_instances(aws, world)
+    load = Load(dataplane.url, RATE)
+    time.sleep(1.0)
+    asked = time.time()
+    aws.elb.deregister_targets(TargetGroupArn=blue_tg, Targets=[{"Id": victim}])
+    heard = time.time()
+    assert states(aws, blue_tg)[victim] == ("draining", "Target.DeregistrationInProgress")
+    time.sleep(1.0)
+    assert states(aws, blue_tg)[victim][0] == "draining", "drained before the target group's delay of 2 s"
+    time.sleep(1.5)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "deregistered target"))
+    assert states(aws, blue_tg) == {survivor: ("healthy", None)}
+    assert states(aws, blue_tg, [victim]) == {victim: ("unused", "Target.NotRegistered")}
+    assert [r for r in result.records if r[0] < asked and r[7] == victim], "the victim served nothing before"
+    assert not [r for r in result.records if r[0] >= heard and r[7] == victim], "a deregistered target got a new request"
+    assert result.failures() == {}
+    ended = [e for e in view["events"] if e["kind"] == "process-ended" and e["instance"] == victim]
+    assert not ended, "deregistering a target must not stop its instance"
+
+
+@pytest.mark.world(deregistration_delay=2)
+@pytest.mark.dataplane(propagation=2.0, amis={"green": {"fail": 0.3}}, alarm={"name": "{service}-5xx", "threshold": 5, "period": 1.0})
+def test_removing_green_right_after_the_listener_reads_back_blue_fails_requests_with_503(world, dataplane, validator, aws):
+    cw = aws.cw  # straight to moto: the proxy's model check speaks CloudWatch's query protocol, boto3 another one
+    aws = AWS(validator.url)
+    cw.put_metric_alarm(AlarmName=f"{world['service']}-5xx", MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+                            Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold")
+    green = green_by_hand(aws, world)
+    dataplane.wait_serving()
+    load = Load(dataplane.url, RATE)
+    aws.elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=forward(world, 50, 50))
+    alarm = f"{world['service']}-5xx"
+    dataplane.wait(lambda: cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "ALARM",
+                   timeout=dataplane.propagation + 5, what="green's 5XX answers to set the alarm off")
+    # What switchyard does today on rollback: traffic back, read back, green removed at once.
+    aws.elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=forward(world, 100, 0))
+    assert aws.weights(world["listener_arn"]) == dict(zip(world["target_group_arns"], (100, 0)))
+    removed = time.time()
+    aws.asg.delete_auto_scaling_group(AutoScalingGroupName=green, ForceDelete=True)
+    time.sleep(dataplane.propagation + 1.0)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "green removed at read-back"))
+    failures = result.failures()
+    green_name = view["groups"][world["target_group_arns"][1]]["name"]
+    assert set(failures) == {f"no-target {green_name}", f"target {world['new_ami']}"}, failures
+    expected = RATE * 0.5 * dataplane.propagation
+    assert 0.5 * expected < failures[f"no-target {green_name}"] < 1.5 * expected, failures
+    assert all(removed <= r[0] < removed + dataplane.propagation + 0.2 for r in result.records if r[5] == "no-target")
+    ends = [e for e in view["events"] if e["kind"] == "process-ended" and e["why"].endswith("drained")]
+    assert len(ends) == 2 and all(e["t"] >= removed + 2 for e in ends), "Auto Scaling keeps a terminating instance through its drain"
+
+
+@pytest.mark.dataplane(propagation=0.5, amis={"green": {"boot": 2.0}})
+def test_a_booting_instance_is_initial_and_a_group_with_no_healthy_target_fails_open_to_it(world, dataplane, validator):
+    aws = AWS(validator.url)
+    green_tg = world["target_group_arns"][1]
+    green_by_hand(aws, world)
+    first = states(aws, green_tg)
+    assert len(first) == 2 and {s for s, _ in first.values()} == {"initial"}, first
+    assert {r for _, r in first.values()} <= {"Elb.RegistrationInProgress", "Elb.InitialHealthChecking"}
+    assert states(aws, green_tg, ["i-00000000"]) == {"i-00000000": ("unused", "Target.NotRegistered")}
+    load = Load(dataplane.url, RATE)
+    aws.elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=forward(world, 0, 100))
+    seen = []
+    while not seen or {s for s, _ in seen[-1].values()} != {"healthy"}:
+        seen.append(states(aws, green_tg))
+        assert len(seen) < 200, seen[-1]
+        time.sleep(0.05)
+    healthy_at = time.time()
+    time.sleep(1.0)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "booting green given all traffic"))
+    assert "unhealthy" in {s for snapshot in seen for s, _ in snapshot.values()}, "failing checks while it boots"
+    name = view["groups"][green_tg]["name"]
+    failures = result.failures()
+    assert set(failures) == {f"dead-target {name}"}, failures  # failed open: sent to the booting targets, refused
+    assert not [r for r in result.records if r[0] > healthy_at and r[3] != 200]
+    assert [r for r in result.records if r[0] > healthy_at and r[4] == world["new_ami"]]
