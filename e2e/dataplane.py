@@ -19,6 +19,7 @@ import collections
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,7 @@ class DataPlane:
                   "target_groups": world["target_group_arns"], "vpc_id": world["vpc_id"], "propagation": propagation,
                   "amis": amis or {}, "alarm": alarm, "lb_port": lb_port or 0, "poll": poll, "health": health or {}}
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "dp_server.py"), json.dumps(config)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"the data plane did not start (exit {self.proc.wait()})")
@@ -65,6 +66,15 @@ class DataPlane:
 
     def view(self):
         return self._get("/view")
+
+    def history(self):
+        """The listener's rules as read, each with when it was read and from when the load balancer routes by it."""
+        return self._get("/history")["history"]
+
+    def events(self, since=0):
+        """The events from index `since` on, and the index to ask from next time."""
+        answer = self._get(f"/events?since={since}")
+        return answer["events"], answer["next"]
 
     def kill(self, instance):
         return self._get("/kill?id=" + instance)
@@ -116,7 +126,7 @@ class DataPlane:
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its instances and reader too (their own session)
                 self.proc.wait()
 
 
@@ -146,8 +156,10 @@ class Load:
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "dp_loadgen.py"), url + "/", "--rate", str(rate),
                                       "--out", self.out], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.proc.stdout.readline()
+        self.stopped = False
 
     def stop(self):
+        self.stopped = True
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
         with open(self.out) as f:

@@ -2,8 +2,19 @@
 no body, answers with Content-Length, keep-alive. asyncio Protocols, not http.server: a few hundred requests a second
 through three hops must leave the two cores to moto and the binary under test."""
 import asyncio
+import ctypes
+import signal
 
 END = b"\r\n\r\n"
+
+
+def die_with_parent():
+    """Linux: this process gets SIGKILL when the process that started it dies, so no instance outlives a killed data
+    plane (or a killed test)."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def split_head(buffer):

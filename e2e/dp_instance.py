@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 
-from dp_http import response, split_head
+from dp_http import die_with_parent, response, split_head
 
 
 class App(asyncio.Protocol):
@@ -51,6 +51,7 @@ def main():
     parser.add_argument("--fail", type=float, default=0.0)
     parser.add_argument("--health-path", default="/healthz")
     args = parser.parse_args()
+    die_with_parent()
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

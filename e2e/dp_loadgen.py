@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.parse
 
-from dp_http import connect
+from dp_http import connect, die_with_parent
 
 TIMEOUT = 5.0
 
@@ -111,4 +111,5 @@ if __name__ == "__main__":
     parser.add_argument("url")
     parser.add_argument("--rate", type=float, default=300)
     parser.add_argument("--out", required=True)
+    die_with_parent()
     asyncio.run(main(parser.parse_args()))

@@ -96,4 +96,6 @@ def main(config):
 
 
 if __name__ == "__main__":
+    from dp_http import die_with_parent
+    die_with_parent()
     main(json.loads(sys.argv[1]))

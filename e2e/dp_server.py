@@ -401,6 +401,11 @@ class Plane:
             instance.proc.kill()
             self.event("killed-by-test", instance=instance.id)
             return {"killed": instance.id}
+        if path == "/history":
+            return {"history": [{"read": r, "live": lv, "rules": rules} for r, lv, rules in self.history], "now": time.time()}
+        if path == "/events":
+            since = int(args.get("since", "0"))
+            return {"events": self.events[since:], "next": len(self.events)}
         if path == "/view":
             return {"history": [{"read": r, "live": lv, "rules": rules} for r, lv, rules in self.history],
                     "events": self.events, "probes": self.probes, "counts": self.counts, "delay": self.delay, "lag": self.lag,
@@ -489,4 +494,6 @@ async def main(config):
 
 
 if __name__ == "__main__":
+    from dp_http import die_with_parent
+    die_with_parent()
     asyncio.run(main(json.loads(sys.argv[1])))

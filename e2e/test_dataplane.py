@@ -133,18 +133,22 @@ def test_removing_green_right_after_the_listener_reads_back_blue_fails_requests_
                    timeout=dataplane.propagation + 5, what="green's 5XX answers to set the alarm off")
     # What switchyard does today on rollback: traffic back, read back, green removed at once.
     aws.elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=forward(world, 100, 0))
+    written = time.time()
     assert aws.weights(world["listener_arn"]) == dict(zip(world["target_group_arns"], (100, 0)))
     removed = time.time()
     aws.asg.delete_auto_scaling_group(AutoScalingGroupName=green, ForceDelete=True)
+    gone = time.time()
     time.sleep(dataplane.propagation + 1.0)
     result, view = load.stop(), dataplane.view()
     print(result.text(view, world["new_ami"], "green removed at read-back"))
     failures = result.failures()
     green_name = view["groups"][world["target_group_arns"][1]]["name"]
     assert set(failures) == {f"no-target {green_name}", f"target {world['new_ami']}"}, failures
-    expected = RATE * 0.5 * dataplane.propagation
-    assert 0.5 * expected < failures[f"no-target {green_name}"] < 1.5 * expected, failures
-    assert all(removed <= r[0] < removed + dataplane.propagation + 0.2 for r in result.records if r[5] == "no-target")
+    # 503s from the moment green is gone until 100 % blue is live: half the requests of that window.
+    window = written + dataplane.propagation - gone
+    assert window > 0.5, f"the machine is too slow for this test: green was removed {window:.2f} s before blue was live"
+    assert failures[f"no-target {green_name}"] > 0.5 * RATE * 0.5 * window, failures
+    assert all(removed <= r[0] < written + dataplane.propagation + 0.2 for r in result.records if r[5] == "no-target")
     ends = [e for e in view["events"] if e["kind"] == "process-ended" and e["why"].endswith("drained")]
     assert len(ends) == 2 and all(e["t"] >= removed + 2 for e in ends), "Auto Scaling keeps a terminating instance through its drain"
 
