@@ -179,3 +179,30 @@ def test_a_booting_instance_is_initial_and_a_group_with_no_healthy_target_fails_
     assert set(failures) == {f"dead-target {name}"}, failures  # failed open: sent to the booting targets, refused
     assert not [r for r in result.records if r[0] > healthy_at and r[3] != 200]
     assert [r for r in result.records if r[0] > healthy_at and r[4] == world["new_ami"]]
+
+
+@pytest.mark.world(deregistration_delay=2)
+@pytest.mark.dataplane(propagation=2.0)
+def test_a_rollback_that_waits_for_the_propagation_and_the_drain_fails_no_request(world, dataplane, validator):
+    """The other side of the proof above: the order issue 19 asks for passes on this data plane, so a scenario that
+    fails under it fails for what the binary did, not for the harness."""
+    aws = AWS(validator.url)
+    green = green_by_hand(aws, world)
+    dataplane.wait_serving()
+    load = Load(dataplane.url, RATE)
+    aws.elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=forward(world, 50, 50))
+    time.sleep(dataplane.propagation + 0.5)
+    aws.elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=forward(world, 100, 0))
+    time.sleep(dataplane.propagation + 0.3)  # settle: the change is live
+    green_tg = world["target_group_arns"][1]
+    aws.asg.detach_load_balancer_target_groups(AutoScalingGroupName=green, TargetGroupARNs=[green_tg])
+    assert {s for s, _ in states(aws, green_tg).values()} == {"draining"}
+    dataplane.wait(lambda: not states(aws, green_tg), timeout=10, what="green's drain to end")
+    aws.asg.delete_auto_scaling_group(AutoScalingGroupName=green, ForceDelete=True)
+    time.sleep(1.0)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "rollback that settles and drains"))
+    assert result.failures() == {}
+    assert not [e for e in view["events"] if e["kind"] == "early-termination"]
+    shares = [s["green_share"] for s in result.steps(view, world["new_ami"])]
+    assert shares[0] == 0 and 0.35 < shares[1] < 0.65 and shares[2] == 0, shares
