@@ -54,7 +54,11 @@ def moto_url():
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # it joins every keep-alive connection's thread first: slow on a busy machine
+            server.kill()
+            server.wait()
 
 
 @pytest.fixture(scope="session")

@@ -168,14 +168,20 @@ class Load:
         return LoadResult(data)
 
 
+# One request: when it was sent, how late against its schedule, how long it took, the status (0: no answer), the AMI
+# and instance that answered, the cause of a failure (dp_loadgen.py), where (the target group of the load balancer's
+# own answer) and when the load balancer routed it (its own clock, the same as ours; = sent when it never did).
+Record = collections.namedtuple("Record", "sent lateness latency status ami cause where instance routed")
+
+
 class LoadResult:
-    """Every request the load generator sent: (sent at, lateness, latency, status, AMI, cause, where, instance)."""
+    """Every request the load generator sent, as Records."""
 
     def __init__(self, data):
         names = data["names"]
         self.start, self.end, self.target_rate, self.cpu = data["start"], data["end"], data["rate"], data["cpu"]
-        self.records = [(s, late, lat, status, names[a], names[c], names[w], names[i])
-                        for s, late, lat, status, a, c, w, i in data["records"]]
+        self.records = [Record(s, late, lat, status, names[a], names[c], names[w], names[i], routed or s)
+                        for s, late, lat, status, a, c, w, i, routed in data["records"]]
 
     @property
     def sent(self):
@@ -186,21 +192,22 @@ class LoadResult:
         return self.sent / max(1e-9, self.end - self.start)
 
     def lateness(self, quantile=0.99):
-        values = sorted(r[1] for r in self.records)
+        values = sorted(r.lateness for r in self.records)
         return values[min(len(values) - 1, int(quantile * len(values)))] if values else 0.0
 
     def failures(self, since=None, until=None):
         """Failed requests by cause: "no-target a-tg", "dead-target a-tg", "target ami-…", "timeout", "connect"."""
         out = collections.Counter()
-        for sent, _, _, status, ami, cause, where, _ in self.records:
-            if status == 200 or (since is not None and sent < since) or (until is not None and sent >= until):
+        for r in self.records:
+            if r.status == 200 or (since is not None and r.sent < since) or (until is not None and r.sent >= until):
                 continue
-            out[f"{cause} {ami or where}".strip()] += 1
+            out[f"{r.cause} {r.ami or r.where}".strip()] += 1
         return out
 
     def steps(self, view, green_ami):
         """Each stretch of time the default action's weights were live at the load balancer: from, until, weights
-        by target-group name, requests answered, and the share of them green's AMI answered."""
+        by target-group name, requests answered, and the share of them green's AMI answered (requests counted by when
+        the load balancer routed them)."""
         names = {arn: g["name"] for arn, g in view["groups"].items()}
         stretches = []
         for entry in view["history"]:
@@ -211,9 +218,10 @@ class LoadResult:
         for this, after in zip(stretches, stretches[1:] + [None]):
             this["until"] = after["from"] if after else self.end
             this["next_written"] = after["written"] if after else None
-            answered = [r for r in self.records if this["from"] <= r[0] < this["until"] and r[4]]
+            # by when the load balancer routed it: a request sent just before a change but routed after it went by it
+            answered = [r for r in self.records if this["from"] <= r.routed < this["until"] and r.ami]
             this["requests"] = len(answered)
-            this["green_share"] = sum(1 for r in answered if r[4] == green_ami) / len(answered) if answered else None
+            this["green_share"] = sum(1 for r in answered if r.ami == green_ami) / len(answered) if answered else None
         return [s for s in stretches if s["until"] > s["from"]]
 
     def text(self, view, green_ami, title=""):
@@ -223,7 +231,7 @@ class LoadResult:
         failed = self.failures()
         lines.append("failed: " + (", ".join(f"{n} {cause}" for cause, n in sorted(failed.items())) or "none"))
         for cause in sorted(failed):
-            times = [r[0] - self.start for r in self.records if r[3] != 200 and f"{r[5]} {r[4] or r[6]}".strip() == cause]
+            times = [r.sent - self.start for r in self.records if r.status != 200 and f"{r.cause} {r.ami or r.where}".strip() == cause]
             lines.append(f"  {cause}: sent {min(times):.2f}s–{max(times):.2f}s")
         for step in self.steps(view, green_ami):
             weights = "/".join(f"{k}={v}" for k, v in sorted(step["weights"].items()))

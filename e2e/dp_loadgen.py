@@ -1,5 +1,6 @@
 """The e2e data plane's open-loop load generator (a process of its own): sends GET URL at a fixed rate, whatever the
-answers, and records every request's send time, latency, status, the AMI that answered and, for a failure, its cause.
+answers, and records every request's send time, latency, status, the AMI and instance that answered, when the load
+balancer routed it (X-DP-Routed) and, for a failure, its cause.
 
     python3 dp_loadgen.py URL --rate 300 --out FILE     # runs until its stdin closes, then writes FILE (JSON)
 
@@ -66,17 +67,17 @@ class Generator:
         cause = headers.get("x-dp-cause") or ("target" if status >= 400 else "")
         self.records.append((sent, due, time.time(), status, self.code(headers.get("x-ami", "")), self.code(cause),
                              self.code(headers.get("x-dp-group", "")),
-                             self.code(headers.get("x-instance") or headers.get("x-dp-instance", ""))))
+                             self.code(headers.get("x-instance") or headers.get("x-dp-instance", "")),
+                             float(headers.get("x-dp-routed", "0"))))
         if not conn.closed:
             self.idle.append(conn)
 
     def fail(self, sent, due, cause, conn):
-        self.records.append((sent, due, time.time(), 0, 0, self.code(cause), 0, 0))
+        self.records.append((sent, due, time.time(), 0, 0, self.code(cause), 0, 0, 0.0))
         if conn is not None:
             conn.close()
 
     async def run(self, stop):
-        loop = asyncio.get_running_loop()
         self.start = time.time()
         sent = 0
         while not stop.is_set():
@@ -101,6 +102,7 @@ async def main(args):
     await generator.run(stop)
     names = sorted(generator.codes, key=generator.codes.get)
     records = [(round(sent, 4), round(sent - due, 4), round(done - sent, 4), *rest) for sent, due, done, *rest in generator.records]
+    # fields: sent, lateness, latency, status, AMI, cause, where, instance (codes into `names`), routed (0: never)
     with open(args.out, "w") as f:
         json.dump({"start": generator.start, "end": generator.end, "rate": args.rate, "names": names,
                    "records": records, "cpu": time.process_time()}, f)
