@@ -280,6 +280,8 @@ def dataplane(moto_url, world, validator, request):
         yield dp
     finally:
         dp.close()
+    if dp.errors:
+        pytest.fail("the data plane missed the binary's requests:\n  " + "\n  ".join(dp.errors), pytrace=False)
 
 
 def e2e_backends():

@@ -70,6 +70,7 @@ class Run:
         self.name, self.world, self.switchyard, self.dp, self.proxy, self.aws = name, world, switchyard, dataplane, proxy, aws
         self.blue_tg, self.green_tg = world["target_group_arns"]
         self.problems, self.notes = [], []
+        self.drivers, self.procs = [], []
         self.load = Load(dataplane.url, RATE)
 
     def expect(self, condition, problem):
@@ -79,6 +80,7 @@ class Run:
 
     def start(self, *extra):
         proc = self.switchyard("start", self.world["file"], "--ami", self.world["new_ami"], *extra, background=True)
+        self.procs.append(proc)
         first = proc.stderr.readline().strip()
         match = re.fullmatch(r"deployment (\S+) started", first)
         if not match:
@@ -115,7 +117,13 @@ class Run:
             time.sleep(0.2)
 
     def close(self):
-        """Stops the load if the scenario ended early (an exception)."""
+        """Stops the load, the crash drivers and any run left behind if the scenario ended early (an exception)."""
+        for driver in self.drivers:
+            driver.stop()
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
         if not self.load.stopped:
             self.load.stop()
 
@@ -176,6 +184,9 @@ class CrashDriver:
         self.kills, self.missed, self.lock = [], [], threading.Lock()
         self.done = threading.Event()
         self.outputs = []
+        run.drivers.append(self)
+        if proc not in run.procs:
+            run.procs.append(proc)
         run.proxy.after_forward(self._request)
         self.watcher = threading.Thread(target=self._watch_drains, daemon=True)
         self.watcher.start()
@@ -184,11 +195,21 @@ class CrashDriver:
         if record.action in LISTENER_WRITES and not self.done.is_set():
             threading.Timer(self.settle_kill, self._kill, (f"settle after {record.action}",)).start()
 
+    def stop(self):
+        with self.lock:
+            self.done.set()
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.communicate()
+
     def _watch_drains(self):
         _, since = self.run.dp.events()
         last = 0.0
         while not self.done.is_set():
-            events, since = self.run.dp.events(since)
+            try:
+                events, since = self.run.dp.events(since)
+            except OSError:
+                return  # the data plane is gone: the scenario ended
             for e in events:
                 if e["kind"] == "draining" and e["t"] > last + 1.5:
                     last = e["t"]
@@ -204,6 +225,7 @@ class CrashDriver:
             self.outputs.append(self.proc.communicate())
             self.kills.append((time.time(), why))
             self.proc = self.run.switchyard(*self.again, background=True)
+            self.run.procs.append(self.proc)
 
     def finish(self, timeout=120):
         """Waits for a run that ended by itself; returns its exit code."""
@@ -237,7 +259,7 @@ def expect_gone(run, name, when):
 
 def start_and_finish(run, expected=0):
     proc, deployment = run.start()
-    out, err = proc.communicate(timeout=180)
+    out, err = proc.communicate(timeout=180)  # on a timeout, Run.close kills it
     run.expect(proc.returncode == expected, f"start exited {proc.returncode}, not {expected}: {tail(err)}")
     return deployment
 
@@ -294,6 +316,7 @@ def crashes_in_release_and_undo(run):
     code = release.finish()
     run.expect(code == 0, f"the release's last resume exited {code}: {tail(release.outputs[-1][1])}")
     proc = run.switchyard("rollback", deployment, "--reason", "undo under load", background=True)
+    run.procs.append(proc)
     undo = CrashDriver(run, proc, ("resume", deployment))
     code = undo.finish()
     run.expect(code in (0, 3), f"the undo's last run exited {code}: {tail(undo.outputs[-1][1])}")
