@@ -1,20 +1,31 @@
 """An ALB-like data plane for the e2e suite, on 127.0.0.1: what moto lacks (AWS-EMULATOR.md, "No data plane").
 
     dp = DataPlane(moto_url, world, propagation=3.0, amis={world["new_ami"]: {"fail": 0.3, "boot": 0}},
-                   alarm={"name": "svc-5xx", "threshold": 10, "period": 1.0}, lb_port=None)
+                   alarm={"name": "svc-5xx", "threshold": 10, "period": 1.0}, lb_port=None,
+                   health={"interval": 0.25, "timeout": 0.5, "healthy": 2, "unhealthy": 2}, poll=2.0)
     dp.attach(proxy)            # the binary's DescribeTargetHealth is answered from the data plane; every write it
                                 # makes through the proxy is seen by the data plane before the binary hears back
-    dp.url                      # the load balancer: http://127.0.0.1:PORT
-    dp.sync()                   # read moto now (after a by-hand boto3 change)
+                                # (the `dataplane` fixture attaches it to `validator`, the proxy of every run)
+    dp.url                      # the load balancer: http://127.0.0.1:PORT (pass lb_port to fix it in advance)
+    dp.sync()                   # read moto now (after a by-hand change that did not pass the proxy)
     dp.health(tg_arn)           # [{"id", "state", "reason", "description"}], as DescribeTargetHealth lists them
-    dp.view()                   # {"history": [{"read", "live", "rules"}], "events", "probes", "counts", "instances", "groups"}
+    dp.history()                # [{"read", "live", "rules"}]: each listener state, when read, from when it routes
+    dp.events(since)            # ([{"t", "kind", ...}], next index): rules, registered, health, draining, drained,
+                                # process, process-ended, early-termination, alarm, stall, inconclusive-check
+    dp.view()                   # all of it, plus "probes" (requests with the test-route header), "counts",
+                                # "instances", "groups" ({arn: {"name", "delay"}}), "lag" (the loop's worst delay)
     dp.kill(instance_id)        # SIGKILL the instance's process (moto still shows it running)
-    load = Load(dp.url, rate=300); ...; result = load.stop()      # open loop; result.failures(), result.steps(...)
+    load = Load(dp.url, rate=300); ...; result = load.stop()      # open loop; result.records (Record), .failures(),
+                                # .steps(view, green_ami), .text(view, green_ami, title), .rate, .sent
     dp.close()
 
-Pieces (each a process: dp_server.py is the load balancer, health checker and moto reader; dp_instance.py is one
-EC2 instance; dp_loadgen.py the load generator) and their rules are described in those files. Times are epoch
-seconds of this machine's clock, the same in every process."""
+Requests are judged by `Record.routed`, when the load balancer routed them. Failure causes: `no-target TG` (503: the
+chosen group had no routable target), `dead-target TG` (502: the target refused or dropped the connection),
+`target-timeout TG` (504), `target AMI` (the instance itself answered 5XX), and the harness's own `connect`/`timeout`
+(the load balancer did not answer: an overloaded machine). Pieces (each a process: dp_server.py with dp_balancer.py
+and dp_targets.py is the load balancer and health checker, dp_moto.py its moto reader, dp_instance.py one EC2
+instance, dp_loadgen.py the load generator) and their rules are described in those files. Times are epoch seconds of
+this machine's clock, the same in every process. Issue 19's scenarios on top of it are in underload.py."""
 import collections
 import json
 import os
