@@ -319,7 +319,9 @@ def main():
             if args.pair:
                 text = text.replace("fleet:\n", f"fleet:\n  mode: pair\n  pair: [{world['blue_asg']}, {world['green_asg']}]\n", 1)
             if route53_traffic:
-                text = re.sub(r"traffic:\n(  .*\n)+", lambda _: route53_traffic, text, count=1)
+                settle = f"  settle: {args.settle}\n" if args.settle else ""
+                text = re.sub(r"traffic:\n(  .*\n)+", lambda _: route53_traffic.replace("traffic:\n", "traffic:\n" + settle, 1),
+                              text, count=1)
         with open(args.out, "w") as f:
             f.write(text + notify)
         world["file"] = args.out
