@@ -11,7 +11,8 @@
     dp.health(tg_arn)           # [{"id", "state", "reason", "description"}], as DescribeTargetHealth lists them
     dp.history()                # [{"read", "live", "rules"}]: each listener state, when read, from when it routes
     dp.events(since)            # ([{"t", "kind", ...}], next index): rules, registered, health, draining, drained,
-                                # process, process-ended, early-termination, alarm, stall, inconclusive-check
+                                # process, process-ended, early-termination, deleted-while-draining, alarm, stall,
+                                # inconclusive-check
     dp.view()                   # all of it, plus "probes" (requests with the test-route header), "counts",
                                 # "instances", "groups" ({arn: {"name", "delay"}}), "lag" (the loop's worst delay)
     dp.kill(instance_id)        # SIGKILL the instance's process (moto still shows it running)
@@ -69,9 +70,11 @@ class DataPlane:
         with urllib.request.urlopen(self.control + path, timeout=timeout) as r:
             return json.loads(r.read())
 
-    def sync(self, full=False):
-        """Reads moto now (and applies what it shows); `full` also re-reads the target groups' settings."""
-        return self._get("/sync?full=1" if full else "/sync")
+    def sync(self, full=False, deleted=""):
+        """Reads moto now (and applies what it shows); `full` also re-reads the target groups' settings; `deleted`
+        names an Auto Scaling group just deleted, whose targets must not have been draining still."""
+        query = urllib.parse.urlencode({k: v for k, v in (("full", "1" if full else ""), ("deleted", deleted)) if v})
+        return self._get("/sync" + (f"?{query}" if query else ""))
 
     def health(self, target_group):
         return self._get("/health?tg=" + urllib.parse.quote(target_group, safe=""))["targets"]
@@ -114,7 +117,9 @@ class DataPlane:
             return  # closed: a run left over from the test talks to moto alone
         if record.service in WRITTEN_BY_THE_BINARY and not record.action.startswith(READS) and not UNSEEN.fullmatch(record.action):
             try:
-                self.sync(full=record.action.startswith("ModifyTargetGroup"))
+                deleted = urllib.parse.parse_qs(record.body.decode()).get("AutoScalingGroupName", [""])[0] \
+                    if record.action == "DeleteAutoScalingGroup" else ""
+                self.sync(full=record.action.startswith("ModifyTargetGroup"), deleted=deleted)
             except OSError as error:  # the next periodic read catches up; the test hears of it at teardown
                 self.errors.append(f"sync after request {record.n} ({record.action}): {error}")
 

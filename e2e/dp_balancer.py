@@ -21,6 +21,7 @@ class Instance:
         self.gone = False           # terminated in moto (its registrations are stale there)
         self.stopped = False
         self.ended_at = None
+        self.group = ""             # its Auto Scaling group (moto's aws:autoscaling:groupName tag)
 
     def forward(self, data):
         """One exchange over a kept-alive connection: a future of (status, headers, body), failing with OSError or

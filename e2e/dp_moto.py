@@ -18,7 +18,7 @@ import boto3
 class Snapshot:
     at: float                                           # when the rules were read (a change is never older)
     rules: list                                         # [(priority, conditions, actions)], evaluation order
-    instances: dict = field(default_factory=dict)       # id -> (ami, state name)
+    instances: dict = field(default_factory=dict)       # id -> (ami, state name, Auto Scaling group or "")
     registered: dict = field(default_factory=dict)      # target group arn -> set of instance ids
     delays: dict = field(default_factory=dict)          # target group arn -> deregistration delay (s)
     health_paths: dict = field(default_factory=dict)    # target group arn -> health check path
@@ -46,7 +46,8 @@ class MotoReader:
         for page in pages:
             for reservation in page["Reservations"]:
                 for i in reservation["Instances"]:
-                    snap.instances[i["InstanceId"]] = (i["ImageId"], i["State"]["Name"])
+                    group = next((t["Value"] for t in i.get("Tags", []) if t["Key"] == "aws:autoscaling:groupName"), "")
+                    snap.instances[i["InstanceId"]] = (i["ImageId"], i["State"]["Name"], group)
         unknown = sorted(groups if full else groups - set(self.settings))
         if unknown:
             for tg in self.elb.describe_target_groups(TargetGroupArns=unknown)["TargetGroups"]:

@@ -82,14 +82,17 @@ class Plane(Balancer):
         for arn in snap.registered:
             group = self.groups.setdefault(arn, Group(arn))
             group.name, group.health_path, group.delay = snap.names.get(arn, arn), snap.health_paths.get(arn, "/"), snap.delays[arn]
-        for ident, (ami, state) in snap.instances.items():
+        for ident, (ami, state, group) in snap.instances.items():
             instance = self.instances.get(ident)
             if state in ALIVE and (instance is None or instance.stopped):
-                self.start(instance or self.instances.setdefault(ident, Instance(ident, ami)))
+                instance = instance or self.instances.setdefault(ident, Instance(ident, ami))
+                self.start(instance)
+            if instance is not None and group:
+                instance.group = group
         for instance in list(self.instances.values()):
             if instance.gone or instance.stopped:
                 continue
-            state = snap.instances.get(instance.id, (instance.ami, "gone"))[1]
+            state = snap.instances.get(instance.id, (instance.ami, "gone", ""))[1]
             if state in ("stopping", "stopped"):
                 self.stop(instance, now)
             elif state not in ALIVE:
@@ -168,6 +171,15 @@ class Plane(Balancer):
             asyncio.get_running_loop().call_later(max(drains) - now, self.end, instance, f"{state}, drained")
         else:
             self.end(instance, state)
+
+    def deleting(self, name, now):
+        """An Auto Scaling group is being deleted (called before its effect is read): it must not still have a target
+        draining (issue 19: wait until none drains, only then delete the group or scale it to 0)."""
+        for group in self.groups.values():
+            left = {i: round(m.drain_until - now, 3) for i, m in group.members.items()
+                    if m.state == "draining" and m.drain_until > now and self.instances.get(i) and self.instances[i].group == name}
+            if left:
+                self.event("deleted-while-draining", asg=name, group=group.name, left=left)
 
     # -- health checks, drains, the alarm ------------------------------------------------------------------------
     def in_use(self):
@@ -257,6 +269,8 @@ class Plane(Balancer):
         path, _, query = target.partition("?")
         args = {k: v[0] for k, v in urllib.parse.parse_qs(query).items()}
         if path == "/sync":
+            if args.get("deleted"):
+                self.deleting(args["deleted"], time.time())
             await self.poll(full=args.get("full") == "1")
             return {"at": time.time()}
         if path == "/health":

@@ -141,6 +141,9 @@ class Run:
         early = [e for e in view["events"] if e["kind"] == "early-termination"]
         self.expect(not early, "instances terminated while draining: " + ", ".join(
             f"{e['instance']} ({e['left']} s of its drain left)" for e in early))
+        deleted = [e for e in view["events"] if e["kind"] == "deleted-while-draining"]
+        self.expect(not deleted, "groups deleted while their targets drained: " + ", ".join(
+            f"{e['asg']} ({', '.join(f'{i} {s} s left' for i, s in e['left'].items())})" for e in deleted))
         if view["lag"] > 1.0:
             self.notes.append(f"the data plane was starved (its event loop ran {view['lag']:.1f} s late): the machine is overloaded")
         self.notes.append(f"achieved {result.rate:.0f} requests/s of {RATE:g}")
