@@ -375,5 +375,35 @@ def poller(aws):
     return lambda world, blue, green: WeightPoller(aws, world["listener_arn"], blue, green)
 
 
+@pytest.fixture(scope="session")
+def azure_certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made for this test run (never committed): (cert path, key path)."""
+    from azure_standin import make_certificate
+    return make_certificate(str(tmp_path_factory.mktemp("azure-tls")))
+
+
+@pytest.fixture
+def azure(azure_certificate, request):
+    """The test's own Azure stand-in (ARM, Entra ID's token endpoint, IMDS) on 127.0.0.1, over http and https (see
+    e2e/azure_standin.py); `azure.certificate` is the CA file a client must trust for https. The test fails at
+    teardown when a request broke Azure's models (azure.violations) or the stand-in answered outside them
+    (azure.self_violations); when the test failed, its report shows the last requests the stand-in saw."""
+    from azure_standin import AzureStandIn
+    standin = AzureStandIn(tls=azure_certificate)
+    standin.certificate = azure_certificate[0]
+    yield standin
+    standin.close()
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed and standin.requests:
+        lines = [f"{c.n:>4} {c.method:<6} {c.operation:<48} {c.status} {c.outcome:<9} {c.path}?api-version="
+                 f"{c.api_version}" for c in standin.requests[-40:]]
+        request.node.add_report_section("teardown", f"azure stand-in (last {len(lines)} requests)", "\n".join(lines))
+    for found, what in ((standin.violations, "request(s) that Azure would refuse or misread"),
+                        (standin.self_violations, "answer(s) of the stand-in that Azure's models do not describe")):
+        if found:
+            shown = "\n  ".join(dict.fromkeys(found))
+            pytest.fail(f"{len(found)} {what}:\n  {shown}", pytrace=False)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "world(**options): options for scripts/seed-world.py")
