@@ -119,6 +119,10 @@ class Directory:
     def token(self, tenant, form):
         """The answer to a client-credentials token request: (status, body)."""
         try:
+            for name in ("grant_type", "client_id", "scope"):
+                if not form.get(name):
+                    raise _aad(400, "invalid_request", 900144, "The request body must contain the following "
+                               f"parameter: '{name}'.")
             resource = self._scope_resource(form)
             if form.get("grant_type") != "client_credentials":
                 raise _aad(400, "unsupported_grant_type", 70003,

@@ -43,7 +43,7 @@ for every ARM operation):
     az.world.endpoint_status[endpoint name] = "Degraded"
     az.directory.token_lifetime = 3600; az.directory.clock_skew = 0      # see e2e/azure_auth.py
 What happened: az.requests (Call: method, path, api_version, operation, action, status, outcome, token, principal,
-client_request_id, body), az.violations (what Azure would refuse or misread: model violations, read-only properties
+client_request_id, request_id (the x-ms-request-id answered), body), az.violations (what Azure would refuse or misread: model violations, read-only properties
 sent, a body that is not JSON, a missing Content-Type), az.self_violations (the stand-in's own answers that the SDK
 models do not describe: a stand-in bug), az.actions() (the RBAC actions used, for a least-privilege role),
 az.world.traffic / az.world.autoscale_events / az.world.deleted.
@@ -68,6 +68,7 @@ Pointing a client at it (found in azure-identity 1.27 and MSAL 1.39; the Swift s
     trusts plain http on loopback can use az.url.
 """
 import argparse
+import base64
 import datetime
 import json
 import os
@@ -116,6 +117,7 @@ class Call:
     token: str | None = None       # jti of the bearer token used
     principal: str | None = None
     client_request_id: str | None = None
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))   # the x-ms-request-id answered
     body: object = field(default=None, repr=False)
 
 
@@ -239,6 +241,18 @@ class AzureStandIn:
         with self.lock:
             return [c for c in self.requests if operation is None or c.operation == operation]
 
+    def failures(self):
+        """Why a test that used this stand-in fails at teardown: requests Azure would refuse or misread, and answers
+        of the stand-in that Azure's models do not describe (a stand-in bug). [] when there is nothing to say."""
+        with self.lock:
+            out = []
+            for found, what in ((self.violations, "request(s) that Azure would refuse or misread"),
+                                (self.self_violations, "answer(s) of the stand-in that Azure's models do not describe")):
+                if found:
+                    shown = "\n  ".join(dict.fromkeys(found))
+                    out.append(f"{len(found)} {what}:\n  {shown}")
+            return out
+
     def actions(self):
         """The RBAC actions the recorded requests needed, sorted."""
         with self.lock:
@@ -295,7 +309,7 @@ class AzureStandIn:
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json; charset=utf-8")
         handler.send_header("Content-Length", str(len(data)))
-        handler.send_header("x-ms-request-id", str(uuid.uuid4()))
+        handler.send_header("x-ms-request-id", call.request_id)
         handler.send_header("x-ms-correlation-request-id", handler.headers.get("x-ms-correlation-request-id")
                             or str(uuid.uuid4()))
         if call.client_request_id:
@@ -310,7 +324,7 @@ class AzureStandIn:
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
         if call.method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             call.operation = "Token"
-            return self._token(call, parts[0], raw)
+            return self._token(call, parts[0], raw, headers)
         if call.method == "GET" and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
             call.operation = "OpenIdConfiguration"
             return 200, _openid(self.login, parts[0]), {}
@@ -325,10 +339,17 @@ class AzureStandIn:
             return 404, {"error": {"code": "NotFound", "message": f"No route for {call.method} {path}"}}, {}
         return self._arm(call, parse(path), query, raw, headers, base)
 
-    def _token(self, call, tenant, raw):
+    def _token(self, call, tenant, raw, headers):
         if fault := self._take("Token", "error"):
             return fault.status, {"error": fault.code, "error_description": fault.message}, _retry(fault)
         form = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace")))
+        scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() == "basic":   # client_secret_basic: RFC 6749 2.3.1, both parts form-encoded
+            try:
+                client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
+            except ValueError:
+                client_id, secret = "", ""
+            form.update(client_id=urllib.parse.unquote_plus(client_id), client_secret=urllib.parse.unquote_plus(secret))
         status, body = self.directory.token(tenant, form)
         call.outcome = "answered" if status == 200 else "refused"
         call.principal = form.get("client_id")

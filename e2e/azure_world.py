@@ -99,7 +99,7 @@ class World:
 
     def require(self, rid, kind):
         found = self.get(rid)
-        if found is None or found.state == "Deleted":
+        if found is None:
             _, _, rg, name = _split(rid)
             raise ArmError(404, "ResourceNotFound", f"The Resource '{kind.type}/{name}' under resource group "
                            f"'{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
@@ -169,8 +169,11 @@ class World:
         sub, _, rg, _ = _split(rid)
         if kind.type != "Microsoft.Resources/resourceGroups":
             group = self.get(f"/subscriptions/{sub}/resourceGroups/{rg}")
-            if group is None or group.state == "Deleting":
+            if group is None:
                 raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+            if group.state == "Deleting":
+                raise ArmError(409, "ResourceGroupBeingDeleted", f"The resource group '{rg}' is in deprovisioning "
+                               "state and cannot perform this operation.")
         parent = rid.rsplit("/", 2)[0]
         if kind.type.count("/") > 1 and self.get(parent) is None:
             raise ArmError(404, "ParentResourceNotFound", "Can not perform requested operation on nested resource. "
@@ -181,6 +184,7 @@ class World:
         seconds = self.operation_seconds.get(op_name, self.lro_seconds)
         op = Operation(str(uuid.uuid4()), op_name, res.id.lower(), verb, now, max(now + seconds, done_at or 0))
         self.operations[op.id] = op
+        res.extra["operation"] = op.id
         return op
 
     def tick(self):
@@ -200,8 +204,8 @@ class World:
     def _finish(self, op, now):
         op.finished, op.done_at = True, min(op.done_at, now)
         res = self.resources.get(op.resource)
-        if res is None:
-            return
+        if res is None or res.extra.get("operation") != op.id:
+            return   # a later operation on the resource decides its state
         if op.verb == "delete" and not op.failure:
             self._remove(res, now)
         else:
@@ -299,20 +303,26 @@ class World:
     def live(self, res):
         return [i for i in self.instances(res) if i.gone_at is None]
 
-    def health(self, res, inst):
-        """healthy | unhealthy | unknown | initializing (vmHealth), None where no health extension reports it."""
-        if not _has_health_extension(inst.model):
-            return None
-        now = self.clock()
-        if now < inst.ready_at + self.health_seconds:
-            return "initializing"
+    def app_health(self, res, inst):
+        """How the application on an instance answers: healthy | unhealthy | unknown (the test says, by instance
+        or by image; healthy otherwise). Whether anyone reports it is another matter (health())."""
         override = self.instance_health.get((res.name, inst.id))
         image = ((inst.model.get("storageProfile") or {}).get("imageReference") or {}).get("id", "")
         return override or self.image_health.get(image.lower(), "healthy")
 
+    def health(self, res, inst):
+        """The vmHealth Azure reports: healthy | unhealthy | unknown | initializing, None where no Application Health
+        extension is installed to report it."""
+        if not _has_health_extension(inst.model):
+            return None
+        if self.clock() < inst.ready_at + self.health_seconds:
+            return "initializing"
+        return self.app_health(res, inst)
+
     def serving(self, res, inst):
-        """Whether an instance answers clients: running, and healthy where the health extension judges it."""
-        return self.clock() >= inst.ready_at and self.health(res, inst) in (None, "healthy")
+        """Whether an instance answers clients (a load balancer's probe, Traffic Manager's monitor): running and its
+        application healthy, whether or not a health extension reports it."""
+        return self.clock() >= inst.ready_at and self.app_health(res, inst) == "healthy"
 
     def scale(self, vmss, capacity, why="autoscale"):
         """Plays an autoscale action: the capacity changes only within an enabled setting's bounds."""
@@ -493,6 +503,19 @@ class World:
         return [(vmss, inst) for vmss in self.of_kind("Microsoft.Compute/virtualMachineScaleSets")
                 for inst in self.instances(vmss)
                 if any(p.lower() in pools for _, _, ps in _ip_configurations(inst.model) for p in ps)]
+
+    def reachable_until(self, profile_id, endpoint_name):
+        """Until when clients may still reach an endpoint (the data plane's view): the end of its last non-zero
+        share of DNS answers plus the profile's TTL, since resolvers keep an answer that long; now + TTL while it
+        still has a share; None if it never had one. A fleet may be removed only after this (and its draining)."""
+        profile = self.get(profile_id)
+        ttl = ((profile.body.get("properties") or {}).get("dnsConfig") or {}).get("ttl", 0) if profile else 0
+        log = self.traffic.get(profile_id.lower(), [])
+        last = None
+        for n, (at, shares) in enumerate(log):
+            if shares.get(endpoint_name):
+                last = log[n + 1][0] if n + 1 < len(log) else self.clock()
+        return None if last is None else last + ttl
 
     def shares(self, profile, now=None):
         """endpoint name -> the fraction of DNS answers that name it now."""

@@ -398,11 +398,9 @@ def azure(azure_certificate, request):
         lines = [f"{c.n:>4} {c.method:<6} {c.operation:<48} {c.status} {c.outcome:<9} {c.path}?api-version="
                  f"{c.api_version}" for c in standin.requests[-40:]]
         request.node.add_report_section("teardown", f"azure stand-in (last {len(lines)} requests)", "\n".join(lines))
-    for found, what in ((standin.violations, "request(s) that Azure would refuse or misread"),
-                        (standin.self_violations, "answer(s) of the stand-in that Azure's models do not describe")):
-        if found:
-            shown = "\n  ".join(dict.fromkeys(found))
-            pytest.fail(f"{len(found)} {what}:\n  {shown}", pytrace=False)
+    failures = standin.failures()
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
 
 
 def pytest_configure(config):

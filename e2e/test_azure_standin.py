@@ -78,7 +78,8 @@ def green_body(az, world, image="1.1.0"):
 
 # -- scale sets ---------------------------------------------------------------------------------------------------
 def test_a_new_scale_sets_instances_come_up_and_join_its_pool(azure, world, sdk):
-    azure.world.boot_seconds, azure.world.health_seconds = 0.6, 0.3
+    # Long enough that the instances are still Creating when looked at, however slow the first SDK call of a run is.
+    azure.world.boot_seconds, azure.world.health_seconds = 1.5, 0.3
     from azure.mgmt.compute.models import VirtualMachineScaleSet
     poller = sdk.compute.virtual_machine_scale_sets.begin_create_or_update(
         group(world), "web-green", VirtualMachineScaleSet(green_body(azure, world)))
@@ -202,7 +203,7 @@ def test_a_failed_operation_ends_the_poll_with_azures_error_and_leaves_the_scale
 
 def test_the_operation_status_says_retry_after_and_the_sdk_waits_for_it(azure, world, sdk):
     from azure.mgmt.compute.models import Sku, VirtualMachineScaleSetUpdate
-    azure.retry_after, azure.world.lro_seconds = 1, 1.2
+    azure.retry_after, azure.world.operation_seconds["VirtualMachineScaleSets_Update"] = 1, 1.2
     start = time.time()
     sdk.compute.virtual_machine_scale_sets.begin_update(group(world), "web-blue",
                                                         VirtualMachineScaleSetUpdate(sku=Sku(capacity=3))).result()
@@ -277,6 +278,10 @@ def test_shifting_endpoint_weights_changes_what_dns_answers(azure, world, sdk):
     seen = [shares for _, shares in azure.world.traffic[world["profile"].lower()]]
     assert seen[0] == {"web-stack-a": 1.0} and seen[-1] == {"web-stack-b": 1.0}
     assert {"web-stack-a": 0.5, "web-stack-b": 0.5} in seen
+    disabled_at = azure.calls("Endpoints_Update")[-1].at
+    assert azure.world.reachable_until(world["profile"], "web-stack-a") == pytest.approx(disabled_at + 5, abs=0.1), \
+        "clients may resolve stack a for the TTL (5 s) after it was disabled"
+    assert azure.world.reachable_until(world["profile"], "web-stack-b") > time.time() + 4.5
     assert [c.api_version for c in azure.calls("Endpoints_Update")] == ["2026-09-01"] * 7
 
 
@@ -373,11 +378,12 @@ def test_managed_identity_gets_its_token_from_imds_on_loopback(azure, world, mon
     from azure.identity import ManagedIdentityCredential
     identity = azure.directory.add_identity(world["tenant"])
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", azure.url)
+    azure.throttle("IMDS", times=1, retry_after=0)
     sdk = Sdk(azure, world, ManagedIdentityCredential())
     assert sdk.compute.virtual_machine_scale_sets.get(group(world), "web-blue").name == "web-blue"
     assert [(i.flow, i.principal) for i in azure.directory.issued] == [("imds", identity.object_id)]
     imds = azure.calls("IMDS")
-    assert imds[-1].status == 200 and imds[-1].path == "/metadata/identity/oauth2/token"
+    assert [c.status for c in imds] == [429, 200] and imds[-1].path == "/metadata/identity/oauth2/token"
     without_header = requests.get(f"{azure.url}/metadata/identity/oauth2/token",
                                   params={"api-version": "2018-02-01", "resource": "https://management.azure.com/"})
     assert without_header.status_code == 400 and without_header.json()["error"] == "invalid_request"
@@ -405,6 +411,12 @@ def test_a_wrong_client_secret_is_refused_by_entra_id(azure, world):
         credential.get_token(ARM_SCOPE)
     assert "AADSTS7000215" in str(refused.value) and "wrong" not in str(refused.value)
     assert azure.directory.issued == []
+    url = f"{azure.login}/{world['tenant']}/oauth2/v2.0/token"
+    basic = requests.post(url, auth=(world["client_id"], world["secret"]), verify=azure.certificate,
+                          data={"grant_type": "client_credentials", "scope": ARM_SCOPE, "client_id": world["client_id"]})
+    assert basic.status_code == 200, "client_secret_basic, as the OpenID configuration offers it"
+    as_json = requests.post(url, json={"grant_type": "client_credentials"}, verify=azure.certificate)
+    assert as_json.status_code == 400 and as_json.json()["error_codes"] == [900144]
 
 
 @pytest.mark.parametrize("case", ["missing", "forged", "expired", "audience", "tenant"])
@@ -466,7 +478,11 @@ def test_unknown_missing_readonly_and_mistyped_properties_are_violations(azure, 
     assert "location: required by VirtualMachineScaleSet" in azure.violations[1]
     assert "sku.capacity: expected an integer" in azure.violations[2]
     assert "properties.provisioningState: read-only" in azure.violations[3], kinds
+    failures = azure.failures()
+    assert len(failures) == 1 and failures[0].startswith("4 request(s) that Azure would refuse"), \
+        "the fixture fails the test at teardown with these"
     azure.violations.clear()
+    assert azure.failures() == []
 
 
 def test_a_body_that_is_not_json_or_not_sent_as_json_is_a_violation(azure, world):
@@ -500,6 +516,11 @@ def test_every_request_is_recorded_with_its_api_version_operation_and_action(azu
     list(sdk.compute.virtual_machine_scale_set_vms.list(group(world), "web-blue"))
     sdk.traffic.profiles.get(group(world), "web-tm")
     sdk.monitor.autoscale_settings.get(group(world), "web-blue-autoscale")
+    from azure.core.exceptions import ResourceNotFoundError
+    with pytest.raises(ResourceNotFoundError) as missing:
+        sdk.compute.virtual_machine_scale_sets.get(group(world), "web-nope")
+    assert missing.value.response.headers["x-ms-request-id"] == azure.requests[-1].request_id
+    azure.requests.pop()
     arm_calls = [(c.method, c.operation, c.api_version, c.status) for c in azure.requests if c.token]
     assert arm_calls == [("GET", "VirtualMachineScaleSetVMs_List", "2026-04-01", 200),
                          ("GET", "Profiles_Get", "2026-09-01", 200),
