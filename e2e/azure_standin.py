@@ -12,6 +12,10 @@ every request body against Azure's own models (e2e/azuremodel.py) and records ev
     az.seed("PUT", "/subscriptions/…/resourceGroups/rg", {"location": "westeurope"})   # no auth, not recorded,
                                              # validated; long-running operations done and instances ready at once
     az.environment(tenant, client_id, secret=…, token_file=…)   # what a client's environment needs (below)
+In tests: the `azure` fixture (e2e/conftest.py) gives each test a stand-in of its own (https with a certificate made
+for the run, `azure.certificate` the file to trust) and fails the test at teardown on az.failures();
+e2e/azure_seed.py's seed_world(az) builds a blue/green world in it; `python3 e2e/azure_standin.py` runs one for a
+person to try, with that world, and prints how to reach it.
 
 ARM surface (api-versions as azure-mgmt-compute 39.0.0, -network 33.1.0, -trafficmanager 2.0.0, -monitor 7.0.0 and
 -resource 26.0.0 send them; any other api-version is refused, NoRegisteredProviderFound, as ARM refuses unknown
@@ -40,13 +44,15 @@ for every ARM operation):
     az.deny("Microsoft.Compute/virtualMachineScaleSets/write")          # 403 AuthorizationFailed (RBAC)
     az.world.lro_seconds / boot_seconds / health_seconds / autoscale_seconds / checking_seconds
     az.world.image_health[image id] = "unhealthy"; az.world.instance_health[(vmss, "0")] = "unhealthy"
-    az.world.endpoint_status[endpoint name] = "Degraded"
+    az.world.endpoint_status[endpoint name] = "Degraded"; az.world.propagation_seconds = 0   # DNS lags the API
     az.directory.token_lifetime = 3600; az.directory.clock_skew = 0      # see e2e/azure_auth.py
 What happened: az.requests (Call: method, path, api_version, operation, action, status, outcome, token, principal,
-client_request_id, request_id (the x-ms-request-id answered), body), az.violations (what Azure would refuse or misread: model violations, read-only properties
-sent, a body that is not JSON, a missing Content-Type), az.self_violations (the stand-in's own answers that the SDK
-models do not describe: a stand-in bug), az.actions() (the RBAC actions used, for a least-privilege role),
-az.world.traffic / az.world.autoscale_events / az.world.deleted.
+client_request_id, request_id: the x-ms-request-id answered, body), az.violations (what Azure would refuse or
+misread: model violations, read-only properties sent, a body that is not JSON, a missing Content-Type),
+az.self_violations (the stand-in's own answers that the SDK models do not describe: a stand-in bug), az.actions()
+(the RBAC actions used, for a least-privilege role), az.world.traffic (every change of a profile's DNS shares),
+az.world.answered(profile) (what DNS answers now), az.world.reachable_until(profile, endpoint),
+az.world.autoscale_events, az.world.deleted (id -> when).
 
 Pointing a client at it (found in azure-identity 1.27 and MSAL 1.39; the Swift side needs the same overrides):
   - Entra ID: AZURE_AUTHORITY_HOST=https://127.0.0.1:PORT (azure-identity accepts only https authorities:
@@ -56,13 +62,15 @@ Pointing a client at it (found in azure-identity 1.27 and MSAL 1.39; the Swift s
     disable_instance_discovery=True (the tests always pass it: nothing may leave 127.0.0.1).
   - Client secret: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET. Workload identity federation:
     AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE (a file holding an OIDC token; made by
-    az.directory.federated_token) and AZURE_AUTHORITY_HOST (which WorkloadIdentityCredential requires).
+    az.directory.federated_token; re-read by azure-identity every 5 minutes), and AZURE_AUTHORITY_HOST, without
+    which DefaultAzureCredential does not pick workload identity (WORKLOAD_IDENTITY_VARS in azure-identity).
   - IMDS: AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:PORT replaces http://169.254.169.254 (azure-identity's
     ImdsCredential and MSAL's managed identity both read it); requests are GET
     /metadata/identity/oauth2/token?api-version=2018-02-01&resource=… with `Metadata: true` (400 without it, which
     is also how azure-identity probes that IMDS is there). IMDS must only ever be reached on 127.0.0.1 in tests: a
     test that leaves this variable unset lets a client try the real link-local address.
-  - ARM: the SDKs take no variable for it; clients pass base_url (and credential_scopes, the token's audience,
+  - ARM: the SDKs take no variable for its URL; AZURE_SDK_CLOUD_CONF only picks one of the named clouds (public,
+    China, US Government). Clients pass base_url (and credential_scopes, the token's audience,
     https://management.azure.com/.default). The stand-in names the URL in ARM_URL_VARIABLE (below) for the Swift
     side. azure-core refuses to send a bearer token over http, so the SDK talks to the https listener; a client that
     trusts plain http on loopback can use az.url.

@@ -147,7 +147,8 @@ def vm(world, vmss, inst, expand=False):
              "networkProfile": {"networkInterfaces": nics}, "timeCreated": iso(inst.created)}
     if expand:
         props["instanceView"] = vm_instance_view(world, vmss, inst)
-    doc = {"id": rid, "name": f"{vmss.name}_{inst.id}", "type": "Microsoft.Compute/virtualMachineScaleSets/virtualMachines",
+    doc = {"id": rid, "name": f"{vmss.name}_{inst.id}",
+           "type": "Microsoft.Compute/virtualMachineScaleSets/virtualMachines",
            "location": vmss.body.get("location"), "instanceId": inst.id, "properties": props,
            "sku": {"name": vmss.body["sku"].get("name"), "tier": vmss.body["sku"].get("tier", "Standard")},
            "etag": f'"{inst.vm_id[:8]}-{inst.version}"'}

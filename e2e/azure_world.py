@@ -11,10 +11,12 @@ balancer's backend pool members, a Traffic Manager profile's endpoints and their
     Rolling (Manual leaves them latestModelApplied false);
   - a backend pool's members are the NIC ip configurations of the instances whose model names the pool;
   - a Traffic Manager endpoint fronting a public IP (azureEndpoints) is Online while the load balancer behind that
-    IP has a serving instance (running and, where the health extension is present, healthy), else Degraded;
-    `endpoint_status` overrides it; the DNS answer shares traffic by weight among Enabled endpoints that are
-    Online or CheckingEndpoint, and among all Enabled ones when none is (Traffic Manager fails open);
-    `traffic[profile id]` records every change of those shares, with its time;
+    IP has a serving instance (running, its application healthy: the probes see it whether or not the health
+    extension reports it), else Degraded; `endpoint_status` overrides it; the DNS answer shares traffic by weight
+    among Enabled endpoints that are Online or CheckingEndpoint, and among all Enabled ones when none is (Traffic
+    Manager fails open); `traffic[profile id]` records every change of those shares, with its time; `answered()`
+    is what the name servers say `propagation_seconds` later, and `reachable_until()` adds the TTL resolvers keep;
+  - reads are consistent at once (a write is seen by the next GET): kinder than ARM, whose reads can lag a write;
   - an enabled autoscale setting holds its target's capacity within its default profile's minimum..maximum
     (after `autoscale_seconds`), and `scale()` plays an autoscale action inside those bounds.
 Errors name the property and use ARM's codes where they are known (ResourceNotFound, ResourceGroupNotFound,
@@ -85,6 +87,7 @@ class World:
         self.health_seconds = 0.0     # then its vmHealth is initializing this long (health extension present)
         self.autoscale_seconds = 0.2  # an enabled autoscale setting corrects an out-of-bounds capacity after this
         self.checking_seconds = 0.0   # an endpoint just enabled is CheckingEndpoint this long
+        self.propagation_seconds = 0.0  # Traffic Manager's name servers answer with a change this long after it
         self.image_health = {}        # lower-case image id -> healthy | unhealthy | unknown (its instances' vmHealth)
         self.instance_health = {}     # (scale set name, instance id) -> healthy | unhealthy | unknown
         self.endpoint_status = {}     # endpoint name -> Online | Degraded | Stopped | CheckingEndpoint (override)
@@ -497,7 +500,8 @@ class World:
             fronts = [((f.get("properties") or {}).get("publicIPAddress") or {}).get("id", "").lower()
                       for f in props.get("frontendIPConfigurations", [])]
             if target in fronts:
-                pools += [f"{lb.id}/backendAddressPools/{p['name']}".lower() for p in props.get("backendAddressPools", [])]
+                pools += [f"{lb.id}/backendAddressPools/{p['name']}".lower()
+                          for p in props.get("backendAddressPools", [])]
         if not pools:
             return None
         return [(vmss, inst) for vmss in self.of_kind("Microsoft.Compute/virtualMachineScaleSets")
@@ -515,7 +519,17 @@ class World:
         for n, (at, shares) in enumerate(log):
             if shares.get(endpoint_name):
                 last = log[n + 1][0] if n + 1 < len(log) else self.clock()
-        return None if last is None else last + ttl
+        return None if last is None else last + self.propagation_seconds + ttl
+
+    def answered(self, profile_id, at=None):
+        """The shares Traffic Manager's name servers answer with at `at` (now): those the API had
+        `propagation_seconds` earlier."""
+        moment = (self.clock() if at is None else at) - self.propagation_seconds
+        shares = {}
+        for when, entry in self.traffic.get(profile_id.lower(), []):
+            if when <= moment:
+                shares = entry
+        return shares
 
     def shares(self, profile, now=None):
         """endpoint name -> the fraction of DNS answers that name it now."""

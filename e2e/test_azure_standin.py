@@ -128,7 +128,8 @@ def test_capacity_changes_add_and_remove_instances_highest_id_first(azure, world
 def test_a_model_change_reaches_instances_only_as_the_upgrade_policy_says(azure, world, sdk):
     from azure.mgmt.compute.models import ImageReference, VirtualMachineScaleSetUpdate
     sets, vms = sdk.compute.virtual_machine_scale_sets, sdk.compute.virtual_machine_scale_set_vms
-    new_image = {"virtualMachineProfile": {"storageProfile": {"imageReference": ImageReference(id=world["images"]["1.1.0"])}}}
+    image = ImageReference(id=world["images"]["1.1.0"])
+    new_image = {"virtualMachineProfile": {"storageProfile": {"imageReference": image}}}
     sets.begin_update(group(world), "web-blue", VirtualMachineScaleSetUpdate({"properties": new_image})).result()
     blue = list(vms.list(group(world), "web-blue"))
     assert {vm.properties.latest_model_applied for vm in blue} == {False}
@@ -282,6 +283,10 @@ def test_shifting_endpoint_weights_changes_what_dns_answers(azure, world, sdk):
     assert azure.world.reachable_until(world["profile"], "web-stack-a") == pytest.approx(disabled_at + 5, abs=0.1), \
         "clients may resolve stack a for the TTL (5 s) after it was disabled"
     assert azure.world.reachable_until(world["profile"], "web-stack-b") > time.time() + 4.5
+    assert azure.world.answered(world["profile"]) == {"web-stack-b": 1.0}
+    azure.world.propagation_seconds = 30
+    assert azure.world.answered(world["profile"]) == {}, "30 s ago the profile had no endpoints yet"
+    assert azure.world.reachable_until(world["profile"], "web-stack-a") == pytest.approx(disabled_at + 35, abs=0.1)
     assert [c.api_version for c in azure.calls("Endpoints_Update")] == ["2026-09-01"] * 7
 
 
