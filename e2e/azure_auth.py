@@ -7,6 +7,7 @@ stand-in (e2e/azure_standin.py) plays them: who may get a token, what it looks l
     d.federated_token(issuer, subject)       # a signed OIDC token, as GitHub Actions or AKS would write to a file
     d.token_lifetime = 3600; d.clock_skew = 0   # ARM's clock minus the client's: > 0 expires tokens early
     d.issued                                 # every token handed out (Issued: jti, flow, principal, resource, exp)
+    make_certificate(folder)                 # the self-signed certificate of the stand-in's https listener
 
 Tokens are JWTs signed by the stand-in (HS256 with a key of its own), so ARM can tell its own tokens from forged or
 edited ones; no token text is ever recorded, only its id (`jti`). The error bodies follow Entra ID's v2 endpoint
@@ -16,8 +17,10 @@ codes AuthenticationFailed, InvalidAuthenticationToken, ExpiredAuthenticationTok
 InvalidAuthenticationTokenAudience and InvalidAuthenticationTokenTenant.
 """
 import base64
+import datetime
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import time
@@ -314,3 +317,32 @@ def _aad(status, error, code, message):
                              f"Timestamp: {stamp}",
         "error_codes": [code], "timestamp": stamp, "trace_id": trace, "correlation_id": correlation,
         "error_uri": f"https://login.microsoftonline.com/error?code={code}"})
+
+
+def make_certificate(directory):
+    """A self-signed certificate for 127.0.0.1 and localhost, made now (never committed): (cert path, key path)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "switchyard azure stand-in")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, True, False, False, False), True)
+            .add_extension(ski, False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = os.path.join(directory, "standin.pem"), os.path.join(directory, "standin.key")
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cert_path, key_path

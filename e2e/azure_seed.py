@@ -8,7 +8,14 @@ capacity 2 over zones 1 and 2, Manual upgrades, the Application Health extension
 up; blue's autoscale setting (enabled, 2..4); a Weighted Traffic Manager profile whose endpoint for stack a
 (weight 1000) is Enabled and whose endpoint for stack b (weight 1) is Disabled. Every body goes through the stand-in's
 model check, so the world is one Azure would accept. Returns the names and ids a test needs."""
+import argparse
+import json
+import os
+import tempfile
+import threading
 import uuid
+
+from azure_auth import make_certificate
 
 
 def seed_world(az, name="web", location="westeurope", capacity=2, zones=("1", "2"), ttl=5, health_extension=True,
@@ -114,3 +121,23 @@ def cpu_rule(target, operator, threshold, direction):
 def endpoint(stack, weight, status):
     return {"name": stack["endpoint"], "type": "Microsoft.Network/trafficManagerProfiles/azureEndpoints",
             "properties": {"targetResourceId": stack["ip"], "weight": weight, "endpointStatus": status}}
+
+
+def demo(standin_class, argv=None):
+    """Runs the stand-in with this world until interrupted, and prints how to reach it: its URLs, the certificate
+    to trust, the world's ids and a client's environment (with a throwaway secret of this run)."""
+    parser = argparse.ArgumentParser(description="A local Azure stand-in with a blue/green world, on 127.0.0.1.")
+    parser.add_argument("--no-tls", action="store_true", help="plain HTTP only")
+    args = parser.parse_args(argv)
+    folder = tempfile.mkdtemp(prefix="azure-standin-")
+    standin = standin_class(tls=None if args.no_tls else make_certificate(folder))
+    world = seed_world(standin)
+    standin.directory.add_identity(world["tenant"])   # IMDS answers for the system-assigned identity
+    print(json.dumps({"urls": {"http": standin.url, "https": standin.tls_url}, "certificate": None if args.no_tls
+                      else os.path.join(folder, "standin.pem"), "world": world,
+                      "environment": standin.environment(world["tenant"], world["client_id"], world["secret"])},
+                     indent=2), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        standin.close()

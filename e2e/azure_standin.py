@@ -75,13 +75,9 @@ Pointing a client at it (found in azure-identity 1.27 and MSAL 1.39; the Swift s
     side. azure-core refuses to send a bearer token over http, so the SDK talks to the https listener; a client that
     trusts plain http on loopback can use az.url.
 """
-import argparse
 import base64
-import datetime
 import json
-import os
 import ssl
-import sys
 import threading
 import time
 import urllib.parse
@@ -594,57 +590,10 @@ def _openid(login, tenant):
             "cloud_instance_name": "microsoftonline.com"}
 
 
-def make_certificate(directory):
-    """A self-signed certificate for 127.0.0.1 and localhost, made now (never committed): (cert path, key path)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    import ipaddress
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "switchyard azure stand-in")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .add_extension(x509.KeyUsage(True, False, False, False, False, True, False, False, False), True)
-            .add_extension(ski, False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = os.path.join(directory, "standin.pem"), os.path.join(directory, "standin.key")
-    with open(cert_path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(key_path, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 def main(argv=None):
-    """Runs the stand-in with a demo world (e2e/azure_seed.py) until interrupted, and prints how to reach it: its
-    URLs, the certificate to trust, the world's ids and a client's environment (a throwaway secret of this run)."""
-    import tempfile
+    """Runs a stand-in with a demo world until interrupted (see azure_seed.demo)."""
     import azure_seed
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--no-tls", action="store_true", help="plain HTTP only")
-    args = parser.parse_args(argv)
-    folder = tempfile.mkdtemp(prefix="azure-standin-")
-    standin = AzureStandIn(tls=None if args.no_tls else make_certificate(folder))
-    world = azure_seed.seed_world(standin)
-    standin.directory.add_identity(world["tenant"])   # IMDS answers for the system-assigned identity
-    print(json.dumps({"urls": {"http": standin.url, "https": standin.tls_url}, "certificate": None if args.no_tls
-                      else os.path.join(folder, "standin.pem"), "world": world,
-                      "environment": standin.environment(world["tenant"], world["client_id"], world["secret"])},
-                     indent=2))
-    sys.stdout.flush()
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        standin.close()
+    azure_seed.demo(AzureStandIn, argv)
 
 
 if __name__ == "__main__":

@@ -383,7 +383,7 @@ def poller(aws):
 @pytest.fixture(scope="session")
 def azure_certificate(tmp_path_factory):
     """A self-signed certificate for 127.0.0.1, made for this test run (never committed): (cert path, key path)."""
-    from azure_standin import make_certificate
+    from azure_auth import make_certificate
     return make_certificate(str(tmp_path_factory.mktemp("azure-tls")))
 
 
