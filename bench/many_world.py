@@ -79,7 +79,7 @@ class Release:
     def __init__(self, world):
         self.world, self.key = world, world["key"]
         self.proc = self.thread = None
-        self.started = self.at_step1 = self.fault_at = None
+        self.started = self.at_step1 = self.fault_at = self.seen_at = None
         self.exit_code, self.why, self.lines, self.events = None, "", [], []
 
     def start(self, binary, endpoint, work):
@@ -141,6 +141,17 @@ class Release:
     def reaction(self):
         restored = self.event_at(RESTORED)
         return restored - self.fault_at if restored and self.fault_at else None
+
+    @property
+    def wait_for_tick(self):
+        """Fault → the answer of the first alarm read after it (the check's phase, plus any throttled retries)."""
+        return self.seen_at - self.fault_at if self.seen_at and self.fault_at else None
+
+    @property
+    def after_seen(self):
+        """That answer → the listener read back at 100 % blue: the rollback's own work."""
+        restored = self.event_at(RESTORED)
+        return restored - self.seen_at if restored and self.seen_at else None
 
     @property
     def completed(self):

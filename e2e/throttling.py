@@ -101,6 +101,23 @@ def limit_for(service, action, params):
     return None
 
 
+UNDOCUMENTED = (ELB_ANY, ELB_TARGETS, AUTOSCALING_SHARED)
+
+
+def scaled(limits, factor):
+    """`limits` with the figures AWS does not publish (ELB's, Auto Scaling's) multiplied by `factor`."""
+    if factor == 1:
+        return limits
+
+    def scaled_limits(service, action, params):
+        found = limits(service, action, params)
+        if found is None or found[1] not in UNDOCUMENTED:
+            return found
+        limit = found[1]
+        return found[0], Limit(limit.capacity * factor, limit.refill * factor, f"{limit.source}, ×{factor:g}")
+    return scaled_limits
+
+
 def answer_for(service):
     """(status, code, message) of AWS's answer to a throttled request of this service."""
     return ANSWERS.get(service, DEFAULT_ANSWER)
