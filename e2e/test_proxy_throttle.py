@@ -36,6 +36,14 @@ def bare(moto_url):
     assert p.violations == []
 
 
+@pytest.fixture
+def frozen(bare):
+    """The proxy throttling with AWS's figures on a clock that moves only when the test says."""
+    clock = FrozenClock()
+    bare.throttle(clock=clock)
+    return clock
+
+
 def client(proxy, service, key="testing", mode="standard", attempts=1, account=None):
     c = boto3.client(service, endpoint_url=proxy.url, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key="testing",
                      config=botocore.config.Config(retries={"total_max_attempts": attempts, "mode": mode}, max_pool_connections=20))
@@ -63,9 +71,8 @@ def error_of(call):
     return caught.value.response["Error"]["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
-def test_an_ec2_describe_burst_past_100_gets_request_limit_exceeded_503_and_refills_at_20_a_second(bare):
-    clock = FrozenClock()
-    bare.throttle(clock=clock)
+def test_an_ec2_describe_burst_past_100_gets_request_limit_exceeded_503_and_refills_at_20_a_second(bare, frozen):
+    clock = frozen
     ec2 = client(bare, "ec2")
     for _ in range(100):
         ec2.describe_vpcs()
@@ -80,9 +87,8 @@ def test_an_ec2_describe_burst_past_100_gets_request_limit_exceeded_503_and_refi
     assert bare.forwarded_count("DescribeVpcs") == 105
 
 
-def test_an_ec2_mutating_api_holds_50_and_refills_at_5_a_second(bare):
-    clock = FrozenClock()
-    bare.throttle(clock=clock)
+def test_an_ec2_mutating_api_holds_50_and_refills_at_5_a_second(bare, frozen):
+    clock = frozen
     ec2 = client(bare, "ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     for n in range(49):
@@ -93,9 +99,7 @@ def test_an_ec2_mutating_api_holds_50_and_refills_at_5_a_second(bare):
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
 
 
-def test_every_auto_scaling_api_shares_one_bucket_and_answers_throttling_400(bare):
-    clock = FrozenClock()
-    bare.throttle(clock=clock)
+def test_every_auto_scaling_api_shares_one_bucket_and_answers_throttling_400(bare, frozen):
     asg = client(bare, "autoscaling")
     for n in range(40):
         (asg.describe_auto_scaling_groups if n % 2 else asg.describe_policies)()
@@ -104,9 +108,7 @@ def test_every_auto_scaling_api_shares_one_bucket_and_answers_throttling_400(bar
     assert bare.throttled[0].outcome == "throttled:Throttling"
 
 
-def test_elb_buckets_are_per_api(bare):
-    clock = FrozenClock()
-    bare.throttle(clock=clock)
+def test_elb_buckets_are_per_api(bare, frozen):
     elb = client(bare, "elbv2")
     for _ in range(40):
         elb.describe_load_balancers()
@@ -114,9 +116,8 @@ def test_elb_buckets_are_per_api(bare):
     elb.describe_target_groups()
 
 
-def test_cloudwatch_describe_alarms_holds_one_seconds_worth_9_and_answers_the_query_error_shape(bare):
-    clock = FrozenClock()
-    bare.throttle(clock=clock)
+def test_cloudwatch_describe_alarms_holds_one_seconds_worth_9_and_answers_the_query_error_shape(bare, frozen):
+    clock = frozen
     alarms = {"Action": "DescribeAlarms", "Version": "2010-08-01", "AlarmNames.member.1": "none"}
     assert [query(bare, "monitoring", alarms)[0] for _ in range(9)] == [200] * 9
     status, body = query(bare, "monitoring", alarms)
@@ -142,9 +143,7 @@ def test_buckets_are_per_account_by_moto_header_or_access_key(bare):
     assert error_of(mine.describe_vpcs)[0] == "RequestLimitExceeded"
 
 
-def test_an_unfiltered_describe_instances_draws_on_the_smaller_bucket(bare):
-    clock = FrozenClock()
-    bare.throttle(clock=clock)
+def test_an_unfiltered_describe_instances_draws_on_the_smaller_bucket(bare, frozen):
     ec2 = client(bare, "ec2")
     for _ in range(50):
         ec2.describe_instances()
