@@ -54,7 +54,11 @@ def moto_url():
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # it joins every keep-alive connection's thread first: slow on a busy machine
+            server.kill()
+            server.wait()
 
 
 @pytest.fixture(scope="session")
@@ -237,8 +241,13 @@ def world(moto_url, tmp_path, request):
     probe_url="probe" points checks.http at the test's `probe` server."""
     marker = request.node.get_closest_marker("world")
     options = dict(marker.kwargs) if marker else {}
+    lb_port = None
     if options.get("probe_url") == "probe":
         options["probe_url"] = request.getfixturevalue("probe").url
+    elif options.get("probe_url") == "dataplane":
+        # The data plane's load balancer (see the `dataplane` fixture) will listen here: probes go through it.
+        lb_port = free_port()
+        options["probe_url"] = f"http://127.0.0.1:{lb_port}/healthz"
     for key in ("webhook", "slack_webhook"):
         if key in options:
             options[key] = request.getfixturevalue("receiver").base + options[key]
@@ -253,7 +262,31 @@ def world(moto_url, tmp_path, request):
             args += [f"--{key.replace('_', '-')}", str(v)]
     data = json.loads(subprocess.check_output(args))
     data["db"] = str(tmp_path / "state.db")
+    data["lb_port"] = lb_port
     return data
+
+
+@pytest.fixture
+def dataplane(moto_url, world, validator, request):
+    """The e2e data plane (e2e/dataplane.py) of the test's world, serving, its target health answered to every run of
+    the binary through the checking proxy. Options via @pytest.mark.dataplane(...) (DataPlane's keywords); in `amis`,
+    the keys "green" and "blue" stand for the world's new and blue AMIs."""
+    from dataplane import DataPlane
+    marker = request.node.get_closest_marker("dataplane")
+    options = dict(marker.kwargs) if marker else {}
+    aliases = {"green": world["new_ami"], "blue": world["blue_ami"]}
+    options["amis"] = {aliases.get(k, k): v for k, v in options.get("amis", {}).items()}
+    if options.get("alarm"):
+        options["alarm"] = {**options["alarm"], "name": options["alarm"]["name"].format(service=world["service"])}
+    dp = DataPlane(moto_url, world, lb_port=world.get("lb_port"), **options)
+    try:
+        dp.attach(validator)
+        dp.wait_serving()
+        yield dp
+    finally:
+        dp.close()
+    if dp.errors:
+        pytest.fail("the data plane missed the binary's requests:\n  " + "\n  ".join(dp.errors), pytrace=False)
 
 
 def e2e_backends():
@@ -408,3 +441,4 @@ def azure(azure_certificate, request):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "world(**options): options for scripts/seed-world.py")
+    config.addinivalue_line("markers", "dataplane(**options): options for the e2e data plane (dataplane.DataPlane)")

@@ -11,6 +11,8 @@ through this proxy, which records and checks every request and can misbehave as 
     proxy.fail("ModifyListener", code="Throttling", status=400, times=3)
     proxy.fail("ModifyListener", code="AccessDenied", status=403)      # always
     proxy.rewrite("DescribeTargetHealth", lambda body: body.replace(b">healthy<", b">unhealthy<"))
+    proxy.answer("DescribeTargetHealth", fn)   # fn(request, moto's body) -> the answer (the e2e data plane's view)
+    proxy.after_forward(fn)            # fn(request) after moto answered, before the client hears it
     proxy.drop_every(4)                # every 4th request: connection closed without an answer, not forwarded
     proxy.error_every(4)               # every 4th request: 503 ServiceUnavailable, not forwarded
     proxy.hold("DescribeTargetHealth", 60)   # forwarded, its answer held 60 s
@@ -167,6 +169,7 @@ class Proxy:
         self.validate = validate
         self.counts, self.log, self.requests, self.violations = {}, [], [], []
         self.faults, self.rewrites, self.holds = {}, {}, {}
+        self.answers, self.forward_hooks = {}, []
         self.keys, self.expiry, self.issued = {}, {}, []
         self.drop_n = self.error_n = None
         self.error_fault = None
@@ -205,6 +208,18 @@ class Proxy:
         """Passes every response to `action` through fn(bytes) -> bytes before the client sees it."""
         with self.lock:
             self.rewrites[action] = fn
+
+    def answer(self, action, fn):
+        """Replaces moto's successful answer to `action` with fn(request, moto's body) -> bytes: for what moto has no
+        model of (the data plane's target health). Kept by clear(): it is the world's behaviour, not a fault."""
+        with self.lock:
+            self.answers[action] = fn
+
+    def after_forward(self, fn):
+        """Calls fn(request) once moto has answered a request and before the client hears the answer (the data
+        plane learns of a write at the moment AWS would have made it)."""
+        with self.lock:
+            self.forward_hooks.append(fn)
 
     def drop_every(self, n):
         """Every n-th request received (counted across all connections, retries included) is read whole, not
@@ -304,6 +319,11 @@ class Proxy:
             return
         record.outcome = "forwarded"
         self._learn(record, data)
+        for hook in list(self.forward_hooks):
+            hook(record)
+        answer = self.answers.get(record.action)
+        if answer and status == 200:
+            data = answer(record, data)
         rewrite = self.rewrites.get(record.action)
         if rewrite:
             data = rewrite(data)
