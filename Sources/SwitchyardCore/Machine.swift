@@ -49,7 +49,10 @@ public enum Machine {
             return .perform(.begin)
         case .launching:
             if let group = d.plan.retire.first(where: { !d.retiredGroups.contains($0) }) {
-                return .perform(.retireGroup(group))
+                // The plan read no traffic on green's target group when the deployment was created: the settle counts
+                // from then.
+                return removing(d, group: group, trafficLeftAt: d.createdAt, now: now, then: .retireGroup(group),
+                                why: "retiring \(group) from green's target group")
             }
             // Before the new version exists: a blue on `$Latest` would launch it at once.
             if d.plan.fleet != nil && d.bluePinned != true { return .perform(.pinBlue) }
@@ -97,9 +100,11 @@ public enum Machine {
                 return .perform(.restoreBlue)
             }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
+            if let retiring = interruptedRetirement(d, now: now) { return retiring }
             if !d.greenRemoved {
-                if let drained = d.greenDrainedAt, now < drained { return .wait(until: drained) }
-                return .perform(.removeGreen)
+                let left = d.mayHaveServedGreen ? (d.trafficRestoredAt ?? now) : nil
+                return removing(d, group: d.plan.greenAutoScalingGroup, trafficLeftAt: left, now: now, then: .removeGreen,
+                                why: "green \(d.plan.greenAutoScalingGroup) leaves service")
             }
             if d.needsStickinessRestored { return .perform(.restoreStickiness) }
             if d.plan.fleet != nil && d.blueRestored != true { return .perform(.restoreBlueFleet) }
@@ -114,12 +119,31 @@ public enum Machine {
         }
     }
 
-    /// Work due on a terminal deployment: retiring blue once a completed release's retention is over.
-    /// `switchyard start`, `status` and `gc` ask this of every completed deployment of the services they touch.
-    public static func housekeeping(_ d: Deployment, now: Date) -> Effect? {
+    /// Work due on a terminal deployment, one decision at a time: retiring blue once a completed release's retention
+    /// is over (its removal begun, settled, deregistered, drained, then the group removed), or the test route a failed
+    /// rollback left. Nil when nothing is due. `switchyard start` and `gc` run it under the service's lease.
+    public static func housekeeping(_ d: Deployment, now: Date) -> Decision? {
         // A failed rollback may have left the test route standing; it goes once nobody runs the deployment.
-        if d.state == .failed && d.testRouteMayStand { return .removeTestRoute }
-        return d.blueRetentionExpired(at: now) ? .retireBlue : nil
+        if d.state == .failed && d.testRouteMayStand { return .perform(.removeTestRoute) }
+        guard d.blueRetentionExpired(at: now) else { return nil }
+        let blue = d.plan.blue.autoScalingGroup
+        // Blue's traffic left when promotion was confirmed.
+        return removing(d, group: blue, trafficLeftAt: d.promotedAt ?? d.phaseStartedAt, now: now, then: .retireBlue,
+                        why: "retiring blue \(blue): its retention ended")
+    }
+
+    /// A retirement from green's target group that a rollback interrupted: one never deregistered is dropped (nothing
+    /// was changed), one already detached goes on to its end, since the group stands in no target group any more.
+    static func interruptedRetirement(_ d: Deployment, now: Date) -> Decision? {
+        guard let r = d.removal, r.group != d.plan.greenAutoScalingGroup else { return nil }
+        guard r.deregisteredAt != nil else {
+            var next = d
+            next.removal = nil
+            next.updatedAt = now
+            return .transition(Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
+                message: "retiring \(r.group) left off: it was not deregistered yet, and stays as it is", details: ["asg": r.group])))
+        }
+        return removing(d, group: r.group, trafficLeftAt: r.trafficLeftAt, now: now, then: .retireGroup(r.group), why: "retiring \(r.group)")
     }
 
     /// The first copy from blue that green still lacks.
@@ -147,6 +171,8 @@ public enum Machine {
             return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message: "waiting at a manual gate for `switchyard promote \(d.id)`")))
         }
         if d.recheckAfterResume == true { return .perform(.runChecks) }
+        // The test route is trusted only once probes through it, live, have passed: before any weight moves to green.
+        if d.greenWeight == 0, weight > 0, !d.testRouteProven { return due(d, now: now, .runChecks) }
         guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
             return .perform(.setWeights(green: weight))
         }
@@ -226,6 +252,7 @@ public enum Machine {
 
     /// Applies what an effect or an operator reported. Events that do not fit the state change nothing.
     public static func apply(_ d: Deployment, _ event: Event, now: Date) -> Transition {
+        if let removal = applyRemoval(d, event, now: now) { return removal }
         var next = d
         next.updatedAt = now
         let interval = d.plan.spec.checks.interval
@@ -234,9 +261,10 @@ public enum Machine {
             next.state = .launching
             next.phaseStartedAt = now
             return Transition(deployment: next, log: LogEntry(from: .pending, to: .launching, message: "release of \(d.ami) started: blue is \(d.plan.blue.autoScalingGroup)"))
-        case (.launching, .groupRetired(let name)):
+        case (.launching, .groupRetired(let name)), (.rollingBack, .groupRetired(let name)) where d.state == .launching || d.removal?.group == name:
             if !next.retiredGroups.contains(name) { next.retiredGroups.append(name) }
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "retired \(name) from green's target group", details: ["asg": name]))
+            if next.removal?.group == name { next.removal = nil }
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's target group", details: ["asg": name]))
         case (.launching, .launchTemplateVersionReady(let version)):
             next.greenLaunchTemplateVersion = version
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
@@ -267,8 +295,15 @@ public enum Machine {
                 if checked.deployment.state == .rollingBack { return checked }
                 next = checked.deployment
             }
+            if report.allHealthy(expected: d.plan.blue.desiredCapacity), !next.testRouteProven {
+                next.lastObservation = "\(report.summary); test route: \(next.testRouteProbePasses ?? 0)/\(d.plan.spec.checks.http?.failureThreshold ?? 0) probes passed since it went live"
+                next.nextCheckAt = now.adding(interval)
+                return Transition(deployment: next, log: nil)
+            }
             if report.allHealthy(expected: d.plan.blue.desiredCapacity) {
                 next.state = .shifting
+                // From here a weight may be written: green's removal waits the settle and the drain.
+                next.greenServed = true
                 next.phaseStartedAt = now
                 next.nextCheckAt = nil
                 next.bakeStartedAt = nil
@@ -279,24 +314,30 @@ public enum Machine {
         case (.shifting, .weightsConfirmed(let green)):
             let before = d.greenWeight
             next.greenWeight = green
-            // Resolvers keep the old answer for the record's TTL: the bake counts from when clients can see the step.
-            // Stored as the bake's start, so a resumed run still waits it out.
+            // Load balancer nodes apply the change seconds after the API confirms it, and resolvers keep the old answer
+            // for the records' TTL: the bake counts from when clients see the step. Stored as the bake's start, so a
+            // resumed run still waits it out.
             let settle = d.plan.trafficSettle
+            next.weightsConfirmedAt = now
             next.bakeStartedAt = now.adding(settle)
             next.checksPendingAtWeight = true
             next.nextCheckAt = now.adding(interval)
-            var details = ["green_weight": String(green), "blue_weight": String(100 - green)]
+            var details = ["green_weight": String(green), "blue_weight": String(100 - green), "confirmed_at": StoredTime.text(now)]
             var message = "step \(d.stepLabel): weights blue \(100 - green)% / green \(green)% (was \(100 - before)/\(before))"
             if settle > .zero {
-                details["settle_seconds"] = String(Int(settle.seconds))
-                message += "; the bake starts after the records' TTL, \(settle)"
+                details["settle_seconds"] = String(format: "%g", settle.seconds)
+                details["live_at"] = StoredTime.text(now.adding(settle))
+                // A plan without its own settle took the records' TTL (Route 53, before traffic.settle existed).
+                message += d.plan.spec.traffic.route53 != nil || d.plan.settle == nil ? "; the bake starts after the records' TTL, \(settle)"
+                    : "; the bake starts once it is live, after traffic.settle \(settle) (settling until \(StoredTime.clock(now.adding(settle))))"
             }
             return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: message, details: details))
         case (.shifting, .checksObserved(let results)), (.paused, .checksObserved(let results)),
              (.checkingHealth, .checksObserved(let results)):
             return applyChecks(next, results, now: now)
         case (.promoting, .promotionConfirmed):
-            guard pendingHook(d, .afterPromotion) != nil else { return complete(d, now: now) }
+            next.promotedAt = now
+            guard pendingHook(d, .afterPromotion) != nil else { return complete(next, now: now) }
             next.promotionConfirmed = true
             return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "listener read back at 100% green; the after_promotion hooks run before the release is completed"))
         case (_, .hookFinished(let ref, let result)):
@@ -306,7 +347,8 @@ public enum Machine {
         case (.rollingBack, .weightsConfirmed(let green)) where green == 0:
             next.greenWeight = 0
             next.trafficRestored = true
-            if d.plan.trafficSettle > .zero { next.greenDrainedAt = now.adding(d.plan.trafficSettle) }
+            // Green's removal counts its settle from here (begun by the next decision, with its own log line).
+            next.trafficRestoredAt = now
             // Clients bound to green by stickiness would stay there whatever the weights: the same write turned it off.
             let sticky = d.plan.isSticky ? "; stickiness off until green is gone" : ""
             if d.plan.spec.traffic.route53 != nil {
@@ -316,10 +358,18 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "listener read back at 100% blue\(sticky)", details: ["green_weight": "0", "blue_weight": "100"]))
         case (.waitingForCapacity, .testRouteReady(let arn)), (.checkingHealth, .testRouteReady(let arn)):
             next.testRouteRuleArn = arn
+            // Probe traffic reaches green from here; the rule counts as live only once the settle is over.
+            next.greenServed = true
+            if d.testRouteRuleArn != arn || d.testRouteLiveAt == nil {
+                next.testRouteLiveAt = now.adding(d.plan.trafficSettle)
+                next.testRouteProbePasses = 0
+            }
             let header = d.plan.spec.testRoute?.header ?? DeploymentSpec.TestRoute.defaultHeader
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route: requests carrying \(header): \(DeploymentSpec.TestRoute.value) go to green's target group \(d.plan.greenTargetGroupArn)", details: ["rule_arn": arn]))
         case (.promoting, .testRouteRemoved), (.rollingBack, .testRouteRemoved):
             next.testRouteRemoved = true
+            // Requests with the header reach green until the rule's deletion is live everywhere.
+            if d.state == .rollingBack, d.trafficRestored { next.trafficRestoredAt = now }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route removed", details: d.testRouteRuleArn.map { ["rule_arn": $0] } ?? [:]))
         case (.failed, .testRouteRemoved) where d.testRouteMayStand:
             next.testRouteRemoved = true
@@ -330,6 +380,7 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "stickiness turned back on now that green is gone"))
         case (.rollingBack, .greenRemoved):
             next.greenRemoved = true
+            if next.removal?.group == d.plan.greenAutoScalingGroup { next.removal = nil }
             let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own launch template version \($0.greenBefore.launchTemplateVersion), processes and target groups; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) \(how)"))
         case (.paused, .promoteRequested) where !d.promoteRequested:
@@ -345,6 +396,7 @@ public enum Machine {
                                  details: ["actor": actor, "check": "manual", "retry": "rollback retried after: \(d.failureReason ?? "a failure")"])
         case (.completed, .blueRetired(let by)) where d.blueRetiredAt == nil:
             next.blueRetiredAt = now
+            if next.removal?.group == d.plan.blue.autoScalingGroup { next.removal = nil }
             // Housekeeping after the end: the release finished when it was promoted, not now.
             next.updatedAt = d.updatedAt
             let why = by.map { "deployment \($0) needs its target group, so the retention ended early" } ?? "its retention ended"
@@ -393,6 +445,7 @@ public enum Machine {
 
     private static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {
         var next = d
+        countTestRouteProbes(&next, results, now: now)
         next.nextCheckAt = now.adding(d.plan.spec.checks.interval)
         next.recheckAfterResume = nil
         next.lastChecks = results
@@ -415,7 +468,7 @@ public enum Machine {
         return startRollback(next, now: now, reason: "check \(first.name) failed \(count) time(s) in a row: \(first.evidence)", details: details)
     }
 
-    private static func applyFailure(_ d: Deployment, effect: Effect, message: String, now: Date) -> Transition {
+    static func applyFailure(_ d: Deployment, effect: Effect, message: String, now: Date) -> Transition {
         guard d.state == .rollingBack else {
             return startRollback(d, now: now, reason: "\(effect.title) failed: \(message)", details: ["effect": effect.title])
         }
