@@ -119,33 +119,6 @@ public enum Machine {
         }
     }
 
-    /// Work due on a terminal deployment, one decision at a time: retiring blue once a completed release's retention
-    /// is over (its removal begun, settled, deregistered, drained, then the group removed), or the test route a failed
-    /// rollback left. Nil when nothing is due. `switchyard start` and `gc` run it under the service's lease.
-    public static func housekeeping(_ d: Deployment, now: Date) -> Decision? {
-        // A failed rollback may have left the test route standing; it goes once nobody runs the deployment.
-        if d.state == .failed && d.testRouteMayStand { return .perform(.removeTestRoute) }
-        guard d.blueRetentionExpired(at: now) else { return nil }
-        let blue = d.plan.blue.autoScalingGroup
-        // Blue's traffic left when promotion was confirmed.
-        return removing(d, group: blue, trafficLeftAt: d.promotedAt ?? d.phaseStartedAt, now: now, then: .retireBlue,
-                        why: "retiring blue \(blue): its retention ended")
-    }
-
-    /// A retirement from green's target group that a rollback interrupted: one never deregistered is dropped (nothing
-    /// was changed), one already detached goes on to its end, since the group stands in no target group any more.
-    static func interruptedRetirement(_ d: Deployment, now: Date) -> Decision? {
-        guard let r = d.removal, r.group != d.plan.greenAutoScalingGroup else { return nil }
-        guard r.deregisteredAt != nil else {
-            var next = d
-            next.removal = nil
-            next.updatedAt = now
-            return .transition(Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
-                message: "retiring \(r.group) left off: it was not deregistered yet, and stays as it is", details: ["asg": r.group])))
-        }
-        return removing(d, group: r.group, trafficLeftAt: r.trafficLeftAt, now: now, then: .retireGroup(r.group), why: "retiring \(r.group)")
-    }
-
     /// The first copy from blue that green still lacks.
     static func pendingCopy(_ d: Deployment) -> FleetCopy? {
         guard let fleet = d.plan.fleet else { return nil }
@@ -153,82 +126,8 @@ public enum Machine {
         return fleet.copies.first { !done.contains($0) }
     }
 
-    private static func decideShifting(_ d: Deployment, now: Date) -> Decision {
-        guard let step = d.currentStep else {
-            var next = d
-            next.state = .promoting
-            next.phaseStartedAt = now
-            next.updatedAt = now
-            return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .promoting, message: "all steps baked; promoting green")))
-        }
-        // Green is healthy and takes no traffic yet: the smoke test runs before the first weight is written.
-        if let hook = hookDecision(d, .beforeTraffic, now: now) { return hook }
-        guard case .weight(let weight, let bake) = step else {
-            var next = d
-            next.state = .paused
-            next.phaseStartedAt = now
-            next.updatedAt = now
-            return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message: "waiting at a manual gate for `switchyard promote \(d.id)`")))
-        }
-        if d.recheckAfterResume == true { return .perform(.runChecks) }
-        // The test route is trusted only once probes through it, live, have passed: before any weight moves to green.
-        if d.greenWeight == 0, weight > 0, !d.testRouteProven { return due(d, now: now, .runChecks) }
-        guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
-            return .perform(.setWeights(green: weight))
-        }
-        if let hook = hookDecision(d, .afterStep, now: now) { return hook }
-        let bakeEnd = bakeStart.adding(bake)
-        if now >= bakeEnd {
-            // However short the bake, the checks run at least once under this step's traffic, and a check that is
-            // failing (below its threshold) must pass again or reach its threshold before the weight rises.
-            guard let checked = d.lastChecksAt, checked >= bakeStart, d.checksPendingAtWeight != true else { return .perform(.runChecks) }
-            if !d.consecutiveFailures.isEmpty { return due(d, now: now, .runChecks) }
-            if let starved = starvedMetrics(d, weight: weight, now: now) { return .transition(starved) }
-            return .transition(advance(d, now: now, message: "step \(d.stepLabel) baked \(bake) at \(weight)% green"))
-        }
-        if let next = d.nextCheckAt, next > now {
-            return .wait(until: min(next, bakeEnd))
-        }
-        return .perform(.runChecks)
-    }
-
-    /// A bake over while a metric check still had too few data points: its `on_no_data` rolls back or pauses (promote
-    /// goes on to the next step); `pass` and checks with data let the step advance.
-    private static func starvedMetrics(_ d: Deployment, weight: Int, now: Date) -> Transition? {
-        let starved = (d.lastChecks ?? []).filter { $0.onNoData == .rollback || $0.onNoData == .pause }
-        guard let first = starved.first(where: { $0.onNoData == .rollback }) ?? starved.first else { return nil }
-        let details = ["check": first.name, "evidence": first.evidence, "on_no_data": first.onNoData?.rawValue ?? ""]
-        if first.onNoData == .rollback {
-            return startRollback(d, now: now, reason: "check \(first.name) had not enough data when step \(d.stepLabel) had baked: \(first.evidence)",
-                                 details: details)
-        }
-        var next = d
-        next.state = .paused
-        next.phaseStartedAt = now
-        next.updatedAt = now
-        return Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message:
-            "check \(first.name) had not enough data when step \(d.stepLabel) had baked at \(weight)% green; waiting for `switchyard promote \(d.id)` or `rollback`",
-            details: details))
-    }
-
-    /// Moves to the step after the current one (skipping nothing), or to promotion after the last.
-    private static func advance(_ d: Deployment, now: Date, message: String) -> Transition {
-        var next = d
-        let from = d.state
-        next.stepIndex += 1
-        next.bakeStartedAt = nil
-        next.phaseStartedAt = now
-        next.updatedAt = now
-        if next.stepIndex >= d.plan.spec.steps.count {
-            next.state = .promoting
-        } else {
-            next.state = .shifting
-        }
-        return Transition(deployment: next, log: LogEntry(from: from, to: next.state, message: message))
-    }
-
     /// Either the observation is due now, or the wait until it is.
-    private static func due(_ d: Deployment, now: Date, _ effect: Effect) -> Decision {
+    static func due(_ d: Deployment, now: Date, _ effect: Effect) -> Decision {
         if let next = d.nextCheckAt, next > now { return .wait(until: next) }
         return .perform(effect)
     }
@@ -443,7 +342,7 @@ public enum Machine {
         return LogEntry(from: .rollingBack, to: .rollingBack, message: "warning: blue \(d.plan.blue.autoScalingGroup) has only \(report.inService) InService instances (\(had) when the release started); traffic returns to it anyway, as green is being rolled back", details: details)
     }
 
-    private static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {
+    static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {
         var next = d
         countTestRouteProbes(&next, results, now: now)
         next.nextCheckAt = now.adding(d.plan.spec.checks.interval)
