@@ -64,7 +64,7 @@ public struct FleetRemoval: Sendable, Hashable, Codable {
 extension Machine {
     /// How long after `drainUntil` a target may still read as serving (a stale read, a deregistration Auto Scaling has
     /// not sent yet) before the removal stops and says so.
-    public static let drainGrace: TimeInterval = 30
+    public static let drainGrace: TimeInterval = 60
 
     /// The next step of a removal: a wait, an effect, or `removable`.
     public enum RemovalStep: Sendable, Hashable {
@@ -83,7 +83,10 @@ extension Machine {
             return .perform(.deregisterFleet(r.group))
         }
         if r.drained == true { return .removable }
-        if r.stuck == nil, let next = r.nextObservationAt, next > now { return .wait(until: next) }
+        // Stopped on a target still serving: the next attempt detaches again (someone may have attached it back) and
+        // drains from there.
+        if r.stuck != nil { return .perform(.deregisterFleet(r.group)) }
+        if let next = r.nextObservationAt, next > now { return .wait(until: next) }
         return .perform(.observeDrain(r.group))
     }
 
@@ -146,7 +149,9 @@ extension Machine {
         case .fleetDeregistered(let group, let targetGroups, let delay):
             guard var r = d.removal, r.group == group else { return nil }
             var next = d
-            if r.deregisteredAt == nil {
+            if r.deregisteredAt == nil || r.stuck != nil {
+                r.stuck = nil
+                r.registered = nil
                 r.deregisteredAt = now
                 r.targetGroups = targetGroups
                 r.deregistrationDelaySeconds = delay

@@ -48,8 +48,9 @@ struct Start: AsyncParsableCommand {
             let owner = try await listener.owner()
             if let owner, !mayReplace(owner) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
             let swept = await Session.housekeeping(store: store, service: spec.service, logger: logger)
-            if !swept.retired.isDisjoint(with: plan.retire) {
-                // Their own release's retirement took them (settled and drained): the release need not retire them again.
+            if swept.due > 0 {
+                // A retirement ran (settled and drained, perhaps for minutes): the plan's answers are that old, and a
+                // group it would have retired may be gone already.
                 (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service),
                                                                 endingRetention: release.endRetention)
             }

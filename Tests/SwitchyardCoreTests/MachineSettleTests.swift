@@ -169,13 +169,14 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         #expect(sim.now >= start.addingTimeInterval(300 + Machine.drainGrace))
         #expect(sim.d.failureReason?.contains("still has targets registered") == true)
         #expect(sim.d.failureReason?.contains("i-1 healthy") == true)
-        // A retried rollback looks at the drain again, and removes green once it reads drained.
+        // A retried rollback detaches green again (someone may have attached it back), drains from there, and removes
+        // green once it reads drained.
         sim.answer = { effect, _ in Simulation.natural(effect) }
         let before = sim.effects.count
         sim.take(Machine.apply(sim.d, .rollbackRequested(reason: "retry", actor: "ops"), now: sim.now))
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(Array(sim.effects[before...]) == [.observeDrain(green), .removeGreen])
+        #expect(Array(sim.effects[before...]) == [.deregisterFleet(green), .observeDrain(green), .removeGreen])
     }
 
     @Test func aGreenThatNeverTookTrafficIsDeregisteredAndRemovedWithoutWaiting() {
