@@ -21,9 +21,13 @@ public struct Housekeeper: Sendable {
     public let effects: @Sendable (DeploymentSpec) throws -> EffectPerformer
     /// Called after every stored change that has an audit-log entry (a retirement's settle, drain and end), for output.
     public let onChange: @Sendable (Deployment, LogEntry, Date) -> Void
+    /// Set by a signal handler: a retirement stops between two steps (its deadlines are stored; the next `gc` or
+    /// `start` goes on).
+    public let stop: StopRequest?
 
     public init(store: StateStore, clock: DeploymentClock, actor: String, effects: @escaping @Sendable (DeploymentSpec) throws -> EffectPerformer,
-                onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in }) {
+                onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in }, stop: StopRequest? = nil) {
+        self.stop = stop
         self.onChange = onChange
         self.store = store
         self.clock = clock
@@ -72,6 +76,7 @@ public struct Housekeeper: Sendable {
         let performer = try effects(d.plan.spec)
         var renewed = clock.now()
         while let decision = Machine.housekeeping(d, now: clock.now()) {
+            if let signal = stop?.signal { return Outcome(deployment: d, problem: "stopped by \(signal); the next gc or start goes on from here") }
             if clock.now().timeIntervalSince(renewed) >= Self.leaseTTL / 3 {
                 renewed = clock.now()
                 try store.renewLease(service: d.service, deploymentId: d.id, holder: holder, at: renewed, ttl: Self.leaseTTL)
@@ -82,7 +87,8 @@ public struct Housekeeper: Sendable {
             case .transition(let t):
                 d = try save(t, holder: holder)
             case .wait(let until):
-                try await clock.sleep(until: min(until, renewed.addingTimeInterval(Self.leaseTTL / 3)))
+                // In short slices, so a stop request is seen within a second.
+                try await clock.sleep(until: min(until, renewed.addingTimeInterval(Self.leaseTTL / 3), clock.now().addingTimeInterval(1)))
             case .perform(let effect):
                 if effect.needsLease {
                     renewed = clock.now()

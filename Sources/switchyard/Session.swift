@@ -185,13 +185,13 @@ enum Session {
     /// reported and left for the next command, which goes on from where the record says the retirement got to.
     /// Returns how many blues were due, whether every one of them was retired, and the groups retired.
     @discardableResult
-    static func housekeeping(store: StateStore, service: String?, logger: Logger) async -> (due: Int, clean: Bool, retired: Set<String>) {
+    static func housekeeping(store: StateStore, service: String?, logger: Logger, stop: StopRequest? = nil) async -> (due: Int, clean: Bool, retired: Set<String>) {
         let keeper = Housekeeper(store: store, clock: SystemClock(), actor: actor, effects: { spec in
             AWSEffects(aws: try aws(region: spec.region, logger: logger).0, logger: logger)
         }, onChange: { d, log, at in
             Console.error(Console.progressLine(d, log, at: at))
             notifier.notify(d, log, at: at)
-        })
+        }, stop: stop)
         do {
             let due = try keeper.due(service: service)
             guard !due.isEmpty else { return (0, true, []) }

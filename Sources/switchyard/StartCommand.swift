@@ -47,7 +47,7 @@ struct Start: AsyncParsableCommand {
             }
             let owner = try await listener.owner()
             if let owner, !mayReplace(owner) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
-            let swept = await Session.housekeeping(store: store, service: spec.service, logger: logger)
+            let swept = await Session.housekeeping(store: store, service: spec.service, logger: logger, stop: stop)
             if swept.due > 0 {
                 // A retirement ran (settled and drained, perhaps for minutes): the plan's answers are that old, and a
                 // group it would have retired may be gone already.

@@ -90,7 +90,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
     func clients() -> AWSClients {
         let configuration = AWSConfiguration(region: "us-east-1", credentials: EnvironmentCredentials(environment: ["AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret"]),
                                              endpoints: Dictionary(uniqueKeysWithValues: AWSService.allCases.map { ($0, URL(string: "http://127.0.0.1:9")!) }))
-        return AWSClients(client: AWSClient(configuration: configuration, transport: self, retryPolicy: RetryPolicy(maxAttempts: 1), logger: Logger(label: "test")))
+        return AWSClients(client: AWSClient(configuration: configuration, transport: self, retryPolicy: RetryPolicy(maxAttempts: 1), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
     }
 }
 
@@ -114,7 +114,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         fake.groups["web-blue"] = .init(instances: ["i-b1", "i-b2"], targetGroups: [blueTG])
         fake.registered[greenTG] = ["i-g1": .none, "i-g2": .none]
         fake.registered[blueTG] = ["i-b1": .none, "i-b2": .none]
-        return (fake, AWSEffects(aws: fake.clients(), logger: Logger(label: "test"), clock: clock), d, clock)
+        return (fake, AWSEffects(aws: fake.clients(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock), d, clock)
     }
 
     @Test func deregisteringDetachesTheTargetGroupAndReadsItsDelayFromAWS() async throws {
@@ -178,7 +178,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
         record = try store.insert(record, log: LogEntry(from: .shifting, to: .shifting, message: "created"), actor: "t", at: clock.now())
         let restoring = FakeRestore(inner: effects, fake: fake, blue: d.plan.blue.targetGroupArn, green: d.plan.greenTargetGroupArn)
-        let runner = DeploymentRunner(store: store, effects: restoring, clock: clock, actor: "t", logger: Logger(label: "test"), requestPoll: 0)
+        let runner = DeploymentRunner(store: store, effects: restoring, clock: clock, actor: "t", logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), requestPoll: 0)
         try store.addRequest(deploymentId: record.id, kind: .rollback, reason: "test", actor: "ops", at: clock.now())
         let asked = clock.now()
         let final = try await runner.run(record)
