@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The other baseline: the same release as a bash + awscli script, one `aws` process per call.
+# The other baseline: the same release as a bash + awscli script, one `aws` process per call; after each weight
+# change it looks once at the alarms and green's target health, as bench/boto3_release.py does.
 # Usage: bench/awscli_release.sh ENDPOINT WORLD_JSON   (prints wall seconds)
 set -euo pipefail
 endpoint=$1
 world=$2
 j() { python3 -c "import json,sys; print(json.load(open('$world'))$1)"; }
 listener=$(j '["listener_arn"]'); blue_tg=$(j '["target_group_arns"][0]'); green_tg=$(j '["target_group_arns"][1]')
-new_ami=$(j '["new_ami"]'); lt=$(j '["launch_template_id"]'); blue=$(j '["blue_asg"]'); green="$(j '["service"]')-green"
+new_ami=$(j '["new_ami"]'); alarms=$(j '.get("alarms", [""])[0]'); lt=$(j '["launch_template_id"]'); blue=$(j '["blue_asg"]'); green="$(j '["service"]')-green"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 aws() { command aws --endpoint-url "$endpoint" --output json "$@"; }
 start=$(date +%s.%N)
@@ -36,6 +37,11 @@ for w in 10 50 100; do
   aws elbv2 modify-listener --listener-arn "$listener" --default-actions \
     "[{\"Type\":\"forward\",\"ForwardConfig\":{\"TargetGroups\":[{\"TargetGroupArn\":\"$blue_tg\",\"Weight\":$((100 - w))},{\"TargetGroupArn\":\"$green_tg\",\"Weight\":$w}],\"TargetGroupStickinessConfig\":{\"Enabled\":false}}}]" >/dev/null
   aws elbv2 describe-listeners --listener-arns "$listener" >/dev/null
+  if [ -n "$alarms" ]; then
+    [ "$(aws cloudwatch describe-alarms --alarm-names "$alarms" --query 'length(MetricAlarms[?StateValue==`ALARM`])' --output text)" = 0 ]
+  fi
+  [ "$(aws elbv2 describe-target-health --target-group-arn "$green_tg" \
+    --query 'length(TargetHealthDescriptions[?TargetHealth.State!=`healthy`])' --output text)" = 0 ]
 done
 aws elbv2 describe-listeners --listener-arns "$listener" >/dev/null
 python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$start" "$(date +%s.%N)"

@@ -16,6 +16,33 @@ def sh(*args, **kw):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
 
 
+def add_binary_option(parser):
+    parser.add_argument("--binary", help="the switchyard binary to measure (default: build the release binary of this checkout)")
+
+
+def chosen_binary(args):
+    """The --binary given, else the release binary built now."""
+    if args.binary:
+        if not os.access(args.binary, os.X_OK):
+            raise SystemExit(f"benchmark: --binary {args.binary} is not an executable file")
+        return os.path.abspath(args.binary)
+    return release_binary()
+
+
+def query_protocol_models(work):
+    """A botocore data directory (for AWS_DATA_PATH) whose CloudWatch model speaks the query protocol, as Switchyard
+    does: botocore's own now speaks CBOR, which the checking proxy cannot read. Same requests, same count; the
+    baselines' CloudWatch calls are then checked against the model like every other request."""
+    import botocore.session
+    data = botocore.session.get_session().get_service_data("cloudwatch")
+    data["metadata"]["protocol"], data["metadata"]["protocols"] = "query", ["query"]
+    folder = os.path.join(work, "botocore-data", "cloudwatch", data["metadata"]["apiVersion"])
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "service-2.json"), "w") as f:
+        json.dump(data, f)
+    return os.path.join(work, "botocore-data")
+
+
 def release_binary():
     """Builds (incrementally) and returns the release binary, so a benchmark never measures a stale one."""
     print("building the release binary…", file=sys.stderr)

@@ -194,6 +194,13 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
+def show_last_requests(request, title, lines):
+    """When the test failed, its report shows the last requests a test server saw (one line each)."""
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed and lines:
+        request.node.add_report_section("teardown", f"{title} (last {len(lines)} requests)", "\n".join(lines))
+
+
 def checked_proxy(moto_url, request):
     """A proxy in front of moto that verifies the e2e keys' signatures and checks every request against the service
     model; the test fails at teardown when real AWS would have refused or misread a request. When the test failed,
@@ -203,11 +210,9 @@ def checked_proxy(moto_url, request):
     p.trust("testing", "testing")
     yield p
     p.close()
-    call = getattr(request.node, "report_call", None)
-    if call is not None and call.failed and p.requests:
-        lines = [f"{r.n:>4} conn {r.connection:<3} {r.service or '-':<20} {r.action:<32} {r.outcome:<28} "
-                 f"status {r.status} body {r.body_length}/{r.content_length} sig {r.signature}" for r in p.requests[-40:]]
-        request.node.add_report_section("teardown", f"proxy {p.url} (last {len(lines)} requests)", "\n".join(lines))
+    show_last_requests(request, f"proxy {p.url}", [
+        f"{r.n:>4} conn {r.connection:<3} {r.service or '-':<20} {r.action:<32} {r.outcome:<28} "
+        f"status {r.status} body {r.body_length}/{r.content_length} sig {r.signature}" for r in p.requests[-40:]])
     if p.violations:
         shown = "\n  ".join(dict.fromkeys(p.violations))
         pytest.fail(f"{len(p.violations)} request(s) that AWS would refuse or misread went through the proxy:\n  {shown}",
@@ -373,6 +378,32 @@ class WeightPoller:
 @pytest.fixture
 def poller(aws):
     return lambda world, blue, green: WeightPoller(aws, world["listener_arn"], blue, green)
+
+
+@pytest.fixture(scope="session")
+def azure_certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made for this test run (never committed): (cert path, key path)."""
+    from azure_auth import make_certificate
+    return make_certificate(str(tmp_path_factory.mktemp("azure-tls")))
+
+
+@pytest.fixture
+def azure(azure_certificate, request):
+    """The test's own Azure stand-in (ARM, Entra ID's token endpoint, IMDS) on 127.0.0.1, over http and https (see
+    e2e/azure_standin.py); `azure.certificate` is the CA file a client must trust for https. The test fails at
+    teardown when a request broke Azure's models (azure.violations) or the stand-in answered outside them
+    (azure.self_violations); when the test failed, its report shows the last requests the stand-in saw."""
+    from azure_standin import AzureStandIn
+    standin = AzureStandIn(tls=azure_certificate)
+    standin.certificate = azure_certificate[0]
+    yield standin
+    standin.close()
+    show_last_requests(request, "azure stand-in", [
+        f"{c.n:>4} {c.method:<6} {c.operation:<48} {c.status} {c.outcome:<9} {c.path}?api-version={c.api_version}"
+        for c in standin.requests[-40:]])
+    failures = standin.failures()
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
 
 
 def pytest_configure(config):

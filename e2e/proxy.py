@@ -15,6 +15,9 @@ through this proxy, which records and checks every request and can misbehave as 
     proxy.error_every(4)               # every 4th request: 503 ServiceUnavailable, not forwarded
     proxy.hold("DescribeTargetHealth", 60)   # forwarded, its answer held 60 s
     proxy.expire_after("ASIA...", deadline)  # past `deadline` (epoch s): 400 ExpiredToken, not forwarded
+    proxy.throttle()                   # AWS's token buckets per account, region, service and API (e2e/throttling.py):
+                                       # an empty bucket answers 503 RequestLimitExceeded (EC2) or 400 Throttling
+    proxy.throttled                    # the requests answered so, in order
     proxy.counts["CreateAutoScalingGroup"]   # requests received per action (forwarded or not)
     proxy.forwarded_count("CreateAutoScalingGroup")   # requests that reached moto
 """
@@ -33,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import awsmodel
 import sigv4check
+import throttling
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -107,6 +111,8 @@ class Request:
     signature: str = "unsigned"  # ok | unverified (key unknown to the proxy) | unsigned | mismatch: why
     outcome: str = "pending"    # forwarded | dropped | injected:CODE | expired | held+forwarded | upstream-error
     status: int | None = None   # what the client was answered
+    account: str | None = field(default=None, kw_only=True)   # x-moto-account-id when sent, else the access key id
+    answered: float | None = field(default=None, kw_only=True)  # when the answer went out, epoch seconds
 
     @property
     def whole(self):
@@ -165,6 +171,7 @@ class Proxy:
         self.drop_n = self.error_n = None
         self.error_fault = None
         self.hold_seconds = {}
+        self.throttling = self.account_of = None
         self.lock = threading.Lock()
         self.closing = threading.Event()
         self._pool = _Upstream(self.upstream)
@@ -223,6 +230,16 @@ class Proxy:
         with self.lock:
             self.expiry[akid] = deadline
 
+    def throttle(self, limits=throttling.limit_for, account_of=None, clock=time.monotonic):
+        """Throttles as AWS does (see e2e/throttling.py for the figures and their sources): each request takes a token
+        from its bucket, keyed by account, region, service and API; an empty bucket answers the service's throttling
+        error, in its shape, and the request does not reach moto. The account is `account_of(request)` if given, else
+        request.account (moto's x-moto-account-id header, else the signing key). `limits` maps (service, action,
+        params) to (bucket name, Limit) or None; `limits=None` turns throttling off."""
+        with self.lock:
+            self.throttling = throttling.Throttle(limits, clock) if limits else None
+            self.account_of = account_of
+
     def clear(self):
         with self.lock:
             self.faults.clear()
@@ -245,6 +262,11 @@ class Proxy:
         """Requests that reached moto, optionally only those signed for `service` (signing name)."""
         with self.lock:
             return [r for r in self.requests if r.reached_aws and (service is None or r.service == service)]
+
+    @property
+    def throttled(self):
+        with self.lock:
+            return [r for r in self.requests if r.outcome.startswith("throttled:")]
 
     def forwarded_count(self, action):
         return sum(1 for r in self.forwarded() if r.action == action)
@@ -313,7 +335,8 @@ class Proxy:
                              service=auth.service if auth else None, akid=auth.akid if auth else None,
                              region=auth.region if auth else None,
                              token=handler.headers.get("X-Amz-Security-Token"), content_length=length,
-                             body_length=len(body), body=body)
+                             body_length=len(body), body=body,
+                             account=handler.headers.get("x-moto-account-id") or (auth.akid if auth else None))
             self.requests.append(record)
             self.counts[record.action] = self.counts.get(record.action, 0) + 1
             self.log.append(record.action)
@@ -386,6 +409,8 @@ class Proxy:
                         del self.faults[record.action]
                 body = error_body(record.service, fault["code"], fault["message"])
                 return f"injected:{fault['code']}", fault["status"], body
+            if throttled := self._throttled(record):
+                return throttled
             if already := self._moto_would_replace(record):
                 return already
             hold = self.holds.get(record.action)
@@ -398,6 +423,17 @@ class Proxy:
                 self.hold_seconds[n] = hold["seconds"]
                 return "hold"
         return None
+
+    def _throttled(self, record):
+        """AWS's answer when the request's bucket is empty, else None (called with the lock held)."""
+        if self.throttling is None or record.service is None:
+            return None
+        params = {k: v[0] for k, v in urllib.parse.parse_qs(record.body.decode("utf-8", "replace")).items()}
+        account = self.account_of(record) if self.account_of else record.account
+        if self.throttling.admit(account, record.region, record.service, record.action, params):
+            return None
+        status, code, message = throttling.answer_for(record.service)
+        return f"throttled:{code}", status, error_body(record.service, code, message)
 
     def _moto_would_replace(self, record):
         """Moto workaround, the one place for it: moto silently replaces an Auto Scaling group created twice, where
@@ -428,7 +464,7 @@ class Proxy:
                 self.issued.append(akid)
 
     def _reply(self, handler, record, status, data, content_type):
-        record.status = status
+        record.status, record.answered = status, time.time()
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", content_type)

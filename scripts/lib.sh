@@ -18,6 +18,19 @@ ensure_dependencies() {
     echo "installing moto[server], boto3, pytest, pytest-xdist (pip)" >&2
     python3 -m pip install -q 'moto[server]==5.2.1' boto3 pytest 'pytest-xdist==3.6.1'
   fi
+  # Azure's own models and SDK, for the e2e suite's Azure stand-in (e2e/azure_standin.py): it checks every request
+  # body against these models and answers in the api-versions these versions send, so they are pinned together.
+  local azure=('azure-mgmt-compute==39.0.0' 'azure-mgmt-network==33.1.0' 'azure-mgmt-trafficmanager==2.0.0'
+               'azure-mgmt-monitor==7.0.0' 'azure-mgmt-resource==26.0.0' 'azure-identity==1.27.0')
+  if ! python3 - "${azure[@]}" >/dev/null 2>&1 <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(name) != pinned for name, pinned in (a.split("==") for a in sys.argv[1:])))
+PY
+  then
+    echo "installing ${azure[*]} (pip)" >&2
+    python3 -m pip install -q "${azure[@]}"
+  fi
 }
 
 # What scripts/package and its checks (e2e/test_package.py) use beyond the build: binutils (readelf, objdump, strip)
