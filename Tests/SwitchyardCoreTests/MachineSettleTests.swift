@@ -30,6 +30,16 @@ func settled(_ settle: TimeSpan = .seconds(15), steps: [DeploymentSpec.Step] = [
     return d
 }
 
+/// A release rolling back whose green had traffic, the listener confirmed at 100 % blue at `start`.
+func restored(_ d: Deployment) -> Deployment {
+    var d = d
+    d.state = .rollingBack
+    d.trafficRestored = true
+    d.greenServed = true
+    d.trafficRestoredAt = start
+    return d
+}
+
 /// A target of a deregistered fleet as DescribeTargetHealth lists it.
 func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(instanceId: id, state: state) }
 
@@ -116,12 +126,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
     }
 
     @Test func aStaleHealthyReadAfterDeregistrationIsWaitedOutNotTakenAsDrained() {
-        var d = settled()
-        d.state = .rollingBack
-        d.trafficRestored = true
-        d.greenServed = true
-        d.trafficRestoredAt = start
-        var sim = Simulation(d)
+        var sim = Simulation(restored(settled()))
         var reads = 0
         sim.answer = { effect, _ in
             if case .observeDrain(let group) = effect {
@@ -136,12 +141,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
     }
 
     @Test func targetsStillShownDrainingPastTheDelayCountAsDrained() {
-        var d = settled(.zero)
-        d.state = .rollingBack
-        d.trafficRestored = true
-        d.greenServed = true
-        d.trafficRestoredAt = start
-        var sim = Simulation(d)
+        var sim = Simulation(restored(settled(.zero)))
         sim.answer = { effect, _ in
             if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: [target("i-1", "draining")]) }
             return Simulation.natural(effect)
@@ -153,12 +153,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
     }
 
     @Test func aTargetStillServingPastTheDrainFailsTheRollbackAndGreenStays() {
-        var d = settled(.zero)
-        d.state = .rollingBack
-        d.trafficRestored = true
-        d.greenServed = true
-        d.trafficRestoredAt = start
-        var sim = Simulation(d)
+        var sim = Simulation(restored(settled(.zero)))
         sim.answer = { effect, _ in
             if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: [target("i-1", "healthy")]) }
             return Simulation.natural(effect)
