@@ -43,6 +43,9 @@ ec2.describe_instances(InstanceIds=[i["InstanceId"] for i in group["Instances"]]
 elb.describe_listeners(ListenerArns=[world["listener_arn"]])
 elb.describe_target_health(TargetGroupArn=world["target_group_arns"][0])
 elb.describe_target_groups(TargetGroupArns=world["target_group_arns"])
+elb.modify_target_group_attributes(TargetGroupArn=world["target_group_arns"][0],
+                                   Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "45"}])
+elb.describe_target_group_attributes(TargetGroupArn=world["target_group_arns"][0])
 asg.describe_auto_scaling_instances(InstanceIds=[i["InstanceId"] for i in group["Instances"]])
 elb.modify_listener(ListenerArn=world["listener_arn"], DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
     {"TargetGroupArn": world["target_group_arns"][0], "Weight": 90}, {"TargetGroupArn": world["target_group_arns"][1], "Weight": 10}],

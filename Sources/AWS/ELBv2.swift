@@ -303,6 +303,16 @@ public struct ELBv2: Sendable {
         }
     }
 
+    /// A target group's attributes by key (`deregistration_delay.timeout_seconds`, `stickiness.enabled`, …).
+    public func describeTargetGroupAttributes(arn: String) async throws -> [String: String] {
+        let result = try await client.call(.elasticLoadBalancing, action: "DescribeTargetGroupAttributes", parameters: ["TargetGroupArn": arn])
+        var out: [String: String] = [:]
+        for attribute in result.all("Attributes/member") {
+            if let key = attribute.value("Key") { out[key] = attribute.value("Value") ?? "" }
+        }
+        return out
+    }
+
     public func describeTargetGroups(arns: [String]) async throws -> [TargetGroup] {
         let pages = try await client.paginate(.elasticLoadBalancing, action: "DescribeTargetGroups", parameters: QueryEncoding.memberList("TargetGroupArns", arns),
                                               tokenField: "Marker", nextTokenField: "NextMarker")

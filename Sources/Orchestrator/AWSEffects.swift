@@ -38,6 +38,7 @@ public struct AWSEffects: EffectPerformer {
             // hook fails as a command that could not start would, and its on_failure decides.
             return .hookFinished(ref, HookResult(exitCode: nil, startError: "no hook runner in this process"))
         case .retireGroup(let name):
+            try requireDrained(name, d)
             try await fenceListener(d)
             try await retire(group: name, d)
             return .groupRetired(name)
@@ -108,6 +109,7 @@ public struct AWSEffects: EffectPerformer {
             try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).remove()
             return .testRouteRemoved
         case .removeGreen:
+            try requireDrained(d.plan.greenAutoScalingGroup, d)
             try await fenceListener(d)
             // Never while green's target group carries any traffic, whatever the record says.
             let weights = try await traffic(d).currentWeights()
@@ -121,8 +123,13 @@ public struct AWSEffects: EffectPerformer {
             }
             return .greenRemoved
         case .retireBlue:
+            try requireDrained(d.plan.blue.autoScalingGroup, d)
             try await retire(group: d.plan.blue.autoScalingGroup, d)
             return .blueRetired(by: nil)
+        case .deregisterFleet(let name):
+            return try await deregisterFleet(name, d)
+        case .observeDrain(let name):
+            return try await observeDrain(name, d)
         case .pinBlue:
             return try await pinBlue(d)
         case .copyToGreen(let kind):
@@ -136,11 +143,11 @@ public struct AWSEffects: EffectPerformer {
         }
     }
 
-    private func traffic(_ d: Deployment) -> any TrafficRouter { aws.traffic(for: d.plan.spec, clock: clock) }
+    func traffic(_ d: Deployment) -> any TrafficRouter { aws.traffic(for: d.plan.spec, clock: clock) }
 
     /// Before moving traffic or deleting a group: the listener must still carry this deployment's tag. The lease fences
     /// writers that share a state file; this fences a writer with another state file (or one `--force-unlock`ed).
-    private func fenceListener(_ d: Deployment) async throws {
+    func fenceListener(_ d: Deployment) async throws {
         let guard_ = ListenerGuard(aws: aws, spec: d.plan.spec)
         // Every forward the release shifts must still carry its tag.
         let owners = try await guard_.owners()
@@ -165,28 +172,14 @@ public struct AWSEffects: EffectPerformer {
         try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first { $0.name == name }
     }
 
-    /// Removes a group from green's target group, but never one whose target groups carry traffic on any listener or
-    /// rule of their load balancers (not only the forwards the file names: one added since the release began counts).
+    /// Scales a drained group to 0 and deletes it (pair mode: scales it to 0 and gives it back its target groups), but
+    /// never one whose target groups carry traffic, looked at again right before.
     private func retire(group name: String, _ d: Deployment) async throws {
         guard let existing = try await group(name) else { return }
-        // With Route 53 each stack's own listener always forwards to its target group: only the records say who
-        // carries traffic.
-        let found = d.plan.spec.traffic.route53 != nil ? []
-            : try await ForwardDiscovery(elb: aws.elb).forwards(to: existing.targetGroupARNs, skip: TestRouteRule.matcher(d.plan.spec))
-        var weights = try await traffic(d).currentWeights().percent
-        for forward in found {
-            // A forward Switchyard cannot parse still counts: any traffic to the group keeps it.
-            let shares = (try? ForwardWeights(actions: forward.actions, resource: forward.description).percent)
-                ?? Dictionary(uniqueKeysWithValues: existing.targetGroupARNs.map { ($0, 1) })
-            for (arn, share) in shares { weights[arn] = max(weights[arn] ?? 0, share) }
-        }
-        let carrying = existing.targetGroupARNs.filter { (weights[$0] ?? 0) > 0 }
-        guard carrying.isEmpty else {
-            throw RetireError.carriesTraffic(group: name, targetGroups: carrying)
-        }
+        try await refuseWhileCarrying(existing, d, only: nil)
         // Pair mode never deletes a group: the pair belongs to whoever declared it.
         if d.plan.isPair {
-            try await scalePairGroupToZero(existing, d)
+            try await scalePairGroupToZero(existing, d, reattach: d.removal?.group == name ? (d.removal?.targetGroups ?? []) : [])
         } else {
             try await deleteGroup(name)
         }

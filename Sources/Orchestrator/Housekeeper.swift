@@ -10,7 +10,8 @@ import SwitchyardCore
 public struct Housekeeper: Sendable {
     public struct Outcome: Sendable {
         public var deployment: Deployment
-        /// Nil when blue was retired (and logged); else why it was left alone this time.
+        /// Nil when blue was retired (and logged); else why it was left alone this time (where its retirement got to
+        /// is in the record, and the next `gc` or `start` goes on from there).
         public var problem: String?
     }
 
@@ -18,8 +19,16 @@ public struct Housekeeper: Sendable {
     public let clock: DeploymentClock
     public let actor: String
     public let effects: @Sendable (DeploymentSpec) throws -> EffectPerformer
+    /// Called after every stored change that has an audit-log entry (a retirement's settle, drain and end), for output.
+    public let onChange: @Sendable (Deployment, LogEntry, Date) -> Void
+    /// Set by a signal handler: a retirement stops between two steps (its deadlines are stored; the next `gc` or
+    /// `start` goes on).
+    public let stop: StopRequest?
 
-    public init(store: StateStore, clock: DeploymentClock, actor: String, effects: @escaping @Sendable (DeploymentSpec) throws -> EffectPerformer) {
+    public init(store: StateStore, clock: DeploymentClock, actor: String, effects: @escaping @Sendable (DeploymentSpec) throws -> EffectPerformer,
+                onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in }, stop: StopRequest? = nil) {
+        self.stop = stop
+        self.onChange = onChange
         self.store = store
         self.clock = clock
         self.actor = actor
@@ -34,29 +43,70 @@ public struct Housekeeper: Sendable {
         return candidates.filter { Machine.housekeeping($0, now: now) != nil && !busy.contains($0.service) }
     }
 
-    /// Retires the blue of each deployment `due` gave; one failure does not stop the others.
+    /// Retires the blue of each deployment `due` gave; one failure does not stop the others. Each retirement is a
+    /// progression stored in the record (begun, settled, deregistered, drained, removed), run under the service's lease
+    /// renewed while it waits: killed at any point, the next `gc` or `start` goes on from the stored deadlines.
     public func collect(_ due: [Deployment]) async -> [Outcome] {
         var outcomes: [Outcome] = []
         for d in due {
-            guard let effect = Machine.housekeeping(d, now: clock.now()) else { continue }
+            guard Machine.housekeeping(d, now: clock.now()) != nil else { continue }
             let holder = LeaseHolder(actor: actor)
             do {
-                try store.acquireLease(deploymentId: d.id, service: d.service, holder: holder, at: clock.now(), ttl: 60)
+                try store.acquireLease(deploymentId: d.id, service: d.service, holder: holder, at: clock.now(), ttl: Self.leaseTTL)
             } catch {
                 outcomes.append(Outcome(deployment: d, problem: String(describing: error)))
                 continue
             }
             defer { try? store.releaseLease(service: d.service, holder: holder) }
             do {
-                let event = try await effects(d.plan.spec).perform(effect, for: d)
-                let t = Machine.apply(d, event, now: clock.now())
-                // Fenced like the runner's saves: written only while this process still holds the service's lease.
-                let saved = try store.save(t.deployment, log: t.log, actor: actor, at: clock.now(), holder: holder)
-                outcomes.append(Outcome(deployment: saved, problem: nil))
+                outcomes.append(try await run(d, holder: holder))
             } catch {
-                outcomes.append(Outcome(deployment: d, problem: String(describing: error)))
+                outcomes.append(Outcome(deployment: (try? store.deployment(id: d.id)) ?? d, problem: String(describing: error)))
             }
         }
         return outcomes
+    }
+
+    /// How long the housekeeping lease lives without a renewal; renewed every third of it.
+    static let leaseTTL: TimeInterval = 60
+
+    /// One deployment's housekeeping until nothing is due, or a problem stops it (the record keeps where it got to).
+    private func run(_ start: Deployment, holder: LeaseHolder) async throws -> Outcome {
+        var d = start
+        let performer = try effects(d.plan.spec)
+        var renewed = clock.now()
+        while let decision = Machine.housekeeping(d, now: clock.now()) {
+            if let signal = stop?.signal { return Outcome(deployment: d, problem: "stopped by \(signal); the next gc or start goes on from here") }
+            if clock.now().timeIntervalSince(renewed) >= Self.leaseTTL / 3 {
+                renewed = clock.now()
+                try store.renewLease(service: d.service, deploymentId: d.id, holder: holder, at: renewed, ttl: Self.leaseTTL)
+            }
+            switch decision {
+            case .done:
+                return Outcome(deployment: d, problem: nil)
+            case .transition(let t):
+                d = try save(t, holder: holder)
+            case .wait(let until):
+                // In short slices, so a stop request is seen within a second.
+                try await clock.sleep(until: min(until, renewed.addingTimeInterval(Self.leaseTTL / 3), clock.now().addingTimeInterval(1)))
+            case .perform(let effect):
+                if effect.needsLease {
+                    renewed = clock.now()
+                    try store.renewLease(service: d.service, deploymentId: d.id, holder: holder, at: renewed, ttl: Self.leaseTTL)
+                }
+                let event = try await performer.perform(effect, for: d)
+                d = try save(Machine.apply(d, event, now: clock.now()), holder: holder)
+                if let stuck = d.removal?.stuck { return Outcome(deployment: d, problem: stuck) }
+            }
+        }
+        return Outcome(deployment: d, problem: nil)
+    }
+
+    /// Fenced like the runner's saves: written only while this process still holds the service's lease.
+    private func save(_ t: Transition, holder: LeaseHolder) throws -> Deployment {
+        let now = clock.now()
+        let saved = try store.save(t.deployment, log: t.log, actor: actor, at: now, holder: holder)
+        if let log = t.log { onChange(saved, log, now) }
+        return saved
     }
 }

@@ -61,8 +61,9 @@ extension AWSEffects {
 
     /// Retirement in pair mode (an earlier blue before it becomes green, or blue after its retention): 0/0/0, so the
     /// group's own scaling policies cannot launch anything (MaxSize 0), and the processes this deployment suspended
-    /// on it are resumed. The group is kept.
-    func scalePairGroupToZero(_ group: AutoScalingGroup, _ d: Deployment) async throws {
+    /// on it are resumed. The group is kept, and stands again, empty, in the target groups its deregistration took it
+    /// out of (`reattach`), as whoever declared the pair has it.
+    func scalePairGroupToZero(_ group: AutoScalingGroup, _ d: Deployment, reattach: [String] = []) async throws {
         let client = aws.autoScaling.client
         if group.minSize != 0 || group.maxSize != 0 || group.desiredCapacity != 0 {
             try await client.send(SettingsCopier.update(group: group.name, minSize: 0, maxSize: 0, desiredCapacity: 0))
@@ -74,6 +75,8 @@ extension AWSEffects {
             let resume = fleet.processesToResume.filter { group.suspendedProcesses.contains($0) }
             if let request = SettingsCopier.resume(resume, group: group.name) { try await client.send(request) }
         }
+        let missing = reattach.filter { !group.targetGroupARNs.contains($0) }
+        for request in SettingsCopier.attach(targetGroups: missing, loadBalancers: [], group: group.name) { try await client.send(request) }
     }
 
     /// Returns once the group lists no more than `count` instances, or throws after the deletion limit.

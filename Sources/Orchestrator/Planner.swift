@@ -128,8 +128,24 @@ public struct Planner: Sendable {
             greenAutoScalingGroup: pair?.idle.name ?? Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
             retire: retire, stickyForwards: sticky.isEmpty ? nil : sticky, fleet: fleet,
             pair: pair.map { PairPlan(groups: spec.fleet.pair, greenBefore: $0.greenBefore) }, trafficSettleSeconds: settle,
-            stackLoadBalancers: stacks)
+            stackLoadBalancers: stacks, settle: Self.settle(spec, ttl: settle))
         return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source, blueFleet: fleetDescription))
+    }
+
+    /// Each target group's `deregistration_delay.timeout_seconds`, for `plan` to say how long a fleet leaving it drains.
+    public func deregistrationDelays(_ targetGroups: [String]) async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for arn in targetGroups {
+            out[arn] = try await aws.elb.describeTargetGroupAttributes(arn: arn)["deregistration_delay.timeout_seconds"].flatMap { Int($0) } ?? 0
+        }
+        return out
+    }
+
+    /// How long a confirmed traffic change takes to reach clients: `traffic.settle` (15 s when the file names none)
+    /// for ALB listeners; with Route 53 the records' TTL, or `traffic.settle` when that is longer.
+    static func settle(_ spec: DeploymentSpec, ttl: Int?) -> TimeSpan {
+        guard let ttl, spec.traffic.route53 != nil else { return spec.traffic.settle ?? DeploymentSpec.Traffic.defaultSettle }
+        return max(.seconds(Int64(ttl)), spec.traffic.settle ?? .zero)
     }
 
     /// The split as it stands, the sticky forwards, and the seconds a change takes to reach clients. ALB: every forward

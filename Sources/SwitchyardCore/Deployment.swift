@@ -46,16 +46,20 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     public var fleet: FleetPlan?
     /// Set in `fleet.mode: pair`: green is a standing group, updated and scaled, never created or deleted.
     public var pair: PairPlan?
-    /// Seconds a confirmed weight change takes to reach clients: with Route 53, the records' TTL, for resolvers keep
-    /// the old answer that long. Each step's bake starts only after it. Nil (none) with ALB listeners.
+    /// With Route 53, the records' TTL in seconds (resolvers keep the old answer that long). Nil with ALB listeners.
     public var trafficSettleSeconds: Int?
+    /// How long a confirmed listener or record change takes to reach clients (`traffic.settle`; with Route 53 at least
+    /// the records' TTL): each step's bake starts that long after its weights were confirmed, and a fleet that lost its
+    /// traffic is deregistered only that long after. Nil in records made before it was kept: then the TTL, or none.
+    public var settle: TimeSpan?
     /// With Route 53, each stack's load balancer by its target group (the `{load_balancer}` of metric checks is green's
     /// for green's query and blue's for blue's). Nil with ALB listeners, where both share one.
     public var stackLoadBalancers: [String: String]?
 
     public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
                 stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, pair: PairPlan? = nil, trafficSettleSeconds: Int? = nil,
-                stackLoadBalancers: [String: String]? = nil) {
+                stackLoadBalancers: [String: String]? = nil, settle: TimeSpan? = nil) {
+        self.settle = settle
         self.fleet = fleet
         self.pair = pair
         self.stackLoadBalancers = stackLoadBalancers
@@ -75,8 +79,8 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// Whether any shifted forward has target-group stickiness on.
     public var isSticky: Bool { !(stickyForwards ?? [:]).isEmpty }
 
-    /// The wait between a confirmed weight change and its bake.
-    public var trafficSettle: TimeSpan { .seconds(Int64(max(trafficSettleSeconds ?? 0, 0))) }
+    /// The wait between a confirmed traffic change and the moment it counts as live for clients.
+    public var trafficSettle: TimeSpan { settle ?? .seconds(Int64(max(trafficSettleSeconds ?? 0, 0))) }
 
     /// The green weights of the steps, in order.
     public var weights: [Int] { spec.weightSteps.map(\.weight) }
@@ -94,8 +98,11 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var greenWeight: Int
     /// When the current state (or, while shifting, the current step's bake) began.
     public var phaseStartedAt: Date
-    /// When the listener was last confirmed at the current step's weight; the bake runs from here.
+    /// When the current step's weights count as live for clients: their confirmation plus the plan's settle. The bake,
+    /// and the checks that let the step move on, run from here.
     public var bakeStartedAt: Date?
+    /// When the listener (or the records) were last confirmed at the current step's weights, before the settle.
+    public var weightsConfirmedAt: Date?
     /// When the next check or observation is due.
     public var nextCheckAt: Date?
     public var greenLaunchTemplateVersion: Int?
@@ -163,9 +170,24 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// Nil in a record not yet stored (a store takes it as version 1, what insert writes) and in records stored before
     /// versions were kept (the store supplies the version on reading).
     public var version: Int?
-    /// After a rollback moved the Route 53 records back to blue: green stays until this time (the records' TTL
-    /// later), because resolvers may still send clients to green until then.
+    /// Kept for records written before `removal`: after a Route 53 rollback, green stayed until this time.
     public var greenDrainedAt: Date?
+    /// The fleet on its way out of service (green after a rollback, blue at retirement, a group retired from green's
+    /// target group), with its settle and drain deadlines; nil when none is.
+    public var removal: FleetRemoval?
+    /// Set once green may have had client traffic (its first weight was due, the test route stood, or a resume found
+    /// it weighted): its removal then waits the settle and the drain. Nil: it never had any.
+    public var greenServed: Bool?
+    /// When promotion was confirmed (100 % green read back): blue's traffic left then.
+    public var promotedAt: Date?
+    /// When a rollback's last traffic change was confirmed (the listener or records read back at 100 % blue, then the
+    /// test route's deletion): green's settle counts from here.
+    public var trafficRestoredAt: Date?
+    /// When the test route's rule counts as live (its creation plus the settle): only probes after it count.
+    public var testRouteLiveAt: Date?
+    /// Probes through the live test route that passed in a row: the first weight moves to green only once there are
+    /// `checks.http.failure_threshold` of them.
+    public var testRouteProbePasses: Int?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id
@@ -212,9 +234,23 @@ public struct Deployment: Sendable, Hashable, Codable {
         plan.isSticky && stickinessRestored != true
     }
 
-    /// Whether `switchyard rollback` can still undo this completed release by moving traffic back to blue.
+    /// Whether `switchyard rollback` can still undo this completed release by moving traffic back to blue (never once
+    /// blue's removal has begun).
     public func blueRetained(at now: Date) -> Bool {
-        state == .completed && blueRetiredAt == nil && (retentionDeadline.map { now < $0 } ?? false)
+        state == .completed && blueRetiredAt == nil && removal == nil && (retentionDeadline.map { now < $0 } ?? false)
+    }
+
+    /// Whether green may have had client traffic: its removal then waits the settle and the drain. Records written
+    /// before `greenServed` was kept answer from how far the release got.
+    public var mayHaveServedGreen: Bool {
+        greenServed == true || greenWeight > 0 || stepIndex > 0 || testRouteRuleArn != nil || retentionDeadline != nil
+    }
+
+    /// Whether the test route has carried `checks.http.failure_threshold` passing probes since it went live (always
+    /// true without a test route): the first weight waits for it.
+    public var testRouteProven: Bool {
+        guard let http = plan.spec.checks.http, http.testRoute != nil else { return true }
+        return (testRouteProbePasses ?? 0) >= http.failureThreshold
     }
 
     /// Whether blue's retention is over and blue still stands: the next command that touches the service retires it.

@@ -105,7 +105,7 @@ struct FileReader {
     /// lists of DeploymentFileSections.swift by e2e/test_docs.py (every accepted key must be here).
     static let knownKeys: [String: [String]] = [
         "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
-        "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53"],
+        "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "settle"],
         "traffic.route53": ["hosted_zone_id", "record_name", "record_type", "records"],
         "traffic.route53.records": ["set_identifier", "target", "target_group"],
         "fleet": ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default", "mode", "pair"],

@@ -7,8 +7,9 @@ extension FileReader {
     static let recordTypes = ["A", "AAAA", "CNAME"]
 
     mutating func route53Traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
-        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53"])
+        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "settle"])
         let before = issues.count
+        let settle = self.settle(f["settle"])
         for key in ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"] where f[key] != nil {
             add(f[key], "traffic.\(key)", "does not go with traffic.route53: the records move the traffic, and each record names its stack's target_group")
         }
@@ -30,7 +31,8 @@ extension FileReader {
         }
         let records = route53Records(g["records"], region: region)
         guard let zone, let name, let type, let records, issues.count == before else { return nil }
-        return DeploymentSpec.Traffic(route53: DeploymentSpec.Route53Traffic(hostedZoneId: zone, recordName: name, recordType: type, records: records))
+        return DeploymentSpec.Traffic(route53: DeploymentSpec.Route53Traffic(hostedZoneId: zone, recordName: name, recordType: type, records: records),
+                                      settle: settle)
     }
 
     /// Exactly two records, one per stack: different set identifiers, targets and target groups.

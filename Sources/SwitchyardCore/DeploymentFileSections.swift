@@ -53,8 +53,10 @@ extension FileReader {
 
     mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
         if m.contains(where: { $0.key.scalar?.string == "route53" }) { return route53Traffic(m, region: region) }
-        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53"], required: ["target_groups"])
+        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "settle"],
+                       required: ["target_groups"])
         let before = issues.count
+        let settle = self.settle(f["settle"])
         let listener = f["listener_arn"] == nil ? nil : string(f["listener_arn"], "traffic.listener_arn")
         let listenerParts = listener.flatMap { arn(f["listener_arn"], arn: $0, key: "traffic.listener_arn", pattern: Self.listenerPattern, region: region, kind: "an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID)") }
         var rule: String?
@@ -89,7 +91,17 @@ extension FileReader {
         let primary = listener ?? shiftedListeners.first ?? shiftedRules.first.map(DeploymentSpec.TrafficForward.listenerOf(rule:))
         guard let primary else { return nil }
         return DeploymentSpec.Traffic(listenerArn: primary, ruleArn: rule, targetGroups: groups,
-                                      listenerArns: usesLists ? shiftedListeners : nil, ruleArns: usesLists ? shiftedRules : nil)
+                                      listenerArns: usesLists ? shiftedListeners : nil, ruleArns: usesLists ? shiftedRules : nil, settle: settle)
+    }
+
+    /// `traffic.settle`: a duration from 0s to 10m.
+    mutating func settle(_ node: Node?) -> TimeSpan? {
+        guard let node, let span = duration(node, "traffic.settle", positive: false) else { return nil }
+        guard span <= DeploymentSpec.Traffic.maxSettle else {
+            add(node, "traffic.settle", "must be at most \(DeploymentSpec.Traffic.maxSettle) (got \(span)): a listener change reaches every load balancer node within seconds")
+            return nil
+        }
+        return span
     }
 
     /// No forward named twice, and all of one account.

@@ -45,9 +45,20 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         /// Two whole stacks behind Route 53 weighted records (`traffic.route53`): then no listener is shifted
         /// (`listenerArn` is empty, `forwards` none) and `targetGroups` are the records' target groups, in file order.
         public var route53: Route53Traffic?
+        /// `traffic.settle`: how long a confirmed listener change takes to reach every load balancer node; nil when the
+        /// file leaves it to the default (and in records written before it existed).
+        public var settle: TimeSpan?
+
+        /// The settle of a file that names none. ALB nodes apply a listener or rule change seconds after the API
+        /// accepts it; AWS publishes no figure, and users measure from a few seconds to about ten (argo-rollouts
+        /// #4595, #3926, #3333; aws-load-balancer-controller #1719): 15 s is the longest of those with half again.
+        public static let defaultSettle = TimeSpan.seconds(15)
+        /// The longest `traffic.settle` a file may ask for.
+        public static let maxSettle = TimeSpan.minutes(10)
 
         public init(listenerArn: String, ruleArn: String? = nil, targetGroups: [String], listenerArns: [String]? = nil, ruleArns: [String]? = nil,
-                    route53: Route53Traffic? = nil) {
+                    route53: Route53Traffic? = nil, settle: TimeSpan? = nil) {
+            self.settle = settle
             self.listenerArn = listenerArn
             self.ruleArn = ruleArn
             self.targetGroups = targetGroups
@@ -57,8 +68,8 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         }
 
         /// The traffic of two stacks moved by their Route 53 weighted records.
-        public init(route53: Route53Traffic) {
-            self.init(listenerArn: "", targetGroups: route53.records.map(\.targetGroup), route53: route53)
+        public init(route53: Route53Traffic, settle: TimeSpan? = nil) {
+            self.init(listenerArn: "", targetGroups: route53.records.map(\.targetGroup), route53: route53, settle: settle)
         }
 
         /// Every forward action this release shifts, in the file's order (listeners first); none with Route 53.

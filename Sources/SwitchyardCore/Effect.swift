@@ -47,6 +47,12 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     case restoreBlueFleet
     /// A deployment file hook ran to its end (a local process, not an AWS call).
     case runHook(HookRef)
+    /// A fleet leaving service stands in no target group any more (each detached from the group, so the load balancer
+    /// stops sending it new requests, and drains what is in flight); reports the target groups' deregistration delay.
+    /// Refused while any of its target groups carries traffic.
+    case deregisterFleet(String)
+    /// Reads which of a deregistered fleet's instances its target groups still list (draining, or not yet shown so).
+    case observeDrain(String)
 
     /// A short name for logs and error messages.
     public var title: String {
@@ -72,6 +78,8 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .observeBlue: return "reading blue's capacity"
         case .restoreBlueFleet: return "restoring blue's sizes and scaling"
         case .runHook(let ref): return "running the \(ref)"
+        case .deregisterFleet(let group): return "deregistering \(group) from its target groups"
+        case .observeDrain(let group): return "reading whether \(group) has drained"
         }
     }
 
@@ -80,8 +88,8 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// Whether the effect changes anything in AWS (the others only read): each of these is fenced by the lease.
     public var writesAWS: Bool {
         switch self {
-        case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion, .observeBlue, .runHook: return false
-        case .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue,
+        case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion, .observeBlue, .runHook, .observeDrain: return false
+        case .deregisterFleet, .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue,
              .ensureTestRoute, .removeTestRoute, .restoreStickiness, .pinBlue, .copyToGreen, .releaseGreen, .restoreBlueFleet: return true
         }
     }
@@ -117,6 +125,8 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .observeBlue: return "observeBlue"
         case .restoreBlueFleet: return "restoreBlueFleet"
         case .runHook: return "runHook"
+        case .deregisterFleet: return "deregisterFleet"
+        case .observeDrain: return "observeDrain"
         }
     }
 }
@@ -156,6 +166,12 @@ public enum Event: Sendable, Hashable {
     /// A hook was stopped because the process was asked to stop (SIGINT/SIGTERM): it has not finished, and runs again
     /// on resume.
     case hookInterrupted(HookRef)
+    /// A fleet leaving service was detached from these target groups (none when it stood in none, or is gone); the
+    /// longest deregistration delay among them, in seconds, as AWS reported it.
+    case fleetDeregistered(group: String, targetGroups: [String], delaySeconds: Int)
+    /// A deregistered fleet's instances that its target groups still list, with their states (`draining`, or a state
+    /// a stale read may still show); empty once none is.
+    case drainObserved(group: String, targets: [TargetHealthReport.Target])
 }
 
 /// Green's group as last read: its instances and how many are InService.

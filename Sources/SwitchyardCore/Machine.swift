@@ -49,7 +49,10 @@ public enum Machine {
             return .perform(.begin)
         case .launching:
             if let group = d.plan.retire.first(where: { !d.retiredGroups.contains($0) }) {
-                return .perform(.retireGroup(group))
+                // The plan read no traffic on green's target group when the deployment was created: the settle counts
+                // from then.
+                return removing(d, group: group, trafficLeftAt: d.createdAt, now: now, then: .retireGroup(group),
+                                why: "retiring \(group) from green's target group")
             }
             // Before the new version exists: a blue on `$Latest` would launch it at once.
             if d.plan.fleet != nil && d.bluePinned != true { return .perform(.pinBlue) }
@@ -97,9 +100,11 @@ public enum Machine {
                 return .perform(.restoreBlue)
             }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
+            if let retiring = interruptedRetirement(d, now: now) { return retiring }
             if !d.greenRemoved {
-                if let drained = d.greenDrainedAt, now < drained { return .wait(until: drained) }
-                return .perform(.removeGreen)
+                let left = d.mayHaveServedGreen ? (d.trafficRestoredAt ?? now) : nil
+                return removing(d, group: d.plan.greenAutoScalingGroup, trafficLeftAt: left, now: now, then: .removeGreen,
+                                why: "green \(d.plan.greenAutoScalingGroup) leaves service")
             }
             if d.needsStickinessRestored { return .perform(.restoreStickiness) }
             if d.plan.fleet != nil && d.blueRestored != true { return .perform(.restoreBlueFleet) }
@@ -114,14 +119,6 @@ public enum Machine {
         }
     }
 
-    /// Work due on a terminal deployment: retiring blue once a completed release's retention is over.
-    /// `switchyard start`, `status` and `gc` ask this of every completed deployment of the services they touch.
-    public static func housekeeping(_ d: Deployment, now: Date) -> Effect? {
-        // A failed rollback may have left the test route standing; it goes once nobody runs the deployment.
-        if d.state == .failed && d.testRouteMayStand { return .removeTestRoute }
-        return d.blueRetentionExpired(at: now) ? .retireBlue : nil
-    }
-
     /// The first copy from blue that green still lacks.
     static func pendingCopy(_ d: Deployment) -> FleetCopy? {
         guard let fleet = d.plan.fleet else { return nil }
@@ -129,80 +126,8 @@ public enum Machine {
         return fleet.copies.first { !done.contains($0) }
     }
 
-    private static func decideShifting(_ d: Deployment, now: Date) -> Decision {
-        guard let step = d.currentStep else {
-            var next = d
-            next.state = .promoting
-            next.phaseStartedAt = now
-            next.updatedAt = now
-            return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .promoting, message: "all steps baked; promoting green")))
-        }
-        // Green is healthy and takes no traffic yet: the smoke test runs before the first weight is written.
-        if let hook = hookDecision(d, .beforeTraffic, now: now) { return hook }
-        guard case .weight(let weight, let bake) = step else {
-            var next = d
-            next.state = .paused
-            next.phaseStartedAt = now
-            next.updatedAt = now
-            return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message: "waiting at a manual gate for `switchyard promote \(d.id)`")))
-        }
-        if d.recheckAfterResume == true { return .perform(.runChecks) }
-        guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
-            return .perform(.setWeights(green: weight))
-        }
-        if let hook = hookDecision(d, .afterStep, now: now) { return hook }
-        let bakeEnd = bakeStart.adding(bake)
-        if now >= bakeEnd {
-            // However short the bake, the checks run at least once under this step's traffic, and a check that is
-            // failing (below its threshold) must pass again or reach its threshold before the weight rises.
-            guard let checked = d.lastChecksAt, checked >= bakeStart, d.checksPendingAtWeight != true else { return .perform(.runChecks) }
-            if !d.consecutiveFailures.isEmpty { return due(d, now: now, .runChecks) }
-            if let starved = starvedMetrics(d, weight: weight, now: now) { return .transition(starved) }
-            return .transition(advance(d, now: now, message: "step \(d.stepLabel) baked \(bake) at \(weight)% green"))
-        }
-        if let next = d.nextCheckAt, next > now {
-            return .wait(until: min(next, bakeEnd))
-        }
-        return .perform(.runChecks)
-    }
-
-    /// A bake over while a metric check still had too few data points: its `on_no_data` rolls back or pauses (promote
-    /// goes on to the next step); `pass` and checks with data let the step advance.
-    private static func starvedMetrics(_ d: Deployment, weight: Int, now: Date) -> Transition? {
-        let starved = (d.lastChecks ?? []).filter { $0.onNoData == .rollback || $0.onNoData == .pause }
-        guard let first = starved.first(where: { $0.onNoData == .rollback }) ?? starved.first else { return nil }
-        let details = ["check": first.name, "evidence": first.evidence, "on_no_data": first.onNoData?.rawValue ?? ""]
-        if first.onNoData == .rollback {
-            return startRollback(d, now: now, reason: "check \(first.name) had not enough data when step \(d.stepLabel) had baked: \(first.evidence)",
-                                 details: details)
-        }
-        var next = d
-        next.state = .paused
-        next.phaseStartedAt = now
-        next.updatedAt = now
-        return Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message:
-            "check \(first.name) had not enough data when step \(d.stepLabel) had baked at \(weight)% green; waiting for `switchyard promote \(d.id)` or `rollback`",
-            details: details))
-    }
-
-    /// Moves to the step after the current one (skipping nothing), or to promotion after the last.
-    private static func advance(_ d: Deployment, now: Date, message: String) -> Transition {
-        var next = d
-        let from = d.state
-        next.stepIndex += 1
-        next.bakeStartedAt = nil
-        next.phaseStartedAt = now
-        next.updatedAt = now
-        if next.stepIndex >= d.plan.spec.steps.count {
-            next.state = .promoting
-        } else {
-            next.state = .shifting
-        }
-        return Transition(deployment: next, log: LogEntry(from: from, to: next.state, message: message))
-    }
-
     /// Either the observation is due now, or the wait until it is.
-    private static func due(_ d: Deployment, now: Date, _ effect: Effect) -> Decision {
+    static func due(_ d: Deployment, now: Date, _ effect: Effect) -> Decision {
         if let next = d.nextCheckAt, next > now { return .wait(until: next) }
         return .perform(effect)
     }
@@ -226,6 +151,7 @@ public enum Machine {
 
     /// Applies what an effect or an operator reported. Events that do not fit the state change nothing.
     public static func apply(_ d: Deployment, _ event: Event, now: Date) -> Transition {
+        if let removal = applyRemoval(d, event, now: now) { return removal }
         var next = d
         next.updatedAt = now
         let interval = d.plan.spec.checks.interval
@@ -234,9 +160,10 @@ public enum Machine {
             next.state = .launching
             next.phaseStartedAt = now
             return Transition(deployment: next, log: LogEntry(from: .pending, to: .launching, message: "release of \(d.ami) started: blue is \(d.plan.blue.autoScalingGroup)"))
-        case (.launching, .groupRetired(let name)):
+        case (.launching, .groupRetired(let name)), (.rollingBack, .groupRetired(let name)) where d.state == .launching || d.removal?.group == name:
             if !next.retiredGroups.contains(name) { next.retiredGroups.append(name) }
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "retired \(name) from green's target group", details: ["asg": name]))
+            if next.removal?.group == name { next.removal = nil }
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's target group", details: ["asg": name]))
         case (.launching, .launchTemplateVersionReady(let version)):
             next.greenLaunchTemplateVersion = version
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
@@ -267,8 +194,15 @@ public enum Machine {
                 if checked.deployment.state == .rollingBack { return checked }
                 next = checked.deployment
             }
+            if report.allHealthy(expected: d.plan.blue.desiredCapacity), !next.testRouteProven {
+                next.lastObservation = "\(report.summary); test route: \(next.testRouteProbePasses ?? 0)/\(d.plan.spec.checks.http?.failureThreshold ?? 0) probes passed since it went live"
+                next.nextCheckAt = now.adding(interval)
+                return Transition(deployment: next, log: nil)
+            }
             if report.allHealthy(expected: d.plan.blue.desiredCapacity) {
                 next.state = .shifting
+                // From here a weight may be written: green's removal waits the settle and the drain.
+                next.greenServed = true
                 next.phaseStartedAt = now
                 next.nextCheckAt = nil
                 next.bakeStartedAt = nil
@@ -279,24 +213,30 @@ public enum Machine {
         case (.shifting, .weightsConfirmed(let green)):
             let before = d.greenWeight
             next.greenWeight = green
-            // Resolvers keep the old answer for the record's TTL: the bake counts from when clients can see the step.
-            // Stored as the bake's start, so a resumed run still waits it out.
+            // Load balancer nodes apply the change seconds after the API confirms it, and resolvers keep the old answer
+            // for the records' TTL: the bake counts from when clients see the step. Stored as the bake's start, so a
+            // resumed run still waits it out.
             let settle = d.plan.trafficSettle
+            next.weightsConfirmedAt = now
             next.bakeStartedAt = now.adding(settle)
             next.checksPendingAtWeight = true
             next.nextCheckAt = now.adding(interval)
-            var details = ["green_weight": String(green), "blue_weight": String(100 - green)]
+            var details = ["green_weight": String(green), "blue_weight": String(100 - green), "confirmed_at": StoredTime.text(now)]
             var message = "step \(d.stepLabel): weights blue \(100 - green)% / green \(green)% (was \(100 - before)/\(before))"
             if settle > .zero {
-                details["settle_seconds"] = String(Int(settle.seconds))
-                message += "; the bake starts after the records' TTL, \(settle)"
+                details["settle_seconds"] = String(format: "%g", settle.seconds)
+                details["live_at"] = StoredTime.text(now.adding(settle))
+                // A plan without its own settle took the records' TTL (Route 53, before traffic.settle existed).
+                message += d.plan.spec.traffic.route53 != nil || d.plan.settle == nil ? "; the bake starts after the records' TTL, \(settle)"
+                    : "; the bake starts once it is live, after traffic.settle \(settle) (settling until \(StoredTime.clock(now.adding(settle))))"
             }
             return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: message, details: details))
         case (.shifting, .checksObserved(let results)), (.paused, .checksObserved(let results)),
              (.checkingHealth, .checksObserved(let results)):
             return applyChecks(next, results, now: now)
         case (.promoting, .promotionConfirmed):
-            guard pendingHook(d, .afterPromotion) != nil else { return complete(d, now: now) }
+            next.promotedAt = now
+            guard pendingHook(d, .afterPromotion) != nil else { return complete(next, now: now) }
             next.promotionConfirmed = true
             return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "listener read back at 100% green; the after_promotion hooks run before the release is completed"))
         case (_, .hookFinished(let ref, let result)):
@@ -306,7 +246,8 @@ public enum Machine {
         case (.rollingBack, .weightsConfirmed(let green)) where green == 0:
             next.greenWeight = 0
             next.trafficRestored = true
-            if d.plan.trafficSettle > .zero { next.greenDrainedAt = now.adding(d.plan.trafficSettle) }
+            // Green's removal counts its settle from here (begun by the next decision, with its own log line).
+            next.trafficRestoredAt = now
             // Clients bound to green by stickiness would stay there whatever the weights: the same write turned it off.
             let sticky = d.plan.isSticky ? "; stickiness off until green is gone" : ""
             if d.plan.spec.traffic.route53 != nil {
@@ -316,10 +257,18 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "listener read back at 100% blue\(sticky)", details: ["green_weight": "0", "blue_weight": "100"]))
         case (.waitingForCapacity, .testRouteReady(let arn)), (.checkingHealth, .testRouteReady(let arn)):
             next.testRouteRuleArn = arn
+            // Probe traffic reaches green from here; the rule counts as live only once the settle is over.
+            next.greenServed = true
+            if d.testRouteRuleArn != arn || d.testRouteLiveAt == nil {
+                next.testRouteLiveAt = now.adding(d.plan.trafficSettle)
+                next.testRouteProbePasses = 0
+            }
             let header = d.plan.spec.testRoute?.header ?? DeploymentSpec.TestRoute.defaultHeader
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route: requests carrying \(header): \(DeploymentSpec.TestRoute.value) go to green's target group \(d.plan.greenTargetGroupArn)", details: ["rule_arn": arn]))
         case (.promoting, .testRouteRemoved), (.rollingBack, .testRouteRemoved):
             next.testRouteRemoved = true
+            // Requests with the header reach green until the rule's deletion is live everywhere.
+            if d.state == .rollingBack, d.trafficRestored { next.trafficRestoredAt = now }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route removed", details: d.testRouteRuleArn.map { ["rule_arn": $0] } ?? [:]))
         case (.failed, .testRouteRemoved) where d.testRouteMayStand:
             next.testRouteRemoved = true
@@ -330,6 +279,7 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "stickiness turned back on now that green is gone"))
         case (.rollingBack, .greenRemoved):
             next.greenRemoved = true
+            if next.removal?.group == d.plan.greenAutoScalingGroup { next.removal = nil }
             let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own launch template version \($0.greenBefore.launchTemplateVersion), processes and target groups; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) \(how)"))
         case (.paused, .promoteRequested) where !d.promoteRequested:
@@ -345,6 +295,7 @@ public enum Machine {
                                  details: ["actor": actor, "check": "manual", "retry": "rollback retried after: \(d.failureReason ?? "a failure")"])
         case (.completed, .blueRetired(let by)) where d.blueRetiredAt == nil:
             next.blueRetiredAt = now
+            if next.removal?.group == d.plan.blue.autoScalingGroup { next.removal = nil }
             // Housekeeping after the end: the release finished when it was promoted, not now.
             next.updatedAt = d.updatedAt
             let why = by.map { "deployment \($0) needs its target group, so the retention ended early" } ?? "its retention ended"
@@ -391,8 +342,9 @@ public enum Machine {
         return LogEntry(from: .rollingBack, to: .rollingBack, message: "warning: blue \(d.plan.blue.autoScalingGroup) has only \(report.inService) InService instances (\(had) when the release started); traffic returns to it anyway, as green is being rolled back", details: details)
     }
 
-    private static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {
+    static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {
         var next = d
+        countTestRouteProbes(&next, results, now: now)
         next.nextCheckAt = now.adding(d.plan.spec.checks.interval)
         next.recheckAfterResume = nil
         next.lastChecks = results
@@ -415,7 +367,7 @@ public enum Machine {
         return startRollback(next, now: now, reason: "check \(first.name) failed \(count) time(s) in a row: \(first.evidence)", details: details)
     }
 
-    private static func applyFailure(_ d: Deployment, effect: Effect, message: String, now: Date) -> Transition {
+    static func applyFailure(_ d: Deployment, effect: Effect, message: String, now: Date) -> Transition {
         guard d.state == .rollingBack else {
             return startRollback(d, now: now, reason: "\(effect.title) failed: \(message)", details: ["effect": effect.title])
         }

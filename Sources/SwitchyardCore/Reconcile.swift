@@ -84,17 +84,22 @@ extension Machine {
         switch d.state {
         case .pending, .launching, .waitingForCapacity, .checkingHealth:
             if green > 0 {
+                d.greenServed = true
                 found += "; green takes traffic before it was proven healthy"
                 let t = startRollback(d, now: now, reason: "on resume, the listener sent \(green)% to green before green was proven healthy", details: ["check": "resume"])
                 d = t.deployment
                 return outcome("resumed by \(actor): \(found)")
             }
+            // A failed probe through the test route may have been lost with the crash: the count starts again.
+            if d.testRouteProbePasses != nil { d.testRouteProbePasses = 0 }
             if d.state == .waitingForCapacity || d.state == .checkingHealth {
                 d.phaseStartedAt = now
                 found += "; the \(d.state == .waitingForCapacity ? "capacity" : "health") timeout counts from now"
             }
         case .shifting, .paused, .promoting:
             if (d.state == .shifting || d.state == .paused) && green > 0 { d.recheckAfterResume = true }
+            if green > 0 { d.greenServed = true }
+            if d.greenWeight == 0, d.testRouteProbePasses != nil { d.testRouteProbePasses = 0 }
             if !observed.greenExists {
                 let t = startRollback(d, now: now, reason: "on resume, green's group \(plan.greenAutoScalingGroup) is gone", details: ["check": "resume"])
                 d = t.deployment
@@ -107,8 +112,12 @@ extension Machine {
                 found += "; adopting the listener's weights"
             }
         case .rollingBack:
+            if green > 0 { d.greenServed = true }
             if d.trafficRestored && green > 0 {
                 d.trafficRestored = false
+                // Green's removal starts again from a new confirmation: its settle counts from there.
+                if d.removal?.group == plan.greenAutoScalingGroup { d.removal = nil }
+                d.trafficRestoredAt = nil
                 found += "; traffic is no longer all on blue, restoring it again"
             }
         case .completed, .rolledBack, .failed:

@@ -54,6 +54,21 @@ enum Console {
         }
     }
 
+    /// `settling until 10:42:13`, `draining blue: 2 targets, until 10:42:43`: what a deployment waits for because
+    /// clients see traffic changes late (times of day in UTC, as the live view's events).
+    static func waiting(_ wait: TrafficWait) -> String {
+        switch wait {
+        case .stepSettling(let until): return "settling until \(StoredTime.clock(until)): the step's weights are confirmed, its bake starts once they are live"
+        case .testRouteSettling(let until): return "settling until \(StoredTime.clock(until)): the test route counts once it is live"
+        case .testRouteProving(let passes, let needed): return "test route live: \(passes) of \(needed) probes through it passed before the first weight"
+        case .fleetSettling(let fleet, let until): return "settling until \(StoredTime.clock(until)): \(fleet) may still get requests, then it is deregistered"
+        case .fleetDeregistering(let fleet): return "deregistering \(fleet) from its target groups"
+        case .fleetDraining(let fleet, let targets, let until):
+            return "draining \(fleet): \(targets) target\(targets == 1 ? "" : "s"), until \(StoredTime.clock(until))"
+        case .fleetRemoving(let fleet): return "\(fleet) drained: removing it"
+        }
+    }
+
     /// A percentage right-aligned in three columns.
     static func pad(_ n: Int) -> String {
         String(repeating: " ", count: max(0, 3 - String(n).count)) + String(n)

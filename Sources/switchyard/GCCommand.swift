@@ -28,7 +28,7 @@ struct GC: AsyncParsableCommand {
                 Console.error("nothing to retire: no state file at \(state.path)")
                 return .success
             }
-            let (due, clean) = await Session.housekeeping(store: store, service: service, logger: logger)
+            let (due, clean, _) = await Session.housekeeping(store: store, service: service, logger: logger)
             if due == 0 { Console.error("nothing to retire" + (service.map { " for \($0)" } ?? "")) }
             await deleteVersions(store: store, logger: logger)
             return clean ? .success : .failed

@@ -118,6 +118,15 @@ enum JSONViews {
         let running_hook: String?
         /// The hooks that ran to their end, in order.
         let finished_hooks: [String]
+        /// The plan's `traffic.settle` (or the records' TTL), in milliseconds.
+        let settle_ms: Int64
+        /// When the current step's weights were confirmed, and when they count as live (its bake starts then).
+        let weights_confirmed_at: String?
+        let live_at: String?
+        /// What the deployment waits for now because clients see traffic changes late, in words (`settling until …`).
+        let waiting: String?
+        /// The fleet on its way out of service, with its deadlines; null when none is.
+        let removal: Removal?
         let events: [Event]?
         let runner: Runner?
 
@@ -145,6 +154,11 @@ enum JSONViews {
             failure_reason = d.failureReason
             running_hook = d.runningHook
             finished_hooks = d.finishedHooks ?? []
+            settle_ms = d.plan.trafficSettle.milliseconds
+            weights_confirmed_at = timestamp(d.weightsConfirmedAt)
+            live_at = timestamp(d.bakeStartedAt)
+            waiting = d.trafficWait(at: now).map(Console.waiting)
+            removal = d.removal.map { Removal($0, now: now) }
             self.events = events?.map(Event.init)
         }
 
@@ -152,7 +166,8 @@ enum JSONViews {
         /// only in `show`, `runner` only in `status`.
         enum CodingKeys: String, CodingKey {
             case id, service, ami, state, step_index, steps, green_weight, blue_weight, blue, green, created_at, updated_at,
-                 finished_at, retention_deadline, blue_retired_at, actor, file_digest, rollback_reason, failure_reason, running_hook, finished_hooks, events, runner
+                 finished_at, retention_deadline, blue_retired_at, actor, file_digest, rollback_reason, failure_reason, running_hook, finished_hooks, events, runner,
+                 settle_ms, weights_confirmed_at, live_at, waiting, removal
         }
 
         func encode(to encoder: Encoder) throws {
@@ -178,8 +193,63 @@ enum JSONViews {
             try c.encode(failure_reason, forKey: .failure_reason)
             try c.encode(running_hook, forKey: .running_hook)
             try c.encode(finished_hooks, forKey: .finished_hooks)
+            try c.encode(settle_ms, forKey: .settle_ms)
+            try c.encode(weights_confirmed_at, forKey: .weights_confirmed_at)
+            try c.encode(live_at, forKey: .live_at)
+            try c.encode(waiting, forKey: .waiting)
+            try c.encode(removal, forKey: .removal)
             try c.encodeIfPresent(events, forKey: .events)
             try c.encodeIfPresent(runner, forKey: .runner)
+        }
+    }
+
+    /// A fleet leaving service: where its removal is, and every deadline of it.
+    struct Removal: Encodable {
+        let auto_scaling_group: String
+        /// `settling`, `deregistering`, `draining` or `removing`.
+        let phase: String
+        let traffic_left_at: String?
+        let settle_until: String?
+        let deregistered_at: String?
+        let target_groups: [String]
+        let deregistration_delay_seconds: Int?
+        let drain_until: String?
+        /// Its instances still registered at the last look: `[{instance_id, state}]`.
+        let registered_targets: [[String: String]]
+
+        init(_ r: FleetRemoval, now: Date) {
+            auto_scaling_group = r.group
+            switch r.phase(at: now) {
+            case .settling: phase = "settling"
+            case .deregistering: phase = "deregistering"
+            case .draining: phase = "draining"
+            case .removing: phase = "removing"
+            }
+            traffic_left_at = timestamp(r.trafficLeftAt)
+            settle_until = timestamp(r.settleUntil)
+            deregistered_at = timestamp(r.deregisteredAt)
+            target_groups = r.targetGroups ?? []
+            deregistration_delay_seconds = r.deregistrationDelaySeconds
+            drain_until = timestamp(r.drainUntil)
+            registered_targets = (r.registered ?? []).map { ["instance_id": $0.instanceId, "state": $0.state] }
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(auto_scaling_group, forKey: .auto_scaling_group)
+            try c.encode(phase, forKey: .phase)
+            try c.encode(traffic_left_at, forKey: .traffic_left_at)
+            try c.encode(settle_until, forKey: .settle_until)
+            try c.encode(deregistered_at, forKey: .deregistered_at)
+            try c.encode(target_groups, forKey: .target_groups)
+            try c.encode(deregistration_delay_seconds, forKey: .deregistration_delay_seconds)
+            try c.encode(drain_until, forKey: .drain_until)
+            try c.encode(registered_targets, forKey: .registered_targets)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case auto_scaling_group, phase, traffic_left_at, settle_until, deregistered_at, target_groups, deregistration_delay_seconds, drain_until,
+                 registered_targets
         }
     }
 
@@ -268,7 +338,14 @@ enum JSONViews {
             }
         }
 
-        init(_ p: ReleasePlan, listenerClaimedBy: String? = nil) {
+        /// The settle each traffic change waits before it counts as live, in milliseconds.
+        let settle_ms: Int64
+        /// Each target group's deregistration delay in seconds, as AWS has it: how long a fleet leaving it drains.
+        let deregistration_delay_seconds: [String: Int]
+
+        init(_ p: ReleasePlan, listenerClaimedBy: String? = nil, deregistrationDelays: [String: Int] = [:]) {
+            settle_ms = p.trafficSettle.milliseconds
+            deregistration_delay_seconds = deregistrationDelays
             fleet = p.fleet.map { Fleet($0, spec: p.spec) }
             mode = p.spec.fleet.mode.rawValue
             route53 = p.spec.traffic.route53.map { Route53($0, plan: p) }

@@ -76,8 +76,8 @@ final class LiveView: @unchecked Sendable {
         if let current = d.currentStep, case .weight(let weight, let bake) = current {
             step += " → \(weight)%"
             if let begun = d.bakeStartedAt, d.greenWeight == weight, begun > now {
-                // Route 53: the records' TTL runs out before the bake starts.
-                step += ", bake starts in \(Console.duration(begun.timeIntervalSince(now))) (DNS TTL)"
+                // The weights are confirmed but not live yet (traffic.settle, or the records' TTL): the bake starts then.
+                step += ", settling until \(StoredTime.clock(begun)), then a bake of \(bake)"
             } else if let begun = d.bakeStartedAt, d.greenWeight == weight {
                 let left = max(0, begun.adding(bake).timeIntervalSince(now))
                 step += ", bake \(Console.duration(left)) of \(bake) left"
@@ -101,6 +101,9 @@ final class LiveView: @unchecked Sendable {
             "traffic  blue \(pad(d.blueWeight))% \(bar) \(pad(d.greenWeight))% green",
             "green    \(d.plan.greenAutoScalingGroup)  " + (d.greenCapacity.map { "\($0.inService)/\($0.desired) InService" } ?? "capacity not read yet"),
         ]
+        if let wait = d.trafficWait(at: now) {
+            lines.append("clients  \(Console.waiting(wait))")
+        }
         let checks = d.lastChecks ?? []
         if checks.isEmpty {
             lines.append("checks   none yet")

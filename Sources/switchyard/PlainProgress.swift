@@ -72,11 +72,11 @@ final class PlainProgress: @unchecked Sendable {
             what = "waiting at \(gate) for `switchyard promote \(d.id)` or `rollback`"
         default:
             what = "still \(d.state.rawValue)"
-            if let current = d.currentStep, case .weight(let weight, let bake) = current, let begun = d.bakeStartedAt, d.greenWeight == weight {
-                what = begun > now ? "waiting \(Console.duration(begun.timeIntervalSince(now))) for the records' TTL before the bake"
-                    : "baking, \(Console.duration(max(0, begun.adding(bake).timeIntervalSince(now)))) of \(bake) left"
+            if let current = d.currentStep, case .weight(let weight, let bake) = current, let begun = d.bakeStartedAt, d.greenWeight == weight, begun <= now {
+                what = "baking, \(Console.duration(max(0, begun.adding(bake).timeIntervalSince(now)))) of \(bake) left"
             }
         }
+        if let wait = d.trafficWait(at: now) { what = Console.waiting(wait) }
         let checks = (d.lastChecks ?? []).map { check in
             check.passed ? "\(check.name) ok" : "\(check.name) FAIL (\(d.consecutiveFailures[check.name] ?? 0)/\(check.threshold))"
         }

@@ -26,6 +26,7 @@ struct Plan: AsyncParsableCommand {
             let plan = try await Planner(aws: aws, logger: logger)
                 .planWithFacts(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
                                retirable: retirable, endingRetention: release.endRetention).plan
+            let delays = try await Planner(aws: aws, logger: logger).deregistrationDelays([plan.blue.targetGroupArn, plan.greenTargetGroupArn])
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.
             let claimedBy = try await ListenerGuard(aws: aws, spec: spec).owner()
             if plan.blue.imageId == plan.ami {
@@ -33,9 +34,9 @@ struct Plan: AsyncParsableCommand {
                     + "instances with new ones of the same image")
             }
             if output.json {
-                Console.out(try JSONViews.encode(JSONViews.PlanView(plan, listenerClaimedBy: claimedBy)))
+                Console.out(try JSONViews.encode(JSONViews.PlanView(plan, listenerClaimedBy: claimedBy, deregistrationDelays: delays)))
             } else {
-                Console.out(Self.describe(plan))
+                Console.out(Self.describe(plan, deregistrationDelays: delays))
                 if let claimedBy {
                     let what = spec.traffic.route53 == nil ? "the listener is" : "the stacks' target groups are"
                     Console.out("  warning   \(what) tagged \(ListenerGuard.tagKey)=\(claimedBy): `start` refuses while that "
@@ -46,7 +47,7 @@ struct Plan: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ p: ReleasePlan) -> String {
+    static func describe(_ p: ReleasePlan, deregistrationDelays: [String: Int] = [:]) -> String {
         var lines = [
             "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
             "  traffic   " + (p.spec.traffic.route53.map(Self.traffic) ?? Self.traffic(p.spec.traffic.forwards)),
@@ -96,7 +97,8 @@ struct Plan: AsyncParsableCommand {
             lines += described.dropFirst().map { "            " + $0 }
         }
         if !p.spec.checks.metrics.isEmpty { lines.append("            all read together in one GetMetricData call per tick") }
-        lines += dnsWait(p)
+        lines += p.spec.traffic.route53 == nil ? settle(p) : dnsWait(p)
+        lines += removal(p, delays: deregistrationDelays)
         lines += describe(hooks: p.spec)
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
@@ -121,6 +123,28 @@ struct Plan: AsyncParsableCommand {
     static func traffic(_ r: DeploymentSpec.Route53Traffic) -> String {
         "Route 53 weighted records \(r.recordName) \(r.recordType) in hosted zone \(r.hostedZoneId), both weights in one change per step:"
             + r.records.map { "\n              \($0.setIdentifier) → \($0.target) (target group \($0.targetGroup))" }.joined()
+    }
+
+    /// The settle added before each bake (ALB listeners).
+    static func settle(_ p: ReleasePlan) -> [String] {
+        let settle = p.trafficSettle
+        let steps = p.spec.weightSteps.count
+        let source = p.spec.traffic.settle == nil ? "traffic.settle, the default" : "traffic.settle"
+        let total = TimeSpan(milliseconds: settle.milliseconds * Int64(steps))
+        return ["  settle    \(settle) (\(source)): a listener change counts as live that long after it is confirmed, so each step's bake "
+            + "and checks start then (+\(total) over \(steps) steps), and the test route is trusted only after it"]
+    }
+
+    /// How a fleet that leaves service is removed, with each target group's deregistration delay as AWS has it.
+    static func removal(_ p: ReleasePlan, delays: [String: Int]) -> [String] {
+        guard !delays.isEmpty else { return [] }
+        let named = [p.blue.targetGroupArn, p.greenTargetGroupArn].map { arn in
+            "\(arn.split(separator: "/").dropLast().last.map(String.init) ?? arn) \(delays[arn].map { "\($0) s" } ?? "?")"
+        }
+        return ["  removal   a fleet leaving service (green after a rollback, blue after its retention, a retired group) is deregistered "
+            + "\(p.trafficSettle) after its traffic left,",
+                "            then drains for its target group's deregistration delay (\(named.joined(separator: ", "))) before it is "
+            + (p.isPair ? "scaled to 0" : "scaled to 0 and deleted")]
     }
 
     /// The records' TTL added before each bake, and a warning when it is long.

@@ -180,18 +180,23 @@ enum Session {
     /// Installs the SIGINT/SIGTERM handlers once and returns the stop request they set.
     static func stopOnSignals() -> StopRequest { stopRequest }
 
-    /// Retires the blue of completed releases whose retention is over (of one service, or all), saying so on stderr.
-    /// Best effort: a problem is reported and left for the next command.
-    /// Returns how many blues were due, and whether every one of them was retired.
+    /// Retires the blue of completed releases whose retention is over (of one service, or all), saying so on stderr
+    /// (with each step of the retirement: its settle, its deregistration, its drain). Best effort: a problem is
+    /// reported and left for the next command, which goes on from where the record says the retirement got to.
+    /// Returns how many blues were due, whether every one of them was retired, and the groups retired.
     @discardableResult
-    static func housekeeping(store: StateStore, service: String?, logger: Logger) async -> (due: Int, clean: Bool) {
-        let keeper = Housekeeper(store: store, clock: SystemClock(), actor: actor) { spec in
+    static func housekeeping(store: StateStore, service: String?, logger: Logger, stop: StopRequest? = nil) async -> (due: Int, clean: Bool, retired: Set<String>) {
+        let keeper = Housekeeper(store: store, clock: SystemClock(), actor: actor, effects: { spec in
             AWSEffects(aws: try aws(region: spec.region, logger: logger).0, logger: logger)
-        }
+        }, onChange: { d, log, at in
+            Console.error(Console.progressLine(d, log, at: at))
+            notifier.notify(d, log, at: at)
+        }, stop: stop)
         do {
             let due = try keeper.due(service: service)
-            guard !due.isEmpty else { return (0, true) }
+            guard !due.isEmpty else { return (0, true, []) }
             var clean = true
+            var retired: Set<String> = []
             for outcome in await keeper.collect(due) {
                 let d = outcome.deployment
                 if d.state == .failed {
@@ -202,13 +207,14 @@ enum Session {
                     clean = false
                     Console.error("warning: blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) is past its retention but was left alone: \(problem)")
                 } else {
+                    retired.insert(d.plan.blue.autoScalingGroup)
                     Console.error("retired blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) (\(d.service)): its retention ended \(d.retentionDeadline.map(Console.time) ?? "")")
                 }
             }
-            return (due.count, clean)
+            return (due.count, clean, retired)
         } catch {
             Console.error("warning: could not retire expired blue groups: \(Failure.message(for: error))")
-            return (1, false)
+            return (1, false, [])
         }
     }
 

@@ -24,7 +24,7 @@ struct Show: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ d: Deployment, events: [StoredEvent]) -> String {
+    static func describe(_ d: Deployment, events: [StoredEvent], now: Date = Date()) -> String {
         var lines = [
             "deployment \(d.id)  \(d.service)  \(d.state.rawValue)",
             "  ami       \(d.ami) (blue ran \(d.plan.blue.imageId))",
@@ -34,6 +34,15 @@ struct Show: AsyncParsableCommand {
             "  green     \(d.plan.greenAutoScalingGroup) on \(d.plan.greenTargetGroupArn)"
                 + (d.greenLaunchTemplateVersion.map { ", launch template version \($0)" } ?? ""),
         ]
+        lines.append("  settle    \(d.plan.trafficSettle): a traffic change counts as live that long after it is confirmed")
+        if let confirmed = d.weightsConfirmedAt, let live = d.bakeStartedAt, d.state == .shifting || d.state == .paused {
+            lines.append("  step      \(d.stepLabel) at \(d.greenWeight)% green: confirmed \(Console.time(confirmed)), live from \(Console.time(live)) (its bake and checks count from then)")
+        }
+        if let wait = d.trafficWait(at: now) { lines.append("  now       \(Console.waiting(wait))") }
+        if let r = d.removal, let deregistered = r.deregisteredAt {
+            lines.append("  removal   \(r.group) deregistered \(Console.time(deregistered)) from \((r.targetGroups ?? []).joined(separator: ", ")), "
+                + "deregistration delay \(r.deregistrationDelaySeconds ?? 0) s, drain until \(r.drainUntil.map(Console.time) ?? "?")")
+        }
         if let reason = d.rollbackReason { lines.append("  rollback  \(reason)") }
         if let reason = d.failureReason { lines.append("  failure   \(reason)") }
         if let deadline = d.retentionDeadline, d.state == .completed {
@@ -45,7 +54,7 @@ struct Show: AsyncParsableCommand {
             let offset = String(format: "+%8.3fs", e.at.timeIntervalSince(start))
             let states = e.from == e.to ? e.to.rawValue : "\(e.from.rawValue) → \(e.to.rawValue)"
             lines.append("    \(offset)  \(states.padding(toLength: 38, withPad: " ", startingAt: 0)) \(e.message)  [\(e.actor)]")
-            for key in e.details.keys.sorted() where key == "evidence" || key == "check" || key == "other_failures" {
+            for key in e.details.keys.sorted() where ["evidence", "check", "other_failures", "confirmed_at", "live_at", "drain_until"].contains(key) {
                 lines.append("               \(key): \(e.details[key] ?? "")")
             }
         }

@@ -37,9 +37,9 @@ struct Start: AsyncParsableCommand {
             let (aws, _) = try Session.aws(region: spec.region, logger: logger)
             let now = Date()
             let id = Session.newDeploymentId(now: now)
-            let (plan, facts) = try await Planner(aws: aws, logger: logger)
-                .planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service),
-                               endingRetention: release.endRetention)
+            let planner = Planner(aws: aws, logger: logger)
+            var (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service),
+                                                                endingRetention: release.endRetention)
             let actor = Session.actor
             let listener = ListenerGuard(aws: aws, spec: spec)
             let mayReplace: (String) -> Bool = { owner in
@@ -47,7 +47,13 @@ struct Start: AsyncParsableCommand {
             }
             let owner = try await listener.owner()
             if let owner, !mayReplace(owner) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
-            await Session.housekeeping(store: store, service: spec.service, logger: logger)
+            let swept = await Session.housekeeping(store: store, service: spec.service, logger: logger, stop: stop)
+            if swept.due > 0 {
+                // A retirement ran (settled and drained, perhaps for minutes): the plan's answers are that old, and a
+                // group it would have retired may be gone already.
+                (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service),
+                                                                endingRetention: release.endRetention)
+            }
             var deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             var details = ["file": release.file, "file_digest": digest]
             if let amiSource { details["ami_source"] = amiSource }

@@ -39,6 +39,7 @@ struct Status: AsyncParsableCommand {
                 for d in deployments {
                     Console.out("\(d.id)  \(d.service)  \(d.state.rawValue)  step \(d.stepLabel)  blue \(d.blueWeight)% / green \(d.greenWeight)%  \(d.ami)"
                         + (d.lastObservation.map { "  (\($0))" } ?? ""))
+                    if let wait = d.trafficWait(at: now) { Console.out("  " + Console.waiting(wait)) }
                     if d.state == .paused {
                         Console.out("  waiting at a manual gate: `switchyard promote \(d.id)` lets it go on")
                     }

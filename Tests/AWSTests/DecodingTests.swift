@@ -114,6 +114,15 @@ import Testing
         #expect(alarms.first?.state == "OK")
     }
 
+    @Test func aTargetGroupsDeregistrationDelayIsReadFromItsAttributes() async throws {
+        let transport = FakeTransport()
+        transport.enqueue(fixture: "elbv2-DescribeTargetGroupAttributes.xml")
+        let attributes = try await ELBv2(client: makeClient(transport)).describeTargetGroupAttributes(arn: "arn:tg")
+        #expect(attributes["deregistration_delay.timeout_seconds"] == "45")
+        #expect(attributes["stickiness.enabled"] == "false")
+        #expect(transport.parameters.first?["TargetGroupArn"] == "arn:tg")
+    }
+
     @Test func instancesCarryTheirImage() async throws {
         let instances = try await EC2(client: makeClient(transport)).describeInstances(ids: ["i-1", "i-2"])
         #expect(instances.count == 2)

@@ -26,7 +26,7 @@ import Testing
         #expect(final.greenWeight == 100)
         let shifts = world.effects.filter { if case .setWeights = $0 { return true } else { return false } }
         #expect(shifts == [.setWeights(green: 10), .setWeights(green: 50), .setWeights(green: 100)])
-        #expect(Array(world.effects.prefix(6)) == [.begin, .retireGroup("old-blue"), .ensureLaunchTemplateVersion,
+        #expect(Array(world.effects.prefix(8)) == [.begin, .deregisterFleet("old-blue"), .observeDrain("old-blue"), .retireGroup("old-blue"), .ensureLaunchTemplateVersion,
                                                   .ensureGreenGroup(launchTemplateVersion: 7), .observeCapacity, .observeTargetHealth])
         #expect(world.effects.last == .confirmPromotion)
         // 60 s + 60 s + 30 s of bake at a 10 s interval.
@@ -76,8 +76,9 @@ import Testing
         let final = try await runner(store, world, TestClock(Fixtures.start)).run(d)
         #expect(final.state == .rolledBack)
         #expect(final.greenWeight == 0)
-        let tail = Array(world.effects.suffix(2))
-        #expect(tail == [.restoreBlue, .removeGreen])
+        let tail = Array(world.effects.suffix(4))
+        let green = d.plan.greenAutoScalingGroup
+        #expect(tail == [.restoreBlue, .deregisterFleet(green), .observeDrain(green), .removeGreen])
         #expect(final.rollbackReason?.contains("target-health") == true)
         let rollbackEvent = try #require(try store.events(deploymentId: d.id).first { $0.to == .rollingBack })
         #expect(rollbackEvent.details["evidence"]?.contains("Target.ResponseCodeMismatch") == true)

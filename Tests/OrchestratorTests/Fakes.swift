@@ -72,6 +72,8 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
             case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
             case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
+            case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [d.plan.greenTargetGroupArn], delaySeconds: 300)
+            case .observeDrain(let group): return .drainObserved(group: group, targets: [])
             }
         }
     }

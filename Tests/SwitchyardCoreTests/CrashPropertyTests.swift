@@ -39,6 +39,23 @@ struct ImaginaryAWS {
     var greenReleased = false
     /// Whether the deployment copies and pins (a plan with a fleet section).
     var fleet = false
+    /// The data plane: a listener change reaches clients `settle` after it is written; a deregistered green drains
+    /// for `delay` (and a read may still show it healthy just after).
+    var now = start
+    var settle: TimeInterval = 0
+    var delay: TimeInterval = 300
+    var lastGreenWrite: Date?
+    var greenDeregisteredAt: Date?
+    /// Passing probes in a row through the test route once it was live, and how many it needs before the first weight.
+    var probes = false
+    var testRouteLiveAt: Date?
+    var probePasses = 0
+    var probeThreshold = 3
+
+    /// Whether clients may still reach green through the listener: a weight above 0, or a change not yet live.
+    var clientsReachGreen: Bool {
+        greenWeight > 0 || lastGreenWrite.map { now < $0.addingTimeInterval(settle) } ?? false
+    }
 
     mutating func perform(_ effect: Effect, state: DeploymentState, rng: inout SplitMix64) -> Event {
         switch effect {
@@ -53,35 +70,66 @@ struct ImaginaryAWS {
         case .observeTargetHealth:
             lastSeenUnhealthy = !greenHealthy
             let state = greenHealthy ? "healthy" : "unhealthy"
-            return .targetHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: state), .init(instanceId: "i-2", state: "healthy")]))
+            return .targetHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: state), .init(instanceId: "i-2", state: "healthy")]),
+                                         checks: probe())
         case .setWeights(let green):
             if green > greenWeight && lastSeenUnhealthy {
                 violations.append("weight raised to \(green)% right after green was seen unhealthy (state \(state))")
             }
             if green > 0 && !greenExists { violations.append("weight \(green)% sent to a green that does not exist") }
             if green > 0 && beforeTrafficHook && hookRuns["before_traffic[1]"] == nil { violations.append("weight \(green)% written before the before_traffic hook ran") }
+            if green > 0 && greenWeight == 0 && probes && probePasses < probeThreshold {
+                violations.append("weight \(green)% written after \(probePasses) probes through the live test route (state \(state))")
+            }
+            if green > 0 && greenDeregisteredAt != nil { violations.append("weight \(green)% sent to a deregistered green") }
             if green > 0 && fleet && greenCopies.count < FleetCopy.allCases.count {
                 violations.append("weight \(green)% sent to a green that lacks blue's \(Set(FleetCopy.allCases).subtracting(greenCopies).map(\.rawValue).sorted())")
             }
+            if green != greenWeight { lastGreenWrite = now }
             greenWeight = green
             return .weightsConfirmed(green: green)
         case .runChecks:
             lastSeenUnhealthy = !greenHealthy
-            return .checksObserved([CheckResult(name: "target-health", passed: greenHealthy, evidence: greenHealthy ? "ok" : "i-1 unhealthy")])
+            return .checksObserved([CheckResult(name: "target-health", passed: greenHealthy, evidence: greenHealthy ? "ok" : "i-1 unhealthy")] + probe())
         case .confirmPromotion:
             return greenWeight == 100 ? .promotionConfirmed : .effectFailed(effect, message: "listener not at 100%")
         case .restoreBlue:
             if greenWeight > 0 { stickinessOn = false }
+            if greenWeight != 0 { lastGreenWrite = now }
             greenWeight = 0
             return .weightsConfirmed(green: 0)
         case .removeGreen:
             if greenWeight > 0 { violations.append("green removed while it still had \(greenWeight)% of the traffic") }
+            if greenExists, let last = lastGreenWrite {
+                // Requests sent before the last change reached every client get the target group's delay.
+                let lastRequest = last.addingTimeInterval(settle)
+                guard let deregistered = greenDeregisteredAt else {
+                    violations.append("green removed without being deregistered first (state \(state))")
+                    greenExists = false
+                    return .greenRemoved
+                }
+                if now < min(deregistered, lastRequest).addingTimeInterval(delay) && now < deregistered.addingTimeInterval(delay) {
+                    violations.append("green removed \(now.timeIntervalSince(deregistered)) s after its deregistration, before its in-flight requests had the delay")
+                }
+            }
             greenExists = false
             return .greenRemoved
+        case .deregisterFleet(let group):
+            if clientsReachGreen { violations.append("\(group) deregistered while clients could still reach it (state \(state))") }
+            if greenExists, greenDeregisteredAt == nil { greenDeregisteredAt = now }
+            return .fleetDeregistered(group: group, targetGroups: greenExists ? [tgB] : [], delaySeconds: Int(delay))
+        case .observeDrain(let group):
+            guard greenExists, let deregistered = greenDeregisteredAt else { return .drainObserved(group: group, targets: []) }
+            // Just after the detach a read may still show the old state; then draining until the delay is over.
+            if now < deregistered.addingTimeInterval(1) { return .drainObserved(group: group, targets: [.init(instanceId: "i-1", state: "healthy")]) }
+            if now < deregistered.addingTimeInterval(delay) { return .drainObserved(group: group, targets: [.init(instanceId: "i-1", state: "draining")]) }
+            return .drainObserved(group: group, targets: [])
         case .ensureTestRoute:
+            if !testRouteStands { testRouteLiveAt = now.addingTimeInterval(settle) }
             testRouteStands = true
             return .testRouteReady(ruleArn: "arn:rule")
         case .removeTestRoute:
+            if testRouteStands { lastGreenWrite = now }
             testRouteStands = false
             return .testRouteRemoved
         case .restoreStickiness:
@@ -113,6 +161,15 @@ struct ImaginaryAWS {
         }
     }
 
+    /// The probe's result through the test route, counted as the data plane sees it.
+    mutating func probe() -> [CheckResult] {
+        guard probes else { return [] }
+        if let live = testRouteLiveAt, now >= live, testRouteStands {
+            probePasses = greenHealthy ? probePasses + 1 : 0
+        }
+        return [CheckResult(name: "http", passed: greenHealthy, evidence: greenHealthy ? "200" : "503", threshold: probeThreshold)]
+    }
+
     var observation: Observation {
         Observation(weights: [tgA: 100 - greenWeight, tgB: greenWeight], blueExists: blueExists, blueInService: 2,
                     greenExists: greenExists, greenInService: greenExists ? 2 : 0, greenDesired: greenExists ? 2 : 0)
@@ -130,9 +187,15 @@ struct ImaginaryAWS {
             ? [.weight(10, bake: .seconds(30)), .pause, .weight(50, bake: .seconds(30)), .weight(100, bake: .seconds(10))]
             : [.weight(25, bake: .seconds(20)), .weight(100, bake: .seconds(20))]
         var d = makeDeployment(steps: steps)
-        if Bool.random(using: &rng) { d.plan.spec.checks.http = .init(url: "http://alb.internal/healthz", testRoute: .init()) }
-        if Bool.random(using: &rng) { d.plan.stickyForwards = [listener: 300] }
         var world = ImaginaryAWS()
+        if Bool.random(using: &rng) {
+            d.plan.spec.checks.http = .init(url: "http://alb.internal/healthz", testRoute: .init())
+            world.probes = true
+        }
+        world.settle = [0, 5, 15].randomElement(using: &rng)!
+        world.delay = [0, 3, 300].randomElement(using: &rng)!
+        d.plan.settle = .seconds(Int64(world.settle))
+        if Bool.random(using: &rng) { d.plan.stickyForwards = [listener: 300] }
         if Bool.random(using: &rng) {
             d.plan.fleet = FleetPlan(copies: FleetCopy.allCases, pinnedProcesses: ["ScheduledActions"], blueLaunchTemplateVersion: "$Latest")
             world.fleet = true
@@ -158,6 +221,7 @@ struct ImaginaryAWS {
             decisions += 1
             if let terminal { #expect(d.state == terminal, "seed \(seed): a terminal state changed") }
             world.greenHealthy = Double.random(in: 0..<1, using: &rng) >= unhealthyChance
+            world.now = now
             if d.state == .paused, Int.random(in: 0..<3, using: &rng) == 0 {
                 d = Machine.apply(d, .promoteRequested, now: now).deployment
             }
@@ -178,6 +242,7 @@ struct ImaginaryAWS {
                     if crashAfterCall { _ = world.perform(effect, state: d.state, rng: &rng) }
                     // The process is gone; a new one resumes from the stored record and what AWS shows.
                     now = now.addingTimeInterval(Double.random(in: 0..<120, using: &rng))
+                    world.now = now
                     let r = Machine.reconcile(d, observed: world.observation, actor: "resumer@host", now: now)
                     #expect(r.unsafe == nil, "seed \(seed): \(r.unsafe ?? "")")
                     #expect(r.log.message.hasPrefix("resumed by resumer@host"))

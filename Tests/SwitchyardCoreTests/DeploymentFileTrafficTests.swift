@@ -62,4 +62,15 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         expectIssue(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route:\n      header: \"X Route\"\n"), line: 16,
                     key: "checks.http.test_route.header", "HTTP header name")
     }
+
+    @Test func settleIsADurationFromZeroToTenMinutesAndLeftOutMeansTheDefault() throws {
+        #expect(try DeploymentFile.parse(file(), path: "w").traffic.settle == nil)
+        #expect(DeploymentSpec.Traffic.defaultSettle == .seconds(15))
+        #expect(try DeploymentFile.parse(traffic("  listener_arn: \(listener)\n  settle: 30s\n"), path: "w").traffic.settle == .seconds(30))
+        #expect(try DeploymentFile.parse(traffic("  listener_arn: \(listener)\n  settle: 0s\n"), path: "w").traffic.settle == .zero)
+        expectIssue(traffic("  listener_arn: \(listener)\n  settle: 11m\n"), line: 5, key: "traffic.settle", "must be at most 10m (got 11m)")
+        expectIssue(traffic("  listener_arn: \(listener)\n  settle: 15\n"), line: 5, key: "traffic.settle", "must be a duration like 500ms, 30s, 5m or 1h")
+        let route53 = try DeploymentFile.parse(Route53FileTests.route53File(extraTraffic: "  settle: 2m\n"), path: "w")
+        #expect(route53.traffic.settle == .minutes(2))
+    }
 }

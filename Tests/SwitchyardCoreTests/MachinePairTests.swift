@@ -43,7 +43,7 @@ import Testing
         var d = paired()
         d.state = .completed
         d.retentionDeadline = start
-        #expect(Machine.housekeeping(d, now: start) == .retireBlue)
+        #expect(housekeep(d, now: start).effects == [.deregisterFleet("web-blue"), .observeDrain("web-blue"), .retireBlue])
         let t = Machine.apply(d, .blueRetired(by: nil), now: start)
         #expect(t.log?.message == "blue web-blue scaled to 0 and kept (pair mode): its retention ended")
     }

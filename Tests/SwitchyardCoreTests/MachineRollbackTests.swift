@@ -18,7 +18,7 @@ import Testing
         #expect(logged?.details["actor"] == "ops@box")
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(Array(sim.effects.suffix(2)) == [.restoreBlue, .removeGreen])
+        #expect(Array(sim.effects.suffix(4)) == [.restoreBlue, .deregisterFleet("switchyard-web-d1"), .observeDrain("switchyard-web-d1"), .removeGreen])
         #expect(sim.d.greenWeight == 0)
         #expect(sim.d.rollbackReason == "requested by ops@box: latency")
     }
@@ -180,7 +180,7 @@ import Testing
         sim.run()
         #expect(sim.d.state == .rolledBack && sim.d.greenWeight == 0)
         // No scale-up wait and no checks: blue kept its capacity.
-        #expect(Array(sim.effects[before...]) == [.restoreBlue, .removeGreen])
+        #expect(Array(sim.effects[before...]) == [.restoreBlue, .deregisterFleet("switchyard-web-d1"), .observeDrain("switchyard-web-d1"), .removeGreen])
         #expect(sim.d.rollbackReason == "requested by ops@box: bad release")
     }
 
@@ -193,7 +193,7 @@ import Testing
         #expect(!sim.d.blueRetained(at: late))
         let ignored = Machine.apply(sim.d, .rollbackRequested(reason: "too late", actor: "a"), now: late)
         #expect(ignored.deployment == sim.d && ignored.log == nil)
-        #expect(Machine.housekeeping(sim.d, now: late) == .retireBlue)
+        #expect(housekeep(sim.d, now: late).effects == [.deregisterFleet("web-blue"), .observeDrain("web-blue"), .retireBlue])
         let retired = Machine.apply(sim.d, .blueRetired(by: nil), now: late)
         #expect(retired.deployment.state == .completed && retired.deployment.blueRetiredAt == late)
         #expect(retired.deployment.updatedAt == sim.d.updatedAt, "the release still finished at its promotion")

@@ -26,7 +26,19 @@ struct Simulation {
     var weights: [Int] = []
     var log: [LogEntry] = []
     /// Answers for effects; by default a healthy world.
-    var answer: (Effect, Deployment) -> Event = { effect, _ in Simulation.natural(effect) }
+    var answer: (Effect, Deployment) -> Event = { effect, d in Simulation.natural(effect, d) }
+
+    /// The natural answer, with the probe's passing result beside green's health when the file has a probe (it runs
+    /// in the same tick).
+    static func natural(_ effect: Effect, _ d: Deployment) -> Event {
+        guard let http = d.plan.spec.checks.http else { return natural(effect) }
+        let probe = CheckResult(name: "http", passed: true, evidence: "200", threshold: http.failureThreshold)
+        switch effect {
+        case .observeTargetHealth: return .targetHealthObserved(healthy, checks: [probe])
+        case .runChecks: return .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok"), probe])
+        default: return natural(effect)
+        }
+    }
 
     static func natural(_ effect: Effect) -> Event {
         switch effect {
@@ -51,6 +63,9 @@ struct Simulation {
         case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
         case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
         case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
+        case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [tgB], delaySeconds: 300)
+        // moto's answer: a deregistered target is gone from DescribeTargetHealth at once.
+        case .observeDrain(let group): return .drainObserved(group: group, targets: [])
         }
     }
 
@@ -87,7 +102,8 @@ struct Simulation {
         #expect(sim.d.state == .completed)
         #expect(sim.weights == [10, 50, 100])
         let distinct = sim.effects.reduce(into: [Effect]()) { if $0.last != $1 { $0.append($1) } }
-        #expect(distinct == [.begin, .retireGroup("old-a"), .retireGroup("old-b"), .ensureLaunchTemplateVersion,
+        #expect(distinct == [.begin, .deregisterFleet("old-a"), .observeDrain("old-a"), .retireGroup("old-a"),
+                             .deregisterFleet("old-b"), .observeDrain("old-b"), .retireGroup("old-b"), .ensureLaunchTemplateVersion,
                              .ensureGreenGroup(launchTemplateVersion: 4), .observeCapacity, .observeTargetHealth,
                              .setWeights(green: 10), .runChecks, .setWeights(green: 50), .runChecks, .setWeights(green: 100), .runChecks,
                              .confirmPromotion])

@@ -48,7 +48,7 @@ import Testing
         sim.take(Machine.apply(sim.d, .rollbackRequested(reason: "latency", actor: "ops"), now: sim.now))
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(Array(distinct(sim.effects).suffix(3)) == [.restoreBlue, .removeTestRoute, .removeGreen])
+        #expect(Array(distinct(sim.effects).suffix(5)) == [.restoreBlue, .removeTestRoute, .deregisterFleet("switchyard-web-d1"), .observeDrain("switchyard-web-d1"), .removeGreen])
     }
 
     @Test func aRouteCreatedJustBeforeACrashIsStillRemovedByTheRollback() {
@@ -68,7 +68,7 @@ import Testing
         d.trafficRestored = true
         let failed = Machine.apply(d, .effectFailed(.removeTestRoute, message: "AccessDenied"), now: start).deployment
         #expect(failed.state == .failed)
-        #expect(Machine.housekeeping(failed, now: start) == .removeTestRoute)
+        #expect(Machine.housekeeping(failed, now: start) == .perform(.removeTestRoute))
         let cleaned = Machine.apply(failed, .testRouteRemoved, now: start.addingTimeInterval(60))
         #expect(cleaned.deployment.testRouteRemoved == true && cleaned.deployment.state == .failed)
         #expect(cleaned.deployment.updatedAt == failed.updatedAt, "housekeeping after the end does not move the end")
@@ -81,7 +81,7 @@ import Testing
         sim.take(Machine.apply(sim.d, .rollbackRequested(reason: "latency", actor: "ops"), now: sim.now))
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(Array(distinct(sim.effects).suffix(3)) == [.restoreBlue, .removeGreen, .restoreStickiness])
+        #expect(Array(distinct(sim.effects).suffix(5)) == [.restoreBlue, .deregisterFleet("switchyard-web-d1"), .observeDrain("switchyard-web-d1"), .removeGreen, .restoreStickiness])
         #expect(sim.log.contains { $0.message == "listener read back at 100% blue; stickiness off until green is gone" })
         #expect(sim.log.contains { $0.message.contains("stickiness turned back on") })
     }
@@ -95,7 +95,7 @@ import Testing
         sim.run()
         #expect(sim.d.state == .rolledBack)
         // The route went at promotion; it is not looked for again.
-        #expect(distinct(Array(sim.effects.dropFirst(before))) == [.restoreBlue, .removeGreen, .restoreStickiness])
+        #expect(distinct(Array(sim.effects.dropFirst(before))) == [.restoreBlue, .deregisterFleet("switchyard-web-d1"), .observeDrain("switchyard-web-d1"), .removeGreen, .restoreStickiness])
     }
 
     @Test func recordsStoredBeforeTheseFieldsDecodeAsBefore() throws {

@@ -68,6 +68,7 @@ import Testing
         #expect(spec.steps.contains(.pause))
         #expect(spec.notify?.webhooks.count == 2 && spec.checks.http != nil && !spec.checks.alarms.isEmpty)
         #expect(HookPoint.allCases.allSatisfy { !(spec.hooks?[$0] ?? []).isEmpty }, "every hook point")
+        #expect(spec.traffic.settle == DeploymentSpec.Traffic.defaultSettle)
     }
 
     @Test func theDemoTemplateIsValid() throws {

@@ -1,0 +1,103 @@
+import AWS
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// The effects of a fleet leaving service (`Machine.removalStep`): deregistering it, watching it drain, and the one
+/// gate every scale-to-0 and deletion passes.
+extension AWSEffects {
+    /// Detaches every target group the fleet stands in (and those the plan put it in, which a crash may already have
+    /// detached), so the load balancer sends it no new request and drains what is in flight; reports the longest
+    /// deregistration delay of them, read from AWS. Refused while any of them carries traffic (for green after a
+    /// rollback: green's own; a target group it shares with blue keeps blue).
+    func deregisterFleet(_ name: String, _ d: Deployment) async throws -> Event {
+        let known = Self.targetGroups(leaving: name, d)
+        guard let group = try await currentGroup(name) else {
+            return .fleetDeregistered(group: name, targetGroups: [], delaySeconds: 0)
+        }
+        if !d.state.isTerminal { try await fenceListener(d) }
+        try await refuseWhileCarrying(group, d, only: name == d.plan.greenAutoScalingGroup ? [d.plan.greenTargetGroupArn] : nil)
+        let attached = group.targetGroupARNs
+        if let request = SettingsCopier.detach(targetGroups: attached, group: name) { try await aws.autoScaling.client.send(request) }
+        let all = Array(Set(attached).union(known)).sorted()
+        let delay = try await deregistrationDelay(all)
+        logger.info("fleet deregistered", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)", "target_groups": "\(all)",
+                                                     "deregistration_delay_seconds": "\(delay)"])
+        return .fleetDeregistered(group: name, targetGroups: all, delaySeconds: delay)
+    }
+
+    /// The group's instances still listed by the target groups it left, with their states.
+    func observeDrain(_ name: String, _ d: Deployment) async throws -> Event {
+        guard let group = try await currentGroup(name), !group.instances.isEmpty else { return .drainObserved(group: name, targets: []) }
+        let ids = Set(group.instances.map(\.instanceId))
+        let groups = d.removal?.group == name ? (d.removal?.targetGroups ?? []) : []
+        var targets: [TargetHealthReport.Target] = []
+        for arn in (groups.isEmpty ? Self.targetGroups(leaving: name, d) : groups) {
+            for entry in try await aws.elb.describeTargetHealth(targetGroupArn: arn) where ids.contains(entry.targetId) {
+                targets.append(.init(instanceId: entry.targetId, state: entry.state, reason: entry.reason))
+            }
+        }
+        return .drainObserved(group: name, targets: targets)
+    }
+
+    /// The gate in front of every scale-to-0 and deletion: the record must say the fleet drained (the machine asked
+    /// for it only then), whoever calls.
+    func requireDrained(_ name: String, _ d: Deployment) throws {
+        guard let r = d.removal, r.group == name, r.drained == true else {
+            throw RemovalError.notDrained(group: name, phase: d.removal.map { $0.group == name ? "\($0.phase(at: clock.now()))" : "none" } ?? "none")
+        }
+    }
+
+    /// The target groups the plan put the fleet in: green's (and, once released, the others it joined); blue's and
+    /// blue's others; green's target group for a group retired from it.
+    static func targetGroups(leaving name: String, _ d: Deployment) -> [String] {
+        let others = d.plan.spec.fleet.otherTargetGroups == .joinAtPromotion ? (d.plan.fleet?.otherTargetGroups ?? []) : []
+        if name == d.plan.greenAutoScalingGroup { return [d.plan.greenTargetGroupArn] + (d.greenReleased == true ? others : []) }
+        if name == d.plan.blue.autoScalingGroup { return [d.plan.blue.targetGroupArn] + (d.plan.fleet?.otherTargetGroups ?? []) }
+        return [d.plan.greenTargetGroupArn]
+    }
+
+    /// The longest `deregistration_delay.timeout_seconds` of the target groups, as AWS has them (never assumed).
+    func deregistrationDelay(_ arns: [String]) async throws -> Int {
+        var longest = 0
+        for arn in arns {
+            let attributes = try await aws.elb.describeTargetGroupAttributes(arn: arn)
+            // Lambda target groups have no delay; every instance target group reports one.
+            longest = max(longest, attributes["deregistration_delay.timeout_seconds"].flatMap { Int($0) } ?? 0)
+        }
+        return longest
+    }
+
+    /// Throws when any of the group's target groups (or `only` those) carries traffic on any listener or rule of their
+    /// load balancers (not only the forwards the file names: one added since the release began counts).
+    func refuseWhileCarrying(_ group: AutoScalingGroup, _ d: Deployment, only: [String]?) async throws {
+        let watched = only ?? group.targetGroupARNs
+        guard !watched.isEmpty else { return }
+        var weights = try await traffic(d).currentWeights().percent
+        // With Route 53 each stack's own listener always forwards to its target group: only the records say who
+        // carries traffic.
+        if d.plan.spec.traffic.route53 == nil {
+            let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: watched, skip: TestRouteRule.matcher(d.plan.spec))
+            for forward in found {
+                // A forward Switchyard cannot parse still counts: any traffic to the group keeps it.
+                let shares = (try? ForwardWeights(actions: forward.actions, resource: forward.description).percent)
+                    ?? Dictionary(uniqueKeysWithValues: watched.map { ($0, 1) })
+                for (arn, share) in shares { weights[arn] = max(weights[arn] ?? 0, share) }
+            }
+        }
+        let carrying = watched.filter { (weights[$0] ?? 0) > 0 }
+        guard carrying.isEmpty else { throw RetireError.carriesTraffic(group: group.name, targetGroups: carrying) }
+    }
+}
+
+/// A removal asked for before the fleet drained.
+public enum RemovalError: Error, Sendable, CustomStringConvertible {
+    case notDrained(group: String, phase: String)
+
+    public var description: String {
+        switch self {
+        case .notDrained(let group, let phase):
+            return "\(group) was not removed: the record does not show it deregistered and drained (removal: \(phase)); it may still receive traffic"
+        }
+    }
+}

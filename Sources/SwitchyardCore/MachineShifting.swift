@@ -1,0 +1,78 @@
+import Foundation
+
+/// The steps of a release: each weight written, settled, baked under its checks, then the next.
+extension Machine {
+    static func decideShifting(_ d: Deployment, now: Date) -> Decision {
+        guard let step = d.currentStep else {
+            var next = d
+            next.state = .promoting
+            next.phaseStartedAt = now
+            next.updatedAt = now
+            return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .promoting, message: "all steps baked; promoting green")))
+        }
+        // Green is healthy and takes no traffic yet: the smoke test runs before the first weight is written.
+        if let hook = hookDecision(d, .beforeTraffic, now: now) { return hook }
+        guard case .weight(let weight, let bake) = step else {
+            var next = d
+            next.state = .paused
+            next.phaseStartedAt = now
+            next.updatedAt = now
+            return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message: "waiting at a manual gate for `switchyard promote \(d.id)`")))
+        }
+        if d.recheckAfterResume == true { return .perform(.runChecks) }
+        // The test route is trusted only once probes through it, live, have passed: before any weight moves to green.
+        if d.greenWeight == 0, weight > 0, !d.testRouteProven { return due(d, now: now, .runChecks) }
+        guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
+            return .perform(.setWeights(green: weight))
+        }
+        if let hook = hookDecision(d, .afterStep, now: now) { return hook }
+        let bakeEnd = bakeStart.adding(bake)
+        if now >= bakeEnd {
+            // However short the bake, the checks run at least once under this step's traffic, and a check that is
+            // failing (below its threshold) must pass again or reach its threshold before the weight rises.
+            guard let checked = d.lastChecksAt, checked >= bakeStart, d.checksPendingAtWeight != true else { return .perform(.runChecks) }
+            if !d.consecutiveFailures.isEmpty { return due(d, now: now, .runChecks) }
+            if let starved = starvedMetrics(d, weight: weight, now: now) { return .transition(starved) }
+            return .transition(advance(d, now: now, message: "step \(d.stepLabel) baked \(bake) at \(weight)% green"))
+        }
+        if let next = d.nextCheckAt, next > now {
+            return .wait(until: min(next, bakeEnd))
+        }
+        return .perform(.runChecks)
+    }
+
+    /// A bake over while a metric check still had too few data points: its `on_no_data` rolls back or pauses (promote
+    /// goes on to the next step); `pass` and checks with data let the step advance.
+    static func starvedMetrics(_ d: Deployment, weight: Int, now: Date) -> Transition? {
+        let starved = (d.lastChecks ?? []).filter { $0.onNoData == .rollback || $0.onNoData == .pause }
+        guard let first = starved.first(where: { $0.onNoData == .rollback }) ?? starved.first else { return nil }
+        let details = ["check": first.name, "evidence": first.evidence, "on_no_data": first.onNoData?.rawValue ?? ""]
+        if first.onNoData == .rollback {
+            return startRollback(d, now: now, reason: "check \(first.name) had not enough data when step \(d.stepLabel) had baked: \(first.evidence)",
+                                 details: details)
+        }
+        var next = d
+        next.state = .paused
+        next.phaseStartedAt = now
+        next.updatedAt = now
+        return Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message:
+            "check \(first.name) had not enough data when step \(d.stepLabel) had baked at \(weight)% green; waiting for `switchyard promote \(d.id)` or `rollback`",
+            details: details))
+    }
+
+    /// Moves to the step after the current one (skipping nothing), or to promotion after the last.
+    static func advance(_ d: Deployment, now: Date, message: String) -> Transition {
+        var next = d
+        let from = d.state
+        next.stepIndex += 1
+        next.bakeStartedAt = nil
+        next.phaseStartedAt = now
+        next.updatedAt = now
+        if next.stepIndex >= d.plan.spec.steps.count {
+            next.state = .promoting
+        } else {
+            next.state = .shifting
+        }
+        return Transition(deployment: next, log: LogEntry(from: from, to: next.state, message: message))
+    }
+}

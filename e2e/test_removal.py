@@ -1,0 +1,111 @@
+"""A fleet that leaves service is removed only after its traffic settled, it was deregistered and it drained
+(traffic.settle, the target group's own deregistration delay): a rollback, gc after a zero retention, a crash during
+the settle, what plan, status and show say. The real binary against moto, through the checking proxy.
+
+moto applies a listener change at once and drops a deregistered target from DescribeTargetHealth at once, so these
+tests prove the order and the stored deadlines, not that clients see no failure: that needs a data plane."""
+import json
+import signal
+import time
+from datetime import datetime
+
+import pytest
+
+from test_rollback import shifted, shown, start, wait_until
+
+
+def at(event):
+    return datetime.fromisoformat(event["at"].replace("Z", "+00:00")).timestamp()
+
+
+def first(events, predicate, what):
+    found = [e for e in events if predicate(e["message"])]
+    assert found, f"no event {what}: {[e['message'] for e in events]}"
+    return found[0]
+
+
+@pytest.mark.world(settle="2s", deregistration_delay=7)
+def test_plan_shows_the_settle_and_each_target_groups_deregistration_delay_read_from_aws(world, switchyard, proxy):
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    proxy.reset_counts()
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"], env=env)
+    assert code == 0, err
+    assert "  settle    2s (traffic.settle): a listener change counts as live that long after it is confirmed" in out, out
+    assert f"deregistration delay ({world['service']}-a 7 s, {world['service']}-b 7 s)" in out, out
+    assert proxy.log.count("DescribeTargetGroupAttributes") == 2, proxy.log
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"], "--json", env=env)
+    assert code == 0, err
+    view = json.loads(out)
+    assert view["settle_ms"] == 2000
+    assert view["deregistration_delay_seconds"] == {arn: 7 for arn in world["target_group_arns"]}
+
+
+@pytest.mark.world(bake="30s", interval="200ms", settle="2s")
+def test_a_rollback_moves_traffic_at_once_and_deletes_green_only_after_the_settle_the_detach_and_the_drain(world, switchyard, aws, proxy):
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    run = start(switchyard, world, env=env)
+    wait_until(shifted(aws, world, 10), what="the first step")
+    proxy.reset_counts()
+    asked = time.time()
+    code, _, err = switchyard("rollback", run.id, "--reason", "test", env=env)
+    assert code == 0, err
+    assert run.finish()[0] == 3
+    # The command stayed until green was gone.
+    assert time.time() - asked >= 2
+    events = shown(switchyard, run.id)["events"]
+    restored = first(events, lambda m: m == "listener read back at 100% blue", "restoring blue")
+    leaving = first(events, lambda m: "leaves service: settling until" in m, "starting green's removal")
+    detached = first(events, lambda m: "deregistered (detached from" in m, "deregistering green")
+    drained = first(events, lambda m: "drained: none of its instances is registered any more" in m, "the drain")
+    deleted = first(events, lambda m: m.startswith("green group") and "scaled to 0 and deleted" in m, "deleting green")
+    assert at(restored) - asked < 2, "traffic went back to blue at once"
+    assert at(restored) <= at(leaving) <= at(detached)
+    assert at(detached) - at(restored) >= 2 - 0.01, "green was deregistered before clients could have left it"
+    assert at(detached) <= at(drained) <= at(deleted)
+    assert detached["details"]["deregistration_delay_seconds"] == "1"
+    # In AWS: detached (and the delay read) before it was scaled in and deleted.
+    log = proxy.log
+    assert log.index("DetachLoadBalancerTargetGroups") < log.index("UpdateAutoScalingGroup") < log.index("DeleteAutoScalingGroup"), log
+    assert "DescribeTargetGroupAttributes" in log[:log.index("DeleteAutoScalingGroup")], log
+
+
+@pytest.mark.world(bake="30s", interval="200ms", settle="3s")
+def test_a_kill_during_the_settle_then_the_takeover_waits_only_what_is_left_and_never_deletes_early(world, switchyard, aws):
+    # A short lease, so the takeover comes within the settle.
+    lease = {"SWITCHYARD_LEASE_TTL": "1s"}
+    run = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "after-save:restoreBlue", **lease})
+    wait_until(shifted(aws, world, 10), what="the first step")
+    # The runner is killed right after it stored blue's traffic back; `rollback`, following it, finds it gone and takes
+    # the deployment over from the stored record.
+    code, _, err = switchyard("rollback", run.id, "--reason", "test", timeout=60, env=lease)
+    assert run.finish()[0] == -signal.SIGKILL
+    assert code == 0, err
+    assert "taking over" in err, err
+    events = shown(switchyard, run.id)["events"]
+    restored = first(events, lambda m: m == "listener read back at 100% blue", "restoring blue")
+    resumed = first(events, lambda m: m.startswith("resumed by"), "the takeover")
+    detached = first(events, lambda m: "deregistered (detached from" in m, "deregistering green")
+    assert at(restored) < at(resumed) < at(restored) + 3, "the takeover came after the kill, during the settle"
+    assert at(detached) - at(restored) >= 3 - 0.01, "taken over, it still waited the whole settle"
+    assert at(detached) - at(restored) < 3 + 1, "and only what was left of it, from the stored deadline"
+
+
+@pytest.mark.world(bake="0s", interval="200ms", retention="0s", settle="3s")
+def test_gc_right_after_a_zero_retention_waits_the_settle_from_promotion_and_status_says_so(world, switchyard, aws):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    deployment = err.splitlines()[0].split()[1]
+    gc = switchyard("gc", background=True)
+    seen = wait_until(lambda: (lambda r: "settling until" in r[1] and r[1])(switchyard("status", deployment)), timeout=10,
+                      what="status saying blue settles")
+    assert "blue may still get requests, then it is deregistered" in seen, seen
+    out, err = gc.communicate(timeout=60)
+    assert gc.returncode == 0, err
+    assert f"retired blue {world['blue_asg']} of deployment {deployment}" in err, err
+    assert "settling until" in err and "deregistered (detached from" in err, err
+    assert world["blue_asg"] not in aws.groups()
+    view = shown(switchyard, deployment)
+    promoted = first(view["events"], lambda m: "promoted: 100% of traffic" in m, "the promotion")
+    detached = first(view["events"], lambda m: m.startswith(f"{world['blue_asg']} deregistered"), "deregistering blue")
+    assert at(detached) - at(promoted) >= 3 - 0.01, "blue was deregistered before its last clients could have left it"
+    assert view["removal"] is None and view["blue_retired_at"] is not None
