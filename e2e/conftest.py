@@ -58,7 +58,7 @@ def moto_url():
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:  # it joins every keep-alive connection's thread first: slow on a busy machine
             server.kill()
-            server.wait()
+            server.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -316,7 +316,10 @@ def base_environment(validator, world, env=None):
     """The environment of every switchyard run: the e2e keys, the checking proxy, the test's own HOME."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     full_env.update({"AWS_ENDPOINT_URL": validator.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                     "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test", "HOME": os.path.dirname(world["db"])})
+                     "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test", "HOME": os.path.dirname(world["db"]),
+                     # moto's tags read back at once: the listener claim need not wait the 2 s it waits for AWS's
+                     # (test_stale_tags.py runs the default against tags that read stale).
+                     "SWITCHYARD_TAG_SETTLE": "250ms"})
     full_env.update(env or {})
     return {k: v for k, v in full_env.items() if v is not None}
 

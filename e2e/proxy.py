@@ -22,6 +22,36 @@ through this proxy, which records and checks every request and can misbehave as 
     proxy.throttled                    # the requests answered so, in order
     proxy.counts["CreateAutoScalingGroup"]   # requests received per action (forwarded or not)
     proxy.forwarded_count("CreateAutoScalingGroup")   # requests that reached moto
+
+AWS as it is and moto is not (faults.py holds each behaviour; test_proxy_faults.py proves each with boto3 alone):
+    proxy.stale_reads(2)               # eventual consistency: for 2 s after a write of a kind, every read of that kind
+                                       # answers what it answered just before the write (the state before the last
+                                       # write); kinds: "listener" (ModifyListener -> DescribeListeners, DescribeRules),
+                                       # "rules" (Create/Modify/DeleteRule, SetRulePriorities -> DescribeRules), "tags"
+                                       # (AddTags/RemoveTags, CreateOrUpdateTags/DeleteTags: per resource, in every
+                                       # ELB DescribeTags and DescribeAutoScalingGroups answer that shows the resource,
+                                       # whatever it asked; "listener-tags" and "group-tags" for one API's alone),
+                                       # "groups" (Create/Update/DeleteAutoScalingGroup,
+                                       # SetDesiredCapacity, Attach/Detach target groups, Suspend/ResumeProcesses ->
+                                       # DescribeAutoScalingGroups, DescribeAutoScalingInstances); all by default, or
+                                       # proxy.stale_reads(2, kinds=["tags"]); stale_reads(0) ends it.
+                                       # proxy.stale.answered lists the requests answered stale.
+    proxy.busy("DeleteAutoScalingGroup", "ScalingActivityInProgress", times=3)   # Auto Scaling's busy answers in
+                                       # their real status and shape: ScalingActivityInProgress 400, ResourceInUse 400,
+                                       # ResourceContention 500 (not forwarded)
+    proxy.launch_failures("switchyard-svc-")   # groups created with this name prefix never get instances
+                                       # (DescribeAutoScalingGroups lists none) and DescribeScalingActivities shows a
+                                       # Failed launch activity every 0.5 s since their creation (message= the reason)
+    proxy.skew(1200)                   # AWS's clock 20 min ahead: requests more than 5 min off its time are refused
+                                       # (query APIs and Route 53: 403 SignatureDoesNotMatch "Signature expired: ...";
+                                       # EC2: 400 RequestExpired; DynamoDB: 400 InvalidSignatureException; codes=
+                                       # {"ec2": ("AuthFailure", 401)} to change one), and every answer's Date header is
+                                       # AWS's time; proxy.skew(0) ends it
+    proxy.blackhole()                  # connections accepted, requests read, never answered (action= for one action;
+                                       # seconds= to close them after that long); clear() ends it
+    proxy.outage(3)                    # the endpoint disappears for 3 s: the listening socket and every open
+                                       # connection closed, new connections refused, then it listens again on the port
+    proxy.outage(3, on="ModifyListener")   # the same, starting when that action arrives (it is not forwarded)
 """
 import http.client
 import itertools
@@ -37,6 +67,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import awsmodel
+import faults
 import sigv4check
 import throttling
 
@@ -106,12 +137,14 @@ class Request:
     service: str | None         # from the SigV4 credential scope; None when unsigned
     akid: str | None            # the access key id that signed it; None when unsigned
     region: str | None = field(default=None, kw_only=True)  # the credential scope's region
+    amz_date: str | None = field(default=None, kw_only=True)  # X-Amz-Date as sent
     token: str | None           # X-Amz-Security-Token as sent
     content_length: int | None
     body_length: int            # bytes that actually arrived
     body: bytes = field(repr=False, default=b"")
     signature: str = "unsigned"  # ok | unverified (key unknown to the proxy) | unsigned | mismatch: why
-    outcome: str = "pending"    # forwarded | dropped | injected:CODE | expired | held+forwarded | upstream-error
+    outcome: str = "pending"    # forwarded | dropped | injected:CODE | expired | held+forwarded | upstream-error |
+                                # stale | skewed:CODE | blackholed | outage
     status: int | None = None   # what the client was answered
     account: str | None = field(default=None, kw_only=True)   # x-moto-account-id when sent, else the access key id
     answered: float | None = field(default=None, kw_only=True)  # when the answer went out, epoch seconds
@@ -126,7 +159,7 @@ class Request:
 
     @property
     def reached_aws(self):
-        return self.outcome in ("forwarded", "held+forwarded")
+        return self.outcome in ("forwarded", "held+forwarded", "forwarded+stale")
 
 
 class _Upstream:
@@ -163,7 +196,7 @@ class _Upstream:
             self.idle.get_nowait().close()
 
 
-class Proxy:
+class Proxy(faults.Switches):
     def __init__(self, upstream, validate=True):
         self.upstream = urllib.parse.urlsplit(upstream)
         self.validate = validate
@@ -174,24 +207,43 @@ class Proxy:
         self.drop_n = self.error_n = None
         self.error_fault = None
         self.hold_seconds = {}
+        self.stale = faults.StaleReads()
+        self.skewed = self.launches = None
+        self.blackholed, self.blackhole_seconds, self.blackhole_end = None, None, threading.Event()
+        self.blackhole_after = None
+        self.outage_on_action = None
         self.throttling = self.account_of = None
         self.lock = threading.Lock()
         self.closing = threading.Event()
         self._pool = _Upstream(self.upstream)
         self._connections = itertools.count(1)
+        self._open = set()
+        self._back_up = None
         proxy = self
 
         class Handler(QuietHandler):
             def setup(self):
                 super().setup()
                 self.connection_id = next(proxy._connections)
+                with proxy.lock:
+                    proxy._open.add(self.connection)
+
+            def finish(self):
+                with proxy.lock:
+                    proxy._open.discard(self.connection)
+                super().finish()
+
+            def date_time_string(self, timestamp=None):
+                return proxy.skewed.http_date() if proxy.skewed else super().date_time_string(timestamp)
 
             def do_POST(self):
                 proxy._handle(self)
 
             do_GET = do_POST
 
+        self._handler = Handler
         self.server, self.url = serve(Handler)
+        self.port = self.server.server_address[1]
 
     # -- configuration -------------------------------------------------------------------------------------------
     def trust(self, akid, secret, token=None):
@@ -245,6 +297,13 @@ class Proxy:
         with self.lock:
             self.expiry[akid] = deadline
 
+    def _listen_again(self):
+        """A server on the proxy's own port again, after an outage."""
+        server = _Server(("127.0.0.1", self.port), self._handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
     def throttle(self, limits=throttling.limit_for, account_of=None, clock=time.monotonic):
         """Throttles as AWS does (see e2e/throttling.py for the figures and their sources): each request takes a token
         from its bucket, keyed by account, region, service and API; an empty bucket answers the service's throttling
@@ -261,6 +320,8 @@ class Proxy:
             self.rewrites.clear()
             self.holds.clear()
             self.drop_n = self.error_n = None
+            self.blackholed = None
+            self.blackhole_end.set()
 
     def reset_counts(self):
         with self.lock:
@@ -288,6 +349,9 @@ class Proxy:
 
     def close(self):
         self.closing.set()
+        self.blackhole_end.set()
+        if self._back_up is not None:
+            self._back_up.cancel()
         self.server.shutdown()
         self.server.server_close()
         self._pool.close()
@@ -305,20 +369,56 @@ class Proxy:
             handler.close_connection = True
             handler.connection.shutdown(socket.SHUT_RDWR)
             return
+        if isinstance(decision, str) and decision.startswith("outage:"):
+            record.outcome = "outage"
+            handler.close_connection = True
+            self._go_down(float(decision.split(":", 1)[1]))
+            return
+        if decision == "blackhole":
+            record.outcome = "blackholed"
+            self.blackhole_end.wait(self.blackhole_seconds)
+            handler.close_connection = True
+            try:
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         if isinstance(decision, tuple):
             record.outcome, status, body = decision
             kind = "application/x-amz-json-1.0" if record.service in JSON_SERVICES else "text/xml"
             self._reply(handler, record, status, body, kind)
             return
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("connection",)}
+        stale = self.stale
+        with self.lock:
+            answer = stale.stale_answer(record, time.time())
+        if answer is not None:
+            record.outcome = "stale"
+            status, data, content_type = answer
+            self._reply(handler, record, status, data, content_type)
+            return
         try:
-            status, data, content_type = self._pool.send(record.method, record.path, record.body, headers)
+            if stale.is_write(record):
+                with stale.write_lock:
+                    written = stale.before_write(record, headers, self._pool.send)
+                    status, data, content_type = self._pool.send(record.method, record.path, record.body, headers)
+                    with self.lock:
+                        stale.after_write(written, time.time())
+            else:
+                status, data, content_type = self._pool.send(record.method, record.path, record.body, headers)
         except OSError as error:
             record.outcome = "upstream-error"
             self._reply(handler, record, 502, f"proxy: moto did not answer: {error}".encode(), "text/plain")
             return
         record.outcome = "forwarded"
         self._learn(record, data)
+        with self.lock:
+            if status == 200:
+                stale.remember(record, headers)
+            data = stale.stale_tags(record, status, data, time.time())
+            if record.n in stale.answered:
+                record.outcome = "forwarded+stale"
+        data = self._launch_answer(record, status, data)
         for hook in list(self.forward_hooks):
             hook(record)
         answer = self.answers.get(record.action)
@@ -355,7 +455,7 @@ class Proxy:
                              service=auth.service if auth else None, akid=auth.akid if auth else None,
                              region=auth.region if auth else None,
                              token=handler.headers.get("X-Amz-Security-Token"), content_length=length,
-                             body_length=len(body), body=body,
+                             body_length=len(body), body=body, amz_date=handler.headers.get("X-Amz-Date"),
                              account=handler.headers.get("x-moto-account-id") or (auth.akid if auth else None))
             self.requests.append(record)
             self.counts[record.action] = self.counts.get(record.action, 0) + 1
@@ -413,6 +513,17 @@ class Proxy:
         """What to do with a request: None (forward), "drop", "hold", or (outcome, status, body) to answer now."""
         with self.lock:
             n = record.n
+            if self.outage_on_action and self.outage_on_action[0] == record.action:
+                seconds = self.outage_on_action[1]
+                self.outage_on_action = None
+                return f"outage:{seconds}"
+            if self.blackholed in ("*", record.action) and (self.blackhole_after is None or any(
+                    r.action == self.blackhole_after and r.reached_aws for r in self.requests)):
+                return "blackhole"
+            refusal = self.skewed.refusal(record) if self.skewed and record.signed else None
+            if refusal:
+                code, status, message = refusal
+                return f"skewed:{code}", status, error_body(record.service, code, message)
             if self.drop_n and n % self.drop_n == 0:
                 return "drop"
             if self.error_n and n % self.error_n == 0:
@@ -427,7 +538,7 @@ class Proxy:
                     fault["times"] -= 1
                     if fault["times"] <= 0:
                         del self.faults[record.action]
-                body = error_body(record.service, fault["code"], fault["message"])
+                body = error_body(record.service, fault["code"], fault["message"], fault.get("kind", "Sender"))
                 return f"injected:{fault['code']}", fault["status"], body
             if throttled := self._throttled(record):
                 return throttled

@@ -175,7 +175,8 @@ def test_two_state_files_cannot_shift_one_listener_at_once(world, switchyard, tm
     codes = sorted(code for _, _, code in results)
     assert codes == [0, 4], results
     loser = next(err for _, err, code in results if code == 4)
-    assert "tagged switchyard:deployment=" in loser
+    # Refused on reading the other's tag, or lost the race after both tagged (its own tag then taken back).
+    assert "tagged switchyard:deployment=" in loser or "at the same moment and won" in loser, loser
     # The tag is gone once the winner finished.
     tags = aws.elb.describe_tags(ResourceArns=[world["listener_arn"]])["TagDescriptions"][0]["Tags"]
     assert not any(t["Key"] == "switchyard:deployment" for t in tags)

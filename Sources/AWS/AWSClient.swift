@@ -24,7 +24,15 @@ public struct AWSClient: Sendable {
     public let retryPolicy: RetryPolicy
     public let logger: Logger
     public let requests = RequestCounter()
+    /// How long one attempt waits for its answer (`SWITCHYARD_AWS_TIMEOUT`).
     public var timeout: TimeInterval = 20
+    /// How long one call may go on without an answer from AWS, all attempts and waits between them together
+    /// (`SWITCHYARD_AWS_DEADLINE`); Auto Scaling's busy answers are waited out beside it (`RetryPolicy.busyLimit`).
+    public var deadline: TimeInterval = 60
+    /// The offset from this machine's clock to AWS's that requests are signed with; learnt from AWS's answers.
+    public var clock: ClockOffset = .shared
+    /// Where each wait (a retry, a busy group) and each clock correction is said, as one line naming the call.
+    public var notice: @Sendable (String) -> Void
     let sleep: @Sendable (TimeInterval) async throws -> Void
     let now: @Sendable () -> Date
 
@@ -37,6 +45,7 @@ public struct AWSClient: Sendable {
         self.logger = logger
         self.sleep = sleep
         self.now = now
+        self.notice = { [logger] line in logger.warning("\(line)") }
     }
 
     /// Number of HTTP attempts this client made.
@@ -69,37 +78,6 @@ public struct AWSClient: Sendable {
         }
     }
 
-    /// Runs `attempt` (given its 1-based number) until it succeeds, the retry policy gives up, or an error is final. An
-    /// attempt reports a failure as `AttemptFailure`; expired credentials are fetched again once, outside the budget.
-    func withRetries<T>(_ service: AWSService, action: String, signing: Signing,
-                        _ attempt: (Int) async throws -> T) async throws -> T {
-        var number = 1
-        var renewedExpiredCredentials = false
-        while true {
-            do {
-                return try await attempt(number)
-            } catch let failure as AttemptFailure {
-                if case .configured = signing, !renewedExpiredCredentials, failure.isExpiredCredentials {
-                    // Once per call: fetch credentials again and retry at once, outside the retry budget.
-                    renewedExpiredCredentials = true
-                    logger.info("credentials expired; fetching them again", metadata: [
-                        "aws.service": "\(service.signingName)", "aws.action": "\(action)", "error": "\(failure.error)"])
-                    await (configuration.credentials as? RefreshingCredentials)?.invalidate()
-                    continue
-                }
-                switch retryPolicy.decide(error: failure.error, attempt: number, retryAfter: failure.retryAfter) {
-                case .dontRetry:
-                    throw failure.error
-                case .retry(let delay):
-                    logger.debug("retrying", metadata: ["aws.service": "\(service.signingName)", "aws.action": "\(action)",
-                                                        "aws.attempt": "\(number)", "error": "\(failure.error)"])
-                    try await sleep(delay)
-                    number += 1
-                }
-            }
-        }
-    }
-
     /// The body of a 2xx answer as XML.
     static func xmlRoot(_ response: HTTPResponse, service: AWSService, action: String) throws -> XMLNode {
         guard let root = XMLNode.parse(response.body) else {
@@ -110,26 +88,7 @@ public struct AWSClient: Sendable {
         return root
     }
 
-    struct AttemptFailure: Error {
-        var error: Error
-        var retryAfter: TimeInterval?
-        var temporaryKeys = false
-
-        /// `ExpiredToken` (query APIs) and `ExpiredTokenException` (JSON APIs) say the session token is too old.
-        /// `RequestExpired` is what EC2 answers to an expired session token too, though it also means clock skew (the
-        /// Java SDK files it under clock skew): it counts only for temporary keys, and when it is skew the one retry
-        /// fails the same way and is reported.
-        var isExpiredCredentials: Bool {
-            guard let error = error as? AWSError else { return false }
-            switch error.code.rawValue {
-            case "ExpiredToken", "ExpiredTokenException": return true
-            case "RequestExpired": return temporaryKeys
-            default: return false
-            }
-        }
-    }
-
-    private func attemptExchange(_ service: AWSService, action: String, attempt: Int, signing: Signing,
+    private func attemptExchange(_ service: AWSService, action: String, attempt: Attempt, signing: Signing,
                                  build: (SigV4Credentials?) -> HTTPRequest) async throws -> HTTPResponse {
         // Asked for at every attempt, so a refresh between attempts (or after ExpiredToken) is used at once.
         let keys: SigV4Credentials?
@@ -138,21 +97,22 @@ public struct AWSClient: Sendable {
         case .keys(let given): keys = given
         case .unsigned: keys = nil
         }
+        let signedWith = signingDate()
         let request = build(keys)
         requests.record(action)
         let temporary = keys?.sessionToken != nil
         let response: HTTPResponse
         do {
-            response = try await transport.execute(request, timeout: timeout)
+            response = try await transport.execute(request, timeout: attempt.timeout)
         } catch let error as TransportError {
             throw AttemptFailure(error: error, temporaryKeys: temporary)
         }
         let requestId = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
         logger.debug("aws call", metadata: ["aws.service": "\(service.signingName)", "aws.action": "\(action)",
-                                             "aws.status": "\(response.status)", "aws.request_id": "\(requestId ?? "-")", "aws.attempt": "\(attempt)"])
+                                             "aws.status": "\(response.status)", "aws.request_id": "\(requestId ?? "-")", "aws.attempt": "\(attempt.number)"])
         guard (200..<300).contains(response.status) else {
             let error = AWSError.decode(status: response.status, body: response.body, service: service, action: action)
-            throw AttemptFailure(error: error, retryAfter: response.header("Retry-After").flatMap(TimeInterval.init), temporaryKeys: temporary)
+            throw failure(error, response: response, signedWith: signedWith, temporaryKeys: temporary)
         }
         return response
     }
@@ -168,7 +128,7 @@ public struct AWSClient: Sendable {
         let unsigned = SigV4Request(method: "POST", path: path, query: "",
                                     headers: [(name: "Host", value: host), (name: "Content-Type", value: contentType)],
                                     body: Array(body.utf8))
-        let signed = keys.map { SigV4Signer(credentials: $0, region: configuration.signingRegion(for: service), service: service.signingName).sign(unsigned, date: now()) }
+        let signed = keys.map { SigV4Signer(credentials: $0, region: configuration.signingRegion(for: service), service: service.signingName).sign(unsigned, date: signingDate()) }
         var headers: [String: String] = [:]
         for header in (signed ?? unsigned).headers where header.name != "Host" { headers[header.name] = header.value }
         let url = URL(string: path, relativeTo: endpoint)?.absoluteURL ?? endpoint

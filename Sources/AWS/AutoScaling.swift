@@ -57,6 +57,28 @@ public struct AutoScalingGroup: Sendable, Hashable {
     public var raw: XMLNode = XMLNode(name: "member")
 }
 
+/// One scaling activity of a group (DescribeScalingActivities): a launch or a termination, and how it went.
+public struct ScalingActivity: Sendable, Hashable {
+    public var id: String
+    /// `Successful`, `Failed`, `Cancelled`, `InProgress`, `WaitingForSpotInstanceId`, …
+    public var statusCode: String
+    /// AWS's own words on why it failed (`We currently do not have sufficient t3.micro capacity …`).
+    public var statusMessage: String?
+    /// `Launching a new EC2 instance: i-…` or `Launching a new EC2 instance.  Status Reason: …`
+    public var description: String
+    public var startTime: Date?
+    public var progress: Int?
+
+    public init(id: String, statusCode: String, statusMessage: String?, description: String, startTime: Date?, progress: Int?) {
+        self.id = id
+        self.statusCode = statusCode
+        self.statusMessage = statusMessage
+        self.description = description
+        self.startTime = startTime
+        self.progress = progress
+    }
+}
+
 /// The Auto Scaling calls Switchyard makes (query protocol, version 2011-01-01).
 public struct AutoScaling: Sendable {
     public let client: AWSClient
@@ -117,6 +139,20 @@ public struct AutoScaling: Sendable {
         group.metricsGranularity = m.all("EnabledMetrics/member").first?.value("Granularity")
         group.raw = m
         return group
+    }
+
+    /// The group's most recent scaling activities, newest first (one page: the newest are the ones that say how
+    /// launches go now).
+    public func scalingActivities(group: String, maxRecords: Int = 20) async throws -> [ScalingActivity] {
+        let result = try await client.call(.autoScaling, action: "DescribeScalingActivities", parameters: [
+            "AutoScalingGroupName": group, "MaxRecords": String(maxRecords),
+        ])
+        return result.all("Activities/member").map {
+            ScalingActivity(id: $0.value("ActivityId") ?? "", statusCode: $0.value("StatusCode") ?? "",
+                            statusMessage: $0.value("StatusMessage").flatMap { $0.isEmpty ? nil : $0 },
+                            description: $0.value("Description") ?? "", startTime: $0.value("StartTime").flatMap(AWSTimestamp.parse),
+                            progress: $0.int("Progress"))
+        }
     }
 
     /// Creates a group from a request the clone built (`GroupCopier.create`).

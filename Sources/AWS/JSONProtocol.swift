@@ -67,22 +67,22 @@ extension AWSClient {
     public func callJSON(_ service: AWSService, operation: String, body: Data) async throws -> Data {
         try await withRetries(service, action: operation, signing: .configured) { attempt in
             let keys = try await configuration.credentials.credentials().keys
+            let signedWith = signingDate()
             let request = signedJSONRequest(service, operation: operation, body: body, keys: keys)
             requests.record(operation)
             let response: HTTPResponse
             do {
-                response = try await transport.execute(request, timeout: timeout)
+                response = try await transport.execute(request, timeout: attempt.timeout)
             } catch let error as TransportError {
                 throw AttemptFailure(error: error, temporaryKeys: keys.sessionToken != nil)
             }
             let requestId = response.header("x-amzn-RequestId")
             logger.debug("aws call", metadata: ["aws.service": "\(service.signingName)", "aws.action": "\(operation)",
-                                                 "aws.status": "\(response.status)", "aws.request_id": "\(requestId ?? "-")", "aws.attempt": "\(attempt)"])
+                                                 "aws.status": "\(response.status)", "aws.request_id": "\(requestId ?? "-")", "aws.attempt": "\(attempt.number)"])
             guard (200..<300).contains(response.status) else {
                 let error = AWSError.decodeJSON(status: response.status, body: response.body, errorType: response.header("x-amzn-ErrorType"),
                                                 requestId: requestId, service: service, action: operation)
-                throw AttemptFailure(error: error, retryAfter: response.header("Retry-After").flatMap(TimeInterval.init),
-                                     temporaryKeys: keys.sessionToken != nil)
+                throw failure(error, response: response, signedWith: signedWith, temporaryKeys: keys.sessionToken != nil)
             }
             return response.body
         }
@@ -99,7 +99,7 @@ extension AWSClient {
                                     headers: [(name: "Host", value: host), (name: "Content-Type", value: "application/x-amz-json-1.0"),
                                               (name: "X-Amz-Target", value: target)],
                                     body: Array(body))
-        let signed = SigV4Signer(credentials: keys, region: configuration.region, service: service.signingName).sign(unsigned, date: now())
+        let signed = SigV4Signer(credentials: keys, region: configuration.region, service: service.signingName).sign(unsigned, date: signingDate())
         var headers: [String: String] = [:]
         for header in signed.headers where header.name != "Host" { headers[header.name] = header.value }
         let url = URL(string: path, relativeTo: endpoint)?.absoluteURL ?? endpoint

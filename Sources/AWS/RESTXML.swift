@@ -30,7 +30,7 @@ extension AWSClient {
         let unsigned = SigV4Request(method: method, path: fullPath, query: queryString, headers: [(name: "Host", value: host)],
                                     body: Array(body))
         let signed = keys.map {
-            SigV4Signer(credentials: $0, region: configuration.signingRegion(for: service), service: service.signingName).sign(unsigned, date: now())
+            SigV4Signer(credentials: $0, region: configuration.signingRegion(for: service), service: service.signingName).sign(unsigned, date: signingDate())
         }
         var headers: [String: String] = [:]
         for header in (signed ?? unsigned).headers where header.name != "Host" { headers[header.name] = header.value }

@@ -8,18 +8,44 @@ public enum RetryDecision: Sendable, Equatable {
 
 /// Exponential backoff with full jitter for throttling, 5xx AWS errors, connection errors and timeouts, within a budget.
 /// Never retries validation or access errors, nor a non-AWS 5xx body (an unimplemented action).
+///
+/// Auto Scaling's busy answers are apart: a group write AWS refuses while a scaling activity runs on the group
+/// (`ScalingActivityInProgress`, `ResourceInUse`, `ResourceContention`) goes through once the activity ends, so it is
+/// sent again with backoff (`busyBase` doubling to `busyCap`, jittered between half and all of it) for up to
+/// `busyLimit`, as terraform-provider-aws retries DeleteAutoScalingGroup for its 10-minute delete timeout.
 public struct RetryPolicy: Sendable {
     public var maxAttempts: Int
     public var base: TimeInterval
     public var cap: TimeInterval
+    /// How long busy answers are waited out, from the first of them.
+    public var busyLimit: TimeInterval
+    public var busyBase: TimeInterval
+    public var busyCap: TimeInterval
     /// A number in [0, 1); injected so tests can fix the jitter.
     public var random: @Sendable () -> Double
 
-    public init(maxAttempts: Int = 5, base: TimeInterval = 0.1, cap: TimeInterval = 5, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+    /// The codes Auto Scaling refuses a group write with while an activity runs on the group.
+    public static let busyCodes: Set<String> = ["ScalingActivityInProgress", "ResourceInUse", "ResourceContention"]
+
+    public init(maxAttempts: Int = 5, base: TimeInterval = 0.1, cap: TimeInterval = 5, busyLimit: TimeInterval = 600, busyBase: TimeInterval = 0.5,
+                busyCap: TimeInterval = 15, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.maxAttempts = maxAttempts
         self.base = base
         self.cap = cap
+        self.busyLimit = busyLimit
+        self.busyBase = busyBase
+        self.busyCap = busyCap
         self.random = random
+    }
+
+    /// For an Auto Scaling busy answer: when to send the write again, or `.dontRetry` once `busyLimit` would be passed;
+    /// nil for any other error. `tries` is the 1-based number of busy answers so far, `elapsed` the time since the first.
+    public func decideBusy(error: Error, tries: Int, elapsed: TimeInterval) -> RetryDecision? {
+        guard let error = error as? AWSError, error.service == .autoScaling, Self.busyCodes.contains(error.code.rawValue) else { return nil }
+        let ceiling = min(busyCap, busyBase * pow(2, Double(tries - 1)))
+        let delay = ceiling * (0.5 + 0.5 * random())
+        guard elapsed + delay <= busyLimit else { return .dontRetry }
+        return .retry(after: delay)
     }
 
     public static let `default` = RetryPolicy()

@@ -149,10 +149,12 @@ public struct AWSEffects: EffectPerformer {
     /// writers that share a state file; this fences a writer with another state file (or one `--force-unlock`ed).
     func fenceListener(_ d: Deployment) async throws {
         let guard_ = ListenerGuard(aws: aws, spec: d.plan.spec)
-        // Every forward the release shifts must still carry its tag.
-        let owners = try await guard_.owners()
+        // Every forward the release shifts must still carry its tag; a read that says otherwise is read again.
+        let owners = try await guard_.owners(confirming: d.id)
         guard owners.count == guard_.resourceArns.count, owners.allSatisfy({ $0 == d.id }) else {
-            throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: owners.first { $0 != d.id })
+            let green = d.greenGroupCreated ? "; green \(d.plan.greenAutoScalingGroup), which it created, stands" : ""
+            throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: owners.first { $0 != d.id },
+                            standing: "its record stays in state \(d.state.rawValue) at blue \(d.blueWeight)% / green \(d.greenWeight)%\(green)")
         }
     }
 
@@ -276,7 +278,9 @@ public struct AWSEffects: EffectPerformer {
         }
         memo.sawGreen(green)
         let inService = green.instances.filter { $0.lifecycleState == "InService" }.count
-        return CapacityReport(desired: green.desiredCapacity, inService: inService, instances: green.instances.count)
+        var report = CapacityReport(desired: green.desiredCapacity, inService: inService, instances: green.instances.count)
+        if inService < green.desiredCapacity { report.launchFailures = await launchFailures(d) }
+        return report
     }
 
     /// Health of the instances green's group lists now; stale targets in the target group are ignored.

@@ -115,10 +115,20 @@ public struct DeploymentRunner: Sendable {
         }
     }
 
-    /// The effect's event, or `effectFailed`; a cancelled task stops the loop with the record as it was.
+    /// The effect's event, or `effectFailed` (`effectUnreachable` when AWS could not be reached); a cancelled task
+    /// stops the loop with the record as it was. A signal abandons the effect at once (a hook stops on its own):
+    /// whatever it did or returned is left out of the record, which says where it stopped, and `resume` runs it
+    /// again, as after a crash.
     private func outcome(of effect: Effect, _ d: Deployment) async throws -> Event {
         do {
-            return try await effects.perform(effect, for: d)
+            if case .runHook = effect { return try await effects.perform(effect, for: d) }
+            guard let stop else { return try await effects.perform(effect, for: d) }
+            return try await stop.abandoning { try await effects.perform(effect, for: d) }
+        } catch let stopped as StoppedBySignal {
+            let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(stopped.signal) during \(effect.title): its AWS request was "
+                                   + "abandoned (AWS may or may not have done it; `switchyard resume \(d.id)` looks before it acts again)",
+                               details: ["signal": stopped.signal, "effect": effect.title])
+            throw Interrupted(deployment: try persist(Transition(deployment: d, log: log), actor: actor), signal: stopped.signal)
         } catch is CancellationError {
             throw CancellationError()
         } catch let fenced as FencedOut {
@@ -126,6 +136,7 @@ public struct DeploymentRunner: Sendable {
             throw fenced
         } catch {
             logger.warning("effect failed", metadata: ["deployment.id": "\(d.id)", "effect": "\(effect.title)", "error": "\(error)"])
+            if Unreachable.isUnreachable(error) { return .effectUnreachable(effect, message: String(describing: error)) }
             return .effectFailed(effect, message: String(describing: error))
         }
     }
@@ -168,16 +179,23 @@ public struct FencedOut: Error, Sendable, CustomStringConvertible {
     public var deploymentId: String
     public var resource: String
     public var owner: String?
+    /// What this deployment had made that stays (its record's state, green), so the message is true.
+    public var standing: String?
 
-    public init(deploymentId: String, resource: String, owner: String?) {
+    public init(deploymentId: String, resource: String, owner: String?, standing: String? = nil) {
         self.deploymentId = deploymentId
         self.resource = resource
         self.owner = owner
+        self.standing = standing
     }
 
     public var description: String {
         let who = owner.map { "is tagged for deployment \($0)" } ?? "no longer carries its \(ListenerGuard.tagKey) tag"
-        return "\(resource) \(who), so deployment \(deploymentId) stopped here without changing AWS or its record"
+        guard let standing else {
+            return "\(resource) \(who), so deployment \(deploymentId) stopped here without changing AWS or its record"
+        }
+        return "\(resource) \(who), so deployment \(deploymentId) stopped here, changing nothing more in AWS or in its record: \(standing). "
+            + "Once the listener's owner is done, `switchyard resume \(deploymentId)` goes on or `switchyard rollback \(deploymentId)` undoes it"
     }
 }
 
@@ -192,11 +210,14 @@ public struct DetachedAtGate: Error, Sendable {
     public var deployment: Deployment
 }
 
-/// A stop asked for by SIGINT or SIGTERM, seen by the loop between two effects.
+/// A stop asked for by SIGINT or SIGTERM: seen by the loop between two effects, and ending at once the work run
+/// through `abandoning` (an AWS request in flight, a wait).
 public final class StopRequest: @unchecked Sendable {
     private let lock = NSLock()
     private var _signal: String?
     private var _at: Date?
+    private var handlers: [Int: @Sendable () -> Void] = [:]
+    private var nextHandler = 0
 
     public init() {}
 
@@ -206,13 +227,38 @@ public final class StopRequest: @unchecked Sendable {
     /// Records a signal; returns the time of the earlier one if this is a second.
     @discardableResult
     public func request(_ signal: String, at now: Date = Date()) -> Date? {
-        lock.withLock {
-            if let earlier = _at { return earlier }
+        let (earlier, toCall): (Date?, [@Sendable () -> Void]) = lock.withLock {
+            if let earlier = _at { return (earlier, []) }
             _signal = signal
             _at = now
-            return nil
+            return (nil, Array(handlers.values))
         }
+        toCall.forEach { $0() }
+        return earlier
     }
+
+    /// Runs `body` until it ends or a signal arrives, whichever comes first: then `body`'s task is cancelled (curl
+    /// drops its request, sleeps end) and `StoppedBySignal` is thrown, whatever `body` would have returned.
+    public func abandoning<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        let id: Int? = lock.withLock {
+            guard _signal == nil else { return nil }
+            nextHandler += 1
+            handlers[nextHandler] = { task.cancel() }
+            return nextHandler
+        }
+        defer { if let id { lock.withLock { _ = handlers.removeValue(forKey: id) } } }
+        if id == nil { task.cancel() }
+        let result = await task.result
+        if let signal { throw StoppedBySignal(signal: signal) }
+        return try result.get()
+    }
+}
+
+/// Work abandoned because a signal asked the process to stop.
+public struct StoppedBySignal: Error, Sendable, CustomStringConvertible {
+    public var signal: String
+    public var description: String { "stopped by \(signal)" }
 }
 
 /// A test-only crash point: the process kills itself (SIGKILL) at a chosen moment around a chosen effect, so the

@@ -110,3 +110,27 @@ public struct Housekeeper: Sendable {
         return saved
     }
 }
+
+/// A retention deadline one of this state's records gives a group: the deployment that kept it as its blue, and until
+/// when. The planner keeps such a group whatever its `switchyard:retain-until` tag reads (a tag written moments ago
+/// may not read back yet).
+public struct RecordedRetention: Sendable, Hashable {
+    public var until: Date
+    public var deployment: String
+
+    public init(until: Date, deployment: String) {
+        self.until = until
+        self.deployment = deployment
+    }
+
+    /// The blues of completed releases still retained at `now`, by group; the latest deadline when several name one.
+    public static func of(_ deployments: [Deployment], now: Date) -> [String: RecordedRetention] {
+        var out: [String: RecordedRetention] = [:]
+        for d in deployments where d.blueRetained(at: now) {
+            guard let until = d.retentionDeadline else { continue }
+            let group = d.plan.blue.autoScalingGroup
+            if until > out[group]?.until ?? .distantPast { out[group] = RecordedRetention(until: until, deployment: d.id) }
+        }
+        return out
+    }
+}

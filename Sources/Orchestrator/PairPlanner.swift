@@ -36,12 +36,13 @@ extension Planner {
             throw PlanError.pairTemplateDiffers(idle: idle.name, idleTemplate: idleTemplate.map { "launch template \($0.name)" } ?? "no launch template",
                                                 blue: blue.name, blueTemplate: blueTemplate.map { "launch template \($0.name)" } ?? "no launch template")
         }
-        let until = Self.retainedUntil(idle)
+        let kept = retention(of: idle)
+        let until = kept?.until
         // A group gc already scaled to 0 keeps nothing for rollback, whatever its tag says: the tag is rounded up to the
         // second and stays on a pair group (it is never deleted), so it may outlive the retention gc just ended.
         let keepsCapacity = !idle.instances.isEmpty || idle.desiredCapacity > 0
-        if !endingRetention, keepsCapacity, let until, until > now {
-            throw PlanError.retainedForRollback(group: idle.name, until: RetentionTag.text(until))
+        if !endingRetention, keepsCapacity, let kept, kept.until > now {
+            throw kept.refusal(idle)
         }
         var retire: [String] = []
         if !idle.instances.isEmpty || idle.desiredCapacity > 0 {

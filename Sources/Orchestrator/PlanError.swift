@@ -18,7 +18,8 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case foreignGroupOnGreen(group: String, targetGroup: String)
     case launchTemplateVersionNotFound(template: String, version: String)
     case alarmsNotFound([String])
-    case retainedForRollback(group: String, until: String)
+    /// `deployment`: the record in this state file that keeps it, when it (not the tag) says so; `tag`: the tag as read.
+    case retainedForRollback(group: String, until: String, deployment: String? = nil, tag: String? = nil)
     /// Forwards to the service's target groups that the file does not name: they would keep sending traffic to blue.
     case unnamedForwards([String])
     case targetGroupNotFound([String])
@@ -51,9 +52,11 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "AMI \(ami) is built for \(arch), but blue runs \(blueAMI) on \(blueArch). Green must use the same architecture as blue's instance types."
         case .alarmsNotFound(let names):
             return "checks.alarms names CloudWatch alarms that do not exist in this account and region: \(names.joined(separator: ", ")). Check the names (metric and composite alarms are both looked up)."
-        case .retainedForRollback(let group, let until):
-            return "\(group) stands on green's target group and is kept for rollback until \(until) (its \(RetentionTag.key) tag, "
-                + "set when the release that replaced it was promoted, perhaps from another state file). Wait until then, or end its "
+        case .retainedForRollback(let group, let until, let deployment, let tag):
+            let why = deployment.map { "deployment \($0) in this state file keeps it for its rollback; its \(RetentionTag.key) tag reads "
+                + (tag.map { "\($0)" } ?? "absent") + " here, as AWS may not show a tag written moments ago" }
+                ?? "its \(RetentionTag.key) tag, set when the release that replaced it was promoted, perhaps from another state file"
+            return "\(group) stands on green's target group and is kept for rollback until \(until) (\(why)). Wait until then, or end its "
                 + "retention now with `--end-retention` (the release that kept it can then no longer be rolled back)."
         case .unnamedForwards(let forwards):
             return "these forward to the service's target groups but are not named in traffic (listener_arns / rule_arns): "

@@ -51,6 +51,9 @@ public struct Planner: Sendable {
     public let logger: Logger
     /// For choosing which of blue's scheduled actions are still to come.
     public let clock: DeploymentClock
+    /// The retention deadlines the state's own records give, by group (`RecordedRetention.of`): a group is kept for
+    /// rollback until the later of its tag and these, since a tag written moments ago may not read back yet.
+    public var recordedRetention: [String: RecordedRetention] = [:]
 
     public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock()) {
         self.aws = aws
@@ -228,11 +231,24 @@ public struct Planner: Sendable {
             guard ours || retirable.contains(group.name) else {
                 throw PlanError.foreignGroupOnGreen(group: group.name, targetGroup: greenTargetGroup)
             }
-            if !endingRetention, let until = Self.retainedUntil(group), until > now {
-                throw PlanError.retainedForRollback(group: group.name, until: RetentionTag.text(until))
+            if !endingRetention, let kept = retention(of: group), kept.until > now {
+                throw kept.refusal(group)
             }
             return group.name
         }.sorted()
+    }
+
+    /// Until when a group is kept for rollback: the later of its tag and every record in the state that names it.
+    func retention(of group: AutoScalingGroup) -> (until: Date, refusal: (AutoScalingGroup) -> PlanError)? {
+        let tag = Self.retainedUntil(group)
+        let recorded = recordedRetention[group.name]
+        if let recorded, recorded.until > (tag ?? .distantPast) {
+            let tagText = group.tags.first { $0.key == RetentionTag.key }?.value
+            return (recorded.until, { PlanError.retainedForRollback(group: $0.name, until: RetentionTag.text(recorded.until),
+                                                                     deployment: recorded.deployment, tag: tagText) })
+        }
+        guard let tag else { return nil }
+        return (tag, { PlanError.retainedForRollback(group: $0.name, until: RetentionTag.text(tag)) })
     }
 
     /// The retention deadline a group carries in its tag, if any.

@@ -188,6 +188,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// Probes through the live test route that passed in a row: the first weight moves to green only once there are
     /// `checks.http.failure_threshold` of them.
     public var testRouteProbePasses: Int?
+    /// Set while an effect that could not reach AWS waits to be tried again (a rollback never gives up on that).
+    public var effectRetry: EffectRetry?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

@@ -153,6 +153,9 @@ public enum Event: Sendable, Hashable {
     case stickinessRestored
     case rollbackRequested(reason: String, actor: String)
     case effectFailed(Effect, message: String)
+    /// The effect could not reach AWS: no answer within the call's deadline, throttled past its retries, a group
+    /// busy past its limit. A rollback tries it again (`EffectRetry`); elsewhere it is an `effectFailed`.
+    case effectUnreachable(Effect, message: String)
     /// Blue is pinned; `summary` says how, for the audit trail.
     case bluePinned(summary: String)
     case copiedToGreen(FleetCopy, summary: String)
@@ -179,14 +182,20 @@ public struct CapacityReport: Sendable, Hashable, Codable {
     public var desired: Int
     public var inService: Int
     public var instances: Int
+    /// Green's launches failing in a row, from its scaling activities (nil: none failed, or not read).
+    public var launchFailures: LaunchFailures?
 
-    public init(desired: Int, inService: Int, instances: Int) {
+    public init(desired: Int, inService: Int, instances: Int, launchFailures: LaunchFailures? = nil) {
         self.desired = desired
         self.inService = inService
         self.instances = instances
+        self.launchFailures = launchFailures
     }
 
-    public var summary: String { "\(inService)/\(desired) InService" }
+    public var summary: String {
+        let failing = launchFailures.map { "; \($0.inARow) launch(es) in a row failed, the last: \($0.message)" } ?? ""
+        return "\(inService)/\(desired) InService\(failing)"
+    }
 }
 
 /// The target-group health of the instances that green's group lists now.

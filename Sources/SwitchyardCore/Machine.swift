@@ -48,6 +48,7 @@ public enum Machine {
         case .pending:
             return .perform(.begin)
         case .launching:
+            if let retry = d.effectRetry, retry.notBefore > now { return .wait(until: retry.notBefore) }
             if let group = d.plan.retire.first(where: { !d.retiredGroups.contains($0) }) {
                 // The plan read no traffic on green's target group when the deployment was created: the settle counts
                 // from then.
@@ -62,6 +63,11 @@ public enum Machine {
             if let copy = pendingCopy(d) { return .perform(.copyToGreen(copy)) }
             // The test route is up before green is checked, so the probe reaches green from its first tick.
             if d.needsTestRoute { return .perform(.ensureTestRoute) }
+            if let failures = d.greenCapacity?.launchFailures, LaunchFailureRule.endsTheWait(failures) {
+                return rollback(d, now: now, reason: "green could not launch its instances: \(failures.inARow) launch activities in a row failed "
+                    + "(the wait ends at \(LaunchFailureRule.limit), before fleet.capacity_timeout \(spec.fleet.capacityTimeout)); AWS says: \(failures.message)",
+                    check: "capacity")
+            }
             if now >= d.phaseStartedAt.adding(spec.fleet.capacityTimeout) {
                 let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
                 return rollback(d, now: now, reason: "green did not reach \(d.plan.blue.desiredCapacity) InService instances within fleet.capacity_timeout \(spec.fleet.capacityTimeout)\(seen)", check: "capacity")
@@ -95,6 +101,7 @@ public enum Machine {
             }
             return .perform(.confirmPromotion)
         case .rollingBack:
+            if let retry = d.effectRetry, retry.notBefore > now { return .wait(until: retry.notBefore) }
             if !d.trafficRestored {
                 if d.plan.fleet != nil && d.blueCapacityAtRollback == nil { return .perform(.observeBlue) }
                 return .perform(.restoreBlue)
@@ -184,7 +191,7 @@ public enum Machine {
                 return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .checkingHealth, message: "green has \(report.summary)"))
             }
             next.nextCheckAt = now.adding(interval)
-            return Transition(deployment: next, log: nil)
+            return Transition(deployment: next, log: launchFailureLog(d, report))
         case (.checkingHealth, .targetHealthObserved(let report, let checks)):
             next.lastObservation = report.summary
             next.lastChecks = [CheckResult(name: "target-health", passed: report.allHealthy(expected: d.plan.blue.desiredCapacity),
@@ -327,6 +334,8 @@ public enum Machine {
             return startRollback(d, now: now, reason: "requested by \(actor): \(reason)", details: ["actor": actor, "check": "manual"])
         case (let state, .effectFailed(let effect, let message)) where !state.isTerminal:
             return applyFailure(d, effect: effect, message: message, now: now)
+        case (let state, .effectUnreachable(let effect, let message)) where !state.isTerminal:
+            return applyUnreachable(d, effect: effect, message: message, now: now)
         default:
             return Transition(deployment: d, log: nil)
         }

@@ -37,9 +37,9 @@ enum Failure {
         case let error as LeaseError:
             if case .held = error { return .conflict }
             return .failed
-        case is Interrupted, is DetachedAtGate:
+        case is Interrupted, is DetachedAtGate, is StoppedEarly:
             return .interrupted
-        case is ListenerClaimed, is FencedOut:
+        case is ListenerClaimed, is FencedOut, is TrafficUnsettled:
             return .conflict
         case let error as Route53TrafficError:
             return error.isFileMismatch ? .usage : .failed

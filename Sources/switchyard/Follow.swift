@@ -48,9 +48,12 @@ extension Session {
     /// blue that is gone or smaller than the green serving the traffic; for the others it is exit 1.
     static func takeOver(_ d: Deployment, store: StateStore, aws: AWSClients, actor: String, logger: Logger,
                          holding: DeploymentRunner.Holding, detachAtPause: Bool = false, rollback: Bool = false) async throws -> Deployment {
+        let stop = stopOnSignals()
         let observed: Observation
         do {
-            observed = try await AWSEffects(aws: aws, logger: logger).observe(d)
+            observed = try await beforeAnyChange(stop, "reading what deployment \(d.id) runs on") {
+                try await AWSEffects(aws: aws, logger: logger).observe(d)
+            }
         } catch let error as PlanError {
             // Found at run time, not in the input: a failure (exit 1), not bad usage.
             throw UnexpectedFailure(description: "could not read what deployment \(d.id) runs on: \(error)")
@@ -69,7 +72,12 @@ extension Session {
             throw RollbackRefused(description: "deployment \(d.id) was not rolled back: \(refusal)")
         }
         let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
-        try await listener.claim(for: d.id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
+        do {
+            try await stop.abandoning { try await listener.claim(for: d.id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) } }
+        } catch let stopped as StoppedBySignal {
+            throw StoppedEarly(description: "\(stopped.signal) while tagging \(listener.resourceArn) for deployment \(d.id): its record is as "
+                + "it was; the tag may stand, naming this deployment, and `switchyard resume \(d.id)` takes it again")
+        }
         let final = try await drive(current, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
                                     detachAtPause: detachAtPause)
         await releaseListener(listener, final)

@@ -21,9 +21,13 @@ struct Plan: AsyncParsableCommand {
             let logger = Session.logger()
             let (spec, _) = try Session.loadSpec(path: release.file)
             let (aws, _) = try Session.aws(region: spec.region, logger: logger)
-            // Blue groups of this service's earlier deployments: they may be retired from green's target group.
-            let retirable = try state.openIfExists()?.blueGroups(service: spec.service) ?? []
-            let plan = try await Planner(aws: aws, logger: logger)
+            // Blue groups of this service's earlier deployments: they may be retired from green's target group, unless
+            // a record keeps one for rollback.
+            let store = try state.openIfExists()
+            let retirable = try store?.blueGroups(service: spec.service) ?? []
+            var planner = Planner(aws: aws, logger: logger)
+            planner.recordedRetention = RecordedRetention.of(try store?.retainedBlues(service: spec.service) ?? [], now: Date())
+            let plan = try await planner
                 .planWithFacts(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
                                retirable: retirable, endingRetention: release.endRetention).plan
             let delays = try await Planner(aws: aws, logger: logger).deregistrationDelays([plan.blue.targetGroupArn, plan.greenTargetGroupArn])

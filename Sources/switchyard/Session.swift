@@ -49,18 +49,63 @@ enum Session {
         let transport = CurlTransport.shared
         let configuration = try AWSConfiguration.resolve(
             environment: environment, region: region, homeDirectory: homeDirectory(environment), transport: transport)
-        var client = AWSClient(configuration: configuration, transport: transport, logger: logger)
-        client.timeout = try awsTimeout()
+        let client = try configured(AWSClient(configuration: configuration, transport: transport, logger: logger))
         return (AWSClients(client: client), client)
+    }
+
+    /// A client with the environment's timeout and deadline, saying each wait and clock correction on stderr.
+    static func configured(_ client: AWSClient) throws -> AWSClient {
+        try checkDurations()
+        var client = client
+        client.timeout = try awsTimeout()
+        client.deadline = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
+        client.notice = { Console.error("warning: \($0)") }
+        return client
     }
 
     /// The per-request timeout of AWS calls: `SWITCHYARD_AWS_TIMEOUT` (a duration such as `5s`), default 20 s.
     static func awsTimeout() throws -> TimeInterval {
-        guard let text = ProcessInfo.processInfo.environment["SWITCHYARD_AWS_TIMEOUT"], !text.isEmpty else { return 20 }
-        guard let span = TimeSpan(parsing: text), span.milliseconds >= 100, span.milliseconds <= 600_000 else {
-            throw UsageError("SWITCHYARD_AWS_TIMEOUT must be a duration between 100ms and 10m, such as 5s (got \"\(text)\")")
+        try duration("SWITCHYARD_AWS_TIMEOUT", default: 20, from: 100, to: 600_000, example: "5s")
+    }
+
+    /// A duration from the environment, within bounds given in milliseconds; anything else is a usage error (exit 2).
+    static func duration(_ name: String, default value: TimeInterval, from low: Int64, to high: Int64, example: String) throws -> TimeInterval {
+        guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return value }
+        guard let span = TimeSpan(parsing: text), span.milliseconds >= low, span.milliseconds <= high else {
+            let bound = { (ms: Int64) in ms % 60_000 == 0 ? "\(ms / 60_000)m" : ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms" }
+            throw UsageError("\(name) must be a duration between \(bound(low)) and \(bound(high)), such as \(example) (got \"\(text)\")")
         }
         return span.seconds
+    }
+
+    /// Checks the environment's durations before anything is read or changed (exit 2 on a bad one).
+    static func checkDurations() throws {
+        _ = try awsTimeout()
+        _ = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
+        _ = try duration("SWITCHYARD_TAG_SETTLE", default: 2, from: 0, to: 60_000, example: "2s")
+    }
+
+    /// Runs work that changes nothing in AWS (planning, reading): a signal ends it at once, with nothing changed.
+    static func beforeAnyChange<T: Sendable>(_ stop: StopRequest, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await stop.abandoning(body)
+        } catch let stopped as StoppedBySignal {
+            throw StoppedEarly(description: "\(stopped.signal) while \(what): nothing was changed in AWS, and no deployment was recorded")
+        }
+    }
+
+    /// Housekeeping at `start`: a signal stops it between two steps and ends the command (exit 5).
+    /// Returns how many blues were due (0: nothing was done, and a read made just before still holds).
+    static func housekeepingBeforeStart(_ stop: StopRequest, store: StateStore, service: String, logger: Logger) async throws -> Int {
+        // A retirement stops between two steps (its settle and drain deadlines stored), never mid-request: a fleet
+        // half-deregistered is not left without a record of it.
+        let swept = await housekeeping(store: store, service: service, logger: logger, stop: stop)
+        if let signal = stop.signal {
+            throw StoppedEarly(description: "\(signal) while retiring blues past their retention: "
+                + (swept.due > 0 ? "the retirement stopped between two steps, its deadlines stored (the next `start` or `switchyard gc` goes on); " : "")
+                + "nothing else was changed")
+        }
+        return swept.due
     }
 
     /// `$HOME` first, as the AWS CLI expands `~`, then the user database.
@@ -244,6 +289,11 @@ enum Session {
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
         return formatter.string(from: now) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
     }
+}
+
+/// The command stopped on a signal before its deployment began; the description says what was changed (exit 5).
+struct StoppedEarly: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// A mistake in how the command was called: exit code 2.

@@ -34,26 +34,42 @@ struct Start: AsyncParsableCommand {
                 }
                 throw StateStoreError.activeDeploymentExists(id: active.id, state: active.state, since: active.createdAt)
             }
+            // A failed rollback that left green weighted is not over either: its traffic is not where `failed` says.
+            if let last = try store.deployments(service: spec.service, limit: 1, activeOnly: false).first, last.trafficUnsettled {
+                throw TrafficUnsettled(deployment: last)
+            }
             let (aws, _) = try Session.aws(region: spec.region, logger: logger)
             let now = Date()
             let id = Session.newDeploymentId(now: now)
-            let planner = Planner(aws: aws, logger: logger)
-            var (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service),
-                                                                endingRetention: release.endRetention)
+            var planning = Planner(aws: aws, logger: logger)
+            planning.recordedRetention = RecordedRetention.of(try store.retainedBlues(service: spec.service), now: now)
+            let planner = planning
+            let retirable = try store.blueGroups(service: spec.service)
+            let endRetention = release.endRetention
             let actor = Session.actor
             let listener = ListenerGuard(aws: aws, spec: spec)
-            let mayReplace: (String) -> Bool = { owner in
-                owner == forceUnlock || ((try? store.deployment(id: owner))??.state.isTerminal ?? false)
+            // Nothing is changed in AWS before the claim: a signal until then ends the command at once.
+            var (plan, facts, owner) = try await Session.beforeAnyChange(stop, "planning") {
+                let (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: retirable,
+                                                                     endingRetention: endRetention)
+                return (plan, facts, try await listener.owner())
             }
-            let owner = try await listener.owner()
+            let unlock = forceUnlock
+            let mayReplace: @Sendable (String) -> Bool = { owner in
+                owner == unlock || ((try? store.deployment(id: owner))??.state.isTerminal ?? false)
+            }
             if let owner, !mayReplace(owner) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
-            let swept = await Session.housekeeping(store: store, service: spec.service, logger: logger, stop: stop)
-            if swept.due > 0 {
+            let retired = try await Session.housekeepingBeforeStart(stop, store: store, service: spec.service, logger: logger)
+            if retired > 0 {
                 // A retirement ran (settled and drained, perhaps for minutes): the plan's answers are that old, and a
                 // group it would have retired may be gone already.
-                (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: try store.blueGroups(service: spec.service),
-                                                                endingRetention: release.endRetention)
+                let replanned = try store.blueGroups(service: spec.service)
+                (plan, facts) = try await Session.beforeAnyChange(stop, "planning again after retiring blues") {
+                    try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: replanned, endingRetention: endRetention)
+                }
             }
+            // The tag read at the end of planning is an instant old unless housekeeping took its time: then read it again.
+            let known: String?? = retired == 0 ? .some(owner) : nil
             var deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             var details = ["file": release.file, "file_digest": digest]
             if let amiSource { details["ami_source"] = amiSource }
@@ -77,18 +93,16 @@ struct Start: AsyncParsableCommand {
                 deployment = try store.save(deployment, log: log, actor: actor, at: Date())
             }
             do {
-                try await listener.claim(for: id, owner: owner, mayReplace: mayReplace)
+                try await stop.abandoning { try await listener.claim(for: id, owner: known, mayReplace: mayReplace) }
             } catch {
-                // Nothing else was touched yet: end the deployment here rather than leave it blocking the service.
+                // Nothing but the tag was touched: end the deployment here rather than leave it blocking the service.
                 var failed = deployment
                 failed.state = .failed
-                failed.failureReason = error is ListenerClaimed
-                    ? "another deployment claimed the listener at the same moment; nothing was changed in AWS. \(error)"
-                    : "could not tag \(listener.resourceArn) with \(ListenerGuard.tagKey) (\(Failure.message(for: error))); "
-                        + "nothing else was changed in AWS. Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
+                failed.failureReason = Self.claimFailure(error, listener: listener, id: id)
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
                 try Session.printFinal(id, store: store, json: output.json)
                 if error is ListenerClaimed { throw error }
+                if let stopped = error as? StoppedBySignal { throw StoppedEarly(description: "\(stopped.signal): \(failed.failureReason ?? "")") }
                 throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
             let final = try await Session.printingWhenStopped(id, store: store, json: output.json) {
@@ -102,6 +116,19 @@ struct Start: AsyncParsableCommand {
         }
     }
 
+    /// Why a claim of the listener ended the deployment before anything but the tag changed, truthfully.
+    static func claimFailure(_ error: Error, listener: ListenerGuard, id: String) -> String {
+        switch error {
+        case let claimed as ListenerClaimed:
+            return "\(claimed)"
+        case let stopped as StoppedBySignal:
+            return "interrupted by \(stopped.signal) while tagging \(listener.resourceArn) with \(ListenerGuard.tagKey)=\(id); nothing else was "
+                + "changed in AWS. The tag may stand; it blocks no later start from this state file, as this deployment is over."
+        default:
+            return "could not tag \(listener.resourceArn) with \(ListenerGuard.tagKey) (\(Failure.message(for: error))); "
+                + "nothing else was changed in AWS. Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
+        }
+    }
 
     static func summary(_ d: Deployment) -> String {
         switch d.state {
@@ -114,5 +141,16 @@ struct Start: AsyncParsableCommand {
         default:
             return "deployment \(d.id) stopped in state \(d.state); continue with `switchyard resume \(d.id)`"
         }
+    }
+}
+
+/// A start refused because the service's last deployment failed with green still weighted (exit 4).
+struct TrafficUnsettled: Error, CustomStringConvertible {
+    var deployment: Deployment
+
+    var description: String {
+        "deployment \(deployment.id) of \(deployment.service) failed with traffic still split (blue \(deployment.blueWeight)% / green "
+            + "\(deployment.greenWeight)%): finish it with `switchyard rollback \(deployment.id)` before a new release"
+            + (deployment.failureReason.map { ". It failed: \($0)" } ?? "")
     }
 }

@@ -24,8 +24,7 @@ extension StateLocation {
         let transport = CurlTransport.shared
         let configuration = try AWSConfiguration.resolve(environment: environment, region: region,
                                                          homeDirectory: Session.homeDirectory(environment), transport: transport)
-        var client = AWSClient(configuration: configuration, transport: transport, logger: Logger(label: "switchyard.state"))
-        client.timeout = try Session.awsTimeout()
+        let client = try Session.configured(AWSClient(configuration: configuration, transport: transport, logger: Logger(label: "switchyard.state")))
         return DynamoStateStore(table: table, client: client)
     }
 }

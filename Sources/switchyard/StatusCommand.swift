@@ -20,7 +20,7 @@ struct Status: AsyncParsableCommand {
                 guard let d = try store?.deployment(id: id) else { throw UsageError("no deployment \(id) in \(state.path)") }
                 deployments = [d]
             } else {
-                deployments = try store?.deployments(service: nil, limit: 1000, activeOnly: true) ?? []
+                deployments = try Self.active(store)
             }
             if output.json {
                 func view(_ d: Deployment) throws -> JSONViews.DeploymentView {
@@ -43,6 +43,10 @@ struct Status: AsyncParsableCommand {
                     if d.state == .paused {
                         Console.out("  waiting at a manual gate: `switchyard promote \(d.id)` lets it go on")
                     }
+                    if d.trafficUnsettled {
+                        Console.out("  its rollback failed with green still at \(d.greenWeight)%: `switchyard rollback \(d.id)` finishes it"
+                            + (d.failureReason.map { " (\($0))" } ?? ""))
+                    }
                     if !d.state.isTerminal {
                         let lease = try store?.lease(service: d.service).flatMap { $0.deploymentId == d.id ? $0 : nil }
                         Console.out("  " + Self.runner(d, lease: lease, now: now))
@@ -53,6 +57,17 @@ struct Status: AsyncParsableCommand {
             }
             return .success
         }
+    }
+
+    /// The deployments that are not over: every one in a non-terminal state, and each service's latest deployment
+    /// when it failed with traffic still on green (its state is final, its traffic is not where a final state says).
+    static func active(_ store: StateStore?) throws -> [Deployment] {
+        guard let store else { return [] }
+        let running = try store.deployments(service: nil, limit: 1000, activeOnly: true)
+        var latest: [String: Deployment] = [:]
+        for d in try store.deployments(service: nil, limit: 200, activeOnly: false) where latest[d.service] == nil { latest[d.service] = d }
+        let unsettled = latest.values.filter(\.trafficUnsettled).sorted { $0.createdAt > $1.createdAt }
+        return running + unsettled.filter { d in !running.contains { $0.service == d.service } }
     }
 
     /// Who runs an active deployment (host, pid, actor) and whether it is alive, from its lease: the same answer on

@@ -1,0 +1,418 @@
+"""The ways AWS and networks misbehave that moto never does, as the checking proxy (proxy.py) plays them.
+
+Each class holds one switch's state and decides, for a request the proxy received, what becomes of it; the proxy
+calls them under its lock. The behaviours follow AWS's documentation, cited at each class, so a test that passes
+against them passes for the reason it claims. Every one is first proven with boto3 alone (test_proxy_faults.py).
+"""
+import datetime
+import email.utils
+import socket
+import threading
+import time
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+
+# The actions whose answers go stale after a write, by kind: a write of the kind makes every read of the kind answer
+# what it answered just before the write, for the stale window (EC2 devguide, "eventual consistency": a Describe right
+# after a change may not show it; tags included). Keys are (signing name, action). Tags are stale per resource (see
+# StaleReads), whatever the read asks.
+STALE_KINDS = {
+    "listener": {"writes": {("elasticloadbalancing", "ModifyListener")},
+                 "reads": {("elasticloadbalancing", "DescribeListeners"), ("elasticloadbalancing", "DescribeRules")}},
+    "rules": {"writes": {("elasticloadbalancing", a) for a in ("CreateRule", "ModifyRule", "DeleteRule", "SetRulePriorities")},
+              "reads": {("elasticloadbalancing", "DescribeRules")}},
+    "groups": {"writes": {("autoscaling", a) for a in (
+                   "CreateAutoScalingGroup", "UpdateAutoScalingGroup", "DeleteAutoScalingGroup", "SetDesiredCapacity",
+                   "AttachLoadBalancerTargetGroups", "DetachLoadBalancerTargetGroups", "SuspendProcesses", "ResumeProcesses")},
+               "reads": {("autoscaling", "DescribeAutoScalingGroups"), ("autoscaling", "DescribeAutoScalingInstances")}},
+    "tags": {"writes": {("elasticloadbalancing", "AddTags"), ("elasticloadbalancing", "RemoveTags"),
+                        ("autoscaling", "CreateOrUpdateTags"), ("autoscaling", "DeleteTags")},
+             "reads": set()},
+    "listener-tags": {"writes": {("elasticloadbalancing", "AddTags"), ("elasticloadbalancing", "RemoveTags")}, "reads": set()},
+    "group-tags": {"writes": {("autoscaling", "CreateOrUpdateTags"), ("autoscaling", "DeleteTags")}, "reads": set()},
+}
+TAG_KINDS = ("tags", "listener-tags", "group-tags")
+ELB_NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+ASG_NS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
+_xml_lock = threading.Lock()  # ElementTree's default-namespace registration is global
+
+
+def _parse(data):
+    return ET.fromstring(data)
+
+
+def _serialize(root, namespace):
+    with _xml_lock:
+        ET.register_namespace("", namespace)
+        return ET.tostring(root, encoding="utf-8")
+
+
+def _local(element):
+    return element.tag.rsplit("}", 1)[-1]
+
+
+def _child(element, name):
+    return next((c for c in element if _local(c) == name), None)
+
+
+def _text(element, name):
+    child = _child(element, name)
+    return child.text if child is not None else None
+
+
+class StaleReads:
+    """Reads that answer the state from before the last write, for `seconds` after it.
+
+    Listener, rules and groups: the proxy remembers every read of a stale kind it forwarded (its exact request, kept
+    while the switch is off too). Just before it forwards a write of that kind, it sends those reads to moto again
+    (moto checks no signature or date) and keeps the answers: the state before the write. Until `seconds` after the
+    write was answered, a read with the same request gets that answer, not moto's; a read never seen before gets
+    moto's (there is no earlier answer to give). A second write inside the window takes a new snapshot (which shows
+    the first write): a read sees the state from before the last write, as AWS's eventually consistent reads may.
+
+    Tags: per resource, whatever the read. Before a tag write (ELB AddTags/RemoveTags, Auto Scaling
+    CreateOrUpdateTags/DeleteTags) the proxy reads the resources' tags from moto; until `seconds` after the write,
+    every answer that shows those resources' tags (ELB DescribeTags, Auto Scaling DescribeTags and
+    DescribeAutoScalingGroups) shows the tags from before the write."""
+
+    def __init__(self):
+        self.seconds, self.kinds = 0, ()
+        self.seen = {}       # (service, action, body) -> headers of the last such read forwarded (kept while off too)
+        self.snapshot = {}   # (service, action, body) -> (status, data, content type) before the last write
+        self.until = {}      # kind -> epoch seconds the window ends
+        self.tags = {}       # ("elb", arn) or ("asg", group) -> (window end, [tag dicts] before the last write)
+        self.answered = []   # request numbers answered from a snapshot or with tags from before a write
+        self.write_lock = threading.Lock()
+
+    def switch(self, seconds, kinds):
+        """`seconds` of staleness after each write of these kinds from now on; 0 turns it off."""
+        unknown = set(kinds) - set(STALE_KINDS)
+        if unknown:
+            raise ValueError(f"unknown stale kinds {sorted(unknown)}; the kinds are {sorted(STALE_KINDS)}")
+        self.seconds, self.kinds = seconds, tuple(kinds) if seconds > 0 else ()
+        self.until.clear()
+        self.tags.clear()
+
+    def _kinds_of(self, key, role):
+        return [k for k in self.kinds if key in STALE_KINDS[k][role]]
+
+    def is_write(self, record):
+        return bool(self._kinds_of((record.service, record.action), "writes"))
+
+    def stale_answer(self, record, now):
+        """The snapshot to answer this read with, or None (forward it)."""
+        kinds = self._kinds_of((record.service, record.action), "reads")
+        if not kinds:
+            return None
+        key = (record.service, record.action, record.body)
+        if any(self.until.get(k, 0) > now for k in kinds) and key in self.snapshot:
+            self.answered.append(record.n)
+            return self.snapshot[key]
+        return None
+
+    def remember(self, record, headers):
+        if any((record.service, record.action) in kind["reads"] for kind in STALE_KINDS.values()):
+            self.seen[(record.service, record.action, record.body)] = headers
+
+    def before_write(self, record, headers, send):
+        """Takes the snapshot: every remembered read of the write's kinds sent to moto again now; for a tag write,
+        the tags of the resources it names."""
+        kinds = self._kinds_of((record.service, record.action), "writes")
+        reads = set().union(*(STALE_KINDS[k]["reads"] for k in kinds))
+        for (service, action, body), seen_headers in list(self.seen.items()):
+            if (service, action) in reads:
+                try:
+                    self.snapshot[(service, action, body)] = send("POST", "/", body, seen_headers)
+                except OSError:
+                    pass
+        pending = {}
+        if any(k in TAG_KINDS for k in kinds):
+            pending = self._tags_now(record, headers, send)
+        return kinds, pending
+
+    def after_write(self, written, now):
+        kinds, pending = written
+        for k in kinds:
+            self.until[k] = now + self.seconds
+        for resource, tags in pending.items():
+            self.tags[resource] = (now + self.seconds, tags)
+
+    def _tags_now(self, record, headers, send):
+        form = urllib.parse.parse_qs(record.body.decode("utf-8", "replace"))
+        quiet = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        if record.service == "elasticloadbalancing":
+            arns = [v[0] for k, v in sorted(form.items()) if k.startswith("ResourceArns.member.")]
+            body = urllib.parse.urlencode([("Action", "DescribeTags"), ("Version", "2015-12-01")]
+                                          + [(f"ResourceArns.member.{i + 1}", a) for i, a in enumerate(arns)]).encode()
+            _, data, _ = send("POST", "/", body, quiet)
+            found = {}
+            for member in _parse(data).iter(f"{{{ELB_NS}}}member"):
+                arn = _text(member, "ResourceArn")
+                if arn is not None:
+                    tags = _child(member, "Tags")
+                    found[("elb", arn)] = [{"Key": _text(t, "Key"), "Value": _text(t, "Value") or ""} for t in (tags if tags is not None else [])]
+            return {("elb", a): found.get(("elb", a), []) for a in arns}
+        groups = sorted({v[0] for k, v in form.items() if k.startswith("Tags.member.") and k.endswith(".ResourceId")})
+        body = urllib.parse.urlencode([("Action", "DescribeAutoScalingGroups"), ("Version", "2011-01-01")]
+                                      + [(f"AutoScalingGroupNames.member.{i + 1}", g) for i, g in enumerate(groups)]).encode()
+        _, data, _ = send("POST", "/", body, quiet)
+        found = {}
+        for group in _groups(_parse(data)):
+            tags = _child(group, "Tags")
+            found[("asg", _text(group, "AutoScalingGroupName"))] = [
+                {_local(f): f.text or "" for f in t} for t in (tags if tags is not None else [])]
+        return {("asg", g): found.get(("asg", g), []) for g in groups}
+
+    def stale_tags(self, record, status, data, now):
+        """The answer with every resource inside a tag window showing its tags from before the write."""
+        live = {r: tags for r, (until, tags) in self.tags.items() if until > now}
+        if not live or status != 200:
+            return data
+        if (record.service, record.action) == ("elasticloadbalancing", "DescribeTags"):
+            root, namespace, changed = _parse(data), ELB_NS, False
+            for member in root.iter(f"{{{ELB_NS}}}member"):
+                arn = _text(member, "ResourceArn")
+                if ("elb", arn) in live:
+                    _set_tags(member, live[("elb", arn)], ELB_NS)
+                    changed = True
+        elif (record.service, record.action) == ("autoscaling", "DescribeAutoScalingGroups"):
+            root, namespace, changed = _parse(data), ASG_NS, False
+            for group in _groups(root):
+                name = _text(group, "AutoScalingGroupName")
+                if ("asg", name) in live:
+                    _set_tags(group, live[("asg", name)], ASG_NS)
+                    changed = True
+        else:
+            return data
+        if not changed:
+            return data
+        self.answered.append(record.n)
+        return _serialize(root, namespace)
+
+
+def _groups(root):
+    """The group members of a DescribeAutoScalingGroups answer (not the members nested in them)."""
+    result = next((e for e in root.iter() if _local(e) == "AutoScalingGroups"), None)
+    return list(result) if result is not None else []
+
+
+def _set_tags(owner, tags, namespace):
+    element = _child(owner, "Tags")
+    if element is None:
+        element = ET.SubElement(owner, f"{{{namespace}}}Tags")
+    for child in list(element):
+        element.remove(child)
+    for tag in tags:
+        member = ET.SubElement(element, f"{{{namespace}}}member")
+        for key, value in tag.items():
+            ET.SubElement(member, f"{{{namespace}}}{key}").text = value
+
+
+class Busy:
+    """Auto Scaling's answers while an activity runs on the group, in the status and words the service model and the
+    API reference give (DeleteAutoScalingGroup, UpdateAutoScalingGroup, SetDesiredCapacity, ...)."""
+    ANSWERS = {
+        "ScalingActivityInProgress": (400, "Sender",
+                                      "You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group."),
+        "ResourceInUse": (400, "Sender",
+                          "Cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group."),
+        "ResourceContention": (500, "Sender",
+                               "You already have a pending update to an Auto Scaling resource (for example, a group, instance, or load balancer)."),
+    }
+
+
+INSUFFICIENT_CAPACITY = ("We currently do not have sufficient t3.micro capacity in the Availability Zone you requested "
+                         "(us-east-1a). Our system will be working on provisioning additional capacity. You can currently get "
+                         "t3.micro capacity by not specifying an Availability Zone in your request or choosing us-east-1b, "
+                         "us-east-1c. Launching EC2 instance failed.")
+
+
+class LaunchFailures:
+    """Groups whose launches fail, as Auto Scaling reports it: DescribeAutoScalingGroups lists the group with no
+    instances, and DescribeScalingActivities (which moto always answers empty) lists one Failed activity
+    (Progress 100, StatusCode Failed, the EC2 reason in StatusMessage) every `every` seconds since the group was
+    created, newest first, as the service's own retries produce them."""
+
+    def __init__(self, prefix, message, every):
+        self.prefix, self.message, self.every = prefix, message, every
+        self.created = {}  # group name -> epoch seconds of its CreateAutoScalingGroup
+
+    def group_created(self, name, at):
+        if name.startswith(self.prefix):
+            self.created.setdefault(name, at)
+
+    def strip_instances(self, data):
+        """A DescribeAutoScalingGroups answer with the failing groups' instances taken out."""
+        if not self.created:
+            return data
+        root = _parse(data)
+        for group in _groups(root):
+            instances = _child(group, "Instances")
+            if _text(group, "AutoScalingGroupName") in self.created and instances is not None:
+                for child in list(instances):
+                    instances.remove(child)
+        return _serialize(root, ASG_NS)
+
+    def activities(self, name, now):
+        """The DescribeScalingActivities answer for one group (None: not a failing group)."""
+        created = self.created.get(name)
+        if created is None:
+            return None
+        count = min(int((now - created) / self.every) + 1, 100)
+        members = []
+        for i in reversed(range(count)):
+            start = created + i * self.every
+            stamp = _iso(start)
+            members.append(
+                "<member>"
+                f"<ActivityId>{uuid.uuid5(uuid.NAMESPACE_URL, f'{name}/{i}')}</ActivityId>"
+                f"<AutoScalingGroupName>{name}</AutoScalingGroupName>"
+                f"<Description>Launching a new EC2 instance.  Status Reason: {_xml(self.message)}</Description>"
+                f"<Cause>At {stamp} an instance was started in response to a difference between desired and actual "
+                f"capacity, increasing the capacity from 0 to 2.</Cause>"
+                f"<StartTime>{stamp}</StartTime><EndTime>{_iso(start + 0.1)}</EndTime>"
+                "<StatusCode>Failed</StatusCode>"
+                f"<StatusMessage>{_xml(self.message)}</StatusMessage><Progress>100</Progress>"
+                "</member>")
+        return (f'<DescribeScalingActivitiesResponse xmlns="{ASG_NS}"><DescribeScalingActivitiesResult>'
+                f'<Activities>{"".join(members)}</Activities></DescribeScalingActivitiesResult>'
+                '<ResponseMetadata><RequestId>proxy-launch-failures</RequestId></ResponseMetadata>'
+                '</DescribeScalingActivitiesResponse>').encode()
+
+
+class Skew:
+    """AWS's clock `seconds` away from this machine's (which is the binary's): a request whose X-Amz-Date is more
+    than `window` seconds from AWS's time is refused, not forwarded, in its service's words (SigV4 troubleshooting,
+    IAM user guide: "Signature expired: DATE is now earlier than DATE" and "Signature not yet current"; EC2's common
+    errors: RequestExpired; DynamoDB, a JSON API: InvalidSignatureException), and every answer's Date header is
+    AWS's time, which is what SDKs correct their clock from. `codes` overrides the code per signing name."""
+    DEFAULT = {"ec2": ("RequestExpired", 400), "dynamodb": ("InvalidSignatureException", 400)}
+    QUERY = ("SignatureDoesNotMatch", 403)  # autoscaling, elasticloadbalancing, monitoring, sts, route53
+
+    def __init__(self, seconds, window=300, codes=None):
+        self.seconds, self.window, self.codes = seconds, window, codes or {}
+        self.refused = []
+
+    def now(self):
+        return time.time() + self.seconds
+
+    def refusal(self, record):
+        """(code, status, message) when AWS would refuse this request for its date, else None."""
+        if record.amz_date is None:
+            return None
+        try:
+            sent = datetime.datetime.strptime(record.amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+        except ValueError:
+            return None
+        aws = self.now()
+        if abs(sent - aws) <= self.window:
+            return None
+        code, status = self.codes.get(record.service) or self.DEFAULT.get(record.service) or self.QUERY
+        minutes = self.window // 60
+        if code == "RequestExpired":
+            message = "Request has expired."
+        elif sent < aws:
+            message = (f"Signature expired: {record.amz_date} is now earlier than {_amz(aws - self.window)} "
+                       f"({_amz(aws)} - {minutes} min.)")
+        else:
+            message = (f"Signature not yet current: {record.amz_date} is still later than {_amz(aws + self.window)} "
+                       f"({_amz(aws)} + {minutes} min.)")
+        self.refused.append(record.n)
+        return code, status, message
+
+    def http_date(self):
+        return email.utils.formatdate(self.now(), usegmt=True)
+
+
+def group_name(body):
+    return urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("AutoScalingGroupName", [""])[0]
+
+
+def _iso(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def _amz(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _xml(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+
+class Switches:
+    """The proxy's switches for the behaviours above (mixed into proxy.Proxy, whose lock, server and state they use)."""
+
+    def stale_reads(self, seconds, kinds=("listener", "rules", "groups", "tags")):
+        """Eventually consistent reads (see the module docstring and StaleReads); 0 ends them."""
+        with self.lock:
+            self.stale.switch(seconds, kinds)
+
+    def busy(self, action, code="ScalingActivityInProgress", times=1):
+        """Answers `action` `times` times as Auto Scaling does while an activity runs on the group."""
+        status, kind, message = Busy.ANSWERS[code]
+        with self.lock:
+            self.faults[action] = {"status": status, "code": code, "message": message, "times": times, "kind": kind}
+
+    def launch_failures(self, prefix, message=INSUFFICIENT_CAPACITY, every=0.5):
+        """Groups created with this name prefix never launch (see LaunchFailures)."""
+        with self.lock:
+            self.launches = LaunchFailures(prefix, message, every)
+
+    def skew(self, seconds, window=300, codes=None):
+        """AWS's clock `seconds` from this machine's (see Skew); 0 ends it."""
+        with self.lock:
+            self.skewed = Skew(seconds, window, codes) if seconds else None
+
+    def blackhole(self, action=None, seconds=None, after=None):
+        """Requests (all, or of `action`; once an `after` action has reached moto, if given) are read and never
+        answered; after `seconds` (if given) their connection is closed without an answer. Not forwarded. `clear()`
+        ends it."""
+        with self.lock:
+            self.blackholed, self.blackhole_seconds, self.blackhole_after = action or "*", seconds, after
+            self.blackhole_end = threading.Event()
+
+    def outage(self, seconds, on=None):
+        """The endpoint disappears for `seconds` (the listening socket and every open connection closed: new
+        connections are refused), then listens again on the same port. With `on`, it starts when a request for that
+        action arrives (that request is not forwarded)."""
+        if on is not None:
+            with self.lock:
+                self.outage_on_action = (on, seconds)
+            return
+        self._go_down(seconds)
+
+    def _go_down(self, seconds):
+        self.server.shutdown()
+        self.server.server_close()
+        with self.lock:
+            open_now = list(self._open)
+        for connection in open_now:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._back_up = threading.Timer(seconds, self._come_back)
+        self._back_up.daemon = True
+        self._back_up.start()
+
+    def _come_back(self):
+        if self.closing.is_set():
+            return
+        self.server = self._listen_again()
+
+    def _launch_answer(self, record, status, data):
+        """Launch failures (LaunchFailures): the answers of moto as Auto Scaling gives them for such groups."""
+        launches = self.launches
+        if launches is None or status != 200:
+            return data
+        if record.action == "CreateAutoScalingGroup":
+            launches.group_created(group_name(record.body), record.at)
+        elif record.action == "DescribeAutoScalingGroups":
+            return launches.strip_instances(data)
+        elif record.action == "DescribeScalingActivities":
+            return launches.activities(group_name(record.body), time.time()) or data
+        return data
+

@@ -1,0 +1,224 @@
+"""The proxy's AWS-as-it-is switches, driven by boto3 alone against moto (no switchyard binary): stale reads after
+writes, busy answers, launch failures, a skewed clock, a silent endpoint and an endpoint that disappears. Each test
+shows that the switch makes an ordinary client see what AWS documents; the tests of the binary lean on them."""
+import datetime
+import email.utils
+import socket
+import time
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+from proxy import Proxy
+
+
+@pytest.fixture
+def bare(moto_url):
+    p = Proxy(moto_url)
+    yield p
+    p.close()
+
+
+def client(proxy, service, **config):
+    return boto3.client(service, endpoint_url=proxy.url, region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing",
+                        config=botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config))
+
+
+@pytest.fixture
+def listener(aws):
+    """A load balancer with a listener forwarding 100/0 to two target groups, made directly in moto."""
+    ec2, elb = aws.ec2, aws.elb
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
+               for i, z in ((1, "a"), (2, "b"))]
+    name = f"pf{int(time.time() * 1000) % 10_000_000}"
+    lb = elb.create_load_balancer(Name=name, Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    tgs = [elb.create_target_group(Name=f"{name}-{c}", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+           for c in "ab"]
+    arn = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[forward(tgs, 100)])["Listeners"][0]["ListenerArn"]
+    return {"arn": arn, "tgs": tgs, "subnets": subnets, "name": name}
+
+
+def forward(tgs, blue):
+    return {"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": tgs[0], "Weight": blue},
+                                                                  {"TargetGroupArn": tgs[1], "Weight": 100 - blue}]}}
+
+
+def weights(elb, arn):
+    action = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
+    return [g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]]
+
+
+def test_a_listener_read_right_after_a_write_shows_the_state_before_it_until_the_window_ends(bare, listener, aws):
+    elb = client(bare, "elbv2")
+    assert weights(elb, listener["arn"]) == [100, 0]
+    bare.stale_reads(1.0)
+    elb.modify_listener(ListenerArn=listener["arn"], DefaultActions=[forward(listener["tgs"], 90)])
+    assert weights(elb, listener["arn"]) == [100, 0], "a read inside the window shows the state before the write"
+    assert weights(aws.elb, listener["arn"]) == [90, 10], "moto itself has the write"
+    elb.modify_listener(ListenerArn=listener["arn"], DefaultActions=[forward(listener["tgs"], 50)])
+    assert weights(elb, listener["arn"]) == [90, 10], "after a second write: the state before the last write"
+    time.sleep(1.1)
+    assert weights(elb, listener["arn"]) == [50, 50], "after the window the read is fresh"
+    assert [bare.requests[n - 1].outcome for n in bare.stale.answered] == ["stale", "stale"]
+
+
+def test_tags_read_stale_after_add_and_remove_on_both_apis(bare, listener, aws):
+    elb = client(bare, "elbv2")
+    def tag():
+        found = elb.describe_tags(ResourceArns=[listener["arn"]])["TagDescriptions"][0]["Tags"]
+        return {t["Key"]: t["Value"] for t in found}.get("switchyard:deployment")
+    assert tag() is None
+    bare.stale_reads(1.0, kinds=["tags"])
+    elb.add_tags(ResourceArns=[listener["arn"]], Tags=[{"Key": "switchyard:deployment", "Value": "A"}])
+    assert tag() is None
+    time.sleep(1.1)
+    assert tag() == "A"
+    elb.remove_tags(ResourceArns=[listener["arn"]], TagKeys=["switchyard:deployment"])
+    assert tag() == "A", "a removed tag still reads for the window"
+    # Auto Scaling group tags go stale in DescribeAutoScalingGroups too.
+    asg = client(bare, "autoscaling")
+    template = aws.ec2.create_launch_template(LaunchTemplateName=listener["name"], LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
+    aws.asg.create_auto_scaling_group(
+        AutoScalingGroupName=listener["name"], MinSize=0, MaxSize=1, DesiredCapacity=0, VPCZoneIdentifier=listener["subnets"][0],
+        LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"], "Version": "1"})
+    def retain():
+        group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[listener["name"]])["AutoScalingGroups"][0]
+        return {t["Key"]: t["Value"] for t in group["Tags"]}.get("switchyard:retain-until")
+    assert retain() is None
+    asg.create_or_update_tags(Tags=[{"ResourceId": listener["name"], "ResourceType": "auto-scaling-group",
+                                     "Key": "switchyard:retain-until", "Value": "2099-01-01T00:00:00Z", "PropagateAtLaunch": False}])
+    assert retain() is None, "the retention tag reads as absent for the window"
+    both = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[listener["name"], "another"])["AutoScalingGroups"]
+    assert [t["Key"] for t in both[0]["Tags"]] == [], "a read never seen before is stale too"
+    time.sleep(1.1)
+    assert retain() == "2099-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("code,status", [("ScalingActivityInProgress", 400), ("ResourceInUse", 400), ("ResourceContention", 500)])
+def test_busy_answers_have_the_service_models_status_and_shape(bare, code, status):
+    bare.busy("DeleteAutoScalingGroup", code, times=2)
+    asg = client(bare, "autoscaling")
+    for _ in range(2):
+        with pytest.raises(botocore.exceptions.ClientError) as raised:
+            asg.delete_auto_scaling_group(AutoScalingGroupName="nothing-here", ForceDelete=True)
+        assert raised.value.response["Error"]["Code"] == code
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+        assert raised.value.response["Error"]["Message"].startswith(("You cannot", "Cannot delete", "You already have"))
+    # The third goes through to moto (which says the group does not exist).
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        asg.delete_auto_scaling_group(AutoScalingGroupName="nothing-here", ForceDelete=True)
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    # botocore's own classes exist for these codes: the shape is the model's.
+    assert code + "Fault" in {s for s in asg.meta.service_model.shape_names}
+
+
+def test_a_failing_group_has_no_instances_and_failed_launch_activities(bare, listener, aws):
+    template = aws.ec2.create_launch_template(LaunchTemplateName=listener["name"] + "-lf", LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
+    asg = client(bare, "autoscaling")
+    name = f"switchyard-{listener['name']}-green"
+    bare.launch_failures(f"switchyard-{listener['name']}-", every=0.3)
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=2, MaxSize=2, DesiredCapacity=2, VPCZoneIdentifier=listener["subnets"][0],
+                                  LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"], "Version": "1"})
+    assert len(aws.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["Instances"]) == 2
+    time.sleep(0.7)
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    assert group["Instances"] == [] and group["DesiredCapacity"] == 2
+    activities = asg.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]
+    assert len(activities) >= 3
+    assert {a["StatusCode"] for a in activities} == {"Failed"} and {a["Progress"] for a in activities} == {100}
+    assert "sufficient t3.micro capacity" in activities[0]["StatusMessage"]
+    assert activities[0]["StartTime"] > activities[-1]["StartTime"], "newest first"
+    # Another group is untouched.
+    assert asg.describe_scaling_activities(AutoScalingGroupName="other")["Activities"] == []
+
+
+def test_a_skewed_aws_clock_refuses_each_protocol_in_its_own_words_and_dates_its_answers(bare):
+    bare.skew(1200)
+    cases = [("autoscaling", lambda c: c.describe_auto_scaling_groups(), "SignatureDoesNotMatch", 403),
+             ("elbv2", lambda c: c.describe_load_balancers(), "SignatureDoesNotMatch", 403),
+             ("ec2", lambda c: c.describe_regions(), "RequestExpired", 400),
+             ("dynamodb", lambda c: c.list_tables(), "InvalidSignatureException", 400),
+             ("route53", lambda c: c.list_hosted_zones(), "SignatureDoesNotMatch", 403)]
+    for service, call, code, status in cases:
+        with pytest.raises(botocore.exceptions.ClientError) as raised:
+            call(client(bare, service))
+        error = raised.value.response
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (code, status), service
+        if code != "RequestExpired":
+            assert error["Error"]["Message"].startswith("Signature expired: "), error["Error"]["Message"]
+        date = email.utils.parsedate_to_datetime(error["ResponseMetadata"]["HTTPHeaders"]["date"])
+        assert abs(date.timestamp() - (time.time() + 1200)) < 5, "the Date header is AWS's clock"
+    assert all(r.outcome.startswith("skewed:") for r in bare.requests) and not bare.forwarded()
+    bare.skew(-1200, codes={"ec2": ("AuthFailure", 401)})
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        client(bare, "autoscaling").describe_auto_scaling_groups()
+    assert raised.value.response["Error"]["Message"].startswith("Signature not yet current: ")
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        client(bare, "ec2").describe_regions()
+    assert raised.value.response["Error"]["Code"] == "AuthFailure"
+
+
+def test_a_request_signed_with_aws_time_goes_through_a_skewed_clock(bare):
+    bare.skew(1200)
+    asg = client(bare, "autoscaling")
+    # botocore signs with its own clock; move it to AWS's, as a client that corrected its skew does.
+    real = datetime.datetime
+    class Ahead(real):
+        @classmethod
+        def utcnow(cls):
+            return real.utcnow() + datetime.timedelta(seconds=1200)
+        @classmethod
+        def now(cls, tz=None):
+            return real.now(tz) + datetime.timedelta(seconds=1200)
+    import botocore.auth
+    original = botocore.auth.datetime.datetime
+    botocore.auth.datetime.datetime = Ahead
+    try:
+        asg.describe_auto_scaling_groups()
+    finally:
+        botocore.auth.datetime.datetime = original
+    assert bare.requests[-1].outcome == "forwarded"
+
+
+def test_a_blackholed_endpoint_accepts_and_never_answers(bare):
+    bare.blackhole(action="DescribeAutoScalingGroups")
+    asg = client(bare, "autoscaling", read_timeout=1, connect_timeout=1)
+    started = time.time()
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        asg.describe_auto_scaling_groups()
+    assert 0.9 < time.time() - started < 3
+    asg.describe_launch_configurations()  # other actions are answered
+    bare.clear()
+    asg.describe_auto_scaling_groups()
+    assert [r.outcome for r in bare.requests] == ["blackholed", "forwarded", "forwarded"]
+    assert bare.forwarded_count("DescribeAutoScalingGroups") == 1
+
+
+def test_an_endpoint_that_disappears_refuses_connections_then_comes_back(bare):
+    asg = client(bare, "autoscaling", connect_timeout=1)
+    asg.describe_auto_scaling_groups()
+    bare.outage(1.0)
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        asg.describe_auto_scaling_groups()
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", bare.port)) != 0, "nothing listens during the outage"
+    time.sleep(1.2)
+    asg.describe_auto_scaling_groups()
+    assert bare.forwarded_count("DescribeAutoScalingGroups") == 2
+
+
+def test_an_outage_can_start_when_an_action_arrives(bare):
+    asg = client(bare, "autoscaling", connect_timeout=1)
+    bare.outage(1.0, on="DeleteAutoScalingGroup")
+    asg.describe_auto_scaling_groups()
+    with pytest.raises((botocore.exceptions.ConnectionClosedError, botocore.exceptions.EndpointConnectionError)):
+        asg.delete_auto_scaling_group(AutoScalingGroupName="g")
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        asg.describe_auto_scaling_groups()
+    time.sleep(1.2)
+    asg.describe_auto_scaling_groups()
+    assert [r.outcome for r in bare.requests] == ["forwarded", "outage", "forwarded"]
