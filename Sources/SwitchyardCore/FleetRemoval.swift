@@ -174,12 +174,13 @@ extension Machine {
         }
     }
 
-    /// The drain's end: requests in flight when the fleet was deregistered get the target group's delay, counted from
-    /// when the last of them can have been sent (the end of the settle). A fleet that never took traffic, or whose
-    /// traffic left more than settle + delay before, has none in flight: its drain ends once it reads deregistered.
+    /// The drain's end: the load balancer starts a target's deregistration delay when it takes the deregistration,
+    /// which is no earlier than the settle's end and may be later (the detach is sent after it). The delay is
+    /// counted from when the detach's answer came back, so no clock of ours ends it before the load balancer's does.
+    /// A fleet that never took traffic drains nothing: its drain ends once it reads deregistered.
     static func drainDeadline(_ r: FleetRemoval, deregisteredAt: Date, delay: Int) -> Date {
         guard r.trafficLeftAt != nil else { return deregisteredAt }
-        return max(deregisteredAt, r.settleUntil.addingTimeInterval(TimeInterval(max(delay, 0))))
+        return deregisteredAt.addingTimeInterval(TimeInterval(max(delay, 0)))
     }
 
     private static func applyDrain(_ d: Deployment, _ r: FleetRemoval, targets: [TargetHealthReport.Target], now: Date) -> Transition {

@@ -53,15 +53,29 @@ import Testing
         #expect(retired == promoted.addingTimeInterval(15 + 300))
     }
 
-    @Test func aBlueWhoseTrafficLeftLongAgoIsRemovedOnceItReadsDeregistered() {
+    @Test func aBlueWhoseTrafficLeftLongAgoIsRemovedOnceAWSListsNoneOfItsTargets() {
+        let (d, promoted) = completed(retention: .minutes(30))
+        let late = promoted.addingTimeInterval(3600)
+        // A load balancer ends the drain of a target with nothing in flight at once: AWS lists none.
+        let run = housekeep(d, now: late) { effect, _ in
+            if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: []) }
+            return Simulation.natural(effect)
+        }
+        #expect(run.effects == [.deregisterFleet("web-blue"), .observeDrain("web-blue"), .retireBlue])
+        #expect(run.now == late)
+    }
+
+    @Test func aTargetStillReadDrainingKeepsItsFleetForTheWholeDelayAfterTheDeregistration() {
+        // However long ago its traffic left: the load balancer counts the delay from when it took the deregistration,
+        // and a target it lists draining may have a request in flight.
         let (d, promoted) = completed(retention: .minutes(30))
         let late = promoted.addingTimeInterval(3600)
         let run = housekeep(d, now: late) { effect, _ in
             if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: [target("i-1", "draining")]) }
             return Simulation.natural(effect)
         }
-        #expect(run.effects == [.deregisterFleet("web-blue"), .observeDrain("web-blue"), .retireBlue])
-        #expect(run.now == late, "no request can still be in flight: it had its delay long ago")
+        #expect(run.effects.first == .deregisterFleet("web-blue") && run.effects.last == .retireBlue)
+        #expect(run.now == late.addingTimeInterval(300), "removed once the delay after the deregistration is over, not before")
     }
 
     @Test func aKilledRetirementGoesOnFromTheStoredDeadlinesAndNeverEarly() throws {
