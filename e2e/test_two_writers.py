@@ -86,7 +86,7 @@ def test_a_runner_stopped_past_its_lease_writes_nothing_when_it_wakes(world, swi
     assert aws.weights(world["listener_arn"]).get(green_tg, 0) == 0
 
 
-@pytest.mark.world(bake="30s", interval="200ms")
+@pytest.mark.world(bake="6s", interval="200ms")
 def test_a_runner_whose_listener_was_claimed_elsewhere_stops_without_moving_traffic(world, switchyard, aws, tmp_path):
     """Another state file force-unlocks the listener of a live release: the first runner's next traffic write is
     fenced (exit 4) and the listener stays where the last confirmed step left it."""
