@@ -18,6 +18,11 @@ ensure_dependencies() {
     echo "installing moto[server], boto3, pytest, pytest-xdist (pip)" >&2
     python3 -m pip install -q 'moto[server]==5.2.1' boto3 pytest 'pytest-xdist==3.6.1'
   fi
+  # A terminal emulator: e2e/test_terminal.py replays the live panel's bytes through it at several widths.
+  if ! python3 -c 'import pyte' >/dev/null 2>&1; then
+    echo "installing pyte (pip)" >&2
+    python3 -m pip install -q 'pyte==0.8.2'
+  fi
   # Azure's own models and SDK, for the e2e suite's Azure stand-in (e2e/azure_standin.py): it checks every request
   # body against these models and answers in the api-versions these versions send, so they are pinned together.
   local azure=('azure-mgmt-compute==39.0.0' 'azure-mgmt-network==33.1.0' 'azure-mgmt-trafficmanager==2.0.0'

@@ -5,6 +5,9 @@ import SwitchyardCore
 /// The panel a person watching a release on a terminal sees on stderr, redrawn in place: service, deployment, AMI,
 /// state, step k of n with its bake countdown, a bar of blue/green weights, green's capacity, each check's last result
 /// and the last few events. Only on a terminal (and not with TERM=dumb); elsewhere one plain line per event is printed.
+///
+/// Every line is cut to the terminal's width (read with TIOCGWINSZ, again on SIGWINCH) less one column, so no line
+/// wraps: the redraw moves the cursor up one row per line it drew, and a wrapped line would leave rows it cannot erase.
 final class LiveView: @unchecked Sendable {
     static var wanted: Bool {
         ProcessInfo.processInfo.environment["TERM"] != "dumb" && isatty(STDERR_FILENO) == 1
@@ -16,6 +19,8 @@ final class LiveView: @unchecked Sendable {
     private var events: [(Date, LogEntry)] = []
     private var drawnLines = 0
     private var ticker: Task<Void, Never>?
+    private var resize: DispatchSourceSignal?
+    private var columns = LiveView.terminalColumns()
 
     init(deploymentId: String) {
         id = deploymentId
@@ -23,6 +28,14 @@ final class LiveView: @unchecked Sendable {
 
     /// Starts redrawing every quarter second, for the countdown.
     func start() {
+        let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+        source.setEventHandler { [weak self] in
+            guard let self else { return }
+            self.lock.withLock { self.columns = Self.terminalColumns() }
+            self.redraw()
+        }
+        source.resume()
+        resize = source
         ticker = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: 250_000_000)
@@ -34,6 +47,7 @@ final class LiveView: @unchecked Sendable {
     /// Draws a last time and leaves the panel on screen; output after it goes below.
     func stop() {
         ticker?.cancel()
+        resize?.cancel()
         redraw()
         lock.withLock { drawnLines = 0 }
     }
@@ -57,18 +71,64 @@ final class LiveView: @unchecked Sendable {
     private func redraw() {
         let text: String = lock.withLock {
             guard let d = deployment else { return "" }
-            let lines = Self.panel(d, events: events, now: Date())
-            var out = drawnLines > 0 ? "\u{1B}[\(drawnLines)F" : ""
-            for line in lines { out += "\u{1B}[2K" + line + "\n" }
-            // A shorter panel than the last one: clear what is left below it.
-            if drawnLines > lines.count { out += String(repeating: "\u{1B}[2K\n", count: drawnLines - lines.count) + "\u{1B}[\(drawnLines - lines.count)F" }
+            let lines = Self.panel(d, events: events, now: Date(), columns: columns)
+            // Up to the panel's first row, everything below it erased (a shorter panel, or rows a resize rewrapped).
+            var out = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
+            for line in lines { out += line + "\n" }
             drawnLines = lines.count
             return out
         }
         if !text.isEmpty { FileHandle.standardError.write(Data(text.utf8)) }
     }
 
-    static func panel(_ d: Deployment, events: [(Date, LogEntry)], now: Date, width: Int = 30) -> [String] {
+    /// The terminal's width in columns (stderr's, then stdout's); COLUMNS when neither answers; else 80.
+    static func terminalColumns() -> Int {
+        var size = winsize()
+        for fd in [STDERR_FILENO, STDOUT_FILENO] where ioctl(fd, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 {
+            return Int(size.ws_col)
+        }
+        if let text = ProcessInfo.processInfo.environment["COLUMNS"], let n = Int(text), n > 0 { return n }
+        return 80
+    }
+
+    /// `line` cut to `limit` visible characters (escape sequences kept, not counted), with "…" where it was cut and
+    /// the colours reset after it.
+    static func fit(_ line: String, _ limit: Int) -> String {
+        var visible = 0
+        var out = ""
+        var escape = false
+        var characters = line.makeIterator()
+        let total = line.reduce(into: (count: 0, escape: false)) { acc, c in
+            if acc.escape { if c.isLetter { acc.escape = false } } else if c == "\u{1B}" { acc.escape = true } else { acc.count += 1 }
+        }.count
+        guard total > limit else { return line }
+        while let c = characters.next() {
+            if escape {
+                out.append(c)
+                if c.isLetter { escape = false }
+                continue
+            }
+            if c == "\u{1B}" {
+                escape = true
+                out.append(c)
+                continue
+            }
+            if visible == max(limit - 1, 0) { break }
+            out.append(c)
+            visible += 1
+        }
+        return out + (limit > 0 ? "…" : "") + (line.contains("\u{1B}") ? "\u{1B}[0m" : "")
+    }
+
+    /// The panel's lines for a terminal `columns` wide: none reaches the last column.
+    static func panel(_ d: Deployment, events: [(Date, LogEntry)], now: Date, columns: Int = 80) -> [String] {
+        let usable = max(columns - 1, 20)
+        // "traffic  blue 100% " + the bar + " 100% green" on one line.
+        let width = max(5, min(30, usable - 30))
+        return lines(d, events: events, now: now, width: width).map { fit($0, usable) }
+    }
+
+    private static func lines(_ d: Deployment, events: [(Date, LogEntry)], now: Date, width: Int) -> [String] {
         let paint = Console.paint
         let pad = Console.pad
         let weights = d.plan.weights

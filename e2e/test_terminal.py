@@ -1,0 +1,153 @@
+"""The live panel on a real terminal: the binary runs on a pseudo-terminal of a given size, and its bytes are replayed
+through a terminal emulator (pyte), which shows what a person would see. A panel line longer than the terminal wraps
+and the redraw (cursor up one line per panel line) can no longer erase it: headers pile up and fragments stay."""
+import fcntl
+import json
+import os
+import pty
+import re
+import signal
+import struct
+import subprocess
+import termios
+import threading
+import time
+
+import pyte
+import pytest
+
+ROWS = 50
+
+
+class Terminal:
+    """A pseudo-terminal of `columns` x ROWS on the binary's stderr, everything it writes kept in order."""
+
+    def __init__(self, columns):
+        self.columns = columns
+        self.master, self.slave = pty.openpty()
+        self.resize(columns)
+        self.data = bytearray()
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+
+    def resize(self, columns):
+        self.columns = columns
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, columns, 0, 0))
+
+    def _read(self):
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self.lock:
+                self.data += chunk
+
+    def mark(self):
+        with self.lock:
+            return len(self.data)
+
+    def screen(self, since=0):
+        """The screen as the emulator shows it now (of what was written from byte `since` on, at today's width):
+        one string per row, trailing blanks dropped."""
+        screen = pyte.Screen(self.columns, ROWS)
+        with self.lock:
+            pyte.ByteStream(screen).feed(bytes(self.data[since:]))
+        return [row.rstrip() for row in screen.display]
+
+
+def run_on_terminal(switchyard_env, binary, args, terminal):
+    env = {**switchyard_env, "TERM": "xterm-256color", "COLUMNS": "", "NO_COLOR": "1"}
+    proc = subprocess.Popen([binary, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal.slave,
+                            text=True, env=env)
+    terminal.reader.start()
+    return proc
+
+
+def state_of(switchyard, deployment):
+    code, out, _ = switchyard("show", deployment, "--json")
+    return json.loads(out) if code == 0 else {}
+
+
+def wait_for(predicate, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def panel_rows(rows, service):
+    """The rows from the panel's first header on (what the redraws own)."""
+    for i, row in enumerate(rows):
+        if row.startswith("switchyard") and service in row:
+            return rows[i:]
+    return []
+
+
+def panel_problems(rows, service, columns):
+    headers = [r for r in rows if r.startswith("switchyard") and service in r]
+    problems = []
+    if len(headers) != 1:
+        problems.append(f"{len(headers)} panel headers on screen, not 1")
+    # The redraw only erases what it drew: a wrapped line leaves its tail on the next row, so a line that starts
+    # with a fragment of another (no known label) is a sign of it.
+    labels = ("switchyard", "state ", "traffic ", "green ", "clients ", "checks ", "events ", "         ", "deployment ",
+              "warning:", "note:", "completed", "rolled back", "promoted")
+    panel = False
+    for row in rows:
+        if row.startswith("switchyard") and service in row:
+            panel = True
+        elif panel and row and not row.startswith(labels):
+            problems.append(f"a row that is no panel line: {row!r}")
+    return problems
+
+
+@pytest.mark.parametrize("columns", [60, 80, 200])
+@pytest.mark.world(steps="10,pause,100", bake="200ms", interval="100ms")
+def test_the_panel_fits_the_terminal_and_redraws_cleanly(world, switchyard, state, binary, columns):
+    terminal = Terminal(columns)
+    proc = run_on_terminal(state.environment(), binary, ["start", world["file"], "--ami", world["new_ami"], *state.args()], terminal)
+    try:
+        def started():
+            match = re.search(rb"deployment (\S+) started", bytes(terminal.data))
+            return match.group(1).decode() if match else None
+        wait_for(started, "the deployment to start")
+        deployment = started()
+        wait_for(lambda: state_of(switchyard, deployment).get("state") == "paused", "the manual gate")
+        time.sleep(1.0)  # four redraws of the countdown ticker at the gate
+        rows = terminal.screen()
+        assert not panel_problems(rows, world["service"], columns), "\n".join(panel_problems(rows, world["service"], columns) + rows)
+        assert all(len(r) < columns for r in panel_rows(rows, world["service"])), rows
+        text = "\n".join(rows)
+        assert "state    paused" in text, text
+        if columns >= 200:
+            # Wide enough: nothing is cut.
+            assert f"waiting for `switchyard promote {deployment}`" in text, text
+            assert "…" not in text.split("events")[0], text
+        # A narrower window at the gate: the panel follows it (SIGWINCH) and stays whole. The emulator replays what
+        # was written after the resize, at the new width.
+        narrower = max(40, columns // 2)
+        since = terminal.mark()
+        terminal.resize(narrower)
+        proc.send_signal(signal.SIGWINCH)
+        time.sleep(1.0)
+        rows = terminal.screen(since)
+        assert not panel_problems(rows, world["service"], narrower), "\n".join(panel_problems(rows, world["service"], narrower) + rows)
+        assert all(len(r) < narrower for r in panel_rows(rows, world["service"])), rows
+        code, _, err = switchyard("promote", deployment)
+        assert code == 0, err
+        assert proc.wait(timeout=60) == 0
+        time.sleep(0.2)
+        rows = terminal.screen(since)
+        assert "state    completed" in "\n".join(rows), rows
+        assert sum(1 for r in rows if r.startswith("switchyard") and world["service"] in r) == 1, rows
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(terminal.slave)
+        os.close(terminal.master)
