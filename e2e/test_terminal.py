@@ -151,3 +151,15 @@ def test_the_panel_fits_the_terminal_and_redraws_cleanly(world, switchyard, stat
             proc.wait()
         os.close(terminal.slave)
         os.close(terminal.master)
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_log_lines_read_like_every_other_line_of_stderr(world, switchyard):
+    """swift-log's records come out as `info: message (key=value, …)`, as docs/environment.md says, never in
+    swift-log's own `2026-12-02T03:44:49+0000 info switchyard: …` format."""
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env={"SWITCHYARD_LOG_LEVEL": "debug"})
+    assert code == 0, err
+    lines = err.splitlines()
+    assert not [l for l in lines if re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", l)], err
+    logged = [l for l in lines if re.match(r"^(trace|debug|info|notice|warning|error): ", l)]
+    assert any(l.startswith("debug: ") and "action=" in l for l in logged), err

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import StateStore
 import SwitchyardCore
 
@@ -9,8 +10,15 @@ enum Console {
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        if let live = live.withLock({ $0 }) {
+            live.printAbove(text)
+        } else {
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
     }
+
+    /// The live panel while it is drawn: a line for stderr then goes above it, and the panel is drawn again below.
+    static let live = Mutex<LiveView?>(nil)
 
     /// ArgumentParser begins its messages with `Error:`; ours, like compilers', begin with `error:` and `warning:`.
     static func lowercasePrefix(_ message: String) -> String {

@@ -36,6 +36,7 @@ final class LiveView: @unchecked Sendable {
         }
         source.resume()
         resize = source
+        Console.live.withLock { $0 = self }
         ticker = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: 250_000_000)
@@ -46,6 +47,7 @@ final class LiveView: @unchecked Sendable {
 
     /// Draws a last time and leaves the panel on screen; output after it goes below.
     func stop() {
+        Console.live.withLock { $0 = nil }
         ticker?.cancel()
         resize?.cancel()
         redraw()
@@ -79,6 +81,17 @@ final class LiveView: @unchecked Sendable {
             return out
         }
         if !text.isEmpty { FileHandle.standardError.write(Data(text.utf8)) }
+    }
+
+    /// Writes `text` where the panel is, then the panel below it: the text scrolls up with the rest and the redraws
+    /// never count its rows.
+    func printAbove(_ text: String) {
+        lock.withLock {
+            let erase = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
+            FileHandle.standardError.write(Data((erase + text + "\n").utf8))
+            drawnLines = 0
+        }
+        redraw()
     }
 
     /// The terminal's width in columns (stderr's, then stdout's); COLUMNS when neither answers; else 80.
