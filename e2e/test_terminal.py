@@ -163,3 +163,37 @@ def test_log_lines_read_like_every_other_line_of_stderr(world, switchyard):
     assert not [l for l in lines if re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", l)], err
     logged = [l for l in lines if re.match(r"^(trace|debug|info|notice|warning|error): ", l)]
     assert any(l.startswith("debug: ") and "action=" in l for l in logged), err
+
+
+@pytest.mark.world(steps="10,pause,100", bake="0s", interval="100ms")
+def test_a_second_terminal_prints_each_event_with_its_own_state_and_weights(world, switchyard):
+    """`rollback` from another terminal follows the release from the store's events until it ends: each line
+    carries the state and weights at that event, not those of the record when the line is printed (a rollback's
+    events come several between two reads of the store)."""
+    run = switchyard("start", world["file"], "--ami", world["new_ami"], background=True)
+    try:
+        deployment = None
+        deadline = time.time() + 60
+        while time.time() < deadline and deployment is None:
+            code, out, _ = switchyard("history", "--json", "--limit", "1")
+            items = json.loads(out) if code == 0 and out.strip() else []
+            if items and items[0]["state"] == "paused":
+                deployment = items[0]["id"]
+            time.sleep(0.1)
+        assert deployment, "the release never reached its gate"
+        code, _, err = switchyard("rollback", deployment, "--reason", "second terminal")
+        assert code == 0, err
+        lines = [l for l in err.splitlines() if re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  ", l)]
+
+        def columns(line):
+            state, blue, green = re.match(r"^\S+ \S+  (\S+) +step \S+  blue +(\d+)% green +(\d+)%  ", line).groups()
+            return state, int(blue), int(green)
+        restored = [l for l in lines if "read back at 100% blue" in l]
+        assert restored and all(columns(l) == ("rolling_back", 100, 0) for l in restored), err
+        before = lines[:lines.index(restored[0])]
+        assert before and all(columns(l)[1:] == (90, 10) for l in before), err
+        ended = [l for l in lines if "rolled back:" in l]
+        assert ended and columns(ended[-1])[0] == "rolled_back", err
+        assert all(columns(l)[0] != "rolled_back" for l in lines if l not in ended), err
+    finally:
+        run.wait(timeout=60)

@@ -166,8 +166,9 @@ public struct DeploymentRunner: Sendable {
 
     private func persist(_ t: Transition, actor: String) throws -> Deployment {
         let now = clock.now()
-        let saved = try store.save(t.deployment, log: t.log, actor: actor, at: now, holder: holding?.holder)
-        if let log = t.log { onChange(saved, log, now) }
+        let log = t.log.map { $0.stamped(with: t.deployment) }
+        let saved = try store.save(t.deployment, log: log, actor: actor, at: now, holder: holding?.holder)
+        if let log { onChange(saved, log, now) }
         onUpdate(saved)
         return saved
     }

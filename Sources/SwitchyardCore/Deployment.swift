@@ -268,3 +268,15 @@ public struct Deployment: Sendable, Hashable, Codable {
         return "\(k)/\(n)"
     }
 }
+
+extension LogEntry {
+    /// The entry with the record's step and weights as they stand once it is saved (`at_step` "2/3", `at_weights`
+    /// "50/50", blue first), so a terminal following the release from its events shows each event's own, not those
+    /// of the newest record.
+    public func stamped(with d: Deployment) -> LogEntry {
+        var entry = self
+        entry.details["at_step"] = d.stepLabel
+        entry.details["at_weights"] = "\(d.blueWeight)/\(d.greenWeight)"
+        return entry
+    }
+}

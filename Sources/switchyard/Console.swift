@@ -52,10 +52,22 @@ enum Console {
 
     /// One progress line for a state change: time, state, step, weights and what happened.
     static func progressLine(_ d: Deployment, _ log: LogEntry, at: Date) -> String {
-        let state = d.state.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
-        let weights = "blue \(pad(d.blueWeight))% green \(pad(d.greenWeight))%"
-        let line = "\(time(at))  \(state) step \(d.stepLabel)  \(weights)  \(log.message)"
-        switch d.state {
+        progressLine(state: d.state, step: d.stepLabel, blue: d.blueWeight, green: d.greenWeight, message: log.message, at: at)
+    }
+
+    /// An event read back from the store, with its own state, step and weights (stamped when it was saved; an older
+    /// event without them shows those of `d`).
+    static func progressLine(_ d: Deployment, event: StoredEvent) -> String {
+        let weights = event.details["at_weights"]?.split(separator: "/").compactMap { Int($0) }
+        let (blue, green) = weights?.count == 2 ? (weights![0], weights![1]) : (d.blueWeight, d.greenWeight)
+        return progressLine(state: event.to, step: event.details["at_step"] ?? d.stepLabel, blue: blue, green: green, message: event.message, at: event.at)
+    }
+
+    static func progressLine(state current: DeploymentState, step: String, blue: Int, green: Int, message: String, at: Date) -> String {
+        let state = current.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
+        let weights = "blue \(pad(blue))% green \(pad(green))%"
+        let line = "\(time(at))  \(state) step \(step)  \(weights)  \(message)"
+        switch current {
         case .rollingBack, .rolledBack, .failed: return paint(line, "31")
         case .completed: return paint(line, "32")
         default: return line

@@ -16,7 +16,7 @@ extension Session {
             guard let d = try store.deployment(id: id) else { throw StateStoreError.unknownDeployment(id) }
             for event in try store.events(deploymentId: id) where event.id > seen {
                 seen = event.id
-                Console.error(Console.progressLine(d, LogEntry(from: event.from, to: event.to, message: event.message), at: event.at))
+                Console.error(Console.progressLine(d, event: event))
             }
             let handled = try store.pendingRequests(deploymentId: id).isEmpty
             if done(d, handled) { return d }
