@@ -156,7 +156,8 @@ def test_the_live_view_on_a_terminal_shows_the_step_and_the_weights_bar(world, v
     os.close(master)
     assert proc.wait(timeout=30) == 0
     text = screen.decode("utf-8", "replace")
-    assert "\x1b[" in text and "\x1b[2K" in text, "the panel is redrawn in place"
+    # Up to the panel's first row, then everything below it erased, then the panel again.
+    assert "\x1b[" in text and "\x1b[J" in text and "F\x1b[J" in text, "the panel is redrawn in place"
     assert "\x1b[32m" in text, "in colour on a terminal"
     assert "traffic  blue" in text and "░" in text and "█" in text
     assert "step 1/3 → 10%" in text and "bake " in text and "left" in text

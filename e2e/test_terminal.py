@@ -197,3 +197,37 @@ def test_a_second_terminal_prints_each_event_with_its_own_state_and_weights(worl
         assert all(columns(l)[0] != "rolled_back" for l in lines if l not in ended), err
     finally:
         run.wait(timeout=60)
+
+
+def started_id(err):
+    return re.search(r"deployment (\S+) started", err).group(1)
+
+
+@pytest.mark.world(steps="10,pause,100", bake="0s", interval="100ms")
+def test_status_gives_the_age_of_what_it_last_saw(world, switchyard):
+    """A release detached at a gate runs no checks: `status` shows its last observation and checks with their age,
+    not as if they were current."""
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], "--detach-at-pause")
+    assert code == 5, err
+    time.sleep(2.1)
+    code, out, err = switchyard("status")
+    assert code == 0, err
+    assert re.search(r"\(2/2 targets healthy, [2-9] s ago\)", out), out
+    assert re.search(r"last checks: ok target-health, [2-9] s ago", out), out
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_show_reads_a_retained_blue_from_aws_and_says_when_it_is_gone(world, switchyard, aws):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    deployment = started_id(err)
+    code, out, err = switchyard("show", deployment)
+    assert code == 0, err
+    assert re.search(r"blue kept until .* for instant rollback \(2/2 InService, read from AWS now\)", out), out
+    # Another state file's gc, or a person, removes blue: this record does not know it.
+    blue = world["blue_asg"]
+    aws.asg.delete_auto_scaling_group(AutoScalingGroupName=blue, ForceDelete=True)
+    code, out, err = switchyard("show", deployment)
+    assert code == 0, err
+    assert f"blue {blue} is gone (read from AWS now): `switchyard rollback {deployment}` cannot undo this release" in out, out
+    assert "for instant rollback" not in out, out

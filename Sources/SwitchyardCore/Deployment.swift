@@ -127,6 +127,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var greenCapacity: CapacityReport?
     /// The last observation of green, in words, for status output and timeout explanations.
     public var lastObservation: String?
+    /// When `lastObservation` was made: shown beside it, since a release waiting at a gate observes nothing.
+    public var lastObservationAt: Date?
     /// The test route's listener rule, once created (`checks.http.test_route`).
     public var testRouteRuleArn: String?
     /// Set once the test route was found gone or deleted at the end of the release.

@@ -183,6 +183,7 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenAutoScalingGroup) \(how) desired capacity \(d.plan.blue.desiredCapacity)", details: ["asg": d.plan.greenAutoScalingGroup]))
         case (.waitingForCapacity, .capacityObserved(let report)):
             next.lastObservation = report.summary
+            next.lastObservationAt = now
             next.greenCapacity = report
             if report.inService >= d.plan.blue.desiredCapacity {
                 next.state = .checkingHealth
@@ -194,6 +195,7 @@ public enum Machine {
             return Transition(deployment: next, log: launchFailureLog(d, report))
         case (.checkingHealth, .targetHealthObserved(let report, let checks)):
             next.lastObservation = report.summary
+            next.lastObservationAt = now
             next.lastChecks = [CheckResult(name: "target-health", passed: report.allHealthy(expected: d.plan.blue.desiredCapacity),
                                            evidence: report.summary)] + checks
             if !checks.isEmpty {
@@ -202,6 +204,7 @@ public enum Machine {
                 next = checked.deployment
             }
             if report.allHealthy(expected: d.plan.blue.desiredCapacity), !next.testRouteProven {
+                next.lastObservationAt = now
                 next.lastObservation = "\(report.summary); test route: \(next.testRouteProbePasses ?? 0)/\(d.plan.spec.checks.http?.failureThreshold ?? 0) probes passed since it went live"
                 next.nextCheckAt = now.adding(interval)
                 return Transition(deployment: next, log: nil)

@@ -41,6 +41,16 @@ enum Console {
         return String(stored.prefix(10)) + " " + String(stored.dropFirst(11).prefix(8)) + "Z"
     }
 
+    /// `, 14 min ago`, `, 3 s ago`: how old a fact shown beside it is; empty when it is not known.
+    static func age(_ at: Date?, now: Date) -> String {
+        guard let at else { return "" }
+        let seconds = max(0, Int(now.timeIntervalSince(at)))
+        if seconds < 60 { return ", \(seconds) s ago" }
+        if seconds < 3600 { return ", \(seconds / 60) min ago" }
+        if seconds < 86400 { return ", \(seconds / 3600) h \(seconds % 3600 / 60) min ago" }
+        return ", \(seconds / 86400) d ago"
+    }
+
     /// `850ms`, `42s`, `3m12s`, `1h04m`
     static func duration(_ seconds: TimeInterval) -> String {
         if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }

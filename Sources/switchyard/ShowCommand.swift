@@ -1,4 +1,6 @@
 import ArgumentParser
+import AWS
+import Orchestrator
 import Foundation
 import StateStore
 import SwitchyardCore
@@ -18,13 +20,37 @@ struct Show: AsyncParsableCommand {
             if output.json {
                 Console.out(try JSONViews.encode(JSONViews.DeploymentView(d, events: events)))
             } else {
-                Console.out(Self.describe(d, events: events))
+                let blue = d.state == .completed && d.blueRetained(at: Date()) ? await Self.readBlue(d) : nil
+                Console.out(Self.describe(d, events: events, blue: blue))
             }
             return .success
         }
     }
 
-    static func describe(_ d: Deployment, events: [StoredEvent], now: Date = Date()) -> String {
+    /// A blue kept for rollback, read from AWS now: another state file, a person or gc may have retired it since the
+    /// record was written. Within a few seconds, or not at all (then the line says it was not read).
+    static func readBlue(_ d: Deployment) async -> String {
+        let name = d.plan.blue.autoScalingGroup
+        do {
+            var (_, client) = try Session.aws(region: d.plan.spec.region, logger: Session.logger())
+            client.deadline = min(client.deadline, 5)
+            client.timeout = min(client.timeout, 5)
+            let aws = AWSClients(client: client)
+            let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [name])
+            guard let group = groups.first(where: { $0.name == name }) else {
+                return "blue \(name) is gone (read from AWS now): `switchyard rollback \(d.id)` cannot undo this release"
+            }
+            if group.desiredCapacity == 0 {
+                return "blue \(name) is scaled to 0 (read from AWS now): `switchyard rollback \(d.id)` cannot undo this release at once"
+            }
+            let inService = group.instances.filter { $0.lifecycleState == "InService" }.count
+            return "blue kept until \(Console.time(d.retentionDeadline ?? Date())) for instant rollback (\(inService)/\(group.desiredCapacity) InService, read from AWS now)"
+        } catch {
+            return "blue kept until \(Console.time(d.retentionDeadline ?? Date())) for instant rollback, as recorded (not read from AWS: \(error))"
+        }
+    }
+
+    static func describe(_ d: Deployment, events: [StoredEvent], now: Date = Date(), blue: String? = nil) -> String {
         var lines = [
             "deployment \(d.id)  \(d.service)  \(d.state.rawValue)",
             "  ami       \(d.ami) (blue ran \(d.plan.blue.imageId))",
@@ -45,8 +71,12 @@ struct Show: AsyncParsableCommand {
         }
         if let reason = d.rollbackReason { lines.append("  rollback  \(reason)") }
         if let reason = d.failureReason { lines.append("  failure   \(reason)") }
-        if let deadline = d.retentionDeadline, d.state == .completed {
-            lines.append("  blue kept until \(Console.time(deadline)) for instant rollback")
+        if let blueRetiredAt = d.blueRetiredAt, d.state == .completed {
+            lines.append("  blue \(d.plan.blue.autoScalingGroup) retired \(Console.time(blueRetiredAt))")
+        } else if let blue {
+            lines.append("  " + blue)
+        } else if let deadline = d.retentionDeadline, d.state == .completed, deadline > now {
+            lines.append("  blue kept until \(Console.time(deadline)) for instant rollback, as recorded")
         }
         lines.append("  timeline")
         let start = events.first?.at ?? d.createdAt

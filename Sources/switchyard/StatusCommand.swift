@@ -38,7 +38,12 @@ struct Status: AsyncParsableCommand {
                 let now = Date()
                 for d in deployments {
                     Console.out("\(d.id)  \(d.service)  \(d.state.rawValue)  step \(d.stepLabel)  blue \(d.blueWeight)% / green \(d.greenWeight)%  \(d.ami)"
-                        + (d.lastObservation.map { "  (\($0))" } ?? ""))
+                        + (d.lastObservation.map { "  (\($0)\(Console.age(d.lastObservationAt, now: now)))" } ?? ""))
+                    if let checks = d.lastChecks, !checks.isEmpty, !d.state.isTerminal {
+                        // Checks run only while a process runs the release: their last results carry their age.
+                        let shown = checks.map { "\($0.passed ? "ok" : "FAIL") \($0.name)" }.joined(separator: ", ")
+                        Console.out("  last checks: \(shown)\(Console.age(d.lastChecksAt, now: now))")
+                    }
                     if let wait = d.trafficWait(at: now) { Console.out("  " + Console.waiting(wait)) }
                     if d.state == .paused {
                         Console.out("  waiting at a manual gate: `switchyard promote \(d.id)` lets it go on")
