@@ -97,3 +97,21 @@ def test_plan_shows_the_metric_queries_with_the_dimensions_filled_in(world, swit
     assert "  metrics   errors: green against blue by Mann-Whitney (tolerance 0.25, confidence 0.98); every 1m, min_samples 3, on_no_data pause" in out, out
     assert "              green: AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum " + dimensions % (load_balancer, green_tg.split(":targetgroup/")[1]) in out, out
     assert "              blue: AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum " + dimensions % (load_balancer, blue_tg.split(":targetgroup/")[1]) in out, out
+
+
+@pytest.mark.world(bake="30s", interval="200ms")
+def test_metrics_judge_green_only_once_it_has_traffic(world, switchyard, aws):
+    """docs/states.md: during checking_health only the alarms and the probe run. Green's target group holds another
+    fleet's errors from before the release; the metric check judges green first at its first step, not at 0 %."""
+    text = open(world["file"]).read().replace("  max_unhealthy_targets: 0\n", "  max_unhealthy_targets: 0\n" + CHECK)
+    open(world["file"], "w").write(text)
+    blue_tg, green_tg = world["target_group_arns"]
+    publish(aws, world, blue_tg, [1, 0, 2, 1, 1])
+    publish(aws, world, green_tg, [50, 48, 52, 51, 49])
+    run = start(switchyard, world)
+    code, _, err = run.finish()
+    assert code == 3, err
+    view = shown(switchyard, run.id)
+    begun = next(e for e in view["events"] if e["to"] == "rolling_back")
+    assert begun["from"] == "shifting", begun
+    assert any("weights blue 90% / green 10%" in e["message"] for e in view["events"]), view["events"]

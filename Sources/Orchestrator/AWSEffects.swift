@@ -55,7 +55,9 @@ public struct AWSEffects: EffectPerformer {
             return .capacityObserved(try await observeCapacity(d))
         case .observeTargetHealth:
             // Before traffic the alarms and the probe already run, beside the health read that gates the first step.
-            async let others = CheckScheduler.run(checks(d, targetHealth: false), clock: clock)
+            // Metrics do not: green has served nothing yet, and its target group's window may hold the errors of the
+            // fleet that stood in it before.
+            async let others = CheckScheduler.run(checks(d, targetHealth: false, metrics: false), clock: clock)
             let report = try await observeTargetHealth(d)
             return .targetHealthObserved(report, checks: await others)
         case .setWeights(let green):
@@ -307,9 +309,14 @@ public struct AWSEffects: EffectPerformer {
     /// The checks of one tick. Each waits at most one interval (the probe at most its own timeout), so a tick never
     /// outlasts the interval. A read that fails or times out counts as a failure, but only three in a row roll back:
     /// an AWS hiccup is not evidence against green; an alarm in ALARM or an unhealthy target is, at once.
-    func checks(_ d: Deployment, targetHealth: Bool) -> [ScheduledCheck] {
+    /// The shortest time an AWS read of a check is given, whatever `checks.interval` says.
+    static let awsReadFloor: TimeInterval = 2
+
+    func checks(_ d: Deployment, targetHealth: Bool, metrics: Bool = true) -> [ScheduledCheck] {
         let spec = d.plan.spec.checks
-        let interval = spec.interval.seconds
+        // An AWS read gets one interval, and never less than `awsReadFloor`: an answer takes a few hundred ms on a
+        // busy day, and a read cut short counts against green.
+        let interval = max(spec.interval.seconds, Self.awsReadFloor)
         let readFailures = 3
         var checks: [ScheduledCheck] = []
         if targetHealth {
@@ -336,11 +343,11 @@ public struct AWSEffects: EffectPerformer {
             if let records = d.plan.spec.traffic.route53 { (http.url, host) = records.probe(http.url, greenTargetGroup: d.plan.greenTargetGroupArn) }
             // A probe holds only its spec: the shared transport keeps the connection alive from tick to tick.
             let probe = HTTPProbe(spec: http, hostHeader: host)
-            checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, interval)) {
+            checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, spec.interval.seconds)) {
                 [await probe.check()]
             })
         }
-        if let metrics = metricChecks(d, readFailures: readFailures) { checks.append(metrics) }
+        if metrics, let metrics = metricChecks(d, readFailures: readFailures) { checks.append(metrics) }
         return checks
     }
 

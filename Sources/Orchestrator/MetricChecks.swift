@@ -13,7 +13,7 @@ extension AWSEffects {
         let batch = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: d.plan))
         let end = clock.now()
         let start = end.addingTimeInterval(-Self.metricLookback(checks))
-        return ScheduledCheck(name: "metrics", resultNames: names, timeoutThreshold: readFailures, timeout: d.plan.spec.checks.interval.seconds) { [aws] in
+        return ScheduledCheck(name: "metrics", resultNames: names, timeoutThreshold: readFailures, timeout: max(d.plan.spec.checks.interval.seconds, Self.awsReadFloor)) { [aws] in
             do {
                 let results = try await aws.cloudWatch.getMetricData(queries: batch.queries.map(Self.dataQuery), start: start, end: end)
                 let series = Dictionary(results.map { ($0.id, $0.values) }, uniquingKeysWith: { first, _ in first })
