@@ -257,3 +257,31 @@ def test_the_ci_examples_parse_and_use_only_commands_and_flags_the_binary_has(in
     github = yaml.safe_load(open(os.path.join(REPO, "deployments", "ci", "github-actions.yml"), encoding="utf-8"))
     assert github["permissions"]["id-token"] == "write"
     assert github["jobs"]["promote"]["needs"] == "canary"
+
+
+def test_every_directory_of_the_package_is_0755_and_the_terraform_example_is_in_it(deb, root):
+    listing = run("dpkg-deb", "-c", deb, check=True).stdout
+    directories = re.findall(r"^(d\S+) \S+ .* (\S+/)$", listing, re.M)
+    assert directories and all(mode == "drwxr-xr-x" for mode, _ in directories), [d for d in directories if d[0] != "drwxr-xr-x"]
+    # docs/terraform.md links to these: README says the examples are installed.
+    for name in sorted(os.listdir(os.path.join(REPO, "deployments", "terraform"))):
+        assert os.path.isfile(os.path.join(root, DOC, "deployments", "terraform", name)), name
+    terraform_doc = open(os.path.join(root, DOC, "docs", "terraform.md"), encoding="utf-8").read()
+    for link in re.findall(r"\]\((\.\./deployments/terraform/[^)#]+)", terraform_doc):
+        assert os.path.exists(os.path.join(root, DOC, "docs", link)), link
+
+
+def test_the_shipped_binary_has_no_test_crash_hook(installed, moto_url, validator, tmp_path):
+    """SWITCHYARD_TEST_CRASH makes a test build SIGKILL itself at a chosen point; the release build ignores it."""
+    world, switchyard = released(installed, moto_url, validator, tmp_path, "--interval", "100ms")
+    db = tmp_path / "state.db"
+    proc = subprocess.run([installed, "start", world["file"], "--ami", world["new_ami"], "--db", str(db)], capture_output=True,
+                          text=True, timeout=120, env={**_released_env(validator, tmp_path), "SWITCHYARD_TEST_CRASH": "before:setWeights:1"})
+    assert proc.returncode == 0, proc.stderr
+
+
+def _released_env(validator, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL=validator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               NO_COLOR="1", HOME=str(tmp_path))
+    return env

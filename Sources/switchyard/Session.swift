@@ -38,6 +38,16 @@ enum Session {
         return "\(user)@\(host)"
     }
 
+    /// `SWITCHYARD_TEST_CRASH`, read in test (debug) builds only: a release build, the one that is shipped, has no
+    /// way to make itself SIGKILL at a chosen point.
+    static var testCrashPoint: CrashPoint? {
+        #if DEBUG
+        return CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"])
+        #else
+        return nil
+        #endif
+    }
+
     /// The AWS clients for a region, with credentials and endpoints resolved as the AWS SDKs do. Credentials are
     /// first fetched at the first call, which is a read in every command, so a bad setup changes nothing.
     static func aws(region: String, logger: Logger) throws -> (AWSClients, AWSClient) {
@@ -130,7 +140,7 @@ enum Session {
         return DeploymentRunner(
             store: store, effects: effects, clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stop,
-            crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]), detachAtPause: detachAtPause,
+            crash: testCrashPoint, detachAtPause: detachAtPause,
             onChange: { d, log, at in
                 // An earlier deployment's event (its retention ended by this release) is stored and notified, but this
                 // release's output shows only its own; the retirement is said once, in its own words.
