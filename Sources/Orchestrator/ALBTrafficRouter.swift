@@ -40,13 +40,14 @@ public struct ALBTrafficRouter: TrafficRouter {
     }
 
     public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
-                           known: TrafficWeights?) async throws -> TrafficWeights {
+                           known: TrafficWeights?, write rule: WeightWrite) async throws -> TrafficWeights {
         let current: TrafficWeights
         if let known, known.forwards.map(\.resource) == forwards.map(\.description) { current = known } else { current = try await currentWeights() }
         var result: [ForwardWeights] = []
         var written: [String] = []
         for (forward, weights) in zip(forwards, current.forwards) {
-            guard let actions = Self.actions(weights, arn: forward.arn, blue: blueTargetGroup, green: greenTargetGroup, percent: green, stickiness: stickiness) else {
+            guard let actions = Self.actions(weights, arn: forward.arn, blue: blueTargetGroup, green: greenTargetGroup, percent: green,
+                                             stickiness: stickiness, write: rule) else {
                 result.append(weights)
                 continue
             }
@@ -66,8 +67,10 @@ public struct ALBTrafficRouter: TrafficRouter {
         return TrafficWeights(forwards: result)
     }
 
-    /// The forward's actions with the new split, or nil when it is there already.
-    static func actions(_ current: ForwardWeights, arn: String, blue: String, green: String, percent: Int, stickiness change: StickinessChange) -> [ListenerAction]? {
+    /// The forward's actions with the new split, or nil when it is there already by the read and by the record
+    /// (`ReadConsistency.mayLeaveUnwritten`: a rollback always writes).
+    static func actions(_ current: ForwardWeights, arn: String, blue: String, green: String, percent: Int, stickiness change: StickinessChange,
+                        write rule: WeightWrite) -> [ListenerAction]? {
         let old = current.actions[current.index]
         var sticky = old.forward?.stickiness
         switch change {
@@ -78,7 +81,8 @@ public struct ALBTrafficRouter: TrafficRouter {
         case .restore(let durations):
             if let seconds = durations[arn], sticky?.enabled != true { sticky = Stickiness(enabled: true, durationSeconds: seconds) }
         }
-        if current.percent[green] == percent, current.percent[blue] == 100 - percent, current.isWeighted, sticky == old.forward?.stickiness {
+        if ReadConsistency.mayLeaveUnwritten(rule, readGreen: current.percent[green], readBlue: current.percent[blue], target: percent),
+           current.isWeighted, sticky == old.forward?.stickiness {
             return nil
         }
         var actions = current.actions

@@ -16,6 +16,8 @@ final class FakeELB: HTTPTransport, @unchecked Sendable {
     private let lock = NSLock()
     var forwards: [String: Forward] = [:]
     var refuse: Set<String> = []
+    /// What DescribeListeners and DescribeRules answer instead of the truth, per resource: a read from before a write.
+    var stale: [String: Forward] = [:]
     private(set) var actions: [String] = []
 
     func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
@@ -26,10 +28,10 @@ final class FakeELB: HTTPTransport, @unchecked Sendable {
             switch action {
             case "DescribeListeners":
                 let arns = p.filter { $0.key.hasPrefix("ListenerArns.member.") }.map(\.value)
-                return ok(action, "<Listeners>" + arns.compactMap { arn in forwards[arn].map { listener(arn, $0) } }.joined() + "</Listeners>")
+                return ok(action, "<Listeners>" + arns.compactMap { arn in (stale[arn] ?? forwards[arn]).map { listener(arn, $0) } }.joined() + "</Listeners>")
             case "DescribeRules":
                 let arns = p.filter { $0.key.hasPrefix("RuleArns.member.") }.map(\.value)
-                return ok(action, "<Rules>" + arns.compactMap { arn in forwards[arn].map { rule(arn, $0) } }.joined() + "</Rules>")
+                return ok(action, "<Rules>" + arns.compactMap { arn in (stale[arn] ?? forwards[arn]).map { rule(arn, $0) } }.joined() + "</Rules>")
             case "ModifyListener", "ModifyRule":
                 let arn = p["ListenerArn"] ?? p["RuleArn"] ?? ""
                 if refuse.contains(arn) {
@@ -119,7 +121,9 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         let weights = try await router.currentWeights()
         #expect(!weights.agreed)
         #expect(weights.percent[greenTG] == 50, "a group carries traffic if any forward sends it some")
-        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 50, stickiness: .keep, known: weights)
+        // The record says 50 % (a retry of a step that wrote one forward): the forward at 50 is left alone.
+        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 50, stickiness: .keep, known: weights,
+                                        write: .unlessThereAlready(recordedGreen: 50))
         #expect(fake.actions.filter { $0.hasPrefix("Modify") } == ["ModifyListener", "ModifyRule"])
     }
 
@@ -137,7 +141,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         fake.refuse = []
         let back = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         #expect(back.agreed && back.percent[greenTG] == 0)
-        #expect(fake.actions.filter { $0 == "ModifyListener" }.count == 3, "only the listener that moved is written back")
+        #expect(fake.actions.filter { $0 == "ModifyListener" }.count == 4, "a rollback writes every forward, whatever the read says")
     }
 
     @Test func theFirstWriteRefusedIsTheAWSErrorItself() async throws {
@@ -160,10 +164,33 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         #expect(fake.forwards[apiRule]?.sticky?.0 == true)
         let before = fake.actions.count
         _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0,
-                                        stickiness: .restore([listener80: 300, listener443: 300, apiRule: 300]), known: nil)
+                                        stickiness: .restore([listener80: 300, listener443: 300, apiRule: 300]), known: nil,
+                                        write: .unlessThereAlready(recordedGreen: 0))
         #expect(fake.forwards[listener80]?.sticky?.0 == true && fake.forwards[listener80]?.sticky?.1 == 300)
         #expect(fake.forwards[listener443]?.sticky?.0 == true)
         #expect(fake.actions.dropFirst(before).filter { $0.hasPrefix("Modify") } == ["ModifyListener", "ModifyListener"])
+    }
+
+    @Test func aRollbackWritesEveryForwardWhenAStaleReadSaysItIsOnBlueAndConfirmsFromTheAnswers() async throws {
+        let (fake, router) = world()
+        for arn in [listener80, listener443, apiRule] {
+            fake.forwards[arn] = .init(weights: [(blueTG, 90), (greenTG, 10)], sticky: nil)
+            fake.stale[arn] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil)
+        }
+        let back = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .offWhereGreenLeaves,
+                                               known: nil, write: .always)
+        #expect(fake.actions.filter { $0.hasPrefix("Modify") } == ["ModifyListener", "ModifyListener", "ModifyRule"])
+        #expect(back.forwards.allSatisfy { $0.percent[greenTG] == 0 })
+        #expect([listener80, listener443, apiRule].allSatisfy { fake.forwards[$0]?.weights.first { $0.0 == greenTG }?.1 == 0 })
+    }
+
+    @Test func aStepIsWrittenWhenTheReadContradictsTheRecord() async throws {
+        let (fake, router) = world()
+        // The record says 10 %; a read from before the step's write says 0: written, not taken as there already.
+        for arn in [listener80, listener443, apiRule] { fake.stale[arn] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil) }
+        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .keep, known: nil,
+                                        write: .unlessThereAlready(recordedGreen: 10))
+        #expect(fake.actions.filter { $0.hasPrefix("Modify") }.count == 3)
     }
 
     @Test func aMissingRuleIsNamed() async throws {
