@@ -74,9 +74,16 @@ public struct AWSEffects: EffectPerformer {
             let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds)
             // Within one interval of our own last write, that write's fence still stands.
             if known == nil { try await fenceListener(d) }
+            // Read first (unless this process wrote the last step moments ago): a person may have changed it by hand.
+            var current = known
+            if current == nil {
+                let read = try await readComparing(d, target: green)
+                if case .changedByHand(let change) = read { return .trafficChangedByHand(change) }
+                if case .asExpected(let weights) = read { current = weights }
+            }
             // A forward that reads as there already is left alone only if the record says this deployment put it there.
             let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn,
-                                                          green: green, stickiness: .keep, known: known,
+                                                          green: green, stickiness: .keep, known: current,
                                                           write: .unlessThereAlready(recordedGreen: d.greenWeight))
             memo.wrote(written, at: clock.now())
             return .weightsConfirmed(green: green)
@@ -98,11 +105,11 @@ public struct AWSEffects: EffectPerformer {
             try await fenceListener(d)
             memo.forgetWeights()
             // Every forward to blue in one write each, stickiness off where green loses its share (restored later).
-            // Always written, whatever the read before says (it may be stale: a read right after the step's write can
-            // show 100/0 while 10 % still goes to green); the weights are confirmed from each write's own answer inside
+            // Always written once a weight may have been, whatever the read before says (it may be stale: a read right
+            // after the step's write can show 100/0 while 10 % still goes to green); the weights are confirmed from each write's own answer inside
             // setWeights (it throws on a mismatch).
             _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
-                                                stickiness: .offWhereGreenLeaves, known: nil, write: .always)
+                                                stickiness: .offWhereGreenLeaves, known: nil, write: ReadConsistency.rollbackWrite(d))
             return .weightsConfirmed(green: 0)
         case .restoreStickiness:
             _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,

@@ -30,4 +30,31 @@ extension AWSEffects {
             try await clock.sleep(until: clock.now().addingTimeInterval(delay))
         }
     }
+
+    /// What a step's read before its write found.
+    enum StepRead {
+        case asExpected(TrafficWeights)
+        case changedByHand(TrafficChange)
+    }
+
+    /// Reads the forwards before a step's write and compares each with what this deployment last wrote (or let stand).
+    /// A difference is read again once the read-consistency window is over, so a stale read is not taken for a change
+    /// by hand; one still there then is (`ReadConsistency.isHandChange`).
+    func readComparing(_ d: Deployment, target: Int) async throws -> StepRead {
+        let router = traffic(d)
+        let expected = ReadConsistency.expected(d)
+        let blue = d.plan.blue.targetGroupArn, green = d.plan.greenTargetGroupArn
+        func changed(_ weights: TrafficWeights) -> ForwardWeights? {
+            weights.forwards.first { ReadConsistency.isHandChange($0.percent, expected: expected, blue: blue, green: green, target: target) }
+        }
+        let first = try await router.currentWeights()
+        guard let suspect = changed(first) else { return .asExpected(first) }
+        logger.info("a forward reads other than this deployment last wrote it; reading again after the read-consistency window",
+                    metadata: ["deployment.id": "\(d.id)", "resource": "\(suspect.resource)", "found": "\(ForwardWeights.text(suspect.percent))",
+                               "window_seconds": "\(readWindow)"])
+        try await clock.sleep(until: clock.now().addingTimeInterval(readWindow))
+        let again = try await router.currentWeights()
+        guard let forward = changed(again) else { return .asExpected(again) }
+        return .changedByHand(TrafficChange(resource: forward.resource, expected: expected, found: forward.percent))
+    }
 }

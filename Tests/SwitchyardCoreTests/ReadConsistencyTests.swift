@@ -12,6 +12,13 @@ import Testing
         #expect(!ReadConsistency.mayLeaveUnwritten(.always, readGreen: 0, readBlue: 100, target: 0))
     }
 
+    @Test func aRollbackBeforeAnyWeightWasWrittenLeavesAListenerOnBlueAlone() {
+        var d = makeDeployment()
+        #expect(ReadConsistency.rollbackWrite(d) == .unlessThereAlready(recordedGreen: 0))
+        d.greenServed = true
+        #expect(ReadConsistency.rollbackWrite(d) == .always)
+    }
+
     @Test func aStepIsLeftUnwrittenOnlyWhenTheReadAndTheRecordBothShowIt() {
         #expect(ReadConsistency.mayLeaveUnwritten(.unlessThereAlready(recordedGreen: 0), readGreen: 0, readBlue: 100, target: 0))
         // The record says green 10 %, a read says 0: the read may be stale, so it is written.
