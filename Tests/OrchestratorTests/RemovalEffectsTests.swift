@@ -365,3 +365,36 @@ extension HousekeeperRemovalTests {
         #expect(fake.actions.filter { $0 == "DescribeListeners" }.count > 3)
     }
 }
+
+/// A step's read before its write, compared with what the deployment last wrote.
+@Suite struct HandChangeEffectsTests {
+    func shifting() -> (FakeFleetAWS, AWSEffects, Deployment, TestClock) {
+        let (fake, effects, d, clock) = RemovalEffectsTests().world()
+        var record = d
+        record.state = .shifting
+        record.trafficRestored = false
+        record.greenWeight = 10
+        fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
+        return (fake, effects, record, clock)
+    }
+
+    @Test func aSplitSetByHandThatLastsPastTheWindowPausesWithoutAWrite() async throws {
+        let (fake, effects, d, clock) = shifting()
+        fake.weights = [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0]
+        let started = clock.now()
+        let event = try await effects.perform(.setWeights(green: 50), for: d)
+        guard case .trafficChangedByHand(let change) = event else { Issue.record("\(event)"); return }
+        #expect(change.found[d.plan.blue.targetGroupArn] == 100 && change.expected[d.plan.greenTargetGroupArn] == 10)
+        #expect(change.resource == "listener \(d.plan.spec.traffic.listenerArn)")
+        #expect(clock.now() >= started.addingTimeInterval(effects.readWindow), "read again after the window")
+        #expect(fake.actions.filter { $0 == "DescribeListeners" }.count == 2 && !fake.actions.contains("ModifyListener"))
+    }
+
+    @Test func aStaleReadThatShowsTheStepBeforeIsNotTakenForAPerson() async throws {
+        let (fake, effects, d, clock) = shifting()
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0])
+        let read = try await effects.readComparing(d, target: 50)
+        guard case .asExpected(let weights) = read else { Issue.record("\(read)"); return }
+        #expect(weights.percent[d.plan.greenTargetGroupArn] == 10)
+    }
+}
