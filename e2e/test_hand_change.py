@@ -64,3 +64,26 @@ def test_a_forward_to_a_third_target_group_by_hand_pauses_the_release_and_rollba
     assert shown(switchyard, run.id)["state"] == "rolled_back"
     assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
     assert green_name(world, run.id) not in aws.groups(world)
+
+
+@pytest.mark.world(bake="2s", interval="100ms")
+def test_a_release_detached_at_a_pause_by_hand_is_rolled_back_by_the_rollback_command_itself(world, switchyard, aws):
+    blue_tg, green_tg = world["target_group_arns"]
+    vpc = aws.elb.describe_target_groups(TargetGroupArns=[blue_tg])["TargetGroups"][0]["VpcId"]
+    maintenance = aws.elb.create_target_group(Name=f"{world['service']}-maint", Protocol="HTTP", Port=80, VpcId=vpc,
+                                              TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    run = start(switchyard, world)
+    run.proc.kill()
+    run.proc.communicate(timeout=10)
+    # Run by a start that detaches at a pause: it exits 5 once the change by hand pauses it, and nobody runs it.
+    detached = switchyard("resume", run.id, "--detach-at-pause", background=True)
+    wait_until(lambda: aws.weights(world["listener_arn"]).get(green_tg) == 10, what="the first step")
+    set_forward(aws, world, {maintenance: 100})
+    out, err = detached.communicate(timeout=60)
+    assert detached.returncode == 5, err
+    assert "a change of traffic by hand" in err, err
+    assert aws.weights(world["listener_arn"]) == {maintenance: 100}
+    code, _, err = switchyard("rollback", run.id, "--reason", "maintenance went wrong")
+    assert shown(switchyard, run.id)["state"] == "rolled_back", err
+    assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
+    assert green_name(world, run.id) not in aws.groups(world)

@@ -63,3 +63,15 @@ import Testing
         #expect(Machine.apply(d, .acceptCurrentRequested(actor: "ops"), now: start).deployment == d)
     }
 }
+
+extension HandChangeTests {
+    @Test func aThirdTargetGroupThePauseAlreadyNamesIsNoStrangerToResumeOrRollback() {
+        var d = shiftingAt10()
+        let seen = Observation(weights: ["tg-maint": 100], blueExists: true, blueInService: 2, greenExists: true, greenInService: 2, greenDesired: 2)
+        #expect(Machine.reconcile(d, observed: seen, actor: "a", now: start).unsafe != nil, "unknown: someone else's change, not safe")
+        let change = TrafficChange(resource: "listener \(listener)", expected: [tgA: 90, tgB: 10], found: ["tg-maint": 100])
+        d = Machine.apply(d, .trafficChangedByHand(change), now: start).deployment
+        let r = Machine.reconcile(d, observed: seen, actor: "a", now: start)
+        #expect(r.unsafe == nil && r.deployment.state == .paused && r.deployment.handChange == change)
+    }
+}
