@@ -21,7 +21,7 @@ def paused_by_hand(switchyard, run):
     return next(e for e in view["events"] if e["message"].startswith("traffic changed by hand"))
 
 
-@pytest.mark.world(bake="2s", interval="100ms")
+@pytest.mark.world(bake="2s", interval="500ms")
 def test_traffic_pulled_back_to_blue_by_hand_pauses_the_release_and_accept_current_goes_on(world, switchyard, aws):
     blue_tg, green_tg = world["target_group_arns"]
     run = start(switchyard, world)
@@ -45,7 +45,7 @@ def test_traffic_pulled_back_to_blue_by_hand_pauses_the_release_and_accept_curre
     assert aws.weights(world["listener_arn"]) == {blue_tg: 0, green_tg: 100}
 
 
-@pytest.mark.world(bake="2s", interval="100ms")
+@pytest.mark.world(bake="2s", interval="500ms")
 def test_a_forward_to_a_third_target_group_by_hand_pauses_the_release_and_rollback_works_from_there(world, switchyard, aws):
     blue_tg, green_tg = world["target_group_arns"]
     vpc = aws.elb.describe_target_groups(TargetGroupArns=[blue_tg])["TargetGroups"][0]["VpcId"]
@@ -66,7 +66,7 @@ def test_a_forward_to_a_third_target_group_by_hand_pauses_the_release_and_rollba
     assert green_name(world, run.id) not in aws.groups(world)
 
 
-@pytest.mark.world(bake="2s", interval="100ms")
+@pytest.mark.world(bake="2s", interval="500ms")
 def test_a_release_detached_at_a_pause_by_hand_is_rolled_back_by_the_rollback_command_itself(world, switchyard, aws):
     blue_tg, green_tg = world["target_group_arns"]
     vpc = aws.elb.describe_target_groups(TargetGroupArns=[blue_tg])["TargetGroups"][0]["VpcId"]

@@ -6,11 +6,14 @@ import SwitchyardCore
 public struct ALBTrafficRouter: TrafficRouter {
     public let elb: ELBv2
     public let forwards: [DeploymentSpec.TrafficForward]
+    /// Paces the reads that stand in for a write's answer when it lacks the actions (they may be stale).
+    public let clock: DeploymentClock
 
-    public init(elb: ELBv2, forwards: [DeploymentSpec.TrafficForward]) {
+    public init(elb: ELBv2, forwards: [DeploymentSpec.TrafficForward], clock: DeploymentClock = SystemClock()) {
         precondition(!forwards.isEmpty, "a router needs at least one forward")
         self.elb = elb
         self.forwards = forwards
+        self.clock = clock
     }
 
     public var resources: [String] { forwards.map(\.arn) }
@@ -51,14 +54,25 @@ public struct ALBTrafficRouter: TrafficRouter {
                 result.append(weights)
                 continue
             }
-            let readBack: ForwardWeights
+            var readBack: ForwardWeights
+            var answered: Bool
             do {
-                readBack = try await write(actions, to: forward)
+                (readBack, answered) = try await write(actions, to: forward)
             } catch {
                 if written.isEmpty { throw error }
                 throw TrafficError.partialWrite(written: written, failed: forward.description, expectedGreen: green, error: String(describing: error))
             }
-            guard readBack.percent[greenTargetGroup] == green, readBack.percent[blueTargetGroup] == 100 - green else {
+            func matches(_ w: ForwardWeights) -> Bool { w.percent[greenTargetGroup] == green && w.percent[blueTargetGroup] == 100 - green }
+            // A read standing in for the answer may be from before the write: read again with backoff, within limits.
+            var attempt = 1
+            let started = clock.now()
+            while !answered, !matches(readBack),
+                  let delay = ReadConsistency.readBackDelay(after: attempt, elapsed: clock.now().timeIntervalSince(started)) {
+                try await clock.sleep(until: clock.now().addingTimeInterval(delay))
+                readBack = try await read(forward)
+                attempt += 1
+            }
+            guard matches(readBack) else {
                 throw TrafficError.readBackMismatch(resource: forward.description, expectedGreen: green, found: readBack.percent)
             }
             written.append(forward.description)
@@ -93,15 +107,19 @@ public struct ALBTrafficRouter: TrafficRouter {
         return actions
     }
 
-    /// One write; its answer is the read-back (a second read only when the answer lacks the listener or rule).
-    private func write(_ actions: [ListenerAction], to forward: DeploymentSpec.TrafficForward) async throws -> ForwardWeights {
+    /// One write; its answer is the read-back (a read only when the answer lacks the listener or rule: then false).
+    private func write(_ actions: [ListenerAction], to forward: DeploymentSpec.TrafficForward) async throws -> (ForwardWeights, Bool) {
         let answered: [ListenerAction]?
         switch forward {
         case .listener(let arn): answered = try await elb.modifyListener(arn: arn, defaultActions: actions)?.defaultActions
         case .rule(let arn): answered = try await elb.modifyRule(arn: arn, actions: actions)?.actions
         }
-        if let answered, !answered.isEmpty { return try ForwardWeights(actions: answered, resource: forward.description) }
-        let router = ALBTrafficRouter(elb: elb, forwards: [forward])
+        if let answered, !answered.isEmpty { return (try ForwardWeights(actions: answered, resource: forward.description), true) }
+        return (try await read(forward), false)
+    }
+
+    private func read(_ forward: DeploymentSpec.TrafficForward) async throws -> ForwardWeights {
+        let router = ALBTrafficRouter(elb: elb, forwards: [forward], clock: clock)
         guard let read = try await router.currentWeights().forwards.first else { throw PlanError.noForwardAction(resource: forward.description) }
         return read
     }

@@ -18,6 +18,9 @@ final class FakeELB: HTTPTransport, @unchecked Sendable {
     var refuse: Set<String> = []
     /// What DescribeListeners and DescribeRules answer instead of the truth, per resource: a read from before a write.
     var stale: [String: Forward] = [:]
+    /// Writes answered without the actions (the router must read them back); `stale` then serves this many reads.
+    var silentWrites = false
+    var staleReadsLeft = Int.max
     private(set) var actions: [String] = []
 
     func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
@@ -28,10 +31,10 @@ final class FakeELB: HTTPTransport, @unchecked Sendable {
             switch action {
             case "DescribeListeners":
                 let arns = p.filter { $0.key.hasPrefix("ListenerArns.member.") }.map(\.value)
-                return ok(action, "<Listeners>" + arns.compactMap { arn in (stale[arn] ?? forwards[arn]).map { listener(arn, $0) } }.joined() + "</Listeners>")
+                return ok(action, "<Listeners>" + arns.compactMap { arn in shown(arn).map { listener(arn, $0) } }.joined() + "</Listeners>")
             case "DescribeRules":
                 let arns = p.filter { $0.key.hasPrefix("RuleArns.member.") }.map(\.value)
-                return ok(action, "<Rules>" + arns.compactMap { arn in (stale[arn] ?? forwards[arn]).map { rule(arn, $0) } }.joined() + "</Rules>")
+                return ok(action, "<Rules>" + arns.compactMap { arn in shown(arn).map { rule(arn, $0) } }.joined() + "</Rules>")
             case "ModifyListener", "ModifyRule":
                 let arn = p["ListenerArn"] ?? p["RuleArn"] ?? ""
                 if refuse.contains(arn) {
@@ -47,12 +50,20 @@ final class FakeELB: HTTPTransport, @unchecked Sendable {
                 let enabled = p["\(prefix).ForwardConfig.TargetGroupStickinessConfig.Enabled"]
                 let duration = p["\(prefix).ForwardConfig.TargetGroupStickinessConfig.DurationSeconds"].flatMap(Int.init)
                 forwards[arn] = Forward(weights: weights, sticky: enabled.map { ($0 == "true", duration) })
+                if silentWrites { return ok(action, "") }
                 let body = action == "ModifyListener" ? "<Listeners>\(listener(arn, forwards[arn]!))</Listeners>" : "<Rules>\(rule(arn, forwards[arn]!))</Rules>"
                 return ok(action, body)
             default:
                 return ok(action, "")
             }
         }
+    }
+
+    /// What a read shows of a resource (called with the lock held): the stale forward while reads of it are left.
+    private func shown(_ arn: String) -> Forward? {
+        guard let old = stale[arn], staleReadsLeft > 0 else { return forwards[arn] }
+        staleReadsLeft -= 1
+        return old
     }
 
     private func ok(_ action: String, _ body: String) -> HTTPResponse {
@@ -191,6 +202,19 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .keep, known: nil,
                                         write: .unlessThereAlready(recordedGreen: 10))
         #expect(fake.actions.filter { $0.hasPrefix("Modify") }.count == 3)
+    }
+
+    @Test func aReadStandingInForAWriteAnswerIsReadAgainUntilItShowsTheWrite() async throws {
+        let fake = FakeELB()
+        fake.forwards[listener80] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil)
+        let router = ALBTrafficRouter(elb: fake.elb(), forwards: [.listener(listener80)], clock: TestClock(Fixtures.start))
+        let before = try await router.currentWeights()
+        fake.silentWrites = true
+        fake.stale[listener80] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil)
+        fake.staleReadsLeft = 2
+        let written = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10, known: before)
+        #expect(written.forwards.first?.percent[greenTG] == 10)
+        #expect(fake.actions == ["DescribeListeners", "ModifyListener", "DescribeListeners", "DescribeListeners", "DescribeListeners"])
     }
 
     @Test func aMissingRuleIsNamed() async throws {
