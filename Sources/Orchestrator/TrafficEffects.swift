@@ -45,7 +45,10 @@ extension AWSEffects {
         let expected = ReadConsistency.expected(d)
         let blue = d.plan.blue.targetGroupArn, green = d.plan.greenTargetGroupArn
         func changed(_ weights: TrafficWeights) -> ForwardWeights? {
-            weights.forwards.first { ReadConsistency.isHandChange($0.percent, expected: expected, blue: blue, green: green, target: target) }
+            weights.forwards.first {
+                ReadConsistency.isHandChange($0.percent, expected: expected, blue: blue, green: green, target: target,
+                                             previous: weights.agreed ? nil : ReadConsistency.previousStep(d))
+            }
         }
         let first = try await router.currentWeights()
         guard let suspect = changed(first) else { return .asExpected(first) }

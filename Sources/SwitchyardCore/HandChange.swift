@@ -32,11 +32,19 @@ extension ReadConsistency {
 
     /// Whether a forward read as `read` is a change by hand before a write to `target` % green: it differs from what
     /// the deployment last wrote (target groups at 0 % do not count) and is not the target either (a write that landed
-    /// before a crash, or a person who did the step already: writing it again changes nothing).
-    public static func isHandChange(_ read: [String: Int], expected: [String: Int], blue: String, green: String, target: Int) -> Bool {
+    /// before a crash, or a person who did the step already: writing it again changes nothing), nor the split of the
+    /// step before (`previous` % green, when given): a step's write stopped half-way across several forwards, then
+    /// resumed, leaves some forwards there while the record has adopted the new step.
+    public static func isHandChange(_ read: [String: Int], expected: [String: Int], blue: String, green: String, target: Int,
+                                    previous: Int? = nil) -> Bool {
         let shares = read.filter { $0.value > 0 }
-        let wanted = [blue: 100 - target, green: target].filter { $0.value > 0 }
-        return shares != expected.filter({ $0.value > 0 }) && shares != wanted
+        func split(_ g: Int) -> [String: Int] { [blue: 100 - g, green: g].filter { $0.value > 0 } }
+        return shares != expected.filter({ $0.value > 0 }) && shares != split(target) && previous.map({ shares != split($0) }) ?? true
+    }
+
+    /// Green's share at the weight step before the current one (0 before the first).
+    public static func previousStep(_ d: Deployment) -> Int {
+        d.plan.spec.steps.prefix(d.stepIndex).compactMap(\.weight).last ?? 0
     }
 }
 

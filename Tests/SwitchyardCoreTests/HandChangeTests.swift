@@ -23,6 +23,16 @@ import Testing
         #expect(!ReadConsistency.isHandChange([tgA: 50, tgB: 50], expected: expected, blue: tgA, green: tgB, target: 50))
     }
 
+    @Test func aForwardLeftAtTheStepBeforeByAWriteStoppedHalfWayIsNoChangeByHand() {
+        // Resumed after a crash mid-write: the record adopted 50 from the forward that took it; another is still at 10.
+        var d = shiftingAt10()
+        d.greenWeight = 50
+        #expect(ReadConsistency.previousStep(d) == 10)
+        let expected = ReadConsistency.expected(d)
+        #expect(!ReadConsistency.isHandChange([tgA: 90, tgB: 10], expected: expected, blue: tgA, green: tgB, target: 50, previous: 10))
+        #expect(ReadConsistency.isHandChange([tgA: 100], expected: expected, blue: tgA, green: tgB, target: 50, previous: 10))
+    }
+
     @Test func aChangeByHandPausesNamingItAndLeavesTheWeightsAsRecorded() {
         let d = shiftingAt10()
         let change = TrafficChange(resource: "listener \(listener)", expected: [tgA: 90, tgB: 10], found: [tgA: 100, tgB: 0])
