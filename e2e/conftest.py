@@ -319,7 +319,10 @@ def base_environment(validator, world, env=None):
                      "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test", "HOME": os.path.dirname(world["db"]),
                      # moto's tags read back at once: the listener claim need not wait the 2 s it waits for AWS's
                      # (test_stale_tags.py runs the default against tags that read stale).
-                     "SWITCHYARD_TAG_SETTLE": "250ms"})
+                     "SWITCHYARD_TAG_SETTLE": "250ms",
+                     # Nor do its listener reads lag a write: a removal need not wait the 5 s read-consistency window
+                     # (test_stale_reads.py runs the default against reads that answer stale).
+                     "SWITCHYARD_READ_SETTLE": "250ms"})
     full_env.update(env or {})
     return {k: v for k, v in full_env.items() if v is not None}
 

@@ -6,11 +6,14 @@ import SwitchyardCore
 public struct ALBTrafficRouter: TrafficRouter {
     public let elb: ELBv2
     public let forwards: [DeploymentSpec.TrafficForward]
+    /// Paces the reads that stand in for a write's answer when it lacks the actions (they may be stale).
+    public let clock: DeploymentClock
 
-    public init(elb: ELBv2, forwards: [DeploymentSpec.TrafficForward]) {
+    public init(elb: ELBv2, forwards: [DeploymentSpec.TrafficForward], clock: DeploymentClock = SystemClock()) {
         precondition(!forwards.isEmpty, "a router needs at least one forward")
         self.elb = elb
         self.forwards = forwards
+        self.clock = clock
     }
 
     public var resources: [String] { forwards.map(\.arn) }
@@ -40,24 +43,36 @@ public struct ALBTrafficRouter: TrafficRouter {
     }
 
     public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
-                           known: TrafficWeights?) async throws -> TrafficWeights {
+                           known: TrafficWeights?, write rule: WeightWrite) async throws -> TrafficWeights {
         let current: TrafficWeights
         if let known, known.forwards.map(\.resource) == forwards.map(\.description) { current = known } else { current = try await currentWeights() }
         var result: [ForwardWeights] = []
         var written: [String] = []
         for (forward, weights) in zip(forwards, current.forwards) {
-            guard let actions = Self.actions(weights, arn: forward.arn, blue: blueTargetGroup, green: greenTargetGroup, percent: green, stickiness: stickiness) else {
+            guard let actions = Self.actions(weights, arn: forward.arn, blue: blueTargetGroup, green: greenTargetGroup, percent: green,
+                                             stickiness: stickiness, write: rule) else {
                 result.append(weights)
                 continue
             }
-            let readBack: ForwardWeights
+            var readBack: ForwardWeights
+            var answered: Bool
             do {
-                readBack = try await write(actions, to: forward)
+                (readBack, answered) = try await write(actions, to: forward)
             } catch {
                 if written.isEmpty { throw error }
                 throw TrafficError.partialWrite(written: written, failed: forward.description, expectedGreen: green, error: String(describing: error))
             }
-            guard readBack.percent[greenTargetGroup] == green, readBack.percent[blueTargetGroup] == 100 - green else {
+            func matches(_ w: ForwardWeights) -> Bool { w.percent[greenTargetGroup] == green && w.percent[blueTargetGroup] == 100 - green }
+            // A read standing in for the answer may be from before the write: read again with backoff, within limits.
+            var attempt = 1
+            let started = clock.now()
+            while !answered, !matches(readBack),
+                  let delay = ReadConsistency.readBackDelay(after: attempt, elapsed: clock.now().timeIntervalSince(started)) {
+                try await clock.sleep(until: clock.now().addingTimeInterval(delay))
+                readBack = try await read(forward)
+                attempt += 1
+            }
+            guard matches(readBack) else {
                 throw TrafficError.readBackMismatch(resource: forward.description, expectedGreen: green, found: readBack.percent)
             }
             written.append(forward.description)
@@ -66,8 +81,10 @@ public struct ALBTrafficRouter: TrafficRouter {
         return TrafficWeights(forwards: result)
     }
 
-    /// The forward's actions with the new split, or nil when it is there already.
-    static func actions(_ current: ForwardWeights, arn: String, blue: String, green: String, percent: Int, stickiness change: StickinessChange) -> [ListenerAction]? {
+    /// The forward's actions with the new split, or nil when it is there already by the read and by the record
+    /// (`ReadConsistency.mayLeaveUnwritten`: a rollback always writes).
+    static func actions(_ current: ForwardWeights, arn: String, blue: String, green: String, percent: Int, stickiness change: StickinessChange,
+                        write rule: WeightWrite) -> [ListenerAction]? {
         let old = current.actions[current.index]
         var sticky = old.forward?.stickiness
         switch change {
@@ -78,7 +95,8 @@ public struct ALBTrafficRouter: TrafficRouter {
         case .restore(let durations):
             if let seconds = durations[arn], sticky?.enabled != true { sticky = Stickiness(enabled: true, durationSeconds: seconds) }
         }
-        if current.percent[green] == percent, current.percent[blue] == 100 - percent, current.isWeighted, sticky == old.forward?.stickiness {
+        if ReadConsistency.mayLeaveUnwritten(rule, readGreen: current.percent[green], readBlue: current.percent[blue], target: percent),
+           current.isWeighted, sticky == old.forward?.stickiness {
             return nil
         }
         var actions = current.actions
@@ -89,15 +107,19 @@ public struct ALBTrafficRouter: TrafficRouter {
         return actions
     }
 
-    /// One write; its answer is the read-back (a second read only when the answer lacks the listener or rule).
-    private func write(_ actions: [ListenerAction], to forward: DeploymentSpec.TrafficForward) async throws -> ForwardWeights {
+    /// One write; its answer is the read-back (a read only when the answer lacks the listener or rule: then false).
+    private func write(_ actions: [ListenerAction], to forward: DeploymentSpec.TrafficForward) async throws -> (ForwardWeights, Bool) {
         let answered: [ListenerAction]?
         switch forward {
         case .listener(let arn): answered = try await elb.modifyListener(arn: arn, defaultActions: actions)?.defaultActions
         case .rule(let arn): answered = try await elb.modifyRule(arn: arn, actions: actions)?.actions
         }
-        if let answered, !answered.isEmpty { return try ForwardWeights(actions: answered, resource: forward.description) }
-        let router = ALBTrafficRouter(elb: elb, forwards: [forward])
+        if let answered, !answered.isEmpty { return (try ForwardWeights(actions: answered, resource: forward.description), true) }
+        return (try await read(forward), false)
+    }
+
+    private func read(_ forward: DeploymentSpec.TrafficForward) async throws -> ForwardWeights {
+        let router = ALBTrafficRouter(elb: elb, forwards: [forward], clock: clock)
         guard let read = try await router.currentWeights().forwards.first else { throw PlanError.noForwardAction(resource: forward.description) }
         return read
     }

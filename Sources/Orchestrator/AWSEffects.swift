@@ -17,12 +17,23 @@ public struct AWSEffects: EffectPerformer {
     public let clock: DeploymentClock
     /// The planner's answers when this process created the deployment (nil when it took over a stored one).
     public let facts: PlanFacts?
+    /// How long after a write of its own a read may still show the state from before it (`ReadConsistency`).
+    public let readWindow: TimeInterval
     let memo = EffectMemo()
+
+    /// `SWITCHYARD_READ_SETTLE` (a duration from 0 to 1m), else `ReadConsistency.defaultWindow`.
+    public static let defaultReadWindow: TimeInterval = {
+        guard let text = ProcessInfo.processInfo.environment["SWITCHYARD_READ_SETTLE"], !text.isEmpty, let span = TimeSpan(parsing: text),
+              span.milliseconds >= 0, span.milliseconds <= 60_000 else { return ReadConsistency.defaultWindow }
+        return span.seconds
+    }()
 
     /// - Parameter facts: what the planner read, when this process created the deployment moments ago: the first
     ///   attempt of each create then skips its look-before-create (nothing in AWS can carry a deployment id made in this
     ///   process and not yet used) and reuses blue's description. Any later attempt, and every resumed run, looks first.
-    public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock(), facts: PlanFacts? = nil) {
+    public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock(), facts: PlanFacts? = nil,
+                readWindow: TimeInterval = AWSEffects.defaultReadWindow) {
+        self.readWindow = readWindow
         self.aws = aws
         self.logger = logger
         self.clock = clock
@@ -65,23 +76,23 @@ public struct AWSEffects: EffectPerformer {
             let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds)
             // Within one interval of our own last write, that write's fence still stands.
             if known == nil { try await fenceListener(d) }
+            // Read first (unless this process wrote the last step moments ago): a person may have changed it by hand.
+            var current = known
+            if current == nil {
+                let read = try await readComparing(d, target: green)
+                if case .changedByHand(let change) = read { return .trafficChangedByHand(change) }
+                if case .asExpected(let weights) = read { current = weights }
+            }
+            // A forward that reads as there already is left alone only if the record says this deployment put it there.
             let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn,
-                                                          green: green, stickiness: .keep, known: known)
+                                                          green: green, stickiness: .keep, known: current,
+                                                          write: .unlessThereAlready(recordedGreen: d.greenWeight))
             memo.wrote(written, at: clock.now())
             return .weightsConfirmed(green: green)
         case .runChecks:
             return .checksObserved(await CheckScheduler.run(checks(d, targetHealth: true), clock: clock))
         case .confirmPromotion:
-            let weights: TrafficWeights
-            if let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds) {
-                weights = known
-            } else {
-                weights = try await traffic(d).currentWeights()
-            }
-            // Every forward, not just one: green carries all of it on each.
-            for forward in weights.forwards where forward.percent[d.plan.greenTargetGroupArn] != 100 {
-                throw TrafficError.readBackMismatch(resource: forward.resource, expectedGreen: 100, found: forward.percent)
-            }
+            try await confirmAllGreen(d)
             // Blue, kept for rollback, says so in AWS: no release from any state file retires it before the deadline.
             // Best effort: green already serves everything, and a tag that cannot be written must not roll that back.
             let until = clock.now().adding(d.plan.spec.promotion.blueRetention)
@@ -96,13 +107,16 @@ public struct AWSEffects: EffectPerformer {
             try await fenceListener(d)
             memo.forgetWeights()
             // Every forward to blue in one write each, stickiness off where green loses its share (restored later).
-            // The weights are confirmed inside setWeights (it throws on a mismatch); the answer itself is not needed here.
+            // Always written once a weight may have been, whatever the read before says (it may be stale: a read right
+            // after the step's write can show 100/0 while 10 % still goes to green); the weights are confirmed from each write's own answer inside
+            // setWeights (it throws on a mismatch).
             _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
-                                                stickiness: .offWhereGreenLeaves, known: nil)
+                                                stickiness: .offWhereGreenLeaves, known: nil, write: ReadConsistency.rollbackWrite(d))
             return .weightsConfirmed(green: 0)
         case .restoreStickiness:
             _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
-                                                stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil)
+                                                stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil,
+                                                write: .unlessThereAlready(recordedGreen: 0))
             return .stickinessRestored
         case .ensureTestRoute:
             let arn = try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).ensure(greenTargetGroup: d.plan.greenTargetGroupArn, deploymentId: d.id)
@@ -113,11 +127,8 @@ public struct AWSEffects: EffectPerformer {
         case .removeGreen:
             try requireDrained(d.plan.greenAutoScalingGroup, d)
             try await fenceListener(d)
-            // Never while green's target group carries any traffic, whatever the record says.
-            let weights = try await traffic(d).currentWeights()
-            if let share = weights.percent[d.plan.greenTargetGroupArn], share > 0 {
-                throw RetireError.carriesTraffic(group: d.plan.greenAutoScalingGroup, targetGroups: [d.plan.greenTargetGroupArn])
-            }
+            // Never while green's target group carries any traffic, by the record or by a read it can trust.
+            try await refuseWhileCarrying(d.plan.greenAutoScalingGroup, targetGroups: [d.plan.greenTargetGroupArn], d)
             if d.plan.isPair {
                 try await restorePairGreen(d)
             } else {

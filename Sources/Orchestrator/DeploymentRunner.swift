@@ -148,6 +148,7 @@ public struct DeploymentRunner: Sendable {
             let event: Event
             switch request.kind {
             case .rollback: event = .rollbackRequested(reason: request.reason ?? "no reason given", actor: request.actor)
+            case .promote where request.reason == OperatorRequest.acceptCurrent: event = .acceptCurrentRequested(actor: request.actor)
             case .promote: event = .promoteRequested
             }
             d = try persist(Machine.apply(d, event, now: clock.now()), actor: request.actor)

@@ -20,10 +20,11 @@ public struct AWSClients: Sendable {
     }
 
     /// The router that shifts the spec's traffic: Route 53 records when the file names them, else ALB forwards.
-    /// - Parameter clock: paces the wait for a Route 53 change to be `INSYNC`.
+    /// - Parameter clock: paces the wait for a Route 53 change to be `INSYNC`, and an ALB read-back standing in for a
+    ///   write's answer.
     public func traffic(for spec: DeploymentSpec, clock: DeploymentClock = SystemClock()) -> any TrafficRouter {
         if let records = spec.traffic.route53 { return Route53TrafficRouter(route53: route53, records: records, clock: clock) }
-        return ALBTrafficRouter(elb: elb, forwards: spec.traffic.forwards)
+        return ALBTrafficRouter(elb: elb, forwards: spec.traffic.forwards, clock: clock)
     }
 }
 

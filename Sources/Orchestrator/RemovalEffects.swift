@@ -71,8 +71,36 @@ extension AWSEffects {
     /// Throws when any of the group's target groups (or `only` those) carries traffic on any listener or rule of their
     /// load balancers (not only the forwards the file names: one added since the release began counts).
     func refuseWhileCarrying(_ group: AutoScalingGroup, _ d: Deployment, only: [String]?) async throws {
-        let watched = only ?? group.targetGroupARNs
+        try await refuseWhileCarrying(group.name, targetGroups: only ?? group.targetGroupARNs, d)
+    }
+
+    /// Throws when any of `watched` carries traffic by the record, or by reads taken once this deployment's last
+    /// traffic write can no longer read stale (`ReadConsistency.removal`): no fleet is removed on the strength of a
+    /// read that may show the listener from before the write that took its traffic away, nor kept for one.
+    func refuseWhileCarrying(_ name: String, targetGroups watched: [String], _ d: Deployment) async throws {
         guard !watched.isEmpty else { return }
+        while true {
+            let readAt = clock.now()
+            let weights = try await carried(watched, d)
+            switch ReadConsistency.removal(watched: watched, recorded: ReadConsistency.recorded(d), read: weights, readAt: readAt,
+                                           lastWrite: ReadConsistency.lastWrite(d), window: readWindow) {
+            case .removable:
+                return
+            case .carries(let carrying, let source):
+                if source == .record {
+                    logger.warning("the record says the group still carries traffic", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
+                }
+                throw RetireError.carriesTraffic(group: name, targetGroups: carrying)
+            case .readAgain(let at):
+                logger.info("reading the traffic again once the last write cannot read stale",
+                            metadata: ["deployment.id": "\(d.id)", "asg": "\(name)", "read_again_at": "\(StoredTime.text(at))"])
+                try await clock.sleep(until: at)
+            }
+        }
+    }
+
+    /// Each watched target group's highest share on the router's forwards and on every other forward to it.
+    private func carried(_ watched: [String], _ d: Deployment) async throws -> [String: Int] {
         var weights = try await traffic(d).currentWeights().percent
         // With Route 53 each stack's own listener always forwards to its target group: only the records say who
         // carries traffic.
@@ -85,8 +113,7 @@ extension AWSEffects {
                 for (arn, share) in shares { weights[arn] = max(weights[arn] ?? 0, share) }
             }
         }
-        let carrying = watched.filter { (weights[$0] ?? 0) > 0 }
-        guard carrying.isEmpty else { throw RetireError.carriesTraffic(group: group.name, targetGroups: carrying) }
+        return weights
     }
 }
 

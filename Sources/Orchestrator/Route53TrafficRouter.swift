@@ -71,7 +71,7 @@ public struct Route53TrafficRouter: TrafficRouter {
     }
 
     public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
-                           known: TrafficWeights?) async throws -> TrafficWeights {
+                           known: TrafficWeights?, write rule: WeightWrite) async throws -> TrafficWeights {
         guard (0...100).contains(green), let blueRecord = records.record(targetGroup: blueTargetGroup),
               let greenRecord = records.record(targetGroup: greenTargetGroup), blueRecord != greenRecord else {
             throw Route53TrafficError.unknownTargetGroups(description, blue: blueTargetGroup, green: greenTargetGroup)
@@ -79,7 +79,7 @@ public struct Route53TrafficRouter: TrafficRouter {
         // Always read first: the write carries every other field of each record as it is now.
         let current = try await read()
         let before = weights(current)
-        if before.percent[greenTargetGroup] == green, before.percent[blueTargetGroup] == 100 - green,
+        if ReadConsistency.mayLeaveUnwritten(rule, readGreen: before.percent[greenTargetGroup], readBlue: before.percent[blueTargetGroup], target: green),
            current.allSatisfy({ ($0.weight ?? 0) <= 100 }) {
             return before
         }

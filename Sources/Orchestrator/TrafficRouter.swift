@@ -12,21 +12,30 @@ public protocol TrafficRouter: Sendable {
     var resources: [String] { get }
     /// Reads every forward's split. Several forwards that disagree are reported as they are (`agreed` false).
     func currentWeights() async throws -> TrafficWeights
-    /// Sends `green` percent to `greenTargetGroup` and the rest to `blueTargetGroup` on every forward, writing only
-    /// those not there yet, and confirms each from its write's answer (or a read when the answer lacks it). A write
+    /// Sends `green` percent to `greenTargetGroup` and the rest to `blueTargetGroup` on every forward, and confirms each
+    /// from its write's answer (or a read when the answer lacks it). `write` says which forwards may be left unwritten
+    /// because they read as there already: none for a rollback; for a step, only where the record agrees with the
+    /// read (a read may be a stale one). A write
     /// that fails after others succeeded throws `TrafficError.partialWrite`: the forwards then disagree, which the
     /// next read shows, and a retry (or a rollback to blue) writes every one again.
     /// - Parameter known: the weights as this process just wrote or read them, to stand in for the read before the
     ///   write; nil reads them first.
     func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
-                    known: TrafficWeights?) async throws -> TrafficWeights
+                    known: TrafficWeights?, write: WeightWrite) async throws -> TrafficWeights
 }
 
 extension TrafficRouter {
     /// `setWeights` keeping stickiness as it is, reading first.
     @discardableResult
-    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, known: TrafficWeights? = nil) async throws -> TrafficWeights {
-        try await setWeights(blueTargetGroup: blueTargetGroup, greenTargetGroup: greenTargetGroup, green: green, stickiness: .keep, known: known)
+    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, known: TrafficWeights? = nil,
+                           write: WeightWrite = .always) async throws -> TrafficWeights {
+        try await setWeights(blueTargetGroup: blueTargetGroup, greenTargetGroup: greenTargetGroup, green: green, stickiness: .keep, known: known, write: write)
+    }
+
+    /// `setWeights` writing every forward (a rollback's rule).
+    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
+                           known: TrafficWeights?) async throws -> TrafficWeights {
+        try await setWeights(blueTargetGroup: blueTargetGroup, greenTargetGroup: greenTargetGroup, green: green, stickiness: stickiness, known: known, write: .always)
     }
 }
 

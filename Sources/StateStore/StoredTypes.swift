@@ -43,6 +43,9 @@ public struct StoredEventContent: Sendable, Hashable {
 /// A request written by another terminal for the process running a deployment.
 public struct OperatorRequest: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable { case rollback, promote }
+    /// The reason of a `promote` request that `resume --accept-current` writes: adopt the traffic set by hand and go
+    /// on (a promote request, so stores made before it keep their schema).
+    public static let acceptCurrent = "accept-current"
     public var id: Int64
     public var deploymentId: String
     public var kind: Kind

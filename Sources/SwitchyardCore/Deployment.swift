@@ -192,6 +192,11 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var testRouteProbePasses: Int?
     /// Set while an effect that could not reach AWS waits to be tried again (a rollback never gives up on that).
     public var effectRetry: EffectRetry?
+    /// Set while the release is paused because someone changed the traffic by hand: what changed.
+    public var handChange: TrafficChange?
+    /// The split (each target group's share) a person set by hand and `promote` or `resume --accept-current` let
+    /// stand, until the next write: the traffic the next step's read is compared with. Nil: the record's blue/green.
+    public var trafficBaseline: [String: Int]?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

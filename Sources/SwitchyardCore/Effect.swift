@@ -147,6 +147,11 @@ public enum Event: Sendable, Hashable {
     /// Blue's group is gone after promotion: its retention ended, or (`by`) a later deployment needed its target group.
     case blueRetired(by: String?)
     case promoteRequested
+    /// Before a step's write, AWS showed a forward other than this deployment last wrote (or accepted), read again after
+    /// the read-consistency window: someone changed the traffic by hand.
+    case trafficChangedByHand(TrafficChange)
+    /// `resume --accept-current`: the split found by hand becomes the record's, and the release goes on from it.
+    case acceptCurrentRequested(actor: String)
     /// The test route's rule stands (its ARN).
     case testRouteReady(ruleArn: String)
     case testRouteRemoved

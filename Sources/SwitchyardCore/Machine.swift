@@ -87,6 +87,7 @@ public enum Machine {
             if d.promoteRequested {
                 if !d.consecutiveFailures.isEmpty { return due(d, now: now, .runChecks) }
                 if let back = d.hookPause { return .transition(leaveHookPause(d, back: back, now: now)) }
+                if d.handChange != nil { return .transition(leaveHandPause(d, accept: nil, now: now)) }
                 var next = d
                 next.promoteRequested = false
                 return .transition(advance(next, now: now, message: "promoted past the manual gate"))
@@ -159,6 +160,7 @@ public enum Machine {
     /// Applies what an effect or an operator reported. Events that do not fit the state change nothing.
     public static func apply(_ d: Deployment, _ event: Event, now: Date) -> Transition {
         if let removal = applyRemoval(d, event, now: now) { return removal }
+        if let hand = applyHandChange(d, event, now: now) { return hand }
         var next = d
         next.updatedAt = now
         let interval = d.plan.spec.checks.interval
@@ -223,6 +225,7 @@ public enum Machine {
         case (.shifting, .weightsConfirmed(let green)):
             let before = d.greenWeight
             next.greenWeight = green
+            next.trafficBaseline = nil
             // Load balancer nodes apply the change seconds after the API confirms it, and resolvers keep the old answer
             // for the records' TTL: the bake counts from when clients see the step. Stored as the bake's start, so a
             // resumed run still waits it out.

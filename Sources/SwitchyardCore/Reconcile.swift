@@ -64,7 +64,10 @@ extension Machine {
             Reconciliation(deployment: d, log: LogEntry(from: stored.state, to: d.state, message: message, details: details), unsafe: unsafe)
         }
 
-        let strangers = observed.weights.filter { $0.value > 0 && $0.key != plan.greenTargetGroupArn && $0.key != plan.blue.targetGroupArn }
+        // A target group a person forwarded to by hand, which the record already paused on (or let stand), is known.
+        let handSet = Set((d.handChange?.found ?? [:]).keys).union((d.trafficBaseline ?? [:]).keys)
+        let strangers = observed.weights.filter { $0.value > 0 && $0.key != plan.greenTargetGroupArn && $0.key != plan.blue.targetGroupArn
+            && !handSet.contains($0.key) }
         if let (arn, weight) = strangers.sorted(by: { $0.key < $1.key }).first {
             d = stored
             let why = "the listener forwards \(weight)% to \(arn), which is neither blue's nor green's target group; someone else changed it. "

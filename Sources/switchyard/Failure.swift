@@ -77,7 +77,8 @@ enum Failure {
             throw exit
         } catch let detached as DetachedAtGate {
             let d = detached.deployment
-            Console.error("deployment \(d.id) waits at \(d.hookPause == nil ? "a manual gate" : "a failed hook (on_failure: pause)") at blue \(d.blueWeight)% / green \(d.greenWeight)%; "
+            let gate = d.handChange == nil ? (d.hookPause == nil ? "a manual gate" : "a failed hook (on_failure: pause)") : "a change of traffic by hand"
+            Console.error("deployment \(d.id) waits at \(gate) at blue \(d.blueWeight)% / green \(d.greenWeight)%; "
                 + "continue with `switchyard promote \(d.id)` (or watch it with `switchyard resume \(d.id)`)")
             throw Exit.interrupted.code
         } catch let stopped as Interrupted {

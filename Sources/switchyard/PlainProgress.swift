@@ -68,8 +68,8 @@ final class PlainProgress: @unchecked Sendable {
         case .checkingHealth:
             what = "waiting for every green target to be healthy"
         case .paused:
-            let gate = d.hookPause == nil ? "a manual gate" : "a failed hook (on_failure: pause)"
-            what = "waiting at \(gate) for `switchyard promote \(d.id)` or `rollback`"
+            let gate = d.handChange.map { "a change of traffic by hand (\($0.summary))" } ?? (d.hookPause == nil ? "a manual gate" : "a failed hook (on_failure: pause)")
+            what = "waiting at \(gate) for `switchyard promote \(d.id)`, " + (d.handChange == nil ? "" : "`resume \(d.id) --accept-current`, ") + "or `rollback`"
         default:
             what = "still \(d.state.rawValue)"
             if let current = d.currentStep, case .weight(let weight, let bake) = current, let begun = d.bakeStartedAt, d.greenWeight == weight, begun <= now {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Orchestrator
 import StateStore
 import SwitchyardCore
@@ -13,13 +14,17 @@ struct Resume: AsyncParsableCommand {
             it. If AWS contradicts the state in a way that is not safe to continue from (blue's group gone, the \
             listener forwarding to a third target group), it stops without touching anything (exit 1). A deployment \
             still run by a live process is refused (exit 4); one whose process stopped renewing its lease is taken \
-            over. A finished deployment has nothing to resume (exit 0).
+            over. A finished deployment has nothing to resume (exit 0). With --accept-current, a release paused because \
+            someone changed its traffic by hand adopts that traffic as its record's and goes on (the process \
+            running it notices within a quarter of a second; with none, this command takes it over).
             """)
 
     @Argument(help: "The deployment id.") var id: String
     @OptionGroup var state: StateOptions
     @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
     var detachAtPause = false
+    @Flag(name: .customLong("accept-current"), help: "Paused by a change of traffic by hand: adopt the traffic as it is now as the record's and go on.")
+    var acceptCurrent = false
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -27,6 +32,7 @@ struct Resume: AsyncParsableCommand {
             _ = Session.stopOnSignals()
             let logger = Session.logger()
             let (store, d) = try state.deployment(id, writing: true)
+            if acceptCurrent { return try await accept(d, store: store, logger: logger) }
             if d.state.isTerminal {
                 Console.error("deployment \(id) is already \(d.state): nothing to resume")
                 try Session.printFinal(id, store: store, json: output.json)
@@ -48,5 +54,25 @@ struct Resume: AsyncParsableCommand {
             try Session.printFinal(id, store: store, json: output.json)
             return Exit.forState(final.state)
         }
+    }
+
+    /// `--accept-current`: a request the running process (or this one, taking it over) applies, as `promote` does.
+    private func accept(_ d: Deployment, store: StateStore, logger: Logger) async throws -> Exit {
+        guard d.state == .paused, let change = d.handChange else {
+            throw UsageError("deployment \(id) is \(d.state), not paused by a change of traffic by hand; there is nothing to accept")
+        }
+        let actor = Session.actor
+        try store.addRequest(deploymentId: id, kind: .promote, reason: OperatorRequest.acceptCurrent, actor: actor, at: Date())
+        Console.error("accepting the traffic set by hand on \(change.resource) for \(id), requested by \(actor)")
+        let final = try await Session.follow(id, store: store, actor: actor, logger: logger) { d, handled in
+            d.state.isTerminal || (handled && d.handChange == nil)
+        }
+        try Session.printFinal(id, store: store, json: output.json)
+        if final.state.isTerminal {
+            Console.error(Start.summary(final))
+            return Exit.forState(final.state)
+        }
+        Console.error("deployment \(id) goes on: \(final.state), step \(final.stepLabel)")
+        return .success
     }
 }

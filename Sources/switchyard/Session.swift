@@ -89,6 +89,7 @@ enum Session {
         _ = try awsTimeout()
         _ = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
         _ = try duration("SWITCHYARD_TAG_SETTLE", default: 2, from: 0, to: 60_000, example: "2s")
+        _ = try duration("SWITCHYARD_READ_SETTLE", default: ReadConsistency.defaultWindow, from: 0, to: 60_000, example: "5s")
     }
 
     /// Runs work that changes nothing in AWS (planning, reading): a signal ends it at once, with nothing changed.

@@ -45,7 +45,10 @@ struct Status: AsyncParsableCommand {
                         Console.out("  last checks: \(shown)\(Console.age(d.lastChecksAt, now: now))")
                     }
                     if let wait = d.trafficWait(at: now) { Console.out("  " + Console.waiting(wait)) }
-                    if d.state == .paused {
+                    if let change = d.handChange {
+                        Console.out("  paused: traffic changed by hand (\(change.summary)): `switchyard promote \(d.id)` writes the next step over it, "
+                                    + "`switchyard resume \(d.id) --accept-current` adopts it, `switchyard rollback \(d.id)` goes back to blue")
+                    } else if d.state == .paused {
                         Console.out("  waiting at a manual gate: `switchyard promote \(d.id)` lets it go on")
                     }
                     if d.trafficUnsettled {

@@ -18,6 +18,8 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
     private let lock = NSLock()
     var groups: [String: Group] = [:]
     var weights: [String: Int] = [:]
+    /// Until `until`, DescribeListeners answers these weights instead (a read from before the last write).
+    var stale: (until: Date, weights: [String: Int])?
     var delays: [String: Int] = [:]
     /// Registered targets per target group, with when each started draining (nil: in service).
     var registered: [String: [String: Date?]] = [:]
@@ -68,7 +70,8 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
                 }
                 return ok(action, "<TargetHealthDescriptions>" + listed.joined() + "</TargetHealthDescriptions>")
             case "DescribeListeners":
-                let groups = weights.map { "<member><TargetGroupArn>\($0.key)</TargetGroupArn><Weight>\($0.value)</Weight></member>" }.joined()
+                let shown = stale.map { now < $0.until ? $0.weights : weights } ?? weights
+                let groups = shown.map { "<member><TargetGroupArn>\($0.key)</TargetGroupArn><Weight>\($0.value)</Weight></member>" }.joined()
                 return ok(action, "<Listeners><member><ListenerArn>\(listener)</ListenerArn><DefaultActions><member><Type>forward</Type><ForwardConfig><TargetGroups>\(groups)</TargetGroups></ForwardConfig></member></DefaultActions></member></Listeners>")
             case "DescribeRules":
                 return ok(action, "<Rules></Rules>")
@@ -283,6 +286,8 @@ extension HousekeeperRemovalTests {
         var d = base
         d.state = .completed
         d.trafficRestored = false
+        // A completed release's record: green carries it all, blue nothing.
+        d.greenWeight = 100
         d.promotedAt = clock.now()
         d.retentionDeadline = clock.now()
         fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
@@ -298,5 +303,98 @@ extension HousekeeperRemovalTests {
         let retired = try #require(try store.deployment(id: d.id))
         // The target group it left is known from the plan even though the group no longer lists it: its delay counts.
         #expect(retired.blueRetiredAt! >= detachedAt.addingTimeInterval(300))
+    }
+}
+
+/// Reads that show the listener from before the last write (`ReadConsistency`).
+@Suite struct StaleReadEffectsTests {
+    let world = RemovalEffectsTests().world
+
+    @Test func aStaleReadOfNoTrafficRightAfterTheRollbacksWriteDoesNotLetGreenBeDeregistered() async throws {
+        let (fake, effects, d, clock) = world()
+        var record = d
+        record.trafficRestoredAt = clock.now()
+        // Truth: 10 % still on green (someone else's write, or one that did not land); the read says 100/0 for 2 s.
+        fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0])
+        await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record) }
+        #expect(!fake.actions.contains("DetachLoadBalancerTargetGroups"))
+        #expect(clock.now() >= record.trafficRestoredAt!.addingTimeInterval(effects.readWindow), "it read again after the window")
+    }
+
+    @Test func aStaleReadOfGreenTrafficRightAfterTheRollbacksWriteIsReadAgainNotTakenForTraffic() async throws {
+        let (fake, effects, d, clock) = world()
+        var record = d
+        record.trafficRestoredAt = clock.now()
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10])
+        let event = try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record)
+        guard case .fleetDeregistered = event else { Issue.record("\(event)"); return }
+    }
+
+    @Test func aGroupTheRecordSaysCarriesTrafficIsNotDeregisteredWhateverTheListenerReads() async throws {
+        let (fake, effects, d, _) = world()
+        var record = d
+        record.trafficRestored = false
+        record.greenWeight = 10
+        await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record) }
+        #expect(!fake.actions.contains("DetachLoadBalancerTargetGroups"))
+    }
+
+    @Test func promotionsReadBackWaitsOutAStaleRead() async throws {
+        let (fake, effects, d, clock) = world()
+        var record = d
+        record.state = .promoting
+        record.trafficRestored = false
+        record.greenWeight = 100
+        let started = clock.now()
+        fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 50, d.plan.greenTargetGroupArn: 50])
+        #expect(try await effects.perform(.confirmPromotion, for: record) == .promotionConfirmed)
+        #expect(clock.now() >= started.addingTimeInterval(2) && clock.now() < started.addingTimeInterval(ReadConsistency.readBackLimit))
+    }
+
+    @Test func promotionsReadBackCountsAMismatchOnlyAfterItsLimit() async throws {
+        let (fake, effects, d, clock) = world()
+        var record = d
+        record.state = .promoting
+        record.greenWeight = 100
+        let started = clock.now()
+        fake.weights = [d.plan.blue.targetGroupArn: 50, d.plan.greenTargetGroupArn: 50]
+        await #expect(throws: TrafficError.self) { try await effects.perform(.confirmPromotion, for: record) }
+        #expect(clock.now() == started.addingTimeInterval(ReadConsistency.readBackLimit))
+        #expect(fake.actions.filter { $0 == "DescribeListeners" }.count > 3)
+    }
+}
+
+/// A step's read before its write, compared with what the deployment last wrote.
+@Suite struct HandChangeEffectsTests {
+    func shifting() -> (FakeFleetAWS, AWSEffects, Deployment, TestClock) {
+        let (fake, effects, d, clock) = RemovalEffectsTests().world()
+        var record = d
+        record.state = .shifting
+        record.trafficRestored = false
+        record.greenWeight = 10
+        fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
+        return (fake, effects, record, clock)
+    }
+
+    @Test func aSplitSetByHandThatLastsPastTheWindowPausesWithoutAWrite() async throws {
+        let (fake, effects, d, clock) = shifting()
+        fake.weights = [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0]
+        let started = clock.now()
+        let event = try await effects.perform(.setWeights(green: 50), for: d)
+        guard case .trafficChangedByHand(let change) = event else { Issue.record("\(event)"); return }
+        #expect(change.found[d.plan.blue.targetGroupArn] == 100 && change.expected[d.plan.greenTargetGroupArn] == 10)
+        #expect(change.resource == "listener \(d.plan.spec.traffic.listenerArn)")
+        #expect(clock.now() >= started.addingTimeInterval(effects.readWindow), "read again after the window")
+        #expect(fake.actions.filter { $0 == "DescribeListeners" }.count == 2 && !fake.actions.contains("ModifyListener"))
+    }
+
+    @Test func aStaleReadThatShowsTheStepBeforeIsNotTakenForAPerson() async throws {
+        let (fake, effects, d, clock) = shifting()
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0])
+        let read = try await effects.readComparing(d, target: 50)
+        guard case .asExpected(let weights) = read else { Issue.record("\(read)"); return }
+        #expect(weights.percent[d.plan.greenTargetGroupArn] == 10)
     }
 }

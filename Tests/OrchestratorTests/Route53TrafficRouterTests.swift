@@ -98,10 +98,16 @@ final class FakeRoute53: HTTPTransport, @unchecked Sendable {
         #expect(fake.batches.count == 2, "each write is one batch")
     }
 
-    @Test func aWriteAlreadyInPlaceSendsNothing() async throws {
+    @Test func aWriteAlreadyInPlaceByTheReadAndTheRecordSendsNothingButARollbackWritesAnyway() async throws {
         let fake = FakeRoute53()
-        _ = try await fake.router(clock: TestClock(start)).setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0)
+        _ = try await fake.router(clock: TestClock(start)).setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0,
+                                                                     write: .unlessThereAlready(recordedGreen: 0))
         #expect(fake.batches.isEmpty)
+        _ = try await fake.router(clock: TestClock(start)).setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0,
+                                                                     write: .unlessThereAlready(recordedGreen: 10))
+        #expect(fake.batches.count == 1, "the record says green had 10 %: the read may be stale")
+        _ = try await fake.router(clock: TestClock(start)).setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0)
+        #expect(fake.batches.count == 2, "a rollback always writes")
     }
 
     @Test func aChangeThatStaysPendingFailsNamingTheChange() async throws {

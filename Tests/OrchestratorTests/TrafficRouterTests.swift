@@ -16,6 +16,11 @@ final class FakeELB: HTTPTransport, @unchecked Sendable {
     private let lock = NSLock()
     var forwards: [String: Forward] = [:]
     var refuse: Set<String> = []
+    /// What DescribeListeners and DescribeRules answer instead of the truth, per resource: a read from before a write.
+    var stale: [String: Forward] = [:]
+    /// Writes answered without the actions (the router must read them back); `stale` then serves this many reads.
+    var silentWrites = false
+    var staleReadsLeft = Int.max
     private(set) var actions: [String] = []
 
     func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
@@ -26,10 +31,10 @@ final class FakeELB: HTTPTransport, @unchecked Sendable {
             switch action {
             case "DescribeListeners":
                 let arns = p.filter { $0.key.hasPrefix("ListenerArns.member.") }.map(\.value)
-                return ok(action, "<Listeners>" + arns.compactMap { arn in forwards[arn].map { listener(arn, $0) } }.joined() + "</Listeners>")
+                return ok(action, "<Listeners>" + arns.compactMap { arn in shown(arn).map { listener(arn, $0) } }.joined() + "</Listeners>")
             case "DescribeRules":
                 let arns = p.filter { $0.key.hasPrefix("RuleArns.member.") }.map(\.value)
-                return ok(action, "<Rules>" + arns.compactMap { arn in forwards[arn].map { rule(arn, $0) } }.joined() + "</Rules>")
+                return ok(action, "<Rules>" + arns.compactMap { arn in shown(arn).map { rule(arn, $0) } }.joined() + "</Rules>")
             case "ModifyListener", "ModifyRule":
                 let arn = p["ListenerArn"] ?? p["RuleArn"] ?? ""
                 if refuse.contains(arn) {
@@ -45,12 +50,20 @@ final class FakeELB: HTTPTransport, @unchecked Sendable {
                 let enabled = p["\(prefix).ForwardConfig.TargetGroupStickinessConfig.Enabled"]
                 let duration = p["\(prefix).ForwardConfig.TargetGroupStickinessConfig.DurationSeconds"].flatMap(Int.init)
                 forwards[arn] = Forward(weights: weights, sticky: enabled.map { ($0 == "true", duration) })
+                if silentWrites { return ok(action, "") }
                 let body = action == "ModifyListener" ? "<Listeners>\(listener(arn, forwards[arn]!))</Listeners>" : "<Rules>\(rule(arn, forwards[arn]!))</Rules>"
                 return ok(action, body)
             default:
                 return ok(action, "")
             }
         }
+    }
+
+    /// What a read shows of a resource (called with the lock held): the stale forward while reads of it are left.
+    private func shown(_ arn: String) -> Forward? {
+        guard let old = stale[arn], staleReadsLeft > 0 else { return forwards[arn] }
+        staleReadsLeft -= 1
+        return old
     }
 
     private func ok(_ action: String, _ body: String) -> HTTPResponse {
@@ -119,7 +132,9 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         let weights = try await router.currentWeights()
         #expect(!weights.agreed)
         #expect(weights.percent[greenTG] == 50, "a group carries traffic if any forward sends it some")
-        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 50, stickiness: .keep, known: weights)
+        // The record says 50 % (a retry of a step that wrote one forward): the forward at 50 is left alone.
+        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 50, stickiness: .keep, known: weights,
+                                        write: .unlessThereAlready(recordedGreen: 50))
         #expect(fake.actions.filter { $0.hasPrefix("Modify") } == ["ModifyListener", "ModifyRule"])
     }
 
@@ -137,7 +152,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         fake.refuse = []
         let back = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         #expect(back.agreed && back.percent[greenTG] == 0)
-        #expect(fake.actions.filter { $0 == "ModifyListener" }.count == 3, "only the listener that moved is written back")
+        #expect(fake.actions.filter { $0 == "ModifyListener" }.count == 4, "a rollback writes every forward, whatever the read says")
     }
 
     @Test func theFirstWriteRefusedIsTheAWSErrorItself() async throws {
@@ -160,10 +175,46 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         #expect(fake.forwards[apiRule]?.sticky?.0 == true)
         let before = fake.actions.count
         _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0,
-                                        stickiness: .restore([listener80: 300, listener443: 300, apiRule: 300]), known: nil)
+                                        stickiness: .restore([listener80: 300, listener443: 300, apiRule: 300]), known: nil,
+                                        write: .unlessThereAlready(recordedGreen: 0))
         #expect(fake.forwards[listener80]?.sticky?.0 == true && fake.forwards[listener80]?.sticky?.1 == 300)
         #expect(fake.forwards[listener443]?.sticky?.0 == true)
         #expect(fake.actions.dropFirst(before).filter { $0.hasPrefix("Modify") } == ["ModifyListener", "ModifyListener"])
+    }
+
+    @Test func aRollbackWritesEveryForwardWhenAStaleReadSaysItIsOnBlueAndConfirmsFromTheAnswers() async throws {
+        let (fake, router) = world()
+        for arn in [listener80, listener443, apiRule] {
+            fake.forwards[arn] = .init(weights: [(blueTG, 90), (greenTG, 10)], sticky: nil)
+            fake.stale[arn] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil)
+        }
+        let back = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .offWhereGreenLeaves,
+                                               known: nil, write: .always)
+        #expect(fake.actions.filter { $0.hasPrefix("Modify") } == ["ModifyListener", "ModifyListener", "ModifyRule"])
+        #expect(back.forwards.allSatisfy { $0.percent[greenTG] == 0 })
+        #expect([listener80, listener443, apiRule].allSatisfy { fake.forwards[$0]?.weights.first { $0.0 == greenTG }?.1 == 0 })
+    }
+
+    @Test func aStepIsWrittenWhenTheReadContradictsTheRecord() async throws {
+        let (fake, router) = world()
+        // The record says 10 %; a read from before the step's write says 0: written, not taken as there already.
+        for arn in [listener80, listener443, apiRule] { fake.stale[arn] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil) }
+        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .keep, known: nil,
+                                        write: .unlessThereAlready(recordedGreen: 10))
+        #expect(fake.actions.filter { $0.hasPrefix("Modify") }.count == 3)
+    }
+
+    @Test func aReadStandingInForAWriteAnswerIsReadAgainUntilItShowsTheWrite() async throws {
+        let fake = FakeELB()
+        fake.forwards[listener80] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil)
+        let router = ALBTrafficRouter(elb: fake.elb(), forwards: [.listener(listener80)], clock: TestClock(Fixtures.start))
+        let before = try await router.currentWeights()
+        fake.silentWrites = true
+        fake.stale[listener80] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil)
+        fake.staleReadsLeft = 2
+        let written = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10, known: before)
+        #expect(written.forwards.first?.percent[greenTG] == 10)
+        #expect(fake.actions == ["DescribeListeners", "ModifyListener", "DescribeListeners", "DescribeListeners", "DescribeListeners"])
     }
 
     @Test func aMissingRuleIsNamed() async throws {
