@@ -21,6 +21,7 @@ final class LiveView: @unchecked Sendable {
     private var ticker: Task<Void, Never>?
     private var resize: DispatchSourceSignal?
     private var columns = LiveView.terminalColumns()
+    private var stopped = false
 
     init(deploymentId: String) {
         id = deploymentId
@@ -51,7 +52,11 @@ final class LiveView: @unchecked Sendable {
         ticker?.cancel()
         resize?.cancel()
         redraw()
-        lock.withLock { drawnLines = 0 }
+        // A tick or a resize already under way draws nothing more: a panel drawn after this one would stand below it.
+        lock.withLock {
+            drawnLines = 0
+            stopped = true
+        }
     }
 
     func update(_ d: Deployment) {
@@ -72,7 +77,7 @@ final class LiveView: @unchecked Sendable {
 
     private func redraw() {
         let text: String = lock.withLock {
-            guard let d = deployment else { return "" }
+            guard !stopped, let d = deployment else { return "" }
             let lines = Self.panel(d, events: events, now: Date(), columns: columns)
             // Up to the panel's first row, everything below it erased (a shorter panel, or rows a resize rewrapped).
             var out = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
