@@ -94,7 +94,51 @@ def test_the_package_puts_each_file_where_debian_looks_for_it(deb, root, control
     copyright_text = open(os.path.join(root, DOC, "copyright"), encoding="utf-8").read()
     assert copyright_text.startswith("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
     assert "Files: swift-crypto/*" in copyright_text and "Files: Yams/*" in copyright_text
+    assert "License: none-stated" not in copyright_text and "TERMS AND CONDITIONS FOR USE" not in copyright_text
     assert control["Package"] == "switchyard" and control["Architecture"] == run("dpkg", "--print-architecture").stdout.strip()
+
+
+def copyright_paragraphs(text):
+    """The paragraphs of a copyright-format 1.0 file, each a dict of field to its value (continuation lines joined)."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        fields, name = {}, None
+        for line in block.splitlines():
+            if line.startswith((" ", "\t")):
+                fields[name] += "\n" + line
+            else:
+                name, _, value = line.partition(":")
+                fields[name] = value.strip()
+        paragraphs.append(fields)
+    return paragraphs
+
+
+def test_switchyard_is_apache_licensed_and_the_copyright_file_names_the_licence_without_copying_it():
+    """LICENSE is Apache 2.0; README names it; the .deb's copyright file says `License: Apache-2.0` for Switchyard
+    and for each Apache-licensed Swift package, and points to Debian's copy of the text instead of holding it
+    (lintian: copyright-file-contains-full-apache-2-license), while a licence Debian has no copy of (Yams' MIT) is
+    there in full. Every short name a Files paragraph uses has its text or a stand-alone License paragraph."""
+    license_text = open(os.path.join(REPO, "LICENSE"), encoding="utf-8").read()
+    assert license_text == open("/usr/share/common-licenses/Apache-2.0", encoding="utf-8").read()
+    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    assert re.search(r"^## License\n\nSwitchyard is licensed under the Apache License, Version 2\.0", readme, re.M)
+    checkouts = os.path.join(REPO, ".build", "checkouts")
+    assert os.path.isdir(checkouts), "swift build first: the copyright file lists .build/checkouts"
+    text = run(os.path.join(REPO, "scripts", "deb-copyright"), checkouts, check=True).stdout
+    assert "TERMS AND CONDITIONS FOR USE" not in text and "none-stated" not in text
+    paragraphs = copyright_paragraphs(text)
+    assert paragraphs[0]["Format"] == "https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+    files = {p["Files"]: p for p in paragraphs if "Files" in p}
+    assert files["*"]["License"] == "Apache-2.0"
+    for apache in ("swift-argument-parser/*", "swift-log/*", "swift-crypto/*"):
+        assert files[apache]["License"] == "Apache-2.0", files[apache]
+    assert "Runtime Library Exception" in files["swift-argument-parser/*"]["Comment"]
+    assert files["Yams/*"]["License"].startswith("Yams-licence\n The MIT License"), files["Yams/*"]
+    standalone = {p["License"].split("\n")[0]: p["License"] for p in paragraphs if "Files" not in p and "License" in p}
+    assert '"/usr/share/common-licenses/Apache-2.0"' in standalone["Apache-2.0"].replace("\n ", " ")
+    for name, paragraph in files.items():
+        short = paragraph["License"].split("\n")[0]
+        assert "\n" in paragraph["License"] or short in standalone, (name, short)
 
 
 def test_the_readme_links_resolve_where_the_docs_are_installed(root):
