@@ -18,7 +18,8 @@ public enum StateCopy {
     public struct Conflicts: Error, Sendable, CustomStringConvertible {
         public var problems: [String]
         public var description: String {
-            (["the target already holds \(problems.count) of these deployments, differently; nothing was copied:"]
+            ([problems.count == 1 ? "the target already holds 1 of these deployments, differently; nothing was copied:"
+                : "the target already holds \(problems.count) of these deployments, differently; nothing was copied:"]
                 + problems.prefix(20).map { "  " + $0 } + (problems.count > 20 ? ["  … and \(problems.count - 20) more"] : [])).joined(separator: "\n")
         }
     }

@@ -32,7 +32,11 @@ enum Failure {
     static func exit(for error: Error) -> Exit {
         switch error {
         case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is CredentialsError, is ValidationError, is RollbackRefused, is PackerManifestError,
-             is StateLocationError, is UserConfigError, is DynamoStateError:
+             is StateLocationError, is UserConfigError:
+            return .usage
+        case let error as DynamoStateError:
+            // A table of another schema is a fault in the world, not in the command line (docs/commands.md#state-init).
+            if case .wrongSchema = error { return .failed }
             return .usage
         case let error as LeaseError:
             if case .held = error { return .conflict }

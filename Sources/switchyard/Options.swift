@@ -153,7 +153,7 @@ struct ReleaseOptions: ParsableArguments {
         if let ami { return (ami, nil) }
         guard let path = packerManifest else { throw ValidationError("no AMI given") }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PackerManifestError("cannot read the Packer manifest \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            throw PackerManifestError("cannot read the Packer manifest \(path): \(Session.whyUnreadable(path))")
         }
         let (found, build) = try PackerManifest.parse(data, path: path).ami(region: region, build: packerBuild)
         do { try Self.check(found, from: "the AMI in \(path)") } catch { throw PackerManifestError(String(describing: error)) }

@@ -263,6 +263,13 @@ enum Session {
         }
     }
 
+    /// Why a file the command was given could not be read, in the words `ls` would use.
+    static func whyUnreadable(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "no such file" }
+        return isDirectory.boolValue ? "is a directory; give a file" : "permission denied"
+    }
+
     /// Reads and validates a deployment file; returns the spec and the SHA-256 of the file's bytes.
     static func loadSpec(path: String) throws -> (DeploymentSpec, String) {
         // Refused before reading: a multi-megabyte mistake costs neither the time nor the memory of parsing it.
@@ -270,7 +277,7 @@ enum Session {
             throw DeploymentFile.tooLarge(path: path, bytes: size)
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw UsageError("cannot read the deployment file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            throw UsageError("cannot read the deployment file \(path): \(whyUnreadable(path))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw UsageError("the deployment file \(path) is not UTF-8 text")

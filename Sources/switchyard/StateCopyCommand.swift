@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StateStore
+import SwitchyardCore
 
 /// `switchyard state copy FROM TO`: moves a team's history to another store once (a state file to DynamoDB).
 struct StateCopyCommand: AsyncParsableCommand {
@@ -39,11 +40,13 @@ struct StateCopyCommand: AsyncParsableCommand {
             let source = try sourceLocation.open(writing: false)
             let target = try targetLocation.open(writing: true)
             let counts = try StateCopy.run(from: source, to: target) { soFar in
-                Console.error("… \(soFar.deployments + soFar.alreadyThere) deployments so far")
+                Console.error("… \(Spelling.count(soFar.deployments + soFar.alreadyThere, "deployment")) so far")
             }
-            Console.out("copied \(counts.deployments) deployments (\(counts.events) events, \(counts.requests) pending requests) "
+            Console.out("copied \(Spelling.count(counts.deployments, "deployment")) (\(Spelling.count(counts.events, "event")), "
+                + "\(Spelling.count(counts.requests, "pending request"))) "
                 + "from \(sourceLocation) to \(targetLocation)"
-                + (counts.alreadyThere > 0 ? "; \(counts.alreadyThere) were there already, identical, and were left alone" : ""))
+                + (counts.alreadyThere > 0 ? "; \(counts.alreadyThere) \(counts.alreadyThere == 1 ? "was" : "were") there already, identical, and "
+                    + "\(counts.alreadyThere == 1 ? "was" : "were") left alone" : ""))
             return .success
         }
     }

@@ -29,6 +29,10 @@ struct Switchyard: AsyncParsableCommand {
         // Every way out of the process goes through here (a normal end, an exit code, an error): the state files'
         // WAL is folded into them first, so the file alone holds every record (a CI job copies just `state.db`).
         defer { SQLiteStateStore.checkpointAll() }
+        if let problem = CommandLineChecks.problem(Array(CommandLine.arguments.dropFirst()), root: Switchyard.self) {
+            Console.error("error: \(problem)")
+            Foundation.exit(Exit.usage.rawValue)
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
