@@ -162,8 +162,10 @@ public struct Planner: Sendable {
             let read = try await r53.read()
             return (r53.weights(read), [:], r53.ttl(of: read))
         }
-        let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
-        let topology = try await TrafficTopology.check(spec: spec, found: found, router: router)
+        let discovery = ForwardDiscovery(elb: aws.elb)
+        let found = try await discovery.forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
+        let missing = try await discovery.missingForward(spec.traffic.forwards, found: found)
+        let topology = try await TrafficTopology.check(spec: spec, found: found, router: router, missing: missing)
         return (topology.weights, topology.sticky, nil)
     }
 
