@@ -119,7 +119,7 @@ struct ReleaseOptions: ParsableArguments {
     var ami: String?
 
     @Option(name: .customLong("packer-manifest"), help: ArgumentHelp(
-        "Read the AMI from a Packer manifest post-processor file: the last build, for the file's region.", valueName: "path"))
+        "Read the AMI from a Packer manifest post-processor file: the build of the last run with an AMI for the file's region (several: name one with --packer-build).", valueName: "path"))
     var packerManifest: String?
 
     @Option(name: .customLong("packer-build"), help: ArgumentHelp("With --packer-manifest: the build of this name.", valueName: "name"))
