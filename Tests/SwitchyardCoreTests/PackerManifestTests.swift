@@ -87,6 +87,9 @@ import Testing
         #expect(spec.notify?.webhooks.count == 2 && spec.checks.http != nil && !spec.checks.alarms.isEmpty)
         #expect(HookPoint.allCases.allSatisfy { !(spec.hooks?[$0] ?? []).isEmpty }, "every hook point")
         #expect(spec.traffic.settle == DeploymentSpec.Traffic.defaultSettle)
+        // The metric checks, one of each rule: a ready-made one, a ratio to blue, Mann-Whitney over an expression, bounds.
+        #expect(spec.checks.metrics.map(\.name) == ["alb_5xx_rate", "latency", "error_rate", "cpu"])
+        #expect(spec.fleet.mode == .clone)
     }
 
     @Test func theDemoTemplateIsValid() throws {
