@@ -190,6 +190,11 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var testRouteProbePasses: Int?
     /// Set while an effect that could not reach AWS waits to be tried again (a rollback never gives up on that).
     public var effectRetry: EffectRetry?
+    /// Set by `state copy --move` in the store it was moved from: where it went (a state URL). No process goes on from
+    /// this record: `resume`, `rollback` and `promote` refuse it, naming that store, so two runners never fork it.
+    public var movedTo: String?
+    /// When `state copy --move` moved it.
+    public var movedAt: Date?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

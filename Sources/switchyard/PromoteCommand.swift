@@ -23,6 +23,7 @@ struct Promote: AsyncParsableCommand {
         try await Failure.reporting {
             let logger = Session.logger()
             let (store, d) = try state.deployment(id, writing: true)
+            try MovedAway.refuse(d, command: "promote")
             guard d.state == .paused else {
                 throw UsageError("deployment \(id) is \(d.state), not waiting at a manual gate; nothing to promote")
             }

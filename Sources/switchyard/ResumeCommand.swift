@@ -27,6 +27,7 @@ struct Resume: AsyncParsableCommand {
             _ = Session.stopOnSignals()
             let logger = Session.logger()
             let (store, d) = try state.deployment(id, writing: true)
+            try MovedAway.refuse(d, command: "resume")
             if d.state.isTerminal {
                 Console.error("deployment \(id) is already \(d.state): nothing to resume")
                 try Session.printFinal(id, store: store, json: output.json)

@@ -26,6 +26,7 @@ struct Rollback: AsyncParsableCommand {
         try await Failure.reporting {
             let logger = Session.logger()
             let (store, d) = try state.deployment(id, writing: true)
+            try MovedAway.refuse(d, command: "rollback")
             let actor = Session.actor
             let now = Date()
             switch d.state {
