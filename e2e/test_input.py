@@ -133,3 +133,19 @@ def test_the_next_release_right_after_a_promotion_with_zero_retention_may_retire
         if planned_by < tag_second:
             return
     pytest.fail("no plan came within the second after its promotion; the test proves nothing")
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_orchestrator_warnings_have_the_documented_prefix_and_no_timestamp(world, switchyard):
+    """A webhook that cannot be reached is a warning of the orchestrator's logger: it reads `warning: …` as every
+    warning does, not swift-log's `2026-12-02T03:44:49+0000 warning switchyard: …`."""
+    text = open(world["file"]).read().replace("promotion:\n", "notify:\n  webhooks:\n    - url: http://127.0.0.1:9/hook\n"
+                                              "  timeout: 1s\n  retries: 0\npromotion:\n")
+    open(world["file"], "w").write(text)
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    failed = [line for line in err.splitlines() if "webhook attempt failed" in line]
+    assert failed, err
+    assert all(line.startswith("warning: webhook attempt failed (attempt=1, outcome=") for line in failed), failed
+    assert all(line.endswith(", webhook=http://127.0.0.1:9/…)") for line in failed), failed
+    assert not [line for line in err.splitlines() if " warning switchyard" in line or "+0000 " in line], err

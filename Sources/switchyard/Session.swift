@@ -10,11 +10,7 @@ import SwitchyardCore
 enum Session {
     private static let bootstrap: Void = {
         let level = ProcessInfo.processInfo.environment["SWITCHYARD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { _ in ConsoleLogHandler(logLevel: level) }
     }()
 
     /// Warns about settings in the environment that would otherwise be ignored without a word.
