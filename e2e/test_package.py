@@ -78,6 +78,10 @@ def installed(root):
 def test_the_package_puts_each_file_where_debian_looks_for_it(deb, root, control):
     listing = run("dpkg-deb", "-c", deb, check=True).stdout
     assert re.search(r"^-rwxr-xr-x root/root .* \./usr/bin/switchyard$", listing, re.M), listing
+    # Every directory, the root entry `./` included (mktemp's 0700 was once packaged as it), is 0755.
+    directories = re.findall(r"^(d\S+) \S+ .* (\S+)$", listing, re.M)
+    assert ("drwxr-xr-x", "./") in directories, directories[:3]
+    assert all(mode == "drwxr-xr-x" for mode, _ in directories), [d for d in directories if d[0] != "drwxr-xr-x"]
     assert all(owner == "root/root" for owner in re.findall(r"^\S+ (\S+) ", listing, re.M))
     for path in COMPLETIONS.values():
         assert os.path.getsize(os.path.join(root, path)) > 500, path
@@ -89,8 +93,14 @@ def test_the_package_puts_each_file_where_debian_looks_for_it(deb, root, control
     assert "detach-at-pause" in start_page
     for path in ["README.md", "copyright", "changelog.gz", "docs/ci.md", "docs/commands.md", "docs/iam-policy.json",
                  "deployments/web.yaml", "deployments/demo.yaml", "deployments/ci/github-actions.yml",
-                 "deployments/ci/gitlab-ci.yml"]:
+                 "deployments/ci/gitlab-ci.yml", "deployments/terraform/main.tf"]:
         assert os.path.isfile(os.path.join(root, DOC, path)), path
+    # Every example file of the repository is installed (docs/terraform.md links to deployments/terraform/).
+    examples = os.path.join(REPO, "deployments")
+    shipped = {os.path.relpath(os.path.join(d, f), examples) for d, _, files in os.walk(examples) for f in files}
+    installed_examples = {os.path.relpath(os.path.join(d, f), os.path.join(root, DOC, "deployments"))
+                          for d, _, files in os.walk(os.path.join(root, DOC, "deployments")) for f in files}
+    assert shipped <= installed_examples, sorted(shipped - installed_examples)
     copyright_text = open(os.path.join(root, DOC, "copyright"), encoding="utf-8").read()
     assert copyright_text.startswith("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
     assert "Files: swift-crypto/*" in copyright_text and "Files: Yams/*" in copyright_text
@@ -164,6 +174,12 @@ def test_version_names_the_package_version_and_the_git_revision(deb, installed, 
         line = open(name + ".sha256", encoding="utf-8").read()
         assert re.fullmatch(rf"[0-9a-f]{{64}}  {re.escape(os.path.basename(name))}\n", line), line
         assert run("sha256sum", "-c", os.path.basename(name) + ".sha256", cwd=dist).returncode == 0
+
+
+def test_the_shipped_binary_has_no_test_hook(installed):
+    """SWITCHYARD_TEST_CRASH (a SIGKILL of the process mid-release, for the crash tests) is read by debug builds
+    only: the release binary does not hold the variable's name at all."""
+    assert b"SWITCHYARD_TEST_CRASH" not in open(installed, "rb").read()
 
 
 def direct_libraries(binary):
