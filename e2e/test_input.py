@@ -3,6 +3,7 @@ misspelled command or state, counts in words, `history --status`, a state table 
 null fields, and a `blue_retention: 0s` blue that the next start may retire at once."""
 import datetime
 import json
+import os
 import subprocess
 import time
 
@@ -149,3 +150,37 @@ def test_orchestrator_warnings_have_the_documented_prefix_and_no_timestamp(world
     assert all(line.startswith("warning: webhook attempt failed (attempt=1, outcome=") for line in failed), failed
     assert all(line.endswith(", webhook=http://127.0.0.1:9/…)") for line in failed), failed
     assert not [line for line in err.splitlines() if " warning switchyard" in line or "+0000 " in line], err
+
+
+def bash_completions(binary, words, cwd, env=None):
+    """What bash offers for the last of `words` (after `switchyard`), from the binary's own completion script."""
+    script = subprocess.run([binary, "--generate-completion-script", "bash"], capture_output=True, text=True, check=True).stdout
+    (cwd / "switchyard.bash").write_text(script)
+    quoted = " ".join(f"'{w}'" for w in ["switchyard", *words])
+    line = " ".join(["switchyard", *words])
+    index = len(words)
+    program = (f'source switchyard.bash; COMP_WORDS=({quoted}); COMP_CWORD={index}; COMP_LINE="{line}"; COMP_POINT=${{#COMP_LINE}}; '
+               f'_switchyard switchyard "${{COMP_WORDS[{index}]}}" "${{COMP_WORDS[{index - 1}]}}"; printf "%s\\n" "${{COMPREPLY[@]}}"')
+    environment = {**os.environ, **(env or {}), "PATH": os.path.dirname(binary) + ":" + os.environ["PATH"]}
+    proc = subprocess.run(["bash", "-c", program], capture_output=True, text=True, cwd=cwd, env=environment, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return [w for w in proc.stdout.split("\n") if w]
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_the_shells_complete_files_and_deployment_ids_from_the_state(world, switchyard, binary, tmp_path):
+    code, out, err = switchyard("start", world["file"], "--ami", world["new_ami"], "--json")
+    assert code == 0, err
+    deployment = json.loads(out)["id"]
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("web.yaml", "notes.txt", "packer.json"):
+        (work / name).write_text("")
+    assert bash_completions(binary, ["start", ""], work) == ["web.yaml"]
+    assert bash_completions(binary, ["plan", "web.yaml", "--packer-manifest", ""], work) == ["packer.json"]
+    assert set(bash_completions(binary, ["status", "--db", ""], work)) >= {"web.yaml", "notes.txt", "packer.json"}
+    for command in ("resume", "rollback", "promote", "show", "status"):
+        assert bash_completions(binary, [command, "--db", world["db"], ""], work) == [deployment], command
+    assert bash_completions(binary, ["show", f"--db={world['db']}", deployment[:9]], work) == [deployment]
+    assert bash_completions(binary, ["show", "--db", world["db"], "x"], work) == []
+    assert bash_completions(binary, ["show", ""], work, env={"SWITCHYARD_DB": world["db"]}) == [deployment]

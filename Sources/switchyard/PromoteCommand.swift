@@ -15,7 +15,7 @@ struct Promote: AsyncParsableCommand {
             Exit 2 if the deployment is not waiting at a gate.
             """)
 
-    @Argument(help: "The deployment id.") var id: String
+    @Argument(help: "The deployment id.", completion: Completions.deploymentIds) var id: String
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
 

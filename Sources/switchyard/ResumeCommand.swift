@@ -16,7 +16,7 @@ struct Resume: AsyncParsableCommand {
             over. A finished deployment has nothing to resume (exit 0).
             """)
 
-    @Argument(help: "The deployment id.") var id: String
+    @Argument(help: "The deployment id.", completion: Completions.deploymentIds) var id: String
     @OptionGroup var state: StateOptions
     @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
     var detachAtPause = false

@@ -17,7 +17,7 @@ struct Rollback: AsyncParsableCommand {
             deployment of the service is active.
             """)
 
-    @Argument(help: "The deployment id.") var id: String
+    @Argument(help: "The deployment id.", completion: Completions.deploymentIds) var id: String
     @Option(help: "Why: goes into the audit log.") var reason: String?
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions

@@ -13,6 +13,16 @@ enum Session {
         LoggingSystem.bootstrap { _ in ConsoleLogHandler(logLevel: level) }
     }()
 
+    /// The crash tests' kill switch, read only by debug builds (the e2e suite's): a release build, the one shipped, has
+    /// no way to make itself SIGKILL mid-release, and does not even hold the variable's name.
+    static var crashPoint: CrashPoint? {
+        #if DEBUG
+        return CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"])
+        #else
+        return nil
+        #endif
+    }
+
     /// Warns about settings in the environment that would otherwise be ignored without a word.
     static func checkEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
         if let level = environment["SWITCHYARD_LOG_LEVEL"], !level.isEmpty, Logger.Level(rawValue: level) == nil {
@@ -130,7 +140,7 @@ enum Session {
         return DeploymentRunner(
             store: store, effects: effects, clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stop,
-            crash: CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]), detachAtPause: detachAtPause,
+            crash: crashPoint, detachAtPause: detachAtPause,
             onChange: { d, log, at in
                 // An earlier deployment's event (its retention ended by this release) is stored and notified, but this
                 // release's output shows only its own; the retirement is said once, in its own words.

@@ -7,7 +7,7 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the active deployments, or one deployment: state, step, weights.")
 
-    @Argument(help: "A deployment id (default: every active deployment).") var id: String?
+    @Argument(help: "A deployment id (default: every active deployment).", completion: Completions.deploymentIds) var id: String?
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
 
