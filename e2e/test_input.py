@@ -10,7 +10,7 @@ import time
 import boto3
 import pytest
 
-from conftest import base_environment
+from conftest import REPO, base_environment
 
 PLAIN_MAX = """  metrics:
     - name: errors
@@ -97,7 +97,7 @@ def test_state_init_on_a_table_of_another_schema_is_exit_1_and_names_what_it_has
                           timeout=60, env=env)
     assert proc.returncode == 1, proc.stderr
     assert (f"error: DynamoDB table {table} in us-east-1 is not a Switchyard state table (key schema id HASH, no indexes); "
-            "see docs/state-dynamodb.md") in proc.stderr, proc.stderr
+            f"see {REPO}/docs/state-dynamodb.md") in proc.stderr, proc.stderr
     assert "indexes )" not in proc.stderr
 
 
@@ -184,3 +184,22 @@ def test_the_shells_complete_files_and_deployment_ids_from_the_state(world, swit
     assert bash_completions(binary, ["show", f"--db={world['db']}", deployment[:9]], work) == [deployment]
     assert bash_completions(binary, ["show", "--db", world["db"], "x"], work) == []
     assert bash_completions(binary, ["show", ""], work, env={"SWITCHYARD_DB": world["db"]}) == [deployment]
+
+
+def test_help_and_hints_name_the_docs_where_they_are_on_this_machine(binary, tmp_path):
+    """Installed as the Debian package lays it out (BIN/../share/doc/switchyard/docs), the binary names those files;
+    run from a checkout, the checkout's docs/. Never a `docs/` that exists only in a repository."""
+    import shutil
+    root = tmp_path / "root"
+    (root / "usr" / "bin").mkdir(parents=True)
+    installed_docs = root / "usr" / "share" / "doc" / "switchyard" / "docs"
+    shutil.copytree(os.path.join(REPO, "docs"), installed_docs)
+    installed = root / "usr" / "bin" / "switchyard"
+    shutil.copy(binary, installed)
+    missing = tmp_path / "none.db"
+    for program, docs in ((str(installed), f"{installed_docs}/"), (binary, f"{REPO}/docs/")):
+        help_text = " ".join(subprocess.run([program, "--help"], capture_output=True, text=True, check=True).stdout.split())
+        assert f"The reference is in {docs}: deployment-file.md (every key)" in help_text, help_text
+        proc = subprocess.run([program, "status", "--db", str(missing)], capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)})
+        assert proc.returncode == 2 and f"({docs}environment.md#switchyard_db)" in proc.stderr, proc.stderr
+        assert os.path.exists(f"{docs}environment.md")

@@ -8,8 +8,9 @@ enum Console {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
+    /// Text for people on stderr; a `docs/…` reference in it names the docs where they are on this machine.
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((DocsLocation.localize(text) + "\n").utf8))
     }
 
     /// ArgumentParser begins its messages with `Error:`; ours, like compilers', begin with `error:` and `warning:`.
