@@ -85,12 +85,18 @@ def test_the_package_puts_each_file_where_debian_looks_for_it(deb, root, control
     assert all(owner == "root/root" for owner in re.findall(r"^\S+ (\S+) ", listing, re.M))
     for path in COMPLETIONS.values():
         assert os.path.getsize(os.path.join(root, path)) > 500, path
+    # Sourced, not run: no #! (lintian: bash-completion-with-hashbang).
+    assert not open(os.path.join(root, COMPLETIONS["bash"]), encoding="utf-8").read().startswith("#!")
     pages = sorted(os.listdir(os.path.join(root, "usr/share/man/man1")))
     assert "switchyard.1.gz" in pages and len(pages) >= 12, pages
     with gzip.open(os.path.join(root, "usr/share/man/man1", next(p for p in pages if ".start." in p)), "rt") as f:
         start_page = f.read()
     assert start_page.startswith(".\\\"") or ".Dt" in start_page, start_page[:200]
     assert "detach-at-pause" in start_page
+    # No empty input lines, which groff warns about (lintian: groff-message).
+    for page in pages:
+        with gzip.open(os.path.join(root, "usr/share/man/man1", page), "rt") as f:
+            assert not [n for n, line in enumerate(f, 1) if not line.strip()], page
     for path in ["README.md", "copyright", "changelog.gz", "docs/ci.md", "docs/commands.md", "docs/iam-policy.json",
                  "deployments/web.yaml", "deployments/demo.yaml", "deployments/ci/github-actions.yml",
                  "deployments/ci/gitlab-ci.yml", "deployments/terraform/main.tf"]:
