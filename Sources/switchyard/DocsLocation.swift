@@ -17,7 +17,7 @@ enum DocsLocation {
         return found.map { $0.standardizedFileURL.path + "/" } ?? "docs/"
     }()
 
-    /// `docs/states.md#x` as the path of that file here.
+    /// `states.md#a-damaged-state-file` as the path of that file here.
     static func path(_ relative: String) -> String { folder + relative }
 
     /// A message with every `docs/NAME.md` reference made a path that exists on this machine.
