@@ -20,7 +20,7 @@ enum DocsLocation {
     /// `states.md#a-damaged-state-file` as the path of that file here.
     static func path(_ relative: String) -> String { folder + relative }
 
-    /// A message with every `docs/NAME.md` reference made a path that exists on this machine.
+    /// A message with every reference to a file of the docs folder made a path that exists on this machine.
     static func localize(_ text: String) -> String {
         guard folder != "docs/", text.contains("docs/") else { return text }
         return text.replacingOccurrences(of: #"(?<![\w/.])docs/(?=[\w-]+\.(md|json))"#, with: folder, options: .regularExpression)
