@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+// SPDX-License-Identifier: Apache-2.0 (the text is LICENSE; a manifest has no licence field of its own)
 import PackageDescription
 
 let package = Package(

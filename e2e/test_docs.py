@@ -166,3 +166,66 @@ def test_the_docs_links_in_messages_resolve():
         assert fragment in ids(os.path.join(DOCS, name)), f"docs/{name}#{fragment}"
     for name in set(re.findall(r"docs/([\w-]+\.(?:md|json))", sources)):
         assert os.path.exists(os.path.join(DOCS, name)), name
+
+
+def yaml_key_paths(text):
+    """Every key of a YAML file as a dotted path (list items add no level; the ids under `using` are names, not keys,
+    and add none either), commented-out keys included: a comment line `#   key: …` is a key at the column of its `#`
+    plus the spaces after it, as it would be uncommented."""
+    paths, stack = set(), []
+    for line in text.splitlines():
+        m = re.match(r"^(\s*)(#\s?)?(\s*)(- )?([a-z][a-z0-9_]*):(\s|$)", line)
+        if not m or (m.group(2) is None and line.lstrip().startswith("#")):
+            continue
+        indent = len(m.group(1)) + len(m.group(3)) + (len(m.group(4)) if m.group(4) else 0)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, m.group(5)))
+        keys = [key for _, key in stack]
+        paths.add(".".join(key for i, key in enumerate(keys) if not (i > 0 and keys[i - 1] == "using")))
+    return paths
+
+
+def test_the_full_example_file_carries_every_documented_key():
+    """deployments/web.yaml says it has every key: each heading of docs/deployment-file.md and each key the validator
+    accepts is in it, set or (where it cannot stand beside the others) commented out."""
+    text = read(os.path.join(REPO, "deployments", "web.yaml"))
+    # The five hook points take the same keys: each key once, under any point, is enough.
+    points = "|".join(("before_traffic", "after_step", "before_promotion", "after_promotion", "after_rollback"))
+    def any_point(paths):
+        return {re.sub(rf"^hooks\.({points})\.", "hooks.POINT.", p) for p in paths}
+    have = any_point(yaml_key_paths(text))
+    documented = set(re.findall(r"^#+ `([a-z][a-z0-9_.]*)`", read(os.path.join(DOCS, "deployment-file.md")), re.M))
+    accepted = any_point({f"{section}.{key}" if section else key for section, key in accepted_keys()})
+    assert len(documented) > 60, documented
+    missing = sorted((documented | accepted) - have)
+    assert not missing, f"deployments/web.yaml lacks {missing}"
+    assert {"checks.metrics.using.stat", "fleet.mode", "traffic.route53.records.target_group"} <= have
+
+
+def test_the_docs_say_what_the_binary_does():
+    """Claims of the docs that the binary contradicted (issue 21): how soon a running process sees a rollback request,
+    which final state may still change, the files deployments/README.md cites, what `status` lists."""
+    commands = read(os.path.join(DOCS, "commands.md"))
+    help_text = subprocess.run([os.path.join(REPO, ".build", "debug", "switchyard"), "rollback", "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    assert "within a quarter of a second" in " ".join(help_text.split()), help_text
+    assert "picks up within a quarter of a second" in commands and "one check interval" not in help_text
+    runner = read(os.path.join(REPO, "Sources", "Orchestrator", "DeploymentRunner.swift"))
+    assert "requestPoll: TimeInterval = 0.25" in runner
+    states = read(os.path.join(DOCS, "states.md"))
+    assert "a final state never changes" not in states
+    assert "goes to `rolling_back` and ends `rolled_back`; `rolled_back` never changes" in " ".join(states.split())
+    state_source = read(os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentState.swift"))
+    assert "return next == .rollingBack && (self == .completed || self == .failed)" in state_source
+    examples = os.path.join(REPO, "deployments")
+    readme = read(os.path.join(examples, "README.md"))
+    # Files it names, from the repository's root or deployments/ (`.demo/demo.yaml` is written by the demo).
+    cited = set(re.findall(r"`(\w[\w./-]*\.(?:ya?ml|json|md|tf))`", readme)) | {
+        t.partition("#")[0] for t in re.findall(r"\]\(([^)\s]+)\)", readme)}
+    assert "PRODUCT.md" not in readme
+    for name in cited:
+        assert os.path.exists(os.path.join(examples, name)) or os.path.exists(os.path.join(REPO, name)), \
+            f"deployments/README.md cites {name}, which does not exist"
+    assert set(os.listdir(examples)) - {"README.md"} <= {p.split("/")[0] for p in cited} | {"terraform", "ci"}
+    assert "blues due for retirement" not in read(os.path.join(REPO, "README.md"))

@@ -127,6 +127,26 @@ def test_the_ami_can_come_from_a_packer_manifest(world, switchyard, aws, tmp_pat
     assert f"AMI from Packer manifest {manifest}, build `web`, region us-east-1" in shown["events"][0]["message"]
 
 
+def test_a_packer_manifest_is_read_by_region_and_several_candidates_are_refused_by_name(world, switchyard, tmp_path):
+    """The last build in the file is of another region (or architecture): the build of the last run that has an AMI
+    for the file's region is taken; two such builds are refused, named, until --packer-build picks one."""
+    manifest = tmp_path / "manifest.json"
+    builds = [{"name": "web", "builder_type": "amazon-ebs", "artifact_id": f"us-east-1:{world['new_ami']}", "packer_run_uuid": "r"},
+              {"name": "web-eu", "builder_type": "amazon-ebs", "artifact_id": "eu-west-1:ami-0fedcba9876543210", "packer_run_uuid": "r"}]
+    manifest.write_text(json.dumps({"builds": builds, "last_run_uuid": "r"}))
+    code, out, err = switchyard("plan", world["file"], "--packer-manifest", str(manifest), "--json")
+    assert code == 0, err
+    assert json.loads(out)["ami"] == world["new_ami"]
+    builds.append({"name": "web-arm64", "builder_type": "amazon-ebs", "artifact_id": f"us-east-1:{world['arm_ami']}", "packer_run_uuid": "r"})
+    manifest.write_text(json.dumps({"builds": builds, "last_run_uuid": "r"}))
+    code, out, err = switchyard("plan", world["file"], "--packer-manifest", str(manifest))
+    assert code == 2 and out == "", err
+    assert err.strip() == (f"error: {manifest}: 2 builds of the last run have an AMI for us-east-1, the deployment file's region: "
+                           f"`web` ({world['new_ami']}), `web-arm64` ({world['arm_ami']}); choose one with --packer-build NAME"), err
+    code, out, err = switchyard("plan", world["file"], "--packer-manifest", str(manifest), "--packer-build", "web", "--json")
+    assert code == 0 and json.loads(out)["ami"] == world["new_ami"], err
+
+
 @pytest.mark.world(bake="400ms", interval="100ms")
 def test_the_live_view_on_a_terminal_shows_the_step_and_the_weights_bar(world, validator):
     import os

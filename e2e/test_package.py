@@ -78,23 +78,83 @@ def installed(root):
 def test_the_package_puts_each_file_where_debian_looks_for_it(deb, root, control):
     listing = run("dpkg-deb", "-c", deb, check=True).stdout
     assert re.search(r"^-rwxr-xr-x root/root .* \./usr/bin/switchyard$", listing, re.M), listing
+    # Every directory, the root entry `./` included (mktemp's 0700 was once packaged as it), is 0755.
+    directories = re.findall(r"^(d\S+) \S+ .* (\S+)$", listing, re.M)
+    assert ("drwxr-xr-x", "./") in directories, directories[:3]
+    assert all(mode == "drwxr-xr-x" for mode, _ in directories), [d for d in directories if d[0] != "drwxr-xr-x"]
     assert all(owner == "root/root" for owner in re.findall(r"^\S+ (\S+) ", listing, re.M))
     for path in COMPLETIONS.values():
         assert os.path.getsize(os.path.join(root, path)) > 500, path
+    # Sourced, not run: no #! (lintian: bash-completion-with-hashbang).
+    assert not open(os.path.join(root, COMPLETIONS["bash"]), encoding="utf-8").read().startswith("#!")
     pages = sorted(os.listdir(os.path.join(root, "usr/share/man/man1")))
     assert "switchyard.1.gz" in pages and len(pages) >= 12, pages
     with gzip.open(os.path.join(root, "usr/share/man/man1", next(p for p in pages if ".start." in p)), "rt") as f:
         start_page = f.read()
     assert start_page.startswith(".\\\"") or ".Dt" in start_page, start_page[:200]
     assert "detach-at-pause" in start_page
+    # No empty input lines, which groff warns about (lintian: groff-message).
+    for page in pages:
+        with gzip.open(os.path.join(root, "usr/share/man/man1", page), "rt") as f:
+            assert not [n for n, line in enumerate(f, 1) if not line.strip()], page
     for path in ["README.md", "copyright", "changelog.gz", "docs/ci.md", "docs/commands.md", "docs/iam-policy.json",
                  "deployments/web.yaml", "deployments/demo.yaml", "deployments/ci/github-actions.yml",
-                 "deployments/ci/gitlab-ci.yml"]:
+                 "deployments/ci/gitlab-ci.yml", "deployments/terraform/main.tf"]:
         assert os.path.isfile(os.path.join(root, DOC, path)), path
+    # Every example file of the repository is installed (docs/terraform.md links to deployments/terraform/).
+    examples = os.path.join(REPO, "deployments")
+    shipped = {os.path.relpath(os.path.join(d, f), examples) for d, _, files in os.walk(examples) for f in files}
+    installed_examples = {os.path.relpath(os.path.join(d, f), os.path.join(root, DOC, "deployments"))
+                          for d, _, files in os.walk(os.path.join(root, DOC, "deployments")) for f in files}
+    assert shipped <= installed_examples, sorted(shipped - installed_examples)
     copyright_text = open(os.path.join(root, DOC, "copyright"), encoding="utf-8").read()
     assert copyright_text.startswith("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
     assert "Files: swift-crypto/*" in copyright_text and "Files: Yams/*" in copyright_text
+    assert "License: none-stated" not in copyright_text and "TERMS AND CONDITIONS FOR USE" not in copyright_text
     assert control["Package"] == "switchyard" and control["Architecture"] == run("dpkg", "--print-architecture").stdout.strip()
+
+
+def copyright_paragraphs(text):
+    """The paragraphs of a copyright-format 1.0 file, each a dict of field to its value (continuation lines joined)."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        fields, name = {}, None
+        for line in block.splitlines():
+            if line.startswith((" ", "\t")):
+                fields[name] += "\n" + line
+            else:
+                name, _, value = line.partition(":")
+                fields[name] = value.strip()
+        paragraphs.append(fields)
+    return paragraphs
+
+
+def test_switchyard_is_apache_licensed_and_the_copyright_file_names_the_licence_without_copying_it():
+    """LICENSE is Apache 2.0; README names it; the .deb's copyright file says `License: Apache-2.0` for Switchyard
+    and for each Apache-licensed Swift package, and points to Debian's copy of the text instead of holding it
+    (lintian: copyright-file-contains-full-apache-2-license), while a licence Debian has no copy of (Yams' MIT) is
+    there in full. Every short name a Files paragraph uses has its text or a stand-alone License paragraph."""
+    license_text = open(os.path.join(REPO, "LICENSE"), encoding="utf-8").read()
+    assert license_text == open("/usr/share/common-licenses/Apache-2.0", encoding="utf-8").read()
+    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    assert re.search(r"^## License\n\nSwitchyard is licensed under the Apache License, Version 2\.0", readme, re.M)
+    checkouts = os.path.join(REPO, ".build", "checkouts")
+    assert os.path.isdir(checkouts), "swift build first: the copyright file lists .build/checkouts"
+    text = run(os.path.join(REPO, "scripts", "deb-copyright"), checkouts, check=True).stdout
+    assert "TERMS AND CONDITIONS FOR USE" not in text and "none-stated" not in text
+    paragraphs = copyright_paragraphs(text)
+    assert paragraphs[0]["Format"] == "https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+    files = {p["Files"]: p for p in paragraphs if "Files" in p}
+    assert files["*"]["License"] == "Apache-2.0"
+    for apache in ("swift-argument-parser/*", "swift-log/*", "swift-crypto/*"):
+        assert files[apache]["License"] == "Apache-2.0", files[apache]
+    assert "Runtime Library Exception" in files["swift-argument-parser/*"]["Comment"]
+    assert files["Yams/*"]["License"].startswith("Yams-licence\n The MIT License"), files["Yams/*"]
+    standalone = {p["License"].split("\n")[0]: p["License"] for p in paragraphs if "Files" not in p and "License" in p}
+    assert '"/usr/share/common-licenses/Apache-2.0"' in standalone["Apache-2.0"].replace("\n ", " ")
+    for name, paragraph in files.items():
+        short = paragraph["License"].split("\n")[0]
+        assert "\n" in paragraph["License"] or short in standalone, (name, short)
 
 
 def test_the_readme_links_resolve_where_the_docs_are_installed(root):
@@ -120,6 +180,12 @@ def test_version_names_the_package_version_and_the_git_revision(deb, installed, 
         line = open(name + ".sha256", encoding="utf-8").read()
         assert re.fullmatch(rf"[0-9a-f]{{64}}  {re.escape(os.path.basename(name))}\n", line), line
         assert run("sha256sum", "-c", os.path.basename(name) + ".sha256", cwd=dist).returncode == 0
+
+
+def test_the_shipped_binary_has_no_test_hook(installed):
+    """SWITCHYARD_TEST_CRASH (a SIGKILL of the process mid-release, for the crash tests) is read by debug builds
+    only: the release binary does not hold the variable's name at all."""
+    assert b"SWITCHYARD_TEST_CRASH" not in open(installed, "rb").read()
 
 
 def direct_libraries(binary):

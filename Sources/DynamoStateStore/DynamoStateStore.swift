@@ -49,6 +49,14 @@ public final class DynamoStateStore: StateStore, @unchecked Sendable {
 
     // MARK: - Table
 
+    /// What a table that is not Switchyard's has, for the message: `key schema pk S, sk S, indexes by-state` (or "no
+    /// indexes": an empty list would read as a word left out).
+    static func schemaDetail(_ description: DynamoTableDescription) -> String {
+        let keys = description.keySchema.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
+        let indexes = description.indexes.isEmpty ? "no indexes" : "indexes " + description.indexes.map(\.name).joined(separator: ", ")
+        return "key schema \(keys.isEmpty ? "none" : keys), \(indexes)"
+    }
+
     /// Creates the table (on-demand) unless it exists, then waits until it and its indexes are ACTIVE. Refuses a table
     /// of that name with another key schema. `sleep` is injected so tests need not wait.
     public func createTable(timeout: TimeInterval = 300,
@@ -64,7 +72,7 @@ public final class DynamoStateStore: StateStore, @unchecked Sendable {
         while true {
             let description = try await dynamo.describeTable(name: table)
             guard description.matches(Layout.schema) else {
-                throw DynamoStateError.wrongSchema(table: table, region: region, detail: "key schema \(description.keySchema.map { "\($0.name) \($0.type)" }.joined(separator: ", ")), indexes \(description.indexes.map(\.name).joined(separator: ", "))")
+                throw DynamoStateError.wrongSchema(table: table, region: region, detail: Self.schemaDetail(description))
             }
             if description.status == "ACTIVE", description.indexes.allSatisfy({ ($0.status ?? "ACTIVE") == "ACTIVE" }) { return description }
             guard waited < timeout else { throw DynamoStateError.notActive(table: table, region: region, status: description.status, waited: waited) }

@@ -32,7 +32,7 @@ public struct ForwardDiscovery: Sendable {
         do {
             groups = try await elb.describeTargetGroups(arns: targetGroups)
         } catch let error as AWSError where error.code.rawValue == "TargetGroupNotFound" {
-            throw PlanError.targetGroupNotFound(targetGroups)
+            throw PlanError.targetGroupNotFound(try await missingTargetGroups(targetGroups, answer: error))
         }
         var balancers: [String] = []
         for arn in groups.flatMap(\.loadBalancerArns) where !balancers.contains(arn) { balancers.append(arn) }
@@ -60,6 +60,35 @@ public struct ForwardDiscovery: Sendable {
         return found
     }
 
+    /// Which of the target groups AWS does not find: DescribeTargetGroups answers `TargetGroupNotFound` when any one
+    /// is missing, without saying which, so each is asked alone (two calls, only on this error path).
+    func missingTargetGroups(_ targetGroups: [String], answer: AWSError) async throws -> [String] {
+        var missing: [String] = []
+        for arn in targetGroups {
+            do {
+                _ = try await elb.describeTargetGroups(arns: [arn])
+            } catch let error as AWSError where error.code == answer.code {
+                missing.append(arn)
+            }
+        }
+        return missing.isEmpty ? targetGroups : missing
+    }
+
+    /// The first forward the file names that AWS does not find, with AWS's error code; nil when all exist. Asked only
+    /// for the named forwards discovery did not see forwarding to the pair (none, in the usual case).
+    public func missingForward(_ named: [DeploymentSpec.TrafficForward], found: [FoundForward]) async throws -> (DeploymentSpec.TrafficForward, String)? {
+        let seen = Set(found.map(\.forward))
+        for forward in named where !seen.contains(forward) {
+            let (action, list) = forward.isRule ? ("DescribeRules", "RuleArns") : ("DescribeListeners", "ListenerArns")
+            do {
+                _ = try await elb.client.call(.elasticLoadBalancing, action: action, parameters: QueryEncoding.memberList(list, [forward.arn]))
+            } catch let error as AWSError where ["ListenerNotFound", "RuleNotFound", "LoadBalancerNotFound"].contains(error.code.rawValue) {
+                return (forward, error.code.rawValue)
+            }
+        }
+        return nil
+    }
+
     /// Whether any forward action names one of the target groups (plain `TargetGroupArn` or a `ForwardConfig`).
     static func forwardsTo(_ targetGroups: Set<String>, _ actions: [ListenerAction]) -> Bool {
         actions.contains { action in
@@ -80,9 +109,19 @@ public struct TrafficTopology: Sendable {
     /// Checks the file's forwards against every forward found: one that forwards to the pair and is not named is an
     /// error listing them all. The named forwards' actions come from the same reads (no request of their own) when
     /// discovery found them; otherwise `router` reads them, which says why they do not forward to the pair.
-    public static func check(spec: DeploymentSpec, found: [FoundForward], router: any TrafficRouter) async throws -> TrafficTopology {
+    /// A named forward AWS does not find (`missing`, from `ForwardDiscovery.missingForward`) is that error, naming
+    /// the forwards that do reach the pair as what the file likely meant.
+    public static func check(spec: DeploymentSpec, found: [FoundForward], router: any TrafficRouter,
+                             missing: (DeploymentSpec.TrafficForward, String)? = nil) async throws -> TrafficTopology {
         let named = spec.traffic.forwards
         let unnamed = found.filter { !named.contains($0.forward) }
+        if let (forward, code) = missing {
+            let key = forward.isRule ? (spec.traffic.ruleArns != nil ? "traffic.rule_arns" : "traffic.rule_arn")
+                : (spec.traffic.listenerArns != nil ? "traffic.listener_arns" : "traffic.listener_arn")
+            let candidates = unnamed.filter { $0.forward.isRule == forward.isRule }
+            throw PlanError.forwardNotFound(key: key, forward: forward.description, code: code,
+                                            suggestions: (candidates.isEmpty ? unnamed : candidates).map(\.description))
+        }
         guard unnamed.isEmpty else { throw PlanError.unnamedForwards(unnamed.map(\.description)) }
         let weights: TrafficWeights
         let byForward = Dictionary(found.map { ($0.forward, $0) }, uniquingKeysWith: { a, _ in a })
@@ -98,5 +137,12 @@ public struct TrafficTopology: Sendable {
             sticky[forward.arn] = w.stickiness?.durationSeconds ?? 86_400
         }
         return TrafficTopology(weights: weights, sticky: sticky)
+    }
+}
+
+extension DeploymentSpec.TrafficForward {
+    var isRule: Bool {
+        if case .rule = self { return true }
+        return false
     }
 }

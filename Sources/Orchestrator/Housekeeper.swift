@@ -123,6 +123,16 @@ public struct RecordedRetention: Sendable, Hashable {
         self.deployment = deployment
     }
 
+    /// Every deadline the records give each group, passed or not: what the planner matches a rounded tag against.
+    public static func deadlines(_ deployments: [Deployment]) -> [String: [Date]] {
+        var out: [String: [Date]] = [:]
+        for d in deployments {
+            guard let until = d.retentionDeadline else { continue }
+            out[d.plan.blue.autoScalingGroup, default: []].append(until)
+        }
+        return out
+    }
+
     /// The blues of completed releases still retained at `now`, by group; the latest deadline when several name one.
     public static func of(_ deployments: [Deployment], now: Date) -> [String: RecordedRetention] {
         var out: [String: RecordedRetention] = [:]

@@ -23,6 +23,9 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Forwards to the service's target groups that the file does not name: they would keep sending traffic to blue.
     case unnamedForwards([String])
     case targetGroupNotFound([String])
+    /// A listener or rule the file names (under `key`) that AWS answers `code` for; `suggestions`: the forwards
+    /// that do reach the pair.
+    case forwardNotFound(key: String, forward: String, code: String, suggestions: [String])
     /// The named forwards do not all split the traffic the same way.
     case forwardsDisagree(String)
     case retentionShorterThanStickiness(retention: String, stickinessSeconds: Int, resource: String)
@@ -63,8 +66,16 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
                 + forwards.joined(separator: "; ") + ". Only the named ones would move, the others would keep sending traffic to blue "
                 + "and fail when blue is retired. Name every one of them, or point them elsewhere."
         case .targetGroupNotFound(let arns):
-            return "traffic.target_groups names a target group that does not exist in this account and region (ELB error TargetGroupNotFound): "
-                + arns.joined(separator: ", ") + "."
+            return "traffic.target_groups names \(arns.count == 1 ? "a target group" : "target groups") that \(arns.count == 1 ? "does" : "do") not exist "
+                + "in this account and region (ELB error TargetGroupNotFound): " + arns.joined(separator: ", ") + "."
+        case .forwardNotFound(let key, let forward, let code, let suggestions):
+            let hint: String
+            switch suggestions.count {
+            case 0: hint = " No listener or rule of the target groups' load balancers forwards to them."
+            case 1: hint = " The one that forwards to the target groups is \(suggestions[0]): did you mean it?"
+            default: hint = " These forward to the target groups: \(suggestions.joined(separator: "; ")): did you mean one of them?"
+            }
+            return "\(key) names \(forward), which AWS does not find in this account and region (ELB error \(code)).\(hint)"
         case .forwardsDisagree(let summary):
             return "the forwards named in traffic do not split the traffic the same way (\(summary)). A previous release may have stopped "
                 + "half-way: finish it with `switchyard resume` or `switchyard rollback`, or set them to one target group by hand."

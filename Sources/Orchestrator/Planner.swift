@@ -55,6 +55,9 @@ public struct Planner: Sendable {
     /// The retention deadlines the state's own records give, by group (`RecordedRetention.of`): a group is kept for
     /// rollback until the later of its tag and these, since a tag written moments ago may not read back yet.
     public var recordedRetention: [String: RecordedRetention] = [:]
+    /// Every retention deadline the state's records give, by group, passed ones too (`RecordedRetention.deadlines`):
+    /// the exact instant a whole-second tag was rounded up from.
+    public var recordedDeadlines: [String: [Date]] = [:]
 
     public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock()) {
         self.aws = aws
@@ -160,8 +163,10 @@ public struct Planner: Sendable {
             let read = try await r53.read()
             return (r53.weights(read), [:], r53.ttl(of: read))
         }
-        let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
-        let topology = try await TrafficTopology.check(spec: spec, found: found, router: router)
+        let discovery = ForwardDiscovery(elb: aws.elb)
+        let found = try await discovery.forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
+        let missing = try await discovery.missingForward(spec.traffic.forwards, found: found)
+        let topology = try await TrafficTopology.check(spec: spec, found: found, router: router, missing: missing)
         return (topology.weights, topology.sticky, nil)
     }
 
@@ -241,7 +246,7 @@ public struct Planner: Sendable {
 
     /// Until when a group is kept for rollback: the later of its tag and every record in the state that names it.
     func retention(of group: AutoScalingGroup) -> (until: Date, refusal: (AutoScalingGroup) -> PlanError)? {
-        let tag = Self.retainedUntil(group)
+        let tag = Self.exactDeadline(tag: Self.retainedUntil(group), recorded: recordedDeadlines[group.name] ?? [])
         let recorded = recordedRetention[group.name]
         if let recorded, recorded.until > (tag ?? .distantPast) {
             let tagText = group.tags.first { $0.key == RetentionTag.key }?.value
@@ -250,6 +255,15 @@ public struct Planner: Sendable {
         }
         guard let tag else { return nil }
         return (tag, { PlanError.retainedForRollback(group: $0.name, until: RetentionTag.text(tag)) })
+    }
+
+    /// The tag's deadline, or the recorded one it was written from: the tag holds whole seconds rounded up, so a
+    /// deadline of 07.203 reads 08.000 there, and a `blue_retention: 0s` blue would be kept almost a second past its
+    /// promotion, refusing the next start. A tag that is the rounding of a deadline this state records is that deadline.
+    static func exactDeadline(tag: Date?, recorded: [Date]) -> Date? {
+        guard let tag else { return nil }
+        let written = RetentionTag.text(tag)
+        return recorded.first { RetentionTag.text($0) == written } ?? tag
     }
 
     /// The retention deadline a group carries in its tag, if any.

@@ -39,7 +39,7 @@ public enum ImportComparison {
         theirs.version = nil
         if mine != theirs { return "its stored record differs (here: \(here.state.rawValue), source: \(source.state.rawValue))" }
         if trail.map(\.content) != sourceTrail.map(\.content) {
-            return "its audit trail differs (\(trail.count) events here, \(sourceTrail.count) in the source)"
+            return "its audit trail differs (\(Spelling.count(trail.count, "event")) here, \(sourceTrail.count) in the source)"
         }
         return nil
     }

@@ -165,7 +165,8 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         return .activeDeploymentExists(id: id, state: state, since: row[2].flatMap(StoredDate.parse) ?? Date())
     }
 
-    /// Stores the new version of a deployment and its event, together. A final state never changes.
+    /// Stores the new version of a deployment and its event, together. A final state changes only as
+    /// `DeploymentState.allows` says (to `rolling_back`, by a rollback of a completed or failed deployment).
     /// With `holder`, the save is fenced: it happens only while that holder still has the service's lease, in the same
     /// transaction, so a process that was stopped past its lease (and taken over) can never write a stale record.
     /// It is also conditional on the version the caller read, so a stale writer fails instead of overwriting.

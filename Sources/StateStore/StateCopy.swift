@@ -18,8 +18,57 @@ public enum StateCopy {
     public struct Conflicts: Error, Sendable, CustomStringConvertible {
         public var problems: [String]
         public var description: String {
-            (["the target already holds \(problems.count) of these deployments, differently; nothing was copied:"]
+            ([problems.count == 1 ? "the target already holds 1 of these deployments, differently; nothing was copied:"
+                : "the target already holds \(problems.count) of these deployments, differently; nothing was copied:"]
                 + problems.prefix(20).map { "  " + $0 } + (problems.count > 20 ? ["  … and \(problems.count - 20) more"] : [])).joined(separator: "\n")
+        }
+    }
+
+    /// Active deployments in the source, which a plain copy would leave active in both stores: two runners could then
+    /// resume them side by side. Refused unless the copy moves them (`state copy --move`).
+    public struct ActiveNotMoved: Error, Sendable, CustomStringConvertible {
+        public var ids: [String]
+        public var description: String {
+            "the source holds \(ids.count == 1 ? "an active deployment" : "\(ids.count) active deployments") (\(ids.joined(separator: ", "))): "
+                + "a copy would leave \(ids.count == 1 ? "it" : "them") active in both stores, where two runners could resume "
+                + "\(ids.count == 1 ? "it" : "them") side by side. Copy with --move (the source then records where each went, and "
+                + "refuses to resume it), or let \(ids.count == 1 ? "it" : "them") finish first"
+        }
+    }
+
+    /// An active deployment that a live process runs in the source: it cannot be moved from under that process.
+    public struct RunByLiveProcess: Error, Sendable, CustomStringConvertible {
+        public var id: String
+        public var runner: String
+        public var description: String {
+            "deployment \(id) is run by a live process (\(runner)): it cannot be moved from under it; stop it (Ctrl-C, it is "
+                + "resumable) or let it finish, then copy again"
+        }
+    }
+
+    /// The source's active deployments not moved yet; with `move`, none may be run by a live process.
+    public static func activeToMove(in source: any StateStore, move: Bool, now: Date) throws -> [Deployment] {
+        let active = try source.deployments(service: nil, limit: 10_000, activeOnly: true).filter { $0.movedTo == nil }
+        guard !active.isEmpty else { return [] }
+        guard move else { throw ActiveNotMoved(ids: active.map(\.id)) }
+        for d in active {
+            if let lease = try source.lease(deploymentId: d.id), lease.isLive(at: now) {
+                throw RunByLiveProcess(id: d.id, runner: lease.describe(at: now))
+            }
+        }
+        return active
+    }
+
+    /// Marks each moved deployment in the source, one fenced save each (conditional on the version read): it names
+    /// the store it went to, and its trail says so.
+    public static func markMoved(_ moved: [Deployment], in source: any StateStore, to destination: String, actor: String, at now: Date) throws {
+        for d in moved {
+            var marked = d
+            marked.movedTo = destination
+            marked.movedAt = now
+            try source.save(marked, log: LogEntry(from: d.state, to: d.state, message: "moved to \(destination) by `switchyard state copy --move`: "
+                + "resume it there (`switchyard resume \(d.id) --state \(destination)`)", details: ["moved_to": destination]),
+                            actor: actor, at: now, holder: nil)
         }
     }
 
@@ -32,7 +81,7 @@ public enum StateCopy {
         if try !target.historySummaries(HistoryQuery(limit: 1)).deployments.isEmpty {
             var problems: [String] = []
             try eachPage(of: source, pageSize: pageSize) { d in
-                guard let here = try target.deployment(id: d.id) else { return }
+                guard d.movedTo == nil, let here = try target.deployment(id: d.id) else { return }
                 if let difference = ImportComparison.difference(here: here, trail: try target.events(deploymentId: d.id), source: d,
                                                                  sourceTrail: try source.events(deploymentId: d.id)) {
                     problems.append("\(d.id): \(difference)")
@@ -42,6 +91,8 @@ public enum StateCopy {
         }
         var counts = Counts()
         try eachPage(of: source, pageSize: pageSize) { d in
+            // Moved away by an earlier `--move`: it lives on in the store it went to, never copied again.
+            guard d.movedTo == nil else { return }
             let events = try source.events(deploymentId: d.id)
             let requests = d.state.isTerminal ? [] : try source.pendingRequests(deploymentId: d.id)
             switch try target.importDeployment(d, events: events, requests: requests) {

@@ -20,7 +20,8 @@ import SwitchyardCore
 //   when another holder has the service's lease), and it is conditional on the record's version: the version the
 //   caller read (`Deployment.version`, nil counting as 1) must still be the stored one, else `staleRecord`. The saved
 //   record comes back with its new version; callers go on from it;
-// - a final state never changes (`terminalStateIsFinal`);
+// - a final state changes only to `rolling_back` (a rollback of a completed or failed deployment), and `rolled_back`
+//   never changes (`DeploymentState.allows`, else `terminalStateIsFinal`);
 // - events of a deployment come back in the order they were written; their `id`s grow in that order (they need not
 //   be dense, nor comparable across deployments); request ids likewise within a deployment.
 

@@ -197,6 +197,11 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// The split (each target group's share) a person set by hand and `promote` or `resume --accept-current` let
     /// stand, until the next write: the traffic the next step's read is compared with. Nil: the record's blue/green.
     public var trafficBaseline: [String: Int]?
+    /// Set by `state copy --move` in the store it was moved from: where it went (a state URL). No process goes on from
+    /// this record: `resume`, `rollback` and `promote` refuse it, naming that store, so two runners never fork it.
+    public var movedTo: String?
+    /// When `state copy --move` moved it.
+    public var movedAt: Date?
 
     public init(id: String, plan: ReleasePlan, fileDigest: String, actor: String, now: Date) {
         self.id = id

@@ -41,26 +41,45 @@ public struct PackerManifest: Sendable, Hashable {
         return PackerManifest(path: path, builds: parsed, lastRunUUID: root["last_run_uuid"] as? String)
     }
 
-    /// The AMI for `region` of the named build (its newest entry), or of the last build of the last run.
+    /// The AMI for `region`: of the named build (its newest entry), else of the one build of the last run that has an
+    /// AMI for the region. The last build in the file may be of another region or architecture (a `web-arm64` beside
+    /// `web`), so it is never taken just for being last: several candidates are refused, named, until `--packer-build`
+    /// picks one. Without run ids (an older Packer), every build counts as the last run's.
     public func ami(region: String, build name: String?) throws -> (ami: String, build: Build) {
         guard !builds.isEmpty else { throw PackerManifestError("\(path) lists no builds") }
-        let build: Build
         if let name {
-            guard let found = builds.last(where: { $0.name == name }) else {
+            guard let build = builds.last(where: { $0.name == name }) else {
                 let names = Array(Set(builds.map(\.name))).sorted().map { "`\($0)`" }.joined(separator: ", ")
                 throw PackerManifestError("\(path) has no build named `\(name)` (it has \(names))")
             }
-            build = found
-        } else {
-            build = builds.last(where: { $0.runUUID != nil && $0.runUUID == lastRunUUID }) ?? builds[builds.count - 1]
+            guard let ami = build.amis[region] else { throw noAMI(in: [build], region: region, label: "build `\(build.name)`") }
+            return (ami, build)
         }
-        guard let ami = build.amis[region] else {
-            let label = build.name.isEmpty ? "the last build" : "build `\(build.name)`"
-            let regions = build.amis.keys.sorted().joined(separator: ", ")
-            throw PackerManifestError("\(path): \(label) has no AMI for \(region), the deployment file's region"
-                + (regions.isEmpty ? " (it has no AMI at all)" : " (it has AMIs for \(regions))"))
+        let lastRun = builds.contains { $0.runUUID != nil && $0.runUUID == lastRunUUID }
+            ? builds.filter { $0.runUUID == lastRunUUID } : builds
+        // The newest entry of each name, in the file's order.
+        var newest: [Build] = []
+        for build in lastRun.reversed() where !newest.contains(where: { $0.name == build.name }) { newest.insert(build, at: 0) }
+        let candidates = newest.filter { $0.amis[region] != nil }
+        switch candidates.count {
+        case 0:
+            let label = newest.count == 1 ? (newest[0].name.isEmpty ? "the last build" : "build `\(newest[0].name)`") : "no build of the last run"
+            throw noAMI(in: newest, region: region, label: label)
+        case 1:
+            return (candidates[0].amis[region] ?? "", candidates[0])
+        default:
+            let named = candidates.map { "`\($0.name)` (\($0.amis[region] ?? ""))" }.joined(separator: ", ")
+            throw PackerManifestError("\(path): \(candidates.count) builds of the last run have an AMI for \(region), the deployment "
+                + "file's region: \(named); choose one with --packer-build NAME")
         }
-        return (ami, build)
+    }
+
+    private func noAMI(in builds: [Build], region: String, label: String) -> PackerManifestError {
+        let regions = Set(builds.flatMap(\.amis.keys)).sorted().joined(separator: ", ")
+        let verb = label.hasPrefix("no build") ? "has an" : "has no"
+        return PackerManifestError("\(path): \(label) \(verb) AMI for \(region), the deployment file's region"
+            + (regions.isEmpty ? " (\(builds.count == 1 ? "it has" : "they have") no AMI at all)"
+                : " (\(builds.count == 1 ? "it has" : "they have") AMIs for \(regions))"))
     }
 }
 

@@ -9,7 +9,9 @@ enum Console {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
+    /// Text for people on stderr; a `docs/…` reference in it names the docs where they are on this machine.
     static func error(_ text: String) {
+        let text = DocsLocation.localize(text)
         if let live = live.withLock({ $0 }) {
             live.printAbove(text)
         } else {

@@ -21,12 +21,15 @@ struct ConsoleLogHandler: LogHandler {
         Console.error(Self.line(level: event.level, message: "\(event.message)", metadata: metadata.merging(event.metadata ?? [:]) { $1 }))
     }
 
-    /// `warning: fleet deregistered (asg=web-blue, deployment.id=…)`; `error:` for error and critical.
+    /// `warning: fleet deregistered (asg=web-blue, deployment.id=…)`; `error:` for error and critical, `note:` for
+    /// notice and info, `debug:` for debug and trace.
     static func line(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
         let name: String
         switch level {
         case .critical, .error: name = "error"
-        default: name = level.rawValue
+        case .warning: name = "warning"
+        case .notice, .info: name = "note"
+        case .debug, .trace: name = "debug"
         }
         let pairs = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return "\(name): \(message)" + (pairs.isEmpty ? "" : " (\(pairs.joined(separator: ", ")))")

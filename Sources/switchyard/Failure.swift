@@ -32,7 +32,13 @@ enum Failure {
     static func exit(for error: Error) -> Exit {
         switch error {
         case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is CredentialsError, is ValidationError, is RollbackRefused, is PackerManifestError,
-             is StateLocationError, is UserConfigError, is DynamoStateError:
+             is StateLocationError, is UserConfigError, is StateCopy.ActiveNotMoved, is MovedAway:
+            return .usage
+        case is StateCopy.RunByLiveProcess:
+            return .conflict
+        case let error as DynamoStateError:
+            // A table of another schema is a fault in the world, not in the command line (docs/commands.md#state-init).
+            if case .wrongSchema = error { return .failed }
             return .usage
         case let error as LeaseError:
             if case .held = error { return .conflict }
@@ -91,6 +97,24 @@ enum Failure {
             throw exit(for: error).code
         }
         if result != .success { throw result.code }
+    }
+}
+
+/// A deployment `state copy --move` moved to another store: nothing goes on from the record it left behind (exit 2).
+struct MovedAway: Error, CustomStringConvertible {
+    var deployment: Deployment
+    var command: String
+
+    /// Refuses to go on with a moved deployment, naming where it went.
+    static func refuse(_ d: Deployment, command: String) throws {
+        if d.movedTo != nil { throw MovedAway(deployment: d, command: command) }
+    }
+
+    var description: String {
+        let to = deployment.movedTo ?? "another store"
+        return "deployment \(deployment.id) was moved to \(to) by `switchyard state copy --move`"
+            + (deployment.movedAt.map { " at \(Console.time($0))" } ?? "")
+            + "; this store no longer runs it: `switchyard \(command) \(deployment.id) --state \(to)`"
     }
 }
 

@@ -7,15 +7,22 @@ struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List past and present deployments, newest first, one page at a time.",
         discussion: """
-            Filters combine: `switchyard history --service web --state rolled_back --since 30d`. Times are a span \
-            back from now (`90m`, `12h`, `7d`, `2w`) or a date (`2026-11-01`, `2026-11-01T12:00:00Z`).
+            Filters combine: `switchyard history --service web --status rolled_back --since 30d`. Times are a span \
+            back from now (`90m`, `12h`, `7d`, `2w`) or a date (`2026-11-01`, `2026-11-01T12:00:00Z`). `--state` is \
+            where the state lives, as for every command; `--state STATE` (a state name) still filters, as it did before \
+            --status had its name, with a note on stderr.
             """)
 
     @Option(help: "Only this service.") var service: String?
-    @Option(name: .customLong("state"), help: ArgumentHelp(
-        "Only deployments in this state (repeatable). A value with :// is where the state lives instead, as --state URL is elsewhere.",
+    @Option(name: .customLong("status"), help: ArgumentHelp(
+        "Only deployments in this state (repeatable): \(DeploymentState.allCases.map(\.rawValue).joined(separator: ", ")).",
         valueName: "state"))
-    var stateFilters: [String] = []
+    var statusFilters: [String] = []
+    // Repeatable for the old spelling of --status: `--state failed --state rolled_back` keeps working.
+    @Option(name: .customLong("state"), help: ArgumentHelp(
+        "Where the state lives: sqlite:///path/state.db or dynamodb://TABLE?region=REGION (default: $SWITCHYARD_STATE, else the state file).",
+        valueName: "url"))
+    var stateValues: [String] = []
     @Option(help: "Only releases of this AMI.") var ami: String?
     @Option(help: ArgumentHelp("Only deployments started since then (7d, 12h, 2026-11-01).", valueName: "when")) var since: String?
     @Option(help: ArgumentHelp("Only deployments started before then.", valueName: "when")) var until: String?
@@ -27,27 +34,36 @@ struct History: AsyncParsableCommand {
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be a positive number (got \(limit))") }
         guard page > 0 else { throw ValidationError("--page must be 1 or more (got \(page))") }
-        if stateFilters.filter(Self.isURL).count > 1 {
-            throw ValidationError("--state is given two state URLs (\(stateFilters.filter(Self.isURL).joined(separator: ", "))); give one")
+        if stateValues.filter(Self.isURL).count > 1 {
+            throw ValidationError("--state is given two state URLs (\(stateValues.filter(Self.isURL).joined(separator: ", "))); give one")
         }
         try state.validateLocation()
         for name in states where DeploymentState(rawValue: name) == nil {
-            throw ValidationError("--state \(name) is not a state; one of \(DeploymentState.allCases.map(\.rawValue).joined(separator: ", "))")
+            let names = DeploymentState.allCases.map(\.rawValue)
+            let hint = Spelling.closest(name, in: names).map { "did you mean \($0)? " } ?? ""
+            let option = statusFilters.contains(name) ? "--status" : "--state"
+            throw ValidationError("\(option) \(name) is not a state; \(hint)One of \(names.joined(separator: ", "))")
         }
         _ = try TimeBound.parse(since, option: "--since")
         _ = try TimeBound.parse(until, option: "--until")
     }
 
-    /// `history`'s `--state` is both its filter (a state name) and, as everywhere, where the state lives (a URL).
+    /// `--state URL` is where the state lives; a `--state` value without :// is a state name, the filter's old spelling.
     static func isURL(_ value: String) -> Bool { value.contains("://") }
 
-    /// The state names to filter on.
-    var states: [String] { stateFilters.filter { !Self.isURL($0) } }
+    /// State names given as `--state NAME`, the spelling --status replaced.
+    var deprecatedStates: [String] { stateValues.filter { !Self.isURL($0) } }
 
-    /// Where the state lives: a `--state URL` among the filters, or `--db`, or the environment.
-    var state: StateSelection { StateSelection(stateURL: stateFilters.first(where: Self.isURL), db: dbOption.db) }
+    /// The state names to filter on.
+    var states: [String] { statusFilters + deprecatedStates }
+
+    /// Where the state lives: `--state URL`, or `--db`, or the environment.
+    var state: StateSelection { StateSelection(stateURL: stateValues.first(where: Self.isURL), db: dbOption.db) }
 
     func run() async throws {
+        for name in deprecatedStates {
+            Console.error("note: `history --state \(name)` is deprecated: filter with `--status \(name)` (--state names where the state lives)")
+        }
         try await Failure.reporting {
             let query = HistoryQuery(service: service, states: states.compactMap(DeploymentState.init(rawValue:)), ami: ami,
                                      since: try TimeBound.parse(since, option: "--since"), until: try TimeBound.parse(until, option: "--until"),

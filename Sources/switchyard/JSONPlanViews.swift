@@ -36,6 +36,20 @@ extension JSONViews.PlanView {
             green = Query(MetricTemplate.fill(check.query, values, side: .green))
             blue = check.rule.needsBlue ? Query(MetricTemplate.fill(check.query, values, side: .blue)) : nil
         }
+
+        // Written out so that `blue` is null, not left out, when the rule judges green alone (docs/commands.md).
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(rule, forKey: .rule)
+            try c.encode(period_ms, forKey: .period_ms)
+            try c.encode(min_samples, forKey: .min_samples)
+            try c.encode(on_no_data, forKey: .on_no_data)
+            try c.encode(green, forKey: .green)
+            try c.encode(blue, forKey: .blue)
+        }
+
+        enum CodingKeys: String, CodingKey { case name, rule, period_ms, min_samples, on_no_data, green, blue }
     }
 
     /// A metric, or an expression over the metrics it names.
@@ -53,6 +67,15 @@ extension JSONViews.PlanView {
                 metrics = using.map { Stat(id: $0.id, $0.stat) }
             }
         }
+
+        // `expression` is null for a plain metric, never missing.
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(expression, forKey: .expression)
+            try c.encode(metrics, forKey: .metrics)
+        }
+
+        enum CodingKeys: String, CodingKey { case expression, metrics }
     }
 
     struct Stat: Encodable {
@@ -69,5 +92,17 @@ extension JSONViews.PlanView {
             self.stat = stat.stat
             dimensions = Dictionary(stat.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         }
+
+        // `id` is null for a plain metric's one stat, never missing.
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(namespace, forKey: .namespace)
+            try c.encode(metric, forKey: .metric)
+            try c.encode(stat, forKey: .stat)
+            try c.encode(dimensions, forKey: .dimensions)
+        }
+
+        enum CodingKeys: String, CodingKey { case id, namespace, metric, stat, dimensions }
     }
 }

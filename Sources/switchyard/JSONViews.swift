@@ -127,6 +127,9 @@ enum JSONViews {
         let waiting: String?
         /// The fleet on its way out of service, with its deadlines; null when none is.
         let removal: Removal?
+        /// Where `state copy --move` moved it, and when; null unless it was.
+        let moved_to: String?
+        let moved_at: String?
         let events: [Event]?
         let runner: Runner?
 
@@ -159,6 +162,8 @@ enum JSONViews {
             live_at = timestamp(d.bakeStartedAt)
             waiting = d.trafficWait(at: now).map(Console.waiting)
             removal = d.removal.map { Removal($0, now: now) }
+            moved_to = d.movedTo
+            moved_at = timestamp(d.movedAt)
             self.events = events?.map(Event.init)
         }
 
@@ -167,7 +172,7 @@ enum JSONViews {
         enum CodingKeys: String, CodingKey {
             case id, service, ami, state, step_index, steps, green_weight, blue_weight, blue, green, created_at, updated_at,
                  finished_at, retention_deadline, blue_retired_at, actor, file_digest, rollback_reason, failure_reason, running_hook, finished_hooks, events, runner,
-                 settle_ms, weights_confirmed_at, live_at, waiting, removal
+                 settle_ms, weights_confirmed_at, live_at, waiting, removal, moved_to, moved_at
         }
 
         func encode(to encoder: Encoder) throws {
@@ -198,6 +203,8 @@ enum JSONViews {
             try c.encode(live_at, forKey: .live_at)
             try c.encode(waiting, forKey: .waiting)
             try c.encode(removal, forKey: .removal)
+            try c.encode(moved_to, forKey: .moved_to)
+            try c.encode(moved_at, forKey: .moved_at)
             try c.encodeIfPresent(events, forKey: .events)
             try c.encodeIfPresent(runner, forKey: .runner)
         }

@@ -11,7 +11,8 @@ struct StateOptions: ParsableArguments, StateSelecting {
         valueName: "url"))
     var stateURL: String?
 
-    @Option(name: .long, help: ArgumentHelp("The SQLite state file (default: $SWITCHYARD_DB, else $XDG_STATE_HOME/switchyard/state.db).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The SQLite state file (default: $SWITCHYARD_DB, else $XDG_STATE_HOME/switchyard/state.db).", valueName: "path"),
+            completion: .file())
     var db: String?
 
     func validate() throws { try validateLocation() }
@@ -19,7 +20,8 @@ struct StateOptions: ParsableArguments, StateSelecting {
 
 /// `--db` alone, for `history`, whose `--state` is also its state filter (a value with :// there is the URL).
 struct DBOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The SQLite state file (default: $SWITCHYARD_DB, else $XDG_STATE_HOME/switchyard/state.db).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The SQLite state file (default: $SWITCHYARD_DB, else $XDG_STATE_HOME/switchyard/state.db).", valueName: "path"),
+            completion: .file())
     var db: String?
 }
 
@@ -112,14 +114,15 @@ struct OutputOptions: ParsableArguments {
 
 /// A deployment file and the AMI to release: given with --ami, or read from a Packer manifest.
 struct ReleaseOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("The deployment file (YAML).", valueName: "file"))
+    @Argument(help: ArgumentHelp("The deployment file (YAML).", valueName: "file"), completion: .file(extensions: ["yaml", "yml"]))
     var file: String
 
     @Option(name: .long, help: ArgumentHelp("The AMI to release, e.g. ami-0abc1234def567890.", valueName: "ami"))
     var ami: String?
 
     @Option(name: .customLong("packer-manifest"), help: ArgumentHelp(
-        "Read the AMI from a Packer manifest post-processor file: the last build, for the file's region.", valueName: "path"))
+        "Read the AMI from a Packer manifest post-processor file: the build of the last run with an AMI for the file's region (several: name one with --packer-build).", valueName: "path"),
+        completion: .file(extensions: ["json"]))
     var packerManifest: String?
 
     @Option(name: .customLong("packer-build"), help: ArgumentHelp("With --packer-manifest: the build of this name.", valueName: "name"))
@@ -153,7 +156,7 @@ struct ReleaseOptions: ParsableArguments {
         if let ami { return (ami, nil) }
         guard let path = packerManifest else { throw ValidationError("no AMI given") }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PackerManifestError("cannot read the Packer manifest \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            throw PackerManifestError("cannot read the Packer manifest \(path): \(Session.whyUnreadable(path))")
         }
         let (found, build) = try PackerManifest.parse(data, path: path).ami(region: region, build: packerBuild)
         do { try Self.check(found, from: "the AMI in \(path)") } catch { throw PackerManifestError(String(describing: error)) }

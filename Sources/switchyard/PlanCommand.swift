@@ -26,7 +26,9 @@ struct Plan: AsyncParsableCommand {
             let store = try state.openIfExists()
             let retirable = try store?.blueGroups(service: spec.service) ?? []
             var planner = Planner(aws: aws, logger: logger)
-            planner.recordedRetention = RecordedRetention.of(try store?.retainedBlues(service: spec.service) ?? [], now: Date())
+            let retained = try store?.retainedBlues(service: spec.service) ?? []
+            planner.recordedRetention = RecordedRetention.of(retained, now: Date())
+            planner.recordedDeadlines = RecordedRetention.deadlines(retained)
             let plan = try await planner
                 .planWithFacts(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
                                retirable: retirable, endingRetention: release.endRetention).plan

@@ -15,7 +15,7 @@ struct Promote: AsyncParsableCommand {
             Exit 2 if the deployment is not waiting at a gate.
             """)
 
-    @Argument(help: "The deployment id.") var id: String
+    @Argument(help: "The deployment id.", completion: Completions.deploymentIds) var id: String
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
 
@@ -23,6 +23,7 @@ struct Promote: AsyncParsableCommand {
         try await Failure.reporting {
             let logger = Session.logger()
             let (store, d) = try state.deployment(id, writing: true)
+            try MovedAway.refuse(d, command: "promote")
             guard d.state == .paused else {
                 throw UsageError("deployment \(id) is \(d.state), not waiting at a manual gate; nothing to promote")
             }

@@ -19,7 +19,7 @@ struct Resume: AsyncParsableCommand {
             running it notices within a quarter of a second; with none, this command takes it over).
             """)
 
-    @Argument(help: "The deployment id.") var id: String
+    @Argument(help: "The deployment id.", completion: Completions.deploymentIds) var id: String
     @OptionGroup var state: StateOptions
     @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
     var detachAtPause = false
@@ -32,6 +32,7 @@ struct Resume: AsyncParsableCommand {
             _ = Session.stopOnSignals()
             let logger = Session.logger()
             let (store, d) = try state.deployment(id, writing: true)
+            try MovedAway.refuse(d, command: "resume")
             if acceptCurrent { return try await accept(d, store: store, logger: logger) }
             if d.state.isTerminal {
                 Console.error("deployment \(id) is already \(d.state): nothing to resume")

@@ -9,15 +9,15 @@ struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Roll a deployment back: all traffic to blue in one listener change, then green torn down.",
         discussion: """
-            If a live process runs the deployment, the request goes to it through the state file and it rolls back \
-            within one check interval; this command follows it to the end. If nobody runs it, this command rolls back \
+            If a live process runs the deployment, the request goes to it through the state file and it picks it up \
+            within a quarter of a second; this command follows it to the end. If nobody runs it, this command rolls back \
             itself. A completed release can be undone while its blue is retained (promotion.blue_retention): traffic \
             goes back to blue at once. A failed rollback is retried. Exit 0 when the deployment ends rolled back, 1 \
             when it fails, 2 when it cannot be rolled back (rolled back already is not an error), 4 when another \
             deployment of the service is active.
             """)
 
-    @Argument(help: "The deployment id.") var id: String
+    @Argument(help: "The deployment id.", completion: Completions.deploymentIds) var id: String
     @Option(help: "Why: goes into the audit log.") var reason: String?
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
@@ -26,6 +26,7 @@ struct Rollback: AsyncParsableCommand {
         try await Failure.reporting {
             let logger = Session.logger()
             let (store, d) = try state.deployment(id, writing: true)
+            try MovedAway.refuse(d, command: "rollback")
             let actor = Session.actor
             let now = Date()
             switch d.state {

@@ -13,6 +13,16 @@ enum Session {
         LoggingSystem.bootstrap { _ in ConsoleLogHandler(level: level) }
     }()
 
+    /// The crash tests' kill switch, read only by debug builds (the e2e suite's): a release build, the one shipped, has
+    /// no way to make itself SIGKILL mid-release, and does not even hold the variable's name.
+    static var crashPoint: CrashPoint? {
+        #if DEBUG
+        return CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"])
+        #else
+        return nil
+        #endif
+    }
+
     /// Warns about settings in the environment that would otherwise be ignored without a word.
     static func checkEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
         if let level = environment["SWITCHYARD_LOG_LEVEL"], !level.isEmpty, Logger.Level(rawValue: level) == nil {
@@ -36,16 +46,6 @@ enum Session {
         let host = gethostname(&buffer, buffer.count) == 0
             ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
         return "\(user)@\(host)"
-    }
-
-    /// `SWITCHYARD_TEST_CRASH`, read in test (debug) builds only: a release build, the one that is shipped, has no
-    /// way to make itself SIGKILL at a chosen point.
-    static var testCrashPoint: CrashPoint? {
-        #if DEBUG
-        return CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"])
-        #else
-        return nil
-        #endif
     }
 
     /// The AWS clients for a region, with credentials and endpoints resolved as the AWS SDKs do. Credentials are
@@ -141,7 +141,7 @@ enum Session {
         return DeploymentRunner(
             store: store, effects: effects, clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stop,
-            crash: testCrashPoint, detachAtPause: detachAtPause,
+            crash: crashPoint, detachAtPause: detachAtPause,
             onChange: { d, log, at in
                 // An earlier deployment's event (its retention ended by this release) is stored and notified, but this
                 // release's output shows only its own; the retirement is said once, in its own words.
@@ -270,6 +270,13 @@ enum Session {
         }
     }
 
+    /// Why a file the command was given could not be read, in the words `ls` would use.
+    static func whyUnreadable(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "no such file" }
+        return isDirectory.boolValue ? "is a directory; give a file" : "permission denied"
+    }
+
     /// Reads and validates a deployment file; returns the spec and the SHA-256 of the file's bytes.
     static func loadSpec(path: String) throws -> (DeploymentSpec, String) {
         // Refused before reading: a multi-megabyte mistake costs neither the time nor the memory of parsing it.
@@ -277,7 +284,7 @@ enum Session {
             throw DeploymentFile.tooLarge(path: path, bytes: size)
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw UsageError("cannot read the deployment file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            throw UsageError("cannot read the deployment file \(path): \(whyUnreadable(path))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw UsageError("the deployment file \(path) is not UTF-8 text")

@@ -9,7 +9,7 @@ struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show one deployment with its full event timeline (the audit trail).")
 
-    @Argument(help: "The deployment id.") var id: String
+    @Argument(help: "The deployment id.", completion: Completions.deploymentIds) var id: String
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
 

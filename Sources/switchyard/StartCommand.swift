@@ -42,7 +42,9 @@ struct Start: AsyncParsableCommand {
             let now = Date()
             let id = Session.newDeploymentId(now: now)
             var planning = Planner(aws: aws, logger: logger)
-            planning.recordedRetention = RecordedRetention.of(try store.retainedBlues(service: spec.service), now: now)
+            let retained = try store.retainedBlues(service: spec.service)
+            planning.recordedRetention = RecordedRetention.of(retained, now: now)
+            planning.recordedDeadlines = RecordedRetention.deadlines(retained)
             let planner = planning
             let retirable = try store.blueGroups(service: spec.service)
             let endRetention = release.endRetention

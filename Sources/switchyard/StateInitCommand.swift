@@ -2,6 +2,7 @@ import ArgumentParser
 import DynamoStateStore
 import Foundation
 import StateStore
+import SwitchyardCore
 
 /// `switchyard state init URL`: makes a state store ready before the first release (the DynamoDB table, above all).
 struct StateInitCommand: AsyncParsableCommand {
@@ -30,7 +31,7 @@ struct StateInitCommand: AsyncParsableCommand {
             case .dynamoDB(let table, let region):
                 let store = try StateLocation.openDynamoDB(table: table, region: region)
                 let description = try await store.createTable()
-                Console.out("the DynamoDB table \(description.name) is ready (\(description.status), \(description.indexes.count) indexes): \(store.location)")
+                Console.out("the DynamoDB table \(description.name) is ready (\(description.status), \(Spelling.count(description.indexes.count, "index", plural: "indexes"))): \(store.location)")
             }
             return .success
         }

@@ -7,7 +7,7 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the active deployments, or one deployment: state, step, weights.")
 
-    @Argument(help: "A deployment id (default: every active deployment).") var id: String?
+    @Argument(help: "A deployment id (default: every active deployment).", completion: Completions.deploymentIds) var id: String?
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
 
@@ -55,7 +55,9 @@ struct Status: AsyncParsableCommand {
                         Console.out("  its rollback failed with green still at \(d.greenWeight)%: `switchyard rollback \(d.id)` finishes it"
                             + (d.failureReason.map { " (\($0))" } ?? ""))
                     }
-                    if !d.state.isTerminal {
+                    if let to = d.movedTo {
+                        Console.out("  moved to \(to) by `switchyard state copy --move`: it goes on there, not here")
+                    } else if !d.state.isTerminal {
                         let lease = try store?.lease(service: d.service).flatMap { $0.deploymentId == d.id ? $0 : nil }
                         Console.out("  " + Self.runner(d, lease: lease, now: now))
                     } else if d.blueRetained(at: now), let deadline = d.retentionDeadline {

@@ -16,9 +16,9 @@ struct Switchyard: AsyncParsableCommand {
             Exit codes: 0 success, 1 failed or unexpected error, 2 bad usage or invalid file (nothing changed), \
             3 rolled back, 4 conflict with another deployment, 5 interrupted or waiting at a manual gate.
 
-            The reference is in the repository's docs/ folder: docs/deployment-file.md (every key), docs/commands.md \
-            (every command, flag, output and exit code), docs/states.md, docs/environment.md, docs/iam.md and \
-            docs/iam-policy.json (the IAM policy to paste).
+            The reference is in \(DocsLocation.folder): deployment-file.md (every key), commands.md (every command, \
+            flag, output and exit code), states.md, environment.md, iam.md and iam-policy.json (the IAM policy to \
+            paste).
             """,
         version: SwitchyardVersion.text,
         subcommands: [Plan.self, Start.self, Resume.self, Rollback.self, Promote.self, Status.self, Show.self, History.self, Export.self, GC.self, State.self])
@@ -29,6 +29,10 @@ struct Switchyard: AsyncParsableCommand {
         // Every way out of the process goes through here (a normal end, an exit code, an error): the state files'
         // WAL is folded into them first, so the file alone holds every record (a CI job copies just `state.db`).
         defer { SQLiteStateStore.checkpointAll() }
+        if let problem = CommandLineChecks.problem(Array(CommandLine.arguments.dropFirst()), root: Switchyard.self) {
+            Console.error("error: \(problem)")
+            Foundation.exit(Exit.usage.rawValue)
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -13,13 +13,27 @@ import Testing
 
     func manifest(_ text: String) throws -> PackerManifest { try PackerManifest.parse(Data(text.utf8), path: "m.json") }
 
-    @Test func theSampleGivesTheLastBuildOfTheLastRunForEachRegion() throws {
+    @Test func theSampleGivesTheOneBuildOfTheLastRunWithAnAMIForTheRegionAndRefusesTwo() throws {
         let m = try PackerManifest.parse(Self.sample, path: "deployments/packer-manifest.json")
         #expect(m.builds.count == 3)
-        let (ami, build) = try m.ami(region: "us-east-1", build: nil)
-        #expect(ami == "ami-0aaaabbbbccccdddd" && build.name == "web-arm64")
+        // eu-west-1: only `web` of the last run has one (`web-arm64`, last in the file, is us-east-1 alone).
+        let (ami, build) = try m.ami(region: "eu-west-1", build: nil)
+        #expect(ami == "ami-0fedcba9876543210" && build.name == "web")
+        let error = #expect(throws: PackerManifestError.self) { try m.ami(region: "us-east-1", build: nil) }
+        #expect(error?.description == "deployments/packer-manifest.json: 2 builds of the last run have an AMI for us-east-1, the deployment "
+            + "file's region: `web` (ami-0123456789abcdef0), `web-arm64` (ami-0aaaabbbbccccdddd); choose one with --packer-build NAME")
         #expect(try m.ami(region: "us-east-1", build: "web").ami == "ami-0123456789abcdef0")
+        #expect(try m.ami(region: "us-east-1", build: "web-arm64").ami == "ami-0aaaabbbbccccdddd")
         #expect(try m.ami(region: "eu-west-1", build: "web").ami == "ami-0fedcba9876543210")
+    }
+
+    @Test func aLaterBuildOfAnotherRegionIsNotTaken() throws {
+        let m = try manifest(#"{"builds":[{"name":"web","artifact_id":"us-east-1:ami-11111111","packer_run_uuid":"r"},"#
+            + #"{"name":"web-eu","artifact_id":"eu-west-1:ami-22222222","packer_run_uuid":"r"}],"last_run_uuid":"r"}"#)
+        #expect(try m.ami(region: "us-east-1", build: nil).ami == "ami-11111111")
+        #expect(try m.ami(region: "eu-west-1", build: nil).ami == "ami-22222222")
+        let error = #expect(throws: PackerManifestError.self) { try m.ami(region: "ap-south-1", build: nil) }
+        #expect(error?.description == "m.json: no build of the last run has an AMI for ap-south-1, the deployment file's region (they have AMIs for eu-west-1, us-east-1)")
     }
 
     @Test func oneRegionAndOneBuild() throws {
@@ -27,10 +41,14 @@ import Testing
         #expect(try m.ami(region: "us-west-2", build: nil).ami == "ami-0123456789abcdef0")
     }
 
-    @Test func withoutRunIdsTheLastBuildInTheFileWins() throws {
-        let m = try manifest(#"{"builds":[{"name":"a","artifact_id":"us-east-1:ami-11111111"},{"name":"b","artifact_id":"us-east-1:ami-22222222"}]}"#)
-        #expect(try m.ami(region: "us-east-1", build: nil).ami == "ami-22222222")
-        #expect(try m.ami(region: "us-east-1", build: "a").ami == "ami-11111111")
+    @Test func withoutRunIdsEveryBuildCountsAndTheNewestOfANameWins() throws {
+        let m = try manifest(#"{"builds":[{"name":"a","artifact_id":"us-east-1:ami-11111111"},{"name":"a","artifact_id":"us-east-1:ami-33333333"},"#
+            + #"{"name":"b","artifact_id":"us-east-1:ami-22222222"}]}"#)
+        let error = #expect(throws: PackerManifestError.self) { try m.ami(region: "us-east-1", build: nil) }
+        #expect(error?.description.contains("`a` (ami-33333333), `b` (ami-22222222); choose one with --packer-build NAME") == true)
+        #expect(try m.ami(region: "us-east-1", build: "a").ami == "ami-33333333")
+        let one = try manifest(#"{"builds":[{"name":"a","artifact_id":"us-east-1:ami-11111111"},{"name":"a","artifact_id":"us-east-1:ami-22222222"}]}"#)
+        #expect(try one.ami(region: "us-east-1", build: nil).ami == "ami-22222222")
     }
 
     @Test func everyWayOfNotHavingTheAMIIsNamed() throws {
@@ -69,6 +87,9 @@ import Testing
         #expect(spec.notify?.webhooks.count == 2 && spec.checks.http != nil && !spec.checks.alarms.isEmpty)
         #expect(HookPoint.allCases.allSatisfy { !(spec.hooks?[$0] ?? []).isEmpty }, "every hook point")
         #expect(spec.traffic.settle == DeploymentSpec.Traffic.defaultSettle)
+        // The metric checks, one of each rule: a ready-made one, a ratio to blue, Mann-Whitney over an expression, bounds.
+        #expect(spec.checks.metrics.map(\.name) == ["alb_5xx_rate", "latency", "error_rate", "cpu"])
+        #expect(spec.fleet.mode == .clone)
     }
 
     @Test func theDemoTemplateIsValid() throws {

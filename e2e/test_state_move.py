@@ -1,0 +1,52 @@
+"""`state copy` of an active deployment (issue 21): a plain copy left it active in both stores, and two runners then
+resumed it side by side. It is refused, naming --move; with --move the source records where it went, and `resume`,
+`rollback` and `promote` there refuse it, naming the destination, while it goes on from the destination."""
+import json
+import os
+import subprocess
+
+import pytest
+
+
+def run(binary, state, *args):
+    proc = subprocess.run([binary, *args], capture_output=True, text=True, timeout=120, env=state.environment())
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.world(steps="10,pause,100", bake="0s", interval="100ms")
+def test_an_active_deployment_is_moved_not_forked(world, switchyard, binary, state, tmp_path):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], "--detach-at-pause", "--json")
+    assert code == 5, err
+    deployment = err.split("deployment ", 1)[1].split(" ", 1)[0]
+    source, target = f"sqlite://{world['db']}", f"sqlite://{tmp_path / 'team.db'}"
+
+    code, out, err = run(binary, state, "state", "copy", source, target)
+    assert code == 2 and out == "", err
+    assert err.strip() == (f"error: the source holds an active deployment ({deployment}): a copy would leave it active in both "
+                           "stores, where two runners could resume it side by side. Copy with --move (the source then records "
+                           "where each went, and refuses to resume it), or let it finish first"), err
+    assert not os.path.exists(tmp_path / "team.db"), "a refused copy creates nothing"
+
+    code, out, err = run(binary, state, "state", "copy", "--move", source, target)
+    assert code == 0, err
+    assert out.startswith("copied 1 deployment (") and f"moved 1 active deployment ({deployment}): {source} records it as moved" in out, out
+
+    for command in ("resume", "rollback", "promote"):
+        code, _, err = switchyard(command, deployment)
+        assert code == 2, (command, err)
+        assert err.startswith(f"error: deployment {deployment} was moved to {target} by `switchyard state copy --move` at "), err
+        assert err.rstrip().endswith(f"this store no longer runs it: `switchyard {command} {deployment} --state {target}`"), err
+    code, out, _ = switchyard("status")
+    assert f"moved to {target} by `switchyard state copy --move`: it goes on there, not here" in out, out
+    code, out, _ = switchyard("show", deployment, "--json")
+    moved = json.loads(out)
+    assert moved["moved_to"] == target and moved["moved_at"]
+    assert moved["state"] == "paused" and moved["events"][-1]["message"].startswith(f"moved to {target} by `switchyard state copy --move`")
+
+    # Run again, the copy finds nothing new and no conflict; the destination carries the release on.
+    code, out, err = run(binary, state, "state", "copy", "--move", source, target)
+    assert code == 0 and out.startswith("copied 0 deployments"), (out, err)
+    code, _, err = run(binary, state, "promote", deployment, "--state", target)
+    assert code == 0, err
+    code, out, _ = run(binary, state, "show", deployment, "--json", "--state", target)
+    assert json.loads(out)["state"] == "completed" and json.loads(out)["moved_to"] is None
