@@ -54,6 +54,17 @@ ensure_packaging_tools() {
   fi
 }
 
+# Debian's package checker, which e2e/test_package.py runs on the built .deb. Installed only when missing; scripts/test
+# calls it in the background job that builds the package, so its download never holds up the tests.
+ensure_lintian() {
+  command -v lintian >/dev/null 2>&1 && return 0
+  echo "installing lintian (apt-get)" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends lintian >/dev/null
+}
+
 # Starts moto on a free loopback port; sets MOTO_URL and MOTO_PID. Call stop_moto (or trap it) to stop it.
 start_moto() {
   local port
