@@ -370,3 +370,16 @@ def test_lintian_finds_nothing_but_what_docs_package_md_gives_a_reason_for(deb, 
     # Every sub-command's page has a NAME that whatis can index (lintian: bad-whatis-entry).
     for page in glob.glob(os.path.join(root, "usr/share/man/man1", "*.1.gz")):
         assert "parse failed" not in run("lexgrog", page).stdout, page
+
+
+def test_the_installed_man_pages_name_the_installed_docs(root):
+    pages = glob.glob(os.path.join(root, "usr/share/man/man1", "*.1.gz"))
+    named = 0
+    for page in pages:
+        with gzip.open(page, "rt") as f:
+            text = f.read()
+        assert not re.search(r"(^|[^/A-Za-z])docs/", text, re.M), (page, re.findall(r".{30}(?<![/A-Za-z])docs/.{20}", text))
+        named += text.count("/usr/share/doc/switchyard/docs/")
+    assert named >= 5, named
+    for path in re.findall(r"/usr/share/doc/switchyard/(docs/[\w-]+\.(?:md|json))", "".join(gzip.open(p, "rt").read() for p in pages)):
+        assert os.path.isfile(os.path.join(root, DOC, path)), path
