@@ -203,3 +203,16 @@ def test_help_and_hints_name_the_docs_where_they_are_on_this_machine(binary, tmp
         proc = subprocess.run([program, "status", "--db", str(missing)], capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)})
         assert proc.returncode == 2 and f"({docs}environment.md#switchyard_db)" in proc.stderr, proc.stderr
         assert os.path.exists(f"{docs}environment.md")
+
+
+def test_state_urls_complete_their_scheme_then_the_files_of_a_sqlite_path(world, binary, tmp_path):
+    work = tmp_path / "urls"
+    (work / "states").mkdir(parents=True)
+    (work / "states" / "prod.db").write_text("")
+    (work / "team.db").write_text("")
+    assert bash_completions(binary, ["status", "--state", ""], work) == ["sqlite://", "dynamodb://"]
+    assert bash_completions(binary, ["show", "--state", "sq"], work) == ["sqlite://"]
+    assert set(bash_completions(binary, ["status", "--state", "sqlite://"], work)) >= {"sqlite://states/", "sqlite://team.db"}
+    assert bash_completions(binary, ["history", "--state", "sqlite://states/p"], work) == ["sqlite://states/prod.db"]
+    absolute = f"sqlite://{work}/states/"
+    assert bash_completions(binary, ["status", "--state", absolute], work) == [absolute + "prod.db"]

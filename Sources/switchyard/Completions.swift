@@ -21,4 +21,23 @@ enum Completions {
         let ids = (try? store.historySummaries(HistoryQuery(limit: 200)).deployments.map(\.id)) ?? []
         return ids.filter { $0.hasPrefix(prefix) }
     }
+
+    /// `--state`: the two schemes, then, after `sqlite://`, the files and folders under the path typed so far
+    /// (`sqlite:///abs/…` or `sqlite://relative/…`). A DynamoDB table name is not guessed: that would ask AWS.
+    static let stateURLs: CompletionKind = .custom { _, _, prefix in stateURLs(prefix: prefix) }
+
+    static func stateURLs(prefix: String, fileManager: FileManager = .default) -> [String] {
+        let schemes = ["sqlite://", "dynamodb://"]
+        guard prefix.hasPrefix("sqlite://") else { return schemes.filter { $0.hasPrefix(prefix) } }
+        let path = String(prefix.dropFirst("sqlite://".count))
+        let folder = path.contains("/") ? String(path[...path.lastIndex(of: "/")!]) : ""
+        let stem = String(path.dropFirst(folder.count))
+        let listed = folder.isEmpty ? "." : folder
+        guard let names = try? fileManager.contentsOfDirectory(atPath: listed) else { return [] }
+        return names.filter { $0.hasPrefix(stem) && (stem.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map { name in
+            var isFolder: ObjCBool = false
+            fileManager.fileExists(atPath: (listed as NSString).appendingPathComponent(name), isDirectory: &isFolder)
+            return "sqlite://" + folder + name + (isFolder.boolValue ? "/" : "")
+        }
+    }
 }

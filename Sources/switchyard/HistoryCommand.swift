@@ -21,7 +21,7 @@ struct History: AsyncParsableCommand {
     // Repeatable for the old spelling of --status: `--state failed --state rolled_back` keeps working.
     @Option(name: .customLong("state"), help: ArgumentHelp(
         "Where the state lives: sqlite:///path/state.db or dynamodb://TABLE?region=REGION (default: $SWITCHYARD_STATE, else the state file).",
-        valueName: "url"))
+        valueName: "url"), completion: Completions.stateURLs)
     var stateValues: [String] = []
     @Option(help: "Only releases of this AMI.") var ami: String?
     @Option(help: ArgumentHelp("Only deployments started since then (7d, 12h, 2026-11-01).", valueName: "when")) var since: String?

@@ -8,7 +8,7 @@ import SwitchyardCore
 struct StateOptions: ParsableArguments, StateSelecting {
     @Option(name: .customLong("state"), help: ArgumentHelp(
         "Where the state lives: sqlite:///path/state.db or dynamodb://TABLE?region=REGION (default: $SWITCHYARD_STATE, else the state file).",
-        valueName: "url"))
+        valueName: "url"), completion: Completions.stateURLs)
     var stateURL: String?
 
     @Option(name: .long, help: ArgumentHelp("The SQLite state file (default: $SWITCHYARD_DB, else $XDG_STATE_HOME/switchyard/state.db).", valueName: "path"),
