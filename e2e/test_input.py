@@ -121,8 +121,9 @@ def whole_second_after(text):
 
 @pytest.mark.world(bake="0s", interval="100ms", retention="0s")
 def test_the_next_release_right_after_a_promotion_with_zero_retention_may_retire_the_blue(world, switchyard, aws):
-    """The retain-until tag is whole seconds rounded up; the blue's deadline is the promotion's instant. A plan made in
-    the rest of that second must treat the blue as due, not as kept: tried until one plan falls in that window."""
+    """The blue's deadline is the promotion's instant, and its retain-until tag says that instant (it was once rounded
+    up to the second). A plan made in the rest of that second must treat the blue as due, not as kept: tried until
+    one plan falls in that window."""
     amis = [world["new_ami"], world["third_ami"], world["blue_ami"]] * 3
     for ami, next_ami in zip(amis, amis[1:]):
         code, out, err = switchyard("start", world["file"], "--ami", ami, "--json")

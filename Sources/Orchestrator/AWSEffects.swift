@@ -446,8 +446,14 @@ final class EffectMemo: @unchecked Sendable {
 public enum RetentionTag {
     public static let key = "switchyard:retain-until"
 
-    /// ISO-8601 UTC, whole seconds rounded up (never earlier than the stored deadline).
+    /// ISO-8601 UTC with milliseconds, as the state stores the deadline: the tag and the record say the same instant
+    /// (a tag rounded up to the second held a `blue_retention: 0s` blue for up to a second past its deadline).
     public static func text(_ date: Date) -> String {
+        StoredDate.text(date)
+    }
+
+    /// What versions before milliseconds wrote: whole seconds, rounded up.
+    static func roundedUpText(_ date: Date) -> String {
         StoredDate.text(Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.up)))
     }
 

@@ -257,13 +257,14 @@ public struct Planner: Sendable {
         return (tag, { PlanError.retainedForRollback(group: $0.name, until: RetentionTag.text(tag)) })
     }
 
-    /// The tag's deadline, or the recorded one it was written from: the tag holds whole seconds rounded up, so a
-    /// deadline of 07.203 reads 08.000 there, and a `blue_retention: 0s` blue would be kept almost a second past its
-    /// promotion, refusing the next start. A tag that is the rounding of a deadline this state records is that deadline.
+    /// The tag's deadline, or the recorded one it was written from. Tags hold the deadline to the millisecond; those
+    /// written by earlier versions held whole seconds rounded up (07.203 read 08.000, and a `blue_retention: 0s` blue
+    /// was kept almost a second past its promotion, refusing the next start): a tag that is the rounding of a deadline
+    /// this state records is that deadline.
     static func exactDeadline(tag: Date?, recorded: [Date]) -> Date? {
         guard let tag else { return nil }
         let written = RetentionTag.text(tag)
-        return recorded.first { RetentionTag.text($0) == written } ?? tag
+        return recorded.first { RetentionTag.text($0) == written || RetentionTag.roundedUpText($0) == written } ?? tag
     }
 
     /// The retention deadline a group carries in its tag, if any.
