@@ -172,7 +172,7 @@ def test_undo_of_a_completed_release_inside_the_retention_window(world, switchya
     deployment = re.match(r"deployment (\S+) started", err).group(1)
     assert shifted(aws, world, 100)()
     code, out, _ = switchyard("status", deployment)
-    assert "retained until" in out
+    assert re.search(r"blue kept until .* for instant rollback \(2/2 InService, read from AWS now\)", out), out
     code, _, err = switchyard("rollback", deployment, "--reason", "customers report errors")
     assert code == 0, err
     assert_back_on_blue(aws, world, deployment)

@@ -234,3 +234,6 @@ def test_show_reads_a_retained_blue_from_aws_and_says_when_it_is_gone(world, swi
     assert code == 0, err
     assert f"blue {blue} is gone (read from AWS now): `switchyard rollback {deployment}` cannot undo this release" in out, out
     assert "for instant rollback" not in out, out
+    code, out, err = switchyard("status", deployment)
+    assert code == 0, err
+    assert f"blue {blue} is gone (read from AWS now)" in out and "instant rollback" not in out, out

@@ -60,8 +60,9 @@ struct Status: AsyncParsableCommand {
                     } else if !d.state.isTerminal {
                         let lease = try store?.lease(service: d.service).flatMap { $0.deploymentId == d.id ? $0 : nil }
                         Console.out("  " + Self.runner(d, lease: lease, now: now))
-                    } else if d.blueRetained(at: now), let deadline = d.retentionDeadline {
-                        Console.out("  blue \(d.plan.blue.autoScalingGroup) retained until \(Console.time(deadline)): `switchyard rollback \(d.id)` undoes it at once")
+                    } else if d.state == .completed, d.blueRetiredAt == nil, d.blueRetained(at: now) {
+                        // Read from AWS now, as `show` does: another state file, gc or a person may have removed it.
+                        Console.out("  " + (await Show.readBlue(d)))
                     }
                 }
             }
