@@ -36,8 +36,16 @@ extension Session {
                 continue
             }
             defer { try? store.releaseLease(service: d.service, holder: holder) }
-            let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
-            return try await takeOver(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding, rollback: rollback)
+            // The record read above may predate the last save of the process that just let the lease go (its final
+            // state, saved before it released the lease): read it again now that no one else can write it.
+            guard let current = try store.deployment(id: id) else { throw StateStoreError.unknownDeployment(id) }
+            for event in try store.events(deploymentId: id) where event.id > seen {
+                seen = event.id
+                Console.error(Console.progressLine(current, event: event))
+            }
+            if done(current, try store.pendingRequests(deploymentId: id).isEmpty) { return current }
+            let (aws, _) = try Session.aws(region: current.plan.spec.region, logger: logger)
+            return try await takeOver(current, store: store, aws: aws, actor: actor, logger: logger, holding: holding, rollback: rollback)
         }
     }
 
