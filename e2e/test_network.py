@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from test_rollback import Running, assert_back_on_blue, green_name, shifted, shown, start, wait_until
+from test_rollback import (Running, assert_back_on_blue, green_name, rollback_refused_at_the_first_step, shifted, shown,
+                           start, wait_until)
 
 QUICK = {"SWITCHYARD_AWS_TIMEOUT": "1s", "SWITCHYARD_AWS_DEADLINE": "3s"}
 
@@ -100,12 +101,7 @@ def test_a_rollback_outlasts_an_endpoint_that_disappears_and_status_shows_it_mea
 @pytest.mark.world(bake="1s", interval="100ms")
 def test_status_lists_a_failed_rollback_whose_traffic_is_still_split(world, switchyard, aws, proxy):
     env = {"AWS_ENDPOINT_URL": proxy.url}
-    run = start(switchyard, world, env=env)
-    wait_until(shifted(aws, world, 10), what="the first step")
-    proxy.fail("ModifyListener", code="AccessDenied", status=403,
-               message="User is not authorized to perform: elasticloadbalancing:ModifyListener")
-    code, _, err = run.finish()
-    assert code == 1, err
+    run, _ = rollback_refused_at_the_first_step(world, switchyard, aws, proxy, env)
     code, out, err = switchyard("status")
     assert code == 0, err
     assert run.id in out, out

@@ -224,15 +224,22 @@ def test_gc_retires_expired_blue(world, switchyard, aws):
     assert world["blue_asg"] not in aws.groups()
 
 
-@pytest.mark.world(bake="1s", interval="100ms")
-def test_a_listener_that_refuses_changes_ends_failed_with_blue_serving(world, switchyard, aws, proxy):
-    env = {"AWS_ENDPOINT_URL": proxy.url}
+def rollback_refused_at_the_first_step(world, switchyard, aws, proxy, env):
+    """A release at its first step whose listener then refuses every change (AccessDenied): its rollback cannot move
+    traffic back and ends failed (exit 1). Returns the run and its stderr."""
     run = start(switchyard, world, env=env)
     wait_until(shifted(aws, world, 10), what="the first step")
     proxy.fail("ModifyListener", code="AccessDenied", status=403,
                message="User is not authorized to perform: elasticloadbalancing:ModifyListener")
     code, _, err = run.finish()
     assert code == 1, err
+    return run, err
+
+
+@pytest.mark.world(bake="1s", interval="100ms")
+def test_a_listener_that_refuses_changes_ends_failed_with_blue_serving(world, switchyard, aws, proxy):
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    run, err = rollback_refused_at_the_first_step(world, switchyard, aws, proxy, env)
     assert "AccessDenied" in err
     assert "Traffic is where the last confirmed step left it: blue 90% / green 10%" in err
     assert f"switchyard rollback {run.id}" in err
