@@ -53,9 +53,13 @@ public struct ProcessHookRunner: HookRunning {
     func runBlocking(_ argv: [String], environment: [String: String], timeout: TimeInterval, stopRequested: @Sendable () -> Bool) -> HookProcessResult {
         let started = DispatchTime.now()
         var fds: [Int32] = [0, 0]
+        // Both ends close on exec: another hook started meanwhile on another thread must not inherit this one's pipe (it
+        // would hold the pipe open past this hook's exit). The dup2 onto 1 and 2 in the child clears the flag there.
+        // (pipe2 is not in Swift's Glibc module; the moment between pipe and fcntl is covered by closefrom in the spawn.)
         guard pipe(&fds) == 0 else { return .init(result: HookResult(exitCode: nil, startError: "pipe: \(String(cString: strerror(errno)))")) }
         let (readEnd, writeEnd) = (fds[0], fds[1])
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
         let spawned = Self.spawn(argv, environment: environment, output: writeEnd)
         close(writeEnd)
         guard case .success(let pid) = spawned else {
@@ -122,6 +126,15 @@ public struct ProcessHookRunner: HookRunning {
 
     enum Spawned { case success(pid_t), failure(String) }
 
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), looked up at run time: Swift's Glibc module does not
+    /// declare it, and a static musl binary has no dynamic symbols to find (then nil).
+    static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
     /// The descriptors this process has open now, from /proc (Linux).
     static func openDescriptors() -> [Int32] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
@@ -142,9 +155,15 @@ public struct ProcessHookRunner: HookRunning {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, output, 2)
-        // Nothing else of Switchyard's (the state file, AWS connections) reaches the hook. (closefrom is not in
-        // Swift's Glibc module; glibc ignores a close action on a descriptor closed meanwhile.)
-        for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        // Nothing else of Switchyard's (the state file, AWS connections) reaches the hook. glibc 2.34+ closes every
+        // descriptor above 2 in the child, including one another thread opened after this list would have been read;
+        // elsewhere (musl's static build) the descriptors open now are closed (glibc and musl ignore a close action on a
+        // descriptor closed meanwhile).
+        if let closeFrom = Self.addCloseFrom {
+            _ = closeFrom(&actions, 3)
+        } else {
+            for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }

@@ -66,6 +66,26 @@ import Testing
         #expect(ended.result.output == "0\n1\n2\n")
     }
 
+    @Test func aDescriptorOpenedOnAnotherThreadDuringTheSpawnStaysOutOfTheHook() async throws {
+        // Another thread opens and closes inheritable descriptors (a probe's socket, a second hook's pipe) while hooks
+        // start; a list of open descriptors read before the spawn misses the ones opened after it.
+        let stop = ManagedAtomicFlag()
+        let churn = Thread {
+            while !stop.isSet {
+                let fd = open("/dev/null", O_RDONLY)
+                if fd >= 0 { close(fd) }
+            }
+        }
+        churn.start()
+        defer { stop.set() }
+        var leaked: [String] = []
+        for _ in 0..<40 {
+            let ended = await run(["sh", "-c", "ls /proc/$$/fd"])
+            if ended.result.output != "0\n1\n2\n" { leaked.append(ended.result.output) }
+        }
+        #expect(leaked == [])
+    }
+
     @Test func aProgramThatCannotStartIsAFailureThatSaysWhy() async {
         let ended = await run(["./no-such-hook.sh"])
         #expect(!ended.result.passed && ended.result.startError?.contains("./no-such-hook.sh: No such file or directory") == true)
@@ -113,4 +133,12 @@ struct Unused: EffectPerformer {
         Issue.record("AWS asked for \(effect)")
         return .effectFailed(effect, message: "unused")
     }
+}
+
+/// A flag one thread sets and another reads.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }
