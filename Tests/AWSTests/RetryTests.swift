@@ -15,8 +15,12 @@ import Testing
         let client = makeClient(transport, sleeps: sleeps)
         _ = try await client.call(.elasticLoadBalancing, action: "DescribeListeners")
         #expect(transport.requests.count == 3)
-        // Full jitter with random 0.5: half of 100 ms, then half of 200 ms.
-        #expect(sleeps.delays == [0.05, 0.1])
+        // Full jitter with random 0.5: half of 100 ms, then half of 200 ms; after each throttled answer the attempt also
+        // waits for a token of the client-side bucket, which a cold client refills at 0.5 a second (adaptive mode).
+        let delays = sleeps.delays.enumerated()
+        #expect(delays.filter { $0.offset % 2 == 0 }.map(\.element) == [0.05, 0.1])
+        let waits = delays.filter { $0.offset % 2 == 1 }.map(\.element)
+        #expect(waits.count == 2 && waits.allSatisfy { $0 > 1.5 && $0 <= 2 })
     }
 
     @Test func stsIdentityProviderTimeoutsAreRetriedLikeBotocore() async throws {
@@ -35,7 +39,8 @@ import Testing
         let client = makeClient(transport, retry: RetryPolicy(maxAttempts: 4, random: { 0.5 }), sleeps: sleeps)
         await #expect(throws: AWSError.self) { _ = try await client.call(.autoScaling, action: "DescribeAutoScalingGroups") }
         #expect(transport.requests.count == 4)
-        #expect(sleeps.delays.count == 3)
+        // Three backoffs, each followed by a wait for the client-side bucket.
+        #expect(sleeps.delays.count == 6)
     }
 
     @Test(arguments: ["ValidationError", "AccessDenied", "UnauthorizedOperation", "ListenerNotFound"])

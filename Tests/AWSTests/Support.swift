@@ -58,6 +58,8 @@ final class SleepRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private var _delays: [TimeInterval] = []
     var delays: [TimeInterval] { lock.withLock { _delays } }
+    /// The time slept so far: the clock of `makeClient` moves on by it, as a real one would.
+    var elapsed: TimeInterval { lock.withLock { _delays.reduce(0, +) } }
     func sleep(_ seconds: TimeInterval) async throws { lock.withLock { _delays.append(seconds) } }
 }
 
@@ -66,7 +68,7 @@ func makeClient(_ transport: FakeTransport, retry: RetryPolicy = RetryPolicy(ran
         region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "AKIDTEST", secretAccessKey: "secret"),
         endpoints: Dictionary(uniqueKeysWithValues: AWSService.allCases.map { ($0, URL(string: "http://127.0.0.1:4566")!) }))
     return AWSClient(configuration: configuration, transport: transport, retryPolicy: retry, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                     sleep: { try await sleeps.sleep($0) }, now: { Date(timeIntervalSince1970: 1_800_000_000) })
+                     sleep: { try await sleeps.sleep($0) }, now: { Date(timeIntervalSince1970: 1_800_000_000 + sleeps.elapsed) })
 }
 
 /// A transport with no network behind it: every request fails to connect.
