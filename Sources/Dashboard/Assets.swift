@@ -104,7 +104,8 @@ enum Assets {
           table.deployments th:nth-child(8), table.deployments td:nth-child(8) { display: none; }
           dl.facts { grid-template-columns: 1fr; }
           dl.facts dt { margin-top: .3rem; }
-          svg.chart text { font-size: 16px; }
+          .chart-scroll { overflow-x: auto; }
+          svg.chart { min-width: 600px; }
         }
         """
 

@@ -35,7 +35,8 @@ public enum ChartSVG {
             let x = chart.x(m.at, in: f)
             parts.append(#"<g class="mark mark-\#(m.kind.rawValue)"><title>\#(Pages.escape(m.text)) \#(Pages.clock(m.at))</title>"#
                 + #"<line x1="\#(n(x))" y1="\#(n(f.top - 4))" x2="\#(n(x))" y2="\#(n(bottom))"/>"#
-                + #"<text x="\#(n(min(x + 3, right - 40)))" y="\#(n(f.top - 4 + 8))">\#(Pages.escape(m.text))</text></g>"#)
+                + (x > right - 70 ? #"<text x="\#(n(x - 3))" y="\#(n(f.top + 6))" text-anchor="end">"# : #"<text x="\#(n(x + 3))" y="\#(n(f.top + 6))">"#)
+                + "\(Pages.escape(m.text))</text></g>")
         }
         for w in [0, 50, 100] {
             let y = chart.y(w, in: f)

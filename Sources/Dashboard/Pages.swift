@@ -61,7 +61,7 @@ public enum Pages {
 
     static func split(_ green: Int) -> String {
         #"<span class="split" title="blue \#(100 - green)% / green \#(green)%"><span class="split-green w\#(min(max(green, 0), 100) / 5 * 5)"></span></span>"#
-            + #" <span class="split-text">\#(100 - green)/\#(green)</span>"#
+            + #" <span class="split-text">blue \#(100 - green)% · green \#(green)%</span>"#
     }
 
     /// The whole document around a page's `<main>`. `live` is the event stream the script listens to.
@@ -74,6 +74,7 @@ public enum Pages {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
         <title>\(escape(title)) · switchyard</title>
+        <link rel="icon" href="data:,">
         <link rel="stylesheet" href="/static/app.css">
         <script src="/static/app.js" defer></script>
         </head>
@@ -157,7 +158,7 @@ public enum Pages {
         if let reason = d.failureReason { facts.append(("Failure", escape(reason))) }
         if !d.state.isTerminal { facts.append(("Runner", escape(NextStep.runner(lease, now: now)))) }
         main.append(#"<dl class="facts">"# + facts.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>")
-        main.append(#"<section class="chart-box" aria-label="traffic split over time"><h2>Traffic</h2>\#(ChartSVG.render(chart))"#
+        main.append(#"<section class="chart-box" aria-label="traffic split over time"><h2>Traffic</h2><div class="chart-scroll">\#(ChartSVG.render(chart))</div>"#
             + #"<p class="legend"><span class="key key-blue"></span>blue <span class="key key-green"></span>green <span class="key key-settle"></span>settle <span class="key key-bake"></span>bake</p></section>"#)
         main.append(stepsSection(chart, events: events))
         if let checks = d.lastChecks, !checks.isEmpty {

@@ -61,8 +61,8 @@ public struct TrafficChart: Sendable {
                 default: break
                 }
             }
-            // A step's bake ends when the release moves on from it (to promotion, a rollback, or a final state).
-            if e.from == .shifting && e.to != .shifting && e.to != .paused, var last = steps.popLast() {
+            // A step's bake ends when the release moves on from it (to a gate, promotion, a rollback, a final state).
+            if e.from == .shifting && e.to != .shifting, var last = steps.popLast() {
                 last.until = min(last.until, e.at)
                 steps.append(last)
             }

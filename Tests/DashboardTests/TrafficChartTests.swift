@@ -76,6 +76,23 @@ import Testing
         #expect(svg.contains("mark-rollback"))
     }
 
+    @Test func aGateEndsTheStepsBakeAndIsMarked() {
+        var d = sample(state: .completed, steps: [.weight(10, bake: .seconds(5)), .pause, .weight(100, bake: .zero)])
+        d.updatedAt = t0.addingTimeInterval(30)
+        let events = [
+            event(1, 0, .pending, .launching, "started"),
+            weight(2, 2, green: 10),
+            event(3, 7, .shifting, .paused, "waiting at a manual gate"),
+            event(4, 20, .paused, .shifting, "promoted past the manual gate"),
+            weight(5, 21, green: 100),
+            event(6, 25, .shifting, .promoting, "all steps baked"),
+            event(7, 30, .promoting, .completed, "promoted"),
+        ]
+        let chart = TrafficChart(d, events: events, now: t0)
+        #expect(chart.steps.map { $0.until.timeIntervalSince(t0) } == [7, 25], "the wait at the gate is no bake")
+        #expect(chart.marks.map(\.kind) == [.pause, .completed])
+    }
+
     @Test func aRunningReleaseEndsAtNowAndSaysSo() {
         var d = sample(state: .shifting)
         d.greenWeight = 10
