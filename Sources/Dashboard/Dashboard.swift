@@ -54,6 +54,7 @@ public final class Dashboard: Sendable {
     let token: ActionToken?
     let settings: Settings
     let requests = RequestCounter()
+    let metricsCache = TextCache()
     let clock: @Sendable () -> Date
 
     public init(store: StateStore, board: ReleaseBoard, views: DashboardViews, actions: DashboardActions?, token: ActionToken?,
@@ -179,7 +180,9 @@ public final class Dashboard: Sendable {
     }
 
     func metrics() -> HTTPResponse {
-        .text(200, MetricsText.render(board.snapshot(), requests: requests.all, now: clock()), type: MetricsText.contentType)
+        let snapshot = board.snapshot()
+        let releases = metricsCache.text(for: snapshot.generation) { MetricsText.releases(snapshot) }
+        return .text(200, releases + MetricsText.server(snapshot, requests: requests.all, now: clock()), type: MetricsText.contentType)
     }
 
     /// Server-Sent Events: `change` when the board saw the list (or `deployment`) change, a comment as heartbeat.
@@ -276,5 +279,25 @@ public final class Dashboard: Sendable {
             }
         }
         thread.start()
+    }
+}
+
+/// One rendered text kept for the board generation it was made from.
+final class TextCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: (generation: Int, text: String)?
+
+    func text(for generation: Int, _ make: () -> String) -> String {
+        lock.lock()
+        if let kept, kept.generation == generation {
+            lock.unlock()
+            return kept.text
+        }
+        lock.unlock()
+        let text = make()
+        lock.lock()
+        kept = (generation, text)
+        lock.unlock()
+        return text
     }
 }

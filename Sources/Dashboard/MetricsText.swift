@@ -40,6 +40,11 @@ public enum MetricsText {
 
     /// Every family: the releases from the board, then the server's own.
     public static func render(_ snapshot: ReleaseBoard.Snapshot, requests: [RequestCounter.Key: Int], now: Date = Date()) -> String {
+        releases(snapshot) + server(snapshot, requests: requests, now: now)
+    }
+
+    /// The families of the releases: they change only when the board does, so a scrape can reuse them.
+    public static func releases(_ snapshot: ReleaseBoard.Snapshot) -> String {
         var info = Family(name: "switchyard_release_info", type: "gauge",
                           help: "The latest release of each service: always 1, its deployment, AMI and state in the labels.")
         var green = Family(name: "switchyard_release_green_weight", type: "gauge",
@@ -68,6 +73,11 @@ public enum MetricsText {
             rollbacks.samples.append(([("service", s.name)], String(s.rollbacks)))
             deployments.samples.append(([("service", s.name)], String(s.deployments)))
         }
+        return [info, green, phase, active, failures, rollbacks, deployments].map(\.text).joined(separator: "\n") + "\n"
+    }
+
+    /// The server's own families: its request counts and how fresh its reading of the store is.
+    public static func server(_ snapshot: ReleaseBoard.Snapshot, requests: [RequestCounter.Key: Int], now: Date) -> String {
         var served = Family(name: "switchyard_serve_requests_total", type: "counter",
                             help: "Requests this server answered, by route and status code.")
         for key in requests.keys.sorted(by: { ($0.route, $0.code) < ($1.route, $1.code) }) {
@@ -79,7 +89,7 @@ public enum MetricsText {
         var age = Family(name: "switchyard_serve_state_age_seconds", type: "gauge",
                          help: "Seconds since the state store was last read (the metrics above are that old).")
         age.samples.append(([], snapshot.refreshedAt.map { String(format: "%.3f", max(0, now.timeIntervalSince($0))) } ?? "NaN"))
-        return [info, green, phase, active, failures, rollbacks, deployments, served, refresh, age].map(\.text).joined(separator: "\n") + "\n"
+        return [served, refresh, age].map(\.text).joined(separator: "\n") + "\n"
     }
 }
 
