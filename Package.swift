@@ -40,8 +40,10 @@ let package = Package(
             "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
+        .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardCore", "AWS", "StateStore", "DynamoStateStore", "Orchestrator",
+            "SwitchyardCore", "AWS", "StateStore", "DynamoStateStore", "Orchestrator", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], plugins: ["GitRevision"]),
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "SwitchyardCore"]),
         .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SwitchyardCore", "DynamoStateStore", "AWS",
                                                             .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "StateStore", "SwitchyardCore"]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "SwitchyardCore", "AWS", "StateStore"]),
     ]
 )

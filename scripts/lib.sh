@@ -7,6 +7,8 @@ ensure_dependencies() {
   dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
   dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || missing+=(libcurl4-openssl-dev)
   command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip python3-venv)
+  # The browser e2e/test_serve.py loads the dashboard in (headless, driven over its DevTools protocol).
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]} (apt-get)" >&2
     local sudo=""
@@ -17,6 +19,12 @@ ensure_dependencies() {
   if ! python3 -c 'import moto.server, boto3, pytest, xdist' >/dev/null 2>&1; then
     echo "installing moto[server], boto3, pytest, pytest-xdist (pip)" >&2
     python3 -m pip install -q 'moto[server]==5.2.1' boto3 pytest 'pytest-xdist==3.6.1'
+  fi
+  # The dashboard's tests (e2e/test_serve.py): Prometheus's own text parser reads /metrics, and a DevTools-protocol
+  # client over a websocket drives Debian's headless Chromium.
+  if ! python3 -c 'import prometheus_client, websocket' >/dev/null 2>&1; then
+    echo "installing prometheus_client, websocket-client (pip)" >&2
+    python3 -m pip install -q 'prometheus_client==0.21.1' 'websocket-client==1.8.0'
   fi
   # A terminal emulator: e2e/test_terminal.py replays the live panel's bytes through it at several widths.
   if ! python3 -c 'import pyte' >/dev/null 2>&1; then

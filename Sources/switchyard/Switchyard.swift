@@ -21,7 +21,7 @@ struct Switchyard: AsyncParsableCommand {
             paste).
             """,
         version: SwitchyardVersion.text,
-        subcommands: [Plan.self, Start.self, Resume.self, Rollback.self, Promote.self, Status.self, Show.self, History.self, Export.self, GC.self, State.self])
+        subcommands: [Plan.self, Start.self, Resume.self, Rollback.self, Promote.self, Status.self, Show.self, History.self, Export.self, GC.self, State.self, Serve.self])
 
     /// Parses and runs the command; usage mistakes exit 2 as the product contract says (not 64).
     static func main() async {
