@@ -119,10 +119,11 @@ public struct AWSEffects: EffectPerformer {
                                                 write: .unlessThereAlready(recordedGreen: 0))
             return .stickinessRestored
         case .ensureTestRoute:
-            let arn = try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).ensure(greenTargetGroup: d.plan.greenTargetGroupArn, deploymentId: d.id)
+            guard let route = traffic(d).testRoute(d.plan.spec) else { throw TrafficCapabilityError.noTestRoute(d.plan.spec.traffic.kind) }
+            let arn = try await route.ensure(greenTargetGroup: d.plan.greenTargetGroupArn, deploymentId: d.id)
             return .testRouteReady(ruleArn: arn)
         case .removeTestRoute:
-            try await TestRouteRule(elb: aws.elb, spec: d.plan.spec).remove()
+            try await traffic(d).testRoute(d.plan.spec)?.remove()
             return .testRouteRemoved
         case .removeGreen:
             try requireDrained(d.plan.greenAutoScalingGroup, d)
@@ -351,7 +352,7 @@ public struct AWSEffects: EffectPerformer {
         }
         if var http = spec.http {
             var host: String?
-            if let records = d.plan.spec.traffic.route53 { (http.url, host) = records.probe(http.url, greenTargetGroup: d.plan.greenTargetGroupArn) }
+            (http.url, host) = traffic(d).probe(http.url, greenTargetGroup: d.plan.greenTargetGroupArn)
             // A probe holds only its spec: the shared transport keeps the connection alive from tick to tick.
             let probe = HTTPProbe(spec: http, hostHeader: host)
             checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, spec.interval.seconds)) {

@@ -19,12 +19,11 @@ public struct AWSClients: Sendable {
         self.cloudWatch = CloudWatch(client: client)
     }
 
-    /// The router that shifts the spec's traffic: Route 53 records when the file names them, else ALB forwards.
-    /// - Parameter clock: paces the wait for a Route 53 change to be `INSYNC`, and an ALB read-back standing in for a
-    ///   write's answer.
+    /// The router that shifts the spec's traffic, as the file's `traffic:` section chose it (`TrafficBackends`).
+    /// - Parameter clock: paces the router's waits (a Route 53 change becoming `INSYNC`, an ALB read-back standing in
+    ///   for a write's answer).
     public func traffic(for spec: DeploymentSpec, clock: DeploymentClock = SystemClock()) -> any TrafficRouter {
-        if let records = spec.traffic.route53 { return Route53TrafficRouter(route53: route53, records: records, clock: clock) }
-        return ALBTrafficRouter(elb: elb, forwards: spec.traffic.forwards, clock: clock)
+        TrafficBackends.router(for: spec, aws: self, clock: clock)
     }
 }
 
@@ -83,9 +82,9 @@ public struct Planner: Sendable {
                               endingRetention: Bool = false) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
         let now = clock.now()
         let traffic = aws.traffic(for: spec, clock: clock)
-        let (weights, sticky, settle) = try await readTraffic(spec: spec, router: traffic)
-        var stacks: [String: String]?
-        if let records = spec.traffic.route53 { stacks = try await stackLoadBalancers(records) }
+        let discovered = try await traffic.discover(spec)
+        let weights = discovered.weights, sticky = discovered.sticky, settle = discovered.cacheSeconds
+        let stacks = discovered.stackLoadBalancers
         let resource = traffic.description
         let fileGroups = Set(spec.traffic.targetGroups)
         for forward in weights.forwards where !Set(forward.percent.keys).isSubset(of: fileGroups) {
@@ -135,7 +134,7 @@ public struct Planner: Sendable {
             greenAutoScalingGroup: pair?.idle.name ?? Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
             retire: retire, stickyForwards: sticky.isEmpty ? nil : sticky, fleet: fleet,
             pair: pair.map { PairPlan(groups: spec.fleet.pair, greenBefore: $0.greenBefore) }, trafficSettleSeconds: settle,
-            stackLoadBalancers: stacks, settle: Self.settle(spec, ttl: settle))
+            stackLoadBalancers: stacks, settle: traffic.settle(spec, cacheSeconds: settle))
         return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source, blueFleet: fleetDescription))
     }
 
@@ -144,50 +143,6 @@ public struct Planner: Sendable {
         var out: [String: Int] = [:]
         for arn in targetGroups {
             out[arn] = try await aws.elb.describeTargetGroupAttributes(arn: arn)["deregistration_delay.timeout_seconds"].flatMap { Int($0) } ?? 0
-        }
-        return out
-    }
-
-    /// How long a confirmed traffic change takes to reach clients: `traffic.settle` (15 s when the file names none)
-    /// for ALB listeners; with Route 53 the records' TTL, or `traffic.settle` when that is longer.
-    static func settle(_ spec: DeploymentSpec, ttl: Int?) -> TimeSpan {
-        guard let ttl, spec.traffic.route53 != nil else { return spec.traffic.settle ?? DeploymentSpec.Traffic.defaultSettle }
-        return max(.seconds(Int64(ttl)), spec.traffic.settle ?? .zero)
-    }
-
-    /// The split as it stands, the sticky forwards, and the seconds a change takes to reach clients. ALB: every forward
-    /// to the target groups must be named in the file. Route 53: both records must be there as the file says; their
-    /// TTL is the wait before each bake.
-    private func readTraffic(spec: DeploymentSpec, router: any TrafficRouter) async throws -> (TrafficWeights, [String: Int], Int?) {
-        if let r53 = router as? Route53TrafficRouter {
-            let read = try await r53.read()
-            return (r53.weights(read), [:], r53.ttl(of: read))
-        }
-        let discovery = ForwardDiscovery(elb: aws.elb)
-        let found = try await discovery.forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
-        let missing = try await discovery.missingForward(spec.traffic.forwards, found: found)
-        let topology = try await TrafficTopology.check(spec: spec, found: found, router: router, missing: missing)
-        return (topology.weights, topology.sticky, nil)
-    }
-
-    /// Each Route 53 stack's load balancer, by its target group: the one of the target group's load balancers whose DNS
-    /// name the stack's record points at (an alias may add `dualstack.`), else its only one.
-    private func stackLoadBalancers(_ records: DeploymentSpec.Route53Traffic) async throws -> [String: String] {
-        let groups = try await aws.elb.describeTargetGroups(arns: records.records.map(\.targetGroup))
-        let candidates = Set(groups.flatMap(\.loadBalancerArns)).sorted()
-        let names = try await aws.elb.loadBalancerDNSNames(arns: candidates)
-        var out: [String: String] = [:]
-        for record in records.records {
-            let own = groups.first { $0.arn == record.targetGroup }?.loadBalancerArns ?? []
-            let target = Route53.fqdn(record.target)
-            let pointed = own.first { arn in
-                let name = Route53.fqdn(names[arn] ?? "")
-                return name == target || "dualstack." + name == target
-            }
-            guard let balancer = pointed ?? (own.count == 1 ? own.first : nil) else {
-                throw Route53TrafficError.noLoadBalancer(targetGroup: record.targetGroup, target: record.target, found: own)
-            }
-            out[record.targetGroup] = balancer
         }
         return out
     }

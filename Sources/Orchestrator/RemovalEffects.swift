@@ -101,19 +101,7 @@ extension AWSEffects {
 
     /// Each watched target group's highest share on the router's forwards and on every other forward to it.
     private func carried(_ watched: [String], _ d: Deployment) async throws -> [String: Int] {
-        var weights = try await traffic(d).currentWeights().percent
-        // With Route 53 each stack's own listener always forwards to its target group: only the records say who
-        // carries traffic.
-        if d.plan.spec.traffic.route53 == nil {
-            let found = try await ForwardDiscovery(elb: aws.elb).forwards(to: watched, skip: TestRouteRule.matcher(d.plan.spec))
-            for forward in found {
-                // A forward Switchyard cannot parse still counts: any traffic to the group keeps it.
-                let shares = (try? ForwardWeights(actions: forward.actions, resource: forward.description).percent)
-                    ?? Dictionary(uniqueKeysWithValues: watched.map { ($0, 1) })
-                for (arn, share) in shares { weights[arn] = max(weights[arn] ?? 0, share) }
-            }
-        }
-        return weights
+        try await traffic(d).carried(watched, spec: d.plan.spec)
     }
 }
 

@@ -14,20 +14,10 @@ extension AWSEffects {
            known.forwards.allSatisfy({ $0.percent[green] == 100 }) {
             return
         }
-        let started = clock.now()
-        var attempt = 0
-        while true {
-            let weights = try await traffic(d).currentWeights()
-            attempt += 1
-            // Every forward, not just one: green carries all of it on each.
-            guard let short = weights.forwards.first(where: { $0.percent[green] != 100 }) else { return }
-            guard let delay = ReadConsistency.readBackDelay(after: attempt, elapsed: clock.now().timeIntervalSince(started)) else {
-                throw TrafficError.readBackMismatch(resource: short.resource, expectedGreen: 100, found: short.percent)
-            }
+        try await traffic(d).confirm(green: 100, greenTargetGroup: green, clock: clock) { short, attempt, delay in
             logger.info("promotion read back short of 100% green; reading again, as the read may be stale",
                         metadata: ["deployment.id": "\(d.id)", "resource": "\(short.resource)", "found": "\(ForwardWeights.text(short.percent))",
                                    "try": "\(attempt)", "retry_in_seconds": "\(delay)"])
-            try await clock.sleep(until: clock.now().addingTimeInterval(delay))
         }
     }
 

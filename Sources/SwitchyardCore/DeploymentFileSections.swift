@@ -38,21 +38,23 @@ extension FileReader {
         let before = issues.count
         let notify = f["notify"] == nil ? nil : mapping(f["notify"], "notify").flatMap { self.notify($0) }
         let hooks = f["hooks"] == nil ? nil : mapping(f["hooks"], "hooks").flatMap { self.hooks($0) }
-        if traffic?.route53 != nil, fleet?.mode == .pair {
-            add(f["fleet"], "fleet.mode", "pair does not apply with traffic.route53 yet: a pair release has only been proven behind one load balancer's "
-                + "listener; use the default fleet mode (clone) with Route 53")
-        }
-        if traffic?.route53 != nil, checks?.http?.testRoute != nil {
-            add(f["checks"], "checks.http.test_route", "does not apply with traffic.route53: green is a whole stack with its own load balancer, "
-                + "so the probe reaches it at its own endpoint (see checks.http.url) and no listener rule is needed")
+        if let refusal = traffic?.traits.pairRefusal, fleet?.mode == .pair { add(f["fleet"], "fleet.mode", refusal) }
+        if let traits = traffic?.traits, !traits.hasTestRoute, checks?.http?.testRoute != nil {
+            add(f["checks"], "checks.http.test_route", traits.testRouteRefusal ?? "does not apply with traffic.\(traits.kind.rawValue)")
         }
         guard let service, let region, let traffic, let fleet, let steps, let checks, let promotion, issues.count == before else { return nil }
         return DeploymentSpec(service: service, region: region, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion,
                               notify: notify, hooks: hooks.flatMap { $0.isEmpty ? nil : $0 })
     }
 
+    /// The traffic backends with a section of their own under `traffic:`, by its key (one line each); a file that names
+    /// none shifts ALB listeners and rules. Which one is chosen here, once: `DeploymentSpec.Traffic.kind` says it after.
+    static let trafficSections: [(key: String, parse: @Sendable (inout FileReader, Node.Mapping, String?) -> DeploymentSpec.Traffic?)] = [
+        ("route53", { reader, m, region in reader.route53Traffic(m, region: region) }),
+    ]
+
     mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
-        if m.contains(where: { $0.key.scalar?.string == "route53" }) { return route53Traffic(m, region: region) }
+        for (key, parse) in Self.trafficSections where m.contains(where: { $0.key.scalar?.string == key }) { return parse(&self, m, region) }
         let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "settle"],
                        required: ["target_groups"])
         let before = issues.count

@@ -240,7 +240,7 @@ public enum Machine {
                 details["settle_seconds"] = String(format: "%g", settle.seconds)
                 details["live_at"] = StoredTime.text(now.adding(settle))
                 // A plan without its own settle took the records' TTL (Route 53, before traffic.settle existed).
-                message += d.plan.spec.traffic.route53 != nil || d.plan.settle == nil ? "; the bake starts after the records' TTL, \(settle)"
+                message += d.plan.spec.traffic.traits.settlesByTTL || d.plan.settle == nil ? "; the bake starts after the records' TTL, \(settle)"
                     : "; the bake starts once it is live, after traffic.settle \(settle) (settling until \(StoredTime.clock(now.adding(settle))))"
             }
             return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: message, details: details))
@@ -263,11 +263,12 @@ public enum Machine {
             next.trafficRestoredAt = now
             // Clients bound to green by stickiness would stay there whatever the weights: the same write turned it off.
             let sticky = d.plan.isSticky ? "; stickiness off until green is gone" : ""
-            if d.plan.spec.traffic.route53 != nil {
-                let drain = "Route 53 records read back at 100% blue; green stays \(d.plan.trafficSettle) more, until resolvers forget it"
+            let traits = d.plan.spec.traffic.traits
+            if traits.settlesByTTL {
+                let drain = "\(traits.splitName) read back at 100% blue; green stays \(d.plan.trafficSettle) more, until resolvers forget it"
                 return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: drain, details: ["green_weight": "0", "blue_weight": "100"]))
             }
-            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "listener read back at 100% blue\(sticky)", details: ["green_weight": "0", "blue_weight": "100"]))
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "\(traits.splitName) read back at 100% blue\(sticky)", details: ["green_weight": "0", "blue_weight": "100"]))
         case (.waitingForCapacity, .testRouteReady(let arn)), (.checkingHealth, .testRouteReady(let arn)):
             next.testRouteRuleArn = arn
             // Probe traffic reaches green from here; the rule counts as live only once the settle is over.

@@ -44,7 +44,7 @@ struct Plan: AsyncParsableCommand {
             } else {
                 Console.out(Self.describe(plan, deregistrationDelays: delays))
                 if let claimedBy {
-                    let what = spec.traffic.route53 == nil ? "the listener is" : "the stacks' target groups are"
+                    let what = spec.traffic.traits.fencedName
                     Console.out("  warning   \(what) tagged \(ListenerGuard.tagKey)=\(claimedBy): `start` refuses while that "
                         + "deployment runs (or `--force-unlock \(claimedBy)` if it is dead)")
                 }
@@ -56,7 +56,7 @@ struct Plan: AsyncParsableCommand {
     static func describe(_ p: ReleasePlan, deregistrationDelays: [String: Int] = [:]) -> String {
         var lines = [
             "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
-            "  traffic   " + (p.spec.traffic.route53.map(Self.traffic) ?? Self.traffic(p.spec.traffic.forwards)),
+            "  traffic   " + traffic(p.spec.traffic),
             "  blue      \(p.blue.autoScalingGroup) on \(p.blue.targetGroupArn)",
             "            \(p.blue.imageId) (\(p.blue.architecture)), launch template \(p.blue.launchTemplateName) version \(p.blue.launchTemplateVersion)",
             "  green     \(p.greenAutoScalingGroup) on \(p.greenTargetGroupArn)",
@@ -103,7 +103,7 @@ struct Plan: AsyncParsableCommand {
             lines += described.dropFirst().map { "            " + $0 }
         }
         if !p.spec.checks.metrics.isEmpty { lines.append("            all read together in one GetMetricData call per tick") }
-        lines += p.spec.traffic.route53 == nil ? settle(p) : dnsWait(p)
+        lines += p.spec.traffic.traits.settlesByTTL ? dnsWait(p) : settle(p)
         lines += removal(p, delays: deregistrationDelays)
         lines += describe(hooks: p.spec)
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
@@ -123,6 +123,14 @@ struct Plan: AsyncParsableCommand {
             }
         }
         return lines
+    }
+
+    /// What carries the split, one view per backend.
+    static func traffic(_ t: DeploymentSpec.Traffic) -> String {
+        switch t.kind {
+        case .alb: return traffic(t.forwards)
+        case .route53: return t.route53.map(traffic) ?? ""
+        }
     }
 
     /// The two weighted records, each with its stack.
@@ -155,7 +163,7 @@ struct Plan: AsyncParsableCommand {
 
     /// The records' TTL added before each bake, and a warning when it is long.
     static func dnsWait(_ p: ReleasePlan) -> [String] {
-        guard let ttl = p.trafficSettleSeconds, p.spec.traffic.route53 != nil else { return [] }
+        guard let ttl = p.trafficSettleSeconds, p.spec.traffic.traits.settlesByTTL else { return [] }
         let steps = p.spec.weightSteps.count
         var lines = ["  dns       each step waits TTL \(ttl) s before its bake: +\(ttl * steps) s total (\(steps) steps); after a rollback green "
             + "stays \(ttl) s more, until resolvers forget it"]

@@ -7,7 +7,7 @@ import SwitchyardCore
 /// `green`, forwarding within the service's pair. So a rule created just before a crash is found again, adopted by the
 /// next attempt and removed by `resume`, `rollback` or `gc`. It also carries the tag `switchyard:test-route=<id>` for
 /// people reading the console.
-public struct TestRouteRule: Sendable {
+public struct TestRouteRule: TestRoute {
     public static let tagKey = "switchyard:test-route"
 
     public let elb: ELBv2

@@ -18,13 +18,68 @@ public struct Route53TrafficRouter: TrafficRouter {
     public var changeTimeout: TimeInterval = 300
     public var pollInterval: TimeInterval = 2
 
-    public init(route53: Route53, records: DeploymentSpec.Route53Traffic, clock: DeploymentClock) {
+    /// Reads each stack's load balancer at plan time (`discover`); nil in a router that only moves the weights.
+    public let elb: ELBv2?
+
+    public init(route53: Route53, records: DeploymentSpec.Route53Traffic, clock: DeploymentClock, elb: ELBv2? = nil) {
         self.route53 = route53
+        self.elb = elb
         self.records = records
         self.clock = clock
     }
 
     public var description: String { records.description }
+
+    public var traits: TrafficTraits { TrafficBackendKind.route53.traits }
+
+    /// Route 53 records take no ELB tags: the two stacks' target groups carry the fence's claim instead.
+    public var fenceResources: [String] { records.records.map(\.targetGroup) }
+
+    /// Both records as the file says, their TTL, and each stack's load balancer.
+    public func discover(_ spec: DeploymentSpec) async throws -> TrafficDiscovery {
+        let found = try await read()
+        let stacks = try await stackLoadBalancers()
+        return TrafficDiscovery(weights: weights(found), cacheSeconds: ttl(of: found), stackLoadBalancers: stacks)
+    }
+
+    /// The records' TTL, or `traffic.settle` when that is longer: resolvers keep the old answer that long.
+    public func settle(_ spec: DeploymentSpec, cacheSeconds: Int?) -> TimeSpan {
+        guard let cacheSeconds else { return spec.traffic.settle ?? DeploymentSpec.Traffic.defaultSettle }
+        return max(.seconds(Int64(cacheSeconds)), spec.traffic.settle ?? .zero)
+    }
+
+    /// Each stack's own listener always forwards to its target group: only the records say who carries traffic.
+    public func carried(_ watched: [String], spec: DeploymentSpec) async throws -> [String: Int] {
+        try await currentWeights().percent
+    }
+
+    /// A URL naming the record goes to green's own endpoint, with the record's name as its `Host`.
+    public func probe(_ url: String, greenTargetGroup: String) -> (url: String, hostHeader: String?) {
+        records.probe(url, greenTargetGroup: greenTargetGroup)
+    }
+
+    /// Each stack's load balancer, by its target group: the one of the target group's load balancers whose DNS name the
+    /// stack's record points at (an alias may add `dualstack.`), else its only one.
+    func stackLoadBalancers() async throws -> [String: String] {
+        guard let elb else { return [:] }
+        let groups = try await elb.describeTargetGroups(arns: records.records.map(\.targetGroup))
+        let candidates = Set(groups.flatMap(\.loadBalancerArns)).sorted()
+        let names = try await elb.loadBalancerDNSNames(arns: candidates)
+        var out: [String: String] = [:]
+        for record in records.records {
+            let own = groups.first { $0.arn == record.targetGroup }?.loadBalancerArns ?? []
+            let target = Route53.fqdn(record.target)
+            let pointed = own.first { arn in
+                let name = Route53.fqdn(names[arn] ?? "")
+                return name == target || "dualstack." + name == target
+            }
+            guard let balancer = pointed ?? (own.count == 1 ? own.first : nil) else {
+                throw Route53TrafficError.noLoadBalancer(targetGroup: record.targetGroup, target: record.target, found: own)
+            }
+            out[record.targetGroup] = balancer
+        }
+        return out
+    }
 
     public var resources: [String] {
         records.records.map { "hostedzone/\(records.hostedZoneId) \(Route53.fqdn(records.recordName)) \(records.recordType) \($0.setIdentifier)" }

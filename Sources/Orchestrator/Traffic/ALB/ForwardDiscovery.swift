@@ -133,8 +133,8 @@ public struct TrafficTopology: Sendable {
             weights = try await router.currentWeights()
         }
         var sticky: [String: Int] = [:]
-        for (forward, w) in zip(named, weights.forwards) where w.stickiness?.enabled == true {
-            sticky[forward.arn] = w.stickiness?.durationSeconds ?? 86_400
+        for (forward, w) in zip(named, weights.forwards) {
+            if let seconds = w.stickySeconds { sticky[forward.arn] = seconds }
         }
         return TrafficTopology(weights: weights, sticky: sticky)
     }

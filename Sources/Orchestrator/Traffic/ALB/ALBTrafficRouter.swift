@@ -18,6 +18,36 @@ public struct ALBTrafficRouter: TrafficRouter {
 
     public var resources: [String] { forwards.map(\.arn) }
 
+    public var traits: TrafficTraits { TrafficBackendKind.alb.traits }
+
+    /// Every listener and rule shifted carries the fence's tag.
+    public var fenceResources: [String] { Array(resources.prefix(20)) }
+
+    /// Every forward to the pair on their load balancers, each of which the file must name; their stickiness.
+    public func discover(_ spec: DeploymentSpec) async throws -> TrafficDiscovery {
+        let discovery = ForwardDiscovery(elb: elb)
+        let found = try await discovery.forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
+        let missing = try await discovery.missingForward(spec.traffic.forwards, found: found)
+        let topology = try await TrafficTopology.check(spec: spec, found: found, router: self, missing: missing)
+        return TrafficDiscovery(weights: topology.weights, sticky: topology.sticky)
+    }
+
+    /// The router's forwards and every other forward to the watched groups (the test route aside).
+    public func carried(_ watched: [String], spec: DeploymentSpec) async throws -> [String: Int] {
+        var weights = try await currentWeights().percent
+        let found = try await ForwardDiscovery(elb: elb).forwards(to: watched, skip: TestRouteRule.matcher(spec))
+        for forward in found {
+            // A forward Switchyard cannot parse still counts: any traffic to the group keeps it.
+            let shares = (try? ForwardWeights(actions: forward.actions, resource: forward.description).percent)
+                ?? Dictionary(uniqueKeysWithValues: watched.map { ($0, 1) })
+            for (arn, share) in shares { weights[arn] = max(weights[arn] ?? 0, share) }
+        }
+        return weights
+    }
+
+    /// A listener rule matching the header, at the lowest free priority.
+    public func testRoute(_ spec: DeploymentSpec) -> (any TestRoute)? { TestRouteRule(elb: elb, spec: spec) }
+
     public var description: String {
         forwards.count == 1 ? forwards[0].description : "\(forwards.count) forwards (\(forwards.map(\.description).joined(separator: ", ")))"
     }
@@ -45,7 +75,11 @@ public struct ALBTrafficRouter: TrafficRouter {
     public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
                            known: TrafficWeights?, write rule: WeightWrite) async throws -> TrafficWeights {
         let current: TrafficWeights
-        if let known, known.forwards.map(\.resource) == forwards.map(\.description) { current = known } else { current = try await currentWeights() }
+        if let known, known.forwards.map(\.resource) == forwards.map(\.description), known.forwards.allSatisfy({ $0.alb != nil }) {
+            current = known
+        } else {
+            current = try await currentWeights()
+        }
         var result: [ForwardWeights] = []
         var written: [String] = []
         for (forward, weights) in zip(forwards, current.forwards) {
@@ -83,19 +117,20 @@ public struct ALBTrafficRouter: TrafficRouter {
 
     /// The forward's actions with the new split, or nil when it is there already by the read and by the record
     /// (`ReadConsistency.mayLeaveUnwritten`: a rollback always writes).
-    static func actions(_ current: ForwardWeights, arn: String, blue: String, green: String, percent: Int, stickiness change: StickinessChange,
+    static func actions(_ read: ForwardWeights, arn: String, blue: String, green: String, percent: Int, stickiness change: StickinessChange,
                         write rule: WeightWrite) -> [ListenerAction]? {
+        guard let current = read.alb else { return nil }
         let old = current.actions[current.index]
         var sticky = old.forward?.stickiness
         switch change {
         case .keep:
             break
         case .offWhereGreenLeaves:
-            if percent == 0, (current.percent[green] ?? 0) > 0, sticky?.enabled == true { sticky = Stickiness(enabled: false, durationSeconds: nil) }
+            if percent == 0, (read.percent[green] ?? 0) > 0, sticky?.enabled == true { sticky = Stickiness(enabled: false, durationSeconds: nil) }
         case .restore(let durations):
             if let seconds = durations[arn], sticky?.enabled != true { sticky = Stickiness(enabled: true, durationSeconds: seconds) }
         }
-        if ReadConsistency.mayLeaveUnwritten(rule, readGreen: current.percent[green], readBlue: current.percent[blue], target: percent),
+        if ReadConsistency.mayLeaveUnwritten(rule, readGreen: read.percent[green], readBlue: read.percent[blue], target: percent),
            current.isWeighted, sticky == old.forward?.stickiness {
             return nil
         }
@@ -125,18 +160,20 @@ public struct ALBTrafficRouter: TrafficRouter {
     }
 }
 
-/// A forward action's target groups and their shares.
-public struct ForwardWeights: Sendable, Equatable {
-    /// The listener or rule, for messages.
-    public var resource: String
+/// An ALB forward as read: its actions, so a write changes the forward action's split (and stickiness) only.
+public struct ALBForward: NativeForward, Equatable {
     public var actions: [ListenerAction]
     /// Index of the forward action in `actions`.
     public var index: Int
-    /// Share of each target group in percent.
-    public var percent: [String: Int]
     /// Whether the action is written as a weighted ForwardConfig (not a plain TargetGroupArn).
     public var isWeighted: Bool
 
+    /// The forward's target-group stickiness, if it has any configured.
+    public var stickiness: Stickiness? { actions.indices.contains(index) ? actions[index].forward?.stickiness : nil }
+}
+
+extension ForwardWeights {
+    /// A listener's or rule's actions: exactly one forward action and nothing else.
     public init(actions: [ListenerAction], resource: String) throws {
         let forwards = actions.indices.filter { actions[$0].type == "forward" }
         let others = actions.filter { $0.type != "forward" }.map(\.type)
@@ -144,11 +181,9 @@ public struct ForwardWeights: Sendable, Equatable {
         guard forwards.count == 1, others.isEmpty else {
             throw PlanError.unsupportedActions(resource: resource, types: others.isEmpty ? ["several forward actions"] : others)
         }
-        self.resource = resource
-        self.actions = actions
-        self.index = index
         let action = actions[index]
         var raw: [(String, Int)] = []
+        let isWeighted: Bool
         if let groups = action.forward?.targetGroups, !groups.isEmpty {
             raw = groups.map { ($0.arn, $0.weight ?? 1) }
             isWeighted = true
@@ -163,43 +198,11 @@ public struct ForwardWeights: Sendable, Equatable {
         for (arn, weight) in raw {
             percent[arn, default: 0] += total == 0 ? 0 : Int((Double(weight) * 100 / Double(total)).rounded())
         }
-        self.percent = percent
+        let alb = ALBForward(actions: actions, index: index, isWeighted: isWeighted)
+        let sticky = alb.stickiness.flatMap { $0.enabled ? ($0.durationSeconds ?? 86_400) : nil }
+        self.init(resource: resource, percent: percent, stickySeconds: sticky, native: alb)
     }
 
-    /// A split carried by something other than an ALB action (Route 53 weighted records): no actions to keep.
-    public init(resource: String, percent: [String: Int]) {
-        self.resource = resource
-        self.actions = []
-        self.index = 0
-        self.percent = percent
-        self.isWeighted = true
-    }
-
-    /// The target groups that receive any traffic.
-    public var live: [String] { percent.filter { $0.value > 0 }.map(\.key).sorted() }
-
-    /// The forward's target-group stickiness, if it has any configured.
-    public var stickiness: Stickiness? { actions.indices.contains(index) ? actions[index].forward?.stickiness : nil }
-
-    /// `a=90%, b=10%`, sorted by ARN.
-    static func text(_ percent: [String: Int]) -> String {
-        percent.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)%" }.joined(separator: ", ")
-    }
-}
-
-/// The listener did not end up as asked.
-public enum TrafficError: Error, Sendable, CustomStringConvertible {
-    case readBackMismatch(resource: String, expectedGreen: Int, found: [String: Int])
-    /// Some forwards took the new split and one refused it: they now disagree until a retry or a rollback writes all.
-    case partialWrite(written: [String], failed: String, expectedGreen: Int, error: String)
-
-    public var description: String {
-        switch self {
-        case .readBackMismatch(let resource, let green, let found):
-            return "\(resource) was set to \(green)% green but reads back as \(ForwardWeights.text(found))"
-        case .partialWrite(let written, let failed, let green, let error):
-            return "\(written.joined(separator: ", ")) moved to \(green)% green, but \(failed) did not (\(error)); "
-                + "the forwards disagree until every one is written again (a retry or a rollback writes them all)"
-        }
-    }
+    /// The ALB reading behind this split, when an ALB router read it.
+    var alb: ALBForward? { native as? ALBForward }
 }

@@ -32,9 +32,8 @@ public struct ListenerGuard: Sendable {
 
     public init(aws: AWSClients, spec: DeploymentSpec, settle: TimeInterval = ListenerGuard.defaultSettle) {
         self.elb = aws.elb
-        // Route 53 records take no ELB tags: the two stacks' target groups carry the claim instead.
-        let resources = spec.traffic.route53 != nil ? spec.traffic.targetGroups : spec.traffic.forwards.map(\.arn)
-        self.resourceArns = Array(resources.prefix(20))
+        // What carries the tag is the backend's to say (a listener's forwards, or the stacks' target groups).
+        self.resourceArns = Array(aws.traffic(for: spec).fenceResources.prefix(20))
         self.settle = settle
     }
 
