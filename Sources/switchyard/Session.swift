@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import Orchestrator
+import SQLiteStateStore
 import StateStore
 import SwitchyardCore
 

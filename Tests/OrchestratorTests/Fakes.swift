@@ -1,5 +1,6 @@
 import Foundation
 import Orchestrator
+import SQLiteStateStore
 import StateStore
 import SwitchyardCore
 

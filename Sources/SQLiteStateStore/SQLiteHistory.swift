@@ -1,91 +1,18 @@
 import Foundation
+import StateStore
 import SwitchyardCore
 
-/// A filter over past and present deployments, newest first, one page at a time.
-public struct HistoryQuery: Sendable, Hashable {
-    public var service: String?
-    public var states: [DeploymentState]
-    public var ami: String?
-    public var since: Date?
-    public var until: Date?
-    public var limit: Int
-    /// 1-based.
-    public var page: Int
-
-    public init(service: String? = nil, states: [DeploymentState] = [], ami: String? = nil, since: Date? = nil, until: Date? = nil,
-                limit: Int = 20, page: Int = 1) {
-        self.service = service
-        self.states = states
-        self.ami = ami
-        self.since = since
-        self.until = until
-        self.limit = limit
-        self.page = page
-    }
-
-    /// Whether a deployment passes the filter (not the page): for stores that filter as they read.
-    public func matches(service: String, state: DeploymentState, ami: String, createdAt: Date) -> Bool {
-        if let wanted = self.service, wanted != service { return false }
-        if !states.isEmpty, !states.contains(state) { return false }
-        if let wanted = self.ami, wanted != ami { return false }
-        if let since, createdAt < since { return false }
-        if let until, createdAt >= until { return false }
-        return true
-    }
-
-    /// How many rows of the newest-first list come before this page.
-    public var offset: Int { max(0, page - 1) * limit }
-
-    var whereClause: (String, [SQLValue]) {
-        var conditions: [String] = []
-        var values: [SQLValue] = []
-        if let service { conditions.append("service = ?"); values.append(.text(service)) }
-        if !states.isEmpty {
-            conditions.append("state IN (\(states.map { _ in "?" }.joined(separator: ", ")))")
-            values += states.map { .text($0.rawValue) }
-        }
-        if let ami { conditions.append("ami = ?"); values.append(.text(ami)) }
-        if let since { conditions.append("created_at >= ?"); values.append(.text(StoredDate.text(since))) }
-        if let until { conditions.append("created_at < ?"); values.append(.text(StoredDate.text(until))) }
-        return (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "), values)
-    }
-}
-
-/// A deployment as the history table shows it, read from the indexed columns without decoding the stored record.
-public struct DeploymentSummary: Sendable, Hashable {
-    public var id: String
-    public var service: String
-    public var ami: String
-    public var state: DeploymentState
-    public var createdAt: Date
-    public var updatedAt: Date
-    public var actor: String
-
-    public init(id: String, service: String, ami: String, state: DeploymentState, createdAt: Date, updatedAt: Date, actor: String) {
-        self.id = id
-        self.service = service
-        self.ami = ami
-        self.state = state
-        self.createdAt = createdAt
-        self.updatedAt = updatedAt
-        self.actor = actor
-    }
-}
-
-/// One event of the audit trail with its deployment's service and AMI, for `export`.
-public struct ExportedEvent: Sendable, Hashable {
-    public var event: StoredEvent
-    public var service: String
-    public var ami: String
-
-    public init(event: StoredEvent, service: String, ami: String) {
-        self.event = event
-        self.service = service
-        self.ami = ami
-    }
-}
-
+/// The audit trail, history pages and `export` on the state file.
 extension SQLiteStateStore {
+    /// A deployment's audit trail, oldest first.
+    public func events(deploymentId: String) throws -> [StoredEvent] {
+        let rows = try locked {
+            try db.query("SELECT id, deployment_id, at, from_state, to_state, message, actor, details FROM events WHERE deployment_id = ? ORDER BY id",
+                         [.text(deploymentId)])
+        }
+        return rows.map(Self.event(from:))
+    }
+
     /// One page of deployments matching the query, newest first, and how many match in all.
     public func history(_ query: HistoryQuery) throws -> (deployments: [Deployment], total: Int) {
         let (clause, values) = query.whereClause
@@ -143,5 +70,22 @@ extension SQLiteStateStore {
             to: row[4].flatMap(DeploymentState.init(rawValue:)) ?? .pending,
             message: row[5] ?? "", actor: row[6] ?? "",
             details: (try? RecordCoding.decoder.decode([String: String].self, from: Data((row[7] ?? "{}").utf8))) ?? [:])
+    }
+}
+
+extension HistoryQuery {
+    /// The query's filter as a WHERE clause over the indexed columns of `deployments`.
+    var whereClause: (String, [SQLValue]) {
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        if let service { conditions.append("service = ?"); values.append(.text(service)) }
+        if !states.isEmpty {
+            conditions.append("state IN (\(states.map { _ in "?" }.joined(separator: ", ")))")
+            values += states.map { .text($0.rawValue) }
+        }
+        if let ami { conditions.append("ami = ?"); values.append(.text(ami)) }
+        if let since { conditions.append("created_at >= ?"); values.append(.text(StoredDate.text(since))) }
+        if let until { conditions.append("created_at < ?"); values.append(.text(StoredDate.text(until))) }
+        return (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "), values)
     }
 }
