@@ -16,13 +16,9 @@ enum Session {
 
     /// The crash tests' kill switch, read only by debug builds (the e2e suite's): a release build, the one shipped, has
     /// no way to make itself SIGKILL mid-release, and does not even hold the variable's name.
-    static var crashPoint: CrashPoint? {
-        #if DEBUG
-        return CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"])
-        #else
-        return nil
-        #endif
-    }
+    #if SWITCHYARD_TESTING
+    static var crashPoint: CrashPoint? { CrashPoint(ProcessInfo.processInfo.environment["SWITCHYARD_TEST_CRASH"]) }
+    #endif
 
     /// Warns about settings in the environment that would otherwise be ignored without a word.
     static func checkEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -139,10 +135,9 @@ enum Session {
         let clock = SystemClock()
         let stop = stopOnSignals()
         let effects = HookEffects(inner: AWSEffects(aws: aws, logger: logger, clock: clock, facts: facts), stop: stop)
-        return DeploymentRunner(
+        var runner = DeploymentRunner(
             store: store, effects: effects, clock: clock, actor: actor, logger: logger,
-            holding: holding, stop: stop,
-            crash: crashPoint, detachAtPause: detachAtPause,
+            holding: holding, stop: stop, detachAtPause: detachAtPause,
             onChange: { d, log, at in
                 // An earlier deployment's event (its retention ended by this release) is stored and notified, but this
                 // release's output shows only its own; the retirement is said once, in its own words.
@@ -158,6 +153,10 @@ enum Session {
                 live?.update(d)
                 plain?.update(d)
             })
+        #if SWITCHYARD_TESTING
+        runner.crash = crashPoint
+        #endif
+        return runner
     }
 
     /// Runs a deployment with the live view on a terminal (one plain line per event elsewhere).
