@@ -106,11 +106,6 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         }
     }
 
-    /// The versions recorded in schema_migrations, in order.
-    public func appliedMigrations() throws -> [Int] {
-        try lock.withLock { try db.query("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0[0].flatMap { Int($0) } } }
-    }
-
     /// `SWITCHYARD_DB`, else `$XDG_STATE_HOME/switchyard/state.db`, else `~/.local/state/switchyard/state.db`.
     public static func defaultPath(environment: [String: String]) -> String {
         StateLocation.defaultSQLitePath(environment: environment)
