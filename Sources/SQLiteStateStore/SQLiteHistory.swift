@@ -10,7 +10,7 @@ extension SQLiteStateStore {
             try db.query("SELECT id, deployment_id, at, from_state, to_state, message, actor, details FROM events WHERE deployment_id = ? ORDER BY id",
                          [.text(deploymentId)])
         }
-        return rows.map(Self.event(from:))
+        return rows.map(Rows.event(from:))
     }
 
     /// One page of deployments matching the query, newest first, and how many match in all.
@@ -57,19 +57,9 @@ extension SQLiteStateStore {
                 SELECT e.id, e.deployment_id, e.at, e.from_state, e.to_state, e.message, e.actor, e.details, d.service, d.ami
                 FROM events e JOIN deployments d ON d.id = e.deployment_id\(clause) ORDER BY e.at, e.id
                 """, values) { row in
-                try body(ExportedEvent(event: Self.event(from: row), service: row[8] ?? "", ami: row[9] ?? ""))
+                try body(ExportedEvent(event: Rows.event(from: row), service: row[8] ?? "", ami: row[9] ?? ""))
             }
         }
-    }
-
-    static func event(from row: [String?]) -> StoredEvent {
-        StoredEvent(
-            id: Int64(row[0] ?? "") ?? 0, deploymentId: row[1] ?? "",
-            at: row[2].flatMap(StoredDate.parse) ?? Date(timeIntervalSince1970: 0),
-            from: row[3].flatMap(DeploymentState.init(rawValue:)) ?? .pending,
-            to: row[4].flatMap(DeploymentState.init(rawValue:)) ?? .pending,
-            message: row[5] ?? "", actor: row[6] ?? "",
-            details: (try? RecordCoding.decoder.decode([String: String].self, from: Data((row[7] ?? "{}").utf8))) ?? [:])
     }
 }
 

@@ -9,7 +9,7 @@ extension SQLiteStateStore {
             try db.transaction {
                 if let here = try records("SELECT id, record, version FROM deployments WHERE id = ?", [.text(d.id)]).first {
                     let trail = try db.query("SELECT id, deployment_id, at, from_state, to_state, message, actor, details FROM events "
-                                             + "WHERE deployment_id = ? ORDER BY id", [.text(d.id)]).map(Self.event(from:))
+                                             + "WHERE deployment_id = ? ORDER BY id", [.text(d.id)]).map(Rows.event(from:))
                     if let difference = ImportComparison.difference(here: here, trail: trail, source: d, sourceTrail: events) {
                         throw StateStoreError.importConflict(id: d.id, detail: difference)
                     }

@@ -4,23 +4,6 @@ import SwitchyardCore
 
 /// The service's lease: one row of `leases` per service, taken and renewed in write transactions.
 extension SQLiteStateStore {
-    static func leaseColumns(_ service: String, _ deploymentId: String, _ holder: LeaseHolder, at: Date, ttl: TimeInterval) -> [SQLValue] {
-        [.text(service), .text(deploymentId), .text(holder.id), .int(Int64(holder.pid)), .text(holder.host), .text(holder.actor),
-         .text(StoredDate.text(at)), .text(StoredDate.text(at)), .text(StoredDate.text(at.addingTimeInterval(ttl)))]
-    }
-
-    static let leaseSelect = "SELECT service, deployment_id, holder, pid, host, actor, acquired_at, heartbeat_at, expires_at FROM leases"
-
-    static func lease(from row: [String?]) -> Lease? {
-        guard let service = row[0], let id = row[1], let holder = row[2] else { return nil }
-        return Lease(
-            service: service, deploymentId: id,
-            holder: LeaseHolder(id: holder, pid: Int32(row[3] ?? "") ?? 0, host: row[4] ?? "", actor: row[5] ?? ""),
-            acquiredAt: row[6].flatMap(StoredDate.parse) ?? .distantPast,
-            heartbeatAt: row[7].flatMap(StoredDate.parse) ?? .distantPast,
-            expiresAt: row[8].flatMap(StoredDate.parse) ?? .distantPast)
-    }
-
     /// Writes the lease row; the caller holds the write transaction and has checked that no live lease stands.
     func writeLease(service: String, deploymentId: String, holder: LeaseHolder, at: Date, ttl: TimeInterval) throws {
         try db.query("""
@@ -29,11 +12,11 @@ extension SQLiteStateStore {
             ON CONFLICT (service) DO UPDATE SET deployment_id = excluded.deployment_id, holder = excluded.holder,
                 pid = excluded.pid, host = excluded.host, actor = excluded.actor, acquired_at = excluded.acquired_at,
                 heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
-            """, Self.leaseColumns(service, deploymentId, holder, at: at, ttl: ttl))
+            """, Rows.leaseColumns(service, deploymentId, holder, at: at, ttl: ttl))
     }
 
     func leaseRow(service: String) throws -> Lease? {
-        try db.query(Self.leaseSelect + " WHERE service = ?", [.text(service)]).first.flatMap(Self.lease(from:))
+        try db.query(Rows.leaseSelect + " WHERE service = ?", [.text(service)]).first.flatMap(Rows.lease(from:))
     }
 
     /// Takes the lease on the deployment's service, in one write transaction. Refuses while another live holder has it;
@@ -79,6 +62,6 @@ extension SQLiteStateStore {
 
     /// The lease that names this deployment, live or not.
     public func lease(deploymentId: String) throws -> Lease? {
-        try locked { try db.query(Self.leaseSelect + " WHERE deployment_id = ?", [.text(deploymentId)]).first.flatMap(Self.lease(from:)) }
+        try locked { try db.query(Rows.leaseSelect + " WHERE deployment_id = ?", [.text(deploymentId)]).first.flatMap(Rows.lease(from:)) }
     }
 }
