@@ -2,6 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0 (the text is LICENSE; a manifest has no licence field of its own)
 import PackageDescription
 
+// Test-only code (crash points, raw SQL, creating a DynamoDB table synchronously) is compiled under `#if
+// SWITCHYARD_TESTING`, set for debug builds alone: the unit tests and the e2e suite use the debug binary, while the
+// release binary that scripts/package ships holds none of it.
+let testing: [SwiftSetting] = [.define("SWITCHYARD_TESTING", .when(configuration: .debug))]
+
 let package = Package(
     name: "Switchyard",
     platforms: [.macOS(.v14)],
@@ -30,23 +35,26 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The state store protocol and the value types every store shares; no database of its own.
+        .target(name: "StateStore", dependencies: ["SwitchyardCore"]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "StateStore", dependencies: ["CSQLite", "SwitchyardCore"]),
+        // The state file: the one target that links SQLite.
+        .target(name: "SQLiteStateStore", dependencies: ["CSQLite", "StateStore", "SwitchyardCore"], swiftSettings: testing),
         // The state in one DynamoDB table, for a team whose runners are on several machines.
-        .target(name: "DynamoStateStore", dependencies: ["StateStore", "AWS", "SwitchyardCore"]),
+        .target(name: "DynamoStateStore", dependencies: ["StateStore", "AWS", "SwitchyardCore"], swiftSettings: testing),
         // HTTP health probes and the other checks a step runs.
         .target(name: "Probes", dependencies: ["SwitchyardCore", "HTTP"]),
         .target(name: "Orchestrator", dependencies: [
             "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: testing),
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
         .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardCore", "AWS", "StateStore", "DynamoStateStore", "Orchestrator", "Dashboard",
+            "SwitchyardCore", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], plugins: ["GitRevision"]),
+        ], swiftSettings: testing, plugins: ["GitRevision"]),
         // Records the git revision for `switchyard --version`.
         .plugin(name: "GitRevision", capability: .buildTool()),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
@@ -54,9 +62,9 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "AWS", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "SwitchyardCore"]),
-        .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SwitchyardCore", "DynamoStateStore", "AWS",
+        .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SQLiteStateStore", "SwitchyardCore", "DynamoStateStore", "AWS",
                                                             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "StateStore", "SwitchyardCore"]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "SwitchyardCore", "AWS", "StateStore"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "StateStore", "SQLiteStateStore", "SwitchyardCore"]),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "SwitchyardCore", "AWS", "StateStore", "SQLiteStateStore"]),
     ]
 )

@@ -13,8 +13,6 @@ public final class RequestCounter: @unchecked Sendable {
 
     /// Attempts so far, all actions together.
     public var total: Int { lock.withLock { counts.values.reduce(0, +) } }
-    /// Attempts so far per action.
-    public var byAction: [String: Int] { lock.withLock { counts } }
 }
 
 /// Calls AWS query-protocol APIs: encodes, signs, sends, retries per the policy, decodes results and errors.

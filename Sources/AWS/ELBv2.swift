@@ -194,16 +194,6 @@ public struct ELBv2: Sendable {
         }
     }
 
-    /// The rule, or nil when it does not exist.
-    public func describeRule(arn: String) async throws -> ListenerRule? {
-        do {
-            let result = try await client.call(.elasticLoadBalancing, action: "DescribeRules", parameters: QueryEncoding.memberList("RuleArns", [arn]))
-            return Self.rules(in: result).first { $0.arn == arn }
-        } catch where isNotFound(error) {
-            return nil
-        }
-    }
-
     /// The listeners, in one call (absent ones are left out; nil answers `ListenerNotFound` for any of them).
     public func describeListeners(arns: [String]) async throws -> [Listener]? {
         guard !arns.isEmpty else { return [] }

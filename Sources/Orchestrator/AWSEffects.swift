@@ -144,6 +144,9 @@ public struct AWSEffects: EffectPerformer {
             return try await deregisterFleet(name, d)
         case .observeDrain(let name):
             return try await observeDrain(name, d)
+        case .removeLaunchTemplateVersion(let version):
+            try await removeLaunchTemplateVersion(version, of: d)
+            return .launchTemplateVersionDeleted(version)
         case .pinBlue:
             return try await pinBlue(d)
         case .copyToGreen(let kind):

@@ -3,18 +3,12 @@ import Logging
 import StateStore
 import SwitchyardCore
 
-/// The reconcile loop: load → the core decides → run the effect against AWS → persist, until a terminal state.
-/// `start`, `resume` and `rollback` run the same loop; the stored record alone says where to go on.
+/// A release as an input of the reconcile loop: `Machine.decide` until a terminal state, operator requests from other
+/// terminals before each decision, effects whose failures become events, a stop that is stored and resumable.
+/// `start`, `resume` and `rollback` run it; the stored record alone says where to go on.
 public struct DeploymentRunner: Sendable {
     /// The lease this process holds on the deployment's service, renewed while the loop runs.
-    public struct Holding: Sendable {
-        public var holder: LeaseHolder
-        public var ttl: TimeInterval
-        public init(holder: LeaseHolder, ttl: TimeInterval = 15) {
-            self.holder = holder
-            self.ttl = ttl
-        }
-    }
+    public typealias Holding = ReconcileLoop.Holding
 
     public let store: StateStore
     public let effects: EffectPerformer
@@ -26,8 +20,10 @@ public struct DeploymentRunner: Sendable {
     public let requestPoll: TimeInterval
     /// Set by a signal handler: the loop stops at the next safe point, between two effects.
     public let stop: StopRequest?
-    /// Test-only crash points around effects (see `CrashPoint`).
-    public let crash: CrashPoint?
+    #if SWITCHYARD_TESTING
+    /// Test-only crash points around effects (see `CrashPoint`); absent from release builds.
+    public var crash: CrashPoint?
+    #endif
     /// Stop (resumably) instead of waiting at a manual gate: for CI jobs that promote later.
     public let detachAtPause: Bool
     /// Called after every stored change that has an audit-log entry, for progress output.
@@ -36,7 +32,7 @@ public struct DeploymentRunner: Sendable {
     public let onUpdate: @Sendable (Deployment) -> Void
 
     public init(store: StateStore, effects: EffectPerformer, clock: DeploymentClock, actor: String, logger: Logger,
-                holding: Holding? = nil, requestPoll: TimeInterval = 0.25, stop: StopRequest? = nil, crash: CrashPoint? = nil,
+                holding: Holding? = nil, requestPoll: TimeInterval = 0.25, stop: StopRequest? = nil,
                 detachAtPause: Bool = false, onChange: @escaping @Sendable (Deployment, LogEntry, Date) -> Void = { _, _, _ in },
                 onUpdate: @escaping @Sendable (Deployment) -> Void = { _ in }) {
         self.onUpdate = onUpdate
@@ -48,78 +44,71 @@ public struct DeploymentRunner: Sendable {
         self.holding = holding
         self.requestPoll = requestPoll
         self.stop = stop
-        self.crash = crash
         self.detachAtPause = detachAtPause
         self.onChange = onChange
     }
 
     /// Runs the deployment until it is terminal. Every state change is stored before the next AWS call.
     public func run(_ start: Deployment) async throws -> Deployment {
-        var d = start
-        var renewed = clock.now()
-        // A heartbeat beside the loop, so a long AWS call (retries with backoff) never lets the lease expire.
-        let heartbeat = holding.map { holding in
-            Task { [store, clock] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(nanoseconds: UInt64(holding.ttl / 3 * 1_000_000_000))
-                    if Task.isCancelled { return }
-                    try? store.renewLease(service: start.service, deploymentId: start.id, holder: holding.holder, at: clock.now(), ttl: holding.ttl)
-                }
-            }
-        }
-        defer { heartbeat?.cancel() }
-        while true {
-            try Task.checkCancellation()
-            if let signal = stop?.signal, !d.state.isTerminal {
-                let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(signal): stopped at a safe point; continue with `switchyard resume \(d.id)`",
-                                   details: ["signal": signal])
-                d = try persist(Transition(deployment: d, log: log), actor: actor)
-                throw Interrupted(deployment: d, signal: signal)
-            }
-            if let holding, clock.now().timeIntervalSince(renewed) >= holding.ttl / 3 {
-                renewed = clock.now()
-                try store.renewLease(service: d.service, deploymentId: d.id, holder: holding.holder, at: renewed, ttl: holding.ttl)
-            }
-            d = try handleRequests(d)
-            let now = clock.now()
-            switch Machine.decide(d, now: now) {
-            case .done:
-                return d
-            case .transition(let t):
-                d = try persist(t, actor: actor)
-            case .wait(let until):
-                if detachAtPause && d.state == .paused && !d.promoteRequested {
-                    let log = LogEntry(from: .paused, to: .paused, message: "detached at the manual gate; continue with `switchyard promote \(d.id)`")
-                    d = try persist(Transition(deployment: d, log: log), actor: actor)
-                    throw DetachedAtGate(deployment: d)
-                }
-                // Wake often enough to see requests from other terminals and to renew the lease.
-                var wake = until
-                if requestPoll > 0 { wake = min(wake, now.addingTimeInterval(requestPoll)) }
-                if let holding { wake = min(wake, renewed.addingTimeInterval(holding.ttl / 3)) }
-                try await clock.sleep(until: wake)
-            case .perform(let effect):
-                if let holding, effect.needsLease {
-                    // Fence: the lease must still be ours right before AWS is changed or a hook starts (a process
-                    // stopped past its lease, then taken over, stops here instead of acting on a stale record).
-                    renewed = clock.now()
-                    try store.renewLease(service: d.service, deploymentId: d.id, holder: holding.holder, at: renewed, ttl: holding.ttl)
-                }
-                crash?.reached(.before, effect)
-                let event = try await outcome(of: effect, d)
-                crash?.reached(.afterCall, effect)
-                d = try persist(Machine.apply(d, event, now: clock.now()), actor: actor)
-                crash?.reached(.afterSave, effect)
-                if case .groupRetired(let name) = event { try endRetention(of: name, by: d) }
-            }
-        }
+        let loop = ReconcileLoop(store: store, clock: clock, actor: actor, holding: holding, stop: stop, onChange: onChange, onUpdate: onUpdate)
+        return try await loop.run(start, self).deployment
     }
+}
+
+extension DeploymentRunner: ReconcileInput {
+    public func decide(_ d: Deployment, now: Date) -> Decision? { Machine.decide(d, now: now) }
+
+    public func stoppable(_ d: Deployment, now: Date) -> Bool { !d.state.isTerminal }
+
+    /// The stop is stored in the trail, and the release ends resumable.
+    public func stopped(_ d: Deployment, by signal: String, in loop: ReconcileLoop) throws -> String {
+        let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(signal): stopped at a safe point; continue with `switchyard resume \(d.id)`",
+                           details: ["signal": signal])
+        throw Interrupted(deployment: try loop.persist(Transition(deployment: d, log: log), self), signal: signal)
+    }
+
+    /// Applies rollback and promote requests written by other terminals, oldest first.
+    public func refresh(_ d: Deployment, in loop: ReconcileLoop) throws -> Deployment {
+        var d = d
+        for request in try store.pendingRequests(deploymentId: d.id) {
+            let event: Event
+            switch request.kind {
+            case .rollback: event = .rollbackRequested(reason: request.reason ?? "no reason given", actor: request.actor)
+            case .promote where request.reason == OperatorRequest.acceptCurrent: event = .acceptCurrentRequested(actor: request.actor)
+            case .promote: event = .promoteRequested
+            }
+            d = try loop.persist(Machine.apply(d, event, now: clock.now()), self, actor: request.actor)
+            try store.markHandled(request, at: clock.now())
+        }
+        return d
+    }
+
+    public func willWait(_ d: Deployment, in loop: ReconcileLoop) throws {
+        guard detachAtPause && d.state == .paused && !d.promoteRequested else { return }
+        let log = LogEntry(from: .paused, to: .paused, message: "detached at the manual gate; continue with `switchyard promote \(d.id)`")
+        throw DetachedAtGate(deployment: try loop.persist(Transition(deployment: d, log: log), self))
+    }
+
+    public var poll: TimeInterval? { requestPoll > 0 ? requestPoll : nil }
+
+    public func entry(_ log: LogEntry, for d: Deployment) -> LogEntry { log.stamped(with: d) }
 
     /// The effect's event, or `effectFailed` (`effectUnreachable` when AWS could not be reached); a cancelled task
     /// stops the loop with the record as it was. A signal abandons the effect at once (a hook stops on its own):
     /// whatever it did or returned is left out of the record, which says where it stopped, and `resume` runs it
     /// again, as after a crash.
-    private func outcome(of effect: Effect, _ d: Deployment) async throws -> Event {
+    public func perform(_ effect: Effect, for d: Deployment, in loop: ReconcileLoop) async throws -> Event {
+        #if SWITCHYARD_TESTING
+        crash?.reached(.before, effect)
+        #endif
+        let event = try await outcome(of: effect, d, in: loop)
+        #if SWITCHYARD_TESTING
+        crash?.reached(.afterCall, effect)
+        #endif
+        return event
+    }
+
+    private func outcome(of effect: Effect, _ d: Deployment, in loop: ReconcileLoop) async throws -> Event {
         do {
             if case .runHook = effect { return try await effects.perform(effect, for: d) }
             guard let stop else { return try await effects.perform(effect, for: d) }
@@ -128,7 +117,7 @@ public struct DeploymentRunner: Sendable {
             let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(stopped.signal) during \(effect.title): its AWS request was "
                                    + "abandoned (AWS may or may not have done it; `switchyard resume \(d.id)` looks before it acts again)",
                                details: ["signal": stopped.signal, "effect": effect.title])
-            throw Interrupted(deployment: try persist(Transition(deployment: d, log: log), actor: actor), signal: stopped.signal)
+            throw Interrupted(deployment: try loop.persist(Transition(deployment: d, log: log), self), signal: stopped.signal)
         } catch is CancellationError {
             throw CancellationError()
         } catch let fenced as FencedOut {
@@ -141,37 +130,17 @@ public struct DeploymentRunner: Sendable {
         }
     }
 
-    /// Applies rollback and promote requests written by other terminals, oldest first.
-    private func handleRequests(_ d: Deployment) throws -> Deployment {
-        var d = d
-        for request in try store.pendingRequests(deploymentId: d.id) {
-            let event: Event
-            switch request.kind {
-            case .rollback: event = .rollbackRequested(reason: request.reason ?? "no reason given", actor: request.actor)
-            case .promote where request.reason == OperatorRequest.acceptCurrent: event = .acceptCurrentRequested(actor: request.actor)
-            case .promote: event = .promoteRequested
-            }
-            d = try persist(Machine.apply(d, event, now: clock.now()), actor: request.actor)
-            try store.markHandled(request, at: clock.now())
-        }
-        return d
-    }
-
     /// A group this deployment retired from green's target group may be an earlier release's retained blue: that
     /// release's audit trail says its retention ended early, and why.
-    private func endRetention(of group: String, by d: Deployment) throws {
+    public func stored(_ event: Event, of effect: Effect, _ d: Deployment, in loop: ReconcileLoop) throws -> String? {
+        #if SWITCHYARD_TESTING
+        crash?.reached(.afterSave, effect)
+        #endif
+        guard case .groupRetired(let group) = event else { return nil }
         for earlier in try store.retainedBlues(service: d.service) where earlier.id != d.id && earlier.plan.blue.autoScalingGroup == group {
-            _ = try persist(Machine.apply(earlier, .blueRetired(by: d.id), now: clock.now()), actor: actor)
+            _ = try loop.persist(Machine.apply(earlier, .blueRetired(by: d.id), now: clock.now()), self)
         }
-    }
-
-    private func persist(_ t: Transition, actor: String) throws -> Deployment {
-        let now = clock.now()
-        let log = t.log.map { $0.stamped(with: t.deployment) }
-        let saved = try store.save(t.deployment, log: log, actor: actor, at: now, holder: holding?.holder)
-        if let log { onChange(saved, log, now) }
-        onUpdate(saved)
-        return saved
+        return nil
     }
 }
 
@@ -263,6 +232,7 @@ public struct StoppedBySignal: Error, Sendable, CustomStringConvertible {
     public var description: String { "stopped by \(signal)" }
 }
 
+#if SWITCHYARD_TESTING
 /// A test-only crash point: the process kills itself (SIGKILL) at a chosen moment around a chosen effect, so the
 /// end-to-end tests can prove that `resume` ends a release as an uninterrupted run would. Set from
 /// `SWITCHYARD_TEST_CRASH=<moment>:<effect>[:<n>]`, moment one of `before`, `after-call`, `after-save`; effect an
@@ -295,3 +265,4 @@ public final class CrashPoint: @unchecked Sendable {
         if hit { die() }
     }
 }
+#endif

@@ -4,9 +4,9 @@ import StateStore
 import SwitchyardCore
 
 /// Retires the blue groups of completed releases whose retention is over, and removes the test route a failed rollback
-/// left standing. `start` and `gc` run it for the services
-/// they touch (never a read command); it works on a service only while holding that service's lease, never while
-/// another of its deployments is active, and never on a group whose target group carries traffic.
+/// left standing: an input of the reconcile loop (`ReconcileLoop`). `start` and `gc` run it for the services they
+/// touch (never a read command); it works on a service only while holding that service's lease, never while another
+/// of its deployments is active, and never on a group whose target group carries traffic.
 public struct Housekeeper: Sendable {
     public struct Outcome: Sendable {
         public var deployment: Deployment
@@ -44,70 +44,34 @@ public struct Housekeeper: Sendable {
     }
 
     /// Retires the blue of each deployment `due` gave; one failure does not stop the others. Each retirement is a
-    /// progression stored in the record (begun, settled, deregistered, drained, removed), run under the service's lease
-    /// renewed while it waits: killed at any point, the next `gc` or `start` goes on from the stored deadlines.
+    /// progression stored in the record (begun, settled, deregistered, drained, removed), run by the reconcile loop
+    /// under the service's lease renewed while it waits: killed at any point, the next `gc` or `start` goes on from the
+    /// stored deadlines.
     public func collect(_ due: [Deployment]) async -> [Outcome] {
-        var outcomes: [Outcome] = []
-        for d in due {
-            guard Machine.housekeeping(d, now: clock.now()) != nil else { continue }
-            let holder = LeaseHolder(actor: actor)
-            do {
-                try store.acquireLease(deploymentId: d.id, service: d.service, holder: holder, at: clock.now(), ttl: Self.leaseTTL)
-            } catch {
-                outcomes.append(Outcome(deployment: d, problem: String(describing: error)))
-                continue
-            }
-            defer { try? store.releaseLease(service: d.service, holder: holder) }
-            do {
-                outcomes.append(try await run(d, holder: holder))
-            } catch {
-                outcomes.append(Outcome(deployment: (try? store.deployment(id: d.id)) ?? d, problem: String(describing: error)))
-            }
-        }
-        return outcomes
+        await ReconcileLoop.eachUnderLease(due, store: store, clock: clock, actor: actor, ttl: Self.leaseTTL, stop: stop, onChange: onChange,
+                                           due: { Machine.housekeeping($0, now: clock.now()) != nil },
+                                           input: { Chores(performer: try effects($0.plan.spec)) })
+            .map { Outcome(deployment: $0.deployment, problem: $0.problem) }
     }
 
     /// How long the housekeeping lease lives without a renewal; renewed every third of it.
     static let leaseTTL: TimeInterval = 60
 
-    /// One deployment's housekeeping until nothing is due, or a problem stops it (the record keeps where it got to).
-    private func run(_ start: Deployment, holder: LeaseHolder) async throws -> Outcome {
-        var d = start
-        let performer = try effects(d.plan.spec)
-        var renewed = clock.now()
-        while let decision = Machine.housekeeping(d, now: clock.now()) {
-            if let signal = stop?.signal { return Outcome(deployment: d, problem: "stopped by \(signal); the next gc or start goes on from here") }
-            if clock.now().timeIntervalSince(renewed) >= Self.leaseTTL / 3 {
-                renewed = clock.now()
-                try store.renewLease(service: d.service, deploymentId: d.id, holder: holder, at: renewed, ttl: Self.leaseTTL)
-            }
-            switch decision {
-            case .done:
-                return Outcome(deployment: d, problem: nil)
-            case .transition(let t):
-                d = try save(t, holder: holder)
-            case .wait(let until):
-                // In short slices, so a stop request is seen within a second.
-                try await clock.sleep(until: min(until, renewed.addingTimeInterval(Self.leaseTTL / 3), clock.now().addingTimeInterval(1)))
-            case .perform(let effect):
-                if effect.needsLease {
-                    renewed = clock.now()
-                    try store.renewLease(service: d.service, deploymentId: d.id, holder: holder, at: renewed, ttl: Self.leaseTTL)
-                }
-                let event = try await performer.perform(effect, for: d)
-                d = try save(Machine.apply(d, event, now: clock.now()), holder: holder)
-                if let stuck = d.removal?.stuck { return Outcome(deployment: d, problem: stuck) }
-            }
-        }
-        return Outcome(deployment: d, problem: nil)
-    }
+    /// Housekeeping as an input of the reconcile loop: `Machine.housekeeping` until nothing is due, or a removal
+    /// stuck on a target still serving (the record keeps where it got to).
+    struct Chores: ReconcileInput {
+        let performer: EffectPerformer
 
-    /// Fenced like the runner's saves: written only while this process still holds the service's lease.
-    private func save(_ t: Transition, holder: LeaseHolder) throws -> Deployment {
-        let now = clock.now()
-        let saved = try store.save(t.deployment, log: t.log, actor: actor, at: now, holder: holder)
-        if let log = t.log { onChange(saved, log, now) }
-        return saved
+        func decide(_ d: Deployment, now: Date) -> Decision? { Machine.housekeeping(d, now: now) }
+
+        func perform(_ effect: Effect, for d: Deployment, in loop: ReconcileLoop) async throws -> Event {
+            try await performer.perform(effect, for: d)
+        }
+
+        func stored(_ event: Event, of effect: Effect, _ d: Deployment, in loop: ReconcileLoop) throws -> String? { d.removal?.stuck }
+
+        /// In short slices, so a stop request is seen within a second.
+        var poll: TimeInterval? { 1 }
     }
 }
 

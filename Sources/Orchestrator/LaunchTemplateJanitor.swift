@@ -1,10 +1,12 @@
 import AWS
 import Foundation
+import Logging
 import StateStore
 import SwitchyardCore
 
 /// Deletes the launch-template versions Switchyard created once their release is over and no group uses them: the
-/// version of a rolled-back green, and of a promoted green that a later release retired. Run by `gc`.
+/// version of a rolled-back green, and of a promoted green that a later release retired. Run by `gc`, as an input of
+/// the reconcile loop: one effect (`removeLaunchTemplateVersion`) per deployment, under the service's lease.
 public struct LaunchTemplateJanitor: Sendable {
     public struct Outcome: Sendable {
         public var deployment: Deployment
@@ -17,11 +19,15 @@ public struct LaunchTemplateJanitor: Sendable {
     public let clock: DeploymentClock
     public let actor: String
     public let aws: @Sendable (DeploymentSpec) throws -> AWSClients
+    public let logger: Logger
 
-    public init(store: StateStore, clock: DeploymentClock, actor: String, aws: @escaping @Sendable (DeploymentSpec) throws -> AWSClients) {
+    public init(store: StateStore, clock: DeploymentClock, actor: String,
+                logger: Logger = Logger(label: "switchyard.gc", factory: { _ in SwiftLogNoOpLogHandler() }),
+                aws: @escaping @Sendable (DeploymentSpec) throws -> AWSClients) {
         self.store = store
         self.clock = clock
         self.actor = actor
+        self.logger = logger
         self.aws = aws
     }
 
@@ -46,45 +52,28 @@ public struct LaunchTemplateJanitor: Sendable {
     /// Deletes each version after checking that it is still Switchyard's, not the default, and that green is gone.
     /// One failure does not stop the others.
     public func collect(_ due: [Deployment]) async -> [Outcome] {
-        var outcomes: [Outcome] = []
-        for d in due {
-            guard let version = d.greenLaunchTemplateVersion else { continue }
-            do {
-                let problem = try await delete(version, of: d)
-                if problem == nil {
-                    let t = Machine.apply(d, .launchTemplateVersionDeleted(version), now: clock.now())
-                    try store.save(t.deployment, log: t.log, actor: actor, at: clock.now())
-                    outcomes.append(Outcome(deployment: t.deployment, version: version, problem: nil))
-                } else {
-                    outcomes.append(Outcome(deployment: d, version: version, problem: problem))
-                }
-            } catch {
-                outcomes.append(Outcome(deployment: d, version: version, problem: String(describing: error)))
-            }
-        }
-        return outcomes
+        let versions = Dictionary(due.compactMap { d in d.greenLaunchTemplateVersion.map { (d.id, $0) } }, uniquingKeysWith: { first, _ in first })
+        let ends = await ReconcileLoop.eachUnderLease(
+            due, store: store, clock: clock, actor: actor, ttl: Self.leaseTTL, stop: nil, onChange: { _, _, _ in },
+            due: { $0.greenLaunchTemplateVersion != nil },
+            input: { [aws, logger, clock] d in Versions(performer: AWSEffects(aws: try aws(d.plan.spec), logger: logger, clock: clock)) })
+        return ends.map { Outcome(deployment: $0.deployment, version: versions[$0.deployment.id] ?? 0, problem: $0.problem) }
     }
 
-    private func delete(_ version: Int, of d: Deployment) async throws -> String? {
-        let aws = try aws(d.plan.spec)
-        let template = d.plan.blue.launchTemplateId
-        if let pair = d.plan.pair {
-            // The pair's groups stay: the version goes only when neither launches from it.
-            let groups = try await aws.autoScaling.describeAutoScalingGroups(names: pair.groups)
-            if let user = groups.first(where: { GroupCopier.launchTemplate(of: $0)?.version == String(version) }) {
-                return "\(user.name) of the pair still launches from version \(version)"
-            }
-        } else if !(try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.greenAutoScalingGroup]).isEmpty) {
-            return "green's group \(d.plan.greenAutoScalingGroup) still exists"
+    /// How long the gc lease lives without a renewal.
+    static let leaseTTL: TimeInterval = 60
+
+    /// Template gc as an input of the reconcile loop: the green version goes, once.
+    struct Versions: ReconcileInput {
+        let performer: EffectPerformer
+
+        func decide(_ d: Deployment, now: Date) -> Decision? {
+            guard d.launchTemplateVersionDeleted != true, let version = d.greenLaunchTemplateVersion else { return nil }
+            return .perform(.removeLaunchTemplateVersion(version))
         }
-        guard let found = try await aws.ec2.describeLaunchTemplateVersions(templateId: template, versions: [String(version)]).first else {
-            return nil
+
+        func perform(_ effect: Effect, for d: Deployment, in loop: ReconcileLoop) async throws -> Event {
+            try await performer.perform(effect, for: d)
         }
-        guard found.versionDescription == AWSEffects.launchTemplateDescription(d) else {
-            return "version \(version) of \(d.plan.blue.launchTemplateName) was not created by this deployment"
-        }
-        if found.isDefault { return "version \(version) is the default of \(d.plan.blue.launchTemplateName)" }
-        let failed = try await aws.ec2.deleteLaunchTemplateVersions(templateId: template, versions: [version])
-        return failed[version]
     }
 }

@@ -97,7 +97,16 @@ public enum StateLocation: Sendable, Hashable, CustomStringConvertible {
         }
         if let dbFromEnvironment { return .sqlite(path: dbFromEnvironment) }
         if let configState { return try parse(configState.value, source: configState.source) }
-        return .sqlite(path: SQLiteStateStore.defaultPath(environment: environment))
+        return .sqlite(path: defaultSQLitePath(environment: environment))
+    }
+
+    /// The default state file: `SWITCHYARD_DB`, else `$XDG_STATE_HOME/switchyard/state.db`, else
+    /// `~/.local/state/switchyard/state.db`.
+    public static func defaultSQLitePath(environment: [String: String]) -> String {
+        if let path = environment["SWITCHYARD_DB"], !path.isEmpty { return path }
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/switchyard/state.db" }
+        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+        return home + "/.local/state/switchyard/state.db"
     }
 }
 

@@ -3,14 +3,18 @@ import SwitchyardCore
 
 // The state store seam: what the orchestrator and the CLI need from wherever a team keeps its state, and nothing more.
 //
-// Two implementations:
-// - `SQLiteStateStore` (this module, Sources/StateStore): the state file. Its SQLite-only parts (migrations, the
-//   default path, `integrityProblems`, read-only opening, raw SQL for tests) stay on the class, out of the protocol.
-// - The DynamoDB store lives in its own target, `DynamoStateStore` (Sources/DynamoStateStore, depending on
-//   "StateStore", "AWS" and "SwitchyardCore"), so this module stays free of AWS wire formats. The `switchyard` target
-//   depends on it and opens it in one place: `StateLocation.open` (Sources/switchyard/StateOpening.swift).
-//   It uses the shared value types of this module (StoredEvent, OperatorRequest, Lease, LeaseHolder, LeaseError,
-//   HistoryQuery, DeploymentSummary, ExportedEvent, StateStoreError, StoredDate, RecordCoding).
+// This module holds the protocol and the value types every store shares (StoredEvent, OperatorRequest, Lease,
+// LeaseHolder, LeaseError, HistoryQuery, DeploymentSummary, ExportedEvent, ImportOutcome, ImportComparison,
+// StateStoreError, StoredDate, RecordCoding), `StateLocation` and `StateCopy`; it links no database. Each backend is
+// its own target, laid out file for file the same way (the store and its deployments; Leases; Requests; History;
+// Import; the item or row mapping):
+// - `SQLiteStateStore` (Sources/SQLiteStateStore, the only target that links CSQLite): the state file. Its
+//   SQLite-only parts (migrations, `integrityProblems`, read-only opening, `checkpointAll`) stay on the class, out of
+//   the protocol.
+// - `DynamoStateStore` (Sources/DynamoStateStore, depending on "StateStore", "AWS" and "SwitchyardCore"): one
+//   DynamoDB table.
+// The `switchyard` target depends on both and opens them in one place: `StateLocation.open`
+// (Sources/switchyard/StateOpening.swift); the orchestrator knows only this module.
 //
 // Every implementation keeps these guarantees, made by the database (a transaction, a conditional write), never by
 // timing; Tests/StateStoreTests/Conformance.swift checks them for any store:
@@ -113,12 +117,6 @@ public protocol StateStore: AnyObject, Sendable {
     /// id already here with the same record and trail is left alone (`.alreadyThere`); one that differs is an
     /// `importConflict`. Leases are not copied. An active deployment is refused like `insert` would.
     func importDeployment(_ d: Deployment, events: [StoredEvent], requests: [OperatorRequest]) throws -> ImportOutcome
-}
-
-/// What `importDeployment` did.
-public enum ImportOutcome: Sendable, Hashable {
-    case imported
-    case alreadyThere
 }
 
 extension StateStore {

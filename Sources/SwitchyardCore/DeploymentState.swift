@@ -28,10 +28,5 @@ public enum DeploymentState: String, Sendable, Hashable, Codable, CaseIterable, 
         return next == .rollingBack && (self == .completed || self == .failed)
     }
 
-    /// States in which green may carry traffic, so checks must run.
-    public var greenMayTakeTraffic: Bool {
-        self == .shifting || self == .paused || self == .promoting
-    }
-
     public var description: String { rawValue }
 }

@@ -53,6 +53,9 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     case deregisterFleet(String)
     /// Reads which of a deregistered fleet's instances its target groups still list (draining, or not yet shown so).
     case observeDrain(String)
+    /// Once its release is over and no group launches from it, the launch-template version this deployment created
+    /// is gone (only if it is still the one it created, and not the template's default).
+    case removeLaunchTemplateVersion(Int)
 
     /// A short name for logs and error messages.
     public var title: String {
@@ -80,6 +83,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .runHook(let ref): return "running the \(ref)"
         case .deregisterFleet(let group): return "deregistering \(group) from its target groups"
         case .observeDrain(let group): return "reading whether \(group) has drained"
+        case .removeLaunchTemplateVersion(let version): return "deleting launch template version \(version)"
         }
     }
 
@@ -90,7 +94,8 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion, .observeBlue, .runHook, .observeDrain: return false
         case .deregisterFleet, .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue,
-             .ensureTestRoute, .removeTestRoute, .restoreStickiness, .pinBlue, .copyToGreen, .releaseGreen, .restoreBlueFleet: return true
+             .ensureTestRoute, .removeTestRoute, .restoreStickiness, .pinBlue, .copyToGreen, .releaseGreen, .restoreBlueFleet,
+             .removeLaunchTemplateVersion: return true
         }
     }
 
@@ -127,6 +132,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .runHook: return "runHook"
         case .deregisterFleet: return "deregisterFleet"
         case .observeDrain: return "observeDrain"
+        case .removeLaunchTemplateVersion: return "removeLaunchTemplateVersion"
         }
     }
 }

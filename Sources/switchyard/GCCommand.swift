@@ -37,7 +37,7 @@ struct GC: AsyncParsableCommand {
 
     /// Green versions of releases that are over; a failure is a warning, not a failed gc: nothing depends on it.
     private func deleteVersions(store: StateStore, logger: Logger) async {
-        let janitor = LaunchTemplateJanitor(store: store, clock: SystemClock(), actor: Session.actor) { spec in
+        let janitor = LaunchTemplateJanitor(store: store, clock: SystemClock(), actor: Session.actor, logger: logger) { spec in
             try Session.aws(region: spec.region, logger: logger).0
         }
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SQLiteStateStore
 import StateStore
 
 /// `switchyard state …`: looking after the state store itself.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DynamoStateStore
 import Foundation
+import SQLiteStateStore
 import StateStore
 import SwitchyardCore
 

@@ -2,6 +2,7 @@ import AWS
 import DynamoStateStore
 import Foundation
 import Logging
+import SQLiteStateStore
 import StateStore
 
 /// The one place a state location becomes a store: every command opens its store through here.

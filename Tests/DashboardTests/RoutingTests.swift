@@ -1,5 +1,6 @@
 @testable import Dashboard
 import Foundation
+import SQLiteStateStore
 import StateStore
 import SwitchyardCore
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import Orchestrator
+import SQLiteStateStore
 import StateStore
 import SwitchyardCore
 
@@ -74,6 +75,7 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
             case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [d.plan.greenTargetGroupArn], delaySeconds: 300)
             case .observeDrain(let group): return .drainObserved(group: group, targets: [])
+            case .removeLaunchTemplateVersion(let version): return .launchTemplateVersionDeleted(version)
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SQLiteStateStore
 import StateStore
 import SwitchyardCore
 import Testing

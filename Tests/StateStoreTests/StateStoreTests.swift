@@ -1,4 +1,5 @@
 import Foundation
+@testable import SQLiteStateStore
 @testable import StateStore
 import SwitchyardCore
 import Testing

@@ -124,6 +124,7 @@ struct ImaginaryAWS {
             if now < deregistered.addingTimeInterval(1) { return .drainObserved(group: group, targets: [.init(instanceId: "i-1", state: "healthy")]) }
             if now < deregistered.addingTimeInterval(delay) { return .drainObserved(group: group, targets: [.init(instanceId: "i-1", state: "draining")]) }
             return .drainObserved(group: group, targets: [])
+        case .removeLaunchTemplateVersion(let version): return .launchTemplateVersionDeleted(version)
         case .ensureTestRoute:
             if !testRouteStands { testRouteLiveAt = now.addingTimeInterval(settle) }
             testRouteStands = true

@@ -66,6 +66,7 @@ struct Simulation {
         case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [tgB], delaySeconds: 300)
         // moto's answer: a deregistered target is gone from DescribeTargetHealth at once.
         case .observeDrain(let group): return .drainObserved(group: group, targets: [])
+        case .removeLaunchTemplateVersion(let version): return .launchTemplateVersionDeleted(version)
         }
     }
 

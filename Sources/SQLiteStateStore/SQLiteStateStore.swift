@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import StateStore
 import SwitchyardCore
 
 /// One schema migration: SQL only, no app types, applied once in its own transaction.
@@ -105,17 +106,9 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         }
     }
 
-    /// The versions recorded in schema_migrations, in order.
-    public func appliedMigrations() throws -> [Int] {
-        try lock.withLock { try db.query("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0[0].flatMap { Int($0) } } }
-    }
-
     /// `SWITCHYARD_DB`, else `$XDG_STATE_HOME/switchyard/state.db`, else `~/.local/state/switchyard/state.db`.
     public static func defaultPath(environment: [String: String]) -> String {
-        if let path = environment["SWITCHYARD_DB"], !path.isEmpty { return path }
-        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/switchyard/state.db" }
-        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
-        return home + "/.local/state/switchyard/state.db"
+        StateLocation.defaultSQLitePath(environment: environment)
     }
 
     // MARK: - Deployments
@@ -295,52 +288,6 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
             d.version = row[2].flatMap { Int($0) } ?? 1
             return d
         }
-    }
-
-    // MARK: - Events
-
-    /// A deployment's audit trail, oldest first.
-    public func events(deploymentId: String) throws -> [StoredEvent] {
-        let rows = try lock.withLock {
-            try db.query("SELECT id, deployment_id, at, from_state, to_state, message, actor, details FROM events WHERE deployment_id = ? ORDER BY id",
-                         [.text(deploymentId)])
-        }
-        return rows.map(Self.event(from:))
-    }
-
-    // MARK: - Operator requests
-
-    /// Queues a rollback or promote request for whoever runs the deployment.
-    public func addRequest(deploymentId: String, kind: OperatorRequest.Kind, reason: String?, actor: String, at: Date) throws {
-        try lock.withLock {
-            _ = try db.query("INSERT INTO requests (deployment_id, kind, reason, actor, at) VALUES (?, ?, ?, ?, ?)",
-                             [.text(deploymentId), .text(kind.rawValue), SQLValue(reason), .text(actor), .text(StoredDate.text(at))])
-        }
-    }
-
-    /// Requests not yet handled, oldest first.
-    public func pendingRequests(deploymentId: String) throws -> [OperatorRequest] {
-        let rows = try lock.withLock {
-            try db.query("SELECT id, kind, reason, actor, at FROM requests WHERE deployment_id = ? AND handled_at IS NULL ORDER BY id",
-                         [.text(deploymentId)])
-        }
-        return rows.compactMap { row in
-            guard let id = row[0].flatMap({ Int64($0) }), let kind = row[1].flatMap(OperatorRequest.Kind.init(rawValue:)) else { return nil }
-            return OperatorRequest(id: id, deploymentId: deploymentId, kind: kind, reason: row[2], actor: row[3] ?? "",
-                                   at: row[4].flatMap(StoredDate.parse) ?? Date())
-        }
-    }
-
-    /// Marks a request handled, so it is applied once.
-    public func markHandled(_ request: OperatorRequest, at: Date) throws {
-        try lock.withLock {
-            _ = try db.query("UPDATE requests SET handled_at = ? WHERE id = ?", [.text(StoredDate.text(at)), .int(request.id)])
-        }
-    }
-
-    /// Runs raw SQL; for tests and maintenance only.
-    func rawQuery(_ sql: String) throws -> [[String?]] {
-        try lock.withLock { try db.query(sql) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StateStore
 import SwitchyardCore
 
 /// `state copy` into a state file: a deployment arrives with its trail, in one transaction.
@@ -8,7 +9,7 @@ extension SQLiteStateStore {
             try db.transaction {
                 if let here = try records("SELECT id, record, version FROM deployments WHERE id = ?", [.text(d.id)]).first {
                     let trail = try db.query("SELECT id, deployment_id, at, from_state, to_state, message, actor, details FROM events "
-                                             + "WHERE deployment_id = ? ORDER BY id", [.text(d.id)]).map(Self.event(from:))
+                                             + "WHERE deployment_id = ? ORDER BY id", [.text(d.id)]).map(Rows.event(from:))
                     if let difference = ImportComparison.difference(here: here, trail: trail, source: d, sourceTrail: events) {
                         throw StateStoreError.importConflict(id: d.id, detail: difference)
                     }
@@ -27,20 +28,5 @@ extension SQLiteStateStore {
                 return .imported
             }
         }
-    }
-}
-
-/// Whether a deployment already in a store is the one being copied in: the same record and the same trail.
-public enum ImportComparison {
-    /// Nil when they are the same, else what differs, in words for `importConflict`.
-    public static func difference(here: Deployment, trail: [StoredEvent], source: Deployment, sourceTrail: [StoredEvent]) -> String? {
-        var mine = here, theirs = source
-        mine.version = nil
-        theirs.version = nil
-        if mine != theirs { return "its stored record differs (here: \(here.state.rawValue), source: \(source.state.rawValue))" }
-        if trail.map(\.content) != sourceTrail.map(\.content) {
-            return "its audit trail differs (\(Spelling.count(trail.count, "event")) here, \(sourceTrail.count) in the source)"
-        }
-        return nil
     }
 }

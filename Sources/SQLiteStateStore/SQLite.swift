@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import StateStore
 
 /// A failure reported by SQLite, with its message and extended result code.
 public struct SQLiteError: Error, Sendable, CustomStringConvertible {

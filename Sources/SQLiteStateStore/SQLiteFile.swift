@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import StateStore
 
 extension SQLiteStateStore {
     /// SQLite's own check of every page and index (`PRAGMA integrity_check`): the problems it reports, or none.

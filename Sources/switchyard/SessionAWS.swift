@@ -1,0 +1,52 @@
+import AWS
+import Foundation
+import Logging
+import Orchestrator
+import SwitchyardCore
+
+/// The AWS clients, with credentials, endpoints, timeouts and deadlines resolved from the environment.
+extension Session {
+    /// The AWS clients for a region, with credentials and endpoints resolved as the AWS SDKs do. Credentials are
+    /// first fetched at the first call, which is a read in every command, so a bad setup changes nothing.
+    static func aws(region: String, logger: Logger) throws -> (AWSClients, AWSClient) {
+        let environment = ProcessInfo.processInfo.environment
+        let transport = CurlTransport.shared
+        let configuration = try AWSConfiguration.resolve(
+            environment: environment, region: region, homeDirectory: homeDirectory(environment), transport: transport)
+        let client = try configured(AWSClient(configuration: configuration, transport: transport, logger: logger))
+        return (AWSClients(client: client), client)
+    }
+
+    /// A client with the environment's timeout and deadline, saying each wait and clock correction on stderr.
+    static func configured(_ client: AWSClient) throws -> AWSClient {
+        try checkDurations()
+        var client = client
+        client.timeout = try awsTimeout()
+        client.deadline = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
+        client.notice = { Console.error("warning: \($0)") }
+        return client
+    }
+
+    /// The per-request timeout of AWS calls: `SWITCHYARD_AWS_TIMEOUT` (a duration such as `5s`), default 20 s.
+    static func awsTimeout() throws -> TimeInterval {
+        try duration("SWITCHYARD_AWS_TIMEOUT", default: 20, from: 100, to: 600_000, example: "5s")
+    }
+
+    /// A duration from the environment, within bounds given in milliseconds; anything else is a usage error (exit 2).
+    static func duration(_ name: String, default value: TimeInterval, from low: Int64, to high: Int64, example: String) throws -> TimeInterval {
+        guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return value }
+        guard let span = TimeSpan(parsing: text), span.milliseconds >= low, span.milliseconds <= high else {
+            let bound = { (ms: Int64) in ms % 60_000 == 0 ? "\(ms / 60_000)m" : ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms" }
+            throw UsageError("\(name) must be a duration between \(bound(low)) and \(bound(high)), such as \(example) (got \"\(text)\")")
+        }
+        return span.seconds
+    }
+
+    /// Checks the environment's durations before anything is read or changed (exit 2 on a bad one).
+    static func checkDurations() throws {
+        _ = try awsTimeout()
+        _ = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
+        _ = try duration("SWITCHYARD_TAG_SETTLE", default: 2, from: 0, to: 60_000, example: "2s")
+        _ = try duration("SWITCHYARD_READ_SETTLE", default: ReadConsistency.defaultWindow, from: 0, to: 60_000, example: "5s")
+    }
+}
