@@ -97,10 +97,6 @@ public struct AWSClient: Sendable {
         case .keys(let given): keys = given
         case .unsigned: keys = nil
         }
-        // Once AWS has throttled this service, each attempt waits for a token of the client-side bucket first.
-        let limiter = limiters.limiter(for: service, now: now().timeIntervalSince1970)
-        let wait = limiter.reserve(now: now().timeIntervalSince1970)
-        if wait > 0 { try await sleep(wait) }
         let signedWith = signingDate()
         let request = build(keys)
         requests.record(action)
@@ -109,7 +105,6 @@ public struct AWSClient: Sendable {
         do {
             response = try await transport.execute(request, timeout: attempt.timeout)
         } catch let error as TransportError {
-            limiter.record(throttled: false, now: now().timeIntervalSince1970)
             throw AttemptFailure(error: error, temporaryKeys: temporary)
         }
         let requestId = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
@@ -117,13 +112,8 @@ public struct AWSClient: Sendable {
                                              "aws.status": "\(response.status)", "aws.request_id": "\(requestId ?? "-")", "aws.attempt": "\(attempt.number)"])
         guard (200..<300).contains(response.status) else {
             let error = AWSError.decode(status: response.status, body: response.body, service: service, action: action)
-            if limiter.record(throttled: error.code.isThrottling, now: now().timeIntervalSince1970) {
-                notice("\(place(service, action)): \(error.code): AWS throttles this account's \(service.signingName) requests; "
-                    + String(format: "sending at most %.1f of them a second from now on, more as they go through", limiter.rate))
-            }
             throw failure(error, response: response, signedWith: signedWith, temporaryKeys: temporary)
         }
-        limiter.record(throttled: false, now: now().timeIntervalSince1970)
         return response
     }
 

@@ -67,7 +67,9 @@ extension AWSClient {
         while true {
             let left = deadline - now().timeIntervalSince(deadlineFrom)
             do {
-                return try await attempt(Attempt(number: number, timeout: max(0.1, min(timeout, left))))
+                return try await limited(service, action) {
+                    try await attempt(Attempt(number: number, timeout: max(0.1, min(timeout, left))))
+                }
             } catch let failure as AttemptFailure {
                 if let skew = failure.skew, let error = failure.error as? AWSError {
                     guard !correctedClock else {
@@ -108,6 +110,26 @@ extension AWSClient {
                     number += 1
                 }
             }
+        }
+    }
+
+    /// One attempt of any protocol through the service's adaptive rate limiter: once AWS has throttled the service,
+    /// the attempt waits for a token of the client-side bucket first; every answer (or none) is told to the limiter.
+    private func limited<T>(_ service: AWSService, _ action: String, _ attempt: () async throws -> T) async throws -> T {
+        let limiter = limiters.limiter(for: service, now: now().timeIntervalSince1970)
+        let wait = limiter.reserve(now: now().timeIntervalSince1970)
+        if wait > 0 { try await sleep(wait) }
+        do {
+            let result = try await attempt()
+            limiter.record(throttled: false, now: now().timeIntervalSince1970)
+            return result
+        } catch let failure as AttemptFailure {
+            let code = (failure.error as? AWSError)?.code
+            if limiter.record(throttled: code?.isThrottling ?? false, now: now().timeIntervalSince1970), let code {
+                notice("\(place(service, action)): \(code): AWS throttles this account's \(service.signingName) requests; "
+                    + String(format: "sending at most %.1f of them a second from now on, more as they go through", limiter.rate))
+            }
+            throw failure
         }
     }
 

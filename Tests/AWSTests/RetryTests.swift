@@ -23,6 +23,19 @@ import Testing
         #expect(waits.count == 2 && waits.allSatisfy { $0 > 1.5 && $0 <= 2 })
     }
 
+    @Test func aThrottledJSONCallEngagesTheSameClientSideBucket() async throws {
+        // DynamoDB's JSON protocol goes through the same limiter as the query APIs: after its throttled answer the
+        // retry waits for a token as well as for its backoff.
+        let transport = FakeTransport()
+        let sleeps = SleepRecorder()
+        transport.enqueue(.success(HTTPResponse(status: 400, body: Data(#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"m"}"#.utf8))))
+        let client = makeClient(transport, sleeps: sleeps)
+        _ = try await client.callJSON(.dynamoDB, operation: "GetItem", body: Data("{}".utf8))
+        #expect(transport.requests.count == 2)
+        #expect(sleeps.delays.count == 2 && sleeps.delays[0] == 0.05 && sleeps.delays[1] > 1.5)
+        #expect(client.limiters.limiter(for: .dynamoDB, now: 0).isLimiting)
+    }
+
     @Test func stsIdentityProviderTimeoutsAreRetriedLikeBotocore() async throws {
         let transport = FakeTransport()
         transport.enqueue(.success(Self.queryError("IDPCommunicationError")))
