@@ -1,15 +1,15 @@
 """Temporary credentials that expire in the middle of a release: the instance metadata service hands out new keys
-on every read, each living 8 seconds; the proxy answers ExpiredToken to any request signed with a key past its
-expiry; the release bakes about 25 seconds. It completes, on more than one key."""
+on every read, each living 5 seconds; the proxy answers ExpiredToken to any request signed with a key past its
+expiry; the release bakes about 15 seconds. It completes, on more than one key."""
 import pytest
 
 from credsources import NO_KEYS, Imds, Keys, assert_no_secret, aws_requests
 
-LIFETIME = 8
+LIFETIME = 5
 
 
-@pytest.mark.world(bake="8s", interval="1s")
-def test_keys_living_8_seconds_are_refreshed_through_a_25_second_release(world, switchyard, proxy, aws):
+@pytest.mark.world(bake="5s", interval="1s")
+def test_keys_living_5_seconds_are_refreshed_through_a_15_second_release(world, switchyard, proxy, aws):
     def issue():
         keys = Keys(lifetime=LIFETIME)
         proxy.trust(keys.akid, keys.secret, keys.token)
@@ -30,7 +30,7 @@ def test_keys_living_8_seconds_are_refreshed_through_a_25_second_release(world, 
     seen = aws_requests(proxy)
     used = list(dict.fromkeys(r.akid for r in seen))
     assert set(used) <= set(handed_out), "every key that signed came from the metadata service"
-    assert len(used) > 1, f"a {LIFETIME}s key cannot last a 25s release, yet one key signed all {len(seen)} requests"
+    assert len(used) > 1, f"a {LIFETIME}s key cannot last a 15s release, yet one key signed all {len(seen)} requests"
     # The proxy never forwards a request signed with an expired key (test_proxy.py proves it), so what reached AWS
     # was signed with live keys; refreshing before expiry means hardly ever hearing ExpiredToken at all.
     expired = [(r.n, r.action) for r in seen if r.outcome == "expired"]
