@@ -136,7 +136,8 @@ def test_pair_mode_refuses_a_pair_it_cannot_tell_apart_naming_the_group(world, s
 @pytest.mark.world(pair=True, blue_version="1", bake="30s", interval="100ms")
 def test_a_rollback_that_crashed_after_restoring_green_is_finished_from_the_record_alone(world, switchyard, proxy, aws):
     """The idle group's settings are in the stored plan: the process that finishes the rollback never saw them."""
-    env = {"AWS_ENDPOINT_URL": proxy.url}
+    # A 3 s lease: the rollback takes over once the killed runner's lease ends, not after the default 15 s.
+    env = {"AWS_ENDPOINT_URL": proxy.url, "SWITCHYARD_LEASE_TTL": "3s"}
     blue, green = world["blue_asg"], world["green_asg"]
     # The idle group also stands in a target group outside the pair: green leaves it until it is proven.
     other = aws.elb.create_target_group(Name=f"{world['service']}-c", Protocol="HTTP", Port=80, VpcId=world["vpc_id"],

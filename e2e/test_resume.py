@@ -68,9 +68,11 @@ def test_a_crash_anywhere_then_resume_ends_as_an_uninterrupted_release(point, wo
 
 @pytest.mark.world(bake="30s", interval="100ms")
 def test_a_crash_during_rollback_is_finished_by_the_rollback_command(world, switchyard, aws):
-    run = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "before:removeGreen"})
+    # A 3 s lease: the rollback takes over once the killed runner's lease ends, not after the default 15 s.
+    lease = {"SWITCHYARD_LEASE_TTL": "3s"}
+    run = start(switchyard, world, env={**lease, "SWITCHYARD_TEST_CRASH": "before:removeGreen"})
     wait_until(shifted(aws, world, 10), what="the first step")
-    code, _, err = switchyard("rollback", run.id, "--reason", "crash test")
+    code, _, err = switchyard("rollback", run.id, "--reason", "crash test", env=lease)
     assert run.proc.wait(timeout=30) == -signal.SIGKILL
     assert code == 0, err
     assert "taking over from pid" in err
