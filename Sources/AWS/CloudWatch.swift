@@ -18,11 +18,14 @@ public struct CloudWatch: Sendable {
     /// Alarms by name, metric and composite alike, in whatever state: the caller filters (emulators ignore StateValue
     /// alongside AlarmNames). Without `AlarmTypes`, CloudWatch answers metric alarms only, so a composite alarm would
     /// look as if it did not exist.
+    /// `AlarmNames` holds at most 100 names (the service model's limit), so more are asked in calls of 100.
     public func describeAlarms(names: [String]) async throws -> [MetricAlarm] {
-        guard !names.isEmpty else { return [] }
-        var parameters = QueryEncoding.memberList("AlarmNames", names)
-        parameters.merge(QueryEncoding.memberList("AlarmTypes", ["CompositeAlarm", "MetricAlarm"]))
-        let pages = try await client.paginate(.cloudWatch, action: "DescribeAlarms", parameters: parameters)
+        var pages: [XMLNode] = []
+        for start in stride(from: 0, to: names.count, by: Self.maxAlarmNamesPerCall) {
+            var parameters = QueryEncoding.memberList("AlarmNames", Array(names[start..<min(start + Self.maxAlarmNamesPerCall, names.count)]))
+            parameters.merge(QueryEncoding.memberList("AlarmTypes", ["CompositeAlarm", "MetricAlarm"]))
+            pages += try await client.paginate(.cloudWatch, action: "DescribeAlarms", parameters: parameters)
+        }
         return pages.flatMap { $0.all("MetricAlarms/member") + $0.all("CompositeAlarms/member") }.map {
             MetricAlarm(name: $0.value("AlarmName") ?? "", state: $0.value("StateValue") ?? "",
                         stateReason: $0.value("StateReason"), stateUpdatedTimestamp: $0.value("StateUpdatedTimestamp"))
@@ -116,6 +119,8 @@ public struct MetricDataResult: Sendable, Hashable {
 extension CloudWatch {
     /// The most queries one `GetMetricData` call may carry.
     public static let maxQueriesPerCall = 500
+    /// The most names one `DescribeAlarms` takes in `AlarmNames`.
+    public static let maxAlarmNamesPerCall = 100
 
     /// Every query's data points between `start` and `end`, oldest first, in one call (more only past 500 queries or
     /// when CloudWatch pages the answer): a tick's metric checks cost one request, not one per check.

@@ -114,6 +114,17 @@ import Testing
         #expect(alarms.first?.state == "OK")
     }
 
+    @Test func moreThanAHundredAlarmsAreAskedInCallsOfAHundred() async throws {
+        let transport = FakeTransport()
+        transport.enqueue(fixture: "monitoring-DescribeAlarms.xml")
+        transport.enqueue(fixture: "monitoring-DescribeAlarms.xml")
+        let names = (0..<150).map { "alarm-\($0)" }
+        _ = try await CloudWatch(client: makeClient(transport)).describeAlarms(names: names)
+        let asked = transport.parameters.map { form in form.keys.filter { $0.hasPrefix("AlarmNames.member.") }.count }
+        #expect(asked == [100, 50])
+        #expect(transport.parameters.last?["AlarmNames.member.1"] == "alarm-100")
+    }
+
     @Test func aTargetGroupsDeregistrationDelayIsReadFromItsAttributes() async throws {
         let transport = FakeTransport()
         transport.enqueue(fixture: "elbv2-DescribeTargetGroupAttributes.xml")
