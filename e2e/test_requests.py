@@ -1,6 +1,18 @@
 """What a release costs in AWS requests: no question asked twice for the same answer, and planning that does not
 grow with the number of Auto Scaling groups in the account (counted through the recording proxy)."""
+import datetime
+import json
+import re
+
 import pytest
+
+
+def started(err):
+    return re.search(r"deployment (\S+) started", err).group(1)
+
+
+def parse_time(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def release_requests(log):
@@ -57,3 +69,41 @@ def test_planning_costs_the_same_with_many_more_groups_in_the_account(world, swi
     # DescribeTargetGroupAttributes per target group of the pair: plan says how long a fleet leaving each drains.
     assert len(before) <= 16, " ".join(before)
     assert before.count("DescribeTargetGroupAttributes") == 2, before
+
+
+@pytest.mark.world(bake="4s", interval="500ms", steps="100", alarm=["a-5xx", "a-latency"])
+def test_a_bake_asks_aws_what_plan_says_a_tick_costs_and_no_more(world, switchyard, proxy):
+    """The steady-state figure `plan` prints (requests a tick, the most a minute holds) is what a bake sends: each
+    tick's reads once, however many checks share their answers."""
+    env = {"AWS_ENDPOINT_URL": proxy.url}
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"], "--json", env=env)
+    assert code == 0, err
+    cost = json.loads(out)["requests"]
+    per_tick = {r["action"]: r["calls"] for r in cost["per_tick"]}
+    assert per_tick == {"DescribeAutoScalingGroups": 1, "DescribeTargetHealth": 1, "DescribeAlarms": 1}, cost
+    assert cost["interval_ms"] == 500 and cost["per_minute"] == 120 * 3, cost
+    assert cost["per_minute_by_service"] == {"autoscaling": 120, "elasticloadbalancing": 120, "monitoring": 120}, cost
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"], env=env)
+    assert "  requests  while a step bakes, a check tick every 500ms asks AWS 3 requests (DescribeAutoScalingGroups, " \
+           "DescribeTargetHealth, DescribeAlarms): at most 360 a minute (autoscaling 120, elasticloadbalancing 120, monitoring 120)" in out, out
+
+    proxy.reset_counts()
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
+    assert code == 0, err
+    code, out, err = switchyard("show", started(err), "--json")
+    view = json.loads(out)
+    # The step is live from its confirmation plus the settle (0 s in this world): its bake and ticks start then.
+    step = next(e["details"] for e in view["events"] if (e.get("details") or {}).get("confirmed_at"))
+    live = parse_time(step.get("live_at") or step["confirmed_at"])
+    baked = next(parse_time(e["at"]) for e in view["events"] if "baked" in e["message"])
+    during = [r for r in proxy.requests if live <= r.at <= baked]
+    actions = [r.action for r in during]
+    # Nothing but the tick's reads while the step bakes, each read once a tick.
+    assert set(actions) == set(per_tick), actions
+    ticks = actions.count("DescribeTargetHealth")
+    assert abs(actions.count("DescribeAlarms") - ticks) <= 1 and abs(actions.count("DescribeAutoScalingGroups") - ticks) <= 1, actions
+    seconds = baked - live
+    assert ticks <= seconds / 0.5 + 1, f"{ticks} ticks in {seconds:.2f} s of bake at a 500ms interval"
+    assert ticks >= seconds / 0.5 / 2, f"only {ticks} ticks in {seconds:.2f} s of bake at a 500ms interval"
+    assert len(during) <= cost["per_minute"] * seconds / 60 + len(per_tick), (len(during), seconds)
+    print(f"bake {seconds:.2f} s: {len(during)} requests in {ticks} ticks; plan's bound {cost['per_minute']} a minute")

@@ -1,4 +1,5 @@
 import Foundation
+import Orchestrator
 import StateStore
 import SwitchyardCore
 
@@ -345,6 +346,30 @@ enum JSONViews {
             }
         }
 
+        /// What a bake asks AWS: each check tick's reads, and the most a minute holds, in all and by service.
+        let requests: Requests
+
+        struct Requests: Encodable {
+            let per_tick: [Read]
+            let interval_ms: Int64
+            let per_minute: Int
+            let per_minute_by_service: [String: Int]
+
+            struct Read: Encodable {
+                let service: String
+                let action: String
+                let calls: Int
+                let purpose: String
+            }
+
+            init(_ cost: TickCost, interval: TimeSpan) {
+                per_tick = cost.reads.map { Read(service: $0.service, action: $0.action, calls: $0.calls, purpose: $0.purpose) }
+                interval_ms = interval.milliseconds
+                per_minute = cost.perMinute
+                per_minute_by_service = cost.perMinuteByService
+            }
+        }
+
         /// The settle each traffic change waits before it counts as live, in milliseconds.
         let settle_ms: Int64
         /// Each target group's deregistration delay in seconds, as AWS has it: how long a fleet leaving it drains.
@@ -352,6 +377,7 @@ enum JSONViews {
 
         init(_ p: ReleasePlan, listenerClaimedBy: String? = nil, deregistrationDelays: [String: Int] = [:]) {
             settle_ms = p.trafficSettle.milliseconds
+            requests = Requests(TickCost.of(p), interval: p.spec.checks.interval)
             deregistration_delay_seconds = deregistrationDelays
             fleet = p.fleet.map { Fleet($0, spec: p.spec) }
             mode = p.spec.fleet.mode.rawValue

@@ -106,8 +106,17 @@ struct Plan: AsyncParsableCommand {
         lines += p.spec.traffic.traits.settlesByTTL ? dnsWait(p) : settle(p)
         lines += removal(p, delays: deregistrationDelays)
         lines += describe(hooks: p.spec)
+        lines.append(requests(TickCost.of(p), interval: p.spec.checks.interval))
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
+    }
+
+    /// What a bake costs AWS's rate limits: the reads of each check tick, and the most a minute can hold.
+    static func requests(_ cost: TickCost, interval: TimeSpan) -> String {
+        let services = cost.perMinuteByService.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let actions = cost.reads.map { $0.calls > 1 ? "\($0.action) ×\($0.calls)" : $0.action }.joined(separator: ", ")
+        return "  requests  while a step bakes, a check tick every \(interval) asks AWS \(Spelling.count(cost.perTick, "request")) (\(actions)): "
+            + "at most \(cost.perMinute) a minute (\(services))"
     }
 
     /// Each hook with its point, timeout and `on_failure`, in the order the release runs them.
