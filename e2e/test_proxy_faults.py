@@ -135,6 +135,26 @@ def test_a_group_read_right_after_update_shows_the_old_desired_capacity_until_th
     assert [bare.requests[n - 1].outcome for n in bare.stale.answered] == ["stale"]
 
 
+def test_the_removal_guard_flags_a_group_removed_while_its_target_group_has_weight(bare, listener, aws):
+    asg = client(bare, "autoscaling")
+    template = aws.ec2.create_launch_template(LaunchTemplateName=listener["name"], LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
+    for suffix, tg in zip("ab", listener["tgs"]):
+        aws.asg.create_auto_scaling_group(
+            AutoScalingGroupName=f"{listener['name']}-{suffix}", MinSize=0, MaxSize=1, DesiredCapacity=0, VPCZoneIdentifier=listener["subnets"][0],
+            TargetGroupARNs=[tg], LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"], "Version": "1"})
+    bare.guard_removals()
+    # The listener sends 100 % to a, 0 % to b: b's group may go, a's may not, not even once detached.
+    asg.detach_load_balancer_target_groups(AutoScalingGroupName=f"{listener['name']}-b", TargetGroupARNs=[listener["tgs"][1]])
+    asg.delete_auto_scaling_group(AutoScalingGroupName=f"{listener['name']}-b", ForceDelete=True)
+    assert bare.violations == []
+    asg.detach_load_balancer_target_groups(AutoScalingGroupName=f"{listener['name']}-a", TargetGroupARNs=[listener["tgs"][0]])
+    asg.delete_auto_scaling_group(AutoScalingGroupName=f"{listener['name']}-a", ForceDelete=True)
+    assert len(bare.violations) == 2, bare.violations
+    assert "DetachLoadBalancerTargetGroups of " in bare.violations[0] and "weight 100" in bare.violations[0], bare.violations
+    assert "DeleteAutoScalingGroup of " in bare.violations[1] and "weight 100" in bare.violations[1], bare.violations
+    bare.violations.clear()
+
+
 @pytest.mark.parametrize("code,status", [("ScalingActivityInProgress", 400), ("ResourceInUse", 400), ("ResourceContention", 500)])
 def test_busy_answers_have_the_service_models_status_and_shape(bare, code, status):
     bare.busy("DeleteAutoScalingGroup", code, times=2)
