@@ -203,3 +203,18 @@ def test_rollback_taking_over_a_dead_runner_outlasts_an_outage(world, switchyard
     assert_back_on_blue(aws, world, run.id)
     assert shown(switchyard, run.id)["state"] == "rolled_back"
     assert proxy.forwarded_count("CreateAutoScalingGroup") == 1
+
+
+@pytest.mark.world(bake="0s")
+def test_ctrl_c_while_tagging_with_aws_gone_says_the_tag_may_stand_and_how_to_clear_it(world, switchyard, aws, proxy):
+    # The tag write reached AWS; from then on nothing answers, the read that would take the tag off again included.
+    proxy.blackhole(action="DescribeTags", after="AddTags")
+    run = Running(switchyard("start", world["file"], "--ami", world["new_ami"], background=True, env={"AWS_ENDPOINT_URL": proxy.url}))
+    wait_until(lambda: any(r.outcome == "blackholed" for r in proxy.requests), what="the silent read")
+    time.sleep(0.3)
+    code, _, err, took = interrupt(run.proc)
+    assert code == 5, err
+    assert took < 8, f"exit {took:.1f}s after SIGINT: taking the tag off is bounded"
+    assert listener_tag(aws, world) == run.id
+    assert "may stand" in err and f"--force-unlock {run.id}" in err, err
+    assert "the tag was taken off again" not in err, err

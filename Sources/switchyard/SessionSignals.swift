@@ -23,6 +23,18 @@ extension Session {
         return "AWS was changed only by the retirement of \(due) blue group(s) past their retention above (each recorded in its release's trail)"
     }
 
+    /// Runs `body` for at most `seconds`, then cancels it and throws (its AWS request is dropped).
+    static func within(_ seconds: TimeInterval, _ what: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await body(); return true }
+            group.addTask { try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000)); return false }
+            defer { group.cancelAll() }
+            guard try await group.next() == true else {
+                throw UnexpectedFailure(description: "\(what): no answer from AWS within \(Int(seconds)) s")
+            }
+        }
+    }
+
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 
     private static let stopRequest: StopRequest = {

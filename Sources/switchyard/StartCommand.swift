@@ -104,7 +104,8 @@ struct Start: AsyncParsableCommand {
                 var untagged: Result<Void, Error>?
                 if error is StoppedBySignal {
                     do {
-                        try await listener.release(for: id)
+                        // Bounded: the operator asked to stop, and a second signal would leave the tag anyway.
+                        try await Session.within(listener.settle + 5, "taking the tag off again") { try await listener.release(for: id) }
                         untagged = .success(())
                     } catch let failure {
                         untagged = .failure(failure)
