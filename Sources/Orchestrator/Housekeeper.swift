@@ -21,8 +21,8 @@ public struct Housekeeper: Sendable {
     public let effects: @Sendable (DeploymentSpec) throws -> EffectPerformer
     /// Called after every stored change that has an audit-log entry (a retirement's settle, drain and end), for output.
     public let onChange: @Sendable (Deployment, LogEntry, Date) -> Void
-    /// Set by a signal handler: a retirement stops between two steps (its deadlines are stored; the next `gc` or
-    /// `start` goes on).
+    /// Set by a signal handler: a retirement stops between two steps or abandons its request in flight (its deadlines
+    /// are stored, its trail says where; the next `gc` or `start` goes on).
     public let stop: StopRequest?
 
     public init(store: StateStore, clock: DeploymentClock, actor: String, effects: @escaping @Sendable (DeploymentSpec) throws -> EffectPerformer,

@@ -7,7 +7,7 @@ import SwitchyardCore
 
 /// Housekeeping that `start` and `gc` run: blues past their retention, test routes a failed rollback left.
 extension Session {
-    /// Housekeeping at `start`: a signal stops it between two steps and ends the command (exit 5).
+    /// Housekeeping at `start`: a signal stops it between two steps or mid-request and ends the command (exit 5).
     /// Returns how many blues were due (0: nothing was done, and a read made just before still holds).
     static func housekeepingBeforeStart(_ stop: StopRequest, store: StateStore, service: String, logger: Logger) async throws -> Int {
         // A retirement stops between two steps or abandons its request in flight; either way its settle and drain
