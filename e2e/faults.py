@@ -222,6 +222,57 @@ class Busy:
     }
 
 
+class RemovalGuard:
+    """The invariant "no group that has weight is removed": before a DeleteAutoScalingGroup or a
+    DetachLoadBalancerTargetGroups reaches moto, moto itself (not the stale view the proxy may be serving) is read with
+    boto3: the group's target groups (those it stands in now, and those an earlier detach through this proxy took it
+    out of), their load balancers' listeners and rules. A forward that gives one of them weight > 0 is a violation,
+    which fails the test at teardown as a request AWS would refuse does. The request is forwarded either way."""
+    ACTIONS = ("DeleteAutoScalingGroup", "DetachLoadBalancerTargetGroups")
+
+    def __init__(self, upstream):
+        import boto3  # the proxy's other switches need no AWS SDK; this one reads moto as a client would
+        kw = dict(endpoint_url=upstream, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.asg, self.elb = boto3.client("autoscaling", **kw), boto3.client("elbv2", **kw)
+        self.detached = {}  # group -> target groups a detach through the proxy named
+        self.checked = []   # (action, group, {target group: weight}) for every removal seen
+
+    def problem(self, record):
+        """Why this removal breaks the invariant, or None (records what it checked)."""
+        form = urllib.parse.parse_qs(record.body.decode("utf-8", "replace"))
+        group = form.get("AutoScalingGroupName", [""])[0]
+        named = [v[0] for k, v in sorted(form.items()) if k.startswith("TargetGroupARNs.member.")]
+        found = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]
+        tgs = set(named) | set(self.detached.get(group, [])) | {t for g in found for t in g.get("TargetGroupARNs", [])}
+        if record.action == "DetachLoadBalancerTargetGroups":
+            self.detached.setdefault(group, set()).update(named)
+        weights = self.weights(tgs)
+        self.checked.append((record.action, group, weights))
+        carrying = {tg: w for tg, w in weights.items() if w > 0}
+        if not carrying:
+            return None
+        return (f"{record.action} of {group} reached AWS while its target group(s) carry traffic in moto: "
+                + ", ".join(f"{tg.rsplit('/', 2)[-2]} weight {w}" for tg, w in sorted(carrying.items())))
+
+    def weights(self, tgs):
+        """The highest weight any listener or rule of their load balancers gives each of these target groups."""
+        if not tgs:
+            return {}
+        out = {tg: 0 for tg in tgs}
+        described = self.elb.describe_target_groups(TargetGroupArns=sorted(tgs))["TargetGroups"]
+        balancers = {lb for tg in described for lb in tg.get("LoadBalancerArns", [])}
+        for lb in sorted(balancers):
+            for listener in self.elb.describe_listeners(LoadBalancerArn=lb)["Listeners"]:
+                actions = [listener.get("DefaultActions", [])]
+                actions += [r.get("Actions", []) for r in self.elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]]
+                for action in (a for group in actions for a in group if a.get("Type") == "forward"):
+                    shares = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action.get("TargetGroupArn"), "Weight": 1}]
+                    for share in shares:
+                        if share.get("TargetGroupArn") in out:
+                            out[share["TargetGroupArn"]] = max(out[share["TargetGroupArn"]], share.get("Weight", 1))
+        return out
+
+
 INSUFFICIENT_CAPACITY = ("We currently do not have sufficient t3.micro capacity in the Availability Zone you requested "
                          "(us-east-1a). Our system will be working on provisioning additional capacity. You can currently get "
                          "t3.micro capacity by not specifying an Availability Zone in your request or choosing us-east-1b, "
@@ -355,6 +406,12 @@ class Switches:
         status, kind, message = Busy.ANSWERS[code]
         with self.lock:
             self.faults[action] = {"status": status, "code": code, "message": message, "times": times, "kind": kind}
+
+    def guard_removals(self):
+        """Fail the test (at teardown) when a group is deleted or detached while moto gives its target group weight
+        (see RemovalGuard). Opt-in: each removal costs a few reads of moto."""
+        with self.lock:
+            self.removal_guard = RemovalGuard(urllib.parse.urlunsplit((self.upstream.scheme, self.upstream.netloc, "", "", "")))
 
     def launch_failures(self, prefix, message=INSUFFICIENT_CAPACITY, every=0.5):
         """Groups created with this name prefix never launch (see LaunchFailures)."""

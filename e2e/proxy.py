@@ -209,6 +209,7 @@ class Proxy(faults.Switches):
         self.hold_seconds = {}
         self.stale = faults.StaleReads()
         self.skewed = self.launches = None
+        self.removal_guard = None
         self.blackholed, self.blackhole_seconds, self.blackhole_end = None, None, threading.Event()
         self.blackhole_after = None
         self.outage_on_action = None
@@ -389,6 +390,12 @@ class Proxy(faults.Switches):
             self._reply(handler, record, status, body, kind)
             return
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("connection",)}
+        guard = self.removal_guard
+        if guard is not None and record.action in guard.ACTIONS:
+            problem = guard.problem(record)
+            if problem:
+                with self.lock:
+                    self.violations.append(f"request {record.n} ({record.action}): {problem}")
         stale = self.stale
         with self.lock:
             answer = stale.stale_answer(record, time.time())

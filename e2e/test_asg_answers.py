@@ -90,3 +90,36 @@ def test_launches_that_fail_end_the_wait_early_with_aws_own_reason(world, switch
     assert progress, err
     assert proxy.forwarded_count("CreateAutoScalingGroup") == 1
     assert proxy.counts.get("DescribeScalingActivities", 0) >= 1
+
+
+@pytest.mark.world(bake="0s", interval="100ms", retention="1h")
+def test_an_old_blue_busy_past_the_capacity_timeout_never_rolls_the_new_release_back(world, switchyard, aws, proxy):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    first = re.match(r"deployment (\S+) started", err).group(1)
+    # The next release ends the first one's retention and retires its blue from green's target group. Its deletion
+    # meets ResourceContention (a pending update) for longer than the busy limit, and longer than the release's
+    # fleet.capacity_timeout: the old group is detached and drained by then, so the release leaves it and goes on.
+    with open(world["file"]) as f:
+        text = f.read()
+    with open(world["file"], "w") as f:
+        f.write(text.replace("capacity_timeout: 30s", "capacity_timeout: 2s"))
+    proxy.busy("DeleteAutoScalingGroup", "ResourceContention", times=1000)
+    env = {"AWS_ENDPOINT_URL": proxy.url, "SWITCHYARD_AWS_BUSY_LIMIT": "3s"}
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"], "--end-retention", env=env, timeout=60)
+    assert code == 0, err
+    second = re.search(r"deployment (\S+) started", err).group(1)
+    view = shown(switchyard, second)
+    assert view["state"] == "completed", view
+    assert "rolling back" not in err, err
+    assert f"retiring {world['blue_asg']} left off" in err, err
+    assert "ResourceContention" in err and "busy" in err, err
+    # AWS ends as the record says: the second release serves 100 % from the first target group, the old blue stands
+    # detached (nothing routes to it), both greens stand, and each green was created once.
+    blue_tg, green_tg = world["target_group_arns"]
+    assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
+    groups = aws.groups(world)
+    assert world["blue_asg"] in groups and groups[world["blue_asg"]]["TargetGroupARNs"] == [], groups.get(world["blue_asg"])
+    assert green_name(world, first) in groups and green_name(world, second) in groups
+    assert proxy.forwarded_count("CreateAutoScalingGroup") == 1
+    assert [r for r in proxy.requests if r.outcome == "injected:ResourceContention"], "AWS said busy"

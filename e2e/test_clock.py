@@ -52,6 +52,7 @@ def test_a_skew_that_starts_mid_release_still_lets_the_rollback_through(world, s
     assert shown(switchyard, run.id)["state"] == "rolled_back"
     lines = skew_lines(err)
     assert lines and abs(offset_said(lines[0]) + 1500) <= 2, err
+    assert proxy.forwarded_count("CreateAutoScalingGroup") == 1, "green was created twice"
 
 
 @pytest.mark.world(bake="0s", interval="100ms", route53=True)

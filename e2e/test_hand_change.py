@@ -22,8 +22,9 @@ def paused_by_hand(switchyard, run):
 
 
 @pytest.mark.world(bake="2s", interval="500ms")
-def test_traffic_pulled_back_to_blue_by_hand_pauses_the_release_and_accept_current_goes_on(world, switchyard, aws):
+def test_traffic_pulled_back_to_blue_by_hand_pauses_the_release_and_accept_current_goes_on(world, switchyard, aws, validator):
     blue_tg, green_tg = world["target_group_arns"]
+    validator.guard_removals()  # no group whose target group has weight in moto is detached or deleted
     run = start(switchyard, world)
     wait_until(lambda: aws.weights(world["listener_arn"]).get(green_tg) == 10, what="the first step")
     set_forward(aws, world, {blue_tg: 100, green_tg: 0})
@@ -43,11 +44,13 @@ def test_traffic_pulled_back_to_blue_by_hand_pauses_the_release_and_accept_curre
     accepted = next(e for e in view["events"] if "accepted by" in e["message"])
     assert "blue 100% / green 0%" in accepted["message"]
     assert aws.weights(world["listener_arn"]) == {blue_tg: 0, green_tg: 100}
+    assert validator.forwarded_count("CreateAutoScalingGroup") == 1, "green was created twice"
 
 
 @pytest.mark.world(bake="2s", interval="500ms")
-def test_a_forward_to_a_third_target_group_by_hand_pauses_the_release_and_rollback_works_from_there(world, switchyard, aws):
+def test_a_forward_to_a_third_target_group_by_hand_pauses_the_release_and_rollback_works_from_there(world, switchyard, aws, validator):
     blue_tg, green_tg = world["target_group_arns"]
+    validator.guard_removals()  # no group whose target group has weight in moto is detached or deleted
     vpc = aws.elb.describe_target_groups(TargetGroupArns=[blue_tg])["TargetGroups"][0]["VpcId"]
     maintenance = aws.elb.create_target_group(Name=f"{world['service']}-maint", Protocol="HTTP", Port=80, VpcId=vpc,
                                               TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
@@ -64,11 +67,13 @@ def test_a_forward_to_a_third_target_group_by_hand_pauses_the_release_and_rollba
     assert shown(switchyard, run.id)["state"] == "rolled_back"
     assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
     assert green_name(world, run.id) not in aws.groups(world)
+    assert validator.forwarded_count("CreateAutoScalingGroup") == 1, "green was created twice"
 
 
 @pytest.mark.world(bake="2s", interval="500ms")
-def test_a_release_detached_at_a_pause_by_hand_is_rolled_back_by_the_rollback_command_itself(world, switchyard, aws):
+def test_a_release_detached_at_a_pause_by_hand_is_rolled_back_by_the_rollback_command_itself(world, switchyard, aws, validator):
     blue_tg, green_tg = world["target_group_arns"]
+    validator.guard_removals()  # no group whose target group has weight in moto is detached or deleted
     vpc = aws.elb.describe_target_groups(TargetGroupArns=[blue_tg])["TargetGroups"][0]["VpcId"]
     maintenance = aws.elb.create_target_group(Name=f"{world['service']}-maint", Protocol="HTTP", Port=80, VpcId=vpc,
                                               TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
@@ -87,3 +92,4 @@ def test_a_release_detached_at_a_pause_by_hand_is_rolled_back_by_the_rollback_co
     assert shown(switchyard, run.id)["state"] == "rolled_back", err
     assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
     assert green_name(world, run.id) not in aws.groups(world)
+    assert validator.forwarded_count("CreateAutoScalingGroup") == 1, "green was created twice"

@@ -113,3 +113,108 @@ def test_status_lists_a_failed_rollback_whose_traffic_is_still_split(world, swit
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
     assert code == 4, err
     assert f"switchyard rollback {run.id}" in err and "green 10%" in err, err
+
+
+def listener_tag(aws, world):
+    tags = aws.elb.describe_tags(ResourceArns=[world["listener_arn"]])["TagDescriptions"][0]["Tags"]
+    return {t["Key"]: t["Value"] for t in tags}.get("switchyard:deployment")
+
+
+@pytest.mark.parametrize("held", ["AddTags", "DescribeTags"])
+@pytest.mark.world(bake="0s")
+def test_ctrl_c_while_tagging_the_listener_takes_the_tag_off_again(world, switchyard, aws, proxy, held):
+    # The tag write reached AWS; its answer (or the read that confirms it) is slow: Ctrl-C then.
+    proxy.hold(held, 10, after="AddTags" if held == "DescribeTags" else None)
+    run = Running(switchyard("start", world["file"], "--ami", world["new_ami"], background=True, env={"AWS_ENDPOINT_URL": proxy.url}))
+    wait_until(lambda: any(r.action == held and r.outcome == "held+forwarded" for r in proxy.requests), what="the held answer")
+    assert listener_tag(aws, world) == run.id
+    time.sleep(0.3)
+    code, _, err, took = interrupt(run.proc)
+    assert code == 5, err
+    assert took < 5, f"exit {took:.1f}s after SIGINT"
+    assert listener_tag(aws, world) is None, "the tag stands, blocking every start from another state file"
+    assert "the tag was taken off again" in err, err
+    assert "may stand" not in err, err
+    assert shown(switchyard, run.id)["state"] == "failed"
+    assert not [r for r in proxy.forwarded() if r.action in ("CreateAutoScalingGroup", "CreateLaunchTemplateVersion")]
+
+
+@pytest.mark.world(bake="0s", interval="100ms", retention="500ms")
+def test_ctrl_c_after_housekeeping_retired_a_blue_never_says_nothing_was_changed(world, switchyard, aws, proxy):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    time.sleep(1.6)  # past the retention and its tag
+    # The next start retires the old blue (AWS busy twice first), then plans again: that read goes unanswered.
+    proxy.busy("DeleteAutoScalingGroup", "ScalingActivityInProgress", times=2)
+    proxy.blackhole(action="DescribeListeners", after="DeleteAutoScalingGroup")
+    proc = switchyard("start", world["file"], "--ami", world["blue_ami"], background=True, env={"AWS_ENDPOINT_URL": proxy.url})
+    wait_until(lambda: any(r.outcome == "blackholed" for r in proxy.requests), what="the silent re-plan")
+    time.sleep(0.3)
+    code, _, err, took = interrupt(proc)
+    assert code == 5, err
+    assert took < 1.5, f"exit {took:.1f}s after SIGINT"
+    assert world["blue_asg"] not in aws.groups(), "housekeeping retired the old blue"
+    assert f"retired blue {world['blue_asg']}" in err, err
+    assert "nothing was changed" not in err, err
+    assert "AWS was changed only by the retirement of 1 blue group(s) past their retention" in err, err
+
+
+@pytest.mark.world(bake="0s", interval="100ms", retention="500ms")
+def test_ctrl_c_during_housekeeping_abandons_the_request_and_the_trail_says_where(world, switchyard, aws, proxy):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    first = re.match(r"deployment (\S+) started", err).group(1)
+    time.sleep(1.6)
+    proxy.blackhole(action="DetachLoadBalancerTargetGroups")
+    proc = switchyard("start", world["file"], "--ami", world["blue_ami"], background=True, env={"AWS_ENDPOINT_URL": proxy.url})
+    wait_until(lambda: any(r.outcome == "blackholed" for r in proxy.requests), what="the silent deregistration")
+    time.sleep(0.3)
+    code, _, err, took = interrupt(proc)
+    assert took < 1.5, f"exit {took:.1f}s after SIGINT: the deregistration in flight was waited out"
+    assert code == 5, err
+    assert "abandoned" in err, err
+    events = shown(switchyard, first)["events"]
+    last = events[-1]
+    assert "interrupted by SIGINT during deregistering" in last["message"] and "abandoned" in last["message"], last
+    assert last["details"].get("effect", "").startswith("deregistering"), last
+    # The next gc goes on from there and retires it.
+    proxy.clear()
+    code, _, err = switchyard("gc", "--service", world["service"], env={"AWS_ENDPOINT_URL": proxy.url})
+    assert code == 0, err
+    assert world["blue_asg"] not in aws.groups()
+    assert shifted(aws, world, 100)(), "traffic stays on green"
+
+
+@pytest.mark.world(bake="60s", interval="100ms")
+def test_rollback_taking_over_a_dead_runner_outlasts_an_outage(world, switchyard, aws, proxy):
+    env = {"AWS_ENDPOINT_URL": proxy.url, **QUICK}
+    run = start(switchyard, world, env=env)
+    wait_until(shifted(aws, world, 10), what="the first step")
+    run.proc.kill()
+    run.proc.wait()
+    # AWS is gone for 8 s from the takeover's first read: far past one call's 3 s deadline.
+    proxy.outage(8, on="DescribeListeners")
+    started = time.time()
+    code, _, err = switchyard("rollback", run.id, "--reason", "the runner died", env=env, timeout=90)
+    assert code == 0, err  # `rollback ID` exits 0 once the deployment ends rolled back
+    assert time.time() - started >= 7, "the outage was waited out"
+    assert any(r.outcome == "outage" for r in proxy.requests)
+    assert "could not reach AWS (attempt 1)" in err, err
+    assert_back_on_blue(aws, world, run.id)
+    assert shown(switchyard, run.id)["state"] == "rolled_back"
+    assert proxy.forwarded_count("CreateAutoScalingGroup") == 1
+
+
+@pytest.mark.world(bake="0s")
+def test_ctrl_c_while_tagging_with_aws_gone_says_the_tag_may_stand_and_how_to_clear_it(world, switchyard, aws, proxy):
+    # The tag write reached AWS; from then on nothing answers, the read that would take the tag off again included.
+    proxy.blackhole(action="DescribeTags", after="AddTags")
+    run = Running(switchyard("start", world["file"], "--ami", world["new_ami"], background=True, env={"AWS_ENDPOINT_URL": proxy.url}))
+    wait_until(lambda: any(r.outcome == "blackholed" for r in proxy.requests), what="the silent read")
+    time.sleep(0.3)
+    code, _, err, took = interrupt(run.proc)
+    assert code == 5, err
+    assert took < 8, f"exit {took:.1f}s after SIGINT: taking the tag off is bounded"
+    assert listener_tag(aws, world) == run.id
+    assert "may stand" in err and f"--force-unlock {run.id}" in err, err
+    assert "the tag was taken off again" not in err, err

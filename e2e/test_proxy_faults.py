@@ -98,6 +98,63 @@ def test_tags_read_stale_after_add_and_remove_on_both_apis(bare, listener, aws):
     assert retain() == "2099-01-01T00:00:00Z"
 
 
+def test_a_rule_read_right_after_modify_rule_shows_the_rule_before_it_until_the_window_ends(bare, listener, aws):
+    elb = client(bare, "elbv2")
+    rule = aws.elb.create_rule(ListenerArn=listener["arn"], Priority=7, Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
+                               Actions=[forward(listener["tgs"], 100)])["Rules"][0]["RuleArn"]
+    def rule_weights():
+        action = elb.describe_rules(RuleArns=[rule])["Rules"][0]["Actions"][0]
+        return [g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]]
+    assert rule_weights() == [100, 0]
+    bare.stale_reads(1.0, kinds=["rules"])
+    elb.modify_rule(RuleArn=rule, Actions=[forward(listener["tgs"], 90)])
+    assert rule_weights() == [100, 0], "a read inside the window shows the rule before the write"
+    moto_action = aws.elb.describe_rules(RuleArns=[rule])["Rules"][0]["Actions"][0]
+    assert [g["Weight"] for g in moto_action["ForwardConfig"]["TargetGroups"]] == [90, 10], "moto itself has the write"
+    assert weights(elb, listener["arn"]) == [100, 0], "the listener's own read is not of this kind"
+    time.sleep(1.1)
+    assert rule_weights() == [90, 10], "after the window the read is fresh"
+    assert [bare.requests[n - 1].outcome for n in bare.stale.answered] == ["stale"]
+
+
+def test_a_group_read_right_after_update_shows_the_old_desired_capacity_until_the_window_ends(bare, listener, aws):
+    asg = client(bare, "autoscaling")
+    template = aws.ec2.create_launch_template(LaunchTemplateName=listener["name"], LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
+    aws.asg.create_auto_scaling_group(
+        AutoScalingGroupName=listener["name"], MinSize=0, MaxSize=4, DesiredCapacity=1, VPCZoneIdentifier=listener["subnets"][0],
+        LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"], "Version": "1"})
+    def desired(c):
+        return c.describe_auto_scaling_groups(AutoScalingGroupNames=[listener["name"]])["AutoScalingGroups"][0]["DesiredCapacity"]
+    assert desired(asg) == 1
+    bare.stale_reads(1.0, kinds=["groups"])
+    asg.update_auto_scaling_group(AutoScalingGroupName=listener["name"], MinSize=0, MaxSize=4, DesiredCapacity=3)
+    assert desired(asg) == 1, "a read inside the window shows the group before the write"
+    assert desired(aws.asg) == 3, "moto itself has the write"
+    time.sleep(1.1)
+    assert desired(asg) == 3, "after the window the read is fresh"
+    assert [bare.requests[n - 1].outcome for n in bare.stale.answered] == ["stale"]
+
+
+def test_the_removal_guard_flags_a_group_removed_while_its_target_group_has_weight(bare, listener, aws):
+    asg = client(bare, "autoscaling")
+    template = aws.ec2.create_launch_template(LaunchTemplateName=listener["name"], LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
+    for suffix, tg in zip("ab", listener["tgs"]):
+        aws.asg.create_auto_scaling_group(
+            AutoScalingGroupName=f"{listener['name']}-{suffix}", MinSize=0, MaxSize=1, DesiredCapacity=0, VPCZoneIdentifier=listener["subnets"][0],
+            TargetGroupARNs=[tg], LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"], "Version": "1"})
+    bare.guard_removals()
+    # The listener sends 100 % to a, 0 % to b: b's group may go, a's may not, not even once detached.
+    asg.detach_load_balancer_target_groups(AutoScalingGroupName=f"{listener['name']}-b", TargetGroupARNs=[listener["tgs"][1]])
+    asg.delete_auto_scaling_group(AutoScalingGroupName=f"{listener['name']}-b", ForceDelete=True)
+    assert bare.violations == []
+    asg.detach_load_balancer_target_groups(AutoScalingGroupName=f"{listener['name']}-a", TargetGroupARNs=[listener["tgs"][0]])
+    asg.delete_auto_scaling_group(AutoScalingGroupName=f"{listener['name']}-a", ForceDelete=True)
+    assert len(bare.violations) == 2, bare.violations
+    assert "DetachLoadBalancerTargetGroups of " in bare.violations[0] and "weight 100" in bare.violations[0], bare.violations
+    assert "DeleteAutoScalingGroup of " in bare.violations[1] and "weight 100" in bare.violations[1], bare.violations
+    bare.violations.clear()
+
+
 @pytest.mark.parametrize("code,status", [("ScalingActivityInProgress", 400), ("ResourceInUse", 400), ("ResourceContention", 500)])
 def test_busy_answers_have_the_service_models_status_and_shape(bare, code, status):
     bare.busy("DeleteAutoScalingGroup", code, times=2)

@@ -25,6 +25,7 @@ def truth(aws, world):
 def alarm_at_first_step_rolls_back(world, switchyard, aws, proxy, write_action):
     blue_tg, green_tg = world["target_group_arns"]
     proxy.stale_reads(2)
+    proxy.guard_removals()  # no group whose target group has weight in moto is detached or deleted
     run = start(switchyard, world, env={"AWS_ENDPOINT_URL": proxy.url, **DEFAULT_WINDOW})
     wait_until(lambda: truth(aws, world).get(green_tg, 0) == 10, what="the first step")
     aws.cw.set_alarm_state(AlarmName=world["alarms"][0], StateValue="ALARM", StateReason="Threshold Crossed")
@@ -43,6 +44,8 @@ def alarm_at_first_step_rolls_back(world, switchyard, aws, proxy, write_action):
     deleted = [r for r in proxy.forwarded() if r.action == "DeleteAutoScalingGroup"]
     assert deleted and deleted[0].n > writes[1].n
     assert deleted[0].at - writes[1].at >= 2.0
+    assert proxy.forwarded_count("CreateAutoScalingGroup") == 1, "green was created twice"
+    assert proxy.removal_guard.checked, "the guard saw the removal"
 
 
 @pytest.mark.world(bake="30s", interval="100ms", alarm="{service}-5xx")
@@ -61,10 +64,12 @@ def healthy_release_completes(world, switchyard, aws, proxy):
     # inside the stale window and past the one interval in which this process trusts its own write's answer.
     add_hooks(world, [("before_promotion", sh("sleep 0.5"), {})])
     proxy.stale_reads(2)
+    proxy.guard_removals()
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env={"AWS_ENDPOINT_URL": proxy.url, **DEFAULT_WINDOW})
     assert code == 0, err
     assert truth(aws, world) == {blue_tg: 0, green_tg: 100}
     assert proxy.stale.answered, "no read was answered stale: the test did not test much"
+    assert proxy.forwarded_count("CreateAutoScalingGroup") == 1, "green was created twice"
 
 
 @pytest.mark.world(bake="0s", interval="100ms")

@@ -64,6 +64,7 @@ def test_a_blue_kept_for_rollback_is_not_retired_when_its_retention_tag_reads_st
     env = {"AWS_ENDPOINT_URL": proxy.url}
     # Group tags read stale for 5 s: the next start comes before the retention tag shows.
     proxy.stale_reads(5.0, kinds=["group-tags"])
+    proxy.guard_removals()
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
     assert code == 0, err
     first = re.match(r"deployment (\S+) started", err).group(1)
@@ -79,3 +80,4 @@ def test_a_blue_kept_for_rollback_is_not_retired_when_its_retention_tag_reads_st
     assert code == 0, err
     blue_tg, green_tg = world["target_group_arns"]
     assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
+    assert proxy.forwarded_count("CreateAutoScalingGroup") == 1, "only the first start made a green"

@@ -19,7 +19,8 @@ public final class RequestCounter: @unchecked Sendable {
 public struct AWSClient: Sendable {
     public let configuration: AWSConfiguration
     public let transport: HTTPTransport
-    public let retryPolicy: RetryPolicy
+    /// How calls are retried; its busy limit comes from `SWITCHYARD_AWS_BUSY_LIMIT`.
+    public var retryPolicy: RetryPolicy
     public let logger: Logger
     public let requests = RequestCounter()
     /// The adaptive retry mode's client-side rate limiters, one per service, shared by every copy of this client.

@@ -21,8 +21,8 @@ public struct Housekeeper: Sendable {
     public let effects: @Sendable (DeploymentSpec) throws -> EffectPerformer
     /// Called after every stored change that has an audit-log entry (a retirement's settle, drain and end), for output.
     public let onChange: @Sendable (Deployment, LogEntry, Date) -> Void
-    /// Set by a signal handler: a retirement stops between two steps (its deadlines are stored; the next `gc` or
-    /// `start` goes on).
+    /// Set by a signal handler: a retirement stops between two steps or abandons its request in flight (its deadlines
+    /// are stored, its trail says where; the next `gc` or `start` goes on).
     public let stop: StopRequest?
 
     public init(store: StateStore, clock: DeploymentClock, actor: String, effects: @escaping @Sendable (DeploymentSpec) throws -> EffectPerformer,
@@ -64,8 +64,20 @@ public struct Housekeeper: Sendable {
 
         func decide(_ d: Deployment, now: Date) -> Decision? { Machine.housekeeping(d, now: now) }
 
+        /// A signal abandons the request in flight at once (a deregistration may wait a minute for an answer, a busy
+        /// deletion ten): the trail says in which step it stopped, and that AWS may or may not have done it; the next
+        /// `gc` or `start` goes on from the stored deadlines, looking before it acts.
         func perform(_ effect: Effect, for d: Deployment, in loop: ReconcileLoop) async throws -> Event {
-            try await performer.perform(effect, for: d)
+            guard let stop = loop.stop else { return try await performer.perform(effect, for: d) }
+            do {
+                return try await stop.abandoning { [performer] in try await performer.perform(effect, for: d) }
+            } catch let stopped as StoppedBySignal {
+                let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(stopped.signal) during \(effect.title): its AWS request was "
+                                       + "abandoned (AWS may or may not have done it; the next `switchyard gc` or `start` looks before it acts again)",
+                                   details: ["signal": stopped.signal, "effect": effect.title])
+                _ = try loop.persist(Transition(deployment: d, log: log), self)
+                throw HousekeepingInterrupted(signal: stopped.signal, effect: effect.title)
+            }
         }
 
         func stored(_ event: Event, of effect: Effect, _ d: Deployment, in loop: ReconcileLoop) throws -> String? { d.removal?.stuck }
@@ -73,6 +85,13 @@ public struct Housekeeper: Sendable {
         /// In short slices, so a stop request is seen within a second.
         var poll: TimeInterval? { 1 }
     }
+}
+
+/// Housekeeping stopped by a signal in the middle of an AWS request (abandoned; the trail says where).
+public struct HousekeepingInterrupted: Error, Sendable, CustomStringConvertible {
+    public var signal: String
+    public var effect: String
+    public var description: String { "interrupted by \(signal) during \(effect): its AWS request was abandoned" }
 }
 
 /// A retention deadline one of this state's records gives a group: the deployment that kept it as its blue, and until

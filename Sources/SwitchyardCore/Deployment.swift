@@ -107,6 +107,10 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var nextCheckAt: Date?
     public var greenLaunchTemplateVersion: Int?
     public var retiredGroups: [String]
+    /// Earlier groups whose retirement before green was made was left off once they stood in no target group (AWS
+    /// could not be reached, or the group stayed busy, for their deletion): the release went on without them, and
+    /// `switchyard gc` retires them under the record that kept them.
+    public var leftOffGroups: [String]?
     public var greenGroupCreated: Bool
     /// Set once the listener was read back at 100 % blue during a rollback.
     public var trafficRestored: Bool

@@ -49,7 +49,7 @@ public enum Machine {
             return .perform(.begin)
         case .launching:
             if let retry = d.effectRetry, retry.notBefore > now { return .wait(until: retry.notBefore) }
-            if let group = d.plan.retire.first(where: { !d.retiredGroups.contains($0) }) {
+            if let group = d.plan.retire.first(where: { !d.retiredGroups.contains($0) && !(d.leftOffGroups ?? []).contains($0) }) {
                 // The plan read no traffic on green's target group when the deployment was created: the settle counts
                 // from then.
                 return removing(d, group: group, trafficLeftAt: d.createdAt, now: now, then: .retireGroup(group),

@@ -95,26 +95,32 @@ extension Machine {
                         details: ["launch_failures_in_a_row": String(failures.inARow), "activity_id": failures.newestId])
     }
 
-    /// An effect failed because AWS could not be reached (or kept throttling): a rollback tries it again after a
-    /// capped backoff for as long as it takes (the operator can stop it); retiring a group before the release does so
-    /// until `fleet.capacity_timeout` has passed since the release began; anything else rolls back as any failure does.
+    /// An effect failed because AWS could not be reached (or kept throttling, or the group stayed busy): a rollback
+    /// tries it again after a capped backoff for as long as it takes (the operator can stop it). Retiring an earlier
+    /// group before green is made never rolls the release back (housekeeping out of reach is no reason to give up a
+    /// release): while the group may still stand in green's target group it is tried again the same way, for as long
+    /// as it takes; once it is deregistered (it serves nothing), its removal is left off and the release goes on.
+    /// Anything else rolls back as any failure does.
     static func applyUnreachable(_ d: Deployment, effect: Effect, message: String, now: Date) -> Transition {
-        let retireBeforeRelease: Bool = {
-            guard d.state == .launching, case .retireGroup = effect else { return false }
-            return now < d.phaseStartedAt.adding(d.plan.spec.fleet.capacityTimeout)
-        }()
-        if d.state == .rollingBack, let r = d.removal, r.group != d.plan.greenAutoScalingGroup, effect.removes(r.group) {
-            // An earlier release's group, out of service since the plan: the rollback does not wait on it. It stays as
-            // it is (deregistered, serving nothing), and the next `start` or `switchyard gc` retires it.
+        let retiring = d.removal.map { $0.group != d.plan.greenAutoScalingGroup && effect.removes($0.group) } ?? false
+        if retiring, let r = d.removal, d.state == .rollingBack || (d.state == .launching && r.deregisteredAt != nil) {
+            // An earlier release's group, out of service since the plan: neither a rollback nor the release waits on it.
+            // It stays as it is (deregistered, serving nothing), and `switchyard gc` retires it.
             var next = d
             next.removal = nil
             next.effectRetry = nil
             next.updatedAt = now
+            var why = "it serves no traffic, and the next `start` or `switchyard gc` retires it"
+            if d.state == .launching {
+                next.leftOffGroups = (d.leftOffGroups ?? []) + [r.group]
+                why = "it stands in no target group and serves nothing, so the release goes on without it; `switchyard gc` retires it "
+                    + "once the release that kept it is past its retention (a group no record keeps is for a person to delete)"
+            }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
-                message: "retiring \(r.group) left off: \(effect.title) could not reach AWS (\(message)); it serves no traffic, and the next `start` or `switchyard gc` retires it",
+                message: "retiring \(r.group) left off: \(effect.title) could not reach AWS (\(message)); \(why)",
                 details: ["asg": r.group, "effect": effect.title]))
         }
-        guard d.state == .rollingBack || retireBeforeRelease else {
+        guard d.state == .rollingBack || (d.state == .launching && retiring) else {
             return apply(d, .effectFailed(effect, message: message), now: now)
         }
         var next = d
@@ -124,7 +130,7 @@ extension Machine {
         next.effectRetry = EffectRetry(attempt: attempt, effect: effect.title, notBefore: now.addingTimeInterval(delay))
         let why = d.state == .rollingBack
             ? "a rollback does not give up while AWS is out of reach: Ctrl-C stops it here, `switchyard rollback \(d.id)` carries it on"
-            : "the release waits for it up to fleet.capacity_timeout \(d.plan.spec.fleet.capacityTimeout) before it rolls back"
+            : "the group may still stand in green's target group, so green is not made before it is out: a retirement out of reach never rolls the release back; Ctrl-C stops it here, `switchyard resume \(d.id)` carries it on"
         let message = "\(effect.title) could not reach AWS (attempt \(attempt)): \(message); trying again in \(Int(delay)) s (\(why))"
         return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: message,
                                                           details: ["effect": effect.title, "attempt": String(attempt), "retry_in_seconds": String(Int(delay))]))

@@ -57,10 +57,19 @@ extension Session {
     static func takeOver(_ d: Deployment, store: StateStore, aws: AWSClients, actor: String, logger: Logger,
                          holding: DeploymentRunner.Holding, detachAtPause: Bool = false, rollback: Bool = false) async throws -> Deployment {
         let stop = stopOnSignals()
+        // A rollback never gives up while AWS is merely out of reach, not even before it runs: the reads and the claim
+        // that precede it are tried again the same way, the lease renewed meanwhile.
+        let patient = rollback || d.state == .rollingBack
+        let renew: @Sendable () throws -> Void = {
+            try store.renewLease(service: d.service, deploymentId: d.id, holder: holding.holder, at: Date(), ttl: holding.ttl)
+        }
         let observed: Observation
         do {
-            observed = try await beforeAnyChange(stop, "reading what deployment \(d.id) runs on") {
-                try await AWSEffects(aws: aws, logger: logger).observe(d)
+            observed = try await beforeAnyChange(stop, "reading what deployment \(d.id) runs on",
+                                                 unchanged: "nothing was changed in AWS, and deployment \(d.id)'s record is as it was") {
+                try await untilReached("reading what deployment \(d.id) runs on", patient: patient, ttl: holding.ttl, renew: renew) {
+                    try await AWSEffects(aws: aws, logger: logger).observe(d)
+                }
             }
         } catch let error as PlanError {
             // Found at run time, not in the input: a failure (exit 1), not bad usage.
@@ -81,7 +90,11 @@ extension Session {
         }
         let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
         do {
-            try await stop.abandoning { try await listener.claim(for: d.id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) } }
+            try await stop.abandoning {
+                try await untilReached("tagging \(listener.resourceArn) for deployment \(d.id)", patient: patient, ttl: holding.ttl, renew: renew) {
+                    try await listener.claim(for: d.id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
+                }
+            }
         } catch let stopped as StoppedBySignal {
             throw StoppedEarly(description: "\(stopped.signal) while tagging \(listener.resourceArn) for deployment \(d.id): its record is as "
                 + "it was; the tag may stand, naming this deployment, and `switchyard resume \(d.id)` takes it again")
@@ -90,5 +103,30 @@ extension Session {
                                     detachAtPause: detachAtPause)
         await releaseListener(listener, final)
         return final
+    }
+
+    /// Runs `body`; when `patient` and it failed only because AWS could not be reached (no answer within the call's
+    /// deadline, throttled or busy past its retries), says so and runs it again after 1 s, doubling to 30 s, as a
+    /// rollback's effects are (`EffectRetry.delay`), until it goes through or the task is cancelled (a signal).
+    /// `renew` keeps this process's lease alive in the waits, every third of `ttl`.
+    static func untilReached<T: Sendable>(_ what: String, patient: Bool, ttl: TimeInterval, renew: @escaping @Sendable () throws -> Void,
+                                          _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch where patient && Unreachable.isUnreachable(error) && !Task.isCancelled {
+                attempt += 1
+                let delay = EffectRetry.delay(after: attempt)
+                Console.error("warning: \(what) could not reach AWS (attempt \(attempt)): \(Failure.message(for: error)); trying again in \(Int(delay)) s "
+                    + "(a rollback does not give up while AWS is out of reach: Ctrl-C stops it)")
+                let until = Date().addingTimeInterval(delay)
+                while Date() < until {
+                    try renew()
+                    try await Task.sleep(nanoseconds: UInt64(min(until.timeIntervalSinceNow, ttl / 3) * 1_000_000_000))
+                }
+                try renew()
+            }
+        }
     }
 }

@@ -23,6 +23,7 @@ extension Session {
         var client = client
         client.timeout = try awsTimeout()
         client.deadline = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
+        client.retryPolicy.busyLimit = try busyLimit()
         client.notice = { Console.error("warning: \($0)") }
         return client
     }
@@ -30,6 +31,11 @@ extension Session {
     /// The per-request timeout of AWS calls: `SWITCHYARD_AWS_TIMEOUT` (a duration such as `5s`), default 20 s.
     static func awsTimeout() throws -> TimeInterval {
         try duration("SWITCHYARD_AWS_TIMEOUT", default: 20, from: 100, to: 600_000, example: "5s")
+    }
+
+    /// How long Auto Scaling's busy answers to one group write are waited out: `SWITCHYARD_AWS_BUSY_LIMIT`, default 10 min.
+    static func busyLimit() throws -> TimeInterval {
+        try duration("SWITCHYARD_AWS_BUSY_LIMIT", default: 600, from: 1000, to: 3_600_000, example: "10m")
     }
 
     /// A duration from the environment, within bounds given in milliseconds; anything else is a usage error (exit 2).
@@ -46,6 +52,7 @@ extension Session {
     static func checkDurations() throws {
         _ = try awsTimeout()
         _ = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
+        _ = try busyLimit()
         _ = try duration("SWITCHYARD_TAG_SETTLE", default: 2, from: 0, to: 60_000, example: "2s")
         _ = try duration("SWITCHYARD_READ_SETTLE", default: ReadConsistency.defaultWindow, from: 0, to: 60_000, example: "5s")
     }

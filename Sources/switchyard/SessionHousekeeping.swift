@@ -7,16 +7,17 @@ import SwitchyardCore
 
 /// Housekeeping that `start` and `gc` run: blues past their retention, test routes a failed rollback left.
 extension Session {
-    /// Housekeeping at `start`: a signal stops it between two steps and ends the command (exit 5).
+    /// Housekeeping at `start`: a signal stops it between two steps or mid-request and ends the command (exit 5).
     /// Returns how many blues were due (0: nothing was done, and a read made just before still holds).
     static func housekeepingBeforeStart(_ stop: StopRequest, store: StateStore, service: String, logger: Logger) async throws -> Int {
-        // A retirement stops between two steps (its settle and drain deadlines stored), never mid-request: a fleet
-        // half-deregistered is not left without a record of it.
+        // A retirement stops between two steps or abandons its request in flight; either way its settle and drain
+        // deadlines are stored and its trail says where it stopped, so a fleet half-deregistered has a record of it.
         let swept = await housekeeping(store: store, service: service, logger: logger, stop: stop)
         if let signal = stop.signal {
             throw StoppedEarly(description: "\(signal) while retiring blues past their retention: "
-                + (swept.due > 0 ? "the retirement stopped between two steps, its deadlines stored (the next `start` or `switchyard gc` goes on); " : "")
-                + "nothing else was changed")
+                + (swept.due > 0 ? "the retirement stopped where its release's trail says (a request in flight was abandoned: AWS may or may "
+                    + "not have done it), its deadlines stored, and the next `start` or `switchyard gc` goes on; " : "")
+                + "nothing else was changed in AWS, and no deployment was recorded")
         }
         return swept.due
     }

@@ -66,7 +66,8 @@ struct Start: AsyncParsableCommand {
                 // A retirement ran (settled and drained, perhaps for minutes): the plan's answers are that old, and a
                 // group it would have retired may be gone already.
                 let replanned = try store.blueGroups(service: spec.service)
-                (plan, facts) = try await Session.beforeAnyChange(stop, "planning again after retiring blues") {
+                (plan, facts) = try await Session.beforeAnyChange(stop, "planning again after retiring blues",
+                                                                  unchanged: Session.unchangedInAWS(besidesHousekeeping: retired) + ", and no deployment was recorded") {
                     try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: replanned, endingRetention: endRetention)
                 }
             }
@@ -81,7 +82,7 @@ struct Start: AsyncParsableCommand {
                                        + (details["end_retention"].map { "; --end-retention: \($0) may be retired before its retention deadline" } ?? ""),
                                    details: details)
             if let signal = stop.signal {
-                Console.error("\(signal) before the deployment was created: nothing was changed")
+                Console.error("\(signal) before the deployment was created: \(Session.unchangedInAWS(besidesHousekeeping: retired)), and no deployment was recorded")
                 return .interrupted
             }
             let holding = DeploymentRunner.Holding(holder: LeaseHolder(actor: actor), ttl: Session.leaseTTL)
@@ -98,9 +99,21 @@ struct Start: AsyncParsableCommand {
                 try await stop.abandoning { try await listener.claim(for: id, owner: known, mayReplace: mayReplace) }
             } catch {
                 // Nothing but the tag was touched: end the deployment here rather than leave it blocking the service.
+                // Stopped mid-claim, the tag this start wrote (or may have written) is taken off again: it would block
+                // every start from another state file until --force-unlock.
+                var untagged: Result<Void, Error>?
+                if error is StoppedBySignal {
+                    do {
+                        // Bounded: the operator asked to stop, and a second signal would leave the tag anyway.
+                        try await Session.within(listener.settle + 5, "taking the tag off again") { try await listener.release(for: id) }
+                        untagged = .success(())
+                    } catch let failure {
+                        untagged = .failure(failure)
+                    }
+                }
                 var failed = deployment
                 failed.state = .failed
-                failed.failureReason = Self.claimFailure(error, listener: listener, id: id)
+                failed.failureReason = Self.claimFailure(error, listener: listener, id: id, untagged: untagged, housekept: retired)
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
                 try Session.printFinal(id, store: store, json: output.json)
                 if error is ListenerClaimed { throw error }
@@ -118,17 +131,24 @@ struct Start: AsyncParsableCommand {
         }
     }
 
-    /// Why a claim of the listener ended the deployment before anything but the tag changed, truthfully.
-    static func claimFailure(_ error: Error, listener: ListenerGuard, id: String) -> String {
+    /// Why a claim of the listener ended the deployment before anything but the tag changed, truthfully. `untagged`
+    /// is how taking the tag off again went, after a signal; `housekept` how many blues housekeeping worked on first.
+    static func claimFailure(_ error: Error, listener: ListenerGuard, id: String, untagged: Result<Void, Error>? = nil, housekept: Int = 0) -> String {
+        let unchanged = Session.unchangedInAWS(besidesHousekeeping: housekept)
         switch error {
         case let claimed as ListenerClaimed:
             return "\(claimed)"
         case let stopped as StoppedBySignal:
-            return "interrupted by \(stopped.signal) while tagging \(listener.resourceArn) with \(ListenerGuard.tagKey)=\(id); nothing else was "
-                + "changed in AWS. The tag may stand; it blocks no later start from this state file, as this deployment is over."
+            let tagging = "interrupted by \(stopped.signal) while tagging \(listener.resourceArn) with \(ListenerGuard.tagKey)=\(id)"
+            if case .failure(let failure) = untagged {
+                return "\(tagging); taking the tag off again failed (\(Failure.message(for: failure))), so it may stand: it blocks no later start "
+                    + "from this state file, as this deployment is over, and a start from another clears it with `--force-unlock \(id)`. "
+                    + "Besides the tag, \(unchanged)."
+            }
+            return "\(tagging); the tag was taken off again wherever it named this deployment; besides the tag, \(unchanged)."
         default:
             return "could not tag \(listener.resourceArn) with \(ListenerGuard.tagKey) (\(Failure.message(for: error))); "
-                + "nothing else was changed in AWS. Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
+                + "besides the tag, \(unchanged). Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
         }
     }
 

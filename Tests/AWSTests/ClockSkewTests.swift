@@ -63,6 +63,22 @@ import Testing
             + "with Date 2027-01-15T08:20:00Z; here it is 2027-01-15T08:00:00Z): signing with AWS's time from now on"])
     }
 
+    @Test func aRequestInTheFutureIsSignedAgainWithAWSsEarlierTime() async throws {
+        // This machine's clock runs 20 minutes ahead: AWS answers RequestInTheFuture with its own, earlier, Date.
+        let time = TestTime()
+        let transport = TimedTransport(time: time)
+        let aws = time.now.addingTimeInterval(-1200)
+        transport.enqueue(.success(queryError("RequestInTheFuture", status: 403, message: "Request is not yet valid", headers: ["Date": Self.httpDate(aws)])))
+        let clock = ClockOffset()
+        let notices = Notices()
+        _ = try await timedClient(transport, notices: notices, clock: clock).call(.autoScaling, action: "DescribeAutoScalingGroups")
+        #expect(transport.requests.count == 2)
+        #expect(Self.amzDate(transport.requests[1]) == "20270115T074000Z")
+        #expect(clock.seconds == -1200)
+        #expect(notices.lines.first?.hasPrefix("this machine's clock is 20m00s ahead of AWS's (autoscaling DescribeAutoScalingGroups answered RequestInTheFuture") == true,
+                Comment(rawValue: notices.lines.joined()))
+    }
+
     @Test(arguments: ["RequestExpired", "AuthFailure"])
     func anEC2ShapedAnswerIsCorrectedToo(_ code: String) async throws {
         let time = TestTime()

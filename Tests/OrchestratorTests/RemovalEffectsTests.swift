@@ -398,3 +398,50 @@ extension HousekeeperRemovalTests {
         #expect(weights.percent[d.plan.greenTargetGroupArn] == 10)
     }
 }
+
+/// A performer whose chosen effect is a request that never answers.
+struct Hanging: EffectPerformer {
+    let inner: EffectPerformer
+    let kind: String
+    let reached: @Sendable () -> Void
+
+    func perform(_ effect: Effect, for deployment: Deployment) async throws -> Event {
+        guard effect.kind == kind else { return try await inner.perform(effect, for: deployment) }
+        reached()
+        try? await Task.sleep(nanoseconds: 600_000_000_000)  // swallows its cancellation, as a curl request may not end at once
+        return try await inner.perform(effect, for: deployment)
+    }
+}
+
+extension HousekeeperRemovalTests {
+    @Test func aSignalDuringAHousekeepingRequestAbandonsItAtOnceAndTheTrailSaysWhere() async throws {
+        let (fake, effects, base, clock) = RemovalEffectsTests().world()
+        let store = try Fixtures.store()
+        var d = base
+        d.state = .completed
+        d.greenWeight = 100
+        d.trafficRestored = false
+        d.promotedAt = clock.now().addingTimeInterval(-60)
+        d.retentionDeadline = clock.now()
+        fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
+        _ = try store.insert(d, log: LogEntry(from: .completed, to: .completed, message: "completed"), actor: "t", at: clock.now())
+        let stop = StopRequest()
+        let keeper = Housekeeper(store: store, clock: clock, actor: "start@a", effects: { _ in
+            Hanging(inner: effects, kind: "deregisterFleet") {
+                Task {
+                    try await Task.sleep(nanoseconds: 100_000_000)
+                    stop.request("SIGINT")
+                }
+            }
+        }, stop: stop)
+        let began = Date()
+        let outcomes = await keeper.collect(try keeper.due(service: nil))
+        #expect(Date().timeIntervalSince(began) < 30, "the request in flight was abandoned, not waited out")
+        #expect(outcomes.first?.problem?.contains("interrupted by SIGINT") == true, "\(outcomes.first?.problem ?? "nil")")
+        let trail = try store.events(deploymentId: d.id)
+        let last = try #require(trail.last)
+        #expect(last.message.hasPrefix("interrupted by SIGINT during deregistering web-blue"), Comment(rawValue: last.message))
+        #expect(last.message.contains("abandoned"))
+        #expect(try store.deployment(id: d.id)?.removal != nil, "the retirement's deadlines stay stored for the next gc")
+    }
+}

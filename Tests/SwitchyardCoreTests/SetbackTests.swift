@@ -115,30 +115,49 @@ import Testing
         #expect(sim.d.failureReason?.contains("switchyard rollback d1") == true)
     }
 
-    @Test func retiringAGroupBeforeTheReleaseIsRetriedUntilTheCapacityTimeout() {
-        var sim = Simulation(makeDeployment(retire: ["web-old"]))
-        var failures = 0
-        sim.answer = { effect, _ in
-            if case .retireGroup = effect, failures < 3 {
-                failures += 1
-                return .effectUnreachable(effect, message: "autoscaling DeleteAutoScalingGroup: Throttling (Rate exceeded)")
+    @Test func retiringAGroupBeforeTheReleaseIsRetriedWhileItMayStandInGreensTargetGroup() {
+        // Not yet detached from green's target group, and AWS out of reach for longer than fleet.capacity_timeout
+        // (10 min): tried again and again, never rolled back; green is not made beside it.
+        var detach = Simulation(makeDeployment(retire: ["web-old"]))
+        var detachFailures = 0
+        detach.answer = { effect, d in
+            if case .deregisterFleet = effect, detachFailures < 30 {
+                detachFailures += 1
+                #expect(!d.greenGroupCreated, "green is not made while the old group may stand in its target group")
+                return .effectUnreachable(effect, message: "no answer")
             }
             return Simulation.natural(effect)
         }
-        sim.run()
-        #expect(sim.d.state == .completed, "transient failures of housekeeping never roll back the release")
-        #expect(sim.d.retiredGroups == ["web-old"])
+        detach.run()
+        #expect(detach.d.state == .completed, Comment(rawValue: detach.log.map(\.message).joined(separator: "\n")))
+        #expect(detach.now >= start.addingTimeInterval(700), "the retries went on past fleet.capacity_timeout")
+        #expect(detach.d.retiredGroups == ["web-old"])
+    }
 
-        var stuck = Simulation(makeDeployment(retire: ["web-old"]))
-        stuck.answer = { effect, _ in
-            if case .retireGroup = effect { return .effectUnreachable(effect, message: "no answer") }
-            return Simulation.natural(effect)
+    @Test func retireGroupUnreachablePastCapacityTimeoutIsNotRolledBack() {
+        // The old group is detached and drained; its deletion stays busy (ResourceContention) for the whole busy limit,
+        // 10 min, as long as fleet.capacity_timeout: the call fails only past it. The removal is left off (the group
+        // serves nothing) and the release goes on to complete.
+        var sim = Simulation(makeDeployment(retire: ["web-old"]))
+        while true {
+            let decision = Machine.decide(sim.d, now: sim.now)
+            if case .perform(.retireGroup("web-old")) = decision { break }
+            switch decision {
+            case .perform(let effect): sim.take(Machine.apply(sim.d, Simulation.natural(effect), now: sim.now))
+            case .transition(let t): sim.take(t)
+            case .wait(let until): sim.now = until
+            case .done: Issue.record("ended before the old group's deletion"); return
+            }
         }
-        stuck.run()
-        #expect(stuck.d.state == .rolledBack)
-        #expect(stuck.now >= start.addingTimeInterval(600), "given up only after fleet.capacity_timeout")
-        #expect(stuck.d.retiredGroups.isEmpty && stuck.d.removal == nil, "the rollback left the old group off, for the next start")
-        #expect(stuck.log.contains { $0.message.hasPrefix("retiring web-old left off: retiring web-old could not reach AWS") })
+        sim.now = sim.d.phaseStartedAt.addingTimeInterval(601)
+        sim.take(Machine.apply(sim.d, .effectUnreachable(.retireGroup("web-old"),
+                                                         message: "autoscaling DeleteAutoScalingGroup: ResourceContention past the busy limit"), now: sim.now))
+        sim.run()
+        #expect(sim.d.state == .completed, Comment(rawValue: sim.log.map(\.message).joined(separator: "\n")))
+        #expect(sim.d.rollbackReason == nil)
+        #expect(sim.d.retiredGroups.isEmpty && sim.d.leftOffGroups == ["web-old"])
+        #expect(!sim.effects.contains(.retireGroup("web-old")), "left off at once: the release does not wait on it again")
+        #expect(sim.log.contains { $0.message.hasPrefix("retiring web-old left off: retiring web-old could not reach AWS") })
     }
 
     @Test func unreachableAWSAnywhereElseRollsBackAsAnyFailure() {

@@ -37,6 +37,13 @@ public struct ListenerGuard: Sendable {
         self.settle = settle
     }
 
+    /// A guard over these resources, for tests that drive it against a fake ELB.
+    init(elb: ELBv2, resourceArns: [String], settle: TimeInterval) {
+        self.elb = elb
+        self.resourceArns = resourceArns
+        self.settle = settle
+    }
+
     /// The resources, for messages.
     public var resourceArn: String { resourceArns.joined(separator: ", ") }
 
