@@ -74,14 +74,15 @@ final class FakeTaggedELB: HTTPTransport, @unchecked Sendable {
     }
 
     @Test func twoClaimsOnStaleTagsMakeExactlyOneWinnerAndTheLoserPutsTheWinnersTagBackEverywhere() async throws {
-        // A writes at 0, B at 0.4 s: B's write is the last, so B owns both resources. A reads at 1.0 s (its settle): the
-        // listener reads fresh (B), the rule still reads from before B's write (A's own tag: 0.8 s of staleness). B
-        // reads at 1.4 s, when both read fresh. The staleness is under the settle but over half of it for the rule.
+        // A writes at 0, B at 0.8 s: B's write is the last, so B owns both resources. A reads at 2.0 s (its settle): the
+        // listener reads fresh (B), the rule still reads from before B's write (A's own tag: 1.6 s of staleness). B
+        // reads at 2.8 s, when both read fresh. The staleness is under the settle but over half of it for the rule.
+        // The margins are wide (B's write may come up to 1 s late) so that a loaded machine does not change the race.
         let fake = FakeTaggedELB()
-        fake.staleFor = [Self.listener: 0.05, Self.rule: 0.8]
-        let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 1.0)
+        fake.staleFor = [Self.listener: 0.1, Self.rule: 1.6]
+        let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 2.0)
         async let a = Self.claim(guardian, "A", after: 0)
-        async let b = Self.claim(guardian, "B", after: 0.4)
+        async let b = Self.claim(guardian, "B", after: 0.8)
         let (ra, rb) = await (a, b)
         let outcomes = [("A", ra), ("B", rb)]
         let winners = outcomes.filter { if case .success = $0.1 { return true } else { return false } }.map(\.0)
