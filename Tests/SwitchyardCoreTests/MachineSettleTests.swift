@@ -84,6 +84,31 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         #expect(Machine.decide(checked, now: start.addingTimeInterval(15)) == .perform(.runChecks))
     }
 
+    @Test func noCheckRunsDuringTheSettleAStepsChecksStartWhenItIsLive() {
+        var d = settled(steps: [.weight(10, bake: .seconds(60)), .weight(100, bake: .zero)])
+        d.state = .shifting
+        let confirmed = Machine.apply(d, .weightsConfirmed(green: 10), now: start).deployment
+        let interval = d.plan.spec.checks.interval.seconds
+        #expect(interval < 15)
+        // One interval after the confirmation the step is not live yet: the checks would judge the step before.
+        #expect(Machine.decide(confirmed, now: start.addingTimeInterval(interval)) == .wait(until: start.addingTimeInterval(15)))
+        // Nor does a resume's recheck run then.
+        var resumed = confirmed
+        resumed.recheckAfterResume = true
+        #expect(Machine.decide(resumed, now: start.addingTimeInterval(interval)) == .wait(until: start.addingTimeInterval(15)))
+        #expect(Machine.decide(confirmed, now: start.addingTimeInterval(15)) == .perform(.runChecks))
+        // A whole release: every check of a step runs at or after that step's live time.
+        var sim = Simulation(settled())
+        var checkedAt: [(Date, Date)] = []
+        while !sim.d.state.isTerminal {
+            let before = sim.effects.count
+            sim.run(limit: 1)
+            if sim.effects.count > before, sim.effects.last == .runChecks, sim.d.state == .shifting, let live = sim.d.bakeStartedAt { checkedAt.append((sim.now, live)) }
+        }
+        #expect(!checkedAt.isEmpty)
+        #expect(checkedAt.allSatisfy { $0.0 >= $0.1 }, "\(checkedAt)")
+    }
+
     @Test func aRollbackMovesTrafficAtOnceAndRemovesGreenOnlyAfterSettleDeregistrationAndDrain() {
         var sim = Simulation(settled())
         sim.run(limit: 11)
