@@ -148,3 +148,29 @@ def test_status_and_show_say_when_a_step_is_live_and_how_many_targets_drain_unti
     assert rollback.returncode == 0, err
     code, _, err = run.finish()
     assert code == 3, err
+
+
+def assert_detach_drain_remove(proxy, group, deleted=True):
+    """The AWS calls of a fleet's removal, as the proxy forwarded them, come in issue 19's order: its target groups
+    detached, the drain read (DescribeTargetHealth) after that, and only then scaled to 0 and (unless `deleted` is
+    False, pair mode) deleted; neither of those before the detach."""
+    from urllib.parse import parse_qs
+    calls = []
+    for r in proxy.forwarded():
+        form = {k: v[0] for k, v in parse_qs((r.body or b"").decode("utf-8", "replace")).items()}
+        calls.append((r.action, form))
+    def where(action, **fields):
+        return [i for i, (a, f) in enumerate(calls) if a == action and all(f.get(k) == v for k, v in fields.items())]
+    detach = where("DetachLoadBalancerTargetGroups", AutoScalingGroupName=group)
+    assert detach, f"{group} was never detached: {[a for a, _ in calls]}"
+    scaled = where("UpdateAutoScalingGroup", AutoScalingGroupName=group, DesiredCapacity="0")
+    gone = where("DeleteAutoScalingGroup", AutoScalingGroupName=group)
+    assert scaled or gone, f"{group} was neither scaled to 0 nor deleted"
+    removed = min(scaled + gone)
+    assert detach[0] < removed, f"{group} was scaled to 0 or deleted before it was detached"
+    drained = [i for i in where("DescribeTargetHealth") if detach[0] < i < removed]
+    assert drained, f"{group}'s drain was never read between its detach and its removal"
+    if deleted:
+        assert gone and gone[0] >= removed, f"{group} was not deleted after it was scaled to 0"
+    else:
+        assert not gone, f"{group} was deleted in pair mode"
