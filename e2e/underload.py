@@ -341,6 +341,13 @@ def manual_rollback_mid_shift(run):
     return run.finish()
 
 
+def rollback_with_late_deregistration(run):
+    """A manual rollback while the data plane takes green's deregistration 3 s after the detach answered (as Auto
+    Scaling sends it asynchronously): its targets drain past the delay Switchyard counted, and green must stay until
+    AWS lists none of them (the data plane reports an instance terminated while draining otherwise)."""
+    return manual_rollback_mid_shift(run)
+
+
 def rollback_after_completion(run):
     deployment = start_and_finish(run)
     run.wait_live(100, timeout=PROPAGATION + 10)
@@ -462,6 +469,8 @@ SCENARIOS = [
              world(steps="10,100", probe_url="dataplane", test_route=True, threshold=2), probed_clean_release),
     Scenario("kill -9 in the test route's settle and each step's, then resume",
              world(steps="50,100", probe_url="dataplane", test_route=True, threshold=2), crash_in_test_route_settle),
+    Scenario("manual rollback, Auto Scaling deregistering green 3 s after the detach",
+             world(steps="50,100", bake="30s"), rollback_with_late_deregistration, {"deregister_lag": 3.0}),
     Scenario("kill -9 in the next start's retirement of blue, then start again",
              world(steps="50,100:0s", retention="0s"), crash_in_next_start_retirement),
 ]
