@@ -51,10 +51,12 @@ UNSEEN = re.compile(r".*Tags$|.*LaunchTemplate.*|Put.*|(Suspend|Resume)Processes
 
 
 class DataPlane:
-    def __init__(self, moto_url, world, propagation=3.0, amis=None, alarm=None, lb_port=None, poll=2.0, health=None):
+    def __init__(self, moto_url, world, propagation=3.0, amis=None, alarm=None, lb_port=None, poll=2.0, health=None,
+                 deregister_lag=0.0):
         config = {"endpoint": moto_url, "region": world.get("region", "us-east-1"), "listener_arn": world["listener_arn"],
                   "target_groups": world["target_group_arns"], "vpc_id": world["vpc_id"], "propagation": propagation,
-                  "amis": amis or {}, "alarm": alarm, "lb_port": lb_port or 0, "poll": poll, "health": health or {}}
+                  "amis": amis or {}, "alarm": alarm, "lb_port": lb_port or 0, "poll": poll, "health": health or {},
+                  "deregister_lag": deregister_lag}
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "dp_server.py"), json.dumps(config)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
         line = self.proc.stdout.readline()

@@ -12,6 +12,8 @@ calls after every write the binary makes):
   every `health.interval` to the group's health check path;
 - the listener's rules (read with DescribeRules, default rule last) apply `propagation` seconds after they were
   read: a request is routed by the rules as they stood then, while registrations apply at once;
+- with `deregister_lag` (seconds), a target that moto no longer lists in a target group is deregistered that much
+  later (Auto Scaling's deregistration after a detach is asynchronous), and drains from then;
 - an alarm (optional) goes to ALARM when more than `threshold` target 5XX answers came in the last `period` seconds,
   and back to OK when none did: CloudWatch's HTTPCode_Target_5XX_Count alarm, sped up."""
 import asyncio
@@ -110,8 +112,21 @@ class Plane(Balancer):
                 group.register(ident)
                 group.members[ident].stopped = instance.stopped
                 self.event("registered", group=group.name, instance=ident)
+        lag = self.config.get("deregister_lag", 0.0)
+        missing = getattr(self, "missing", None)
+        if missing is None:
+            missing = self.missing = {}
+        for ident in ids:
+            missing.pop((group.arn, ident), None)
         for ident, member in list(group.members.items()):
             if ident not in ids and member.state != "draining":
+                # Auto Scaling deregisters a detached group's instances after DetachLoadBalancerTargetGroups has
+                # answered: with `deregister_lag`, the load balancer keeps a target moto no longer lists (serving, shown
+                # as it was) that long before its drain begins, so its delay ends later than the client counted it.
+                since = missing.setdefault((group.arn, ident), now)
+                if now < since + lag:
+                    continue
+                missing.pop((group.arn, ident), None)
                 until = group.drain(ident, now)
                 self.event("draining", group=group.name, instance=ident, until=until, why="deregistered")
 

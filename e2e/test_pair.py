@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from test_removal import assert_detach_drain_remove
 from test_rollback import shifted, shown, start, wait_until
 
 
@@ -111,6 +112,8 @@ def test_a_rollback_returns_the_pair_exactly_as_it_was(world, switchyard, proxy,
     messages = [e["message"] for e in shown(switchyard, started(err))["events"]]
     assert any(m.startswith(f"green group {green} scaled back to 0/0/4") for m in messages), messages
     assert messages[-1] == f"rolled back: traffic is 100% on blue {blue}, green {green} back as it was", messages
+    # In AWS: the idle group detached, its drain read, only then scaled to 0 (and kept).
+    assert_detach_drain_remove(proxy, green, deleted=False)
 
 
 @pytest.mark.world(pair=True, blue_version="1", bake="0s", interval="100ms")
@@ -182,3 +185,5 @@ def test_undoing_a_completed_release_and_ending_a_retention_early_keep_every_gro
     messages = [e["message"] for e in shown(switchyard, second)["events"]]
     assert messages[-1].startswith(f"blue {blue} scaled to 0 and kept (pair mode): deployment {started(err)} needs its target group"), messages
     no_group_created_or_deleted(proxy)
+    # The retirement the next start ran (as gc does): blue detached, its drain read, only then scaled to 0.
+    assert_detach_drain_remove(proxy, blue, deleted=False)

@@ -5,6 +5,7 @@ the settle, what plan, status and show say. The real binary against moto, throug
 moto applies a listener change at once and drops a deregistered target from DescribeTargetHealth at once, so these
 tests prove the order and the stored deadlines, not that clients see no failure: that needs a data plane."""
 import json
+import re
 import signal
 import time
 from datetime import datetime
@@ -109,3 +110,67 @@ def test_gc_right_after_a_zero_retention_waits_the_settle_from_promotion_and_sta
     detached = first(view["events"], lambda m: m.startswith(f"{world['blue_asg']} deregistered"), "deregistering blue")
     assert at(detached) - at(promoted) >= 3 - 0.01, "blue was deregistered before its last clients could have left it"
     assert view["removal"] is None and view["blue_retired_at"] is not None
+
+
+def said(switchyard, deployment, pattern):
+    """`status ID` and `show ID` both, when both print a line matching `pattern`; else None."""
+    code, status, _ = switchyard("status", deployment)
+    shown_code, show, _ = switchyard("show", deployment)
+    found = re.search(pattern, status), re.search(pattern, show)
+    return (status, show) if code == 0 and shown_code == 0 and all(found) else None
+
+
+@pytest.mark.world(bake="30s", interval="200ms", settle="2s", deregistration_delay=4)
+@pytest.mark.dataplane(propagation=1.0)
+def test_status_and_show_say_when_a_step_is_live_and_how_many_targets_drain_until_when(world, switchyard, aws, dataplane):
+    """docs/states.md: `status`, `show` and the live view say `settling until 10:42:13` and `draining green: 2
+    targets, until 10:42:43`. The data plane lists a detached target `draining` for the deregistration delay, as AWS
+    does (moto drops it at once), so the drain lasts long enough to be read."""
+    run = start(switchyard, world)
+    step = wait_until(lambda: said(switchyard, run.id, r"settling until \d\d:\d\d:\d\d: the step's weights are confirmed"),
+                      timeout=30, what="status and show saying step 1 settles")
+    status, show = step
+    view = shown(switchyard, run.id)
+    live = view["live_at"][11:19]
+    assert f"settling until {live}: the step's weights are confirmed, its bake starts once they are live" in status, status
+    assert re.search(r"  step      1/3 at 10% green: confirmed \S+ \S+, live from \S+ \S+ \(its bake and checks count from then\)", show), show
+    assert f"  now       settling until {live}" in show, show
+    # Then the rollback: green settles, is detached, and its two targets drain for the target group's 4 s.
+    rollback = switchyard("rollback", run.id, "--reason", "drain view", background=True)
+    status, show = wait_until(lambda: said(switchyard, run.id, r"draining green: 2 targets, until \d\d:\d\d:\d\d"),
+                              timeout=30, what="status and show saying green drains")
+    removal = shown(switchyard, run.id)["removal"]
+    until = removal["drain_until"][11:19]
+    assert f"draining green: 2 targets, until {until}" in status, status
+    assert f"  now       draining green: 2 targets, until {until}" in show, show
+    assert removal["phase"] == "draining" and removal["deregistration_delay_seconds"] == 4, removal
+    _, err = rollback.communicate(timeout=60)
+    assert rollback.returncode == 0, err
+    code, _, err = run.finish()
+    assert code == 3, err
+
+
+def assert_detach_drain_remove(proxy, group, deleted=True):
+    """The AWS calls of a fleet's removal, as the proxy forwarded them, come in issue 19's order: its target groups
+    detached, the drain read (DescribeTargetHealth) after that, and only then scaled to 0 and (unless `deleted` is
+    False, pair mode) deleted; neither of those before the detach."""
+    from urllib.parse import parse_qs
+    calls = []
+    for r in proxy.forwarded():
+        form = {k: v[0] for k, v in parse_qs((r.body or b"").decode("utf-8", "replace")).items()}
+        calls.append((r.action, form))
+    def where(action, **fields):
+        return [i for i, (a, f) in enumerate(calls) if a == action and all(f.get(k) == v for k, v in fields.items())]
+    detach = where("DetachLoadBalancerTargetGroups", AutoScalingGroupName=group)
+    assert detach, f"{group} was never detached: {[a for a, _ in calls]}"
+    scaled = where("UpdateAutoScalingGroup", AutoScalingGroupName=group, DesiredCapacity="0")
+    gone = where("DeleteAutoScalingGroup", AutoScalingGroupName=group)
+    assert scaled or gone, f"{group} was neither scaled to 0 nor deleted"
+    removed = min(scaled + gone)
+    assert detach[0] < removed, f"{group} was scaled to 0 or deleted before it was detached"
+    drained = [i for i in where("DescribeTargetHealth") if detach[0] < i < removed]
+    assert drained, f"{group}'s drain was never read between its detach and its removal"
+    if deleted:
+        assert gone and gone[0] >= removed, f"{group} was not deleted after it was scaled to 0"
+    else:
+        assert not gone, f"{group} was deleted in pair mode"

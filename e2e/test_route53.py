@@ -10,7 +10,8 @@ import boto3
 import pytest
 from conftest import WeightPoller
 
-from test_rollback import start, wait_until
+from test_removal import assert_detach_drain_remove
+from test_rollback import green_name, start, wait_until
 
 TTL = 1
 
@@ -106,6 +107,8 @@ def test_a_failing_check_rolls_back_in_one_change_and_green_goes_a_ttl_later(wor
     restored = next(e for e in events if e["message"].startswith("Route 53 records read back at 100% blue; green stays 1s more"))
     removed = next(e for e in events if e["message"].startswith("green group") and "deleted" in e["message"])
     assert at(removed) - at(restored) >= TTL - 0.002, "resolvers may send clients to green for a TTL after the rollback"
+    # In AWS: green's stack detached from its target group, its drain read, then scaled to 0 and deleted.
+    assert_detach_drain_remove(proxy, green_name(world, run.id), deleted=True)
 
 
 @pytest.mark.parametrize("point", ["after-call:setWeights:2",   # the records moved to 50 %, the state file does not know it

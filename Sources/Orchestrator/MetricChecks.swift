@@ -12,8 +12,15 @@ extension AWSEffects {
         let names = checks.map { "metric:\($0.name)" }
         let batch = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: d.plan))
         let end = clock.now()
-        let start = end.addingTimeInterval(-Self.metricLookback(checks))
+        let start = Self.metricWindowStart(checks, end: end, liveAt: Self.stepLiveAt(d))
         return ScheduledCheck(name: "metrics", resultNames: names, timeoutThreshold: readFailures, timeout: max(d.plan.spec.checks.interval.seconds, Self.awsReadFloor)) { [aws] in
+            // The step went live less than a whole period ago: no period holds only its traffic yet.
+            guard end.timeIntervalSince(start) >= 1 else {
+                return zip(batch.verdicts([:]), checks).map { verdict, check in
+                    CheckResult(name: "metric:\(verdict.check)", passed: verdict.outcome != .fail, evidence: verdict.text,
+                                onNoData: verdict.outcome == .notEnoughData ? check.onNoData : nil)
+                }
+            }
             do {
                 let results = try await aws.cloudWatch.getMetricData(queries: batch.queries.map(Self.dataQuery), start: start, end: end)
                 let series = Dictionary(results.map { ($0.id, $0.values) }, uniquingKeysWith: { first, _ in first })
@@ -31,6 +38,26 @@ extension AWSEffects {
     /// so a check judges the recent past of both fleets over the same window rather than one data point.
     static func metricLookback(_ checks: [MetricCheck]) -> TimeInterval {
         checks.map { $0.period.seconds * Double(max(10, 2 * $0.minSamples)) }.max() ?? 600
+    }
+
+    /// When the traffic a metric check judges began: the current step's live time (its confirmation + traffic.settle)
+    /// while green takes traffic at a step; nil before green's first weight and at a manual gate.
+    static func stepLiveAt(_ d: Deployment) -> Date? {
+        guard d.state == .shifting || d.state == .paused, d.greenWeight > 0 else { return nil }
+        return d.bakeStartedAt
+    }
+
+    /// The window's start: the lookback, but never before the step's traffic was live, so a step is judged on its own
+    /// traffic and not on the step before's (nor on another fleet's errors in green's target group from before the
+    /// release). CloudWatch rounds a StartTime down (to the whole minute, or to a 1/5/10/30 s division of it for a
+    /// high-resolution period) and counts each period from it, so the live time is rounded *up* to that boundary: no
+    /// period that began before the step was live is read. Both fleets are read over the same window.
+    static func metricWindowStart(_ checks: [MetricCheck], end: Date, liveAt: Date?) -> Date {
+        let lookback = end.addingTimeInterval(-metricLookback(checks))
+        guard let liveAt else { return lookback }
+        let boundary = min(60, checks.map { $0.period.seconds }.max() ?? 60)
+        let aligned = Date(timeIntervalSince1970: (liveAt.timeIntervalSince1970 / boundary).rounded(.up) * boundary)
+        return max(lookback, aligned)
     }
 
     static func dataQuery(_ query: MetricBatch.Query) -> MetricDataQuery {

@@ -30,10 +30,11 @@ public struct FleetRemoval: Sendable, Hashable, Codable {
     public var registered: [TargetHealthReport.Target]?
     /// When the drain is looked at next.
     public var nextObservationAt: Date?
-    /// Set once nothing of it is registered any more (or only `draining` targets are left past `drainUntil`).
+    /// Set once nothing of it is registered any more (or, for a fleet that never had a client, only `draining`
+    /// targets are left past `drainUntil`).
     public var drained: Bool?
-    /// Set when a target still served past `drainUntil` and the grace after it: the removal stopped there. Cleared by
-    /// the next look.
+    /// Set when a target was still registered (serving or draining) past `drainUntil` and the grace after it: the
+    /// removal stopped there. Cleared by the next look.
     public var stuck: String?
 
     public init(group: String, trafficLeftAt: Date?, settle: TimeSpan, now: Date) {
@@ -62,8 +63,9 @@ public struct FleetRemoval: Sendable, Hashable, Codable {
 }
 
 extension Machine {
-    /// How long after `drainUntil` a target may still read as serving (a stale read, a deregistration Auto Scaling has
-    /// not sent yet) before the removal stops and says so.
+    /// How long after `drainUntil` a target may still be listed, serving or draining (a stale read, a deregistration
+    /// Auto Scaling sent after the detach's answer, so the load balancer's delay ends after ours), before the removal
+    /// stops and says so.
     public static let drainGrace: TimeInterval = 60
 
     /// The next step of a removal: a wait, an effect, or `removable`.
@@ -192,18 +194,23 @@ extension Machine {
         let until = r.drainUntil ?? now
         r.registered = registered
         r.stuck = nil
-        if registered.isEmpty || (serving.isEmpty && now >= until) {
+        // A target listed `draining` may still have requests in flight, and the load balancer may have taken the
+        // deregistration later than our detach's answer (Auto Scaling sends it asynchronously), so its delay may end
+        // after ours: the fleet counts as drained only once none of its instances is listed. A fleet that never had a
+        // client has nothing in flight, so its draining targets do not hold it.
+        let quiet = r.trafficLeftAt == nil && serving.isEmpty && now >= until
+        if registered.isEmpty || quiet {
             r.drained = true
             r.nextObservationAt = nil
             next.removal = r
             let how = registered.isEmpty ? "none of its instances is registered any more"
-                : "\(registered.count) target(s) still read draining, and the deregistration delay is over"
+                : "it never had a client, and \(Spelling.count(registered.count, "target")) still read draining"
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "\(r.group) drained: \(how)", details: ["asg": r.group]))
         }
-        if !serving.isEmpty, now >= until.addingTimeInterval(drainGrace) {
-            let list = serving.map { "\($0.instanceId) \($0.state)" }.joined(separator: ", ")
-            let why = "\(r.group) still has targets registered \(Int(now.timeIntervalSince(until))) s after its drain should have ended (\(list)): "
-                + "it may still receive traffic, so it was not removed"
+        if now >= until.addingTimeInterval(drainGrace) {
+            let list = registered.map { "\($0.instanceId) \($0.state)" }.joined(separator: ", ")
+            let why = "\(r.group) still has \(Spelling.count(registered.count, "target")) registered \(Int(now.timeIntervalSince(until))) s after its drain should have ended (\(list)): "
+                + "it may still receive traffic or finish requests, so it was not removed"
             r.stuck = why
             next.removal = r
             if d.state.isTerminal { return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: why, details: ["asg": r.group])) }

@@ -19,13 +19,17 @@ extension Machine {
             next.updatedAt = now
             return .transition(Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message: "waiting at a manual gate for `switchyard promote \(d.id)`")))
         }
-        if d.recheckAfterResume == true { return .perform(.runChecks) }
+        // A step's checks judge its own traffic: none runs (and none counts toward a rollback) until its weights are
+        // live, at confirmation + traffic.settle; the previous step's traffic is what clients see until then.
+        let settlingUntil = d.greenWeight == weight ? d.bakeStartedAt.flatMap { $0 > now ? $0 : nil } : nil
+        if d.recheckAfterResume == true, settlingUntil == nil { return .perform(.runChecks) }
         // The test route is trusted only once probes through it, live, have passed: before any weight moves to green.
         if d.greenWeight == 0, weight > 0, !d.testRouteProven { return due(d, now: now, .runChecks) }
         guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
             return .perform(.setWeights(green: weight))
         }
         if let hook = hookDecision(d, .afterStep, now: now) { return hook }
+        if let live = settlingUntil { return .wait(until: live) }
         let bakeEnd = bakeStart.adding(bake)
         if now >= bakeEnd {
             // However short the bake, the checks run at least once under this step's traffic, and a check that is

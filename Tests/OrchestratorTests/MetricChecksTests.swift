@@ -2,7 +2,22 @@ import AWS
 import Foundation
 @testable import Orchestrator
 import SwitchyardCore
+import Logging
 import Testing
+
+/// Answers GetMetricData with no data and records each call's StartTime.
+final class MetricsRecorder: HTTPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var starts: [Date] = []
+
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        let p = FakeELB.form(request.body)
+        lock.withLock { if let text = p["StartTime"], let date = ISO8601DateFormatter().date(from: text) { starts.append(date) } }
+        return HTTPResponse(status: 200, headers: [:], body: Data("<GetMetricDataResponse><GetMetricDataResult><MetricDataResults/></GetMetricDataResult></GetMetricDataResponse>".utf8))
+    }
+
+    func clients() -> AWSClients { AWSClients(client: conformanceClient(self)) }
+}
 
 @Suite struct MetricChecksTests {
     @Test func theWindowCoversTenPeriodsOrTwiceTheSamplesNeeded() {
@@ -11,6 +26,59 @@ import Testing
         let slow = MetricCheck(name: "b", query: stat, period: .minutes(5), rule: .bounds(min: nil, max: 1), minSamples: 8)
         #expect(AWSEffects.metricLookback([minute]) == 600)
         #expect(AWSEffects.metricLookback([minute, slow]) == 4800)
+    }
+
+    @Test func atAStepTheWindowStartsNoEarlierThanTheStepWasLiveOnAPeriodBoundary() throws {
+        let stat = MetricQuery.stat(MetricStat(namespace: "N", metric: "M", dimensions: [], stat: "Sum"))
+        let minute = MetricCheck(name: "a", query: stat, period: .seconds(60), rule: .bounds(min: nil, max: 1), minSamples: 3)
+        let fine = MetricCheck(name: "b", query: stat, period: .seconds(5), rule: .bounds(min: nil, max: 1), minSamples: 3)
+        let live = Date(timeIntervalSince1970: 1_800_000_000 + 17.4)  // 17.4 s past a whole minute
+        let end = live.addingTimeInterval(400)
+        let start = AWSEffects.metricWindowStart([minute], end: end, liveAt: live)
+        #expect(start >= live, "GetMetricData's StartTime is never before the step was live")
+        #expect(start == Date(timeIntervalSince1970: 1_800_000_060), "rounded up to the whole minute CloudWatch counts periods from")
+        #expect(AWSEffects.metricWindowStart([fine], end: live.addingTimeInterval(30), liveAt: live) == Date(timeIntervalSince1970: 1_800_000_020))
+        #expect(AWSEffects.metricWindowStart([minute], end: end, liveAt: nil) == end.addingTimeInterval(-600), "before any weight: the lookback")
+        // Live long ago: the lookback decides.
+        #expect(AWSEffects.metricWindowStart([minute], end: live.addingTimeInterval(3600), liveAt: live) == live.addingTimeInterval(3000))
+    }
+
+    /// GetMetricData's StartTime as the effects send it, at a step that went live 17.4 s past a whole minute.
+    @Test func getMetricDataAtAStepStartsNoEarlierThanTheStepsLiveTime() async throws {
+        let live = Date(timeIntervalSince1970: 1_800_000_000 + 17.4)
+        let early = TestClock(live.addingTimeInterval(30))
+        let clock = TestClock(live.addingTimeInterval(130))
+        let fake = MetricsRecorder()
+        var d = Fixtures.deployment()
+        let stat = MetricQuery.stat(MetricStat(namespace: "AWS/ApplicationELB", metric: "HTTPCode_Target_5XX_Count", dimensions: [], stat: "Sum"))
+        d.plan.spec.checks.metrics = [MetricCheck(name: "errors", query: stat, period: .seconds(60), rule: .bounds(min: nil, max: 1), minSamples: 3)]
+        d.state = .shifting
+        d.greenWeight = 10
+        d.weightsConfirmedAt = live.addingTimeInterval(-15)
+        d.bakeStartedAt = live
+        let effects = AWSEffects(aws: fake.clients(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock)
+        _ = await try #require(effects.metricChecks(d, readFailures: 3)).run()
+        let start = try #require(fake.starts.first)
+        #expect(start >= live, "StartTime \(start) is before the step was live at \(live)")
+        #expect(start == Date(timeIntervalSince1970: 1_800_000_060))
+        // Less than a whole period after the live time, nothing is asked: no period holds only the step's traffic.
+        let soon = AWSEffects(aws: fake.clients(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: early)
+        let results = await try #require(soon.metricChecks(d, readFailures: 3)).run()
+        #expect(fake.starts.count == 1)
+        #expect(results.map(\.passed) == [true] && results.first?.onNoData == .pause, "\(results)")
+    }
+
+    @Test func theStepsLiveTimeIsTheStartOnlyWhileGreenTakesTrafficAtAStep() {
+        var d = Fixtures.deployment()
+        d.state = .shifting
+        d.greenWeight = 10
+        d.bakeStartedAt = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(AWSEffects.stepLiveAt(d) == d.bakeStartedAt)
+        d.greenWeight = 0
+        #expect(AWSEffects.stepLiveAt(d) == nil)
+        d.greenWeight = 10
+        d.state = .checkingHealth
+        #expect(AWSEffects.stepLiveAt(d) == nil)
     }
 
     @Test func batchQueriesBecomeGetMetricDataQueriesUnchanged() {

@@ -65,17 +65,31 @@ import Testing
         #expect(run.now == late)
     }
 
-    @Test func aTargetStillReadDrainingKeepsItsFleetForTheWholeDelayAfterTheDeregistration() {
-        // However long ago its traffic left: the load balancer counts the delay from when it took the deregistration,
-        // and a target it lists draining may have a request in flight.
+    @Test func aTargetStillListedDrainingKeepsItsFleetPastTheDelayAndStopsTheRetirementAfterTheGrace() {
+        // However long ago its traffic left: the load balancer counts the delay from when it took the deregistration
+        // (which Auto Scaling may send after the detach's answer), and a target it lists draining may have a request
+        // in flight. Listed past the delay and the grace, the retirement stops and says so; blue stays.
         let (d, promoted) = completed(retention: .minutes(30))
         let late = promoted.addingTimeInterval(3600)
-        let run = housekeep(d, now: late) { effect, _ in
-            if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: [target("i-1", "draining")]) }
-            return Simulation.natural(effect)
+        // As gc does: it stops at the first look that leaves the removal stuck.
+        var run = (effects: [Effect](), d: d, now: late)
+        while let decision = Machine.housekeeping(run.d, now: run.now), run.d.removal?.stuck == nil, run.effects.count < 200 {
+            switch decision {
+            case .transition(let t): run.d = t.deployment
+            case .wait(let until): run.now = until
+            case .perform(let effect):
+                run.effects.append(effect)
+                let event: Event = if case .observeDrain(let group) = effect { .drainObserved(group: group, targets: [target("i-1", "draining")]) }
+                    else { Simulation.natural(effect) }
+                run.d = Machine.apply(run.d, event, now: run.now).deployment
+            case .done: Issue.record("housekeeping never answers done")
+            }
         }
-        #expect(run.effects.first == .deregisterFleet("web-blue") && run.effects.last == .retireBlue)
-        #expect(run.now == late.addingTimeInterval(300), "removed once the delay after the deregistration is over, not before")
+        #expect(run.effects.first == .deregisterFleet("web-blue"))
+        #expect(!run.effects.contains(.retireBlue))
+        #expect(run.now >= late.addingTimeInterval(300 + Machine.drainGrace), "kept while listed, through the delay and the grace")
+        #expect(run.d.removal?.stuck?.contains("still has 1 target registered") == true, "\(run.d.removal?.stuck ?? "")")
+        #expect(run.d.removal?.stuck?.contains("i-1 draining") == true)
     }
 
     @Test func aKilledRetirementGoesOnFromTheStoredDeadlinesAndNeverEarly() throws {
@@ -106,6 +120,8 @@ import Testing
             else { current = Machine.apply(current, .drainObserved(group: "web-blue", targets: [target("i-1", "draining")]), now: now).deployment }
         }
         current = Machine.apply(current, .drainObserved(group: "web-blue", targets: [target("i-1", "draining")]), now: now).deployment
+        #expect(Machine.housekeeping(current, now: now) != .perform(.retireBlue), "still listed draining at the delay's end")
+        current = Machine.apply(current, .drainObserved(group: "web-blue", targets: []), now: now).deployment
         #expect(Machine.housekeeping(current, now: now) == .perform(.retireBlue))
     }
 

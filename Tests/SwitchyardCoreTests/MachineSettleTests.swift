@@ -84,6 +84,31 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         #expect(Machine.decide(checked, now: start.addingTimeInterval(15)) == .perform(.runChecks))
     }
 
+    @Test func noCheckRunsDuringTheSettleAStepsChecksStartWhenItIsLive() {
+        var d = settled(steps: [.weight(10, bake: .seconds(60)), .weight(100, bake: .zero)])
+        d.state = .shifting
+        let confirmed = Machine.apply(d, .weightsConfirmed(green: 10), now: start).deployment
+        let interval = d.plan.spec.checks.interval.seconds
+        #expect(interval < 15)
+        // One interval after the confirmation the step is not live yet: the checks would judge the step before.
+        #expect(Machine.decide(confirmed, now: start.addingTimeInterval(interval)) == .wait(until: start.addingTimeInterval(15)))
+        // Nor does a resume's recheck run then.
+        var resumed = confirmed
+        resumed.recheckAfterResume = true
+        #expect(Machine.decide(resumed, now: start.addingTimeInterval(interval)) == .wait(until: start.addingTimeInterval(15)))
+        #expect(Machine.decide(confirmed, now: start.addingTimeInterval(15)) == .perform(.runChecks))
+        // A whole release: every check of a step runs at or after that step's live time.
+        var sim = Simulation(settled())
+        var checkedAt: [(Date, Date)] = []
+        while !sim.d.state.isTerminal {
+            let before = sim.effects.count
+            sim.run(limit: 1)
+            if sim.effects.count > before, sim.effects.last == .runChecks, sim.d.state == .shifting, let live = sim.d.bakeStartedAt { checkedAt.append((sim.now, live)) }
+        }
+        #expect(!checkedAt.isEmpty)
+        #expect(checkedAt.allSatisfy { $0.0 >= $0.1 }, "\(checkedAt)")
+    }
+
     @Test func aRollbackMovesTrafficAtOnceAndRemovesGreenOnlyAfterSettleDeregistrationAndDrain() {
         var sim = Simulation(settled())
         sim.run(limit: 11)
@@ -140,16 +165,41 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         #expect(sim.effects.filter { $0 == .observeDrain(green) }.count == 2)
     }
 
-    @Test func targetsStillShownDrainingPastTheDelayCountAsDrained() {
+    @Test func targetsStillListedDrainingPastTheDelayAreWaitedForNotTakenAsDrained() {
+        // Auto Scaling sends the deregistration after the detach's answer, so the load balancer's delay may end after
+        // ours: green goes only once AWS lists none of its targets.
+        var sim = Simulation(restored(settled(.zero)))
+        var reads = 0
+        let delay = start.addingTimeInterval(300)
+        sim.answer = { effect, d in
+            if case .observeDrain(let group) = effect {
+                reads += 1
+                // Listed draining until two looks after our delay ended.
+                let past = d.removal?.registered != nil && (d.removal?.nextObservationAt ?? .distantPast) > delay
+                if past { reads += 100 }
+                return .drainObserved(group: group, targets: reads < 200 ? [target("i-1", "draining")] : [])
+            }
+            return Simulation.natural(effect)
+        }
+        sim.run()
+        #expect(sim.d.state == .rolledBack)
+        #expect(sim.now > delay, "green is removed only once no target of it is listed, not when our delay ends")
+        #expect(!sim.log.contains { $0.message.contains("target(s)") })
+        #expect(sim.log.contains { $0.message == "\(green) drained: none of its instances is registered any more" })
+    }
+
+    @Test func targetsStillListedDrainingPastTheGraceStopTheRemovalAndGreenStays() {
         var sim = Simulation(restored(settled(.zero)))
         sim.answer = { effect, _ in
             if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: [target("i-1", "draining")]) }
             return Simulation.natural(effect)
         }
         sim.run()
-        #expect(sim.d.state == .rolledBack)
-        #expect(sim.now == start.addingTimeInterval(300))
-        #expect(sim.log.contains { $0.message == "\(green) drained: 1 target(s) still read draining, and the deregistration delay is over" })
+        #expect(sim.d.state == .failed)
+        #expect(!sim.effects.contains(.removeGreen))
+        #expect(sim.now >= start.addingTimeInterval(300 + Machine.drainGrace))
+        #expect(sim.d.failureReason?.contains("still has 1 target registered") == true, "\(sim.d.failureReason ?? "")")
+        #expect(sim.d.failureReason?.contains("i-1 draining") == true)
     }
 
     @Test func aTargetStillServingPastTheDrainFailsTheRollbackAndGreenStays() {
@@ -162,7 +212,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         #expect(sim.d.state == .failed)
         #expect(!sim.effects.contains(.removeGreen))
         #expect(sim.now >= start.addingTimeInterval(300 + Machine.drainGrace))
-        #expect(sim.d.failureReason?.contains("still has targets registered") == true)
+        #expect(sim.d.failureReason?.contains("still has 1 target registered") == true)
         #expect(sim.d.failureReason?.contains("i-1 healthy") == true)
         // A retried rollback detaches green again (someone may have attached it back), drains from there, and removes
         // green once it reads drained.
