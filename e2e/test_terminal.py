@@ -217,6 +217,8 @@ def test_status_gives_the_age_of_what_it_last_saw(world, switchyard):
     assert code == 0, err
     assert re.search(r"\(2/2 targets healthy, [2-9] s ago\)", out), out
     assert re.search(r"last checks: ok target-health, [2-9] s ago", out), out
+    # The weights too are the record's, as old as their confirmation.
+    assert re.search(r"step 1/2  blue 90% / green 10% \(confirmed [2-9] s ago\)", out), out
 
 
 @pytest.mark.world(bake="0s", interval="100ms")
@@ -227,6 +229,14 @@ def test_show_reads_a_retained_blue_from_aws_and_says_when_it_is_gone(world, swi
     code, out, err = switchyard("show", deployment)
     assert code == 0, err
     assert re.search(r"blue kept until .* for instant rollback \(2/2 InService, read from AWS now\)", out), out
+    code, out, err = switchyard("show", deployment, "--json")
+    assert code == 0, err
+    read = json.loads(out)["blue_read"]
+    assert (read["state"], read["in_service"], read["desired_capacity"]) == ("kept", 2, 2) and read["at"], read
+    code, out, err = switchyard("history", "--json")
+    assert code == 0, err
+    # history reads no AWS: the field is there, null.
+    assert [d["blue_read"] for d in json.loads(out) if d["id"] == deployment] == [None], out
     # Another state file's gc, or a person, removes blue: this record does not know it.
     blue = world["blue_asg"]
     aws.asg.delete_auto_scaling_group(AutoScalingGroupName=blue, ForceDelete=True)
@@ -237,3 +247,10 @@ def test_show_reads_a_retained_blue_from_aws_and_says_when_it_is_gone(world, swi
     code, out, err = switchyard("status", deployment)
     assert code == 0, err
     assert f"blue {blue} is gone (read from AWS now)" in out and "instant rollback" not in out, out
+    # The JSON says so too: retention_deadline alone reads as if blue were still there.
+    for command in ("show", "status"):
+        code, out, err = switchyard(command, deployment, "--json")
+        assert code == 0, err
+        view = json.loads(out)
+        assert view["retention_deadline"] and view["blue_read"]["state"] == "gone", view.get("blue_read")
+        assert view["blue_read"]["in_service"] is None and view["blue_read"]["at"] >= view["finished_at"], view["blue_read"]
