@@ -14,6 +14,7 @@ import threading
 import time
 
 import pyte
+import wcwidth
 import pytest
 
 ROWS = 50
@@ -106,9 +107,39 @@ def panel_problems(rows, service, columns):
     return problems
 
 
+def cut(line, columns):
+    """A panel line as the panel shows it in a terminal `columns` wide: cut to the columns less one, by display
+    width, with "…"."""
+    if wcwidth.wcswidth(line) <= columns - 1:
+        return line
+    out = ""
+    while wcwidth.wcswidth(out + line[len(out)]) <= columns - 2:
+        out += line[len(out)]
+    return out + "…"
+
+
+def expected_panel_head(world, view, columns):
+    """The panel's first four lines at a manual gate after the first of two weight steps, as the panel writes them."""
+    bar_width = max(5, min(30, columns - 1 - 30))
+    green_cells = round(view["green_weight"] / 100 * bar_width)
+    bar = "░" * (bar_width - green_cells) + "█" * green_cells
+    lines = [f"switchyard  {world['service']}  {view['id']}  {view['ami']}",
+             f"state    paused  step 1/2, waiting for `switchyard promote {view['id']}`  (steps 10% → 100%)",
+             f"traffic  blue {view['blue_weight']:3}% {bar} {view['green_weight']:3}% green",
+             f"green    {view['green']['auto_scaling_group']}  2/2 InService"]
+    return [cut(line, columns) for line in lines]
+
+
+# A hook whose name the events show: CJK and emoji take two columns each, and a tab moves the cursor to a tab stop;
+# counted as one column a character, the line wrapped.
+WIDE_HOOK = ["true", "デプロイ確認🚀\tステージ環境の負荷試験を実行します🔥🔥"]
+
+
 @pytest.mark.parametrize("columns", [60, 80, 200])
 @pytest.mark.world(steps="10,pause,100", bake="200ms", interval="100ms")
 def test_the_panel_fits_the_terminal_and_redraws_cleanly(world, switchyard, state, binary, columns):
+    with open(world["file"], "a") as f:
+        f.write(f"hooks:\n  after_step:\n    - run: {json.dumps(WIDE_HOOK, ensure_ascii=False)}\n")
     terminal = Terminal(columns)
     proc = run_on_terminal(state.environment(), binary, ["start", world["file"], "--ami", world["new_ami"], *state.args()], terminal)
     try:
@@ -121,7 +152,16 @@ def test_the_panel_fits_the_terminal_and_redraws_cleanly(world, switchyard, stat
         time.sleep(1.0)  # four redraws of the countdown ticker at the gate
         rows = terminal.screen()
         assert not panel_problems(rows, world["service"], columns), "\n".join(panel_problems(rows, world["service"], columns) + rows)
-        assert all(len(r) < columns for r in panel_rows(rows, world["service"])), rows
+        assert all(wcwidth.wcswidth(r) < columns for r in panel_rows(rows, world["service"])), rows
+        # The screen is the expected text, each line cut to the width.
+        assert panel_rows(rows, world["service"])[:4] == expected_panel_head(world, state_of(switchyard, deployment), columns), rows
+        # The hook's wide name is on screen, cut by columns where it does not fit.
+        hook_rows = [r for r in panel_rows(rows, world["service"]) if "after_step hook 1" in r]
+        assert hook_rows and all("\t" not in r for r in hook_rows), rows
+        if columns >= 200:
+            assert any("デプロイ確認🚀 ステージ環境" in r for r in hook_rows), hook_rows
+        else:
+            assert all(r.endswith("…") for r in hook_rows), hook_rows
         text = "\n".join(rows)
         assert "state    paused" in text, text
         if columns >= 200:
@@ -140,7 +180,8 @@ def test_the_panel_fits_the_terminal_and_redraws_cleanly(world, switchyard, stat
         time.sleep(1.0)
         rows = terminal.screen(since)
         assert not panel_problems(rows, world["service"], narrower), "\n".join(panel_problems(rows, world["service"], narrower) + rows)
-        assert all(len(r) < narrower for r in panel_rows(rows, world["service"])), rows
+        assert all(wcwidth.wcswidth(r) < narrower for r in panel_rows(rows, world["service"])), rows
+        assert panel_rows(rows, world["service"])[:4] == expected_panel_head(world, state_of(switchyard, deployment), narrower), rows
         code, _, err = switchyard("promote", deployment)
         assert code == 0, err
         assert proc.wait(timeout=60) == 0
