@@ -243,6 +243,45 @@ def test_a_second_terminal_prints_each_event_with_its_own_state_and_weights(worl
         run.wait(timeout=60)
 
 
+def event_columns(line):
+    """(state, blue, green) of a progress line."""
+    state, blue, green = re.match(r"^\S+ \S+  (\S+) +step \S+  blue +(\d+)% green +(\d+)%  ", line).groups()
+    return state, int(blue), int(green)
+
+
+@pytest.mark.world(steps="10,pause,100", bake="300ms", interval="100ms")
+def test_promote_from_a_second_terminal_prints_each_event_with_its_own_state_and_weights(world, switchyard):
+    """`promote` from another terminal follows the release from the store's events until the runner has taken the
+    promotion on, as `rollback` does: each line carries the state and weights at that event (the request at the gate
+    `paused` at 90/10, the last step's weights 0/100), not those of the record when the line is printed."""
+    run = switchyard("start", world["file"], "--ami", world["new_ami"], background=True)
+    try:
+        deployment = None
+        deadline = time.time() + 60
+        while time.time() < deadline and deployment is None:
+            code, out, _ = switchyard("history", "--json", "--limit", "1")
+            items = json.loads(out) if code == 0 and out.strip() else []
+            if items and items[0]["state"] == "paused":
+                deployment = items[0]["id"]
+            time.sleep(0.1)
+        assert deployment, "the release never reached its gate"
+        code, _, err = switchyard("promote", deployment)
+        assert code == 0, err
+        lines = [l for l in err.splitlines() if re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  ", l)]
+        shifted_to_green = [i for i, l in enumerate(lines) if "weights blue 0% / green 100%" in l]
+        assert shifted_to_green, err
+        first = shifted_to_green[0]
+        assert first > 0 and all(event_columns(l)[1:] == (90, 10) for l in lines[:first]), err
+        assert all(event_columns(l)[1:] == (0, 100) for l in lines[first:]), err
+        # The request was stored while the release waited at the gate: its line says `paused`, though the record
+        # was `shifting` when the line was printed.
+        requested = [l for l in lines if "promotion past the manual gate requested" in l]
+        assert requested and all(event_columns(l) == ("paused", 90, 10) for l in requested), err
+        assert all(event_columns(l)[0] == "shifting" for l in lines[first:]), err
+    finally:
+        run.wait(timeout=60)
+
+
 def started_id(err):
     return re.search(r"deployment (\S+) started", err).group(1)
 
