@@ -397,6 +397,8 @@ def test_the_installed_man_pages_name_the_installed_docs(root):
         with gzip.open(page, "rt") as f:
             text = f.read()
         assert not re.search(r"(^|[^/A-Za-z])docs/", text, re.M), (page, re.findall(r".{30}(?<![/A-Za-z])docs/.{20}", text))
+        # Generated from the help of the binary laid out as installed: never a scratch path, a web link or `docs//`.
+        assert "docs//" not in text and "switchyardmanual" not in text and "https://example.com" not in text, page
         named += text.count("/usr/share/doc/switchyard/docs/")
     assert named >= 1, named
     for path in re.findall(r"/usr/share/doc/switchyard/(docs/[\w-]+\.(?:md|json))", "".join(gzip.open(p, "rt").read() for p in pages)):
