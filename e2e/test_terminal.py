@@ -252,8 +252,9 @@ def event_columns(line):
 @pytest.mark.world(steps="10,pause,100", bake="300ms", interval="100ms")
 def test_promote_from_a_second_terminal_prints_each_event_with_its_own_state_and_weights(world, switchyard):
     """`promote` from another terminal follows the release from the store's events until the runner has taken the
-    promotion on, as `rollback` does: each line carries the state and weights at that event (the request at the gate
-    `paused` at 90/10, the last step's weights 0/100), not those of the record when the line is printed."""
+    promotion on: each line carries the state and weights at that event (the request at the gate `paused` at 90/10,
+    the promotion `shifting` at 90/10, the last step's weights 0/100), not those of the record when the line is
+    printed, as `rollback` does."""
     run = switchyard("start", world["file"], "--ami", world["new_ami"], background=True)
     try:
         deployment = None
@@ -268,16 +269,16 @@ def test_promote_from_a_second_terminal_prints_each_event_with_its_own_state_and
         code, _, err = switchyard("promote", deployment)
         assert code == 0, err
         lines = [l for l in err.splitlines() if re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  ", l)]
-        shifted_to_green = [i for i, l in enumerate(lines) if "weights blue 0% / green 100%" in l]
-        assert shifted_to_green, err
-        first = shifted_to_green[0]
-        assert first > 0 and all(event_columns(l)[1:] == (90, 10) for l in lines[:first]), err
-        assert all(event_columns(l)[1:] == (0, 100) for l in lines[first:]), err
         # The request was stored while the release waited at the gate: its line says `paused`, though the record
-        # was `shifting` when the line was printed.
+        # was `shifting` when the line was printed (promote prints once the runner has taken the promotion on).
         requested = [l for l in lines if "promotion past the manual gate requested" in l]
         assert requested and all(event_columns(l) == ("paused", 90, 10) for l in requested), err
-        assert all(event_columns(l)[0] == "shifting" for l in lines[first:]), err
+        taken = [l for l in lines if l.endswith("promoted past the manual gate")]
+        assert taken and all(event_columns(l) == ("shifting", 90, 10) for l in taken), err
+        # The last step's weights, when promote saw them before it ended, at their own 0/100.
+        shifted = [l for l in lines if "weights blue 0% / green 100%" in l]
+        assert all(event_columns(l) == ("shifting", 0, 100) for l in shifted), err
+        assert lines.index(requested[0]) < lines.index(taken[0]), err
     finally:
         run.wait(timeout=60)
 
