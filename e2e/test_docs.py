@@ -104,15 +104,49 @@ def test_every_command_and_flag_is_in_the_reference(binary):
     assert not problems, problems
 
 
+def without_test_only_code(source):
+    """Swift source less its `#if SWITCHYARD_TESTING` blocks (up to their `#else` or `#endif`): what a release build
+    compiles."""
+    kept, open_ifs = [], []   # per open #if: [whether it is `#if SWITCHYARD_TESTING`, whether in its #else]
+    for line in source.splitlines():
+        directive = line.strip()
+        if directive.startswith("#if"):
+            open_ifs.append([directive == "#if SWITCHYARD_TESTING", False])
+        elif directive.startswith("#else") or directive.startswith("#elseif"):
+            if open_ifs:
+                open_ifs[-1][1] = True
+        elif directive.startswith("#endif"):
+            if open_ifs:
+                open_ifs.pop()
+        elif not any(testing and not in_else for testing, in_else in open_ifs):
+            kept.append(line)
+    return "\n".join(kept)
+
+
+ENVIRONMENT_NAME = r'"((?:AWS|SWITCHYARD)_[A-Z0-9_]*[A-Z0-9]|NO_COLOR|HTTPS?_PROXY|NO_PROXY|XDG_STATE_HOME)"'
+
+
 def test_every_environment_variable_the_code_reads_is_in_the_reference():
+    """Every variable a release build reads is in docs/environment.md; one read only by test builds (under
+    `#if SWITCHYARD_TESTING`, such as SWITCHYARD_TEST_CRASH) is for contributors, in CONTRIBUTING.md, and not in the
+    user's reference the package installs."""
     text = read(os.path.join(DOCS, "environment.md"))
-    names = set()
+    names, test_only = set(), set()
     for path in glob.glob(os.path.join(REPO, "Sources", "**", "*.swift"), recursive=True):
-        names |= set(re.findall(r'"((?:AWS|SWITCHYARD)_[A-Z0-9_]*[A-Z0-9]|NO_COLOR|HTTPS?_PROXY|NO_PROXY|XDG_STATE_HOME)"', read(path)))
+        source = read(path)
+        names |= set(re.findall(ENVIRONMENT_NAME, without_test_only_code(source)))
+        test_only |= set(re.findall(ENVIRONMENT_NAME, source))
+    test_only -= names
     names.discard("AWS_ENDPOINT_URL_")
     assert "SWITCHYARD_DB" in names and "AWS_PROFILE" in names
+    assert "SWITCHYARD_TEST_CRASH" in test_only, test_only
     missing = sorted(n for n in names if f"`{n}" not in text)
     assert not missing, f"environment variables read by the code but not in docs/environment.md: {missing}"
+    shown = sorted(n for n in test_only if n in text)
+    assert not shown, f"variables only test builds read, documented to users in docs/environment.md: {shown}"
+    contributing = read(os.path.join(REPO, "CONTRIBUTING.md"))
+    undocumented = sorted(n for n in test_only if f"`{n}`" not in contributing)
+    assert not undocumented, f"variables only test builds read, not in CONTRIBUTING.md: {undocumented}"
 
 
 def test_the_iam_policy_holds_every_action_the_code_calls():

@@ -4,6 +4,7 @@ null fields, and a `blue_retention: 0s` blue that the next start may retire at o
 import datetime
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -206,6 +207,75 @@ def test_help_and_hints_name_the_docs_where_they_are_on_this_machine(binary, tmp
         assert os.path.exists(f"{docs}environment.md")
 
 
+def sub_commands(program, path=()):
+    """Every command path of the binary (`()`, `("plan",)`, `("state", "copy")`, …), from the SUBCOMMANDS of each
+    --help."""
+    found = [path]
+    text = subprocess.run([program, *path, "--help"], capture_output=True, text=True, check=True).stdout
+    if "SUBCOMMANDS:" in text:
+        listing = text.split("SUBCOMMANDS:", 1)[1].split("\n\n", 1)[0]
+        for name in re.findall(r"^  (\w[\w-]*)", listing, re.M):
+            if name != "help":
+                found += sub_commands(program, path + (name,))
+    return found
+
+
+def docs_references(text):
+    """Each path or URL to the docs a text names: `/usr/share/doc/switchyard/docs/states.md#x`, `https://…/commands.md`,
+    a bare `docs/…`; trailing punctuation left off."""
+    return [ref.rstrip(".:;,") for ref in re.findall(r"[^\s()`'\"]*docs/[^\s()`'\",;]*", text)]
+
+
+def test_every_help_and_hint_names_docs_that_exist_here_or_an_https_link_to_them(binary, tmp_path):
+    """Every sub-command's --help, and a file's validation hints, for the three layouts a binary runs in: installed by
+    the package (the docs in BIN/../share/doc/switchyard/docs), a bare binary with no docs anywhere near it (README's
+    /usr/local/bin install: the published docs of that version, https), and the checkout's build. Each reference to
+    the docs is a file that exists on this machine or an https URL; none is a repository's `docs/…`, none has `//`."""
+    import shutil
+    root = tmp_path / "root"
+    (root / "usr" / "bin").mkdir(parents=True)
+    installed_docs = root / "usr" / "share" / "doc" / "switchyard" / "docs"
+    shutil.copytree(os.path.join(REPO, "docs"), installed_docs)
+    shutil.copy(binary, root / "usr" / "bin" / "switchyard")
+    (tmp_path / "bare" / "bin").mkdir(parents=True)
+    shutil.copy(binary, tmp_path / "bare" / "bin" / "switchyard")
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.split()[0]
+    online = f"https://example.com/switchyard/docs/{version}/"
+    bad_file = tmp_path / "bad.yaml"
+    bad_file.write_text("service: web\ncolour: blue\nchecks:\n  url: http://x/\n")
+    layouts = {"installed": (str(root / "usr" / "bin" / "switchyard"), f"{installed_docs}/"),
+               "bare": (str(tmp_path / "bare" / "bin" / "switchyard"), online),
+               "checkout": (binary, f"{REPO}/docs/")}
+    problems, seen = [], {}
+    for layout, (program, docs) in layouts.items():
+        commands = sub_commands(program)
+        assert len(commands) >= 15 and ("state", "copy") in commands and ("serve",) in commands, commands
+        texts = {" ".join(("switchyard",) + c) + " --help":
+                 subprocess.run([program, *c, "--help"], capture_output=True, text=True, check=True).stdout for c in commands}
+        hint = subprocess.run([program, "plan", str(bad_file), "--ami", "ami-0abc1234def567890"], capture_output=True, text=True,
+                              env={**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1"})
+        assert hint.returncode == 2, hint.stderr
+        texts["plan bad.yaml"] = hint.stderr
+        seen[layout] = 0
+        for where, text in texts.items():
+            for ref in docs_references(text):
+                seen[layout] += 1
+                target, _, _ = ref.partition("#")
+                if not ref.startswith(docs):
+                    problems.append(f"{layout}: {where}: {ref} is not under {docs}")
+                elif "//" in ref.split("://", 1)[-1]:
+                    problems.append(f"{layout}: {where}: {ref} has //")
+                elif ref.startswith("https://"):
+                    # The URL names a file of this version's docs (or their folder).
+                    if not os.path.exists(os.path.join(REPO, "docs", target[len(online):])):
+                        problems.append(f"{layout}: {where}: {ref} names no file of docs/")
+                elif not (os.path.isdir(target) if target.endswith("/") else os.path.isfile(target)):
+                    problems.append(f"{layout}: {where}: {ref} does not exist")
+    assert not problems, "\n".join(problems)
+    # The main help, serve's, state check's and init's each name the docs, and the file's hints do.
+    assert all(n >= 5 for n in seen.values()), seen
+
+
 def test_state_urls_complete_their_scheme_then_the_files_of_a_sqlite_path(world, binary, tmp_path):
     work = tmp_path / "urls"
     (work / "states").mkdir(parents=True)
@@ -217,3 +287,48 @@ def test_state_urls_complete_their_scheme_then_the_files_of_a_sqlite_path(world,
     assert bash_completions(binary, ["history", "--state", "sqlite://states/p"], work) == ["sqlite://states/prod.db"]
     absolute = f"sqlite://{work}/states/"
     assert bash_completions(binary, ["status", "--state", absolute], work) == [absolute + "prod.db"]
+
+
+PLURAL_NOUNS = r"\b1 (steps|samples|instances|deployments|services|probes|characters|events)\b"
+
+GREEN_ONLY_CHECK = """  metrics:
+    - name: errors
+      namespace: AWS/ApplicationELB
+      metric: HTTPCode_Target_5XX_Count
+      dimensions:
+        LoadBalancer: "{load_balancer}"
+        TargetGroup: "{green_target_group}"
+      stat: Sum
+      period: 1m
+      max: 5
+      min_samples: 3
+      on_no_data: rollback
+"""
+
+
+@pytest.mark.world(steps="100", bake="1s", interval="200ms", settle="1s")
+def test_one_step_and_one_data_point_are_counted_in_the_singular(world, switchyard, aws):
+    """A release of one step whose metric check, a rule on green alone, has one data point: plan's lines about the
+    steps and the verdict show prints never say `1 steps` or `1 samples`."""
+    from test_hooks import add_hooks
+    from test_metrics import publish
+    from test_rollback import shown, start
+    text = open(world["file"]).read().replace("  max_unhealthy_targets: 0\n", "  max_unhealthy_targets: 0\n" + GREEN_ONLY_CHECK)
+    open(world["file"], "w").write(text)
+    add_hooks(world, [("after_step", ["true"], {})])
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    assert "after_step: true (timeout" in out and ", at the one step" in out, out
+    assert "over 1 step)" in out, out
+    assert not re.search(PLURAL_NOUNS, out + err), re.findall(r".{40}" + PLURAL_NOUNS, out + err)
+    publish(aws, world, world["target_group_arns"][1], [1])
+    run = start(switchyard, world)
+    code, _, err = run.finish()
+    assert code == 3, err
+    code, out, err = switchyard("show", run.id)
+    assert code == 0, err
+    assert "errors: not enough data (1 sample; min_samples 3)" in out, out
+    view = shown(switchyard, run.id)
+    evidence = [e["details"].get("evidence", "") for e in view["events"]]
+    assert "errors: not enough data (1 sample; min_samples 3)" in evidence, evidence
+    assert not re.search(PLURAL_NOUNS, out + err + json.dumps(view)), re.findall(r".{40}" + PLURAL_NOUNS, out + json.dumps(view))

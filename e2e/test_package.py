@@ -188,6 +188,19 @@ def test_the_shipped_binary_has_no_test_hook(installed):
     assert b"SWITCHYARD_TEST_CRASH" not in open(installed, "rb").read()
 
 
+def test_no_installed_doc_names_the_test_hook(root):
+    """The variable exists in test builds only, so a user's docs do not name it: it is in CONTRIBUTING.md, which the
+    package does not install. Every file under /usr/share is read (man pages and changelog unzipped)."""
+    read = 0
+    for folder, _, names in os.walk(os.path.join(root, "usr", "share")):
+        for name in names:
+            path = os.path.join(folder, name)
+            data = gzip.open(path).read() if name.endswith(".gz") else open(path, "rb").read()
+            assert b"SWITCHYARD_TEST_CRASH" not in data, os.path.relpath(path, root)
+            read += 1
+    assert read > 20 and not os.path.exists(os.path.join(root, DOC, "CONTRIBUTING.md")), read
+
+
 def direct_libraries(binary):
     """(soname, path) of each library the binary links directly (ELF NEEDED), where ldd finds it."""
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+)\]", run("readelf", "-d", binary, check=True).stdout)
@@ -360,9 +373,14 @@ def test_lintian_finds_nothing_but_what_docs_package_md_gives_a_reason_for(deb, 
         if os.environ.get("SWITCHYARD_REQUIRE_DEB"):
             pytest.fail("lintian is not installed (scripts/test installs it with the package build)")
         pytest.skip("lintian is not installed")
+    # A lintian that cannot run (a broken install, a missing Perl module) prints no tag and would pass: it must name
+    # its version, and end with 0, which it does only when it checked the package and found no error.
+    version = run("lintian", "--version")
+    assert version.returncode == 0 and re.match(r"Lintian v\d", version.stdout), (version.returncode, version.stdout, version.stderr)
     result = run("lintian", "--tag-display-limit", "0", deb)
     findings = [l for l in result.stdout.splitlines() + result.stderr.splitlines() if re.match(r"^[EW]: ", l)]
     assert not findings, "\n".join(findings)
+    assert result.returncode == 0, f"lintian ended with {result.returncode}:\n{result.stdout}\n{result.stderr}"
     overrides = open(os.path.join(root, "usr/share/lintian/overrides/switchyard"), encoding="utf-8").read()
     documented = open(os.path.join(REPO, "docs", "package.md"), encoding="utf-8").read()
     for tag in re.findall(r"^switchyard: (\S+)", overrides, re.M):
@@ -379,6 +397,8 @@ def test_the_installed_man_pages_name_the_installed_docs(root):
         with gzip.open(page, "rt") as f:
             text = f.read()
         assert not re.search(r"(^|[^/A-Za-z])docs/", text, re.M), (page, re.findall(r".{30}(?<![/A-Za-z])docs/.{20}", text))
+        # Generated from the help of the binary laid out as installed: never a scratch path, a web link or `docs//`.
+        assert "docs//" not in text and "switchyardmanual" not in text and "https://example.com" not in text, page
         named += text.count("/usr/share/doc/switchyard/docs/")
     assert named >= 1, named
     for path in re.findall(r"/usr/share/doc/switchyard/(docs/[\w-]+\.(?:md|json))", "".join(gzip.open(p, "rt").read() for p in pages)):

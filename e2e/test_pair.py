@@ -81,8 +81,9 @@ def test_two_releases_alternate_between_the_pair_and_no_group_is_created_or_dele
     messages = [e["message"] for e in shown(switchyard, first)["events"]]
     assert messages[-1] == f"blue {blue} scaled to 0 and kept (pair mode): its retention ended", messages
 
-    # gc kept the group (pair mode) and its retain-until tag, rounded up to the second: a group at 0/0/0 keeps nothing
-    # for rollback, so a tag still in the future does not hold the next release back.
+    # gc kept the group (pair mode) and its retain-until tag: a group at 0/0/0 keeps nothing for rollback, so a tag
+    # still in the future (set here an hour ahead, as another state file's newer deadline would) does not hold the
+    # next release back.
     later = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 3600))
     aws.asg.create_or_update_tags(Tags=[{"ResourceId": blue, "ResourceType": "auto-scaling-group", "Key": "switchyard:retain-until",
                                          "Value": later, "PropagateAtLaunch": False}])

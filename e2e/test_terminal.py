@@ -14,6 +14,7 @@ import threading
 import time
 
 import pyte
+import wcwidth
 import pytest
 
 ROWS = 50
@@ -106,9 +107,39 @@ def panel_problems(rows, service, columns):
     return problems
 
 
+def cut(line, columns):
+    """A panel line as the panel shows it in a terminal `columns` wide: cut to the columns less one, by display
+    width, with "…"."""
+    if wcwidth.wcswidth(line) <= columns - 1:
+        return line
+    out = ""
+    while wcwidth.wcswidth(out + line[len(out)]) <= columns - 2:
+        out += line[len(out)]
+    return out + "…"
+
+
+def expected_panel_head(world, view, columns):
+    """The panel's first four lines at a manual gate after the first of two weight steps, as the panel writes them."""
+    bar_width = max(5, min(30, columns - 1 - 30))
+    green_cells = round(view["green_weight"] / 100 * bar_width)
+    bar = "░" * (bar_width - green_cells) + "█" * green_cells
+    lines = [f"switchyard  {world['service']}  {view['id']}  {view['ami']}",
+             f"state    paused  step 1/2, waiting for `switchyard promote {view['id']}`  (steps 10% → 100%)",
+             f"traffic  blue {view['blue_weight']:3}% {bar} {view['green_weight']:3}% green",
+             f"green    {view['green']['auto_scaling_group']}  2/2 InService"]
+    return [cut(line, columns) for line in lines]
+
+
+# A hook whose name the events show: CJK and emoji take two columns each, and a tab moves the cursor to a tab stop;
+# counted as one column a character, the line wrapped.
+WIDE_HOOK = ["true", "デプロイ確認🚀\tステージ環境の負荷試験を実行します🔥🔥"]
+
+
 @pytest.mark.parametrize("columns", [60, 80, 200])
 @pytest.mark.world(steps="10,pause,100", bake="200ms", interval="100ms")
 def test_the_panel_fits_the_terminal_and_redraws_cleanly(world, switchyard, state, binary, columns):
+    with open(world["file"], "a") as f:
+        f.write(f"hooks:\n  after_step:\n    - run: {json.dumps(WIDE_HOOK, ensure_ascii=False)}\n")
     terminal = Terminal(columns)
     proc = run_on_terminal(state.environment(), binary, ["start", world["file"], "--ami", world["new_ami"], *state.args()], terminal)
     try:
@@ -121,7 +152,16 @@ def test_the_panel_fits_the_terminal_and_redraws_cleanly(world, switchyard, stat
         time.sleep(1.0)  # four redraws of the countdown ticker at the gate
         rows = terminal.screen()
         assert not panel_problems(rows, world["service"], columns), "\n".join(panel_problems(rows, world["service"], columns) + rows)
-        assert all(len(r) < columns for r in panel_rows(rows, world["service"])), rows
+        assert all(wcwidth.wcswidth(r) < columns for r in panel_rows(rows, world["service"])), rows
+        # The screen is the expected text, each line cut to the width.
+        assert panel_rows(rows, world["service"])[:4] == expected_panel_head(world, state_of(switchyard, deployment), columns), rows
+        # The hook's wide name is on screen, cut by columns where it does not fit.
+        hook_rows = [r for r in panel_rows(rows, world["service"]) if "after_step hook 1" in r]
+        assert hook_rows and all("\t" not in r for r in hook_rows), rows
+        if columns >= 200:
+            assert any("デプロイ確認🚀 ステージ環境" in r for r in hook_rows), hook_rows
+        else:
+            assert all(r.endswith("…") for r in hook_rows), hook_rows
         text = "\n".join(rows)
         assert "state    paused" in text, text
         if columns >= 200:
@@ -140,7 +180,8 @@ def test_the_panel_fits_the_terminal_and_redraws_cleanly(world, switchyard, stat
         time.sleep(1.0)
         rows = terminal.screen(since)
         assert not panel_problems(rows, world["service"], narrower), "\n".join(panel_problems(rows, world["service"], narrower) + rows)
-        assert all(len(r) < narrower for r in panel_rows(rows, world["service"])), rows
+        assert all(wcwidth.wcswidth(r) < narrower for r in panel_rows(rows, world["service"])), rows
+        assert panel_rows(rows, world["service"])[:4] == expected_panel_head(world, state_of(switchyard, deployment), narrower), rows
         code, _, err = switchyard("promote", deployment)
         assert code == 0, err
         assert proc.wait(timeout=60) == 0
@@ -202,6 +243,46 @@ def test_a_second_terminal_prints_each_event_with_its_own_state_and_weights(worl
         run.wait(timeout=60)
 
 
+def event_columns(line):
+    """(state, blue, green) of a progress line."""
+    state, blue, green = re.match(r"^\S+ \S+  (\S+) +step \S+  blue +(\d+)% green +(\d+)%  ", line).groups()
+    return state, int(blue), int(green)
+
+
+@pytest.mark.world(steps="10,pause,100", bake="300ms", interval="100ms")
+def test_promote_from_a_second_terminal_prints_each_event_with_its_own_state_and_weights(world, switchyard):
+    """`promote` from another terminal follows the release from the store's events until the runner has taken the
+    promotion on: each line carries the state and weights at that event (the request at the gate `paused` at 90/10,
+    the promotion `shifting` at 90/10, the last step's weights 0/100), not those of the record when the line is
+    printed, as `rollback` does."""
+    run = switchyard("start", world["file"], "--ami", world["new_ami"], background=True)
+    try:
+        deployment = None
+        deadline = time.time() + 60
+        while time.time() < deadline and deployment is None:
+            code, out, _ = switchyard("history", "--json", "--limit", "1")
+            items = json.loads(out) if code == 0 and out.strip() else []
+            if items and items[0]["state"] == "paused":
+                deployment = items[0]["id"]
+            time.sleep(0.1)
+        assert deployment, "the release never reached its gate"
+        code, _, err = switchyard("promote", deployment)
+        assert code == 0, err
+        lines = [l for l in err.splitlines() if re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  ", l)]
+        # The request was stored while the release waited at the gate: its line says `paused`, though the record
+        # was `shifting` when the line was printed (promote prints once the runner has taken the promotion on).
+        requested = [l for l in lines if "promotion past the manual gate requested" in l]
+        assert requested and all(event_columns(l) == ("paused", 90, 10) for l in requested), err
+        taken = [l for l in lines if l.endswith("promoted past the manual gate")]
+        assert taken and all(event_columns(l) == ("shifting", 90, 10) for l in taken), err
+        # The last step's weights, when promote saw them before it ended, at their own 0/100.
+        shifted = [l for l in lines if "weights blue 0% / green 100%" in l]
+        assert all(event_columns(l) == ("shifting", 0, 100) for l in shifted), err
+        assert lines.index(requested[0]) < lines.index(taken[0]), err
+    finally:
+        run.wait(timeout=60)
+
+
 def started_id(err):
     return re.search(r"deployment (\S+) started", err).group(1)
 
@@ -217,6 +298,8 @@ def test_status_gives_the_age_of_what_it_last_saw(world, switchyard):
     assert code == 0, err
     assert re.search(r"\(2/2 targets healthy, [2-9] s ago\)", out), out
     assert re.search(r"last checks: ok target-health, [2-9] s ago", out), out
+    # The weights too are the record's, as old as their confirmation.
+    assert re.search(r"step 1/2  blue 90% / green 10% \(confirmed [2-9] s ago\)", out), out
 
 
 @pytest.mark.world(bake="0s", interval="100ms")
@@ -227,6 +310,14 @@ def test_show_reads_a_retained_blue_from_aws_and_says_when_it_is_gone(world, swi
     code, out, err = switchyard("show", deployment)
     assert code == 0, err
     assert re.search(r"blue kept until .* for instant rollback \(2/2 InService, read from AWS now\)", out), out
+    code, out, err = switchyard("show", deployment, "--json")
+    assert code == 0, err
+    read = json.loads(out)["blue_read"]
+    assert (read["state"], read["in_service"], read["desired_capacity"]) == ("kept", 2, 2) and read["at"], read
+    code, out, err = switchyard("history", "--json")
+    assert code == 0, err
+    # history reads no AWS: the field is there, null.
+    assert [d["blue_read"] for d in json.loads(out) if d["id"] == deployment] == [None], out
     # Another state file's gc, or a person, removes blue: this record does not know it.
     blue = world["blue_asg"]
     aws.asg.delete_auto_scaling_group(AutoScalingGroupName=blue, ForceDelete=True)
@@ -237,3 +328,10 @@ def test_show_reads_a_retained_blue_from_aws_and_says_when_it_is_gone(world, swi
     code, out, err = switchyard("status", deployment)
     assert code == 0, err
     assert f"blue {blue} is gone (read from AWS now)" in out and "instant rollback" not in out, out
+    # The JSON says so too: retention_deadline alone reads as if blue were still there.
+    for command in ("show", "status"):
+        code, out, err = switchyard(command, deployment, "--json")
+        assert code == 0, err
+        view = json.loads(out)
+        assert view["retention_deadline"] and view["blue_read"]["state"] == "gone", view.get("blue_read")
+        assert view["blue_read"]["in_service"] is None and view["blue_read"]["at"] >= view["finished_at"], view["blue_read"]

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// The bearer token that lets a request act (promote, roll back). Compared in constant time; never printed.
 public struct ActionToken: Sendable, CustomStringConvertible, CustomReflectable {
@@ -12,7 +13,7 @@ public struct ActionToken: Sendable, CustomStringConvertible, CustomReflectable 
         let line = fileContents.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
         guard !line.isEmpty else { throw ServeError("--token-file \(path) is empty: put the token on its first line") }
         guard line.utf8.count >= Self.minimumLength else {
-            throw ServeError("--token-file \(path): the token has \(line.utf8.count) characters; give at least \(Self.minimumLength) (e.g. `openssl rand -hex 32 > \(path)`)")
+            throw ServeError("--token-file \(path): the token has \(Spelling.count(line.utf8.count, "character")); give at least \(Self.minimumLength) (e.g. `openssl rand -hex 32 > \(path)`)")
         }
         guard line.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
             throw ServeError("--token-file \(path): the token must be printable ASCII without spaces (it travels in an HTTP header)")

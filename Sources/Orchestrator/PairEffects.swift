@@ -96,7 +96,8 @@ public enum PairError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .stillRunning(let group, let instances, let seconds):
-            return "\(group) still has \(instances) instances \(Int(seconds)) s after it was scaled in; they may still be draining or protected from scale-in"
+            return "\(group) still has \(Spelling.count(instances, "instance")) \(Int(seconds)) s after it was scaled in; "
+                + (instances == 1 ? "it may still be draining or protected" : "they may still be draining or protected") + " from scale-in"
         }
     }
 }

@@ -1,3 +1,5 @@
+import SwitchyardCore
+
 /// Why a release cannot start: bad input found by looking at AWS before anything was changed.
 public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case amiNotFound(String)
@@ -123,8 +125,8 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "fleet.pair names \(groups.joined(separator: " and ")), but of the two, \(found). Blue must be the one group of the pair "
                 + "attached to the live target group \(tg), and green the other (attached to the idle target group, or to none)."
         case .pairIdleNotEmpty(let group, let instances, let desired):
-            return "\(group), the idle group of fleet.pair, has \(instances) instances (desired capacity \(desired)) but carries no traffic, "
-                + "and no earlier release of this service left them there. Green must start empty, as every instance of green is replaced "
+            return "\(group), the idle group of fleet.pair, has \(Spelling.count(instances, "instance")) (desired capacity \(desired)) but carries no traffic, "
+                + "and no earlier release of this service left \(instances == 1 ? "it" : "them") there. Green must start empty, as every instance of green is replaced "
                 + "with the new AMI: scale \(group) to 0 first."
         case .pairTemplateDiffers(let idle, let idleTemplate, let blue, let blueTemplate):
             return "\(idle) (the idle group of fleet.pair) launches from \(idleTemplate), but blue \(blue) from \(blueTemplate). Both groups of "

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// Where a team's state is kept, as given by `--state URL`, `--db PATH`, `SWITCHYARD_STATE`, `SWITCHYARD_DB`, the
 /// user config file's `state:` key, or the default state file. Parsed here, in one place, for every command.
@@ -66,7 +67,7 @@ public enum StateLocation: Sendable, Hashable, CustomStringConvertible {
         if table.isEmpty { return "no table name after dynamodb://" }
         if table.contains("/") { return "the table name `\(table)` contains `/`; give dynamodb://TABLE?region=REGION" }
         guard (3...255).contains(table.utf8.count) else {
-            return "the table name `\(table)` has \(table.utf8.count) characters; DynamoDB table names have 3 to 255"
+            return "the table name `\(table)` has \(Spelling.count(table.utf8.count, "character")); DynamoDB table names have 3 to 255"
         }
         let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.".utf8)
         if let odd = table.unicodeScalars.first(where: { !$0.isASCII || !allowed.contains(UInt8($0.value)) }) {

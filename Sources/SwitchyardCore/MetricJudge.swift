@@ -52,7 +52,7 @@ public enum MetricJudge {
         let blueMean = rule.needsBlue ? mean(blue) : nil
         var verdict = MetricVerdict(check: name, outcome: .notEnoughData, green: greenMean, blue: blueMean, bound: nil,
                                     greenSamples: green.count, blueSamples: rule.needsBlue ? blue.count : 0, test: nil, text: "")
-        let counts = rule.needsBlue ? "green \(green.count), blue \(blue.count) samples" : "\(green.count) samples"
+        let counts = rule.needsBlue ? "green \(green.count), blue \(Spelling.count(blue.count, "sample"))" : Spelling.count(green.count, "sample")
         let enough = green.count >= max(minSamples, 1) && (!rule.needsBlue || blue.count >= max(minSamples, 1))
         guard enough, let greenMean else {
             verdict.text = "\(name): not enough data (\(counts); min_samples \(minSamples))"

@@ -45,7 +45,7 @@ enum Failure {
             return .failed
         case is Interrupted, is DetachedAtGate, is StoppedEarly:
             return .interrupted
-        case is ListenerClaimed, is FencedOut, is TrafficUnsettled:
+        case is ListenerClaimed, is FencedOut, is TrafficUnsettled, is MovedAwayActive:
             return .conflict
         case let error as Route53TrafficError:
             return error.isFileMismatch ? .usage : .failed
@@ -115,6 +115,19 @@ struct MovedAway: Error, CustomStringConvertible {
         return "deployment \(deployment.id) was moved to \(to) by `switchyard state copy --move`"
             + (deployment.movedAt.map { " at \(Console.time($0))" } ?? "")
             + "; this store no longer runs it: `switchyard \(command) \(deployment.id) --state \(to)`"
+    }
+}
+
+/// `start` in a store that an active release of the service was moved out of: it still holds the service, in the
+/// store it went to (exit 4, as any active release does); the commands that go on with it name that store.
+struct MovedAwayActive: Error, CustomStringConvertible {
+    var deployment: Deployment
+
+    var description: String {
+        let (id, to) = (deployment.id, deployment.movedTo ?? "another store")
+        return "deployment \(id) of this service is still active (\(deployment.state.rawValue), started \(StoredDate.text(deployment.createdAt))) "
+            + "in \(to), where `switchyard state copy --move` moved it" + (deployment.movedAt.map { " at \(Console.time($0))" } ?? "")
+            + ". Wait for it, or `switchyard resume \(id) --state \(to)` / `switchyard rollback \(id) --state \(to)`."
     }
 }
 

@@ -131,11 +131,15 @@ enum JSONViews {
         /// Where `state copy --move` moved it, and when; null unless it was.
         let moved_to: String?
         let moved_at: String?
+        /// Blue as AWS showed it when this command read it (`show`, `status`: a completed release inside its
+        /// retention whose blue the record has not retired); null when there is none to read or it was not read.
+        let blue_read: BlueRead?
         let events: [Event]?
         let runner: Runner?
 
-        init(_ d: Deployment, events: [StoredEvent]?, lease: Lease? = nil, now: Date = Date()) {
+        init(_ d: Deployment, events: [StoredEvent]?, lease: Lease? = nil, blueRead: Show.BlueRead? = nil, now: Date = Date()) {
             runner = lease.map { Runner($0, now: now) }
+            blue_read = blueRead.map(BlueRead.init)
             id = d.id
             service = d.service
             ami = d.ami
@@ -173,7 +177,7 @@ enum JSONViews {
         enum CodingKeys: String, CodingKey {
             case id, service, ami, state, step_index, steps, green_weight, blue_weight, blue, green, created_at, updated_at,
                  finished_at, retention_deadline, blue_retired_at, actor, file_digest, rollback_reason, failure_reason, running_hook, finished_hooks, events, runner,
-                 settle_ms, weights_confirmed_at, live_at, waiting, removal, moved_to, moved_at
+                 settle_ms, weights_confirmed_at, live_at, waiting, removal, moved_to, moved_at, blue_read
         }
 
         func encode(to encoder: Encoder) throws {
@@ -206,8 +210,34 @@ enum JSONViews {
             try c.encode(removal, forKey: .removal)
             try c.encode(moved_to, forKey: .moved_to)
             try c.encode(moved_at, forKey: .moved_at)
+            try c.encode(blue_read, forKey: .blue_read)
             try c.encodeIfPresent(events, forKey: .events)
             try c.encodeIfPresent(runner, forKey: .runner)
+        }
+    }
+
+    /// A kept blue as read from AWS: `kept`, `gone`, `scaled_to_0`, or `unread` (AWS did not answer; `at` null).
+    struct BlueRead: Encodable {
+        let state: String
+        let at: String?
+        let in_service: Int?
+        let desired_capacity: Int?
+
+        init(_ read: Show.BlueRead) {
+            state = read.state.rawValue
+            at = timestamp(read.at)
+            in_service = read.state == .kept ? read.inService : nil
+            desired_capacity = read.state == .kept ? read.desired : nil
+        }
+
+        enum CodingKeys: String, CodingKey { case state, at, in_service, desired_capacity }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(state, forKey: .state)
+            try c.encode(at, forKey: .at)
+            try c.encode(in_service, forKey: .in_service)
+            try c.encode(desired_capacity, forKey: .desired_capacity)
         }
     }
 

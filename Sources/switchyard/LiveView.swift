@@ -109,18 +109,32 @@ final class LiveView: @unchecked Sendable {
         return 80
     }
 
-    /// `line` cut to `limit` visible characters (escape sequences kept, not counted), with "…" where it was cut and
-    /// the colours reset after it.
+    /// `line` cut to `limit` columns of the terminal (escape sequences kept, not counted; wide characters count two,
+    /// DisplayWidth), with "…" where it was cut and the colours reset after it. Tabs and other control characters
+    /// (a hook's output, a check's evidence) become spaces: a tab moves the cursor to a column the count cannot know.
     static func fit(_ line: String, _ limit: Int) -> String {
-        var visible = 0
-        var out = ""
+        var text = ""
         var escape = false
-        var characters = line.makeIterator()
-        let total = line.reduce(into: (count: 0, escape: false)) { acc, c in
-            if acc.escape { if c.isLetter { acc.escape = false } } else if c == "\u{1B}" { acc.escape = true } else { acc.count += 1 }
-        }.count
-        guard total > limit else { return line }
-        while let c = characters.next() {
+        var total = 0
+        for c in line {
+            if escape {
+                if c.isLetter { escape = false }
+            } else if c == "\u{1B}" {
+                escape = true
+            } else if c.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .control }) {
+                text.append(" ")
+                total += 1
+                continue
+            } else {
+                total += DisplayWidth.of(c)
+            }
+            text.append(c)
+        }
+        guard total > limit else { return text }
+        var out = ""
+        var visible = 0
+        escape = false
+        for c in text {
             if escape {
                 out.append(c)
                 if c.isLetter { escape = false }
@@ -131,9 +145,10 @@ final class LiveView: @unchecked Sendable {
                 out.append(c)
                 continue
             }
-            if visible == max(limit - 1, 0) { break }
+            let columns = DisplayWidth.of(c)
+            if visible + columns > max(limit - 1, 0) { break }
             out.append(c)
-            visible += 1
+            visible += columns
         }
         return out + (limit > 0 ? "…" : "") + (line.contains("\u{1B}") ? "\u{1B}[0m" : "")
     }

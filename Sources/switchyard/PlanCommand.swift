@@ -126,7 +126,7 @@ struct Plan: AsyncParsableCommand {
         var lines: [String] = []
         for point in HookPoint.allCases {
             for hook in hooks[point] {
-                let when = point == .afterStep ? ", at each of the \(steps) steps" : ""
+                let when = point != .afterStep ? "" : steps == 1 ? ", at the one step" : ", at each of the \(steps) steps"
                 lines.append((lines.isEmpty ? "  hooks     " : "            ")
                     + "\(point): \(hook.commandLine) (timeout \(hook.timeout), on failure \(hook.onFailure.rawValue))\(when)")
             }
@@ -155,7 +155,7 @@ struct Plan: AsyncParsableCommand {
         let source = p.spec.traffic.settle == nil ? "traffic.settle, the default" : "traffic.settle"
         let total = TimeSpan(milliseconds: settle.milliseconds * Int64(steps))
         return ["  settle    \(settle) (\(source)): a listener change counts as live that long after it is confirmed, so each step's bake "
-            + "and checks start then (+\(total) over \(steps) steps), and the test route is trusted only after it"]
+            + "and checks start then (+\(total) over \(Spelling.count(steps, "step"))), and the test route is trusted only after it"]
     }
 
     /// How a fleet that leaves service is removed, with each target group's deregistration delay as AWS has it.
@@ -174,7 +174,7 @@ struct Plan: AsyncParsableCommand {
     static func dnsWait(_ p: ReleasePlan) -> [String] {
         guard let ttl = p.trafficSettleSeconds, p.spec.traffic.traits.settlesByTTL else { return [] }
         let steps = p.spec.weightSteps.count
-        var lines = ["  dns       each step waits TTL \(ttl) s before its bake: +\(ttl * steps) s total (\(steps) steps); after a rollback green "
+        var lines = ["  dns       each step waits TTL \(ttl) s before its bake: +\(ttl * steps) s total (\(Spelling.count(steps, "step"))); after a rollback green "
             + "stays \(ttl) s more, until resolvers forget it"]
         if ttl > 60 {
             lines.append("  warning   the records' TTL is \(ttl) s (over 60 s): clients keep an old answer that long, so each step and a rollback "

@@ -14,7 +14,7 @@ struct Serve: AsyncParsableCommand {
             otherwise. --allow-actions with --token-file adds promote and rollback, run as the `promote` and \
             `rollback` commands with the person's name in the audit log. Stops on SIGINT or SIGTERM (exit 0). \
             Exit 1 when the address cannot be bound, 2 on bad flags or an unreadable token file. The reference is \
-            in \(DocsLocation.folder)/http-api.md.
+            in \(DocsLocation.path("http-api.md")).
             """)
 
     @Option(help: ArgumentHelp("Where to listen: HOST:PORT (0.0.0.0:8470 for every interface; port 0 picks a free one).", valueName: "host:port"))
@@ -65,7 +65,8 @@ struct Serve: AsyncParsableCommand {
             let server = HTTPServer(address: address, limits: limits, handler: dashboard.handle)
             try server.bind()
             let snapshot = board.snapshot()
-            Console.error("read \(snapshot.services.reduce(0) { $0 + $1.deployments }) deployments of \(snapshot.services.count) services from \(state.path) "
+            let deployments = snapshot.services.reduce(0) { $0 + $1.deployments }
+            Console.error("read \(Spelling.count(deployments, "deployment")) of \(Spelling.count(snapshot.services.count, "service")) from \(state.path) "
                 + "in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             Console.error("serving \(address.url(port: server.port)) "
                 + (address.isLoopback ? "on loopback only: other machines cannot reach it (--listen 0.0.0.0:\(server.port) opens it to the network)"

@@ -18,18 +18,35 @@ struct Show: AsyncParsableCommand {
             let (store, d) = try state.deployment(id)
             let events = try store.events(deploymentId: id)
             if output.json {
-                Console.out(try JSONViews.encode(JSONViews.DeploymentView(d, events: events)))
+                let blue = Self.hasBlueToRead(d, now: Date()) ? await Self.readBlue(d) : nil
+                Console.out(try JSONViews.encode(JSONViews.DeploymentView(d, events: events, blueRead: blue)))
             } else {
-                let blue = d.state == .completed && d.blueRetained(at: Date()) ? await Self.readBlue(d) : nil
-                Console.out(Self.describe(d, events: events, blue: blue))
+                let blue = Self.hasBlueToRead(d, now: Date()) ? await Self.readBlue(d) : nil
+                Console.out(Self.describe(d, events: events, blue: blue.map { Self.describe($0, d) }))
             }
             return .success
         }
     }
 
+    /// What a read of a blue kept for rollback found in AWS (`blue_read` in the JSON).
+    struct BlueRead: Sendable {
+        enum State: String, Sendable { case kept, gone, scaledTo0 = "scaled_to_0", unread }
+        var state: State
+        /// When AWS answered; nil when it could not be read.
+        var at: Date?
+        var inService = 0
+        var desired = 0
+        var error: String?
+    }
+
+    /// A completed release inside its retention whose record has not retired its blue: what rollback would go back to.
+    static func hasBlueToRead(_ d: Deployment, now: Date) -> Bool {
+        d.state == .completed && d.blueRetiredAt == nil && d.blueRetained(at: now)
+    }
+
     /// A blue kept for rollback, read from AWS now: another state file, a person or gc may have retired it since the
-    /// record was written. Within a few seconds, or not at all (then the line says it was not read).
-    static func readBlue(_ d: Deployment) async -> String {
+    /// record was written. Within a few seconds, or not at all (then it is `unread`).
+    static func readBlue(_ d: Deployment) async -> BlueRead {
         let name = d.plan.blue.autoScalingGroup
         do {
             var (_, client) = try Session.aws(region: d.plan.spec.region, logger: Session.logger())
@@ -37,16 +54,26 @@ struct Show: AsyncParsableCommand {
             client.timeout = min(client.timeout, 5)
             let aws = AWSClients(client: client)
             let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [name])
-            guard let group = groups.first(where: { $0.name == name }) else {
-                return "blue \(name) is gone (read from AWS now): `switchyard rollback \(d.id)` cannot undo this release"
-            }
-            if group.desiredCapacity == 0 {
-                return "blue \(name) is scaled to 0 (read from AWS now): `switchyard rollback \(d.id)` cannot undo this release at once"
-            }
+            let at = Date()
+            guard let group = groups.first(where: { $0.name == name }) else { return BlueRead(state: .gone, at: at) }
+            if group.desiredCapacity == 0 { return BlueRead(state: .scaledTo0, at: at) }
             let inService = group.instances.filter { $0.lifecycleState == "InService" }.count
-            return "blue kept until \(Console.time(d.retentionDeadline ?? Date())) for instant rollback (\(inService)/\(group.desiredCapacity) InService, read from AWS now)"
+            return BlueRead(state: .kept, at: at, inService: inService, desired: group.desiredCapacity)
         } catch {
-            return "blue kept until \(Console.time(d.retentionDeadline ?? Date())) for instant rollback, as recorded (not read from AWS: \(error))"
+            return BlueRead(state: .unread, at: nil, error: "\(error)")
+        }
+    }
+
+    /// The line `show` and `status` print for it.
+    static func describe(_ read: BlueRead, _ d: Deployment) -> String {
+        let name = d.plan.blue.autoScalingGroup
+        switch read.state {
+        case .gone: return "blue \(name) is gone (read from AWS now): `switchyard rollback \(d.id)` cannot undo this release"
+        case .scaledTo0: return "blue \(name) is scaled to 0 (read from AWS now): `switchyard rollback \(d.id)` cannot undo this release at once"
+        case .kept:
+            return "blue kept until \(Console.time(d.retentionDeadline ?? Date())) for instant rollback (\(read.inService)/\(read.desired) InService, read from AWS now)"
+        case .unread:
+            return "blue kept until \(Console.time(d.retentionDeadline ?? Date())) for instant rollback, as recorded (not read from AWS: \(read.error ?? "?"))"
         }
     }
 

@@ -32,6 +32,7 @@ struct Start: AsyncParsableCommand {
                 if let lease = try store.lease(service: spec.service), lease.deploymentId == active.id, lease.isLive(at: Date()) {
                     throw LeaseError.held(lease, at: Date())
                 }
+                if active.movedTo != nil { throw MovedAwayActive(deployment: active) }
                 throw StateStoreError.activeDeploymentExists(id: active.id, state: active.state, since: active.createdAt)
             }
             // A failed rollback that left green weighted is not over either: its traffic is not where `failed` says.

@@ -14,10 +14,10 @@ struct StateCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check the state file for damage (SQLite's integrity check of every page and index); read-only.",
-        discussion: """
+        discussion: DocsLocation.localize("""
             Exit 0 when the file is sound, 1 with SQLite's findings when it is damaged. To recover, restore the last \
             good copy of the file (docs/states.md#a-damaged-state-file).
-            """)
+            """))
 
     @OptionGroup var state: StateOptions
 

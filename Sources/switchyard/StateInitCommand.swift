@@ -10,12 +10,12 @@ struct StateInitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract: "Create the state store: the DynamoDB table (on-demand capacity) and wait until it is active, or a state file.",
-        discussion: """
+        discussion: DocsLocation.localize("""
             URL is dynamodb://TABLE?region=REGION (the region defaults to the AWS chain's: AWS_REGION, the profile) or \
             sqlite:///path/state.db. A DynamoDB table that exists with Switchyard's key schema and indexes is left as it \
             is, so init can run again; one with another schema is an error (exit 1). Waits up to 5 minutes for the table \
             and its indexes to become ACTIVE. The table's design: docs/state-dynamodb.md.
-            """)
+            """))
 
     @Argument(help: ArgumentHelp("The store to create (a state URL).", valueName: "url")) var url: String
 

@@ -23,21 +23,25 @@ struct Status: AsyncParsableCommand {
                 deployments = try Self.active(store)
             }
             if output.json {
-                func view(_ d: Deployment) throws -> JSONViews.DeploymentView {
+                func view(_ d: Deployment) async throws -> JSONViews.DeploymentView {
                     let lease = try store?.lease(deploymentId: d.id).flatMap { d.state.isTerminal ? nil : $0 }
-                    return JSONViews.DeploymentView(d, events: nil, lease: lease)
+                    let blue = Show.hasBlueToRead(d, now: Date()) ? await Show.readBlue(d) : nil
+                    return JSONViews.DeploymentView(d, events: nil, lease: lease, blueRead: blue)
                 }
                 if id != nil, let d = deployments.first {
-                    Console.out(try JSONViews.encode(view(d)))
+                    Console.out(try JSONViews.encode(await view(d)))
                 } else {
-                    Console.out(try JSONViews.encode(deployments.map(view)))
+                    var views: [JSONViews.DeploymentView] = []
+                    for d in deployments { views.append(try await view(d)) }
+                    Console.out(try JSONViews.encode(views))
                 }
             } else if deployments.isEmpty {
                 Console.out("no active deployments")
             } else {
                 let now = Date()
                 for d in deployments {
-                    Console.out("\(d.id)  \(d.service)  \(d.state.rawValue)  step \(d.stepLabel)  blue \(d.blueWeight)% / green \(d.greenWeight)%  \(d.ami)"
+                    Console.out("\(d.id)  \(d.service)  \(d.state.rawValue)  step \(d.stepLabel)  blue \(d.blueWeight)% / green \(d.greenWeight)% "
+                        + "(\(Self.weightsAge(d, now: now)))  \(d.ami)"
                         + (d.lastObservation.map { "  (\($0)\(Console.age(d.lastObservationAt, now: now)))" } ?? ""))
                     if let checks = d.lastChecks, !checks.isEmpty, !d.state.isTerminal {
                         // Checks run only while a process runs the release: their last results carry their age.
@@ -60,14 +64,21 @@ struct Status: AsyncParsableCommand {
                     } else if !d.state.isTerminal {
                         let lease = try store?.lease(service: d.service).flatMap { $0.deploymentId == d.id ? $0 : nil }
                         Console.out("  " + Self.runner(d, lease: lease, now: now))
-                    } else if d.state == .completed, d.blueRetiredAt == nil, d.blueRetained(at: now) {
+                    } else if Show.hasBlueToRead(d, now: now) {
                         // Read from AWS now, as `show` does: another state file, gc or a person may have removed it.
-                        Console.out("  " + (await Show.readBlue(d)))
+                        Console.out("  " + Show.describe(await Show.readBlue(d), d))
                     }
                 }
             }
             return .success
         }
+    }
+
+    /// `confirmed 14 min ago`: how old the weights shown are, from the record (status reads no listener); `as last
+    /// written` when no step's weights were confirmed yet (those of the plan's start, or of a record without the time).
+    static func weightsAge(_ d: Deployment, now: Date) -> String {
+        guard let at = d.weightsConfirmedAt else { return "as last written" }
+        return "confirmed " + Console.age(at, now: now).dropFirst(2)
     }
 
     /// The deployments that are not over: every one in a non-terminal state, and each service's latest deployment

@@ -58,6 +58,12 @@ struct Switchyard: AsyncParsableCommand {
 
 enum SwitchyardVersion {
     static let number = "0.1.0"
+    /// Where this version's docs are published, for a binary with no docs beside it (docs/package.md). The project
+    /// has no public home yet: `example.com/switchyard` is the placeholder docs/ci.md uses for the releases too, and
+    /// whoever publishes Switchyard sets it here, the one place it is written.
+    static let docsHome = "https://example.com/switchyard/docs/"
+    /// `https://example.com/switchyard/docs/0.1.0/`
+    static var docsURL: String { "\(docsHome)\(number)/" }
     /// `0.1.0 (git 1a2b3c4d5e6f)`
     static var text: String { "\(number) (git \(GitRevision.text))" }
 }

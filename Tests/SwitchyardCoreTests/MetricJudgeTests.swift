@@ -65,6 +65,9 @@ import Testing
         #expect(fewGreen.text == "p99: not enough data (green 2, blue 5 samples; min_samples 5)")
         let fewBlue = MetricJudge.judge("p99", rule: .mannWhitney(tolerance: 0.25, confidence: 0.98), minSamples: 3, green: [1, 2, 3], blue: [1])
         #expect(fewBlue.outcome == .notEnoughData)
+        #expect(fewBlue.text == "p99: not enough data (green 3, blue 1 sample; min_samples 3)")
+        let oneGreen = MetricJudge.judge("errors", rule: .bounds(min: nil, max: 5), minSamples: 3, green: [1], blue: [])
+        #expect(oneGreen.text == "errors: not enough data (1 sample; min_samples 3)")
         // An absolute bound does not read blue, so blue's absence is not a reason to withhold the verdict.
         let bound = MetricJudge.judge("p99", rule: .bounds(min: nil, max: 1), minSamples: 3, green: [1, 1, 1], blue: [])
         #expect(bound.outcome == .pass)
