@@ -306,14 +306,15 @@ GREEN_ONLY_CHECK = """  metrics:
 """
 
 
-@pytest.mark.world(steps="100", bake="1s", interval="200ms", settle="1s")
+@pytest.mark.world(steps="100", bake="4s", interval="200ms", settle="1s")
 def test_one_step_and_one_data_point_are_counted_in_the_singular(world, switchyard, aws):
     """A release of one step whose metric check, a rule on green alone, has one data point: plan's lines about the
     steps and the verdict show prints never say `1 steps` or `1 samples`."""
     from test_hooks import add_hooks
-    from test_metrics import publish
-    from test_rollback import shown, start
-    text = open(world["file"]).read().replace("  max_unhealthy_targets: 0\n", "  max_unhealthy_targets: 0\n" + GREEN_ONLY_CHECK)
+    from test_metrics import put
+    from test_rollback import shown, start, wait_until
+    # A 1 s period, so that the step's own window (from its live time) holds the one point within the bake.
+    text = open(world["file"]).read().replace("  max_unhealthy_targets: 0\n", "  max_unhealthy_targets: 0\n" + GREEN_ONLY_CHECK.replace("period: 1m", "period: 1s"))
     open(world["file"], "w").write(text)
     add_hooks(world, [("after_step", ["true"], {})])
     code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"])
@@ -321,8 +322,18 @@ def test_one_step_and_one_data_point_are_counted_in_the_singular(world, switchya
     assert "after_step: true (timeout" in out and ", at the one step" in out, out
     assert "over 1 step)" in out, out
     assert not re.search(PLURAL_NOUNS, out + err), re.findall(r".{40}" + PLURAL_NOUNS, out + err)
-    publish(aws, world, world["target_group_arns"][1], [1])
     run = start(switchyard, world)
+    # The step judges only its own traffic (docs/states.md): the one point is green's, a second after the step is live.
+    live = []
+    def step_live():
+        for e in shown(switchyard, run.id)["events"]:
+            if (e.get("details") or {}).get("live_at"):
+                live.append(datetime.datetime.fromisoformat(e["details"]["live_at"].replace("Z", "+00:00")))
+                return True
+        return False
+    wait_until(step_live, what="step 1 confirmed")
+    at = live[0].replace(microsecond=0) + datetime.timedelta(seconds=2)
+    put(aws, world, world["target_group_arns"][1], [(at, 1)])
     code, _, err = run.finish()
     assert code == 3, err
     code, out, err = switchyard("show", run.id)

@@ -128,7 +128,7 @@ def test_pair_mode_refuses_a_pair_it_cannot_tell_apart_naming_the_group(world, s
     # An idle group with instances nobody left there.
     aws.asg.update_auto_scaling_group(AutoScalingGroupName=green, MinSize=1, DesiredCapacity=1)
     code, _, err = switchyard("plan", world["file"], "--ami", world["new_ami"])
-    assert code == 2 and f"{green}, the idle group of fleet.pair, has 1 instances" in err, err
+    assert code == 2 and f"{green}, the idle group of fleet.pair, has 1 instance (" in err, err
     aws.asg.update_auto_scaling_group(AutoScalingGroupName=green, MinSize=0, DesiredCapacity=0)
     # A name that does not exist.
     text = open(world["file"]).read().replace(f"{green}]", f"{green}-typo]")
