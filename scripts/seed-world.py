@@ -256,6 +256,7 @@ def main():
     parser.add_argument("--retention", default="30m", help="promotion.blue_retention")
     parser.add_argument("--threshold", type=int, default=2, help="checks.http.failure_threshold")
     parser.add_argument("--probe-url", help="checks.http.url")
+    parser.add_argument("--probe-timeout", default="150ms", help="checks.http.timeout")
     parser.add_argument("--sticky", type=int, help="target-group stickiness on the forward, with this duration in seconds")
     parser.add_argument("--second-listener", action="store_true", help="a second listener (HTTP:8080) forwarding to the pair")
     parser.add_argument("--second-lb", action="store_true", help="a second load balancer whose listener forwards to the pair")
@@ -290,7 +291,7 @@ def main():
                                 ComparisonOperator="GreaterThanThreshold")
         extra += "  alarms: [" + ", ".join(args.alarm) + "]\n"
     if args.probe_url:
-        extra += f"  http:\n    url: {args.probe_url}\n    expect_status: 200\n    timeout: 150ms\n    failure_threshold: {args.threshold}\n"
+        extra += f"  http:\n    url: {args.probe_url}\n    expect_status: 200\n    timeout: {args.probe_timeout}\n    failure_threshold: {args.threshold}\n"
         if args.test_route:
             extra += "    test_route: true\n"
     hooks = [(u, "json") for u in args.webhook] + [(u, "slack") for u in args.slack_webhook]
