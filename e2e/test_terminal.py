@@ -209,6 +209,19 @@ def test_log_lines_read_like_every_other_line_of_stderr(world, switchyard):
     assert any(l.startswith("debug: ") and "action=" in l for l in logged), err
 
 
+def at_the_gate(switchyard, timeout=60):
+    """The id of the newest release once it waits at its manual gate (`paused`), read from the store as another
+    terminal would."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        code, out, _ = switchyard("history", "--json", "--limit", "1")
+        items = json.loads(out) if code == 0 and out.strip() else []
+        if items and items[0]["state"] == "paused":
+            return items[0]["id"]
+        time.sleep(0.1)
+    raise AssertionError("the release never reached its gate")
+
+
 @pytest.mark.world(steps="10,pause,100", bake="0s", interval="100ms")
 def test_a_second_terminal_prints_each_event_with_its_own_state_and_weights(world, switchyard):
     """`rollback` from another terminal follows the release from the store's events until it ends: each line
@@ -216,15 +229,7 @@ def test_a_second_terminal_prints_each_event_with_its_own_state_and_weights(worl
     events come several between two reads of the store)."""
     run = switchyard("start", world["file"], "--ami", world["new_ami"], background=True)
     try:
-        deployment = None
-        deadline = time.time() + 60
-        while time.time() < deadline and deployment is None:
-            code, out, _ = switchyard("history", "--json", "--limit", "1")
-            items = json.loads(out) if code == 0 and out.strip() else []
-            if items and items[0]["state"] == "paused":
-                deployment = items[0]["id"]
-            time.sleep(0.1)
-        assert deployment, "the release never reached its gate"
+        deployment = at_the_gate(switchyard)
         code, _, err = switchyard("rollback", deployment, "--reason", "second terminal")
         assert code == 0, err
         lines = [l for l in err.splitlines() if re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  ", l)]
@@ -257,15 +262,7 @@ def test_promote_from_a_second_terminal_prints_each_event_with_its_own_state_and
     printed, as `rollback` does."""
     run = switchyard("start", world["file"], "--ami", world["new_ami"], background=True)
     try:
-        deployment = None
-        deadline = time.time() + 60
-        while time.time() < deadline and deployment is None:
-            code, out, _ = switchyard("history", "--json", "--limit", "1")
-            items = json.loads(out) if code == 0 and out.strip() else []
-            if items and items[0]["state"] == "paused":
-                deployment = items[0]["id"]
-            time.sleep(0.1)
-        assert deployment, "the release never reached its gate"
+        deployment = at_the_gate(switchyard)
         code, _, err = switchyard("promote", deployment)
         assert code == 0, err
         lines = [l for l in err.splitlines() if re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  ", l)]
