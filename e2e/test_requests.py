@@ -71,6 +71,19 @@ def test_planning_costs_the_same_with_many_more_groups_in_the_account(world, swi
     assert before.count("DescribeTargetGroupAttributes") == 2, before
 
 
+@pytest.mark.world(alarm=["a-5xx"])
+def test_planning_sends_its_independent_reads_together(world, switchyard, proxy):
+    """The alarms' existence has no order with finding blue, and blue's four settings reads none with its launch
+    template and images: each goes out beside the others (issue 23), so planning is not a chain of round trips. Before,
+    the alarms were read after DescribeImages and blue's settings after the alarms."""
+    log = plan_requests(switchyard, world, proxy)
+    assert log.index("DescribeAlarms") < log.index("DescribeLaunchTemplateVersions"), log
+    settings = [log.index(a) for a in ("DescribePolicies", "DescribeScheduledActions", "DescribeNotificationConfigurations",
+                                       "DescribeLifecycleHooks")]
+    assert min(settings) < log.index("DescribeImages"), log
+    assert log.count("DescribeAlarms") == 1, log
+
+
 @pytest.mark.world(bake="4s", interval="500ms", steps="100", alarm=["a-5xx", "a-latency"])
 def test_a_bake_asks_aws_what_plan_says_a_tick_costs_and_no_more(world, switchyard, proxy):
     """The steady-state figure `plan` prints (requests a tick, the most a minute holds) is what a bake sends: each

@@ -82,6 +82,10 @@ public struct Planner: Sendable {
                               endingRetention: Bool = false) async throws -> (plan: ReleasePlan, facts: PlanFacts) {
         let now = clock.now()
         let traffic = aws.traffic(for: spec, clock: clock)
+        // Reads with no order between them go out together: the alarms from the start, blue's settings beside its
+        // launch template and images. Each is awaited where it was read before, so a plan that fails for two reasons
+        // names the same one first.
+        async let alarmsExist: Void = checkAlarmsExist(spec.checks.alarms)
         let discovered = try await traffic.discover(spec)
         let weights = discovered.weights, sticky = discovered.sticky, settle = discovered.cacheSeconds
         let stacks = discovered.stackLoadBalancers
@@ -114,9 +118,10 @@ public struct Planner: Sendable {
             retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable,
                                         endingRetention: endingRetention, now: now)
         }
+        async let blueSettings = FleetReader(aws: aws).describe(blueGroup)
         let (blue, source, architectureSource) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
-        try await checkAlarmsExist(spec.checks.alarms)
-        let fleetDescription = try await FleetReader(aws: aws).describe(blueGroup)
+        try await alarmsExist
+        let fleetDescription = try await blueSettings
         var fleet = FleetPlanning.plan(fleetDescription, shifted: [blueTargetGroup, greenTargetGroup], now: now,
                                        architectureSource: architectureSource)
         if let pair { fleet = FleetPlanning.pair(fleet, blue: fleetDescription, idle: pair.idle, idleHasSchedule: pair.idleHasSchedule) }
