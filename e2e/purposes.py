@@ -112,15 +112,15 @@ def _elb(r, action, p):
             r.phase = "claim"
             return "claim: who holds the listener (its tag)"
         if r.phase == "claim":
-            return "claim: the tag held (read back)"
-        if r.phase in ("done", "rollback"):
-            return "release: whose tag, before removing it"
+            return "claim: the claim reads back, no rival beside it"
         return f"{r.upcoming()}: the listener is still ours (its tag)"
     if action == "AddTags" and p.get("ResourceArns.member.1") == w["listener_arn"]:
         r.phase, r.claimed = "claim", True
         return "claim: tag the listener"
     if action == "RemoveTags" and p.get("ResourceArns.member.1") == w["listener_arn"]:
-        return "release: untag the listener"
+        if r.phase == "claim":
+            return "claim: take off the claims it replaced (finished or force-unlocked)"
+        return "release: take this deployment's own claim tag off"
     return None
 
 

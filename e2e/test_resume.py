@@ -178,10 +178,10 @@ def test_two_state_files_cannot_shift_one_listener_at_once(world, switchyard, tm
     assert codes == [0, 4], results
     loser = next(err for _, err, code in results if code == 4)
     # Refused on reading the other's tag, or lost the race after both tagged (its own tag then taken back).
-    assert "tagged switchyard:deployment=" in loser or "at the same moment and won" in loser, loser
+    assert "tagged switchyard:deployment:" in loser or "too, from the same moment or before" in loser, loser
     # The tag is gone once the winner finished.
     tags = aws.elb.describe_tags(ResourceArns=[world["listener_arn"]])["TagDescriptions"][0]["Tags"]
-    assert not any(t["Key"] == "switchyard:deployment" for t in tags)
+    assert not any(t["Key"].startswith("switchyard:deployment") for t in tags), tags
 
 
 @pytest.mark.world(bake="0s", interval="100ms")
@@ -190,7 +190,7 @@ def test_force_unlock_clears_the_tag_of_a_dead_deployment_from_another_state_fil
     dead = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "before:ensureLaunchTemplateVersion"}, db=other)
     assert dead.finish()[0] == -signal.SIGKILL
     code, out, _ = switchyard("plan", world["file"], "--ami", world["new_ami"])
-    assert code == 0 and f"tagged switchyard:deployment={dead.id}" in out
+    assert code == 0 and f"tagged switchyard:deployment:{dead.id}" in out
     code, out, _ = switchyard("plan", world["file"], "--ami", world["new_ami"], "--json")
     assert json.loads(out)["listener_claimed_by"] == dead.id
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
@@ -201,6 +201,8 @@ def test_force_unlock_clears_the_tag_of_a_dead_deployment_from_another_state_fil
     deployment = re.match(r"deployment (\S+) started", err).group(1)
     messages = [e["message"] for e in events(switchyard, deployment)["events"]]
     assert f"listener tag of deployment {dead.id} cleared with --force-unlock by e2e@test" in messages
+    tags = aws.elb.describe_tags(ResourceArns=[world["listener_arn"]])["TagDescriptions"][0]["Tags"]
+    assert not any(t["Key"].startswith("switchyard:deployment") for t in tags), "the dead claim came off with the winner's"
 
 
 @pytest.mark.world(bake="0s", interval="100ms")

@@ -167,10 +167,10 @@ public struct AWSEffects: EffectPerformer {
     func fenceListener(_ d: Deployment) async throws {
         let guard_ = ListenerGuard(aws: aws, spec: d.plan.spec)
         // Every forward the release shifts must still carry its tag; a read that says otherwise is read again.
-        let owners = try await guard_.owners(confirming: d.id)
-        guard owners.count == guard_.resourceArns.count, owners.allSatisfy({ $0 == d.id }) else {
+        let holders = try await guard_.holders(confirming: d.id)
+        guard holders.allSatisfy({ $0 == [d.id] }) else {
             let green = d.greenGroupCreated ? "; green \(d.plan.greenAutoScalingGroup), which it created, stands" : ""
-            throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: owners.first { $0 != d.id },
+            throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: holders.joined().first { $0 != d.id },
                             standing: "its record stays in state \(d.state.rawValue) at blue \(d.blueWeight)% / green \(d.greenWeight)%\(green)")
         }
     }

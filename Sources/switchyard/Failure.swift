@@ -45,7 +45,7 @@ enum Failure {
             return .failed
         case is Interrupted, is DetachedAtGate, is StoppedEarly:
             return .interrupted
-        case is ListenerClaimed, is FencedOut, is TrafficUnsettled, is MovedAwayActive:
+        case is ListenerClaimed, is ClaimUnconfirmed, is FencedOut, is TrafficUnsettled, is MovedAwayActive:
             return .conflict
         case let error as Route53TrafficError:
             return error.isFileMismatch ? .usage : .failed

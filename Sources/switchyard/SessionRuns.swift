@@ -92,14 +92,14 @@ extension Session {
     /// The webhooks of `notify:`, for every command that runs a deployment; flushed before the process exits.
     static let notifier = Notifier(logger: logger("switchyard.notify"))
 
-    /// Removes the listener's switchyard:deployment tag once the deployment is over (best effort: a left-over tag of a
+    /// Removes the listener's switchyard:deployment:<id> tag once the deployment is over (best effort: a left-over tag of a
     /// finished deployment never blocks a start from the same state file).
     static func releaseListener(_ listener: ListenerGuard, _ d: Deployment) async {
         guard d.state.isTerminal else { return }
         do {
             try await listener.release(for: d.id)
         } catch {
-            Console.error("warning: could not remove the \(ListenerGuard.tagKey) tag from \(listener.resourceArn): \(Failure.message(for: error))")
+            Console.error("warning: could not remove the \(ListenerGuard.tag(for: d.id)) tag from \(listener.resourceArn): \(Failure.message(for: error))")
         }
     }
 }

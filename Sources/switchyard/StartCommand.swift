@@ -15,7 +15,7 @@ struct Start: AsyncParsableCommand {
     @OptionGroup var release: ReleaseOptions
     @OptionGroup var state: StateOptions
     @Option(name: .customLong("force-unlock"), help: ArgumentHelp(
-        "Clear the listener's switchyard:deployment tag left by this deployment id, known to be dead (logged).", valueName: "id"))
+        "Clear the listener's switchyard:deployment:<id> tag left by this deployment id, known to be dead (logged).", valueName: "id"))
     var forceUnlock: String?
     @Flag(name: .customLong("detach-at-pause"), help: "At a manual gate, stop (exit 5) instead of waiting; `switchyard promote ID` carries on.")
     var detachAtPause = false
@@ -52,16 +52,16 @@ struct Start: AsyncParsableCommand {
             let actor = Session.actor
             let listener = ListenerGuard(aws: aws, spec: spec)
             // Nothing is changed in AWS before the claim: a signal until then ends the command at once.
-            var (plan, facts, owner) = try await Session.beforeAnyChange(stop, "planning") {
+            var (plan, facts, owners) = try await Session.beforeAnyChange(stop, "planning") {
                 let (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: retirable,
                                                                      endingRetention: endRetention)
-                return (plan, facts, try await listener.owner())
+                return (plan, facts, try await listener.owners())
             }
             let unlock = forceUnlock
             let mayReplace: @Sendable (String) -> Bool = { owner in
                 owner == unlock || ((try? store.deployment(id: owner))??.state.isTerminal ?? false)
             }
-            if let owner, !mayReplace(owner) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
+            if let owner = owners.first(where: { !mayReplace($0) }) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
             let retired = try await Session.housekeepingBeforeStart(stop, store: store, service: spec.service, logger: logger)
             if retired > 0 {
                 // A retirement ran (settled and drained, perhaps for minutes): the plan's answers are that old, and a
@@ -72,8 +72,8 @@ struct Start: AsyncParsableCommand {
                     try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: replanned, endingRetention: endRetention)
                 }
             }
-            // The tag read at the end of planning is an instant old unless housekeeping took its time: then read it again.
-            let known: String?? = retired == 0 ? .some(owner) : nil
+            // The tags read at the end of planning are an instant old unless housekeeping took its time: then read them again.
+            let known: [String]? = retired == 0 ? owners : nil
             var deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             var details = ["file": release.file, "file_digest": digest]
             if let amiSource { details["ami_source"] = amiSource }
@@ -91,13 +91,13 @@ struct Start: AsyncParsableCommand {
             defer { try? store.releaseLease(service: spec.service, holder: holding.holder) }
             Console.error("deployment \(id) started")
             if let newFileNote { Console.error(newFileNote) }
-            if let owner, owner == forceUnlock {
+            if let owner = owners.first(where: { $0 == forceUnlock }) {
                 let log = LogEntry(from: .pending, to: .pending, message: "listener tag of deployment \(owner) cleared with --force-unlock by \(actor)",
                                    details: ["force_unlock": owner])
                 deployment = try store.save(deployment, log: log, actor: actor, at: Date())
             }
             do {
-                try await stop.abandoning { try await listener.claim(for: id, owner: known, mayReplace: mayReplace) }
+                try await stop.abandoning { try await listener.claim(for: id, owners: known, mayReplace: mayReplace) }
             } catch {
                 // Nothing but the tag was touched: end the deployment here rather than leave it blocking the service.
                 // Stopped mid-claim, the tag this start wrote (or may have written) is taken off again: it would block
@@ -117,7 +117,7 @@ struct Start: AsyncParsableCommand {
                 failed.failureReason = Self.claimFailure(error, listener: listener, id: id, untagged: untagged, housekept: retired)
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
                 try Session.printFinal(id, store: store, json: output.json)
-                if error is ListenerClaimed { throw error }
+                if error is ListenerClaimed || error is ClaimUnconfirmed { throw error }
                 if let stopped = error as? StoppedBySignal { throw StoppedEarly(description: "\(stopped.signal): \(failed.failureReason ?? "")") }
                 throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
@@ -139,16 +139,18 @@ struct Start: AsyncParsableCommand {
         switch error {
         case let claimed as ListenerClaimed:
             return "\(claimed)"
+        case let unconfirmed as ClaimUnconfirmed:
+            return "\(unconfirmed)"
         case let stopped as StoppedBySignal:
-            let tagging = "interrupted by \(stopped.signal) while tagging \(listener.resourceArn) with \(ListenerGuard.tagKey)=\(id)"
+            let tagging = "interrupted by \(stopped.signal) while tagging \(listener.resourceArn) with \(ListenerGuard.tag(for: id))"
             if case .failure(let failure) = untagged {
                 return "\(tagging); taking the tag off again failed (\(Failure.message(for: failure))), so it may stand: it blocks no later start "
                     + "from this state file, as this deployment is over, and a start from another clears it with `--force-unlock \(id)`. "
                     + "Besides the tag, \(unchanged)."
             }
-            return "\(tagging); the tag was taken off again wherever it named this deployment; besides the tag, \(unchanged)."
+            return "\(tagging); the tag was taken off again; besides the tag, \(unchanged)."
         default:
-            return "could not tag \(listener.resourceArn) with \(ListenerGuard.tagKey) (\(Failure.message(for: error))); "
+            return "could not tag \(listener.resourceArn) with \(ListenerGuard.tag(for: id)) (\(Failure.message(for: error))); "
                 + "besides the tag, \(unchanged). Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
         }
     }

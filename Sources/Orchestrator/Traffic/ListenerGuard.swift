@@ -3,28 +3,55 @@ import Foundation
 import SwitchyardCore
 
 /// The second guard, in AWS: while a release runs, every listener and rule it shifts carries the tag
-/// `switchyard:deployment=<id>`, so two operators with two state files still cannot shift them at once.
+/// `switchyard:deployment:<id>=<id>`, so two operators with two state files still cannot shift them at once.
 ///
 /// Every named resource is tagged, not only the first: two files for the same pair must name the same forwards (plan
 /// refuses any left out) but may list them in another order, and a tag on each costs no more requests (AddTags,
 /// DescribeTags and RemoveTags take up to 20 resources per call).
 ///
 /// Tags cannot be compared-and-set, and AWS's tag reads are eventually consistent (a read right after a write may show
-/// the tags from before it). So a claim reads the tag just before it writes, writes, waits `settle`, and reads again:
-/// of two claims racing the last write wins, and after `settle` both read the same winner, as long as tag reads are
-/// stale for less than half of `settle` (`SWITCHYARD_TAG_SETTLE`, 2 s by default). The loser takes back what it
-/// wrote (the winner's tag goes back where its own had replaced it) and exits 4, having created nothing. A fence
-/// (before each traffic change and each removal) that reads another owner reads again for `settle` before it stops.
+/// the tags from before it). So each claim writes a key of its own (no claim overwrites another's) and reads until
+/// its own key shows on every resource: that read also shows every claim written to those resources before it. A
+/// claim wins when such a read shows no other live claim; of two racing, the first written is seen by the second,
+/// so they cannot both win. A claim that sees a live rival with a smaller (earlier) id takes its own key back at once;
+/// one that sees a larger reads again, for up to `settle` (`SWITCHYARD_TAG_SETTLE`, 2 s by default), for the rival to
+/// step back or hold; a claim whose key does not read back within `settle` takes it back too. Taking back removes only
+/// the claim's own key, so it never touches a winner's. Nothing waits when the reads are current: one AddTags and one
+/// DescribeTags. The rule rests on a read that shows a write to a resource's tags showing every earlier write to them;
+/// if AWS ever broke that, the fence before each traffic change (which also reads for `settle`) would stop both
+/// claimants before any traffic moved. The loser exits 4, having created nothing. A fence (before each traffic change
+/// and each removal) that reads another owner reads again for `settle` before it stops.
 public struct ListenerGuard: Sendable {
+    /// The claim keys' prefix, and the whole key of the one tag releases before per-claim keys wrote (its value the id):
+    /// still read as a claim, and taken off by the next claim that wins.
     public static let tagKey = "switchyard:deployment"
 
-    /// `SWITCHYARD_TAG_SETTLE` (a duration from 0 to 1m), else 2 s: how long a claim waits for AWS's tag reads to show
-    /// its write before it reads who won.
+    /// The key a deployment's claim is written under.
+    public static func key(for deploymentId: String) -> String { "\(tagKey):\(deploymentId)" }
+
+    /// A claim as messages show it: `switchyard:deployment:<id>`.
+    public static func tag(for deploymentId: String) -> String { key(for: deploymentId) }
+
+    /// The deployment ids a resource's tags claim it for, sorted: each claim key's id, and the older single tag's value.
+    public static func holders(_ tags: [String: String]) -> [String] {
+        var ids = Set<String>()
+        for (key, value) in tags {
+            if key == tagKey, !value.isEmpty { ids.insert(value) }
+            else if key.hasPrefix(tagKey + ":") { ids.insert(String(key.dropFirst(tagKey.count + 1))) }
+        }
+        return ids.sorted()
+    }
+
+    /// `SWITCHYARD_TAG_SETTLE` (a duration from 0 to 1m), else 2 s: the most a claim reads for its own tag to show and a
+    /// rival's to go, and a fence for its own to show again.
     public static let defaultSettle: TimeInterval = {
         guard let text = ProcessInfo.processInfo.environment["SWITCHYARD_TAG_SETTLE"], !text.isEmpty, let span = TimeSpan(parsing: text),
               span.milliseconds >= 0, span.milliseconds <= 60_000 else { return 2 }
         return span.seconds
     }()
+
+    /// How long a read that did not settle the claim waits before the next.
+    static let pollInterval: UInt64 = 100_000_000
 
     public let elb: ELBv2
     public let resourceArns: [String]
@@ -47,75 +74,82 @@ public struct ListenerGuard: Sendable {
     /// The resources, for messages.
     public var resourceArn: String { resourceArns.joined(separator: ", ") }
 
-    /// The deployment id the listeners and rules are tagged with, if any (the first found, in the file's order).
-    public func owner() async throws -> String? {
+    /// Each resource's holders (`holders(_:)`), in the file's order.
+    public func holdersByResource() async throws -> [[String]] {
         let tags = try await elb.describeTags(resourceArns: resourceArns)
-        return resourceArns.lazy.compactMap { tags[$0]?[Self.tagKey] }.first
+        return resourceArns.map { Self.holders(tags[$0] ?? [:]) }
     }
 
-    /// Every deployment id found in the tags, one per tagged resource, in the file's order.
+    /// Every deployment id the resources are claimed for, once each, in the file's order.
     public func owners() async throws -> [String] {
-        let tags = try await elb.describeTags(resourceArns: resourceArns)
-        return resourceArns.compactMap { tags[$0]?[Self.tagKey] }
+        var seen = Set<String>()
+        return try await holdersByResource().joined().filter { seen.insert($0).inserted }
     }
 
-    /// The owners, read again every quarter second for up to `settle` until every resource says `deploymentId`: a read
-    /// just after a tag write may show the tags from before it.
-    public func owners(confirming deploymentId: String) async throws -> [String] {
-        var owners = try await self.owners()
+    /// The first deployment id found in the tags, if any.
+    public func owner() async throws -> String? { try await owners().first }
+
+    /// Each resource's holders, read again every 100 ms for up to `settle` until every resource is held by
+    /// `deploymentId` alone: a read just after a tag write may show the tags from before it, and a racing claim's key
+    /// stands until it steps back.
+    public func holders(confirming deploymentId: String) async throws -> [[String]] {
+        var holders = try await holdersByResource()
         let until = Date().addingTimeInterval(settle)
-        while !(owners.count == resourceArns.count && owners.allSatisfy({ $0 == deploymentId })), Date() < until {
-            try await Task.sleep(nanoseconds: 250_000_000)
-            owners = try await self.owners()
+        while !holders.allSatisfy({ $0 == [deploymentId] }), Date() < until {
+            try await Task.sleep(nanoseconds: Self.pollInterval)
+            holders = try await holdersByResource()
         }
-        return owners
+        return holders
     }
 
-    /// Tags the listener for `deploymentId` and confirms the tag held. `mayReplace` says whether a tag naming another
-    /// deployment may be overwritten (that deployment is known finished or dead); otherwise it is a conflict.
-    /// `owner` is the tag as the caller read it an instant ago (`owner()`), so it is not read twice; nil reads it here.
-    public func claim(for deploymentId: String, owner known: String?? = nil, mayReplace: (String) -> Bool) async throws {
-        let current: String?
-        if let known { current = known } else { current = try await owner() }
-        if let owner = current, owner != deploymentId, !mayReplace(owner) {
+    /// Tags the resources for `deploymentId` and confirms the claim won. `mayReplace` says whether a claim of another
+    /// deployment may be replaced (that deployment is known finished or dead); otherwise it is a conflict. `owners` is
+    /// the claims as the caller read them an instant ago (`owners()`), so they are not read twice; nil reads them here.
+    public func claim(for deploymentId: String, owners known: [String]? = nil, mayReplace: (String) -> Bool) async throws {
+        let current: [String]
+        if let known { current = known } else { current = try await owners() }
+        if let owner = current.first(where: { $0 != deploymentId && !mayReplace($0) }) {
             throw ListenerClaimed(resource: resourceArn, owner: owner)
         }
-        try await elb.addTags(resourceArns: resourceArns, tags: [Self.tagKey: deploymentId])
-        if settle > 0 { try await Task.sleep(nanoseconds: UInt64(settle * 1_000_000_000)) }
-        let tags = try await elb.describeTags(resourceArns: resourceArns)
-        let seen = resourceArns.map { tags[$0]?[Self.tagKey] }
-        // A finished deployment's tag read back is only a stale read: it cannot have written after us.
-        guard let winner = seen.compactMap({ $0 }).first(where: { $0 != deploymentId && !mayReplace($0) }) else { return }
-        try await takeBack(deploymentId, seen: seen, winner: winner)
-        throw ListenerClaimed(resource: resourceArn, owner: winner, raced: true)
-    }
-
-    /// After losing a race to `winner`: every resource gets the tag it was read with when that names another
-    /// deployment, else the winner's. Where this claim's write landed last, that puts back what it replaced; where the
-    /// other's landed last, it changes nothing. Removing the tag instead could take the winner's off a resource whose
-    /// read was stale.
-    private func takeBack(_ deploymentId: String, seen: [String?], winner: String) async throws {
-        var byOwner: [String: [String]] = [:]
-        for (arn, owner) in zip(resourceArns, seen) {
-            let back = owner.flatMap { $0 == deploymentId ? nil : $0 } ?? winner
-            byOwner[back, default: []].append(arn)
-        }
-        for (owner, arns) in byOwner.sorted(by: { $0.key < $1.key }) { try await elb.addTags(resourceArns: arns, tags: [Self.tagKey: owner]) }
-    }
-
-    /// Removes the tag from every resource where it still names `deploymentId`. A read that shows another owner is
-    /// read again for `settle`: it may be the tags from before the last write.
-    public func release(for deploymentId: String) async throws {
-        var tags = try await elb.describeTags(resourceArns: resourceArns)
+        let mine = Self.key(for: deploymentId)
+        try await elb.addTags(resourceArns: resourceArns, tags: [mine: deploymentId])
         let until = Date().addingTimeInterval(settle)
-        while resourceArns.contains(where: { tags[$0]?[Self.tagKey].map { $0 != deploymentId } ?? false }), Date() < until {
-            try await Task.sleep(nanoseconds: 250_000_000)
+        var tags = try await elb.describeTags(resourceArns: resourceArns)
+        while true {
+            let seen = resourceArns.map { Self.holders(tags[$0] ?? [:]) }
+            let shown = seen.allSatisfy { $0.contains(deploymentId) }
+            let rivals = Set(seen.joined()).filter { $0 != deploymentId && !mayReplace($0) }.sorted()
+            if shown, rivals.isEmpty {
+                try await removeReplaced(Set(seen.joined()).subtracting([deploymentId]), tags: tags)
+                return
+            }
+            // A read that shows this claim is current as of its write. A rival with a smaller id seen there is the
+            // earlier start: it goes on (or holds already), and this one steps back at once, so two claims that see each
+            // other do not both wait out `settle` and both lose. A read that does not show this claim yet may show a
+            // claim already taken off: read again.
+            let earlier = shown ? rivals.first { $0 < deploymentId } : nil
+            if earlier != nil || Date() >= until {
+                try await elb.removeTags(resourceArns: resourceArns, keys: [mine])
+                if let rival = earlier ?? rivals.first { throw ListenerClaimed(resource: resourceArn, owner: rival, raced: true) }
+                throw ClaimUnconfirmed(resource: resourceArn, deploymentId: deploymentId, settle: settle)
+            }
+            try await Task.sleep(nanoseconds: Self.pollInterval)
             tags = try await elb.describeTags(resourceArns: resourceArns)
         }
-        let ours = resourceArns.filter { tags[$0]?[Self.tagKey] == deploymentId }
-        if !ours.isEmpty {
-            try await elb.removeTags(resourceArns: ours, keys: [Self.tagKey])
-        }
+    }
+
+    /// After a win: the claims of the deployments it replaced (finished, dead, `--force-unlock`ed) come off, and the older
+    /// single tag with them, so a fence reads one holder and a replaced deployment still running is fenced out.
+    private func removeReplaced(_ replaced: Set<String>, tags: [String: [String: String]]) async throws {
+        var keys = replaced.sorted().map(Self.key(for:))
+        if resourceArns.contains(where: { tags[$0]?[Self.tagKey] != nil }) { keys.append(Self.tagKey) }
+        if !keys.isEmpty { try await elb.removeTags(resourceArns: resourceArns, keys: keys) }
+    }
+
+    /// Takes this deployment's claim off every resource. Only its own key is removed, so no read is needed and no read,
+    /// however stale, can make it take another deployment's claim off.
+    public func release(for deploymentId: String) async throws {
+        try await elb.removeTags(resourceArns: resourceArns, keys: [Self.key(for: deploymentId)])
     }
 }
 
@@ -134,10 +168,24 @@ public struct ListenerClaimed: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         if raced {
-            return "deployment \(owner) claimed \(resource) at the same moment and won: this deployment's \(ListenerGuard.tagKey) tag "
-                + "was taken back (deployment \(owner)'s put back where it had replaced it) and nothing else of it was made in AWS"
+            return "deployment \(owner) claims \(resource) too, from the same moment or before: this deployment took its own "
+                + "claim tag back, touched no other, and nothing else of it was made in AWS"
         }
-        return "\(resource) is tagged \(ListenerGuard.tagKey)=\(owner): deployment \(owner) is shifting it, perhaps from another "
+        return "\(resource) is tagged \(ListenerGuard.tag(for: owner)): deployment \(owner) is shifting it, perhaps from another "
             + "machine's state file. If that deployment is known to be dead, clear the tag with `--force-unlock \(owner)`."
+    }
+}
+
+/// A claim's own tag did not read back within `settle`: AWS's tag reads lag further than that. The claim took its tag
+/// back and changed nothing else (exit 4, as a claim lost to another).
+public struct ClaimUnconfirmed: Error, Sendable, CustomStringConvertible {
+    public var resource: String
+    public var deploymentId: String
+    public var settle: TimeInterval
+
+    public var description: String {
+        "the \(ListenerGuard.tag(for: deploymentId)) tag written on \(resource) did not read back within \(TimeSpan(milliseconds: Int64(settle * 1000))) "
+            + "(SWITCHYARD_TAG_SETTLE): the tag was taken back and nothing else was made in AWS; start again, or give the "
+            + "claim longer with SWITCHYARD_TAG_SETTLE"
     }
 }
