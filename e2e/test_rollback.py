@@ -79,7 +79,7 @@ def test_a_failing_probe_during_a_step_rolls_back_to_blue(world, switchyard, aws
     code, _, err = run.finish()
     assert code == 3, err
     assert_back_on_blue(aws, world, run.id)
-    assert "check http failed 2 time(s) in a row" in err
+    assert "check http failed 2 times in a row" in err
     view = shown(switchyard, run.id)
     assert view["state"] == "rolled_back"
     event = rollback_event(view)

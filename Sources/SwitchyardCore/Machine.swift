@@ -380,7 +380,7 @@ public enum Machine {
         let count = next.consecutiveFailures[first.name] ?? 1
         var details = ["check": first.name, "evidence": first.evidence, "consecutive_failures": String(count)]
         if failing.count > 1 { details["other_failures"] = failing.dropFirst().map { "\($0.name): \($0.evidence)" }.joined(separator: "; ") }
-        return startRollback(next, now: now, reason: "check \(first.name) failed \(count) time(s) in a row: \(first.evidence)", details: details)
+        return startRollback(next, now: now, reason: "check \(first.name) failed \(Spelling.count(count, "time")) in a row: \(first.evidence)", details: details)
     }
 
     static func applyFailure(_ d: Deployment, effect: Effect, message: String, now: Date) -> Transition {

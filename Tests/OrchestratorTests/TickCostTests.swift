@@ -1,4 +1,6 @@
+import AWS
 import Foundation
+import Logging
 import Testing
 @testable import Orchestrator
 import SwitchyardCore
@@ -22,5 +24,45 @@ import SwitchyardCore
         spec.checks.interval = TimeSpan(milliseconds: 500)
         let cost = TickCost.of(Fixtures.deployment(spec: spec).plan)
         #expect(cost.perTick == 2 && cost.perMinute == 240)
+    }
+}
+
+/// Answers a check tick's reads with empty results and counts them by action.
+final class TickRecorder: HTTPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var calls: [String: Int] = [:]
+
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        let action = FakeELB.form(request.body)["Action"] ?? "?"
+        lock.withLock { calls[action, default: 0] += 1 }
+        let group = "<AutoScalingGroups><member><AutoScalingGroupName>\(FakeELB.form(request.body)["AutoScalingGroupNames.member.1"] ?? "")</AutoScalingGroupName>"
+            + "<Instances><member><InstanceId>i-1</InstanceId><LifecycleState>InService</LifecycleState></member></Instances></member></AutoScalingGroups>"
+        let inner = ["DescribeAutoScalingGroups": group, "DescribeTargetHealth": "<TargetHealthDescriptions/>",
+                     "DescribeAlarms": "<MetricAlarms/>", "GetMetricData": "<MetricDataResults/>"][action] ?? ""
+        return HTTPResponse(status: 200, headers: [:], body: Data("<\(action)Response><\(action)Result>\(inner)</\(action)Result></\(action)Response>".utf8))
+    }
+}
+
+@Suite struct TickBatchingTests {
+    /// A tick of every AWS-reading check kind (target health, 150 alarms, three metric checks, a probe) sends each read
+    /// once, however many checks use its answer: what `TickCost` (and `plan`) says, read for read.
+    @Test func aTickSendsEachSharedReadOnceAndExactlyWhatTickCostSays() async throws {
+        var d = Fixtures.deployment()
+        d.plan.spec.checks.alarms = (0..<150).map { "alarm-\($0)" }
+        let stat = { (metric: String) in MetricQuery.stat(MetricStat(namespace: "AWS/ApplicationELB", metric: metric, dimensions: [], stat: "Sum")) }
+        d.plan.spec.checks.metrics = ["HTTPCode_Target_5XX_Count", "TargetResponseTime", "RequestCount"].map {
+            MetricCheck(name: $0, query: stat($0), period: .seconds(60), rule: .bounds(min: nil, max: 1), minSamples: 1)
+        }
+        d.state = .shifting
+        d.greenWeight = 10
+        let fake = TickRecorder()
+        let clock = SystemClock()
+        let effects = AWSEffects(aws: AWSClients(client: conformanceClient(fake)), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock)
+        let results = await CheckScheduler.run(effects.checks(d, targetHealth: true), clock: clock)
+        #expect(results.contains { $0.name == "target-health" } && results.filter { $0.name.hasPrefix("alarm:") }.count == 150)
+        #expect(!results.contains { $0.evidence.contains("no answer") }, Comment(rawValue: "\(results.map(\.evidence).prefix(4))"))
+        let cost = TickCost.of(d.plan)
+        #expect(fake.calls == Dictionary(uniqueKeysWithValues: cost.reads.map { ($0.action, $0.calls) }), Comment(rawValue: "\(fake.calls)"))
+        #expect(fake.calls["DescribeAlarms"] == 2 && fake.calls["GetMetricData"] == 1 && fake.calls["DescribeAutoScalingGroups"] == 1 && fake.calls["DescribeTargetHealth"] == 1)
     }
 }

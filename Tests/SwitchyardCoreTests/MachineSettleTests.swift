@@ -291,7 +291,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         sim.run()
         #expect(sim.d.state == .rolledBack)
         #expect(!sim.effects.contains { if case .setWeights = $0 { return true } else { return false } })
-        #expect(sim.d.rollbackReason?.contains("check http failed 2 time(s) in a row") == true)
+        #expect(sim.d.rollbackReason?.contains("check http failed 2 times in a row") == true)
     }
 }
 
