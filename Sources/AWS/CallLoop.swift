@@ -55,14 +55,17 @@ extension AWSClient {
 
     /// Runs `attempt` until it succeeds, the retry policy or the call's deadline gives up, or an error is final. An
     /// attempt reports a failure as `AttemptFailure`. Outside the policy's budget: one re-signed attempt after a clock
-    /// correction, one after fetching expired credentials again, and Auto Scaling's busy answers (bounded by
-    /// `RetryPolicy.busyLimit`; the deadline counts from the last of them).
+    /// correction, one after fetching expired credentials again, Auto Scaling's busy answers (bounded by
+    /// `RetryPolicy.busyLimit`) and throttled answers (bounded by `RetryPolicy.throttleLimit`, each resend paced by the
+    /// adaptive limiter); the deadline counts from the last of them.
     func withRetries<T>(_ service: AWSService, action: String, signing: Signing, _ attempt: (Attempt) async throws -> T) async throws -> T {
         var number = 1
         var renewedExpiredCredentials = false
         var correctedClock = false
         var busyTries = 0
         var busySince: Date?
+        var throttledTries = 0
+        var throttledSince: Date?
         var deadlineFrom = now()
         while true {
             let left = deadline - now().timeIntervalSince(deadlineFrom)
@@ -94,6 +97,19 @@ extension AWSClient {
                     busyTries += 1
                     notice("\(place(service, action)): \(Self.problem(failure.error)): AWS is busy with the group's activity; "
                         + "try \(busyTries + 1) in \(Self.seconds(delay)) (busy answers are retried for up to \(Self.seconds(retryPolicy.busyLimit)))")
+                    try await sleep(delay)
+                    deadlineFrom = now()
+                    continue
+                }
+                let throttledFrom = throttledSince ?? now()
+                if let throttled = retryPolicy.decideThrottled(error: failure.error, tries: throttledTries + 1,
+                                                               elapsed: now().timeIntervalSince(throttledFrom), retryAfter: failure.retryAfter) {
+                    guard case .retry(let delay) = throttled else { throw failure.error }
+                    throttledSince = throttledFrom
+                    throttledTries += 1
+                    notice("\(place(service, action)): \(Self.problem(failure.error)): AWS throttles this account; try \(throttledTries + 1) "
+                        + "in \(Self.seconds(delay)) (throttled answers are retried for up to \(Self.seconds(retryPolicy.throttleLimit)), "
+                        + "at the client-side rate)")
                     try await sleep(delay)
                     deadlineFrom = now()
                     continue

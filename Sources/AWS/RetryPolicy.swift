@@ -21,6 +21,11 @@ public struct RetryPolicy: Sendable {
     public var busyLimit: TimeInterval
     public var busyBase: TimeInterval
     public var busyCap: TimeInterval
+    /// How long throttled answers to one call are waited out, from the first of them: AWS answered, it only asks the
+    /// account to slow down, and the adaptive limiter paces every resend, so waiting never amplifies the load.
+    public var throttleLimit: TimeInterval
+    /// The most one wait between throttled answers grows to (botocore's MAX_BACKOFF).
+    public var throttleCap: TimeInterval
     /// A number in [0, 1); injected so tests can fix the jitter.
     public var random: @Sendable () -> Double
 
@@ -28,13 +33,16 @@ public struct RetryPolicy: Sendable {
     public static let busyCodes: Set<String> = ["ScalingActivityInProgress", "ResourceInUse", "ResourceContention"]
 
     public init(maxAttempts: Int = 5, base: TimeInterval = 0.1, cap: TimeInterval = 5, busyLimit: TimeInterval = 600, busyBase: TimeInterval = 0.5,
-                busyCap: TimeInterval = 15, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+                busyCap: TimeInterval = 15, throttleLimit: TimeInterval = 300, throttleCap: TimeInterval = 20,
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.maxAttempts = maxAttempts
         self.base = base
         self.cap = cap
         self.busyLimit = busyLimit
         self.busyBase = busyBase
         self.busyCap = busyCap
+        self.throttleLimit = throttleLimit
+        self.throttleCap = throttleCap
         self.random = random
     }
 
@@ -45,6 +53,19 @@ public struct RetryPolicy: Sendable {
         let ceiling = min(busyCap, busyBase * pow(2, Double(tries - 1)))
         let delay = ceiling * (0.5 + 0.5 * random())
         guard elapsed + delay <= busyLimit else { return .dontRetry }
+        return .retry(after: delay)
+    }
+
+    /// For a throttled answer (any service): when to send the call again, or `.dontRetry` once `throttleLimit` would be
+    /// passed; nil for any other error. Outside the attempts budget: fifty releases sharing an account's buckets get
+    /// through one after another instead of failing after five tries. `tries` is the 1-based number of throttled
+    /// answers so far, `elapsed` the time since the first. The waits are `decide`'s (full jitter from `base`,
+    /// doubling) up to `throttleCap`, and never shorter than the answer's `Retry-After`.
+    public func decideThrottled(error: Error, tries: Int, elapsed: TimeInterval, retryAfter: TimeInterval? = nil) -> RetryDecision? {
+        guard let error = error as? AWSError, error.code.isThrottling else { return nil }
+        let ceiling = min(throttleCap, base * pow(2, Double(tries - 1)))
+        let delay = max(ceiling * random(), min(retryAfter ?? 0, throttleCap))
+        guard elapsed + delay <= throttleLimit else { return .dontRetry }
         return .retry(after: delay)
     }
 

@@ -24,6 +24,7 @@ extension Session {
         client.timeout = try awsTimeout()
         client.deadline = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
         client.retryPolicy.busyLimit = try busyLimit()
+        client.retryPolicy.throttleLimit = try throttleLimit()
         client.notice = { Console.error("warning: \($0)") }
         return client
     }
@@ -36,6 +37,11 @@ extension Session {
     /// How long Auto Scaling's busy answers to one group write are waited out: `SWITCHYARD_AWS_BUSY_LIMIT`, default 10 min.
     static func busyLimit() throws -> TimeInterval {
         try duration("SWITCHYARD_AWS_BUSY_LIMIT", default: 600, from: 1000, to: 3_600_000, example: "10m")
+    }
+
+    /// How long throttled answers to one call are waited out: `SWITCHYARD_AWS_THROTTLE_LIMIT`, default 5 min.
+    static func throttleLimit() throws -> TimeInterval {
+        try duration("SWITCHYARD_AWS_THROTTLE_LIMIT", default: 300, from: 1000, to: 3_600_000, example: "5m")
     }
 
     /// A duration from the environment, within bounds given in milliseconds; anything else is a usage error (exit 2).
@@ -53,6 +59,7 @@ extension Session {
         _ = try awsTimeout()
         _ = try duration("SWITCHYARD_AWS_DEADLINE", default: 60, from: 1000, to: 3_600_000, example: "2m")
         _ = try busyLimit()
+        _ = try throttleLimit()
         _ = try duration("SWITCHYARD_TAG_SETTLE", default: 2, from: 0, to: 60_000, example: "2s")
         _ = try duration("SWITCHYARD_READ_SETTLE", default: ReadConsistency.defaultWindow, from: 0, to: 60_000, example: "5s")
     }

@@ -45,15 +45,43 @@ import Testing
         #expect(transport.requests.count == 2)
     }
 
-    @Test func throttlingStopsAtTheBudget() async throws {
+    @Test func throttlingIsNotBoundByTheAttemptsBudget() async throws {
+        // Nine throttled answers, then an answer: past the 4 attempts of the budget, as throttling is waited out for
+        // `throttleLimit` instead (AWS answered; the client-side bucket paces each resend).
         let transport = FakeTransport()
         let sleeps = SleepRecorder()
-        for _ in 0..<10 { transport.enqueue(.success(Self.queryError("Throttling"))) }
+        for _ in 0..<9 { transport.enqueue(.success(Self.queryError("Throttling"))) }
         let client = makeClient(transport, retry: RetryPolicy(maxAttempts: 4, random: { 0.5 }), sleeps: sleeps)
+        _ = try await client.call(.autoScaling, action: "DescribeAutoScalingGroups")
+        #expect(transport.requests.count == 10)
+        // Nine backoffs (0.05 doubling, at most 20 s: 0.05 … 12.8 at random 0.5), each followed by a wait for a token.
+        // (A token's wait of 0 is not a sleep: the backoffs are found in order among the waits.)
+        var rest = sleeps.delays[...]
+        for backoff in [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10] {
+            guard let at = rest.firstIndex(of: backoff) else { Issue.record("no backoff of \(backoff) s in order: \(sleeps.delays)"); break }
+            rest = rest[(at + 1)...]
+        }
+        #expect(sleeps.delays.allSatisfy { $0 <= 20 })
+    }
+
+    @Test func otherErrorsStillStopAtTheBudgetAfterThrottledAnswers() async throws {
+        let transport = FakeTransport()
+        for _ in 0..<3 { transport.enqueue(.success(Self.queryError("Throttling"))) }
+        for _ in 0..<10 { transport.enqueue(.success(Self.queryError("InternalFailure", status: 500))) }
+        let client = makeClient(transport, retry: RetryPolicy(maxAttempts: 4, random: { 0.5 }), sleeps: SleepRecorder())
         await #expect(throws: AWSError.self) { _ = try await client.call(.autoScaling, action: "DescribeAutoScalingGroups") }
-        #expect(transport.requests.count == 4)
-        // Three backoffs, each followed by a wait for the client-side bucket.
-        #expect(sleeps.delays.count == 6)
+        #expect(transport.requests.count == 3 + 4)
+    }
+
+    @Test func throttlingDecisionsEndAtTheThrottleLimit() {
+        let policy = RetryPolicy(throttleLimit: 60, random: { 0.5 })
+        let throttled = AWSError(code: .throttling, message: "", status: 400, requestId: nil, service: .autoScaling, action: "A")
+        #expect(policy.decideThrottled(error: throttled, tries: 1, elapsed: 0) == .retry(after: 0.05))
+        #expect(policy.decideThrottled(error: throttled, tries: 20, elapsed: 30) == .retry(after: 10))
+        #expect(policy.decideThrottled(error: throttled, tries: 20, elapsed: 55) == .dontRetry)
+        #expect(policy.decideThrottled(error: throttled, tries: 1, elapsed: 0, retryAfter: 3) == .retry(after: 3))
+        let other = AWSError(code: AWSErrorCode("InternalFailure"), message: "", status: 500, requestId: nil, service: .autoScaling, action: "A")
+        #expect(policy.decideThrottled(error: other, tries: 1, elapsed: 0) == nil)
     }
 
     @Test(arguments: ["ValidationError", "AccessDenied", "UnauthorizedOperation", "ListenerNotFound"])
