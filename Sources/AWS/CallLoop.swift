@@ -130,10 +130,11 @@ extension AWSClient {
     }
 
     /// One attempt of any protocol through the service's adaptive rate limiter: once AWS has throttled the service,
-    /// the attempt waits for a token of the client-side bucket first; every answer (or none) is told to the limiter.
+    /// the attempt waits for a token of the client-side bucket first (unless `AWSPriority.urgent`); every answer (or
+    /// none) is told to the limiter.
     private func limited<T>(_ service: AWSService, _ action: String, _ attempt: () async throws -> T) async throws -> T {
         let limiter = limiters.limiter(for: service, now: now().timeIntervalSince1970)
-        let wait = limiter.reserve(now: now().timeIntervalSince1970)
+        let wait = AWSPriority.urgent ? 0 : limiter.reserve(now: now().timeIntervalSince1970)
         if wait > 0 { try await sleep(wait) }
         do {
             let result = try await attempt()

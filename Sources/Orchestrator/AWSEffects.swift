@@ -104,15 +104,8 @@ public struct AWSEffects: EffectPerformer {
             }
             return .promotionConfirmed
         case .restoreBlue:
-            try await fenceListener(d)
-            memo.forgetWeights()
-            // Every forward to blue in one write each, stickiness off where green loses its share (restored later).
-            // Always written once a weight may have been, whatever the read before says (it may be stale: a read right
-            // after the step's write can show 100/0 while 10 % still goes to green); the weights are confirmed from each write's own answer inside
-            // setWeights (it throws on a mismatch).
-            _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
-                                                stickiness: .offWhereGreenLeaves, known: nil, write: ReadConsistency.rollbackWrite(d))
-            return .weightsConfirmed(green: 0)
+            // Urgent: the move back to blue does not wait behind the client-side rate limiter (AWSPriority).
+            return try await AWSPriority.$urgent.withValue(true) { try await restoreBlue(d) }
         case .restoreStickiness:
             _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
                                                 stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil,
@@ -161,6 +154,18 @@ public struct AWSEffects: EffectPerformer {
     }
 
     func traffic(_ d: Deployment) -> any TrafficRouter { aws.traffic(for: d.plan.spec, clock: clock) }
+
+    /// Every forward to blue in one write each, stickiness off where green loses its share (restored later). Always
+    /// written once a weight may have been, whatever the read before says (it may be stale: a read right after the
+    /// step's write can show 100/0 while 10 % still goes to green); the weights are confirmed from each write's own
+    /// answer inside setWeights (it throws on a mismatch).
+    private func restoreBlue(_ d: Deployment) async throws -> Event {
+        try await fenceListener(d)
+        memo.forgetWeights()
+        _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+                                            stickiness: .offWhereGreenLeaves, known: nil, write: ReadConsistency.rollbackWrite(d))
+        return .weightsConfirmed(green: 0)
+    }
 
     /// Before moving traffic or deleting a group: the listener must still carry this deployment's tag. The lease fences
     /// writers that share a state file; this fences a writer with another state file (or one `--force-unlock`ed).
@@ -333,9 +338,15 @@ public struct AWSEffects: EffectPerformer {
         // busy day, and a read cut short counts against green.
         let interval = max(spec.interval.seconds, Self.awsReadFloor)
         let readFailures = 3
+        // A read AWS throttled holds the step for about a minute of ticks before it rolls back (ScheduledCheck.throttled).
+        let throttledFailures = Self.throttledThreshold(spec.interval, readFailures: readFailures)
+        let tickStart = Date().timeIntervalSince1970
+        let aws = self.aws
+        let throttled = { (services: [AWSService]) -> @Sendable () -> Bool in { aws.throttled(services, since: tickStart) } }
         var checks: [ScheduledCheck] = []
         if targetHealth {
-            checks.append(ScheduledCheck(name: "target-health", timeoutThreshold: readFailures, timeout: interval) {
+            checks.append(ScheduledCheck(name: "target-health", timeoutThreshold: readFailures, timeout: interval,
+                                         throttled: throttled([.autoScaling, .elasticLoadBalancing]), throttledThreshold: throttledFailures) {
                 do {
                     return [try await observeTargetHealth(d).check(maxUnhealthy: spec.maxUnhealthyTargets)]
                 } catch {
@@ -345,7 +356,8 @@ public struct AWSEffects: EffectPerformer {
         }
         if !spec.alarms.isEmpty {
             let names = spec.alarms.map { "alarm:\($0)" }
-            checks.append(ScheduledCheck(name: "alarms", resultNames: names, timeoutThreshold: readFailures, timeout: interval) {
+            checks.append(ScheduledCheck(name: "alarms", resultNames: names, timeoutThreshold: readFailures, timeout: interval,
+                                         throttled: throttled([.cloudWatch]), throttledThreshold: throttledFailures) {
                 do {
                     return try await alarmResults(spec.alarms)
                 } catch {
@@ -364,6 +376,12 @@ public struct AWSEffects: EffectPerformer {
         }
         if metrics, let metrics = metricChecks(d, readFailures: readFailures) { checks.append(metrics) }
         return checks
+    }
+
+    /// The failures in a row a check whose reads AWS throttled takes to roll back: the ticks of about a minute, at
+    /// least `readFailures`.
+    static func throttledThreshold(_ interval: TimeSpan, readFailures: Int) -> Int {
+        max(readFailures, Int((60 / max(interval.seconds, 0.001)).rounded(.up)))
     }
 
     /// One result per configured alarm. moto ignores StateValue beside AlarmNames, so the state is judged here.

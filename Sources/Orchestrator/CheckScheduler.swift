@@ -11,21 +11,36 @@ public struct ScheduledCheck: Sendable {
     public var timeoutThreshold: Int
     /// How long the tick waits for it.
     public var timeout: TimeInterval
+    /// For a check that reads AWS: whether AWS throttled its reads this tick, and the failures in a row a timeout then
+    /// takes to roll back instead. Throttling says nothing about green: the weight stays where it is (a failing check
+    /// holds the step) until a read gets through or the throttled ticks add up to about a minute.
+    public var throttled: (@Sendable () -> Bool)?
+    public var throttledThreshold: Int
     public var run: @Sendable () async -> [CheckResult]
 
     public init(name: String, resultNames: [String]? = nil, timeoutThreshold: Int = 1, timeout: TimeInterval,
+                throttled: (@Sendable () -> Bool)? = nil, throttledThreshold: Int? = nil,
                 run: @escaping @Sendable () async -> [CheckResult]) {
         self.name = name
         self.resultNames = resultNames ?? [name]
         self.timeoutThreshold = timeoutThreshold
         self.timeout = timeout
+        self.throttled = throttled
+        self.throttledThreshold = max(throttledThreshold ?? timeoutThreshold, timeoutThreshold)
         self.run = run
     }
 
     func timedOut() -> [CheckResult] {
-        resultNames.map {
-            CheckResult(name: $0, passed: false, evidence: "\(name) gave no answer within \(TimeSpan(milliseconds: Int64((timeout * 1000).rounded())))",
-                        threshold: timeoutThreshold)
+        let within = TimeSpan(milliseconds: Int64((timeout * 1000).rounded()))
+        if throttled?() == true {
+            return resultNames.map {
+                CheckResult(name: $0, passed: false, evidence: "\(name) gave no answer within \(within): AWS throttled the read "
+                    + "(it is sent again at the client-side rate; \(throttledThreshold) throttled ticks in a row roll back)",
+                            threshold: throttledThreshold)
+            }
+        }
+        return resultNames.map {
+            CheckResult(name: $0, passed: false, evidence: "\(name) gave no answer within \(within)", threshold: timeoutThreshold)
         }
     }
 }

@@ -13,7 +13,10 @@ extension AWSEffects {
         let batch = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: d.plan))
         let end = clock.now()
         let start = Self.metricWindowStart(checks, end: end, liveAt: Self.stepLiveAt(d))
-        return ScheduledCheck(name: "metrics", resultNames: names, timeoutThreshold: readFailures, timeout: max(d.plan.spec.checks.interval.seconds, Self.awsReadFloor)) { [aws] in
+        let tickStart = Date().timeIntervalSince1970
+        return ScheduledCheck(name: "metrics", resultNames: names, timeoutThreshold: readFailures, timeout: max(d.plan.spec.checks.interval.seconds, Self.awsReadFloor),
+                              throttled: { [aws] in aws.throttled([.cloudWatch], since: tickStart) },
+                              throttledThreshold: Self.throttledThreshold(d.plan.spec.checks.interval, readFailures: readFailures)) { [aws] in
             // The step went live less than a whole period ago: no period holds only its traffic yet.
             guard end.timeIntervalSince(start) >= 1 else {
                 return zip(batch.verdicts([:]), checks).map { verdict, check in

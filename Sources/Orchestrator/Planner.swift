@@ -11,12 +11,21 @@ public struct AWSClients: Sendable {
     public let cloudWatch: CloudWatch
     public let route53: Route53
 
+    /// The limiters of the client every service here shares.
+    public let limiters: AdaptiveRateLimiters
+
     public init(client: AWSClient) {
+        self.limiters = client.limiters
         self.route53 = Route53(client: client)
         self.ec2 = EC2(client: client)
         self.autoScaling = AutoScaling(client: client)
         self.elb = ELBv2(client: client)
         self.cloudWatch = CloudWatch(client: client)
+    }
+
+    /// Whether AWS answered any of `services` with throttling at or after `since` (seconds since 1970).
+    public func throttled(_ services: [AWSService], since: TimeInterval) -> Bool {
+        services.contains { (limiters.limiter(for: $0, now: since).lastThrottledAt ?? -.infinity) >= since }
     }
 
     /// The router that shifts the spec's traffic, as the file's `traffic:` section chose it (`TrafficBackends`).

@@ -36,6 +36,23 @@ import Testing
         #expect(client.limiters.limiter(for: .dynamoDB, now: 0).isLimiting)
     }
 
+    @Test func anUrgentCallDoesNotWaitForTheClientSideBucket() async throws {
+        // Once throttled, the service's calls wait for tokens (at 0.5 a second, cold); a rollback's calls, urgent, do not.
+        let transport = FakeTransport()
+        let sleeps = SleepRecorder()
+        transport.enqueue(.success(Self.queryError("Throttling")))
+        let client = makeClient(transport, sleeps: sleeps)
+        _ = try await client.call(.elasticLoadBalancing, action: "DescribeListeners")
+        #expect(client.limiters.limiter(for: .elasticLoadBalancing, now: 0).isLimiting)
+        let before = sleeps.delays.count
+        try await AWSPriority.$urgent.withValue(true) {
+            for _ in 0..<3 { _ = try await client.call(.elasticLoadBalancing, action: "ModifyListener") }
+        }
+        #expect(sleeps.delays.count == before, Comment(rawValue: "\(sleeps.delays)"))
+        for _ in 0..<3 { _ = try await client.call(.elasticLoadBalancing, action: "DescribeListeners") }
+        #expect(sleeps.delays.count > before, "the same calls, not urgent, wait for their tokens")
+    }
+
     @Test func stsIdentityProviderTimeoutsAreRetriedLikeBotocore() async throws {
         let transport = FakeTransport()
         transport.enqueue(.success(Self.queryError("IDPCommunicationError")))

@@ -66,3 +66,48 @@ final class TickRecorder: HTTPTransport, @unchecked Sendable {
         #expect(fake.calls["DescribeAlarms"] == 2 && fake.calls["GetMetricData"] == 1 && fake.calls["DescribeAutoScalingGroups"] == 1 && fake.calls["DescribeTargetHealth"] == 1)
     }
 }
+
+/// DescribeAlarms always answered `Throttling`; everything else as `TickRecorder` answers it.
+final class ThrottlingAlarms: HTTPTransport, @unchecked Sendable {
+    let inner = TickRecorder()
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        if FakeELB.form(request.body)["Action"] == "DescribeAlarms" {
+            return HTTPResponse(status: 400, headers: [:], body: Data("<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>".utf8))
+        }
+        return try await inner.execute(request, timeout: timeout)
+    }
+}
+
+@Suite struct ThrottledChecksTests {
+    /// A tick whose alarm read AWS throttles past the check's timeout: the alarms fail with evidence naming the
+    /// throttling and a minute of ticks as their threshold (so the step holds instead of rolling back at the third);
+    /// the target-health check, read from another service, keeps its own.
+    @Test func aThrottledAlarmReadHoldsTheStepForAMinuteOfTicksInsteadOfThree() async throws {
+        var d = Fixtures.deployment()
+        d.plan.spec.checks.alarms = ["a-5xx"]
+        d.plan.spec.checks.interval = .seconds(5)
+        d.state = .shifting
+        d.greenWeight = 10
+        let effects = AWSEffects(aws: AWSClients(client: conformanceClient(ThrottlingAlarms())),
+                                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: SystemClock())
+        var checks = effects.checks(d, targetHealth: true)
+        for index in checks.indices { checks[index].timeout = 0.5 }
+        let results = await CheckScheduler.run(checks, clock: SystemClock())
+        let alarm = try #require(results.first { $0.name == "alarm:a-5xx" })
+        #expect(!alarm.passed && alarm.evidence.contains("AWS throttled the read") && alarm.threshold == 12, Comment(rawValue: "\(alarm)"))
+        let health = try #require(results.first { $0.name == "target-health" })
+        #expect(!health.evidence.contains("throttled"), Comment(rawValue: "\(health)"))
+        // Three such ticks in a row hold the step; the twelfth rolls back.
+        var held = d
+        for _ in 0..<11 { held = Machine.apply(held, .checksObserved([alarm]), now: Date()).deployment }
+        #expect(held.state == .shifting && held.consecutiveFailures["alarm:a-5xx"] == 11)
+        #expect(Machine.apply(held, .checksObserved([alarm]), now: Date()).deployment.state == .rollingBack)
+    }
+
+    @Test func aTimeoutWithoutThrottlingKeepsItsThreshold() async {
+        let check = ScheduledCheck(name: "alarms", resultNames: ["alarm:a"], timeoutThreshold: 3, timeout: 1, throttled: { false }, throttledThreshold: 12) { [] }
+        #expect(check.timedOut().map(\.threshold) == [3])
+        let throttled = ScheduledCheck(name: "alarms", resultNames: ["alarm:a"], timeoutThreshold: 3, timeout: 1, throttled: { true }, throttledThreshold: 12) { [] }
+        #expect(throttled.timedOut().map(\.threshold) == [12])
+    }
+}
