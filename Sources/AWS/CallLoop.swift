@@ -103,7 +103,8 @@ extension AWSClient {
                 }
                 let throttledFrom = throttledSince ?? now()
                 if let throttled = retryPolicy.decideThrottled(error: failure.error, tries: throttledTries + 1,
-                                                               elapsed: now().timeIntervalSince(throttledFrom), retryAfter: failure.retryAfter) {
+                                                               elapsed: now().timeIntervalSince(throttledFrom), retryAfter: failure.retryAfter,
+                                                               urgent: AWSPriority.urgent) {
                     guard case .retry(let delay) = throttled else { throw failure.error }
                     throttledSince = throttledFrom
                     throttledTries += 1

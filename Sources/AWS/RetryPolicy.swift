@@ -26,6 +26,9 @@ public struct RetryPolicy: Sendable {
     public var throttleLimit: TimeInterval
     /// The most one wait between throttled answers grows to (botocore's MAX_BACKOFF).
     public var throttleCap: TimeInterval
+    /// The same for an urgent call (`AWSPriority.urgent`: a rollback's move back to blue): fifty rollbacks at once
+    /// into an API bucket refilled at 10 a second all get through within seconds, not after backoffs of up to 20 s.
+    public var urgentThrottleCap: TimeInterval
     /// A number in [0, 1); injected so tests can fix the jitter.
     public var random: @Sendable () -> Double
 
@@ -33,7 +36,7 @@ public struct RetryPolicy: Sendable {
     public static let busyCodes: Set<String> = ["ScalingActivityInProgress", "ResourceInUse", "ResourceContention"]
 
     public init(maxAttempts: Int = 5, base: TimeInterval = 0.1, cap: TimeInterval = 5, busyLimit: TimeInterval = 600, busyBase: TimeInterval = 0.5,
-                busyCap: TimeInterval = 15, throttleLimit: TimeInterval = 300, throttleCap: TimeInterval = 20,
+                busyCap: TimeInterval = 15, throttleLimit: TimeInterval = 300, throttleCap: TimeInterval = 20, urgentThrottleCap: TimeInterval = 1,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.maxAttempts = maxAttempts
         self.base = base
@@ -43,6 +46,7 @@ public struct RetryPolicy: Sendable {
         self.busyCap = busyCap
         self.throttleLimit = throttleLimit
         self.throttleCap = throttleCap
+        self.urgentThrottleCap = urgentThrottleCap
         self.random = random
     }
 
@@ -61,10 +65,12 @@ public struct RetryPolicy: Sendable {
     /// through one after another instead of failing after five tries. `tries` is the 1-based number of throttled
     /// answers so far, `elapsed` the time since the first. The waits are `decide`'s (full jitter from `base`,
     /// doubling) up to `throttleCap`, and never shorter than the answer's `Retry-After`.
-    public func decideThrottled(error: Error, tries: Int, elapsed: TimeInterval, retryAfter: TimeInterval? = nil) -> RetryDecision? {
+    public func decideThrottled(error: Error, tries: Int, elapsed: TimeInterval, retryAfter: TimeInterval? = nil,
+                                urgent: Bool = false) -> RetryDecision? {
         guard let error = error as? AWSError, error.code.isThrottling else { return nil }
-        let ceiling = min(throttleCap, base * pow(2, Double(tries - 1)))
-        let delay = max(ceiling * random(), min(retryAfter ?? 0, throttleCap))
+        let cap = urgent ? urgentThrottleCap : throttleCap
+        let ceiling = min(cap, base * pow(2, Double(tries - 1)))
+        let delay = max(ceiling * random(), min(retryAfter ?? 0, cap))
         guard elapsed + delay <= throttleLimit else { return .dontRetry }
         return .retry(after: delay)
     }

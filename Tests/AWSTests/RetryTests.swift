@@ -38,6 +38,7 @@ import Testing
 
     @Test func anUrgentCallDoesNotWaitForTheClientSideBucket() async throws {
         // Once throttled, the service's calls wait for tokens (at 0.5 a second, cold); a rollback's calls, urgent, do not.
+        // (Their throttled answers are retried with waits of at most `urgentThrottleCap`: RetryPolicy.decideThrottled.)
         let transport = FakeTransport()
         let sleeps = SleepRecorder()
         transport.enqueue(.success(Self.queryError("Throttling")))
@@ -97,6 +98,8 @@ import Testing
         #expect(policy.decideThrottled(error: throttled, tries: 20, elapsed: 30) == .retry(after: 10))
         #expect(policy.decideThrottled(error: throttled, tries: 20, elapsed: 55) == .dontRetry)
         #expect(policy.decideThrottled(error: throttled, tries: 1, elapsed: 0, retryAfter: 3) == .retry(after: 3))
+        // An urgent call's waits stop growing at 1 s.
+        #expect(policy.decideThrottled(error: throttled, tries: 20, elapsed: 30, urgent: true) == .retry(after: 0.5))
         let other = AWSError(code: AWSErrorCode("InternalFailure"), message: "", status: 500, requestId: nil, service: .autoScaling, action: "A")
         #expect(policy.decideThrottled(error: other, tries: 1, elapsed: 0) == nil)
     }
