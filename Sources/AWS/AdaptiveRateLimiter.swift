@@ -116,7 +116,7 @@ public final class AdaptiveRateLimiter: @unchecked Sendable {
 }
 
 /// Calls made in an urgent task (`AWSPriority.$urgent.withValue(true) { … }`) do not wait for the client-side bucket:
-/// a rollback's move back to blue is a handful of requests, and the moment it is made is the one the limiter must not
+/// a rollback's way back to blue (the read of blue's capacity, the fence, the weight writes) is a handful of requests, and the moment it is made is the one the limiter must not
 /// delay (a release whose limiter engaged while fifty started took 3.7 s, not 0.03 s, from its fault's alarm answer
 /// to 100 % blue). They still tell the limiter their answers, and a throttled one is still retried with backoff.
 public enum AWSPriority {

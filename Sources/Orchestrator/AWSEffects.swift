@@ -147,7 +147,8 @@ public struct AWSEffects: EffectPerformer {
         case .releaseGreen:
             return try await releaseGreen(d)
         case .observeBlue:
-            return try await observeBlue(d)
+            // On the rollback's way to blue as well (AWSPriority): the read of what blue can carry.
+            return try await AWSPriority.$urgent.withValue(true) { try await observeBlue(d) }
         case .restoreBlueFleet:
             return try await restoreBlueFleet(d)
         }
