@@ -161,7 +161,7 @@ public struct FencedOut: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let who = owner.map { "is tagged for deployment \($0)" } ?? "no longer carries its \(ListenerGuard.tag(for: deploymentId)) tag"
+        let who = owner.map { "is tagged for deployment \($0)" } ?? "no longer carries its \(ListenerGuard.key(for: deploymentId)) tag"
         guard let standing else {
             return "\(resource) \(who), so deployment \(deploymentId) stopped here without changing AWS or its record"
         }

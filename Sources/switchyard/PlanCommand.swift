@@ -45,7 +45,7 @@ struct Plan: AsyncParsableCommand {
                 Console.out(Self.describe(plan, deregistrationDelays: delays))
                 if let claimedBy {
                     let what = spec.traffic.traits.fencedName
-                    Console.out("  warning   \(what) tagged \(ListenerGuard.tag(for: claimedBy)): `start` refuses while that "
+                    Console.out("  warning   \(what) tagged \(ListenerGuard.key(for: claimedBy)): `start` refuses while that "
                         + "deployment runs (or `--force-unlock \(claimedBy)` if it is dead)")
                 }
             }

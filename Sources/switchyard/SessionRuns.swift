@@ -99,7 +99,7 @@ extension Session {
         do {
             try await listener.release(for: d.id)
         } catch {
-            Console.error("warning: could not remove the \(ListenerGuard.tag(for: d.id)) tag from \(listener.resourceArn): \(Failure.message(for: error))")
+            Console.error("warning: could not remove the \(ListenerGuard.key(for: d.id)) tag from \(listener.resourceArn): \(Failure.message(for: error))")
         }
     }
 }

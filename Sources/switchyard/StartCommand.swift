@@ -142,7 +142,7 @@ struct Start: AsyncParsableCommand {
         case let unconfirmed as ClaimUnconfirmed:
             return "\(unconfirmed)"
         case let stopped as StoppedBySignal:
-            let tagging = "interrupted by \(stopped.signal) while tagging \(listener.resourceArn) with \(ListenerGuard.tag(for: id))"
+            let tagging = "interrupted by \(stopped.signal) while tagging \(listener.resourceArn) with \(ListenerGuard.key(for: id))"
             if case .failure(let failure) = untagged {
                 return "\(tagging); taking the tag off again failed (\(Failure.message(for: failure))), so it may stand: it blocks no later start "
                     + "from this state file, as this deployment is over, and a start from another clears it with `--force-unlock \(id)`. "
@@ -150,7 +150,7 @@ struct Start: AsyncParsableCommand {
             }
             return "\(tagging); the tag was taken off again; besides the tag, \(unchanged)."
         default:
-            return "could not tag \(listener.resourceArn) with \(ListenerGuard.tag(for: id)) (\(Failure.message(for: error))); "
+            return "could not tag \(listener.resourceArn) with \(ListenerGuard.key(for: id)) (\(Failure.message(for: error))); "
                 + "besides the tag, \(unchanged). Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
         }
     }

@@ -29,9 +29,6 @@ public struct ListenerGuard: Sendable {
     /// The key a deployment's claim is written under.
     public static func key(for deploymentId: String) -> String { "\(tagKey):\(deploymentId)" }
 
-    /// A claim as messages show it: `switchyard:deployment:<id>`.
-    public static func tag(for deploymentId: String) -> String { key(for: deploymentId) }
-
     /// The deployment ids a resource's tags claim it for, sorted: each claim key's id, and the older single tag's value.
     public static func holders(_ tags: [String: String]) -> [String] {
         var ids = Set<String>()
@@ -171,7 +168,7 @@ public struct ListenerClaimed: Error, Sendable, CustomStringConvertible {
             return "deployment \(owner) claims \(resource) too, from the same moment or before: this deployment took its own "
                 + "claim tag back, touched no other, and nothing else of it was made in AWS"
         }
-        return "\(resource) is tagged \(ListenerGuard.tag(for: owner)): deployment \(owner) is shifting it, perhaps from another "
+        return "\(resource) is tagged \(ListenerGuard.key(for: owner)): deployment \(owner) is shifting it, perhaps from another "
             + "machine's state file. If that deployment is known to be dead, clear the tag with `--force-unlock \(owner)`."
     }
 }
@@ -184,7 +181,7 @@ public struct ClaimUnconfirmed: Error, Sendable, CustomStringConvertible {
     public var settle: TimeInterval
 
     public var description: String {
-        "the \(ListenerGuard.tag(for: deploymentId)) tag written on \(resource) did not read back within \(TimeSpan(milliseconds: Int64(settle * 1000))) "
+        "the \(ListenerGuard.key(for: deploymentId)) tag written on \(resource) did not read back within \(TimeSpan(milliseconds: Int64(settle * 1000))) "
             + "(SWITCHYARD_TAG_SETTLE): the tag was taken back and nothing else was made in AWS; start again, or give the "
             + "claim longer with SWITCHYARD_TAG_SETTLE"
     }
