@@ -120,3 +120,57 @@ def test_a_bake_asks_aws_what_plan_says_a_tick_costs_and_no_more(world, switchya
     assert ticks >= seconds / 0.5 / 2, f"only {ticks} ticks in {seconds:.2f} s of bake at a 500ms interval"
     assert len(during) <= cost["per_minute"] * seconds / 60 + len(per_tick), (len(during), seconds)
     print(f"bake {seconds:.2f} s: {len(during)} requests in {ticks} ticks; plan's bound {cost['per_minute']} a minute")
+
+
+# What each request of a zero-bake release is for, but the polls (the capacity wait, the check ticks): a request that is
+# not here is a decision to make, with a name in e2e/purposes.py and a line here, not an accident (issue 23).
+RELEASE_PURPOSES = [
+    "plan: the alarms exist",
+    "plan: the two target groups (VPC, load balancer)",
+    "plan: the load balancer's listeners (other forwards to the pair)",
+    "plan: the listener's rules (other forwards to the pair)",
+    "plan: blue's target health (which instances serve)",
+    "plan: green's target group (which instances it holds)",
+    "plan: the groups of the instances in the target groups",
+    "plan: blue's group",
+    "plan: blue's launch template version",
+    "plan: blue's scaling policies (copied to green)",
+    "plan: blue's scheduled actions (copied to green)",
+    "plan: blue's lifecycle hooks (copied to green)",
+    "plan: blue's notification configurations (copied to green)",
+    "plan: blue's and the new AMI (architecture, existence)",
+    "claim: who holds the listener (its tag)",
+    "claim: tag the listener",
+    "claim: the claim reads back, no rival beside it",
+    "launch: pin blue's launch template version",
+    "launch: green's launch template version (the new AMI)",
+    "launch: create green's group",
+    "step 1: the listener is still ours (its tag)",
+    "step 1: the weights before the write",
+    "step 1: weight write (blue 90 / green 10)",
+    "step 2: weight write (blue 50 / green 50)",
+    "step 3: weight write (blue 0 / green 100)",
+    "promotion: blue's retention deadline (tag)",
+    "release: take this deployment's own claim tag off",
+]
+
+
+@pytest.mark.world(bake="0s", interval="1s", alarm=["a-5xx"])
+def test_every_request_of_a_release_is_named_by_its_purpose(world, switchyard, proxy):
+    from purposes import UNNAMED, name_requests
+    first = len(proxy.requests)
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env={"AWS_ENDPOINT_URL": proxy.url})
+    assert code == 0, err
+    requests = [r for r in proxy.requests[first:] if r.reached_aws]
+    named = name_requests(requests, world)
+    assert not [r.action for n, r in zip(named, requests) if n.purpose == UNNAMED], [(n.purpose, r.action) for n, r in zip(named, requests)]
+    polls = ("capacity wait", " check ")
+    decided = [n for n in named if not any(p in n.purpose for p in polls)]
+    # Reads sent together answer in any order: the list as a multiset, and each phase after the one before.
+    assert sorted(n.purpose for n in decided) == sorted(RELEASE_PURPOSES), [n.purpose for n in decided]
+    phases = [n.purpose.split(":")[0].split(" ")[0] for n in decided]
+    assert phases == sorted(phases, key=["plan", "claim", "launch", "step", "promotion", "release"].index), phases
+    assert not [n.purpose for n in decided if n.repeat]
+    # Each check tick asks what TickCost says, no more: green's group, its target health, the alarm.
+    ticks = [n.purpose for n in named if " check " in n.purpose and n.purpose.startswith("step")]
+    assert len(ticks) % 3 == 0 and {t.split(": ", 1)[1] for t in ticks} == {"alarms", "green's group instances", "green's target health"}, ticks
