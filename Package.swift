@@ -24,8 +24,9 @@ let package = Package(
         .target(name: "SwitchyardCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // AWS Signature Version 4: a pure function of request, credentials and date.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        // libcurl, used directly: the one HTTP client of the product.
-        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl, used directly: the one HTTP client of the product. Its headers at build time (Debian
+        // libcurl4-openssl-dev); the library itself loaded on the first HTTP transport (Sources/CCurl/include/shim.h).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // Sends HTTP requests (AWS calls, probes, webhooks) with timeouts that hold; knows nothing of AWS.
         .target(name: "HTTP", dependencies: ["CCurl"]),
         // The only place that knows AWS wire formats.

@@ -12,7 +12,7 @@ struct CurlFailure {
 
     func error(redacting url: URL) -> TransportError {
         if code == CURLE_OPERATION_TIMEDOUT && !connectTimedOut { return .timedOut(after: timeout) }
-        let said = text.isEmpty ? String(cString: curl_easy_strerror(code)) : text
+        let said = text.isEmpty ? String(cString: sy_easy_strerror(code)) : text
         return .connectionFailed("\(phrase) (curl: \(Self.redact(said, url)))")
     }
 

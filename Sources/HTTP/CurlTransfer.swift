@@ -24,7 +24,7 @@ final class CurlTransfer: @unchecked Sendable {
         guard let scheme = request.url.scheme?.lowercased(), ["http", "https"].contains(scheme) else {
             throw TransportError.connectionFailed("not an http or https URL")
         }
-        guard let easy = curl_easy_init() else { throw TransportError.connectionFailed("libcurl could not make a handle") }
+        guard curlReady, let easy = sy_easy_init() else { throw TransportError.connectionFailed(curlReady ? "libcurl could not make a handle" : curlUnavailable) }
         self.easy = easy
         configure(easy, request, settings)
     }
@@ -91,7 +91,7 @@ final class CurlTransfer: @unchecked Sendable {
         if !given.contains("expect") { lines.append("Expect:") }
         // curl would label every body application/x-www-form-urlencoded.
         if !given.contains("content-type") { lines.append("Content-Type:") }
-        for line in lines { headerList = curl_slist_append(headerList, line) }
+        for line in lines { headerList = sy_slist_append(headerList, line) }
         sy_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList)
     }
 
@@ -104,9 +104,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private func release() {
-        if let easy { curl_easy_cleanup(easy) }
+        if let easy { sy_easy_cleanup(easy) }
         easy = nil
-        curl_slist_free_all(headerList)
+        sy_slist_free_all(headerList)
         headerList = nil
     }
 
