@@ -88,7 +88,10 @@ final class ThrottlingAlarms: HTTPTransport, @unchecked Sendable {
         d.plan.spec.checks.interval = .seconds(5)
         d.state = .shifting
         d.greenWeight = 10
-        let effects = AWSEffects(aws: AWSClients(client: conformanceClient(ThrottlingAlarms())),
+        // A client that says nothing: its throttling notices are what this test provokes.
+        var client = conformanceClient(ThrottlingAlarms())
+        client.notice = { _ in }
+        let effects = AWSEffects(aws: AWSClients(client: client),
                                  logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: SystemClock())
         var checks = effects.checks(d, targetHealth: true)
         for index in checks.indices { checks[index].timeout = 0.5 }
