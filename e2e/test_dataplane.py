@@ -212,5 +212,10 @@ def test_a_rollback_that_waits_for_the_propagation_and_the_drain_fails_no_reques
     print(result.text(view, world["new_ami"], "rollback that settles and drains"))
     assert result.failures() == {}
     assert not [e for e in view["events"] if e["kind"] in ("early-termination", "deleted-while-draining")]
-    shares = [s["green_share"] for s in result.steps(view, world["new_ami"])]
-    assert shares[0] == 0 and 0.35 < shares[1] < 0.65 and shares[2] == 0, shares
+    steps = result.steps(view, world["new_ami"])
+    shares = [s["green_share"] for s in steps]
+    # Back on blue, green answers nothing but, at most, the one request routed in the instant of the change: the
+    # balancer stamps the change and the routing in different processes (a fresh-clone run on a loaded machine saw 1
+    # of ~1,100, share 0.0009).
+    green_after = round(shares[2] * steps[2]["requests"])
+    assert shares[0] == 0 and 0.35 < shares[1] < 0.65 and green_after <= 1, (shares, green_after)
