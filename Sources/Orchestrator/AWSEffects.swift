@@ -341,13 +341,10 @@ public struct AWSEffects: EffectPerformer {
         let readFailures = 3
         // A read AWS throttled holds the step for about a minute of ticks before it rolls back (ScheduledCheck.throttled).
         let throttledFailures = Self.throttledThreshold(spec.interval, readFailures: readFailures)
-        let tickStart = Date().timeIntervalSince1970
-        let aws = self.aws
-        let throttled = { (services: [AWSService]) -> @Sendable () -> Bool in { aws.throttled(services, since: tickStart) } }
         var checks: [ScheduledCheck] = []
         if targetHealth {
             checks.append(ScheduledCheck(name: "target-health", timeoutThreshold: readFailures, timeout: interval,
-                                         throttled: throttled([.autoScaling, .elasticLoadBalancing]), throttledThreshold: throttledFailures) {
+                                         throttled: throttledSinceNow([.autoScaling, .elasticLoadBalancing]), throttledThreshold: throttledFailures) {
                 do {
                     return [try await observeTargetHealth(d).check(maxUnhealthy: spec.maxUnhealthyTargets)]
                 } catch {
@@ -358,7 +355,7 @@ public struct AWSEffects: EffectPerformer {
         if !spec.alarms.isEmpty {
             let names = spec.alarms.map { "alarm:\($0)" }
             checks.append(ScheduledCheck(name: "alarms", resultNames: names, timeoutThreshold: readFailures, timeout: interval,
-                                         throttled: throttled([.cloudWatch]), throttledThreshold: throttledFailures) {
+                                         throttled: throttledSinceNow([.cloudWatch]), throttledThreshold: throttledFailures) {
                 do {
                     return try await alarmResults(spec.alarms)
                 } catch {
@@ -377,6 +374,13 @@ public struct AWSEffects: EffectPerformer {
         }
         if metrics, let metrics = metricChecks(d, readFailures: readFailures) { checks.append(metrics) }
         return checks
+    }
+
+    /// Whether AWS has throttled any of `services` since this moment (a tick's start), asked when a check times out.
+    func throttledSinceNow(_ services: [AWSService]) -> @Sendable () -> Bool {
+        let since = Date().timeIntervalSince1970
+        let aws = self.aws
+        return { aws.throttled(services, since: since) }
     }
 
     /// The failures in a row a check whose reads AWS throttled takes to roll back: the ticks of about a minute, at

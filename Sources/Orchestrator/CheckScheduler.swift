@@ -31,17 +31,13 @@ public struct ScheduledCheck: Sendable {
     }
 
     func timedOut() -> [CheckResult] {
-        let within = TimeSpan(milliseconds: Int64((timeout * 1000).rounded()))
-        if throttled?() == true {
-            return resultNames.map {
-                CheckResult(name: $0, passed: false, evidence: "\(name) gave no answer within \(within): AWS throttled the read "
-                    + "(it is sent again at the client-side rate; \(throttledThreshold) throttled ticks in a row roll back)",
-                            threshold: throttledThreshold)
-            }
+        let throttledNow = throttled?() == true
+        var evidence = "\(name) gave no answer within \(TimeSpan(milliseconds: Int64((timeout * 1000).rounded())))"
+        if throttledNow {
+            evidence += ": AWS throttled the read (it is sent again at the client-side rate; \(throttledThreshold) throttled ticks in a row roll back)"
         }
-        return resultNames.map {
-            CheckResult(name: $0, passed: false, evidence: "\(name) gave no answer within \(within)", threshold: timeoutThreshold)
-        }
+        let threshold = throttledNow ? throttledThreshold : timeoutThreshold
+        return resultNames.map { CheckResult(name: $0, passed: false, evidence: evidence, threshold: threshold) }
     }
 }
 

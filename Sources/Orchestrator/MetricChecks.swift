@@ -13,9 +13,8 @@ extension AWSEffects {
         let batch = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: d.plan))
         let end = clock.now()
         let start = Self.metricWindowStart(checks, end: end, liveAt: Self.stepLiveAt(d))
-        let tickStart = Date().timeIntervalSince1970
         return ScheduledCheck(name: "metrics", resultNames: names, timeoutThreshold: readFailures, timeout: max(d.plan.spec.checks.interval.seconds, Self.awsReadFloor),
-                              throttled: { [aws] in aws.throttled([.cloudWatch], since: tickStart) },
+                              throttled: throttledSinceNow([.cloudWatch]),
                               throttledThreshold: Self.throttledThreshold(d.plan.spec.checks.interval, readFailures: readFailures)) { [aws] in
             // The step went live less than a whole period ago: no period holds only its traffic yet.
             guard end.timeIntervalSince(start) >= 1 else {

@@ -72,9 +72,12 @@ public struct ListenerGuard: Sendable {
     public var resourceArn: String { resourceArns.joined(separator: ", ") }
 
     /// Each resource's holders (`holders(_:)`), in the file's order.
-    public func holdersByResource() async throws -> [[String]] {
+    public func holdersByResource() async throws -> [[String]] { try await read().holders }
+
+    /// One DescribeTags: the tags of every resource, and each resource's holders in the file's order.
+    private func read() async throws -> (tags: [String: [String: String]], holders: [[String]]) {
         let tags = try await elb.describeTags(resourceArns: resourceArns)
-        return resourceArns.map { Self.holders(tags[$0] ?? [:]) }
+        return (tags, resourceArns.map { Self.holders(tags[$0] ?? [:]) })
     }
 
     /// Every deployment id the resources are claimed for, once each, in the file's order.
@@ -111,9 +114,8 @@ public struct ListenerGuard: Sendable {
         let mine = Self.key(for: deploymentId)
         try await elb.addTags(resourceArns: resourceArns, tags: [mine: deploymentId])
         let until = Date().addingTimeInterval(settle)
-        var tags = try await elb.describeTags(resourceArns: resourceArns)
+        var (tags, seen) = try await read()
         while true {
-            let seen = resourceArns.map { Self.holders(tags[$0] ?? [:]) }
             let shown = seen.allSatisfy { $0.contains(deploymentId) }
             let rivals = Set(seen.joined()).filter { $0 != deploymentId && !mayReplace($0) }.sorted()
             if shown, rivals.isEmpty {
@@ -131,7 +133,7 @@ public struct ListenerGuard: Sendable {
                 throw ClaimUnconfirmed(resource: resourceArn, deploymentId: deploymentId, settle: settle)
             }
             try await Task.sleep(nanoseconds: Self.pollInterval)
-            tags = try await elb.describeTags(resourceArns: resourceArns)
+            (tags, seen) = try await read()
         }
     }
 
