@@ -94,15 +94,17 @@ final class FakeTaggedELB: HTTPTransport, @unchecked Sendable {
     static func claimKeys(_ tags: [String: String]) -> [String] { tags.keys.filter { $0.hasPrefix(ListenerGuard.tagKey) }.sorted() }
 
     @Test func twoClaimsOnStaleTagsMakeOneWinnerAndTheLoserTakesOnlyItsOwnKeyBack() async throws {
-        // B ("2-b", the larger id) writes at 0, A ("1-a") at 0.3 s. Each resource reads from before its last write for
-        // 0.6 s after it. B's first reads show nothing yet; from 0.3 s they show B alone (from before A's write): B was
-        // first, and wins. A's first reads show B without A (not current yet: read again); from 0.9 s both, and B holds,
-        // so A steps back when its settle is out. With one key that both overwrite, both would read their own.
+        // B ("2-b", the larger id) writes at 0, A ("1-a") at 1 s. Each resource reads from before its last write for
+        // 2 s after it. B's first reads show nothing yet; from 1 s they show B alone (from before A's write): B was
+        // first, and wins. A's first reads show B without A (not current yet: read again); from 3 s both, and B holds,
+        // so A steps back when its settle is out (5 s). With one key that both overwrite, both would read their own.
+        // The margins are wide (B's write may come up to 1 s late) so that a machine loaded by a whole test run beside
+        // it does not change who writes first.
         let fake = FakeTaggedELB()
-        fake.staleFor = [Self.listener: 0.6, Self.rule: 0.6]
-        let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 3.0)
+        fake.staleFor = [Self.listener: 2, Self.rule: 2]
+        let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 4.0)
         async let b = Self.claim(guardian, "2-b", after: 0)
-        async let a = Self.claim(guardian, "1-a", after: 0.3)
+        async let a = Self.claim(guardian, "1-a", after: 1.0)
         let (ra, rb) = await (a, b)
         let winners = Self.winners([("1-a", ra), ("2-b", rb)])
         #expect(winners.count <= 1, "never two winners")
@@ -150,7 +152,8 @@ final class FakeTaggedELB: HTTPTransport, @unchecked Sendable {
         let both = [ListenerGuard.key(for: "1-a"): "1-a", ListenerGuard.key(for: "2-b"): "2-b"]
         fake.set(Self.listener, both)
         fake.set(Self.rule, both)
-        let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 3.0)
+        // A long settle, so that on a loaded machine the earlier is still reading when the later steps back.
+        let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 10.0)
         async let a = Self.claim(guardian, "1-a", after: 0)
         let later = await Self.claim(guardian, "2-b", after: 0.2)
         guard case .failure(let error) = later, let claimed = error as? ListenerClaimed else {
@@ -177,8 +180,9 @@ final class FakeTaggedELB: HTTPTransport, @unchecked Sendable {
 
     @Test func aClaimAloneOnStaleReadsWinsOnceItsOwnTagShows() async throws {
         let fake = FakeTaggedELB()
-        fake.staleFor = [Self.listener: 0.1, Self.rule: 0.4]
-        let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 2.0)
+        // Stale for long enough that the first read back, however late on a loaded machine, does not show the claim.
+        fake.staleFor = [Self.listener: 0.1, Self.rule: 3]
+        let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 10.0)
         try await guardian.claim(for: "A", owners: []) { _ in false }
         #expect(fake.truth(Self.rule)[ListenerGuard.key(for: "A")] == "A")
         #expect(fake.reads > 1, "the first reads did not show the claim")
@@ -186,7 +190,8 @@ final class FakeTaggedELB: HTTPTransport, @unchecked Sendable {
 
     @Test func aClaimWhoseTagNeverReadsBackTakesItBackAndSaysSo() async throws {
         let fake = FakeTaggedELB()
-        fake.staleFor = [Self.listener: 5, Self.rule: 5]
+        // Stale far longer than any read of the test, however late on a loaded machine (one took 6.7 s in a full run).
+        fake.staleFor = [Self.listener: 3600, Self.rule: 3600]
         let guardian = ListenerGuard(elb: fake.elb(), resourceArns: [Self.listener, Self.rule], settle: 0.3)
         await #expect(throws: ClaimUnconfirmed.self) { try await guardian.claim(for: "A", owners: []) { _ in false } }
         #expect(Self.claimKeys(fake.truth(Self.listener)).isEmpty && Self.claimKeys(fake.truth(Self.rule)).isEmpty)
