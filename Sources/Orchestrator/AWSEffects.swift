@@ -306,15 +306,36 @@ public struct AWSEffects: EffectPerformer {
         return report
     }
 
-    /// Health of the instances green's group lists now; stale targets in the target group are ignored.
-    private func observeTargetHealth(_ d: Deployment) async throws -> TargetHealthReport {
-        // The capacity observation just before this one read the same group: its answer serves once.
-        var green = memo.takeGreen(named: d.plan.greenAutoScalingGroup)
-        if green == nil { green = try await group(d.plan.greenAutoScalingGroup) }
-        guard let green else {
-            throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
+    /// Health of the instances green's group lists now; stale targets in the target group are ignored. With `reuse`
+    /// (a check tick), green's group is not read again when the target health read first is what the last group read
+    /// explained: the same targets, each of the group's instances InService and healthy, the group read less than
+    /// `TickCost.groupRefresh` ago. Any other answer (a target came or went, one is not healthy, an instance was coming
+    /// or going) reads the group, so a verdict that could differ is never made from the older read. Green's target
+    /// health is what the load balancer routes by: an instance the group is about to take away is deregistered first
+    /// and reads as draining at once.
+    private func observeTargetHealth(_ d: Deployment, reuse: Bool = false) async throws -> TargetHealthReport {
+        let name = d.plan.greenAutoScalingGroup
+        if reuse, let known = memo.greenPicture(named: name, now: clock.now(), within: TickCost.groupRefresh) {
+            let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+            let report = Self.report(green: known.group, health: health)
+            if Set(health.map(\.targetId)) == known.targets, report.unhealthy.isEmpty, report.changing.isEmpty, !report.healthy.isEmpty {
+                return report
+            }
+            guard let green = try await group(name) else { throw GreenError.groupMissing(name) }
+            memo.pictured(green, targets: Set(health.map(\.targetId)), at: clock.now())
+            return Self.report(green: green, health: health)
         }
+        // The capacity observation just before this one read the same group: its answer serves once.
+        var green = memo.takeGreen(named: name)
+        if green == nil { green = try await group(name) }
+        guard let green else { throw GreenError.groupMissing(name) }
         let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+        memo.pictured(green, targets: Set(health.map(\.targetId)), at: clock.now())
+        return Self.report(green: green, health: health)
+    }
+
+    /// Each of green's instances with its target's health (`missing` when not registered).
+    static func report(green: AutoScalingGroup, health: [TargetHealthDescription]) -> TargetHealthReport {
         var byId: [String: TargetHealthDescription] = [:]
         for entry in health { byId[entry.targetId] = entry }
         let targets = green.instances.map { instance -> TargetHealthReport.Target in
@@ -346,7 +367,7 @@ public struct AWSEffects: EffectPerformer {
             checks.append(ScheduledCheck(name: "target-health", timeoutThreshold: readFailures, timeout: interval,
                                          throttled: throttledSinceNow([.autoScaling, .elasticLoadBalancing]), throttledThreshold: throttledFailures) {
                 do {
-                    return [try await observeTargetHealth(d).check(maxUnhealthy: spec.maxUnhealthyTargets)]
+                    return [try await observeTargetHealth(d, reuse: true).check(maxUnhealthy: spec.maxUnhealthyTargets)]
                 } catch {
                     return [CheckResult(name: "target-health", passed: false, evidence: "could not read green's target health: \(error)", threshold: readFailures)]
                 }
@@ -442,6 +463,7 @@ final class EffectMemo: @unchecked Sendable {
     private let lock = NSLock()
     private var attempted: Set<String> = []
     private var green: AutoScalingGroup?
+    private var picture: (group: AutoScalingGroup, targets: Set<String>, at: Date)?
     private var weights: (TrafficWeights, Date)?
 
     /// True the first time it is asked for an effect kind.
@@ -454,6 +476,17 @@ final class EffectMemo: @unchecked Sendable {
         lock.withLock {
             defer { green = nil }
             return green?.name == name ? green : nil
+        }
+    }
+
+    /// Green's group as last read beside its target health, and the targets that read showed.
+    func pictured(_ group: AutoScalingGroup, targets: Set<String>, at date: Date) { lock.withLock { picture = (group, targets, date) } }
+
+    /// The last `pictured` group of that name, if read less than `within` seconds ago.
+    func greenPicture(named name: String, now: Date, within: TimeInterval) -> (group: AutoScalingGroup, targets: Set<String>)? {
+        lock.withLock {
+            guard let picture, picture.group.name == name, now.timeIntervalSince(picture.at) < within, now >= picture.at else { return nil }
+            return (picture.group, picture.targets)
         }
     }
 

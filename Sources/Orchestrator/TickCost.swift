@@ -3,11 +3,14 @@ import Foundation
 import SwitchyardCore
 
 /// What a release asks AWS while a step bakes: one check tick every `checks.interval`, each tick the reads below and
-/// nothing else, every read made once however many checks use its answer (green's group and its target health serve
-/// the target-health check; every alarm is in one `DescribeAlarms` per 100; every metric check, green's and blue's
-/// series, is in one `GetMetricData` per 500 queries). The HTTP probe and hooks ask AWS nothing. This is the
-/// documented figure `plan` prints (docs/commands.md#plan); `AWSEffects.checks` makes exactly these reads, and the
-/// e2e request count (e2e/test_requests.py) holds the two equal.
+/// nothing else, every read made once however many checks use its answer (green's target health serves the
+/// target-health check; every alarm is in one `DescribeAlarms` per 100; every metric check, green's and blue's series,
+/// is in one `GetMetricData` per 500 queries). Green's group, which says which targets are green's and which of them
+/// are coming or going, is read again only on a tick whose target health differs from what the last group read
+/// explained (a target came, went, or is not healthy), and at least once a minute (`groupRefresh`): in a steady bake a
+/// tick is one read fewer. The HTTP probe and hooks ask AWS nothing. This is the documented figure `plan` prints
+/// (docs/commands.md#plan); `AWSEffects.checks` makes exactly these reads, and the e2e request count
+/// (e2e/test_requests.py) holds the two equal.
 public struct TickCost: Sendable, Equatable {
     public struct Read: Sendable, Equatable {
         /// The signing name of the service: `autoscaling`, `elasticloadbalancing`, `monitoring`.
@@ -15,25 +18,42 @@ public struct TickCost: Sendable, Equatable {
         public var action: String
         public var calls: Int
         public var purpose: String
+        /// Nil: every tick. Otherwise the read is made at least once in this many seconds, and else only on a tick
+        /// whose other answers changed (the purpose says which).
+        public var refresh: TimeInterval?
     }
+
+    /// The most seconds a tick judges green's targets by an earlier read of green's group.
+    public static let groupRefresh: TimeInterval = 60
 
     public var reads: [Read]
     public var interval: TimeInterval
 
-    public var perTick: Int { reads.reduce(0) { $0 + $1.calls } }
+    /// The requests of a tick in a steady bake: the reads made every tick.
+    public var perTick: Int { reads.filter { $0.refresh == nil }.reduce(0) { $0 + $1.calls } }
     /// At most this many ticks start in any minute: one each interval.
     public var ticksPerMinute: Int { Int((60 / interval).rounded(.up)) }
-    public var perMinute: Int { ticksPerMinute * perTick }
-    /// Requests a minute by service: AWS's rate limits are per service (and per action), per account and region.
+    /// The requests of a minute of steady bake: every tick's reads, and each refreshed read as often as its refresh.
+    public var perMinute: Int { reads.reduce(0) { $0 + perMinute(of: $1) } }
+    /// The most a minute can hold, when every tick makes every read (green's targets changing at each one).
+    public var perMinuteAtMost: Int { ticksPerMinute * reads.reduce(0) { $0 + $1.calls } }
+    /// Requests a minute of steady bake by service: AWS's rate limits are per service (and per action), per account
+    /// and region.
     public var perMinuteByService: [String: Int] {
-        reads.reduce(into: [:]) { $0[$1.service, default: 0] += $1.calls * ticksPerMinute }
+        reads.reduce(into: [:]) { $0[$1.service, default: 0] += perMinute(of: $1) }
+    }
+
+    private func perMinute(of read: Read) -> Int {
+        guard let refresh = read.refresh else { return read.calls * ticksPerMinute }
+        return read.calls * min(ticksPerMinute, Int((60 / refresh).rounded(.up)))
     }
 
     public static func of(_ plan: ReleasePlan) -> TickCost {
         let checks = plan.spec.checks
         var reads = [
-            Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1, purpose: "green's instances and their lifecycle"),
             Read(service: "elasticloadbalancing", action: "DescribeTargetHealth", calls: 1, purpose: "green's target health"),
+            Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1,
+                 purpose: "green's instances and their lifecycle, when green's target health changed", refresh: groupRefresh),
         ]
         if !checks.alarms.isEmpty {
             reads.append(Read(service: "monitoring", action: "DescribeAlarms", calls: batches(checks.alarms.count, of: CloudWatch.maxAlarmNamesPerCall),

@@ -376,7 +376,8 @@ enum JSONViews {
             }
         }
 
-        /// What a bake asks AWS: each check tick's reads, and the most a minute holds, in all and by service.
+        /// What a bake asks AWS: each check tick's reads, what a minute of steady bake holds, in all and by service,
+        /// and the most a minute holds.
         let requests: Requests
 
         struct Requests: Encodable {
@@ -384,19 +385,25 @@ enum JSONViews {
             let interval_ms: Int64
             let per_minute: Int
             let per_minute_by_service: [String: Int]
+            let per_minute_at_most: Int
 
             struct Read: Encodable {
                 let service: String
                 let action: String
                 let calls: Int
                 let purpose: String
+                /// Absent when made every tick; else the most milliseconds between two (made sooner when an answer changed).
+                let refresh_ms: Int64?
             }
 
             init(_ cost: TickCost, interval: TimeSpan) {
-                per_tick = cost.reads.map { Read(service: $0.service, action: $0.action, calls: $0.calls, purpose: $0.purpose) }
+                per_tick = cost.reads.map {
+                    Read(service: $0.service, action: $0.action, calls: $0.calls, purpose: $0.purpose, refresh_ms: $0.refresh.map { Int64($0 * 1000) })
+                }
                 interval_ms = interval.milliseconds
                 per_minute = cost.perMinute
                 per_minute_by_service = cost.perMinuteByService
+                per_minute_at_most = cost.perMinuteAtMost
             }
         }
 

@@ -111,12 +111,17 @@ struct Plan: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    /// What a bake costs AWS's rate limits: the reads of each check tick, and the most a minute can hold.
+    /// What a bake costs AWS's rate limits: the reads of each check tick, those made only when an answer changed, and
+    /// what a minute holds, steady and at most.
     static func requests(_ cost: TickCost, interval: TimeSpan) -> String {
         let services = cost.perMinuteByService.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        let actions = cost.reads.map { $0.calls > 1 ? "\($0.action) ×\($0.calls)" : $0.action }.joined(separator: ", ")
-        return "  requests  while a step bakes, a check tick every \(interval) asks AWS \(Spelling.count(cost.perTick, "request")) (\(actions)): "
-            + "at most \(cost.perMinute) a minute (\(services))"
+        func named(_ r: TickCost.Read) -> String { r.calls > 1 ? "\(r.action) ×\(r.calls)" : r.action }
+        let every = cost.reads.filter { $0.refresh == nil }.map(named).joined(separator: ", ")
+        let sometimes = cost.reads.filter { $0.refresh != nil }
+            .map { "\(named($0)) (\($0.purpose), and at least every \(TimeSpan(milliseconds: Int64(($0.refresh ?? 0) * 1000))))" }
+        var line = "  requests  while a step bakes, a check tick every \(interval) asks AWS \(Spelling.count(cost.perTick, "request")) (\(every))"
+        if !sometimes.isEmpty { line += " and " + sometimes.joined(separator: ", ") }
+        return line + ": \(cost.perMinute) a minute in a steady bake (\(services)), at most \(cost.perMinuteAtMost)"
     }
 
     /// Each hook with its point, timeout and `on_failure`, in the order the release runs them.

@@ -6,24 +6,28 @@ import Testing
 import SwitchyardCore
 
 @Suite struct TickCostTests {
-    @Test func aTickIsGreensGroupAndTargetHealthAndEachAlarmBatchOnce() {
+    @Test func aTickIsGreensTargetHealthAndEachAlarmBatchOnceAndGreensGroupOnceAMinute() {
         var spec = Fixtures.spec()
         spec.checks.interval = .seconds(7)
         spec.checks.alarms = (0..<150).map { "alarm-\($0)" }
         let cost = TickCost.of(Fixtures.deployment(spec: spec).plan)
-        #expect(cost.reads.map(\.action) == ["DescribeAutoScalingGroups", "DescribeTargetHealth", "DescribeAlarms"])
-        #expect(cost.reads.map(\.calls) == [1, 1, 2])
-        #expect(cost.perTick == 4)
-        // 60 s ÷ 7 s is 8.6: a minute can hold the starts of 9 ticks.
-        #expect(cost.ticksPerMinute == 9 && cost.perMinute == 36)
-        #expect(cost.perMinuteByService == ["autoscaling": 9, "elasticloadbalancing": 9, "monitoring": 18])
+        #expect(cost.reads.map(\.action) == ["DescribeTargetHealth", "DescribeAutoScalingGroups", "DescribeAlarms"])
+        #expect(cost.reads.map(\.calls) == [1, 1, 2] && cost.reads.map(\.refresh) == [nil, 60, nil])
+        #expect(cost.perTick == 3)
+        // 60 s ÷ 7 s is 8.6: a minute can hold the starts of 9 ticks; green's group is read once in it when steady.
+        #expect(cost.ticksPerMinute == 9 && cost.perMinute == 9 * 3 + 1 && cost.perMinuteAtMost == 36)
+        #expect(cost.perMinuteByService == ["autoscaling": 1, "elasticloadbalancing": 9, "monitoring": 18])
     }
 
-    @Test func withoutAlarmsOrMetricsATickIsTwoReads() {
+    @Test func withoutAlarmsOrMetricsATickIsOneReadAndTheGroupOnceAMinute() {
         var spec = Fixtures.spec()
         spec.checks.interval = TimeSpan(milliseconds: 500)
         let cost = TickCost.of(Fixtures.deployment(spec: spec).plan)
-        #expect(cost.perTick == 2 && cost.perMinute == 240)
+        #expect(cost.perTick == 1 && cost.perMinute == 121 && cost.perMinuteAtMost == 240)
+        // Ticks slower than a minute read the group at each, never more often than the ticks.
+        spec.checks.interval = .seconds(120)
+        let slow = TickCost.of(Fixtures.deployment(spec: spec).plan)
+        #expect(slow.perMinute == 2 && slow.perMinuteAtMost == 2)
     }
 }
 
@@ -113,5 +117,84 @@ final class ThrottlingAlarms: HTTPTransport, @unchecked Sendable {
         #expect(check.timedOut().map(\.threshold) == [3])
         let throttled = ScheduledCheck(name: "alarms", resultNames: ["alarm:a"], timeoutThreshold: 3, timeout: 1, throttled: { true }, throttledThreshold: 12) { [] }
         #expect(throttled.timedOut().map(\.threshold) == [12])
+    }
+}
+
+/// Green's group of two InService instances; its target health as `states` says (target id → state), counting reads.
+final class GreenTargets: HTTPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _calls: [String: Int] = [:]
+    private var _states: [String: String] = ["i-1": "healthy", "i-2": "healthy"]
+    var calls: [String: Int] { lock.withLock { _calls } }
+    func set(_ states: [String: String]) { lock.withLock { _states = states } }
+
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        let form = FakeELB.form(request.body)
+        let action = form["Action"] ?? "?"
+        let states = lock.withLock { _calls[action, default: 0] += 1; return _states }
+        let inner: String
+        switch action {
+        case "DescribeAutoScalingGroups":
+            let members = ["i-1", "i-2"].map { "<member><InstanceId>\($0)</InstanceId><LifecycleState>InService</LifecycleState></member>" }.joined()
+            inner = "<AutoScalingGroups><member><AutoScalingGroupName>\(form["AutoScalingGroupNames.member.1"] ?? "")</AutoScalingGroupName>"
+                + "<Instances>\(members)</Instances></member></AutoScalingGroups>"
+        case "DescribeTargetHealth":
+            inner = "<TargetHealthDescriptions>" + states.sorted { $0.key < $1.key }.map {
+                "<member><Target><Id>\($0.key)</Id><Port>80</Port></Target><TargetHealth><State>\($0.value)</State></TargetHealth></member>"
+            }.joined() + "</TargetHealthDescriptions>"
+        default: inner = ""
+        }
+        return HTTPResponse(status: 200, headers: [:], body: Data("<\(action)Response><\(action)Result>\(inner)</\(action)Result></\(action)Response>".utf8))
+    }
+}
+
+@Suite struct GreenGroupRefreshTests {
+    /// A tick reads green's group only when its target health is not what the last group read explained, or that read
+    /// is a minute old: in a steady bake a tick is its target health alone, and no verdict rests on an older read
+    /// that a new one could change.
+    @Test func aTickReadsGreensGroupOnlyWhenItsTargetHealthChangedOrAMinutePassed() async throws {
+        var d = Fixtures.deployment()
+        d.state = .shifting
+        d.greenWeight = 10
+        let fake = GreenTargets()
+        let clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let effects = AWSEffects(aws: AWSClients(client: conformanceClient(fake)), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock)
+        func tick() async -> CheckResult? {
+            await CheckScheduler.run(effects.checks(d, targetHealth: true), clock: SystemClock()).first { $0.name == "target-health" }
+        }
+        func groupReads() -> Int { fake.calls["DescribeAutoScalingGroups"] ?? 0 }
+
+        // The first tick has no group read to go by; the next two, all healthy and the same targets, need none.
+        #expect(await tick()?.passed == true && groupReads() == 1)
+        try await clock.sleep(until: clock.now().addingTimeInterval(5))
+        #expect(await tick()?.passed == true)
+        #expect(await tick()?.passed == true && groupReads() == 1 && fake.calls["DescribeTargetHealth"] == 3)
+
+        // One target unhealthy: the group is read, and the verdict is the group's and the new health's.
+        fake.set(["i-1": "healthy", "i-2": "unhealthy"])
+        let failing = await tick()
+        #expect(failing?.passed == false && failing?.evidence.contains("i-2 unhealthy") == true && groupReads() == 2, Comment(rawValue: "\(String(describing: failing))"))
+        #expect(await tick()?.passed == false && groupReads() == 3)
+
+        // A target that came or went reads the group though all are healthy.
+        fake.set(["i-1": "healthy", "i-2": "healthy"])
+        _ = await tick()
+        let reads = groupReads()
+        fake.set(["i-1": "healthy", "i-2": "healthy", "i-3": "healthy"])
+        _ = await tick()
+        #expect(groupReads() == reads + 1)
+        _ = await tick()
+        #expect(groupReads() == reads + 1)
+        fake.set(["i-1": "healthy"])
+        #expect(await tick()?.evidence.contains("i-2 missing") == true && groupReads() == reads + 2)
+
+        // Healthy and unchanged, but the last group read is a minute old: read again.
+        fake.set(["i-1": "healthy", "i-2": "healthy"])
+        _ = await tick()
+        _ = await tick()
+        let steady = groupReads()
+        try await clock.sleep(until: clock.now().addingTimeInterval(TickCost.groupRefresh))
+        _ = await tick()
+        #expect(groupReads() == steady + 1)
     }
 }
