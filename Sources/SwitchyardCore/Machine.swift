@@ -103,10 +103,10 @@ public enum Machine {
             return .perform(.confirmPromotion)
         case .rollingBack:
             if let retry = d.effectRetry, retry.notBefore > now { return .wait(until: retry.notBefore) }
-            if !d.trafficRestored {
-                if d.plan.fleet != nil && d.blueCapacityAtRollback == nil { return .perform(.observeBlue) }
-                return .perform(.restoreBlue)
-            }
+            // Traffic goes back to blue first, whatever blue holds (green is failing): the read of what blue can carry
+            // comes after it, for the log, and is not on the way back.
+            if !d.trafficRestored { return .perform(.restoreBlue) }
+            if d.plan.fleet != nil && d.blueCapacityAtRollback == nil { return .perform(.observeBlue) }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
             if let retiring = interruptedRetirement(d, now: now) { return retiring }
             if !d.greenRemoved {
@@ -353,9 +353,9 @@ public enum Machine {
         let had = d.plan.blue.desiredCapacity
         let details = ["asg": d.plan.blue.autoScalingGroup, "blue_in_service": String(report.inService), "blue_desired_at_start": String(had)]
         if report.inService >= had {
-            return LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) has \(report.inService) InService instances (\(had) when the release started): it can take the traffic back", details: details)
+            return LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) has \(report.inService) InService instances (\(had) when the release started): it carries the traffic back", details: details)
         }
-        return LogEntry(from: .rollingBack, to: .rollingBack, message: "warning: blue \(d.plan.blue.autoScalingGroup) has only \(report.inService) InService instances (\(had) when the release started); traffic returns to it anyway, as green is being rolled back", details: details)
+        return LogEntry(from: .rollingBack, to: .rollingBack, message: "warning: blue \(d.plan.blue.autoScalingGroup) has only \(report.inService) InService instances (\(had) when the release started); traffic went back to it anyway, as green is being rolled back", details: details)
     }
 
     static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {

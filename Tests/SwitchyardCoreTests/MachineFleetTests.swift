@@ -55,10 +55,10 @@ import Testing
         sim.run()
         #expect(sim.d.state == .rolledBack)
         let tail = Array(distinct(sim.effects).suffix(6))
-        #expect(tail == [.observeBlue, .restoreBlue, .deregisterFleet("switchyard-web-d1"), .observeDrain("switchyard-web-d1"), .removeGreen, .restoreBlueFleet])
+        #expect(tail == [.restoreBlue, .observeBlue, .deregisterFleet("switchyard-web-d1"), .observeDrain("switchyard-web-d1"), .removeGreen, .restoreBlueFleet])
         #expect(sim.d.blueRestored == true)
         #expect(sim.d.blueCapacityAtRollback == CapacityReport(desired: 2, inService: 2, instances: 2))
-        #expect(sim.log.contains { $0.message.hasPrefix("blue web-blue has 2 InService instances (2 when the release started)") })
+        #expect(sim.log.contains { $0.message == "blue web-blue has 2 InService instances (2 when the release started): it carries the traffic back" })
     }
 
     @Test func aBlueShortOfCapacityIsLoggedAsAWarningAndTrafficStillReturns() {
