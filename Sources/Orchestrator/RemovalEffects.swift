@@ -76,25 +76,40 @@ extension AWSEffects {
 
     /// Throws when any of `watched` carries traffic by the record, or by reads taken once this deployment's last
     /// traffic write can no longer read stale (`ReadConsistency.removal`): no fleet is removed on the strength of a
-    /// read that may show the listener from before the write that took its traffic away, nor kept for one.
+    /// read that may show the listener from before the write that took its traffic away, nor kept for one. A read
+    /// that could not be believed is not sent: the record is judged first, and a removal right after a write (a
+    /// rollback's with `traffic.settle: 0s`) waits out the window before its one read instead of reading twice.
     func refuseWhileCarrying(_ name: String, targetGroups watched: [String], _ d: Deployment) async throws {
         guard !watched.isEmpty else { return }
+        func verdict(_ read: [String: Int], at readAt: Date) -> ReadConsistency.RemovalVerdict {
+            ReadConsistency.removal(watched: watched, recorded: ReadConsistency.recorded(d), read: read, readAt: readAt,
+                                    lastWrite: ReadConsistency.lastWrite(d), window: readWindow)
+        }
+        func refuse(_ carrying: [String], _ source: ReadConsistency.Source) -> Error {
+            if source == .record {
+                logger.warning("the record says the group still carries traffic", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
+            }
+            return RetireError.carriesTraffic(group: name, targetGroups: carrying)
+        }
         while true {
+            // The record first; then, while the last write may still read stale, no read (it could not be believed).
+            switch verdict([:], at: clock.now()) {
+            case .carries(let carrying, let source):
+                throw refuse(carrying, source)
+            case .readAgain(let at):
+                logger.info("reading the traffic once the last write cannot read stale",
+                            metadata: ["deployment.id": "\(d.id)", "asg": "\(name)", "read_at": "\(StoredTime.text(at))"])
+                try await clock.sleep(until: at)
+                continue
+            case .removable:
+                break
+            }
             let readAt = clock.now()
             let weights = try await carried(watched, d)
-            switch ReadConsistency.removal(watched: watched, recorded: ReadConsistency.recorded(d), read: weights, readAt: readAt,
-                                           lastWrite: ReadConsistency.lastWrite(d), window: readWindow) {
-            case .removable:
-                return
-            case .carries(let carrying, let source):
-                if source == .record {
-                    logger.warning("the record says the group still carries traffic", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
-                }
-                throw RetireError.carriesTraffic(group: name, targetGroups: carrying)
-            case .readAgain(let at):
-                logger.info("reading the traffic again once the last write cannot read stale",
-                            metadata: ["deployment.id": "\(d.id)", "asg": "\(name)", "read_again_at": "\(StoredTime.text(at))"])
-                try await clock.sleep(until: at)
+            switch verdict(weights, at: readAt) {
+            case .removable: return
+            case .carries(let carrying, let source): throw refuse(carrying, source)
+            case .readAgain(let at): try await clock.sleep(until: at)
             }
         }
     }

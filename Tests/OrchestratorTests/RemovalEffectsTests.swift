@@ -322,6 +322,18 @@ extension HousekeeperRemovalTests {
         #expect(clock.now() >= record.trafficRestoredAt!.addingTimeInterval(effects.readWindow), "it read again after the window")
     }
 
+    /// A read inside the window could not be believed, so none is sent: the removal waits the window out and reads
+    /// the listener once (on a busy account, the thrown-away read was one more in the bucket the rollbacks share).
+    @Test func rightAfterTheRollbacksWriteTheRemovalReadsTheListenerOnceAfterTheWindowAndNeverBefore() async throws {
+        let (fake, effects, d, clock) = world()
+        var record = d
+        record.trafficRestoredAt = clock.now()
+        let event = try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record)
+        guard case .fleetDeregistered = event else { Issue.record("\(event)"); return }
+        #expect(fake.actions.filter { $0 == "DescribeListeners" }.count == 1, Comment(rawValue: "\(fake.actions)"))
+        #expect(clock.now() >= record.trafficRestoredAt!.addingTimeInterval(effects.readWindow))
+    }
+
     @Test func aStaleReadOfGreenTrafficRightAfterTheRollbacksWriteIsReadAgainNotTakenForTraffic() async throws {
         let (fake, effects, d, clock) = world()
         var record = d
