@@ -58,7 +58,7 @@ let package = Package(
         ], swiftSettings: testing, plugins: ["GitRevision"]),
         // Records the git revision for `switchyard --version`.
         .plugin(name: "GitRevision", capability: .buildTool()),
-        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
+        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], exclude: ["aws-sig-v4-test-suite"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "AWS", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),

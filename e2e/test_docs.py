@@ -10,13 +10,8 @@ import urllib.parse
 from conftest import REPO
 
 DOCS = os.path.join(REPO, "docs")
-SECTIONS = [os.path.join(REPO, "Sources", "SwitchyardCore", name)
-            for name in ("DeploymentFileSections.swift", "DeploymentFileMetrics.swift", "DeploymentFileHooks.swift", "DeploymentFileRoute53.swift")]
+# The deployment file's key schema, written once: FileReader.schema (each section's keys; `fields` accepts only those).
 READER = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift")
-# A `fields(…, at: key, …)` whose section is a variable: the section it reads, by the function it is in.
-VARIABLE_SECTIONS = {"route53Records": "traffic.route53.records", "step": "steps", "notify": "notify.webhooks", "testRoute": "checks.http.test_route",
-                     "metricCheck": "checks.metrics", "metricQuery": "checks.metrics.using",
-                     "hook": [f"hooks.{point}" for point in ("before_traffic", "after_step", "before_promotion", "after_promotion", "after_rollback")]}
 
 
 def read(path):
@@ -25,23 +20,11 @@ def read(path):
 
 
 def accepted_keys():
-    """(section, key) for every key in an `allowed:` list of the validator, the section as the dotted path."""
-    source = "\n".join(read(path) for path in SECTIONS)
-    found = []
-    function = None
-    for line in source.splitlines():
-        m = re.search(r"func (\w+)\(", line)
-        if m:
-            function = m.group(1)
-        for m in re.finditer(r'at: ("[^"]*"|\w+), allowed: \[([^\]]*)\]', line):
-            at = m.group(1)
-            if at.startswith('"'):
-                section = at.strip('"')
-            else:
-                assert function in VARIABLE_SECTIONS, f"fields(at: {at}) in func {function}: add its section to VARIABLE_SECTIONS"
-                section = VARIABLE_SECTIONS[function]
-            for one in section if isinstance(section, list) else [section]:
-                found += [(one, k) for k in re.findall(r'"([^"]+)"', m.group(2))]
+    """(section, key) for every key of the validator's schema, the section as the dotted path."""
+    table = read(READER)
+    block = table[table.index("static let schema"):]
+    block = block[:block.index("]\n\n")]
+    found = [(s, k) for s, keys in re.findall(r'"([^"]*)": \[([^\]]*)\]', block) for k in re.findall(r'"([^"]+)"', keys)]
     assert len(found) > 20, found
     return found
 
@@ -64,15 +47,16 @@ def test_every_key_the_validator_accepts_has_its_section_in_the_reference():
     assert not missing, f"keys without a section (<a id=…>) in docs/deployment-file.md: {missing}"
 
 
-def test_the_keys_that_errors_point_at_are_the_keys_the_validator_accepts():
-    """DeploymentFile.swift's knownKeys (for "did you mean `traffic.listener_arn`?" and the docs link of an error)."""
-    table = read(READER)
-    block = table[table.index("static let knownKeys"):]
-    block = block[:block.index("]\n\n")]
-    known = {(s, k) for s, keys in re.findall(r'"([^"]*)": \[([^\]]*)\]', block) for k in re.findall(r'"([^"]+)"', keys)}
-    assert set(accepted_keys()) <= known, f"accepted keys missing from knownKeys: {set(accepted_keys()) - known}"
-    documented = ids(os.path.join(DOCS, "deployment-file.md"))
-    assert all(anchor(s, k) in documented for s, k in known), [anchor(s, k) for s, k in known if anchor(s, k) not in documented]
+def test_the_validator_takes_its_keys_from_the_schema_alone():
+    """No section of the validator lists its keys beside the schema (they would drift apart): `fields` is called with
+    a path (and at most a schema section's name), never with a list of its own."""
+    sources = glob.glob(os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile*.swift"))
+    calls = [(os.path.basename(p), line.strip()) for p in sources for line in read(p).splitlines() if re.search(r"\bfields\(\w+, at:", line)]
+    assert len(calls) >= 15, calls
+    assert not [c for c in calls if "allowed:" in c[1]], calls
+    sections = {s for s, _ in accepted_keys()}
+    named = set(re.findall(r'section: "([^"]+)"', "\n".join(c[1] for c in calls)))
+    assert named <= sections, named - sections
 
 
 def commands(binary):

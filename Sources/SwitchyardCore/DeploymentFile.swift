@@ -100,10 +100,12 @@ extension DeploymentFile {
 
 /// Walks the YAML tree, collecting problems instead of stopping at the first.
 struct FileReader {
-    /// Every section's keys, to say where a key put in the wrong section belongs (`listener_arn` at the top level:
-    /// did you mean `traffic.listener_arn`?) and which reference section documents a key. Kept equal to the `allowed:`
-    /// lists of DeploymentFileSections.swift by e2e/test_docs.py (every accepted key must be here).
-    static let knownKeys: [String: [String]] = [
+    /// The deployment file's keys, written once: each section (a dotted path, list indexes dropped) and the keys it
+    /// accepts. `fields` takes a section's keys from here, so a key is accepted exactly where it is listed; the same
+    /// table says where a key put in the wrong section belongs (`listener_arn` at the top level: did you mean
+    /// `traffic.listener_arn`?) and which reference section documents a key (e2e/test_docs.py holds every key here to
+    /// a section of docs/deployment-file.md).
+    static let schema: [String: [String]] = [
         "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
         "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "settle"],
         "traffic.route53": ["hosted_zone_id", "record_name", "record_type", "records"],
@@ -128,12 +130,12 @@ struct FileReader {
     ]
 
     static func isKnown(_ parts: [String]) -> Bool {
-        knownKeys[parts.dropLast().joined(separator: ".")]?.contains(parts.last ?? "") ?? false
+        schema[parts.dropLast().joined(separator: ".")]?.contains(parts.last ?? "") ?? false
     }
 
     /// `traffic.listener_arn` for `listener_arn` found in another section, when exactly one section has that key.
     static func rightPlace(of key: String, notIn path: String) -> String? {
-        let sections = knownKeys.filter { $0.key != path && $0.value.contains(key) }.map(\.key)
+        let sections = schema.filter { $0.key != path && $0.value.contains(key) }.map(\.key)
         // `url` under `checks` belongs in `checks.http`, not in `notify.webhooks`: a section inside this one comes first.
         let inside = sections.filter { $0.hasPrefix(path.isEmpty ? "" : path + ".") }
         // Else the one shallowest section: `listener_arn` at the top belongs in `traffic`, not `checks.http.test_route`.
@@ -162,8 +164,16 @@ struct FileReader {
 
     // MARK: Mappings
 
-    /// The entries of a mapping by key; unknown keys and missing required keys are issues.
-    mutating func fields(_ mapping: Node.Mapping, at path: String, allowed: [String], required: [String] = []) -> [String: Node] {
+    /// A key's section in `schema`: its path with list indexes dropped (`steps[2]` → `steps`).
+    static func section(of path: String) -> String {
+        path.replacingOccurrences(of: #"\[\d+\]"#, with: "", options: .regularExpression)
+    }
+
+    /// The entries of a mapping by key; keys its section of `schema` does not list and missing required keys are
+    /// issues. `section` names the schema's section where the path does not (a mapping keyed by the user's ids).
+    mutating func fields(_ mapping: Node.Mapping, at path: String, section: String? = nil, required: [String] = []) -> [String: Node] {
+        let name = section ?? Self.section(of: path)
+        guard let allowed = Self.schema[name] else { preconditionFailure("no section \(name) in FileReader.schema") }
         var out: [String: Node] = [:]
         for (keyNode, value) in mapping {
             let key = keyNode.scalar?.string ?? ""

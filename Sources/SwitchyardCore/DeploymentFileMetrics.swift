@@ -31,8 +31,7 @@ extension FileReader {
             return ready
         }
         guard let m = mapping(item, key) else { return nil }
-        // One line: e2e/test_docs.py reads the allowed keys from it.
-        let f = fields(m, at: key, allowed: ["name", "namespace", "metric", "dimensions", "stat", "period", "expression", "using", "max", "min", "max_ratio_to_blue", "compare", "tolerance", "confidence", "min_samples", "on_no_data"], required: ["name"])
+        let f = fields(m, at: key, required: ["name"])
         let before = issues.count
         guard let name = string(f["name"], "\(key).name") else { return nil }
         if Self.captures(name, Self.metricNamePattern) == nil {
@@ -79,7 +78,7 @@ extension FileReader {
                         add(idNode, idKey, "an id starts with a lower-case letter and has only letters, digits and _ (CloudWatch's rule)")
                     }
                     guard let body = mapping(value, idKey) else { continue }
-                    let fields = fields(body, at: idKey, allowed: ["namespace", "metric", "dimensions", "stat"])
+                    let fields = fields(body, at: idKey, section: "checks.metrics.using")
                     if let stat = metricStat(fields, node: value, key: idKey) { using.append(NamedMetricStat(id: id, stat: stat)) }
                 }
             }

@@ -7,14 +7,14 @@ extension FileReader {
     static let recordTypes = ["A", "AAAA", "CNAME"]
 
     mutating func route53Traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
-        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "settle"])
+        let f = fields(m, at: "traffic")
         let before = issues.count
         let settle = self.settle(f["settle"])
         for key in ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups"] where f[key] != nil {
             add(f[key], "traffic.\(key)", "does not go with traffic.route53: the records move the traffic, and each record names its stack's target_group")
         }
         guard let r = mapping(f["route53"], "traffic.route53") else { return nil }
-        let g = fields(r, at: "traffic.route53", allowed: ["hosted_zone_id", "record_name", "record_type", "records"],
+        let g = fields(r, at: "traffic.route53",
                        required: ["hosted_zone_id", "record_name", "record_type", "records"])
         var zone: String?
         if let text = string(g["hosted_zone_id"], "traffic.route53.hosted_zone_id") {
@@ -47,7 +47,7 @@ extension FileReader {
         for (index, item) in items.enumerated() {
             let at = "\(key)[\(index + 1)]"
             guard let m = mapping(item, at) else { continue }
-            let f = fields(m, at: at, allowed: ["set_identifier", "target", "target_group"], required: ["set_identifier", "target", "target_group"])
+            let f = fields(m, at: at, required: ["set_identifier", "target", "target_group"])
             let identifier = string(f["set_identifier"], "\(at).set_identifier")
             if let identifier, identifier.count > 128 { add(f["set_identifier"], "\(at).set_identifier", "must be at most 128 characters") }
             let target = string(f["target"], "\(at).target")

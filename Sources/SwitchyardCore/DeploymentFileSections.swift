@@ -18,7 +18,7 @@ extension FileReader {
     }
 
     mutating func spec(_ top: Node.Mapping) -> DeploymentSpec? {
-        let f = fields(top, at: "", allowed: ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
+        let f = fields(top, at: "",
                        required: ["service", "region", "traffic", "steps"])
         let service = string(f["service"], "service")
         if let service, Self.captures(service, Self.servicePattern) == nil {
@@ -55,7 +55,7 @@ extension FileReader {
 
     mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
         for (key, parse) in Self.trafficSections where m.contains(where: { $0.key.scalar?.string == key }) { return parse(&self, m, region) }
-        let f = fields(m, at: "traffic", allowed: ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "settle"],
+        let f = fields(m, at: "traffic",
                        required: ["target_groups"])
         let before = issues.count
         let settle = self.settle(f["settle"])
@@ -186,7 +186,7 @@ extension FileReader {
     }
 
     mutating func fleet(_ m: Node.Mapping) -> DeploymentSpec.Fleet? {
-        let f = fields(m, at: "fleet", allowed: ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default", "mode", "pair"])
+        let f = fields(m, at: "fleet")
         var fleet = DeploymentSpec.Fleet()
         var ok = true
         if f["blue_auto_scaling_group"] != nil {
@@ -246,7 +246,7 @@ extension FileReader {
             return nil
         }
         guard let m = mapping(item, key) else { return nil }
-        let f = fields(m, at: key, allowed: ["weight", "bake"], required: ["weight"])
+        let f = fields(m, at: key, required: ["weight"])
         let weight = int(f["weight"], "\(key).weight", range: 1...100)
         let bake = f["bake"] == nil ? TimeSpan.zero : duration(f["bake"], "\(key).bake", positive: false)
         guard let weight, let bake else { return nil }
@@ -278,7 +278,7 @@ extension FileReader {
     }
 
     mutating func checks(_ m: Node.Mapping) -> DeploymentSpec.Checks? {
-        let f = fields(m, at: "checks", allowed: ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http", "metrics"])
+        let f = fields(m, at: "checks")
         var checks = DeploymentSpec.Checks()
         let before = issues.count
         if f["interval"] != nil { checks.interval = duration(f["interval"], "checks.interval", positive: true) ?? checks.interval }
@@ -303,7 +303,7 @@ extension FileReader {
     }
 
     mutating func probe(_ m: Node.Mapping, interval: TimeSpan) -> DeploymentSpec.HTTPProbe? {
-        let f = fields(m, at: "checks.http", allowed: ["url", "expect_status", "timeout", "failure_threshold", "test_route"], required: ["url"])
+        let f = fields(m, at: "checks.http", required: ["url"])
         var probe = DeploymentSpec.HTTPProbe(url: "")
         let before = issues.count
         if let url = string(f["url"], "checks.http.url") {
@@ -343,7 +343,7 @@ extension FileReader {
             return on ? DeploymentSpec.TestRoute() : nil
         }
         guard let m = mapping(node, key) else { return nil }
-        let f = fields(m, at: key, allowed: ["header", "listener_arn"])
+        let f = fields(m, at: key)
         var route = DeploymentSpec.TestRoute()
         if f["header"] != nil, let header = string(f["header"], "\(key).header") {
             if Self.captures(header, Self.headerPattern) == nil {
@@ -362,7 +362,7 @@ extension FileReader {
     }
 
     mutating func notify(_ m: Node.Mapping) -> DeploymentSpec.Notify? {
-        let f = fields(m, at: "notify", allowed: ["webhooks", "timeout", "retries"], required: ["webhooks"])
+        let f = fields(m, at: "notify", required: ["webhooks"])
         var notify = DeploymentSpec.Notify(webhooks: [])
         let before = issues.count
         if f["webhooks"] != nil, let items = sequence(f["webhooks"], "notify.webhooks") {
@@ -370,7 +370,7 @@ extension FileReader {
             for (index, item) in items.enumerated() {
                 let key = "notify.webhooks[\(index + 1)]"
                 guard let hook = mapping(item, key) else { continue }
-                let h = fields(hook, at: key, allowed: ["url", "format"], required: ["url"])
+                let h = fields(hook, at: key, required: ["url"])
                 var webhook = DeploymentSpec.Notify.Webhook(url: "")
                 if let url = string(h["url"], "\(key).url") {
                     // The URL often carries a secret (Slack's path, a token): never echo it back.
@@ -400,7 +400,7 @@ extension FileReader {
     }
 
     mutating func promotion(_ m: Node.Mapping) -> DeploymentSpec.Promotion? {
-        let f = fields(m, at: "promotion", allowed: ["blue_retention"])
+        let f = fields(m, at: "promotion")
         guard f["blue_retention"] != nil else { return DeploymentSpec.Promotion(blueRetention: .minutes(30)) }
         return duration(f["blue_retention"], "promotion.blue_retention", positive: false).map(DeploymentSpec.Promotion.init)
     }

@@ -1,5 +1,6 @@
 @testable import SwitchyardCore
 import Testing
+import Yams
 
 let listener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"
 let tgA = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/73e2d6bc24d8a067"
@@ -219,5 +220,24 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
         for ms: Int64 in [250, 90_000, 120_000, 3_600_000] {
             #expect(TimeSpan(parsing: TimeSpan(milliseconds: ms).description)?.milliseconds == ms)
         }
+    }
+}
+
+@Suite struct FileSchemaTests {
+    /// The schema is what the validator enforces: in each of its sections, every key it lists is accepted and any other
+    /// is an unknown key naming the section's keys. A section's keys are written nowhere else.
+    @Test func eachSectionAcceptsExactlyTheKeysTheSchemaListsForIt() throws {
+        for (section, keys) in FileReader.schema {
+            let yaml = (keys + ["not_a_key"]).map { "\($0): 1" }.joined(separator: "\n")
+            guard case .mapping(let mapping) = try #require(try Yams.compose(yaml: yaml)) else { Issue.record("not a mapping"); continue }
+            var reader = FileReader()
+            let path = section.isEmpty ? "" : section + (section == "steps" ? "[1]" : "")
+            let accepted = reader.fields(mapping, at: path, section: section)
+            #expect(Set(accepted.keys) == Set(keys), Comment(rawValue: section))
+            let unknown = section.isEmpty ? "not_a_key" : "\(path).not_a_key"
+            #expect(reader.issues.map(\.key) == [unknown] && reader.issues.allSatisfy { $0.problem.hasPrefix("unknown key") }, Comment(rawValue: "\(reader.issues)"))
+        }
+        // A list's index is not part of the section: `steps[2]` reads the keys of `steps`.
+        #expect(FileReader.section(of: "traffic.route53.records[3]") == "traffic.route53.records" && FileReader.section(of: "steps[12]") == "steps")
     }
 }
