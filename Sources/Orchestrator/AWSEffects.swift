@@ -68,7 +68,7 @@ public struct AWSEffects: EffectPerformer {
             // Before traffic the alarms and the probe already run, beside the health read that gates the first step.
             // Metrics do not: green has served nothing yet, and its target group's window may hold the errors of the
             // fleet that stood in it before.
-            async let others = CheckScheduler.run(checks(d, targetHealth: false, metrics: false), clock: clock)
+            async let others = CheckScheduler.run(checks(d, beforeTraffic: true), clock: clock)
             let report = try await observeTargetHealth(d)
             return .targetHealthObserved(report, checks: await others)
         case .setWeights(let green):
@@ -90,7 +90,7 @@ public struct AWSEffects: EffectPerformer {
             memo.wrote(written, at: clock.now())
             return .weightsConfirmed(green: green)
         case .runChecks:
-            return .checksObserved(await CheckScheduler.run(checks(d, targetHealth: true), clock: clock))
+            return .checksObserved(await CheckScheduler.run(checks(d), clock: clock))
         case .confirmPromotion:
             try await confirmAllGreen(d)
             // Blue, kept for rollback, says so in AWS: no release from any state file retires it before the deadline.
@@ -313,7 +313,7 @@ public struct AWSEffects: EffectPerformer {
     /// or going) reads the group, so a verdict that could differ is never made from the older read. Green's target
     /// health is what the load balancer routes by: an instance the group is about to take away is deregistered first
     /// and reads as draining at once.
-    private func observeTargetHealth(_ d: Deployment, reuse: Bool = false) async throws -> TargetHealthReport {
+    func observeTargetHealth(_ d: Deployment, reuse: Bool = false) async throws -> TargetHealthReport {
         let name = d.plan.greenAutoScalingGroup
         if reuse, let known = memo.greenPicture(named: name, now: clock.now(), within: TickCost.groupRefresh) {
             let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
@@ -346,80 +346,6 @@ public struct AWSEffects: EffectPerformer {
             return .init(instanceId: instance.instanceId, state: entry.state, reason: entry.reason, lifecycleState: instance.lifecycleState)
         }
         return TargetHealthReport(targets: targets)
-    }
-
-    /// The checks of one tick. Each waits at most one interval (the probe at most its own timeout), so a tick never
-    /// outlasts the interval. A read that fails or times out counts as a failure, but only three in a row roll back:
-    /// an AWS hiccup is not evidence against green; an alarm in ALARM or an unhealthy target is, at once.
-    /// The shortest time an AWS read of a check is given, whatever `checks.interval` says.
-    static let awsReadFloor: TimeInterval = 2
-
-    func checks(_ d: Deployment, targetHealth: Bool, metrics: Bool = true) -> [ScheduledCheck] {
-        let spec = d.plan.spec.checks
-        // An AWS read gets one interval, and never less than `awsReadFloor`: an answer takes a few hundred ms on a
-        // busy day, and a read cut short counts against green.
-        let interval = max(spec.interval.seconds, Self.awsReadFloor)
-        let readFailures = 3
-        // A read AWS throttled holds the step for about a minute of ticks before it rolls back (ScheduledCheck.throttled).
-        let throttledFailures = Self.throttledThreshold(spec.interval, readFailures: readFailures)
-        var checks: [ScheduledCheck] = []
-        if targetHealth {
-            checks.append(ScheduledCheck(name: "target-health", timeoutThreshold: readFailures, timeout: interval,
-                                         throttled: throttledSinceNow([.autoScaling, .elasticLoadBalancing]), throttledThreshold: throttledFailures) {
-                do {
-                    return [try await observeTargetHealth(d, reuse: true).check(maxUnhealthy: spec.maxUnhealthyTargets)]
-                } catch {
-                    return [CheckResult(name: "target-health", passed: false, evidence: "could not read green's target health: \(error)", threshold: readFailures)]
-                }
-            })
-        }
-        if !spec.alarms.isEmpty {
-            let names = spec.alarms.map { "alarm:\($0)" }
-            checks.append(ScheduledCheck(name: "alarms", resultNames: names, timeoutThreshold: readFailures, timeout: interval,
-                                         throttled: throttledSinceNow([.cloudWatch]), throttledThreshold: throttledFailures) {
-                do {
-                    return try await alarmResults(spec.alarms)
-                } catch {
-                    return names.map { CheckResult(name: $0, passed: false, evidence: "could not read the alarms: \(error)", threshold: readFailures) }
-                }
-            })
-        }
-        if var http = spec.http {
-            var host: String?
-            (http.url, host) = traffic(d).probe(http.url, greenTargetGroup: d.plan.greenTargetGroupArn)
-            // A probe holds only its spec: the shared transport keeps the connection alive from tick to tick.
-            let probe = HTTPProbe(spec: http, hostHeader: host)
-            checks.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, spec.interval.seconds)) {
-                [await probe.check()]
-            })
-        }
-        if metrics, let metrics = metricChecks(d, readFailures: readFailures) { checks.append(metrics) }
-        return checks
-    }
-
-    /// Whether AWS has throttled any of `services` since this moment (a tick's start), asked when a check times out.
-    func throttledSinceNow(_ services: [AWSService]) -> @Sendable () -> Bool {
-        let since = Date().timeIntervalSince1970
-        let aws = self.aws
-        return { aws.throttled(services, since: since) }
-    }
-
-    /// The failures in a row a check whose reads AWS throttled takes to roll back: the ticks of about a minute, at
-    /// least `readFailures`.
-    static func throttledThreshold(_ interval: TimeSpan, readFailures: Int) -> Int {
-        max(readFailures, Int((60 / max(interval.seconds, 0.001)).rounded(.up)))
-    }
-
-    /// One result per configured alarm. moto ignores StateValue beside AlarmNames, so the state is judged here.
-    private func alarmResults(_ names: [String]) async throws -> [CheckResult] {
-        let alarms = try await aws.cloudWatch.describeAlarms(names: names)
-        return names.map { name in
-            guard let alarm = alarms.first(where: { $0.name == name }) else {
-                return CheckResult(name: "alarm:\(name)", passed: false, evidence: "alarm \(name) does not exist")
-            }
-            let reason = alarm.stateReason.map { ": \($0)" } ?? ""
-            return CheckResult(name: "alarm:\(name)", passed: alarm.state != "ALARM", evidence: "alarm \(name) is \(alarm.state)\(reason)")
-        }
     }
 }
 

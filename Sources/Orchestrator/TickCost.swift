@@ -9,7 +9,7 @@ import SwitchyardCore
 /// are coming or going, is read again only on a tick whose target health differs from what the last group read
 /// explained (a target came, went, or is not healthy), and at least once a minute (`groupRefresh`): in a steady bake a
 /// tick is one read fewer. The HTTP probe and hooks ask AWS nothing. This is the documented figure `plan` prints
-/// (docs/commands.md#plan); `AWSEffects.checks` makes exactly these reads, and the e2e request count
+/// (docs/commands.md#plan); `AWSEffects.checks` makes exactly these reads (each check kind says its own, Sources/Orchestrator/Checks/), and the e2e request count
 /// (e2e/test_requests.py) holds the two equal.
 public struct TickCost: Sendable, Equatable {
     public struct Read: Sendable, Equatable {
@@ -48,23 +48,9 @@ public struct TickCost: Sendable, Equatable {
         return read.calls * min(ticksPerMinute, Int((60 / refresh).rounded(.up)))
     }
 
+    /// The reads of one tick of every check kind the plan configures (`CheckKinds.registered`), in their order.
     public static func of(_ plan: ReleasePlan) -> TickCost {
-        let checks = plan.spec.checks
-        var reads = [
-            Read(service: "elasticloadbalancing", action: "DescribeTargetHealth", calls: 1, purpose: "green's target health"),
-            Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1,
-                 purpose: "green's instances and their lifecycle, when green's target health changed", refresh: groupRefresh),
-        ]
-        if !checks.alarms.isEmpty {
-            reads.append(Read(service: "monitoring", action: "DescribeAlarms", calls: batches(checks.alarms.count, of: CloudWatch.maxAlarmNamesPerCall),
-                              purpose: "the \(Spelling.count(checks.alarms.count, "alarm")) of checks.alarms"))
-        }
-        if !checks.metrics.isEmpty {
-            let queries = MetricBatch.plan(checks.metrics, values: MetricTemplate.Values(plan: plan)).queries.count
-            reads.append(Read(service: "monitoring", action: "GetMetricData", calls: batches(queries, of: CloudWatch.maxQueriesPerCall),
-                              purpose: "\(Spelling.count(queries, "query", plural: "queries")) of checks.metrics"))
-        }
-        return TickCost(reads: reads, interval: max(checks.interval.seconds, 0.001))
+        TickCost(reads: CheckKinds.registered.flatMap { $0.reads(plan) }, interval: max(plan.spec.checks.interval.seconds, 0.001))
     }
 
     static func batches(_ count: Int, of size: Int) -> Int { (count + size - 1) / size }

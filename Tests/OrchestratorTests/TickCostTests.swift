@@ -62,7 +62,7 @@ final class TickRecorder: HTTPTransport, @unchecked Sendable {
         let fake = TickRecorder()
         let clock = SystemClock()
         let effects = AWSEffects(aws: AWSClients(client: conformanceClient(fake)), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock)
-        let results = await CheckScheduler.run(effects.checks(d, targetHealth: true), clock: clock)
+        let results = await CheckScheduler.run(effects.checks(d), clock: clock)
         #expect(results.contains { $0.name == "target-health" } && results.filter { $0.name.hasPrefix("alarm:") }.count == 150)
         #expect(!results.contains { $0.evidence.contains("no answer") }, Comment(rawValue: "\(results.map(\.evidence).prefix(4))"))
         let cost = TickCost.of(d.plan)
@@ -97,7 +97,7 @@ final class ThrottlingAlarms: HTTPTransport, @unchecked Sendable {
         client.notice = { _ in }
         let effects = AWSEffects(aws: AWSClients(client: client),
                                  logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: SystemClock())
-        var checks = effects.checks(d, targetHealth: true)
+        var checks = effects.checks(d)
         // Long enough for the first throttled answer to arrive before the timeout on a loaded machine (0.5 s was not).
         for index in checks.indices { checks[index].timeout = 3 }
         let results = await CheckScheduler.run(checks, clock: SystemClock())
@@ -160,7 +160,7 @@ final class GreenTargets: HTTPTransport, @unchecked Sendable {
         let clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000))
         let effects = AWSEffects(aws: AWSClients(client: conformanceClient(fake)), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock)
         func tick() async -> CheckResult? {
-            await CheckScheduler.run(effects.checks(d, targetHealth: true), clock: SystemClock()).first { $0.name == "target-health" }
+            await CheckScheduler.run(effects.checks(d), clock: SystemClock()).first { $0.name == "target-health" }
         }
         func groupReads() -> Int { fake.calls["DescribeAutoScalingGroups"] ?? 0 }
 

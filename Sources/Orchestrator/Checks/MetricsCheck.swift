@@ -2,20 +2,39 @@ import AWS
 import Foundation
 import SwitchyardCore
 
+/// `checks.metrics`: CloudWatch metrics of green (and blue, for a comparison) judged against bounds, blue, or a rank
+/// test; every check, green's and blue's series, in one `GetMetricData` per 500 queries. Not before traffic: green
+/// has served nothing yet, and its target group's window may hold the errors of the fleet that stood in it before.
+struct MetricsCheck: CheckKind {
+    var section: String { "checks.metrics" }
+    var beforeTraffic: Bool { false }
+
+    func reads(_ plan: ReleasePlan) -> [TickCost.Read] {
+        let checks = plan.spec.checks.metrics
+        guard !checks.isEmpty else { return [] }
+        let queries = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: plan)).queries.count
+        return [TickCost.Read(service: "monitoring", action: "GetMetricData", calls: TickCost.batches(queries, of: CloudWatch.maxQueriesPerCall),
+                              purpose: "\(Spelling.count(queries, "query", plural: "queries")) of checks.metrics")]
+    }
+
+    func check(_ d: Deployment, _ tick: CheckTick) -> ScheduledCheck? {
+        tick.effects.metricChecks(d, tick)
+    }
+}
+
 extension AWSEffects {
     /// The `checks.metrics` of a tick as one scheduled check: one `GetMetricData` call for every check, green's and
     /// blue's series together, one result per metric check whose evidence is the verdict's line (green's, blue's, the bound).
     /// "Not enough data" passes here; the machine applies the check's `on_no_data` once the step's bake is over.
-    func metricChecks(_ d: Deployment, readFailures: Int) -> ScheduledCheck? {
+    func metricChecks(_ d: Deployment, _ tick: CheckTick) -> ScheduledCheck? {
         let checks = d.plan.spec.checks.metrics
         guard !checks.isEmpty else { return nil }
         let names = checks.map { "metric:\($0.name)" }
         let batch = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: d.plan))
         let end = clock.now()
         let start = Self.metricWindowStart(checks, end: end, liveAt: Self.stepLiveAt(d))
-        return ScheduledCheck(name: "metrics", resultNames: names, timeoutThreshold: readFailures, timeout: max(d.plan.spec.checks.interval.seconds, Self.awsReadFloor),
-                              throttled: throttledSinceNow([.cloudWatch]),
-                              throttledThreshold: Self.throttledThreshold(d.plan.spec.checks.interval, readFailures: readFailures)) { [aws] in
+        let readFailures = tick.readFailures
+        return tick.reading("metrics", resultNames: names, from: [.cloudWatch]) { [aws] in
             // The step went live less than a whole period ago: no period holds only its traffic yet.
             guard end.timeIntervalSince(start) >= 1 else {
                 return zip(batch.verdicts([:]), checks).map { verdict, check in

@@ -1,0 +1,27 @@
+import AWS
+import Foundation
+import SwitchyardCore
+
+/// `checks.max_unhealthy_targets`: green's InService instances healthy in its target group, always on. Before traffic
+/// the health gate reads it as an effect of its own (`observeTargetHealth`), so it runs only while green takes traffic.
+struct TargetHealthCheck: CheckKind {
+    var section: String { "checks.max_unhealthy_targets" }
+    var beforeTraffic: Bool { false }
+
+    func reads(_ plan: ReleasePlan) -> [TickCost.Read] {
+        [TickCost.Read(service: "elasticloadbalancing", action: "DescribeTargetHealth", calls: 1, purpose: "green's target health"),
+         TickCost.Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1,
+                       purpose: "green's instances and their lifecycle, when green's target health changed", refresh: TickCost.groupRefresh)]
+    }
+
+    func check(_ d: Deployment, _ tick: CheckTick) -> ScheduledCheck? {
+        let effects = tick.effects, readFailures = tick.readFailures
+        return tick.reading("target-health", from: [.autoScaling, .elasticLoadBalancing]) {
+            do {
+                return [try await effects.observeTargetHealth(d, reuse: true).check(maxUnhealthy: d.plan.spec.checks.maxUnhealthyTargets)]
+            } catch {
+                return [CheckResult(name: "target-health", passed: false, evidence: "could not read green's target health: \(error)", threshold: readFailures)]
+            }
+        }
+    }
+}
