@@ -445,6 +445,17 @@ def azure(azure_certificate, request):
         pytest.fail("\n".join(failures), pytrace=False)
 
 
+def pytest_collection_modifyitems(items):
+    """The longest tests first (`@pytest.mark.slow(seconds)`, longest first, the rest in file order): with
+    scripts/test's --maxschedchunk 1 each worker takes the next test when it is free, so no 30 s test starts last and
+    holds the run while the other workers idle."""
+    def seconds(item):
+        mark = item.get_closest_marker("slow")
+        return mark.args[0] if mark and mark.args else 0
+    items.sort(key=lambda item: -seconds(item))
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "world(**options): options for scripts/seed-world.py")
+    config.addinivalue_line("markers", "slow(seconds): a test that takes about that long; the longest run first")
     config.addinivalue_line("markers", "dataplane(**options): options for the e2e data plane (dataplane.DataPlane)")

@@ -189,6 +189,7 @@ def test_a_booting_instance_is_initial_and_a_group_with_no_healthy_target_fails_
     assert [r for r in result.records if r.routed > healthy_at and r.ami == world["new_ami"]]
 
 
+@pytest.mark.slow(11)
 @pytest.mark.world(deregistration_delay=2)
 @pytest.mark.dataplane(propagation=2.0)
 def test_a_rollback_that_waits_for_the_propagation_and_the_drain_fails_no_request(world, dataplane, validator):

@@ -75,6 +75,7 @@ def test_green_at_five_percent_errors_against_blues_tenth_of_a_percent_rolls_bac
 
 
 # A bake of a few periods more than min_samples: the last check of each step has its three points with room to spare.
+@pytest.mark.slow(19)
 @pytest.mark.world(bake="6s", interval="200ms")
 def test_green_like_blue_promotes_on_the_metrics_verdict(world, switchyard, aws, proxy):
     text = open(world["file"]).read().replace("  max_unhealthy_targets: 0\n", "  max_unhealthy_targets: 0\n" + FINE)
@@ -125,6 +126,7 @@ def test_plan_shows_the_metric_queries_with_the_dimensions_filled_in(world, swit
     assert "              blue: AWS/ApplicationELB HTTPCode_Target_5XX_Count Sum " + dimensions % (load_balancer, blue_tg.split(":targetgroup/")[1]) in out, out
 
 
+@pytest.mark.slow(19)
 @pytest.mark.world(bake="6s", interval="200ms")
 def test_metrics_judge_green_only_once_it_has_traffic(world, switchyard, aws):
     """docs/states.md: a step's checks judge that step's traffic, from its live time. Green's target group holds

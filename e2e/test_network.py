@@ -74,6 +74,7 @@ def test_ctrl_c_in_the_middle_of_a_request_stops_within_a_second_and_resume_fini
     assert proxy.forwarded_count("CreateAutoScalingGroup") == 1, "green was created twice"
 
 
+@pytest.mark.slow(12)
 @pytest.mark.world(bake="30s", interval="100ms", alarm="{service}-5xx")
 def test_a_rollback_outlasts_an_endpoint_that_disappears_and_status_shows_it_meanwhile(world, switchyard, aws, proxy):
     env = {"AWS_ENDPOINT_URL": proxy.url, **QUICK}
@@ -188,6 +189,7 @@ def test_ctrl_c_during_housekeeping_abandons_the_request_and_the_trail_says_wher
     assert shifted(aws, world, 100)(), "traffic stays on green"
 
 
+@pytest.mark.slow(11)
 @pytest.mark.world(bake="60s", interval="100ms")
 def test_rollback_taking_over_a_dead_runner_outlasts_an_outage(world, switchyard, aws, proxy):
     env = {"AWS_ENDPOINT_URL": proxy.url, **QUICK}

@@ -8,6 +8,7 @@ from credsources import NO_KEYS, Imds, Keys, assert_no_secret, aws_requests
 LIFETIME = 5
 
 
+@pytest.mark.slow(16)
 @pytest.mark.world(bake="5s", interval="1s")
 def test_keys_living_5_seconds_are_refreshed_through_a_15_second_release(world, switchyard, proxy, aws):
     def issue():

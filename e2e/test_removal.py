@@ -91,6 +91,7 @@ def test_a_kill_during_the_settle_then_the_takeover_waits_only_what_is_left_and_
     assert at(detached) - at(restored) < 3 + 1, "and only what was left of it, from the stored deadline"
 
 
+@pytest.mark.slow(14)
 @pytest.mark.world(bake="0s", interval="200ms", retention="0s", settle="3s")
 def test_gc_right_after_a_zero_retention_waits_the_settle_from_promotion_and_status_says_so(world, switchyard, aws):
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
@@ -120,6 +121,7 @@ def said(switchyard, deployment, pattern):
     return (status, show) if code == 0 and shown_code == 0 and all(found) else None
 
 
+@pytest.mark.slow(10)
 @pytest.mark.world(bake="30s", interval="200ms", settle="2s", deregistration_delay=4)
 @pytest.mark.dataplane(propagation=1.0)
 def test_status_and_show_say_when_a_step_is_live_and_how_many_targets_drain_until_when(world, switchyard, aws, dataplane):

@@ -221,6 +221,7 @@ def test_a_listener_that_cannot_be_tagged_fails_the_start_without_blocking_the_s
     assert code == 0, err
 
 
+@pytest.mark.slow(10)
 def test_processes_opening_a_new_state_file_at_once_all_succeed(binary, tmp_path):
     """Switching a new file to WAL answers SQLITE_BUSY at once (no busy handler) to a second process doing the same.
     The race is narrow: without the state store's retry, this test failed one run in three (and two `start`s at the

@@ -54,6 +54,7 @@ def green_groups(aws, world):
     return [name for name in aws.groups() if name.startswith(f"switchyard-{world['service']}-")]
 
 
+@pytest.mark.slow(12)
 @pytest.mark.world(route53=True, route53_ttl=TTL, bake="300ms", interval="100ms")
 def test_each_step_is_one_change_batch_waited_in_sync_and_each_bake_starts_a_ttl_later(world, switchyard, moto_url, proxy, aws):
     env = {"AWS_ENDPOINT_URL": proxy.url}

@@ -215,6 +215,7 @@ def test_bad_flags_and_token_files_are_refused_with_exit_2(switchyard, tmp_path)
 ARTIFACTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "artifacts")
 
 
+@pytest.mark.slow(10)
 @pytest.mark.world(settle="500ms", interval="100ms")
 def test_a_browser_shows_the_list_the_chart_and_a_release_going_on_live(world, switchyard, tmp_path):
     from cdp import Browser, chromium_path

@@ -48,11 +48,13 @@ def alarm_at_first_step_rolls_back(world, switchyard, aws, proxy, write_action):
     assert proxy.removal_guard.checked, "the guard saw the removal"
 
 
+@pytest.mark.slow(12)
 @pytest.mark.world(bake="30s", interval="100ms", alarm="{service}-5xx")
 def test_an_alarm_at_the_first_step_under_stale_reads_writes_the_listener_back_before_green_goes(world, switchyard, aws, proxy):
     alarm_at_first_step_rolls_back(world, switchyard, aws, proxy, "ModifyListener")
 
 
+@pytest.mark.slow(11)
 @pytest.mark.world(bake="30s", interval="100ms", alarm="{service}-5xx", rule=True)
 def test_an_alarm_at_the_first_step_under_stale_reads_writes_the_rule_back_before_green_goes(world, switchyard, aws, proxy):
     alarm_at_first_step_rolls_back(world, switchyard, aws, proxy, "ModifyRule")

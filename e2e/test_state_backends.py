@@ -50,6 +50,7 @@ def clone_history(path, count, now):
     return made, len(trail)
 
 
+@pytest.mark.slow(15)
 @on_every_backend
 def test_history_at_volume_after_a_state_copy(world, switchyard, state, binary, tmp_path):
     # One real release into a state file, cloned into a few hundred, then moved to the test's backend with `state copy`.
@@ -59,12 +60,12 @@ def test_history_at_volume_after_a_state_copy(world, switchyard, state, binary, 
     assert proc.returncode == 0, proc.stderr
     real = re.match(r"deployment (\S+) started", proc.stderr).group(1)
     now = datetime.datetime.now(datetime.timezone.utc).timestamp()
-    # 300 clones in a state file; 100 in DynamoDB, where moto copies its whole table in every transaction, so a copy's
-    # time grows with the square of the count (2 min for 300, 33 s for 160). Enough for three pages and a window of
+    # 300 clones in a state file; 60 in DynamoDB, where moto copies its whole table in every transaction, so a copy's
+    # time grows with the square of the count (2 min for 300, 35 s for 100). Enough for three pages and a window of
     # the filters below either way; bench/history measures DynamoDB at 10,000.
-    clones = 300 if state.backend == "sqlite" else 100
-    page = clones // 10 + 10            # 40 or 20 a page; page 3 is still whole
-    first, last = clones // 6, clones // 3   # the --since/--until window: the 50th to 100th, or 16th to 33rd, clone
+    clones = 300 if state.backend == "sqlite" else 60
+    page = clones // 10 + 10            # 40 or 16 a page; page 3 is still whole
+    first, last = clones // 10, clones // 2   # the --since/--until window: the 30th to 150th, or 6th to 30th, clone
     made, trail = clone_history(seed, clones, now)
     target = state.url()
     proc = subprocess.run([binary, "state", "copy", f"sqlite://{seed}", target], capture_output=True, text=True, timeout=300,

@@ -14,6 +14,7 @@ def params():
         yield pytest.param(scenario, marks=marks, id=scenario.run.__name__)
 
 
+@pytest.mark.slow(18)
 @pytest.mark.parametrize("scenario", params())
 def test_no_request_fails_but_greens_own(scenario, world, switchyard, dataplane, validator, aws):
     run = Run(scenario.name, world, switchyard, dataplane, validator, aws)
