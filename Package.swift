@@ -15,15 +15,15 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         // The deployment state machine, the deployment file and the step plan. No I/O, no clock.
         .target(name: "SwitchyardCore", dependencies: [.product(name: "Yams", package: "Yams")]),
-        // AWS Signature Version 4: a pure function of request, credentials and date.
-        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // AWS Signature Version 4: a pure function of request, credentials and date; with the SHA-256, HMAC and SHA-1 it
+        // needs (Digest.swift), not swift-crypto's BoringSSL build.
+        .target(name: "SigV4"),
         // libcurl, used directly: the one HTTP client of the product. Its headers at build time (Debian
         // libcurl4-openssl-dev); the library itself loaded on the first HTTP transport (Sources/CCurl/include/shim.h).
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
@@ -32,8 +32,6 @@ let package = Package(
         // The only place that knows AWS wire formats.
         .target(name: "AWS", dependencies: [
             "SigV4", "HTTP",
-            // SHA-1 names the SSO token cache file, as the AWS CLI does.
-            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The state store protocol and the value types every store shares; no database of its own.
@@ -52,7 +50,7 @@ let package = Package(
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
         .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardCore", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "Dashboard",
+            "SwitchyardCore", "SigV4", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testing, plugins: ["GitRevision"]),

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// AWS credentials. Printing them never shows the secret or the session token.
@@ -61,7 +60,7 @@ public struct SigV4Signer: Sendable {
             Self.canonicalQuery(r.query),
             headers.map { "\($0.name):\($0.value)\n" }.joined(),
             headers.map(\.name).joined(separator: ";"),
-            Self.hex(SHA256.hash(data: r.body)),
+            Digest.hex(Digest.sha256(r.body)),
         ].joined(separator: "\n")
     }
 
@@ -135,7 +134,7 @@ public struct SigV4Signer: Sendable {
             "AWS4-HMAC-SHA256",
             Self.timestamp(date),
             scope(date),
-            Self.hex(SHA256.hash(data: Array(canonical.utf8))),
+            Digest.hex(Digest.sha256(Array(canonical.utf8))),
         ].joined(separator: "\n")
     }
 
@@ -146,18 +145,17 @@ public struct SigV4Signer: Sendable {
     // MARK: Stage 3: the signing key and the signature
 
     public func signingKey(date: Date) -> [UInt8] {
-        var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
+        var key = Array("AWS4\(credentials.secretAccessKey)".utf8)
         for part in [Self.day(date), region, service, "aws4_request"] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+            key = Digest.hmacSHA256(key: key, message: Array(part.utf8))
         }
-        return key.withUnsafeBytes { Array($0) }
+        return key
     }
 
     public func authorization(_ r: SigV4Request, date: Date) -> String {
-        let key = SymmetricKey(data: signingKey(date: date))
-        let signature = HMAC<SHA256>.authenticationCode(for: Array(stringToSign(r, date: date).utf8), using: key)
+        let signature = Digest.hmacSHA256(key: signingKey(date: date), message: Array(stringToSign(r, date: date).utf8))
         let signed = canonicalHeaders(r).map(\.name).joined(separator: ";")
-        return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope(date)), SignedHeaders=\(signed), Signature=\(Self.hex(signature))"
+        return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope(date)), SignedHeaders=\(signed), Signature=\(Digest.hex(signature))"
     }
 
     /// The request with `X-Amz-Date`, `X-Amz-Security-Token` (when there is a session token) and `Authorization` added.
@@ -174,12 +172,8 @@ public struct SigV4Signer: Sendable {
 
     // MARK: Formats
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
-    }
-
     /// The hex SHA-256 of some bytes, as AWS uses it for payload hashes.
-    public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+    public static func sha256Hex(_ bytes: [UInt8]) -> String { Digest.hex(Digest.sha256(bytes)) }
 
     private static func utcFormatter(_ format: String) -> DateFormatter {
         let formatter = DateFormatter()

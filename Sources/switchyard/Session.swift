@@ -1,6 +1,6 @@
-import Crypto
 import Foundation
 import Logging
+import SigV4
 import SwitchyardCore
 
 /// What every command needs from the process. This file: logging, who is acting, ids and the deployment file; the
@@ -65,7 +65,7 @@ enum Session {
             throw UsageError("the deployment file \(path) is not UTF-8 text")
         }
         let spec = try DeploymentFile.parse(text, path: path)
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = Digest.hex(Digest.sha256(Array(data)))
         return (spec, digest)
     }
 

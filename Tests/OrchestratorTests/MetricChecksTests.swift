@@ -57,13 +57,13 @@ final class MetricsRecorder: HTTPTransport, @unchecked Sendable {
         d.weightsConfirmedAt = live.addingTimeInterval(-15)
         d.bakeStartedAt = live
         let effects = AWSEffects(aws: fake.clients(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock)
-        _ = await try #require(effects.metricChecks(d, CheckTick(effects: effects, interval: d.plan.spec.checks.interval))).run()
+        _ = try await #require(effects.metricChecks(d, CheckTick(effects: effects, interval: d.plan.spec.checks.interval))).run()
         let start = try #require(fake.starts.first)
         #expect(start >= live, "StartTime \(start) is before the step was live at \(live)")
         #expect(start == Date(timeIntervalSince1970: 1_800_000_060))
         // Less than a whole period after the live time, nothing is asked: no period holds only the step's traffic.
         let soon = AWSEffects(aws: fake.clients(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: early)
-        let results = await try #require(soon.metricChecks(d, CheckTick(effects: soon, interval: d.plan.spec.checks.interval))).run()
+        let results = try await #require(soon.metricChecks(d, CheckTick(effects: soon, interval: d.plan.spec.checks.interval))).run()
         #expect(fake.starts.count == 1)
         #expect(results.map(\.passed) == [true] && results.first?.onNoData == .pause, "\(results)")
     }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import SigV4
 
@@ -36,8 +35,7 @@ public struct SSOCredentials: CredentialProvider {
 
     /// The cache file: the SHA-1 hex of the session name, or of the start URL for legacy profiles (botocore's SSOTokenLoader).
     public var tokenCachePath: String {
-        let digest = Insecure.SHA1.hash(data: Array((sessionName ?? startURL).utf8))
-        return cacheDirectory + "/" + digest.map { String(format: "%02x", $0) }.joined() + ".json"
+        cacheDirectory + "/" + Digest.hex(Digest.sha1(Array((sessionName ?? startURL).utf8))) + ".json"
     }
 
     private var login: String { "run `aws sso login --profile \(profileName)`" }
