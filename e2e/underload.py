@@ -5,9 +5,12 @@ Report: requests sent, the rate achieved, failed requests by cause, each step's 
 problems found (any failed request but those green itself fails, a step not live for its bake, a probe trusted
 before the test route was live, a fleet removed while draining, a command that ended before its drain, ...).
 
-SWITCHYARD_E2E_SETTLE (default 3500ms) is written as traffic.settle into every deployment file; `none` leaves the key
-out, to run the scenarios against a binary that predates it (they fail there: that is what they are for).
-SWITCHYARD_E2E_LOAD_RATE (default 300) is the load in requests per second."""
+SWITCHYARD_E2E_PROPAGATION (default 2 s) is the load balancer's delay; SWITCHYARD_E2E_SETTLE (default 2500ms: the
+propagation and half a second) is written as traffic.settle into every deployment file; `none` leaves the key out, to
+run the scenarios against a binary that predates it (they fail there: that is what they are for).
+SWITCHYARD_E2E_LOAD_RATE (default 150) is the load in requests per second. The e2e suite runs the defaults, which are
+what one 2-core CI run can afford beside the rest of the suite (at 300/s and 3 s the twelve scenarios took a core
+for four minutes); bench/under-load runs 3 s, 3500ms and 400/s."""
 import json
 import os
 import re
@@ -19,9 +22,9 @@ from dataclasses import dataclass, field
 from dataplane import Load
 from dp_moto import forwarded
 
-PROPAGATION = 3.0
-SETTLE = os.environ.get("SWITCHYARD_E2E_SETTLE", "3500ms")  # covers PROPAGATION, counted from the binary's read-back
-RATE = float(os.environ.get("SWITCHYARD_E2E_LOAD_RATE", "300"))
+PROPAGATION = float(os.environ.get("SWITCHYARD_E2E_PROPAGATION", "2.0"))
+SETTLE = os.environ.get("SWITCHYARD_E2E_SETTLE", "2500ms")  # covers PROPAGATION, counted from the binary's read-back
+RATE = float(os.environ.get("SWITCHYARD_E2E_LOAD_RATE", "150"))
 BAKE = 1.0
 HARNESS_CAUSES = {"connect", "timeout"}   # the load generator got no answer from the data plane itself
 LISTENER_WRITES = {"ModifyListener", "ModifyRule", "CreateRule", "DeleteRule", "SetRulePriorities"}
@@ -31,7 +34,7 @@ def world(**options):
     """seed-world options of a scenario: short bakes, a 2 s deregistration delay, traffic.settle unless `none`."""
     # checks.interval 500ms: each target-health read passes the checking proxy and the data plane, and a read slower
     # than the interval counts as a failed check. The probe goes through the data plane's load balancer, which serves
-    # 300 requests/s in Python beside the rest of the suite: it gets nearly the whole interval (the seed's 150ms failed a
+    # RATE requests/s in Python beside the rest of the suite: it gets nearly the whole interval (the seed's 150ms failed a
     # healthy green twice in a row in a CI run); a probe's timeout must be shorter than the interval.
     base = {"bake": f"{BAKE:g}s", "interval": "500ms", "deregistration_delay": 2, "healthy_timeout": "30s",
             "probe_timeout": "450ms"}
