@@ -235,6 +235,20 @@ def validator(moto_url, request):
     yield from checked_proxy(moto_url, request)
 
 
+_seeder = []
+
+
+def seeder():
+    """scripts/seed-world.py as a module, loaded once per worker."""
+    if not _seeder:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("seed_world", SEED)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _seeder.append(module)
+    return _seeder[0]
+
+
 @pytest.fixture
 def world(moto_url, tmp_path, request):
     """A fresh world for a new service name, with its deployment file. Options via @pytest.mark.world(...);
@@ -252,7 +266,7 @@ def world(moto_url, tmp_path, request):
         if key in options:
             options[key] = request.getfixturevalue("receiver").base + options[key]
     service = f"e2e{next(_names)}-{os.getpid() % 10000}"
-    args = [sys.executable, SEED, "--endpoint", moto_url, "--service", service, "--out", str(tmp_path / f"{service}.yaml")]
+    args = ["--endpoint", moto_url, "--service", service, "--out", str(tmp_path / f"{service}.yaml")]
     for key, value in options.items():
         if value is True:
             args.append(f"--{key.replace('_', '-')}")
@@ -260,7 +274,10 @@ def world(moto_url, tmp_path, request):
         values = value if isinstance(value, list) else [value]
         for v in values:
             args += [f"--{key.replace('_', '-')}", str(v)]
-    data = json.loads(subprocess.check_output(args))
+    # In this process, not as `python3 scripts/seed-world.py`: a process of its own spent 0.6 s of CPU importing boto3
+    # and making its clients, for each of some 330 worlds a run (a sixth of the suite's CPU on a 2-core CI machine).
+    # A round trip through JSON, so a test gets what the command prints and nothing it could share with another.
+    data = json.loads(json.dumps(seeder().seed_world(args)))
     data["db"] = str(tmp_path / "state.db")
     data["lb_port"] = lb_port
     return data

@@ -82,3 +82,22 @@ def test_a_blue_kept_for_rollback_is_not_retired_when_its_retention_tag_reads_st
     blue_tg, green_tg = world["target_group_arns"]
     assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
     assert proxy.forwarded_count("CreateAutoScalingGroup") == 1, "only the first start made a green"
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_a_claim_whose_tag_never_reads_back_takes_it_back_and_changes_nothing(world, switchyard, aws, proxy):
+    # Tag reads stale for 4 s after each write, the claim's settle 1 s: the claim never sees its own key, so it cannot
+    # know that no rival's is there too. It must take its key back and stop before anything is made or moved.
+    proxy.stale_reads(4.0, kinds=["tags"])
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"],
+                              env={"AWS_ENDPOINT_URL": proxy.url, "SWITCHYARD_TAG_SETTLE": "1s"})
+    assert code == 4, err
+    assert "did not read back within 1s (SWITCHYARD_TAG_SETTLE): the tag was taken back and nothing else was made" in err
+    assert proxy.stale.answered, "no tag read was answered stale: the test did not test much"
+    actions = [r.action for r in proxy.forwarded()]
+    assert actions.count("RemoveTags") == 1 and actions.index("RemoveTags") > actions.index("AddTags"), actions
+    made = {"CreateLaunchTemplateVersion", "CreateAutoScalingGroup", "ModifyListener", "ModifyRule", "UpdateAutoScalingGroup"}
+    assert not made & set(actions), actions
+    blue_tg, green_tg = world["target_group_arns"]
+    assert aws.weights(world["listener_arn"]) == {blue_tg: 100, green_tg: 0}
+    assert listener_tag(aws, world) is None, "the claim's key stayed on the listener"

@@ -20,10 +20,17 @@ ARM_AMI = "ami-0e9271c829888680e"  # arm64
 THIRD_AMI = "ami-760aaa0f"     # x86_64, a third release for --pair
 
 
+_clients = {}
+
+
 def client(kind, endpoint, region):
-    return boto3.client(kind, endpoint_url=endpoint, region_name=region,
-                        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-                        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
+    """One boto3 client per service, endpoint, region and key: the e2e suite seeds a few hundred worlds in one process
+    (conftest calls seed_world below), and a client costs tens of milliseconds to make."""
+    key = (kind, endpoint, region, os.environ.get("AWS_ACCESS_KEY_ID", "testing"), os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
+    if key not in _clients:
+        _clients[key] = boto3.client(kind, endpoint_url=endpoint, region_name=region, aws_access_key_id=key[3],
+                                     aws_secret_access_key=key[4])
+    return _clients[key]
 
 
 def step_lines(step, bake):
@@ -228,7 +235,8 @@ def seed_route53(world, endpoint, region, ttl, record_type="CNAME"):
             f"      - set_identifier: green\n        target: {targets[1]}\n        target_group: {groups[1]}\n")
 
 
-def main():
+def seed_world(argv):
+    """The world the command line `argv` asks for, seeded; its description (what main prints)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", required=True, help="emulator URL, e.g. http://127.0.0.1:5000")
     parser.add_argument("--service", default="demo")
@@ -272,7 +280,7 @@ def main():
                         help="deregistration_delay.timeout_seconds of both target groups (AWS's default is 300)")
     parser.add_argument("--template", help="a deployment file whose listener and target-group ARNs are replaced by "
                                            "the seeded ones (instead of the generated file)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not args.endpoint.startswith(("http://127.", "http://localhost")):
         sys.exit("seed-world: refusing to seed anything but a local emulator")
     world = seed(args.service, args.endpoint, args.region, args.desired, rule=args.rule, sticky=args.sticky,
@@ -326,7 +334,11 @@ def main():
         with open(args.out, "w") as f:
             f.write(text + notify)
         world["file"] = args.out
-    print(json.dumps(world, indent=2))
+    return world
+
+
+def main():
+    print(json.dumps(seed_world(sys.argv[1:]), indent=2))
 
 
 if __name__ == "__main__":
