@@ -60,7 +60,7 @@ public struct SigV4Signer: Sendable {
             Self.canonicalQuery(r.query),
             headers.map { "\($0.name):\($0.value)\n" }.joined(),
             headers.map(\.name).joined(separator: ";"),
-            Digest.hex(Digest.sha256(r.body)),
+            Self.sha256Hex(r.body),
         ].joined(separator: "\n")
     }
 
@@ -134,7 +134,7 @@ public struct SigV4Signer: Sendable {
             "AWS4-HMAC-SHA256",
             Self.timestamp(date),
             scope(date),
-            Digest.hex(Digest.sha256(Array(canonical.utf8))),
+            Self.sha256Hex(Array(canonical.utf8)),
         ].joined(separator: "\n")
     }
 

@@ -65,7 +65,7 @@ enum Session {
             throw UsageError("the deployment file \(path) is not UTF-8 text")
         }
         let spec = try DeploymentFile.parse(text, path: path)
-        let digest = Digest.hex(Digest.sha256(Array(data)))
+        let digest = SigV4Signer.sha256Hex(Array(data))
         return (spec, digest)
     }
 
