@@ -76,16 +76,19 @@ final class LiveView: @unchecked Sendable {
     }
 
     private func redraw() {
-        let text: String = lock.withLock {
-            guard !stopped, let d = deployment else { return "" }
+        // Written under the lock, as printAbove does: the ticker and the runner's updates redraw from two threads, and
+        // a frame counts the rows of the frame before it. Written after the lock, the second frame could reach the
+        // terminal first — moving up over rows the panel never drew — and the first then land below it: two panels
+        // on screen (seen once in a fresh-clone CI run, e2e/test_terminal.py at 60 columns).
+        lock.withLock {
+            guard !stopped, let d = deployment else { return }
             let lines = Self.panel(d, events: events, now: Date(), columns: columns)
             // Up to the panel's first row, everything below it erased (a shorter panel, or rows a resize rewrapped).
             var out = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
             for line in lines { out += line + "\n" }
             drawnLines = lines.count
-            return out
+            FileHandle.standardError.write(Data(out.utf8))
         }
-        if !text.isEmpty { FileHandle.standardError.write(Data(text.utf8)) }
     }
 
     /// Writes `text` where the panel is, then the panel below it: the text scrolls up with the rest and the redraws
