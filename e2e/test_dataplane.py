@@ -215,8 +215,9 @@ def test_a_rollback_that_waits_for_the_propagation_and_the_drain_fails_no_reques
     assert not [e for e in view["events"] if e["kind"] in ("early-termination", "deleted-while-draining")]
     steps = result.steps(view, world["new_ami"])
     shares = [s["green_share"] for s in steps]
-    # Back on blue, green answers nothing but, at most, the one request routed in the instant of the change: the
-    # balancer stamps the change and the routing in different processes (a fresh-clone run on a loaded machine saw 1
-    # of ~1,100, share 0.0009).
+    # Before the split and back on blue, green answers nothing but, at most, the one request routed in the instant
+    # of each change: the balancer stamps the change and the routing in different processes (fresh-clone runs on a
+    # loaded machine saw 1 of ~1,100 after the change back, share 0.0009, and 1 of 607 before the split, 0.0016).
+    green_before = round(shares[0] * steps[0]["requests"])
     green_after = round(shares[2] * steps[2]["requests"])
-    assert shares[0] == 0 and 0.35 < shares[1] < 0.65 and green_after <= 1, (shares, green_after)
+    assert green_before <= 1 and 0.35 < shares[1] < 0.65 and green_after <= 1, (shares, green_before, green_after)
