@@ -43,14 +43,22 @@ let package = Package(
         .target(name: "DynamoStateStore", dependencies: ["StateStore", "AWS", "SwitchyardCore"], swiftSettings: testing),
         // HTTP health probes and the other checks a step runs.
         .target(name: "Probes", dependencies: ["SwitchyardCore", "HTTP"]),
+        // The reconcile loop, hooks, housekeeping and the seams a cloud implements (`EffectPerformer`,
+        // `TrafficRouter`): provider-neutral, so it does not link the AWS module.
         .target(name: "Orchestrator", dependencies: [
-            "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
+            "SwitchyardCore", "StateStore", "Probes", "HTTP",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: testing),
+        // The AWS provider: planning from what AWS shows, the effects against Auto Scaling, EC2 and ELB, the ALB and
+        // Route 53 traffic backends, the fence and the check kinds. The only target besides the CLI that imports AWS.
+        .target(name: "AWSProvider", dependencies: [
+            "Orchestrator", "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testing),
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
         .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardCore", "SigV4", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "Dashboard",
+            "SwitchyardCore", "SigV4", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "AWSProvider", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testing, plugins: ["GitRevision"]),
@@ -64,6 +72,6 @@ let package = Package(
         .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SQLiteStateStore", "SwitchyardCore", "DynamoStateStore", "AWS",
                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "StateStore", "SQLiteStateStore", "SwitchyardCore"]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "SwitchyardCore", "AWS", "StateStore", "SQLiteStateStore"]),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "AWSProvider", "SwitchyardCore", "AWS", "StateStore", "SQLiteStateStore"]),
     ]
 )

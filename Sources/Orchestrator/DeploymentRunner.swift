@@ -125,7 +125,7 @@ extension DeploymentRunner: ReconcileInput {
             throw fenced
         } catch {
             logger.warning("effect failed", metadata: ["deployment.id": "\(d.id)", "effect": "\(effect.title)", "error": "\(error)"])
-            if Unreachable.isUnreachable(error) { return .effectUnreachable(effect, message: String(describing: error)) }
+            if effects.isUnreachable(error) { return .effectUnreachable(effect, message: String(describing: error)) }
             return .effectFailed(effect, message: String(describing: error))
         }
     }
@@ -150,18 +150,21 @@ public struct FencedOut: Error, Sendable, CustomStringConvertible {
     public var deploymentId: String
     public var resource: String
     public var owner: String?
+    /// The mark on the resource that says who holds it, for the message: "its switchyard:deployment:ID tag".
+    public var mark: String
     /// What this deployment had made that stays (its record's state, green), so the message is true.
     public var standing: String?
 
-    public init(deploymentId: String, resource: String, owner: String?, standing: String? = nil) {
+    public init(deploymentId: String, resource: String, owner: String?, mark: String, standing: String? = nil) {
         self.deploymentId = deploymentId
+        self.mark = mark
         self.resource = resource
         self.owner = owner
         self.standing = standing
     }
 
     public var description: String {
-        let who = owner.map { "is tagged for deployment \($0)" } ?? "no longer carries its \(ListenerGuard.key(for: deploymentId)) tag"
+        let who = owner.map { "is tagged for deployment \($0)" } ?? "no longer carries its \(mark) tag"
         guard let standing else {
             return "\(resource) \(who), so deployment \(deploymentId) stopped here without changing AWS or its record"
         }

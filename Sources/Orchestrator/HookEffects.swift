@@ -1,7 +1,7 @@
 import Foundation
 import SwitchyardCore
 
-/// Runs `runHook` effects as processes and hands every other effect to `inner` (AWS).
+/// Runs `runHook` effects as processes and hands every other effect to `inner` (the cloud's performer).
 ///
 /// A hook's environment is the user's own (`base`, the environment Switchyard was started with) plus the
 /// `SWITCHYARD_*` variables of the release: never the credentials Switchyard resolved for itself from profiles, SSO
@@ -20,6 +20,9 @@ public struct HookEffects: EffectPerformer {
         self.base = base
         self.stop = stop
     }
+
+    /// A hook reports its own failure as an event; every error thrown here is the inner performer's to judge.
+    public func isUnreachable(_ error: Error) -> Bool { inner.isUnreachable(error) }
 
     public func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
         guard case .runHook(let ref) = effect else { return try await inner.perform(effect, for: d) }

@@ -1,6 +1,7 @@
-import AWS
-import DynamoStateStore
 import ArgumentParser
+import AWS
+import AWSProvider
+import DynamoStateStore
 import Foundation
 import Orchestrator
 import StateStore

@@ -1,4 +1,5 @@
 import AWS
+import AWSProvider
 import Foundation
 import Logging
 import Orchestrator

@@ -1,7 +1,8 @@
 import ArgumentParser
 import AWS
-import Orchestrator
+import AWSProvider
 import Foundation
+import Orchestrator
 import StateStore
 import SwitchyardCore
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AWSProvider
 import Foundation
 import Orchestrator
 import StateStore

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import AWSProvider
 @testable import Orchestrator
 
 /// Messages that count things say `1 instance`, never `1 instances`.

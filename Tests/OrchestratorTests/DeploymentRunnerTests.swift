@@ -111,6 +111,21 @@ import Testing
         #expect(reason.contains("switchyard rollback \(d.id)"))
     }
 
+    /// The loop knows no cloud: the performer says which of its failures are worth trying again. The same effect
+    /// refused (above) ends the rollback failed; out of reach by this performer's word, it is tried again and the
+    /// rollback ends.
+    @Test func aFailureThePerformerCallsOutOfReachIsTriedAgainDuringARollback() async throws {
+        let store = try Fixtures.store()
+        let world = FakeWorld(store: store)
+        world.failingCheckAfter = 2
+        world.outOfReachOnce = .restoreBlue
+        let d = try started(store, Fixtures.deployment())
+        let final = try await runner(store, world, TestClock(Fixtures.start)).run(d)
+        #expect(final.state == .rolledBack)
+        #expect(world.effects.filter { $0 == .restoreBlue }.count == 2)
+        #expect(try store.events(deploymentId: d.id).contains { $0.message.contains("no answer within the deadline") })
+    }
+
     @Test func resumedRunFinishesTheBakeInsteadOfRestartingIt() async throws {
         let store = try Fixtures.store()
         let world = FakeWorld(store: store)

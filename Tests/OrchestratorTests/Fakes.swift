@@ -25,6 +25,8 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
     private var _storedStates: [DeploymentState] = []
     var failingCheckAfter: Int?
     var failingEffect: Effect?
+    /// Thrown once, the first time this effect comes, as an error this world calls out of reach.
+    var outOfReachOnce: Effect?
     var unhealthyUntilObservation = 0
     /// Called as each effect starts, outside the lock: lets a test act as another process at that moment.
     var onEffect: (@Sendable (Effect) -> Void)?
@@ -38,6 +40,12 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
     /// The state stored in the state file at the moment each effect started.
     var storedStates: [DeploymentState] { lock.withLock { _storedStates } }
 
+    /// Only this world's own out-of-reach error is worth trying again: the runner must ask the performer, not guess.
+    func isUnreachable(_ error: Error) -> Bool {
+        if case FakeError.outOfReach = error { return true }
+        return false
+    }
+
     func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
         let stored = try store?.deployment(id: d.id)
         onEffect?(effect)
@@ -45,6 +53,10 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             _effects.append(effect)
             if let stored { _storedStates.append(stored.state) }
             if effect == failingEffect { throw FakeError.refused(effect.title) }
+            if effect == outOfReachOnce {
+                outOfReachOnce = nil
+                throw FakeError.outOfReach(effect.title)
+            }
             switch effect {
             case .begin: return .begun
             case .retireGroup(let name): return .groupRetired(name)
@@ -83,9 +95,11 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
 
 enum FakeError: Error, CustomStringConvertible {
     case refused(String)
+    case outOfReach(String)
     var description: String {
         switch self {
         case .refused(let what): return "AccessDenied: \(what) refused"
+        case .outOfReach(let what): return "\(what): no answer within the deadline"
         }
     }
 }

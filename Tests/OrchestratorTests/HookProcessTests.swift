@@ -129,6 +129,8 @@ final class RecordingRunner: HookRunning, @unchecked Sendable {
 
 /// An AWS side that must not be asked anything.
 struct Unused: EffectPerformer {
+    func isUnreachable(_ error: Error) -> Bool { false }
+
     func perform(_ effect: Effect, for deployment: Deployment) async throws -> Event {
         Issue.record("AWS asked for \(effect)")
         return .effectFailed(effect, message: "unused")

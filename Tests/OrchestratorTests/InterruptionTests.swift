@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import Logging
+import AWSProvider
 import Orchestrator
 import StateStore
 import SwitchyardCore
@@ -12,6 +13,8 @@ struct SilentWorld: EffectPerformer {
     let inner: FakeWorld
     let silent: String
     let reached: @Sendable () -> Void
+
+    func isUnreachable(_ error: Error) -> Bool { inner.isUnreachable(error) }
 
     func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
         if effect.kind == silent {

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import AWSProvider
 import Orchestrator
 import StateStore
 import SwitchyardCore

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+@testable import AWSProvider
 @testable import Orchestrator
 import SwitchyardCore
 import Logging

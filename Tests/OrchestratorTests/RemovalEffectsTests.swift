@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import Logging
+@testable import AWSProvider
 @testable import Orchestrator
 import StateStore
 import SwitchyardCore
@@ -203,6 +204,8 @@ struct FakeRestore: EffectPerformer {
     let blue: String
     let green: String
 
+    func isUnreachable(_ error: Error) -> Bool { inner.isUnreachable(error) }
+
     func perform(_ effect: Effect, for deployment: Deployment) async throws -> Event {
         switch effect {
         case .restoreBlue, .observeBlue, .restoreBlueFleet:
@@ -220,6 +223,8 @@ struct Dying: EffectPerformer {
     let inner: EffectPerformer
     let kind: String
     var afterCall = false
+
+    func isUnreachable(_ error: Error) -> Bool { inner.isUnreachable(error) }
 
     func perform(_ effect: Effect, for deployment: Deployment) async throws -> Event {
         if effect.kind == kind, !afterCall { throw CancellationError() }
@@ -416,6 +421,8 @@ struct Hanging: EffectPerformer {
     let inner: EffectPerformer
     let kind: String
     let reached: @Sendable () -> Void
+
+    func isUnreachable(_ error: Error) -> Bool { inner.isUnreachable(error) }
 
     func perform(_ effect: Effect, for deployment: Deployment) async throws -> Event {
         guard effect.kind == kind else { return try await inner.perform(effect, for: deployment) }

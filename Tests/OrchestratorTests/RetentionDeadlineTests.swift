@@ -1,6 +1,7 @@
 @testable import AWS
 import Foundation
 import Logging
+@testable import AWSProvider
 @testable import Orchestrator
 import SwitchyardCore
 import Testing

@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import Logging
+@testable import AWSProvider
 @testable import Orchestrator
 import SwitchyardCore
 import Testing

@@ -2,6 +2,7 @@ import AWS
 import Foundation
 import Logging
 import Testing
+@testable import AWSProvider
 @testable import Orchestrator
 import SwitchyardCore
 

@@ -211,7 +211,7 @@ public struct ForwardWeights: Sendable, Equatable {
     public var live: [String] { percent.filter { $0.value > 0 }.map(\.key).sorted() }
 
     /// `a=90%, b=10%`, sorted by ARN.
-    static func text(_ percent: [String: Int]) -> String {
+    package static func text(_ percent: [String: Int]) -> String {
         percent.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)%" }.joined(separator: ", ")
     }
 }

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// The second guard, in AWS: while a release runs, every listener and rule it shifts carries the tag

@@ -1,4 +1,5 @@
 import Foundation
+import Orchestrator
 import Probes
 import SwitchyardCore
 

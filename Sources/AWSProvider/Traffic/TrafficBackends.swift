@@ -1,4 +1,5 @@
 import AWS
+import Orchestrator
 import SwitchyardCore
 
 /// The traffic backends, by the kind the file's `traffic:` section chose (`DeploymentSpec.Traffic.kind`): one line

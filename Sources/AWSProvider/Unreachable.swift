@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 
 /// Which failures mean only that AWS could not be reached for now, so the work is worth trying again later: no answer
 /// within the call's deadline, throttling or a 5xx past the call's retries, a group busy past its limit, a deleted

@@ -1,4 +1,5 @@
 import AWS
+import Orchestrator
 import SwitchyardCore
 
 /// A listener default action or rule that forwards to one of a service's target groups, as found on its load balancer.

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// Why a launch-template version `gc` would delete stays: still used, not this deployment's, or the default.

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// `checks.alarms`: each named CloudWatch alarm not in ALARM, every alarm in one `DescribeAlarms` per 100. Runs before

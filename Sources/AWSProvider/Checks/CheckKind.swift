@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// One kind of check green is judged by at each tick: target health, alarms, the HTTP probe, metrics. A kind is one

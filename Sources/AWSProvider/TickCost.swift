@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// What a release asks AWS while a step bakes: one check tick every `checks.interval`, each tick the reads below and
@@ -9,7 +10,7 @@ import SwitchyardCore
 /// are coming or going, is read again only on a tick whose target health differs from what the last group read
 /// explained (a target came, went, or is not healthy), and at least once a minute (`groupRefresh`): in a steady bake a
 /// tick is one read fewer. The HTTP probe and hooks ask AWS nothing. This is the documented figure `plan` prints
-/// (docs/commands.md#plan); `AWSEffects.checks` makes exactly these reads (each check kind says its own, Sources/Orchestrator/Checks/), and the e2e request count
+/// (docs/commands.md#plan); `AWSEffects.checks` makes exactly these reads (each check kind says its own, Sources/AWSProvider/Checks/), and the e2e request count
 /// (e2e/test_requests.py) holds the two equal.
 public struct TickCost: Sendable, Equatable {
     public struct Read: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// `checks.metrics`: CloudWatch metrics of green (and blue, for a comparison) judged against bounds, blue, or a rank

@@ -1,4 +1,5 @@
 import AWS
+import Orchestrator
 import SwitchyardCore
 
 /// The test route of `checks.http.test_route` on an ALB, as CodeDeploy does it for ECS: a listener rule at the lowest

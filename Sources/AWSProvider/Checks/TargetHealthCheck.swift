@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// `checks.max_unhealthy_targets`: green's InService instances healthy in its target group, always on. Before traffic

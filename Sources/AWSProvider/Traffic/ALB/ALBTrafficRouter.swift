@@ -1,4 +1,5 @@
 import AWS
+import Orchestrator
 import SwitchyardCore
 
 /// The ALB implementation of `TrafficRouter`: the forward actions of listeners' default actions and of listener rules,

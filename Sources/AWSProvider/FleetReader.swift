@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// Reads everything attached to a group that the clone copies: policies (and the alarms of step and simple ones),

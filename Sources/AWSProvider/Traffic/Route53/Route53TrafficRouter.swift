@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import SwitchyardCore
 
 /// The Route 53 implementation of `TrafficRouter`: two weighted record sets of one name, one per stack, each pointing at

@@ -1,14 +1,10 @@
 import AWS
 import Foundation
+import Orchestrator
 import Logging
 import Probes
 import StateStore
 import SwitchyardCore
-
-/// Runs one effect of the state machine and reports its outcome as an event.
-public protocol EffectPerformer: Sendable {
-    func perform(_ effect: Effect, for deployment: Deployment) async throws -> Event
-}
 
 /// Runs effects against AWS. Every effect looks before it acts, so running one twice changes nothing more.
 public struct AWSEffects: EffectPerformer {
@@ -39,6 +35,9 @@ public struct AWSEffects: EffectPerformer {
         self.clock = clock
         self.facts = facts
     }
+
+    /// AWS's transient failures (`Unreachable`): no answer in time, throttling, a busy group, a deletion not done yet.
+    public func isUnreachable(_ error: Error) -> Bool { Unreachable.isUnreachable(error) }
 
     public func perform(_ effect: Effect, for d: Deployment) async throws -> Event {
         switch effect {
@@ -176,7 +175,7 @@ public struct AWSEffects: EffectPerformer {
         let holders = try await guard_.holders(confirming: d.id)
         guard holders.allSatisfy({ $0 == [d.id] }) else {
             let green = d.greenGroupCreated ? "; green \(d.plan.greenAutoScalingGroup), which it created, stands" : ""
-            throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: holders.joined().first { $0 != d.id },
+            throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: holders.joined().first { $0 != d.id }, mark: ListenerGuard.key(for: d.id),
                             standing: "its record stays in state \(d.state.rawValue) at blue \(d.blueWeight)% / green \(d.greenWeight)%\(green)")
         }
     }

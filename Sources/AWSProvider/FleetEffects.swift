@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Orchestrator
 import Logging
 import SwitchyardCore
 
