@@ -45,8 +45,8 @@ extension Session {
                 Console.error(Console.progressLine(current, event: event))
             }
             if done(current, try store.pendingRequests(deploymentId: id).isEmpty) { return current }
-            let (aws, _) = try Session.aws(region: current.plan.spec.region, logger: logger)
-            return try await takeOver(current, store: store, aws: aws, actor: actor, logger: logger, holding: holding, rollback: rollback)
+            let provider = try Session.provider(region: current.plan.spec.region, logger: logger)
+            return try await takeOver(current, store: store, provider: provider, actor: actor, logger: logger, holding: holding, rollback: rollback)
         }
     }
 
@@ -55,7 +55,7 @@ extension Session {
     /// AWS shows (stored, with the audit entry), refuses what is unsafe before touching anything, claims the listener,
     /// then runs the loop. For a `rollback`, a refusal is exit 2 and also covers undoing a completed release onto a
     /// blue that is gone or smaller than the green serving the traffic; for the others it is exit 1.
-    static func takeOver(_ d: Deployment, store: StateStore, aws: AWSClients, actor: String, logger: Logger,
+    static func takeOver(_ d: Deployment, store: StateStore, provider: any ReleaseProvider, actor: String, logger: Logger,
                          holding: DeploymentRunner.Holding, detachAtPause: Bool = false, rollback: Bool = false) async throws -> Deployment {
         let stop = stopOnSignals()
         // A rollback never gives up while AWS is merely out of reach, not even before it runs: the reads and the claim
@@ -68,8 +68,8 @@ extension Session {
         do {
             observed = try await beforeAnyChange(stop, "reading what deployment \(d.id) runs on",
                                                  unchanged: "nothing was changed in AWS, and deployment \(d.id)'s record is as it was") {
-                try await untilReached("reading what deployment \(d.id) runs on", patient: patient, ttl: holding.ttl, renew: renew) {
-                    try await AWSEffects(aws: aws, logger: logger).observe(d)
+                try await untilReached("reading what deployment \(d.id) runs on", patient: patient, provider: provider, ttl: holding.ttl, renew: renew) {
+                    try await provider.observe(d)
                 }
             }
         } catch let error as PlanError {
@@ -89,18 +89,18 @@ extension Session {
             for request in try store.pendingRequests(deploymentId: d.id) { try store.markHandled(request, at: Date()) }
             throw RollbackRefused(description: "deployment \(d.id) was not rolled back: \(refusal)")
         }
-        let listener = ListenerGuard(aws: aws, spec: d.plan.spec)
+        let listener = provider.fence(d.plan.spec)
         do {
             try await stop.abandoning {
-                try await untilReached("tagging \(listener.resourceArn) for deployment \(d.id)", patient: patient, ttl: holding.ttl, renew: renew) {
+                try await untilReached("tagging \(listener.resource) for deployment \(d.id)", patient: patient, provider: provider, ttl: holding.ttl, renew: renew) {
                     try await listener.claim(for: d.id) { owner in ((try? store.deployment(id: owner))??.state.isTerminal ?? false) }
                 }
             }
         } catch let stopped as StoppedBySignal {
-            throw StoppedEarly(description: "\(stopped.signal) while tagging \(listener.resourceArn) for deployment \(d.id): its record is as "
+            throw StoppedEarly(description: "\(stopped.signal) while tagging \(listener.resource) for deployment \(d.id): its record is as "
                 + "it was; the tag may stand, naming this deployment, and `switchyard resume \(d.id)` takes it again")
         }
-        let final = try await drive(current, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+        let final = try await drive(current, store: store, provider: provider, actor: actor, logger: logger, holding: holding,
                                     detachAtPause: detachAtPause)
         await releaseListener(listener, final)
         return final
@@ -110,13 +110,13 @@ extension Session {
     /// deadline, throttled or busy past its retries), says so and runs it again after 1 s, doubling to 30 s, as a
     /// rollback's effects are (`EffectRetry.delay`), until it goes through or the task is cancelled (a signal).
     /// `renew` keeps this process's lease alive in the waits, every third of `ttl`.
-    static func untilReached<T: Sendable>(_ what: String, patient: Bool, ttl: TimeInterval, renew: @escaping @Sendable () throws -> Void,
+    static func untilReached<T: Sendable>(_ what: String, patient: Bool, provider: any ReleaseProvider, ttl: TimeInterval, renew: @escaping @Sendable () throws -> Void,
                                           _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
                 return try await body()
-            } catch where patient && Unreachable.isUnreachable(error) && !Task.isCancelled {
+            } catch where patient && provider.isUnreachable(error) && !Task.isCancelled {
                 attempt += 1
                 let delay = EffectRetry.delay(after: attempt)
                 Console.error("warning: \(what) could not reach AWS (attempt \(attempt)): \(Failure.message(for: error)); trying again in \(Int(delay)) s "

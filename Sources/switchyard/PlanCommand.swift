@@ -22,20 +22,20 @@ struct Plan: AsyncParsableCommand {
             let logger = Session.logger()
             let (spec, _) = try Session.loadSpec(path: release.file)
             let (aws, _) = try Session.aws(region: spec.region, logger: logger)
+            // The same plan and fence `start` uses; the drain figures are the AWS provider's own.
+            let provider = AWSReleaseProvider(aws: aws, logger: logger)
             // Blue groups of this service's earlier deployments: they may be retired from green's target group, unless
             // a record keeps one for rollback.
             let store = try state.openIfExists()
             let retirable = try store?.blueGroups(service: spec.service) ?? []
-            var planner = Planner(aws: aws, logger: logger)
             let retained = try store?.retainedBlues(service: spec.service) ?? []
-            planner.recordedRetention = RecordedRetention.of(retained, now: Date())
-            planner.recordedDeadlines = RecordedRetention.deadlines(retained)
-            let plan = try await planner
-                .planWithFacts(spec: spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
-                               retirable: retirable, endingRetention: release.endRetention).plan
+            let context = PlanContext.of(retirable: retirable, retained: retained, endingRetention: release.endRetention, now: Date())
+            let plan = try await provider.plan(spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
+                                               context: context).plan
             let delays = try await Planner(aws: aws, logger: logger).deregistrationDelays([plan.blue.targetGroupArn, plan.greenTargetGroupArn])
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.
-            let claimedBy = try await ListenerGuard(aws: aws, spec: spec).owner()
+            let fence = provider.fence(spec)
+            let claimedBy = try await fence.owner()
             if plan.blue.imageId == plan.ami {
                 Console.error("warning: blue \(plan.blue.autoScalingGroup) already runs \(plan.ami): a release would replace its "
                     + "instances with new ones of the same image")
@@ -46,7 +46,7 @@ struct Plan: AsyncParsableCommand {
                 Console.out(Self.describe(plan, deregistrationDelays: delays))
                 if let claimedBy {
                     let what = spec.traffic.traits.fencedName
-                    Console.out("  warning   \(what) tagged \(ListenerGuard.key(for: claimedBy)): `start` refuses while that "
+                    Console.out("  warning   \(what) tagged \(fence.mark(for: claimedBy)): `start` refuses while that "
                         + "deployment runs (or `--force-unlock \(claimedBy)` if it is dead)")
                 }
             }

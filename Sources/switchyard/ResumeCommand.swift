@@ -46,9 +46,9 @@ struct Resume: AsyncParsableCommand {
                 Console.error("taking over from \(stale.describe(at: now)), which no longer runs it")
             }
             defer { try? store.releaseLease(service: d.service, holder: holding.holder) }
-            let (aws, _) = try Session.aws(region: d.plan.spec.region, logger: logger)
+            let provider = try Session.provider(region: d.plan.spec.region, logger: logger)
             let final = try await Session.printingWhenStopped(id, store: store, json: output.json) {
-                try await Session.takeOver(d, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+                try await Session.takeOver(d, store: store, provider: provider, actor: actor, logger: logger, holding: holding,
                                            detachAtPause: detachAtPause)
             }
             Console.error(Start.summary(final))

@@ -18,6 +18,12 @@ extension Session {
         return (AWSClients(client: client), client)
     }
 
+    /// The cloud the commands run releases on: AWS, through the clients above. The one place a command picks its
+    /// provider; everything after goes through `ReleaseProvider`.
+    static func provider(region: String, logger: Logger) throws -> any ReleaseProvider {
+        AWSReleaseProvider(aws: try aws(region: region, logger: logger).0, logger: logger)
+    }
+
     /// A client with the environment's timeout and deadline, saying each wait and clock correction on stderr.
     static func configured(_ client: AWSClient) throws -> AWSClient {
         try checkDurations()

@@ -24,12 +24,12 @@ extension Session {
 
     /// The loop that runs a deployment, printing one line per stored change. SIGINT and SIGTERM stop it at the next
     /// safe point (exit 5, resumable); a second signal exits at once.
-    static func runner(store: StateStore, aws: AWSClients, actor: String, logger: Logger, holding: DeploymentRunner.Holding?,
-                       detachAtPause: Bool = false, live: LiveView? = nil, facts: PlanFacts? = nil, showing: String? = nil,
+    static func runner(store: StateStore, provider: any ReleaseProvider, actor: String, logger: Logger, holding: DeploymentRunner.Holding?,
+                       detachAtPause: Bool = false, live: LiveView? = nil, facts: (any Sendable)? = nil, showing: String? = nil,
                        plain: PlainProgress? = nil) -> DeploymentRunner {
         let clock = SystemClock()
         let stop = stopOnSignals()
-        let effects = HookEffects(inner: AWSEffects(aws: aws, logger: logger, clock: clock, facts: facts), stop: stop)
+        let effects = HookEffects(inner: provider.performer(facts: facts, clock: clock), stop: stop)
         var runner = DeploymentRunner(
             store: store, effects: effects, clock: clock, actor: actor, logger: logger,
             holding: holding, stop: stop, detachAtPause: detachAtPause,
@@ -56,8 +56,8 @@ extension Session {
 
     /// Runs a deployment with the live view on a terminal (one plain line per event elsewhere).
     /// `facts` are the planner's answers when this process created the deployment.
-    static func drive(_ d: Deployment, store: StateStore, aws: AWSClients, actor: String, logger: Logger,
-                      holding: DeploymentRunner.Holding?, detachAtPause: Bool = false, facts: PlanFacts? = nil) async throws -> Deployment {
+    static func drive(_ d: Deployment, store: StateStore, provider: any ReleaseProvider, actor: String, logger: Logger,
+                      holding: DeploymentRunner.Holding?, detachAtPause: Bool = false, facts: (any Sendable)? = nil) async throws -> Deployment {
         let live = LiveView.wanted ? LiveView(deploymentId: d.id) : nil
         let plain = live == nil ? PlainProgress(deploymentId: d.id) : nil
         live?.update(d)
@@ -68,7 +68,7 @@ extension Session {
             live?.stop()
             plain?.stop()
         }
-        return try await runner(store: store, aws: aws, actor: actor, logger: logger, holding: holding,
+        return try await runner(store: store, provider: provider, actor: actor, logger: logger, holding: holding,
                                 detachAtPause: detachAtPause, live: live, facts: facts, showing: d.id, plain: plain).run(d)
     }
 
@@ -95,12 +95,12 @@ extension Session {
 
     /// Removes the listener's switchyard:deployment:<id> tag once the deployment is over (best effort: a left-over tag of a
     /// finished deployment never blocks a start from the same state file).
-    static func releaseListener(_ listener: ListenerGuard, _ d: Deployment) async {
+    static func releaseListener(_ listener: any TrafficFence, _ d: Deployment) async {
         guard d.state.isTerminal else { return }
         do {
             try await listener.release(for: d.id)
         } catch {
-            Console.error("warning: could not remove the \(ListenerGuard.key(for: d.id)) tag from \(listener.resourceArn): \(Failure.message(for: error))")
+            Console.error("warning: could not remove the \(listener.mark(for: d.id)) tag from \(listener.resource): \(Failure.message(for: error))")
         }
     }
 }

@@ -40,41 +40,38 @@ struct Start: AsyncParsableCommand {
             if let last = try store.deployments(service: spec.service, limit: 1, activeOnly: false).first, last.trafficUnsettled {
                 throw TrafficUnsettled(deployment: last)
             }
-            let (aws, _) = try Session.aws(region: spec.region, logger: logger)
+            let provider = try Session.provider(region: spec.region, logger: logger)
             let now = Date()
             let id = Session.newDeploymentId(now: now)
-            var planning = Planner(aws: aws, logger: logger)
             let retained = try store.retainedBlues(service: spec.service)
-            planning.recordedRetention = RecordedRetention.of(retained, now: now)
-            planning.recordedDeadlines = RecordedRetention.deadlines(retained)
-            let planner = planning
-            let retirable = try store.blueGroups(service: spec.service)
-            let endRetention = release.endRetention
+            let context = PlanContext.of(retirable: try store.blueGroups(service: spec.service), retained: retained,
+                                         endingRetention: release.endRetention, now: now)
             let actor = Session.actor
-            let listener = ListenerGuard(aws: aws, spec: spec)
+            let listener = provider.fence(spec)
             // Nothing is changed in AWS before the claim: a signal until then ends the command at once.
-            var (plan, facts, owners) = try await Session.beforeAnyChange(stop, "planning") {
-                let (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: retirable,
-                                                                     endingRetention: endRetention)
-                return (plan, facts, try await listener.owners())
+            var (planned, owners) = try await Session.beforeAnyChange(stop, "planning") {
+                (try await provider.plan(spec, ami: ami, deploymentId: id, context: context), try await listener.owners())
             }
             let unlock = forceUnlock
             let mayReplace: @Sendable (String) -> Bool = { owner in
                 owner == unlock || ((try? store.deployment(id: owner))??.state.isTerminal ?? false)
             }
-            if let owner = owners.first(where: { !mayReplace($0) }) { throw ListenerClaimed(resource: listener.resourceArn, owner: owner) }
+            if let owner = owners.first(where: { !mayReplace($0) }) { throw ListenerClaimed(resource: listener.resource, owner: owner) }
             let retired = try await Session.housekeepingBeforeStart(stop, store: store, service: spec.service, logger: logger)
             if retired > 0 {
                 // A retirement ran (settled and drained, perhaps for minutes): the plan's answers are that old, and a
                 // group it would have retired may be gone already.
-                let replanned = try store.blueGroups(service: spec.service)
-                (plan, facts) = try await Session.beforeAnyChange(stop, "planning again after retiring blues",
-                                                                  unchanged: Session.unchangedInAWS(besidesHousekeeping: retired) + ", and no deployment was recorded") {
-                    try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: id, retirable: replanned, endingRetention: endRetention)
+                var replanning = context
+                replanning.retirable = try store.blueGroups(service: spec.service)
+                let again = replanning
+                planned = try await Session.beforeAnyChange(stop, "planning again after retiring blues",
+                                                            unchanged: Session.unchangedInAWS(besidesHousekeeping: retired) + ", and no deployment was recorded") {
+                    try await provider.plan(spec, ami: ami, deploymentId: id, context: again)
                 }
             }
             // The tags read at the end of planning are an instant old unless housekeeping took its time: then read them again.
             let known: [String]? = retired == 0 ? owners : nil
+            let plan = planned.plan
             var deployment = Deployment(id: id, plan: plan, fileDigest: digest, actor: actor, now: Date())
             var details = ["file": release.file, "file_digest": digest]
             if let amiSource { details["ami_source"] = amiSource }
@@ -123,8 +120,8 @@ struct Start: AsyncParsableCommand {
                 throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
             let final = try await Session.printingWhenStopped(id, store: store, json: output.json) {
-                try await Session.drive(deployment, store: store, aws: aws, actor: actor, logger: logger, holding: holding,
-                                        detachAtPause: detachAtPause, facts: facts)
+                try await Session.drive(deployment, store: store, provider: provider, actor: actor, logger: logger, holding: holding,
+                                        detachAtPause: detachAtPause, facts: planned.facts)
             }
             await Session.releaseListener(listener, final)
             Console.error(Self.summary(final))
@@ -135,7 +132,7 @@ struct Start: AsyncParsableCommand {
 
     /// Why a claim of the listener ended the deployment before anything but the tag changed, truthfully. `untagged`
     /// is how taking the tag off again went, after a signal; `housekept` how many blues housekeeping worked on first.
-    static func claimFailure(_ error: Error, listener: ListenerGuard, id: String, untagged: Result<Void, Error>? = nil, housekept: Int = 0) -> String {
+    static func claimFailure(_ error: Error, listener: any TrafficFence, id: String, untagged: Result<Void, Error>? = nil, housekept: Int = 0) -> String {
         let unchanged = Session.unchangedInAWS(besidesHousekeeping: housekept)
         switch error {
         case let claimed as ListenerClaimed:
@@ -143,7 +140,7 @@ struct Start: AsyncParsableCommand {
         case let unconfirmed as ClaimUnconfirmed:
             return "\(unconfirmed)"
         case let stopped as StoppedBySignal:
-            let tagging = "interrupted by \(stopped.signal) while tagging \(listener.resourceArn) with \(ListenerGuard.key(for: id))"
+            let tagging = "interrupted by \(stopped.signal) while tagging \(listener.resource) with \(listener.mark(for: id))"
             if case .failure(let failure) = untagged {
                 return "\(tagging); taking the tag off again failed (\(Failure.message(for: failure))), so it may stand: it blocks no later start "
                     + "from this state file, as this deployment is over, and a start from another clears it with `--force-unlock \(id)`. "
@@ -151,7 +148,7 @@ struct Start: AsyncParsableCommand {
             }
             return "\(tagging); the tag was taken off again; besides the tag, \(unchanged)."
         default:
-            return "could not tag \(listener.resourceArn) with \(ListenerGuard.key(for: id)) (\(Failure.message(for: error))); "
+            return "could not tag \(listener.resource) with \(listener.mark(for: id)) (\(Failure.message(for: error))); "
                 + "besides the tag, \(unchanged). Switchyard needs elasticloadbalancing:AddTags, RemoveTags and DescribeTags on it."
         }
     }

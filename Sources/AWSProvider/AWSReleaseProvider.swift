@@ -1,0 +1,43 @@
+import AWS
+import Foundation
+import Logging
+import Orchestrator
+import SwitchyardCore
+
+/// AWS as a `ReleaseProvider`: the planner, the listener tag guard as the fence, `AWSEffects` as the performer.
+public struct AWSReleaseProvider: ReleaseProvider {
+    public let aws: AWSClients
+    public let logger: Logger
+
+    public init(aws: AWSClients, logger: Logger) {
+        self.aws = aws
+        self.logger = logger
+    }
+
+    public func plan(_ spec: DeploymentSpec, ami: String, deploymentId: String, context: PlanContext) async throws -> PlannedRelease {
+        var planner = Planner(aws: aws, logger: logger)
+        planner.recordedRetention = context.recordedRetention
+        planner.recordedDeadlines = context.recordedDeadlines
+        let (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: deploymentId, retirable: context.retirable,
+                                                            endingRetention: context.endingRetention)
+        return PlannedRelease(plan: plan, facts: facts)
+    }
+
+    public func fence(_ spec: DeploymentSpec) -> any TrafficFence { ListenerGuard(aws: aws, spec: spec) }
+
+    /// Facts that are not this provider's (`PlanFacts`) are not used: the effects then look before each create.
+    public func performer(facts: (any Sendable)?, clock: DeploymentClock) -> EffectPerformer {
+        AWSEffects(aws: aws, logger: logger, clock: clock, facts: facts as? PlanFacts)
+    }
+
+    public func observe(_ d: Deployment) async throws -> Observation {
+        try await AWSEffects(aws: aws, logger: logger).observe(d)
+    }
+
+    public func isUnreachable(_ error: Error) -> Bool { Unreachable.isUnreachable(error) }
+}
+
+extension ListenerGuard: TrafficFence {
+    public var resource: String { resourceArn }
+    public func mark(for deploymentId: String) -> String { Self.key(for: deploymentId) }
+}

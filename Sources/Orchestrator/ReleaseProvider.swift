@@ -1,0 +1,87 @@
+import Foundation
+import SwitchyardCore
+
+/// The cloud a release runs on: the whole provider seam, as the commands use it. A provider plans from what it
+/// observes (and changes nothing doing so), fences the traffic against another writer, performs the state machine's
+/// effects, and reads what the cloud shows for a stored deployment so `resume` can reconcile the record with it.
+///
+/// The AWS provider (`AWSReleaseProvider`, Sources/AWSProvider) is the first implementation; the reconcile loop,
+/// hooks, housekeeping and the store know only this protocol and `EffectPerformer`. A second cloud is a target of its
+/// own that implements it, and the CLI, the composition root, picks it.
+public protocol ReleaseProvider: Sendable {
+    /// The release the file describes, planned from what the cloud shows now; nothing is changed.
+    func plan(_ spec: DeploymentSpec, ami: String, deploymentId: String, context: PlanContext) async throws -> PlannedRelease
+    /// The fence on the spec's traffic: what another state file (or a `--force-unlock`ed run) would have to take first.
+    func fence(_ spec: DeploymentSpec) -> any TrafficFence
+    /// The performer of a deployment's effects. `facts`: the plan's own answers (`PlannedRelease.facts`) when this
+    /// process planned the deployment moments ago, nil for a stored one taken over.
+    func performer(facts: (any Sendable)?, clock: DeploymentClock) -> EffectPerformer
+    /// What the cloud shows for the deployment now: the split, and each fleet's size.
+    func observe(_ d: Deployment) async throws -> Observation
+    /// Whether an error of this provider means only that the cloud could not be reached for now (worth trying again).
+    func isUnreachable(_ error: Error) -> Bool
+}
+
+/// What the store knows that a plan must take into account.
+public struct PlanContext: Sendable {
+    /// Earlier releases' blue fleets: they may be retired from green's place, unless a record keeps one for rollback.
+    public var retirable: Set<String>
+    /// The operator's `--end-retention`: a fleet kept for rollback may be retired before its deadline.
+    public var endingRetention: Bool
+    /// The blues this state's records keep now, and every deadline the records give each fleet.
+    public var recordedRetention: [String: RecordedRetention]
+    public var recordedDeadlines: [String: [Date]]
+
+    public init(retirable: Set<String> = [], endingRetention: Bool = false, recordedRetention: [String: RecordedRetention] = [:],
+                recordedDeadlines: [String: [Date]] = [:]) {
+        self.retirable = retirable
+        self.endingRetention = endingRetention
+        self.recordedRetention = recordedRetention
+        self.recordedDeadlines = recordedDeadlines
+    }
+
+    /// From the state's records of one service, at `now`.
+    public static func of(retirable: Set<String>, retained: [Deployment], endingRetention: Bool, now: Date) -> PlanContext {
+        PlanContext(retirable: retirable, endingRetention: endingRetention, recordedRetention: RecordedRetention.of(retained, now: now),
+                    recordedDeadlines: RecordedRetention.deadlines(retained))
+    }
+}
+
+/// A plan, and what the cloud answered while making it: the first attempt of each effect of the same process may
+/// reuse those answers instead of asking again. The facts are the provider's own; nothing else looks inside them.
+public struct PlannedRelease: Sendable {
+    public var plan: ReleasePlan
+    public var facts: (any Sendable)?
+
+    public init(plan: ReleasePlan, facts: (any Sendable)?) {
+        self.plan = plan
+        self.facts = facts
+    }
+}
+
+/// The mark a release leaves on its traffic while it runs (the AWS provider: a tag on every listener and rule it
+/// shifts), so a writer with another state file sees the traffic is taken. The lease fences writers that share a
+/// state file; this fences the rest.
+public protocol TrafficFence: Sendable {
+    /// What carries the mark, for messages: "arn:…" or several, comma-separated.
+    var resource: String { get }
+    /// How long a claim's mark may take to read back before the claim gives up (`ClaimUnconfirmed`).
+    var settle: TimeInterval { get }
+    /// The mark a deployment's claim leaves, for messages: "switchyard:deployment:<id>".
+    func mark(for deploymentId: String) -> String
+    /// The deployments whose marks stand now, sorted.
+    func owners() async throws -> [String]
+    /// Leaves this deployment's mark and confirms it won; `owners` as the caller read them an instant ago (nil reads
+    /// them); `mayReplace` says which other deployment's mark may be replaced (known finished or dead).
+    func claim(for deploymentId: String, owners: [String]?, mayReplace: (String) -> Bool) async throws
+    /// Takes this deployment's mark off, and only its own.
+    func release(for deploymentId: String) async throws
+}
+
+extension TrafficFence {
+    public func owner() async throws -> String? { try await owners().first }
+
+    public func claim(for deploymentId: String, mayReplace: (String) -> Bool) async throws {
+        try await claim(for: deploymentId, owners: nil, mayReplace: mayReplace)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// The layering the README's "Inside" draws, read from the sources: SwiftPM lets a target import a module of the same
+/// package it does not declare once that module is built, so Package.swift alone does not keep a layer from reaching
+/// past its seam. Each target here may import only what it lists.
+@Suite struct LayeringTests {
+    static let platform: Set<String> = ["Foundation", "Glibc", "Darwin"]
+    static let allowed: [String: Set<String>] = [
+        "SwitchyardCore": ["Yams"],
+        "StateStore": ["SwitchyardCore"],
+        "HTTP": ["CCurl"],
+        "SigV4": [],
+        "Probes": ["HTTP", "SwitchyardCore"],
+        // Provider-neutral: no cloud's module, no store's.
+        "Orchestrator": ["HTTP", "Logging", "Probes", "StateStore", "SwitchyardCore"],
+        "Dashboard": ["StateStore", "SwitchyardCore"],
+    ]
+
+    static var sources: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources")
+    }
+
+    /// Every module a target's Swift files import, with the first file that imports it.
+    static func imports(of target: String) throws -> [String: String] {
+        let root = sources.appendingPathComponent(target)
+        var found: [String: String] = [:]
+        let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        for file in files where file.pathExtension == "swift" {
+            for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
+                let words = line.split(separator: " ").map(String.init)
+                guard let at = words.firstIndex(of: "import"), words[..<at].allSatisfy({ $0.hasPrefix("@") }), at + 1 < words.count else { continue }
+                let module = String(words[at + 1].split(separator: ".").first ?? "")
+                if found[module] == nil { found[module] = file.path.replacingOccurrences(of: root.path + "/", with: "\(target)/") }
+            }
+        }
+        return found
+    }
+
+    @Test(arguments: allowed.keys.sorted())
+    func aTargetImportsOnlyWhatItsLayerMay(_ target: String) throws {
+        let imported = try Self.imports(of: target)
+        #expect(!imported.isEmpty, "no Swift file read under Sources/\(target)")
+        for (module, file) in imported.sorted(by: { $0.key < $1.key }) where !Self.platform.contains(module) {
+            #expect(Self.allowed[target]!.contains(module), "\(file) imports \(module), which \(target) may not")
+        }
+    }
+
+    @Test func theReaderSeesAnImportPastTheSeam() throws {
+        // The AWS provider does import AWS: the same reader finds it there, so an empty answer above is not a blind one.
+        #expect(try Self.imports(of: "AWSProvider")["AWS"] != nil)
+        #expect(try Self.imports(of: "AWSProvider")["Orchestrator"] != nil)
+    }
+}
