@@ -223,3 +223,21 @@ def test_ctrl_c_while_tagging_with_aws_gone_says_the_tag_may_stand_and_how_to_cl
     assert listener_tag(aws, world) == run.id
     assert "may stand" in err and f"--force-unlock {run.id}" in err, err
     assert "the tag was taken off again" not in err, err
+
+
+@pytest.mark.slow(10)
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_status_of_a_kept_blue_behind_a_silent_endpoint_says_so_within_its_bound(world, switchyard, proxy):
+    """`show` and `status` read a blue kept for rollback in passing, through the provider with a 5 s bound on the call:
+    an endpoint that never answers costs them 5 s, not the call's 60 s deadline, and they say what the record says."""
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    deployment = re.match(r"deployment (\S+) started", err).group(1)
+    proxy.blackhole(action="DescribeAutoScalingGroups")
+    started = time.time()
+    code, out, err = switchyard("status", deployment, env={"AWS_ENDPOINT_URL": proxy.url})
+    took = time.time() - started
+    assert code == 0, err
+    assert took < 9, f"status took {took:.1f}s against a silent endpoint"
+    assert [r for r in proxy.requests if r.action == "DescribeAutoScalingGroups" and r.outcome == "blackholed"], "the read did not reach the proxy"
+    assert re.search(r"blue kept until .* for instant rollback, as recorded \(not read from AWS: .*DescribeAutoScalingGroups", out), out

@@ -34,6 +34,11 @@ public struct AWSReleaseProvider: ReleaseProvider {
         try await AWSEffects(aws: aws, logger: logger).observe(d)
     }
 
+    public func fleet(named name: String) async throws -> FleetReading? {
+        guard let group = try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first(where: { $0.name == name }) else { return nil }
+        return FleetReading(desired: group.desiredCapacity, inService: group.instances.filter { $0.lifecycleState == "InService" }.count)
+    }
+
     public func isUnreachable(_ error: Error) -> Bool { Unreachable.isUnreachable(error) }
 }
 

@@ -18,8 +18,21 @@ public protocol ReleaseProvider: Sendable {
     func performer(facts: (any Sendable)?, clock: DeploymentClock) -> EffectPerformer
     /// What the cloud shows for the deployment now: the split, and each fleet's size.
     func observe(_ d: Deployment) async throws -> Observation
+    /// One fleet as the cloud shows it now (`show` and `status` read a blue kept for rollback); nil: it is gone.
+    func fleet(named name: String) async throws -> FleetReading?
     /// Whether an error of this provider means only that the cloud could not be reached for now (worth trying again).
     func isUnreachable(_ error: Error) -> Bool
+}
+
+/// A fleet's size as read: what it is asked to run, and how many of its instances are in service.
+public struct FleetReading: Sendable, Hashable {
+    public var desired: Int
+    public var inService: Int
+
+    public init(desired: Int, inService: Int) {
+        self.desired = desired
+        self.inService = inService
+    }
 }
 
 /// What the store knows that a plan must take into account.

@@ -20,8 +20,14 @@ extension Session {
 
     /// The cloud the commands run releases on: AWS, through the clients above. The one place a command picks its
     /// provider; everything after goes through `ReleaseProvider`.
-    static func provider(region: String, logger: Logger) throws -> any ReleaseProvider {
-        AWSReleaseProvider(aws: try aws(region: region, logger: logger).0, logger: logger)
+    /// - Parameter within: a bound on each call's deadline and timeout, for a read a command makes in passing.
+    static func provider(region: String, logger: Logger, within: TimeInterval? = nil) throws -> any ReleaseProvider {
+        var (_, client) = try aws(region: region, logger: logger)
+        if let within {
+            client.deadline = min(client.deadline, within)
+            client.timeout = min(client.timeout, within)
+        }
+        return AWSReleaseProvider(aws: AWSClients(client: client), logger: logger)
     }
 
     /// A client with the environment's timeout and deadline, saying each wait and clock correction on stderr.

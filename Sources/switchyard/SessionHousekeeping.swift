@@ -1,4 +1,3 @@
-import AWS
 import AWSProvider
 import Foundation
 import Logging

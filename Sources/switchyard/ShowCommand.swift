@@ -1,5 +1,4 @@
 import ArgumentParser
-import AWS
 import AWSProvider
 import Foundation
 import Orchestrator
@@ -50,16 +49,12 @@ struct Show: AsyncParsableCommand {
     static func readBlue(_ d: Deployment) async -> BlueRead {
         let name = d.plan.blue.autoScalingGroup
         do {
-            var (_, client) = try Session.aws(region: d.plan.spec.region, logger: Session.logger())
-            client.deadline = min(client.deadline, 5)
-            client.timeout = min(client.timeout, 5)
-            let aws = AWSClients(client: client)
-            let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [name])
+            let provider = try Session.provider(region: d.plan.spec.region, logger: Session.logger(), within: 5)
+            let fleet = try await provider.fleet(named: name)
             let at = Date()
-            guard let group = groups.first(where: { $0.name == name }) else { return BlueRead(state: .gone, at: at) }
-            if group.desiredCapacity == 0 { return BlueRead(state: .scaledTo0, at: at) }
-            let inService = group.instances.filter { $0.lifecycleState == "InService" }.count
-            return BlueRead(state: .kept, at: at, inService: inService, desired: group.desiredCapacity)
+            guard let fleet else { return BlueRead(state: .gone, at: at) }
+            if fleet.desired == 0 { return BlueRead(state: .scaledTo0, at: at) }
+            return BlueRead(state: .kept, at: at, inService: fleet.inService, desired: fleet.desired)
         } catch {
             return BlueRead(state: .unread, at: nil, error: "\(error)")
         }
