@@ -36,7 +36,7 @@ enum Completions {
         guard let names = try? fileManager.contentsOfDirectory(atPath: listed) else { return [] }
         return names.filter { $0.hasPrefix(stem) && (stem.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map { name in
             var isFolder: ObjCBool = false
-            fileManager.fileExists(atPath: (listed as NSString).appendingPathComponent(name), isDirectory: &isFolder)
+            _ = fileManager.fileExists(atPath: (listed as NSString).appendingPathComponent(name), isDirectory: &isFolder)
             return "sqlite://" + folder + name + (isFolder.boolValue ? "/" : "")
         }
     }

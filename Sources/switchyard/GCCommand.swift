@@ -38,8 +38,9 @@ struct GC: AsyncParsableCommand {
 
     /// Green versions of releases that are over; a failure is a warning, not a failed gc: nothing depends on it.
     private func deleteVersions(store: StateStore, logger: Logger) async {
-        let janitor = LaunchTemplateJanitor(store: store, clock: SystemClock(), actor: Session.actor, logger: logger) { spec in
-            try Session.aws(region: spec.region, logger: logger).0
+        let clock = SystemClock()
+        let janitor = LaunchTemplateJanitor(store: store, clock: clock, actor: Session.actor) { spec in
+            try Session.provider(region: spec.region, logger: logger).performer(facts: nil, clock: clock)
         }
         do {
             for outcome in await janitor.collect(try janitor.due(service: service)) {

@@ -1,13 +1,11 @@
-import AWS
 import Foundation
-import Orchestrator
-import Logging
 import StateStore
 import SwitchyardCore
 
 /// Deletes the launch-template versions Switchyard created once their release is over and no group uses them: the
 /// version of a rolled-back green, and of a promoted green that a later release retired. Run by `gc`, as an input of
-/// the reconcile loop: one effect (`removeLaunchTemplateVersion`) per deployment, under the service's lease.
+/// the reconcile loop: one effect (`removeLaunchTemplateVersion`) per deployment, under the service's lease, performed
+/// by the provider's performer (`effects`), as the `Housekeeper`'s retirements are.
 public struct LaunchTemplateJanitor: Sendable {
     public struct Outcome: Sendable {
         public var deployment: Deployment
@@ -19,17 +17,14 @@ public struct LaunchTemplateJanitor: Sendable {
     public let store: StateStore
     public let clock: DeploymentClock
     public let actor: String
-    public let aws: @Sendable (DeploymentSpec) throws -> AWSClients
-    public let logger: Logger
+    public let effects: @Sendable (DeploymentSpec) throws -> EffectPerformer
 
     public init(store: StateStore, clock: DeploymentClock, actor: String,
-                logger: Logger = Logger(label: "switchyard.gc", factory: { _ in SwiftLogNoOpLogHandler() }),
-                aws: @escaping @Sendable (DeploymentSpec) throws -> AWSClients) {
+                effects: @escaping @Sendable (DeploymentSpec) throws -> EffectPerformer) {
         self.store = store
         self.clock = clock
         self.actor = actor
-        self.logger = logger
-        self.aws = aws
+        self.effects = effects
     }
 
     /// Deployments whose green version no group uses, from the state file alone: rolled back, or promoted and later
@@ -57,7 +52,7 @@ public struct LaunchTemplateJanitor: Sendable {
         let ends = await ReconcileLoop.eachUnderLease(
             due, store: store, clock: clock, actor: actor, ttl: Self.leaseTTL, stop: nil, onChange: { _, _, _ in },
             due: { $0.greenLaunchTemplateVersion != nil },
-            input: { [aws, logger, clock] d in Versions(performer: AWSEffects(aws: try aws(d.plan.spec), logger: logger, clock: clock)) })
+            input: { [effects] d in Versions(performer: try effects(d.plan.spec)) })
         return ends.map { Outcome(deployment: $0.deployment, version: versions[$0.deployment.id] ?? 0, problem: $0.problem) }
     }
 
