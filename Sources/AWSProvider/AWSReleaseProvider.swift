@@ -34,6 +34,12 @@ public struct AWSReleaseProvider: ReleaseProvider {
         try await AWSEffects(aws: aws, logger: logger).observe(d)
     }
 
+    public func tickCost(_ plan: ReleasePlan) -> TickCost { TickCost.of(plan) }
+
+    public func drainDelays(_ plan: ReleasePlan) async throws -> [String: Int] {
+        try await Planner(aws: aws, logger: logger).deregistrationDelays([plan.blue.targetGroupArn, plan.greenTargetGroupArn])
+    }
+
     public func fleet(named name: String) async throws -> FleetReading? {
         guard let group = try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first(where: { $0.name == name }) else { return nil }
         return FleetReading(desired: group.desiredCapacity, inService: group.instances.filter { $0.lifecycleState == "InService" }.count)

@@ -18,6 +18,11 @@ public protocol ReleaseProvider: Sendable {
     func performer(facts: (any Sendable)?, clock: DeploymentClock) -> EffectPerformer
     /// What the cloud shows for the deployment now: the split, and each fleet's size.
     func observe(_ d: Deployment) async throws -> Observation
+    /// What a check tick of the plan asks the cloud, for `plan`'s request figure.
+    func tickCost(_ plan: ReleasePlan) -> TickCost
+    /// How long a fleet leaving each of the plan's traffic targets drains (AWS: each target group's deregistration
+    /// delay, in seconds), for `plan` to say.
+    func drainDelays(_ plan: ReleasePlan) async throws -> [String: Int]
     /// One fleet as the cloud shows it now (`show` and `status` read a blue kept for rollback); nil: it is gone.
     func fleet(named name: String) async throws -> FleetReading?
     /// Whether an error of this provider means only that the cloud could not be reached for now (worth trying again).

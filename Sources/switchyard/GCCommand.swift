@@ -1,5 +1,4 @@
 import ArgumentParser
-import AWSProvider
 import Foundation
 import Logging
 import Orchestrator

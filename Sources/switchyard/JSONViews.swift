@@ -1,4 +1,3 @@
-import AWSProvider
 import Foundation
 import Orchestrator
 import StateStore
@@ -413,9 +412,9 @@ enum JSONViews {
         /// Each target group's deregistration delay in seconds, as AWS has it: how long a fleet leaving it drains.
         let deregistration_delay_seconds: [String: Int]
 
-        init(_ p: ReleasePlan, listenerClaimedBy: String? = nil, deregistrationDelays: [String: Int] = [:]) {
+        init(_ p: ReleasePlan, listenerClaimedBy: String? = nil, deregistrationDelays: [String: Int] = [:], tickCost: TickCost) {
             settle_ms = p.trafficSettle.milliseconds
-            requests = Requests(TickCost.of(p), interval: p.spec.checks.interval)
+            requests = Requests(tickCost, interval: p.spec.checks.interval)
             deregistration_delay_seconds = deregistrationDelays
             fleet = p.fleet.map { Fleet($0, spec: p.spec) }
             mode = p.spec.fleet.mode.rawValue

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AWSProvider
 import Foundation
 import Orchestrator
 import SwitchyardCore
@@ -21,9 +20,7 @@ struct Plan: AsyncParsableCommand {
         try await Failure.reporting {
             let logger = Session.logger()
             let (spec, _) = try Session.loadSpec(path: release.file)
-            let (aws, _) = try Session.aws(region: spec.region, logger: logger)
-            // The same plan and fence `start` uses; the drain figures are the AWS provider's own.
-            let provider = AWSReleaseProvider(aws: aws, logger: logger)
+            let provider = try Session.provider(region: spec.region, logger: logger)
             // Blue groups of this service's earlier deployments: they may be retired from green's target group, unless
             // a record keeps one for rollback.
             let store = try state.openIfExists()
@@ -32,7 +29,7 @@ struct Plan: AsyncParsableCommand {
             let context = PlanContext.of(retirable: retirable, retained: retained, endingRetention: release.endRetention, now: Date())
             let plan = try await provider.plan(spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
                                                context: context).plan
-            let delays = try await Planner(aws: aws, logger: logger).deregistrationDelays([plan.blue.targetGroupArn, plan.greenTargetGroupArn])
+            let delays = try await provider.drainDelays(plan)
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.
             let fence = provider.fence(spec)
             let claimedBy = try await fence.owner()
@@ -41,9 +38,10 @@ struct Plan: AsyncParsableCommand {
                     + "instances with new ones of the same image")
             }
             if output.json {
-                Console.out(try JSONViews.encode(JSONViews.PlanView(plan, listenerClaimedBy: claimedBy, deregistrationDelays: delays)))
+                Console.out(try JSONViews.encode(JSONViews.PlanView(plan, listenerClaimedBy: claimedBy, deregistrationDelays: delays,
+                                                                   tickCost: provider.tickCost(plan))))
             } else {
-                Console.out(Self.describe(plan, deregistrationDelays: delays))
+                Console.out(Self.describe(plan, deregistrationDelays: delays, tickCost: provider.tickCost(plan)))
                 if let claimedBy {
                     let what = spec.traffic.traits.fencedName
                     Console.out("  warning   \(what) tagged \(fence.mark(for: claimedBy)): `start` refuses while that "
@@ -54,7 +52,7 @@ struct Plan: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ p: ReleasePlan, deregistrationDelays: [String: Int] = [:]) -> String {
+    static func describe(_ p: ReleasePlan, deregistrationDelays: [String: Int] = [:], tickCost: TickCost) -> String {
         var lines = [
             "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
             "  traffic   " + traffic(p.spec.traffic),
@@ -107,7 +105,7 @@ struct Plan: AsyncParsableCommand {
         lines += p.spec.traffic.traits.settlesByTTL ? dnsWait(p) : settle(p)
         lines += removal(p, delays: deregistrationDelays)
         lines += describe(hooks: p.spec)
-        lines.append(requests(TickCost.of(p), interval: p.spec.checks.interval))
+        lines.append(requests(tickCost, interval: p.spec.checks.interval))
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
     }

@@ -1,4 +1,3 @@
-import AWSProvider
 import Foundation
 import Logging
 import Orchestrator

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AWSProvider
 import Foundation
 import Orchestrator
 import StateStore
