@@ -217,7 +217,7 @@ def test_a_new_release_shows_only_its_own_events(world, switchyard):
 @pytest.mark.world(bake="0s", interval="100ms")
 def test_status_on_a_crashed_release_suggests_resume_as_well_as_rollback(world, switchyard):
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"],
-                              env={"SWITCHYARD_TEST_CRASH": "before:ensureLaunchTemplateVersion", "SWITCHYARD_LEASE_TTL": "1s"})
+                              env={"SWITCHYARD_TEST_CRASH": "before:ensureGreenTemplate", "SWITCHYARD_LEASE_TTL": "1s"})
     assert code != 0
     crashed = started_id(err)
     time.sleep(1.2)

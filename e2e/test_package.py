@@ -362,7 +362,7 @@ def test_the_shipped_binary_has_no_test_crash_hook(installed, moto_url, validato
     world, switchyard = released(installed, moto_url, validator, tmp_path, "--interval", "100ms")
     db = tmp_path / "state.db"
     proc = subprocess.run([installed, "start", world["file"], "--ami", world["new_ami"], "--db", str(db)], capture_output=True,
-                          text=True, timeout=120, env={**_released_env(validator, tmp_path), "SWITCHYARD_TEST_CRASH": "before:setWeights:1"})
+                          text=True, timeout=120, env={**_released_env(validator, tmp_path), "SWITCHYARD_TEST_CRASH": "before:setSplit:1"})
     assert proc.returncode == 0, proc.stderr
 
 

@@ -29,12 +29,12 @@ def new_versions(aws, world):
 
 
 CRASH_POINTS = [
-    "after-call:ensureLaunchTemplateVersion",   # the version exists, the state file does not know it
-    "after-call:ensureGreenGroup",              # the group exists, the state file does not know it
-    "after-save:ensureGreenGroup",
+    "after-call:ensureGreenTemplate",   # the version exists, the state file does not know it
+    "after-call:ensureGreenFleet",              # the group exists, the state file does not know it
+    "after-save:ensureGreenFleet",
     "before:observeCapacity",                   # during the capacity wait
-    "after-call:setWeights:1",                  # the listener moved to 10%, the state file does not know it
-    "after-save:setWeights:2",                  # during the 50% bake
+    "after-call:setSplit:1",                  # the listener moved to 10%, the state file does not know it
+    "after-save:setSplit:2",                  # during the 50% bake
     "before:confirmPromotion",                  # during promotion
 ]
 
@@ -187,7 +187,7 @@ def test_two_state_files_cannot_shift_one_listener_at_once(world, switchyard, tm
 @pytest.mark.world(bake="0s", interval="100ms")
 def test_force_unlock_clears_the_tag_of_a_dead_deployment_from_another_state_file(world, switchyard, tmp_path, aws):
     other = str(tmp_path / "other.db")
-    dead = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "before:ensureLaunchTemplateVersion"}, db=other)
+    dead = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "before:ensureGreenTemplate"}, db=other)
     assert dead.finish()[0] == -signal.SIGKILL
     code, out, _ = switchyard("plan", world["file"], "--ami", world["new_ami"])
     assert code == 0 and f"tagged switchyard:deployment:{dead.id}" in out

@@ -112,8 +112,8 @@ def test_a_failing_check_rolls_back_in_one_change_and_green_goes_a_ttl_later(wor
     assert_detach_drain_remove(proxy, green_name(world, run.id), deleted=True)
 
 
-@pytest.mark.parametrize("point", ["after-call:setWeights:2",   # the records moved to 50 %, the state file does not know it
-                                   "after-save:setWeights:2"])  # known, and the crash comes during the TTL wait
+@pytest.mark.parametrize("point", ["after-call:setSplit:2",   # the records moved to 50 %, the state file does not know it
+                                   "after-save:setSplit:2"])  # known, and the crash comes during the TTL wait
 @pytest.mark.world(route53=True, route53_ttl=TTL, bake="300ms", interval="100ms")
 def test_a_crash_after_a_weight_change_then_resume_completes_and_still_waits_the_ttl(point, world, switchyard, moto_url, proxy, aws):
     env = {"AWS_ENDPOINT_URL": proxy.url}

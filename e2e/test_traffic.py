@@ -216,7 +216,7 @@ def test_the_test_route_reaches_green_for_the_release_and_is_removed_at_the_end(
 
 @pytest.mark.world(bake="300ms", interval="200ms", probe_url="probe", test_route=True)
 def test_a_crash_leaves_the_test_route_and_resume_removes_it_at_the_end(world, switchyard, aws, probe):
-    crashed = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "after-save:setWeights:2"})
+    crashed = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "after-save:setSplit:2"})
     code, _, _ = crashed.finish()
     assert code == -signal.SIGKILL
     assert len(standing_routes(aws, world)) == 1

@@ -137,7 +137,7 @@ def test_a_listener_gone_before_resume_is_a_runtime_failure_not_bad_usage(world,
     import signal
 
     from test_rollback import start as start_background
-    run = start_background(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "before:setWeights"})
+    run = start_background(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "before:setSplit"})
     assert run.finish()[0] == -signal.SIGKILL
     aws.elb.delete_listener(ListenerArn=world["listener_arn"])
     code, _, err = switchyard("resume", run.id)

@@ -47,30 +47,30 @@ public struct AWSEffects: EffectPerformer {
             // A hook is a process, not an AWS call: HookEffects runs it in front of this performer. Without one, the
             // hook fails as a command that could not start would, and its on_failure decides.
             return .hookFinished(ref, HookResult(exitCode: nil, startError: "no hook runner in this process"))
-        case .retireGroup(let name):
+        case .retireFleet(let name):
             try requireDrained(name, d)
             try await fenceListener(d)
             try await retire(group: name, d)
-            return .groupRetired(name)
-        case .ensureLaunchTemplateVersion:
-            return .launchTemplateVersionReady(try await ensureLaunchTemplateVersion(d))
-        case .ensureGreenGroup(let version):
+            return .fleetRetired(name)
+        case .ensureGreenTemplate:
+            return .greenTemplateReady(try await ensureLaunchTemplateVersion(d))
+        case .ensureGreenFleet(let version):
             if d.plan.isPair {
                 try await preparePairGreen(d, launchTemplateVersion: version)
             } else {
                 try await ensureGreenGroup(d, launchTemplateVersion: version)
             }
-            return .greenGroupReady
+            return .greenFleetReady
         case .observeCapacity:
             return .capacityObserved(try await observeCapacity(d))
-        case .observeTargetHealth:
+        case .observeGreenHealth:
             // Before traffic the alarms and the probe already run, beside the health read that gates the first step.
             // Metrics do not: green has served nothing yet, and its target group's window may hold the errors of the
             // fleet that stood in it before.
             async let others = CheckScheduler.run(checks(d, beforeTraffic: true), clock: clock)
             let report = try await observeTargetHealth(d)
-            return .targetHealthObserved(report, checks: await others)
-        case .setWeights(let green):
+            return .greenHealthObserved(report, checks: await others)
+        case .setSplit(let green):
             // A step right after our own write (a zero bake) starts from what that write answered, not from a new read.
             let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds)
             // Within one interval of our own last write, that write's fence still stands.
@@ -87,7 +87,7 @@ public struct AWSEffects: EffectPerformer {
                                                           green: green, stickiness: .keep, known: current,
                                                           write: .unlessThereAlready(recordedGreen: d.greenWeight))
             memo.wrote(written, at: clock.now())
-            return .weightsConfirmed(green: green)
+            return .splitConfirmed(green: green)
         case .runChecks:
             return .checksObserved(await CheckScheduler.run(checks(d), clock: clock))
         case .confirmPromotion:
@@ -136,9 +136,9 @@ public struct AWSEffects: EffectPerformer {
             return try await deregisterFleet(name, d)
         case .observeDrain(let name):
             return try await observeDrain(name, d)
-        case .removeLaunchTemplateVersion(let version):
+        case .removeGreenTemplate(let version):
             try await removeLaunchTemplateVersion(version, of: d)
-            return .launchTemplateVersionDeleted(version)
+            return .greenTemplateDeleted(version)
         case .pinBlue:
             return try await pinBlue(d)
         case .copyToGreen(let kind):
@@ -164,7 +164,7 @@ public struct AWSEffects: EffectPerformer {
         memo.forgetWeights()
         _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
                                             stickiness: .offWhereGreenLeaves, known: nil, write: ReadConsistency.rollbackWrite(d))
-        return .weightsConfirmed(green: 0)
+        return .splitConfirmed(green: 0)
     }
 
     /// Before moving traffic or deleting a group: the listener must still carry this deployment's tag. The lease fences
@@ -244,7 +244,7 @@ public struct AWSEffects: EffectPerformer {
     private func ensureLaunchTemplateVersion(_ d: Deployment) async throws -> Int {
         let blue = d.plan.blue
         let description = Self.launchTemplateDescription(d)
-        if !isFirstAttemptOfFreshDeployment(.ensureLaunchTemplateVersion) {
+        if !isFirstAttemptOfFreshDeployment(.ensureGreenTemplate) {
             let existing = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [], imageId: d.ami)
             if let found = existing.first(where: { $0.versionDescription == description }) {
                 logger.info("adopting existing launch template version", metadata: ["deployment.id": "\(d.id)", "launch_template.version": "\(found.versionNumber)"])
@@ -268,7 +268,7 @@ public struct AWSEffects: EffectPerformer {
 
     private func ensureGreenGroup(_ d: Deployment, launchTemplateVersion: Int) async throws {
         let name = d.plan.greenAutoScalingGroup
-        if !isFirstAttemptOfFreshDeployment(.ensureGreenGroup(launchTemplateVersion: launchTemplateVersion)), try await group(name) != nil {
+        if !isFirstAttemptOfFreshDeployment(.ensureGreenFleet(template: launchTemplateVersion)), try await group(name) != nil {
             logger.info("adopting existing green group", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
             return
         }

@@ -136,7 +136,7 @@ extension DeploymentRunner: ReconcileInput {
         #if SWITCHYARD_TESTING
         crash?.reached(.afterSave, effect)
         #endif
-        guard case .groupRetired(let group) = event else { return nil }
+        guard case .fleetRetired(let group) = event else { return nil }
         for earlier in try store.retainedBlues(service: d.service) where earlier.id != d.id && earlier.plan.blue.autoScalingGroup == group {
             _ = try loop.persist(Machine.apply(earlier, .blueRetired(by: d.id), now: clock.now()), self)
         }
@@ -239,7 +239,7 @@ public struct StoppedBySignal: Error, Sendable, CustomStringConvertible {
 /// A test-only crash point: the process kills itself (SIGKILL) at a chosen moment around a chosen effect, so the
 /// end-to-end tests can prove that `resume` ends a release as an uninterrupted run would. Set from
 /// `SWITCHYARD_TEST_CRASH=<moment>:<effect>[:<n>]`, moment one of `before`, `after-call`, `after-save`; effect an
-/// effect's kind (`ensureGreenGroup`, `setWeights`, `restoreBlue`, …); n the occurrence (default 1).
+/// effect's kind (`ensureGreenFleet`, `setSplit`, `restoreBlue`, …); n the occurrence (default 1).
 public final class CrashPoint: @unchecked Sendable {
     public enum Moment: String, Sendable { case before, afterCall = "after-call", afterSave = "after-save" }
 

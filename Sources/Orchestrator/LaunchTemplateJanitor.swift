@@ -4,7 +4,7 @@ import SwitchyardCore
 
 /// Deletes the launch-template versions Switchyard created once their release is over and no group uses them: the
 /// version of a rolled-back green, and of a promoted green that a later release retired. Run by `gc`, as an input of
-/// the reconcile loop: one effect (`removeLaunchTemplateVersion`) per deployment, under the service's lease, performed
+/// the reconcile loop: one effect (`removeGreenTemplate`) per deployment, under the service's lease, performed
 /// by the provider's performer (`effects`), as the `Housekeeper`'s retirements are.
 public struct LaunchTemplateJanitor: Sendable {
     public struct Outcome: Sendable {
@@ -65,7 +65,7 @@ public struct LaunchTemplateJanitor: Sendable {
 
         func decide(_ d: Deployment, now: Date) -> Decision? {
             guard d.launchTemplateVersionDeleted != true, let version = d.greenLaunchTemplateVersion else { return nil }
-            return .perform(.removeLaunchTemplateVersion(version))
+            return .perform(.removeGreenTemplate(version))
         }
 
         func perform(_ effect: Effect, for d: Deployment, in loop: ReconcileLoop) async throws -> Event {

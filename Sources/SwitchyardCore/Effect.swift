@@ -1,21 +1,24 @@
-/// An action against AWS that the state machine asks for. Each is named for its outcome and safe to run twice.
+/// An action against the cloud that the state machine asks for. Each is named for its outcome, not for the calls that
+/// achieve it (the provider's performer makes those, in its cloud's terms), and is safe to run twice.
 public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// Marks the start of the release (claims the listener for this deployment).
     case begin
     /// Scales a group that stands on green's target group with no traffic to 0 and deletes it (pair mode: scales the
     /// idle group of the pair to 0 and keeps it).
-    case retireGroup(String)
-    /// A launch-template version equal to blue's but for the ImageId exists; reports its number.
-    case ensureLaunchTemplateVersion
+    case retireFleet(String)
+    /// Green's template exists: blue's, but for the image (AWS: a launch-template version equal to blue's but for the
+    /// ImageId); reports its number.
+    case ensureGreenTemplate
     /// The green group exists with blue's size, attached to green's target group (pair mode: the idle group of the pair
     /// is updated to the version and blue's sizes; nothing is created).
-    case ensureGreenGroup(launchTemplateVersion: Int)
+    case ensureGreenFleet(template: Int)
     /// Reads green's group: how many instances are InService.
     case observeCapacity
     /// Reads the health of the instances green's group lists now in green's target group.
-    case observeTargetHealth
-    /// The listener (or rule) forwards this share to green and the rest to blue, read back to confirm.
-    case setWeights(green: Int)
+    case observeGreenHealth
+    /// The traffic split gives green this share and blue the rest (AWS: every listener forward, or the weighted records),
+    /// read back to confirm.
+    case setSplit(green: Int)
     /// Runs every configured check once.
     case runChecks
     /// Reads the listener back at 100 % green.
@@ -53,20 +56,20 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     case deregisterFleet(String)
     /// Reads which of a deregistered fleet's instances its target groups still list (draining, or not yet shown so).
     case observeDrain(String)
-    /// Once its release is over and no group launches from it, the launch-template version this deployment created
-    /// is gone (only if it is still the one it created, and not the template's default).
-    case removeLaunchTemplateVersion(Int)
+    /// Once its release is over and no fleet launches from it, green's template (AWS: the launch-template version this
+    /// deployment created) is gone (only if it is still the one it created, and not the template's default).
+    case removeGreenTemplate(Int)
 
     /// A short name for logs and error messages.
     public var title: String {
         switch self {
         case .begin: return "starting the release"
-        case .retireGroup(let name): return "retiring \(name)"
-        case .ensureLaunchTemplateVersion: return "creating the launch template version"
-        case .ensureGreenGroup: return "setting up the green Auto Scaling group"
+        case .retireFleet(let name): return "retiring \(name)"
+        case .ensureGreenTemplate: return "creating the launch template version"
+        case .ensureGreenFleet: return "setting up the green Auto Scaling group"
         case .observeCapacity: return "reading green's capacity"
-        case .observeTargetHealth: return "reading green's target health"
-        case .setWeights(let green): return "setting the listener to \(green)% green"
+        case .observeGreenHealth: return "reading green's target health"
+        case .setSplit(let green): return "setting the listener to \(green)% green"
         case .runChecks: return "running checks"
         case .confirmPromotion: return "confirming promotion"
         case .restoreBlue: return "moving all traffic back to blue"
@@ -83,7 +86,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .runHook(let ref): return "running the \(ref)"
         case .deregisterFleet(let group): return "deregistering \(group) from its target groups"
         case .observeDrain(let group): return "reading whether \(group) has drained"
-        case .removeLaunchTemplateVersion(let version): return "deleting launch template version \(version)"
+        case .removeGreenTemplate(let version): return "deleting launch template version \(version)"
         }
     }
 
@@ -92,10 +95,10 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
     /// Whether the effect changes anything in AWS (the others only read): each of these is fenced by the lease.
     public var writesAWS: Bool {
         switch self {
-        case .begin, .observeCapacity, .observeTargetHealth, .runChecks, .confirmPromotion, .observeBlue, .runHook, .observeDrain: return false
-        case .deregisterFleet, .retireGroup, .ensureLaunchTemplateVersion, .ensureGreenGroup, .setWeights, .restoreBlue, .removeGreen, .retireBlue,
+        case .begin, .observeCapacity, .observeGreenHealth, .runChecks, .confirmPromotion, .observeBlue, .runHook, .observeDrain: return false
+        case .deregisterFleet, .retireFleet, .ensureGreenTemplate, .ensureGreenFleet, .setSplit, .restoreBlue, .removeGreen, .retireBlue,
              .ensureTestRoute, .removeTestRoute, .restoreStickiness, .pinBlue, .copyToGreen, .releaseGreen, .restoreBlueFleet,
-             .removeLaunchTemplateVersion: return true
+             .removeGreenTemplate: return true
         }
     }
 
@@ -106,16 +109,16 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         return writesAWS
     }
 
-    /// The case's name without its values, e.g. `setWeights`.
+    /// The case's name without its values, e.g. `setSplit`.
     public var kind: String {
         switch self {
         case .begin: return "begin"
-        case .retireGroup: return "retireGroup"
-        case .ensureLaunchTemplateVersion: return "ensureLaunchTemplateVersion"
-        case .ensureGreenGroup: return "ensureGreenGroup"
+        case .retireFleet: return "retireFleet"
+        case .ensureGreenTemplate: return "ensureGreenTemplate"
+        case .ensureGreenFleet: return "ensureGreenFleet"
         case .observeCapacity: return "observeCapacity"
-        case .observeTargetHealth: return "observeTargetHealth"
-        case .setWeights: return "setWeights"
+        case .observeGreenHealth: return "observeGreenHealth"
+        case .setSplit: return "setSplit"
         case .runChecks: return "runChecks"
         case .confirmPromotion: return "confirmPromotion"
         case .restoreBlue: return "restoreBlue"
@@ -132,7 +135,7 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .runHook: return "runHook"
         case .deregisterFleet: return "deregisterFleet"
         case .observeDrain: return "observeDrain"
-        case .removeLaunchTemplateVersion: return "removeLaunchTemplateVersion"
+        case .removeGreenTemplate: return "removeGreenTemplate"
         }
     }
 }
@@ -140,13 +143,13 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
 /// Something that happened: the outcome of an effect, or an operator's request.
 public enum Event: Sendable, Hashable {
     case begun
-    case groupRetired(String)
-    case launchTemplateVersionReady(Int)
-    case greenGroupReady
+    case fleetRetired(String)
+    case greenTemplateReady(Int)
+    case greenFleetReady
     case capacityObserved(CapacityReport)
     /// Green's target health before traffic, with the other checks (alarms, HTTP) of the same tick.
-    case targetHealthObserved(TargetHealthReport, checks: [CheckResult] = [])
-    case weightsConfirmed(green: Int)
+    case greenHealthObserved(TargetHealthReport, checks: [CheckResult] = [])
+    case splitConfirmed(green: Int)
     case checksObserved([CheckResult])
     case promotionConfirmed
     case greenRemoved
@@ -174,7 +177,7 @@ public enum Event: Sendable, Hashable {
     case blueObserved(CapacityReport)
     case blueFleetRestored(summary: String)
     /// `gc` deleted green's launch template version: its release is over and no group uses it.
-    case launchTemplateVersionDeleted(Int)
+    case greenTemplateDeleted(Int)
     /// A hook's process ended (passed or failed); a hook's failure is never an `effectFailed`.
     case hookFinished(HookRef, HookResult)
     /// A hook was stopped because the process was asked to stop (SIGINT/SIGTERM): it has not finished, and runs again

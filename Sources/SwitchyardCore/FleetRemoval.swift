@@ -116,7 +116,7 @@ extension Machine {
             return .transition(Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
                 message: "retiring \(r.group) left off: it was not deregistered yet, and stays as it is", details: ["asg": r.group])))
         }
-        return removing(d, group: r.group, trafficLeftAt: r.trafficLeftAt, now: now, then: .retireGroup(r.group), why: "retiring \(r.group)")
+        return removing(d, group: r.group, trafficLeftAt: r.trafficLeftAt, now: now, then: .retireFleet(r.group), why: "retiring \(r.group)")
     }
 
     /// What decide answers for a fleet that must go: the removal begun (stored first), its next step, or `final` once

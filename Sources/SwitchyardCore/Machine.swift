@@ -52,13 +52,13 @@ public enum Machine {
             if let group = d.plan.retire.first(where: { !d.retiredGroups.contains($0) && !(d.leftOffGroups ?? []).contains($0) }) {
                 // The plan read no traffic on green's target group when the deployment was created: the settle counts
                 // from then.
-                return removing(d, group: group, trafficLeftAt: d.createdAt, now: now, then: .retireGroup(group),
+                return removing(d, group: group, trafficLeftAt: d.createdAt, now: now, then: .retireFleet(group),
                                 why: "retiring \(group) from green's target group")
             }
             // Before the new version exists: a blue on `$Latest` would launch it at once.
             if d.plan.fleet != nil && d.bluePinned != true { return .perform(.pinBlue) }
-            guard let version = d.greenLaunchTemplateVersion else { return .perform(.ensureLaunchTemplateVersion) }
-            return .perform(.ensureGreenGroup(launchTemplateVersion: version))
+            guard let version = d.greenLaunchTemplateVersion else { return .perform(.ensureGreenTemplate) }
+            return .perform(.ensureGreenFleet(template: version))
         case .waitingForCapacity:
             if let copy = pendingCopy(d) { return .perform(.copyToGreen(copy)) }
             // The test route is up before green is checked, so the probe reaches green from its first tick.
@@ -79,7 +79,7 @@ public enum Machine {
                 let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
                 return rollback(d, now: now, reason: "green targets were not all healthy within checks.healthy_timeout \(spec.checks.healthyTimeout)\(seen)", check: "target-health")
             }
-            return due(d, now: now, .observeTargetHealth)
+            return due(d, now: now, .observeGreenHealth)
         case .shifting:
             return decideShifting(d, now: now)
         case .paused:
@@ -169,14 +169,14 @@ public enum Machine {
             next.state = .launching
             next.phaseStartedAt = now
             return Transition(deployment: next, log: LogEntry(from: .pending, to: .launching, message: "release of \(d.ami) started: blue is \(d.plan.blue.autoScalingGroup)"))
-        case (.launching, .groupRetired(let name)), (.rollingBack, .groupRetired(let name)) where d.state == .launching || d.removal?.group == name:
+        case (.launching, .fleetRetired(let name)), (.rollingBack, .fleetRetired(let name)) where d.state == .launching || d.removal?.group == name:
             if !next.retiredGroups.contains(name) { next.retiredGroups.append(name) }
             if next.removal?.group == name { next.removal = nil }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's target group", details: ["asg": name]))
-        case (.launching, .launchTemplateVersionReady(let version)):
+        case (.launching, .greenTemplateReady(let version)):
             next.greenLaunchTemplateVersion = version
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
-        case (.launching, .greenGroupReady):
+        case (.launching, .greenFleetReady):
             next.greenGroupCreated = true
             next.state = .waitingForCapacity
             next.phaseStartedAt = now
@@ -195,7 +195,7 @@ public enum Machine {
             }
             next.nextCheckAt = now.adding(interval)
             return Transition(deployment: next, log: launchFailureLog(d, report))
-        case (.checkingHealth, .targetHealthObserved(let report, let checks)):
+        case (.checkingHealth, .greenHealthObserved(let report, let checks)):
             next.lastObservation = report.summary
             next.lastObservationAt = now
             next.lastChecks = [CheckResult(name: "target-health", passed: report.allHealthy(expected: d.plan.blue.desiredCapacity),
@@ -222,7 +222,7 @@ public enum Machine {
             }
             next.nextCheckAt = now.adding(interval)
             return Transition(deployment: next, log: nil)
-        case (.shifting, .weightsConfirmed(let green)):
+        case (.shifting, .splitConfirmed(let green)):
             let before = d.greenWeight
             next.greenWeight = green
             next.trafficBaseline = nil
@@ -256,7 +256,7 @@ public enum Machine {
             return applyHook(d, ref, result, now: now)
         case (_, .hookInterrupted(let ref)):
             return applyHookInterrupted(d, ref, now: now)
-        case (.rollingBack, .weightsConfirmed(let green)) where green == 0:
+        case (.rollingBack, .splitConfirmed(let green)) where green == 0:
             next.greenWeight = 0
             next.trafficRestored = true
             // Green's removal counts its settle from here (begun by the next decision, with its own log line).
@@ -331,8 +331,8 @@ public enum Machine {
         case (.rollingBack, .blueFleetRestored(let summary)):
             next.blueRestored = true
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) restored: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))
-        case (.completed, .launchTemplateVersionDeleted(let version)) where d.launchTemplateVersionDeleted != true,
-             (.rolledBack, .launchTemplateVersionDeleted(let version)) where d.launchTemplateVersionDeleted != true:
+        case (.completed, .greenTemplateDeleted(let version)) where d.launchTemplateVersionDeleted != true,
+             (.rolledBack, .greenTemplateDeleted(let version)) where d.launchTemplateVersionDeleted != true:
             next.launchTemplateVersionDeleted = true
             // Housekeeping after the end, like retiring blue.
             next.updatedAt = d.updatedAt

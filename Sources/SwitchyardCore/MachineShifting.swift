@@ -26,7 +26,7 @@ extension Machine {
         // The test route is trusted only once probes through it, live, have passed: before any weight moves to green.
         if d.greenWeight == 0, weight > 0, !d.testRouteProven { return due(d, now: now, .runChecks) }
         guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
-            return .perform(.setWeights(green: weight))
+            return .perform(.setSplit(green: weight))
         }
         if let hook = hookDecision(d, .afterStep, now: now) { return hook }
         if let live = settlingUntil { return .wait(until: live) }

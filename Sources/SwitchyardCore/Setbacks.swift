@@ -150,7 +150,7 @@ extension Effect {
     /// Whether this effect is a step of removing `group` (deregistering it, observing its drain, deleting it).
     func removes(_ group: String) -> Bool {
         switch self {
-        case .retireGroup(let g), .deregisterFleet(let g), .observeDrain(let g): return g == group
+        case .retireFleet(let g), .deregisterFleet(let g), .observeDrain(let g): return g == group
         default: return false
         }
     }

@@ -24,10 +24,10 @@ import Testing
 
         #expect(final.state == .completed)
         #expect(final.greenWeight == 100)
-        let shifts = world.effects.filter { if case .setWeights = $0 { return true } else { return false } }
-        #expect(shifts == [.setWeights(green: 10), .setWeights(green: 50), .setWeights(green: 100)])
-        #expect(Array(world.effects.prefix(8)) == [.begin, .deregisterFleet("old-blue"), .observeDrain("old-blue"), .retireGroup("old-blue"), .ensureLaunchTemplateVersion,
-                                                  .ensureGreenGroup(launchTemplateVersion: 7), .observeCapacity, .observeTargetHealth])
+        let shifts = world.effects.filter { if case .setSplit = $0 { return true } else { return false } }
+        #expect(shifts == [.setSplit(green: 10), .setSplit(green: 50), .setSplit(green: 100)])
+        #expect(Array(world.effects.prefix(8)) == [.begin, .deregisterFleet("old-blue"), .observeDrain("old-blue"), .retireFleet("old-blue"), .ensureGreenTemplate,
+                                                  .ensureGreenFleet(template: 7), .observeCapacity, .observeGreenHealth])
         #expect(world.effects.last == .confirmPromotion)
         // 60 s + 60 s + 30 s of bake at a 10 s interval.
         #expect(clock.now().timeIntervalSince(Fixtures.start) >= 150)
@@ -46,10 +46,10 @@ import Testing
         let expected: [DeploymentState] = world.effects.enumerated().map { index, effect in
             switch effect {
             case .begin: return .pending
-            case .ensureLaunchTemplateVersion, .ensureGreenGroup: return .launching
+            case .ensureGreenTemplate, .ensureGreenFleet: return .launching
             case .observeCapacity: return .waitingForCapacity
-            case .observeTargetHealth: return .checkingHealth
-            case .setWeights, .runChecks: return .shifting
+            case .observeGreenHealth: return .checkingHealth
+            case .setSplit, .runChecks: return .shifting
             case .confirmPromotion: return .promoting
             default: return .failed
             }
@@ -63,8 +63,8 @@ import Testing
         world.unhealthyUntilObservation = 3
         let d = try started(store, Fixtures.deployment())
         _ = try await runner(store, world, TestClock(Fixtures.start)).run(d)
-        let firstShift = try #require(world.effects.firstIndex(of: .setWeights(green: 10)))
-        let healthReads = world.effects[..<firstShift].filter { $0 == .observeTargetHealth }.count
+        let firstShift = try #require(world.effects.firstIndex(of: .setSplit(green: 10)))
+        let healthReads = world.effects[..<firstShift].filter { $0 == .observeGreenHealth }.count
         #expect(healthReads == 4)
     }
 
@@ -91,7 +91,7 @@ import Testing
         try store.addRequest(deploymentId: d.id, kind: .rollback, reason: "bad canary", actor: "ops@laptop", at: Fixtures.start)
         let final = try await runner(store, world, TestClock(Fixtures.start)).run(d)
         #expect(final.state == .rolledBack)
-        #expect(world.effects.contains { if case .setWeights = $0 { return true } else { return false } } == false)
+        #expect(world.effects.contains { if case .setSplit = $0 { return true } else { return false } } == false)
         let event = try #require(try store.events(deploymentId: d.id).first { $0.to == .rollingBack })
         #expect(event.actor == "ops@laptop")
         #expect(event.message.contains("bad canary"))
@@ -138,7 +138,7 @@ import Testing
         d = try started(store, d)
         let clock = TestClock(Fixtures.start.addingTimeInterval(55))
         _ = try await runner(store, world, clock).run(d)
-        let checksBeforeFifty = try #require(world.effects.firstIndex(of: .setWeights(green: 50)))
+        let checksBeforeFifty = try #require(world.effects.firstIndex(of: .setSplit(green: 50)))
         #expect(world.effects[..<checksBeforeFifty].filter { $0 == .runChecks }.count == 1)
     }
 
@@ -151,7 +151,7 @@ import Testing
         try store.insert(d, log: LogEntry(from: .pending, to: .pending, message: "created"), actor: "a", at: Fixtures.start, lease: mine, ttl: 15)
         // When the first step goes out, another process (which thought this one dead) takes the lease over.
         world.onEffect = { effect in
-            if effect == .setWeights(green: 10) {
+            if effect == .setSplit(green: 10) {
                 let other = LeaseHolder(id: "other", pid: 2, host: "elsewhere", actor: "b@elsewhere")
                 _ = try? store.acquireLease(deploymentId: d.id, service: d.service, holder: other, at: Fixtures.start.addingTimeInterval(3600), ttl: 15)
             }
@@ -159,7 +159,7 @@ import Testing
         let runner = DeploymentRunner(store: store, effects: world, clock: clock, actor: "a", logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
                                       holding: .init(holder: mine, ttl: 15))
         await #expect(throws: LeaseError.self) { try await runner.run(d) }
-        let after = world.effects.split(separator: .setWeights(green: 10), omittingEmptySubsequences: false).last ?? []
+        let after = world.effects.split(separator: .setSplit(green: 10), omittingEmptySubsequences: false).last ?? []
         #expect(after.allSatisfy { $0 == .runChecks }, "only checks within one renewal period, then nothing: \(after)")
         #expect(try store.lease(service: d.service)?.holder.id == "other")
     }

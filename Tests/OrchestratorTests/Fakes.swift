@@ -59,21 +59,21 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             }
             switch effect {
             case .begin: return .begun
-            case .retireGroup(let name): return .groupRetired(name)
-            case .ensureLaunchTemplateVersion: return .launchTemplateVersionReady(7)
-            case .ensureGreenGroup: return .greenGroupReady
+            case .retireFleet(let name): return .fleetRetired(name)
+            case .ensureGreenTemplate: return .greenTemplateReady(7)
+            case .ensureGreenFleet: return .greenFleetReady
             case .observeCapacity: return .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
-            case .observeTargetHealth:
+            case .observeGreenHealth:
                 healthObservations += 1
                 let state = healthObservations > unhealthyUntilObservation ? "healthy" : "initial"
-                return .targetHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: state), .init(instanceId: "i-2", state: "healthy")]))
-            case .setWeights(let green): return .weightsConfirmed(green: green)
+                return .greenHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: state), .init(instanceId: "i-2", state: "healthy")]))
+            case .setSplit(let green): return .splitConfirmed(green: green)
             case .runChecks:
                 checks += 1
                 let failing = failingCheckAfter.map { checks > $0 } ?? false
                 return .checksObserved([CheckResult(name: "target-health", passed: !failing, evidence: failing ? "i-1 unhealthy (Target.ResponseCodeMismatch)" : "2/2 healthy")])
             case .confirmPromotion: return .promotionConfirmed
-            case .restoreBlue: return .weightsConfirmed(green: 0)
+            case .restoreBlue: return .splitConfirmed(green: 0)
             case .removeGreen: return .greenRemoved
             case .retireBlue: return .blueRetired(by: nil)
             case .ensureTestRoute: return .testRouteReady(ruleArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3")
@@ -87,7 +87,7 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
             case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [d.plan.greenTargetGroupArn], delaySeconds: 300)
             case .observeDrain(let group): return .drainObserved(group: group, targets: [])
-            case .removeLaunchTemplateVersion(let version): return .launchTemplateVersionDeleted(version)
+            case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
             }
         }
     }

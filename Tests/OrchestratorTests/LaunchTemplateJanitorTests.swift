@@ -65,10 +65,10 @@ import Testing
 
     @Test func aDeletedVersionIsRecordedOnceWithoutMovingTheReleaseEnd() {
         let d = record("d1", .rolledBack, version: 5)
-        let t = Machine.apply(d, .launchTemplateVersionDeleted(5), now: Fixtures.start.addingTimeInterval(3600))
+        let t = Machine.apply(d, .greenTemplateDeleted(5), now: Fixtures.start.addingTimeInterval(3600))
         #expect(t.deployment.launchTemplateVersionDeleted == true)
         #expect(t.deployment.updatedAt == d.updatedAt)
         #expect(t.log?.message == "launch template web version 5 deleted: its release is over and no group uses it")
-        #expect(Machine.apply(t.deployment, .launchTemplateVersionDeleted(5), now: Fixtures.start).log == nil)
+        #expect(Machine.apply(t.deployment, .greenTemplateDeleted(5), now: Fixtures.start).log == nil)
     }
 }

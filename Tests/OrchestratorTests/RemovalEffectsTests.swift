@@ -167,7 +167,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         completed.state = .completed
         completed.retentionDeadline = clock.now()
         await #expect(throws: RemovalError.self) { try await effects.perform(.retireBlue, for: completed) }
-        await #expect(throws: RemovalError.self) { try await effects.perform(.retireGroup("web-blue"), for: d) }
+        await #expect(throws: RemovalError.self) { try await effects.perform(.retireFleet("web-blue"), for: d) }
         #expect(!fake.actions.contains("DeleteAutoScalingGroup") && !fake.actions.contains("UpdateAutoScalingGroup"))
         #expect(fake.groups[green] != nil && fake.groups["web-blue"] != nil)
     }
@@ -211,7 +211,7 @@ struct FakeRestore: EffectPerformer {
         case .restoreBlue, .observeBlue, .restoreBlueFleet:
             fake.weights = [blue: 100, green: 0]
             if effect == .observeBlue { return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2)) }
-            return effect == .restoreBlue ? .weightsConfirmed(green: 0) : .blueFleetRestored(summary: "ok")
+            return effect == .restoreBlue ? .splitConfirmed(green: 0) : .blueFleetRestored(summary: "ok")
         default:
             return try await inner.perform(effect, for: deployment)
         }
@@ -399,7 +399,7 @@ extension HousekeeperRemovalTests {
         let (fake, effects, d, clock) = shifting()
         fake.weights = [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0]
         let started = clock.now()
-        let event = try await effects.perform(.setWeights(green: 50), for: d)
+        let event = try await effects.perform(.setSplit(green: 50), for: d)
         guard case .trafficChangedByHand(let change) = event else { Issue.record("\(event)"); return }
         #expect(change.found[d.plan.blue.targetGroupArn] == 100 && change.expected[d.plan.greenTargetGroupArn] == 10)
         #expect(change.resource == "listener \(d.plan.spec.traffic.listenerArn)")

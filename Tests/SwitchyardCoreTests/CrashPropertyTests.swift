@@ -60,19 +60,19 @@ struct ImaginaryAWS {
     mutating func perform(_ effect: Effect, state: DeploymentState, rng: inout SplitMix64) -> Event {
         switch effect {
         case .begin: return .begun
-        case .retireGroup(let name): return .groupRetired(name)
-        case .ensureLaunchTemplateVersion: return .launchTemplateVersionReady(4)
-        case .ensureGreenGroup:
+        case .retireFleet(let name): return .fleetRetired(name)
+        case .ensureGreenTemplate: return .greenTemplateReady(4)
+        case .ensureGreenFleet:
             if fleet && !bluePinned { violations.append("green created while blue could still scale in (state \(state))") }
             greenExists = true
-            return .greenGroupReady
+            return .greenFleetReady
         case .observeCapacity: return .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
-        case .observeTargetHealth:
+        case .observeGreenHealth:
             lastSeenUnhealthy = !greenHealthy
             let state = greenHealthy ? "healthy" : "unhealthy"
-            return .targetHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: state), .init(instanceId: "i-2", state: "healthy")]),
+            return .greenHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: state), .init(instanceId: "i-2", state: "healthy")]),
                                          checks: probe())
-        case .setWeights(let green):
+        case .setSplit(let green):
             if green > greenWeight && lastSeenUnhealthy {
                 violations.append("weight raised to \(green)% right after green was seen unhealthy (state \(state))")
             }
@@ -87,7 +87,7 @@ struct ImaginaryAWS {
             }
             if green != greenWeight { lastGreenWrite = now }
             greenWeight = green
-            return .weightsConfirmed(green: green)
+            return .splitConfirmed(green: green)
         case .runChecks:
             lastSeenUnhealthy = !greenHealthy
             return .checksObserved([CheckResult(name: "target-health", passed: greenHealthy, evidence: greenHealthy ? "ok" : "i-1 unhealthy")] + probe())
@@ -97,7 +97,7 @@ struct ImaginaryAWS {
             if greenWeight > 0 { stickinessOn = false }
             if greenWeight != 0 { lastGreenWrite = now }
             greenWeight = 0
-            return .weightsConfirmed(green: 0)
+            return .splitConfirmed(green: 0)
         case .removeGreen:
             if greenWeight > 0 { violations.append("green removed while it still had \(greenWeight)% of the traffic") }
             if greenExists, let last = lastGreenWrite {
@@ -124,7 +124,7 @@ struct ImaginaryAWS {
             if now < deregistered.addingTimeInterval(1) { return .drainObserved(group: group, targets: [.init(instanceId: "i-1", state: "healthy")]) }
             if now < deregistered.addingTimeInterval(delay) { return .drainObserved(group: group, targets: [.init(instanceId: "i-1", state: "draining")]) }
             return .drainObserved(group: group, targets: [])
-        case .removeLaunchTemplateVersion(let version): return .launchTemplateVersionDeleted(version)
+        case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
         case .ensureTestRoute:
             if !testRouteStands { testRouteLiveAt = now.addingTimeInterval(settle) }
             testRouteStands = true

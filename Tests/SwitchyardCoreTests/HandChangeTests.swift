@@ -52,9 +52,9 @@ import Testing
         #expect(t.deployment.state == .shifting && t.deployment.handChange == nil)
         #expect(t.deployment.greenWeight == 0 && t.deployment.trafficBaseline == [tgA: 100, tgB: 0])
         #expect(ReadConsistency.expected(t.deployment) == [tgA: 100, tgB: 0])
-        #expect(Machine.decide(t.deployment, now: start) == .perform(.setWeights(green: 50)))
+        #expect(Machine.decide(t.deployment, now: start) == .perform(.setSplit(green: 50)))
         // The next write's confirmation ends the baseline: from then on the record's weights count.
-        let written = Machine.apply(t.deployment, .weightsConfirmed(green: 50), now: start)
+        let written = Machine.apply(t.deployment, .splitConfirmed(green: 50), now: start)
         #expect(written.deployment.trafficBaseline == nil)
     }
 

@@ -22,10 +22,10 @@ import Testing
         var sim = Simulation(dressed())
         sim.run()
         #expect(sim.d.state == .completed)
-        #expect(distinct(sim.effects) == [.begin, .pinBlue, .ensureLaunchTemplateVersion, .ensureGreenGroup(launchTemplateVersion: 4),
+        #expect(distinct(sim.effects) == [.begin, .pinBlue, .ensureGreenTemplate, .ensureGreenFleet(template: 4),
                                           .copyToGreen(.lifecycleHooks), .copyToGreen(.suspendedProcesses), .copyToGreen(.scalingPolicies),
-                                          .copyToGreen(.scheduledActions), .observeCapacity, .observeTargetHealth,
-                                          .setWeights(green: 10), .runChecks, .setWeights(green: 100), .runChecks, .releaseGreen, .confirmPromotion])
+                                          .copyToGreen(.scheduledActions), .observeCapacity, .observeGreenHealth,
+                                          .setSplit(green: 10), .runChecks, .setSplit(green: 100), .runChecks, .releaseGreen, .confirmPromotion])
         #expect(sim.d.bluePinned == true && sim.d.greenReleased == true)
         #expect(sim.d.greenCopies == Self.fleet.copies)
         #expect(sim.log.contains { $0.message == "copied to green: scaling_policies" && $0.details["copy"] == "scaling_policies" })
@@ -49,7 +49,7 @@ import Testing
     @Test func aRollbackReadsBlueBeforeTrafficReturnsAndRestoresBlueLast() {
         var sim = Simulation(dressed())
         sim.answer = { effect, _ in
-            if case .setWeights(let green) = effect, green == 100 { return .effectFailed(effect, message: "listener refused") }
+            if case .setSplit(let green) = effect, green == 100 { return .effectFailed(effect, message: "listener refused") }
             return Simulation.natural(effect)
         }
         sim.run()
@@ -64,7 +64,7 @@ import Testing
     @Test func aBlueShortOfCapacityIsLoggedAsAWarningAndTrafficStillReturns() {
         var sim = Simulation(dressed())
         sim.answer = { effect, _ in
-            if case .setWeights(let green) = effect, green == 100 { return .effectFailed(effect, message: "listener refused") }
+            if case .setSplit(let green) = effect, green == 100 { return .effectFailed(effect, message: "listener refused") }
             if effect == .observeBlue { return .blueObserved(CapacityReport(desired: 1, inService: 1, instances: 1)) }
             return Simulation.natural(effect)
         }
@@ -78,7 +78,7 @@ import Testing
     @Test func aBlueThatCannotBeRestoredFailsTheRollbackWithTrafficOnBlue() {
         var sim = Simulation(dressed())
         sim.answer = { effect, _ in
-            if case .setWeights(let green) = effect, green == 100 { return .effectFailed(effect, message: "listener refused") }
+            if case .setSplit(let green) = effect, green == 100 { return .effectFailed(effect, message: "listener refused") }
             if effect == .restoreBlueFleet { return .effectFailed(effect, message: "AccessDenied") }
             return Simulation.natural(effect)
         }

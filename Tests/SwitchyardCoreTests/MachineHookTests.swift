@@ -31,7 +31,7 @@ import Testing
         #expect(runs.map(\.1) == [0, 10, 50, 100, 100, 100], "each after_step hook sees its step's confirmed weight")
         // The promotion hooks run around the promotion: before the test route and green's release, after the read-back.
         let kinds = sim.effects.map(\.kind)
-        #expect(kinds.firstIndex(of: "runHook") ?? 0 < kinds.firstIndex(of: "setWeights") ?? 0)
+        #expect(kinds.firstIndex(of: "runHook") ?? 0 < kinds.firstIndex(of: "setSplit") ?? 0)
         #expect(sim.effects.suffix(2) == [.confirmPromotion, .runHook(HookRef(point: .afterPromotion, index: 0))])
         #expect(sim.d.finishedHooks?.count == 6 && sim.d.runningHook == nil)
         #expect(sim.log.contains { $0.message.hasPrefix("running the after_step hook 1 for step 2/3 at 50% green: load") })
@@ -42,7 +42,7 @@ import Testing
         let (sim, runs) = simulate(d, failing: ["before_traffic[1]"])
         #expect(sim.d.state == .rolledBack)
         #expect(sim.weights.isEmpty, "no weight ever changed: \(sim.weights)")
-        #expect(!sim.effects.contains { if case .setWeights = $0 { return true } else { return false } })
+        #expect(!sim.effects.contains { if case .setSplit = $0 { return true } else { return false } })
         #expect(runs.map(\.0) == ["before_traffic[1]", "after_rollback[1]"])
         let reason = try #require(sim.d.rollbackReason)
         #expect(reason.contains("before_traffic hook 1 (smoke) exited 1") && reason.contains("smoke failed: 503 from /healthz"))
@@ -146,6 +146,6 @@ extension MachineHookTests {
     @Test func aHookTouchesNoAWSButStartsOnlyUnderTheLease() {
         let effect = Effect.runHook(HookRef(point: .beforeTraffic, index: 0))
         #expect(!effect.writesAWS && effect.needsLease && effect.kind == "runHook")
-        #expect(!Effect.runChecks.needsLease && Effect.setWeights(green: 10).needsLease)
+        #expect(!Effect.runChecks.needsLease && Effect.setSplit(green: 10).needsLease)
     }
 }

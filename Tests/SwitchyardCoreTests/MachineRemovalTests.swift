@@ -210,7 +210,7 @@ import Testing
         var sim = Simulation(Machine.startRollback(d, now: start, reason: "operator").deployment)
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(!sim.effects.contains(.retireGroup("old-a")) && !sim.effects.contains(.deregisterFleet("old-a")))
+        #expect(!sim.effects.contains(.retireFleet("old-a")) && !sim.effects.contains(.deregisterFleet("old-a")))
         #expect(sim.log.contains { $0.message == "retiring old-a left off: it was not deregistered yet, and stays as it is" })
 
         d.removal?.deregisteredAt = start
@@ -219,9 +219,9 @@ import Testing
         sim = Simulation(Machine.startRollback(d, now: start, reason: "operator").deployment)
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(sim.effects.contains(.retireGroup("old-a")))
+        #expect(sim.effects.contains(.retireFleet("old-a")))
         #expect(sim.d.retiredGroups == ["old-a"])
-        let retired = sim.effects.firstIndex(of: .retireGroup("old-a")) ?? 0
+        let retired = sim.effects.firstIndex(of: .retireFleet("old-a")) ?? 0
         let greenGone = sim.effects.firstIndex(of: .removeGreen) ?? 0
         #expect(retired < greenGone)
     }

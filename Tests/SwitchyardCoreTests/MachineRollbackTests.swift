@@ -61,7 +61,7 @@ import Testing
     @Test func effectFailureGoingForwardStartsARollbackNamingTheEffect() {
         var sim = Simulation(makeDeployment())
         sim.answer = { effect, _ in
-            effect == .setWeights(green: 50) ? .effectFailed(effect, message: "ValidationError: nope") : Simulation.natural(effect)
+            effect == .setSplit(green: 50) ? .effectFailed(effect, message: "ValidationError: nope") : Simulation.natural(effect)
         }
         sim.run()
         #expect(sim.d.state == .rolledBack)
@@ -104,16 +104,16 @@ import Testing
 
 @Suite struct MachineTableTests {
     static let events: [Event] = [
-        .begun, .groupRetired("x"), .launchTemplateVersionReady(9), .greenGroupReady,
-        .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2)), .targetHealthObserved(healthy),
-        .weightsConfirmed(green: 50), .promotionConfirmed, .greenRemoved, .promoteRequested, .blueRetired(by: nil),
+        .begun, .fleetRetired("x"), .greenTemplateReady(9), .greenFleetReady,
+        .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2)), .greenHealthObserved(healthy),
+        .splitConfirmed(green: 50), .promotionConfirmed, .greenRemoved, .promoteRequested, .blueRetired(by: nil),
     ]
 
     /// Which (state, event) pairs are meaningful; every other pair must change nothing.
     static func fits(_ state: DeploymentState, _ event: Event) -> Bool {
         switch (state, event) {
-        case (.pending, .begun), (.launching, .groupRetired), (.launching, .launchTemplateVersionReady), (.launching, .greenGroupReady),
-             (.waitingForCapacity, .capacityObserved), (.checkingHealth, .targetHealthObserved), (.shifting, .weightsConfirmed),
+        case (.pending, .begun), (.launching, .fleetRetired), (.launching, .greenTemplateReady), (.launching, .greenFleetReady),
+             (.waitingForCapacity, .capacityObserved), (.checkingHealth, .greenHealthObserved), (.shifting, .splitConfirmed),
              (.promoting, .promotionConfirmed), (.rollingBack, .greenRemoved), (.paused, .promoteRequested),
              (.completed, .blueRetired):
             return true
@@ -232,13 +232,13 @@ import Testing
     @Test func aFiringAlarmBeforeTrafficRollsBackWithoutAnyWeight() {
         var sim = Simulation(makeDeployment())
         sim.answer = { effect, _ in
-            effect == .observeTargetHealth
-                ? .targetHealthObserved(healthy, checks: [CheckResult(name: "alarm:web-5xx", passed: false, evidence: "alarm web-5xx is ALARM: Threshold Crossed")])
+            effect == .observeGreenHealth
+                ? .greenHealthObserved(healthy, checks: [CheckResult(name: "alarm:web-5xx", passed: false, evidence: "alarm web-5xx is ALARM: Threshold Crossed")])
                 : Simulation.natural(effect)
         }
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(!sim.effects.contains { if case .setWeights = $0 { return true } else { return false } })
+        #expect(!sim.effects.contains { if case .setSplit = $0 { return true } else { return false } })
         let rollback = sim.log.first { $0.to == .rollingBack }
         #expect(rollback?.from == .checkingHealth)
         #expect(rollback?.details["evidence"] == "alarm web-5xx is ALARM: Threshold Crossed")
@@ -250,13 +250,13 @@ import Testing
         let unhealthy = TargetHealthReport(targets: [.init(instanceId: "i-1", state: "initial")])
         let failing = CheckResult(name: "http", passed: false, evidence: "GET / failed: connection refused", threshold: 2)
         let passing = CheckResult(name: "http", passed: true, evidence: "GET / answered 200", threshold: 2)
-        var t = Machine.apply(d, .targetHealthObserved(unhealthy, checks: [failing]), now: start)
+        var t = Machine.apply(d, .greenHealthObserved(unhealthy, checks: [failing]), now: start)
         #expect(t.deployment.state == .checkingHealth && t.deployment.consecutiveFailures["http"] == 1)
-        t = Machine.apply(t.deployment, .targetHealthObserved(unhealthy, checks: [passing]), now: start)
+        t = Machine.apply(t.deployment, .greenHealthObserved(unhealthy, checks: [passing]), now: start)
         #expect(t.deployment.consecutiveFailures["http"] == nil)
-        t = Machine.apply(t.deployment, .targetHealthObserved(unhealthy, checks: [failing]), now: start)
+        t = Machine.apply(t.deployment, .greenHealthObserved(unhealthy, checks: [failing]), now: start)
         #expect(t.deployment.state == .checkingHealth)
-        t = Machine.apply(t.deployment, .targetHealthObserved(healthy, checks: [failing]), now: start)
+        t = Machine.apply(t.deployment, .greenHealthObserved(healthy, checks: [failing]), now: start)
         #expect(t.deployment.state == .rollingBack)
         #expect(t.log?.details["consecutive_failures"] == "2")
     }

@@ -76,7 +76,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
     @Test func checksDuringTheSettleDoNotLetAStepMoveOn() {
         var d = settled(steps: [.weight(10, bake: .zero), .weight(100, bake: .zero)])
         d.state = .shifting
-        let confirmed = Machine.apply(d, .weightsConfirmed(green: 10), now: start).deployment
+        let confirmed = Machine.apply(d, .splitConfirmed(green: 10), now: start).deployment
         let checked = Machine.apply(confirmed, .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok")]),
                                     now: start.addingTimeInterval(10)).deployment
         // A zero bake still needs a tick of checks under the live step: the one during the settle judged the old one.
@@ -87,7 +87,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
     @Test func noCheckRunsDuringTheSettleAStepsChecksStartWhenItIsLive() {
         var d = settled(steps: [.weight(10, bake: .seconds(60)), .weight(100, bake: .zero)])
         d.state = .shifting
-        let confirmed = Machine.apply(d, .weightsConfirmed(green: 10), now: start).deployment
+        let confirmed = Machine.apply(d, .splitConfirmed(green: 10), now: start).deployment
         let interval = d.plan.spec.checks.interval.seconds
         #expect(interval < 15)
         // One interval after the confirmation the step is not live yet: the checks would judge the step before.
@@ -228,7 +228,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         var sim = Simulation(settled())
         sim.answer = { effect, _ in
             switch effect {
-            case .observeTargetHealth: return .targetHealthObserved(TargetHealthReport(targets: [target("i-1", "unhealthy")]))
+            case .observeGreenHealth: return .greenHealthObserved(TargetHealthReport(targets: [target("i-1", "unhealthy")]))
             case .observeDrain(let group): return .drainObserved(group: group, targets: [target("i-1", "draining")])
             default: return Simulation.natural(effect)
             }
@@ -249,14 +249,14 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         var probes: [Date] = []
         sim.answer = { effect, d in
             switch effect {
-            case .observeTargetHealth, .runChecks:
+            case .observeGreenHealth, .runChecks:
                 probes.append(clock.now)
                 // The second probe after the route went live fails: the count starts again.
                 let afterLive = probes.filter { $0 >= (d.testRouteLiveAt ?? .distantFuture) }.count
                 let passed = afterLive != 2
                 let http = CheckResult(name: "http", passed: passed, evidence: passed ? "200" : "503", threshold: 3)
                 if effect == .runChecks { return .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok"), http]) }
-                return .targetHealthObserved(healthy, checks: [http])
+                return .greenHealthObserved(healthy, checks: [http])
             default: return Simulation.natural(effect)
             }
         }
@@ -268,7 +268,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
             sim.run(limit: 1)
             guard sim.effects.count > before, let effect = sim.effects.last else { continue }
             if effect == .ensureTestRoute { created = sim.now }
-            if effect == .setWeights(green: 10), firstWeight == nil { firstWeight = sim.now }
+            if effect == .setSplit(green: 10), firstWeight == nil { firstWeight = sim.now }
         }
         #expect(sim.d.state == .completed)
         let live = created!.addingTimeInterval(15)
@@ -283,14 +283,14 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         d.plan.spec.checks.http = .init(url: "http://alb.internal/healthz", failureThreshold: 2, testRoute: .init())
         var sim = Simulation(d)
         sim.answer = { effect, _ in
-            if effect == .observeTargetHealth {
-                return .targetHealthObserved(healthy, checks: [CheckResult(name: "http", passed: false, evidence: "503", threshold: 2)])
+            if effect == .observeGreenHealth {
+                return .greenHealthObserved(healthy, checks: [CheckResult(name: "http", passed: false, evidence: "503", threshold: 2)])
             }
             return Simulation.natural(effect)
         }
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(!sim.effects.contains { if case .setWeights = $0 { return true } else { return false } })
+        #expect(!sim.effects.contains { if case .setSplit = $0 { return true } else { return false } })
         #expect(sim.d.rollbackReason?.contains("check http failed 2 times in a row") == true)
     }
 }

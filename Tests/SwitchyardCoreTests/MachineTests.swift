@@ -34,7 +34,7 @@ struct Simulation {
         guard let http = d.plan.spec.checks.http else { return natural(effect) }
         let probe = CheckResult(name: "http", passed: true, evidence: "200", threshold: http.failureThreshold)
         switch effect {
-        case .observeTargetHealth: return .targetHealthObserved(healthy, checks: [probe])
+        case .observeGreenHealth: return .greenHealthObserved(healthy, checks: [probe])
         case .runChecks: return .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok"), probe])
         default: return natural(effect)
         }
@@ -43,15 +43,15 @@ struct Simulation {
     static func natural(_ effect: Effect) -> Event {
         switch effect {
         case .begin: return .begun
-        case .retireGroup(let name): return .groupRetired(name)
-        case .ensureLaunchTemplateVersion: return .launchTemplateVersionReady(4)
-        case .ensureGreenGroup: return .greenGroupReady
+        case .retireFleet(let name): return .fleetRetired(name)
+        case .ensureGreenTemplate: return .greenTemplateReady(4)
+        case .ensureGreenFleet: return .greenFleetReady
         case .observeCapacity: return .capacityObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
-        case .observeTargetHealth: return .targetHealthObserved(healthy)
-        case .setWeights(let green): return .weightsConfirmed(green: green)
+        case .observeGreenHealth: return .greenHealthObserved(healthy)
+        case .setSplit(let green): return .splitConfirmed(green: green)
         case .runChecks: return .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok")])
         case .confirmPromotion: return .promotionConfirmed
-        case .restoreBlue: return .weightsConfirmed(green: 0)
+        case .restoreBlue: return .splitConfirmed(green: 0)
         case .removeGreen: return .greenRemoved
         case .retireBlue: return .blueRetired(by: nil)
         case .ensureTestRoute: return .testRouteReady(ruleArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3")
@@ -66,7 +66,7 @@ struct Simulation {
         case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [tgB], delaySeconds: 300)
         // moto's answer: a deregistered target is gone from DescribeTargetHealth at once.
         case .observeDrain(let group): return .drainObserved(group: group, targets: [])
-        case .removeLaunchTemplateVersion(let version): return .launchTemplateVersionDeleted(version)
+        case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
         }
     }
 
@@ -103,10 +103,10 @@ struct Simulation {
         #expect(sim.d.state == .completed)
         #expect(sim.weights == [10, 50, 100])
         let distinct = sim.effects.reduce(into: [Effect]()) { if $0.last != $1 { $0.append($1) } }
-        #expect(distinct == [.begin, .deregisterFleet("old-a"), .observeDrain("old-a"), .retireGroup("old-a"),
-                             .deregisterFleet("old-b"), .observeDrain("old-b"), .retireGroup("old-b"), .ensureLaunchTemplateVersion,
-                             .ensureGreenGroup(launchTemplateVersion: 4), .observeCapacity, .observeTargetHealth,
-                             .setWeights(green: 10), .runChecks, .setWeights(green: 50), .runChecks, .setWeights(green: 100), .runChecks,
+        #expect(distinct == [.begin, .deregisterFleet("old-a"), .observeDrain("old-a"), .retireFleet("old-a"),
+                             .deregisterFleet("old-b"), .observeDrain("old-b"), .retireFleet("old-b"), .ensureGreenTemplate,
+                             .ensureGreenFleet(template: 4), .observeCapacity, .observeGreenHealth,
+                             .setSplit(green: 10), .runChecks, .setSplit(green: 50), .runChecks, .setSplit(green: 100), .runChecks,
                              .confirmPromotion])
         // 150 s of bake in all; checks every 10 s.
         #expect(sim.now == start.addingTimeInterval(150))
@@ -134,15 +134,15 @@ struct Simulation {
         var sim = Simulation(makeDeployment())
         var served = 0
         sim.answer = { effect, _ in
-            if effect == .observeTargetHealth {
+            if effect == .observeGreenHealth {
                 defer { served += 1 }
-                return .targetHealthObserved(reports[min(served, reports.count - 1)])
+                return .greenHealthObserved(reports[min(served, reports.count - 1)])
             }
             return Simulation.natural(effect)
         }
         sim.run()
-        let firstShift = sim.effects.firstIndex(of: .setWeights(green: 10)) ?? 0
-        #expect(sim.effects[..<firstShift].filter { $0 == .observeTargetHealth }.count == 5)
+        let firstShift = sim.effects.firstIndex(of: .setSplit(green: 10)) ?? 0
+        #expect(sim.effects[..<firstShift].filter { $0 == .observeGreenHealth }.count == 5)
         #expect(sim.d.state == .completed)
     }
 
@@ -155,14 +155,14 @@ struct Simulation {
         #expect(sim.d.state == .rolledBack)
         #expect(sim.d.rollbackReason?.contains("fleet.capacity_timeout 10m") == true)
         #expect(sim.d.rollbackReason?.contains("1/2 InService") == true)
-        #expect(!sim.effects.contains(.setWeights(green: 10)))
+        #expect(!sim.effects.contains(.setSplit(green: 10)))
     }
 
     @Test func healthTimeoutRollsBackNamingTheKey() {
         var sim = Simulation(makeDeployment())
         sim.answer = { effect, _ in
-            effect == .observeTargetHealth
-                ? .targetHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: "unhealthy", reason: "Target.Timeout")]))
+            effect == .observeGreenHealth
+                ? .greenHealthObserved(TargetHealthReport(targets: [.init(instanceId: "i-1", state: "unhealthy", reason: "Target.Timeout")]))
                 : Simulation.natural(effect)
         }
         sim.run()
@@ -196,10 +196,10 @@ struct Simulation {
         var sim = Simulation(d)
         sim.now = start.addingTimeInterval(45)
         sim.run(limit: 3)
-        #expect(!sim.effects.contains(.setWeights(green: 10)))
+        #expect(!sim.effects.contains(.setSplit(green: 10)))
         #expect(sim.effects.first == .runChecks)
         sim.run()
-        #expect(sim.effects.firstIndex(of: .setWeights(green: 50)).map { sim.effects[..<$0].filter { $0 == .runChecks }.count } == 2)
+        #expect(sim.effects.firstIndex(of: .setSplit(green: 50)).map { sim.effects[..<$0].filter { $0 == .runChecks }.count } == 2)
     }
 
     @Test func deploymentPastItsBakeAndCheckedUnderItsWeightMovesOnAtOnce() {
@@ -229,9 +229,9 @@ struct Simulation {
         var sim = Simulation(makeDeployment(steps: [.weight(10, bake: .zero), .weight(50, bake: .zero), .weight(100, bake: .zero)]))
         sim.run()
         #expect(sim.d.state == .completed)
-        let shifting = sim.effects.drop { if case .setWeights = $0 { return false } else { return true } }
-        #expect(Array(shifting) == [.setWeights(green: 10), .runChecks, .setWeights(green: 50), .runChecks,
-                                    .setWeights(green: 100), .runChecks, .confirmPromotion])
+        let shifting = sim.effects.drop { if case .setSplit = $0 { return false } else { return true } }
+        #expect(Array(shifting) == [.setSplit(green: 10), .runChecks, .setSplit(green: 50), .runChecks,
+                                    .setSplit(green: 100), .runChecks, .confirmPromotion])
     }
 
     @Test func aCheckFailingBelowItsThresholdHoldsTheStepUntilItPassesAgain() {

@@ -127,7 +127,7 @@ import Testing
         #expect(r.deployment.greenWeight == 50 && r.deployment.bakeStartedAt == nil)
         var next = r.deployment
         next = Machine.apply(next, .checksObserved([CheckResult(name: "target-health", passed: true, evidence: "ok")]), now: start.addingTimeInterval(5)).deployment
-        #expect(Machine.decide(next, now: start.addingTimeInterval(5)) == .perform(.setWeights(green: 50)), "the step is written to every forward again")
+        #expect(Machine.decide(next, now: start.addingTimeInterval(5)) == .perform(.setSplit(green: 50)), "the step is written to every forward again")
     }
 
     @Test func aRollbackThatStoppedHalfWayIsRestoredAgain() {

@@ -99,7 +99,7 @@ import Testing
         var d = makeDeployment()
         d.plan.trafficSettleSeconds = 45
         d.state = .shifting
-        let confirmed = Machine.apply(d, .weightsConfirmed(green: 10), now: start).deployment
+        let confirmed = Machine.apply(d, .splitConfirmed(green: 10), now: start).deployment
         #expect(confirmed.bakeStartedAt == start.addingTimeInterval(45))
         // Stored and read back as a resumed run would.
         let stored = try JSONDecoder().decode(Deployment.self, from: JSONEncoder().encode(confirmed))
@@ -155,6 +155,6 @@ import Testing
         #expect(d.plan.trafficSettle == .zero)
         var confirmedLater = d
         confirmedLater.state = .shifting
-        #expect(Machine.apply(confirmedLater, .weightsConfirmed(green: 10), now: start).deployment.bakeStartedAt == start)
+        #expect(Machine.apply(confirmedLater, .splitConfirmed(green: 10), now: start).deployment.bakeStartedAt == start)
     }
 }

@@ -141,7 +141,7 @@ import Testing
         var sim = Simulation(makeDeployment(retire: ["web-old"]))
         while true {
             let decision = Machine.decide(sim.d, now: sim.now)
-            if case .perform(.retireGroup("web-old")) = decision { break }
+            if case .perform(.retireFleet("web-old")) = decision { break }
             switch decision {
             case .perform(let effect): sim.take(Machine.apply(sim.d, Simulation.natural(effect), now: sim.now))
             case .transition(let t): sim.take(t)
@@ -150,20 +150,20 @@ import Testing
             }
         }
         sim.now = sim.d.phaseStartedAt.addingTimeInterval(601)
-        sim.take(Machine.apply(sim.d, .effectUnreachable(.retireGroup("web-old"),
+        sim.take(Machine.apply(sim.d, .effectUnreachable(.retireFleet("web-old"),
                                                          message: "autoscaling DeleteAutoScalingGroup: ResourceContention past the busy limit"), now: sim.now))
         sim.run()
         #expect(sim.d.state == .completed, Comment(rawValue: sim.log.map(\.message).joined(separator: "\n")))
         #expect(sim.d.rollbackReason == nil)
         #expect(sim.d.retiredGroups.isEmpty && sim.d.leftOffGroups == ["web-old"])
-        #expect(!sim.effects.contains(.retireGroup("web-old")), "left off at once: the release does not wait on it again")
+        #expect(!sim.effects.contains(.retireFleet("web-old")), "left off at once: the release does not wait on it again")
         #expect(sim.log.contains { $0.message.hasPrefix("retiring web-old left off: retiring web-old could not reach AWS") })
     }
 
     @Test func unreachableAWSAnywhereElseRollsBackAsAnyFailure() {
         var sim = Simulation(makeDeployment())
         sim.answer = { effect, _ in
-            effect == .setWeights(green: 10) ? .effectUnreachable(effect, message: "no answer") : Simulation.natural(effect)
+            effect == .setSplit(green: 10) ? .effectUnreachable(effect, message: "no answer") : Simulation.natural(effect)
         }
         sim.run()
         #expect(sim.d.state == .rolledBack)

@@ -10,7 +10,7 @@ import Testing
     func atStep() -> Deployment {
         var d = settled()
         d.state = .shifting
-        return Machine.apply(d, .weightsConfirmed(green: 10), now: start).deployment
+        return Machine.apply(d, .splitConfirmed(green: 10), now: start).deployment
     }
 
     /// A release with a test route whose rule was created at `start` and is live at `later`, needing 3 probes.
@@ -95,7 +95,7 @@ import Testing
     @Test func nothingIsWaitedForWithoutASettleARouteOrARemoval() {
         var d = settled(.zero)
         d.state = .shifting
-        d = Machine.apply(d, .weightsConfirmed(green: 10), now: start).deployment
+        d = Machine.apply(d, .splitConfirmed(green: 10), now: start).deployment
         #expect(d.trafficWait(at: start) == nil)
         #expect(makeDeployment().trafficWait(at: start) == nil)
     }

@@ -4,7 +4,7 @@ import Orchestrator
 import SwitchyardCore
 
 /// `checks.max_unhealthy_targets`: green's InService instances healthy in its target group, always on. Before traffic
-/// the health gate reads it as an effect of its own (`observeTargetHealth`), so it runs only while green takes traffic.
+/// the health gate reads it as an effect of its own (`observeGreenHealth`), so it runs only while green takes traffic.
 struct TargetHealthCheck: CheckKind {
     var section: String { "checks.max_unhealthy_targets" }
     var beforeTraffic: Bool { false }
