@@ -196,3 +196,32 @@ def test_two_machines_share_one_state(world, state, binary, aws, tmp_path):
     events = json.loads(shown.stdout)["events"]
     assert any(e["actor"] == "bob@machine-bob" and "bob saw errors" in e["message"] for e in events), events
     assert json.loads(shown.stdout)["state"] == "rolled_back"
+
+
+@pytest.mark.world(bake="0s", interval="100ms")
+def test_a_record_a_newer_switchyard_wrote_is_refused_and_left_as_it_is(world, switchyard, aws):
+    """A record in a newer record format (as a newer switchyard sharing the store would write it) is neither read nor
+    changed: `status` and `rollback` exit 1 naming the deployment and both formats, the traffic stays where it is, and
+    the row is as it was. The same record without the newer format rolls back."""
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    deployment = re.match(r"deployment (\S+) started", err).group(1)
+    green_tg = world["target_group_arns"][1]
+    assert aws.weights(world["listener_arn"]).get(green_tg) == 100
+    con = sqlite3.connect(world["db"], isolation_level=None)
+    con.execute("UPDATE deployments SET record = json_set(record, '$.recordFormat', 2) WHERE id = ?", (deployment,))
+    before = con.execute("SELECT * FROM deployments WHERE id = ?", (deployment,)).fetchone()
+    events = con.execute("SELECT count(*) FROM events WHERE deployment_id = ?", (deployment,)).fetchone()
+    for command in (["status", deployment], ["rollback", deployment, "--reason", "undo"]):
+        code, out, err = switchyard(*command)
+        assert code == 1, (command, code, out, err)
+        assert (f"error: the stored record of deployment {deployment} is in record format 2, written by a newer switchyard; "
+                "this one knows formats up to 1") in err, err
+    assert aws.weights(world["listener_arn"]).get(green_tg) == 100
+    assert con.execute("SELECT * FROM deployments WHERE id = ?", (deployment,)).fetchone() == before
+    assert con.execute("SELECT count(*) FROM events WHERE deployment_id = ?", (deployment,)).fetchone() == events
+    con.execute("UPDATE deployments SET record = json_remove(record, '$.recordFormat') WHERE id = ?", (deployment,))
+    con.close()
+    code, _, err = switchyard("rollback", deployment, "--reason", "undo")
+    assert code == 0, err
+    assert aws.weights(world["listener_arn"]).get(green_tg, 0) == 0

@@ -92,13 +92,15 @@ enum Items {
     static func deployment(_ item: DynamoItem) throws -> Deployment {
         let id = item["id"]?.string ?? item[Layout.hashKey]?.string ?? "?"
         guard let text = item["record"]?.string else { throw StateStoreError.corruptRecord(id: id, detail: "the item has no record attribute") }
+        var d: Deployment
         do {
-            var d = try RecordCoding.decoder.decode(Deployment.self, from: Data(text.utf8))
-            d.version = item["version"]?.int ?? 1
-            return d
+            d = try RecordCoding.decoder.decode(Deployment.self, from: Data(text.utf8))
         } catch {
             throw StateStoreError.corruptRecord(id: id, detail: String(describing: error))
         }
+        try RecordCoding.checkFormat(d, id: id)
+        d.version = item["version"]?.int ?? 1
+        return d
     }
 
     static func summary(_ item: DynamoItem) -> DeploymentSummary {

@@ -285,6 +285,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
             } catch {
                 throw StateStoreError.corruptRecord(id: id, detail: String(describing: error))
             }
+            try RecordCoding.checkFormat(d, id: id)
             d.version = row[2].flatMap { Int($0) } ?? 1
             return d
         }

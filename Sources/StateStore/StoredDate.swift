@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// Dates as stored and shown in JSON: ISO-8601 UTC with milliseconds (`2026-11-24T23:50:01.123Z`), so text order is
 /// time order. Written and read by hand with the C library: Foundation's ISO8601DateFormatter costs about half a
@@ -50,6 +51,17 @@ public enum StoredDate {
 
 /// JSON for the stored record: sorted keys, dates with milliseconds.
 public enum RecordCoding {
+    /// The newest record format this switchyard reads and writes (`Deployment.recordFormat`; nil in a record is 1). A
+    /// change to what a record means (a field renamed, progress kept another way) raises it, so an older switchyard
+    /// sharing the store (a team's DynamoDB table) refuses the record instead of taking a missing field for "not done".
+    public static let format = 1
+
+    /// Refuses a record written in a newer format than this switchyard knows.
+    public static func checkFormat(_ d: Deployment, id: String) throws {
+        let found = d.recordFormat ?? 1
+        if found > format { throw StateStoreError.newerRecord(id: id, format: found, known: format) }
+    }
+
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -71,6 +71,8 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     case newerSchema(path: String, version: Int, known: Int)
     case notADatabase(path: String, detail: String)
     case corruptRecord(id: String, detail: String)
+    /// A record written by a newer switchyard, in a format this one does not know (`RecordCoding.format`).
+    case newerRecord(id: String, format: Int, known: Int)
     case damaged(path: String, detail: String)
     case permissionDenied(path: String)
     /// A save named a version of the record that is no longer the stored one: another process wrote it since.
@@ -92,6 +94,9 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
             return "\(path) is not a Switchyard state file (\(detail))"
         case .corruptRecord(let id, let detail):
             return "the stored record of deployment \(id) cannot be read: \(detail)"
+        case .newerRecord(let id, let format, let known):
+            return "the stored record of deployment \(id) is in record format \(format), written by a newer switchyard; this one knows "
+                + "formats up to \(known), so it neither reads nor changes it: use a newer switchyard"
         case .damaged(let path, let detail):
             return "the state file \(path) is damaged (\(detail)); nothing was changed. `switchyard state check --db \(path)` "
                 + "lists what SQLite finds wrong; restore the last good copy of the file "

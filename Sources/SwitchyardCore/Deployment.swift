@@ -176,6 +176,10 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// Nil in a record not yet stored (a store takes it as version 1, what insert writes) and in records stored before
     /// versions were kept (the store supplies the version on reading).
     public var version: Int?
+    /// The format of the stored record, when it is newer than the first: a store refuses to read a record in a format
+    /// it does not know (`RecordCoding.format`) rather than act on it without the fields it cannot see, or save it back
+    /// without them. Nil: format 1, every record so far.
+    public var recordFormat: Int?
     /// Kept for records written before `removal`: after a Route 53 rollback, green stayed until this time.
     public var greenDrainedAt: Date?
     /// The fleet on its way out of service (green after a rollback, blue at retirement, a group retired from green's

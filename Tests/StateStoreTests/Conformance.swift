@@ -29,6 +29,29 @@ func machine(_ name: String) -> LeaseHolder { LeaseHolder(id: name, pid: 4242, h
 
 /// The guarantees of the `StateStore` protocol (see Sources/StateStore/StateStore.swift), for every backend.
 @Suite struct StoreConformance {
+    /// A record a newer switchyard wrote in a format this one does not know is refused on every read, naming the
+    /// deployment and both formats: this process neither acts on it without the fields it cannot see nor saves it back
+    /// without them. A record that says format 1, or nothing, reads as before.
+    @Test(arguments: StoreFactories.available)
+    func aRecordInANewerFormatIsRefusedOnEveryRead(_ backend: StoreFactory) throws {
+        let (store, other) = try backend.pair()
+        var newer = sampleDeployment(id: "newer")
+        newer.recordFormat = RecordCoding.format + 1
+        try store.insert(newer, log: created, actor: "a", at: t0)
+        var first = sampleDeployment(id: "first", service: "api")
+        first.recordFormat = 1
+        try store.insert(first, log: created, actor: "a", at: t0)
+        for reading in [{ _ = try other.deployment(id: "newer") }, { _ = try other.latest(service: "web", states: DeploymentState.allCases) },
+                        { _ = try other.deployments(service: "web", limit: 10, activeOnly: false) }] as [() throws -> Void] {
+            let refusal = #expect(throws: StateStoreError.self) { try reading() }
+            guard case .newerRecord(let id, let format, let known)? = refusal else { Issue.record("wrong refusal: \(String(describing: refusal))"); continue }
+            #expect(id == "newer" && format == RecordCoding.format + 1 && known == RecordCoding.format)
+            #expect("\(refusal!)".contains("use a newer switchyard"))
+        }
+        #expect(try other.deployment(id: "first")?.id == "first")
+        #expect(try other.deployments(service: "api", limit: 10, activeOnly: false).map(\.id) == ["first"])
+    }
+
     @Test(arguments: StoreFactories.available)
     func oneActiveDeploymentPerService(_ backend: StoreFactory) throws {
         let (store, other) = try backend.pair()
