@@ -31,7 +31,10 @@ import Testing
             for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
                 let words = line.split(separator: " ").map(String.init)
                 guard let at = words.firstIndex(of: "import"), words[..<at].allSatisfy({ $0.hasPrefix("@") }), at + 1 < words.count else { continue }
-                let module = String(words[at + 1].split(separator: ".").first ?? "")
+                // `import struct Foundation.Date`: the module is the word after the declaration's kind.
+                let kinds: Set<String> = ["struct", "class", "enum", "protocol", "typealias", "func", "let", "var"]
+                let named = kinds.contains(words[at + 1]) && at + 2 < words.count ? words[at + 2] : words[at + 1]
+                let module = String(named.split(separator: ".").first ?? "")
                 if found[module] == nil { found[module] = file.path.replacingOccurrences(of: root.path + "/", with: "\(target)/") }
             }
         }
