@@ -74,14 +74,17 @@ public enum StateCopy {
 
     /// Copies every deployment with its audit trail, and the pending requests of the active ones (a finished
     /// deployment's request is never handled). Leases are not copied: a copied active release is resumed by
-    /// whoever runs it next. When the target already holds deployments, every one is compared first, and any that
-    /// differs stops the copy before anything is written. `pageSize` bounds what is held at once.
+    /// whoever runs it next. Every record of the source is read once before anything is written, so one the copy
+    /// cannot read (in a newer record format, or damaged) stops it with the target as it was; when the target already
+    /// holds deployments, each is compared on that pass too, and any that differs stops the copy the same way.
+    /// `pageSize` bounds what is held at once.
     public static func run(from source: any StateStore, to target: any StateStore, pageSize: Int = 500,
                            progress: (Counts) -> Void = { _ in }) throws -> Counts {
-        if try !target.historySummaries(HistoryQuery(limit: 1)).deployments.isEmpty {
+        let compare = try !target.historySummaries(HistoryQuery(limit: 1)).deployments.isEmpty
+        do {
             var problems: [String] = []
             try eachPage(of: source, pageSize: pageSize) { d in
-                guard d.movedTo == nil, let here = try target.deployment(id: d.id) else { return }
+                guard compare, d.movedTo == nil, let here = try target.deployment(id: d.id) else { return }
                 if let difference = ImportComparison.difference(here: here, trail: try target.events(deploymentId: d.id), source: d,
                                                                  sourceTrail: try source.events(deploymentId: d.id)) {
                     problems.append("\(d.id): \(difference)")

@@ -162,6 +162,22 @@ import Testing
         #expect(try target.events(deploymentId: "d05").count == 1)
     }
 
+    /// A source record the copy cannot read stops it before anything is written, wherever in the source it is.
+    @Test(arguments: StoreFactories.available)
+    func aSourceRecordInANewerFormatStopsTheCopyBeforeAnythingIsWritten(_ backend: StoreFactory) throws {
+        let source = try StoreFactories.sqlite.one()
+        let all = try StoreHistoryConformance.seed(source)
+        var newer = sampleDeployment(id: "newer", service: "old", state: .completed)
+        newer.createdAt = t0.addingTimeInterval(-86_400 * 365)
+        newer.recordFormat = RecordCoding.format + 1
+        try source.insert(newer, log: created, actor: "a", at: t0)
+        let target = try backend.one()
+        let error = #expect(throws: StateStoreError.self) { try StateCopy.run(from: source, to: target, pageSize: 3) }
+        guard case .newerRecord(let id, _, _)? = error else { Issue.record("wrong refusal: \(String(describing: error))"); return }
+        #expect(id == "newer")
+        #expect(try target.history(HistoryQuery()).total == 0, "nothing of the \(all.count) readable ones was copied either")
+    }
+
     @Test func aTargetHoldingADifferentDeploymentOfTheSameIdGetsNothing() throws {
         let source = try StoreFactories.sqlite.one()
         _ = try StoreHistoryConformance.seed(source)
