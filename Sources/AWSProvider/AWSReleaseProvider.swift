@@ -30,8 +30,13 @@ public struct AWSReleaseProvider: ReleaseProvider {
         AWSEffects(aws: aws, logger: logger, clock: clock, facts: facts as? PlanFacts)
     }
 
+    /// A plan error here is about the world, not the input (the listener the record names is gone): a failure.
     public func observe(_ d: Deployment) async throws -> Observation {
-        try await AWSEffects(aws: aws, logger: logger).observe(d)
+        do {
+            return try await AWSEffects(aws: aws, logger: logger).observe(d)
+        } catch let error as PlanError {
+            throw ObservationRefused(deploymentId: d.id, reason: "\(error)")
+        }
     }
 
     public func tickCost(_ plan: ReleasePlan) -> TickCost { TickCost.of(plan) }
@@ -51,4 +56,5 @@ public struct AWSReleaseProvider: ReleaseProvider {
 extension ListenerGuard: TrafficFence {
     public var resource: String { resourceArn }
     public func mark(for deploymentId: String) -> String { Self.key(for: deploymentId) }
+    public func refusal(heldBy owner: String) -> Error { ListenerClaimed(resource: resourceArn, owner: owner) }
 }

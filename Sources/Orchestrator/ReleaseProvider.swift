@@ -94,6 +94,9 @@ public protocol TrafficFence: Sendable {
     func claim(for deploymentId: String, owners: [String]?, mayReplace: (String) -> Bool) async throws
     /// Takes this deployment's mark off, and only its own.
     func release(for deploymentId: String) async throws
+    /// What a claim refuses with when `owner`'s mark stands and may not be replaced (a `ProviderFailure` of kind
+    /// `.conflict`): for a command that learns it from `owners()` before it claims.
+    func refusal(heldBy owner: String) -> Error
 }
 
 extension TrafficFence {

@@ -1,6 +1,4 @@
 import ArgumentParser
-import AWS
-import AWSProvider
 import DynamoStateStore
 import Foundation
 import Orchestrator
@@ -32,7 +30,7 @@ enum Exit: Int32 {
 enum Failure {
     static func exit(for error: Error) -> Exit {
         switch error {
-        case is DeploymentFileError, is PlanError, is UsageError, is ConfigurationError, is CredentialsError, is ValidationError, is RollbackRefused, is PackerManifestError,
+        case is DeploymentFileError, is UsageError, is ValidationError, is RollbackRefused, is PackerManifestError,
              is StateLocationError, is UserConfigError, is StateCopy.ActiveNotMoved, is MovedAway:
             return .usage
         case is StateCopy.RunByLiveProcess:
@@ -46,10 +44,15 @@ enum Failure {
             return .failed
         case is Interrupted, is DetachedAtGate, is StoppedEarly:
             return .interrupted
-        case is ListenerClaimed, is ClaimUnconfirmed, is FencedOut, is TrafficUnsettled, is MovedAwayActive:
+        case is FencedOut, is TrafficUnsettled, is MovedAwayActive:
             return .conflict
-        case let error as Route53TrafficError:
-            return error.isFileMismatch ? .usage : .failed
+        case let error as ProviderFailure:
+            // The provider says what its own errors are (Sources/AWSProvider/AWSFailures.swift).
+            switch error.failureKind {
+            case .badInput: return .usage
+            case .conflict: return .conflict
+            case .failed: return .failed
+            }
         case let error as StateStoreError:
             if case .activeDeploymentExists = error { return .conflict }
             return .failed
@@ -60,8 +63,8 @@ enum Failure {
 
     static func message(for error: Error) -> String {
         switch error {
-        case let error as AWSError:
-            return "AWS refused the request: \(error)"
+        case let error as ProviderFailure:
+            return error.failureMessage
         default:
             return String(describing: error)
         }

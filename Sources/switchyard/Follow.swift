@@ -1,4 +1,3 @@
-import AWSProvider
 import Foundation
 import Logging
 import Orchestrator
@@ -64,17 +63,13 @@ extension Session {
         let renew: @Sendable () throws -> Void = {
             try store.renewLease(service: d.service, deploymentId: d.id, holder: holding.holder, at: Date(), ttl: holding.ttl)
         }
-        let observed: Observation
-        do {
-            observed = try await beforeAnyChange(stop, "reading what deployment \(d.id) runs on",
+        // What the cloud shows that its plan does not explain (the listener gone) is a failure, exit 1: the
+        // provider says so (`ObservationRefused`).
+        let observed = try await beforeAnyChange(stop, "reading what deployment \(d.id) runs on",
                                                  unchanged: "nothing was changed in AWS, and deployment \(d.id)'s record is as it was") {
-                try await untilReached("reading what deployment \(d.id) runs on", patient: patient, provider: provider, ttl: holding.ttl, renew: renew) {
-                    try await provider.observe(d)
-                }
+            try await untilReached("reading what deployment \(d.id) runs on", patient: patient, provider: provider, ttl: holding.ttl, renew: renew) {
+                try await provider.observe(d)
             }
-        } catch let error as PlanError {
-            // Found at run time, not in the input: a failure (exit 1), not bad usage.
-            throw UnexpectedFailure(description: "could not read what deployment \(d.id) runs on: \(error)")
         }
         let reconciled = Machine.reconcile(d, observed: observed, actor: actor, now: Date())
         let current = try store.save(reconciled.deployment, log: reconciled.log, actor: actor, at: Date(), holder: holding.holder)

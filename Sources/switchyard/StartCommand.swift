@@ -1,5 +1,4 @@
 import ArgumentParser
-import AWSProvider
 import Foundation
 import Orchestrator
 import StateStore
@@ -56,7 +55,7 @@ struct Start: AsyncParsableCommand {
             let mayReplace: @Sendable (String) -> Bool = { owner in
                 owner == unlock || ((try? store.deployment(id: owner))??.state.isTerminal ?? false)
             }
-            if let owner = owners.first(where: { !mayReplace($0) }) { throw ListenerClaimed(resource: listener.resource, owner: owner) }
+            if let owner = owners.first(where: { !mayReplace($0) }) { throw listener.refusal(heldBy: owner) }
             let retired = try await Session.housekeepingBeforeStart(stop, store: store, service: spec.service, logger: logger)
             if retired > 0 {
                 // A retirement ran (settled and drained, perhaps for minutes): the plan's answers are that old, and a
@@ -115,7 +114,8 @@ struct Start: AsyncParsableCommand {
                 failed.failureReason = Self.claimFailure(error, listener: listener, id: id, untagged: untagged, housekept: retired)
                 try store.save(failed, log: LogEntry(from: .pending, to: .failed, message: failed.failureReason ?? ""), actor: actor, at: Date())
                 try Session.printFinal(id, store: store, json: output.json)
-                if error is ListenerClaimed || error is ClaimUnconfirmed { throw error }
+                // Another release holds the traffic (exit 4), as the fence's claim said.
+                if (error as? ProviderFailure)?.failureKind == .conflict { throw error }
                 if let stopped = error as? StoppedBySignal { throw StoppedEarly(description: "\(stopped.signal): \(failed.failureReason ?? "")") }
                 throw UnexpectedFailure(description: "deployment \(id) failed: \(failed.failureReason ?? "")")
             }
@@ -135,10 +135,9 @@ struct Start: AsyncParsableCommand {
     static func claimFailure(_ error: Error, listener: any TrafficFence, id: String, untagged: Result<Void, Error>? = nil, housekept: Int = 0) -> String {
         let unchanged = Session.unchangedInAWS(besidesHousekeeping: housekept)
         switch error {
-        case let claimed as ListenerClaimed:
-            return "\(claimed)"
-        case let unconfirmed as ClaimUnconfirmed:
-            return "\(unconfirmed)"
+        case let refused as ProviderFailure where refused.failureKind == .conflict:
+            // Another deployment holds the mark, or this claim's own never read back: the fence's words.
+            return "\(refused)"
         case let stopped as StoppedBySignal:
             let tagging = "interrupted by \(stopped.signal) while tagging \(listener.resource) with \(listener.mark(for: id))"
             if case .failure(let failure) = untagged {
