@@ -213,6 +213,7 @@ def test_a_listener_that_cannot_be_tagged_fails_the_start_without_blocking_the_s
     code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env=env)
     assert code == 1, err
     assert "AccessDenied" in err and "switchyard:deployment" in err
+    assert "(AWS refused the request: " in err, err  # AWS's refusal said as one, whoever maps the error
     assert aws.snapshot(world) == before
     deployment = re.match(r"deployment (\S+) started", err).group(1)
     assert events(switchyard, deployment)["state"] == "failed"
