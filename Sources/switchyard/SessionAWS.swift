@@ -7,22 +7,21 @@ import SwitchyardCore
 
 /// The AWS clients, with credentials, endpoints, timeouts and deadlines resolved from the environment.
 extension Session {
-    /// The AWS clients for a region, with credentials and endpoints resolved as the AWS SDKs do. Credentials are
+    /// The AWS client for a region, with credentials and endpoints resolved as the AWS SDKs do. Credentials are
     /// first fetched at the first call, which is a read in every command, so a bad setup changes nothing.
-    static func aws(region: String, logger: Logger) throws -> (AWSClients, AWSClient) {
+    static func aws(region: String, logger: Logger) throws -> AWSClient {
         let environment = ProcessInfo.processInfo.environment
         let transport = CurlTransport.shared
         let configuration = try AWSConfiguration.resolve(
             environment: environment, region: region, homeDirectory: homeDirectory(environment), transport: transport)
-        let client = try configured(AWSClient(configuration: configuration, transport: transport, logger: logger))
-        return (AWSClients(client: client), client)
+        return try configured(AWSClient(configuration: configuration, transport: transport, logger: logger))
     }
 
-    /// The cloud the commands run releases on: AWS, through the clients above. The one place a command picks its
+    /// The cloud the commands run releases on: AWS, through the client above. The one place a command picks its
     /// provider; everything after goes through `ReleaseProvider`.
     /// - Parameter within: a bound on each call's deadline and timeout, for a read a command makes in passing.
     static func provider(region: String, logger: Logger, within: TimeInterval? = nil) throws -> any ReleaseProvider {
-        var (_, client) = try aws(region: region, logger: logger)
+        var client = try aws(region: region, logger: logger)
         if let within {
             client.deadline = min(client.deadline, within)
             client.timeout = min(client.timeout, within)
