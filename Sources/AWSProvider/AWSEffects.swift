@@ -186,20 +186,16 @@ public struct AWSEffects: EffectPerformer {
         let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.autoScalingGroup, d.plan.greenAutoScalingGroup])
         let blue = groups.first { $0.name == d.plan.blue.autoScalingGroup }
         let green = groups.first { $0.name == d.plan.greenAutoScalingGroup }
-        func inService(_ g: AutoScalingGroup?) -> Int { g?.instances.filter { $0.lifecycleState == "InService" }.count ?? 0 }
+        func inService(_ g: AutoScalingGroup?) -> Int { g.map { CapacityReport($0).inService } ?? 0 }
         return Observation(weights: weights.percent, blueExists: blue != nil, blueInService: inService(blue),
                            greenExists: green != nil, greenInService: inService(green), greenDesired: green?.desiredCapacity ?? 0,
                            disagreement: weights.agreed ? nil : weights.summary)
     }
 
-    private func group(_ name: String) async throws -> AutoScalingGroup? {
-        try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first { $0.name == name }
-    }
-
     /// Scales a drained group to 0 and deletes it (pair mode: scales it to 0 and gives it back its target groups), but
     /// never one whose target groups carry traffic, looked at again right before.
     private func retire(group name: String, _ d: Deployment) async throws {
-        guard let existing = try await group(name) else { return }
+        guard let existing = try await currentGroup(name) else { return }
         try await refuseWhileCarrying(existing, d, only: nil)
         // Pair mode never deletes a group: the pair belongs to whoever declared it.
         if d.plan.isPair {
@@ -217,12 +213,12 @@ public struct AWSEffects: EffectPerformer {
     /// Scales the group to 0, deletes it, and returns once DescribeAutoScalingGroups no longer lists it.
     /// - Parameter mayBeUnseen: the group was created by this deployment, so "not found" may only mean "not visible yet".
     private func deleteGroup(_ name: String, mayBeUnseen: Bool = false) async throws {
-        var existing = try await group(name)
+        var existing = try await currentGroup(name)
         if existing == nil, mayBeUnseen {
             let until = clock.now().addingTimeInterval(Self.visibilityGrace)
             while existing == nil, clock.now() < until {
                 try await clock.sleep(until: clock.now().addingTimeInterval(1))
-                existing = try await group(name)
+                existing = try await currentGroup(name)
             }
         }
         guard existing != nil else { return }
@@ -230,7 +226,7 @@ public struct AWSEffects: EffectPerformer {
         try await aws.autoScaling.updateAutoScalingGroup(name: name, minSize: 0, maxSize: 0, desiredCapacity: 0)
         try await aws.autoScaling.deleteAutoScalingGroup(name: name, forceDelete: true)
         let until = clock.now().addingTimeInterval(Self.deletionLimit)
-        while try await group(name) != nil {
+        while try await currentGroup(name) != nil {
             guard clock.now() < until else { throw DeletionError.stillThere(group: name, after: Self.deletionLimit) }
             try await clock.sleep(until: clock.now().addingTimeInterval(2))
         }
@@ -268,7 +264,7 @@ public struct AWSEffects: EffectPerformer {
 
     private func ensureGreenGroup(_ d: Deployment, launchTemplateVersion: Int) async throws {
         let name = d.plan.greenAutoScalingGroup
-        if !isFirstAttemptOfFreshDeployment(.ensureGreenFleet(template: launchTemplateVersion)), try await group(name) != nil {
+        if !isFirstAttemptOfFreshDeployment(.ensureGreenFleet(template: launchTemplateVersion)), try await currentGroup(name) != nil {
             logger.info("adopting existing green group", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
             return
         }
@@ -278,7 +274,7 @@ public struct AWSEffects: EffectPerformer {
             try await aws.autoScaling.createAutoScalingGroup(request)
         } catch let error as AWSError where error.code.rawValue == "AlreadyExists" {
             // A retried create whose first attempt did reach AWS: ours if it carries this deployment's tag.
-            guard let existing = try await group(name), existing.tags.contains(where: { $0.key == "switchyard:deployment" && $0.value == d.id }) else {
+            guard let existing = try await currentGroup(name), existing.tags.contains(where: { $0.key == "switchyard:deployment" && $0.value == d.id }) else {
                 throw error
             }
             logger.info("green group already created by an earlier attempt", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
@@ -291,7 +287,7 @@ public struct AWSEffects: EffectPerformer {
     }
 
     private func observeCapacity(_ d: Deployment) async throws -> CapacityReport {
-        guard let green = try await group(d.plan.greenAutoScalingGroup) else {
+        guard let green = try await currentGroup(d.plan.greenAutoScalingGroup) else {
             // Just created and not listed yet: wait (the capacity timeout still bounds it); later, it is gone.
             if clock.now() < d.phaseStartedAt.addingTimeInterval(Self.visibilityGrace) {
                 return CapacityReport(desired: d.plan.blue.desiredCapacity, inService: 0, instances: 0)
@@ -299,9 +295,8 @@ public struct AWSEffects: EffectPerformer {
             throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
         }
         memo.sawGreen(green)
-        let inService = green.instances.filter { $0.lifecycleState == "InService" }.count
-        var report = CapacityReport(desired: green.desiredCapacity, inService: inService, instances: green.instances.count)
-        if inService < green.desiredCapacity { report.launchFailures = await launchFailures(d) }
+        var report = CapacityReport(green)
+        if report.inService < green.desiredCapacity { report.launchFailures = await launchFailures(d) }
         return report
     }
 
@@ -320,13 +315,13 @@ public struct AWSEffects: EffectPerformer {
             if Set(health.map(\.targetId)) == known.targets, report.unhealthy.isEmpty, report.changing.isEmpty, !report.healthy.isEmpty {
                 return report
             }
-            guard let green = try await group(name) else { throw GreenError.groupMissing(name) }
+            guard let green = try await currentGroup(name) else { throw GreenError.groupMissing(name) }
             memo.pictured(green, targets: Set(health.map(\.targetId)), at: clock.now())
             return Self.report(green: green, health: health)
         }
         // The capacity observation just before this one read the same group: its answer serves once.
         var green = memo.takeGreen(named: name)
-        if green == nil { green = try await group(name) }
+        if green == nil { green = try await currentGroup(name) }
         guard let green else { throw GreenError.groupMissing(name) }
         let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
         memo.pictured(green, targets: Set(health.map(\.targetId)), at: clock.now())

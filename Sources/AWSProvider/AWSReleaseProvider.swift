@@ -45,12 +45,19 @@ public struct AWSReleaseProvider: ReleaseProvider {
         try await Planner(aws: aws, logger: logger).deregistrationDelays([plan.blue.targetGroupArn, plan.greenTargetGroupArn])
     }
 
-    public func fleet(named name: String) async throws -> FleetReading? {
-        guard let group = try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first(where: { $0.name == name }) else { return nil }
-        return FleetReading(desired: group.desiredCapacity, inService: group.instances.filter { $0.lifecycleState == "InService" }.count)
+    public func fleet(named name: String) async throws -> CapacityReport? {
+        try await AWSEffects(aws: aws, logger: logger).currentGroup(name).map(CapacityReport.init)
     }
 
     public func isUnreachable(_ error: Error) -> Bool { Unreachable.isUnreachable(error) }
+}
+
+extension CapacityReport {
+    /// A group's size as read: its desired capacity, its instances, and how many of them are InService.
+    init(_ group: AutoScalingGroup) {
+        self.init(desired: group.desiredCapacity, inService: group.instances.filter { $0.lifecycleState == "InService" }.count,
+                  instances: group.instances.count)
+    }
 }
 
 extension ListenerGuard: TrafficFence {

@@ -17,6 +17,7 @@ extension AWSEffects {
         return try await FleetReader(aws: aws).describe(group)
     }
 
+    /// The group of that name as DescribeAutoScalingGroups shows it now; nil when it is not listed.
     func currentGroup(_ name: String) async throws -> AutoScalingGroup? {
         try await aws.autoScaling.describeAutoScalingGroups(names: [name]).first { $0.name == name }
     }
@@ -168,8 +169,7 @@ extension AWSEffects {
         guard let blue = try await currentGroup(d.plan.blue.autoScalingGroup) else {
             return .blueObserved(CapacityReport(desired: 0, inService: 0, instances: 0))
         }
-        let inService = blue.instances.filter { $0.lifecycleState == "InService" }.count
-        return .blueObserved(CapacityReport(desired: blue.desiredCapacity, inService: inService, instances: blue.instances.count))
+        return .blueObserved(CapacityReport(blue))
     }
 
     /// After a rollback: blue's own sizes, processes and launch template version, exactly as the plan recorded them.

@@ -24,20 +24,9 @@ public protocol ReleaseProvider: Sendable {
     /// delay, in seconds), for `plan` to say.
     func drainDelays(_ plan: ReleasePlan) async throws -> [String: Int]
     /// One fleet as the cloud shows it now (`show` and `status` read a blue kept for rollback); nil: it is gone.
-    func fleet(named name: String) async throws -> FleetReading?
+    func fleet(named name: String) async throws -> CapacityReport?
     /// Whether an error of this provider means only that the cloud could not be reached for now (worth trying again).
     func isUnreachable(_ error: Error) -> Bool
-}
-
-/// A fleet's size as read: what it is asked to run, and how many of its instances are in service.
-public struct FleetReading: Sendable, Hashable {
-    public var desired: Int
-    public var inService: Int
-
-    public init(desired: Int, inService: Int) {
-        self.desired = desired
-        self.inService = inService
-    }
 }
 
 /// What the store knows that a plan must take into account.
