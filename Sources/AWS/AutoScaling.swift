@@ -180,6 +180,14 @@ public struct AutoScaling: Sendable {
         ])
     }
 
+    /// Terminates one instance of a group; with `decrementDesiredCapacity` the group does not replace it (and refuses
+    /// when that would take it below its minimum size).
+    public func terminateInstance(_ id: String, decrementDesiredCapacity: Bool) async throws {
+        _ = try await client.call(.autoScaling, action: "TerminateInstanceInAutoScalingGroup", parameters: [
+            "InstanceId": id, "ShouldDecrementDesiredCapacity": decrementDesiredCapacity ? "true" : "false",
+        ])
+    }
+
     public func deleteAutoScalingGroup(name: String, forceDelete: Bool) async throws {
         _ = try await client.call(.autoScaling, action: "DeleteAutoScalingGroup", parameters: [
             "AutoScalingGroupName": name, "ForceDelete": forceDelete ? "true" : "false",

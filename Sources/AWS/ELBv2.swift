@@ -293,6 +293,25 @@ public struct ELBv2: Sendable {
         }
     }
 
+    /// Registers instances in a target group, on its own port.
+    public func registerTargets(targetGroupArn: String, instanceIds: [String]) async throws {
+        guard !instanceIds.isEmpty else { return }
+        _ = try await client.call(.elasticLoadBalancing, action: "RegisterTargets", parameters: Self.targets(targetGroupArn, instanceIds))
+    }
+
+    /// Deregisters instances from a target group: the load balancer sends them no new request and drains those in
+    /// flight for the group's `deregistration_delay.timeout_seconds`, listing them as `draining` until then.
+    public func deregisterTargets(targetGroupArn: String, instanceIds: [String]) async throws {
+        guard !instanceIds.isEmpty else { return }
+        _ = try await client.call(.elasticLoadBalancing, action: "DeregisterTargets", parameters: Self.targets(targetGroupArn, instanceIds))
+    }
+
+    private static func targets(_ arn: String, _ ids: [String]) -> [String: String] {
+        var p = ["TargetGroupArn": arn]
+        for (index, id) in ids.enumerated() { p["Targets.member.\(index + 1).Id"] = id }
+        return p
+    }
+
     /// A target group's attributes by key (`deregistration_delay.timeout_seconds`, `stickiness.enabled`, …).
     public func describeTargetGroupAttributes(arn: String) async throws -> [String: String] {
         let result = try await client.call(.elasticLoadBalancing, action: "DescribeTargetGroupAttributes", parameters: ["TargetGroupArn": arn])

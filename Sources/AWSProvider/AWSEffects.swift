@@ -70,6 +70,8 @@ public struct AWSEffects: EffectPerformer {
             async let others = CheckScheduler.run(checks(d, beforeTraffic: true), clock: clock)
             let report = try await observeTargetHealth(d)
             return .greenHealthObserved(report, checks: await others)
+        case .setSplit(let green) where d.plan.shared != nil:
+            return try await sharedStep(d, green: green)
         case .setSplit(let green):
             // A step right after our own write (a zero bake) starts from what that write answered, not from a new read.
             let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds)
@@ -91,7 +93,7 @@ public struct AWSEffects: EffectPerformer {
         case .runChecks:
             return .checksObserved(await CheckScheduler.run(checks(d), clock: clock))
         case .confirmPromotion:
-            try await confirmAllGreen(d)
+            if d.plan.shared != nil { try await sharedConfirmAllGreen(d) } else { try await confirmAllGreen(d) }
             // Blue, kept for rollback, says so in AWS: no release from any state file retires it before the deadline.
             // Best effort: green already serves everything, and a tag that cannot be written must not roll that back.
             let until = clock.now().adding(d.plan.spec.promotion.blueRetention)
@@ -160,6 +162,7 @@ public struct AWSEffects: EffectPerformer {
     /// step's write can show 100/0 while 10 % still goes to green); the weights are confirmed from each write's own
     /// answer inside setWeights (it throws on a mismatch).
     private func restoreBlue(_ d: Deployment) async throws -> Event {
+        if d.plan.shared != nil { return try await sharedRestore(d) }
         try await fenceListener(d)
         memo.forgetWeights()
         _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
@@ -182,6 +185,7 @@ public struct AWSEffects: EffectPerformer {
 
     /// What AWS shows for the deployment now, for `resume` to reconcile the record with.
     public func observe(_ d: Deployment) async throws -> Observation {
+        if d.plan.shared != nil { return try await sharedObservation(d) }
         let weights = try await traffic(d).currentWeights()
         let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.autoScalingGroup, d.plan.greenAutoScalingGroup])
         let blue = groups.first { $0.name == d.plan.blue.autoScalingGroup }
@@ -196,7 +200,11 @@ public struct AWSEffects: EffectPerformer {
     /// never one whose target groups carry traffic, looked at again right before.
     private func retire(group name: String, _ d: Deployment) async throws {
         guard let existing = try await currentGroup(name) else { return }
-        try await refuseWhileCarrying(existing, d, only: nil)
+        if d.plan.shared != nil {
+            try await refuseWhileRegistered(existing, d)
+        } else {
+            try await refuseWhileCarrying(existing, d, only: nil)
+        }
         // Pair mode never deletes a group: the pair belongs to whoever declared it.
         if d.plan.isPair {
             try await scalePairGroupToZero(existing, d, reattach: d.removal?.group == name ? (d.removal?.targetGroups ?? []) : [])

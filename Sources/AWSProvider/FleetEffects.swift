@@ -26,15 +26,19 @@ extension AWSEffects {
     func greenGroup(_ d: Deployment, launchTemplateVersion: Int) -> GreenGroup {
         let blue = d.plan.blue
         // Green starts pinned like blue: it may not scale in below blue's capacity before it has all the traffic.
-        let minSize = d.plan.fleet == nil ? blue.minSize : max(blue.minSize, blue.desiredCapacity)
+        // With a shared target group green starts empty: each step scales it out to its share.
+        let shared = d.plan.shared != nil
+        let minSize = shared ? 0 : d.plan.fleet == nil ? blue.minSize : max(blue.minSize, blue.desiredCapacity)
         return GreenGroup(name: d.plan.greenAutoScalingGroup, launchTemplateId: blue.launchTemplateId, launchTemplateVersion: launchTemplateVersion,
-                          minSize: minSize, maxSize: blue.maxSize, desiredCapacity: blue.desiredCapacity,
+                          minSize: minSize, maxSize: blue.maxSize, desiredCapacity: shared ? 0 : blue.desiredCapacity,
                           targetGroupArn: d.plan.greenTargetGroupArn, blueTargetGroupArn: blue.targetGroupArn,
                           tags: [AutoScalingTag(key: "switchyard:service", value: d.service, propagateAtLaunch: true),
                                  AutoScalingTag(key: "switchyard:deployment", value: d.id, propagateAtLaunch: true)])
     }
 
-    /// Blue cannot scale in while the release runs, and launches its resolved version by number.
+    /// Blue cannot scale in while the release runs, and launches its resolved version by number. With a shared target
+    /// group blue's scaling is suspended the same way, but its minimum goes to 0 instead: the steps take its instances
+    /// one by one (terminated with the desired capacity decremented), which a minimum would refuse.
     func pinBlue(_ d: Deployment) async throws -> Event {
         // The planner read blue moments ago in this process: its answer serves the first attempt.
         var known: AutoScalingGroup?
@@ -44,7 +48,7 @@ extension AWSEffects {
             throw PlanError.blueGroupMissing(d.plan.blue.autoScalingGroup)
         }
         var done: [String] = []
-        let minSize = blue.minSize < blue.desiredCapacity ? blue.desiredCapacity : nil
+        let minSize = d.plan.shared != nil ? (blue.minSize > 0 ? 0 : nil) : blue.minSize < blue.desiredCapacity ? blue.desiredCapacity : nil
         var template: [String: String] = [:]
         let pinnedVersion = String(d.plan.blue.launchTemplateVersion)
         if fleet.blueFloats, GroupCopier.launchTemplate(of: blue)?.version != pinnedVersion {
@@ -54,7 +58,7 @@ extension AWSEffects {
         if minSize != nil || !template.isEmpty {
             try await aws.autoScaling.client.send(SettingsCopier.update(group: blue.name, minSize: minSize, launchTemplate: template))
         }
-        if let minSize { done.insert("MinSize \(blue.minSize) → \(minSize) (its desired capacity)", at: 0) }
+        if let minSize { done.insert("MinSize \(blue.minSize) → \(minSize) (\(d.plan.shared != nil ? "the steps scale it in instance by instance" : "its desired capacity"))", at: 0) }
         let suspend = fleet.pinnedProcesses.filter { !blue.suspendedProcesses.contains($0) }
         if let request = SettingsCopier.suspend(suspend, group: blue.name) {
             try await aws.autoScaling.client.send(request)

@@ -109,19 +109,25 @@ public struct Planner: Sendable {
         let live = weights.live
         guard live.count < 2 else { throw PlanError.halfShifted(resource: resource, weights: weights.percent) }
         guard let blueTargetGroup = live.first else { throw PlanError.noTraffic(resource: resource) }
-        guard let greenTargetGroup = spec.traffic.targetGroups.first(where: { $0 != blueTargetGroup }) else {
+        // A shared target group is blue's and green's at once.
+        let sharesTargetGroup = traffic.traits.splitByCounts
+        guard let greenTargetGroup = sharesTargetGroup ? blueTargetGroup : spec.traffic.targetGroups.first(where: { $0 != blueTargetGroup }) else {
             throw PlanError.targetGroupsMismatch(resource: resource, listener: live, file: spec.traffic.targetGroups)
         }
 
         let blueGroup: AutoScalingGroup
         let retire: [String]
         var pair: PairFound?
+        var startHealthy: Int?
         if spec.fleet.mode == .pair {
             let found = try await findPair(spec: spec, blueTargetGroup: blueTargetGroup, greenTargetGroup: greenTargetGroup, retirable: retirable,
                                            endingRetention: endingRetention, now: now)
             blueGroup = found.blue
             retire = found.retire
             pair = found
+        } else if sharesTargetGroup {
+            (blueGroup, startHealthy) = try await findSharedBlue(spec: spec, targetGroup: blueTargetGroup, endingRetention: endingRetention, now: now)
+            retire = []
         } else {
             let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueAutoScalingGroup.map { [$0] } ?? []))
             blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
@@ -132,7 +138,7 @@ public struct Planner: Sendable {
         let (blue, source, architectureSource) = try await describeBlue(group: blueGroup, targetGroup: blueTargetGroup, ami: ami)
         try await alarmsExist
         let fleetDescription = try await blueSettings
-        var fleet = FleetPlanning.plan(fleetDescription, shifted: [blueTargetGroup, greenTargetGroup], now: now,
+        var fleet = FleetPlanning.plan(fleetDescription, shifted: Array(Set([blueTargetGroup, greenTargetGroup])).sorted(), now: now,
                                        architectureSource: architectureSource)
         if let pair { fleet = FleetPlanning.pair(fleet, blue: fleetDescription, idle: pair.idle, idleHasSchedule: pair.idleHasSchedule) }
         if spec.fleet.launchTemplateDefault == .promote {
@@ -149,7 +155,7 @@ public struct Planner: Sendable {
             greenAutoScalingGroup: pair?.idle.name ?? Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
             retire: retire, stickyForwards: sticky.isEmpty ? nil : sticky, fleet: fleet,
             pair: pair.map { PairPlan(groups: spec.fleet.pair, greenBefore: $0.greenBefore) }, trafficSettleSeconds: settle,
-            stackLoadBalancers: stacks, settle: traffic.settle(spec, cacheSeconds: settle))
+            stackLoadBalancers: stacks, settle: traffic.settle(spec, cacheSeconds: settle), shared: startHealthy.map(SharedPlan.init(startHealthy:)))
         return (plan, PlanFacts(blueGroup: blueGroup, sourceVersion: source, blueFleet: fleetDescription))
     }
 
@@ -194,6 +200,38 @@ public struct Planner: Sendable {
         guard let group = attached.first else { throw PlanError.blueGroupNotFound(targetGroup: blueTargetGroup) }
         guard attached.count == 1 else { throw PlanError.ambiguousBlue(targetGroup: blueTargetGroup, groups: attached.map(\.name).sorted()) }
         return group
+    }
+
+    /// Blue in a shared target group, and how many of its instances are healthy there: the one group standing in it
+    /// with instances (or the file's `fleet.blue_auto_scaling_group`). Another group there with instances makes blue
+    /// ambiguous; an empty one kept for rollback (an earlier release's blue, within its retention) refuses the start
+    /// unless its retention is ended, since its rollback would scale it back into this release's target group.
+    private func findSharedBlue(spec: DeploymentSpec, targetGroup: String, endingRetention: Bool, now: Date) async throws -> (AutoScalingGroup, Int) {
+        let health = try await aws.elb.describeTargetHealth(targetGroupArn: targetGroup)
+        let owners = health.isEmpty ? [:] : try await aws.autoScaling.groupsOfInstances(health.map(\.targetId))
+        var names = Set(owners.values)
+        if let named = spec.fleet.blueAutoScalingGroup { names.insert(named) }
+        var groups = try await aws.autoScaling.describeAutoScalingGroups(names: names.sorted()).filter { $0.targetGroupARNs.contains(targetGroup) }
+        if let named = spec.fleet.blueAutoScalingGroup {
+            guard let group = groups.first(where: { $0.name == named }) else { throw PlanError.blueGroupNotOnTargetGroup(group: named, targetGroup: targetGroup) }
+            groups = [group]
+        }
+        let serving = groups.filter { $0.desiredCapacity > 0 || !$0.instances.isEmpty }
+        guard let blue = serving.first else { throw PlanError.blueGroupNotFound(targetGroup: targetGroup) }
+        guard serving.count == 1 else { throw PlanError.ambiguousBlue(targetGroup: targetGroup, groups: serving.map(\.name).sorted()) }
+        if !endingRetention {
+            // An empty group has no instance in the target group to find it by: the groups this state keeps for
+            // rollback are looked up by name (a handful, never the region's list).
+            let kept = recordedRetention.keys.filter { $0 != blue.name && !names.contains($0) }.sorted()
+            let empty = kept.isEmpty ? [] : try await aws.autoScaling.describeAutoScalingGroups(names: kept)
+            for group in (groups + empty) where group.name != blue.name && group.targetGroupARNs.contains(targetGroup) {
+                if let kept = retention(of: group), kept.until > now { throw kept.refusal(group) }
+            }
+        }
+        let healthy = Set(health.filter { $0.state == "healthy" }.map(\.targetId))
+        let count = blue.instances.filter { $0.lifecycleState == "InService" && healthy.contains($0.instanceId) }.count
+        guard count > 0 else { throw PlanError.noTraffic(resource: "target group \(targetGroup) (blue \(blue.name) has no healthy instance in it)") }
+        return (blue, count)
     }
 
     /// Groups standing on green's target group. Only earlier blues and Switchyard's own groups of this service may go.

@@ -17,7 +17,13 @@ extension AWSEffects {
             return .fleetDeregistered(group: name, targetGroups: [], delaySeconds: 0)
         }
         if !d.state.isTerminal { try await fenceListener(d) }
-        try await refuseWhileCarrying(group, d, only: name == d.plan.greenAutoScalingGroup ? [d.plan.greenTargetGroupArn] : nil)
+        if d.plan.shared != nil {
+            // A fleet's share of a shared target group is its own instances there: leaving it (the detach deregisters
+            // them, and the drain below waits them out) is how its traffic goes, once the other fleet serves.
+            try await refuseLeavingShared(name, d)
+        } else {
+            try await refuseWhileCarrying(group, d, only: name == d.plan.greenAutoScalingGroup ? [d.plan.greenTargetGroupArn] : nil)
+        }
         let attached = group.targetGroupARNs
         if let request = SettingsCopier.detach(targetGroups: attached, group: name) { try await aws.autoScaling.client.send(request) }
         let all = Array(Set(attached).union(known)).sorted()

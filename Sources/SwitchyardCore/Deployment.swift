@@ -55,11 +55,14 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// With Route 53, each stack's load balancer by its target group (the `{load_balancer}` of metric checks is green's
     /// for green's query and blue's for blue's). Nil with ALB listeners, where both share one.
     public var stackLoadBalancers: [String: String]?
+    /// Set with `traffic.shared`: what the scale-out pattern keeps of blue at the start.
+    public var shared: SharedPlan?
 
     public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
                 stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, pair: PairPlan? = nil, trafficSettleSeconds: Int? = nil,
-                stackLoadBalancers: [String: String]? = nil, settle: TimeSpan? = nil) {
+                stackLoadBalancers: [String: String]? = nil, settle: TimeSpan? = nil, shared: SharedPlan? = nil) {
         self.settle = settle
+        self.shared = shared
         self.fleet = fleet
         self.pair = pair
         self.stackLoadBalancers = stackLoadBalancers
@@ -82,8 +85,21 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// The wait between a confirmed traffic change and the moment it counts as live for clients.
     public var trafficSettle: TimeSpan { settle ?? .seconds(Int64(max(trafficSettleSeconds ?? 0, 0))) }
 
+    /// The InService instances green waits for before its health is checked: blue's desired capacity, or none with a
+    /// shared target group, where green starts at 0 and each step scales it to its share.
+    public var greenLaunchCapacity: Int { shared == nil ? blue.desiredCapacity : 0 }
+
     /// The green weights of the steps, in order.
     public var weights: [Int] { spec.weightSteps.map(\.weight) }
+}
+
+/// What the scale-out pattern (`traffic.shared`) records of blue when the release is planned.
+public struct SharedPlan: Sendable, Hashable, Codable {
+    /// Blue's healthy instances in the shared target group at the start: no step ends with fewer healthy instances in
+    /// all (`SharedSplit`), and a rollback waits for blue to have this many again before green leaves.
+    public var startHealthy: Int
+
+    public init(startHealthy: Int) { self.startHealthy = startHealthy }
 }
 
 /// A deployment as stored: the plan plus where it has got to. The record alone says how to go on.
@@ -180,6 +196,9 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// it does not know (`RecordCoding.format`) rather than act on it without the fields it cannot see, or save it back
     /// without them. Nil: format 1, every record so far.
     public var recordFormat: Int?
+    /// With a shared target group: the healthy total the current step's first look fixed (`SharedSplit.total`), so the
+    /// instances the step itself adds to green do not raise it look after look. Cleared when the step is confirmed.
+    public var shareTotal: Int?
     /// Kept for records written before `removal`: after a Route 53 rollback, green stayed until this time.
     public var greenDrainedAt: Date?
     /// The fleet on its way out of service (green after a rollback, blue at retirement, a group retired from green's
@@ -222,6 +241,8 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.bakeStartedAt = nil
         self.nextCheckAt = nil
         self.retiredGroups = []
+        // A switchyard that knows no shared target group would read such a record as an ALB release with no listener.
+        self.recordFormat = plan.shared == nil ? nil : 2
         self.greenGroupCreated = false
         self.trafficRestored = false
         self.greenRemoved = false

@@ -107,7 +107,8 @@ struct FileReader {
     /// a section of docs/deployment-file.md).
     static let schema: [String: [String]] = [
         "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
-        "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "settle"],
+        "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "shared", "settle"],
+        "traffic.shared": ["target_group", "load_balancer_name"],
         "traffic.route53": ["hosted_zone_id", "record_name", "record_type", "records"],
         "traffic.route53.records": ["set_identifier", "target", "target_group"],
         "fleet": ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default", "mode", "pair"],

@@ -51,6 +51,7 @@ extension FileReader {
     /// none shifts ALB listeners and rules. Which one is chosen here, once: `DeploymentSpec.Traffic.kind` says it after.
     static let trafficSections: [(key: String, parse: @Sendable (inout FileReader, Node.Mapping, String?) -> DeploymentSpec.Traffic?)] = [
         ("route53", { reader, m, region in reader.route53Traffic(m, region: region) }),
+        ("shared", { reader, m, region in reader.sharedTraffic(m, region: region) }),
     ]
 
     mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {

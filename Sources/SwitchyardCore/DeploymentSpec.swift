@@ -45,6 +45,9 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         /// Two whole stacks behind Route 53 weighted records (`traffic.route53`): then no listener is shifted
         /// (`listenerArn` is empty, `forwards` none) and `targetGroups` are the records' target groups, in file order.
         public var route53: Route53Traffic?
+        /// Blue and green behind one target group (`traffic.shared`, the scale-out pattern): the share moves by
+        /// instance counts; `listenerArn` is empty, `forwards` none, and `targetGroups` holds the one target group.
+        public var shared: SharedTraffic?
         /// `traffic.settle`: how long a confirmed listener change takes to reach every load balancer node; nil when the
         /// file leaves it to the default (and in records written before it existed).
         public var settle: TimeSpan?
@@ -57,8 +60,9 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         public static let maxSettle = TimeSpan.minutes(10)
 
         public init(listenerArn: String, ruleArn: String? = nil, targetGroups: [String], listenerArns: [String]? = nil, ruleArns: [String]? = nil,
-                    route53: Route53Traffic? = nil, settle: TimeSpan? = nil) {
+                    route53: Route53Traffic? = nil, shared: SharedTraffic? = nil, settle: TimeSpan? = nil) {
             self.settle = settle
+            self.shared = shared
             self.listenerArn = listenerArn
             self.ruleArn = ruleArn
             self.targetGroups = targetGroups
@@ -72,14 +76,32 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
             self.init(listenerArn: "", targetGroups: route53.records.map(\.targetGroup), route53: route53, settle: settle)
         }
 
-        /// Every forward action this release shifts, in the file's order (listeners first); none with Route 53.
+        /// Blue and green behind one target group, moved by instance counts.
+        public init(shared: SharedTraffic, settle: TimeSpan? = nil) {
+            self.init(listenerArn: "", targetGroups: [shared.targetGroup], shared: shared, settle: settle)
+        }
+
+        /// Every forward action this release shifts, in the file's order (listeners first); none with Route 53 or a
+        /// shared target group.
         public var forwards: [TrafficForward] {
-            if route53 != nil { return [] }
+            if route53 != nil || shared != nil { return [] }
             if listenerArns != nil || ruleArns != nil {
                 return (listenerArns ?? []).map(TrafficForward.listener) + (ruleArns ?? []).map(TrafficForward.rule)
             }
             return [ruleArn.map(TrafficForward.rule) ?? .listener(listenerArn)]
         }
+    }
+
+    /// `traffic.shared`: the scale-out pattern ("Swap the Auto Scaling Group Behind the ELB" in AWS's whitepaper
+    /// "Blue/Green Deployments on AWS"): green's group joins the target group blue's stands in, and a step's weight is
+    /// green's share of the healthy instances behind it.
+    public struct SharedTraffic: Sendable, Hashable, Codable {
+        /// The target group blue and green share.
+        public var targetGroup: String
+
+        public init(targetGroup: String) { self.targetGroup = targetGroup }
+
+        public var description: String { "target group \(targetGroup) (shared by blue and green)" }
     }
 
     /// `traffic.route53`: one name's two weighted record sets, one per stack, each stack with its own load balancer.

@@ -150,6 +150,10 @@ public enum Event: Sendable, Hashable {
     /// Green's target health before traffic, with the other checks (alarms, HTTP) of the same tick.
     case greenHealthObserved(TargetHealthReport, checks: [CheckResult] = [])
     case splitConfirmed(green: Int)
+    /// A split carried by instance counts (`TrafficTraits.splitByCounts`) is on its way to `green` percent but not
+    /// there yet: `summary` says what the look found and what was done about it; the machine looks again after
+    /// `checks.interval`. `total` is the step's healthy total as its first look fixed it (`Deployment.shareTotal`).
+    case splitProgressing(green: Int, summary: String, total: Int? = nil)
     case checksObserved([CheckResult])
     case promotionConfirmed
     case greenRemoved

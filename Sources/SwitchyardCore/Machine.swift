@@ -105,7 +105,10 @@ public enum Machine {
             if let retry = d.effectRetry, retry.notBefore > now { return .wait(until: retry.notBefore) }
             // Traffic goes back to blue first, whatever blue holds (green is failing): the read of what blue can carry
             // comes after it, for the log, and is not on the way back.
-            if !d.trafficRestored { return .perform(.restoreBlue) }
+            if !d.trafficRestored {
+                guard d.plan.shared != nil else { return .perform(.restoreBlue) }
+                return restoringSharedBlue(d, now: now)
+            }
             if d.plan.fleet != nil && d.blueCapacityAtRollback == nil { return .perform(.observeBlue) }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
             if let retiring = interruptedRetirement(d, now: now) { return retiring }
@@ -187,6 +190,17 @@ public enum Machine {
             next.lastObservation = report.summary
             next.lastObservationAt = now
             next.greenCapacity = report
+            if d.plan.shared != nil {
+                // Green stands in blue's target group at 0 instances: each step scales it out and waits for its
+                // instances to be healthy there before blue gives any up, so its health is proven step by step.
+                next.state = .shifting
+                next.greenServed = true
+                next.phaseStartedAt = now
+                next.nextCheckAt = nil
+                next.bakeStartedAt = nil
+                return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .shifting, message:
+                    "green \(d.plan.greenAutoScalingGroup) stands in the shared target group at \(report.summary); each step scales it to its share"))
+            }
             if report.inService >= d.plan.blue.desiredCapacity {
                 next.state = .checkingHealth
                 next.phaseStartedAt = now
@@ -225,6 +239,7 @@ public enum Machine {
         case (.shifting, .splitConfirmed(let green)):
             let before = d.greenWeight
             next.greenWeight = green
+            next.shareTotal = nil
             next.trafficBaseline = nil
             // Load balancer nodes apply the change seconds after the API confirms it, and resolvers keep the old answer
             // for the records' TTL: the bake counts from when clients see the step. Stored as the bake's start, so a
@@ -244,6 +259,16 @@ public enum Machine {
                     : "; the bake starts once it is live, after traffic.settle \(settle) (settling until \(StoredTime.clock(now.adding(settle))))"
             }
             return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: message, details: details))
+        case (.shifting, .splitProgressing(let green, let summary, let total)) where d.currentStep?.weight == green,
+             (.rollingBack, .splitProgressing(let green, let summary, let total)) where green == 0 && !d.trafficRestored:
+            if d.state == .shifting, next.shareTotal == nil { next.shareTotal = total }
+            next.lastObservation = summary
+            next.lastObservationAt = now
+            next.nextCheckAt = now.adding(interval)
+            // The trail keeps each action taken (and each new wait), not every look that found nothing new.
+            guard summary != d.lastObservation else { return Transition(deployment: next, log: nil) }
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "toward \(green)% green: \(summary)",
+                                                              details: ["green_weight": String(green)]))
         case (.shifting, .checksObserved(let results)), (.paused, .checksObserved(let results)),
              (.checkingHealth, .checksObserved(let results)):
             return applyChecks(next, results, now: now)

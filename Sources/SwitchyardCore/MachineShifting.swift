@@ -26,7 +26,8 @@ extension Machine {
         // The test route is trusted only once probes through it, live, have passed: before any weight moves to green.
         if d.greenWeight == 0, weight > 0, !d.testRouteProven { return due(d, now: now, .runChecks) }
         guard d.greenWeight == weight, let bakeStart = d.bakeStartedAt else {
-            return .perform(.setSplit(green: weight))
+            guard d.plan.shared != nil else { return .perform(.setSplit(green: weight)) }
+            return scalingToShare(d, weight: weight, now: now)
         }
         if let hook = hookDecision(d, .afterStep, now: now) { return hook }
         if let live = settlingUntil { return .wait(until: live) }
@@ -43,6 +44,40 @@ extension Machine {
             return .wait(until: min(next, bakeEnd))
         }
         return .perform(.runChecks)
+    }
+
+    /// A step with a shared target group is scaled to, over several looks: each one due after the last, bounded by the
+    /// time green may take to launch and to become healthy (`fleet.capacity_timeout` + `checks.healthy_timeout`), after
+    /// which it rolls back. Blue gave up only instances the look before found surplus to a healthy green.
+    static func scalingToShare(_ d: Deployment, weight: Int, now: Date) -> Decision {
+        let spec = d.plan.spec
+        let limit = spec.fleet.capacityTimeout.seconds + spec.checks.healthyTimeout.seconds
+        if now.timeIntervalSince(d.phaseStartedAt) >= limit {
+            let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
+            return .transition(startRollback(d, now: now, reason: "step \(d.stepLabel) did not reach \(weight)% green within fleet.capacity_timeout "
+                + "\(spec.fleet.capacityTimeout) + checks.healthy_timeout \(spec.checks.healthyTimeout)\(seen)", details: ["check": "capacity"]))
+        }
+        return due(d, now: now, .setSplit(green: weight))
+    }
+
+    /// A rollback with a shared target group: blue scaled back and healthy before green leaves, over several looks. If
+    /// blue cannot get there within `fleet.capacity_timeout` + `checks.healthy_timeout`, the rollback fails and green
+    /// keeps serving: it is the only fleet that does.
+    static func restoringSharedBlue(_ d: Deployment, now: Date) -> Decision {
+        let spec = d.plan.spec
+        let limit = spec.fleet.capacityTimeout.seconds + spec.checks.healthyTimeout.seconds
+        if now.timeIntervalSince(d.phaseStartedAt) >= limit {
+            var next = d
+            next.state = .failed
+            next.updatedAt = now
+            let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
+            next.failureReason = "blue \(d.plan.blue.autoScalingGroup) did not get back to its healthy instances within fleet.capacity_timeout "
+                + "\(spec.fleet.capacityTimeout) + checks.healthy_timeout \(spec.checks.healthyTimeout)\(seen); green keeps its instances and "
+                + "serves beside what blue has. Retry with `switchyard rollback \(d.id)`."
+            return .transition(Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .failed, message: next.failureReason ?? "",
+                                                                          details: ["effect": Effect.restoreBlue.title])))
+        }
+        return due(d, now: now, .restoreBlue)
     }
 
     /// A bake over while a metric check still had too few data points: its `on_no_data` rolls back or pauses (promote

@@ -11,6 +11,21 @@ public struct Observation: Sendable, Hashable {
     public var greenExists: Bool
     public var greenInService: Int
     public var greenDesired: Int
+    /// Blue's and green's shares in percent when the split is carried by instance counts in one target group (where
+    /// `weights`, by target group, cannot tell them apart and is empty).
+    public var shares: (blue: Int, green: Int)?
+
+    public static func == (a: Observation, b: Observation) -> Bool {
+        a.weights == b.weights && a.disagreement == b.disagreement && a.blueExists == b.blueExists && a.blueInService == b.blueInService
+            && a.greenExists == b.greenExists && a.greenInService == b.greenInService && a.greenDesired == b.greenDesired
+            && a.shares?.blue == b.shares?.blue && a.shares?.green == b.shares?.green
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(weights)
+        hasher.combine(greenDesired)
+        hasher.combine(shares?.green)
+    }
 
     public init(weights: [String: Int], blueExists: Bool, blueInService: Int, greenExists: Bool, greenInService: Int, greenDesired: Int,
                 disagreement: String? = nil) {
@@ -48,9 +63,9 @@ extension Machine {
         d.updatedAt = now
         d.nextCheckAt = nil
         let plan = d.plan
-        let green = observed.weights[plan.greenTargetGroupArn] ?? 0
-        let blue = observed.weights[plan.blue.targetGroupArn] ?? 0
-        var found = "listener blue \(blue)% / green \(green)% (stored: \(d.blueWeight)/\(d.greenWeight)); "
+        let green = observed.shares?.green ?? observed.weights[plan.greenTargetGroupArn] ?? 0
+        let blue = observed.shares?.blue ?? observed.weights[plan.blue.targetGroupArn] ?? 0
+        var found = "\(plan.shared == nil ? "listener" : "healthy instances:") blue \(blue)% / green \(green)% (stored: \(d.blueWeight)/\(d.greenWeight)); "
             + "blue \(plan.blue.autoScalingGroup) " + (observed.blueExists ? "\(observed.blueInService) InService" : "missing") + "; "
             + "green \(plan.greenAutoScalingGroup) " + (observed.greenExists ? "\(observed.greenInService)/\(observed.greenDesired) InService" : "not there")
         var details = ["observed_green_weight": String(green), "observed_blue_weight": String(blue), "actor": actor]
@@ -116,7 +131,8 @@ extension Machine {
             }
         case .rollingBack:
             if green > 0 { d.greenServed = true }
-            if d.trafficRestored && green > 0 {
+            // In a shared target group green serves beside the restored blue until its removal drains it.
+            if d.trafficRestored && green > 0 && plan.shared == nil {
                 d.trafficRestored = false
                 // Green's removal starts again from a new confirmation: its settle counts from there.
                 if d.removal?.group == plan.greenAutoScalingGroup { d.removal = nil }

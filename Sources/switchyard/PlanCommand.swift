@@ -143,6 +143,8 @@ struct Plan: AsyncParsableCommand {
         switch t.kind {
         case .alb: return traffic(t.forwards)
         case .route53: return t.route53.map(traffic) ?? ""
+        case .shared: return t.shared.map { "\($0.description): each step scales green out to its share of the healthy instances, "
+            + "then drains and terminates blue's surplus" } ?? ""
         }
     }
 

@@ -21,7 +21,8 @@ protocol TrafficWorld: Sendable {
 
 extension TrafficWorld {
     var blue: String { spec.traffic.targetGroups[0] }
-    var green: String { spec.traffic.targetGroups[1] }
+    /// Green's target group: blue's own where they share one (`traffic.shared`).
+    var green: String { spec.traffic.targetGroups[spec.traffic.targetGroups.count - 1] }
     func router(_ clock: TestClock) -> any TrafficRouter { TrafficBackends.router(for: spec, aws: AWSClients(client: client()), clock: clock) }
 }
 
@@ -81,9 +82,34 @@ final class Route53World: TrafficWorld, HTTPTransport, @unchecked Sendable {
     }
 }
 
+/// The scale-out pattern: blue and green in one target group. Its split is instance counts, scaled to by the provider's
+/// effects (`SharedStep`, tested in SharedStepTests and the e2e suite), so the tests of a weight write do not apply.
+final class SharedWorld: TrafficWorld, HTTPTransport, @unchecked Sendable {
+    var targets: [(id: String, state: String)] = [("i-blue-1", "healthy"), ("i-blue-2", "healthy")]
+    var spec: DeploymentSpec {
+        var s = Fixtures.spec()
+        s.traffic = .init(shared: .init(targetGroup: blueTG))
+        return s
+    }
+    func client() -> AWSClient { conformanceClient(self) }
+    func setByHand(green: Int) {}
+    var writes: Int { 0 }
+
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        let action = FakeELB.form(request.body)["Action"] ?? ""
+        let inner = action != "DescribeTargetHealth" ? "" : "<TargetHealthDescriptions>" + targets.map {
+            "<member><Target><Id>\($0.id)</Id><Port>80</Port></Target><TargetHealth><State>\($0.state)</State></TargetHealth></member>"
+        }.joined() + "</TargetHealthDescriptions>"
+        return HTTPResponse(status: 200, headers: [:], body: Data("<\(action)Response><\(action)Result>\(inner)</\(action)Result></\(action)Response>".utf8))
+    }
+}
+
 /// The backends the suite runs on: every kind registered.
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case alb, route53
+    case alb, route53, shared
+
+    /// The backends whose split is a weight written to forwards.
+    static let forwards: [Backend] = allCases.filter { !$0.world().spec.traffic.traits.splitByCounts }
 
     var testDescription: String { rawValue }
 
@@ -91,6 +117,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         switch self {
         case .alb: return ALBWorld()
         case .route53: return Route53World()
+        case .shared: return SharedWorld()
         }
     }
 }
@@ -113,7 +140,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(world.spec.traffic.kind.rawValue == backend.rawValue)
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.forwards)
     func theLiveSplitReadsAsBlueWhole(_ backend: Backend) async throws {
         let world = backend.world()
         let weights = try await world.router(TestClock(start)).currentWeights()
@@ -140,7 +167,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 "no settle is shorter than the time clients cache an answer")
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.forwards)
     func aStepIsWrittenConfirmedFromItsAnswerAndReadsBack(_ backend: Backend) async throws {
         let world = backend.world()
         let clock = TestClock(start)
@@ -154,7 +181,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(clock.now() == before, "a split already there is confirmed by one read")
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.forwards)
     func aStepThereAlreadyByReadAndRecordIsNotWrittenAgainButARollbackAlwaysIs(_ backend: Backend) async throws {
         let world = backend.world()
         let router = world.router(TestClock(start))
@@ -171,7 +198,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(try await router.currentWeights().percent[world.green] == 0)
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.forwards)
     func aChangeByHandIsWhatTheNextReadShows(_ backend: Backend) async throws {
         let world = backend.world()
         let router = world.router(TestClock(start))
@@ -181,7 +208,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(read.forwards.contains { ReadConsistency.isHandChange($0.percent, expected: [world.blue: 100], blue: world.blue, green: world.green, target: 10, previous: nil) })
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.forwards)
     func aConfirmationShortOfTheSplitFailsOnceTheReadBackLimitHasPassed(_ backend: Backend) async throws {
         let world = backend.world()
         let clock = TestClock(start)
@@ -194,7 +221,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(clock.now().timeIntervalSince(start) <= ReadConsistency.readBackLimit + 0.001)
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.forwards)
     func aGroupCarriesTrafficWhileAnyForwardSendsItSome(_ backend: Backend) async throws {
         let world = backend.world()
         let router = world.router(TestClock(start))
@@ -202,6 +229,21 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(try await router.carried([world.green], spec: world.spec)[world.green] == 10)
         _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         #expect(try await router.carried([world.green], spec: world.spec)[world.green] == 0)
+    }
+
+    /// A split by counts: the target group reads as one forward carrying all its traffic while an instance serves there,
+    /// and a weight write is refused rather than taken for a step.
+    @Test func aSplitByCountsReadsItsTargetGroupWholeAndRefusesAWeightWrite() async throws {
+        let world = SharedWorld()
+        let router = world.router(TestClock(start))
+        #expect(router.traits.splitByCounts && !Backend.forwards.contains(.shared))
+        #expect(try await router.currentWeights().percent == [world.blue: 100])
+        #expect(try await router.carried([world.blue], spec: world.spec) == [world.blue: 100])
+        await #expect(throws: TrafficCapabilityError.self) {
+            _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 10)
+        }
+        world.targets = [("i-blue-1", "draining")]
+        #expect(try await router.currentWeights().live.isEmpty, "no healthy instance: nothing serves")
     }
 
     @Test(arguments: Backend.allCases)

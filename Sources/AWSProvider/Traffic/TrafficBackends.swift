@@ -15,6 +15,10 @@ public enum TrafficBackends {
             guard let records = spec.traffic.route53 else { preconditionFailure("traffic kind route53 without traffic.route53") }
             return Route53TrafficRouter(route53: aws.route53, records: records, clock: clock, elb: aws.elb)
         },
+        .shared: { spec, aws, _ in
+            guard let shared = spec.traffic.shared else { preconditionFailure("traffic kind shared without traffic.shared") }
+            return SharedTrafficRouter(elb: aws.elb, shared: shared)
+        },
     ]
 
     /// The router for the spec's traffic.

@@ -82,10 +82,13 @@ public protocol TestRoute: Sendable {
 /// A backend asked for something it does not have.
 public enum TrafficCapabilityError: Error, Sendable, CustomStringConvertible {
     case noTestRoute(TrafficBackendKind)
+    /// The backend's split is instance counts, scaled to over several looks, not a weight written in one request.
+    case splitByCounts(TrafficBackendKind)
 
     public var description: String {
         switch self {
         case .noTestRoute(let kind): return "traffic.\(kind.rawValue) has no test route (checks.http.test_route)"
+        case .splitByCounts(let kind): return "traffic.\(kind.rawValue) moves its split by instance counts, step by step, not by a weight write"
         }
     }
 }

@@ -14,6 +14,10 @@ public struct TrafficTraits: Sendable, Hashable {
     public var testRouteRefusal: String?
     /// Why `fleet.mode: pair` does not apply, when the backend has not been proven with it; nil when it has.
     public var pairRefusal: String?
+    /// Blue and green stand in one target group and the split is their instance counts: a step is scaled to, not
+    /// written, so it is reached over several looks (`Event.splitProgressing`), and a fleet leaves by its own instances'
+    /// deregistration rather than by a forward that no longer sends it anything.
+    public var splitByCounts: Bool = false
     /// What carries the split, in messages ("listener", "Route 53 records").
     public var splitName: String
     /// What the fence's tag sits on, in messages ("the listener is").
@@ -24,6 +28,7 @@ public struct TrafficTraits: Sendable, Hashable {
 public enum TrafficBackendKind: String, Sendable, Hashable, Codable, CaseIterable {
     case alb
     case route53
+    case shared
 
     /// The one table of every backend's traits.
     public var traits: TrafficTraits {
@@ -39,13 +44,23 @@ public enum TrafficBackendKind: String, Sendable, Hashable, Codable, CaseIterabl
                 pairRefusal: "pair does not apply with traffic.route53 yet: a pair release has only been proven behind one load balancer's "
                     + "listener; use the default fleet mode (clone) with Route 53",
                 splitName: "Route 53 records", fencedName: "the stacks' target groups are")
+        case .shared:
+            var traits = TrafficTraits(
+                kind: self, settlesByTTL: false, hasTestRoute: false,
+                testRouteRefusal: "does not apply with traffic.shared: blue and green stand in one target group, so no listener rule can "
+                    + "send a header's requests to green alone; the probe's url must name green's own endpoint",
+                pairRefusal: "pair does not apply with traffic.shared: the scale-out pattern creates green beside blue in the shared "
+                    + "target group and scales the two; use the default fleet mode (clone)",
+                splitName: "shared target group", fencedName: "the shared target group is")
+            traits.splitByCounts = true
+            return traits
         }
     }
 }
 
 extension DeploymentSpec.Traffic {
     /// Which backend carries this traffic: the one decision, from the section the file named.
-    public var kind: TrafficBackendKind { route53 != nil ? .route53 : .alb }
+    public var kind: TrafficBackendKind { route53 != nil ? .route53 : shared != nil ? .shared : .alb }
 
     public var traits: TrafficTraits { kind.traits }
 }

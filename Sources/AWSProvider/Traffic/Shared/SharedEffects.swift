@@ -1,0 +1,133 @@
+import AWS
+import Foundation
+import Orchestrator
+import Logging
+import SwitchyardCore
+
+/// The scale-out pattern's effects (`traffic.shared`): each call is one look at both groups and the shared target
+/// group, the one action `SharedStep` answers for it, and an event: `splitConfirmed` once the counts are reached,
+/// `splitProgressing` (with what was found and done) until then. Nothing is remembered between calls, so a crash, a
+/// retry or a second process simply looks again.
+extension AWSEffects {
+    /// Both fleets as their groups and the shared target group show them now (one read of each, together).
+    func sharedLook(_ d: Deployment) async throws -> (blue: SharedStep.Fleet, green: SharedStep.Fleet) {
+        let blueName = d.plan.blue.autoScalingGroup, greenName = d.plan.greenAutoScalingGroup
+        async let health = aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+        let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [blueName, greenName])
+        var states: [String: String] = [:]
+        for entry in try await health { states[entry.targetId] = entry.state }
+        func fleet(_ name: String) -> SharedStep.Fleet? {
+            guard let group = groups.first(where: { $0.name == name }) else { return nil }
+            return SharedStep.Fleet(name: name, desired: group.desiredCapacity, maxSize: group.maxSize, members: group.instances.map {
+                SharedStep.Member(instanceId: $0.instanceId, lifecycleState: $0.lifecycleState, target: states[$0.instanceId])
+            })
+        }
+        // Green was created before any step: a group not listed is gone (a step must not go on without it). Blue may be
+        // gone after a completed release's retention; it then has nothing to give.
+        guard let green = fleet(greenName) else { throw GreenError.groupMissing(greenName) }
+        return (fleet(blueName) ?? SharedStep.Fleet(name: blueName, desired: 0, maxSize: 0, members: []), green)
+    }
+
+    /// One look of a step toward `green` percent, and its one action.
+    func sharedStep(_ d: Deployment, green: Int) async throws -> Event {
+        guard let shared = d.plan.shared else { throw TrafficCapabilityError.splitByCounts(d.plan.spec.traffic.kind) }
+        try await fenceListener(d)
+        let look = try await sharedLook(d)
+        let (action, split, summary) = SharedStep.next(share: green, startHealthy: shared.startHealthy, stepTotal: d.shareTotal, blue: look.blue, green: look.green)
+        try await perform(action, d, fleets: [look.blue, look.green])
+        logger.info("shared target group step", metadata: ["deployment.id": "\(d.id)", "green_weight": "\(green)", "look": "\(summary)",
+                                                           "blue_count": "\(split.blue)", "green_count": "\(split.green)"])
+        return action == .done ? .splitConfirmed(green: green) : .splitProgressing(green: green, summary: summary, total: split.total)
+    }
+
+    /// One look of a rollback's move back to blue: blue at its planned size and healthy before green leaves.
+    func sharedRestore(_ d: Deployment) async throws -> Event {
+        guard let shared = d.plan.shared else { throw TrafficCapabilityError.splitByCounts(d.plan.spec.traffic.kind) }
+        try await fenceListener(d)
+        let look = try await sharedLook(d)
+        let (action, summary) = SharedStep.restore(desired: d.plan.blue.desiredCapacity, startHealthy: shared.startHealthy, blue: look.blue)
+        try await perform(action, d, fleets: [look.blue, look.green])
+        logger.info("shared target group rollback", metadata: ["deployment.id": "\(d.id)", "look": "\(summary)"])
+        return action == .done ? .splitConfirmed(green: 0) : .splitProgressing(green: 0, summary: summary)
+    }
+
+    /// Promotion: no blue instance is registered in the shared target group any more, and green has a healthy one.
+    func sharedConfirmAllGreen(_ d: Deployment) async throws {
+        let look = try await sharedLook(d)
+        guard SharedStep.allGreen(blue: look.blue, green: look.green) else {
+            throw SharedTrafficError.notAllGreen(targetGroup: d.plan.greenTargetGroupArn,
+                                                 blueRegistered: look.blue.members.filter { $0.target != nil && $0.target != "unused" }.map(\.instanceId).sorted(),
+                                                 greenHealthy: look.green.healthy.count)
+        }
+    }
+
+    /// Before a fleet leaves the shared target group: the other fleet must have a healthy instance there, or the
+    /// fleet leaving is the only one that serves.
+    func refuseLeavingShared(_ name: String, _ d: Deployment) async throws {
+        let look = try await sharedLook(d)
+        let other = name == look.green.name ? look.blue : look.green
+        guard other.healthy.isEmpty else { return }
+        throw SharedTrafficError.onlyServingFleet(group: name, other: other.name, targetGroup: d.plan.greenTargetGroupArn)
+    }
+
+    private func perform(_ action: SharedStep.Action, _ d: Deployment, fleets: [SharedStep.Fleet]) async throws {
+        let targetGroup = d.plan.greenTargetGroupArn
+        switch action {
+        case .scale(let group, let desired):
+            let maxSize = fleets.first { $0.name == group }?.maxSize ?? desired
+            try await aws.autoScaling.client.send(SettingsCopier.update(group: group, maxSize: max(maxSize, desired), desiredCapacity: desired))
+        case .deregister(let ids):
+            try await aws.elb.deregisterTargets(targetGroupArn: targetGroup, instanceIds: ids)
+        case .register(let ids):
+            try await aws.elb.registerTargets(targetGroupArn: targetGroup, instanceIds: ids)
+        case .terminate(let ids):
+            for id in ids { try await aws.autoScaling.terminateInstance(id, decrementDesiredCapacity: true) }
+        case .wait, .done:
+            break
+        }
+    }
+}
+
+/// The shared target group is not as the step needs it.
+public enum SharedTrafficError: Error, Sendable, CustomStringConvertible {
+    case notAllGreen(targetGroup: String, blueRegistered: [String], greenHealthy: Int)
+    case onlyServingFleet(group: String, other: String, targetGroup: String)
+
+    public var description: String {
+        switch self {
+        case .notAllGreen(let tg, let blue, let green):
+            return "target group \(tg) is not all green: blue's \(blue.isEmpty ? "no instance" : blue.joined(separator: ", ")) still registered, "
+                + "\(green) green instance(s) healthy"
+        case .onlyServingFleet(let group, let other, let tg):
+            return "\(group) was not taken out of target group \(tg): \(other) has no healthy instance there, so \(group) is the only fleet that serves"
+        }
+    }
+}
+
+extension AWSEffects {
+    /// What `resume` compares the record with: each fleet's share of the healthy instances in the shared target group
+    /// (the two shares by one key would be one number, so the observation carries them apart).
+    func sharedObservation(_ d: Deployment) async throws -> Observation {
+        let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.autoScalingGroup, d.plan.greenAutoScalingGroup])
+        let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+        let healthy = Set(health.filter { $0.state == "healthy" }.map(\.targetId))
+        let blue = groups.first { $0.name == d.plan.blue.autoScalingGroup }
+        let green = groups.first { $0.name == d.plan.greenAutoScalingGroup }
+        func serving(_ g: AutoScalingGroup?) -> Int { g?.instances.filter { $0.lifecycleState == "InService" && healthy.contains($0.instanceId) }.count ?? 0 }
+        let split = SharedSplit(total: serving(blue) + serving(green), green: serving(green))
+        var observation = Observation(weights: [:], blueExists: blue != nil, blueInService: blue.map { CapacityReport($0).inService } ?? 0,
+                                      greenExists: green != nil, greenInService: green.map { CapacityReport($0).inService } ?? 0,
+                                      greenDesired: green?.desiredCapacity ?? 0)
+        observation.shares = (blue: split.total == 0 ? 0 : 100 - split.percent, green: split.percent)
+        return observation
+    }
+
+    /// Before a drained fleet is removed from a shared target group: none of its instances may still be registered there.
+    func refuseWhileRegistered(_ group: AutoScalingGroup, _ d: Deployment) async throws {
+        let ids = Set(group.instances.map(\.instanceId))
+        guard !ids.isEmpty else { return }
+        let registered = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+            .filter { ids.contains($0.targetId) && $0.state != "unused" }
+        guard registered.isEmpty else { throw RetireError.carriesTraffic(group: group.name, targetGroups: [d.plan.greenTargetGroupArn]) }
+    }
+}

@@ -1,0 +1,46 @@
+import AWS
+import Foundation
+import Orchestrator
+import SwitchyardCore
+
+/// The scale-out pattern's `TrafficRouter` (`traffic.shared`): blue's and green's groups stand in one target group, and
+/// the load balancer spreads its requests over the healthy instances there, so green's share is its part of them. No
+/// forward is written: a step is scaled to by `SharedEffects`, one look at a time (`SharedStep`), and the router's
+/// part is what every backend's is at plan time and for the fence: it reads the target group as one forward that
+/// carries the whole of the load balancer's traffic for it.
+public struct SharedTrafficRouter: TrafficRouter {
+    public let elb: ELBv2
+    public let shared: DeploymentSpec.SharedTraffic
+
+    public init(elb: ELBv2, shared: DeploymentSpec.SharedTraffic) {
+        self.elb = elb
+        self.shared = shared
+    }
+
+    public var traits: TrafficTraits { TrafficBackendKind.shared.traits }
+    public var description: String { shared.description }
+    public var resources: [String] { [shared.targetGroup] }
+    /// The shared target group carries the fence's claim: another writer would have to take it to move its instances.
+    public var fenceResources: [String] { [shared.targetGroup] }
+
+    /// The target group as one forward: 100 % while any registered instance is healthy there, else 0 %.
+    public func currentWeights() async throws -> TrafficWeights {
+        let health = try await elb.describeTargetHealth(targetGroupArn: shared.targetGroup)
+        let serving = health.contains { $0.state == "healthy" }
+        return TrafficWeights(forwards: [ForwardWeights(resource: "target group \(shared.targetGroup)", percent: [shared.targetGroup: serving ? 100 : 0])])
+    }
+
+    /// A split by instance counts is not written: it is scaled to over several looks (`SharedEffects.step`).
+    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
+                           known: TrafficWeights?, write: WeightWrite) async throws -> TrafficWeights {
+        throw TrafficCapabilityError.splitByCounts(.shared)
+    }
+
+    public func discover(_ spec: DeploymentSpec) async throws -> TrafficDiscovery {
+        TrafficDiscovery(weights: try await currentWeights())
+    }
+
+    public func carried(_ watched: [String], spec: DeploymentSpec) async throws -> [String: Int] {
+        try await currentWeights().percent.filter { watched.contains($0.key) }
+    }
+}

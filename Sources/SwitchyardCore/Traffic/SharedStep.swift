@@ -1,0 +1,126 @@
+/// One look at the scale-out pattern's world and what it asks for next: the pure half of a step (or a rollback's move
+/// back to blue) with a shared target group. The AWS provider reads both groups and the target group's health, asks
+/// `SharedStep.next` (or `restore`), does the one thing it answers, and reports; the machine looks again after
+/// `checks.interval` until the answer is `done`. Everything is decided from that fresh look, never from the plan or an
+/// earlier look, so a crash anywhere, a scale event between two looks (aws-codedeploy-samples#80) or a person's change
+/// is simply the next look's world.
+///
+/// A step's order (`SharedSplit`): green is scaled out to its count and healthy first; only then are blue's surplus
+/// instances deregistered from the target group by instance id, so the load balancer drains them; only once the target
+/// group no longer lists them are they terminated, with the group's desired capacity decremented so nothing replaces
+/// them. The healthy total never dips below the step's total on the way.
+public enum SharedStep {
+    /// One instance of blue or green, as its group and the shared target group show it.
+    public struct Member: Sendable, Hashable {
+        public var instanceId: String
+        /// The group's lifecycle state (`InService`, `Pending`, `Terminating`, …).
+        public var lifecycleState: String
+        /// The target group's state for it (`healthy`, `initial`, `unhealthy`, `draining`, `unused`), nil when it is not
+        /// listed at all.
+        public var target: String?
+
+        public init(instanceId: String, lifecycleState: String, target: String?) {
+            self.instanceId = instanceId
+            self.lifecycleState = lifecycleState
+            self.target = target
+        }
+
+        var inService: Bool { lifecycleState == "InService" }
+        /// Serving: InService in its group and healthy in the target group.
+        var healthy: Bool { inService && target == "healthy" }
+        /// Registered, so the load balancer may still send it a request or is finishing one.
+        var registered: Bool { target != nil && target != "unused" }
+        /// InService and not registered: no client reaches it.
+        var idle: Bool { inService && !registered }
+    }
+
+    /// One fleet's side of the look.
+    public struct Fleet: Sendable, Hashable {
+        public var name: String
+        public var desired: Int
+        public var maxSize: Int
+        public var members: [Member]
+
+        public init(name: String, desired: Int, maxSize: Int, members: [Member]) {
+            self.name = name
+            self.desired = desired
+            self.maxSize = maxSize
+            self.members = members
+        }
+
+        public var healthy: [Member] { members.filter(\.healthy) }
+        var draining: [Member] { members.filter { $0.target == "draining" } }
+        var idle: [Member] { members.filter(\.idle) }
+    }
+
+    /// What to do next.
+    public enum Action: Sendable, Hashable {
+        /// Set the group's desired capacity (and its maximum, when the count is above it).
+        case scale(group: String, desired: Int)
+        /// Take these instances out of the target group: the load balancer drains them.
+        case deregister([String])
+        /// Put these instances of blue back in the target group (a rollback's blue, drained by a step before it).
+        case register([String])
+        /// Terminate these instances, decrementing their group's desired capacity: the target group lists none of them.
+        case terminate([String])
+        /// Nothing to do but look again.
+        case wait
+        /// The step's counts are reached.
+        case done
+    }
+
+    /// The next action of a step to `share` percent green, with what the look found, for the audit trail.
+    /// - Parameter stepTotal: the healthy total the step's first look fixed (nil at that first look): green's own
+    ///   scale-out during the step must not raise the total it is scaled to, look after look.
+    public static func next(share: Int, startHealthy: Int, stepTotal: Int? = nil, blue: Fleet, green: Fleet) -> (action: Action, split: SharedSplit, summary: String) {
+        let split = stepTotal.map { SharedSplit.step(share: share, startHealthy: $0, blueHealthy: 0, greenHealthy: 0) }
+            ?? SharedSplit.step(share: share, startHealthy: startHealthy, blueHealthy: blue.healthy.count, greenHealthy: green.healthy.count)
+        let seen = "\(blue.healthy.count) blue and \(green.healthy.count) green healthy in the target group; the step holds \(split.blue) blue and \(split.green) green"
+        let wanted = split.greenFirst(greenHealthy: green.healthy.count)
+        if green.desired < wanted {
+            return (.scale(group: green.name, desired: wanted), split, "\(seen): green \(green.name) scaled out from \(green.desired) to \(wanted)")
+        }
+        if green.healthy.count < split.green {
+            let waiting = green.members.filter { !$0.healthy }.map { "\($0.instanceId) \($0.lifecycleState)/\($0.target ?? "not registered")" }
+            return (.wait, split, "\(seen): waiting for green (\(waiting.isEmpty ? "no instance yet" : waiting.sorted().joined(separator: ", ")))")
+        }
+        let surplus = blue.healthy.count - split.blue
+        if surplus > 0 {
+            let ids = blue.healthy.map(\.instanceId).sorted().prefix(surplus).map { $0 }
+            return (.deregister(ids), split, "\(seen): blue \(ids.joined(separator: ", ")) deregistered, to drain before it is terminated")
+        }
+        let draining = blue.draining.map(\.instanceId).sorted()
+        if !draining.isEmpty {
+            return (.wait, split, "\(seen): waiting for blue \(draining.joined(separator: ", ")) to drain")
+        }
+        let idle = blue.idle.map(\.instanceId).sorted()
+        if !idle.isEmpty {
+            return (.terminate(idle), split, "\(seen): blue \(idle.joined(separator: ", ")) drained and terminated (desired capacity decremented)")
+        }
+        return (.done, split, seen)
+    }
+
+    /// The next action of a rollback's move back to blue: blue scaled back to `desired` (its size when the release was
+    /// planned), any blue instance a step drained registered again, and then a wait until `startHealthy` of blue's
+    /// instances are healthy. Green is not touched: it serves beside blue until then, and leaves after by the drain.
+    public static func restore(desired: Int, startHealthy: Int, blue: Fleet) -> (action: Action, summary: String) {
+        let seen = "blue \(blue.name) has \(blue.healthy.count) healthy instances in the target group (\(startHealthy) at the start)"
+        if blue.desired < desired {
+            return (.scale(group: blue.name, desired: desired), "\(seen): scaled back from \(blue.desired) to \(desired)")
+        }
+        let idle = blue.idle.map(\.instanceId).sorted()
+        if !idle.isEmpty {
+            return (.register(idle), "\(seen): \(idle.joined(separator: ", ")) registered again")
+        }
+        if blue.healthy.count < min(startHealthy, desired) || blue.healthy.isEmpty {
+            let waiting = blue.members.filter { !$0.healthy }.map { "\($0.instanceId) \($0.lifecycleState)/\($0.target ?? "not registered")" }
+            return (.wait, "\(seen): waiting for blue (\(waiting.isEmpty ? "no instance yet" : waiting.sorted().joined(separator: ", ")))")
+        }
+        return (.done, seen)
+    }
+
+    /// Green holds the whole target group: no blue instance is registered any more, and green has a healthy one.
+    public static func allGreen(blue: Fleet, green: Fleet) -> Bool {
+        !blue.members.contains(where: \.registered) && !green.healthy.isEmpty
+    }
+}

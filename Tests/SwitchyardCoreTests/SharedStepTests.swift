@@ -1,0 +1,92 @@
+import SwitchyardCore
+import Testing
+
+/// The scale-out pattern's look-by-look decisions (`SharedStep`): each look's world, the one action it asks for.
+@Suite struct SharedStepTests {
+    func member(_ id: String, _ target: String? = "healthy", _ lifecycle: String = "InService") -> SharedStep.Member {
+        SharedStep.Member(instanceId: id, lifecycleState: lifecycle, target: target)
+    }
+    func fleet(_ name: String, desired: Int, _ members: [SharedStep.Member]) -> SharedStep.Fleet {
+        SharedStep.Fleet(name: name, desired: desired, maxSize: 10, members: members)
+    }
+    var fourBlue: SharedStep.Fleet { fleet("blue", desired: 4, (1...4).map { member("b\($0)") }) }
+
+    /// Green first, to its count and healthy; then blue's surplus deregistered by id; then, once the target group no
+    /// longer lists them, terminated with the desired capacity decremented; then done. Never fewer healthy in all.
+    @Test func aStepScalesGreenOutFirstThenDrainsAndTerminatesBluesSurplus() {
+        var blue = fourBlue
+        var green = fleet("green", desired: 0, [])
+        var r = SharedStep.next(share: 50, startHealthy: 4, blue: blue, green: green)
+        #expect(r.action == .scale(group: "green", desired: 2) && r.split == SharedSplit(total: 4, green: 2))
+        // The first look fixed the step's total: green's own new instances do not raise it.
+        func next(_ share: Int = 50) -> (action: SharedStep.Action, split: SharedSplit, summary: String) {
+            SharedStep.next(share: share, startHealthy: 4, stepTotal: 4, blue: blue, green: green)
+        }
+        green = fleet("green", desired: 2, [member("g1", "initial"), member("g2", nil, "Pending")])
+        r = next()
+        #expect(r.action == .wait, "blue gives nothing up before green is healthy")
+        #expect(r.summary.contains("waiting for green"))
+        green = fleet("green", desired: 2, [member("g1"), member("g2")])
+        #expect(SharedStep.next(share: 50, startHealthy: 4, blue: blue, green: green).action == .scale(group: "green", desired: 3),
+                "without the step's total, green's own instances would raise it look after look")
+        r = next()
+        #expect(r.action == .deregister(["b1", "b2"]))
+        blue = fleet("blue", desired: 4, [member("b1", "draining"), member("b2", "draining"), member("b3"), member("b4")])
+        r = next()
+        #expect(r.action == .wait && r.summary.contains("to drain"), "a draining instance is never terminated")
+        #expect(blue.healthy.count + green.healthy.count >= 4)
+        blue = fleet("blue", desired: 4, [member("b1", nil), member("b2", "unused"), member("b3"), member("b4")])
+        r = next()
+        #expect(r.action == .terminate(["b1", "b2"]))
+        blue = fleet("blue", desired: 2, [member("b3"), member("b4")])
+        #expect(next().action == .done)
+    }
+
+    /// A scale event between two looks is the next look's world (aws-codedeploy-samples#80): blue grown to 6 makes the
+    /// step's total 8, so green is scaled to 4, not left at the 2 the step began with.
+    @Test func aScaleEventBetweenLooksIsTakenFromTheNextLook() {
+        let blue = fleet("blue", desired: 6, (1...6).map { member("b\($0)") })
+        let green = fleet("green", desired: 2, [member("g1"), member("g2")])
+        let r = SharedStep.next(share: 50, startHealthy: 4, blue: blue, green: green)
+        #expect(r.action == .scale(group: "green", desired: 4))
+    }
+
+    /// 25 % of one instance is never all of blue gone (spinnaker#2645): green 1, blue 1.
+    @Test func aPartialStepKeepsAnInstanceOfEachFleet() {
+        let blue = fleet("blue", desired: 1, [member("b1")])
+        let green = fleet("green", desired: 1, [member("g1")])
+        #expect(SharedStep.next(share: 25, startHealthy: 1, stepTotal: 2, blue: blue, green: green).action == .done)
+        // The last step keeps the total the steps before reached: green holds 2 before blue's last instance goes.
+        #expect(SharedStep.next(share: 100, startHealthy: 1, stepTotal: 2, blue: blue, green: green).action == .scale(group: "green", desired: 2))
+        let two = fleet("green", desired: 2, [member("g1"), member("g2")])
+        #expect(SharedStep.next(share: 100, startHealthy: 1, stepTotal: 2, blue: blue, green: two).action == .deregister(["b1"]))
+    }
+
+    /// A green instance that is not healthy holds the step: nothing of blue is deregistered on its account.
+    @Test func anUnhealthyGreenHoldsBlue() {
+        let green = fleet("green", desired: 2, [member("g1"), member("g2", "unhealthy")])
+        #expect(SharedStep.next(share: 50, startHealthy: 4, stepTotal: 4, blue: fourBlue, green: green).action == .wait)
+    }
+
+    /// A rollback scales blue back first, registers again what a step drained, waits for blue's healthy count, and
+    /// never touches green.
+    @Test func aRollbackRestoresBlueBeforeAnythingElse() {
+        var blue = fleet("blue", desired: 2, [member("b3"), member("b4"), member("b1", nil)])
+        var r = SharedStep.restore(desired: 4, startHealthy: 4, blue: blue)
+        #expect(r.action == .scale(group: "blue", desired: 4))
+        blue = fleet("blue", desired: 4, [member("b3"), member("b4"), member("b1", nil), member("b5", "initial")])
+        r = SharedStep.restore(desired: 4, startHealthy: 4, blue: blue)
+        #expect(r.action == .register(["b1"]))
+        blue = fleet("blue", desired: 4, [member("b3"), member("b4"), member("b1", "initial"), member("b5", "initial")])
+        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue).action == .wait)
+        blue = fleet("blue", desired: 4, [member("b3"), member("b4"), member("b1"), member("b5")])
+        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue).action == .done)
+    }
+
+    @Test func promotionNeedsNoBlueRegisteredAndAHealthyGreen() {
+        let green = fleet("green", desired: 4, [member("g1")])
+        #expect(SharedStep.allGreen(blue: fleet("blue", desired: 0, []), green: green))
+        #expect(!SharedStep.allGreen(blue: fleet("blue", desired: 1, [member("b1", "draining")]), green: green))
+        #expect(!SharedStep.allGreen(blue: fleet("blue", desired: 0, []), green: fleet("green", desired: 1, [member("g1", "initial")])))
+    }
+}
