@@ -272,6 +272,8 @@ def seed_world(argv):
     parser.add_argument("--name-all", action="store_true", help="name every forward in the file (listener_arns / rule_arns)")
     parser.add_argument("--test-route", action="store_true", help="checks.http.test_route: true (with --probe-url)")
     parser.add_argument("--route53", action="store_true", help="two stacks behind Route 53 weighted records (traffic.route53)")
+    parser.add_argument("--shared", action="store_true",
+                        help="blue and green share blue's target group, moved by instance counts (traffic.shared)")
     parser.add_argument("--route53-ttl", type=int, default=1, help="the records' TTL in seconds")
     parser.add_argument("--route53-type", default="CNAME", choices=["CNAME", "A"], help="CNAME records, or A alias records")
     parser.add_argument("--settle", default="0s",
@@ -327,6 +329,10 @@ def seed_world(argv):
             text = text.replace("  target_groups:\n", extra_rule + "  target_groups:\n", 1)
             if args.pair:
                 text = text.replace("fleet:\n", f"fleet:\n  mode: pair\n  pair: [{world['blue_asg']}, {world['green_asg']}]\n", 1)
+            if args.shared:
+                shared = (f"traffic:\n  settle: {args.settle}\n  shared:\n"
+                          f"    target_group: {world['target_group_arns'][0]}\n")
+                text = re.sub(r"traffic:\n(  .*\n)+", lambda _: shared, text, count=1)
             if route53_traffic:
                 settle = f"  settle: {args.settle}\n" if args.settle else ""
                 text = re.sub(r"traffic:\n(  .*\n)+", lambda _: route53_traffic.replace("traffic:\n", "traffic:\n" + settle, 1),

@@ -122,8 +122,13 @@ public struct AWSEffects: EffectPerformer {
         case .removeGreen:
             try requireDrained(d.plan.greenAutoScalingGroup, d)
             try await fenceListener(d)
-            // Never while green's target group carries any traffic, by the record or by a read it can trust.
-            try await refuseWhileCarrying(d.plan.greenAutoScalingGroup, targetGroups: [d.plan.greenTargetGroupArn], d)
+            // Never while green's target group carries any traffic, by the record or by a read it can trust; in a
+            // shared target group, never while any of green's instances is still registered there.
+            if d.plan.shared != nil, let green = try await currentGroup(d.plan.greenAutoScalingGroup) {
+                try await refuseWhileRegistered(green, d)
+            } else if d.plan.shared == nil {
+                try await refuseWhileCarrying(d.plan.greenAutoScalingGroup, targetGroups: [d.plan.greenTargetGroupArn], d)
+            }
             if d.plan.isPair {
                 try await restorePairGreen(d)
             } else {

@@ -155,10 +155,15 @@ extension Machine {
     public static func undoRefusal(_ d: Deployment, observed: Observation) -> String? {
         guard d.state == .completed else { return nil }
         let blue = d.plan.blue.autoScalingGroup
-        let where_ = "Traffic was left where it is (blue \(observed.weights[d.plan.blue.targetGroupArn] ?? 0)% / green \(observed.weights[d.plan.greenTargetGroupArn] ?? 0)%)."
+        let blueShare = observed.shares?.blue ?? observed.weights[d.plan.blue.targetGroupArn] ?? 0
+        let greenShare = observed.shares?.green ?? observed.weights[d.plan.greenTargetGroupArn] ?? 0
+        let where_ = "Traffic was left where it is (blue \(blueShare)% / green \(greenShare)%)."
         guard observed.blueExists else {
             return "blue's group \(blue) no longer exists, so there is no fleet to move traffic back to. \(where_)"
         }
+        // In a shared target group the rollback scales blue back and waits for it healthy before green gives up any
+        // instance: blue kept at 0 is what a promotion leaves.
+        if d.plan.shared != nil { return nil }
         let needed = max(1, observed.greenInService)
         guard observed.blueInService >= needed else {
             return "blue's group \(blue) has \(observed.blueInService) InService instance(s), fewer than the \(needed) of green that serve the traffic now. \(where_)"

@@ -24,7 +24,9 @@ extension AWSEffects {
         }
         // Green was created before any step: a group not listed is gone (a step must not go on without it). Blue may be
         // gone after a completed release's retention; it then has nothing to give.
-        guard let green = fleet(greenName) else { throw GreenError.groupMissing(greenName) }
+        guard let green = fleet(greenName), let greenGroup = groups.first(where: { $0.name == greenName }) else { throw GreenError.groupMissing(greenName) }
+        // The next health read of green (a check tick) starts from this group read, not an older one.
+        memo.sawGreen(greenGroup)
         return (fleet(blueName) ?? SharedStep.Fleet(name: blueName, desired: 0, maxSize: 0, members: []), green)
     }
 
