@@ -199,6 +199,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// With a shared target group: the healthy total the current step's first look fixed (`SharedSplit.total`), so the
     /// instances the step itself adds to green do not raise it look after look. Cleared when the step is confirmed.
     public var shareTotal: Int?
+    /// With a shared target group: the healthy total the last confirmed step held, the next step's base.
+    public var shareBase: Int?
     /// Kept for records written before `removal`: after a Route 53 rollback, green stayed until this time.
     public var greenDrainedAt: Date?
     /// The fleet on its way out of service (green after a rollback, blue at retirement, a group retired from green's

@@ -240,6 +240,7 @@ public enum Machine {
         case (.shifting, .splitConfirmed(let green)):
             let before = d.greenWeight
             next.greenWeight = green
+            if d.plan.shared != nil { next.shareBase = d.shareTotal ?? d.shareBase }
             next.shareTotal = nil
             next.trafficBaseline = nil
             // Load balancer nodes apply the change seconds after the API confirms it, and resolvers keep the old answer

@@ -16,19 +16,19 @@ import Testing
     @Test func aStepScalesGreenOutFirstThenDrainsAndTerminatesBluesSurplus() {
         var blue = fourBlue
         var green = fleet("green", desired: 0, [])
-        var r = SharedStep.next(share: 50, startHealthy: 4, blue: blue, green: green)
+        var r = SharedStep.next(share: 50, base: 4, previousShare: 0, blue: blue, green: green)
         #expect(r.action == .scale(group: "green", desired: 2) && r.split == SharedSplit(total: 4, green: 2))
         // The first look fixed the step's total: green's own new instances do not raise it.
         func next(_ share: Int = 50) -> (action: SharedStep.Action, split: SharedSplit, summary: String) {
-            SharedStep.next(share: share, startHealthy: 4, stepTotal: 4, blue: blue, green: green)
+            SharedStep.next(share: share, base: 4, previousShare: 0, stepTotal: 4, blue: blue, green: green)
         }
         green = fleet("green", desired: 2, [member("g1", "initial"), member("g2", nil, "Pending")])
         r = next()
         #expect(r.action == .wait, "blue gives nothing up before green is healthy")
         #expect(r.summary.contains("waiting for green"))
         green = fleet("green", desired: 2, [member("g1"), member("g2")])
-        #expect(SharedStep.next(share: 50, startHealthy: 4, blue: blue, green: green).action == .scale(group: "green", desired: 3),
-                "without the step's total, green's own instances would raise it look after look")
+        #expect(SharedStep.next(share: 50, base: 4, previousShare: 0, blue: blue, green: green).action == .deregister(["b1", "b2"]),
+                "a first look again (the record lost the last) does not count green's new instances into the total")
         r = next()
         #expect(r.action == .deregister(["b1", "b2"]))
         blue = fleet("blue", desired: 4, [member("b1", "draining"), member("b2", "draining"), member("b3"), member("b4")])
@@ -42,30 +42,39 @@ import Testing
         #expect(next().action == .done)
     }
 
-    /// A scale event between two looks is the next look's world (aws-codedeploy-samples#80): blue grown to 6 makes the
-    /// step's total 8, so green is scaled to 4, not left at the 2 the step began with.
-    @Test func aScaleEventBetweenLooksIsTakenFromTheNextLook() {
+    /// A scale event between two steps is the next step's world (aws-codedeploy-samples#80): blue grown from 2 to 6
+    /// after a 50 % step of 4 makes the next step's total 8, so a 50 % step scales green to 4, not 2.
+    @Test func aScaleEventBetweenStepsIsTakenFromTheNextLook() {
         let blue = fleet("blue", desired: 6, (1...6).map { member("b\($0)") })
         let green = fleet("green", desired: 2, [member("g1"), member("g2")])
-        let r = SharedStep.next(share: 50, startHealthy: 4, blue: blue, green: green)
-        #expect(r.action == .scale(group: "green", desired: 4))
+        let r = SharedStep.next(share: 50, base: 4, previousShare: 50, blue: blue, green: green)
+        #expect(r.action == .scale(group: "green", desired: 4) && r.split.total == 8)
+    }
+
+    /// Green's own extra instances (a scale-out the record never saw, then a crash) never raise the total: a release
+    /// killed after each look ends where an uninterrupted one does.
+    @Test func greensOwnScaleOutNeverRaisesTheTotal() {
+        let blue = fleet("blue", desired: 3, (1...3).map { member("b\($0)") })
+        let green = fleet("green", desired: 3, [member("g1"), member("g2"), member("g3")])
+        #expect(SharedStep.total(base: 4, previousShare: 25, blue: blue, green: green) == 4)
+        #expect(SharedStep.total(base: 4, previousShare: 50, blue: blue, green: green) == 5, "blue's three and the two green had: one came from elsewhere")
     }
 
     /// 25 % of one instance is never all of blue gone (spinnaker#2645): green 1, blue 1.
     @Test func aPartialStepKeepsAnInstanceOfEachFleet() {
         let blue = fleet("blue", desired: 1, [member("b1")])
         let green = fleet("green", desired: 1, [member("g1")])
-        #expect(SharedStep.next(share: 25, startHealthy: 1, stepTotal: 2, blue: blue, green: green).action == .done)
+        #expect(SharedStep.next(share: 25, base: 1, previousShare: 0, stepTotal: 2, blue: blue, green: green).action == .done)
         // The last step keeps the total the steps before reached: green holds 2 before blue's last instance goes.
-        #expect(SharedStep.next(share: 100, startHealthy: 1, stepTotal: 2, blue: blue, green: green).action == .scale(group: "green", desired: 2))
+        #expect(SharedStep.next(share: 100, base: 2, previousShare: 25, stepTotal: 2, blue: blue, green: green).action == .scale(group: "green", desired: 2))
         let two = fleet("green", desired: 2, [member("g1"), member("g2")])
-        #expect(SharedStep.next(share: 100, startHealthy: 1, stepTotal: 2, blue: blue, green: two).action == .deregister(["b1"]))
+        #expect(SharedStep.next(share: 100, base: 2, previousShare: 25, stepTotal: 2, blue: blue, green: two).action == .deregister(["b1"]))
     }
 
     /// A green instance that is not healthy holds the step: nothing of blue is deregistered on its account.
     @Test func anUnhealthyGreenHoldsBlue() {
         let green = fleet("green", desired: 2, [member("g1"), member("g2", "unhealthy")])
-        #expect(SharedStep.next(share: 50, startHealthy: 4, stepTotal: 4, blue: fourBlue, green: green).action == .wait)
+        #expect(SharedStep.next(share: 50, base: 4, previousShare: 0, stepTotal: 4, blue: fourBlue, green: green).action == .wait)
     }
 
     /// A rollback scales blue back first, registers again what a step drained, waits for blue's healthy count, and

@@ -69,12 +69,25 @@ public enum SharedStep {
         case done
     }
 
+    /// The healthy total a step holds, fixed at its first look: the total the step before held (`base`: blue's healthy
+    /// count at the start for the first step), raised only by capacity that came from elsewhere — blue grown by a
+    /// person or a scale event since. Green's instances count only up to what the step before gave it, so green's own
+    /// scale-out, cut short by a crash before the look was recorded, does not raise the total each time it is seen.
+    public static func total(base: Int, previousShare: Int, blue: Fleet, green: Fleet) -> Int {
+        let greenBefore = SharedSplit.step(share: previousShare, startHealthy: base, blueHealthy: 0, greenHealthy: 0).green
+        return max(base, blue.healthy.count + min(green.healthy.count, greenBefore))
+    }
+
     /// The next action of a step to `share` percent green, with what the look found, for the audit trail.
-    /// - Parameter stepTotal: the healthy total the step's first look fixed (nil at that first look): green's own
-    ///   scale-out during the step must not raise the total it is scaled to, look after look.
-    public static func next(share: Int, startHealthy: Int, stepTotal: Int? = nil, blue: Fleet, green: Fleet) -> (action: Action, split: SharedSplit, summary: String) {
-        let split = stepTotal.map { SharedSplit.step(share: share, startHealthy: $0, blueHealthy: 0, greenHealthy: 0) }
-            ?? SharedSplit.step(share: share, startHealthy: startHealthy, blueHealthy: blue.healthy.count, greenHealthy: green.healthy.count)
+    /// - Parameters:
+    ///   - base: the total the step before held (`Deployment.shareBase`), or blue's healthy count at the start.
+    ///   - previousShare: the weight of the step before (0 for the first).
+    ///   - stepTotal: the total this step's first look fixed (nil at that first look), so green's own scale-out
+    ///     during the step does not raise it look after look.
+    public static func next(share: Int, base: Int, previousShare: Int, stepTotal: Int? = nil, blue: Fleet, green: Fleet)
+        -> (action: Action, split: SharedSplit, summary: String) {
+        let total = stepTotal ?? Self.total(base: base, previousShare: previousShare, blue: blue, green: green)
+        let split = SharedSplit.step(share: share, startHealthy: total, blueHealthy: 0, greenHealthy: 0)
         let seen = "\(blue.healthy.count) blue and \(green.healthy.count) green healthy in the target group; the step holds \(split.blue) blue and \(split.green) green"
         let wanted = split.greenFirst(greenHealthy: green.healthy.count)
         if green.desired < wanted {

@@ -35,7 +35,9 @@ extension AWSEffects {
         guard let shared = d.plan.shared else { throw TrafficCapabilityError.splitByCounts(d.plan.spec.traffic.kind) }
         try await fenceListener(d)
         let look = try await sharedLook(d)
-        let (action, split, summary) = SharedStep.next(share: green, startHealthy: shared.startHealthy, stepTotal: d.shareTotal, blue: look.blue, green: look.green)
+        let previous = d.plan.spec.steps.prefix(d.stepIndex).compactMap(\.weight).last ?? 0
+        let (action, split, summary) = SharedStep.next(share: green, base: d.shareBase ?? shared.startHealthy, previousShare: previous,
+                                                       stepTotal: d.shareTotal, blue: look.blue, green: look.green)
         try await perform(action, d, fleets: [look.blue, look.green])
         logger.info("shared target group step", metadata: ["deployment.id": "\(d.id)", "green_weight": "\(green)", "look": "\(summary)",
                                                            "blue_count": "\(split.blue)", "green_count": "\(split.green)"])

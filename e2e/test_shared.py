@@ -1,0 +1,177 @@
+"""The scale-out pattern end to end (`traffic.shared`): blue and green in one target group, green's share moved by
+instance counts. Moto has the target-group world: its instances are healthy at once and a deregistered target leaves
+at once (AWS drains it for the group's deregistration delay, listing it `draining`: SharedStepTests hold that a
+draining instance is never terminated), so these tests prove the order of the actions and the counts each step
+holds, look by look, as AWS's own answers show them."""
+import json
+import signal
+import threading
+import time
+
+import pytest
+
+from conftest import on_every_backend
+from test_rollback import green_name, start, wait_until
+
+SHARED = dict(shared=True, desired=4, steps="25,50,100", bake="0s", interval="100ms")
+
+
+def healthy_by_group(aws, world, deployment):
+    """(blue, green) instances InService in their group and healthy in the shared target group."""
+    tg = world["target_group_arns"][0]
+    health = aws.elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+    healthy = {t["Target"]["Id"] for t in health if t["TargetHealth"]["State"] == "healthy"}
+    names = [world["blue_asg"], green_name(world, deployment)]
+    groups = {g["AutoScalingGroupName"]: g for g in aws.asg.describe_auto_scaling_groups(AutoScalingGroupNames=names)["AutoScalingGroups"]}
+
+    def count(name):
+        g = groups.get(name)
+        return sum(1 for i in (g or {}).get("Instances", []) if i["LifecycleState"] == "InService" and i["InstanceId"] in healthy)
+    return count(names[0]), count(names[1])
+
+
+class CountWatcher:
+    """Samples both fleets' healthy counts from another thread while a release runs."""
+
+    def __init__(self, aws, world):
+        self.aws, self.world, self.deployment = aws, world, None
+        self.seen = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            if self.deployment:
+                try:
+                    pair = healthy_by_group(self.aws, self.world, self.deployment)
+                except Exception:  # a read racing a deletion: the next one counts
+                    pair = None
+                if pair and (not self.seen or self.seen[-1] != pair):
+                    self.seen.append(pair)
+            time.sleep(0.01)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return self.seen
+
+
+def events(switchyard, deployment):
+    code, out, err = switchyard("show", deployment, "--json")
+    assert code == 0, err
+    return [e["message"] for e in json.loads(out)["events"]]
+
+
+@on_every_backend
+@pytest.mark.world(**SHARED)
+def test_a_shared_release_moves_green_by_instance_counts_and_never_holds_fewer_healthy_than_at_the_start(world, switchyard, aws):
+    """25 % / 50 % / 100 % of four instances are 1, 2 and 4 of green; at each step green is out and healthy before
+    blue gives anything up, blue's surplus is deregistered before it is terminated, and the healthy total never
+    falls below the four of the start. At the end blue is kept at 0 (for a rollback) and green holds all four."""
+    watch = CountWatcher(aws, world)
+    run = start(switchyard, world)
+    watch.deployment = run.id
+    code, _, err = run.finish()
+    seen = watch.stop()
+    assert code == 0, err
+    assert (4, 0) in seen[:2] and seen[-1] == (0, 4), seen
+    assert all(blue + green >= 4 for blue, green in seen), f"the healthy total fell below the start: {seen}"
+    # Each step's counts are held at some moment, in order.
+    positions = [seen.index(pair) for pair in [(3, 1), (2, 2), (0, 4)]]
+    assert positions == sorted(positions), seen
+    messages = events(switchyard, run.id)
+    for step, (blue, green) in zip(["1/3", "2/3", "3/3"], [(3, 1), (2, 2), (0, 4)]):
+        assert any(f"the step holds {blue} blue and {green} green" in m for m in messages), (step, messages)
+    order = [m for m in messages if m.startswith("toward 25% green")]
+    assert [("scaled out" in m, "deregistered, to drain" in m, "drained and terminated" in m) for m in order] == [
+        (True, False, False), (False, True, False), (False, False, True)], order
+    groups = aws.groups(world)
+    assert groups[world["blue_asg"]]["DesiredCapacity"] == 0 and groups[world["blue_asg"]]["MinSize"] == 0
+    assert groups[green_name(world, run.id)]["DesiredCapacity"] == 4
+    assert healthy_by_group(aws, world, run.id) == (0, 4)
+
+
+@pytest.mark.world(**SHARED, alarm=["{service}-5xx"])
+def test_a_failing_check_rolls_a_shared_release_back_blue_first_and_green_leaves_only_after(world, switchyard, aws):
+    """An alarm in ALARM fails the first step's check: blue is scaled back to its four and healthy before green's
+    instance leaves the target group, and green's group is deleted only after it drained; the total never dips."""
+    aws.cw.set_alarm_state(AlarmName=world["alarms"][0], StateValue="ALARM", StateReason="e2e")
+    watch = CountWatcher(aws, world)
+    run = start(switchyard, world)
+    watch.deployment = run.id
+    code, _, err = run.finish()
+    seen = watch.stop()
+    assert code == 3, err
+    assert seen[-1] == (4, 0), seen
+    assert all(blue + green >= 4 for blue, green in seen), f"the healthy total fell below the start: {seen}"
+    messages = events(switchyard, run.id)
+    scaled = next(i for i, m in enumerate(messages) if "scaled back from 3 to 4" in m)
+    leaves = next(i for i, m in enumerate(messages) if "leaves service" in m)
+    deleted = next(i for i, m in enumerate(messages) if "scaled to 0 and deleted" in m)
+    assert scaled < leaves < deleted, messages
+    assert green_name(world, run.id) not in aws.groups(world)
+    blue = aws.groups(world)[world["blue_asg"]]
+    assert (blue["MinSize"], blue["DesiredCapacity"]) == (4, 4), "blue's own sizes come back"
+
+
+CRASHES = [
+    "after-call:setSplit:1",    # green scaled out, the record does not know it
+    "after-call:setSplit:2",    # blue's surplus deregistered, not terminated
+    "after-save:setSplit:4",    # the first step confirmed
+    "after-call:setSplit:6",    # the second step's blue deregistered
+    "before:confirmPromotion",
+]
+
+
+@pytest.mark.parametrize("point", CRASHES)
+@pytest.mark.world(**SHARED)
+def test_a_shared_release_killed_at_any_look_resumes_to_the_same_end(point, world, switchyard, aws):
+    """kill -9 between a look's action and its record (or after it): `resume` looks again and goes on, and the
+    release ends as an uninterrupted one does: green four, blue at 0, never fewer than four healthy."""
+    watch = CountWatcher(aws, world)
+    run = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": point})
+    watch.deployment = run.id
+    assert run.finish()[0] == -signal.SIGKILL
+    code, _, err = switchyard("resume", run.id)
+    seen = watch.stop()
+    assert code == 0, err
+    assert seen[-1] == (0, 4), seen
+    assert all(blue + green >= 4 for blue, green in seen), f"the healthy total fell below the start: {seen}"
+    assert healthy_by_group(aws, world, run.id) == (0, 4)
+
+
+@pytest.mark.world(**SHARED)
+def test_a_completed_shared_release_rolls_back_by_scaling_blue_back_first(world, switchyard, aws):
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    deployment = err.splitlines()[0].split()[1]
+    watch = CountWatcher(aws, world)
+    watch.deployment = deployment
+    code, _, err = switchyard("rollback", deployment, "--reason", "undo")
+    seen = watch.stop()
+    assert code == 0, err
+    assert seen[-1] == (4, 0) and all(b + g >= 4 for b, g in seen), seen
+    assert green_name(world, deployment) not in aws.groups(world)
+
+
+@pytest.mark.world(shared=True)
+def test_the_file_refuses_what_a_shared_target_group_cannot_do(world, switchyard, tmp_path):
+    """A test route, a pair, a Classic Load Balancer (not yet) and a listener beside the shared target group are
+    refused with the key and line, exit 2, before anything is read."""
+    text = open(world["file"]).read()
+    cases = {
+        "test_route": (text.replace("checks:\n", "checks:\n  http:\n    url: http://127.0.0.1:9/\n    timeout: 50ms\n    test_route: true\n", 1),
+                       "checks.http.test_route", "does not apply with traffic.shared"),
+        "pair": (text.replace("fleet:\n", f"fleet:\n  mode: pair\n  pair: [a, b]\n", 1), "fleet.mode", "pair does not apply with traffic.shared"),
+        "clb": (text.replace("    target_group:", "    load_balancer_name: web-clb\n    target_group:", 1),
+                "traffic.shared.load_balancer_name", "a Classic Load Balancer is not supported yet"),
+        "listener": (text.replace("  shared:\n", f"  listener_arn: {world['listener_arn']}\n  shared:\n", 1),
+                     "traffic.listener_arn", "does not go with traffic.shared"),
+    }
+    for name, (body, key, problem) in cases.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(body)
+        code, out, err = switchyard("plan", str(path), "--ami", world["new_ami"])
+        assert code == 2, (name, code, err)
+        assert key in err and problem in err and str(path) in err, (name, err)
