@@ -57,6 +57,11 @@ extension Machine {
             return .transition(startRollback(d, now: now, reason: "step \(d.stepLabel) did not reach \(weight)% green within fleet.capacity_timeout "
                 + "\(spec.fleet.capacityTimeout) + checks.healthy_timeout \(spec.checks.healthyTimeout)\(seen)", details: ["check": "capacity"]))
         }
+        // Green serves its share of the step before while this one is scaled to (instances take minutes to launch):
+        // the checks go on judging it, one tick between two looks, and a failing one rolls back from here.
+        if d.greenWeight > 0, let looked = d.lastObservationAt, looked > (d.lastChecksAt ?? .distantPast), now >= looked.adding(spec.checks.interval) {
+            return .perform(.runChecks)
+        }
         return due(d, now: now, .setSplit(green: weight))
     }
 

@@ -1,0 +1,82 @@
+import Foundation
+@testable import SwitchyardCore
+import Testing
+
+/// The machine's side of the scale-out pattern (`traffic.shared`): steps reached over several looks, bounded in time,
+/// checked while they are reached; a rollback that waits for blue and fails rather than remove the only fleet serving.
+@Suite struct MachineSharedTests {
+    func shared() -> Deployment {
+        var d = makeDeployment(steps: [.weight(25, bake: .seconds(60)), .weight(100, bake: .seconds(30))])
+        d.plan.spec.traffic = .init(shared: .init(targetGroup: tgA))
+        d.plan.greenTargetGroupArn = tgA
+        d.plan.shared = SharedPlan(startHealthy: 2)
+        d.plan.settle = .zero
+        return Deployment(id: d.id, plan: d.plan, fileDigest: "x", actor: "a@b", now: start)
+    }
+
+    /// Green is created at 0 and goes from its capacity wait straight to the steps (no health gate for no instance);
+    /// the record says it is format 2.
+    @Test func greenStartsAtZeroAndTheFirstStepIsScaledTo() {
+        var d = shared()
+        #expect(d.recordFormat == 2 && d.plan.greenLaunchCapacity == 0)
+        d.state = .waitingForCapacity
+        d = Machine.apply(d, .capacityObserved(CapacityReport(desired: 0, inService: 0, instances: 0)), now: start).deployment
+        #expect(d.state == .shifting && d.greenServed == true)
+        #expect(Machine.decide(d, now: start) == .perform(.setSplit(green: 25)))
+    }
+
+    /// A look that is not there yet is looked at again after the interval, the step's total kept from its first look;
+    /// the confirmation starts the bake and makes that total the next step's base.
+    @Test func aStepIsLookedAtAgainUntilConfirmed() {
+        var d = shared()
+        d.state = .shifting
+        d = Machine.apply(d, .splitProgressing(green: 25, summary: "green scaled out from 0 to 1", total: 2), now: start).deployment
+        #expect(d.shareTotal == 2 && d.greenWeight == 0)
+        #expect(Machine.decide(d, now: start) == .wait(until: start.addingTimeInterval(10)))
+        let later = start.addingTimeInterval(10)
+        #expect(Machine.decide(d, now: later) == .perform(.setSplit(green: 25)))
+        d = Machine.apply(d, .splitProgressing(green: 25, summary: "blue i-1 deregistered", total: 3), now: later).deployment
+        #expect(d.shareTotal == 2, "the first look's total stands for the whole step")
+        d = Machine.apply(d, .splitConfirmed(green: 25), now: later.addingTimeInterval(10)).deployment
+        #expect(d.greenWeight == 25 && d.shareTotal == nil && d.shareBase == 2 && d.bakeStartedAt != nil)
+    }
+
+    /// A step that does not get there within fleet.capacity_timeout + checks.healthy_timeout rolls back.
+    @Test func aStepNotReachedInTimeRollsBack() {
+        var d = shared()
+        d.state = .shifting
+        let limit = start.addingTimeInterval(600 + 300)
+        #expect(Machine.decide(d, now: limit.addingTimeInterval(-1)) == .perform(.setSplit(green: 25)))
+        guard case .transition(let t) = Machine.decide(d, now: limit) else { Issue.record("no rollback"); return }
+        #expect(t.deployment.state == .rollingBack && t.deployment.rollbackReason?.contains("did not reach 25% green") == true)
+    }
+
+    /// While the next step is scaled to, green serves the step before's share: a check tick comes between two looks.
+    @Test func checksRunBetweenLooksWhileGreenServes() {
+        var d = shared()
+        d.state = .shifting
+        d.greenWeight = 25
+        d.stepIndex = 1
+        d.lastChecksAt = start
+        d = Machine.apply(d, .splitProgressing(green: 100, summary: "green scaled out from 1 to 2", total: 2), now: start.addingTimeInterval(1)).deployment
+        #expect(Machine.decide(d, now: start.addingTimeInterval(11)) == .perform(.runChecks))
+        d = Machine.apply(d, .checksObserved([CheckResult(name: "alarm", passed: true, evidence: "OK")]), now: start.addingTimeInterval(11)).deployment
+        #expect(Machine.decide(d, now: start.addingTimeInterval(21)) == .perform(.setSplit(green: 100)))
+    }
+
+    /// A rollback waits for blue, look by look; if blue never gets back in time it fails with green still serving,
+    /// and nothing removes green.
+    @Test func aRollbackThatCannotRestoreBlueFailsAndKeepsGreen() {
+        var d = shared()
+        d.state = .shifting
+        d.greenWeight = 25
+        d = Machine.startRollback(d, now: start, reason: "check failed").deployment
+        #expect(Machine.decide(d, now: start) == .perform(.restoreBlue))
+        d = Machine.apply(d, .splitProgressing(green: 0, summary: "blue scaled back from 1 to 2"), now: start).deployment
+        #expect(!d.trafficRestored)
+        #expect(Machine.decide(d, now: start.addingTimeInterval(10)) == .perform(.restoreBlue))
+        guard case .transition(let t) = Machine.decide(d, now: start.addingTimeInterval(900)) else { Issue.record("no failure"); return }
+        #expect(t.deployment.state == .failed && t.deployment.failureReason?.contains("green keeps its instances") == true)
+        #expect(t.deployment.removal == nil && !t.deployment.greenRemoved)
+    }
+}
