@@ -157,8 +157,9 @@ def test_a_completed_shared_release_rolls_back_by_scaling_blue_back_first(world,
 
 @pytest.mark.world(shared=True)
 def test_the_file_refuses_what_a_shared_target_group_cannot_do(world, switchyard, tmp_path):
-    """A test route, a pair, a Classic Load Balancer (not yet) and a listener beside the shared target group are
-    refused with the key and line, exit 2, before anything is read."""
+    """A test route, a pair, a Classic Load Balancer (not yet), a metric of the shared target group (it is both
+    fleets' at once: a check on it could never fail) and a listener beside the shared target group are refused with
+    the key and line, exit 2, before anything is read."""
     text = open(world["file"]).read()
     cases = {
         "test_route": (text.replace("checks:\n", "checks:\n  http:\n    url: http://127.0.0.1:9/\n    timeout: 50ms\n    test_route: true\n", 1),
@@ -166,6 +167,8 @@ def test_the_file_refuses_what_a_shared_target_group_cannot_do(world, switchyard
         "pair": (text.replace("fleet:\n", f"fleet:\n  mode: pair\n  pair: [a, b]\n", 1), "fleet.mode", "pair does not apply with traffic.shared"),
         "clb": (text.replace("    target_group:", "    load_balancer_name: web-clb\n    target_group:", 1),
                 "traffic.shared.load_balancer_name", "a Classic Load Balancer is not supported yet"),
+        "metrics": (text.replace("checks:\n", "checks:\n  metrics: [alb_5xx_rate]\n", 1), "checks.metrics (alb_5xx_rate)",
+                    "blue and green share one target group, so its metrics are both fleets' at once"),
         "listener": (text.replace("  shared:\n", f"  listener_arn: {world['listener_arn']}\n  shared:\n", 1),
                      "traffic.listener_arn", "does not go with traffic.shared"),
     }

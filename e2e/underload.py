@@ -459,6 +459,36 @@ def report_kills(run, driver, what, settles, drains):
 
 FAILING_GREEN = {"amis": {"green": {"fail": 0.3}}, "alarm": {"name": "{service}-5xx", "threshold": 5, "period": 1.0}}
 
+def shared_counts(run, deployment):
+    """(blue, green) desired capacities and instances InService."""
+    names = [run.world["blue_asg"], green_group(run, deployment)]
+    groups = {g["AutoScalingGroupName"]: g for g in run.aws.asg.describe_auto_scaling_groups(AutoScalingGroupNames=names)["AutoScalingGroups"]}
+    return [(groups[n]["DesiredCapacity"], sum(i["LifecycleState"] == "InService" for i in groups[n]["Instances"])) if n in groups else None
+            for n in names]
+
+
+def shared_release(run):
+    """traffic.shared: each step scales green out and waits for it healthy at the load balancer, then deregisters
+    blue's surplus, which drains for the target group's delay before it is terminated (the data plane reports an
+    instance terminated while draining, and every failed request)."""
+    deployment = start_and_finish(run)
+    blue, green = shared_counts(run, deployment)
+    run.expect(blue == (0, 0) and green == (4, 4), f"blue {blue} and green {green} (desired, InService) after the release, not (0, 0) and (4, 4)")
+    return run.finish()
+
+
+def shared_rollback_after_completion(run):
+    """traffic.shared, undone: blue is scaled back to its four and healthy before green leaves the target group by
+    the drain."""
+    deployment = start_and_finish(run)
+    code, _, err = run.switchyard("rollback", deployment, "--reason", "undo under load", timeout=180)
+    run.expect(code == 0, f"rollback exited {code}: {tail(err)}")
+    expect_gone(run, green_group(run, deployment), "when rollback returned")
+    blue, _ = shared_counts(run, deployment)
+    run.expect(blue == (4, 4), f"blue {blue} (desired, InService) after the rollback, not (4, 4)")
+    return run.finish()
+
+
 SCENARIOS = [
     Scenario("clean release", world(steps="10,50,100"), clean_release),
     Scenario("last step unbaked, blue_retention 0s, then gc", world(steps="50,100:0s", retention="0s"), last_step_unbaked_then_gc),
@@ -479,4 +509,7 @@ SCENARIOS = [
              world(steps="50,100", bake="30s"), rollback_with_late_deregistration, {"deregister_lag": 3.0}),
     Scenario("kill -9 in the next start's retirement of blue, then start again",
              world(steps="50,100:0s", retention="0s"), crash_in_next_start_retirement),
+    Scenario("shared target group: a release by instance counts", world(shared=True, desired=4, steps="25,50,100"), shared_release),
+    Scenario("shared target group: a completed release undone", world(shared=True, desired=4, steps="50,100"),
+             shared_rollback_after_completion),
 ]

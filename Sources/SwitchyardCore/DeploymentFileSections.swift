@@ -42,6 +42,17 @@ extension FileReader {
         if let traits = traffic?.traits, !traits.hasTestRoute, checks?.http?.testRoute != nil {
             add(f["checks"], "checks.http.test_route", traits.testRouteRefusal ?? "does not apply with traffic.\(traits.kind.rawValue)")
         }
+        if let traits = traffic?.traits, traits.splitByCounts {
+            // One target group holds both fleets: its metrics (and the load balancer's) are blue's and green's at once,
+            // so a check on them would compare green with itself and could never fail.
+            for metric in checks?.metrics ?? [] {
+                let shared = MetricTemplate.used(in: metric.query).intersection(["green_target_group", "blue_target_group", "load_balancer"])
+                guard let first = shared.sorted().first else { continue }
+                add(f["checks"], "checks.metrics (\(metric.name))", "uses {\(first)}, but with traffic.\(traits.kind.rawValue) blue and green share one "
+                    + "target group, so its metrics are both fleets' at once and cannot judge green; use a metric by {green_asg} "
+                    + "(AWS/EC2 or your own, by AutoScalingGroupName) or checks.alarms")
+            }
+        }
         guard let service, let region, let traffic, let fleet, let steps, let checks, let promotion, issues.count == before else { return nil }
         return DeploymentSpec(service: service, region: region, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion,
                               notify: notify, hooks: hooks.flatMap { $0.isEmpty ? nil : $0 })

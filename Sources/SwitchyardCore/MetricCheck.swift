@@ -168,6 +168,23 @@ public enum MetricTemplate {
         return out + rest
     }
 
+    /// The templates a query's dimensions and expression name.
+    public static func used(in query: MetricQuery) -> Set<String> {
+        let stats: [MetricStat]
+        var texts: [String] = []
+        switch query {
+        case .stat(let stat): stats = [stat]
+        case .expression(let expression, let using): stats = using.map(\.stat); texts.append(expression)
+        }
+        texts += stats.flatMap { $0.dimensions.map(\.value) }
+        guard let regex = try? NSRegularExpression(pattern: #"\{([a-z_]+)\}"#) else { return [] }
+        return Set(texts.flatMap { text in
+            regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { match in
+                Range(match.range(at: 1), in: text).map { String(text[$0]) }
+            }
+        })
+    }
+
     /// The templates in `text` that are not one of `names`, for the file's validation.
     public static func unknown(in text: String) -> [String] {
         guard let regex = try? NSRegularExpression(pattern: #"\{([a-z_]+)\}"#) else { return [] }

@@ -19,7 +19,12 @@ struct TargetHealthCheck: CheckKind {
         let effects = tick.effects, readFailures = tick.readFailures
         return tick.reading("target-health", from: [.autoScaling, .elasticLoadBalancing]) {
             do {
-                return [try await effects.observeTargetHealth(d, reuse: true).check(maxUnhealthy: d.plan.spec.checks.maxUnhealthyTargets)]
+                var report = try await effects.observeTargetHealth(d, reuse: true)
+                // In a shared target group the next step's new instances register while this one is judged: `initial`
+                // is a registration still being health-checked, which the load balancer sends nothing to yet (one
+                // that never passes holds the step until it rolls back on its own bound).
+                if d.plan.shared != nil { report.targets.removeAll { $0.inService && $0.state == "initial" } }
+                return [report.check(maxUnhealthy: d.plan.spec.checks.maxUnhealthyTargets)]
             } catch {
                 return [CheckResult(name: "target-health", passed: false, evidence: "could not read green's target health: \(error)", threshold: readFailures)]
             }

@@ -1,0 +1,57 @@
+import Foundation
+@testable import SwitchyardCore
+import Testing
+
+/// `traffic.shared` in the file: one target group both fleets stand in, and what cannot go with it.
+@Suite struct SharedFileTests {
+    static func sharedFile(group: String = tgA, extraTraffic: String = "", extraShared: String = "", extra: String = "") -> String {
+        """
+        service: web
+        region: us-east-1
+        traffic:
+        \(extraTraffic)  shared:
+            target_group: \(group)
+        \(extraShared)steps:
+          - weight: 25
+          - weight: 100
+
+        """ + extra
+    }
+
+    @Test func theTargetGroupIsTheTrafficsOneGroupAndNothingIsAForward() throws {
+        let spec = try DeploymentFile.parse(Self.sharedFile(), path: "w")
+        #expect(spec.traffic.shared == DeploymentSpec.SharedTraffic(targetGroup: tgA))
+        #expect(spec.traffic.kind == .shared && spec.traffic.traits.splitByCounts)
+        #expect(spec.traffic.targetGroups == [tgA] && spec.traffic.forwards.isEmpty && spec.traffic.listenerArn.isEmpty)
+    }
+
+    @Test func whatCannotGoWithASharedTargetGroupIsNamedByKey() {
+        expectIssue(Self.sharedFile(extraTraffic: "  listener_arn: \(listener)\n"), line: 4, key: "traffic.listener_arn", "does not go with traffic.shared")
+        expectIssue(Self.sharedFile(group: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-a/73e2d6bc24d8a067"),
+                    line: 5, key: "traffic.shared.target_group", "is in region eu-west-1")
+        expectIssue(Self.sharedFile(group: "web-a"), line: 5, key: "traffic.shared.target_group", "is not a target group ARN")
+        expectIssue(Self.sharedFile(extraShared: "    load_balancer_name: web-clb\n"), line: 6, key: "traffic.shared.load_balancer_name",
+                    "a Classic Load Balancer is not supported yet")
+        expectIssue(Self.sharedFile(extra: "fleet:\n  mode: pair\n  pair: [web-a, web-b]\n"), line: 10, key: "fleet.mode", "pair does not apply with traffic.shared")
+    }
+
+    /// A metric of the shared target group is blue's and green's at once: a check on it would compare green with
+    /// itself, so the file refuses it; a metric by green's group is accepted.
+    @Test func aMetricOfTheSharedTargetGroupIsRefusedAndOneByGreensGroupIsNot() throws {
+        expectIssue(Self.sharedFile(extra: "checks:\n  metrics: [alb_5xx_rate]\n"), line: 10, key: "checks.metrics (alb_5xx_rate)",
+                    "cannot judge green")
+        let byGroup = """
+        checks:
+          metrics:
+            - name: cpu
+              namespace: AWS/EC2
+              metric: CPUUtilization
+              dimensions: {AutoScalingGroupName: "{green_asg}"}
+              stat: Average
+              max: 80
+
+        """
+        let spec = try DeploymentFile.parse(Self.sharedFile(extra: byGroup), path: "w")
+        #expect(spec.checks.metrics.map(\.name) == ["cpu"])
+    }
+}
