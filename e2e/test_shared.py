@@ -69,6 +69,13 @@ def test_a_shared_release_moves_green_by_instance_counts_and_never_holds_fewer_h
     """25 % / 50 % / 100 % of four instances are 1, 2 and 4 of green; at each step green is out and healthy before
     blue gives anything up, blue's surplus is deregistered before it is terminated, and the healthy total never
     falls below the four of the start. At the end blue is kept at 0 (for a rollback) and green holds all four."""
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    assert "1. blue 75% / green 25% for 0s: 3 blue and 1 green of 4 healthy instances" in out, out
+    code, out, err = switchyard("plan", world["file"], "--ami", world["new_ami"], "--json")
+    assert code == 0, err
+    planned = json.loads(out)["shared"]
+    assert planned["start_healthy"] == 4 and [(s["blue"], s["green"]) for s in planned["steps"]] == [(3, 1), (2, 2), (0, 4)], planned
     watch = CountWatcher(aws, world)
     run = start(switchyard, world)
     watch.deployment = run.id

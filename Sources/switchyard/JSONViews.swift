@@ -324,6 +324,30 @@ enum JSONViews {
         let hooks: [String: [Hook]]
         /// With `traffic.route53`: the records and the wait each step adds before its bake.
         let route53: Route53?
+        /// With `traffic.shared`: the target group both fleets stand in, blue's healthy instances there at the start,
+        /// and each step's counts if nothing else changes (each step reads them afresh).
+        let shared: Shared?
+
+        struct Shared: Encodable {
+            let target_group_arn: String
+            let start_healthy: Int
+            let steps: [Counts]
+
+            struct Counts: Encodable {
+                let weight: Int
+                let blue: Int
+                let green: Int
+            }
+
+            init(_ s: DeploymentSpec.SharedTraffic, plan p: ReleasePlan, start: Int) {
+                target_group_arn = s.targetGroup
+                start_healthy = start
+                steps = p.weights.map { w in
+                    let split = SharedSplit.step(share: w, startHealthy: start, blueHealthy: 0, greenHealthy: 0)
+                    return Counts(weight: w, blue: split.blue, green: split.green)
+                }
+            }
+        }
 
         struct Route53: Encodable {
             let hosted_zone_id: String
@@ -419,6 +443,7 @@ enum JSONViews {
             fleet = p.fleet.map { Fleet($0, spec: p.spec) }
             mode = p.spec.fleet.mode.rawValue
             route53 = p.spec.traffic.route53.map { Route53($0, plan: p) }
+            shared = p.spec.traffic.shared.flatMap { s in p.shared.map { Shared(s, plan: p, start: $0.startHealthy) } }
             listener_claimed_by = listenerClaimedBy
             service = p.spec.service
             ami = p.ami

@@ -59,7 +59,9 @@ struct Plan: AsyncParsableCommand {
             "  blue      \(p.blue.autoScalingGroup) on \(p.blue.targetGroupArn)",
             "            \(p.blue.imageId) (\(p.blue.architecture)), launch template \(p.blue.launchTemplateName) version \(p.blue.launchTemplateVersion)",
             "  green     \(p.greenAutoScalingGroup) on \(p.greenTargetGroupArn)",
-            "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)",
+            p.shared == nil
+                ? "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)"
+                : "            created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)",
         ]
         if let pair = p.pair {
             let before = pair.greenBefore
@@ -78,7 +80,13 @@ struct Plan: AsyncParsableCommand {
             switch step {
             case .weight(let w, let bake):
                 k += 1
-                lines.append("    \(k). blue \(100 - w)% / green \(w)% for \(bake)")
+                if let shared = p.shared {
+                    // The counts if nothing else changes; each step reads them afresh (SharedStep).
+                    let split = SharedSplit.step(share: w, startHealthy: shared.startHealthy, blueHealthy: 0, greenHealthy: 0)
+                    lines.append("    \(k). blue \(100 - w)% / green \(w)% for \(bake): \(split.blue) blue and \(split.green) green of \(split.total) healthy instances")
+                } else {
+                    lines.append("    \(k). blue \(100 - w)% / green \(w)% for \(bake)")
+                }
             case .pause:
                 lines.append("       manual gate: waits for `switchyard promote`")
             }
@@ -167,7 +175,7 @@ struct Plan: AsyncParsableCommand {
     /// How a fleet that leaves service is removed, with each target group's deregistration delay as AWS has it.
     static func removal(_ p: ReleasePlan, delays: [String: Int]) -> [String] {
         guard !delays.isEmpty else { return [] }
-        let named = [p.blue.targetGroupArn, p.greenTargetGroupArn].map { arn in
+        let named = Array(Set([p.blue.targetGroupArn, p.greenTargetGroupArn])).sorted().map { arn in
             "\(arn.split(separator: "/").dropLast().last.map(String.init) ?? arn) \(delays[arn].map { "\($0) s" } ?? "?")"
         }
         return ["  removal   a fleet leaving service (green after a rollback, blue after its retention, a retired group) is deregistered "
@@ -202,7 +210,9 @@ struct Plan: AsyncParsableCommand {
         lines.append("  copies    " + (f.items.isEmpty ? "nothing beyond the group's shape" : f.items[0]))
         for item in f.items.dropFirst() { lines.append("            \(item)") }
         for item in f.notCopied { lines.append("  not copied \(item)") }
-        var pin = "MinSize of both groups held at their desired capacity until the release ends (scale-out still works)"
+        var pin = p.shared != nil
+            ? "blue's MinSize goes to 0 for the release (the steps take its instances one by one); green starts at MinSize 0"
+            : "MinSize of both groups held at their desired capacity until the release ends (scale-out still works)"
         if !f.pinnedProcesses.isEmpty { pin += "; \(f.pinnedProcesses.joined(separator: ", ")) suspended on both" }
         lines.append("  pinned    \(pin)")
         if f.blueFloats {
