@@ -185,3 +185,29 @@ def test_the_file_refuses_what_a_shared_target_group_cannot_do(world, switchyard
         code, out, err = switchyard("plan", str(path), "--ami", world["new_ami"])
         assert code == 2, (name, code, err)
         assert key in err and problem in err and str(path) in err, (name, err)
+
+
+@pytest.mark.world(**SHARED)
+def test_a_second_shared_release_retires_the_first_ones_kept_blue_only_when_told_to(world, switchyard, aws):
+    """The first release leaves its blue at 0 in the target group, kept for rollback: a second release refuses to
+    start beside it (that rollback would scale it back into the second release's target group), and with
+    `--end-retention` retires it (detached, drained, deleted) before green joins; the first release's trail says so.
+    The second release's blue is the first one's green."""
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"])
+    assert code == 0, err
+    first = err.splitlines()[0].split()[1]
+    before = aws.snapshot(world)
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
+    assert code == 2, err
+    assert f"{world['blue_asg']}" in err and "kept for rollback until" in err and "--end-retention" in err, err
+    assert aws.snapshot(world) == before
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"], "--end-retention")
+    assert code == 0, err
+    second = err.splitlines()[0].split()[1]
+    groups = aws.groups(world)
+    assert world["blue_asg"] not in groups, "the first release's kept blue was retired"
+    assert groups[green_name(world, first)]["DesiredCapacity"] == 0, "the first release's green was the second's blue"
+    assert groups[green_name(world, second)]["DesiredCapacity"] == 4
+    assert healthy_by_group(aws, {**world, "blue_asg": green_name(world, first)}, second) == (0, 4)
+    code, out, _ = switchyard("show", first, "--json")
+    assert "needs its target group, so the retention ended early" in json.loads(out)["events"][-1]["message"]

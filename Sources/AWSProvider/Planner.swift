@@ -126,8 +126,8 @@ public struct Planner: Sendable {
             retire = found.retire
             pair = found
         } else if sharesTargetGroup {
-            (blueGroup, startHealthy) = try await findSharedBlue(spec: spec, targetGroup: blueTargetGroup, endingRetention: endingRetention, now: now)
-            retire = []
+            (blueGroup, startHealthy, retire) = try await findSharedBlue(spec: spec, targetGroup: blueTargetGroup, retirable: retirable,
+                                                                          endingRetention: endingRetention, now: now)
         } else {
             let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueAutoScalingGroup.map { [$0] } ?? []))
             blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
@@ -202,11 +202,14 @@ public struct Planner: Sendable {
         return group
     }
 
-    /// Blue in a shared target group, and how many of its instances are healthy there: the one group standing in it
-    /// with instances (or the file's `fleet.blue_auto_scaling_group`). Another group there with instances makes blue
-    /// ambiguous; an empty one kept for rollback (an earlier release's blue, within its retention) refuses the start
-    /// unless its retention is ended, since its rollback would scale it back into this release's target group.
-    private func findSharedBlue(spec: DeploymentSpec, targetGroup: String, endingRetention: Bool, now: Date) async throws -> (AutoScalingGroup, Int) {
+    /// Blue in a shared target group, how many of its instances are healthy there, and the empty groups to retire from
+    /// it: blue is the one group standing in it with instances (or the file's `fleet.blue_auto_scaling_group`), and
+    /// another group there with instances makes blue ambiguous. An empty group there that this service's releases
+    /// left (an earlier blue at 0) is retired before green joins, as in the default mode; one still kept for rollback
+    /// refuses the start unless its retention is ended, since its rollback would scale it back into this release's
+    /// target group.
+    private func findSharedBlue(spec: DeploymentSpec, targetGroup: String, retirable: Set<String>, endingRetention: Bool,
+                                now: Date) async throws -> (AutoScalingGroup, Int, [String]) {
         let health = try await aws.elb.describeTargetHealth(targetGroupArn: targetGroup)
         let owners = health.isEmpty ? [:] : try await aws.autoScaling.groupsOfInstances(health.map(\.targetId))
         var names = Set(owners.values)
@@ -219,19 +222,21 @@ public struct Planner: Sendable {
         let serving = groups.filter { $0.desiredCapacity > 0 || !$0.instances.isEmpty }
         guard let blue = serving.first else { throw PlanError.blueGroupNotFound(targetGroup: targetGroup) }
         guard serving.count == 1 else { throw PlanError.ambiguousBlue(targetGroup: targetGroup, groups: serving.map(\.name).sorted()) }
-        if !endingRetention {
-            // An empty group has no instance in the target group to find it by: the groups this state keeps for
-            // rollback are looked up by name (a handful, never the region's list).
-            let kept = recordedRetention.keys.filter { $0 != blue.name && !names.contains($0) }.sorted()
-            let empty = kept.isEmpty ? [] : try await aws.autoScaling.describeAutoScalingGroups(names: kept)
-            for group in (groups + empty) where group.name != blue.name && group.targetGroupARNs.contains(targetGroup) {
-                if let kept = retention(of: group), kept.until > now { throw kept.refusal(group) }
-            }
+        // An empty group has no instance in the target group to find it by: this service's earlier groups are looked
+        // up by name (a handful, never the region's list).
+        let earlier = retirable.union(recordedRetention.keys).filter { $0 != blue.name && !names.contains($0) }.sorted()
+        let empty = earlier.isEmpty ? [] : try await aws.autoScaling.describeAutoScalingGroups(names: earlier)
+        var retire: [String] = []
+        for group in (groups + empty) where group.name != blue.name && group.targetGroupARNs.contains(targetGroup) {
+            let ours = group.tags.contains { $0.key == "switchyard:service" && $0.value == spec.service } || retirable.contains(group.name)
+            guard ours else { continue }
+            if !endingRetention, let kept = retention(of: group), kept.until > now { throw kept.refusal(group) }
+            retire.append(group.name)
         }
         let healthy = Set(health.filter { $0.state == "healthy" }.map(\.targetId))
         let count = blue.instances.filter { $0.lifecycleState == "InService" && healthy.contains($0.instanceId) }.count
         guard count > 0 else { throw PlanError.noTraffic(resource: "target group \(targetGroup) (blue \(blue.name) has no healthy instance in it)") }
-        return (blue, count)
+        return (blue, count, retire.sorted())
     }
 
     /// Groups standing on green's target group. Only earlier blues and Switchyard's own groups of this service may go.

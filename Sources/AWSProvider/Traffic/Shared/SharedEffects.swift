@@ -68,10 +68,13 @@ extension AWSEffects {
     /// Before a fleet leaves the shared target group: the other fleet must have a healthy instance there, or the
     /// fleet leaving is the only one that serves.
     func refuseLeavingShared(_ name: String, _ d: Deployment) async throws {
-        let look = try await sharedLook(d)
-        let other = name == look.green.name ? look.blue : look.green
-        guard other.healthy.isEmpty else { return }
-        throw SharedTrafficError.onlyServingFleet(group: name, other: other.name, targetGroup: d.plan.greenTargetGroupArn)
+        // Blue leaves only for green; green, or an earlier release's group retired before green exists, for blue.
+        let other = name == d.plan.blue.autoScalingGroup ? d.plan.greenAutoScalingGroup : d.plan.blue.autoScalingGroup
+        async let health = aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+        let group = try await currentGroup(other)
+        let healthy = Set(try await health.filter { $0.state == "healthy" }.map(\.targetId))
+        guard !(group?.instances ?? []).contains(where: { $0.lifecycleState == "InService" && healthy.contains($0.instanceId) }) else { return }
+        throw SharedTrafficError.onlyServingFleet(group: name, other: other, targetGroup: d.plan.greenTargetGroupArn)
     }
 
     private func perform(_ action: SharedStep.Action, _ d: Deployment, fleets: [SharedStep.Fleet]) async throws {
