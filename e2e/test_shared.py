@@ -211,3 +211,32 @@ def test_a_second_shared_release_retires_the_first_ones_kept_blue_only_when_told
     assert healthy_by_group(aws, {**world, "blue_asg": green_name(world, first)}, second) == (0, 4)
     code, out, _ = switchyard("show", first, "--json")
     assert "needs its target group, so the retention ended early" in json.loads(out)["events"][-1]["message"]
+
+
+@pytest.mark.world(**{**SHARED, "steps": "25,pause,100"})
+def test_hooks_and_a_manual_gate_work_with_a_shared_target_group(world, switchyard, aws, tmp_path):
+    """A before_traffic hook runs before green has any instance, each after_step hook sees its step's weight with
+    green's instances already healthy, and the release waits at the gate with the step's counts held until
+    `promote`; a second writer from another state file is refused meanwhile and changes nothing (green's instances
+    in the target group make blue ambiguous to it; named, the claim on the target group refuses it)."""
+    from test_hooks import add_hooks, sh
+    log = tmp_path / "hooks.log"
+    add_hooks(world, [("before_traffic", sh(f"echo before $SWITCHYARD_GREEN_WEIGHT >> {log}"), {"timeout": "10s"}),
+                      ("after_step", sh(f"echo after $SWITCHYARD_GREEN_WEIGHT >> {log}"), {"timeout": "10s"})])
+    run = start(switchyard, world)
+    wait_until(lambda: json.loads(switchyard("show", run.id, "--json")[1] or "{}").get("state") == "paused", what="the gate")
+    assert log.read_text().split("\n")[:2] == ["before 0", "after 25"], log.read_text()
+    assert healthy_by_group(aws, world, run.id) == (3, 1)
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"], db=str(tmp_path / "other.db"))
+    assert code == 2 and "several Auto Scaling groups are attached to the live target group" in err, (code, err)
+    named = tmp_path / "named.yaml"
+    named.write_text(open(world["file"]).read().replace("fleet:\n", f"fleet:\n  blue_auto_scaling_group: {world['blue_asg']}\n", 1))
+    code, _, err = switchyard("start", str(named), "--ami", world["blue_ami"], db=str(tmp_path / "other.db"))
+    assert code == 4 and run.id in err, (code, err)
+    assert healthy_by_group(aws, world, run.id) == (3, 1), "the refused writers changed nothing"
+    code, _, err = switchyard("promote", run.id)
+    assert code == 0, err
+    code, _, err = run.finish()
+    assert code == 0, err
+    assert log.read_text().split() == ["before", "0", "after", "25", "after", "100"], log.read_text()
+    assert healthy_by_group(aws, world, run.id) == (0, 4)
