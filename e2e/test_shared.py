@@ -57,6 +57,15 @@ class CountWatcher:
         return self.seen
 
 
+def watched_start(switchyard, world, aws, env=None):
+    """`switchyard start` with both fleets' healthy counts sampled meanwhile: (run, exit code, stderr, counts seen)."""
+    watch = CountWatcher(aws, world)
+    run = start(switchyard, world, env=env)
+    watch.deployment = run.id
+    code, _, err = run.finish()
+    return run, code, err, watch.stop()
+
+
 def events(switchyard, deployment):
     code, out, err = switchyard("show", deployment, "--json")
     assert code == 0, err
@@ -76,11 +85,7 @@ def test_a_shared_release_moves_green_by_instance_counts_and_never_holds_fewer_h
     assert code == 0, err
     planned = json.loads(out)["shared"]
     assert planned["start_healthy"] == 4 and [(s["blue"], s["green"]) for s in planned["steps"]] == [(3, 1), (2, 2), (0, 4)], planned
-    watch = CountWatcher(aws, world)
-    run = start(switchyard, world)
-    watch.deployment = run.id
-    code, _, err = run.finish()
-    seen = watch.stop()
+    run, code, err, seen = watched_start(switchyard, world, aws)
     assert code == 0, err
     assert (4, 0) in seen[:2] and seen[-1] == (0, 4), seen
     assert all(blue + green >= 4 for blue, green in seen), f"the healthy total fell below the start: {seen}"
@@ -104,11 +109,7 @@ def test_a_failing_check_rolls_a_shared_release_back_blue_first_and_green_leaves
     """An alarm in ALARM fails the first step's check: blue is scaled back to its four and healthy before green's
     instance leaves the target group, and green's group is deleted only after it drained; the total never dips."""
     aws.cw.set_alarm_state(AlarmName=world["alarms"][0], StateValue="ALARM", StateReason="e2e")
-    watch = CountWatcher(aws, world)
-    run = start(switchyard, world)
-    watch.deployment = run.id
-    code, _, err = run.finish()
-    seen = watch.stop()
+    run, code, err, seen = watched_start(switchyard, world, aws)
     assert code == 3, err
     assert seen[-1] == (4, 0), seen
     assert all(blue + green >= 4 for blue, green in seen), f"the healthy total fell below the start: {seen}"

@@ -35,6 +35,20 @@ extension FileReader {
                                       settle: settle)
     }
 
+    /// One target group ARN in the file's region, or nil with the problem added.
+    mutating func targetGroupArn(_ node: Node?, _ key: String, region: String?) -> String? {
+        guard let text = string(node, key) else { return nil }
+        guard let parts = Self.captures(text, Self.targetGroupPattern) else {
+            add(node, key, "is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)")
+            return nil
+        }
+        if let region, parts[0] != region {
+            add(node, key, "is in region \(parts[0]), but the file's region is \(region)")
+            return nil
+        }
+        return text
+    }
+
     /// Exactly two records, one per stack: different set identifiers, targets and target groups.
     mutating func route53Records(_ node: Node?, region: String?) -> [DeploymentSpec.Route53Record]? {
         let key = "traffic.route53.records"
@@ -51,18 +65,7 @@ extension FileReader {
             let identifier = string(f["set_identifier"], "\(at).set_identifier")
             if let identifier, identifier.count > 128 { add(f["set_identifier"], "\(at).set_identifier", "must be at most 128 characters") }
             let target = string(f["target"], "\(at).target")
-            var group: String?
-            if let text = string(f["target_group"], "\(at).target_group") {
-                if let parts = Self.captures(text, Self.targetGroupPattern) {
-                    if let region, parts[0] != region {
-                        add(f["target_group"], "\(at).target_group", "is in region \(parts[0]), but the file's region is \(region)")
-                    } else {
-                        group = text
-                    }
-                } else {
-                    add(f["target_group"], "\(at).target_group", "is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)")
-                }
-            }
+            let group = targetGroupArn(f["target_group"], "\(at).target_group", region: region)
             guard let identifier, let target, let group else { continue }
             records.append(DeploymentSpec.Route53Record(setIdentifier: identifier, target: target, targetGroup: group))
         }

@@ -23,16 +23,8 @@ extension FileReader {
             if g["load_balancer_name"] == nil {
                 add(.mapping(s), "traffic.shared.target_group", "required key is missing: the target group blue's Auto Scaling group stands in")
             }
-        } else if let text = string(g["target_group"], "traffic.shared.target_group") {
-            if let parts = Self.captures(text, Self.targetGroupPattern) {
-                if let region, parts[0] != region {
-                    add(g["target_group"], "traffic.shared.target_group", "is in region \(parts[0]), but the file's region is \(region)")
-                } else {
-                    group = text
-                }
-            } else {
-                add(g["target_group"], "traffic.shared.target_group", "is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)")
-            }
+        } else {
+            group = targetGroupArn(g["target_group"], "traffic.shared.target_group", region: region)
         }
         guard let group, issues.count == before else { return nil }
         return DeploymentSpec.Traffic(shared: DeploymentSpec.SharedTraffic(targetGroup: group), settle: settle)

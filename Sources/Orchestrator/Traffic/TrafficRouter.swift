@@ -4,7 +4,9 @@ import SwitchyardCore
 /// Where a service's traffic is split between blue and green: the one seam every traffic backend implements.
 ///
 /// One implementation per provider, as Argo Rollouts has one traffic-routing reconciler per mesh or load balancer:
-/// `ALBTrafficRouter` moves the forward actions of ALB listeners and rules; `Route53TrafficRouter` two weighted records.
+/// `ALBTrafficRouter` moves the forward actions of ALB listeners and rules; `Route53TrafficRouter` two weighted records;
+/// `SharedTrafficRouter` reads one target group both fleets stand in, whose split is instance counts that the
+/// provider's effects scale to (`TrafficTraits.splitByCounts`) rather than a weight this protocol writes.
 /// `TrafficBackends` picks one, once, from the file's `traffic:` section; callers only ever use this protocol, and the
 /// state machine only ever says "green at N %", never which kind of router carries it out. `TrafficConformanceTests`
 /// is the suite every backend must pass.
