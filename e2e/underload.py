@@ -489,6 +489,28 @@ def shared_rollback_after_completion(run):
     return run.finish()
 
 
+def shared_rollback_while_blue_drains(run):
+    """traffic.shared, rolled back by hand while the first step's blue surplus drains: blue's drained instances are
+    registered again and healthy, blue scaled back to its four, before green leaves by the drain."""
+    proc, deployment = run.start()
+    tg = run.world["target_group_arns"][0]
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(t["state"] == "draining" for t in run.dp.health(tg)):
+        time.sleep(0.05)
+    run.expect(any(t["state"] == "draining" for t in run.dp.health(tg)), "no blue instance was seen draining")
+    code, _, err = run.switchyard("rollback", deployment, "--reason", "while blue drains", timeout=180)
+    run.expect(code == 0, f"rollback exited {code}: {tail(err)}")
+    out, err = proc.communicate(timeout=180)
+    run.expect(proc.returncode == 3, f"start exited {proc.returncode}, not 3 (rolled back): {tail(err)}")
+    expect_gone(run, green_group(run, deployment), "when rollback returned")
+    blue, _ = shared_counts(run, deployment)
+    run.expect(blue == (4, 4), f"blue {blue} (desired, InService) after the rollback, not (4, 4)")
+    shown = run.shown(deployment)
+    messages = [e["message"] for e in shown.get("events", [])]
+    run.expect(any("registered again" in m for m in messages), "no drained blue instance was registered again: " + " | ".join(messages[-8:]))
+    return run.finish()
+
+
 SCENARIOS = [
     Scenario("clean release", world(steps="10,50,100"), clean_release),
     Scenario("last step unbaked, blue_retention 0s, then gc", world(steps="50,100:0s", retention="0s"), last_step_unbaked_then_gc),
@@ -512,4 +534,6 @@ SCENARIOS = [
     Scenario("shared target group: a release by instance counts", world(shared=True, desired=4, steps="25,50,100"), shared_release),
     Scenario("shared target group: a completed release undone", world(shared=True, desired=4, steps="50,100"),
              shared_rollback_after_completion),
+    Scenario("shared target group: rolled back by hand while blue's surplus drains",
+             world(shared=True, desired=4, steps="50,100", bake="30s", deregistration_delay=4), shared_rollback_while_blue_drains),
 ]
