@@ -201,6 +201,10 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var shareTotal: Int?
     /// With a shared target group: the healthy total the last confirmed step held, the next step's base.
     public var shareBase: Int?
+    /// With a shared target group: how many of the fleet a step (or a rollback) waits for the last look found healthy.
+    /// Nothing is taken from that fleet's side on one look's word: the next look must find the count too, so a read
+    /// that still shows an instance healthy after it failed does not let the other fleet give one up.
+    public var shareHealthySeen: Int?
     /// Kept for records written before `removal`: after a Route 53 rollback, green stayed until this time.
     public var greenDrainedAt: Date?
     /// The fleet on its way out of service (green after a rollback, blue at retirement, a group retired from green's

@@ -152,8 +152,10 @@ public enum Event: Sendable, Hashable {
     case splitConfirmed(green: Int)
     /// A split carried by instance counts (`TrafficTraits.splitByCounts`) is on its way to `green` percent but not
     /// there yet: `summary` says what the look found and what was done about it; the machine looks again after
-    /// `checks.interval`. `total` is the step's healthy total as its first look fixed it (`Deployment.shareTotal`).
-    case splitProgressing(green: Int, summary: String, total: Int? = nil)
+    /// `checks.interval`. `total` is the step's healthy total as its first look fixed it (`Deployment.shareTotal`);
+    /// `healthy`, how many of the fleet the look waits for (green in a step, blue in a rollback) it found healthy
+    /// (`Deployment.shareHealthySeen`).
+    case splitProgressing(green: Int, summary: String, total: Int? = nil, healthy: Int? = nil)
     case checksObserved([CheckResult])
     case promotionConfirmed
     case greenRemoved

@@ -154,6 +154,7 @@ public enum Machine {
         next.rollbackReason = d.rollbackReason ?? reason
         next.hookPause = nil
         next.runningHook = nil
+        next.shareHealthySeen = nil
         next.phaseStartedAt = now
         next.nextCheckAt = nil
         next.updatedAt = now
@@ -242,6 +243,7 @@ public enum Machine {
             next.greenWeight = green
             if d.plan.shared != nil { next.shareBase = d.shareTotal ?? d.shareBase }
             next.shareTotal = nil
+            next.shareHealthySeen = nil
             next.trafficBaseline = nil
             // Load balancer nodes apply the change seconds after the API confirms it, and resolvers keep the old answer
             // for the records' TTL: the bake counts from when clients see the step. Stored as the bake's start, so a
@@ -261,9 +263,10 @@ public enum Machine {
                     : "; the bake starts once it is live, after traffic.settle \(settle) (settling until \(StoredTime.clock(now.adding(settle))))"
             }
             return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: message, details: details))
-        case (.shifting, .splitProgressing(let green, let summary, let total)) where d.currentStep?.weight == green,
-             (.rollingBack, .splitProgressing(let green, let summary, let total)) where green == 0 && !d.trafficRestored:
+        case (.shifting, .splitProgressing(let green, let summary, let total, let healthy)) where d.currentStep?.weight == green,
+             (.rollingBack, .splitProgressing(let green, let summary, let total, let healthy)) where green == 0 && !d.trafficRestored:
             if d.state == .shifting, next.shareTotal == nil { next.shareTotal = total }
+            next.shareHealthySeen = healthy
             next.lastObservation = summary
             next.lastObservationAt = now
             next.nextCheckAt = now.adding(interval)
@@ -285,6 +288,7 @@ public enum Machine {
             return applyHookInterrupted(d, ref, now: now)
         case (.rollingBack, .splitConfirmed(let green)) where green == 0:
             next.greenWeight = 0
+            next.shareHealthySeen = nil
             next.trafficRestored = true
             // Green's removal counts its settle from here (begun by the next decision, with its own log line).
             next.trafficRestoredAt = now

@@ -35,10 +35,11 @@ import Testing
         #expect(Machine.decide(d, now: start) == .wait(until: start.addingTimeInterval(10)))
         let later = start.addingTimeInterval(10)
         #expect(Machine.decide(d, now: later) == .perform(.setSplit(green: 25)))
-        d = Machine.apply(d, .splitProgressing(green: 25, summary: "blue i-1 deregistered", total: 3), now: later).deployment
+        d = Machine.apply(d, .splitProgressing(green: 25, summary: "blue i-1 deregistered", total: 3, healthy: 1), now: later).deployment
         #expect(d.shareTotal == 2, "the first look's total stands for the whole step")
+        #expect(d.shareHealthySeen == 1, "the next look is told what this one saw of green")
         d = Machine.apply(d, .splitConfirmed(green: 25), now: later.addingTimeInterval(10)).deployment
-        #expect(d.greenWeight == 25 && d.shareTotal == nil && d.shareBase == 2 && d.bakeStartedAt != nil)
+        #expect(d.greenWeight == 25 && d.shareTotal == nil && d.shareBase == 2 && d.bakeStartedAt != nil && d.shareHealthySeen == nil)
     }
 
     /// A step that does not get there within fleet.capacity_timeout + checks.healthy_timeout rolls back.

@@ -19,15 +19,17 @@ import Testing
         var r = SharedStep.next(share: 50, base: 4, previousShare: 0, blue: blue, green: green)
         #expect(r.action == .scale(group: "green", desired: 2) && r.split == SharedSplit(total: 4, green: 2))
         // The first look fixed the step's total: green's own new instances do not raise it.
-        func next(_ share: Int = 50) -> (action: SharedStep.Action, split: SharedSplit, summary: String) {
-            SharedStep.next(share: share, base: 4, previousShare: 0, stepTotal: 4, blue: blue, green: green)
+        func next(_ share: Int = 50, greenSeen: Int? = 2) -> (action: SharedStep.Action, split: SharedSplit, summary: String) {
+            SharedStep.next(share: share, base: 4, previousShare: 0, stepTotal: 4, greenSeen: greenSeen, blue: blue, green: green)
         }
         green = fleet("green", desired: 2, [member("g1", "initial"), member("g2", nil, "Pending")])
         r = next()
         #expect(r.action == .wait, "blue gives nothing up before green is healthy")
         #expect(r.summary.contains("waiting for green"))
         green = fleet("green", desired: 2, [member("g1"), member("g2")])
-        #expect(SharedStep.next(share: 50, base: 4, previousShare: 0, blue: blue, green: green).action == .deregister(["b1", "b2"]),
+        #expect(next(greenSeen: nil).action == .wait && next(greenSeen: 1).action == .wait,
+                "blue gives nothing up on one look's word that green is healthy")
+        #expect(SharedStep.next(share: 50, base: 4, previousShare: 0, greenSeen: 2, blue: blue, green: green).action == .deregister(["b1", "b2"]),
                 "a first look again (the record lost the last) does not count green's new instances into the total")
         r = next()
         #expect(r.action == .deregister(["b1", "b2"]))
@@ -68,7 +70,7 @@ import Testing
         // The last step keeps the total the steps before reached: green holds 2 before blue's last instance goes.
         #expect(SharedStep.next(share: 100, base: 2, previousShare: 25, stepTotal: 2, blue: blue, green: green).action == .scale(group: "green", desired: 2))
         let two = fleet("green", desired: 2, [member("g1"), member("g2")])
-        #expect(SharedStep.next(share: 100, base: 2, previousShare: 25, stepTotal: 2, blue: blue, green: two).action == .deregister(["b1"]))
+        #expect(SharedStep.next(share: 100, base: 2, previousShare: 25, stepTotal: 2, greenSeen: 2, blue: blue, green: two).action == .deregister(["b1"]))
     }
 
     /// A green instance that is not healthy holds the step: nothing of blue is deregistered on its account.
@@ -89,7 +91,9 @@ import Testing
         blue = fleet("blue", desired: 4, [member("b3"), member("b4"), member("b1", "initial"), member("b5", "initial")])
         #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue).action == .wait)
         blue = fleet("blue", desired: 4, [member("b3"), member("b4"), member("b1"), member("b5")])
-        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue).action == .done)
+        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue).action == .wait, "green stays on one look's word")
+        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blueSeen: 3, blue: blue).action == .wait)
+        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blueSeen: 4, blue: blue).action == .done)
     }
 
     @Test func promotionNeedsNoBlueRegisteredAndAHealthyGreen() {

@@ -84,7 +84,9 @@ public enum SharedStep {
     ///   - previousShare: the weight of the step before (0 for the first).
     ///   - stepTotal: the total this step's first look fixed (nil at that first look), so green's own scale-out
     ///     during the step does not raise it look after look.
-    public static func next(share: Int, base: Int, previousShare: Int, stepTotal: Int? = nil, blue: Fleet, green: Fleet)
+    ///   - greenSeen: green's healthy count at the look before (nil: none in this step); blue gives up an instance only
+    ///     when two looks in a row found green's count healthy.
+    public static func next(share: Int, base: Int, previousShare: Int, stepTotal: Int? = nil, greenSeen: Int? = nil, blue: Fleet, green: Fleet)
         -> (action: Action, split: SharedSplit, summary: String) {
         let total = stepTotal ?? Self.total(base: base, previousShare: previousShare, blue: blue, green: green)
         let split = SharedSplit.step(share: share, startHealthy: total, blueHealthy: 0, greenHealthy: 0)
@@ -98,6 +100,9 @@ public enum SharedStep {
             return (.wait, split, "\(seen): waiting for green (\(waiting.isEmpty ? "no instance yet" : waiting.sorted().joined(separator: ", ")))")
         }
         let surplus = blue.healthy.count - split.blue
+        if surplus > 0, (greenSeen ?? 0) < split.green {
+            return (.wait, split, "\(seen): green's \(split.green) healthy on this look; blue gives nothing up before the next look finds them too")
+        }
         if surplus > 0 {
             let ids = blue.healthy.map(\.instanceId).sorted().prefix(surplus).map { $0 }
             return (.deregister(ids), split, "\(seen): blue \(ids.joined(separator: ", ")) deregistered, to drain before it is terminated")
@@ -116,7 +121,9 @@ public enum SharedStep {
     /// The next action of a rollback's move back to blue: blue scaled back to `desired` (its size when the release was
     /// planned), any blue instance a step drained registered again, and then a wait until `startHealthy` of blue's
     /// instances are healthy. Green is not touched: it serves beside blue until then, and leaves after by the drain.
-    public static func restore(desired: Int, startHealthy: Int, blue: Fleet) -> (action: Action, summary: String) {
+    /// - Parameter blueSeen: blue's healthy count at the look before (nil: none yet); done only when two looks in a row
+    ///   found blue's count healthy, since green leaves after it.
+    public static func restore(desired: Int, startHealthy: Int, blueSeen: Int? = nil, blue: Fleet) -> (action: Action, summary: String) {
         let seen = "blue \(blue.name) has \(blue.healthy.count) healthy instances in the target group (\(startHealthy) at the start)"
         if blue.desired < desired {
             return (.scale(group: blue.name, desired: desired), "\(seen): scaled back from \(blue.desired) to \(desired)")
@@ -128,6 +135,9 @@ public enum SharedStep {
         if blue.healthy.count < min(startHealthy, desired) || blue.healthy.isEmpty {
             let waiting = blue.members.filter { !$0.healthy }.map { "\($0.instanceId) \($0.lifecycleState)/\($0.target ?? "not registered")" }
             return (.wait, "\(seen): waiting for blue (\(waiting.isEmpty ? "no instance yet" : waiting.sorted().joined(separator: ", ")))")
+        }
+        if (blueSeen ?? 0) < min(startHealthy, desired) || blueSeen == 0 {
+            return (.wait, "\(seen): healthy on this look; green stays until the next look finds them too")
         }
         return (.done, seen)
     }

@@ -37,11 +37,12 @@ extension AWSEffects {
         let look = try await sharedLook(d)
         let previous = d.plan.spec.steps.prefix(d.stepIndex).compactMap(\.weight).last ?? 0
         let (action, split, summary) = SharedStep.next(share: green, base: d.shareBase ?? shared.startHealthy, previousShare: previous,
-                                                       stepTotal: d.shareTotal, blue: look.blue, green: look.green)
+                                                       stepTotal: d.shareTotal, greenSeen: d.shareHealthySeen, blue: look.blue, green: look.green)
         try await perform(action, d, fleets: [look.blue, look.green])
         logger.info("shared target group step", metadata: ["deployment.id": "\(d.id)", "green_weight": "\(green)", "look": "\(summary)",
                                                            "blue_count": "\(split.blue)", "green_count": "\(split.green)"])
-        return action == .done ? .splitConfirmed(green: green) : .splitProgressing(green: green, summary: summary, total: split.total)
+        return action == .done ? .splitConfirmed(green: green)
+            : .splitProgressing(green: green, summary: summary, total: split.total, healthy: look.green.healthy.count)
     }
 
     /// One look of a rollback's move back to blue: blue at its planned size and healthy before green leaves.
@@ -49,10 +50,11 @@ extension AWSEffects {
         guard let shared = d.plan.shared else { throw TrafficCapabilityError.splitByCounts(d.plan.spec.traffic.kind) }
         try await fenceListener(d)
         let look = try await sharedLook(d)
-        let (action, summary) = SharedStep.restore(desired: d.plan.blue.desiredCapacity, startHealthy: shared.startHealthy, blue: look.blue)
+        let (action, summary) = SharedStep.restore(desired: d.plan.blue.desiredCapacity, startHealthy: shared.startHealthy,
+                                                   blueSeen: d.shareHealthySeen, blue: look.blue)
         try await perform(action, d, fleets: [look.blue, look.green])
         logger.info("shared target group rollback", metadata: ["deployment.id": "\(d.id)", "look": "\(summary)"])
-        return action == .done ? .splitConfirmed(green: 0) : .splitProgressing(green: 0, summary: summary)
+        return action == .done ? .splitConfirmed(green: 0) : .splitProgressing(green: 0, summary: summary, healthy: look.blue.healthy.count)
     }
 
     /// Promotion: no blue instance is registered in the shared target group any more, and green has a healthy one.
