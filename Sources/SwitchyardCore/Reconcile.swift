@@ -129,8 +129,18 @@ extension Machine {
                 d.bakeStartedAt = nil
                 found += "; adopting the listener's weights"
             }
+            if plan.shared != nil, d.state == .shifting, d.bakeStartedAt == nil {
+                // A step being scaled to: its bound counts from the resume, as a capacity wait's does.
+                d.phaseStartedAt = now
+                found += "; the step's time counts from now"
+            }
         case .rollingBack:
             if green > 0 { d.greenServed = true }
+            if plan.shared != nil, !d.trafficRestored {
+                // Blue being brought back: its bound counts from the resume, not from a rollback begun before the outage.
+                d.phaseStartedAt = now
+                found += "; blue's restore time counts from now"
+            }
             // In a shared target group green serves beside the restored blue until its removal drains it.
             if d.trafficRestored && green > 0 && plan.shared == nil {
                 d.trafficRestored = false

@@ -52,6 +52,20 @@ import Testing
         #expect(t.deployment.state == .rollingBack && t.deployment.rollbackReason?.contains("did not reach 25% green") == true)
     }
 
+    /// A runner resumed long after it stopped gives the step (and a rollback's restore of blue) its whole bound from the
+    /// resume, instead of rolling back (or failing) at once for time it was not running.
+    @Test func aResumeGivesTheStepAndTheRestoreTheirWholeBound() {
+        var d = shared()
+        d.state = .shifting
+        let hours = start.addingTimeInterval(3 * 3600)
+        let observed = Observation(weights: [:], blueExists: true, blueInService: 2, greenExists: true, greenInService: 0, greenDesired: 1)
+        var resumed = Machine.reconcile(d, observed: observed, actor: "a", now: hours).deployment
+        #expect(Machine.decide(resumed, now: hours) == .perform(.setSplit(green: 25)))
+        d = Machine.startRollback(d, now: start, reason: "check failed").deployment
+        resumed = Machine.reconcile(d, observed: observed, actor: "a", now: hours).deployment
+        #expect(Machine.decide(resumed, now: hours) == .perform(.restoreBlue))
+    }
+
     /// While the next step is scaled to, green serves the step before's share: a check tick comes between two looks.
     @Test func checksRunBetweenLooksWhileGreenServes() {
         var d = shared()
