@@ -233,8 +233,7 @@ public struct Planner: Sendable {
             if !endingRetention, let kept = retention(of: group), kept.until > now { throw kept.refusal(group) }
             retire.append(group.name)
         }
-        let healthy = Set(health.filter { $0.state == "healthy" }.map(\.targetId))
-        let count = blue.instances.filter { $0.lifecycleState == "InService" && healthy.contains($0.instanceId) }.count
+        let count = SharedStep.Fleet(blue, states: SharedStep.Fleet.states(health)).healthy.count
         guard count > 0 else { throw PlanError.noTraffic(resource: "target group \(targetGroup) (blue \(blue.name) has no healthy instance in it)") }
         return (blue, count, retire.sorted())
     }

@@ -46,13 +46,17 @@ extension Machine {
         return .perform(.runChecks)
     }
 
+    /// How long a fleet in a shared target group may take to reach its count, in seconds: to launch and to become healthy.
+    static func sharedBound(_ spec: DeploymentSpec) -> TimeInterval {
+        spec.fleet.capacityTimeout.seconds + spec.checks.healthyTimeout.seconds
+    }
+
     /// A step with a shared target group is scaled to, over several looks: each one due after the last, bounded by the
     /// time green may take to launch and to become healthy (`fleet.capacity_timeout` + `checks.healthy_timeout`), after
     /// which it rolls back. Blue gave up only instances the look before found surplus to a healthy green.
     static func scalingToShare(_ d: Deployment, weight: Int, now: Date) -> Decision {
         let spec = d.plan.spec
-        let limit = spec.fleet.capacityTimeout.seconds + spec.checks.healthyTimeout.seconds
-        if now.timeIntervalSince(d.phaseStartedAt) >= limit {
+        if now.timeIntervalSince(d.phaseStartedAt) >= sharedBound(spec) {
             let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
             return .transition(startRollback(d, now: now, reason: "step \(d.stepLabel) did not reach \(weight)% green within fleet.capacity_timeout "
                 + "\(spec.fleet.capacityTimeout) + checks.healthy_timeout \(spec.checks.healthyTimeout)\(seen)", details: ["check": "capacity"]))
@@ -70,8 +74,7 @@ extension Machine {
     /// keeps serving: it is the only fleet that does.
     static func restoringSharedBlue(_ d: Deployment, now: Date) -> Decision {
         let spec = d.plan.spec
-        let limit = spec.fleet.capacityTimeout.seconds + spec.checks.healthyTimeout.seconds
-        if now.timeIntervalSince(d.phaseStartedAt) >= limit {
+        if now.timeIntervalSince(d.phaseStartedAt) >= sharedBound(spec) {
             var next = d
             next.state = .failed
             next.updatedAt = now

@@ -13,18 +13,16 @@ public struct Observation: Sendable, Hashable {
     public var greenDesired: Int
     /// Blue's and green's shares in percent when the split is carried by instance counts in one target group (where
     /// `weights`, by target group, cannot tell them apart and is empty).
-    public var shares: (blue: Int, green: Int)?
+    public var shares: Shares?
 
-    public static func == (a: Observation, b: Observation) -> Bool {
-        a.weights == b.weights && a.disagreement == b.disagreement && a.blueExists == b.blueExists && a.blueInService == b.blueInService
-            && a.greenExists == b.greenExists && a.greenInService == b.greenInService && a.greenDesired == b.greenDesired
-            && a.shares?.blue == b.shares?.blue && a.shares?.green == b.shares?.green
-    }
+    public struct Shares: Sendable, Hashable {
+        public var blue: Int
+        public var green: Int
 
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(weights)
-        hasher.combine(greenDesired)
-        hasher.combine(shares?.green)
+        public init(blue: Int, green: Int) {
+            self.blue = blue
+            self.green = green
+        }
     }
 
     public init(weights: [String: Int], blueExists: Bool, blueInService: Int, greenExists: Bool, greenInService: Int, greenDesired: Int,

@@ -27,9 +27,9 @@ public enum SharedStep {
 
         var inService: Bool { lifecycleState == "InService" }
         /// Serving: InService in its group and healthy in the target group.
-        var healthy: Bool { inService && target == "healthy" }
+        public var healthy: Bool { inService && target == "healthy" }
         /// Registered, so the load balancer may still send it a request or is finishing one.
-        var registered: Bool { target != nil && target != "unused" }
+        public var registered: Bool { target != nil && target != "unused" }
         /// InService and not registered: no client reaches it.
         var idle: Bool { inService && !registered }
     }
@@ -49,6 +49,9 @@ public enum SharedStep {
         }
 
         public var healthy: [Member] { members.filter(\.healthy) }
+        public var registered: [Member] { members.filter(\.registered) }
+        /// InService in the group (whatever the target group says).
+        public var inService: Int { members.filter(\.inService).count }
         var draining: [Member] { members.filter { $0.target == "draining" } }
         var idle: [Member] { members.filter(\.idle) }
     }
@@ -144,6 +147,6 @@ public enum SharedStep {
 
     /// Green holds the whole target group: no blue instance is registered any more, and green has a healthy one.
     public static func allGreen(blue: Fleet, green: Fleet) -> Bool {
-        !blue.members.contains(where: \.registered) && !green.healthy.isEmpty
+        blue.registered.isEmpty && !green.healthy.isEmpty
     }
 }

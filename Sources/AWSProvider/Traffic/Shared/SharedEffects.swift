@@ -9,25 +9,25 @@ import SwitchyardCore
 /// `splitProgressing` (with what was found and done) until then. Nothing is remembered between calls, so a crash, a
 /// retry or a second process simply looks again.
 extension AWSEffects {
-    /// Both fleets as their groups and the shared target group show them now (one read of each, together).
-    func sharedLook(_ d: Deployment) async throws -> (blue: SharedStep.Fleet, green: SharedStep.Fleet) {
+    /// Both fleets as their groups and the shared target group show them now (one read of each, together); nil for
+    /// a group not listed.
+    func sharedFleets(_ d: Deployment) async throws -> (blue: SharedStep.Fleet?, green: SharedStep.Fleet?, greenGroup: AutoScalingGroup?) {
         let blueName = d.plan.blue.autoScalingGroup, greenName = d.plan.greenAutoScalingGroup
         async let health = aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
         let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [blueName, greenName])
-        var states: [String: String] = [:]
-        for entry in try await health { states[entry.targetId] = entry.state }
-        func fleet(_ name: String) -> SharedStep.Fleet? {
-            guard let group = groups.first(where: { $0.name == name }) else { return nil }
-            return SharedStep.Fleet(name: name, desired: group.desiredCapacity, maxSize: group.maxSize, members: group.instances.map {
-                SharedStep.Member(instanceId: $0.instanceId, lifecycleState: $0.lifecycleState, target: states[$0.instanceId])
-            })
-        }
-        // Green was created before any step: a group not listed is gone (a step must not go on without it). Blue may be
-        // gone after a completed release's retention; it then has nothing to give.
-        guard let green = fleet(greenName), let greenGroup = groups.first(where: { $0.name == greenName }) else { throw GreenError.groupMissing(greenName) }
+        let states = SharedStep.Fleet.states(try await health)
+        let blue = groups.first { $0.name == blueName }, green = groups.first { $0.name == greenName }
+        return (blue.map { SharedStep.Fleet($0, states: states) }, green.map { SharedStep.Fleet($0, states: states) }, green)
+    }
+
+    /// Both fleets for a step: green was created before any step, so a group not listed is gone (a step must not go on
+    /// without it). Blue may be gone after a completed release's retention; it then has nothing to give.
+    func sharedLook(_ d: Deployment) async throws -> (blue: SharedStep.Fleet, green: SharedStep.Fleet) {
+        let (blue, green, greenGroup) = try await sharedFleets(d)
+        guard let green, let greenGroup else { throw GreenError.groupMissing(d.plan.greenAutoScalingGroup) }
         // The next health read of green (a check tick) starts from this group read, not an older one.
         memo.sawGreen(greenGroup)
-        return (fleet(blueName) ?? SharedStep.Fleet(name: blueName, desired: 0, maxSize: 0, members: []), green)
+        return (blue ?? SharedStep.Fleet(name: d.plan.blue.autoScalingGroup, desired: 0, maxSize: 0, members: []), green)
     }
 
     /// One look of a step toward `green` percent, and its one action.
@@ -62,7 +62,7 @@ extension AWSEffects {
         let look = try await sharedLook(d)
         guard SharedStep.allGreen(blue: look.blue, green: look.green) else {
             throw SharedTrafficError.notAllGreen(targetGroup: d.plan.greenTargetGroupArn,
-                                                 blueRegistered: look.blue.members.filter { $0.target != nil && $0.target != "unused" }.map(\.instanceId).sorted(),
+                                                 blueRegistered: look.blue.registered.map(\.instanceId).sorted(),
                                                  greenHealthy: look.green.healthy.count)
         }
     }
@@ -71,12 +71,11 @@ extension AWSEffects {
     /// fleet leaving is the only one that serves.
     func refuseLeavingShared(_ name: String, _ d: Deployment) async throws {
         // Blue leaves only for green; green, or an earlier release's group retired before green exists, for blue.
-        let other = name == d.plan.blue.autoScalingGroup ? d.plan.greenAutoScalingGroup : d.plan.blue.autoScalingGroup
-        async let health = aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
-        let group = try await currentGroup(other)
-        let healthy = Set(try await health.filter { $0.state == "healthy" }.map(\.targetId))
-        guard !(group?.instances ?? []).contains(where: { $0.lifecycleState == "InService" && healthy.contains($0.instanceId) }) else { return }
-        throw SharedTrafficError.onlyServingFleet(group: name, other: other, targetGroup: d.plan.greenTargetGroupArn)
+        let leavingBlue = name == d.plan.blue.autoScalingGroup
+        let fleets = try await sharedFleets(d)
+        guard ((leavingBlue ? fleets.green : fleets.blue)?.healthy ?? []).isEmpty else { return }
+        throw SharedTrafficError.onlyServingFleet(group: name, other: leavingBlue ? d.plan.greenAutoScalingGroup : d.plan.blue.autoScalingGroup,
+                                                  targetGroup: d.plan.greenTargetGroupArn)
     }
 
     private func perform(_ action: SharedStep.Action, _ d: Deployment, fleets: [SharedStep.Fleet]) async throws {
@@ -94,6 +93,20 @@ extension AWSEffects {
         case .wait, .done:
             break
         }
+    }
+}
+
+extension SharedStep.Fleet {
+    /// A group's instances with the shared target group's state for each (`states`, by instance id).
+    init(_ group: AutoScalingGroup, states: [String: String]) {
+        self.init(name: group.name, desired: group.desiredCapacity, maxSize: group.maxSize, members: group.instances.map {
+            SharedStep.Member(instanceId: $0.instanceId, lifecycleState: $0.lifecycleState, target: states[$0.instanceId])
+        })
+    }
+
+    /// The target group's state of each target, by instance id.
+    static func states(_ health: [TargetHealthDescription]) -> [String: String] {
+        Dictionary(health.map { ($0.targetId, $0.state) }, uniquingKeysWith: { _, last in last })
     }
 }
 
@@ -117,17 +130,12 @@ extension AWSEffects {
     /// What `resume` compares the record with: each fleet's share of the healthy instances in the shared target group
     /// (the two shares by one key would be one number, so the observation carries them apart).
     func sharedObservation(_ d: Deployment) async throws -> Observation {
-        let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.autoScalingGroup, d.plan.greenAutoScalingGroup])
-        let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
-        let healthy = Set(health.filter { $0.state == "healthy" }.map(\.targetId))
-        let blue = groups.first { $0.name == d.plan.blue.autoScalingGroup }
-        let green = groups.first { $0.name == d.plan.greenAutoScalingGroup }
-        func serving(_ g: AutoScalingGroup?) -> Int { g?.instances.filter { $0.lifecycleState == "InService" && healthy.contains($0.instanceId) }.count ?? 0 }
-        let split = SharedSplit(total: serving(blue) + serving(green), green: serving(green))
-        var observation = Observation(weights: [:], blueExists: blue != nil, blueInService: blue.map { CapacityReport($0).inService } ?? 0,
-                                      greenExists: green != nil, greenInService: green.map { CapacityReport($0).inService } ?? 0,
-                                      greenDesired: green?.desiredCapacity ?? 0)
-        observation.shares = (blue: split.total == 0 ? 0 : 100 - split.percent, green: split.percent)
+        let (blue, green, _) = try await sharedFleets(d)
+        let blueServing = blue?.healthy.count ?? 0, greenServing = green?.healthy.count ?? 0
+        let split = SharedSplit(total: blueServing + greenServing, green: greenServing)
+        var observation = Observation(weights: [:], blueExists: blue != nil, blueInService: blue?.inService ?? 0,
+                                      greenExists: green != nil, greenInService: green?.inService ?? 0, greenDesired: green?.desired ?? 0)
+        observation.shares = Observation.Shares(blue: split.total == 0 ? 0 : 100 - split.percent, green: split.percent)
         return observation
     }
 
