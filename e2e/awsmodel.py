@@ -4,12 +4,17 @@ moto accepts almost anything and silently drops what it does not understand, so 
 the binary sends into the operation's input shape and reports what real AWS would refuse or misread:
     violations = check_request("elasticloadbalancing", body)      # [] when AWS would take it as meant
 Each violation is one line naming the action, the parameter and why. Understands the `query` protocol
-(autoscaling, elasticloadbalancing v2, monitoring, sts: lists `X.member.N`, maps `X.entry.N.key`) and the `ec2`
+(autoscaling, elasticloadbalancing, monitoring, sts: lists `X.member.N`, maps `X.entry.N.key`) and the `ec2`
 protocol (lists `X.N`, member names from `queryName`, else the capitalised `locationName`), the `json` protocol
 (dynamodb: the operation from `X-Amz-Target`, the body a JSON object):
     violations = check_json_request("dynamodb", "DynamoDB_20120810.PutItem", body)
 and Route 53's rest-xml with `check_rest_request` (operation from method and path, required members, query
 parameters, the XML body's elements and values).
+
+Classic ELB and ELBv2 are one signing name (`elasticloadbalancing`) and one endpoint; the request's `Version` says
+which API it is for (2012-06-01: Classic, botocore's `elb`; anything else: ELBv2, `elbv2`, whose version a wrong one
+is then reported against). AddTags, RemoveTags, DescribeTags and DescribeLoadBalancers are in both, with different
+parameters: a Classic request is checked against the Classic model, so an ELBv2 parameter in it is unknown.
 """
 import base64
 import datetime
@@ -23,6 +28,8 @@ import botocore.session
 # The SigV4 signing name (the credential scope's service) -> botocore's service model name.
 SIGNING_NAMES = {"ec2": "ec2", "autoscaling": "autoscaling", "elasticloadbalancing": "elbv2",
                  "monitoring": "cloudwatch", "sts": "sts", "dynamodb": "dynamodb"}
+# Signing names shared by several APIs: the request's Version -> botocore's model name (else SIGNING_NAMES').
+MODELS_BY_VERSION = {"elasticloadbalancing": {"2012-06-01": "elb", "2015-12-01": "elbv2"}}
 _INT = re.compile(r"-?\d+")
 _FLOAT = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 
@@ -33,6 +40,19 @@ def service_model(name):
     return botocore.session.get_session().get_service_model(SIGNING_NAMES.get(name, name))
 
 
+def model_name(service, version=None):
+    """botocore's model name for a signing name and the request's Version (which API of a shared signing name)."""
+    return MODELS_BY_VERSION.get(service, {}).get(version) or SIGNING_NAMES.get(service, service)
+
+
+def model_of(service, body):
+    """The model name of one form request (`Version` decides between Classic ELB and ELBv2): 'elb', 'elbv2', ..."""
+    if service not in MODELS_BY_VERSION:
+        return model_name(service)
+    pairs = parse_form(body) if not isinstance(body, dict) else [(k, str(v)) for k, v in body.items()]
+    return model_name(service, dict(pairs).get("Version"))
+
+
 def parse_form(body):
     """The form body as (key, value) pairs in order, blanks kept (a query-protocol empty list is `X=`)."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -40,13 +60,14 @@ def parse_form(body):
 
 
 def check_request(service, body):
-    """Every way this form body differs from what the service model allows; [] when it is a valid request."""
-    model = service_model(service)
+    """Every way this form body differs from what the service model allows; [] when it is a valid request. The model
+    is the signing name's, or for a shared one (elasticloadbalancing) the one the request's Version names."""
     pairs = parse_form(body) if not isinstance(body, dict) else [(k, str(v)) for k, v in body.items()]
     keys = [k for k, _ in pairs]
     params = dict(pairs)
     action = params.pop("Action", None)
     version = params.pop("Version", None)
+    model = service_model(model_name(service, version))
     if action is None:
         return [f"{service}: the request has no Action (an empty or cut body?)"]
     if action not in model.operation_names:

@@ -24,7 +24,8 @@ STALE_KINDS = {
               "reads": {("elasticloadbalancing", "DescribeRules")}},
     "groups": {"writes": {("autoscaling", a) for a in (
                    "CreateAutoScalingGroup", "UpdateAutoScalingGroup", "DeleteAutoScalingGroup", "SetDesiredCapacity",
-                   "AttachLoadBalancerTargetGroups", "DetachLoadBalancerTargetGroups", "SuspendProcesses", "ResumeProcesses")},
+                   "AttachLoadBalancerTargetGroups", "DetachLoadBalancerTargetGroups", "AttachLoadBalancers",
+                   "DetachLoadBalancers", "SuspendProcesses", "ResumeProcesses")},
                "reads": {("autoscaling", "DescribeAutoScalingGroups"), ("autoscaling", "DescribeAutoScalingInstances")}},
     "tags": {"writes": {("elasticloadbalancing", "AddTags"), ("elasticloadbalancing", "RemoveTags"),
                         ("autoscaling", "CreateOrUpdateTags"), ("autoscaling", "DeleteTags")},
@@ -34,6 +35,8 @@ STALE_KINDS = {
 }
 TAG_KINDS = ("tags", "listener-tags", "group-tags")
 ELB_NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+CLB_NS = "http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/"  # Classic ELB: the same signing name, Version 2012-06-01
+CLASSIC_VERSION = "2012-06-01"
 ASG_NS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 _xml_lock = threading.Lock()  # ElementTree's default-namespace registration is global
 
@@ -71,17 +74,18 @@ class StaleReads:
     moto's (there is no earlier answer to give). A second write inside the window takes a new snapshot (which shows
     the first write): a read sees the state from before the last write, as AWS's eventually consistent reads may.
 
-    Tags: per resource, whatever the read. Before a tag write (ELB AddTags/RemoveTags, Auto Scaling
-    CreateOrUpdateTags/DeleteTags) the proxy reads the resources' tags from moto; until `seconds` after the write,
-    every answer that shows those resources' tags (ELB DescribeTags, Auto Scaling DescribeTags and
-    DescribeAutoScalingGroups) shows the tags from before the write."""
+    Tags: per resource, whatever the read. Before a tag write (ELB AddTags/RemoveTags, ELBv2's by ARN or Classic's by
+    load balancer name, as the request's Version says; Auto Scaling CreateOrUpdateTags/DeleteTags) the proxy reads the
+    resources' tags from moto; until `seconds` after the write, every answer that shows those resources' tags (ELB
+    DescribeTags of either API, Auto Scaling DescribeTags and DescribeAutoScalingGroups) shows the tags from before
+    the write."""
 
     def __init__(self):
         self.seconds, self.kinds = 0, ()
         self.seen = {}       # (service, action, body) -> headers of the last such read forwarded (kept while off too)
         self.snapshot = {}   # (service, action, body) -> (status, data, content type) before the last write
         self.until = {}      # kind -> epoch seconds the window ends
-        self.tags = {}       # ("elb", arn) or ("asg", group) -> (window end, [tag dicts] before the last write)
+        self.tags = {}       # ("elb", arn), ("clb", name) or ("asg", group) -> (window end, [tag dicts] before the last write)
         self.answered = []   # request numbers answered from a snapshot or with tags from before a write
         self.write_lock = threading.Lock()
 
@@ -141,6 +145,18 @@ class StaleReads:
     def _tags_now(self, record, headers, send):
         form = urllib.parse.parse_qs(record.body.decode("utf-8", "replace"))
         quiet = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        if record.service == "elasticloadbalancing" and form.get("Version", [""])[0] == CLASSIC_VERSION:
+            names = [v[0] for k, v in sorted(form.items()) if k.startswith("LoadBalancerNames.member.")]
+            body = urllib.parse.urlencode([("Action", "DescribeTags"), ("Version", CLASSIC_VERSION)]
+                                          + [(f"LoadBalancerNames.member.{i + 1}", n) for i, n in enumerate(names)]).encode()
+            status, data, _ = send("POST", "/", body, quiet)
+            found = {}
+            for member in (_parse(data).iter(f"{{{CLB_NS}}}member") if status == 200 else []):
+                name = _text(member, "LoadBalancerName")
+                if name is not None:
+                    tags = _child(member, "Tags")
+                    found[("clb", name)] = [{"Key": _text(t, "Key"), "Value": _text(t, "Value") or ""} for t in (tags if tags is not None else [])]
+            return {("clb", n): found.get(("clb", n), []) for n in names}
         if record.service == "elasticloadbalancing":
             arns = [v[0] for k, v in sorted(form.items()) if k.startswith("ResourceArns.member.")]
             body = urllib.parse.urlencode([("Action", "DescribeTags"), ("Version", "2015-12-01")]
@@ -169,7 +185,15 @@ class StaleReads:
         live = {r: tags for r, (until, tags) in self.tags.items() if until > now}
         if not live or status != 200:
             return data
-        if (record.service, record.action) == ("elasticloadbalancing", "DescribeTags"):
+        classic = urllib.parse.parse_qs(record.body.decode("utf-8", "replace")).get("Version", [""])[0] == CLASSIC_VERSION
+        if (record.service, record.action) == ("elasticloadbalancing", "DescribeTags") and classic:
+            root, namespace, changed = _parse(data), CLB_NS, False
+            for member in root.iter(f"{{{CLB_NS}}}member"):
+                name = _text(member, "LoadBalancerName")
+                if ("clb", name) in live:
+                    _set_tags(member, live[("clb", name)], CLB_NS)
+                    changed = True
+        elif (record.service, record.action) == ("elasticloadbalancing", "DescribeTags"):
             root, namespace, changed = _parse(data), ELB_NS, False
             for member in root.iter(f"{{{ELB_NS}}}member"):
                 arn = _text(member, "ResourceArn")

@@ -23,16 +23,22 @@ through this proxy, which records and checks every request and can misbehave as 
     proxy.counts["CreateAutoScalingGroup"]   # requests received per action (forwarded or not)
     proxy.forwarded_count("CreateAutoScalingGroup")   # requests that reached moto
 
+Classic ELB and ELBv2 sign as one service (elasticloadbalancing, one endpoint): the request's Version says which
+API it is for, and so which model checks it (awsmodel.check_request), whose throttling bucket it draws on and how its
+tags go stale.
+
 AWS as it is and moto is not (faults.py holds each behaviour; test_proxy_faults.py proves each with boto3 alone):
     proxy.stale_reads(2)               # eventual consistency: for 2 s after a write of a kind, every read of that kind
                                        # answers what it answered just before the write (the state before the last
                                        # write); kinds: "listener" (ModifyListener -> DescribeListeners, DescribeRules),
                                        # "rules" (Create/Modify/DeleteRule, SetRulePriorities -> DescribeRules), "tags"
-                                       # (AddTags/RemoveTags, CreateOrUpdateTags/DeleteTags: per resource, in every
-                                       # ELB DescribeTags and DescribeAutoScalingGroups answer that shows the resource,
+                                       # (AddTags/RemoveTags of ELBv2 by ARN and of Classic ELB by name,
+                                       # CreateOrUpdateTags/DeleteTags: per resource, in every ELB DescribeTags (of
+                                       # either API) and DescribeAutoScalingGroups answer that shows the resource,
                                        # whatever it asked; "listener-tags" and "group-tags" for one API's alone),
                                        # "groups" (Create/Update/DeleteAutoScalingGroup,
-                                       # SetDesiredCapacity, Attach/Detach target groups, Suspend/ResumeProcesses ->
+                                       # SetDesiredCapacity, Attach/Detach target groups and Classic load
+                                       # balancers, Suspend/ResumeProcesses ->
                                        # DescribeAutoScalingGroups, DescribeAutoScalingInstances); all by default, or
                                        # proxy.stale_reads(2, kinds=["tags"]); stale_reads(0) ends it.
                                        # proxy.stale.answered lists the requests answered stale.

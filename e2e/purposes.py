@@ -6,6 +6,9 @@ an accident.
     names = name_requests(requests, world)   # requests: proxy Request records of one release, in arrival order
     names[i].purpose                         # e.g. "plan: blue's target health", "step 2: weight write (blue 50 / green 50)"
     names[i].repeat                          # the same request, same parameters, already made for the same purpose
+
+Classic ELB and ELBv2 share the signing name `elasticloadbalancing`; the request's Version (2012-06-01: Classic) says
+whose rules name it, so a Classic AddTags or DescribeLoadBalancers is never read as ELBv2's action of that name.
 """
 import urllib.parse
 from dataclasses import dataclass
@@ -20,7 +23,9 @@ GROUP_SETTINGS = {"DescribeLifecycleHooks": "lifecycle hooks", "DescribePolicies
                   "DescribeTrafficSources": "traffic sources", "DescribeMetricCollectionTypes": "metric collection"}
 # What each kind of check reads at a tick.
 CHECK_READS = {"DescribeAlarms": "alarms", "DescribeTargetHealth": "green's target health",
+               "DescribeInstanceHealth": "instance health on the Classic Load Balancer",
                "DescribeAutoScalingGroups": "green's group instances", "GetMetricData": "metrics"}
+CLASSIC_ELB_VERSION = "2012-06-01"
 
 
 @dataclass
@@ -29,9 +34,18 @@ class Named:
     repeat: bool = False
 
 
+def form_of(request):
+    """Every form parameter of a request, Action and Version included (the Version tells Classic ELB from ELBv2)."""
+    return {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode("utf-8", "replace")).items()}
+
+
 def params_of(request):
-    return {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode("utf-8", "replace")).items()
-            if k not in ("Action", "Version")}
+    return {k: v for k, v in form_of(request).items() if k not in ("Action", "Version")}
+
+
+def is_classic_elb(request):
+    """Whether a request is Classic ELB's (signing name elasticloadbalancing, Version 2012-06-01)."""
+    return request.service == "elasticloadbalancing" and form_of(request).get("Version") == CLASSIC_ELB_VERSION
 
 
 def weights_of(params, world):
@@ -49,7 +63,8 @@ class _Release:
 
     def __init__(self, world):
         self.world = world
-        self.blue_tg, self.green_tg = world["target_group_arns"]
+        self.blue_tg, self.green_tg = world.get("target_group_arns") or (None, None)
+        self.clb = world.get("clb_name")
         self.blue_group = world["blue_asg"]
         self.phase = "plan"     # plan, claim, launch, health, step, done, rollback
         self.writes = 0         # weight writes so far
@@ -118,6 +133,39 @@ def _elb(r, action, p):
         r.phase, r.claimed = "claim", True
         return "claim: tag the listener"
     if action == "RemoveTags" and p.get("ResourceArns.member.1") == w["listener_arn"]:
+        if r.phase == "claim":
+            return "claim: take off the claims it replaced (finished or force-unlocked)"
+        return "release: take this deployment's own claim tag off"
+    return None
+
+
+def _clb(r, action, p):
+    """Classic ELB requests (traffic.shared with a Classic Load Balancer): reads of the world's load balancer, its
+    instance health (blue's in the plan, at each check tick after), and its claim tag, as the listener's for ELBv2."""
+    names = {v for k, v in p.items() if k.startswith("LoadBalancerNames.member.")} | {p.get("LoadBalancerName")}
+    if r.clb is None or r.clb not in names:
+        return None
+    if action == "DescribeLoadBalancers" and r.phase in ("plan", "claim"):
+        return "plan: the Classic Load Balancer (its instances, subnets, listeners)"
+    if action == "DescribeLoadBalancerAttributes" and r.phase in ("plan", "claim"):
+        return "plan: the Classic Load Balancer's connection draining"
+    if action == "DescribeInstanceHealth":
+        if r.phase in ("plan", "claim"):
+            return "plan: blue's instance health on the Classic Load Balancer (which instances serve)"
+        if r.phase in ("launch", "health", "step"):
+            return r.check("DescribeInstanceHealth")
+        return None
+    if action == "DescribeTags":
+        if r.phase == "plan" or (r.phase == "claim" and not r.claimed):
+            r.phase = "claim"
+            return "claim: who holds the Classic Load Balancer (its tag)"
+        if r.phase == "claim":
+            return "claim: the claim reads back, no rival beside it"
+        return f"{r.upcoming()}: the Classic Load Balancer is still ours (its tag)"
+    if action == "AddTags":
+        r.phase, r.claimed = "claim", True
+        return "claim: tag the Classic Load Balancer"
+    if action == "RemoveTags":
         if r.phase == "claim":
             return "claim: take off the claims it replaced (finished or force-unlocked)"
         return "release: take this deployment's own claim tag off"
@@ -213,7 +261,7 @@ def name_requests(requests, world):
     for request in requests:
         p = params_of(request)
         _after_launch(release, request, p)
-        rule = SERVICES.get(request.service)
+        rule = _clb if is_classic_elb(request) else SERVICES.get(request.service)
         purpose = (rule(release, request.action, p) if rule else None) or UNNAMED
         key = (purpose, request.action, tuple(sorted(p.items())))
         named.append(Named(purpose, repeat=purpose != UNNAMED and key in seen))

@@ -98,6 +98,34 @@ def test_tags_read_stale_after_add_and_remove_on_both_apis(bare, listener, aws):
     assert retain() == "2099-01-01T00:00:00Z"
 
 
+def test_classic_elb_tags_read_stale_by_load_balancer_name_and_elbv2_tags_of_the_same_action_are_apart(bare, listener, aws):
+    # Classic ELB signs as elasticloadbalancing too; its AddTags/RemoveTags/DescribeTags name load balancers, not ARNs.
+    name = f"{listener['name']}-clb"
+    classic = boto3.client("elb", endpoint_url=bare.upstream.geturl(), region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    classic.create_load_balancer(LoadBalancerName=name, Subnets=listener["subnets"],
+                                 Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}])
+    elb = client(bare, "elb")
+    def tag():
+        found = elb.describe_tags(LoadBalancerNames=[name])["TagDescriptions"][0]["Tags"]
+        return {t["Key"]: t["Value"] for t in found}.get("switchyard:deployment")
+    assert tag() is None
+    bare.stale_reads(1.0, kinds=["listener-tags"])
+    elb.add_tags(LoadBalancerNames=[name], Tags=[{"Key": "switchyard:deployment", "Value": "A"}])
+    assert tag() is None, "the Classic tag reads as absent for the window"
+    assert {t["Key"]: t["Value"] for t in classic.describe_tags(LoadBalancerNames=[name])["TagDescriptions"][0]["Tags"]} == {
+        "switchyard:deployment": "A"}, "moto itself has the write"
+    v2 = client(bare, "elbv2")
+    assert v2.describe_tags(ResourceArns=[listener["arn"]])["TagDescriptions"][0]["Tags"] == [], "no ELBv2 answer is touched"
+    time.sleep(1.1)
+    assert tag() == "A"
+    elb.remove_tags(LoadBalancerNames=[name], Tags=[{"Key": "switchyard:deployment"}])
+    assert tag() == "A", "a removed Classic tag still reads for the window"
+    time.sleep(1.1)
+    assert tag() is None
+    assert bare.violations == []
+
+
 def test_a_rule_read_right_after_modify_rule_shows_the_rule_before_it_until_the_window_ends(bare, listener, aws):
     elb = client(bare, "elbv2")
     rule = aws.elb.create_rule(ListenerArn=listener["arn"], Priority=7, Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],

@@ -58,24 +58,45 @@ CASES = {
         "Filters": [{"Name": "architecture", "Values": ["x86_64"]}, {"Name": "state", "Values": ["available"]}]}),
     "describe_alarms": ("monitoring", "DescribeAlarms", {
         "AlarmNames": ["web-5xx"], "StateValue": "ALARM", "MaxRecords": 10}),
+    # Classic ELB: the elasticloadbalancing signing name too, Version 2012-06-01 (botocore's `elb` model).
+    "clb_describe_instance_health": ("elb", "DescribeInstanceHealth", {
+        "LoadBalancerName": "web-clb", "Instances": [{"InstanceId": "i-0123456789abcdef0"}, {"InstanceId": "i-0fedcba987654321f"}]}),
+    "clb_add_tags": ("elb", "AddTags", {
+        "LoadBalancerNames": ["web-clb"], "Tags": [{"Key": "switchyard:claim", "Value": "d1"}]}),
+    "clb_register_instances": ("elb", "RegisterInstancesWithLoadBalancer", {
+        "LoadBalancerName": "web-clb", "Instances": [{"InstanceId": "i-0123456789abcdef0"}]}),
+    "clb_deregister_instances": ("elb", "DeregisterInstancesFromLoadBalancer", {
+        "LoadBalancerName": "web-clb", "Instances": [{"InstanceId": "i-0123456789abcdef0"}]}),
+    "clb_describe_load_balancers": ("elb", "DescribeLoadBalancers", {"LoadBalancerNames": ["web-clb"], "PageSize": 20}),
+    "clb_describe_attributes": ("elb", "DescribeLoadBalancerAttributes", {"LoadBalancerName": "web-clb"}),
+    "clb_remove_tags": ("elb", "RemoveTags", {"LoadBalancerNames": ["web-clb"], "Tags": [{"Key": "switchyard:claim"}]}),
+    "clb_describe_tags": ("elb", "DescribeTags", {"LoadBalancerNames": ["web-clb"]}),
+    "elbv2_add_tags": ("elasticloadbalancing", "AddTags", {
+        "ResourceArns": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/a/1/2"],
+        "Tags": [{"Key": "switchyard:claim", "Value": "d1"}]}),
     "assume_role_with_web_identity": ("sts", "AssumeRoleWithWebIdentity", {
         "RoleArn": "arn:aws:iam::123456789012:role/deployer", "RoleSessionName": "e2e",
         "WebIdentityToken": "eyJhbGciOi.token.sig", "DurationSeconds": 3600}),
 }
 
 
+def signing_name(service):
+    """What the proxy knows a request by: its SigV4 signing name (Classic ELB signs as elasticloadbalancing)."""
+    return "elasticloadbalancing" if service == "elb" else service
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_what_botocore_serializes_has_no_violation(case):
     service, operation, params = CASES[case]
     body = serialized(service, operation, params)
-    assert check_request(service, encode(body)) == []
+    assert check_request(signing_name(service), encode(body)) == []
 
 
 def mutated(case, change):
     service, operation, params = CASES[case]
     body = serialized(service, operation, params)
     change(body)
-    return check_request(service, encode(body))
+    return check_request(signing_name(service), encode(body))
 
 
 def test_an_unknown_parameter_is_named():
@@ -178,3 +199,43 @@ def test_a_map_is_entry_n_key_and_value():
     assert body[f"{prefix}.1.key"] in ("prompt", "display")
     body[f"{prefix}.2.kee"] = body.pop(f"{prefix}.2.key")
     assert check_request("elasticloadbalancing", encode(body)) == [f"ModifyListener: unknown parameter {prefix}.2.kee"]
+
+
+def test_the_version_picks_classic_elb_or_elbv2_under_the_one_signing_name():
+    # The same action in both APIs: each body is checked against the model its Version names.
+    classic = serialized(*CASES["clb_add_tags"])
+    v2 = serialized(*CASES["elbv2_add_tags"])
+    assert classic["Version"] == "2012-06-01" and v2["Version"] == "2015-12-01"
+    assert check_request("elasticloadbalancing", encode(classic)) == []
+    assert check_request("elasticloadbalancing", encode(v2)) == []
+    # An ELBv2 body sent as Classic: its ResourceArns are unknown there, and Classic's required names are missing.
+    assert sorted(check_request("elasticloadbalancing", encode({**v2, "Version": "2012-06-01"}))) == [
+        "AddTags: LoadBalancerNames: required member of AddTagsInput is missing",
+        "AddTags: unknown parameter ResourceArns.member.1"]
+    # A Classic body sent as ELBv2: the other way round.
+    assert sorted(check_request("elasticloadbalancing", encode({**classic, "Version": "2015-12-01"}))) == [
+        "AddTags: ResourceArns: required member of AddTagsInput is missing",
+        "AddTags: unknown parameter LoadBalancerNames.member.1"]
+
+
+def test_an_elbv2_only_parameter_in_a_classic_request_is_named():
+    assert mutated("clb_add_tags", lambda b: b.update({"ResourceArns.member.1": "arn:aws:elasticloadbalancing:x"})) == [
+        "AddTags: unknown parameter ResourceArns.member.1"]
+    # DescribeLoadBalancers is in both APIs; Names (ELBv2's) means nothing to Classic.
+    assert mutated("clb_describe_load_balancers", lambda b: b.update({"Names.member.1": "web-clb"})) == [
+        "DescribeLoadBalancers: unknown parameter Names.member.1"]
+    assert mutated("clb_describe_instance_health", lambda b: b.update({"TargetGroupArn": "arn:tg"})) == [
+        "DescribeInstanceHealth: unknown parameter TargetGroupArn"]
+
+
+def test_a_missing_classic_parameter_and_a_classic_only_action_without_its_version_are_named():
+    assert mutated("clb_describe_instance_health", lambda b: b.pop("LoadBalancerName")) == [
+        "DescribeInstanceHealth: LoadBalancerName: required member of DescribeEndPointStateInput is missing"]
+    # Without Version (or with ELBv2's), a Classic-only action is not an ELBv2 operation.
+    body = serialized(*CASES["clb_register_instances"])
+    del body["Version"]
+    assert check_request("elasticloadbalancing", encode(body)) == [
+        "elasticloadbalancing RegisterInstancesWithLoadBalancer: no such operation in the elbv2 model"]
+    body["Version"] = "2015-12-01"
+    assert check_request("elasticloadbalancing", encode(body)) == [
+        "elasticloadbalancing RegisterInstancesWithLoadBalancer: no such operation in the elbv2 model"]

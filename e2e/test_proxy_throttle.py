@@ -114,6 +114,23 @@ def test_elb_buckets_are_per_api(bare, frozen):
         elb.describe_load_balancers()
     assert error_of(elb.describe_load_balancers) == ("Throttling", 400)
     elb.describe_target_groups()
+    # Classic ELB (the same signing name, Version 2012-06-01): an API of its own, though its action has ELBv2's name.
+    classic = client(bare, "elb")
+    for _ in range(40):
+        classic.describe_load_balancers()
+    assert error_of(classic.describe_load_balancers) == ("Throttling", 400)
+    assert [r.action for r in bare.throttled] == ["DescribeLoadBalancers", "DescribeLoadBalancers"]
+    assert {name for (_, _, _, name) in bare.throttling.table()} >= {"DescribeLoadBalancers", "DescribeLoadBalancers (Classic)"}
+
+
+def test_classic_elb_registrations_draw_on_the_smaller_bucket():
+    params = {"Version": "2012-06-01", "LoadBalancerName": "web-clb"}
+    assert throttling.limit_for("elasticloadbalancing", "RegisterInstancesWithLoadBalancer", params) == (
+        "RegisterInstancesWithLoadBalancer (Classic)", throttling.ELB_CLASSIC_INSTANCES)
+    assert throttling.limit_for("elasticloadbalancing", "DescribeInstanceHealth", params) == (
+        "DescribeInstanceHealth (Classic)", throttling.ELB_CLASSIC_ANY)
+    assert throttling.limit_for("elasticloadbalancing", "AddTags", {"Version": "2015-12-01"}) == ("AddTags", throttling.ELB_ANY)
+    assert throttling.scaled(throttling.limit_for, 2)("elasticloadbalancing", "AddTags", params)[1].capacity == 80
 
 
 def test_cloudwatch_describe_alarms_holds_one_seconds_worth_9_and_answers_the_query_error_shape(bare, frozen):

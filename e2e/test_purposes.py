@@ -63,3 +63,24 @@ def test_the_same_read_for_the_same_purpose_is_a_repeat():
     named = name_requests(release(extra_plan=[blue]), WORLD)
     assert [n.repeat for n in named[:3]] == [False, False, True]
     assert not any(n.repeat for n in name_requests(release(), WORLD))
+
+
+def test_classic_elb_requests_are_named_by_their_own_rules_the_version_telling_them_from_elbv2():
+    world = {**WORLD, "clb_name": "web-clb"}
+    classic = {"Version": "2012-06-01"}
+    requests = [request("elasticloadbalancing", "DescribeLoadBalancers", **classic, **{"LoadBalancerNames.member.1": "web-clb"}),
+                request("elasticloadbalancing", "DescribeInstanceHealth", **classic, LoadBalancerName="web-clb"),
+                request("elasticloadbalancing", "DescribeTags", **classic, **{"LoadBalancerNames.member.1": "web-clb"}),
+                request("elasticloadbalancing", "AddTags", **classic, **{"LoadBalancerNames.member.1": "web-clb",
+                                                                         "Tags.member.1.Key": "switchyard:claim"}),
+                request("elasticloadbalancing", "DescribeTags", **classic, **{"LoadBalancerNames.member.1": "web-clb"}),
+                # ELBv2's AddTags of the listener is still ELBv2's, with or without its Version.
+                request("elasticloadbalancing", "AddTags", Version="2015-12-01", **{"ResourceArns.member.1": "arn:listener/web"}),
+                # A Classic request naming another load balancer, or the listener's ARN, is no rule's.
+                request("elasticloadbalancing", "DescribeInstanceHealth", **classic, LoadBalancerName="other-clb"),
+                request("elasticloadbalancing", "DescribeTags", **classic, **{"ResourceArns.member.1": "arn:listener/web"})]
+    assert [n.purpose for n in name_requests(requests, world)] == [
+        "plan: the Classic Load Balancer (its instances, subnets, listeners)",
+        "plan: blue's instance health on the Classic Load Balancer (which instances serve)",
+        "claim: who holds the Classic Load Balancer (its tag)", "claim: tag the Classic Load Balancer",
+        "claim: the claim reads back, no rival beside it", "claim: tag the listener", UNNAMED, UNNAMED]

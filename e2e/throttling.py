@@ -23,7 +23,10 @@ The figures (`limit_for`), and where each comes from:
   client, kubernetes-sigs/aws-load-balancer-controller pkg/aws/throttle/defaults.go) holds itself to 10 requests/s
   with a burst of 40 for ELBv2 calls, and 4/s, burst 20 for RegisterTargets and DeregisterTargets; those are taken
   as each API's bucket here. Answer: HTTP 400 Throttling "Rate exceeded" (as AWS answers; seen in that project's
-  issues).
+  issues). Classic ELB (the same signing name and endpoint, Version 2012-06-01) publishes no figure either: its APIs
+  are APIs of their own (a Classic AddTags or DescribeLoadBalancers does not draw on ELBv2's bucket of that name), each
+  given ELBv2's figures, RegisterInstancesWithLoadBalancer and DeregisterInstancesFromLoadBalancer those of
+  Register/DeregisterTargets (the writes of registrations, as there).
 - EC2 Auto Scaling (undocumented): AWS's knowledge center ("autoscaling-api-calls-throttled") says every Auto
   Scaling API call of an account and region shares one bucket; no figure. Chosen here: ELB's 40 tokens, 10/s, for
   that one shared bucket, below EC2's per-API describes as the AWS docs and users report. Answer: HTTP 400 Throttling.
@@ -64,6 +67,10 @@ CLOUDWATCH = {action: Limit(rate, rate, f"{CW_DOC}: {action} {rate}/s") for acti
     "PutMetricData": 500}.items()}
 ELB_ANY = Limit(40, 10, "undocumented: the AWS Load Balancer Controller's client-side ELBv2 limit (10/s, burst 40)")
 ELB_TARGETS = Limit(20, 4, "undocumented: the AWS Load Balancer Controller's Register/DeregisterTargets limit (4/s, burst 20)")
+ELB_CLASSIC_ANY = Limit(40, 10, "undocumented: Classic ELB publishes no figure; ELBv2's (10/s, burst 40) taken")
+ELB_CLASSIC_INSTANCES = Limit(20, 4, "undocumented: Classic ELB publishes no figure; ELBv2's Register/DeregisterTargets "
+                                     "(4/s, burst 20) taken for Register/DeregisterInstances")
+CLASSIC_ELB_VERSION = "2012-06-01"
 AUTOSCALING_SHARED = Limit(40, 10, "undocumented: one bucket for every Auto Scaling API (AWS knowledge center); 40, 10/s chosen")
 ROUTE53_SHARED = Limit(5, 5, "Route 53 quotas: five requests per second per account, all requests")
 
@@ -81,7 +88,8 @@ def _filtered_or_paginated(params):
 
 def limit_for(service, action, params):
     """The bucket a request draws on: (bucket name, Limit), or None when AWS is not modelled as throttling it.
-    Bucket names are per API unless the service shares one bucket (Auto Scaling, Route 53)."""
+    Bucket names are per API unless the service shares one bucket (Auto Scaling, Route 53); a Classic ELB API's name
+    ends in " (Classic)" (the `Version` in `params` tells it from the ELBv2 API of the same action name)."""
     if service == "ec2":
         if action in EC2_OWN:
             return action, EC2_OWN[action]
@@ -92,6 +100,9 @@ def limit_for(service, action, params):
         return action, EC2_MUTATING
     if service == "monitoring":
         return (action, CLOUDWATCH[action]) if action in CLOUDWATCH else None
+    if service == "elasticloadbalancing" and params.get("Version") == CLASSIC_ELB_VERSION:
+        instances = action in ("RegisterInstancesWithLoadBalancer", "DeregisterInstancesFromLoadBalancer")
+        return f"{action} (Classic)", ELB_CLASSIC_INSTANCES if instances else ELB_CLASSIC_ANY
     if service == "elasticloadbalancing":
         return action, ELB_TARGETS if action in ("RegisterTargets", "DeregisterTargets") else ELB_ANY
     if service == "autoscaling":
@@ -101,11 +112,11 @@ def limit_for(service, action, params):
     return None
 
 
-UNDOCUMENTED = (ELB_ANY, ELB_TARGETS, AUTOSCALING_SHARED)
+UNDOCUMENTED = (ELB_ANY, ELB_TARGETS, ELB_CLASSIC_ANY, ELB_CLASSIC_INSTANCES, AUTOSCALING_SHARED)
 
 
 def scaled(limits, factor):
-    """`limits` with the figures AWS does not publish (ELB's, Auto Scaling's) multiplied by `factor`."""
+    """`limits` with the figures AWS does not publish (ELB's, Classic ELB's, Auto Scaling's) multiplied by `factor`."""
     if factor == 1:
         return limits
 
