@@ -9,6 +9,7 @@ import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(REPO, "scripts", "seed-world.py")
+MOTO_SERVER = os.path.join(REPO, "scripts", "moto-server.py")  # moto, its Classic Load Balancer registrations as AWS's
 sys.path.insert(0, os.path.join(REPO, "e2e"))
 
 
@@ -55,7 +56,7 @@ def start_moto():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):

@@ -18,6 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proxy import QuietHandler, serve  # noqa: E402
 BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(REPO, ".build", "debug", "switchyard"))
 SEED = os.path.join(REPO, "scripts", "seed-world.py")
+# moto with its Classic Load Balancer registrations as AWS makes them (the one place for that workaround).
+MOTO_SERVER = os.path.join(REPO, "scripts", "moto-server.py")
 _names = itertools.count(1)
 
 
@@ -46,7 +48,7 @@ def moto_url():
         yield url
         return
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    server = subprocess.Popen([sys.executable, MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -73,12 +73,13 @@ ensure_lintian() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends lintian >/dev/null
 }
 
-# Starts moto on a free loopback port; sets MOTO_URL and MOTO_PID. Call stop_moto (or trap it) to stop it.
+# Starts moto on a free loopback port; sets MOTO_URL and MOTO_PID. Call stop_moto (or trap it) to stop it. Through
+# scripts/moto-server.py: moto's server with its Classic Load Balancer registrations as AWS makes them.
 start_moto() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   MOTO_LOG=$(mktemp -t moto.XXXXXX.log)
-  python3 -m moto.server -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+  python3 "$(dirname "${BASH_SOURCE[0]}")/moto-server.py" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
   MOTO_PID=$!
   MOTO_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do

@@ -1,0 +1,183 @@
+"""Two Auto Scaling groups on one Classic Load Balancer (traffic.shared's Classic world), boto3 alone (no binary): a
+plain moto deregisters one group's instances whenever the other group changes, as AWS never does; the moto every test
+runs on (scripts/moto-server.py, the one place for the workaround) registers and deregisters as AWS does. If the first
+test fails, moto has changed: the workaround may be taken out."""
+import os
+import subprocess
+import sys
+import uuid
+
+import boto3
+import pytest
+
+from conftest import REPO, free_port, wait_for
+
+LAUNCHER = os.path.join(REPO, "scripts", "moto-server.py")
+AMI = "ami-1e749f67"  # a built-in moto AMI (scripts/seed-world.py's blue)
+
+
+@pytest.fixture(scope="module")
+def plain_moto():
+    """moto as it ships, `python3 -m moto.server`, for the proof."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+class World:
+    """A VPC, a Classic Load Balancer and a launch template, made straight in moto, and the groups put on it."""
+
+    def __init__(self, url):
+        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.ec2, self.asg, self.elb = (boto3.client(s, **kw) for s in ("ec2", "autoscaling", "elb"))
+        self.name = f"mc{uuid.uuid4().hex[:8]}"
+        vpc = self.ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+        self.subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+        self.clb = f"{self.name}-clb"
+        self.elb.create_load_balancer(LoadBalancerName=self.clb, Subnets=[self.subnet], Listeners=[
+            {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}])
+        self.template = self.ec2.create_launch_template(
+            LaunchTemplateName=self.name, LaunchTemplateData={"ImageId": AMI, "InstanceType": "t3.micro"})["LaunchTemplate"]["LaunchTemplateId"]
+
+    def group(self, side, desired, clb=True):
+        name = f"{self.name}-{side}"
+        self.asg.create_auto_scaling_group(
+            AutoScalingGroupName=name, MinSize=0, MaxSize=8, DesiredCapacity=desired, VPCZoneIdentifier=self.subnet,
+            LaunchTemplate={"LaunchTemplateId": self.template, "Version": "$Latest"},
+            LoadBalancerNames=[self.clb] if clb else [])
+        return name
+
+    def instances(self, group):
+        found = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]
+        return {i["InstanceId"] for g in found for i in g["Instances"]}
+
+    def registered(self, clb=None):
+        return [i["InstanceId"] for i in self.elb.describe_load_balancers(LoadBalancerNames=[clb or self.clb])
+                ["LoadBalancerDescriptions"][0]["Instances"]]
+
+    def health(self, ids=None):
+        kw = {"Instances": [{"InstanceId": i} for i in ids]} if ids else {}
+        states = self.elb.describe_instance_health(LoadBalancerName=self.clb, **kw)["InstanceStates"]
+        return {s["InstanceId"]: s["State"] for s in states}
+
+    def scale(self, group, desired):
+        self.asg.update_auto_scaling_group(AutoScalingGroupName=group, DesiredCapacity=desired)
+
+
+def test_plain_moto_deregisters_one_groups_instances_when_the_other_group_changes(plain_moto):
+    w = World(plain_moto)
+    a = w.group("a", 2)
+    assert set(w.registered()) == w.instances(a)
+    b = w.group("b", 1)
+    # Creating B set the load balancer to B's instances alone.
+    assert set(w.registered()) == w.instances(b), "moto no longer deregisters A's instances: the workaround may go"
+    w.scale(a, 2)  # any change of A takes the load balancer back
+    w.scale(b, 3)
+    assert set(w.registered()) == w.instances(b)
+    assert not w.instances(a) & set(w.registered())
+    # And DetachLoadBalancers of one load balancer deregisters the group from all of them.
+    second = f"{w.name}-clb2"
+    w.elb.create_load_balancer(LoadBalancerName=second, Subnets=[w.subnet], Listeners=[
+        {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}])
+    w.asg.attach_load_balancers(AutoScalingGroupName=b, LoadBalancerNames=[second])
+    w.asg.detach_load_balancers(AutoScalingGroupName=b, LoadBalancerNames=[w.clb])
+    assert w.registered(second) == [], "moto no longer deregisters from load balancers that were not detached"
+    # An instance a group registered stays registered after DeregisterInstancesFromLoadBalancer; one registered twice
+    # is listed twice.
+    w.asg.attach_load_balancers(AutoScalingGroupName=b, LoadBalancerNames=[w.clb])
+    one = sorted(w.instances(b))[0]
+    w.elb.deregister_instances_from_load_balancer(LoadBalancerName=w.clb, Instances=[{"InstanceId": one}])
+    assert one in w.registered()
+    w.elb.register_instances_with_load_balancer(LoadBalancerName=w.clb, Instances=[{"InstanceId": one}])
+    assert w.registered().count(one) == 2
+
+
+def test_through_the_launcher_a_group_registers_and_deregisters_its_own_instances_only(moto_url):
+    w = World(moto_url)
+    a = w.group("a", 2)
+    blue = w.instances(a)
+    assert sorted(w.registered()) == sorted(blue)
+    b = w.group("b", 1)
+    assert set(w.registered()) == blue | w.instances(b), "creating B leaves A's registered"
+    w.scale(b, 3)
+    green = w.instances(b)
+    assert len(green) == 3
+    assert sorted(w.registered()) == sorted(blue | green), "scaling B out registers B's new instances, A's stay"
+    assert w.health() == {i: "InService" for i in blue | green}
+    w.scale(a, 2)  # a change of A that changes nothing
+    assert sorted(w.registered()) == sorted(blue | green)
+
+    # TerminateInstanceInAutoScalingGroup, decrementing: only that instance leaves the load balancer.
+    gone = sorted(green)[0]
+    w.asg.terminate_instance_in_auto_scaling_group(InstanceId=gone, ShouldDecrementDesiredCapacity=True)
+    assert sorted(w.registered()) == sorted(blue | green - {gone})
+    # moto answers Unknown for an instance not registered (AWS: InvalidInstance); a registered one terminated outside
+    # the group (EC2 TerminateInstances) is OutOfService, as AWS says once its health check fails.
+    assert w.health([gone]) == {gone: "Unknown"}
+    # Without decrementing: the group launches a replacement and registers it.
+    replaced = sorted(green - {gone})[0]
+    w.asg.terminate_instance_in_auto_scaling_group(InstanceId=replaced, ShouldDecrementDesiredCapacity=False)
+    green = w.instances(b)
+    assert replaced not in green and len(green) == 2
+    assert sorted(w.registered()) == sorted(blue | green)
+
+    # Scaling B in deregisters the instances it terminates and nothing of A's.
+    w.scale(b, 1)
+    green = w.instances(b)
+    assert sorted(w.registered()) == sorted(blue | green)
+
+    # DetachLoadBalancers on B deregisters B's only, from the one named only.
+    second = f"{w.name}-clb2"
+    w.elb.create_load_balancer(LoadBalancerName=second, Subnets=[w.subnet], Listeners=[
+        {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}])
+    w.asg.attach_load_balancers(AutoScalingGroupName=b, LoadBalancerNames=[second])
+    assert w.registered(second) == sorted(green)
+    w.asg.detach_load_balancers(AutoScalingGroupName=b, LoadBalancerNames=[w.clb])
+    assert sorted(w.registered()) == sorted(blue)
+    assert w.registered(second) == sorted(green), "the load balancer not detached keeps B's"
+    assert [x["LoadBalancerName"] for x in w.asg.describe_load_balancers(AutoScalingGroupName=b)["LoadBalancers"]] == [second]
+
+    # Attached again, B registers what it holds.
+    w.asg.attach_load_balancers(AutoScalingGroupName=b, LoadBalancerNames=[w.clb])
+    assert sorted(w.registered()) == sorted(blue | green)
+
+    # DeregisterInstancesFromLoadBalancer deregisters a group's instance too (whoever registered it), and the group does
+    # not register it again on its next change; registering it again lists it once.
+    one = sorted(blue)[0]
+    w.elb.deregister_instances_from_load_balancer(LoadBalancerName=w.clb, Instances=[{"InstanceId": one}])
+    assert one not in w.registered()
+    w.scale(a, 2)
+    w.scale(b, 1)
+    assert one not in w.registered()
+    w.elb.register_instances_with_load_balancer(LoadBalancerName=w.clb, Instances=[{"InstanceId": one}])
+    w.elb.register_instances_with_load_balancer(LoadBalancerName=w.clb, Instances=[{"InstanceId": one}])
+    assert w.registered().count(one) == 1
+    with pytest.raises(w.elb.exceptions.AccessPointNotFoundException):
+        w.elb.register_instances_with_load_balancer(LoadBalancerName=f"{w.name}-none", Instances=[{"InstanceId": one}])
+
+    # An instance registered by hand is left alone by the groups.
+    spare = w.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=w.subnet)["Instances"][0]["InstanceId"]
+    w.elb.register_instances_with_load_balancer(LoadBalancerName=w.clb, Instances=[{"InstanceId": spare}])
+    w.scale(b, 2)
+    green = w.instances(b)
+    assert sorted(w.registered()) == sorted(blue | green | {spare})
+
+    # DeleteAutoScalingGroup (forced) deregisters the group's instances; a new group of the same name starts afresh.
+    w.asg.delete_auto_scaling_group(AutoScalingGroupName=b, ForceDelete=True)
+    assert sorted(w.registered()) == sorted(blue | {spare})
+    b = w.group("b", 1)
+    assert sorted(w.registered()) == sorted(blue | {spare} | w.instances(b))
+    # A group not on the load balancer changes nothing on it.
+    w.group("c", 2, clb=False)
+    assert sorted(w.registered()) == sorted(blue | {spare} | w.instances(b))
