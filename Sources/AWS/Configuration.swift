@@ -7,6 +7,8 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
     case ec2
     case autoScaling = "autoscaling"
     case elasticLoadBalancing = "elasticloadbalancing"
+    /// Classic Load Balancers: the same endpoint and signing name as v2, its own API version (2012-06-01).
+    case classicLoadBalancing = "elb"
     case cloudWatch = "monitoring"
     case sts
     /// Global: one endpoint, signed for us-east-1 whatever the deployment's region.
@@ -15,13 +17,14 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
     case dynamoDB = "dynamodb"
 
     /// The service name in the SigV4 credential scope.
-    public var signingName: String { rawValue }
+    public var signingName: String { self == .classicLoadBalancing ? Self.elasticLoadBalancing.rawValue : rawValue }
 
     public var apiVersion: String {
         switch self {
         case .ec2: return "2016-11-15"
         case .autoScaling: return "2011-01-01"
         case .elasticLoadBalancing: return "2015-12-01"
+        case .classicLoadBalancing: return "2012-06-01"
         case .cloudWatch: return "2010-08-01"
         case .sts: return "2011-06-15"
         case .route53: return "2013-04-01"
@@ -35,6 +38,8 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .ec2: return "EC2"
         case .autoScaling: return "AUTO_SCALING"
         case .elasticLoadBalancing: return "ELASTIC_LOAD_BALANCING_V2"
+        // botocore's service id "Elastic Load Balancing".
+        case .classicLoadBalancing: return "ELASTIC_LOAD_BALANCING"
         case .cloudWatch: return "CLOUDWATCH"
         case .sts: return "STS"
         // botocore's service id "Route 53", upper-cased with the space as `_`.

@@ -37,9 +37,13 @@ public struct GreenGroup: Sendable, Hashable {
     public var blueTargetGroupArn: String
     /// Added to blue's tags (`switchyard:` and `aws:` tags of blue are left out).
     public var tags: [AutoScalingTag]
+    /// Set when green stands with blue behind a Classic Load Balancer: green is attached to it (`LoadBalancerNames`)
+    /// instead of a target group.
+    public var loadBalancerName: String?
 
     public init(name: String, launchTemplateId: String, launchTemplateVersion: Int, minSize: Int, maxSize: Int, desiredCapacity: Int,
-                targetGroupArn: String, blueTargetGroupArn: String, tags: [AutoScalingTag]) {
+                targetGroupArn: String, blueTargetGroupArn: String, tags: [AutoScalingTag], loadBalancerName: String? = nil) {
+        self.loadBalancerName = loadBalancerName
         self.name = name
         self.launchTemplateId = launchTemplateId
         self.launchTemplateVersion = launchTemplateVersion
@@ -106,7 +110,11 @@ public enum GroupCopier {
             p["LaunchTemplate.LaunchTemplateId"] = green.launchTemplateId
             p["LaunchTemplate.Version"] = String(green.launchTemplateVersion)
         }
-        p.merge(QueryEncoding.memberList("TargetGroupARNs", [green.targetGroupArn]))
+        if let name = green.loadBalancerName {
+            p.merge(QueryEncoding.memberList("LoadBalancerNames", [name]))
+        } else {
+            p.merge(QueryEncoding.memberList("TargetGroupARNs", [green.targetGroupArn]))
+        }
         for (index, hook) in blue.lifecycleHooks.enumerated() {
             p.merge(QueryEncoding.nested("LifecycleHookSpecificationList.member.\(index + 1)", QueryEncoding.copy(hook.raw, members: hookMembers)))
         }

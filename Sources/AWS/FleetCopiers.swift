@@ -163,6 +163,15 @@ public enum SettingsCopier {
         return AWSRequest(.autoScaling, "DetachLoadBalancerTargetGroups", p)
     }
 
+    /// DetachLoadBalancers (Classic Load Balancers: the group's instances are deregistered, draining first), or nil
+    /// when there is nothing to detach.
+    public static func detach(loadBalancers: [String], group: String) -> AWSRequest? {
+        guard !loadBalancers.isEmpty else { return nil }
+        var p = QueryEncoding.memberList("LoadBalancerNames", loadBalancers.sorted())
+        p["AutoScalingGroupName"] = group
+        return AWSRequest(.autoScaling, "DetachLoadBalancers", p)
+    }
+
     public static func attach(targetGroups: [String], loadBalancers: [String], group: String) -> [AWSRequest] {
         var out: [AWSRequest] = []
         if !targetGroups.isEmpty {

@@ -323,7 +323,7 @@ public struct AWSEffects: EffectPerformer {
     func observeTargetHealth(_ d: Deployment, reuse: Bool = false) async throws -> TargetHealthReport {
         let name = d.plan.greenAutoScalingGroup
         if reuse, let known = memo.greenPicture(named: name, now: clock.now(), within: TickCost.groupRefresh) {
-            let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+            let health = try await InstancePool(d.plan.greenTargetGroupArn).health(aws)
             let report = Self.report(green: known.group, health: health)
             if Set(health.map(\.targetId)) == known.targets, report.unhealthy.isEmpty, report.changing.isEmpty, !report.healthy.isEmpty {
                 return report
@@ -336,7 +336,7 @@ public struct AWSEffects: EffectPerformer {
         var green = memo.takeGreen(named: name)
         if green == nil { green = try await currentGroup(name) }
         guard let green else { throw GreenError.groupMissing(name) }
-        let health = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+        let health = try await InstancePool(d.plan.greenTargetGroupArn).health(aws)
         memo.pictured(green, targets: Set(health.map(\.targetId)), at: clock.now())
         return Self.report(green: green, health: health)
     }

@@ -33,7 +33,8 @@ extension AWSEffects {
                           minSize: minSize, maxSize: blue.maxSize, desiredCapacity: shared ? 0 : blue.desiredCapacity,
                           targetGroupArn: d.plan.greenTargetGroupArn, blueTargetGroupArn: blue.targetGroupArn,
                           tags: [AutoScalingTag(key: "switchyard:service", value: d.service, propagateAtLaunch: true),
-                                 AutoScalingTag(key: "switchyard:deployment", value: d.id, propagateAtLaunch: true)])
+                                 AutoScalingTag(key: "switchyard:deployment", value: d.id, propagateAtLaunch: true)],
+                          loadBalancerName: d.plan.spec.traffic.shared?.loadBalancerName)
     }
 
     /// Blue cannot scale in while the release runs, and launches its resolved version by number. With a shared target

@@ -107,7 +107,7 @@ public enum FleetPlanning {
         let others = group.targetGroupARNs.filter { !shifted.contains($0) }.sorted()
         let version = GroupCopier.launchTemplate(of: group)?.version ?? "$Default"
         return FleetPlan(copies: copies, items: items, notCopied: notCopied, otherTargetGroups: others,
-                         otherLoadBalancers: group.loadBalancerNames.sorted(), blueSuspendedProcesses: group.suspendedProcesses.sorted(),
+                         otherLoadBalancers: group.loadBalancerNames.filter { !shifted.contains(InstancePool.classic($0).id) }.sorted(), blueSuspendedProcesses: group.suspendedProcesses.sorted(),
                          pinnedProcesses: pinned, blueLaunchTemplateVersion: version, architectureSource: architectureSource)
     }
 }

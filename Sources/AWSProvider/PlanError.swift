@@ -47,6 +47,11 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `fleet.mode: pair`: a group outside the pair has instances in one of the pair's target groups.
     case pairForeignGroup(group: String, targetGroup: String, pair: [String])
 
+    /// "live target group ARN", or "Classic Load Balancer NAME" for a shared Classic Load Balancer's pool id.
+    static func live(_ pool: String) -> String {
+        DeploymentSpec.SharedTraffic.classicName(of: pool).map { "Classic Load Balancer \($0)" } ?? "live target group \(pool)"
+    }
+
     public var description: String {
         switch self {
         case .amiNotFound(let ami):
@@ -105,11 +110,11 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noTraffic(let resource):
             return "\(resource) sends no traffic to either target group, so there is no blue to replace."
         case .blueGroupNotFound(let tg):
-            return "no Auto Scaling group is attached to the live target group \(tg). Name blue with fleet.blue_auto_scaling_group."
+            return "no Auto Scaling group is attached to the \(Self.live(tg)). Name blue with fleet.blue_auto_scaling_group."
         case .ambiguousBlue(let tg, let groups):
-            return "several Auto Scaling groups are attached to the live target group \(tg) (\(groups.joined(separator: ", "))). Name blue with fleet.blue_auto_scaling_group."
+            return "several Auto Scaling groups are attached to the \(Self.live(tg)) (\(groups.joined(separator: ", "))). Name blue with fleet.blue_auto_scaling_group."
         case .blueGroupNotOnTargetGroup(let group, let tg):
-            return "fleet.blue_auto_scaling_group \(group) is not attached to the live target group \(tg)."
+            return "fleet.blue_auto_scaling_group \(group) is not attached to the \(Self.live(tg))."
         case .blueGroupMissing(let group):
             return "the Auto Scaling group \(group) (fleet.blue_auto_scaling_group) does not exist."
         case .blueWithoutLaunchTemplate(let group, let detail):

@@ -9,6 +9,8 @@ public struct AWSClients: Sendable {
     public let ec2: EC2
     public let autoScaling: AutoScaling
     public let elb: ELBv2
+    /// Classic Load Balancers (`traffic.shared.load_balancer_name`).
+    public let classic: ClassicELB
     public let cloudWatch: CloudWatch
     public let route53: Route53
 
@@ -21,6 +23,7 @@ public struct AWSClients: Sendable {
         self.ec2 = EC2(client: client)
         self.autoScaling = AutoScaling(client: client)
         self.elb = ELBv2(client: client)
+        self.classic = ClassicELB(client: client)
         self.cloudWatch = CloudWatch(client: client)
     }
 
@@ -162,9 +165,7 @@ public struct Planner: Sendable {
     /// Each target group's `deregistration_delay.timeout_seconds`, for `plan` to say how long a fleet leaving it drains.
     public func deregistrationDelays(_ targetGroups: [String]) async throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for arn in targetGroups {
-            out[arn] = try await aws.elb.describeTargetGroupAttributes(arn: arn)["deregistration_delay.timeout_seconds"].flatMap { Int($0) } ?? 0
-        }
+        for arn in targetGroups { out[arn] = try await InstancePool(arn).drainSeconds(aws) }
         return out
     }
 
@@ -210,11 +211,12 @@ public struct Planner: Sendable {
     /// target group.
     private func findSharedBlue(spec: DeploymentSpec, targetGroup: String, retirable: Set<String>, endingRetention: Bool,
                                 now: Date) async throws -> (AutoScalingGroup, Int, [String]) {
-        let health = try await aws.elb.describeTargetHealth(targetGroupArn: targetGroup)
+        let pool = InstancePool(targetGroup)
+        let health = try await pool.health(aws)
         let owners = health.isEmpty ? [:] : try await aws.autoScaling.groupsOfInstances(health.map(\.targetId))
         var names = Set(owners.values)
         if let named = spec.fleet.blueAutoScalingGroup { names.insert(named) }
-        var groups = try await aws.autoScaling.describeAutoScalingGroups(names: names.sorted()).filter { $0.targetGroupARNs.contains(targetGroup) }
+        var groups = try await aws.autoScaling.describeAutoScalingGroups(names: names.sorted()).filter(pool.isAttached)
         if let named = spec.fleet.blueAutoScalingGroup {
             guard let group = groups.first(where: { $0.name == named }) else { throw PlanError.blueGroupNotOnTargetGroup(group: named, targetGroup: targetGroup) }
             groups = [group]
@@ -227,14 +229,14 @@ public struct Planner: Sendable {
         let earlier = retirable.union(recordedRetention.keys).filter { $0 != blue.name && !names.contains($0) }.sorted()
         let empty = earlier.isEmpty ? [] : try await aws.autoScaling.describeAutoScalingGroups(names: earlier)
         var retire: [String] = []
-        for group in (groups + empty) where group.name != blue.name && group.targetGroupARNs.contains(targetGroup) {
+        for group in (groups + empty) where group.name != blue.name && pool.isAttached(group) {
             let ours = group.tags.contains { $0.key == "switchyard:service" && $0.value == spec.service } || retirable.contains(group.name)
             guard ours else { continue }
             if !endingRetention, let kept = retention(of: group), kept.until > now { throw kept.refusal(group) }
             retire.append(group.name)
         }
         let count = SharedStep.Fleet(blue, states: SharedStep.Fleet.states(health)).healthy.count
-        guard count > 0 else { throw PlanError.noTraffic(resource: "target group \(targetGroup) (blue \(blue.name) has no healthy instance in it)") }
+        guard count > 0 else { throw PlanError.noTraffic(resource: "\(pool.description) (blue \(blue.name) has no healthy instance in it)") }
         return (blue, count, retire.sorted())
     }
 

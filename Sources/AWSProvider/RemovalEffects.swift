@@ -24,8 +24,11 @@ extension AWSEffects {
         } else {
             try await refuseWhileCarrying(group, d, only: name == d.plan.greenAutoScalingGroup ? [d.plan.greenTargetGroupArn] : nil)
         }
-        let attached = group.targetGroupARNs
-        if let request = SettingsCopier.detach(targetGroups: attached, group: name) { try await aws.autoScaling.client.send(request) }
+        // A Classic Load Balancer the plan shares is left by detaching it from the group (DetachLoadBalancers).
+        let classic = d.plan.spec.traffic.shared?.loadBalancerName.flatMap { group.loadBalancerNames.contains($0) ? [$0] : nil } ?? []
+        let attached = group.targetGroupARNs + classic.map { InstancePool.classic($0).id }
+        if let request = SettingsCopier.detach(targetGroups: group.targetGroupARNs, group: name) { try await aws.autoScaling.client.send(request) }
+        if let request = SettingsCopier.detach(loadBalancers: classic, group: name) { try await aws.autoScaling.client.send(request) }
         let all = Array(Set(attached).union(known)).sorted()
         let delay = try await deregistrationDelay(all)
         logger.info("fleet deregistered", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)", "target_groups": "\(all)",
@@ -40,7 +43,7 @@ extension AWSEffects {
         let groups = d.removal?.group == name ? (d.removal?.targetGroups ?? []) : []
         var targets: [TargetHealthReport.Target] = []
         for arn in (groups.isEmpty ? Self.targetGroups(leaving: name, d) : groups) {
-            for entry in try await aws.elb.describeTargetHealth(targetGroupArn: arn) where ids.contains(entry.targetId) {
+            for entry in try await InstancePool(arn).health(aws) where ids.contains(entry.targetId) {
                 targets.append(.init(instanceId: entry.targetId, state: entry.state, reason: entry.reason))
             }
         }
@@ -67,11 +70,9 @@ extension AWSEffects {
     /// The longest `deregistration_delay.timeout_seconds` of the target groups, as AWS has them (never assumed).
     func deregistrationDelay(_ arns: [String]) async throws -> Int {
         var longest = 0
-        for arn in arns {
-            let attributes = try await aws.elb.describeTargetGroupAttributes(arn: arn)
-            // Lambda target groups have no delay; every instance target group reports one.
-            longest = max(longest, attributes["deregistration_delay.timeout_seconds"].flatMap { Int($0) } ?? 0)
-        }
+        // Lambda target groups have no delay; every instance target group reports one (and a Classic Load Balancer its
+        // connection-draining timeout).
+        for arn in arns { longest = max(longest, try await InstancePool(arn).drainSeconds(aws)) }
         return longest
     }
 

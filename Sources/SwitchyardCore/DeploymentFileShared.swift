@@ -1,8 +1,8 @@
 import Foundation
 import Yams
 
-/// `traffic.shared`: blue and green behind one target group, green's share moved by instance counts (the scale-out
-/// pattern).
+/// `traffic.shared`: blue and green behind one target group or one Classic Load Balancer, green's share moved by instance
+/// counts (the scale-out pattern).
 extension FileReader {
     mutating func sharedTraffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
         let f = fields(m, at: "traffic")
@@ -14,19 +14,33 @@ extension FileReader {
         }
         guard let s = mapping(f["shared"], "traffic.shared") else { return nil }
         let g = fields(s, at: "traffic.shared")
-        if g["load_balancer_name"] != nil {
+        var shared: DeploymentSpec.SharedTraffic?
+        switch (g["target_group"], g["load_balancer_name"]) {
+        case (nil, nil):
+            add(.mapping(s), "traffic.shared.target_group", "required key is missing: the target group blue's Auto Scaling group stands in "
+                + "(or traffic.shared.load_balancer_name: the Classic Load Balancer it is registered with)")
+        case (.some, .some):
             add(g["load_balancer_name"], "traffic.shared.load_balancer_name",
-                "a Classic Load Balancer is not supported yet: name the target group blue's group stands in (traffic.shared.target_group)")
+                "does not go with traffic.shared.target_group: blue and green share one target group or one Classic Load Balancer, not both")
+        case (let node?, nil):
+            shared = targetGroupArn(node, "traffic.shared.target_group", region: region).map(DeploymentSpec.SharedTraffic.init(targetGroup:))
+        case (nil, let node?):
+            shared = classicLoadBalancerName(node).map(DeploymentSpec.SharedTraffic.init(classicLoadBalancer:))
         }
-        var group: String?
-        if g["target_group"] == nil {
-            if g["load_balancer_name"] == nil {
-                add(.mapping(s), "traffic.shared.target_group", "required key is missing: the target group blue's Auto Scaling group stands in")
-            }
-        } else {
-            group = targetGroupArn(g["target_group"], "traffic.shared.target_group", region: region)
+        guard let shared, issues.count == before else { return nil }
+        return DeploymentSpec.Traffic(shared: shared, settle: settle)
+    }
+
+    /// A Classic Load Balancer's name as AWS allows it: 1 to 32 letters, digits and hyphens, not starting or ending with
+    /// a hyphen (CreateLoadBalancer's rule).
+    private mutating func classicLoadBalancerName(_ node: Node) -> String? {
+        guard let name = string(node, "traffic.shared.load_balancer_name") else { return nil }
+        let allowed = name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "-" }
+        guard (1...32).contains(name.count), allowed, !name.hasPrefix("-"), !name.hasSuffix("-") else {
+            add(node, "traffic.shared.load_balancer_name",
+                "\"\(name)\" is not a Classic Load Balancer name: 1 to 32 letters, digits and hyphens, not starting or ending with a hyphen")
+            return nil
         }
-        guard let group, issues.count == before else { return nil }
-        return DeploymentSpec.Traffic(shared: DeploymentSpec.SharedTraffic(targetGroup: group), settle: settle)
+        return name
     }
 }

@@ -96,12 +96,33 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     /// "Blue/Green Deployments on AWS"): green's group joins the target group blue's stands in, and a step's weight is
     /// green's share of the healthy instances behind it.
     public struct SharedTraffic: Sendable, Hashable, Codable {
-        /// The target group blue and green share.
+        /// Where blue and green stand together, as one id every target-group list of the plan carries: the target
+        /// group's ARN, or for a Classic Load Balancer `loadbalancer/NAME` (the resource part of its ARN). Stored as
+        /// `targetGroup`, the key records before Classic Load Balancers have.
         public var targetGroup: String
+        /// `traffic.shared.load_balancer_name`: the Classic Load Balancer blue and green share; nil for a target group.
+        public var loadBalancerName: String?
 
         public init(targetGroup: String) { self.targetGroup = targetGroup }
 
-        public var description: String { "target group \(targetGroup) (shared by blue and green)" }
+        /// Blue and green registered with one Classic Load Balancer.
+        public init(classicLoadBalancer name: String) {
+            self.targetGroup = Self.classicPrefix + name
+            self.loadBalancerName = name
+        }
+
+        /// The prefix of a Classic Load Balancer's pool id.
+        public static let classicPrefix = "loadbalancer/"
+
+        /// The Classic Load Balancer a pool id names, nil for a target group's ARN.
+        public static func classicName(of pool: String) -> String? {
+            pool.hasPrefix(classicPrefix) ? String(pool.dropFirst(classicPrefix.count)) : nil
+        }
+
+        /// The pool's kind and name, for sentences: "target group ARN" or "Classic Load Balancer NAME".
+        public var pool: String { loadBalancerName.map { "Classic Load Balancer \($0)" } ?? "target group \(targetGroup)" }
+
+        public var description: String { "\(pool) (shared by blue and green)" }
     }
 
     /// `traffic.route53`: one name's two weighted record sets, one per stack, each stack with its own load balancer.

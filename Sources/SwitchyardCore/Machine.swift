@@ -186,7 +186,7 @@ public enum Machine {
             next.phaseStartedAt = now
             next.nextCheckAt = nil
             let how = d.plan.isPair ? "of the pair set to launch template version \(d.greenLaunchTemplateVersion.map(String.init) ?? "?") and" : "created with"
-            let where_ = d.plan.shared == nil ? "" : " in the shared target group \(d.plan.greenTargetGroupArn)"
+            let where_ = d.plan.spec.traffic.shared.map { " in the shared \($0.pool)" } ?? ""
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenAutoScalingGroup) \(how) desired capacity \(d.plan.greenLaunchCapacity)\(where_)", details: ["asg": d.plan.greenAutoScalingGroup]))
         case (.waitingForCapacity, .capacityObserved(let report)):
             next.lastObservation = report.summary

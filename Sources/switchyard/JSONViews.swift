@@ -329,7 +329,9 @@ enum JSONViews {
         let shared: Shared?
 
         struct Shared: Encodable {
-            let target_group_arn: String
+            /// The target group both fleets stand in, or (for a Classic Load Balancer) nil and `load_balancer_name` set.
+            let target_group_arn: String?
+            let load_balancer_name: String?
             let start_healthy: Int
             let steps: [Counts]
 
@@ -340,7 +342,8 @@ enum JSONViews {
             }
 
             init(_ s: DeploymentSpec.SharedTraffic, plan p: ReleasePlan, start: Int) {
-                target_group_arn = s.targetGroup
+                target_group_arn = s.loadBalancerName == nil ? s.targetGroup : nil
+                load_balancer_name = s.loadBalancerName
                 start_healthy = start
                 steps = p.weights.map { w in
                     let split = SharedSplit.step(share: w, startHealthy: start, blueHealthy: 0, greenHealthy: 0)

@@ -56,9 +56,9 @@ struct Plan: AsyncParsableCommand {
         var lines = [
             "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
             "  traffic   " + traffic(p.spec.traffic),
-            "  blue      \(p.blue.autoScalingGroup) on \(p.blue.targetGroupArn)",
+            "  blue      \(p.blue.autoScalingGroup) on \(pool(p.blue.targetGroupArn))",
             "            \(p.blue.imageId) (\(p.blue.architecture)), launch template \(p.blue.launchTemplateName) version \(p.blue.launchTemplateVersion)",
-            "  green     \(p.greenAutoScalingGroup) on \(p.greenTargetGroupArn)",
+            "  green     \(p.greenAutoScalingGroup) on \(pool(p.greenTargetGroupArn))",
             p.shared == nil
                 ? "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)"
                 : "            created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)",
@@ -147,6 +147,11 @@ struct Plan: AsyncParsableCommand {
     }
 
     /// What carries the split, one view per backend.
+    /// A target group's ARN, or "Classic Load Balancer NAME" for a shared one's pool id.
+    static func pool(_ id: String) -> String {
+        DeploymentSpec.SharedTraffic.classicName(of: id).map { "Classic Load Balancer \($0)" } ?? id
+    }
+
     static func traffic(_ t: DeploymentSpec.Traffic) -> String {
         switch t.kind {
         case .alb: return traffic(t.forwards)
@@ -176,11 +181,12 @@ struct Plan: AsyncParsableCommand {
     static func removal(_ p: ReleasePlan, delays: [String: Int]) -> [String] {
         guard !delays.isEmpty else { return [] }
         let named = Array(Set([p.blue.targetGroupArn, p.greenTargetGroupArn])).sorted().map { arn in
-            "\(arn.split(separator: "/").dropLast().last.map(String.init) ?? arn) \(delays[arn].map { "\($0) s" } ?? "?")"
+            "\(DeploymentSpec.SharedTraffic.classicName(of: arn) ?? arn.split(separator: "/").dropLast().last.map(String.init) ?? arn) \(delays[arn].map { "\($0) s" } ?? "?")"
         }
+        let drain = p.spec.traffic.shared?.loadBalancerName == nil ? "its target group's deregistration delay" : "the Classic Load Balancer's connection draining"
         return ["  removal   a fleet leaving service (green after a rollback, blue after its retention, a retired group) is deregistered "
             + "\(p.trafficSettle) after its traffic left,",
-                "            then drains for its target group's deregistration delay (\(named.joined(separator: ", "))) before it is "
+                "            then drains for \(drain) (\(named.joined(separator: ", "))) before it is "
             + (p.isPair ? "scaled to 0" : "scaled to 0 and deleted")]
     }
 

@@ -113,6 +113,19 @@ import Testing
         #expect(p.keys.contains { $0.hasPrefix("LifecycleHookSpecificationList") } == false)
     }
 
+    /// With a shared Classic Load Balancer green is attached to it by name, and to no target group.
+    @Test func greenSharingAClassicLoadBalancerIsAttachedToItAndNoTargetGroup() throws {
+        var classic = green
+        classic.loadBalancerName = "web-clb"
+        let p = GroupCopier.create(blue: try Self.productionBlue(), green: classic).parameters
+        #expect(p["LoadBalancerNames.member.1"] == "web-clb" && p["LoadBalancerNames.member.2"] == nil)
+        #expect(!p.keys.contains { $0.hasPrefix("TargetGroupARNs") })
+        #expect(GroupCopier.create(blue: try Self.productionBlue(), green: green).parameters["LoadBalancerNames.member.1"] == nil)
+        let detach = try #require(SettingsCopier.detach(loadBalancers: ["web-clb"], group: "g"))
+        #expect(detach.action == "DetachLoadBalancers" && detach.parameters["LoadBalancerNames.member.1"] == "web-clb")
+        #expect(SettingsCopier.detach(loadBalancers: [], group: "g") == nil)
+    }
+
     @Test func theDressedGroupIsDecoded() throws {
         let group = try Self.dressed()
         #expect(group.suspendedProcesses == ["AZRebalance"])

@@ -82,13 +82,19 @@ final class Route53World: TrafficWorld, HTTPTransport, @unchecked Sendable {
     }
 }
 
-/// The scale-out pattern: blue and green in one target group. Its split is instance counts, scaled to by the provider's
-/// effects (`SharedStep`, tested in SharedStepTests and the e2e suite), so the tests of a weight write do not apply.
+/// The scale-out pattern: blue and green in one target group (or, `classic`, registered with one Classic Load Balancer).
+/// Its split is instance counts, scaled to by the provider's effects (`SharedStep`, tested in SharedStepTests and the
+/// e2e suite), so the tests of a weight write do not apply.
 final class SharedWorld: TrafficWorld, HTTPTransport, @unchecked Sendable {
     var targets: [(id: String, state: String)] = [("i-blue-1", "healthy"), ("i-blue-2", "healthy")]
+    let classic: Bool
+    /// The Classic Load Balancer's tags, as AddTags/RemoveTags left them.
+    var tags: [String: String] = [:]
+    var forms: [[String: String]] = []
+    init(classic: Bool = false) { self.classic = classic }
     var spec: DeploymentSpec {
         var s = Fixtures.spec()
-        s.traffic = .init(shared: .init(targetGroup: blueTG))
+        s.traffic = .init(shared: classic ? .init(classicLoadBalancer: "web-clb") : .init(targetGroup: blueTG))
         return s
     }
     func client() -> AWSClient { conformanceClient(self) }
@@ -96,10 +102,34 @@ final class SharedWorld: TrafficWorld, HTTPTransport, @unchecked Sendable {
     var writes: Int { 0 }
 
     func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
-        let action = FakeELB.form(request.body)["Action"] ?? ""
-        let inner = action != "DescribeTargetHealth" ? "" : "<TargetHealthDescriptions>" + targets.map {
-            "<member><Target><Id>\($0.id)</Id><Port>80</Port></Target><TargetHealth><State>\($0.state)</State></TargetHealth></member>"
-        }.joined() + "</TargetHealthDescriptions>"
+        let form = FakeELB.form(request.body)
+        forms.append(form)
+        let action = form["Action"] ?? ""
+        var inner = ""
+        switch (action, form["Version"]) {
+        case ("DescribeTargetHealth", "2015-12-01"):
+            inner = "<TargetHealthDescriptions>" + targets.map {
+                "<member><Target><Id>\($0.id)</Id><Port>80</Port></Target><TargetHealth><State>\($0.state)</State></TargetHealth></member>"
+            }.joined() + "</TargetHealthDescriptions>"
+        case ("DescribeInstanceHealth", "2012-06-01") where form["LoadBalancerName"] == "web-clb":
+            // The Classic words for the target-group states this world holds (AWS's Classic guide).
+            inner = "<InstanceStates>" + targets.map { t in
+                let (state, text) = t.state == "healthy" ? ("InService", "N/A") : t.state == "draining"
+                    ? ("InService", "Instance deregistration currently in progress.") : ("OutOfService", "Instance has failed at least the UnhealthyThreshold number of health checks consecutively.")
+                return "<member><InstanceId>\(t.id)</InstanceId><State>\(state)</State><ReasonCode>ELB</ReasonCode><Description>\(text)</Description></member>"
+            }.joined() + "</InstanceStates>"
+        case ("AddTags", "2012-06-01") where form["LoadBalancerNames.member.1"] == "web-clb":
+            for i in 1... { guard let key = form["Tags.member.\(i).Key"] else { break }; tags[key] = form["Tags.member.\(i).Value"] ?? "" }
+        case ("RemoveTags", "2012-06-01") where form["LoadBalancerNames.member.1"] == "web-clb":
+            for i in 1... { guard let key = form["Tags.member.\(i).Key"] else { break }; tags[key] = nil }
+        case ("DescribeTags", "2012-06-01") where form["LoadBalancerNames.member.1"] == "web-clb":
+            inner = "<TagDescriptions><member><LoadBalancerName>web-clb</LoadBalancerName><Tags>"
+                + tags.map { "<member><Key>\($0.key)</Key><Value>\($0.value)</Value></member>" }.joined() + "</Tags></member></TagDescriptions>"
+        case ("DescribeTags", _):
+            inner = "<TagDescriptions>" + [blueTG].map { "<member><ResourceArn>\($0)</ResourceArn><Tags/></member>" }.joined() + "</TagDescriptions>"
+        default:
+            return HTTPResponse(status: 400, headers: [:], body: Data("<ErrorResponse><Error><Code>InvalidAction</Code><Message>\(action) \(form["Version"] ?? "")</Message></Error></ErrorResponse>".utf8))
+        }
         return HTTPResponse(status: 200, headers: [:], body: Data("<\(action)Response><\(action)Result>\(inner)</\(action)Result></\(action)Response>".utf8))
     }
 }
@@ -244,6 +274,34 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
         world.targets = [("i-blue-1", "draining")]
         #expect(try await router.currentWeights().live.isEmpty, "no healthy instance: nothing serves")
+    }
+
+    /// The same reading when blue and green share a Classic Load Balancer: its instance health (InService, or InService
+    /// while deregistration drains it) read in the target group's words, by the Classic API, under the pool id.
+    @Test func aSharedClassicLoadBalancerReadsAsItsPoolAndDrainingIsNotServing() async throws {
+        let world = SharedWorld(classic: true)
+        let router = world.router(TestClock(start))
+        #expect(router.traits.splitByCounts && world.blue == "loadbalancer/web-clb" && world.green == world.blue)
+        #expect(try await router.currentWeights().percent == [world.blue: 100])
+        #expect(try await router.carried([world.blue], spec: world.spec) == [world.blue: 100])
+        world.targets = [("i-blue-1", "draining"), ("i-blue-2", "unhealthy")]
+        #expect(try await router.currentWeights().live.isEmpty, "draining and out of service: nothing serves")
+        #expect(world.forms.allSatisfy { $0["Action"] == "DescribeInstanceHealth" && $0["Version"] == "2012-06-01" })
+        #expect(router.description.contains("Classic Load Balancer web-clb"))
+    }
+
+    /// The fence's claim on a Classic Load Balancer is a tag on it by name (the Classic API's AddTags), read back the
+    /// same way, and released.
+    @Test func theFenceClaimsASharedClassicLoadBalancerByItsName() async throws {
+        let world = SharedWorld(classic: true)
+        let guardian = ListenerGuard(aws: AWSClients(client: world.client()), spec: world.spec, settle: 0.5)
+        #expect(guardian.resourceArns == ["loadbalancer/web-clb"])
+        try await guardian.claim(for: "d-1", mayReplace: { _ in false })
+        #expect(world.tags[ListenerGuard.key(for: "d-1")] == "d-1")
+        #expect(try await guardian.owners() == ["d-1"])
+        try await guardian.release(for: "d-1")
+        #expect(world.tags.isEmpty)
+        #expect(world.forms.allSatisfy { $0["Version"] == "2012-06-01" && $0["LoadBalancerNames.member.1"] == "web-clb" && $0["ResourceArns.member.1"] == nil })
     }
 
     @Test(arguments: Backend.allCases)

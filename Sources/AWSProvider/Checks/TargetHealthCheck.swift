@@ -10,14 +10,16 @@ struct TargetHealthCheck: CheckKind {
     var beforeTraffic: Bool { false }
 
     func reads(_ plan: ReleasePlan) -> [TickCost.Read] {
-        [TickCost.Read(service: "elasticloadbalancing", action: "DescribeTargetHealth", calls: 1, purpose: "green's target health"),
-         TickCost.Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1,
-                       purpose: "green's instances and their lifecycle, when green's target health changed", refresh: TickCost.groupRefresh)]
+        let classic = plan.spec.traffic.shared?.loadBalancerName != nil
+        return [TickCost.Read(service: "elasticloadbalancing", action: classic ? "DescribeInstanceHealth" : "DescribeTargetHealth", calls: 1,
+                              purpose: classic ? "green's instance health on the Classic Load Balancer" : "green's target health"),
+                TickCost.Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1,
+                              purpose: "green's instances and their lifecycle, when green's target health changed", refresh: TickCost.groupRefresh)]
     }
 
     func check(_ d: Deployment, _ tick: CheckTick) -> ScheduledCheck? {
         let effects = tick.effects, readFailures = tick.readFailures
-        return tick.reading("target-health", from: [.autoScaling, .elasticLoadBalancing]) {
+        return tick.reading("target-health", from: [.autoScaling, .elasticLoadBalancing, .classicLoadBalancing]) {
             do {
                 var report = try await effects.observeTargetHealth(d, reuse: true)
                 // In a shared target group the next step's new instances register while this one is judged: `initial`

@@ -51,12 +51,12 @@ public struct ListenerGuard: Sendable {
     /// How long a read that did not settle the claim waits before the next.
     static let pollInterval: UInt64 = 100_000_000
 
-    public let elb: ELBv2
+    let tagging: FenceTags
     public let resourceArns: [String]
     public let settle: TimeInterval
 
     public init(aws: AWSClients, spec: DeploymentSpec, settle: TimeInterval = ListenerGuard.defaultSettle) {
-        self.elb = aws.elb
+        self.tagging = FenceTags(elb: aws.elb, classic: aws.classic)
         // What carries the tag is the backend's to say (a listener's forwards, or the stacks' target groups).
         self.resourceArns = Array(aws.traffic(for: spec).fenceResources.prefix(20))
         self.settle = settle
@@ -64,7 +64,7 @@ public struct ListenerGuard: Sendable {
 
     /// A guard over these resources, for tests that drive it against a fake ELB.
     init(elb: ELBv2, resourceArns: [String], settle: TimeInterval) {
-        self.elb = elb
+        self.tagging = FenceTags(elb: elb, classic: ClassicELB(client: elb.client))
         self.resourceArns = resourceArns
         self.settle = settle
     }
@@ -77,7 +77,7 @@ public struct ListenerGuard: Sendable {
 
     /// One DescribeTags: the tags of every resource, and each resource's holders in the file's order.
     private func read() async throws -> (tags: [String: [String: String]], holders: [[String]]) {
-        let tags = try await elb.describeTags(resourceArns: resourceArns)
+        let tags = try await tagging.describe(resourceArns)
         return (tags, resourceArns.map { Self.holders(tags[$0] ?? [:]) })
     }
 
@@ -113,7 +113,7 @@ public struct ListenerGuard: Sendable {
             throw ListenerClaimed(resource: resourceArn, owner: owner)
         }
         let mine = Self.key(for: deploymentId)
-        try await elb.addTags(resourceArns: resourceArns, tags: [mine: deploymentId])
+        try await tagging.add(resourceArns, tags: [mine: deploymentId])
         let until = Date().addingTimeInterval(settle)
         var (tags, seen) = try await read()
         while true {
@@ -129,7 +129,7 @@ public struct ListenerGuard: Sendable {
             // claim already taken off: read again.
             let earlier = shown ? rivals.first { $0 < deploymentId } : nil
             if earlier != nil || Date() >= until {
-                try await elb.removeTags(resourceArns: resourceArns, keys: [mine])
+                try await tagging.remove(resourceArns, keys: [mine])
                 if let rival = earlier ?? rivals.first { throw ListenerClaimed(resource: resourceArn, owner: rival, raced: true) }
                 throw ClaimUnconfirmed(resource: resourceArn, deploymentId: deploymentId, settle: settle)
             }
@@ -143,13 +143,13 @@ public struct ListenerGuard: Sendable {
     private func removeReplaced(_ replaced: Set<String>, tags: [String: [String: String]]) async throws {
         var keys = replaced.sorted().map(Self.key(for:))
         if resourceArns.contains(where: { tags[$0]?[Self.tagKey] != nil }) { keys.append(Self.tagKey) }
-        if !keys.isEmpty { try await elb.removeTags(resourceArns: resourceArns, keys: keys) }
+        if !keys.isEmpty { try await tagging.remove(resourceArns, keys: keys) }
     }
 
     /// Takes this deployment's claim off every resource. Only its own key is removed, so no read is needed and no read,
     /// however stale, can make it take another deployment's claim off.
     public func release(for deploymentId: String) async throws {
-        try await elb.removeTags(resourceArns: resourceArns, keys: [Self.key(for: deploymentId)])
+        try await tagging.remove(resourceArns, keys: [Self.key(for: deploymentId)])
     }
 }
 
@@ -187,5 +187,44 @@ public struct ClaimUnconfirmed: Error, Sendable, CustomStringConvertible {
         "the \(ListenerGuard.key(for: deploymentId)) tag written on \(resource) did not read back within \(TimeSpan(milliseconds: Int64(settle * 1000))) "
             + "(SWITCHYARD_TAG_SETTLE): the tag was taken back and nothing else was made in AWS; start again, or give the "
             + "claim longer with SWITCHYARD_TAG_SETTLE"
+    }
+}
+
+/// The fence's tag calls: by ARN (listeners, rules, target groups: ELBv2's AddTags/DescribeTags/RemoveTags), and by name
+/// for a Classic Load Balancer's pool id (`loadbalancer/NAME`: the Classic API's calls of the same names). Answers are
+/// keyed by the id the fence was given.
+struct FenceTags: Sendable {
+    let elb: ELBv2
+    let classic: ClassicELB
+
+    private static func split(_ ids: [String]) -> (arns: [String], classic: [String: String]) {
+        var arns: [String] = [], classic: [String: String] = [:]
+        for id in ids {
+            if let name = DeploymentSpec.SharedTraffic.classicName(of: id) { classic[name] = id } else { arns.append(id) }
+        }
+        return (arns, classic)
+    }
+
+    func describe(_ ids: [String]) async throws -> [String: [String: String]] {
+        let (arns, names) = Self.split(ids)
+        var out = arns.isEmpty ? [:] : try await elb.describeTags(resourceArns: arns)
+        if !names.isEmpty {
+            for (name, tags) in try await classic.describeTags(loadBalancerNames: names.keys.sorted()) {
+                if let id = names[name] { out[id] = tags }
+            }
+        }
+        return out
+    }
+
+    func add(_ ids: [String], tags: [String: String]) async throws {
+        let (arns, names) = Self.split(ids)
+        if !arns.isEmpty { try await elb.addTags(resourceArns: arns, tags: tags) }
+        if !names.isEmpty { try await classic.addTags(loadBalancerNames: names.keys.sorted(), tags: tags) }
+    }
+
+    func remove(_ ids: [String], keys: [String]) async throws {
+        let (arns, names) = Self.split(ids)
+        if !arns.isEmpty { try await elb.removeTags(resourceArns: arns, keys: keys) }
+        if !names.isEmpty { try await classic.removeTags(loadBalancerNames: names.keys.sorted(), keys: keys) }
     }
 }

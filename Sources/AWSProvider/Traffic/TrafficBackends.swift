@@ -17,7 +17,7 @@ public enum TrafficBackends {
         },
         .shared: { spec, aws, _ in
             guard let shared = spec.traffic.shared else { preconditionFailure("traffic kind shared without traffic.shared") }
-            return SharedTrafficRouter(elb: aws.elb, shared: shared)
+            return SharedTrafficRouter(aws: aws, shared: shared)
         },
     ]
 

@@ -5,7 +5,7 @@ import Logging
 import SwitchyardCore
 
 /// The scale-out pattern's effects (`traffic.shared`): each call is one look at both groups and the shared target
-/// group, the one action `SharedStep` answers for it, and an event: `splitConfirmed` once the counts are reached,
+/// group or Classic Load Balancer (`InstancePool`), the one action `SharedStep` answers for it, and an event: `splitConfirmed` once the counts are reached,
 /// `splitProgressing` (with what was found and done) until then. Nothing is remembered between calls, so a crash, a
 /// retry or a second process simply looks again.
 extension AWSEffects {
@@ -13,7 +13,7 @@ extension AWSEffects {
     /// a group not listed.
     func sharedFleets(_ d: Deployment) async throws -> (blue: SharedStep.Fleet?, green: SharedStep.Fleet?, greenGroup: AutoScalingGroup?) {
         let blueName = d.plan.blue.autoScalingGroup, greenName = d.plan.greenAutoScalingGroup
-        async let health = aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+        async let health = InstancePool(d.plan.greenTargetGroupArn).health(aws)
         let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [blueName, greenName])
         let states = SharedStep.Fleet.states(try await health)
         let blue = groups.first { $0.name == blueName }, green = groups.first { $0.name == greenName }
@@ -61,7 +61,7 @@ extension AWSEffects {
     func sharedConfirmAllGreen(_ d: Deployment) async throws {
         let look = try await sharedLook(d)
         guard SharedStep.allGreen(blue: look.blue, green: look.green) else {
-            throw SharedTrafficError.notAllGreen(targetGroup: d.plan.greenTargetGroupArn,
+            throw SharedTrafficError.notAllGreen(pool: InstancePool(d.plan.greenTargetGroupArn).description,
                                                  blueRegistered: look.blue.registered.map(\.instanceId).sorted(),
                                                  greenHealthy: look.green.healthy.count)
         }
@@ -75,19 +75,19 @@ extension AWSEffects {
         let fleets = try await sharedFleets(d)
         guard ((leavingBlue ? fleets.green : fleets.blue)?.healthy ?? []).isEmpty else { return }
         throw SharedTrafficError.onlyServingFleet(group: name, other: leavingBlue ? d.plan.greenAutoScalingGroup : d.plan.blue.autoScalingGroup,
-                                                  targetGroup: d.plan.greenTargetGroupArn)
+                                                  pool: InstancePool(d.plan.greenTargetGroupArn).description)
     }
 
     private func perform(_ action: SharedStep.Action, _ d: Deployment, fleets: [SharedStep.Fleet]) async throws {
-        let targetGroup = d.plan.greenTargetGroupArn
+        let pool = InstancePool(d.plan.greenTargetGroupArn)
         switch action {
         case .scale(let group, let desired):
             let maxSize = fleets.first { $0.name == group }?.maxSize ?? desired
             try await aws.autoScaling.client.send(SettingsCopier.update(group: group, maxSize: max(maxSize, desired), desiredCapacity: desired))
         case .deregister(let ids):
-            try await aws.elb.deregisterTargets(targetGroupArn: targetGroup, instanceIds: ids)
+            try await pool.deregister(ids, aws)
         case .register(let ids):
-            try await aws.elb.registerTargets(targetGroupArn: targetGroup, instanceIds: ids)
+            try await pool.register(ids, aws)
         case .terminate(let ids):
             for id in ids { try await aws.autoScaling.terminateInstance(id, decrementDesiredCapacity: true) }
         case .wait, .done:
@@ -112,16 +112,16 @@ extension SharedStep.Fleet {
 
 /// The shared target group is not as the step needs it.
 public enum SharedTrafficError: Error, Sendable, CustomStringConvertible {
-    case notAllGreen(targetGroup: String, blueRegistered: [String], greenHealthy: Int)
-    case onlyServingFleet(group: String, other: String, targetGroup: String)
+    case notAllGreen(pool: String, blueRegistered: [String], greenHealthy: Int)
+    case onlyServingFleet(group: String, other: String, pool: String)
 
     public var description: String {
         switch self {
         case .notAllGreen(let tg, let blue, let green):
-            return "target group \(tg) is not all green: blue's \(blue.isEmpty ? "no instance" : blue.joined(separator: ", ")) still registered, "
+            return "\(tg) is not all green: blue's \(blue.isEmpty ? "no instance" : blue.joined(separator: ", ")) still registered, "
                 + "\(green) green instance(s) healthy"
         case .onlyServingFleet(let group, let other, let tg):
-            return "\(group) was not taken out of target group \(tg): \(other) has no healthy instance there, so \(group) is the only fleet that serves"
+            return "\(group) was not taken out of \(tg): \(other) has no healthy instance there, so \(group) is the only fleet that serves"
         }
     }
 }
@@ -143,7 +143,7 @@ extension AWSEffects {
     func refuseWhileRegistered(_ group: AutoScalingGroup, _ d: Deployment) async throws {
         let ids = Set(group.instances.map(\.instanceId))
         guard !ids.isEmpty else { return }
-        let registered = try await aws.elb.describeTargetHealth(targetGroupArn: d.plan.greenTargetGroupArn)
+        let registered = try await InstancePool(d.plan.greenTargetGroupArn).health(aws)
             .filter { ids.contains($0.targetId) && $0.state != "unused" }
         guard registered.isEmpty else { throw RetireError.carriesTraffic(group: group.name, targetGroups: [d.plan.greenTargetGroupArn]) }
     }

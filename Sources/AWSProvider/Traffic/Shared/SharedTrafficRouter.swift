@@ -9,25 +9,25 @@ import SwitchyardCore
 /// part is what every backend's is at plan time and for the fence: it reads the target group as one forward that
 /// carries the whole of the load balancer's traffic for it.
 public struct SharedTrafficRouter: TrafficRouter {
-    public let elb: ELBv2
+    public let aws: AWSClients
     public let shared: DeploymentSpec.SharedTraffic
 
-    public init(elb: ELBv2, shared: DeploymentSpec.SharedTraffic) {
-        self.elb = elb
+    public init(aws: AWSClients, shared: DeploymentSpec.SharedTraffic) {
+        self.aws = aws
         self.shared = shared
     }
 
     public var traits: TrafficTraits { TrafficBackendKind.shared.traits }
     public var description: String { shared.description }
     public var resources: [String] { [shared.targetGroup] }
-    /// The shared target group carries the fence's claim: another writer would have to take it to move its instances.
+    /// The shared target group (or Classic Load Balancer) carries the fence's claim: another writer would have to take it to move its instances.
     public var fenceResources: [String] { [shared.targetGroup] }
 
     /// The target group as one forward: 100 % while any registered instance is healthy there, else 0 %.
     public func currentWeights() async throws -> TrafficWeights {
-        let health = try await elb.describeTargetHealth(targetGroupArn: shared.targetGroup)
+        let health = try await InstancePool(shared.targetGroup).health(aws)
         let serving = health.contains { $0.state == "healthy" }
-        return TrafficWeights(forwards: [ForwardWeights(resource: "target group \(shared.targetGroup)", percent: [shared.targetGroup: serving ? 100 : 0])])
+        return TrafficWeights(forwards: [ForwardWeights(resource: shared.pool, percent: [shared.targetGroup: serving ? 100 : 0])])
     }
 
     /// A split by instance counts is not written: it is scaled to over several looks (`SharedEffects.step`).
