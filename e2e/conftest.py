@@ -80,6 +80,7 @@ class AWS:
         self.ec2 = boto3.client("ec2", **kw)
         self.asg = boto3.client("autoscaling", **kw)
         self.elb = boto3.client("elbv2", **kw)
+        self.clb = boto3.client("elb", **kw)  # Classic Load Balancers (traffic.shared.load_balancer_name)
         self.cw = boto3.client("cloudwatch", **kw)
 
     def weights(self, listener_arn):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Seed a small AWS world for one service in the emulator (or any endpoint): a VPC with two subnets, an ALB
 with an HTTP listener forwarding 100/0 to two target groups, a launch template and a blue Auto Scaling group
-of two instances on the first target group. Writes a deployment file for it and prints the ids as JSON.
+of two instances on the first target group. Writes a deployment file for it and prints the ids as JSON. With
+--shared-clb, blue stands behind a Classic Load Balancer instead (traffic.shared.load_balancer_name).
 
 Only ever point this at a local emulator: it creates real resources wherever --endpoint says.
 """
@@ -115,8 +116,23 @@ def seed_pair_green(asg, service, shape, subnets, desired, target_group):
                                           MaxSize=desired * 2)
 
 
+def seed_classic_load_balancer(service, endpoint, region, subnets, security_group, draining):
+    """A Classic Load Balancer `<service>-clb` in the world's subnets: HTTP:80 to the instances' HTTP:8080, a health
+    check of HTTP:8080/health, connection draining on with a timeout of `draining` seconds (AWS's default is 300).
+    Returns its name."""
+    elb = client("elb", endpoint, region)
+    name = f"{service}-clb"
+    elb.create_load_balancer(LoadBalancerName=name, Subnets=subnets, SecurityGroups=[security_group], Listeners=[
+        {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}])
+    elb.configure_health_check(LoadBalancerName=name, HealthCheck={
+        "Target": "HTTP:8080/health", "Interval": 10, "Timeout": 5, "UnhealthyThreshold": 2, "HealthyThreshold": 2})
+    elb.modify_load_balancer_attributes(LoadBalancerName=name, LoadBalancerAttributes={
+        "ConnectionDraining": {"Enabled": True, "Timeout": draining}})
+    return name
+
+
 def seed(service, endpoint, region, desired, rule=False, sticky=None, second_listener=False, path_rule=False, second_lb=False,
-         dressed=False, mixed=False, blue_version="$Latest", min_size=None, pair=False, deregistration_delay=1):
+         dressed=False, mixed=False, blue_version="$Latest", min_size=None, pair=False, deregistration_delay=1, classic=False):
     ec2 = client("ec2", endpoint, region)
     elb = client("elbv2", endpoint, region)
     asg = client("autoscaling", endpoint, region)
@@ -181,6 +197,10 @@ def seed(service, endpoint, region, desired, rule=False, sticky=None, second_lis
                                              {"InstanceType": "t3a.micro", "WeightedCapacity": "1"}]},
             "InstancesDistribution": {"OnDemandBaseCapacity": 1, "OnDemandPercentageAboveBaseCapacity": 25,
                                       "SpotAllocationStrategy": "price-capacity-optimized"}}}
+    # --shared-clb: blue's group on the Classic Load Balancer only (no target group), as created, so its instances are
+    # registered with it and with nothing else.
+    clb = seed_classic_load_balancer(service, endpoint, region, subnets, sg, deregistration_delay) if classic else None
+    balancing = {"LoadBalancerNames": [clb], "TargetGroupARNs": []} if clb else {"TargetGroupARNs": [groups[0]]}
     extra = {}
     if dressed:
         extra = {"TerminationPolicies": ["OldestInstance", "Default"], "DefaultCooldown": 120, "CapacityRebalance": True,
@@ -188,7 +208,7 @@ def seed(service, endpoint, region, desired, rule=False, sticky=None, second_lis
     asg.create_auto_scaling_group(
         AutoScalingGroupName=f"{service}-blue", **shape,
         MinSize=desired if min_size is None else min_size, MaxSize=desired * 2, DesiredCapacity=desired, VPCZoneIdentifier=",".join(subnets),
-        TargetGroupARNs=[groups[0]], HealthCheckType="ELB", HealthCheckGracePeriod=60,
+        **balancing, HealthCheckType="ELB", HealthCheckGracePeriod=60,
         Tags=[{"Key": "team", "Value": "platform", "PropagateAtLaunch": True}], **extra)
     if dressed:
         dress(asg, client("cloudwatch", endpoint, region), f"{service}-blue", service)
@@ -199,7 +219,7 @@ def seed(service, endpoint, region, desired, rule=False, sticky=None, second_lis
             "extra_listener_arns": extra_listeners, "extra_rule_arns": extra_rules,
             "launch_template_id": template, "blue_asg": f"{service}-blue",
             "blue_ami": BLUE_AMI, "new_ami": NEW_AMI, "arm_ami": ARM_AMI, "third_ami": THIRD_AMI,
-            "green_asg": f"{service}-green" if pair else None}
+            "green_asg": f"{service}-green" if pair else None, "clb_name": clb}
 
 
 def seed_route53(world, endpoint, region, ttl, record_type="CNAME"):
@@ -274,21 +294,27 @@ def seed_world(argv):
     parser.add_argument("--route53", action="store_true", help="two stacks behind Route 53 weighted records (traffic.route53)")
     parser.add_argument("--shared", action="store_true",
                         help="blue and green share blue's target group, moved by instance counts (traffic.shared)")
+    parser.add_argument("--shared-clb", action="store_true",
+                        help="blue's group behind a Classic Load Balancer <service>-clb instead of a target group, green to "
+                             "join it, moved by instance counts (traffic.shared.load_balancer_name)")
     parser.add_argument("--route53-ttl", type=int, default=1, help="the records' TTL in seconds")
     parser.add_argument("--route53-type", default="CNAME", choices=["CNAME", "A"], help="CNAME records, or A alias records")
     parser.add_argument("--settle", default="0s",
                         help="traffic.settle: moto applies a listener change at once, so a test world needs no wait by default")
     parser.add_argument("--deregistration-delay", type=int, default=1,
-                        help="deregistration_delay.timeout_seconds of both target groups (AWS's default is 300)")
+                        help="deregistration_delay.timeout_seconds of both target groups, and the Classic Load Balancer's "
+                             "connection draining timeout with --shared-clb (AWS's default is 300)")
     parser.add_argument("--template", help="a deployment file whose listener and target-group ARNs are replaced by "
                                            "the seeded ones (instead of the generated file)")
     args = parser.parse_args(argv)
     if not args.endpoint.startswith(("http://127.", "http://localhost")):
         sys.exit("seed-world: refusing to seed anything but a local emulator")
+    if args.shared_clb and (args.shared or args.route53 or args.pair):
+        sys.exit("seed-world: --shared-clb is a world of its own: not with --shared, --route53 or --pair")
     world = seed(args.service, args.endpoint, args.region, args.desired, rule=args.rule, sticky=args.sticky,
                  second_listener=args.second_listener, path_rule=args.path_rule, second_lb=args.second_lb,
                  dressed=args.dressed, mixed=args.mixed, blue_version=args.blue_version, min_size=args.min_size, pair=args.pair,
-                 deregistration_delay=args.deregistration_delay)
+                 deregistration_delay=args.deregistration_delay, classic=args.shared_clb)
     route53_traffic = seed_route53(world, args.endpoint, args.region, args.route53_ttl, args.route53_type) if args.route53 else None
     extra = ""
     if args.alarm:
@@ -332,6 +358,10 @@ def seed_world(argv):
             if args.shared:
                 shared = (f"traffic:\n  settle: {args.settle}\n  shared:\n"
                           f"    target_group: {world['target_group_arns'][0]}\n")
+                text = re.sub(r"traffic:\n(  .*\n)+", lambda _: shared, text, count=1)
+            if args.shared_clb:
+                shared = (f"traffic:\n  settle: {args.settle}\n  shared:\n"
+                          f"    load_balancer_name: {world['clb_name']}\n")
                 text = re.sub(r"traffic:\n(  .*\n)+", lambda _: shared, text, count=1)
             if route53_traffic:
                 settle = f"  settle: {args.settle}\n" if args.settle else ""
