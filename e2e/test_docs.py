@@ -135,7 +135,7 @@ def test_every_environment_variable_the_code_reads_is_in_the_reference():
 
 def test_the_iam_policy_holds_every_action_the_code_calls():
     prefix = {"ec2": "ec2", "autoScaling": "autoscaling", "elasticLoadBalancing": "elasticloadbalancing",
-              "cloudWatch": "cloudwatch", "sts": "sts", "route53": "route53"}
+              "classicLoadBalancing": "elasticloadbalancing", "cloudWatch": "cloudwatch", "sts": "sts", "route53": "route53"}
     called = set()
     for path in glob.glob(os.path.join(REPO, "Sources", "AWS", "**", "*.swift"), recursive=True):
         text = read(path)

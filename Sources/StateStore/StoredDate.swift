@@ -54,7 +54,7 @@ public enum RecordCoding {
     /// The newest record format this switchyard reads and writes (`Deployment.recordFormat`; nil in a record is 1). A
     /// change to what a record means (a field renamed, progress kept another way) raises it, so an older switchyard
     /// sharing the store (a team's DynamoDB table) refuses the record instead of taking a missing field for "not done".
-    public static let format = 2
+    public static let format = 3
 
     /// Refuses a record written in a newer format than this switchyard knows.
     public static func checkFormat(_ d: Deployment, id: String) throws {

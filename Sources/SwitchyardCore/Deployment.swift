@@ -248,7 +248,9 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.nextCheckAt = nil
         self.retiredGroups = []
         // A switchyard that knows no shared target group would read such a record as an ALB release with no listener.
-        self.recordFormat = plan.shared == nil ? nil : 2
+        // 2: a release with `traffic.shared`; 3: one whose pool is a Classic Load Balancer (a switchyard that knows only
+        // 2 would read its pool id as a target group's ARN).
+        self.recordFormat = plan.shared == nil ? nil : plan.spec.traffic.shared?.loadBalancerName == nil ? 2 : 3
         self.greenGroupCreated = false
         self.trafficRestored = false
         self.greenRemoved = false

@@ -25,6 +25,17 @@ import Testing
         #expect(Machine.decide(d, now: start) == .perform(.setSplit(green: 25)))
     }
 
+    /// Behind a Classic Load Balancer the record is format 3: a switchyard that knows only format 2 would read its
+    /// pool id as a target group's ARN, so it refuses the record instead.
+    @Test func aClassicLoadBalancersRecordIsFormat3() {
+        var d = makeDeployment(steps: [.weight(100, bake: .zero)])
+        d.plan.spec.traffic = .init(shared: .init(classicLoadBalancer: "web-clb"))
+        d.plan.greenTargetGroupArn = "loadbalancer/web-clb"
+        d.plan.shared = SharedPlan(startHealthy: 2)
+        #expect(Deployment(id: d.id, plan: d.plan, fileDigest: "x", actor: "a@b", now: start).recordFormat == 3)
+        #expect(shared().recordFormat == 2, "a target group's stays 2: older switchyards read it")
+    }
+
     /// A look that is not there yet is looked at again after the interval, the step's total kept from its first look;
     /// the confirmation starts the bake and makes that total the next step's base.
     @Test func aStepIsLookedAtAgainUntilConfirmed() {
