@@ -201,7 +201,7 @@ public enum Machine {
                 next.nextCheckAt = nil
                 next.bakeStartedAt = nil
                 return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .shifting, message:
-                    "green \(d.plan.greenAutoScalingGroup) stands in the shared target group at \(report.summary); each step scales it to its share"))
+                    "green \(d.plan.greenAutoScalingGroup) stands in the shared \(d.plan.spec.traffic.shared?.pool ?? "target group") at \(report.summary); each step scales it to its share"))
             }
             if report.inService >= d.plan.blue.desiredCapacity {
                 next.state = .checkingHealth

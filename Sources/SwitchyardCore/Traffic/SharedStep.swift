@@ -93,7 +93,7 @@ public enum SharedStep {
         -> (action: Action, split: SharedSplit, summary: String) {
         let total = stepTotal ?? Self.total(base: base, previousShare: previousShare, blue: blue, green: green)
         let split = SharedSplit.step(share: share, startHealthy: total, blueHealthy: 0, greenHealthy: 0)
-        let seen = "\(blue.healthy.count) blue and \(green.healthy.count) green healthy in the target group; the step holds \(split.blue) blue and \(split.green) green"
+        let seen = "\(blue.healthy.count) blue and \(green.healthy.count) green healthy at the load balancer; the step holds \(split.blue) blue and \(split.green) green"
         let wanted = split.greenFirst(greenHealthy: green.healthy.count)
         if green.desired < wanted {
             return (.scale(group: green.name, desired: wanted), split, "\(seen): green \(green.name) scaled out from \(green.desired) to \(wanted)")
@@ -127,7 +127,7 @@ public enum SharedStep {
     /// - Parameter blueSeen: blue's healthy count at the look before (nil: none yet); done only when two looks in a row
     ///   found blue's count healthy, since green leaves after it.
     public static func restore(desired: Int, startHealthy: Int, blueSeen: Int? = nil, blue: Fleet) -> (action: Action, summary: String) {
-        let seen = "blue \(blue.name) has \(blue.healthy.count) healthy instances in the target group (\(startHealthy) at the start)"
+        let seen = "blue \(blue.name) has \(blue.healthy.count) healthy instances at the load balancer (\(startHealthy) at the start)"
         if blue.desired < desired {
             return (.scale(group: blue.name, desired: desired), "\(seen): scaled back from \(blue.desired) to \(desired)")
         }
