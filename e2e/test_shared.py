@@ -4,6 +4,7 @@ at once (AWS drains it for the group's deregistration delay, listing it `drainin
 draining instance is never terminated), so these tests prove the order of the actions and the counts each step
 holds, look by look, as AWS's own answers show them."""
 import json
+import re
 import signal
 import threading
 import time
@@ -167,7 +168,7 @@ def test_a_completed_shared_release_rolls_back_by_scaling_blue_back_first(world,
 
 @pytest.mark.world(shared=True)
 def test_the_file_refuses_what_a_shared_target_group_cannot_do(world, switchyard, tmp_path):
-    """A test route, a pair, a Classic Load Balancer (not yet), a metric of the shared target group (it is both
+    """A test route, a pair, a Classic Load Balancer beside the target group, a bad Classic name, a metric of the shared target group (it is both
     fleets' at once: a check on it could never fail) and a listener beside the shared target group are refused with
     the key and line, exit 2, before anything is read."""
     text = open(world["file"]).read()
@@ -176,7 +177,9 @@ def test_the_file_refuses_what_a_shared_target_group_cannot_do(world, switchyard
                        "checks.http.test_route", "does not apply with traffic.shared"),
         "pair": (text.replace("fleet:\n", f"fleet:\n  mode: pair\n  pair: [a, b]\n", 1), "fleet.mode", "pair does not apply with traffic.shared"),
         "clb": (text.replace("    target_group:", "    load_balancer_name: web-clb\n    target_group:", 1),
-                "traffic.shared.load_balancer_name", "a Classic Load Balancer is not supported yet"),
+                "traffic.shared.load_balancer_name", "does not go with traffic.shared.target_group"),
+        "clb-name": (re.sub(r"    target_group: .*\n", "    load_balancer_name: web_clb\n", text, count=1),
+                     "traffic.shared.load_balancer_name", "is not a Classic Load Balancer name"),
         "metrics": (text.replace("checks:\n", "checks:\n  metrics: [alb_5xx_rate]\n", 1), "checks.metrics (alb_5xx_rate)",
                     "blue and green share one target group, so its metrics are both fleets' at once"),
         "listener": (text.replace("  shared:\n", f"  listener_arn: {world['listener_arn']}\n  shared:\n", 1),

@@ -139,6 +139,18 @@ import Testing
         ])
         d.testRouteRemoved = true
         #expect(Hook.environment(d, HookRef(point: .afterRollback, index: 0))["SWITCHYARD_TEST_ROUTE_HEADER"] == nil)
+        #expect(env["SWITCHYARD_LOAD_BALANCER_NAME"] == nil)
+    }
+
+    /// Behind a shared Classic Load Balancer a hook gets its name, and no pool id posing as a target group's ARN.
+    @Test func aSharedClassicLoadBalancerIsNamedToHooksByItsName() {
+        var d = withHooks(Hooks(afterStep: [Hook(run: ["x"], onFailure: .ignore)]))
+        d.plan.spec.traffic = .init(shared: .init(classicLoadBalancer: "web-clb"))
+        d.plan.greenTargetGroupArn = "loadbalancer/web-clb"
+        d.plan.blue.targetGroupArn = "loadbalancer/web-clb"
+        let env = Hook.environment(d, HookRef(point: .afterStep, index: 0, step: 1))
+        #expect(env["SWITCHYARD_LOAD_BALANCER_NAME"] == "web-clb")
+        #expect(env["SWITCHYARD_GREEN_TARGET_GROUP"] == "" && env["SWITCHYARD_BLUE_TARGET_GROUP"] == "")
     }
 }
 
