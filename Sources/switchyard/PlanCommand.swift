@@ -184,10 +184,18 @@ struct Plan: AsyncParsableCommand {
             "\(DeploymentSpec.SharedTraffic.classicName(of: arn) ?? arn.split(separator: "/").dropLast().last.map(String.init) ?? arn) \(delays[arn].map { "\($0) s" } ?? "?")"
         }
         let drain = p.spec.traffic.shared?.loadBalancerName == nil ? "its target group's deregistration delay" : "the Classic Load Balancer's connection draining"
-        return ["  removal   a fleet leaving service (green after a rollback, blue after its retention, a retired group) is deregistered "
+        var lines = ["  removal   a fleet leaving service (green after a rollback, blue after its retention, a retired group) is deregistered "
             + "\(p.trafficSettle) after its traffic left,",
-                "            then drains for \(drain) (\(named.joined(separator: ", "))) before it is "
+                     "            then drains for \(drain) (\(named.joined(separator: ", "))) before it is "
             + (p.isPair ? "scaled to 0" : "scaled to 0 and deleted")]
+        // With a shared pool every step deregisters blue instances while they serve: with no drain their in-flight
+        // requests are cut.
+        if let shared = p.spec.traffic.shared, delays[shared.targetGroup] == 0 {
+            let what = shared.loadBalancerName == nil ? "its deregistration delay is 0 s" : "connection draining is off"
+            lines.append("  warning   \(shared.pool): \(what), so each step cuts the requests in flight on the blue instances it deregisters; "
+                + (shared.loadBalancerName == nil ? "raise deregistration_delay.timeout_seconds" : "turn connection draining on") + " before releasing")
+        }
+        return lines
     }
 
     /// The records' TTL added before each bake, and a warning when it is long.
