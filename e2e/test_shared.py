@@ -191,6 +191,19 @@ def test_the_file_refuses_what_a_shared_target_group_cannot_do(world, switchyard
         code, out, err = switchyard("plan", str(path), "--ami", world["new_ami"])
         assert code == 2, (name, code, err)
         assert key in err and problem in err and str(path) in err, (name, err)
+    # A pool that is not there is the file's error by its key, with AWS's code, before anything is written.
+    tg = world["target_group_arns"][0]
+    missing = {"traffic.shared.target_group": (text.replace(tg, tg.rsplit("/", 1)[0] + "/0000000000000000", 1), "TargetGroupNotFound"),
+               "traffic.shared.load_balancer_name": (re.sub(r"    target_group: .*\n", "    load_balancer_name: nosuch-clb\n", text, count=1),
+                                                     "LoadBalancerNotFound")}
+    for key, (body, code_name) in missing.items():
+        path = tmp_path / "missing.yaml"
+        path.write_text(body)
+        code, out, err = switchyard("start", str(path), "--ami", world["new_ami"])
+        assert code == 2, (key, code, err)
+        assert f"{key} names" in err and "does not exist in this account and region" in err and code_name in err, (key, err)
+    code, out, err = switchyard("history", "--json")
+    assert code == 0 and json.loads(out) == [], out
 
 
 @pytest.mark.world(**SHARED)

@@ -84,17 +84,6 @@ public struct ClassicELB: Sendable {
         return result.int("LoadBalancerAttributes/ConnectionDraining/Timeout") ?? 0
     }
 
-    /// Whether the load balancer exists (`LoadBalancerNotFound` is no).
-    public func exists(loadBalancerName: String) async throws -> Bool {
-        do {
-            _ = try await client.call(.classicLoadBalancing, action: "DescribeLoadBalancers",
-                                      parameters: QueryEncoding.memberList("LoadBalancerNames", [loadBalancerName]))
-            return true
-        } catch let error as AWSError where error.code.rawValue == "LoadBalancerNotFound" {
-            return false
-        }
-    }
-
     /// Tags several load balancers in one call (at most 20).
     public func addTags(loadBalancerNames: [String], tags: [String: String]) async throws {
         var parameters = QueryEncoding.memberList("LoadBalancerNames", loadBalancerNames)

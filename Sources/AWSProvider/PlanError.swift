@@ -25,6 +25,8 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Forwards to the service's target groups that the file does not name: they would keep sending traffic to blue.
     case unnamedForwards([String])
     case targetGroupNotFound([String])
+    /// `traffic.shared`'s target group or Classic Load Balancer is not there (the ELB error code AWS answered).
+    case sharedPoolNotFound(key: String, pool: String, code: String)
     /// A listener or rule the file names (under `key`) that AWS answers `code` for; `suggestions`: the forwards
     /// that do reach the pair.
     case forwardNotFound(key: String, forward: String, code: String, suggestions: [String])
@@ -72,6 +74,8 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "these forward to the service's target groups but are not named in traffic (listener_arns / rule_arns): "
                 + forwards.joined(separator: "; ") + ". Only the named ones would move, the others would keep sending traffic to blue "
                 + "and fail when blue is retired. Name every one of them, or point them elsewhere."
+        case .sharedPoolNotFound(let key, let pool, let code):
+            return "\(key) names \(pool), which does not exist in this account and region (ELB error \(code))."
         case .targetGroupNotFound(let arns):
             return "traffic.target_groups names \(arns.count == 1 ? "a target group" : "target groups") that \(arns.count == 1 ? "does" : "do") not exist "
                 + "in this account and region (ELB error TargetGroupNotFound): " + arns.joined(separator: ", ") + "."

@@ -36,8 +36,14 @@ public struct SharedTrafficRouter: TrafficRouter {
         throw TrafficCapabilityError.splitByCounts(.shared)
     }
 
+    /// The pool read once; one that is not there is the file's error, by its key.
     public func discover(_ spec: DeploymentSpec) async throws -> TrafficDiscovery {
-        TrafficDiscovery(weights: try await currentWeights())
+        do {
+            return TrafficDiscovery(weights: try await currentWeights())
+        } catch let error as AWSError where ["TargetGroupNotFound", "LoadBalancerNotFound"].contains(error.code.rawValue) {
+            let key = shared.loadBalancerName == nil ? "traffic.shared.target_group" : "traffic.shared.load_balancer_name"
+            throw PlanError.sharedPoolNotFound(key: key, pool: shared.pool, code: error.code.rawValue)
+        }
     }
 
     public func carried(_ watched: [String], spec: DeploymentSpec) async throws -> [String: Int] {
