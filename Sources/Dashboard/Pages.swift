@@ -49,7 +49,7 @@ public enum Pages {
         case .testRouteSettling(let until): return "settling until \(clock(until)): the test route counts once it is live"
         case .testRouteProving(let passes, let needed): return "test route live: \(passes) of \(Spelling.count(needed, "probe")) through it passed before the first weight"
         case .fleetSettling(let fleet, let until): return "settling until \(clock(until)): \(fleet) may still get requests, then it is deregistered"
-        case .fleetDeregistering(let fleet): return "deregistering \(fleet) from its target groups"
+        case .fleetDeregistering(let fleet): return "deregistering \(fleet) from the load balancer"
         case .fleetDraining(let fleet, let targets, let until): return "draining \(fleet): \(targets) target(s), until \(clock(until))"
         case .fleetRemoving(let fleet): return "\(fleet) drained: removing it"
         }

@@ -65,15 +65,15 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .begin: return "starting the release"
         case .retireFleet(let name): return "retiring \(name)"
-        case .ensureGreenTemplate: return "creating the launch template version"
-        case .ensureGreenFleet: return "setting up the green Auto Scaling group"
+        case .ensureGreenTemplate: return "creating green's template with the new image"
+        case .ensureGreenFleet: return "setting up green's fleet"
         case .observeCapacity: return "reading green's capacity"
-        case .observeGreenHealth: return "reading green's target health"
-        case .setSplit(let green): return "setting the listener to \(green)% green"
+        case .observeGreenHealth: return "reading green's health at the load balancer"
+        case .setSplit(let green): return "moving traffic to \(green)% green"
         case .runChecks: return "running checks"
         case .confirmPromotion: return "confirming promotion"
         case .restoreBlue: return "moving all traffic back to blue"
-        case .removeGreen: return "taking the green Auto Scaling group down"
+        case .removeGreen: return "taking green's fleet down"
         case .retireBlue: return "retiring blue after its retention"
         case .ensureTestRoute: return "adding the test route to green"
         case .removeTestRoute: return "removing the test route"
@@ -84,9 +84,9 @@ public enum Effect: Sendable, Hashable, CustomStringConvertible {
         case .observeBlue: return "reading blue's capacity"
         case .restoreBlueFleet: return "restoring blue's sizes and scaling"
         case .runHook(let ref): return "running the \(ref)"
-        case .deregisterFleet(let group): return "deregistering \(group) from its target groups"
+        case .deregisterFleet(let group): return "deregistering \(group) from the load balancer"
         case .observeDrain(let group): return "reading whether \(group) has drained"
-        case .removeGreenTemplate(let version): return "deleting launch template version \(version)"
+        case .removeGreenTemplate(let version): return "deleting green's template version \(version)"
         }
     }
 

@@ -94,7 +94,7 @@ enum Console {
         case .testRouteSettling(let until): return "settling until \(StoredTime.clock(until)): the test route counts once it is live"
         case .testRouteProving(let passes, let needed): return "test route live: \(passes) of \(Spelling.count(needed, "probe")) through it passed before the first weight"
         case .fleetSettling(let fleet, let until): return "settling until \(StoredTime.clock(until)): \(fleet) may still get requests, then it is deregistered"
-        case .fleetDeregistering(let fleet): return "deregistering \(fleet) from its target groups"
+        case .fleetDeregistering(let fleet): return "deregistering \(fleet) from the load balancer"
         case .fleetDraining(let fleet, let targets, let until):
             return "draining \(fleet): \(targets) target\(targets == 1 ? "" : "s"), until \(StoredTime.clock(until))"
         case .fleetRemoving(let fleet): return "\(fleet) drained: removing it"

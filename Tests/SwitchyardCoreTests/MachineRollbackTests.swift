@@ -65,7 +65,7 @@ import Testing
         }
         sim.run()
         #expect(sim.d.state == .rolledBack)
-        #expect(sim.d.rollbackReason == "setting the listener to 50% green failed: ValidationError: nope")
+        #expect(sim.d.rollbackReason == "moving traffic to 50% green failed: ValidationError: nope")
     }
 
     @Test func listenerRefusedDuringRollbackEndsFailedSayingWhereTrafficIs() {
