@@ -132,7 +132,7 @@ public struct AWSEffects: EffectPerformer {
             if d.plan.isPair {
                 try await restorePairGreen(d)
             } else {
-                try await deleteGroup(d.plan.greenAutoScalingGroup, mayBeUnseen: d.greenGroupCreated)
+                try await deleteGroup(d.plan.greenAutoScalingGroup, mayBeUnseen: d.reached(.greenGroupCreated))
             }
             return .greenRemoved
         case .retireBlue:
@@ -182,7 +182,7 @@ public struct AWSEffects: EffectPerformer {
         // Every forward the release shifts must still carry its tag; a read that says otherwise is read again.
         let holders = try await guard_.holders(confirming: d.id)
         guard holders.allSatisfy({ $0 == [d.id] }) else {
-            let green = d.greenGroupCreated ? "; green \(d.plan.greenAutoScalingGroup), which it created, stands" : ""
+            let green = d.reached(.greenGroupCreated) ? "; green \(d.plan.greenAutoScalingGroup), which it created, stands" : ""
             throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: holders.joined().first { $0 != d.id }, mark: ListenerGuard.key(for: d.id),
                             standing: "its record stays in state \(d.state.rawValue) at blue \(d.blueWeight)% / green \(d.greenWeight)%\(green)")
         }

@@ -188,7 +188,7 @@ extension AWSEffects {
         var done: [String] = []
         // Green's version became the default at promotion: the old default comes back first, so a blue on
         // `$Default` floats on its own version again, not on the rolled-back one.
-        if d.greenReleased == true, d.plan.spec.fleet.launchTemplateDefault == .promote, let previous = fleet.previousDefaultVersion {
+        if d.reached(.greenReleased), d.plan.spec.fleet.launchTemplateDefault == .promote, let previous = fleet.previousDefaultVersion {
             try await aws.ec2.client.send(EC2.setDefaultVersionRequest(templateId: original.launchTemplateId, version: previous))
             done.append("launch template default version back to \(previous)")
         }

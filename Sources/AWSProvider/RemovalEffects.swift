@@ -62,7 +62,7 @@ extension AWSEffects {
     /// blue's others; green's target group for a group retired from it.
     static func targetGroups(leaving name: String, _ d: Deployment) -> [String] {
         let others = d.plan.spec.fleet.otherTargetGroups == .joinAtPromotion ? (d.plan.fleet?.otherTargetGroups ?? []) : []
-        if name == d.plan.greenAutoScalingGroup { return [d.plan.greenTargetGroupArn] + (d.greenReleased == true ? others : []) }
+        if name == d.plan.greenAutoScalingGroup { return [d.plan.greenTargetGroupArn] + (d.reached(.greenReleased) ? others : []) }
         if name == d.plan.blue.autoScalingGroup { return [d.plan.blue.targetGroupArn] + (d.plan.fleet?.otherTargetGroups ?? []) }
         return [d.plan.greenTargetGroupArn]
     }

@@ -65,7 +65,7 @@ enum Items {
 
     static func chore(_ d: Deployment) -> String? {
         if d.state == .completed && d.blueRetiredAt == nil { return "retained-blue" }
-        if d.state == .failed && d.plan.spec.testRoute != nil && d.testRouteRemoved != true { return "test-route" }
+        if d.state == .failed && d.plan.spec.testRoute != nil && !d.reached(.testRouteRemoved) { return "test-route" }
         return nil
     }
 

@@ -33,7 +33,7 @@ public struct LaunchTemplateJanitor: Sendable {
         let all = try store.deployments(service: service, limit: 100_000, activeOnly: false)
         let retired = Set(all.filter { $0.state == .completed && $0.blueRetiredAt != nil }.map { "\($0.service)/\($0.plan.blue.autoScalingGroup)" })
         return all.filter { d in
-            guard d.greenLaunchTemplateVersion != nil, d.launchTemplateVersionDeleted != true else { return false }
+            guard d.greenLaunchTemplateVersion != nil, !d.reached(.launchTemplateVersionDeleted) else { return false }
             if d.state == .rolledBack { return true }
             guard d.state == .completed else { return false }
             // A pair's groups serve release after release: only a later release that retired this green as its blue ends it.
@@ -64,7 +64,7 @@ public struct LaunchTemplateJanitor: Sendable {
         let performer: EffectPerformer
 
         func decide(_ d: Deployment, now: Date) -> Decision? {
-            guard d.launchTemplateVersionDeleted != true, let version = d.greenLaunchTemplateVersion else { return nil }
+            guard !d.reached(.launchTemplateVersionDeleted), let version = d.greenLaunchTemplateVersion else { return nil }
             return .perform(.removeGreenTemplate(version))
         }
 

@@ -103,7 +103,7 @@ public struct SharedPlan: Sendable, Hashable, Codable {
 }
 
 /// A deployment as stored: the plan plus where it has got to. The record alone says how to go on.
-public struct Deployment: Sendable, Hashable, Codable {
+public struct Deployment: Sendable, Hashable {
     public var id: String
     public var plan: ReleasePlan
     public var fileDigest: String
@@ -127,11 +127,10 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// could not be reached, or the group stayed busy, for their deletion): the release went on without them, and
     /// `switchyard gc` retires them under the record that kept them.
     public var leftOffGroups: [String]?
-    public var greenGroupCreated: Bool
-    /// Set once the listener was read back at 100 % blue during a rollback.
-    public var trafficRestored: Bool
-    public var greenRemoved: Bool
     /// Consecutive failures per check name, reset by a success.
+    /// The milestones the release has passed (`Milestone`): progress as data, one key per step done. Stored as one
+    /// boolean per milestone under its own key, as every record since format 1 holds it (`init(from:)`).
+    public var progress: Set<Milestone>
     public var consecutiveFailures: [String: Int]
     /// Set on resume while green may take traffic: the checks must run once at the current step before the release
     /// moves on, because an unhealthy result may have been lost with the crash.
@@ -151,10 +150,6 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var lastObservationAt: Date?
     /// The test route's listener rule, once created (`checks.http.test_route`).
     public var testRouteRuleArn: String?
-    /// Set once the test route was found gone or deleted at the end of the release.
-    public var testRouteRemoved: Bool?
-    /// Set once a rollback turned stickiness back on after green was removed.
-    public var stickinessRestored: Bool?
     /// Set by `switchyard promote` while paused at a manual gate.
     public var promoteRequested: Bool
     public var retentionDeadline: Date?
@@ -166,18 +161,10 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var updatedAt: Date
     /// Who started the deployment, as user@host.
     public var actor: String
-    /// Set once blue was pinned for the release (MinSize at its desired capacity, launch template version by number).
-    public var bluePinned: Bool?
     /// The copies from blue already made on green.
     public var greenCopies: [FleetCopy]?
-    /// Set at promotion once green has blue's original sizes and scaling.
-    public var greenReleased: Bool?
     /// Blue's capacity read during a rollback, before traffic returned to it.
     public var blueCapacityAtRollback: CapacityReport?
-    /// Set on rollback once blue has its own sizes, processes and launch template version back.
-    public var blueRestored: Bool?
-    /// Set by `gc` once green's launch template version is deleted (or found gone).
-    public var launchTemplateVersionDeleted: Bool?
     /// The hooks that ran to their end (`HookRef.key`), whatever their outcome: never run again, even after a crash.
     public var finishedHooks: [String]?
     /// The hook started and not yet finished: after a crash it runs again, and `resume` says so.
@@ -185,8 +172,6 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// Set when a failed hook (`on_failure: pause`) paused the release: the state `promote` returns to, without
     /// moving to the next step.
     public var hookPause: DeploymentState?
-    /// Set when promotion was confirmed while `after_promotion` hooks were still to run.
-    public var promotionConfirmed: Bool?
     /// The state store's version of this record: 1 when inserted, one more with every save. A save names the version
     /// it read and fails when the stored one has moved on, so a stale writer can never overwrite a newer record.
     /// Nil in a record not yet stored (a store takes it as version 1, what insert writes) and in records stored before
@@ -210,9 +195,6 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// The fleet on its way out of service (green after a rollback, blue at retirement, a group retired from green's
     /// target group), with its settle and drain deadlines; nil when none is.
     public var removal: FleetRemoval?
-    /// Set once green may have had client traffic (its first weight was due, the test route stood, or a resume found
-    /// it weighted): its removal then waits the settle and the drain. Nil: it never had any.
-    public var greenServed: Bool?
     /// When promotion was confirmed (100 % green read back): blue's traffic left then.
     public var promotedAt: Date?
     /// When a rollback's last traffic change was confirmed (the listener or records read back at 100 % blue, then the
@@ -251,15 +233,16 @@ public struct Deployment: Sendable, Hashable, Codable {
         // 2: a release with `traffic.shared`; 3: one whose pool is a Classic Load Balancer (a switchyard that knows only
         // 2 would read its pool id as a target group's ARN).
         self.recordFormat = plan.shared == nil ? nil : plan.spec.traffic.shared?.loadBalancerName == nil ? 2 : 3
-        self.greenGroupCreated = false
-        self.trafficRestored = false
-        self.greenRemoved = false
+        self.progress = []
         self.consecutiveFailures = [:]
         self.promoteRequested = false
         self.createdAt = now
         self.updatedAt = now
         self.actor = actor
     }
+
+    /// Whether the release has passed the milestone.
+    public func reached(_ milestone: Milestone) -> Bool { progress.contains(milestone) }
 
     public var service: String { plan.spec.service }
     public var ami: String { plan.ami }
@@ -272,17 +255,17 @@ public struct Deployment: Sendable, Hashable, Codable {
 
     /// Whether the test route must still be created before green is checked.
     public var needsTestRoute: Bool {
-        plan.spec.testRoute != nil && testRouteRuleArn == nil && testRouteRemoved != true
+        plan.spec.testRoute != nil && testRouteRuleArn == nil && !reached(.testRouteRemoved)
     }
 
     /// Whether a test route may still stand (created, or perhaps created before a crash) and must go before the end.
     public var testRouteMayStand: Bool {
-        plan.spec.testRoute != nil && testRouteRemoved != true
+        plan.spec.testRoute != nil && !reached(.testRouteRemoved)
     }
 
     /// Whether a rollback still has to turn stickiness back on.
     public var needsStickinessRestored: Bool {
-        plan.isSticky && stickinessRestored != true
+        plan.isSticky && !reached(.stickinessRestored)
     }
 
     /// Whether `switchyard rollback` can still undo this completed release by moving traffic back to blue (never once
@@ -294,7 +277,7 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// Whether green may have had client traffic: its removal then waits the settle and the drain. Records written
     /// before `greenServed` was kept answer from how far the release got.
     public var mayHaveServedGreen: Bool {
-        greenServed == true || greenWeight > 0 || stepIndex > 0 || testRouteRuleArn != nil || retentionDeadline != nil
+        reached(.greenServed) || greenWeight > 0 || stepIndex > 0 || testRouteRuleArn != nil || retentionDeadline != nil
     }
 
     /// Whether the test route has carried `checks.http.failure_threshold` passing probes since it went live (always
@@ -315,6 +298,183 @@ public struct Deployment: Sendable, Hashable, Codable {
         let n = steps.filter { $0.weight != nil }.count
         let k = steps.prefix(min(stepIndex + 1, steps.count)).filter { $0.weight != nil }.count
         return "\(k)/\(n)"
+    }
+}
+
+/// A step of a release that is done: recorded once it happened, so the machine never asks for it again after a crash
+/// (`Deployment.progress`). The raw value is the record's key for it.
+public enum Milestone: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Green's group was created (its creation's answer, or a read that found it).
+    case greenGroupCreated
+    /// The traffic was read back at 100 % blue during a rollback (a resume that finds green weighted again takes it back).
+    case trafficRestored
+    /// Green's group is gone after a rollback.
+    case greenRemoved
+    /// Set once blue was pinned for the release (MinSize at its desired capacity, launch template version by number).
+    case bluePinned
+    /// Set once green may have had client traffic (its first weight was due, the test route stood, or a resume found
+    /// it weighted): its removal then waits the settle and the drain. Not set: it never had any.
+    case greenServed
+    /// Set at promotion once green has blue's original sizes and scaling.
+    case greenReleased
+    /// Set when promotion was confirmed while `after_promotion` hooks were still to run.
+    case promotionConfirmed
+    /// Set once the test route was found gone or deleted at the end of the release.
+    case testRouteRemoved
+    /// Set once a rollback turned stickiness back on after green was removed.
+    case stickinessRestored
+    /// Set on rollback once blue has its own sizes, processes and launch template version back.
+    case blueRestored
+    /// Set by `gc` once green's launch template version is deleted (or found gone).
+    case launchTemplateVersionDeleted
+
+    /// Written in every record, `false` included, and required on reading: switchyards before `progress` wrote them so.
+    static let alwaysWritten: [Milestone] = [.greenGroupCreated, .trafficRestored, .greenRemoved]
+}
+
+/// The stored record: every field under its own name, and each milestone as the boolean key it always was (written
+/// when done; the first three always), so switchyards before and after `progress` read each other's records.
+extension Deployment: Codable {
+    enum CodingKeys: String, CodingKey {
+        case id, plan, fileDigest, state, stepIndex, greenWeight, phaseStartedAt, bakeStartedAt, weightsConfirmedAt,
+             nextCheckAt, greenLaunchTemplateVersion, retiredGroups, leftOffGroups, consecutiveFailures,
+             recheckAfterResume, lastChecks, lastChecksAt, checksPendingAtWeight, greenCapacity, lastObservation,
+             lastObservationAt, testRouteRuleArn, promoteRequested, retentionDeadline, blueRetiredAt, rollbackReason,
+             failureReason, createdAt, updatedAt, actor, greenCopies, blueCapacityAtRollback, finishedHooks,
+             runningHook, hookPause, version, recordFormat, shareTotal, shareBase, shareHealthySeen, greenDrainedAt,
+             removal, promotedAt, trafficRestoredAt, testRouteLiveAt, testRouteProbePasses, effectRetry, handChange,
+             trafficBaseline, movedTo, movedAt
+    }
+
+    private struct MilestoneKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ milestone: Milestone) { stringValue = milestone.rawValue }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        plan = try c.decode(ReleasePlan.self, forKey: .plan)
+        fileDigest = try c.decode(String.self, forKey: .fileDigest)
+        state = try c.decode(DeploymentState.self, forKey: .state)
+        stepIndex = try c.decode(Int.self, forKey: .stepIndex)
+        greenWeight = try c.decode(Int.self, forKey: .greenWeight)
+        phaseStartedAt = try c.decode(Date.self, forKey: .phaseStartedAt)
+        bakeStartedAt = try c.decodeIfPresent(Date.self, forKey: .bakeStartedAt)
+        weightsConfirmedAt = try c.decodeIfPresent(Date.self, forKey: .weightsConfirmedAt)
+        nextCheckAt = try c.decodeIfPresent(Date.self, forKey: .nextCheckAt)
+        greenLaunchTemplateVersion = try c.decodeIfPresent(Int.self, forKey: .greenLaunchTemplateVersion)
+        retiredGroups = try c.decode([String].self, forKey: .retiredGroups)
+        leftOffGroups = try c.decodeIfPresent([String].self, forKey: .leftOffGroups)
+        consecutiveFailures = try c.decode([String: Int].self, forKey: .consecutiveFailures)
+        recheckAfterResume = try c.decodeIfPresent(Bool.self, forKey: .recheckAfterResume)
+        lastChecks = try c.decodeIfPresent([CheckResult].self, forKey: .lastChecks)
+        lastChecksAt = try c.decodeIfPresent(Date.self, forKey: .lastChecksAt)
+        checksPendingAtWeight = try c.decodeIfPresent(Bool.self, forKey: .checksPendingAtWeight)
+        greenCapacity = try c.decodeIfPresent(CapacityReport.self, forKey: .greenCapacity)
+        lastObservation = try c.decodeIfPresent(String.self, forKey: .lastObservation)
+        lastObservationAt = try c.decodeIfPresent(Date.self, forKey: .lastObservationAt)
+        testRouteRuleArn = try c.decodeIfPresent(String.self, forKey: .testRouteRuleArn)
+        promoteRequested = try c.decode(Bool.self, forKey: .promoteRequested)
+        retentionDeadline = try c.decodeIfPresent(Date.self, forKey: .retentionDeadline)
+        blueRetiredAt = try c.decodeIfPresent(Date.self, forKey: .blueRetiredAt)
+        rollbackReason = try c.decodeIfPresent(String.self, forKey: .rollbackReason)
+        failureReason = try c.decodeIfPresent(String.self, forKey: .failureReason)
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        actor = try c.decode(String.self, forKey: .actor)
+        greenCopies = try c.decodeIfPresent([FleetCopy].self, forKey: .greenCopies)
+        blueCapacityAtRollback = try c.decodeIfPresent(CapacityReport.self, forKey: .blueCapacityAtRollback)
+        finishedHooks = try c.decodeIfPresent([String].self, forKey: .finishedHooks)
+        runningHook = try c.decodeIfPresent(String.self, forKey: .runningHook)
+        hookPause = try c.decodeIfPresent(DeploymentState.self, forKey: .hookPause)
+        version = try c.decodeIfPresent(Int.self, forKey: .version)
+        recordFormat = try c.decodeIfPresent(Int.self, forKey: .recordFormat)
+        shareTotal = try c.decodeIfPresent(Int.self, forKey: .shareTotal)
+        shareBase = try c.decodeIfPresent(Int.self, forKey: .shareBase)
+        shareHealthySeen = try c.decodeIfPresent(Int.self, forKey: .shareHealthySeen)
+        greenDrainedAt = try c.decodeIfPresent(Date.self, forKey: .greenDrainedAt)
+        removal = try c.decodeIfPresent(FleetRemoval.self, forKey: .removal)
+        promotedAt = try c.decodeIfPresent(Date.self, forKey: .promotedAt)
+        trafficRestoredAt = try c.decodeIfPresent(Date.self, forKey: .trafficRestoredAt)
+        testRouteLiveAt = try c.decodeIfPresent(Date.self, forKey: .testRouteLiveAt)
+        testRouteProbePasses = try c.decodeIfPresent(Int.self, forKey: .testRouteProbePasses)
+        effectRetry = try c.decodeIfPresent(EffectRetry.self, forKey: .effectRetry)
+        handChange = try c.decodeIfPresent(TrafficChange.self, forKey: .handChange)
+        trafficBaseline = try c.decodeIfPresent([String: Int].self, forKey: .trafficBaseline)
+        movedTo = try c.decodeIfPresent(String.self, forKey: .movedTo)
+        movedAt = try c.decodeIfPresent(Date.self, forKey: .movedAt)
+        let m = try decoder.container(keyedBy: MilestoneKey.self)
+        var progress = Set<Milestone>()
+        for milestone in Milestone.allCases {
+            let done = Milestone.alwaysWritten.contains(milestone)
+                ? try m.decode(Bool.self, forKey: MilestoneKey(milestone))
+                : try m.decodeIfPresent(Bool.self, forKey: MilestoneKey(milestone)) == true
+            if done { progress.insert(milestone) }
+        }
+        self.progress = progress
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(plan, forKey: .plan)
+        try c.encode(fileDigest, forKey: .fileDigest)
+        try c.encode(state, forKey: .state)
+        try c.encode(stepIndex, forKey: .stepIndex)
+        try c.encode(greenWeight, forKey: .greenWeight)
+        try c.encode(phaseStartedAt, forKey: .phaseStartedAt)
+        try c.encodeIfPresent(bakeStartedAt, forKey: .bakeStartedAt)
+        try c.encodeIfPresent(weightsConfirmedAt, forKey: .weightsConfirmedAt)
+        try c.encodeIfPresent(nextCheckAt, forKey: .nextCheckAt)
+        try c.encodeIfPresent(greenLaunchTemplateVersion, forKey: .greenLaunchTemplateVersion)
+        try c.encode(retiredGroups, forKey: .retiredGroups)
+        try c.encodeIfPresent(leftOffGroups, forKey: .leftOffGroups)
+        try c.encode(consecutiveFailures, forKey: .consecutiveFailures)
+        try c.encodeIfPresent(recheckAfterResume, forKey: .recheckAfterResume)
+        try c.encodeIfPresent(lastChecks, forKey: .lastChecks)
+        try c.encodeIfPresent(lastChecksAt, forKey: .lastChecksAt)
+        try c.encodeIfPresent(checksPendingAtWeight, forKey: .checksPendingAtWeight)
+        try c.encodeIfPresent(greenCapacity, forKey: .greenCapacity)
+        try c.encodeIfPresent(lastObservation, forKey: .lastObservation)
+        try c.encodeIfPresent(lastObservationAt, forKey: .lastObservationAt)
+        try c.encodeIfPresent(testRouteRuleArn, forKey: .testRouteRuleArn)
+        try c.encode(promoteRequested, forKey: .promoteRequested)
+        try c.encodeIfPresent(retentionDeadline, forKey: .retentionDeadline)
+        try c.encodeIfPresent(blueRetiredAt, forKey: .blueRetiredAt)
+        try c.encodeIfPresent(rollbackReason, forKey: .rollbackReason)
+        try c.encodeIfPresent(failureReason, forKey: .failureReason)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encode(actor, forKey: .actor)
+        try c.encodeIfPresent(greenCopies, forKey: .greenCopies)
+        try c.encodeIfPresent(blueCapacityAtRollback, forKey: .blueCapacityAtRollback)
+        try c.encodeIfPresent(finishedHooks, forKey: .finishedHooks)
+        try c.encodeIfPresent(runningHook, forKey: .runningHook)
+        try c.encodeIfPresent(hookPause, forKey: .hookPause)
+        try c.encodeIfPresent(version, forKey: .version)
+        try c.encodeIfPresent(recordFormat, forKey: .recordFormat)
+        try c.encodeIfPresent(shareTotal, forKey: .shareTotal)
+        try c.encodeIfPresent(shareBase, forKey: .shareBase)
+        try c.encodeIfPresent(shareHealthySeen, forKey: .shareHealthySeen)
+        try c.encodeIfPresent(greenDrainedAt, forKey: .greenDrainedAt)
+        try c.encodeIfPresent(removal, forKey: .removal)
+        try c.encodeIfPresent(promotedAt, forKey: .promotedAt)
+        try c.encodeIfPresent(trafficRestoredAt, forKey: .trafficRestoredAt)
+        try c.encodeIfPresent(testRouteLiveAt, forKey: .testRouteLiveAt)
+        try c.encodeIfPresent(testRouteProbePasses, forKey: .testRouteProbePasses)
+        try c.encodeIfPresent(effectRetry, forKey: .effectRetry)
+        try c.encodeIfPresent(handChange, forKey: .handChange)
+        try c.encodeIfPresent(trafficBaseline, forKey: .trafficBaseline)
+        try c.encodeIfPresent(movedTo, forKey: .movedTo)
+        try c.encodeIfPresent(movedAt, forKey: .movedAt)
+        var m = encoder.container(keyedBy: MilestoneKey.self)
+        for milestone in Milestone.allCases where progress.contains(milestone) || Milestone.alwaysWritten.contains(milestone) {
+            try m.encode(progress.contains(milestone), forKey: MilestoneKey(milestone))
+        }
     }
 }
 

@@ -189,7 +189,7 @@ extension Hook {
             env["SWITCHYARD_BLUE_TARGET_GROUP"] = ""
         }
         // Only while the rule stands: after promotion or rollback it is gone, and a hook must not send to a dead route.
-        if let route = d.plan.spec.testRoute, d.testRouteRemoved != true {
+        if let route = d.plan.spec.testRoute, !d.reached(.testRouteRemoved) {
             env["SWITCHYARD_TEST_ROUTE_HEADER"] = "\(route.header): \(DeploymentSpec.TestRoute.value)"
         }
         return env

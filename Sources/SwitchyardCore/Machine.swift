@@ -56,7 +56,7 @@ public enum Machine {
                                 why: "retiring \(group) from green's target group")
             }
             // Before the new version exists: a blue on `$Latest` would launch it at once.
-            if d.plan.fleet != nil && d.bluePinned != true { return .perform(.pinBlue) }
+            if d.plan.fleet != nil && !d.reached(.bluePinned) { return .perform(.pinBlue) }
             guard let version = d.greenLaunchTemplateVersion else { return .perform(.ensureGreenTemplate) }
             return .perform(.ensureGreenFleet(template: version))
         case .waitingForCapacity:
@@ -96,8 +96,8 @@ public enum Machine {
         case .promoting:
             if let hook = hookDecision(d, .beforePromotion, now: now) { return hook }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
-            if d.plan.fleet != nil && d.greenReleased != true { return .perform(.releaseGreen) }
-            if d.promotionConfirmed == true {
+            if d.plan.fleet != nil && !d.reached(.greenReleased) { return .perform(.releaseGreen) }
+            if d.reached(.promotionConfirmed) {
                 return hookDecision(d, .afterPromotion, now: now) ?? .transition(complete(d, now: now))
             }
             return .perform(.confirmPromotion)
@@ -105,20 +105,20 @@ public enum Machine {
             if let retry = d.effectRetry, retry.notBefore > now { return .wait(until: retry.notBefore) }
             // Traffic goes back to blue first, whatever blue holds (green is failing): the read of what blue can carry
             // comes after it, for the log, and is not on the way back.
-            if !d.trafficRestored {
+            if !d.reached(.trafficRestored) {
                 guard d.plan.shared != nil else { return .perform(.restoreBlue) }
                 return restoringSharedBlue(d, now: now)
             }
             if d.plan.fleet != nil && d.blueCapacityAtRollback == nil { return .perform(.observeBlue) }
             if d.testRouteMayStand { return .perform(.removeTestRoute) }
             if let retiring = interruptedRetirement(d, now: now) { return retiring }
-            if !d.greenRemoved {
+            if !d.reached(.greenRemoved) {
                 let left = d.mayHaveServedGreen ? (d.trafficRestoredAt ?? now) : nil
                 return removing(d, group: d.plan.greenAutoScalingGroup, trafficLeftAt: left, now: now, then: .removeGreen,
                                 why: "green \(d.plan.greenAutoScalingGroup) leaves service")
             }
             if d.needsStickinessRestored { return .perform(.restoreStickiness) }
-            if d.plan.fleet != nil && d.blueRestored != true { return .perform(.restoreBlueFleet) }
+            if d.plan.fleet != nil && !d.reached(.blueRestored) { return .perform(.restoreBlueFleet) }
             if let hook = hookDecision(d, .afterRollback, now: now) { return hook }
             var next = d
             next.state = .rolledBack
@@ -181,7 +181,7 @@ public enum Machine {
             next.greenLaunchTemplateVersion = version
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
         case (.launching, .greenFleetReady):
-            next.greenGroupCreated = true
+            next.progress.insert(.greenGroupCreated)
             next.state = .waitingForCapacity
             next.phaseStartedAt = now
             next.nextCheckAt = nil
@@ -196,7 +196,7 @@ public enum Machine {
                 // Green stands in blue's target group at 0 instances: each step scales it out and waits for its
                 // instances to be healthy there before blue gives any up, so its health is proven step by step.
                 next.state = .shifting
-                next.greenServed = true
+                next.progress.insert(.greenServed)
                 next.phaseStartedAt = now
                 next.nextCheckAt = nil
                 next.bakeStartedAt = nil
@@ -230,7 +230,7 @@ public enum Machine {
             if report.allHealthy(expected: d.plan.blue.desiredCapacity) {
                 next.state = .shifting
                 // From here a weight may be written: green's removal waits the settle and the drain.
-                next.greenServed = true
+                next.progress.insert(.greenServed)
                 next.phaseStartedAt = now
                 next.nextCheckAt = nil
                 next.bakeStartedAt = nil
@@ -264,7 +264,7 @@ public enum Machine {
             }
             return Transition(deployment: next, log: LogEntry(from: .shifting, to: .shifting, message: message, details: details))
         case (.shifting, .splitProgressing(let green, let summary, let total, let healthy)) where d.currentStep?.weight == green,
-             (.rollingBack, .splitProgressing(let green, let summary, let total, let healthy)) where green == 0 && !d.trafficRestored:
+             (.rollingBack, .splitProgressing(let green, let summary, let total, let healthy)) where green == 0 && !d.reached(.trafficRestored):
             if d.state == .shifting, next.shareTotal == nil { next.shareTotal = total }
             next.shareHealthySeen = healthy
             next.lastObservation = summary
@@ -280,7 +280,7 @@ public enum Machine {
         case (.promoting, .promotionConfirmed):
             next.promotedAt = now
             guard pendingHook(d, .afterPromotion) != nil else { return complete(next, now: now) }
-            next.promotionConfirmed = true
+            next.progress.insert(.promotionConfirmed)
             return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "listener read back at 100% green; the after_promotion hooks run before the release is completed"))
         case (_, .hookFinished(let ref, let result)):
             return applyHook(d, ref, result, now: now)
@@ -289,7 +289,7 @@ public enum Machine {
         case (.rollingBack, .splitConfirmed(let green)) where green == 0:
             next.greenWeight = 0
             next.shareHealthySeen = nil
-            next.trafficRestored = true
+            next.progress.insert(.trafficRestored)
             // Green's removal counts its settle from here (begun by the next decision, with its own log line).
             next.trafficRestoredAt = now
             // Clients bound to green by stickiness would stay there whatever the weights: the same write turned it off.
@@ -303,7 +303,7 @@ public enum Machine {
         case (.waitingForCapacity, .testRouteReady(let arn)), (.checkingHealth, .testRouteReady(let arn)):
             next.testRouteRuleArn = arn
             // Probe traffic reaches green from here; the rule counts as live only once the settle is over.
-            next.greenServed = true
+            next.progress.insert(.greenServed)
             if d.testRouteRuleArn != arn || d.testRouteLiveAt == nil {
                 next.testRouteLiveAt = now.adding(d.plan.trafficSettle)
                 next.testRouteProbePasses = 0
@@ -311,19 +311,19 @@ public enum Machine {
             let header = d.plan.spec.testRoute?.header ?? DeploymentSpec.TestRoute.defaultHeader
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route: requests carrying \(header): \(DeploymentSpec.TestRoute.value) go to green's target group \(d.plan.greenTargetGroupArn)", details: ["rule_arn": arn]))
         case (.promoting, .testRouteRemoved), (.rollingBack, .testRouteRemoved):
-            next.testRouteRemoved = true
+            next.progress.insert(.testRouteRemoved)
             // Requests with the header reach green until the rule's deletion is live everywhere.
-            if d.state == .rollingBack, d.trafficRestored { next.trafficRestoredAt = now }
+            if d.state == .rollingBack, d.reached(.trafficRestored) { next.trafficRestoredAt = now }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route removed", details: d.testRouteRuleArn.map { ["rule_arn": $0] } ?? [:]))
         case (.failed, .testRouteRemoved) where d.testRouteMayStand:
-            next.testRouteRemoved = true
+            next.progress.insert(.testRouteRemoved)
             next.updatedAt = d.updatedAt
             return Transition(deployment: next, log: LogEntry(from: .failed, to: .failed, message: "test route left by the failed rollback removed"))
         case (.rollingBack, .stickinessRestored):
-            next.stickinessRestored = true
+            next.progress.insert(.stickinessRestored)
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "stickiness turned back on now that green is gone"))
         case (.rollingBack, .greenRemoved):
-            next.greenRemoved = true
+            next.progress.insert(.greenRemoved)
             if next.removal?.group == d.plan.greenAutoScalingGroup { next.removal = nil }
             let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own launch template version \($0.greenBefore.launchTemplateVersion), processes and target groups; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) \(how)"))
@@ -348,23 +348,23 @@ public enum Machine {
             if let by { details["by_deployment"] = by }
             return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.autoScalingGroup) \(d.plan.isPair ? "scaled to 0 and kept (pair mode)" : "scaled to 0 and deleted"): \(why)", details: details))
         case (.launching, .bluePinned(let summary)):
-            next.bluePinned = true
+            next.progress.insert(.bluePinned)
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "blue \(d.plan.blue.autoScalingGroup) pinned for the release: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))
         case (.waitingForCapacity, .copiedToGreen(let kind, let summary)):
             next.greenCopies = (d.greenCopies ?? []) + [kind]
             return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .waitingForCapacity, message: "copied to green: \(summary)", details: ["copy": kind.rawValue]))
         case (.promoting, .greenReleased(let summary)):
-            next.greenReleased = true
+            next.progress.insert(.greenReleased)
             return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "green \(d.plan.greenAutoScalingGroup) released: \(summary)"))
         case (.rollingBack, .blueObserved(let report)):
             next.blueCapacityAtRollback = report
             return Transition(deployment: next, log: blueCapacityLog(d, report))
         case (.rollingBack, .blueFleetRestored(let summary)):
-            next.blueRestored = true
+            next.progress.insert(.blueRestored)
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) restored: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))
-        case (.completed, .greenTemplateDeleted(let version)) where d.launchTemplateVersionDeleted != true,
-             (.rolledBack, .greenTemplateDeleted(let version)) where d.launchTemplateVersionDeleted != true:
-            next.launchTemplateVersionDeleted = true
+        case (.completed, .greenTemplateDeleted(let version)) where !d.reached(.launchTemplateVersionDeleted),
+             (.rolledBack, .greenTemplateDeleted(let version)) where !d.reached(.launchTemplateVersionDeleted):
+            next.progress.insert(.launchTemplateVersionDeleted)
             // Housekeeping after the end, like retiring blue.
             next.updatedAt = d.updatedAt
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) deleted: its release is over and no group uses it", details: ["launch_template_version": String(version)]))
@@ -422,7 +422,7 @@ public enum Machine {
         next.state = .failed
         next.updatedAt = now
         let traffic: String
-        if d.trafficRestored {
+        if d.reached(.trafficRestored) {
             traffic = "Traffic is 100% on blue \(d.plan.blue.autoScalingGroup)."
         } else {
             traffic = "Traffic is where the last confirmed step left it: blue \(d.blueWeight)% / green \(d.greenWeight)%."

@@ -34,7 +34,7 @@ public enum ReadConsistency {
     /// A rollback's rule: always written once the release may have written a weight (a read before it may be from
     /// before that write); before that, the listener is left alone where the read shows it on blue, as the record does.
     public static func rollbackWrite(_ d: Deployment) -> WeightWrite {
-        d.greenServed == true || d.greenWeight > 0 || d.stepIndex > 0 || d.promotedAt != nil ? .always : .unlessThereAlready(recordedGreen: 0)
+        d.reached(.greenServed) || d.greenWeight > 0 || d.stepIndex > 0 || d.promotedAt != nil ? .always : .unlessThereAlready(recordedGreen: 0)
     }
 
     /// Whether a fleet standing on `watched` target groups may be removed. The record (`recorded`, each target group's

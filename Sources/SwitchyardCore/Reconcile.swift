@@ -88,7 +88,7 @@ extension Machine {
             details["unsafe"] = why
             return outcome("resume refused: \(found)", unsafe: why)
         }
-        let needsBlue = !(d.state == .rollingBack && d.trafficRestored)
+        let needsBlue = !(d.state == .rollingBack && d.reached(.trafficRestored))
         if !observed.blueExists && needsBlue {
             d = stored
             let why = "blue's group \(plan.blue.autoScalingGroup) is gone, so neither going on nor rolling back is safe (no fleet to fall back on). "
@@ -100,7 +100,7 @@ extension Machine {
         switch d.state {
         case .pending, .launching, .waitingForCapacity, .checkingHealth:
             if green > 0 {
-                d.greenServed = true
+                d.progress.insert(.greenServed)
                 found += "; green takes traffic before it was proven healthy"
                 let t = startRollback(d, now: now, reason: "on resume, the listener sent \(green)% to green before green was proven healthy", details: ["check": "resume"])
                 d = t.deployment
@@ -114,7 +114,7 @@ extension Machine {
             }
         case .shifting, .paused, .promoting:
             if (d.state == .shifting || d.state == .paused) && green > 0 { d.recheckAfterResume = true }
-            if green > 0 { d.greenServed = true }
+            if green > 0 { d.progress.insert(.greenServed) }
             if d.greenWeight == 0, d.testRouteProbePasses != nil { d.testRouteProbePasses = 0 }
             if !observed.greenExists {
                 let t = startRollback(d, now: now, reason: "on resume, green's group \(plan.greenAutoScalingGroup) is gone", details: ["check": "resume"])
@@ -133,15 +133,15 @@ extension Machine {
                 found += "; the step's time counts from now"
             }
         case .rollingBack:
-            if green > 0 { d.greenServed = true }
-            if plan.shared != nil, !d.trafficRestored {
+            if green > 0 { d.progress.insert(.greenServed) }
+            if plan.shared != nil, !d.reached(.trafficRestored) {
                 // Blue being brought back: its bound counts from the resume, not from a rollback begun before the outage.
                 d.phaseStartedAt = now
                 found += "; blue's restore time counts from now"
             }
             // In a shared target group green serves beside the restored blue until its removal drains it.
-            if d.trafficRestored && green > 0 && plan.shared == nil {
-                d.trafficRestored = false
+            if d.reached(.trafficRestored) && green > 0 && plan.shared == nil {
+                d.progress.remove(.trafficRestored)
                 // Green's removal starts again from a new confirmation: its settle counts from there.
                 if d.removal?.group == plan.greenAutoScalingGroup { d.removal = nil }
                 d.trafficRestoredAt = nil

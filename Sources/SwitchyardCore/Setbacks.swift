@@ -142,7 +142,7 @@ extension Deployment {
     /// back (a permission missing, a listener that refuses), so it is not over. `status` lists it as active, with the
     /// `switchyard rollback` that finishes it.
     public var trafficUnsettled: Bool {
-        state == .failed && !trafficRestored && greenWeight > 0
+        state == .failed && !reached(.trafficRestored) && greenWeight > 0
     }
 }
 

@@ -58,7 +58,7 @@ extension Deployment {
         }
         if state == .shifting, let live = bakeStartedAt, live > now, currentStep?.weight == greenWeight { return .stepSettling(until: live) }
         if state == .checkingHealth || state == .waitingForCapacity || (state == .shifting && greenWeight == 0), testRouteRuleArn != nil,
-           testRouteRemoved != true, let http = plan.spec.checks.http, http.testRoute != nil {
+           !reached(.testRouteRemoved), let http = plan.spec.checks.http, http.testRoute != nil {
             if let live = testRouteLiveAt, live > now { return .testRouteSettling(until: live) }
             if !testRouteProven { return .testRouteProving(passes: testRouteProbePasses ?? 0, needed: http.failureThreshold) }
         }

@@ -132,7 +132,7 @@ import Testing
         var d = Fixtures.deployment()
         d.state = .shifting
         d.greenLaunchTemplateVersion = 7
-        d.greenGroupCreated = true
+        d.progress.insert(.greenGroupCreated)
         d.greenWeight = 10
         d.bakeStartedAt = Fixtures.start
         d = try started(store, d)

@@ -15,7 +15,7 @@ import Testing
         d.plan.blue.autoScalingGroup = blue
         d.greenLaunchTemplateVersion = version
         d.blueRetiredAt = retiredAt
-        d.launchTemplateVersionDeleted = deleted
+        if deleted == true { d.progress.insert(.launchTemplateVersionDeleted) }
         return d
     }
 
@@ -66,7 +66,7 @@ import Testing
     @Test func aDeletedVersionIsRecordedOnceWithoutMovingTheReleaseEnd() {
         let d = record("d1", .rolledBack, version: 5)
         let t = Machine.apply(d, .greenTemplateDeleted(5), now: Fixtures.start.addingTimeInterval(3600))
-        #expect(t.deployment.launchTemplateVersionDeleted == true)
+        #expect(t.deployment.reached(.launchTemplateVersionDeleted))
         #expect(t.deployment.updatedAt == d.updatedAt)
         #expect(t.log?.message == "launch template web version 5 deleted: its release is over and no group uses it")
         #expect(Machine.apply(t.deployment, .greenTemplateDeleted(5), now: Fixtures.start).log == nil)

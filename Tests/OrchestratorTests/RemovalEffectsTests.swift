@@ -105,8 +105,8 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         let fake = FakeFleetAWS(clock: clock)
         var d = Fixtures.deployment()
         d.state = .rollingBack
-        d.trafficRestored = true
-        d.greenServed = true
+        d.progress.insert(.trafficRestored)
+        d.progress.insert(.greenServed)
         d.plan.settle = .seconds(15)
         let blueTG = d.plan.blue.targetGroupArn
         let greenTG = d.plan.greenTargetGroupArn
@@ -177,7 +177,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         let store = try Fixtures.store()
         var record = d
         record.state = .shifting
-        record.trafficRestored = false
+        record.progress.remove(.trafficRestored)
         record.greenWeight = 10
         fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
         record = try store.insert(record, log: LogEntry(from: .shifting, to: .shifting, message: "created"), actor: "t", at: clock.now())
@@ -241,7 +241,7 @@ struct Dying: EffectPerformer {
         var d = base
         d.state = .completed
         d.greenWeight = 100
-        d.trafficRestored = false
+        d.progress.remove(.trafficRestored)
         d.promotedAt = clock.now().addingTimeInterval(-5)
         d.retentionDeadline = clock.now()
         fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
@@ -290,7 +290,7 @@ extension HousekeeperRemovalTests {
         let store = try Fixtures.store()
         var d = base
         d.state = .completed
-        d.trafficRestored = false
+        d.progress.remove(.trafficRestored)
         // A completed release's record: green carries it all, blue nothing.
         d.greenWeight = 100
         d.promotedAt = clock.now()
@@ -351,7 +351,7 @@ extension HousekeeperRemovalTests {
     @Test func aGroupTheRecordSaysCarriesTrafficIsNotDeregisteredWhateverTheListenerReads() async throws {
         let (fake, effects, d, _) = world()
         var record = d
-        record.trafficRestored = false
+        record.progress.remove(.trafficRestored)
         record.greenWeight = 10
         await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record) }
         #expect(!fake.actions.contains("DetachLoadBalancerTargetGroups"))
@@ -361,7 +361,7 @@ extension HousekeeperRemovalTests {
         let (fake, effects, d, clock) = world()
         var record = d
         record.state = .promoting
-        record.trafficRestored = false
+        record.progress.remove(.trafficRestored)
         record.greenWeight = 100
         let started = clock.now()
         fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
@@ -389,7 +389,7 @@ extension HousekeeperRemovalTests {
         let (fake, effects, d, clock) = RemovalEffectsTests().world()
         var record = d
         record.state = .shifting
-        record.trafficRestored = false
+        record.progress.remove(.trafficRestored)
         record.greenWeight = 10
         fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
         return (fake, effects, record, clock)
@@ -439,7 +439,7 @@ extension HousekeeperRemovalTests {
         var d = base
         d.state = .completed
         d.greenWeight = 100
-        d.trafficRestored = false
+        d.progress.remove(.trafficRestored)
         d.promotedAt = clock.now().addingTimeInterval(-60)
         d.retentionDeadline = clock.now()
         fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]

@@ -74,7 +74,7 @@ import Testing
         try store.insert(routed, log: created, actor: "a", at: t0)
         var cleaned = routed
         cleaned.id = "cleaned"
-        cleaned.testRouteRemoved = true
+        cleaned.progress.insert(.testRouteRemoved)
         try store.insert(cleaned, log: created, actor: "a", at: t0)
         try store.insert(sampleDeployment(id: "plain-failed", state: .failed), log: created, actor: "a", at: t0)
 

@@ -6,7 +6,7 @@ import Testing
     func shiftingAt10() -> Deployment {
         var d = makeDeployment()
         d.state = .shifting
-        d.greenServed = true
+        d.progress.insert(.greenServed)
         d.greenWeight = 10
         d.stepIndex = 1
         return d

@@ -26,7 +26,7 @@ import Testing
                                           .copyToGreen(.lifecycleHooks), .copyToGreen(.suspendedProcesses), .copyToGreen(.scalingPolicies),
                                           .copyToGreen(.scheduledActions), .observeCapacity, .observeGreenHealth,
                                           .setSplit(green: 10), .runChecks, .setSplit(green: 100), .runChecks, .releaseGreen, .confirmPromotion])
-        #expect(sim.d.bluePinned == true && sim.d.greenReleased == true)
+        #expect(sim.d.reached(.bluePinned) && sim.d.reached(.greenReleased))
         #expect(sim.d.greenCopies == Self.fleet.copies)
         #expect(sim.log.contains { $0.message == "copied to green: scaling_policies" && $0.details["copy"] == "scaling_policies" })
         #expect(sim.log.contains { $0.message == "blue web-blue pinned for the release: MinSize 2 (was 1)" })
@@ -56,7 +56,7 @@ import Testing
         #expect(sim.d.state == .rolledBack)
         let tail = Array(distinct(sim.effects).suffix(6))
         #expect(tail == [.restoreBlue, .observeBlue, .deregisterFleet("switchyard-web-d1"), .observeDrain("switchyard-web-d1"), .removeGreen, .restoreBlueFleet])
-        #expect(sim.d.blueRestored == true)
+        #expect(sim.d.reached(.blueRestored))
         #expect(sim.d.blueCapacityAtRollback == CapacityReport(desired: 2, inService: 2, instances: 2))
         #expect(sim.log.contains { $0.message == "blue web-blue has 2 InService instances (2 when the release started): it carries the traffic back" })
     }
@@ -108,7 +108,7 @@ import Testing
         let decoded = try JSONDecoder().decode(Deployment.self, from: old)
         #expect(decoded.plan.fleet == nil)
         #expect(decoded.plan.spec.fleet.otherTargetGroups == .refuse && decoded.plan.spec.fleet.launchTemplateDefault == .keep)
-        #expect(decoded.bluePinned == nil && decoded.greenCopies == nil)
+        #expect(!decoded.reached(.bluePinned) && decoded.greenCopies == nil)
     }
 
     @Test func theFleetPlanSaysWhatToResumeAndWhatGreenRunsWith() {

@@ -137,7 +137,7 @@ import Testing
             "SWITCHYARD_BLUE_TARGET_GROUP": tgA, "SWITCHYARD_GREEN_ASG": "switchyard-web-d1", "SWITCHYARD_BLUE_ASG": "web-blue",
             "SWITCHYARD_REGION": "us-east-1", "SWITCHYARD_TEST_ROUTE_HEADER": "X-Canary: green",
         ])
-        d.testRouteRemoved = true
+        d.progress.insert(.testRouteRemoved)
         #expect(Hook.environment(d, HookRef(point: .afterRollback, index: 0))["SWITCHYARD_TEST_ROUTE_HEADER"] == nil)
         #expect(env["SWITCHYARD_LOAD_BALANCER_NAME"] == nil)
     }

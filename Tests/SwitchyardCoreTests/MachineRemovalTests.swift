@@ -186,7 +186,7 @@ import Testing
         // Someone put 10 % back on green by hand before the resume.
         let seen = Observation(weights: [tgA: 90, tgB: 10], blueExists: true, blueInService: 2, greenExists: true, greenInService: 2, greenDesired: 2)
         let r = Machine.reconcile(sim.d, observed: seen, actor: "ops@box", now: sim.now.addingTimeInterval(60))
-        #expect(r.deployment.removal == nil && !r.deployment.trafficRestored)
+        #expect(r.deployment.removal == nil && !r.deployment.reached(.trafficRestored))
         #expect(Machine.decide(r.deployment, now: sim.now.addingTimeInterval(60)) == .perform(.restoreBlue))
     }
 

@@ -216,7 +216,7 @@ import Testing
         sim.answer = { effect, _ in effect == .removeGreen ? .effectFailed(.removeGreen, message: "AccessDenied") : Simulation.natural(effect) }
         sim.take(Machine.apply(sim.d, .rollbackRequested(reason: "r", actor: "a"), now: sim.now))
         sim.run()
-        #expect(sim.d.state == .failed && sim.d.trafficRestored)
+        #expect(sim.d.state == .failed && sim.d.reached(.trafficRestored))
         #expect(sim.d.failureReason?.contains("Traffic is 100% on blue web-blue") == true)
         sim.answer = { effect, _ in Simulation.natural(effect) }
         let before = sim.effects.count

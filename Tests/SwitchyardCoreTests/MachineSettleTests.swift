@@ -34,8 +34,8 @@ func settled(_ settle: TimeSpan = .seconds(15), steps: [DeploymentSpec.Step] = [
 func restored(_ d: Deployment) -> Deployment {
     var d = d
     d.state = .rollingBack
-    d.trafficRestored = true
-    d.greenServed = true
+    d.progress.insert(.trafficRestored)
+    d.progress.insert(.greenServed)
     d.trafficRestoredAt = start
     return d
 }

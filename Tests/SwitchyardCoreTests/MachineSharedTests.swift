@@ -21,7 +21,7 @@ import Testing
         #expect(d.recordFormat == 2 && d.plan.greenLaunchCapacity == 0)
         d.state = .waitingForCapacity
         d = Machine.apply(d, .capacityObserved(CapacityReport(desired: 0, inService: 0, instances: 0)), now: start).deployment
-        #expect(d.state == .shifting && d.greenServed == true)
+        #expect(d.state == .shifting && d.reached(.greenServed))
         #expect(Machine.decide(d, now: start) == .perform(.setSplit(green: 25)))
     }
 
@@ -99,10 +99,10 @@ import Testing
         d = Machine.startRollback(d, now: start, reason: "check failed").deployment
         #expect(Machine.decide(d, now: start) == .perform(.restoreBlue))
         d = Machine.apply(d, .splitProgressing(green: 0, summary: "blue scaled back from 1 to 2"), now: start).deployment
-        #expect(!d.trafficRestored)
+        #expect(!d.reached(.trafficRestored))
         #expect(Machine.decide(d, now: start.addingTimeInterval(10)) == .perform(.restoreBlue))
         guard case .transition(let t) = Machine.decide(d, now: start.addingTimeInterval(900)) else { Issue.record("no failure"); return }
         #expect(t.deployment.state == .failed && t.deployment.failureReason?.contains("green keeps its instances") == true)
-        #expect(t.deployment.removal == nil && !t.deployment.greenRemoved)
+        #expect(t.deployment.removal == nil && !t.deployment.reached(.greenRemoved))
     }
 }

@@ -190,7 +190,7 @@ struct Simulation {
         var d = makeDeployment()
         d.state = .shifting
         d.greenLaunchTemplateVersion = 4
-        d.greenGroupCreated = true
+        d.progress.insert(.greenGroupCreated)
         d.greenWeight = 10
         d.bakeStartedAt = start
         var sim = Simulation(d)

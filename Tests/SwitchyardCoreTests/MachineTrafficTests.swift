@@ -31,7 +31,7 @@ import Testing
         #expect(effects.filter { $0 == .ensureTestRoute }.count == 1)
         #expect(Array(effects.suffix(2)) == [.removeTestRoute, .confirmPromotion])
         #expect(removed != nil)
-        #expect(sim.d.testRouteRuleArn != nil && sim.d.testRouteRemoved == true)
+        #expect(sim.d.testRouteRuleArn != nil && sim.d.reached(.testRouteRemoved))
         #expect(sim.log.contains { $0.message.contains("test route: requests carrying X-Switchyard-Route: green") })
     }
 
@@ -65,12 +65,12 @@ import Testing
     @Test func aRollbackThatFailsLeavesTheRouteForGC() {
         var d = withTestRoute()
         d.state = .rollingBack
-        d.trafficRestored = true
+        d.progress.insert(.trafficRestored)
         let failed = Machine.apply(d, .effectFailed(.removeTestRoute, message: "AccessDenied"), now: start).deployment
         #expect(failed.state == .failed)
         #expect(Machine.housekeeping(failed, now: start) == .perform(.removeTestRoute))
         let cleaned = Machine.apply(failed, .testRouteRemoved, now: start.addingTimeInterval(60))
-        #expect(cleaned.deployment.testRouteRemoved == true && cleaned.deployment.state == .failed)
+        #expect(cleaned.deployment.reached(.testRouteRemoved) && cleaned.deployment.state == .failed)
         #expect(cleaned.deployment.updatedAt == failed.updatedAt, "housekeeping after the end does not move the end")
         #expect(Machine.housekeeping(cleaned.deployment, now: start) == nil)
     }
@@ -133,11 +133,11 @@ import Testing
     @Test func aRollbackThatStoppedHalfWayIsRestoredAgain() {
         var d = makeDeployment()
         d.state = .rollingBack
-        d.trafficRestored = true
+        d.progress.insert(.trafficRestored)
         let seen = Observation(weights: [tgA: 100, tgB: 50], blueExists: true, blueInService: 2, greenExists: true, greenInService: 2, greenDesired: 2,
                                disagreement: "listener a: a=100%; listener b: a=50%, b=50%")
         let r = Machine.reconcile(d, observed: seen, actor: "ops", now: start)
-        #expect(!r.deployment.trafficRestored)
+        #expect(!r.deployment.reached(.trafficRestored))
         #expect(Machine.decide(r.deployment, now: start) == .perform(.restoreBlue))
     }
 }

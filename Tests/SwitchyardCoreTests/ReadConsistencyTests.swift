@@ -15,7 +15,7 @@ import Testing
     @Test func aRollbackBeforeAnyWeightWasWrittenLeavesAListenerOnBlueAlone() {
         var d = makeDeployment()
         #expect(ReadConsistency.rollbackWrite(d) == .unlessThereAlready(recordedGreen: 0))
-        d.greenServed = true
+        d.progress.insert(.greenServed)
         #expect(ReadConsistency.rollbackWrite(d) == .always)
     }
 

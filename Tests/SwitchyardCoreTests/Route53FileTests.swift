@@ -128,8 +128,8 @@ import Testing
         var removedAt: Date?
         while sim.d.state != .rolledBack {
             sim.run(limit: 1)
-            if sim.d.trafficRestored, restoredAt == nil { restoredAt = sim.now }
-            if sim.d.greenRemoved, removedAt == nil { removedAt = sim.now }
+            if sim.d.reached(.trafficRestored), restoredAt == nil { restoredAt = sim.now }
+            if sim.d.reached(.greenRemoved), removedAt == nil { removedAt = sim.now }
         }
         let restored = try #require(restoredAt)
         let removed = try #require(removedAt)

@@ -123,7 +123,7 @@ import Testing
         detach.answer = { effect, d in
             if case .deregisterFleet = effect, detachFailures < 30 {
                 detachFailures += 1
-                #expect(!d.greenGroupCreated, "green is not made while the old group may stand in its target group")
+                #expect(!d.reached(.greenGroupCreated), "green is not made while the old group may stand in its target group")
                 return .effectUnreachable(effect, message: "no answer")
             }
             return Simulation.natural(effect)
@@ -176,9 +176,9 @@ import Testing
         #expect(!d.trafficUnsettled)
         d.greenWeight = 10
         #expect(d.trafficUnsettled)
-        d.trafficRestored = true
+        d.progress.insert(.trafficRestored)
         #expect(!d.trafficUnsettled)
-        d.trafficRestored = false
+        d.progress.remove(.trafficRestored)
         d.state = .rolledBack
         #expect(!d.trafficUnsettled)
     }

@@ -59,7 +59,7 @@ import Testing
         weighted.greenWeight = 10
         #expect(weighted.trafficWait(at: later) == nil)
         var removed = d
-        removed.testRouteRemoved = true
+        removed.progress.insert(.testRouteRemoved)
         #expect(removed.trafficWait(at: later) == nil)
         // Without a test route in the file, a stray rule arn waits for nothing.
         var plain = d
