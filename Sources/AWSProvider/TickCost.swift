@@ -17,7 +17,18 @@ extension TickCost {
 
     /// The reads of one tick of every check kind the plan configures (`CheckKinds.registered`), in their order.
     public static func of(_ plan: ReleasePlan) -> TickCost {
-        TickCost(reads: CheckKinds.registered.flatMap { $0.reads(plan) }, interval: max(plan.spec.checks.interval.seconds, 0.001))
+        TickCost(reads: CheckKinds.registered.flatMap { $0.reads(plan) }, interval: max(plan.spec.checks.interval.seconds, 0.001),
+                 look: sharedLook(plan))
+    }
+
+    /// One look of a shared pool's step (`SharedEffects.sharedStep`): the fence's tag, both groups, the pool's health.
+    static func sharedLook(_ plan: ReleasePlan) -> [Read] {
+        guard let shared = plan.spec.traffic.shared, plan.shared != nil else { return [] }
+        let classic = shared.loadBalancerName != nil
+        return [Read(service: "elasticloadbalancing", action: "DescribeTags", calls: 1, purpose: "the fence's claim on \(shared.pool)"),
+                Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1, purpose: "blue's and green's instances"),
+                Read(service: "elasticloadbalancing", action: classic ? "DescribeInstanceHealth" : "DescribeTargetHealth", calls: 1,
+                     purpose: "each instance's health at the load balancer")]
     }
 
     static func batches(_ count: Int, of size: Int) -> Int { (count + size - 1) / size }

@@ -26,10 +26,21 @@ public struct TickCost: Sendable, Equatable {
 
     public var reads: [Read]
     public var interval: TimeInterval
+    /// With a split by instance counts (`TrafficTraits.splitByCounts`): the reads of one look while a step is scaled to
+    /// (one look every interval, a check tick between two), each followed by at most one write. Empty otherwise: a
+    /// weight is written once and read back.
+    public var look: [Read]
 
-    public init(reads: [Read], interval: TimeInterval) {
+    public init(reads: [Read], interval: TimeInterval, look: [Read] = []) {
         self.reads = reads
         self.interval = interval
+        self.look = look
+    }
+
+    /// The requests a minute of looks asks at most while a step is scaled to: every look's reads and its write, and
+    /// the check ticks between them.
+    public var lookPerMinuteAtMost: Int {
+        look.isEmpty ? 0 : ticksPerMinute * (look.reduce(0) { $0 + $1.calls } + 1) + perMinuteAtMost
     }
 
     /// The requests of a tick in a steady bake: the reads made every tick.

@@ -413,6 +413,9 @@ enum JSONViews {
             let per_minute: Int
             let per_minute_by_service: [String: Int]
             let per_minute_at_most: Int
+            /// With `traffic.shared`: the reads of one look while a step is scaled to, and the most a minute of looks asks.
+            let per_look: [Read]?
+            let look_per_minute_at_most: Int?
 
             struct Read: Encodable {
                 let service: String
@@ -431,6 +434,10 @@ enum JSONViews {
                 per_minute = cost.perMinute
                 per_minute_by_service = cost.perMinuteByService
                 per_minute_at_most = cost.perMinuteAtMost
+                per_look = cost.look.isEmpty ? nil : cost.look.map {
+                    Read(service: $0.service, action: $0.action, calls: $0.calls, purpose: $0.purpose, refresh_ms: nil)
+                }
+                look_per_minute_at_most = cost.look.isEmpty ? nil : cost.lookPerMinuteAtMost
             }
         }
 

@@ -128,7 +128,12 @@ struct Plan: AsyncParsableCommand {
             .map { "\(named($0)) (\($0.purpose), and at least every \(TimeSpan(milliseconds: Int64(($0.refresh ?? 0) * 1000))))" }
         var line = "  requests  while a step bakes, a check tick every \(interval) asks AWS \(Spelling.count(cost.perTick, "request")) (\(every))"
         if !sometimes.isEmpty { line += " and " + sometimes.joined(separator: ", ") }
-        return line + ": \(cost.perMinute) a minute in a steady bake (\(services)), at most \(cost.perMinuteAtMost)"
+        line += ": \(cost.perMinute) a minute in a steady bake (\(services)), at most \(cost.perMinuteAtMost)"
+        guard !cost.look.isEmpty else { return line }
+        let reads = cost.look.map(named).joined(separator: ", ")
+        return line + "\n            while a step is scaled to, a look every \(interval) asks \(Spelling.count(cost.look.reduce(0) { $0 + $1.calls }, "request")) "
+            + "(\(reads)) and at most one write (a scale, a deregistration, a termination), with a check tick between two looks: "
+            + "at most \(cost.lookPerMinuteAtMost) a minute"
     }
 
     /// Each hook with its point, timeout and `on_failure`, in the order the release runs them.

@@ -29,6 +29,23 @@ import SwitchyardCore
         spec.checks.interval = .seconds(120)
         let slow = TickCost.of(Fixtures.deployment(spec: spec).plan)
         #expect(slow.perMinute == 2 && slow.perMinuteAtMost == 2)
+        #expect(slow.look.isEmpty && slow.lookPerMinuteAtMost == 0, "a weight is written, not looked for")
+    }
+
+    /// A step by instance counts is looked for every interval: the fence's tag, both groups and the pool's health,
+    /// in the pool's own API (a Classic Load Balancer's instance health), then at most one write, a tick between.
+    @Test func aSharedStepsLookIsCountedInThePoolsOwnReads() {
+        for classic in [false, true] {
+            var d = Fixtures.deployment(spec: Fixtures.spec())
+            d.plan.spec.traffic = .init(shared: classic ? .init(classicLoadBalancer: "web-clb") : .init(targetGroup: blueTG))
+            d.plan.spec.checks.interval = .seconds(1)
+            d.plan.shared = SharedPlan(startHealthy: 4)
+            let cost = TickCost.of(d.plan)
+            #expect(cost.look.map(\.action) == ["DescribeTags", "DescribeAutoScalingGroups", classic ? "DescribeInstanceHealth" : "DescribeTargetHealth"])
+            #expect(cost.reads.first?.action == (classic ? "DescribeInstanceHealth" : "DescribeTargetHealth"))
+            // 60 looks of 3 reads and a write, and 60 ticks of at most 2 reads.
+            #expect(cost.lookPerMinuteAtMost == 60 * 4 + 120)
+        }
     }
 }
 
