@@ -251,19 +251,45 @@ class RemovalGuard:
     DetachLoadBalancerTargetGroups reaches moto, moto itself (not the stale view the proxy may be serving) is read with
     boto3: the group's target groups (those it stands in now, and those an earlier detach through this proxy took it
     out of), their load balancers' listeners and rules. A forward that gives one of them weight > 0 is a violation,
-    which fails the test at teardown as a request AWS would refuse does. The request is forwarded either way."""
-    ACTIONS = ("DeleteAutoScalingGroup", "DetachLoadBalancerTargetGroups")
+    which fails the test at teardown as a request AWS would refuse does. The request is forwarded either way.
+
+    Behind a Classic Load Balancer (traffic.shared.load_balancer_name) there is no weight: the load balancer sends to
+    every instance InService on it, so a group's share is its instances there, and what takes traffic away is a
+    removal of InService instances. The same invariant in those words, "no removal leaves the load balancer's traffic
+    with nowhere to go": before a DetachLoadBalancers, DeleteAutoScalingGroup, UpdateAutoScalingGroup or
+    SetDesiredCapacity to a lower desired capacity (an UpdateAutoScalingGroup's MaxSize below it lowers it too, as
+    AWS documents), DeregisterInstancesFromLoadBalancer or TerminateInstanceInAutoScalingGroup reaches moto, moto is
+    read (the group; each Classic Load Balancer it is attached to now, or was detached from through this proxy, or the
+    one named; DescribeInstanceHealth there). A request that takes InService instances from a load balancer which then
+    has no InService instance left (none of another group, none the request does not name) is a violation. A scale-in
+    counts as taking as many of the group's InService instances as it removes (Auto Scaling picks which, so the guard
+    assumes the worst). Recorded in `classic_checked`; forwarded either way, as above."""
+    TARGET_GROUP_ACTIONS = ("DeleteAutoScalingGroup", "DetachLoadBalancerTargetGroups")
+    CLASSIC_ACTIONS = ("DetachLoadBalancers", "DeleteAutoScalingGroup", "UpdateAutoScalingGroup", "SetDesiredCapacity",
+                       "DeregisterInstancesFromLoadBalancer", "TerminateInstanceInAutoScalingGroup")
+    ACTIONS = tuple(dict.fromkeys(TARGET_GROUP_ACTIONS + CLASSIC_ACTIONS))
 
     def __init__(self, upstream):
         import boto3  # the proxy's other switches need no AWS SDK; this one reads moto as a client would
         kw = dict(endpoint_url=upstream, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
         self.asg, self.elb = boto3.client("autoscaling", **kw), boto3.client("elbv2", **kw)
+        self.clb = boto3.client("elb", **kw)
         self.detached = {}  # group -> target groups a detach through the proxy named
+        self.detached_classic = {}  # group -> Classic Load Balancers a DetachLoadBalancers through the proxy named
         self.checked = []   # (action, group, {target group: weight}) for every removal seen
+        self.classic_checked = []  # (action, group or instance, {load balancer: (InService, taken, left)})
 
     def problem(self, record):
         """Why this removal breaks the invariant, or None (records what it checked)."""
-        form = urllib.parse.parse_qs(record.body.decode("utf-8", "replace"))
+        form = _form(record)
+        problems = []
+        if record.action in self.TARGET_GROUP_ACTIONS:
+            problems.append(self.target_group_problem(record, form))
+        if record.action in self.CLASSIC_ACTIONS:
+            problems.append(self.classic_problem(record, form))
+        return "; ".join(p for p in problems if p) or None
+
+    def target_group_problem(self, record, form):
         group = form.get("AutoScalingGroupName", [""])[0]
         named = [v[0] for k, v in sorted(form.items()) if k.startswith("TargetGroupARNs.member.")]
         found = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]
@@ -295,6 +321,85 @@ class RemovalGuard:
                         if share.get("TargetGroupArn") in out:
                             out[share["TargetGroupArn"]] = max(out[share["TargetGroupArn"]], share.get("Weight", 1))
         return out
+
+    # -- Classic Load Balancers ------------------------------------------------------------------------------------
+    def classic_problem(self, record, form):
+        """What this request takes from each Classic Load Balancer, read from moto: a violation when one of them
+        is left with no InService instance (see the class docstring)."""
+        first = lambda key: form.get(key, [""])[0]
+        action = record.action
+        if action == "DeregisterInstancesFromLoadBalancer":
+            named = {v[0] for k, v in form.items() if k.startswith("Instances.member.") and k.endswith(".InstanceId")}
+            return self._classic_verdict(action, first("LoadBalancerName"), {first("LoadBalancerName")},
+                                         lambda serving: len(serving & named))
+        if action == "TerminateInstanceInAutoScalingGroup":
+            instance = first("InstanceId")
+            found = self.asg.describe_auto_scaling_instances(InstanceIds=[instance])["AutoScalingInstances"] if instance else []
+            group = found[0]["AutoScalingGroupName"] if found else None
+            balancers = self._classic_of(group) if group else set()
+            return self._classic_verdict(action, instance, balancers, lambda serving: int(instance in serving), of=group)
+        group = first("AutoScalingGroupName")
+        if action in ("UpdateAutoScalingGroup", "SetDesiredCapacity") and not ({"DesiredCapacity", "MaxSize"} & set(form)):
+            return None  # nothing that scales in: no read of moto
+        found = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"] if group else []
+        if not found:
+            return None
+        described = found[0]
+        mine = {i["InstanceId"] for i in described.get("Instances", [])}
+        if action == "DetachLoadBalancers":
+            named = {v[0] for k, v in form.items() if k.startswith("LoadBalancerNames.member.")}
+            self.detached_classic.setdefault(group, set()).update(named)
+            return self._classic_verdict(action, group, named, lambda serving: len(serving & mine))
+        balancers = self._classic_of(group, described)
+        if not balancers:
+            return None  # a group behind no Classic Load Balancer: the target-group rule, if any, is the one
+        if action == "DeleteAutoScalingGroup":
+            return self._classic_verdict(action, group, balancers, lambda serving: len(serving & mine))
+        current = described["DesiredCapacity"]
+        if "DesiredCapacity" in form:
+            desired = int(first("DesiredCapacity"))
+        else:  # AWS: a MaxSize below the group's size sets the desired capacity to it
+            desired = min(current, int(first("MaxSize")))
+        removed = current - desired
+        if removed <= 0:
+            return None
+        return self._classic_verdict(action, group, balancers, lambda serving: min(removed, len(serving & mine)),
+                                     scale=(current, desired))
+
+    def _classic_of(self, group, described=None):
+        """The Classic Load Balancers a group stands behind now, or was detached from through this proxy."""
+        if described is None:
+            found = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]
+            described = found[0] if found else {}
+        return set(described.get("LoadBalancerNames", [])) | self.detached_classic.get(group, set())
+
+    def _classic_verdict(self, action, subject, balancers, taken_of, of=None, scale=None):
+        """Reads each load balancer's InService instances; taken_of(them) is how many of them the request takes."""
+        seen, problems = {}, []
+        for name in sorted(b for b in balancers if b):
+            try:
+                states = self.clb.describe_instance_health(LoadBalancerName=name)["InstanceStates"]
+            except self.clb.exceptions.AccessPointNotFoundException:  # LoadBalancerNotFound: gone, it serves nothing
+                continue
+            serving = {s["InstanceId"] for s in states if s["State"] == "InService"}
+            taken = taken_of(serving)
+            seen[name] = (len(serving), taken, len(serving) - taken)
+            if taken and len(serving) - taken <= 0:
+                problems.append(f"{name} served only {', '.join(sorted(serving))}, all of them taken")
+        self.classic_checked.append((action, subject, seen))
+        if not problems:
+            return None
+        what = f"{action} of {subject}" + (f" (of {of})" if of else "") + (f" from {scale[0]} to {scale[1]}" if scale else "")
+        return (f"{what} reached AWS while it leaves the Classic Load Balancer with no InService instance of another "
+                f"group in moto: " + "; ".join(problems))
+
+
+def _form(record):
+    """A query request's parameters, from its body (or, for a GET, its query string)."""
+    form = urllib.parse.parse_qs(record.body.decode("utf-8", "replace"))
+    if not form:
+        form = urllib.parse.parse_qs(urllib.parse.urlsplit(record.path).query)
+    return form
 
 
 INSUFFICIENT_CAPACITY = ("We currently do not have sufficient t3.micro capacity in the Availability Zone you requested "
@@ -432,8 +537,9 @@ class Switches:
             self.faults[action] = {"status": status, "code": code, "message": message, "times": times, "kind": kind}
 
     def guard_removals(self):
-        """Fail the test (at teardown) when a group is deleted or detached while moto gives its target group weight
-        (see RemovalGuard). Opt-in: each removal costs a few reads of moto."""
+        """Fail the test (at teardown) when a group is deleted or detached while moto gives its target group weight,
+        or a removal leaves a Classic Load Balancer with no InService instance (see RemovalGuard). Opt-in: each
+        removal costs a few reads of moto."""
         with self.lock:
             self.removal_guard = RemovalGuard(urllib.parse.urlunsplit((self.upstream.scheme, self.upstream.netloc, "", "", "")))
 

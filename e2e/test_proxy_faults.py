@@ -183,6 +183,86 @@ def test_the_removal_guard_flags_a_group_removed_while_its_target_group_has_weig
     bare.violations.clear()
 
 
+@pytest.fixture
+def classic(listener, aws):
+    """A Classic Load Balancer (HTTP:80 to 8080) in the listener fixture's subnets with groups a (two instances) and
+    b (one) on it, made directly in moto (scripts/moto-server.py: each group registers its own, InService at once)."""
+    name = f"{listener['name']}-clb"
+    aws.clb.create_load_balancer(LoadBalancerName=name, Subnets=listener["subnets"], Listeners=[
+        {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}])
+    template = aws.ec2.create_launch_template(LaunchTemplateName=f"{listener['name']}-c", LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
+    groups = {}
+    for suffix, desired in (("a", 2), ("b", 1)):
+        groups[suffix] = f"{listener['name']}-c{suffix}"
+        aws.asg.create_auto_scaling_group(
+            AutoScalingGroupName=groups[suffix], MinSize=0, MaxSize=4, DesiredCapacity=desired, VPCZoneIdentifier=listener["subnets"][0],
+            LoadBalancerNames=[name], LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"], "Version": "1"})
+    return {"clb": name, **groups}
+
+
+def test_the_removal_guard_flags_a_removal_that_leaves_a_classic_load_balancer_with_no_instance_in_service(bare, classic, aws):
+    """Behind a Classic Load Balancer a group's share is its instances InService there: taking some of them is a
+    step of a shared release while another group's still serve, and a violation (as a weighted target group's
+    removal is) once nothing else would. Each of the six removals is flagged when it takes the last InService ones."""
+    asg, clb = client(bare, "autoscaling"), client(bare, "elb")
+    a, b, name = classic["a"], classic["b"], classic["clb"]
+
+    def instances(group):
+        return sorted(i["InstanceId"] for i in aws.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]["Instances"])
+
+    def serving():
+        return sorted(s["InstanceId"] for s in aws.clb.describe_instance_health(LoadBalancerName=name)["InstanceStates"] if s["State"] == "InService")
+
+    assert serving() == sorted(instances(a) + instances(b))
+    bare.guard_removals()
+    # While b's instance serves, a's two may go one by one (a step: deregistered, then terminated) and b's may go
+    # once a's serve again; a scale-in that leaves one InService is no violation either.
+    first = instances(a)[0]
+    clb.deregister_instances_from_load_balancer(LoadBalancerName=name, Instances=[{"InstanceId": first}])
+    asg.terminate_instance_in_auto_scaling_group(InstanceId=first, ShouldDecrementDesiredCapacity=False)
+    assert len(instances(a)) == 2 and len(serving()) == 3, "a's replacement registered"
+    asg.detach_load_balancers(AutoScalingGroupName=b, LoadBalancerNames=[name])
+    asg.update_auto_scaling_group(AutoScalingGroupName=b, MinSize=0, MaxSize=0, DesiredCapacity=0)
+    asg.delete_auto_scaling_group(AutoScalingGroupName=b, ForceDelete=True)
+    asg.update_auto_scaling_group(AutoScalingGroupName=a, DesiredCapacity=1)
+    assert bare.violations == [], bare.violations
+    assert len(serving()) == 1 and serving() == instances(a)
+
+    def only_a_serves():
+        """Back to a's one instance InService, the load balancer's only one (made directly in moto, unguarded)."""
+        aws.asg.update_auto_scaling_group(AutoScalingGroupName=a, MinSize=0, MaxSize=4, DesiredCapacity=1)
+        if not serving():
+            aws.clb.register_instances_with_load_balancer(LoadBalancerName=name, Instances=[{"InstanceId": i} for i in instances(a)])
+        assert len(serving()) == 1 and serving() == instances(a)
+
+    last = instances(a)[0]
+    clb.deregister_instances_from_load_balancer(LoadBalancerName=name, Instances=[{"InstanceId": last}])
+    only_a_serves()
+    asg.terminate_instance_in_auto_scaling_group(InstanceId=instances(a)[0], ShouldDecrementDesiredCapacity=True)
+    only_a_serves()
+    asg.update_auto_scaling_group(AutoScalingGroupName=a, DesiredCapacity=0)
+    only_a_serves()
+    asg.update_auto_scaling_group(AutoScalingGroupName=a, MaxSize=0)  # AWS: a MaxSize below the size lowers it too
+    only_a_serves()
+    asg.set_desired_capacity(AutoScalingGroupName=a, DesiredCapacity=0)
+    only_a_serves()
+    asg.detach_load_balancers(AutoScalingGroupName=a, LoadBalancerNames=[name])
+    aws.asg.attach_load_balancers(AutoScalingGroupName=a, LoadBalancerNames=[name])
+    only_a_serves()
+    asg.delete_auto_scaling_group(AutoScalingGroupName=a, ForceDelete=True)
+    found = [v.split(": ", 1)[1] for v in bare.violations]
+    assert [v.split(" of ", 1)[0] for v in found] == [
+        "DeregisterInstancesFromLoadBalancer", "TerminateInstanceInAutoScalingGroup", "UpdateAutoScalingGroup",
+        "UpdateAutoScalingGroup", "SetDesiredCapacity", "DetachLoadBalancers", "DeleteAutoScalingGroup"], found
+    assert all("leaves the Classic Load Balancer with no InService instance" in v and f"{name} served only i-" in v for v in found), found
+    assert f"DeregisterInstancesFromLoadBalancer of {name}" in found[0] and f"(of {a})" in found[1], found
+    assert f"of {a} from 1 to 0" in found[2] and f"of {a} from 1 to 0" in found[3], found
+    assert found[5].startswith(f"DetachLoadBalancers of {a} reached AWS"), found[5]
+    # What the guard read for each: the load balancer's InService count, how many the request took, how many it left.
+    assert [seen for action, _, seen in bare.removal_guard.classic_checked if action == "DetachLoadBalancers"] == [{name: (3, 1, 2)}, {name: (1, 1, 0)}]
+    bare.violations.clear()
+
+
 @pytest.mark.parametrize("code,status", [("ScalingActivityInProgress", 400), ("ResourceInUse", 400), ("ResourceContention", 500)])
 def test_busy_answers_have_the_service_models_status_and_shape(bare, code, status):
     bare.busy("DeleteAutoScalingGroup", code, times=2)
