@@ -126,11 +126,16 @@ def test_a_failing_check_rolls_a_shared_release_back_blue_first_and_green_leaves
     assert (blue["MinSize"], blue["DesiredCapacity"]) == (4, 4), "blue's own sizes come back"
 
 
+# The looks of a step are setSplit calls: 1 scales green out, 2 finds it healthy once (no write), 3 deregisters blue's
+# surplus, 4 terminates it (the step confirmed); the second step scales green out at 6 and deregisters blue at 8. Each
+# point's writes before the kill, as the proxy saw them, are asserted in test_shared_clb.py.
 CRASHES = [
     "after-call:setSplit:1",    # green scaled out, the record does not know it
-    "after-call:setSplit:2",    # blue's surplus deregistered, not terminated
+    "after-call:setSplit:2",    # green healthy on one look, blue not yet deregistered
+    "after-call:setSplit:3",    # blue's surplus deregistered, not terminated
     "after-save:setSplit:4",    # the first step confirmed
-    "after-call:setSplit:6",    # the second step's blue deregistered
+    "after-call:setSplit:6",    # the second step's green scaled out
+    "after-call:setSplit:8",    # the second step's blue deregistered, not terminated
     "before:confirmPromotion",
 ]
 
