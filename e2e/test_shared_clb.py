@@ -4,18 +4,37 @@ scripts/moto-server.py (two groups on one Classic Load Balancer keep each other'
 e2e/test_moto_clb.py); a registered running instance is InService at once, and a deregistered one leaves at once (AWS
 keeps it InService, "Instance deregistration currently in progress.", for the connection draining timeout), so these
 tests prove the order of the actions and the counts each step holds, as DescribeInstanceHealth and
-DescribeAutoScalingGroups show them, sampled every 10 ms while the release runs."""
+DescribeAutoScalingGroups show them, sampled every 10 ms while the release runs. Every run goes through the proxy's
+removal guard (faults.RemovalGuard), which reads the load balancer just before each removal reaches moto."""
 import json
 import signal
 import threading
 import time
+import urllib.parse
 
 import pytest
 
-from test_rollback import green_name, shown, start
+from conftest import on_every_backend
+from test_rollback import Running, green_name, shown, start, wait_until
+from test_shared import CRASHES
 
 SHARED_CLB = dict(shared_clb=True, desired=4, steps="25,50,100", bake="0s", interval="100ms")
 STEPS = [(3, 1), (2, 2), (0, 4)]  # 25 %, 50 %, 100 % of four: (blue, green) InService on the load balancer
+
+
+@pytest.fixture(autouse=True)
+def guard(validator):
+    """Every run of the binary here goes through the removal guard (faults.RemovalGuard): a DetachLoadBalancers,
+    DeleteAutoScalingGroup, scale-in, DeregisterInstancesFromLoadBalancer or TerminateInstanceInAutoScalingGroup that
+    leaves the Classic Load Balancer with no InService instance fails the test at teardown."""
+    validator.guard_removals()
+    return validator.removal_guard
+
+
+def removals(guard, *actions):
+    """What the guard read before each of these removals reached moto: [(action, subject, (InService, taken, left))]."""
+    return [(action, subject, counts) for action, subject, seen in guard.classic_checked if action in actions
+            for counts in seen.values()]
 
 
 def clb_states(aws, world):
@@ -129,10 +148,12 @@ def test_plan_shows_the_classic_load_balancer_and_each_steps_counts(world, switc
     assert [(s["weight"], s["blue"], s["green"]) for s in planned["steps"]] == [(25, 3, 1), (50, 2, 2), (100, 0, 4)], planned
 
 
+@on_every_backend
 @pytest.mark.world(**SHARED_CLB)
-def test_a_classic_shared_release_moves_green_by_instance_counts_and_never_serves_fewer_than_four(world, switchyard, aws):
+def test_a_classic_shared_release_moves_green_by_instance_counts_and_never_serves_fewer_than_four(world, switchyard, aws, guard):
     """Green 1, 2, 4 of four at the steps, each count held at some moment in order, the load balancer never serving
-    fewer than the four of the start; at the end green's four are InService there and none of blue's is registered."""
+    fewer than the four of the start (sampled, and read by the guard just before each removal reached moto); at the
+    end green's four are InService there and none of blue's is registered."""
     blue_ids = {i["InstanceId"] for i in aws.groups(world)[world["blue_asg"]]["Instances"]}
     run, code, err, watch = watched_start(switchyard, world, aws)
     assert code == 0, err
@@ -151,6 +172,14 @@ def test_a_classic_shared_release_moves_green_by_instance_counts_and_never_serve
     assert clb_states(aws, world) == {i: "InService" for i in green_ids}, "green's four, and nothing of blue's, on the load balancer"
     assert not blue_ids & set(clb_states(aws, world))
     assert in_service(aws, world, run.id) == (0, 4, 4)
+    # Blue's surplus, 1, 1 and 2, each taken from the load balancer while it served green's and blue's at least four
+    # besides; each terminated once it no longer served (drained).
+    deregistered = removals(guard, "DeregisterInstancesFromLoadBalancer")
+    assert [taken for _, _, (_, taken, _) in deregistered] == [1, 1, 2], deregistered
+    assert all(left >= 4 for _, _, (_, _, left) in deregistered), deregistered
+    terminated = removals(guard, "TerminateInstanceInAutoScalingGroup")
+    assert len(terminated) == 4 and {subject for _, subject, _ in terminated} == blue_ids, terminated
+    assert all(taken == 0 and left >= 4 for _, _, (_, taken, left) in terminated), f"a blue instance terminated while InService: {terminated}"
 
 
 @pytest.mark.world(**SHARED_CLB, alarm=["{service}-5xx"])
@@ -185,14 +214,47 @@ def test_an_alarm_rolls_a_classic_shared_release_back_blue_first_and_green_leave
     assert clb_states(aws, world) == {i: "InService" for i in blue_ids}
 
 
+# What each of test_shared.py's kill points has sent before the kill, as the proxy saw it: (green scaled out, blue
+# instances deregistered, blue instances terminated), so each test is known to kill where it says.
+WRITTEN_BEFORE = {
+    "after-call:setSplit:1": (1, 0, 0),    # green scaled out to 1, the record does not know it
+    "after-call:setSplit:2": (1, 0, 0),    # green healthy on one look
+    "after-call:setSplit:3": (1, 1, 0),    # blue's surplus deregistered (drained at once in moto), not terminated
+    "after-save:setSplit:4": (1, 1, 1),    # the first step confirmed
+    "after-call:setSplit:6": (2, 1, 1),    # the second step's green scaled out
+    "after-call:setSplit:8": (2, 2, 1),    # the second step's blue deregistered, not terminated
+    "before:confirmPromotion": (3, 4, 4),  # every step done, green not yet promoted
+}
+
+
+def written(validator, world):
+    """(green scale-outs, blue instances deregistered, blue instances terminated) sent through the proxy so far."""
+    out = [0, 0, 0]
+    for r in validator.requests:
+        form = urllib.parse.parse_qs(r.body.decode("utf-8", "replace"))
+        if r.action == "UpdateAutoScalingGroup" and "DesiredCapacity" in form and form["AutoScalingGroupName"][0] != world["blue_asg"]:
+            out[0] += 1
+        elif r.action == "DeregisterInstancesFromLoadBalancer":
+            out[1] += sum(1 for k in form if k.startswith("Instances.member."))
+        elif r.action == "TerminateInstanceInAutoScalingGroup":
+            out[2] += 1
+    return tuple(out)
+
+
+@pytest.mark.parametrize("point", CRASHES)
 @pytest.mark.world(**SHARED_CLB)
-def test_a_classic_shared_release_killed_after_deregistering_blue_resumes_to_the_same_end(world, switchyard, aws):
-    """kill -9 right after the first step deregistered blue's surplus from the load balancer (not yet terminated):
-    `resume` looks again and goes on to the end an uninterrupted release reaches, never serving fewer than four."""
+def test_a_classic_shared_release_killed_at_any_look_resumes_to_the_same_end(point, world, switchyard, aws, validator):
+    """kill -9 at each of test_shared.py's points (between a look's action and its record, or after it): `resume`
+    looks again and goes on to the end an uninterrupted release reaches, the load balancer never serving fewer than
+    four; a blue instance deregistered before the kill is terminated by the resume, not left running or registered."""
+    assert set(CRASHES) == set(WRITTEN_BEFORE), "a kill point of test_shared.py without its writes here"
+    blue_ids = {i["InstanceId"] for i in aws.groups(world)[world["blue_asg"]]["Instances"]}
     watch = ClbWatcher(aws, world)
-    run = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "after-call:setSplit:2"})
+    run = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": point})
     watch.deployment = run.id
     assert run.finish()[0] == -signal.SIGKILL
+    assert written(validator, world) == WRITTEN_BEFORE[point], (point, written(validator, world))
+    drained = set(blue_ids) - set(clb_states(aws, world)) - {i for _, i, _ in removals(validator.removal_guard, "TerminateInstanceInAutoScalingGroup")}
     code, _, err = switchyard("resume", run.id)
     seen = watch.stop()
     assert code == 0, err
@@ -202,5 +264,170 @@ def test_a_classic_shared_release_killed_after_deregistering_blue_resumes_to_the
     positions = [pairs(seen).index(pair) for pair in STEPS]
     assert positions == sorted(positions), seen
     assert in_service(aws, world, run.id) == (0, 4, 4)
-    green = aws.groups(world)[green_name(world, run.id)]
+    groups = aws.groups(world)
+    assert groups[world["blue_asg"]]["Instances"] == [], f"blue instances left running (drained before the kill: {drained})"
+    green = groups[green_name(world, run.id)]
     assert clb_states(aws, world) == {i["InstanceId"]: "InService" for i in green["Instances"]}
+
+
+@pytest.mark.world(**SHARED_CLB)
+def test_a_rollback_of_a_release_killed_with_blue_drained_registers_that_instance_again(world, switchyard, aws, validator):
+    """kill -9 after the first step deregistered one of blue's four (drained, not terminated), then `rollback` with
+    nobody running the release: blue's four are its own four again, InService on the load balancer, the drained one
+    registered again rather than replaced, before green's instance leaves; never fewer than four serving."""
+    blue_ids = {i["InstanceId"] for i in aws.groups(world)[world["blue_asg"]]["Instances"]}
+    watch = ClbWatcher(aws, world)
+    run = start(switchyard, world, env={"SWITCHYARD_TEST_CRASH": "after-call:setSplit:3"})
+    watch.deployment = run.id
+    assert run.finish()[0] == -signal.SIGKILL
+    drained = blue_ids - set(clb_states(aws, world))
+    assert len(drained) == 1 and drained <= {i["InstanceId"] for i in aws.groups(world)[world["blue_asg"]]["Instances"]}, drained
+    code, _, err = switchyard("rollback", run.id, "--reason", "e2e")
+    seen = watch.stop()
+    assert code == 0, err
+    assert shown(switchyard, run.id)["state"] == "rolled_back"
+    assert pairs(seen)[-1] == (4, 0), seen
+    assert_never_below_four(seen)
+    assert_blue_back_before_green_leaves(seen)
+    blue = aws.groups(world)[world["blue_asg"]]
+    assert {i["InstanceId"] for i in blue["Instances"]} == blue_ids, "blue's own four, none replaced"
+    assert clb_states(aws, world) == {i: "InService" for i in blue_ids}
+    assert (blue["MinSize"], blue["DesiredCapacity"]) == (4, 4)
+    assert green_name(world, run.id) not in aws.groups(world)
+    assert written(validator, world)[2] == 0, "no blue instance was terminated"
+    registered = [urllib.parse.parse_qs(r.body.decode())["Instances.member.1.InstanceId"] for r in validator.requests
+                  if r.action == "RegisterInstancesWithLoadBalancer"]
+    assert registered == [sorted(drained)], registered
+
+
+def assert_blue_back_before_green_leaves(seen):
+    most = 0
+    for blue, green, _ in seen:
+        if green < most:
+            assert blue == 4, f"green's instance left the load balancer before blue was back at four: {seen}"
+        most = max(most, green)
+    assert most >= 1, f"green never joined the load balancer: {seen}"
+
+
+def completed(switchyard, world, ami=None, *flags):
+    code, _, err = switchyard("start", world["file"], "--ami", ami or world["new_ami"], *flags)
+    assert code == 0, err
+    return err.splitlines()[0].split()[1]
+
+
+@pytest.mark.world(**SHARED_CLB)
+def test_a_completed_classic_shared_release_rolls_back_by_scaling_blue_back_first(world, switchyard, aws):
+    """`rollback` of a completed release (blue kept at 0 for it): blue is scaled back from 0 to its four, InService
+    on the load balancer on two looks, and only then does green leave it (detached, drained, deleted); the load
+    balancer never serves fewer than four."""
+    deployment = completed(switchyard, world)
+    watch = ClbWatcher(aws, world)
+    watch.deployment = deployment
+    code, _, err = switchyard("rollback", deployment, "--reason", "undo")
+    seen = watch.stop()
+    assert code == 0, err
+    assert shown(switchyard, deployment)["state"] == "rolled_back"
+    assert seen[0][:2] == (0, 4) and pairs(seen)[-1] == (4, 0), seen
+    assert_never_below_four(seen)
+    assert all(green == 4 for blue, green, _ in seen if blue < 4), f"green left before blue was back at four: {seen}"
+    messages = events(switchyard, deployment)
+    scaled = next(i for i, m in enumerate(messages) if "scaled back from 0 to 4" in m)
+    twice = next(i for i, m in enumerate(messages) if "green stays until the next look finds them too" in m)
+    leaves = next(i for i, m in enumerate(messages) if "leaves service" in m)
+    deleted = next(i for i, m in enumerate(messages) if "scaled to 0 and deleted" in m)
+    assert scaled < twice < leaves < deleted, messages
+    assert green_name(world, deployment) not in aws.groups(world)
+    blue = aws.groups(world)[world["blue_asg"]]
+    assert (blue["MinSize"], blue["DesiredCapacity"]) == (4, 4) and blue["LoadBalancerNames"] == [world["clb_name"]]
+    assert clb_states(aws, world) == {i["InstanceId"]: "InService" for i in blue["Instances"]} and len(blue["Instances"]) == 4
+
+
+def world_snapshot(aws, world):
+    """What a second writer could change: every registration on the load balancer, its tags, and the world's groups."""
+    tags = aws.clb.describe_tags(LoadBalancerNames=[world["clb_name"]])["TagDescriptions"][0]["Tags"]
+    groups = {name: (g["DesiredCapacity"], g["MinSize"], g["MaxSize"], tuple(g["LoadBalancerNames"]),
+                     tuple(sorted(i["InstanceId"] for i in g["Instances"])), g.get("LaunchTemplate", {}).get("Version"))
+              for name, g in aws.groups(world).items()}
+    return {"clb": clb_states(aws, world), "tags": sorted((t["Key"], t["Value"]) for t in tags), "groups": groups}
+
+
+@pytest.mark.world(**{**SHARED_CLB, "steps": "25,pause,100"})
+def test_a_second_writer_is_refused_while_a_classic_shared_release_waits_at_a_gate(world, switchyard, aws, proxy, tmp_path):
+    """While the release waits at its manual gate (1 green and 3 blue InService), a second `start` from another state
+    file is refused and changes nothing on the load balancer or the groups: of the same file, because green's group
+    on the load balancer makes blue ambiguous (exit 2, as test_shared.py's twin); with blue named, by the claim
+    tagged on the load balancer (exit 4, naming the release that holds it). `promote` then ends the release. The
+    second writer goes through a proxy of its own, so what it sent is told apart from the paused release's reads."""
+    run = start(switchyard, world)
+    wait_until(lambda: shown(switchyard, run.id).get("state") == "paused", what="the gate")
+    assert in_service(aws, world, run.id) == (3, 1, 4)
+    before = world_snapshot(aws, world)
+    assert (f"switchyard:deployment:{run.id}", run.id) in before["tags"], before["tags"]
+    second = {"AWS_ENDPOINT_URL": proxy.url}
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"], db=str(tmp_path / "other.db"), env=second)
+    assert code == 2, (code, err)
+    assert f"several Auto Scaling groups are attached to the Classic Load Balancer {world['clb_name']}" in err, err
+    assert "fleet.blue_auto_scaling_group" in err, err
+    named = tmp_path / "named.yaml"
+    named.write_text(open(world["file"]).read().replace("fleet:\n", f"fleet:\n  blue_auto_scaling_group: {world['blue_asg']}\n", 1))
+    code, _, err = switchyard("start", str(named), "--ami", world["blue_ami"], db=str(tmp_path / "other.db"), env=second)
+    assert code == 4 and run.id in err, (code, err)
+    assert any(r.action == "DescribeTags" and r.service == "elasticloadbalancing" for r in proxy.forwarded()), "the claim was read"
+    writes = [r.action for r in proxy.forwarded() if not r.action.startswith(("Describe", "Get", "List"))]
+    assert writes == [], f"the refused writers wrote: {writes}"
+    assert world_snapshot(aws, world) == before, "the refused writers changed nothing"
+    code, _, err = switchyard("promote", run.id)
+    assert code == 0, err
+    code, _, err = run.finish()
+    assert code == 0, err
+    assert in_service(aws, world, run.id) == (0, 4, 4)
+
+
+@pytest.mark.world(**SHARED_CLB)
+def test_hooks_behind_a_classic_load_balancer_see_its_name_and_no_target_group(world, switchyard, aws, tmp_path):
+    """A before_traffic hook and each after_step hook get SWITCHYARD_LOAD_BALANCER_NAME (the Classic Load
+    Balancer's name) and SWITCHYARD_GREEN_TARGET_GROUP / SWITCHYARD_BLUE_TARGET_GROUP set and empty; after_step
+    sees its step's weight, green's and blue's group names."""
+    from test_hooks import add_hooks, sh
+    log = tmp_path / "hooks.log"
+    line = ("echo $SWITCHYARD_HOOK $SWITCHYARD_GREEN_WEIGHT lb=$SWITCHYARD_LOAD_BALANCER_NAME "
+            "green=${SWITCHYARD_GREEN_TARGET_GROUP-unset}. blue=${SWITCHYARD_BLUE_TARGET_GROUP-unset}. "
+            f"asgs=$SWITCHYARD_GREEN_ASG,$SWITCHYARD_BLUE_ASG >> {log}")
+    add_hooks(world, [("before_traffic", sh(line), {"timeout": "10s"}), ("after_step", sh(line), {"timeout": "10s"})])
+    run = start(switchyard, world)
+    code, _, err = run.finish()
+    assert code == 0, err
+    asgs = f"asgs={green_name(world, run.id)},{world['blue_asg']}"
+    assert log.read_text().splitlines() == [f"{hook} {weight} lb={world['clb_name']} green=. blue=. {asgs}"
+                                            for hook, weight in [("before_traffic", 0), ("after_step", 25), ("after_step", 50),
+                                                                 ("after_step", 100)]], log.read_text()
+    assert in_service(aws, world, run.id) == (0, 4, 4)
+
+
+@pytest.mark.world(**SHARED_CLB)
+def test_a_second_classic_shared_release_retires_the_first_ones_kept_blue_only_when_told_to(world, switchyard, aws, guard):
+    """The first release leaves its blue at 0 on the load balancer, kept for rollback: a second release refuses to
+    start beside it and changes nothing, and with `--end-retention` retires it (detached, deleted) before green joins;
+    the first release's trail says its retention ended early. The second release's blue is the first one's green."""
+    first = completed(switchyard, world)
+    before = world_snapshot(aws, world)
+    code, _, err = switchyard("start", world["file"], "--ami", world["blue_ami"])
+    assert code == 2, err
+    assert world["blue_asg"] in err and "kept for rollback until" in err and "--end-retention" in err, err
+    assert world_snapshot(aws, world) == before
+    watch = ClbWatcher(aws, {**world, "blue_asg": green_name(world, first)})
+    run = Running(switchyard("start", world["file"], "--ami", world["blue_ami"], "--end-retention", background=True))
+    watch.deployment = second = run.id
+    code, _, err = run.finish()
+    seen = watch.stop()
+    assert code == 0, err
+    assert pairs(seen)[0] == (4, 0) and pairs(seen)[-1] == (0, 4), seen
+    groups = aws.groups(world)
+    assert world["blue_asg"] not in groups, "the first release's kept blue was retired"
+    assert groups[green_name(world, first)]["DesiredCapacity"] == 0, "the first release's green was the second's blue"
+    assert groups[green_name(world, second)]["DesiredCapacity"] == 4
+    assert in_service(aws, {**world, "blue_asg": green_name(world, first)}, second) == (0, 4, 4)
+    assert_never_below_four(seen)
+    retired = [counts for _, subject, counts in removals(guard, "DetachLoadBalancers", "DeleteAutoScalingGroup") if subject == world["blue_asg"]]
+    assert retired and all(taken == 0 and left == 4 for _, taken, left in retired), retired
+    assert "so the retention ended early" in events(switchyard, first)[-1]
