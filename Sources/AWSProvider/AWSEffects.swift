@@ -85,7 +85,7 @@ public struct AWSEffects: EffectPerformer {
                 if case .asExpected(let weights) = read { current = weights }
             }
             // A forward that reads as there already is left alone only if the record says this deployment put it there.
-            let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn,
+            let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.pool, greenTargetGroup: d.plan.greenPool,
                                                           green: green, stickiness: .keep, known: current,
                                                           write: .unlessThereAlready(recordedGreen: d.greenWeight))
             memo.wrote(written, at: clock.now())
@@ -98,46 +98,46 @@ public struct AWSEffects: EffectPerformer {
             // Best effort: green already serves everything, and a tag that cannot be written must not roll that back.
             let until = clock.now().adding(d.plan.spec.promotion.blueRetention)
             do {
-                try await aws.autoScaling.tagGroup(d.plan.blue.autoScalingGroup, tags: [RetentionTag.key: RetentionTag.text(until)])
+                try await aws.autoScaling.tagGroup(d.plan.blue.group, tags: [RetentionTag.key: RetentionTag.text(until)])
             } catch {
                 logger.warning("could not tag the kept blue with its retention deadline; other state files will not see it",
-                               metadata: ["deployment.id": "\(d.id)", "asg": "\(d.plan.blue.autoScalingGroup)", "error": "\(error)"])
+                               metadata: ["deployment.id": "\(d.id)", "asg": "\(d.plan.blue.group)", "error": "\(error)"])
             }
             return .promotionConfirmed
         case .restoreBlue:
             // Urgent: the move back to blue does not wait behind the client-side rate limiter (AWSPriority).
             return try await AWSPriority.$urgent.withValue(true) { try await restoreBlue(d) }
         case .restoreStickiness:
-            _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+            _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.pool, greenTargetGroup: d.plan.greenPool, green: 0,
                                                 stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil,
                                                 write: .unlessThereAlready(recordedGreen: 0))
             return .stickinessRestored
         case .ensureTestRoute:
             guard let route = traffic(d).testRoute(d.plan.spec) else { throw TrafficCapabilityError.noTestRoute(d.plan.spec.traffic.kind) }
-            let arn = try await route.ensure(greenTargetGroup: d.plan.greenTargetGroupArn, deploymentId: d.id)
+            let arn = try await route.ensure(greenTargetGroup: d.plan.greenPool, deploymentId: d.id)
             return .testRouteReady(ruleArn: arn)
         case .removeTestRoute:
             try await traffic(d).testRoute(d.plan.spec)?.remove()
             return .testRouteRemoved
         case .removeGreen:
-            try requireDrained(d.plan.greenAutoScalingGroup, d)
+            try requireDrained(d.plan.greenGroup, d)
             try await fenceListener(d)
             // Never while green's target group carries any traffic, by the record or by a read it can trust; in a
             // shared target group, never while any of green's instances is still registered there.
-            if d.plan.shared != nil, let green = try await currentGroup(d.plan.greenAutoScalingGroup) {
+            if d.plan.shared != nil, let green = try await currentGroup(d.plan.greenGroup) {
                 try await refuseWhileRegistered(green, d)
             } else if d.plan.shared == nil {
-                try await refuseWhileCarrying(d.plan.greenAutoScalingGroup, targetGroups: [d.plan.greenTargetGroupArn], d)
+                try await refuseWhileCarrying(d.plan.greenGroup, targetGroups: [d.plan.greenPool], d)
             }
             if d.plan.isPair {
                 try await restorePairGreen(d)
             } else {
-                try await deleteGroup(d.plan.greenAutoScalingGroup, mayBeUnseen: d.reached(.greenGroupCreated))
+                try await deleteGroup(d.plan.greenGroup, mayBeUnseen: d.reached(.greenGroupCreated))
             }
             return .greenRemoved
         case .retireBlue:
-            try requireDrained(d.plan.blue.autoScalingGroup, d)
-            try await retire(group: d.plan.blue.autoScalingGroup, d)
+            try requireDrained(d.plan.blue.group, d)
+            try await retire(group: d.plan.blue.group, d)
             return .blueRetired(by: nil)
         case .deregisterFleet(let name):
             return try await deregisterFleet(name, d)
@@ -170,7 +170,7 @@ public struct AWSEffects: EffectPerformer {
         if d.plan.shared != nil { return try await sharedRestore(d) }
         try await fenceListener(d)
         memo.forgetWeights()
-        _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.targetGroupArn, greenTargetGroup: d.plan.greenTargetGroupArn, green: 0,
+        _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.pool, greenTargetGroup: d.plan.greenPool, green: 0,
                                             stickiness: .offWhereGreenLeaves, known: nil, write: ReadConsistency.rollbackWrite(d))
         return .splitConfirmed(green: 0)
     }
@@ -182,7 +182,7 @@ public struct AWSEffects: EffectPerformer {
         // Every forward the release shifts must still carry its tag; a read that says otherwise is read again.
         let holders = try await guard_.holders(confirming: d.id)
         guard holders.allSatisfy({ $0 == [d.id] }) else {
-            let green = d.reached(.greenGroupCreated) ? "; green \(d.plan.greenAutoScalingGroup), which it created, stands" : ""
+            let green = d.reached(.greenGroupCreated) ? "; green \(d.plan.greenGroup), which it created, stands" : ""
             throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: holders.joined().first { $0 != d.id }, mark: ListenerGuard.key(for: d.id),
                             standing: "its record stays in state \(d.state.rawValue) at blue \(d.blueWeight)% / green \(d.greenWeight)%\(green)")
         }
@@ -192,9 +192,9 @@ public struct AWSEffects: EffectPerformer {
     public func observe(_ d: Deployment) async throws -> Observation {
         if d.plan.shared != nil { return try await sharedObservation(d) }
         let weights = try await traffic(d).currentWeights()
-        let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.autoScalingGroup, d.plan.greenAutoScalingGroup])
-        let blue = groups.first { $0.name == d.plan.blue.autoScalingGroup }
-        let green = groups.first { $0.name == d.plan.greenAutoScalingGroup }
+        let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.group, d.plan.greenGroup])
+        let blue = groups.first { $0.name == d.plan.blue.group }
+        let green = groups.first { $0.name == d.plan.greenGroup }
         func inService(_ g: AutoScalingGroup?) -> Int { g.map { CapacityReport($0).inService } ?? 0 }
         return Observation(weights: weights.percent, blueExists: blue != nil, blueInService: inService(blue),
                            greenExists: green != nil, greenInService: inService(green), greenDesired: green?.desiredCapacity ?? 0,
@@ -254,7 +254,7 @@ public struct AWSEffects: EffectPerformer {
         let blue = d.plan.blue
         let description = Self.launchTemplateDescription(d)
         if !isFirstAttemptOfFreshDeployment(.ensureGreenTemplate) {
-            let existing = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [], imageId: d.ami)
+            let existing = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.templateId, versions: [], imageId: d.ami)
             if let found = existing.first(where: { $0.versionDescription == description }) {
                 logger.info("adopting existing launch template version", metadata: ["deployment.id": "\(d.id)", "launch_template.version": "\(found.versionNumber)"])
                 return found.versionNumber
@@ -262,21 +262,21 @@ public struct AWSEffects: EffectPerformer {
         }
         let known = facts?.sourceVersion
         let source: LaunchTemplateVersion
-        if let known, known.templateId == blue.launchTemplateId, known.versionNumber == blue.launchTemplateVersion {
+        if let known, known.templateId == blue.templateId, known.versionNumber == blue.templateVersion {
             source = known
-        } else if let read = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: [String(blue.launchTemplateVersion)]).first {
+        } else if let read = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.templateId, versions: [String(blue.templateVersion)]).first {
             source = read
         } else {
-            throw PlanError.launchTemplateVersionNotFound(template: blue.launchTemplateName, version: String(blue.launchTemplateVersion))
+            throw PlanError.launchTemplateVersionNotFound(template: blue.templateName, version: String(blue.templateVersion))
         }
         let created = try await aws.ec2.createLaunchTemplateVersion(
-            templateId: blue.launchTemplateId, sourceVersion: blue.launchTemplateVersion, copying: source.data,
+            templateId: blue.templateId, sourceVersion: blue.templateVersion, copying: source.data,
             imageId: d.ami, description: description, clientToken: "switchyard-\(d.id)")
         return created.versionNumber
     }
 
     private func ensureGreenGroup(_ d: Deployment, launchTemplateVersion: Int) async throws {
-        let name = d.plan.greenAutoScalingGroup
+        let name = d.plan.greenGroup
         if !isFirstAttemptOfFreshDeployment(.ensureGreenFleet(template: launchTemplateVersion)), try await currentGroup(name) != nil {
             logger.info("adopting existing green group", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)"])
             return
@@ -300,12 +300,12 @@ public struct AWSEffects: EffectPerformer {
     }
 
     private func observeCapacity(_ d: Deployment) async throws -> CapacityReport {
-        guard let green = try await currentGroup(d.plan.greenAutoScalingGroup) else {
+        guard let green = try await currentGroup(d.plan.greenGroup) else {
             // Just created and not listed yet: wait (the capacity timeout still bounds it); later, it is gone.
             if clock.now() < d.phaseStartedAt.addingTimeInterval(Self.visibilityGrace) {
                 return CapacityReport(desired: d.plan.blue.desiredCapacity, inService: 0, instances: 0)
             }
-            throw GreenError.groupMissing(d.plan.greenAutoScalingGroup)
+            throw GreenError.groupMissing(d.plan.greenGroup)
         }
         memo.sawGreen(green)
         var report = CapacityReport(green)
@@ -321,9 +321,9 @@ public struct AWSEffects: EffectPerformer {
     /// health is what the load balancer routes by: an instance the group is about to take away is deregistered first
     /// and reads as draining at once.
     func observeTargetHealth(_ d: Deployment, reuse: Bool = false) async throws -> TargetHealthReport {
-        let name = d.plan.greenAutoScalingGroup
+        let name = d.plan.greenGroup
         if reuse, let known = memo.greenPicture(named: name, now: clock.now(), within: TickCost.groupRefresh) {
-            let health = try await InstancePool(d.plan.greenTargetGroupArn).health(aws)
+            let health = try await InstancePool(d.plan.greenPool).health(aws)
             let report = Self.report(green: known.group, health: health)
             if Set(health.map(\.targetId)) == known.targets, report.unhealthy.isEmpty, report.changing.isEmpty, !report.healthy.isEmpty {
                 return report
@@ -336,7 +336,7 @@ public struct AWSEffects: EffectPerformer {
         var green = memo.takeGreen(named: name)
         if green == nil { green = try await currentGroup(name) }
         guard let green else { throw GreenError.groupMissing(name) }
-        let health = try await InstancePool(d.plan.greenTargetGroupArn).health(aws)
+        let health = try await InstancePool(d.plan.greenPool).health(aws)
         memo.pictured(green, targets: Set(health.map(\.targetId)), at: clock.now())
         return Self.report(green: green, health: health)
     }

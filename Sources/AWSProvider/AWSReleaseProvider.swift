@@ -42,7 +42,7 @@ public struct AWSReleaseProvider: ReleaseProvider {
     public func tickCost(_ plan: ReleasePlan) -> TickCost { TickCost.of(plan) }
 
     public func drainDelays(_ plan: ReleasePlan) async throws -> [String: Int] {
-        try await Planner(aws: aws, logger: logger).deregistrationDelays([plan.blue.targetGroupArn, plan.greenTargetGroupArn])
+        try await Planner(aws: aws, logger: logger).deregistrationDelays([plan.blue.pool, plan.greenPool])
     }
 
     public func fleet(named name: String) async throws -> CapacityReport? {

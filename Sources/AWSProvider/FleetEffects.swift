@@ -10,9 +10,9 @@ import SwitchyardCore
 extension AWSEffects {
     /// Blue's description for the clone: the planner's when this process made it, else read now.
     func blueDescription(_ d: Deployment) async throws -> FleetDescription {
-        if let known = facts?.blueFleet, known.group.name == d.plan.blue.autoScalingGroup { return known }
-        guard let group = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.autoScalingGroup]).first else {
-            throw PlanError.blueGroupMissing(d.plan.blue.autoScalingGroup)
+        if let known = facts?.blueFleet, known.group.name == d.plan.blue.group { return known }
+        guard let group = try await aws.autoScaling.describeAutoScalingGroups(names: [d.plan.blue.group]).first else {
+            throw PlanError.blueGroupMissing(d.plan.blue.group)
         }
         return try await FleetReader(aws: aws).describe(group)
     }
@@ -29,9 +29,9 @@ extension AWSEffects {
         // With a shared target group green starts empty: each step scales it out to its share.
         let shared = d.plan.shared != nil
         let minSize = shared ? 0 : d.plan.fleet == nil ? blue.minSize : max(blue.minSize, blue.desiredCapacity)
-        return GreenGroup(name: d.plan.greenAutoScalingGroup, launchTemplateId: blue.launchTemplateId, launchTemplateVersion: launchTemplateVersion,
+        return GreenGroup(name: d.plan.greenGroup, launchTemplateId: blue.templateId, launchTemplateVersion: launchTemplateVersion,
                           minSize: minSize, maxSize: blue.maxSize, desiredCapacity: shared ? 0 : blue.desiredCapacity,
-                          targetGroupArn: d.plan.greenTargetGroupArn, blueTargetGroupArn: blue.targetGroupArn,
+                          targetGroupArn: d.plan.greenPool, blueTargetGroupArn: blue.pool,
                           tags: [AutoScalingTag(key: "switchyard:service", value: d.service, propagateAtLaunch: true),
                                  AutoScalingTag(key: "switchyard:deployment", value: d.id, propagateAtLaunch: true)],
                           loadBalancerName: d.plan.spec.traffic.shared?.loadBalancerName)
@@ -43,17 +43,17 @@ extension AWSEffects {
     func pinBlue(_ d: Deployment) async throws -> Event {
         // The planner read blue moments ago in this process: its answer serves the first attempt.
         var known: AutoScalingGroup?
-        if isFirstAttemptOfFreshDeployment(.pinBlue), let group = facts?.blueGroup, group.name == d.plan.blue.autoScalingGroup { known = group }
-        if known == nil { known = try await currentGroup(d.plan.blue.autoScalingGroup) }
+        if isFirstAttemptOfFreshDeployment(.pinBlue), let group = facts?.blueGroup, group.name == d.plan.blue.group { known = group }
+        if known == nil { known = try await currentGroup(d.plan.blue.group) }
         guard let fleet = d.plan.fleet, let blue = known else {
-            throw PlanError.blueGroupMissing(d.plan.blue.autoScalingGroup)
+            throw PlanError.blueGroupMissing(d.plan.blue.group)
         }
         var done: [String] = []
         let minSize = d.plan.shared != nil ? (blue.minSize > 0 ? 0 : nil) : blue.minSize < blue.desiredCapacity ? blue.desiredCapacity : nil
         var template: [String: String] = [:]
-        let pinnedVersion = String(d.plan.blue.launchTemplateVersion)
+        let pinnedVersion = String(d.plan.blue.templateVersion)
         if fleet.blueFloats, GroupCopier.launchTemplate(of: blue)?.version != pinnedVersion {
-            template = GroupCopier.launchTemplateVersion(of: blue, templateId: d.plan.blue.launchTemplateId, version: pinnedVersion)
+            template = GroupCopier.launchTemplateVersion(of: blue, templateId: d.plan.blue.templateId, version: pinnedVersion)
             done.append("launch template version \(fleet.blueLaunchTemplateVersion) pinned to \(pinnedVersion)")
         }
         if minSize != nil || !template.isEmpty {
@@ -150,8 +150,8 @@ extension AWSEffects {
             if !joined.isEmpty { done.append("joined \(joined.joined(separator: ", "))") }
         }
         if d.plan.spec.fleet.launchTemplateDefault == .promote, let version = d.greenLaunchTemplateVersion {
-            try await aws.ec2.client.send(EC2.setDefaultVersionRequest(templateId: blue.launchTemplateId, version: version))
-            done.append("launch template \(blue.launchTemplateName) default version is now \(version)")
+            try await aws.ec2.client.send(EC2.setDefaultVersionRequest(templateId: blue.templateId, version: version))
+            done.append("launch template \(blue.templateName) default version is now \(version)")
         }
         return .greenReleased(summary: done.joined(separator: "; "))
     }
@@ -171,7 +171,7 @@ extension AWSEffects {
     }
 
     func observeBlue(_ d: Deployment) async throws -> Event {
-        guard let blue = try await currentGroup(d.plan.blue.autoScalingGroup) else {
+        guard let blue = try await currentGroup(d.plan.blue.group) else {
             return .blueObserved(CapacityReport(desired: 0, inService: 0, instances: 0))
         }
         return .blueObserved(CapacityReport(blue))
@@ -181,23 +181,23 @@ extension AWSEffects {
     /// A blue on `$Latest` goes back to it only once green's version is deleted; otherwise `$Latest` would be the
     /// rolled-back AMI, so blue stays on its number and the log says why.
     func restoreBlueFleet(_ d: Deployment) async throws -> Event {
-        guard let fleet = d.plan.fleet, let blue = try await currentGroup(d.plan.blue.autoScalingGroup) else {
-            return .blueFleetRestored(summary: "blue \(d.plan.blue.autoScalingGroup) no longer exists; nothing to restore")
+        guard let fleet = d.plan.fleet, let blue = try await currentGroup(d.plan.blue.group) else {
+            return .blueFleetRestored(summary: "blue \(d.plan.blue.group) no longer exists; nothing to restore")
         }
         let original = d.plan.blue
         var done: [String] = []
         // Green's version became the default at promotion: the old default comes back first, so a blue on
         // `$Default` floats on its own version again, not on the rolled-back one.
         if d.reached(.greenReleased), d.plan.spec.fleet.launchTemplateDefault == .promote, let previous = fleet.previousDefaultVersion {
-            try await aws.ec2.client.send(EC2.setDefaultVersionRequest(templateId: original.launchTemplateId, version: previous))
+            try await aws.ec2.client.send(EC2.setDefaultVersionRequest(templateId: original.templateId, version: previous))
             done.append("launch template default version back to \(previous)")
         }
         var template: [String: String] = [:]
         if fleet.blueFloats, GroupCopier.launchTemplate(of: blue)?.version != fleet.blueLaunchTemplateVersion {
             if let reason = try await versionAliasBlocked(d, fleet: fleet) {
-                done.append("launch template version stays \(original.launchTemplateVersion): \(reason)")
+                done.append("launch template version stays \(original.templateVersion): \(reason)")
             } else {
-                template = GroupCopier.launchTemplateVersion(of: blue, templateId: original.launchTemplateId, version: fleet.blueLaunchTemplateVersion)
+                template = GroupCopier.launchTemplateVersion(of: blue, templateId: original.templateId, version: fleet.blueLaunchTemplateVersion)
                 done.append("launch template version \(fleet.blueLaunchTemplateVersion)")
             }
         }
@@ -219,7 +219,7 @@ extension AWSEffects {
     private func versionAliasBlocked(_ d: Deployment, fleet: FleetPlan) async throws -> String? {
         guard fleet.blueLaunchTemplateVersion == "$Latest", let version = d.greenLaunchTemplateVersion else { return nil }
         do {
-            let failed = try await aws.ec2.deleteLaunchTemplateVersions(templateId: d.plan.blue.launchTemplateId, versions: [version])
+            let failed = try await aws.ec2.deleteLaunchTemplateVersions(templateId: d.plan.blue.templateId, versions: [version])
             if let reason = failed[version] { return "green's version \(version) could not be deleted (\(reason)), and $Latest would launch it" }
             return nil
         } catch {

@@ -10,7 +10,7 @@ extension AWSEffects {
     func launchFailures(_ d: Deployment) async -> LaunchFailures? {
         do {
             let offset = aws.autoScaling.client.clock.seconds
-            let activities = try await aws.autoScaling.scalingActivities(group: d.plan.greenAutoScalingGroup).map {
+            let activities = try await aws.autoScaling.scalingActivities(group: d.plan.greenGroup).map {
                 LaunchActivity(id: $0.id, statusCode: $0.statusCode, message: $0.statusMessage ?? $0.description,
                                startedAt: $0.startTime.map { $0.addingTimeInterval(-offset) })
             }

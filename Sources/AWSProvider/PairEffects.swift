@@ -12,7 +12,7 @@ extension AWSEffects {
     /// blue's desired capacity like a cloned green), blue's processes plus the release's pins, and green's target group
     /// only.
     func preparePairGreen(_ d: Deployment, launchTemplateVersion version: Int) async throws {
-        let name = d.plan.greenAutoScalingGroup
+        let name = d.plan.greenGroup
         guard let fleet = d.plan.fleet, let idle = try await currentGroup(name) else { throw PlanError.pairGroupMissing(name) }
         let client = aws.autoScaling.client
         // Processes first: a suspended Launch or AddToLoadBalancer would leave green empty or unregistered.
@@ -20,17 +20,17 @@ extension AWSEffects {
         let have = Set(idle.suspendedProcesses)
         if let request = SettingsCopier.resume(Array(have.subtracting(wanted)), group: name) { try await client.send(request) }
         if let request = SettingsCopier.suspend(Array(wanted.subtracting(have)), group: name) { try await client.send(request) }
-        if !idle.targetGroupARNs.contains(d.plan.greenTargetGroupArn) {
-            for request in SettingsCopier.attach(targetGroups: [d.plan.greenTargetGroupArn], loadBalancers: [], group: name) {
+        if !idle.targetGroupARNs.contains(d.plan.greenPool) {
+            for request in SettingsCopier.attach(targetGroups: [d.plan.greenPool], loadBalancers: [], group: name) {
                 try await client.send(request)
             }
         }
         // Like a cloned green, green stands only in its own target group until it is proven: other target groups
         // would send traffic to the new AMI at once (it joins blue's at promotion with join_at_promotion).
-        let others = idle.targetGroupARNs.filter { $0 != d.plan.greenTargetGroupArn }
+        let others = idle.targetGroupARNs.filter { $0 != d.plan.greenPool }
         if let request = SettingsCopier.detach(targetGroups: others, group: name) { try await client.send(request) }
         let green = greenGroup(d, launchTemplateVersion: version)
-        let template = GroupCopier.launchTemplateVersion(of: idle, templateId: d.plan.blue.launchTemplateId, version: String(version))
+        let template = GroupCopier.launchTemplateVersion(of: idle, templateId: d.plan.blue.templateId, version: String(version))
         try await client.send(SettingsCopier.update(group: name, minSize: green.minSize, maxSize: green.maxSize,
                                                     desiredCapacity: green.desiredCapacity, launchTemplate: template))
         logger.info("idle group of the pair set up as green", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)",
@@ -72,7 +72,7 @@ extension AWSEffects {
         try await waitForInstances(of: group.name, atMost: 0)
         // Only blue's own release knows which processes it pinned; a group retired by a later release keeps them
         // until that release sets green's processes.
-        if group.name == d.plan.blue.autoScalingGroup, let fleet = d.plan.fleet {
+        if group.name == d.plan.blue.group, let fleet = d.plan.fleet {
             let resume = fleet.processesToResume.filter { group.suspendedProcesses.contains($0) }
             if let request = SettingsCopier.resume(resume, group: group.name) { try await client.send(request) }
         }

@@ -146,7 +146,7 @@ public struct Planner: Sendable {
         if let pair { fleet = FleetPlanning.pair(fleet, blue: fleetDescription, idle: pair.idle, idleHasSchedule: pair.idleHasSchedule) }
         if spec.fleet.launchTemplateDefault == .promote {
             fleet.previousDefaultVersion = source.isDefault ? source.versionNumber
-                : try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.launchTemplateId, versions: ["$Default"]).first?.versionNumber
+                : try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.templateId, versions: ["$Default"]).first?.versionNumber
         }
         if spec.fleet.otherTargetGroups == .refuse, !fleet.otherTargetGroups.isEmpty || !fleet.otherLoadBalancers.isEmpty {
             throw PlanError.otherTargetGroups(group: blueGroup.name, targetGroups: fleet.otherTargetGroups, loadBalancers: fleet.otherLoadBalancers)
@@ -154,8 +154,8 @@ public struct Planner: Sendable {
 
         let plan = ReleasePlan(
             spec: spec, ami: ami, blue: blue,
-            greenTargetGroupArn: greenTargetGroup,
-            greenAutoScalingGroup: pair?.idle.name ?? Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
+            greenPool: greenTargetGroup,
+            greenGroup: pair?.idle.name ?? Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
             retire: retire, stickyForwards: sticky.isEmpty ? nil : sticky, fleet: fleet,
             pair: pair.map { PairPlan(groups: spec.fleet.pair, greenBefore: $0.greenBefore) }, trafficSettleSeconds: settle,
             stackLoadBalancers: stacks, settle: traffic.settle(spec, cacheSeconds: settle), shared: startHealthy.map(SharedPlan.init(startHealthy:)))
@@ -306,9 +306,9 @@ public struct Planner: Sendable {
             (architecture, source) = try await architectureOfInstanceTypes(group: group, version: version, imageId: imageId)
         }
         let blue = BlueFleet(
-            autoScalingGroup: group.name, targetGroupArn: targetGroup,
-            launchTemplateId: template.id, launchTemplateName: version.templateName,
-            launchTemplateVersion: version.versionNumber, imageId: imageId,
+            group: group.name, pool: targetGroup,
+            templateId: template.id, templateName: version.templateName,
+            templateVersion: version.versionNumber, image: imageId,
             architecture: architecture,
             minSize: group.minSize, maxSize: group.maxSize, desiredCapacity: group.desiredCapacity)
         try checkImage(ami: ami, images: images, blue: blue)
@@ -355,7 +355,7 @@ public struct Planner: Sendable {
         guard let image = images.first(where: { $0.imageId == ami }) else { throw PlanError.amiNotFound(ami) }
         guard image.state == "available" else { throw PlanError.amiNotAvailable(ami: ami, state: image.state) }
         if !blue.architecture.isEmpty, image.architecture != blue.architecture {
-            throw PlanError.architectureMismatch(ami: ami, architecture: image.architecture, blueAMI: blue.imageId, blueArchitecture: blue.architecture)
+            throw PlanError.architectureMismatch(ami: ami, architecture: image.architecture, blueAMI: blue.image, blueArchitecture: blue.architecture)
         }
     }
 }

@@ -22,7 +22,7 @@ extension AWSEffects {
             // them, and the drain below waits them out) is how its traffic goes, once the other fleet serves.
             try await refuseLeavingShared(name, d)
         } else {
-            try await refuseWhileCarrying(group, d, only: name == d.plan.greenAutoScalingGroup ? [d.plan.greenTargetGroupArn] : nil)
+            try await refuseWhileCarrying(group, d, only: name == d.plan.greenGroup ? [d.plan.greenPool] : nil)
         }
         // A Classic Load Balancer the plan shares is left by detaching it from the group (DetachLoadBalancers).
         let classic = d.plan.spec.traffic.shared?.loadBalancerName.flatMap { group.loadBalancerNames.contains($0) ? [$0] : nil } ?? []
@@ -62,9 +62,9 @@ extension AWSEffects {
     /// blue's others; green's target group for a group retired from it.
     static func targetGroups(leaving name: String, _ d: Deployment) -> [String] {
         let others = d.plan.spec.fleet.otherTargetGroups == .joinAtPromotion ? (d.plan.fleet?.otherTargetGroups ?? []) : []
-        if name == d.plan.greenAutoScalingGroup { return [d.plan.greenTargetGroupArn] + (d.reached(.greenReleased) ? others : []) }
-        if name == d.plan.blue.autoScalingGroup { return [d.plan.blue.targetGroupArn] + (d.plan.fleet?.otherTargetGroups ?? []) }
-        return [d.plan.greenTargetGroupArn]
+        if name == d.plan.greenGroup { return [d.plan.greenPool] + (d.reached(.greenReleased) ? others : []) }
+        if name == d.plan.blue.group { return [d.plan.blue.pool] + (d.plan.fleet?.otherTargetGroups ?? []) }
+        return [d.plan.greenPool]
     }
 
     /// The longest `deregistration_delay.timeout_seconds` of the target groups, as AWS has them (never assumed).

@@ -10,7 +10,7 @@ extension AWSEffects {
     /// read, and read again with backoff for up to `ReadConsistency.readBackLimit` before a forward short of it counts
     /// as a mismatch (with `bake: 0s` the read comes right after the write, when it may still show the step before).
     func confirmAllGreen(_ d: Deployment) async throws {
-        let green = d.plan.greenTargetGroupArn
+        let green = d.plan.greenPool
         if let known = memo.recentWeights(now: clock.now(), within: d.plan.spec.checks.interval.seconds),
            known.forwards.allSatisfy({ $0.percent[green] == 100 }) {
             return
@@ -34,7 +34,7 @@ extension AWSEffects {
     func readComparing(_ d: Deployment, target: Int) async throws -> StepRead {
         let router = traffic(d)
         let expected = ReadConsistency.expected(d)
-        let blue = d.plan.blue.targetGroupArn, green = d.plan.greenTargetGroupArn
+        let blue = d.plan.blue.pool, green = d.plan.greenPool
         func changed(_ weights: TrafficWeights) -> ForwardWeights? {
             weights.forwards.first {
                 ReadConsistency.isHandChange($0.percent, expected: expected, blue: blue, green: green, target: target,

@@ -146,11 +146,11 @@ public enum Pages {
         var main = [#"<main id="main" data-generation="\#(generation)" data-id="\#(escape(d.id))" data-state="\#(d.state.rawValue)">"#]
         main.append(#"<h1><span class="muted">\#(escape(d.service))</span> \#(escape(d.id)) \#(badge(d.state))</h1>"#)
         var facts: [(String, String)] = [
-            ("AMI", "<code>\(escape(d.ami))</code> (blue ran <code>\(escape(d.plan.blue.imageId))</code>)"),
+            ("AMI", "<code>\(escape(d.ami))</code> (blue ran <code>\(escape(d.plan.blue.image))</code>)"),
             ("Started", "\(timeElement(d.createdAt)) by \(escape(d.actor))"),
             ("Traffic now", "\(split(d.greenWeight)) at step \(escape(d.stepLabel))"),
-            ("Blue", "<code>\(escape(d.plan.blue.autoScalingGroup))</code>"),
-            ("Green", "<code>\(escape(d.plan.greenAutoScalingGroup))</code>"),
+            ("Blue", "<code>\(escape(d.plan.blue.group))</code>"),
+            ("Green", "<code>\(escape(d.plan.greenGroup))</code>"),
         ]
         if d.plan.trafficSettle > .zero { facts.append(("Settle", "\(d.plan.trafficSettle): a change counts as live that long after it is confirmed")) }
         if let wait = d.trafficWait(at: now) { facts.append(("Waiting", escape(waiting(wait)))) }

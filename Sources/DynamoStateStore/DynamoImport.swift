@@ -22,7 +22,7 @@ extension DynamoStateStore {
         trail += requests.enumerated().map { index, request in
             Items.request(deploymentId: d.id, seq: Int64(index + 1), kind: request.kind, reason: request.reason, actor: request.actor, at: request.at)
         }
-        trail.append(Layout.blueKey(d.service, d.plan.blue.autoScalingGroup))
+        trail.append(Layout.blueKey(d.service, d.plan.blue.group))
         let meta = try Items.meta(d, version: version)
         let guardItem = d.state.isTerminal ? nil : Self.guardItem(d)
         try run { [trail] dynamo in

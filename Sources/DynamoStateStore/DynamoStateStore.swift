@@ -64,7 +64,7 @@ public final class DynamoStateStore: StateStore, @unchecked Sendable {
             }
             items.append(.put(DynamoPut(tableName: table, item: try Items.meta(stored, version: 1), condition: "attribute_not_exists(PK)")))
             items.append(.put(DynamoPut(tableName: table, item: try Items.event(stored, log, actor: actor, at: at, version: 1))))
-            items.append(.put(DynamoPut(tableName: table, item: Layout.blueKey(stored.service, stored.plan.blue.autoScalingGroup))))
+            items.append(.put(DynamoPut(tableName: table, item: Layout.blueKey(stored.service, stored.plan.blue.group))))
             var leaseIndex: Int?
             if let lease {
                 let (put, _) = try await Self.leasePut(dynamo, table: table, service: stored.service, deploymentId: stored.id, holder: lease,

@@ -137,7 +137,7 @@ extension DeploymentRunner: ReconcileInput {
         crash?.reached(.afterSave, effect)
         #endif
         guard case .fleetRetired(let group) = event else { return nil }
-        for earlier in try store.retainedBlues(service: d.service) where earlier.id != d.id && earlier.plan.blue.autoScalingGroup == group {
+        for earlier in try store.retainedBlues(service: d.service) where earlier.id != d.id && earlier.plan.blue.group == group {
             _ = try loop.persist(Machine.apply(earlier, .blueRetired(by: d.id), now: clock.now()), self)
         }
         return nil

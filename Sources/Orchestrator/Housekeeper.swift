@@ -111,7 +111,7 @@ public struct RecordedRetention: Sendable, Hashable {
         var out: [String: [Date]] = [:]
         for d in deployments {
             guard let until = d.retentionDeadline else { continue }
-            out[d.plan.blue.autoScalingGroup, default: []].append(until)
+            out[d.plan.blue.group, default: []].append(until)
         }
         return out
     }
@@ -121,7 +121,7 @@ public struct RecordedRetention: Sendable, Hashable {
         var out: [String: RecordedRetention] = [:]
         for d in deployments where d.blueRetained(at: now) {
             guard let until = d.retentionDeadline else { continue }
-            let group = d.plan.blue.autoScalingGroup
+            let group = d.plan.blue.group
             if until > out[group]?.until ?? .distantPast { out[group] = RecordedRetention(until: until, deployment: d.id) }
         }
         return out

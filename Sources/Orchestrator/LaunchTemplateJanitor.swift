@@ -31,7 +31,7 @@ public struct LaunchTemplateJanitor: Sendable {
     /// retired as the blue of another release.
     public func due(service: String?) throws -> [Deployment] {
         let all = try store.deployments(service: service, limit: 100_000, activeOnly: false)
-        let retired = Set(all.filter { $0.state == .completed && $0.blueRetiredAt != nil }.map { "\($0.service)/\($0.plan.blue.autoScalingGroup)" })
+        let retired = Set(all.filter { $0.state == .completed && $0.blueRetiredAt != nil }.map { "\($0.service)/\($0.plan.blue.group)" })
         return all.filter { d in
             guard d.greenLaunchTemplateVersion != nil, !d.reached(.launchTemplateVersionDeleted) else { return false }
             if d.state == .rolledBack { return true }
@@ -39,9 +39,9 @@ public struct LaunchTemplateJanitor: Sendable {
             // A pair's groups serve release after release: only a later release that retired this green as its blue ends it.
             if d.plan.isPair {
                 return all.contains { $0.service == d.service && $0.createdAt > d.createdAt && $0.blueRetiredAt != nil
-                    && $0.plan.blue.autoScalingGroup == d.plan.greenAutoScalingGroup }
+                    && $0.plan.blue.group == d.plan.greenGroup }
             }
-            return retired.contains("\(d.service)/\(d.plan.greenAutoScalingGroup)")
+            return retired.contains("\(d.service)/\(d.plan.greenGroup)")
         }
     }
 

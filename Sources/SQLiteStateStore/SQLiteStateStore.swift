@@ -202,8 +202,8 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         let record = String(decoding: try RecordCoding.encoder.encode(d), as: UTF8.self)
         return [
             .text(d.id), .text(d.service), .text(d.ami), .text(d.fileDigest), .text(d.state.rawValue),
-            .int(Int64(d.stepIndex)), .int(Int64(d.greenWeight)), .text(d.plan.blue.autoScalingGroup),
-            .text(d.plan.greenAutoScalingGroup), .text(d.plan.blue.targetGroupArn), .text(d.plan.greenTargetGroupArn),
+            .int(Int64(d.stepIndex)), .int(Int64(d.greenWeight)), .text(d.plan.blue.group),
+            .text(d.plan.greenGroup), .text(d.plan.blue.pool), .text(d.plan.greenPool),
             .text(d.actor), .text(StoredDate.text(d.createdAt)), .text(StoredDate.text(d.updatedAt)),
             SQLValue(d.state.isTerminal ? StoredDate.text(d.updatedAt) : nil), .text(record),
         ]

@@ -1,26 +1,37 @@
 import Foundation
 
-/// The blue side as discovered before a release: the live target group and the group behind it.
+/// The blue side as discovered before a release: the live pool and the group behind it, in the core's words (the AWS
+/// provider's are in the record's keys: `autoScalingGroup`, `targetGroupArn`, `launchTemplateId`, …).
 public struct BlueFleet: Sendable, Hashable, Codable {
-    public var autoScalingGroup: String
-    public var targetGroupArn: String
-    public var launchTemplateId: String
-    public var launchTemplateName: String
-    /// The concrete version blue runs (never `$Latest`/`$Default`).
-    public var launchTemplateVersion: Int
-    public var imageId: String
+    /// The group's name (AWS: the Auto Scaling group).
+    public var group: String
+    /// Where its traffic reaches it (AWS: the live target group's ARN, or a shared Classic Load Balancer's pool id).
+    public var pool: String
+    /// The template its instances launch from (AWS: the launch template's id and name).
+    public var templateId: String
+    public var templateName: String
+    /// The concrete template version blue runs (never `$Latest`/`$Default`).
+    public var templateVersion: Int
+    /// The image it runs (AWS: the AMI id).
+    public var image: String
     public var architecture: String
     public var minSize: Int
     public var maxSize: Int
     public var desiredCapacity: Int
 
-    public init(autoScalingGroup: String, targetGroupArn: String, launchTemplateId: String, launchTemplateName: String, launchTemplateVersion: Int, imageId: String, architecture: String, minSize: Int, maxSize: Int, desiredCapacity: Int) {
-        self.autoScalingGroup = autoScalingGroup
-        self.targetGroupArn = targetGroupArn
-        self.launchTemplateId = launchTemplateId
-        self.launchTemplateName = launchTemplateName
-        self.launchTemplateVersion = launchTemplateVersion
-        self.imageId = imageId
+    enum CodingKeys: String, CodingKey {
+        case group = "autoScalingGroup", pool = "targetGroupArn", templateId = "launchTemplateId", templateName = "launchTemplateName"
+        case templateVersion = "launchTemplateVersion", image = "imageId", architecture, minSize, maxSize, desiredCapacity
+    }
+
+    public init(group: String, pool: String, templateId: String, templateName: String, templateVersion: Int, image: String, architecture: String,
+                minSize: Int, maxSize: Int, desiredCapacity: Int) {
+        self.group = group
+        self.pool = pool
+        self.templateId = templateId
+        self.templateName = templateName
+        self.templateVersion = templateVersion
+        self.image = image
         self.architecture = architecture
         self.minSize = minSize
         self.maxSize = maxSize
@@ -33,8 +44,10 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     public var spec: DeploymentSpec
     public var ami: String
     public var blue: BlueFleet
-    public var greenTargetGroupArn: String
-    public var greenAutoScalingGroup: String
+    /// Where green's traffic reaches it (AWS: green's target group, or the pool it shares with blue).
+    public var greenPool: String
+    /// Green's group's name (AWS: its Auto Scaling group).
+    public var greenGroup: String
     /// Groups on green's target group that carry no traffic and go before green is attached there.
     public var retire: [String]
     /// The forwards (by listener or rule ARN) that had target-group stickiness on when the release was planned, with
@@ -58,7 +71,7 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// Set with `traffic.shared`: what the scale-out pattern keeps of blue at the start.
     public var shared: SharedPlan?
 
-    public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenTargetGroupArn: String, greenAutoScalingGroup: String, retire: [String] = [],
+    public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenPool: String, greenGroup: String, retire: [String] = [],
                 stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, pair: PairPlan? = nil, trafficSettleSeconds: Int? = nil,
                 stackLoadBalancers: [String: String]? = nil, settle: TimeSpan? = nil, shared: SharedPlan? = nil) {
         self.settle = settle
@@ -70,8 +83,8 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
         self.spec = spec
         self.ami = ami
         self.blue = blue
-        self.greenTargetGroupArn = greenTargetGroupArn
-        self.greenAutoScalingGroup = greenAutoScalingGroup
+        self.greenPool = greenPool
+        self.greenGroup = greenGroup
         self.retire = retire
         self.stickyForwards = stickyForwards
     }
@@ -91,6 +104,11 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
 
     /// The green weights of the steps, in order.
     public var weights: [Int] { spec.weightSteps.map(\.weight) }
+
+    enum CodingKeys: String, CodingKey {
+        case spec, ami, blue, greenPool = "greenTargetGroupArn", greenGroup = "greenAutoScalingGroup", retire, stickyForwards, fleet, pair
+        case trafficSettleSeconds, settle, stackLoadBalancers, shared
+    }
 }
 
 /// What the scale-out pattern (`traffic.shared`) records of blue when the release is planned.

@@ -99,7 +99,7 @@ extension Machine {
         // A failed rollback may have left the test route standing; it goes once nobody runs the deployment.
         if d.state == .failed && d.testRouteMayStand { return .perform(.removeTestRoute) }
         guard d.blueRetentionExpired(at: now) else { return nil }
-        let blue = d.plan.blue.autoScalingGroup
+        let blue = d.plan.blue.group
         // Blue's traffic left when promotion was confirmed.
         return removing(d, group: blue, trafficLeftAt: d.promotedAt ?? d.phaseStartedAt, now: now, then: .retireBlue,
                         why: "retiring blue \(blue): its retention ended")
@@ -108,7 +108,7 @@ extension Machine {
     /// A retirement from green's target group that a rollback interrupted: one never deregistered is dropped (nothing
     /// was changed), one already detached goes on to its end, since the group stands in no target group any more.
     static func interruptedRetirement(_ d: Deployment, now: Date) -> Decision? {
-        guard let r = d.removal, r.group != d.plan.greenAutoScalingGroup else { return nil }
+        guard let r = d.removal, r.group != d.plan.greenGroup else { return nil }
         guard r.deregisteredAt != nil else {
             var next = d
             next.removal = nil

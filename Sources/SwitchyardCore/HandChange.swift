@@ -85,7 +85,7 @@ extension Machine {
         next.updatedAt = now
         let found = change.map { TrafficChange.text($0.found) } ?? "?"
         if let actor {
-            next.greenWeight = change?.found[d.plan.greenTargetGroupArn] ?? 0
+            next.greenWeight = change?.found[d.plan.greenPool] ?? 0
             return Transition(deployment: next, log: LogEntry(from: .paused, to: .shifting, message:
                 "the traffic set by hand (\(found)) accepted by \(actor) as the record's: blue \(next.blueWeight)% / green \(next.greenWeight)%; the release goes on",
                 details: ["actor": actor, "accepted": found]))

@@ -175,10 +175,10 @@ extension Hook {
             "SWITCHYARD_STEP": String(step),
             "SWITCHYARD_STEPS": String(weightSteps),
             "SWITCHYARD_GREEN_WEIGHT": String(d.greenWeight),
-            "SWITCHYARD_GREEN_TARGET_GROUP": d.plan.greenTargetGroupArn,
-            "SWITCHYARD_BLUE_TARGET_GROUP": d.plan.blue.targetGroupArn,
-            "SWITCHYARD_GREEN_ASG": d.plan.greenAutoScalingGroup,
-            "SWITCHYARD_BLUE_ASG": d.plan.blue.autoScalingGroup,
+            "SWITCHYARD_GREEN_TARGET_GROUP": d.plan.greenPool,
+            "SWITCHYARD_BLUE_TARGET_GROUP": d.plan.blue.pool,
+            "SWITCHYARD_GREEN_ASG": d.plan.greenGroup,
+            "SWITCHYARD_BLUE_ASG": d.plan.blue.group,
             "SWITCHYARD_REGION": d.plan.spec.region,
         ]
         // A Classic Load Balancer is no target group: its name goes by itself, and the target-group variables are empty

@@ -114,8 +114,8 @@ public enum Machine {
             if let retiring = interruptedRetirement(d, now: now) { return retiring }
             if !d.reached(.greenRemoved) {
                 let left = d.mayHaveServedGreen ? (d.trafficRestoredAt ?? now) : nil
-                return removing(d, group: d.plan.greenAutoScalingGroup, trafficLeftAt: left, now: now, then: .removeGreen,
-                                why: "green \(d.plan.greenAutoScalingGroup) leaves service")
+                return removing(d, group: d.plan.greenGroup, trafficLeftAt: left, now: now, then: .removeGreen,
+                                why: "green \(d.plan.greenGroup) leaves service")
             }
             if d.needsStickinessRestored { return .perform(.restoreStickiness) }
             if d.plan.fleet != nil && !d.reached(.blueRestored) { return .perform(.restoreBlueFleet) }
@@ -123,8 +123,8 @@ public enum Machine {
             var next = d
             next.state = .rolledBack
             next.updatedAt = now
-            let green = d.plan.isPair ? "green \(d.plan.greenAutoScalingGroup) back as it was" : "green removed"
-            return .transition(Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rolledBack, message: "rolled back: traffic is 100% on blue \(d.plan.blue.autoScalingGroup), \(green)")))
+            let green = d.plan.isPair ? "green \(d.plan.greenGroup) back as it was" : "green removed"
+            return .transition(Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rolledBack, message: "rolled back: traffic is 100% on blue \(d.plan.blue.group), \(green)")))
         case .completed, .rolledBack, .failed:
             return .done
         }
@@ -172,14 +172,14 @@ public enum Machine {
         case (.pending, .begun):
             next.state = .launching
             next.phaseStartedAt = now
-            return Transition(deployment: next, log: LogEntry(from: .pending, to: .launching, message: "release of \(d.ami) started: blue is \(d.plan.blue.autoScalingGroup)"))
+            return Transition(deployment: next, log: LogEntry(from: .pending, to: .launching, message: "release of \(d.ami) started: blue is \(d.plan.blue.group)"))
         case (.launching, .fleetRetired(let name)), (.rollingBack, .fleetRetired(let name)) where d.state == .launching || d.removal?.group == name:
             if !next.retiredGroups.contains(name) { next.retiredGroups.append(name) }
             if next.removal?.group == name { next.removal = nil }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's target group", details: ["asg": name]))
         case (.launching, .greenTemplateReady(let version)):
             next.greenLaunchTemplateVersion = version
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.templateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
         case (.launching, .greenFleetReady):
             next.progress.insert(.greenGroupCreated)
             next.state = .waitingForCapacity
@@ -187,7 +187,7 @@ public enum Machine {
             next.nextCheckAt = nil
             let how = d.plan.isPair ? "of the pair set to launch template version \(d.greenLaunchTemplateVersion.map(String.init) ?? "?") and" : "created with"
             let where_ = d.plan.spec.traffic.shared.map { " in the shared \($0.pool)" } ?? ""
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenAutoScalingGroup) \(how) desired capacity \(d.plan.greenLaunchCapacity)\(where_)", details: ["asg": d.plan.greenAutoScalingGroup]))
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenGroup) \(how) desired capacity \(d.plan.greenLaunchCapacity)\(where_)", details: ["asg": d.plan.greenGroup]))
         case (.waitingForCapacity, .capacityObserved(let report)):
             next.lastObservation = report.summary
             next.lastObservationAt = now
@@ -201,7 +201,7 @@ public enum Machine {
                 next.nextCheckAt = nil
                 next.bakeStartedAt = nil
                 return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .shifting, message:
-                    "green \(d.plan.greenAutoScalingGroup) stands in the shared \(d.plan.spec.traffic.shared?.pool ?? "target group") at \(report.summary); each step scales it to its share"))
+                    "green \(d.plan.greenGroup) stands in the shared \(d.plan.spec.traffic.shared?.pool ?? "target group") at \(report.summary); each step scales it to its share"))
             }
             if report.inService >= d.plan.blue.desiredCapacity {
                 next.state = .checkingHealth
@@ -309,7 +309,7 @@ public enum Machine {
                 next.testRouteProbePasses = 0
             }
             let header = d.plan.spec.testRoute?.header ?? DeploymentSpec.TestRoute.defaultHeader
-            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route: requests carrying \(header): \(DeploymentSpec.TestRoute.value) go to green's target group \(d.plan.greenTargetGroupArn)", details: ["rule_arn": arn]))
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route: requests carrying \(header): \(DeploymentSpec.TestRoute.value) go to green's target group \(d.plan.greenPool)", details: ["rule_arn": arn]))
         case (.promoting, .testRouteRemoved), (.rollingBack, .testRouteRemoved):
             next.progress.insert(.testRouteRemoved)
             // Requests with the header reach green until the rule's deletion is live everywhere.
@@ -324,15 +324,15 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "stickiness turned back on now that green is gone"))
         case (.rollingBack, .greenRemoved):
             next.progress.insert(.greenRemoved)
-            if next.removal?.group == d.plan.greenAutoScalingGroup { next.removal = nil }
+            if next.removal?.group == d.plan.greenGroup { next.removal = nil }
             let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own launch template version \($0.greenBefore.launchTemplateVersion), processes and target groups; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
-            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenAutoScalingGroup) \(how)"))
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenGroup) \(how)"))
         case (.paused, .promoteRequested) where !d.promoteRequested:
             next.promoteRequested = true
             return Transition(deployment: next, log: LogEntry(from: .paused, to: .paused, message: "promotion past the manual gate requested"))
         case (.completed, .rollbackRequested(let reason, let actor)) where d.blueRetained(at: now):
             return startRollback(d, now: now, reason: "requested by \(actor): \(reason)",
-                                 details: ["actor": actor, "check": "manual", "undo": "completed release, blue \(d.plan.blue.autoScalingGroup) still retained"])
+                                 details: ["actor": actor, "check": "manual", "undo": "completed release, blue \(d.plan.blue.group) still retained"])
         case (.failed, .rollbackRequested(let reason, let actor)):
             var retry = d
             retry.failureReason = nil
@@ -340,34 +340,34 @@ public enum Machine {
                                  details: ["actor": actor, "check": "manual", "retry": "rollback retried after: \(d.failureReason ?? "a failure")"])
         case (.completed, .blueRetired(let by)) where d.blueRetiredAt == nil:
             next.blueRetiredAt = now
-            if next.removal?.group == d.plan.blue.autoScalingGroup { next.removal = nil }
+            if next.removal?.group == d.plan.blue.group { next.removal = nil }
             // Housekeeping after the end: the release finished when it was promoted, not now.
             next.updatedAt = d.updatedAt
             let why = by.map { "deployment \($0) needs its target group, so the retention ended early" } ?? "its retention ended"
-            var details = ["asg": d.plan.blue.autoScalingGroup]
+            var details = ["asg": d.plan.blue.group]
             if let by { details["by_deployment"] = by }
-            return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.autoScalingGroup) \(d.plan.isPair ? "scaled to 0 and kept (pair mode)" : "scaled to 0 and deleted"): \(why)", details: details))
+            return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.group) \(d.plan.isPair ? "scaled to 0 and kept (pair mode)" : "scaled to 0 and deleted"): \(why)", details: details))
         case (.launching, .bluePinned(let summary)):
             next.progress.insert(.bluePinned)
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "blue \(d.plan.blue.autoScalingGroup) pinned for the release: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "blue \(d.plan.blue.group) pinned for the release: \(summary)", details: ["asg": d.plan.blue.group]))
         case (.waitingForCapacity, .copiedToGreen(let kind, let summary)):
             next.greenCopies = (d.greenCopies ?? []) + [kind]
             return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .waitingForCapacity, message: "copied to green: \(summary)", details: ["copy": kind.rawValue]))
         case (.promoting, .greenReleased(let summary)):
             next.progress.insert(.greenReleased)
-            return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "green \(d.plan.greenAutoScalingGroup) released: \(summary)"))
+            return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "green \(d.plan.greenGroup) released: \(summary)"))
         case (.rollingBack, .blueObserved(let report)):
             next.blueCapacityAtRollback = report
             return Transition(deployment: next, log: blueCapacityLog(d, report))
         case (.rollingBack, .blueFleetRestored(let summary)):
             next.progress.insert(.blueRestored)
-            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) restored: \(summary)", details: ["asg": d.plan.blue.autoScalingGroup]))
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.group) restored: \(summary)", details: ["asg": d.plan.blue.group]))
         case (.completed, .greenTemplateDeleted(let version)) where !d.reached(.launchTemplateVersionDeleted),
              (.rolledBack, .greenTemplateDeleted(let version)) where !d.reached(.launchTemplateVersionDeleted):
             next.progress.insert(.launchTemplateVersionDeleted)
             // Housekeeping after the end, like retiring blue.
             next.updatedAt = d.updatedAt
-            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "launch template \(d.plan.blue.launchTemplateName) version \(version) deleted: its release is over and no group uses it", details: ["launch_template_version": String(version)]))
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "launch template \(d.plan.blue.templateName) version \(version) deleted: its release is over and no group uses it", details: ["launch_template_version": String(version)]))
         case (let state, .rollbackRequested(let reason, let actor)) where !state.isTerminal && state != .rollingBack:
             return startRollback(d, now: now, reason: "requested by \(actor): \(reason)", details: ["actor": actor, "check": "manual"])
         case (let state, .effectFailed(let effect, let message)) where !state.isTerminal:
@@ -382,11 +382,11 @@ public enum Machine {
     /// What blue can carry before traffic returns to it, against what it had when the release started.
     private static func blueCapacityLog(_ d: Deployment, _ report: CapacityReport) -> LogEntry {
         let had = d.plan.blue.desiredCapacity
-        let details = ["asg": d.plan.blue.autoScalingGroup, "blue_in_service": String(report.inService), "blue_desired_at_start": String(had)]
+        let details = ["asg": d.plan.blue.group, "blue_in_service": String(report.inService), "blue_desired_at_start": String(had)]
         if report.inService >= had {
-            return LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.autoScalingGroup) has \(report.inService) InService instances (\(had) when the release started): it carries the traffic back", details: details)
+            return LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.group) has \(report.inService) InService instances (\(had) when the release started): it carries the traffic back", details: details)
         }
-        return LogEntry(from: .rollingBack, to: .rollingBack, message: "warning: blue \(d.plan.blue.autoScalingGroup) has only \(report.inService) InService instances (\(had) when the release started); traffic went back to it anyway, as green is being rolled back", details: details)
+        return LogEntry(from: .rollingBack, to: .rollingBack, message: "warning: blue \(d.plan.blue.group) has only \(report.inService) InService instances (\(had) when the release started); traffic went back to it anyway, as green is being rolled back", details: details)
     }
 
     static func applyChecks(_ d: Deployment, _ results: [CheckResult], now: Date) -> Transition {
@@ -423,7 +423,7 @@ public enum Machine {
         next.updatedAt = now
         let traffic: String
         if d.reached(.trafficRestored) {
-            traffic = "Traffic is 100% on blue \(d.plan.blue.autoScalingGroup)."
+            traffic = "Traffic is 100% on blue \(d.plan.blue.group)."
         } else {
             traffic = "Traffic is where the last confirmed step left it: blue \(d.blueWeight)% / green \(d.greenWeight)%."
         }

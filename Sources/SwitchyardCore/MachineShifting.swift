@@ -79,7 +79,7 @@ extension Machine {
             next.state = .failed
             next.updatedAt = now
             let seen = d.lastObservation.map { " (last seen: \($0))" } ?? ""
-            next.failureReason = "blue \(d.plan.blue.autoScalingGroup) did not get back to its healthy instances within fleet.capacity_timeout "
+            next.failureReason = "blue \(d.plan.blue.group) did not get back to its healthy instances within fleet.capacity_timeout "
                 + "\(spec.fleet.capacityTimeout) + checks.healthy_timeout \(spec.checks.healthyTimeout)\(seen); green keeps its instances and "
                 + "serves beside what blue has. Retry with `switchyard rollback \(d.id)`."
             return .transition(Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .failed, message: next.failureReason ?? "",

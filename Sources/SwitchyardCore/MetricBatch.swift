@@ -106,9 +106,9 @@ extension MetricTemplate.Values {
     /// own), its two groups.
     public init(plan: ReleasePlan) {
         let stacks = plan.stackLoadBalancers
-        self.init(greenTargetGroupArn: plan.greenTargetGroupArn, blueTargetGroupArn: plan.blue.targetGroupArn,
-                  loadBalancerArn: stacks?[plan.greenTargetGroupArn] ?? plan.spec.traffic.listenerArn, greenASG: plan.greenAutoScalingGroup,
-                  blueASG: plan.blue.autoScalingGroup, blueLoadBalancerArn: stacks?[plan.blue.targetGroupArn])
+        self.init(greenTargetGroupArn: plan.greenPool, blueTargetGroupArn: plan.blue.pool,
+                  loadBalancerArn: stacks?[plan.greenPool] ?? plan.spec.traffic.listenerArn, greenASG: plan.greenGroup,
+                  blueASG: plan.blue.group, blueLoadBalancerArn: stacks?[plan.blue.pool])
     }
 }
 

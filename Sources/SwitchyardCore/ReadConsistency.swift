@@ -68,7 +68,7 @@ public enum ReadConsistency {
     /// Each target group's share as the record has it: blue's and green's from `greenWeight`.
     public static func recorded(_ d: Deployment) -> [String: Int] {
         // One target group shared by both (`traffic.shared`) carries whatever either has.
-        Dictionary([(d.plan.blue.targetGroupArn, d.blueWeight), (d.plan.greenTargetGroupArn, d.greenWeight)], uniquingKeysWith: max)
+        Dictionary([(d.plan.blue.pool, d.blueWeight), (d.plan.greenPool, d.greenWeight)], uniquingKeysWith: max)
     }
 
     /// The last confirmed write that moved a fleet's traffic, as the record has it.

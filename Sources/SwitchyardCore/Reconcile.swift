@@ -61,11 +61,11 @@ extension Machine {
         d.updatedAt = now
         d.nextCheckAt = nil
         let plan = d.plan
-        let green = observed.shares?.green ?? observed.weights[plan.greenTargetGroupArn] ?? 0
-        let blue = observed.shares?.blue ?? observed.weights[plan.blue.targetGroupArn] ?? 0
+        let green = observed.shares?.green ?? observed.weights[plan.greenPool] ?? 0
+        let blue = observed.shares?.blue ?? observed.weights[plan.blue.pool] ?? 0
         var found = "\(plan.shared == nil ? "listener" : "healthy instances:") blue \(blue)% / green \(green)% (stored: \(d.blueWeight)/\(d.greenWeight)); "
-            + "blue \(plan.blue.autoScalingGroup) " + (observed.blueExists ? "\(observed.blueInService) InService" : "missing") + "; "
-            + "green \(plan.greenAutoScalingGroup) " + (observed.greenExists ? "\(observed.greenInService)/\(observed.greenDesired) InService" : "not there")
+            + "blue \(plan.blue.group) " + (observed.blueExists ? "\(observed.blueInService) InService" : "missing") + "; "
+            + "green \(plan.greenGroup) " + (observed.greenExists ? "\(observed.greenInService)/\(observed.greenDesired) InService" : "not there")
         var details = ["observed_green_weight": String(green), "observed_blue_weight": String(blue), "actor": actor]
         if let split = observed.disagreement {
             // Half-shifted: green's highest share counts, so the step (or the rollback) writes every forward again.
@@ -79,19 +79,19 @@ extension Machine {
 
         // A target group a person forwarded to by hand, which the record already paused on (or let stand), is known.
         let handSet = Set((d.handChange?.found ?? [:]).keys).union((d.trafficBaseline ?? [:]).keys)
-        let strangers = observed.weights.filter { $0.value > 0 && $0.key != plan.greenTargetGroupArn && $0.key != plan.blue.targetGroupArn
+        let strangers = observed.weights.filter { $0.value > 0 && $0.key != plan.greenPool && $0.key != plan.blue.pool
             && !handSet.contains($0.key) }
         if let (arn, weight) = strangers.sorted(by: { $0.key < $1.key }).first {
             d = stored
             let why = "the listener forwards \(weight)% to \(arn), which is neither blue's nor green's target group; someone else changed it. "
-                + "Nothing was touched. Put the listener back on \(plan.blue.targetGroupArn) (blue) and resume again, or roll back."
+                + "Nothing was touched. Put the listener back on \(plan.blue.pool) (blue) and resume again, or roll back."
             details["unsafe"] = why
             return outcome("resume refused: \(found)", unsafe: why)
         }
         let needsBlue = !(d.state == .rollingBack && d.reached(.trafficRestored))
         if !observed.blueExists && needsBlue {
             d = stored
-            let why = "blue's group \(plan.blue.autoScalingGroup) is gone, so neither going on nor rolling back is safe (no fleet to fall back on). "
+            let why = "blue's group \(plan.blue.group) is gone, so neither going on nor rolling back is safe (no fleet to fall back on). "
                 + "Nothing was touched: traffic is blue \(blue)% / green \(green)%."
             details["unsafe"] = why
             return outcome("resume refused: \(found)", unsafe: why)
@@ -117,7 +117,7 @@ extension Machine {
             if green > 0 { d.progress.insert(.greenServed) }
             if d.greenWeight == 0, d.testRouteProbePasses != nil { d.testRouteProbePasses = 0 }
             if !observed.greenExists {
-                let t = startRollback(d, now: now, reason: "on resume, green's group \(plan.greenAutoScalingGroup) is gone", details: ["check": "resume"])
+                let t = startRollback(d, now: now, reason: "on resume, green's group \(plan.greenGroup) is gone", details: ["check": "resume"])
                 d = t.deployment
                 return outcome("resumed by \(actor): \(found)")
             }
@@ -143,7 +143,7 @@ extension Machine {
             if d.reached(.trafficRestored) && green > 0 && plan.shared == nil {
                 d.progress.remove(.trafficRestored)
                 // Green's removal starts again from a new confirmation: its settle counts from there.
-                if d.removal?.group == plan.greenAutoScalingGroup { d.removal = nil }
+                if d.removal?.group == plan.greenGroup { d.removal = nil }
                 d.trafficRestoredAt = nil
                 found += "; traffic is no longer all on blue, restoring it again"
             }
@@ -162,9 +162,9 @@ extension Machine {
     /// may have retired or shrunk blue meanwhile).
     public static func undoRefusal(_ d: Deployment, observed: Observation) -> String? {
         guard d.state == .completed else { return nil }
-        let blue = d.plan.blue.autoScalingGroup
-        let blueShare = observed.shares?.blue ?? observed.weights[d.plan.blue.targetGroupArn] ?? 0
-        let greenShare = observed.shares?.green ?? observed.weights[d.plan.greenTargetGroupArn] ?? 0
+        let blue = d.plan.blue.group
+        let blueShare = observed.shares?.blue ?? observed.weights[d.plan.blue.pool] ?? 0
+        let greenShare = observed.shares?.green ?? observed.weights[d.plan.greenPool] ?? 0
         let where_ = "Traffic was left where it is (blue \(blueShare)% / green \(greenShare)%)."
         guard observed.blueExists else {
             return "blue's group \(blue) no longer exists, so there is no fleet to move traffic back to. \(where_)"

@@ -102,7 +102,7 @@ extension Machine {
     /// as it takes; once it is deregistered (it serves nothing), its removal is left off and the release goes on.
     /// Anything else rolls back as any failure does.
     static func applyUnreachable(_ d: Deployment, effect: Effect, message: String, now: Date) -> Transition {
-        let retiring = d.removal.map { $0.group != d.plan.greenAutoScalingGroup && effect.removes($0.group) } ?? false
+        let retiring = d.removal.map { $0.group != d.plan.greenGroup && effect.removes($0.group) } ?? false
         if retiring, let r = d.removal, d.state == .rollingBack || (d.state == .launching && r.deregisteredAt != nil) {
             // An earlier release's group, out of service since the plan: neither a rollback nor the release waits on it.
             // It stays as it is (deregistered, serving nothing), and `switchyard gc` retires it.

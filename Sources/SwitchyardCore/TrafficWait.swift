@@ -48,7 +48,7 @@ extension Deployment {
     /// The wait for clients under way at `now`, if any.
     public func trafficWait(at now: Date) -> TrafficWait? {
         if let r = removal {
-            let fleet = r.group == plan.greenAutoScalingGroup ? "green" : r.group == plan.blue.autoScalingGroup ? "blue" : r.group
+            let fleet = r.group == plan.greenGroup ? "green" : r.group == plan.blue.group ? "blue" : r.group
             switch r.phase(at: now) {
             case .settling(let until): return .fleetSettling(fleet: fleet, until: until)
             case .deregistering: return .fleetDeregistering(fleet: fleet)

@@ -45,9 +45,9 @@ struct GC: AsyncParsableCommand {
             for outcome in await janitor.collect(try janitor.due(service: service)) {
                 let d = outcome.deployment
                 if let problem = outcome.problem {
-                    Console.error("warning: launch template \(d.plan.blue.launchTemplateName) version \(outcome.version) of deployment \(d.id) was left: \(problem)")
+                    Console.error("warning: launch template \(d.plan.blue.templateName) version \(outcome.version) of deployment \(d.id) was left: \(problem)")
                 } else {
-                    Console.error("deleted launch template \(d.plan.blue.launchTemplateName) version \(outcome.version) of deployment \(d.id) (\(d.service))")
+                    Console.error("deleted launch template \(d.plan.blue.templateName) version \(outcome.version) of deployment \(d.id) (\(d.service))")
                 }
             }
         } catch {

@@ -26,11 +26,11 @@ enum JSONViews {
         let max_size: Int
 
         init(_ b: BlueFleet) {
-            auto_scaling_group = b.autoScalingGroup
-            target_group_arn = b.targetGroupArn
-            launch_template_id = b.launchTemplateId
-            launch_template_version = b.launchTemplateVersion
-            image_id = b.imageId
+            auto_scaling_group = b.group
+            target_group_arn = b.pool
+            launch_template_id = b.templateId
+            launch_template_version = b.templateVersion
+            image_id = b.image
             desired_capacity = b.desiredCapacity
             min_size = b.minSize
             max_size = b.maxSize
@@ -149,7 +149,7 @@ enum JSONViews {
             green_weight = d.greenWeight
             blue_weight = d.blueWeight
             blue = Blue(d.plan.blue)
-            green = Green(auto_scaling_group: d.plan.greenAutoScalingGroup, target_group_arn: d.plan.greenTargetGroupArn,
+            green = Green(auto_scaling_group: d.plan.greenGroup, target_group_arn: d.plan.greenPool,
                           desired_capacity: d.plan.blue.desiredCapacity, launch_template_version: d.greenLaunchTemplateVersion)
             created_at = timestamp(d.createdAt)
             updated_at = timestamp(d.updatedAt)
@@ -465,7 +465,7 @@ enum JSONViews {
             test_route = p.spec.testRoute.map { TestRoute(header: $0.header, value: DeploymentSpec.TestRoute.value,
                                                           listener_arn: p.spec.testRouteListener ?? p.spec.traffic.listenerArn) }
             blue = Blue(p.blue)
-            green = Green(auto_scaling_group: p.greenAutoScalingGroup, target_group_arn: p.greenTargetGroupArn,
+            green = Green(auto_scaling_group: p.greenGroup, target_group_arn: p.greenPool,
                           desired_capacity: p.blue.desiredCapacity, launch_template_version: nil)
             retire = p.retire
             steps = p.spec.steps.map(Step.init)

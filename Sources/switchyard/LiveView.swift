@@ -195,7 +195,7 @@ final class LiveView: @unchecked Sendable {
             "\(paint("switchyard", "1"))  \(d.service)  \(d.id)  \(d.ami)",
             "state    \(paint(d.state.rawValue, stateColor))  \(step)  (steps \(weights.map { "\($0)%" }.joined(separator: " → ")))",
             "traffic  blue \(pad(d.blueWeight))% \(bar) \(pad(d.greenWeight))% green",
-            "green    \(d.plan.greenAutoScalingGroup)  " + (d.greenCapacity.map { "\($0.inService)/\($0.desired) InService" } ?? "capacity not read yet"),
+            "green    \(d.plan.greenGroup)  " + (d.greenCapacity.map { "\($0.inService)/\($0.desired) InService" } ?? "capacity not read yet"),
         ]
         if let wait = d.trafficWait(at: now) {
             lines.append("clients  \(Console.waiting(wait))")

@@ -33,8 +33,8 @@ struct Plan: AsyncParsableCommand {
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.
             let fence = provider.fence(spec)
             let claimedBy = try await fence.owner()
-            if plan.blue.imageId == plan.ami {
-                Console.error("warning: blue \(plan.blue.autoScalingGroup) already runs \(plan.ami): a release would replace its "
+            if plan.blue.image == plan.ami {
+                Console.error("warning: blue \(plan.blue.group) already runs \(plan.ami): a release would replace its "
                     + "instances with new ones of the same image")
             }
             if output.json {
@@ -56,18 +56,18 @@ struct Plan: AsyncParsableCommand {
         var lines = [
             "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
             "  traffic   " + traffic(p.spec.traffic),
-            "  blue      \(p.blue.autoScalingGroup) on \(pool(p.blue.targetGroupArn))",
-            "            \(p.blue.imageId) (\(p.blue.architecture)), launch template \(p.blue.launchTemplateName) version \(p.blue.launchTemplateVersion)",
-            "  green     \(p.greenAutoScalingGroup) on \(pool(p.greenTargetGroupArn))",
+            "  blue      \(p.blue.group) on \(pool(p.blue.pool))",
+            "            \(p.blue.image) (\(p.blue.architecture)), launch template \(p.blue.templateName) version \(p.blue.templateVersion)",
+            "  green     \(p.greenGroup) on \(pool(p.greenPool))",
             p.shared == nil
-                ? "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)"
-                : "            created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.launchTemplateName) with ImageId \(p.ami)",
+                ? "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.templateName) with ImageId \(p.ami)"
+                : "            created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.templateName) with ImageId \(p.ami)",
         ]
         if let pair = p.pair {
             let before = pair.greenBefore
-            lines.append("  pair      pair mode: green = \(p.greenAutoScalingGroup) (idle), no group is created or deleted")
+            lines.append("  pair      pair mode: green = \(p.greenGroup) (idle), no group is created or deleted")
             lines.append("            \(before.name) now: launch template version \(before.launchTemplateVersion), min/desired/max \(before.sizes); "
-                + "a rollback puts that back, and blue \(p.blue.autoScalingGroup) is scaled to 0/0/0 (kept) after its retention")
+                + "a rollback puts that back, and blue \(p.blue.group) is scaled to 0/0/0 (kept) after its retention")
         }
         if let fleet = p.fleet { lines += describe(fleet, p) }
         for group in p.retire {
@@ -185,7 +185,7 @@ struct Plan: AsyncParsableCommand {
     /// How a fleet that leaves service is removed, with each target group's deregistration delay as AWS has it.
     static func removal(_ p: ReleasePlan, delays: [String: Int]) -> [String] {
         guard !delays.isEmpty else { return [] }
-        let named = Array(Set([p.blue.targetGroupArn, p.greenTargetGroupArn])).sorted().map { arn in
+        let named = Array(Set([p.blue.pool, p.greenPool])).sorted().map { arn in
             "\(DeploymentSpec.SharedTraffic.classicName(of: arn) ?? arn.split(separator: "/").dropLast().last.map(String.init) ?? arn) \(delays[arn].map { "\($0) s" } ?? "?")"
         }
         let drain = p.spec.traffic.shared?.loadBalancerName == nil ? "its target group's deregistration delay" : "the Classic Load Balancer's connection draining"
@@ -235,7 +235,7 @@ struct Plan: AsyncParsableCommand {
         if !f.pinnedProcesses.isEmpty { pin += "; \(f.pinnedProcesses.joined(separator: ", ")) suspended on both" }
         lines.append("  pinned    \(pin)")
         if f.blueFloats {
-            lines.append("            blue's launch template \(f.blueLaunchTemplateVersion) pinned to version \(p.blue.launchTemplateVersion) for the release, restored after a rollback")
+            lines.append("            blue's launch template \(f.blueLaunchTemplateVersion) pinned to version \(p.blue.templateVersion) for the release, restored after a rollback")
         }
         let others = f.otherTargetGroups + f.otherLoadBalancers
         if !others.isEmpty {

@@ -50,7 +50,7 @@ struct Rollback: AsyncParsableCommand {
             try Session.printFinal(id, store: store, json: output.json)
             switch final.state {
             case .rolledBack:
-                Console.error("deployment \(id) rolled back: traffic is 100% on blue \(final.plan.blue.autoScalingGroup)")
+                Console.error("deployment \(id) rolled back: traffic is 100% on blue \(final.plan.blue.group)")
                 return .success
             case .failed:
                 Console.error("deployment \(id) failed: \(final.failureReason ?? "no reason recorded")")
@@ -70,11 +70,11 @@ struct RollbackRefused: Error, CustomStringConvertible {
     static func blueGone(_ d: Deployment, now: Date) -> RollbackRefused {
         let why: String
         if let retired = d.blueRetiredAt {
-            why = "its blue \(d.plan.blue.autoScalingGroup) was retired at \(Console.time(retired))"
+            why = "its blue \(d.plan.blue.group) was retired at \(Console.time(retired))"
         } else {
             why = "its blue retention ended at \(d.retentionDeadline.map(Console.time) ?? "promotion")"
         }
         return RollbackRefused(description: "deployment \(d.id) completed and \(why), so there is no blue to go back to. "
-            + "To return to \(d.plan.blue.imageId), release it: `switchyard start FILE --ami \(d.plan.blue.imageId)`.")
+            + "To return to \(d.plan.blue.image), release it: `switchyard start FILE --ami \(d.plan.blue.image)`.")
     }
 }

@@ -46,10 +46,10 @@ extension Session {
                     clean = clean && outcome.problem == nil
                 } else if let problem = outcome.problem {
                     clean = false
-                    Console.error("warning: blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) is past its retention but was left alone: \(problem)")
+                    Console.error("warning: blue \(d.plan.blue.group) of deployment \(d.id) is past its retention but was left alone: \(problem)")
                 } else {
-                    retired.insert(d.plan.blue.autoScalingGroup)
-                    Console.error("retired blue \(d.plan.blue.autoScalingGroup) of deployment \(d.id) (\(d.service)): its retention ended \(d.retentionDeadline.map(Console.time) ?? "")")
+                    retired.insert(d.plan.blue.group)
+                    Console.error("retired blue \(d.plan.blue.group) of deployment \(d.id) (\(d.service)): its retention ended \(d.retentionDeadline.map(Console.time) ?? "")")
                 }
             }
             return (due.count, clean, retired)

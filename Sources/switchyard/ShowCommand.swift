@@ -46,7 +46,7 @@ struct Show: AsyncParsableCommand {
     /// A blue kept for rollback, read from AWS now: another state file, a person or gc may have retired it since the
     /// record was written. Within a few seconds, or not at all (then it is `unread`).
     static func readBlue(_ d: Deployment) async -> BlueRead {
-        let name = d.plan.blue.autoScalingGroup
+        let name = d.plan.blue.group
         do {
             let provider = try Session.provider(region: d.plan.spec.region, logger: Session.logger(), within: 5)
             let fleet = try await provider.fleet(named: name)
@@ -61,7 +61,7 @@ struct Show: AsyncParsableCommand {
 
     /// The line `show` and `status` print for it.
     static func describe(_ read: BlueRead, _ d: Deployment) -> String {
-        let name = d.plan.blue.autoScalingGroup
+        let name = d.plan.blue.group
         switch read.state {
         case .gone: return "blue \(name) is gone (read from AWS now): `switchyard rollback \(d.id)` cannot undo this release"
         case .scaledTo0: return "blue \(name) is scaled to 0 (read from AWS now): `switchyard rollback \(d.id)` cannot undo this release at once"
@@ -75,11 +75,11 @@ struct Show: AsyncParsableCommand {
     static func describe(_ d: Deployment, events: [StoredEvent], now: Date = Date(), blue: String? = nil) -> String {
         var lines = [
             "deployment \(d.id)  \(d.service)  \(d.state.rawValue)",
-            "  ami       \(d.ami) (blue ran \(d.plan.blue.imageId))",
+            "  ami       \(d.ami) (blue ran \(d.plan.blue.image))",
             "  started   \(Console.time(d.createdAt)) by \(d.actor)",
             "  traffic   blue \(d.blueWeight)% / green \(d.greenWeight)%, step \(d.stepLabel)",
-            "  blue      \(d.plan.blue.autoScalingGroup) on \(d.plan.blue.targetGroupArn)",
-            "  green     \(d.plan.greenAutoScalingGroup) on \(d.plan.greenTargetGroupArn)"
+            "  blue      \(d.plan.blue.group) on \(d.plan.blue.pool)",
+            "  green     \(d.plan.greenGroup) on \(d.plan.greenPool)"
                 + (d.greenLaunchTemplateVersion.map { ", launch template version \($0)" } ?? ""),
         ]
         lines.append("  settle    \(d.plan.trafficSettle): a traffic change counts as live that long after it is confirmed")
@@ -94,7 +94,7 @@ struct Show: AsyncParsableCommand {
         if let reason = d.rollbackReason { lines.append("  rollback  \(reason)") }
         if let reason = d.failureReason { lines.append("  failure   \(reason)") }
         if let blueRetiredAt = d.blueRetiredAt, d.state == .completed {
-            lines.append("  blue \(d.plan.blue.autoScalingGroup) retired \(Console.time(blueRetiredAt))")
+            lines.append("  blue \(d.plan.blue.group) retired \(Console.time(blueRetiredAt))")
         } else if let blue {
             lines.append("  " + blue)
         } else if let deadline = d.retentionDeadline, d.state == .completed, deadline > now {

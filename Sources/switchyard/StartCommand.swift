@@ -155,7 +155,7 @@ struct Start: AsyncParsableCommand {
     static func summary(_ d: Deployment) -> String {
         switch d.state {
         case .completed:
-            return "deployment \(d.id) completed: \(d.ami) serves 100% of \(d.service) from \(d.plan.greenAutoScalingGroup)"
+            return "deployment \(d.id) completed: \(d.ami) serves 100% of \(d.service) from \(d.plan.greenGroup)"
         case .rolledBack:
             return "deployment \(d.id) rolled back: \(d.rollbackReason ?? "no reason recorded")"
         case .failed:

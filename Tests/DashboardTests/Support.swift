@@ -18,11 +18,11 @@ func sample(id: String = "20270115-080000-0001", service: String = "web", state:
                                       "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2"]),
         fleet: .init(), steps: steps,
         checks: .init(alarms: ["web-5xx"], http: .init(url: "http://127.0.0.1:9/healthz")), promotion: .init())
-    let blue = BlueFleet(autoScalingGroup: "\(service)-blue", targetGroupArn: spec.traffic.targetGroups[0], launchTemplateId: "lt-1",
-                         launchTemplateName: service, launchTemplateVersion: 3, imageId: "ami-11111111", architecture: "x86_64",
+    let blue = BlueFleet(group: "\(service)-blue", pool: spec.traffic.targetGroups[0], templateId: "lt-1",
+                         templateName: service, templateVersion: 3, image: "ami-11111111", architecture: "x86_64",
                          minSize: 2, maxSize: 4, desiredCapacity: 2)
-    let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenTargetGroupArn: spec.traffic.targetGroups[1],
-                           greenAutoScalingGroup: "switchyard-\(service)-\(id)")
+    let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: spec.traffic.targetGroups[1],
+                           greenGroup: "switchyard-\(service)-\(id)")
     var d = Deployment(id: id, plan: plan, fileDigest: "digest", actor: "alice@laptop", now: t0)
     d.state = state
     return d

@@ -77,7 +77,7 @@ import Testing
         #expect(final.state == .rolledBack)
         #expect(final.greenWeight == 0)
         let tail = Array(world.effects.suffix(4))
-        let green = d.plan.greenAutoScalingGroup
+        let green = d.plan.greenGroup
         #expect(tail == [.restoreBlue, .deregisterFleet(green), .observeDrain(green), .removeGreen])
         #expect(final.rollbackReason?.contains("target-health") == true)
         let rollbackEvent = try #require(try store.events(deploymentId: d.id).first { $0.to == .rollingBack })

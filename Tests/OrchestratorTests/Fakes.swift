@@ -85,7 +85,7 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
             case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
             case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
-            case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [d.plan.greenTargetGroupArn], delaySeconds: 300)
+            case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [d.plan.greenPool], delaySeconds: 300)
             case .observeDrain(let group): return .drainObserved(group: group, targets: [])
             case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
             }
@@ -117,11 +117,11 @@ enum Fixtures {
     }
 
     static func deployment(id: String = "20261124-000000-0001", spec: DeploymentSpec = spec(), retire: [String] = []) -> Deployment {
-        let blue = BlueFleet(autoScalingGroup: "web-blue", targetGroupArn: spec.traffic.targetGroups[0], launchTemplateId: "lt-1",
-                             launchTemplateName: "web", launchTemplateVersion: 3, imageId: "ami-11111111", architecture: "x86_64",
+        let blue = BlueFleet(group: "web-blue", pool: spec.traffic.targetGroups[0], templateId: "lt-1",
+                             templateName: "web", templateVersion: 3, image: "ami-11111111", architecture: "x86_64",
                              minSize: 2, maxSize: 4, desiredCapacity: 2)
-        let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenTargetGroupArn: spec.traffic.targetGroups[1],
-                               greenAutoScalingGroup: "switchyard-web-\(id)", retire: retire)
+        let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: spec.traffic.targetGroups[1],
+                               greenGroup: "switchyard-web-\(id)", retire: retire)
         return Deployment(id: id, plan: plan, fileDigest: "abc", actor: "test@host", now: start)
     }
 

@@ -12,7 +12,7 @@ import Testing
     func record(_ id: String, _ state: DeploymentState, version: Int?, blue: String = "web-blue", retiredAt: Date? = nil, deleted: Bool? = nil) -> Deployment {
         var d = Fixtures.deployment(id: id)
         d.state = state
-        d.plan.blue.autoScalingGroup = blue
+        d.plan.blue.group = blue
         d.greenLaunchTemplateVersion = version
         d.blueRetiredAt = retiredAt
         if deleted == true { d.progress.insert(.launchTemplateVersionDeleted) }
@@ -44,7 +44,7 @@ import Testing
         let store = try Fixtures.store()
         func paired(_ id: String, minute: Double, blue: String, green: String, version: Int, retired: Bool) -> Deployment {
             var d = record(id, .completed, version: version, blue: blue, retiredAt: retired ? Fixtures.start : nil)
-            d.plan.greenAutoScalingGroup = green
+            d.plan.greenGroup = green
             d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
                 name: green, launchTemplateId: "lt-1", launchTemplateVersion: "1", minSize: 0, maxSize: 0, desiredCapacity: 0,
                 suspendedProcesses: [], targetGroupARNs: []))

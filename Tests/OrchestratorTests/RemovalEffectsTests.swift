@@ -108,13 +108,13 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         d.progress.insert(.trafficRestored)
         d.progress.insert(.greenServed)
         d.plan.settle = .seconds(15)
-        let blueTG = d.plan.blue.targetGroupArn
-        let greenTG = d.plan.greenTargetGroupArn
+        let blueTG = d.plan.blue.pool
+        let greenTG = d.plan.greenPool
         fake.listener = d.plan.spec.traffic.listenerArn
         fake.tag = d.id
         fake.weights = [blueTG: 100, greenTG: 0]
         fake.delays = [greenTG: 30, blueTG: 300]
-        fake.groups[d.plan.greenAutoScalingGroup] = .init(instances: ["i-g1", "i-g2"], targetGroups: [greenTG])
+        fake.groups[d.plan.greenGroup] = .init(instances: ["i-g1", "i-g2"], targetGroups: [greenTG])
         fake.groups["web-blue"] = .init(instances: ["i-b1", "i-b2"], targetGroups: [blueTG])
         fake.registered[greenTG] = ["i-g1": .none, "i-g2": .none]
         fake.registered[blueTG] = ["i-b1": .none, "i-b2": .none]
@@ -123,9 +123,9 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
 
     @Test func deregisteringDetachesTheTargetGroupAndReadsItsDelayFromAWS() async throws {
         let (fake, effects, d, _) = world()
-        let green = d.plan.greenAutoScalingGroup
+        let green = d.plan.greenGroup
         let event = try await effects.perform(.deregisterFleet(green), for: d)
-        #expect(event == .fleetDeregistered(group: green, targetGroups: [d.plan.greenTargetGroupArn], delaySeconds: 30))
+        #expect(event == .fleetDeregistered(group: green, targetGroups: [d.plan.greenPool], delaySeconds: 30))
         #expect(fake.groups[green]?.targetGroups == [])
         #expect(fake.actions.contains("DetachLoadBalancerTargetGroups") && fake.actions.contains("DescribeTargetGroupAttributes"))
         // Run again after a crash: nothing left to detach, and the delay is still read for the target group it left.
@@ -136,15 +136,15 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
 
     @Test func aFleetWhoseTargetGroupCarriesTrafficIsNotDeregistered() async throws {
         let (fake, effects, d, _) = world()
-        fake.weights[d.plan.greenTargetGroupArn] = 10
-        fake.weights[d.plan.blue.targetGroupArn] = 90
-        await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: d) }
+        fake.weights[d.plan.greenPool] = 10
+        fake.weights[d.plan.blue.pool] = 90
+        await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenGroup), for: d) }
         #expect(!fake.actions.contains("DetachLoadBalancerTargetGroups"))
     }
 
     @Test func theDrainIsReadFromTargetHealthUntilNothingIsRegistered() async throws {
         let (_, effects, d, clock) = world()
-        let green = d.plan.greenAutoScalingGroup
+        let green = d.plan.greenGroup
         var record = d
         record.removal = FleetRemoval(group: green, trafficLeftAt: clock.now(), settle: .seconds(15), now: clock.now())
         let deregistered = try await effects.perform(.deregisterFleet(green), for: record)
@@ -158,7 +158,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
 
     @Test func noGroupIsRemovedUnlessTheRecordShowsItDrained() async throws {
         let (fake, effects, d, clock) = world()
-        let green = d.plan.greenAutoScalingGroup
+        let green = d.plan.greenGroup
         await #expect(throws: RemovalError.self) { try await effects.perform(.removeGreen, for: d) }
         var settling = d
         settling.removal = FleetRemoval(group: green, trafficLeftAt: clock.now(), settle: .seconds(15), now: clock.now())
@@ -179,15 +179,15 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         record.state = .shifting
         record.progress.remove(.trafficRestored)
         record.greenWeight = 10
-        fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
+        fake.weights = [d.plan.blue.pool: 90, d.plan.greenPool: 10]
         record = try store.insert(record, log: LogEntry(from: .shifting, to: .shifting, message: "created"), actor: "t", at: clock.now())
-        let restoring = FakeRestore(inner: effects, fake: fake, blue: d.plan.blue.targetGroupArn, green: d.plan.greenTargetGroupArn)
+        let restoring = FakeRestore(inner: effects, fake: fake, blue: d.plan.blue.pool, green: d.plan.greenPool)
         let runner = DeploymentRunner(store: store, effects: restoring, clock: clock, actor: "t", logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), requestPoll: 0)
         try store.addRequest(deploymentId: record.id, kind: .rollback, reason: "test", actor: "ops", at: clock.now())
         let asked = clock.now()
         let final = try await runner.run(record)
         #expect(final.state == .rolledBack)
-        #expect(fake.groups[d.plan.greenAutoScalingGroup] == nil)
+        #expect(fake.groups[d.plan.greenGroup] == nil)
         let events = try store.events(deploymentId: record.id)
         let detached = try #require(events.first { $0.message.contains("deregistered (detached from") })
         let deleted = try #require(events.first { $0.message.hasPrefix("green group") && $0.message.contains("deleted") })
@@ -244,7 +244,7 @@ struct Dying: EffectPerformer {
         d.progress.remove(.trafficRestored)
         d.promotedAt = clock.now().addingTimeInterval(-5)
         d.retentionDeadline = clock.now()
-        fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
+        fake.weights = [d.plan.blue.pool: 0, d.plan.greenPool: 100]
         _ = try store.insert(d, log: LogEntry(from: .completed, to: .completed, message: "completed"), actor: "t", at: clock.now())
         let start = clock.now()
 
@@ -295,7 +295,7 @@ extension HousekeeperRemovalTests {
         d.greenWeight = 100
         d.promotedAt = clock.now()
         d.retentionDeadline = clock.now()
-        fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
+        fake.weights = [d.plan.blue.pool: 0, d.plan.greenPool: 100]
         _ = try store.insert(d, log: LogEntry(from: .completed, to: .completed, message: "completed"), actor: "t", at: clock.now())
         let first = Housekeeper(store: store, clock: clock, actor: "gc@a") { _ in Dying(inner: effects, kind: "deregisterFleet", afterCall: true) }
         _ = await first.collect(try first.due(service: nil))
@@ -320,9 +320,9 @@ extension HousekeeperRemovalTests {
         var record = d
         record.trafficRestoredAt = clock.now()
         // Truth: 10 % still on green (someone else's write, or one that did not land); the read says 100/0 for 2 s.
-        fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
-        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0])
-        await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record) }
+        fake.weights = [d.plan.blue.pool: 90, d.plan.greenPool: 10]
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.pool: 100, d.plan.greenPool: 0])
+        await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenGroup), for: record) }
         #expect(!fake.actions.contains("DetachLoadBalancerTargetGroups"))
         #expect(clock.now() >= record.trafficRestoredAt!.addingTimeInterval(effects.readWindow), "it read again after the window")
     }
@@ -333,7 +333,7 @@ extension HousekeeperRemovalTests {
         let (fake, effects, d, clock) = world()
         var record = d
         record.trafficRestoredAt = clock.now()
-        let event = try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record)
+        let event = try await effects.perform(.deregisterFleet(d.plan.greenGroup), for: record)
         guard case .fleetDeregistered = event else { Issue.record("\(event)"); return }
         #expect(fake.actions.filter { $0 == "DescribeListeners" }.count == 1, Comment(rawValue: "\(fake.actions)"))
         #expect(clock.now() >= record.trafficRestoredAt!.addingTimeInterval(effects.readWindow))
@@ -343,8 +343,8 @@ extension HousekeeperRemovalTests {
         let (fake, effects, d, clock) = world()
         var record = d
         record.trafficRestoredAt = clock.now()
-        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10])
-        let event = try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record)
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.pool: 90, d.plan.greenPool: 10])
+        let event = try await effects.perform(.deregisterFleet(d.plan.greenGroup), for: record)
         guard case .fleetDeregistered = event else { Issue.record("\(event)"); return }
     }
 
@@ -353,7 +353,7 @@ extension HousekeeperRemovalTests {
         var record = d
         record.progress.remove(.trafficRestored)
         record.greenWeight = 10
-        await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenAutoScalingGroup), for: record) }
+        await #expect(throws: RetireError.self) { try await effects.perform(.deregisterFleet(d.plan.greenGroup), for: record) }
         #expect(!fake.actions.contains("DetachLoadBalancerTargetGroups"))
     }
 
@@ -364,8 +364,8 @@ extension HousekeeperRemovalTests {
         record.progress.remove(.trafficRestored)
         record.greenWeight = 100
         let started = clock.now()
-        fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
-        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 50, d.plan.greenTargetGroupArn: 50])
+        fake.weights = [d.plan.blue.pool: 0, d.plan.greenPool: 100]
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.pool: 50, d.plan.greenPool: 50])
         #expect(try await effects.perform(.confirmPromotion, for: record) == .promotionConfirmed)
         #expect(clock.now() >= started.addingTimeInterval(2) && clock.now() < started.addingTimeInterval(ReadConsistency.readBackLimit))
     }
@@ -376,7 +376,7 @@ extension HousekeeperRemovalTests {
         record.state = .promoting
         record.greenWeight = 100
         let started = clock.now()
-        fake.weights = [d.plan.blue.targetGroupArn: 50, d.plan.greenTargetGroupArn: 50]
+        fake.weights = [d.plan.blue.pool: 50, d.plan.greenPool: 50]
         await #expect(throws: TrafficError.self) { try await effects.perform(.confirmPromotion, for: record) }
         #expect(clock.now() == started.addingTimeInterval(ReadConsistency.readBackLimit))
         #expect(fake.actions.filter { $0 == "DescribeListeners" }.count > 3)
@@ -391,17 +391,17 @@ extension HousekeeperRemovalTests {
         record.state = .shifting
         record.progress.remove(.trafficRestored)
         record.greenWeight = 10
-        fake.weights = [d.plan.blue.targetGroupArn: 90, d.plan.greenTargetGroupArn: 10]
+        fake.weights = [d.plan.blue.pool: 90, d.plan.greenPool: 10]
         return (fake, effects, record, clock)
     }
 
     @Test func aSplitSetByHandThatLastsPastTheWindowPausesWithoutAWrite() async throws {
         let (fake, effects, d, clock) = shifting()
-        fake.weights = [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0]
+        fake.weights = [d.plan.blue.pool: 100, d.plan.greenPool: 0]
         let started = clock.now()
         let event = try await effects.perform(.setSplit(green: 50), for: d)
         guard case .trafficChangedByHand(let change) = event else { Issue.record("\(event)"); return }
-        #expect(change.found[d.plan.blue.targetGroupArn] == 100 && change.expected[d.plan.greenTargetGroupArn] == 10)
+        #expect(change.found[d.plan.blue.pool] == 100 && change.expected[d.plan.greenPool] == 10)
         #expect(change.resource == "listener \(d.plan.spec.traffic.listenerArn)")
         #expect(clock.now() >= started.addingTimeInterval(effects.readWindow), "read again after the window")
         #expect(fake.actions.filter { $0 == "DescribeListeners" }.count == 2 && !fake.actions.contains("ModifyListener"))
@@ -409,10 +409,10 @@ extension HousekeeperRemovalTests {
 
     @Test func aStaleReadThatShowsTheStepBeforeIsNotTakenForAPerson() async throws {
         let (fake, effects, d, clock) = shifting()
-        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.targetGroupArn: 100, d.plan.greenTargetGroupArn: 0])
+        fake.stale = (clock.now().addingTimeInterval(2), [d.plan.blue.pool: 100, d.plan.greenPool: 0])
         let read = try await effects.readComparing(d, target: 50)
         guard case .asExpected(let weights) = read else { Issue.record("\(read)"); return }
-        #expect(weights.percent[d.plan.greenTargetGroupArn] == 10)
+        #expect(weights.percent[d.plan.greenPool] == 10)
     }
 }
 
@@ -442,7 +442,7 @@ extension HousekeeperRemovalTests {
         d.progress.remove(.trafficRestored)
         d.promotedAt = clock.now().addingTimeInterval(-60)
         d.retentionDeadline = clock.now()
-        fake.weights = [d.plan.blue.targetGroupArn: 0, d.plan.greenTargetGroupArn: 100]
+        fake.weights = [d.plan.blue.pool: 0, d.plan.greenPool: 100]
         _ = try store.insert(d, log: LogEntry(from: .completed, to: .completed, message: "completed"), actor: "t", at: clock.now())
         let stop = StopRequest()
         let keeper = Housekeeper(store: store, clock: clock, actor: "start@a", effects: { _ in

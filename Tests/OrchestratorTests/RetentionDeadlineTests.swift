@@ -36,10 +36,10 @@ import Testing
 
     @Test func recordedDeadlinesKeepPassedOnesByGroup() {
         var first = Fixtures.deployment(id: "a")
-        first.plan.blue.autoScalingGroup = "web-blue"
+        first.plan.blue.group = "web-blue"
         first.retentionDeadline = promotedAt
         var second = Fixtures.deployment(id: "b")
-        second.plan.blue.autoScalingGroup = "web-blue"
+        second.plan.blue.group = "web-blue"
         second.retentionDeadline = nil
         #expect(RecordedRetention.deadlines([first, second]) == ["web-blue": [promotedAt]])
         #expect(RecordedRetention.of([first], now: promotedAt.addingTimeInterval(0.1)).isEmpty)

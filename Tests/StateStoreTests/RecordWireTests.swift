@@ -23,6 +23,18 @@ import Testing
         for key in Self.whenDone { #expect(record[key] == nil, "\(key) is written only once done") }
     }
 
+    /// The core names blue and green in its own words (group, pool, template, image); the record keeps AWS's keys, the
+    /// ones every switchyard since format 1 wrote.
+    @Test func thePlansFleetsKeepTheirKeys() throws {
+        let d = sampleDeployment()
+        let plan = try #require(try Self.object(d)["plan"] as? [String: Any])
+        #expect(plan["greenTargetGroupArn"] as? String == d.plan.greenPool && plan["greenAutoScalingGroup"] as? String == d.plan.greenGroup)
+        let blue = try #require(plan["blue"] as? [String: Any])
+        #expect(Set(blue.keys) == ["autoScalingGroup", "targetGroupArn", "launchTemplateId", "launchTemplateName", "launchTemplateVersion",
+                                   "imageId", "architecture", "minSize", "maxSize", "desiredCapacity"])
+        #expect(blue["autoScalingGroup"] as? String == d.plan.blue.group && blue["imageId"] as? String == d.plan.blue.image)
+    }
+
     @Test func everyMilestoneDoneIsTrueUnderItsOwnKeyAndReadsBack() throws {
         var d = sampleDeployment()
         var text = String(decoding: try RecordCoding.encoder.encode(d), as: UTF8.self)

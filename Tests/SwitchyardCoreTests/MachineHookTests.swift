@@ -146,8 +146,8 @@ import Testing
     @Test func aSharedClassicLoadBalancerIsNamedToHooksByItsName() {
         var d = withHooks(Hooks(afterStep: [Hook(run: ["x"], onFailure: .ignore)]))
         d.plan.spec.traffic = .init(shared: .init(classicLoadBalancer: "web-clb"))
-        d.plan.greenTargetGroupArn = "loadbalancer/web-clb"
-        d.plan.blue.targetGroupArn = "loadbalancer/web-clb"
+        d.plan.greenPool = "loadbalancer/web-clb"
+        d.plan.blue.pool = "loadbalancer/web-clb"
         let env = Hook.environment(d, HookRef(point: .afterStep, index: 0, step: 1))
         #expect(env["SWITCHYARD_LOAD_BALANCER_NAME"] == "web-clb")
         #expect(env["SWITCHYARD_GREEN_TARGET_GROUP"] == "" && env["SWITCHYARD_BLUE_TARGET_GROUP"] == "")

@@ -7,7 +7,7 @@ import Testing
 @Suite struct MachinePairTests {
     func paired(steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(60)), .weight(100, bake: .seconds(30))]) -> Deployment {
         var d = makeDeployment(steps: steps)
-        d.plan.greenAutoScalingGroup = "web-green"
+        d.plan.greenGroup = "web-green"
         d.plan.fleet = FleetPlan(blueLaunchTemplateVersion: "3")
         d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
             name: "web-green", launchTemplateId: "lt-1", launchTemplateVersion: "2", minSize: 0, maxSize: 4, desiredCapacity: 0,

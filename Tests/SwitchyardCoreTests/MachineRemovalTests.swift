@@ -268,7 +268,7 @@ import Testing
 
     @Test func aPairRollbackDeregistersAndDrainsTheIdleGroupBeforeGivingItBack() {
         var d = settled()
-        d.plan.greenAutoScalingGroup = "web-green"
+        d.plan.greenGroup = "web-green"
         d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
             name: "web-green", launchTemplateId: "lt-1", launchTemplateVersion: "2", minSize: 0, maxSize: 4, desiredCapacity: 0,
             suspendedProcesses: [], targetGroupARNs: [tgB]))

@@ -8,7 +8,7 @@ import Testing
     func shared() -> Deployment {
         var d = makeDeployment(steps: [.weight(25, bake: .seconds(60)), .weight(100, bake: .seconds(30))])
         d.plan.spec.traffic = .init(shared: .init(targetGroup: tgA))
-        d.plan.greenTargetGroupArn = tgA
+        d.plan.greenPool = tgA
         d.plan.shared = SharedPlan(startHealthy: 2)
         d.plan.settle = .zero
         return Deployment(id: d.id, plan: d.plan, fileDigest: "x", actor: "a@b", now: start)
@@ -30,7 +30,7 @@ import Testing
     @Test func aClassicLoadBalancersRecordIsFormat3() {
         var d = makeDeployment(steps: [.weight(100, bake: .zero)])
         d.plan.spec.traffic = .init(shared: .init(classicLoadBalancer: "web-clb"))
-        d.plan.greenTargetGroupArn = "loadbalancer/web-clb"
+        d.plan.greenPool = "loadbalancer/web-clb"
         d.plan.shared = SharedPlan(startHealthy: 2)
         #expect(Deployment(id: d.id, plan: d.plan, fileDigest: "x", actor: "a@b", now: start).recordFormat == 3)
         #expect(shared().recordFormat == 2, "a target group's stays 2: older switchyards read it")

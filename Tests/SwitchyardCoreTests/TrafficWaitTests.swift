@@ -26,7 +26,7 @@ import Testing
     /// A rollback with green's removal stored at `start`, settling until `later`.
     func removing(_ group: String? = nil) -> Deployment {
         var d = restored(settled())
-        d.removal = FleetRemoval(group: group ?? d.plan.greenAutoScalingGroup, trafficLeftAt: start, settle: .seconds(15), now: start)
+        d.removal = FleetRemoval(group: group ?? d.plan.greenGroup, trafficLeftAt: start, settle: .seconds(15), now: start)
         return d
     }
 
@@ -71,18 +71,18 @@ import Testing
         var d = removing()
         #expect(d.trafficWait(at: start.addingTimeInterval(1)) == .fleetSettling(fleet: "green", until: later))
         #expect(d.trafficWait(at: later) == .fleetDeregistering(fleet: "green"))
-        d = Machine.apply(d, .fleetDeregistered(group: d.plan.greenAutoScalingGroup, targetGroups: [tgB], delaySeconds: 30), now: later).deployment
+        d = Machine.apply(d, .fleetDeregistered(group: d.plan.greenGroup, targetGroups: [tgB], delaySeconds: 30), now: later).deployment
         let until = later.addingTimeInterval(30)
         #expect(d.trafficWait(at: later) == .fleetDraining(fleet: "green", targets: 0, until: until))
-        d = Machine.apply(d, .drainObserved(group: d.plan.greenAutoScalingGroup, targets: [target("i-1", "draining"), target("i-2", "draining"), target("i-3", "unused")]),
+        d = Machine.apply(d, .drainObserved(group: d.plan.greenGroup, targets: [target("i-1", "draining"), target("i-2", "draining"), target("i-3", "unused")]),
                           now: later.addingTimeInterval(1)).deployment
         #expect(d.trafficWait(at: later.addingTimeInterval(1)) == .fleetDraining(fleet: "green", targets: 2, until: until), "unused targets do not count")
-        d = Machine.apply(d, .drainObserved(group: d.plan.greenAutoScalingGroup, targets: []), now: until).deployment
+        d = Machine.apply(d, .drainObserved(group: d.plan.greenGroup, targets: []), now: until).deployment
         #expect(d.trafficWait(at: until) == .fleetRemoving(fleet: "green"))
     }
 
     @Test func theRemovalNamesBlueAndAnyOtherGroupByWhatItIs() {
-        let blue = removing(settled().plan.blue.autoScalingGroup)
+        let blue = removing(settled().plan.blue.group)
         #expect(blue.trafficWait(at: start) == .fleetSettling(fleet: "blue", until: later))
         let other = removing("web-old")
         #expect(other.trafficWait(at: start) == .fleetSettling(fleet: "web-old", until: later))

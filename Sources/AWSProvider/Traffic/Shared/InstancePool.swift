@@ -3,7 +3,7 @@ import Foundation
 import SwitchyardCore
 
 /// Where the scale-out pattern's two groups stand together (`traffic.shared`): one target group, or one Classic Load
-/// Balancer. Everything that reads or changes registrations by the plan's pool id (`ReleasePlan.greenTargetGroupArn`,
+/// Balancer. Everything that reads or changes registrations by the plan's pool id (`ReleasePlan.greenPool`,
 /// a removal's target groups) comes here, so the steps, the checks, the removal and the planner read one vocabulary
 /// (`TargetHealthDescription`'s states) whichever the load balancer is.
 enum InstancePool: Sendable, Hashable {

@@ -12,8 +12,8 @@ extension AWSEffects {
     /// Both fleets as their groups and the shared target group show them now (one read of each, together); nil for
     /// a group not listed.
     func sharedFleets(_ d: Deployment) async throws -> (blue: SharedStep.Fleet?, green: SharedStep.Fleet?, greenGroup: AutoScalingGroup?) {
-        let blueName = d.plan.blue.autoScalingGroup, greenName = d.plan.greenAutoScalingGroup
-        async let health = InstancePool(d.plan.greenTargetGroupArn).health(aws)
+        let blueName = d.plan.blue.group, greenName = d.plan.greenGroup
+        async let health = InstancePool(d.plan.greenPool).health(aws)
         let groups = try await aws.autoScaling.describeAutoScalingGroups(names: [blueName, greenName])
         let states = SharedStep.Fleet.states(try await health)
         let blue = groups.first { $0.name == blueName }, green = groups.first { $0.name == greenName }
@@ -24,10 +24,10 @@ extension AWSEffects {
     /// without it). Blue may be gone after a completed release's retention; it then has nothing to give.
     func sharedLook(_ d: Deployment) async throws -> (blue: SharedStep.Fleet, green: SharedStep.Fleet) {
         let (blue, green, greenGroup) = try await sharedFleets(d)
-        guard let green, let greenGroup else { throw GreenError.groupMissing(d.plan.greenAutoScalingGroup) }
+        guard let green, let greenGroup else { throw GreenError.groupMissing(d.plan.greenGroup) }
         // The next health read of green (a check tick) starts from this group read, not an older one.
         memo.sawGreen(greenGroup)
-        return (blue ?? SharedStep.Fleet(name: d.plan.blue.autoScalingGroup, desired: 0, maxSize: 0, members: []), green)
+        return (blue ?? SharedStep.Fleet(name: d.plan.blue.group, desired: 0, maxSize: 0, members: []), green)
     }
 
     /// One look of a step toward `green` percent, and its one action.
@@ -61,7 +61,7 @@ extension AWSEffects {
     func sharedConfirmAllGreen(_ d: Deployment) async throws {
         let look = try await sharedLook(d)
         guard SharedStep.allGreen(blue: look.blue, green: look.green) else {
-            throw SharedTrafficError.notAllGreen(pool: InstancePool(d.plan.greenTargetGroupArn).description,
+            throw SharedTrafficError.notAllGreen(pool: InstancePool(d.plan.greenPool).description,
                                                  blueRegistered: look.blue.registered.map(\.instanceId).sorted(),
                                                  greenHealthy: look.green.healthy.count)
         }
@@ -71,15 +71,15 @@ extension AWSEffects {
     /// fleet leaving is the only one that serves.
     func refuseLeavingShared(_ name: String, _ d: Deployment) async throws {
         // Blue leaves only for green; green, or an earlier release's group retired before green exists, for blue.
-        let leavingBlue = name == d.plan.blue.autoScalingGroup
+        let leavingBlue = name == d.plan.blue.group
         let fleets = try await sharedFleets(d)
         guard ((leavingBlue ? fleets.green : fleets.blue)?.healthy ?? []).isEmpty else { return }
-        throw SharedTrafficError.onlyServingFleet(group: name, other: leavingBlue ? d.plan.greenAutoScalingGroup : d.plan.blue.autoScalingGroup,
-                                                  pool: InstancePool(d.plan.greenTargetGroupArn).description)
+        throw SharedTrafficError.onlyServingFleet(group: name, other: leavingBlue ? d.plan.greenGroup : d.plan.blue.group,
+                                                  pool: InstancePool(d.plan.greenPool).description)
     }
 
     private func perform(_ action: SharedStep.Action, _ d: Deployment, fleets: [SharedStep.Fleet]) async throws {
-        let pool = InstancePool(d.plan.greenTargetGroupArn)
+        let pool = InstancePool(d.plan.greenPool)
         switch action {
         case .scale(let group, let desired):
             let maxSize = fleets.first { $0.name == group }?.maxSize ?? desired
@@ -143,8 +143,8 @@ extension AWSEffects {
     func refuseWhileRegistered(_ group: AutoScalingGroup, _ d: Deployment) async throws {
         let ids = Set(group.instances.map(\.instanceId))
         guard !ids.isEmpty else { return }
-        let registered = try await InstancePool(d.plan.greenTargetGroupArn).health(aws)
+        let registered = try await InstancePool(d.plan.greenPool).health(aws)
             .filter { ids.contains($0.targetId) && $0.state != "unused" }
-        guard registered.isEmpty else { throw RetireError.carriesTraffic(group: group.name, targetGroups: [d.plan.greenTargetGroupArn]) }
+        guard registered.isEmpty else { throw RetireError.carriesTraffic(group: group.name, targetGroups: [d.plan.greenPool]) }
     }
 }
