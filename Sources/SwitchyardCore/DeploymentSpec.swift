@@ -119,6 +119,9 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
             pool.hasPrefix(classicPrefix) ? String(pool.dropFirst(classicPrefix.count)) : nil
         }
 
+        /// A pool id as a person reads it: a Classic Load Balancer's by its name, a target group's ARN as it is.
+        public static func display(_ pool: String) -> String { classicName(of: pool).map { "Classic Load Balancer \($0)" } ?? pool }
+
         /// The pool's kind and name, for sentences: "target group ARN" or "Classic Load Balancer NAME".
         public var pool: String { loadBalancerName.map { "Classic Load Balancer \($0)" } ?? "target group \(targetGroup)" }
 

@@ -164,7 +164,7 @@ extension Machine {
             if !d.state.isTerminal { next.updatedAt = now }
             let until = r.drainUntil.map(StoredTime.text) ?? ""
             let clock = r.drainUntil.map(StoredTime.clock) ?? ""
-            let tgs = targetGroups.isEmpty ? "it stood in no target group" : "detached from \(targetGroups.joined(separator: ", "))"
+            let tgs = targetGroups.isEmpty ? "it stood in no target group" : "detached from \(targetGroups.map(DeploymentSpec.SharedTraffic.display).joined(separator: ", "))"
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
                 message: "\(group) deregistered (\(tgs)); draining until \(clock) at most (deregistration delay \(delay) s)",
                 details: ["asg": group, "deregistration_delay_seconds": String(delay), "drain_until": until]))

@@ -343,7 +343,7 @@ public enum Machine {
             if next.removal?.group == d.plan.blue.group { next.removal = nil }
             // Housekeeping after the end: the release finished when it was promoted, not now.
             next.updatedAt = d.updatedAt
-            let why = by.map { "deployment \($0) needs its target group, so the retention ended early" } ?? "its retention ended"
+            let why = by.map { "deployment \($0) needs where it stands (green's target group or load balancer), so the retention ended early" } ?? "its retention ended"
             var details = ["asg": d.plan.blue.group]
             if let by { details["by_deployment"] = by }
             return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.group) \(d.plan.isPair ? "scaled to 0 and kept (pair mode)" : "scaled to 0 and deleted"): \(why)", details: details))

@@ -154,7 +154,7 @@ struct Plan: AsyncParsableCommand {
     /// What carries the split, one view per backend.
     /// A target group's ARN, or "Classic Load Balancer NAME" for a shared one's pool id.
     static func pool(_ id: String) -> String {
-        DeploymentSpec.SharedTraffic.classicName(of: id).map { "Classic Load Balancer \($0)" } ?? id
+        DeploymentSpec.SharedTraffic.display(id)
     }
 
     static func traffic(_ t: DeploymentSpec.Traffic) -> String {

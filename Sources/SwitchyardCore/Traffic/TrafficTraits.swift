@@ -51,7 +51,7 @@ public enum TrafficBackendKind: String, Sendable, Hashable, Codable, CaseIterabl
                     + "send a header's requests to green alone; the probe's url must name green's own endpoint",
                 pairRefusal: "pair does not apply with traffic.shared: the scale-out pattern creates green beside blue in the shared "
                     + "target group and scales the two; use the default fleet mode (clone)",
-                splitName: "shared target group", fencedName: "the shared target group is")
+                splitName: "shared load balancer", fencedName: "the shared target group or load balancer is")
             traits.splitByCounts = true
             return traits
         }
