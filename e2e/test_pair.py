@@ -184,7 +184,7 @@ def test_undoing_a_completed_release_and_ending_a_retention_early_keep_every_gro
     assert code == 0, err
     serving(aws, world, blue, world["third_ami"], world["target_group_arns"][0])
     messages = [e["message"] for e in shown(switchyard, second)["events"]]
-    assert messages[-1].startswith(f"blue {blue} scaled to 0 and kept (pair mode): deployment {started(err)} needs its target group"), messages
+    assert messages[-1].startswith(f"blue {blue} scaled to 0 and kept (pair mode): deployment {started(err)} needs where it stands"), messages
     no_group_created_or_deleted(proxy)
     # The retirement the next start ran (as gc does): blue detached, its drain read, only then scaled to 0.
     assert_detach_drain_remove(proxy, blue, deleted=False)

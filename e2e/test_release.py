@@ -93,7 +93,7 @@ def test_second_release_uses_the_other_target_group(world, switchyard, aws):
     # The first release's trail says its retention ended early, and because of which deployment.
     code, out, _ = switchyard("show", first, "--json")
     last = json.loads(out)["events"][-1]
-    assert last["message"].startswith(f"blue {world['blue_asg']} scaled to 0 and deleted: deployment {second} needs its target group")
+    assert last["message"].startswith(f"blue {world['blue_asg']} scaled to 0 and deleted: deployment {second} needs where it stands")
     assert last["details"]["by_deployment"] == second
     # ... so the first release can no longer be undone.
     code, _, err = switchyard("rollback", first)

@@ -234,7 +234,7 @@ def test_a_second_shared_release_retires_the_first_ones_kept_blue_only_when_told
     assert groups[green_name(world, second)]["DesiredCapacity"] == 4
     assert healthy_by_group(aws, {**world, "blue_asg": green_name(world, first)}, second) == (0, 4)
     code, out, _ = switchyard("show", first, "--json")
-    assert "needs its target group, so the retention ended early" in json.loads(out)["events"][-1]["message"]
+    assert "needs where it stands (green's target group or load balancer), so the retention ended early" in json.loads(out)["events"][-1]["message"]
 
 
 @pytest.mark.world(**{**SHARED, "steps": "25,pause,100"})
