@@ -209,14 +209,14 @@ def test_a_record_a_newer_switchyard_wrote_is_refused_and_left_as_it_is(world, s
     green_tg = world["target_group_arns"][1]
     assert aws.weights(world["listener_arn"]).get(green_tg) == 100
     con = sqlite3.connect(world["db"], isolation_level=None)
-    con.execute("UPDATE deployments SET record = json_set(record, '$.recordFormat', 3) WHERE id = ?", (deployment,))
+    con.execute("UPDATE deployments SET record = json_set(record, '$.recordFormat', 4) WHERE id = ?", (deployment,))
     before = con.execute("SELECT * FROM deployments WHERE id = ?", (deployment,)).fetchone()
     events = con.execute("SELECT count(*) FROM events WHERE deployment_id = ?", (deployment,)).fetchone()
     for command in (["status", deployment], ["rollback", deployment, "--reason", "undo"]):
         code, out, err = switchyard(*command)
         assert code == 1, (command, code, out, err)
-        assert (f"error: the stored record of deployment {deployment} is in record format 3, written by a newer switchyard; "
-                "this one knows formats up to 2") in err, err
+        assert (f"error: the stored record of deployment {deployment} is in record format 4, written by a newer switchyard; "
+                "this one knows formats up to 3") in err, err
     assert aws.weights(world["listener_arn"]).get(green_tg) == 100
     assert con.execute("SELECT * FROM deployments WHERE id = ?", (deployment,)).fetchone() == before
     assert con.execute("SELECT count(*) FROM events WHERE deployment_id = ?", (deployment,)).fetchone() == events
