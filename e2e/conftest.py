@@ -47,8 +47,14 @@ def moto_url():
         wait_for(url)
         yield url
         return
+    yield from serve_moto([MOTO_SERVER])
+
+
+def serve_moto(command):
+    """Runs a moto server (`python3 <command…> -H 127.0.0.1 -p PORT`) on a free loopback port, yields its URL and stops
+    it: the one way the suite starts moto (the launcher with its workaround; test_moto_clb.py's plain moto too)."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
+    server = subprocess.Popen([sys.executable, *command, "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

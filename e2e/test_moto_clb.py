@@ -2,37 +2,20 @@
 plain moto deregisters one group's instances whenever the other group changes, as AWS never does; the moto every test
 runs on (scripts/moto-server.py, the one place for the workaround) registers and deregisters as AWS does. If the first
 test fails, moto has changed: the workaround may be taken out."""
-import os
-import subprocess
-import sys
 import uuid
 
 import boto3
 import pytest
 
-from conftest import REPO, free_port, wait_for
+from conftest import serve_moto
 
-LAUNCHER = os.path.join(REPO, "scripts", "moto-server.py")
 AMI = "ami-1e749f67"  # a built-in moto AMI (scripts/seed-world.py's blue)
 
 
 @pytest.fixture(scope="module")
 def plain_moto():
     """moto as it ships, `python3 -m moto.server`, for the proof."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+    yield from serve_moto(["-m", "moto.server"])
 
 
 class World:
