@@ -31,11 +31,12 @@ def healthy_by_group(aws, world, deployment):
     return count(names[0]), count(names[1])
 
 
-class CountWatcher:
-    """Samples both fleets' healthy counts from another thread while a release runs."""
+class Sampler:
+    """Samples `read(deployment)` from another thread every ~10 ms once `deployment` is set: every distinct answer, in
+    order (a read racing a deletion is skipped: the next one counts)."""
 
-    def __init__(self, aws, world):
-        self.aws, self.world, self.deployment = aws, world, None
+    def __init__(self, read):
+        self.read, self.deployment = read, None
         self.seen = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -45,17 +46,25 @@ class CountWatcher:
         while not self._stop.is_set():
             if self.deployment:
                 try:
-                    pair = healthy_by_group(self.aws, self.world, self.deployment)
-                except Exception:  # a read racing a deletion: the next one counts
-                    pair = None
-                if pair and (not self.seen or self.seen[-1] != pair):
-                    self.seen.append(pair)
+                    answer = self.read(self.deployment)
+                except Exception:
+                    answer = None
+                if answer and (not self.seen or self.seen[-1] != answer):
+                    self.seen.append(answer)
             time.sleep(0.01)
 
     def stop(self):
         self._stop.set()
         self._thread.join(timeout=5)
         return self.seen
+
+
+class CountWatcher(Sampler):
+    """Both fleets' healthy counts (`healthy_by_group`) while a release runs."""
+
+    def __init__(self, aws, world):
+        self.aws, self.world = aws, world
+        super().__init__(lambda deployment: healthy_by_group(aws, world, deployment))
 
 
 def watched_start(switchyard, world, aws, env=None):

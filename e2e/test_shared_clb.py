@@ -8,15 +8,13 @@ DescribeAutoScalingGroups show them, sampled every 10 ms while the release runs.
 removal guard (faults.RemovalGuard), which reads the load balancer just before each removal reaches moto."""
 import json
 import signal
-import threading
-import time
 import urllib.parse
 
 import pytest
 
 from conftest import on_every_backend
 from test_rollback import Running, green_name, shown, start, wait_until
-from test_shared import CRASHES
+from test_shared import CRASHES, Sampler
 
 SHARED_CLB = dict(shared_clb=True, desired=4, steps="25,50,100", bake="0s", interval="100ms")
 STEPS = [(3, 1), (2, 2), (0, 4)]  # 25 %, 50 %, 100 % of four: (blue, green) InService on the load balancer
@@ -65,36 +63,17 @@ def in_service(aws, world, deployment, read=None):
     return count(world["blue_asg"]), count(green_name(world, deployment)), len(serving)
 
 
-class ClbWatcher:
+class ClbWatcher(Sampler):
     """Samples the load balancer and both groups from another thread while a release runs (DescribeInstanceHealth and
     DescribeAutoScalingGroups every ~10 ms): every distinct (blue, green, total), and every instance id green held."""
 
     def __init__(self, aws, world):
-        self.aws, self.world, self.deployment = aws, world, None
-        self.seen, self.green_ids = [], set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop.is_set():
-            if self.deployment:
-                try:
-                    triple = in_service(self.aws, self.world, self.deployment, read=self._green)
-                except Exception:  # a read racing a deletion: the next one counts
-                    triple = None
-                if triple and (not self.seen or self.seen[-1] != triple):
-                    self.seen.append(triple)
-            time.sleep(0.01)
+        self.aws, self.world, self.green_ids = aws, world, set()
+        super().__init__(lambda deployment: in_service(aws, world, deployment, read=self._green))
 
     def _green(self, groups):
         green = groups.get(green_name(self.world, self.deployment)) or {}
         self.green_ids |= {i["InstanceId"] for i in green.get("Instances", [])}
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        return self.seen
 
 
 def pairs(seen):
