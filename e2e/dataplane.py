@@ -1,4 +1,5 @@
-"""An ALB-like data plane for the e2e suite, on 127.0.0.1: what moto lacks (AWS-EMULATOR.md, "No data plane").
+"""An ALB-like data plane for the e2e suite (a Classic Load Balancer in a Classic world), on 127.0.0.1: what moto
+lacks (AWS-EMULATOR.md, "No data plane").
 
     dp = DataPlane(moto_url, world, propagation=3.0, amis={world["new_ami"]: {"fail": 0.3, "boot": 0}},
                    alarm={"name": "svc-5xx", "threshold": 10, "period": 1.0}, lb_port=None,
@@ -9,10 +10,12 @@
     dp.url                      # the load balancer: http://127.0.0.1:PORT (pass lb_port to fix it in advance)
     dp.sync()                   # read moto now (after a by-hand change that did not pass the proxy)
     dp.health(tg_arn)           # [{"id", "state", "reason", "description"}], as DescribeTargetHealth lists them
+                                # (a Classic world: dp.health(clb_name), each also with "classic": {"State",
+                                # "ReasonCode", "Description"} as DescribeInstanceHealth lists it)
     dp.history()                # [{"read", "live", "rules"}]: each listener state, when read, from when it routes
     dp.events(since)            # ([{"t", "kind", ...}], next index): rules, registered, health, draining, drained,
                                 # process, process-ended, early-termination, deleted-while-draining, alarm, stall,
-                                # inconclusive-check
+                                # inconclusive-check, cut, terminated-while-registered
     dp.view()                   # all of it, plus "probes" (requests with the test-route header), "counts",
                                 # "instances", "groups" ({arn: {"name", "delay"}}), "lag" (the loop's worst delay)
     dp.kill(instance_id)        # SIGKILL the instance's process (moto still shows it running)
@@ -20,10 +23,22 @@
                                 # .steps(view, green_ami), .text(view, green_ami, title), .rate, .sent
     dp.close()
 
+A world with a Classic Load Balancer (world["clb_name"], seed-world --shared-clb) gets a data plane whose load
+balancer is that Classic one, as AWS's Classic guide has it: it routes to the registered instances that are InService
+(healthy by its health check, never failing open), a new registration is OutOfService until it passes its checks, a
+deregistered instance gets no new request and finishes its in-flight ones for the connection-draining timeout (listed
+InService "Instance deregistration currently in progress." meanwhile), with draining off its in-flight requests are
+cut, and an instance terminated while still registered fails its requests. DescribeInstanceHealth is answered from
+it as DescribeTargetHealth is; the listener is not read. Per-AMI `latency` (seconds an application request takes)
+keeps requests in flight at the instances, so a cut shows as failed requests. `answer_health=False` leaves the
+binary moto's own health answers (a registration healthy at once, a deregistration gone at once, no drain): the
+harness's proof that a run trusting them fails requests.
+
 Requests are judged by `Record.routed`, when the load balancer routed them. Failure causes: `no-target TG` (503: the
-chosen group had no routable target), `dead-target TG` (502: the target refused or dropped the connection),
-`target-timeout TG` (504), `target AMI` (the instance itself answered 5XX), and the harness's own `connect`/`timeout`
-(the load balancer did not answer: an overloaded machine). Pieces (each a process: dp_server.py with dp_balancer.py
+chosen group had no routable target), `dead-target TG` (502: the target refused or dropped the connection), `cut TG`
+(502: the load balancer closed the connection under the request: a drain over, or no drain), `target-timeout TG`
+(504), `target AMI` (the instance itself answered 5XX), and the harness's own `connect`/`timeout` (the load balancer
+did not answer: an overloaded machine). Pieces (each a process: dp_server.py with dp_balancer.py
 and dp_targets.py is the load balancer and health checker, dp_moto.py its moto reader, dp_instance.py one EC2
 instance, dp_loadgen.py the load generator) and their rules are described in those files. Times are epoch seconds of
 this machine's clock, the same in every process. Issue 19's scenarios on top of it are in underload.py."""
@@ -42,8 +57,11 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from dp_moto import forwarded  # noqa: E402
+from dp_targets import CLASSIC  # noqa: E402
 
 READS = ("Describe", "Get", "List")
+# Writes that change a target group's or a Classic Load Balancer's settings (its delay, its health check's path).
+FULL_READ = ("ModifyTargetGroup", "ModifyLoadBalancerAttributes", "ConfigureHealthCheck")
 WRITTEN_BY_THE_BINARY = ("elasticloadbalancing", "autoscaling", "ec2")
 # Writes that change nothing the data plane models (tags, launch templates, scaling settings): no read after them.
 UNSEEN = re.compile(r".*Tags$|.*LaunchTemplate.*|Put.*|(Suspend|Resume)Processes|(Enable|Disable)MetricsCollection|"
@@ -52,11 +70,13 @@ UNSEEN = re.compile(r".*Tags$|.*LaunchTemplate.*|Put.*|(Suspend|Resume)Processes
 
 class DataPlane:
     def __init__(self, moto_url, world, propagation=3.0, amis=None, alarm=None, lb_port=None, poll=2.0, health=None,
-                 deregister_lag=0.0):
+                 deregister_lag=0.0, answer_health=True):
+        self.classic = world.get("clb_name")  # the routing source: this Classic Load Balancer, else the listener
         config = {"endpoint": moto_url, "region": world.get("region", "us-east-1"), "listener_arn": world["listener_arn"],
-                  "target_groups": world["target_group_arns"], "vpc_id": world["vpc_id"], "propagation": propagation,
-                  "amis": amis or {}, "alarm": alarm, "lb_port": lb_port or 0, "poll": poll, "health": health or {},
-                  "deregister_lag": deregister_lag}
+                  "target_groups": [] if self.classic else world["target_group_arns"], "vpc_id": world["vpc_id"],
+                  "propagation": propagation, "amis": amis or {}, "alarm": alarm, "lb_port": lb_port or 0, "poll": poll,
+                  "health": health or {}, "deregister_lag": deregister_lag, "classic": self.classic}
+        self.answer_health = answer_health
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "dp_server.py"), json.dumps(config)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
         line = self.proc.stdout.readline()
@@ -105,13 +125,19 @@ class DataPlane:
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
+    def pools(self):
+        """What the load balancer routes to: the world's target groups, or its Classic Load Balancer."""
+        return [self.classic] if self.classic else list(self.world["target_group_arns"])
+
     def wait_serving(self, timeout=20):
-        """Until every registration of the world's target groups is healthy (none initial)."""
-        return self.wait(lambda: all(t["state"] == "healthy" for tg in self.world["target_group_arns"] for t in self.health(tg)),
+        """Until every registration of the world's target groups (or Classic Load Balancer) is healthy (none initial)."""
+        return self.wait(lambda: all(t["state"] == "healthy" for pool in self.pools() for t in self.health(pool)),
                          timeout, "the world's targets to be healthy")
 
     def attach(self, proxy):
-        proxy.answer("DescribeTargetHealth", self._target_health)
+        if self.answer_health:
+            proxy.answer("DescribeTargetHealth", self._target_health)
+            proxy.answer("DescribeInstanceHealth", self._instance_health)
         proxy.after_forward(self._after)
 
     def _after(self, record):
@@ -121,7 +147,7 @@ class DataPlane:
             try:
                 deleted = urllib.parse.parse_qs(record.body.decode()).get("AutoScalingGroupName", [""])[0] \
                     if record.action == "DeleteAutoScalingGroup" else ""
-                self.sync(full=record.action.startswith("ModifyTargetGroup"), deleted=deleted)
+                self.sync(full=record.action.startswith(FULL_READ), deleted=deleted)
             except OSError as error:  # the next periodic read catches up; the test hears of it at teardown
                 self.errors.append(f"sync after request {record.n} ({record.action}): {error}")
 
@@ -146,6 +172,30 @@ class DataPlane:
         request_id = re.search(rb"<RequestId>([^<]*)</RequestId>", moto_body)
         return target_health_xml(targets, request_id.group(1).decode() if request_id else "dataplane")
 
+    def _instance_health(self, record, moto_body):
+        """DescribeInstanceHealth of the world's Classic Load Balancer, from the data plane: the registered instances
+        (with no Instances list), or each instance asked for (one not registered: OutOfService, "not currently
+        registered")."""
+        form = urllib.parse.parse_qs(record.body.decode())
+        if self.proc.poll() is not None or form.get("LoadBalancerName", [""])[0] != self.classic:
+            return moto_body
+        try:
+            answer = self._get("/health?tg=" + urllib.parse.quote(self.classic, safe=""))
+        except OSError as error:
+            self.errors.append(f"instance health for request {record.n}: {error} (moto's answer was passed on)")
+            return moto_body
+        if not answer.get("known"):
+            return moto_body
+        states = [{"InstanceId": t["id"], **t["classic"]} for t in answer["targets"]]
+        asked = [v[0] for k, v in sorted(form.items(), key=lambda kv: member_index(kv[0]))
+                 if re.fullmatch(r"Instances\.member\.\d+\.InstanceId", k)]
+        if asked:
+            by_id = {s["InstanceId"]: s for s in states}
+            unregistered = dict(zip(("State", "ReasonCode", "Description"), CLASSIC["unregistered"]))
+            states = [by_id.get(i, {"InstanceId": i, **unregistered}) for i in asked]
+        request_id = re.search(rb"<RequestId>([^<]*)</RequestId>", moto_body)
+        return instance_health_xml(states, request_id.group(1).decode() if request_id else "dataplane")
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.stdin.close()
@@ -156,11 +206,29 @@ class DataPlane:
                 self.proc.wait()
 
 
+def member_index(key):
+    """A query list member's position (Instances.member.10 after .9), for keys of that shape; else its text."""
+    match = re.search(r"\.member\.(\d+)", key)
+    return (int(match.group(1)), key) if match else (0, key)
+
+
+def esc(text):
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def instance_health_xml(states, request_id):
+    """A DescribeInstanceHealth answer in the shape the Classic API (2012-06-01) sends: InstanceStates of InstanceId,
+    State, ReasonCode, Description."""
+    members = "".join(f"<member><Description>{esc(s['Description'])}</Description><InstanceId>{esc(s['InstanceId'])}</InstanceId>"
+                      f"<State>{esc(s['State'])}</State><ReasonCode>{esc(s['ReasonCode'])}</ReasonCode></member>" for s in states)
+    return (f'<DescribeInstanceHealthResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/">'
+            f"<DescribeInstanceHealthResult><InstanceStates>{members}</InstanceStates></DescribeInstanceHealthResult>"
+            f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></DescribeInstanceHealthResponse>").encode()
+
+
 def target_health_xml(targets, request_id):
     """A DescribeTargetHealth answer in the shape ELBv2 sends (botocore's model: TargetHealthDescriptions of Target,
     HealthCheckPort, TargetHealth with State, Reason, Description)."""
-    def esc(text):
-        return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     members = []
     for t in targets:
         health = f"<State>{t['state']}</State>"

@@ -2,8 +2,12 @@
 as they stood `propagation` seconds ago (rule conditions: http-header, path-pattern, host-header, request method;
 actions: forward with weights, fixed-response), to a target the target group may route to now (dp_targets.py), over
 kept-alive connections to the instance processes. Its own answers carry their cause in X-DP-Cause: 503 `no-target`
-(the chosen group has no routable target), 502 `dead-target` (the target refused or dropped the connection), 504
-`target-timeout` (no answer in 5 s), 503 `no-weight`, `fixed-response`."""
+(the chosen group has no routable target), 502 `dead-target` (the target refused or dropped the connection), 502 `cut`
+(the load balancer itself closed the connection under a request in flight: a drain over, or connection draining
+off), 504 `target-timeout` (no answer in 5 s), 503 `no-weight`, `fixed-response`.
+
+In a Classic world (`classic`: the Classic Load Balancer's name) there are no rules: every request goes to the Classic
+Load Balancer's registrations (one group, keyed by its name), InService instances only."""
 import asyncio
 import fnmatch
 import time
@@ -13,11 +17,16 @@ from dp_http import connect, response, split_head
 from dp_moto import forwarded
 
 
+class Cut(ConnectionError):
+    """The load balancer closed the connection to the instance with the request in flight."""
+
+
 class Instance:
     def __init__(self, ident, ami):
         self.id, self.ami = ident, ami
         self.proc = self.port = None
         self.idle = []
+        self.busy = set()           # connections with a request in flight
         self.gone = False           # terminated in moto (its registrations are stale there)
         self.stopped = False
         self.ended_at = None
@@ -47,12 +56,23 @@ class Instance:
             return
         self._send(conn, data, out)
 
+    def cut(self):
+        """Closes every connection with a request in flight (their requests fail with Cut); returns how many."""
+        cut = list(self.busy)
+        for conn in cut:
+            conn.cut = True
+            conn.close()
+        return len(cut)
+
     def _send(self, conn, data, out):
+        self.busy.add(conn)
+
         def done(exchange):
+            self.busy.discard(conn)
             error = exchange.exception()
             if error is not None:
                 conn.close()
-                out.set_exception(error)
+                out.set_exception(Cut(f"{self.id}: cut by the load balancer") if getattr(conn, "cut", False) else error)
                 return
             if not conn.closed:
                 self.idle.append(conn)
@@ -85,7 +105,7 @@ def condition_matches(condition, method, path, headers):
 
 class Balancer:
     """Needs from its subclass: history [(read, live, rules)], groups, instances, counts, probes, probe_header,
-    target_5xx, rng."""
+    target_5xx, rng, classic (a Classic Load Balancer's name, or None)."""
 
     def live_rules(self, now):
         for _, live, rules in reversed(self.history):
@@ -98,6 +118,8 @@ class Balancer:
         method, target = first.split(" ", 2)[:2]
         path = target.split("?", 1)[0]
         probe = self.probe_header in headers
+        if self.classic:
+            return self.route(self.groups.get(self.classic), self.classic, method, target, headers, probe, now, path, "classic")
         for priority, conditions, actions in self.live_rules(now):
             if all(condition_matches(c, method, path, headers) for c in conditions):
                 break
@@ -111,11 +133,15 @@ class Balancer:
         if not weights:
             return self.own(503, "no-weight", f"rule {priority} forwards to no target group with a weight", probe, now, path)
         arn = self.rng.choices([a for a, _ in weights], [w for _, w in weights])[0]
-        group = self.groups.get(arn)
+        return self.route(self.groups.get(arn), arn, method, target, headers, probe, now, path, priority)
+
+    def route(self, group, arn, method, target, headers, probe, now, path, priority):
+        """To one target the group may route to now, or the load balancer's own 503."""
         ident = group.pick() if group else None
         if ident is None:
             name = group.name if group else arn
-            return self.own(503, "no-target", f"target group {name} has no routable target", probe, now, path, group=name)
+            what = f"Classic Load Balancer {name} has no InService instance" if self.classic else f"target group {name} has no routable target"
+            return self.own(503, "no-target", what, probe, now, path, group=name)
         instance = self.instances[ident]
         lines = [f"{method} {target} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items() if k != "connection"]
         upstream = instance.forward(("\r\n".join(lines) + "\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n").encode())
@@ -126,6 +152,9 @@ class Balancer:
     def relay(self, exchange, probe, now, path, group, instance, rule):
         """The load balancer's answer once the target answered (or did not)."""
         error = exchange.exception()
+        if isinstance(error, Cut):
+            return self.own(502, "cut", f"{instance.id}: the load balancer closed its connection with the request in flight",
+                            probe, now, path, group=group.name, instance=instance.id)
         if isinstance(error, asyncio.TimeoutError):
             return self.own(504, "target-timeout", f"{instance.id} did not answer in 5 s", probe, now, path,
                             group=group.name, instance=instance.id)

@@ -1,12 +1,14 @@
 """One EC2 instance of the e2e data plane (a process of its own, started by dp_server.py for each instance moto shows):
 answers every request on 127.0.0.1 with its instance id and AMI, in the body and in X-Instance / X-AMI.
 
-    python3 dp_instance.py INSTANCE_ID AMI --boot SECONDS --fail FRACTION --health-path /healthz
+    python3 dp_instance.py INSTANCE_ID AMI --boot SECONDS --fail FRACTION --latency SECONDS --health-path /healthz
 
 It binds its port at once and prints it, but listens only after --boot seconds: until then a connection is refused,
 as an instance still booting refuses the load balancer's health checks. --fail is the share of application requests
 (every path but the health check path) answered 500: a release that is broken for some of its users while the
-load balancer's shallow health check still passes."""
+load balancer's shallow health check still passes. --latency is how long each application request takes (the health
+check is answered at once): requests are in flight at the instance for that long, so a load balancer that cuts an
+instance's connections (a drain cut short, connection draining off, an instance terminated under it) fails them."""
 import argparse
 import asyncio
 import random
@@ -22,6 +24,7 @@ class App(asyncio.Protocol):
         self.args, self.rng = args, rng
         self.buffer = b""
         self.transport = None
+        self.waiting = False
         ident = {"X-Instance": args.instance, "X-AMI": args.ami}
         body = f"{args.instance} {args.ami}\n".encode()
         self.ok = response(200, "OK", body, ident)
@@ -32,15 +35,33 @@ class App(asyncio.Protocol):
 
     def data_received(self, data):
         self.buffer += data
-        while (parsed := split_head(self.buffer)) is not None:
+        while not self.waiting and (parsed := split_head(self.buffer)) is not None:
             first, headers, used = parsed
             self.buffer = self.buffer[used:]
             path = first.split(" ", 2)[1].split("?", 1)[0]
-            failing = path != self.args.health_path and self.rng.random() < self.args.fail
-            self.transport.write(self.broken if failing else self.ok)
-            if headers.get("connection", "").lower() == "close":
+            application = path != self.args.health_path
+            failing = application and self.rng.random() < self.args.fail
+            answer, close = self.broken if failing else self.ok, headers.get("connection", "").lower() == "close"
+            if application and self.args.latency > 0:
+                # One request at a time on a connection (the load balancer's way): the rest of the buffer waits.
+                self.waiting = True
+                asyncio.get_running_loop().call_later(self.args.latency, self.late, answer, close)
+                return
+            self.transport.write(answer)
+            if close:
                 self.transport.close()
                 return
+
+    def late(self, answer, close):
+        """A slow request's answer, then the requests that came in behind it."""
+        self.waiting = False
+        if self.transport.is_closing():
+            return  # the load balancer cut the connection: the request failed at its end
+        self.transport.write(answer)
+        if close:
+            self.transport.close()
+        elif self.buffer:
+            self.data_received(b"")
 
 
 def main():
@@ -49,6 +70,7 @@ def main():
     parser.add_argument("ami")
     parser.add_argument("--boot", type=float, default=0.0)
     parser.add_argument("--fail", type=float, default=0.0)
+    parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--health-path", default="/healthz")
     args = parser.parse_args()
     die_with_parent()

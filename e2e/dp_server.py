@@ -15,7 +15,16 @@ calls after every write the binary makes):
 - with `deregister_lag` (seconds), a target that moto no longer lists in a target group is deregistered that much
   later (Auto Scaling's deregistration after a detach is asynchronous), and drains from then;
 - an alarm (optional) goes to ALARM when more than `threshold` target 5XX answers came in the last `period` seconds,
-  and back to OK when none did: CloudWatch's HTTPCode_Target_5XX_Count alarm, sped up."""
+  and back to OK when none did: CloudWatch's HTTPCode_Target_5XX_Count alarm, sped up;
+- a drain that ends (its delay over) cuts the requests still in flight at the instance, as does a deregistration with
+  no drain (a delay of 0: a Classic Load Balancer's connection draining off).
+
+In a Classic world (`classic`: the name of a Classic Load Balancer, traffic.shared.load_balancer_name) the routing
+source is that load balancer's registrations, read with DescribeInstanceHealth (dp_moto.py), with its health check's
+path and its connection-draining timeout as the drain; no listener is read and every request goes to it
+(dp_balancer.py, dp_targets.py for its states and routing). An instance terminated while still registered with it
+(neither deregistered nor drained first) has its process ended at once: its in-flight requests fail, and so does
+every request routed to it until it is deregistered or its health checks fail (event `terminated-while-registered`)."""
 import asyncio
 import collections
 import json
@@ -37,6 +46,7 @@ ALIVE = ("pending", "running")
 class Plane(Balancer):
     def __init__(self, config):
         self.config = config
+        self.classic = config.get("classic")    # a Classic Load Balancer's name: the routing source (None: the listener)
         self.reader = None          # the dp_moto.py process
         self.delay = float(config.get("propagation", 3.0))
         self.health = {"interval": 0.25, "timeout": 0.5, "healthy": 2, "unhealthy": 2, **config.get("health", {})}
@@ -82,7 +92,7 @@ class Plane(Balancer):
             self.history.append((snap.at, live, snap.rules))
             self.event("rules", read=snap.at, live=live, weights=default_weights(snap.rules))
         for arn in snap.registered:
-            group = self.groups.setdefault(arn, Group(arn))
+            group = self.groups.setdefault(arn, Group(arn, classic=arn == self.classic))
             group.name, group.health_path, group.delay = snap.names.get(arn, arn), snap.health_paths.get(arn, "/"), snap.delays[arn]
         for ident, (ami, state, group) in snap.instances.items():
             instance = self.instances.get(ident)
@@ -128,7 +138,16 @@ class Plane(Balancer):
                     continue
                 missing.pop((group.arn, ident), None)
                 until = group.drain(ident, now)
-                self.event("draining", group=group.name, instance=ident, until=until, why="deregistered")
+                if ident in group.members:
+                    self.event("draining", group=group.name, instance=ident, until=until, why="deregistered")
+                else:  # no drain (connection draining off): it leaves now, and what it was answering is cut
+                    self.cut(ident, group, "deregistered with no drain")
+
+    def cut(self, ident, group, why):
+        """The load balancer closes its connections to the instance: the requests in flight there fail."""
+        instance = self.instances.get(ident)
+        cut = instance.cut() if instance is not None else 0
+        self.event("cut", group=group.name, instance=ident, requests=cut, why=why)
 
     def start(self, instance):
         instance.stopped, instance.ended_at, instance.port = False, None, None
@@ -136,12 +155,15 @@ class Plane(Balancer):
             if instance.id in group.members:
                 group.register(instance.id)
         behaviour = self.amis.get(instance.ami, {})
-        asyncio.get_running_loop().create_task(self.spawn(instance, behaviour.get("boot", 0.0), behaviour.get("fail", 0.0)))
+        asyncio.get_running_loop().create_task(self.spawn(instance, behaviour.get("boot", 0.0), behaviour.get("fail", 0.0),
+                                                          behaviour.get("latency", 0.0)))
 
-    async def spawn(self, instance, boot, fail):
+    async def spawn(self, instance, boot, fail, latency):
+        classic = self.groups.get(self.classic)
+        health_path = classic.health_path if classic else self.config.get("health_path", "/healthz")
         proc = await asyncio.create_subprocess_exec(
             sys.executable, os.path.join(HERE, "dp_instance.py"), instance.id, instance.ami, "--boot", str(boot),
-            "--fail", str(fail), "--health-path", self.config.get("health_path", "/healthz"),
+            "--fail", str(fail), "--latency", str(latency), "--health-path", health_path,
             stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
         instance.proc = proc
         if instance.ended_at is not None:  # terminated while its process was starting
@@ -150,7 +172,7 @@ class Plane(Balancer):
         port = int((await proc.stdout.readline()).decode())
         if instance.ended_at is None:
             instance.port = port
-        self.event("process", instance=instance.id, ami=instance.ami, pid=proc.pid, port=port, boot=boot, fail=fail)
+        self.event("process", instance=instance.id, ami=instance.ami, pid=proc.pid, port=port, boot=boot, fail=fail, latency=latency)
 
     def end(self, instance, why):
         instance.ended_at = time.time()
@@ -180,6 +202,11 @@ class Plane(Balancer):
                     self.event("early-termination", group=group.name, instance=instance.id,
                                left=round(member.drain_until - now, 3), state=state)
                 continue
+            if group.classic:
+                # Not deregistered, not drained: the Classic Load Balancer still routes to an instance that is gone.
+                self.event("terminated-while-registered", group=group.name, instance=instance.id, state=state,
+                           health=member.state)
+                continue
             drains.append(group.drain(instance.id, now))
             self.event("draining", group=group.name, instance=instance.id, until=drains[-1], why=f"{state} by Auto Scaling")
         if drains:
@@ -198,6 +225,8 @@ class Plane(Balancer):
 
     # -- health checks, drains, the alarm ------------------------------------------------------------------------
     def in_use(self):
+        if self.classic:
+            return {self.classic}
         rules = self.history[-1][2] if self.history else []
         return {arn for _, _, actions in rules for arn in forwarded(actions)}
 
@@ -237,6 +266,8 @@ class Plane(Balancer):
             for group in self.groups.values():
                 for ident in group.drained(now):
                     self.event("drained", group=group.name, instance=ident)
+                    if self.instances.get(ident) and self.instances[ident].busy:
+                        self.cut(ident, group, "its drain is over")
                 if group.arn in used:
                     checks += [self.check(group, i) for i, m in group.members.items() if m.state != "draining" and not m.stopped]
             await asyncio.gather(*checks)
@@ -290,7 +321,8 @@ class Plane(Balancer):
             return {"at": time.time()}
         if path == "/health":
             group = self.groups.get(args.get("tg", ""))
-            return {"known": group is not None, "targets": group.view(group.arn in self.in_use()) if group else []}
+            return {"known": group is not None, "classic": bool(group and group.classic),
+                    "targets": group.view(group.arn in self.in_use()) if group else []}
         if path == "/kill":
             instance = self.instances[args["id"]]
             instance.proc.kill()
@@ -304,7 +336,7 @@ class Plane(Balancer):
         if path == "/view":
             return {"history": [{"read": r, "live": lv, "rules": rules} for r, lv, rules in self.history],
                     "events": self.events, "probes": self.probes, "counts": self.counts, "delay": self.delay, "lag": self.lag,
-                    "groups": {g.arn: {"name": g.name, "delay": g.delay} for g in self.groups.values()},
+                    "groups": {g.arn: {"name": g.name, "delay": g.delay, "classic": g.classic} for g in self.groups.values()},
                     "instances": {i.id: {"ami": i.ami, "port": i.port, "gone": i.gone, "ended": i.ended_at,
                                          "pid": i.proc.pid if i.proc else None} for i in self.instances.values()}}
         return {"error": f"unknown path {path}"}
