@@ -2,8 +2,13 @@
 weight change by hand reaches the clients only after the propagation delay; a killed instance fails requests until its
 health checks take it out; a deregistered target gets no new request at once and drains for the target group's
 delay; removing green right after the listener reads back 100 % blue fails requests with 503; a booting instance is
-initial, and a target group with no healthy target fails open to it. boto3 goes through the checking proxy, so
-DescribeTargetHealth is the data plane's and every write reaches the data plane before boto3 hears back."""
+initial, and a target group with no healthy target fails open to it. A Classic world's load balancer (the same data
+plane, routing as a Classic Load Balancer): a deregistered instance gets no new request and finishes those in flight
+while it drains; with connection draining off they are cut; terminated right after its deregistration, or while still
+registered, it fails them; a registering instance is OutOfService until it passes its checks, and with nothing
+InService the load balancer answers 503 instead of failing open. boto3 goes through the checking proxy, so
+DescribeTargetHealth and DescribeInstanceHealth are the data plane's and every write reaches the data plane before
+boto3 hears back."""
 import os
 import time
 
@@ -221,3 +226,149 @@ def test_a_rollback_that_waits_for_the_propagation_and_the_drain_fails_no_reques
     green_before = round(shares[0] * steps[0]["requests"])
     green_after = round(shares[2] * steps[2]["requests"])
     assert green_before <= 1 and 0.35 < shares[1] < 0.65 and green_after <= 1, (shares, green_before, green_after)
+
+
+# -- a Classic Load Balancer (traffic.shared.load_balancer_name) ------------------------------------------------------
+# The same proofs for a Classic world's data plane (its load balancer routes as a Classic Load Balancer does: AWS's
+# Classic guide). Each application request takes a second at the instance, so requests are in flight at every
+# deregistration: a drain cut short, draining off, or an instance terminated under the load balancer fails them.
+CLASSIC = dict(shared_clb=True, deregistration_delay=2)
+SLOW = {"blue": {"latency": 1.0}, "green": {"latency": 1.0}}
+
+
+def instance_states(aws, world, ids=None):
+    """{instance id: (State, Description)} as DescribeInstanceHealth answers (through the proxy: the data plane's)."""
+    extra = {"Instances": [{"InstanceId": i} for i in ids]} if ids else {}
+    found = aws.clb.describe_instance_health(LoadBalancerName=world["clb_name"], **extra)["InstanceStates"]
+    return {s["InstanceId"]: (s["State"], s["Description"]) for s in found}
+
+
+def deregister(aws, world, *ids):
+    aws.clb.deregister_instances_from_load_balancer(LoadBalancerName=world["clb_name"], Instances=[{"InstanceId": i} for i in ids])
+
+
+def in_flight_at(result, instance, t):
+    """Requests the instance had been given before `t` and not yet answered at `t`."""
+    return [r for r in result.records if r.instance == instance and r.routed < t < r.sent + r.latency]
+
+
+@pytest.mark.world(**CLASSIC)
+@pytest.mark.dataplane(amis=SLOW)
+def test_a_deregistered_classic_instance_gets_no_new_request_and_finishes_those_in_flight_while_it_drains(world, dataplane, validator):
+    aws = AWS(validator.url)
+    victim, survivor = blue_instances(aws, world)
+    assert instance_states(aws, world) == {i: ("InService", "N/A") for i in (victim, survivor)}
+    load = Load(dataplane.url, RATE)
+    time.sleep(1.5)
+    asked = time.time()
+    deregister(aws, world, victim)
+    heard = time.time()
+    assert instance_states(aws, world)[victim] == ("InService", "Instance deregistration currently in progress.")
+    time.sleep(1.0)
+    assert instance_states(aws, world)[victim][0] == "InService", "drained before the connection-draining timeout of 2 s"
+    time.sleep(1.5)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "deregistered Classic instance"))
+    assert instance_states(aws, world) == {survivor: ("InService", "N/A")}
+    assert instance_states(aws, world, [victim]) == {victim: ("OutOfService", "Instance is not currently registered with the LoadBalancer.")}
+    assert not [r for r in result.records if r.routed >= heard and r.instance == victim], "a deregistered instance got a new request"
+    finished = in_flight_at(result, victim, heard)
+    assert len(finished) > 0.5 * RATE / 2 and all(r.status == 200 for r in finished), "its requests in flight were not answered"
+    assert result.failures() == {}
+    assert not [e for e in view["events"] if e["kind"] in ("cut", "process-ended")]
+
+
+@pytest.mark.world(**CLASSIC)
+@pytest.mark.dataplane(amis=SLOW)
+def test_a_classic_instance_deregistered_with_connection_draining_off_has_its_requests_in_flight_cut(world, dataplane, validator):
+    aws = AWS(validator.url)
+    victim, survivor = blue_instances(aws, world)
+    aws.clb.modify_load_balancer_attributes(LoadBalancerName=world["clb_name"],
+                                            LoadBalancerAttributes={"ConnectionDraining": {"Enabled": False, "Timeout": 300}})
+    load = Load(dataplane.url, RATE)
+    time.sleep(1.5)
+    deregister(aws, world, victim)
+    heard = time.time()
+    assert instance_states(aws, world) == {survivor: ("InService", "N/A")}, "no drain: not listed at once"
+    time.sleep(1.5)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "deregistered with draining off"))
+    name = world["clb_name"]
+    failures = result.failures()
+    assert set(failures) == {f"cut {name}"} and failures[f"cut {name}"] > 0.5 * RATE / 2, failures
+    cut = [r for r in result.records if r.status != 200]
+    assert all(r.instance == victim and r.routed < heard for r in cut), "a request failed that was not in flight at the victim"
+    assert [e["requests"] for e in view["events"] if e["kind"] == "cut"] == [len(cut)]
+
+
+@pytest.mark.world(**CLASSIC)
+@pytest.mark.dataplane(amis=SLOW)
+def test_a_classic_instance_terminated_right_after_its_deregistration_fails_the_requests_it_was_draining(world, dataplane, validator):
+    """The order a shared release must not take: blue's surplus terminated without waiting for its drain."""
+    aws = AWS(validator.url)
+    victim, survivor = blue_instances(aws, world)
+    load = Load(dataplane.url, RATE)
+    time.sleep(1.5)
+    deregister(aws, world, victim)
+    aws.asg.terminate_instance_in_auto_scaling_group(InstanceId=victim, ShouldDecrementDesiredCapacity=True)
+    terminated = time.time()
+    time.sleep(1.5)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "terminated right after deregistration"))
+    name = world["clb_name"]
+    failures = result.failures()
+    assert set(failures) == {f"dead-target {name}"} and failures[f"dead-target {name}"] > 0.5 * RATE / 2, failures
+    assert all(r.instance == victim and r.routed < terminated for r in result.records if r.status != 200)
+    early = [e for e in view["events"] if e["kind"] == "early-termination"]
+    assert [e["instance"] for e in early] == [victim] and early[0]["left"] > 1.0, early
+
+
+@pytest.mark.world(**CLASSIC)
+@pytest.mark.dataplane(amis=SLOW)
+def test_a_classic_instance_terminated_while_still_registered_fails_its_requests(world, dataplane, validator):
+    aws = AWS(validator.url)
+    victim, survivor = blue_instances(aws, world)
+    load = Load(dataplane.url, RATE)
+    time.sleep(1.5)
+    aws.ec2.terminate_instances(InstanceIds=[victim])
+    terminated = time.time()
+    time.sleep(1.5)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "terminated while registered"))
+    name = world["clb_name"]
+    failures = result.failures()
+    assert set(failures) == {f"dead-target {name}"} and failures[f"dead-target {name}"] > 0.5 * RATE / 2, failures
+    assert all(r.instance == victim for r in result.records if r.status != 200)
+    assert [e["instance"] for e in view["events"] if e["kind"] == "terminated-while-registered"] == [victim]
+
+
+# 20 failed checks (5 s) before OutOfService for failing: the new instance is still registering while it boots.
+@pytest.mark.world(**CLASSIC)
+@pytest.mark.dataplane(amis={"green": {"boot": 2.0}}, health={"unhealthy": 20})
+def test_a_registering_classic_instance_is_out_of_service_until_it_passes_its_checks_and_the_load_balancer_never_fails_open(
+        world, dataplane, validator):
+    aws = AWS(validator.url)
+    blue = blue_instances(aws, world)
+    green = aws.ec2.run_instances(ImageId=world["new_ami"], MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                                  SubnetId=world["subnet_ids"][0])["Instances"][0]["InstanceId"]
+    aws.clb.register_instances_with_load_balancer(LoadBalancerName=world["clb_name"], Instances=[{"InstanceId": green}])
+    assert instance_states(aws, world)[green] == ("OutOfService", "Instance registration is still in progress.")
+    load = Load(dataplane.url, RATE)
+    time.sleep(0.3)
+    asked = time.time()
+    deregister(aws, world, *blue)   # nothing InService is left while green boots: a Classic Load Balancer answers 503
+    seen = []
+    while not seen or seen[-1].get(green, ("",))[0] != "InService":
+        seen.append(instance_states(aws, world))
+        assert len(seen) < 200, seen[-1]
+        time.sleep(0.05)
+    in_service = time.time()
+    time.sleep(1.0)
+    result, view = load.stop(), dataplane.view()
+    print(result.text(view, world["new_ami"], "a registering instance, nothing else InService"))
+    name = world["clb_name"]
+    failures = result.failures()
+    assert set(failures) == {f"no-target {name}"}, failures  # never routed to the booting instance (no fail-open)
+    assert all(asked <= r.routed <= in_service + 0.1 for r in result.records if r.status != 200)
+    assert [r for r in result.records if r.routed > in_service and r.instance == green and r.status == 200]
+    assert {seen_[green] for seen_ in seen} == {("OutOfService", "Instance registration is still in progress."), ("InService", "N/A")}
