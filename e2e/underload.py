@@ -75,6 +75,8 @@ class Run:
     def __init__(self, name, world, switchyard, dataplane, proxy, aws):
         self.name, self.world, self.switchyard, self.dp, self.proxy, self.aws = name, world, switchyard, dataplane, proxy, aws
         self.blue_tg, self.green_tg = world["target_group_arns"]
+        # Where blue and green register with traffic.shared: the Classic Load Balancer, else blue's target group.
+        self.pool = world.get("clb_name") or world["target_group_arns"][0]
         self.problems, self.notes = [], []
         self.drivers, self.procs = [], []
         self.load = Load(dataplane.url, RATE)
@@ -117,7 +119,7 @@ class Run:
         deadline = time.time() + PROPAGATION + 10
         while time.time() < deadline:
             last_live = max(e["live"] for e in self.dp.history())
-            draining = [t for tg in self.world["target_group_arns"] for t in self.dp.health(tg) if t["state"] == "draining"]
+            draining = [t for pool in self.dp.pools() for t in self.dp.health(pool) if t["state"] == "draining"]
             if time.time() > last_live + 0.5 and not draining:
                 return
             time.sleep(0.2)
@@ -147,6 +149,9 @@ class Run:
         early = [e for e in view["events"] if e["kind"] == "early-termination"]
         self.expect(not early, "instances terminated while draining: " + ", ".join(
             f"{e['instance']} ({e['left']} s of its drain left)" for e in early))
+        registered = [e for e in view["events"] if e["kind"] == "terminated-while-registered"]
+        self.expect(not registered, "instances terminated while still registered with the Classic Load Balancer: " + ", ".join(
+            f"{e['instance']} ({e['health']})" for e in registered))
         deleted = [e for e in view["events"] if e["kind"] == "deleted-while-draining"]
         self.expect(not deleted, "groups deleted while their targets drained: " + ", ".join(
             f"{e['asg']} ({', '.join(f'{i} {s} s left' for i, s in e['left'].items())})" for e in deleted))
@@ -493,11 +498,10 @@ def shared_rollback_while_blue_drains(run):
     """traffic.shared, rolled back by hand while the first step's blue surplus drains: blue's drained instances are
     registered again and healthy, blue scaled back to its four, before green leaves by the drain."""
     proc, deployment = run.start()
-    tg = run.world["target_group_arns"][0]
     deadline = time.time() + 60
-    while time.time() < deadline and not any(t["state"] == "draining" for t in run.dp.health(tg)):
+    while time.time() < deadline and not any(t["state"] == "draining" for t in run.dp.health(run.pool)):
         time.sleep(0.05)
-    run.expect(any(t["state"] == "draining" for t in run.dp.health(tg)), "no blue instance was seen draining")
+    run.expect(any(t["state"] == "draining" for t in run.dp.health(run.pool)), "no blue instance was seen draining")
     code, _, err = run.switchyard("rollback", deployment, "--reason", "while blue drains", timeout=180)
     run.expect(code == 0, f"rollback exited {code}: {tail(err)}")
     out, err = proc.communicate(timeout=180)
@@ -509,6 +513,44 @@ def shared_rollback_while_blue_drains(run):
     messages = [e["message"] for e in shown.get("events", [])]
     run.expect(any("registered again" in m for m in messages), "no drained blue instance was registered again: " + " | ".join(messages[-8:]))
     return run.finish()
+
+
+# -- traffic.shared behind a Classic Load Balancer ------------------------------------------------------------------
+# The same three as the target group's, in the world seed-world --shared-clb makes: the data plane's load balancer is
+# the Classic one (dataplane.py), its connection-draining timeout the world's deregistration_delay. Each request takes
+# CLASSIC_LATENCY s at the instance, so requests are in flight at every deregistration: a drain cut short, or an
+# instance terminated before its drain is over (or while still registered), fails them.
+CLASSIC_LATENCY = 1.5
+SLOW_APP = {"amis": {"blue": {"latency": CLASSIC_LATENCY}, "green": {"latency": CLASSIC_LATENCY}}}
+
+
+def finished_while_draining(run, report):
+    """A note: the requests in flight at an instance when its drain began that it answered (the drain at work)."""
+    starts = [(e["instance"], e["t"]) for e in report.view["events"] if e["kind"] == "draining"]
+    done = sum(1 for r in report.result.records for ident, t in starts
+               if r.instance == ident and r.status == 200 and r.routed < t < r.sent + r.latency)
+    run.notes.append(f"{len(starts)} drain(s); {done} request(s) in flight at an instance when its drain began, answered")
+    return report
+
+
+def shared_clb_release(run):
+    """traffic.shared.load_balancer_name: each step scales green out and waits for it InService on the Classic Load
+    Balancer, then deregisters blue's surplus, which drains for the connection-draining timeout (its in-flight
+    requests answered) before it is terminated."""
+    return finished_while_draining(run, shared_release(run))
+
+
+def shared_clb_rollback_after_completion(run):
+    """traffic.shared.load_balancer_name, undone: blue scaled back to its four and InService on the Classic Load
+    Balancer before green leaves it by the drain."""
+    return finished_while_draining(run, shared_rollback_after_completion(run))
+
+
+def shared_clb_rollback_while_blue_drains(run):
+    """traffic.shared.load_balancer_name, rolled back by hand while the first step's blue surplus drains on the
+    Classic Load Balancer: the draining instances registered again and InService, blue back at four, before green
+    leaves by the drain."""
+    return finished_while_draining(run, shared_rollback_while_blue_drains(run))
 
 
 SCENARIOS = [
@@ -536,4 +578,11 @@ SCENARIOS = [
              shared_rollback_after_completion),
     Scenario("shared target group: rolled back by hand while blue's surplus drains",
              world(shared=True, desired=4, steps="50,100", bake="30s", deregistration_delay=4), shared_rollback_while_blue_drains),
+    Scenario("shared Classic Load Balancer: a release by instance counts", world(shared_clb=True, desired=4, steps="25,50,100"),
+             shared_clb_release, SLOW_APP),
+    Scenario("shared Classic Load Balancer: a completed release undone", world(shared_clb=True, desired=4, steps="50,100"),
+             shared_clb_rollback_after_completion, SLOW_APP),
+    Scenario("shared Classic Load Balancer: rolled back by hand while blue's surplus drains",
+             world(shared_clb=True, desired=4, steps="50,100", bake="30s", deregistration_delay=4),
+             shared_clb_rollback_while_blue_drains, SLOW_APP),
 ]
