@@ -260,7 +260,6 @@ def test_a_deregistered_classic_instance_gets_no_new_request_and_finishes_those_
     assert instance_states(aws, world) == {i: ("InService", "N/A") for i in (victim, survivor)}
     load = Load(dataplane.url, RATE)
     time.sleep(1.5)
-    asked = time.time()
     deregister(aws, world, victim)
     heard = time.time()
     assert instance_states(aws, world)[victim] == ("InService", "Instance deregistration currently in progress.")
