@@ -43,7 +43,7 @@ public struct ClassicELB: Sendable {
 
         /// The same answer as a target group's would read.
         public var asTarget: TargetHealthDescription {
-            TargetHealthDescription(targetId: instanceId, port: nil, state: state, reason: reasonCode.map { "Elb.\($0)" }, description: description)
+            TargetHealthDescription(targetId: instanceId, port: nil, state: state, reason: reasonCode, description: description)
         }
     }
 
