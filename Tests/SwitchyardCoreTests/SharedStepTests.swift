@@ -96,6 +96,15 @@ import Testing
         #expect(SharedStep.restore(desired: 4, startHealthy: 4, blueSeen: 4, blue: blue).action == .done)
     }
 
+    /// A blue instance a step let go and the pool still drains: a target group takes it back at once, a Classic Load
+    /// Balancer only once the drain is over (its guide documents no re-registration mid-drain). One leaving its group
+    /// is never asked back.
+    @Test func aRollbackTakesBackADrainingBlueInstanceWhereThePoolAllowsIt() {
+        let blue = fleet("blue", desired: 4, [member("b3"), member("b4"), member("b1", "draining"), member("b2", "draining", "Terminating")])
+        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue, reregistersDraining: true).action == .register(["b1"]))
+        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue, reregistersDraining: false).action == .wait)
+    }
+
     @Test func promotionNeedsNoBlueRegisteredAndAHealthyGreen() {
         let green = fleet("green", desired: 4, [member("g1")])
         #expect(SharedStep.allGreen(blue: fleet("blue", desired: 0, []), green: green))

@@ -126,12 +126,17 @@ public enum SharedStep {
     /// instances are healthy. Green is not touched: it serves beside blue until then, and leaves after by the drain.
     /// - Parameter blueSeen: blue's healthy count at the look before (nil: none yet); done only when two looks in a row
     ///   found blue's count healthy, since green leaves after it.
-    public static func restore(desired: Int, startHealthy: Int, blueSeen: Int? = nil, blue: Fleet) -> (action: Action, summary: String) {
+    /// - Parameter reregistersDraining: the pool takes back an instance still draining (a target group: RegisterTargets
+    ///   on a draining target registers it again), so a rollback need not wait out the drain of what a step let go.
+    ///   False for a Classic Load Balancer, which documents no such thing: its drained instances are registered once
+    ///   the drain is over.
+    public static func restore(desired: Int, startHealthy: Int, blueSeen: Int? = nil, blue: Fleet,
+                               reregistersDraining: Bool = false) -> (action: Action, summary: String) {
         let seen = "blue \(blue.name) has \(blue.healthy.count) healthy instances at the load balancer (\(startHealthy) at the start)"
         if blue.desired < desired {
             return (.scale(group: blue.name, desired: desired), "\(seen): scaled back from \(blue.desired) to \(desired)")
         }
-        let idle = blue.idle.map(\.instanceId).sorted()
+        let idle = (blue.idle + (reregistersDraining ? blue.draining.filter(\.inService) : [])).map(\.instanceId).sorted()
         if !idle.isEmpty {
             return (.register(idle), "\(seen): \(idle.joined(separator: ", ")) registered again")
         }

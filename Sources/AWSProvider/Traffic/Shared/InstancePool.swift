@@ -63,6 +63,14 @@ enum InstancePool: Sendable, Hashable {
         }
     }
 
+    /// Whether a draining instance may be registered again before its drain is over: a target group takes it back
+    /// (RegisterTargets on a draining target; aws-load-balancer-controller#288 saw exactly that); AWS's Classic guide
+    /// documents no such thing, so a Classic Load Balancer's drained instances are registered after the drain.
+    var reregistersDraining: Bool {
+        if case .targetGroup = self { return true }
+        return false
+    }
+
     /// Whether the group is attached to the pool (its instances registered by Auto Scaling).
     func isAttached(_ group: AutoScalingGroup) -> Bool {
         switch self {

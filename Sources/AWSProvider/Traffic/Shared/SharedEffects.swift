@@ -51,7 +51,8 @@ extension AWSEffects {
         try await fenceListener(d)
         let look = try await sharedLook(d)
         let (action, summary) = SharedStep.restore(desired: d.plan.blue.desiredCapacity, startHealthy: shared.startHealthy,
-                                                   blueSeen: d.shareHealthySeen, blue: look.blue)
+                                                   blueSeen: d.shareHealthySeen, blue: look.blue,
+                                                   reregistersDraining: InstancePool(d.plan.greenPool).reregistersDraining)
         try await perform(action, d, fleets: [look.blue, look.green])
         logger.info("shared target group rollback", metadata: ["deployment.id": "\(d.id)", "look": "\(summary)"])
         return action == .done ? .splitConfirmed(green: 0) : .splitProgressing(green: 0, summary: summary, healthy: look.blue.healthy.count)
