@@ -233,6 +233,106 @@ def _set_tags(owner, tags, namespace):
             ET.SubElement(member, f"{{{namespace}}}{key}").text = value
 
 
+class HealthyAfterFailure:
+    """Health that reads healthy after it failed: for the next `answers` answers about one pool, the named instances
+    read healthy whatever moto says. In a target group (DescribeTargetHealth, Version 2015-12-01, by TargetGroupArn)
+    each of them is State `healthy` with no Reason and no Description, as AWS answers a healthy target; one moto no
+    longer lists (deregistered) is listed so. Behind a Classic Load Balancer (DescribeInstanceHealth, Version
+    2012-06-01, by LoadBalancerName) each is State `InService`, ReasonCode and Description `N/A`, as AWS answers an
+    instance in service. An answer counts when it shows, or would show, a named instance: asked for every target, or
+    for targets that include one of them. Then the answers are moto's again.
+
+    AWS documents why a health read may lag a failure. A target is marked unhealthy only after UnhealthyThresholdCount
+    consecutive failed health checks, HealthCheckIntervalSeconds apart (ELBv2 API reference, CreateTargetGroup: 2
+    failures 30 s apart by default for an instance target group); a Classic Load Balancer's instance only after
+    UnhealthyThreshold of them, Interval apart (ELB API reference 2012-06-01, HealthCheck; ConfigureHealthCheck); in
+    between, DescribeTargetHealth and DescribeInstanceHealth still answer healthy and InService. And the reads are
+    eventually consistent (EC2 devguide, "eventual consistency", which the ELB APIs share): an instance stopped,
+    terminated or deregistered a moment ago may still read as it was. One such answer is what a two-look rule is for;
+    `answers` > 1 plays staleness beyond it."""
+
+    def __init__(self, pool, instances, answers):
+        self.pool = pool                  # ("tg", target group ARN) or ("clb", load balancer name)
+        self.instances = tuple(instances)
+        self.left = answers
+        self.answered = []   # request numbers of the answers the fault took (at most `answers`)
+        self.rewritten = []  # those among them that moto had not answered healthy for every named instance
+
+    def concerns(self, record):
+        """The named instances this request's answer shows (empty: not an answer of this pool, or not asked)."""
+        form = urllib.parse.parse_qs(record.body.decode("utf-8", "replace"))
+        first = lambda key: form.get(key, [""])[0]
+        classic = first("Version") == CLASSIC_VERSION
+        kind, name = self.pool
+        if kind == "tg" and (record.action, classic, first("TargetGroupArn")) != ("DescribeTargetHealth", False, name):
+            return ()
+        if kind == "clb" and (record.action, classic, first("LoadBalancerName")) != ("DescribeInstanceHealth", True, name):
+            return ()
+        suffix = ".Id" if kind == "tg" else ".InstanceId"
+        prefix = "Targets.member." if kind == "tg" else "Instances.member."
+        asked = {v[0] for k, v in form.items() if k.startswith(prefix) and k.endswith(suffix)}
+        return tuple(i for i in self.instances if not asked or i in asked)
+
+    def answer(self, record, status, data):
+        """The answer with the named instances healthy, while answers are left; else moto's."""
+        if self.left <= 0 or status != 200:
+            return data
+        shown = self.concerns(record)
+        if not shown:
+            return data
+        self.left -= 1
+        self.answered.append(record.n)
+        kind, _ = self.pool
+        root = _parse(data)
+        namespace = ELB_NS if kind == "tg" else CLB_NS
+        listed = next((e for e in root.iter() if _local(e) in ("TargetHealthDescriptions", "InstanceStates")), None)
+        if listed is None:
+            listed = ET.SubElement(next(e for e in root.iter() if _local(e).endswith("Result")),
+                                   f"{{{namespace}}}{'TargetHealthDescriptions' if kind == 'tg' else 'InstanceStates'}")
+        changed = False
+        for instance in shown:
+            changed |= (_healthy_target if kind == "tg" else _in_service)(listed, instance, namespace)
+        if changed:
+            self.rewritten.append(record.n)
+        return _serialize(root, namespace)
+
+
+def _healthy_target(listed, instance, ns):
+    """Makes `instance` a healthy target in a TargetHealthDescriptions element; True when that changed it."""
+    targets = [(m, _child(m, "Target")) for m in listed]
+    member = next((m for m, t in targets if t is not None and _text(t, "Id") == instance), None)
+    if member is None:
+        ports = [_text(t, "Port") for _, t in targets if t is not None]
+        member = ET.SubElement(listed, f"{{{ns}}}member")
+        target = ET.SubElement(member, f"{{{ns}}}Target")
+        ET.SubElement(target, f"{{{ns}}}Id").text = instance
+        ET.SubElement(target, f"{{{ns}}}Port").text = next((p for p in ports if p), "80")
+        ET.SubElement(member, f"{{{ns}}}HealthCheckPort").text = "traffic-port"
+    health = _child(member, "TargetHealth")
+    if health is None:
+        health = ET.SubElement(member, f"{{{ns}}}TargetHealth")
+    was = _text(health, "State")
+    for child in list(health):
+        health.remove(child)
+    ET.SubElement(health, f"{{{ns}}}State").text = "healthy"
+    return was != "healthy"
+
+
+def _in_service(listed, instance, ns):
+    """Makes `instance` InService in an InstanceStates element; True when that changed it."""
+    member = next((m for m in listed if _text(m, "InstanceId") == instance), None)
+    if member is None:
+        member = ET.SubElement(listed, f"{{{ns}}}member")
+        ET.SubElement(member, f"{{{ns}}}InstanceId").text = instance
+    was = _text(member, "State")
+    for child in list(member):
+        if _local(child) != "InstanceId":
+            member.remove(child)
+    for key, value in (("State", "InService"), ("ReasonCode", "N/A"), ("Description", "N/A")):
+        ET.SubElement(member, f"{{{ns}}}{key}").text = value
+    return was != "InService"
+
+
 class Busy:
     """Auto Scaling's answers while an activity runs on the group, in the status and words the service model and the
     API reference give (DeleteAutoScalingGroup, UpdateAutoScalingGroup, SetDesiredCapacity, ...)."""
@@ -530,6 +630,17 @@ class Switches:
         with self.lock:
             self.stale.switch(seconds, kinds)
 
+    def healthy_after_failure(self, instances, answers=1, target_group=None, load_balancer=None):
+        """The next `answers` health answers of the target group (or Classic Load Balancer) read these instances
+        healthy (InService) whatever moto says (see HealthyAfterFailure); returns the fault, whose `answered` and
+        `rewritten` list the requests it took and changed."""
+        if (target_group is None) == (load_balancer is None):
+            raise ValueError("name one pool: target_group= or load_balancer=")
+        fault = HealthyAfterFailure(("tg", target_group) if target_group else ("clb", load_balancer), instances, answers)
+        with self.lock:
+            self.health_faults.append(fault)
+        return fault
+
     def busy(self, action, code="ScalingActivityInProgress", times=1):
         """Answers `action` `times` times as Auto Scaling does while an activity runs on the group."""
         status, kind, message = Busy.ANSWERS[code]
@@ -589,6 +700,15 @@ class Switches:
         if self.closing.is_set():
             return
         self.server = self._listen_again()
+
+    def _health_answer(self, record, status, data):
+        """Health that reads healthy after it failed (HealthyAfterFailure): every switched-on fault, in order."""
+        if record.action not in ("DescribeTargetHealth", "DescribeInstanceHealth"):
+            return data
+        with self.lock:
+            for fault in self.health_faults:
+                data = fault.answer(record, status, data)
+        return data
 
     def _launch_answer(self, record, status, data):
         """Launch failures (LaunchFailures): the answers of moto as Auto Scaling gives them for such groups."""

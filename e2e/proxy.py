@@ -42,6 +42,11 @@ AWS as it is and moto is not (faults.py holds each behaviour; test_proxy_faults.
                                        # DescribeAutoScalingGroups, DescribeAutoScalingInstances); all by default, or
                                        # proxy.stale_reads(2, kinds=["tags"]); stale_reads(0) ends it.
                                        # proxy.stale.answered lists the requests answered stale.
+    proxy.healthy_after_failure(["i-..."], answers=1, target_group=ARN)   # health that reads healthy after it
+                                       # failed: the next 1 DescribeTargetHealth answer of that target group shows the
+                                       # instances healthy whatever moto says (load_balancer=NAME: the next
+                                       # DescribeInstanceHealth answers of a Classic ELB show them InService); returns
+                                       # the fault: .answered, .rewritten list the requests it took and changed
     proxy.busy("DeleteAutoScalingGroup", "ScalingActivityInProgress", times=3)   # Auto Scaling's busy answers in
                                        # their real status and shape: ScalingActivityInProgress 400, ResourceInUse 400,
                                        # ResourceContention 500 (not forwarded)
@@ -216,6 +221,7 @@ class Proxy(faults.Switches):
         self.stale = faults.StaleReads()
         self.skewed = self.launches = None
         self.removal_guard = None
+        self.health_faults = []  # faults.HealthyAfterFailure, switched on by healthy_after_failure
         self.blackholed, self.blackhole_seconds, self.blackhole_end = None, None, threading.Event()
         self.blackhole_after = None
         self.outage_on_action = None
@@ -437,6 +443,7 @@ class Proxy(faults.Switches):
         answer = self.answers.get(record.action)
         if answer and status == 200:
             data = answer(record, data)
+        data = self._health_answer(record, status, data)
         rewrite = self.rewrites.get(record.action)
         if rewrite:
             data = rewrite(data)

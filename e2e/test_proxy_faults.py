@@ -1,6 +1,7 @@
 """The proxy's AWS-as-it-is switches, driven by boto3 alone against moto (no switchyard binary): stale reads after
-writes, busy answers, launch failures, a skewed clock, a silent endpoint and an endpoint that disappears. Each test
-shows that the switch makes an ordinary client see what AWS documents; the tests of the binary lean on them."""
+writes, health that reads healthy after it failed, busy answers, launch failures, a skewed clock, a silent endpoint
+and an endpoint that disappears. Each test shows that the switch makes an ordinary client see what AWS documents; the
+tests of the binary lean on them."""
 import datetime
 import email.utils
 import socket
@@ -261,6 +262,71 @@ def test_the_removal_guard_flags_a_removal_that_leaves_a_classic_load_balancer_w
     # What the guard read for each: the load balancer's InService count, how many the request took, how many it left.
     assert [seen for action, _, seen in bare.removal_guard.classic_checked if action == "DetachLoadBalancers"] == [{name: (3, 1, 2)}, {name: (1, 1, 0)}]
     bare.violations.clear()
+
+
+def fleet_ids(aws, group):
+    return sorted(i["InstanceId"] for i in aws.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]["Instances"])
+
+
+@pytest.mark.world(shared=True, desired=3)
+def test_health_that_failed_reads_healthy_for_exactly_the_next_answers_of_its_target_group(bare, world, aws):
+    """Blue's three instances in the shared target group: one stopped (moto: unused, Target.InvalidState), one
+    deregistered (moto lists it no more), both still InService in their group. Through the switch the next two
+    DescribeTargetHealth answers of that target group show both healthy, as AWS's may while the failures are not yet
+    UnhealthyThresholdCount checks old; a read of another target group, or of targets that are not theirs, is not
+    touched and does not count; the third answer is moto's."""
+    tg, other = world["target_group_arns"]
+    stopped, gone, fine = fleet_ids(aws, world["blue_asg"])
+    aws.ec2.stop_instances(InstanceIds=[stopped])
+    aws.elb.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": gone}])
+    truth = {t["Target"]["Id"]: t["TargetHealth"] for t in aws.elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}
+    assert truth == {stopped: {"State": "unused", "Reason": "Target.InvalidState", "Description": "Target is in the stopped state"},
+                     fine: {"State": "healthy"}}, truth
+    lifecycle = {i["InstanceId"]: i["LifecycleState"] for i in aws.asg.describe_auto_scaling_groups(
+        AutoScalingGroupNames=[world["blue_asg"]])["AutoScalingGroups"][0]["Instances"]}
+    assert lifecycle == {stopped: "InService", gone: "InService", fine: "InService"}, "the group still lists them InService"
+    elb = client(bare, "elbv2")
+
+    def health(**kw):
+        return {t["Target"]["Id"]: t["TargetHealth"] for t in elb.describe_target_health(TargetGroupArn=tg, **kw)["TargetHealthDescriptions"]}
+    fault = bare.healthy_after_failure([stopped, gone], answers=2, target_group=tg)
+    assert elb.describe_target_health(TargetGroupArn=other)["TargetHealthDescriptions"] == [], "another target group is not touched"
+    assert health(Targets=[{"Id": fine}]) == {fine: {"State": "healthy"}}, "a read of other targets does not count"
+    first = elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+    assert {t["Target"]["Id"]: t["TargetHealth"] for t in first} == {i: {"State": "healthy"} for i in (stopped, gone, fine)}, first
+    assert {t["Target"]["Id"]: t["Target"]["Port"] for t in first} == {stopped: 80, gone: 80, fine: 80}
+    assert health(Targets=[{"Id": gone}]) == {gone: {"State": "healthy"}}, "asked by id, the deregistered one reads healthy too"
+    assert health() == truth, "after the two answers, moto's truth"
+    assert health() == truth
+    numbers = [r.n for r in bare.requests if r.action == "DescribeTargetHealth"]
+    assert fault.answered == fault.rewritten == numbers[2:4], (fault.answered, numbers)
+    assert bare.violations == []
+
+
+@pytest.mark.world(shared_clb=True, desired=3)
+def test_health_that_failed_reads_in_service_for_exactly_the_next_answers_of_its_classic_load_balancer(bare, world, aws):
+    """The Classic twin: an instance stopped (moto: OutOfService) and one deregistered from the Classic Load Balancer
+    read InService (ReasonCode and Description N/A, as AWS answers an instance in service) in the next answer of
+    DescribeInstanceHealth (Version 2012-06-01) for that load balancer, then as moto has them; a target group's read of
+    the same signing name is another API and not touched."""
+    name = world["clb_name"]
+    stopped, gone, fine = fleet_ids(aws, world["blue_asg"])
+    aws.ec2.stop_instances(InstanceIds=[stopped])
+    aws.clb.deregister_instances_from_load_balancer(LoadBalancerName=name, Instances=[{"InstanceId": gone}])
+    clb = client(bare, "elb")
+
+    def states():
+        return {s["InstanceId"]: (s["State"], s["ReasonCode"], s["Description"])
+                for s in clb.describe_instance_health(LoadBalancerName=name)["InstanceStates"]}
+    truth = {stopped: ("OutOfService", "N/A", "N/A"), fine: ("InService", "N/A", "N/A")}
+    assert states() == truth
+    fault = bare.healthy_after_failure([stopped, gone], load_balancer=name)
+    assert client(bare, "elbv2").describe_target_health(TargetGroupArn=world["target_group_arns"][0])["TargetHealthDescriptions"] == []
+    assert states() == {i: ("InService", "N/A", "N/A") for i in (stopped, gone, fine)}
+    assert states() == truth, "after the one answer, moto's truth"
+    assert fault.answered == fault.rewritten and len(fault.answered) == 1
+    assert bare.requests[fault.answered[0] - 1].action == "DescribeInstanceHealth"
+    assert bare.violations == []
 
 
 @pytest.mark.parametrize("code,status", [("ScalingActivityInProgress", 400), ("ResourceInUse", 400), ("ResourceContention", 500)])
