@@ -367,13 +367,12 @@ def test_the_checker_catches_a_deregistration_made_on_stale_looks(pool, world, s
 
 @pytest.mark.slow(25)
 @pytest.mark.parametrize("pool,how", [
-    # In a target group the blue instance is deregistered, not stopped: a stopped one reads `unused`
-    # (Target.InvalidState), which the binary takes for an instance a step let go and registers again, AWS refuses
-    # that (RegisterTargets: an EC2 instance "must be in the running state when you register it"; moto answers
-    # InvalidTarget too) and the rollback ends `failed` on its first look after the stale one, whatever the health
-    # reads - a finding of its own, not of the two-look rule. Behind a Classic Load Balancer a stopped instance reads
-    # OutOfService (registered, unhealthy) and the rollback waits for it, so there it is stopped.
+    # In a target group the blue instance is deregistered (then registered again by the rollback) or stopped: a stopped
+    # one reads `unused` (Target.InvalidState) and is waited for, never registered again (RegisterTargets: an EC2
+    # instance "must be in the running state when you register it"; moto answers InvalidTarget, and the rollback once
+    # ended `failed` there). Behind a Classic Load Balancer a stopped instance reads OutOfService (registered, unhealthy).
     pytest.param("target-group", "deregister", marks=pytest.mark.world(**SHARED, alarm=["{service}-5xx"]), id="target-group"),
+    pytest.param("target-group", "stop", marks=pytest.mark.world(**SHARED, alarm=["{service}-5xx"]), id="target-group-stopped"),
     pytest.param("classic", "stop", marks=pytest.mark.world(**SHARED_CLB, alarm=["{service}-5xx"]), id="classic"),
 ])
 def test_one_stale_healthy_look_of_a_failed_blue_instance_keeps_green_in_a_rollback(pool, how, world, switchyard, aws, proxy):

@@ -103,6 +103,9 @@ import Testing
         let blue = fleet("blue", desired: 4, [member("b3"), member("b4"), member("b1", "draining"), member("b2", "draining", "Terminating")])
         #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue, reregistersDraining: true).action == .register(["b1"]))
         #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: blue, reregistersDraining: false).action == .wait)
+        // Listed `unused`: registered and stopped (Target.InvalidState), which RegisterTargets refuses: waited for.
+        let stopped = fleet("blue", desired: 4, [member("b3"), member("b4"), member("b1"), member("b2", "unused")])
+        #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: stopped, reregistersDraining: true).action == .wait)
     }
 
     @Test func promotionNeedsNoBlueRegisteredAndAHealthyGreen() {

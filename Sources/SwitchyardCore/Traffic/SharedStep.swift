@@ -136,7 +136,11 @@ public enum SharedStep {
         if blue.desired < desired {
             return (.scale(group: blue.name, desired: desired), "\(seen): scaled back from \(blue.desired) to \(desired)")
         }
-        let idle = (blue.idle + (reregistersDraining ? blue.draining.filter(\.inService) : [])).map(\.instanceId).sorted()
+        // Only an instance the pool no longer lists at all was let go by a step: one it lists `unused` is still registered
+        // and cannot serve (a stopped instance: Target.InvalidState), and RegisterTargets refuses an instance that is not
+        // running, so it is waited for like any unhealthy one.
+        let letGo = blue.members.filter { $0.inService && $0.target == nil }
+        let idle = (letGo + (reregistersDraining ? blue.draining.filter(\.inService) : [])).map(\.instanceId).sorted()
         if !idle.isEmpty {
             return (.register(idle), "\(seen): \(idle.joined(separator: ", ")) registered again")
         }
