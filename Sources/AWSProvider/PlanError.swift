@@ -51,7 +51,7 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// "live target group ARN", or "Classic Load Balancer NAME" for a shared Classic Load Balancer's pool id.
     static func live(_ pool: String) -> String {
-        DeploymentSpec.SharedTraffic.classicName(of: pool).map { "Classic Load Balancer \($0)" } ?? "live target group \(pool)"
+        (DeploymentSpec.SharedTraffic.classicName(of: pool) == nil ? "live " : "") + DeploymentSpec.SharedTraffic.named(pool)
     }
 
     public var description: String {

@@ -24,10 +24,9 @@ extension TickCost {
     /// One look of a shared pool's step (`SharedEffects.sharedStep`): the fence's tag, both groups, the pool's health.
     static func sharedLook(_ plan: ReleasePlan) -> [Read] {
         guard let shared = plan.spec.traffic.shared, plan.shared != nil else { return [] }
-        let classic = shared.loadBalancerName != nil
         return [Read(service: "elasticloadbalancing", action: "DescribeTags", calls: 1, purpose: "the fence's claim on \(shared.pool)"),
                 Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1, purpose: "blue's and green's instances"),
-                Read(service: "elasticloadbalancing", action: classic ? "DescribeInstanceHealth" : "DescribeTargetHealth", calls: 1,
+                Read(service: "elasticloadbalancing", action: InstancePool(shared.targetGroup).healthAction, calls: 1,
                      purpose: "each instance's health at the load balancer")]
     }
 

@@ -122,8 +122,11 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         /// A pool id as a person reads it: a Classic Load Balancer's by its name, a target group's ARN as it is.
         public static func display(_ pool: String) -> String { classicName(of: pool).map { "Classic Load Balancer \($0)" } ?? pool }
 
-        /// The pool's kind and name, for sentences: "target group ARN" or "Classic Load Balancer NAME".
-        public var pool: String { loadBalancerName.map { "Classic Load Balancer \($0)" } ?? "target group \(targetGroup)" }
+        /// A pool id with its kind, for sentences: "target group ARN" or "Classic Load Balancer NAME".
+        public static func named(_ pool: String) -> String { classicName(of: pool) == nil ? "target group \(pool)" : display(pool) }
+
+        /// This pool with its kind, for sentences (`named`).
+        public var pool: String { Self.named(targetGroup) }
 
         public var description: String { "\(pool) (shared by blue and green)" }
     }

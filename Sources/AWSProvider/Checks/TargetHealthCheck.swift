@@ -10,9 +10,13 @@ struct TargetHealthCheck: CheckKind {
     var beforeTraffic: Bool { false }
 
     func reads(_ plan: ReleasePlan) -> [TickCost.Read] {
-        let classic = plan.spec.traffic.shared?.loadBalancerName != nil
-        return [TickCost.Read(service: "elasticloadbalancing", action: classic ? "DescribeInstanceHealth" : "DescribeTargetHealth", calls: 1,
-                              purpose: classic ? "green's instance health on the Classic Load Balancer" : "green's target health"),
+        let pool = InstancePool(plan.greenPool)
+        let purpose: String
+        switch pool {
+        case .targetGroup: purpose = "green's target health"
+        case .classic: purpose = "green's instance health on the Classic Load Balancer"
+        }
+        return [TickCost.Read(service: "elasticloadbalancing", action: pool.healthAction, calls: 1, purpose: purpose),
                 TickCost.Read(service: "autoscaling", action: "DescribeAutoScalingGroups", calls: 1,
                               purpose: "green's instances and their lifecycle, when green's target health changed", refresh: TickCost.groupRefresh)]
     }

@@ -23,10 +23,13 @@ enum InstancePool: Sendable, Hashable {
     }
 
     /// For sentences.
-    var description: String {
+    var description: String { DeploymentSpec.SharedTraffic.named(id) }
+
+    /// The read of each instance's health at the load balancer, as AWS names the action (for request counts).
+    var healthAction: String {
         switch self {
-        case .targetGroup(let arn): return "target group \(arn)"
-        case .classic(let name): return "Classic Load Balancer \(name)"
+        case .targetGroup: return "DescribeTargetHealth"
+        case .classic: return "DescribeInstanceHealth"
         }
     }
 
