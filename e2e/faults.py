@@ -186,29 +186,21 @@ class StaleReads:
         if not live or status != 200:
             return data
         classic = urllib.parse.parse_qs(record.body.decode("utf-8", "replace")).get("Version", [""])[0] == CLASSIC_VERSION
-        if (record.service, record.action) == ("elasticloadbalancing", "DescribeTags") and classic:
-            root, namespace, changed = _parse(data), CLB_NS, False
-            for member in root.iter(f"{{{CLB_NS}}}member"):
-                name = _text(member, "LoadBalancerName")
-                if ("clb", name) in live:
-                    _set_tags(member, live[("clb", name)], CLB_NS)
-                    changed = True
-        elif (record.service, record.action) == ("elasticloadbalancing", "DescribeTags"):
-            root, namespace, changed = _parse(data), ELB_NS, False
-            for member in root.iter(f"{{{ELB_NS}}}member"):
-                arn = _text(member, "ResourceArn")
-                if ("elb", arn) in live:
-                    _set_tags(member, live[("elb", arn)], ELB_NS)
-                    changed = True
+        if (record.service, record.action) == ("elasticloadbalancing", "DescribeTags"):
+            # Classic answers name each load balancer, v2 each resource's ARN; the owners are the tag members.
+            kind, namespace, key = ("clb", CLB_NS, "LoadBalancerName") if classic else ("elb", ELB_NS, "ResourceArn")
+            root = _parse(data)
+            owners = [(m, _text(m, key)) for m in root.iter(f"{{{namespace}}}member")]
         elif (record.service, record.action) == ("autoscaling", "DescribeAutoScalingGroups"):
-            root, namespace, changed = _parse(data), ASG_NS, False
-            for group in _groups(root):
-                name = _text(group, "AutoScalingGroupName")
-                if ("asg", name) in live:
-                    _set_tags(group, live[("asg", name)], ASG_NS)
-                    changed = True
+            kind, namespace, root = "asg", ASG_NS, _parse(data)
+            owners = [(g, _text(g, "AutoScalingGroupName")) for g in _groups(root)]
         else:
             return data
+        changed = False
+        for owner, name in owners:
+            if (kind, name) in live:
+                _set_tags(owner, live[(kind, name)], namespace)
+                changed = True
         if not changed:
             return data
         self.answered.append(record.n)
