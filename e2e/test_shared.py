@@ -116,6 +116,20 @@ def test_a_shared_release_moves_green_by_instance_counts_and_never_holds_fewer_h
     assert healthy_by_group(aws, world, run.id) == (0, 4)
 
 
+def assert_rolled_back_blue_first(switchyard, world, aws, run):
+    """The rollback's trail in order (blue scaled back to its four, then green leaves, then green is deleted), green's
+    group gone and blue's own sizes back; blue's group as it stands is returned."""
+    messages = events(switchyard, run.id)
+    scaled = next(i for i, m in enumerate(messages) if "scaled back from 3 to 4" in m)
+    leaves = next(i for i, m in enumerate(messages) if "leaves service" in m)
+    deleted = next(i for i, m in enumerate(messages) if "scaled to 0 and deleted" in m)
+    assert scaled < leaves < deleted, messages
+    assert green_name(world, run.id) not in aws.groups(world)
+    blue = aws.groups(world)[world["blue_asg"]]
+    assert (blue["MinSize"], blue["DesiredCapacity"]) == (4, 4), "blue's own sizes come back"
+    return blue
+
+
 @pytest.mark.world(**SHARED, alarm=["{service}-5xx"])
 def test_a_failing_check_rolls_a_shared_release_back_blue_first_and_green_leaves_only_after(world, switchyard, aws):
     """An alarm in ALARM fails the first step's check: blue is scaled back to its four and healthy before green's
@@ -125,14 +139,7 @@ def test_a_failing_check_rolls_a_shared_release_back_blue_first_and_green_leaves
     assert code == 3, err
     assert seen[-1] == (4, 0), seen
     assert all(blue + green >= 4 for blue, green in seen), f"the healthy total fell below the start: {seen}"
-    messages = events(switchyard, run.id)
-    scaled = next(i for i, m in enumerate(messages) if "scaled back from 3 to 4" in m)
-    leaves = next(i for i, m in enumerate(messages) if "leaves service" in m)
-    deleted = next(i for i, m in enumerate(messages) if "scaled to 0 and deleted" in m)
-    assert scaled < leaves < deleted, messages
-    assert green_name(world, run.id) not in aws.groups(world)
-    blue = aws.groups(world)[world["blue_asg"]]
-    assert (blue["MinSize"], blue["DesiredCapacity"]) == (4, 4), "blue's own sizes come back"
+    assert_rolled_back_blue_first(switchyard, world, aws, run)
 
 
 # The looks of a step are setSplit calls: 1 scales green out, 2 finds it healthy once (no write), 3 deregisters blue's

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import on_every_backend
 from test_rollback import Running, green_name, shown, start, wait_until
-from test_shared import CRASHES, Sampler
+from test_shared import CRASHES, Sampler, assert_rolled_back_blue_first
 
 SHARED_CLB = dict(shared_clb=True, desired=4, steps="25,50,100", bake="0s", interval="100ms")
 STEPS = [(3, 1), (2, 2), (0, 4)]  # 25 %, 50 %, 100 % of four: (blue, green) InService on the load balancer
@@ -179,14 +179,7 @@ def test_an_alarm_rolls_a_classic_shared_release_back_blue_first_and_green_leave
             assert blue == 4, f"green's instance left the load balancer before blue was back at four: {seen}"
         most = max(most, green)
     assert most >= 1, f"green never joined the load balancer: {seen}"
-    messages = events(switchyard, run.id)
-    scaled = next(i for i, m in enumerate(messages) if "scaled back from 3 to 4" in m)
-    leaves = next(i for i, m in enumerate(messages) if "leaves service" in m)
-    deleted = next(i for i, m in enumerate(messages) if "scaled to 0 and deleted" in m)
-    assert scaled < leaves < deleted, messages
-    assert green_name(world, run.id) not in aws.groups(world)
-    blue = aws.groups(world)[world["blue_asg"]]
-    assert (blue["MinSize"], blue["DesiredCapacity"]) == (4, 4), "blue's own sizes come back"
+    blue = assert_rolled_back_blue_first(switchyard, world, aws, run)
     assert blue["LoadBalancerNames"] == [world["clb_name"]] and blue["TargetGroupARNs"] == []
     blue_ids = {i["InstanceId"] for i in blue["Instances"]}
     assert watch.green_ids and not watch.green_ids & set(clb_states(aws, world)), "green's instances left the load balancer"
