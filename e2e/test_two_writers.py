@@ -1,6 +1,9 @@
 """Two operators with two state files on one service: whatever each state file believes, traffic never moves to a
 fleet that is gone, and a rollback that cannot be done safely says so (exit 2) instead of reporting success."""
 import re
+import signal
+import sqlite3
+import time
 
 import pytest
 
@@ -54,18 +57,18 @@ def test_two_state_files_never_roll_traffic_onto_a_deleted_fleet(world, switchya
 
 @on_every_backend
 @pytest.mark.world(bake="30s", interval="200ms")
-def test_a_runner_stopped_past_its_lease_writes_nothing_when_it_wakes(world, switchyard, aws):
+def test_a_runner_stopped_past_its_lease_writes_nothing_when_it_wakes(world, switchyard, aws, state_backend):
     """SIGSTOP past the lease, `rollback` from another terminal takes over and finishes; SIGCONT: the woken runner
     stops without writing its stale record or touching AWS, and no group was deleted while it carried traffic."""
     import json
-    import signal
-    import time
 
     from test_rollback import Running, shifted, wait_until
     env = {"SWITCHYARD_LEASE_TTL": "2s"}
     run = Running(switchyard("start", world["file"], "--ami", world["new_ami"], background=True, env=env))
     wait_until(shifted(aws, world, 10), what="the first step")
-    run.proc.send_signal(signal.SIGSTOP)
+    # Frozen between two writes: frozen inside one, it holds SQLite's write lock, which nothing can take from it
+    # (test_a_runner_frozen_in_the_middle_of_a_write_… below says what the operator sees then).
+    freeze_between_writes(run.proc, world["db"] if state_backend == "sqlite" else None)
     try:
         time.sleep(2.5)
         code, _, err = switchyard("rollback", run.id, "--reason", "runner frozen", env=env)
@@ -82,6 +85,69 @@ def test_a_runner_stopped_past_its_lease_writes_nothing_when_it_wakes(world, swi
     view = json.loads(out)
     assert view["state"] == "rolled_back"
     assert len(view["events"]) == events_before, view["events"][events_before:]
+    blue_tg, green_tg = world["target_group_arns"]
+    assert aws.weights(world["listener_arn"]).get(green_tg, 0) == 0
+
+
+def write_lock_is_free(db):
+    """Whether a write transaction can begin on the SQLite state file at once."""
+    con = sqlite3.connect(db, timeout=0, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error) or "busy" in str(error), error
+        return False
+    finally:
+        con.close()
+
+
+def freeze_between_writes(proc, db):
+    """SIGSTOPs `proc` at a moment it holds no write transaction on `db` (None: a store without file locks): frozen
+    while it does, it is let run for 20 ms and frozen again."""
+    for _ in range(500):
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(0.005)  # the signal is delivered before the lock is looked at
+        if db is None or write_lock_is_free(db):
+            return
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+    raise AssertionError(f"the runner held the write lock of {db} at every one of 500 looks")
+
+
+@pytest.mark.world(bake="30s", interval="200ms")
+def test_a_runner_frozen_in_the_middle_of_a_write_leaves_the_other_terminal_a_clear_refusal(world, switchyard, aws):
+    """A runner frozen while it holds SQLite's write lock keeps it (no process can take it away): `rollback` from
+    another terminal waits SQLite's 5 s busy timeout, then says the file is locked, names it and exits 4 with the
+    listener untouched; once the lock is let go, the same command takes over and rolls back."""
+    from test_rollback import Running, shifted, wait_until
+    env = {"SWITCHYARD_LEASE_TTL": "2s"}
+    run = Running(switchyard("start", world["file"], "--ami", world["new_ami"], background=True, env=env))
+    wait_until(shifted(aws, world, 10), what="the first step")
+    freeze_between_writes(run.proc, world["db"])
+    # The frozen runner's open write transaction, held here so the test decides when it ends.
+    holder = sqlite3.connect(world["db"], timeout=5, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        time.sleep(2.5)  # past the runner's lease: only the lock stands in the way
+        began = time.monotonic()
+        code, _, err = switchyard("rollback", run.id, "--reason", "runner frozen", env=env)
+        waited = time.monotonic() - began
+        assert code == 4, err
+        assert f"the state file {world['db']} stayed locked by another process" in err, err
+        assert "fuser" in err and "Run the command again once it is free" in err, err
+        assert waited >= 4.5, f"answered after {waited:.1f} s, before SQLite's 5 s busy timeout"
+        assert shifted(aws, world, 10)(), aws.weights(world["listener_arn"])
+        holder.execute("ROLLBACK")
+        code, _, err = switchyard("rollback", run.id, "--reason", "runner frozen", env=env)
+        assert code == 0, err
+        assert "taking over from" in err, err
+    finally:
+        holder.close()
+        run.proc.send_signal(signal.SIGCONT)
+    code, _, err = run.finish(timeout=30)
+    assert code != 0 and "another process took over" in err, err
     blue_tg, green_tg = world["target_group_arns"]
     assert aws.weights(world["listener_arn"]).get(green_tg, 0) == 0
 

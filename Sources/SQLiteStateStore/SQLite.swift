@@ -9,9 +9,19 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var path: String
 
     public var description: String {
-        isDamage ? StateStoreError.damaged(path: path, detail: "SQLite error \(code): \(message)").description
-            : "SQLite error \(code) on \(path): \(message)"
+        if isDamage { return StateStoreError.damaged(path: path, detail: "SQLite error \(code): \(message)").description }
+        if isBusy {
+            return "the state file \(path) stayed locked by another process for more than 5 s (SQLite error \(code): "
+                + "\(message)); a switchyard stopped in the middle of a write (SIGSTOP, a suspended machine, a paused "
+                + "container) holds the lock until it runs again or exits, and `fuser \(path)` names the processes that "
+                + "have the file open. Run the command again once it is free"
+        }
+        return "SQLite error \(code) on \(path): \(message)"
     }
+
+    /// True when another connection held the lock past the busy timeout (SQLITE_BUSY, SQLITE_LOCKED): a live or
+    /// frozen process has the file, a conflict (exit 4), not damage.
+    public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
 
     /// True for SQLITE_CONSTRAINT and its extended codes.
     public var isConstraint: Bool { code & 0xff == SQLITE_CONSTRAINT }

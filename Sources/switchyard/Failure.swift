@@ -2,6 +2,7 @@ import ArgumentParser
 import DynamoStateStore
 import Foundation
 import Orchestrator
+import SQLiteStateStore
 import StateStore
 import SwitchyardCore
 
@@ -53,6 +54,9 @@ enum Failure {
             case .conflict: return .conflict
             case .failed: return .failed
             }
+        case let error as SQLiteError where error.isBusy:
+            // Another process holds the state file's write lock (docs/commands.md#exit-codes).
+            return .conflict
         case let error as StateStoreError:
             if case .activeDeploymentExists = error { return .conflict }
             return .failed
