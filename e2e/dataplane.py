@@ -3,7 +3,7 @@ lacks (AWS-EMULATOR.md, "No data plane").
 
     dp = DataPlane(moto_url, world, propagation=3.0, amis={world["new_ami"]: {"fail": 0.3, "boot": 0}},
                    alarm={"name": "svc-5xx", "threshold": 10, "period": 1.0}, lb_port=None,
-                   health={"interval": 0.25, "timeout": 0.5, "healthy": 2, "unhealthy": 2}, poll=2.0)
+                   health={"interval": 0.25, "timeout": 2.0, "healthy": 2, "unhealthy": 2}, poll=2.0)
     dp.attach(proxy)            # the binary's DescribeTargetHealth is answered from the data plane; every write it
                                 # makes through the proxy is seen by the data plane before the binary hears back
                                 # (the `dataplane` fixture attaches it to `validator`, the proxy of every run)

@@ -49,7 +49,10 @@ class Plane(Balancer):
         self.classic = config.get("classic")    # a Classic Load Balancer's name: the routing source (None: the listener)
         self.reader = None          # the dp_moto.py process
         self.delay = float(config.get("propagation", 3.0))
-        self.health = {"interval": 0.25, "timeout": 0.5, "healthy": 2, "unhealthy": 2, **config.get("health", {})}
+        # AWS's checks wait 5 s for an answer (HealthCheckTimeoutSeconds; Classic's Timeout); 2 s here: a healthy
+        # instance on a starved 2-core CI machine answered later than 0.5 s twice in a row and was marked unhealthy,
+        # which rolled back a release under load. A dead instance is refused at once, whatever the timeout.
+        self.health = {"interval": 0.25, "timeout": 2.0, "healthy": 2, "unhealthy": 2, **config.get("health", {})}
         self.amis = config.get("amis", {})
         self.probe_header = config.get("probe_header", "x-switchyard-route").lower()
         self.history = []           # [(read at, live from, rules)]

@@ -280,3 +280,26 @@ def test_hooks_and_a_manual_gate_work_with_a_shared_target_group(world, switchya
     assert code == 0, err
     assert log.read_text().split() == ["before", "0", "after", "25", "after", "100"], log.read_text()
     assert healthy_by_group(aws, world, run.id) == (0, 4)
+
+
+# Green's instances boot for 1.5 s, refusing connections: with the data plane's checks (every 0.25 s, unhealthy after
+# 2 failures) each new one reads `unhealthy` (Classic: OutOfService, "Instance has failed at least the
+# UnhealthyThreshold number of health checks consecutively.") before it passes, as an instance that boots slower than
+# its health check's interval x threshold does on AWS.
+@pytest.mark.parametrize("pool", [
+    pytest.param("shared", marks=pytest.mark.world(shared=True, desired=4, steps="50,100", bake="2s", interval="200ms")),
+    pytest.param("shared_clb", marks=pytest.mark.world(shared_clb=True, desired=4, steps="50,100", bake="2s", interval="200ms"))])
+@pytest.mark.dataplane(amis={"green": {"boot": 1.5}})
+def test_green_instances_a_step_adds_that_fail_their_first_checks_while_booting_do_not_roll_it_back(pool, world, switchyard, dataplane):
+    """The second step scales green from 2 to 4 while green's first two serve and are judged: the two it adds read
+    unhealthy until they have booted, receive nothing from the load balancer meanwhile, and the step waits for them;
+    the release completes. Counted as green failing, they rolled a healthy release back (a CI run, under load)."""
+    run = start(switchyard, world)
+    code, _, err = run.finish(timeout=120)
+    assert code == 0, err
+    green_instances = {e["instance"] for e in dataplane.view()["events"] if e["kind"] == "process" and e["ami"] == world["new_ami"]}
+    went = [(e["instance"], e["state"]) for e in dataplane.view()["events"] if e["kind"] == "health" and e["instance"] in green_instances]
+    assert len(green_instances) == 4, green_instances
+    assert all((i, "unhealthy") in went and (i, "healthy") in went for i in green_instances), went
+    view = json.loads(switchyard("show", run.id, "--json")[1])
+    assert view["state"] == "completed", view["state"]

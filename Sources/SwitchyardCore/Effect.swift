@@ -243,6 +243,8 @@ public struct TargetHealthReport: Sendable, Hashable, Codable {
     }
 
     public var targets: [Target]
+    /// Left out of the verdict (`sharedStepView`): a shared pool's instances a step is still bringing up.
+    public var warmingUp: [Target]?
 
     public init(targets: [Target]) { self.targets = targets }
 
@@ -268,7 +270,34 @@ public struct TargetHealthReport: Sendable, Hashable, Codable {
         if !moving.isEmpty {
             text += "; not counted: " + moving.map { "\($0.instanceId) \($0.lifecycleState ?? "")" }.joined(separator: ", ")
         }
+        if let warming = warmingUp, !warming.isEmpty {
+            text += "; not judged yet (green's step is still bringing them up, the load balancer sends them nothing): "
+                + warming.map { "\($0.instanceId) \($0.state)" }.joined(separator: ", ")
+        }
         return text
+    }
+
+    /// Green behind a shared target group or Classic ELB, judged while its step scales it out: an instance the group
+    /// has InService that the load balancer has not found healthy yet gets no request, and the step waits for it (and
+    /// rolls back on its own bound when it never passes). `initial` (still health-checked) is never judged; nor is
+    /// `unhealthy`, up to as many instances as the group holds beyond `confirmed`, the count the last confirmed step
+    /// gave green: an instance that boots slower than its health check's interval x unhealthy threshold reads unhealthy
+    /// before it passes, on AWS as here. Any unhealthy beyond that, a green instance that served and failed, is judged.
+    public func sharedStepView(confirmed: Int) -> TargetHealthReport {
+        var spare = max(0, targets.filter(\.inService).count - confirmed)
+        let initial = targets.filter { $0.inService && $0.state == "initial" }
+        spare -= initial.count
+        var view = TargetHealthReport(targets: []), skipped = initial
+        for target in targets where !(target.inService && target.state == "initial") {
+            if target.inService, target.state == "unhealthy", spare > 0 {
+                spare -= 1
+                skipped.append(target)
+            } else {
+                view.targets.append(target)
+            }
+        }
+        view.warmingUp = skipped.isEmpty ? nil : skipped
+        return view
     }
 
     /// The check that runs while green takes traffic: more than `maxUnhealthy` unhealthy InService targets, or no

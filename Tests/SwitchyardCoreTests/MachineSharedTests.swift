@@ -106,3 +106,51 @@ import Testing
         #expect(t.deployment.removal == nil && !t.deployment.reached(.greenRemoved))
     }
 }
+
+/// What the target-health check judges of green in a shared pool while a step scales it out
+/// (`TargetHealthReport.sharedStepView`).
+@Suite struct SharedStepViewTests {
+    func target(_ id: String, _ state: String, _ lifecycle: String = "InService") -> TargetHealthReport.Target {
+        .init(instanceId: id, state: state, reason: state == "healthy" ? nil : "Instance", lifecycleState: lifecycle)
+    }
+
+    /// The step took green from 2 to 4: the two it added read unhealthy while they boot; the check passes on the two
+    /// that serve, and its evidence names the two it left out.
+    @Test func theInstancesAStepAddsAreNotJudgedWhileTheyComeUp() {
+        let report = TargetHealthReport(targets: [target("i-1", "healthy"), target("i-2", "healthy"),
+                                                  target("i-3", "unhealthy"), target("i-4", "initial")])
+        #expect(!report.check(maxUnhealthy: 0).passed)
+        let view = report.sharedStepView(confirmed: 2)
+        let result = view.check(maxUnhealthy: 0)
+        #expect(result.passed, "\(result.evidence)")
+        #expect(view.warmingUp?.map(\.instanceId).sorted() == ["i-3", "i-4"])
+        #expect(result.evidence.contains("not judged yet") && result.evidence.contains("i-3 unhealthy") && result.evidence.contains("i-4 initial"))
+    }
+
+    /// No more are spared than the step added: a green instance that served and failed is judged, whichever of the
+    /// unhealthy ones it is.
+    @Test func anUnhealthyInstanceBeyondWhatTheStepAddedIsJudged() {
+        let report = TargetHealthReport(targets: [target("i-1", "unhealthy"), target("i-2", "healthy"),
+                                                  target("i-3", "unhealthy"), target("i-4", "healthy")])
+        let view = report.sharedStepView(confirmed: 3)
+        #expect(view.unhealthy.count == 1 && view.warmingUp?.count == 1)
+        #expect(!view.check(maxUnhealthy: 0).passed)
+        #expect(view.check(maxUnhealthy: 1).passed)
+        // At the confirmed count, nothing is spared: a bake's unhealthy instance is a failing green.
+        let baked = TargetHealthReport(targets: [target("i-1", "unhealthy"), target("i-2", "healthy")]).sharedStepView(confirmed: 2)
+        #expect(baked.warmingUp == nil && !baked.check(maxUnhealthy: 0).passed)
+    }
+
+    /// `initial` is never judged, even beyond what the step added (as before), and it uses up the spare count;
+    /// instances coming or going are reported, not judged, and take none of it.
+    @Test func initialIsNeverJudgedAndUsesTheSpareCountFirst() {
+        let report = TargetHealthReport(targets: [target("i-1", "healthy"), target("i-2", "initial"), target("i-3", "initial"),
+                                                  target("i-4", "unhealthy"), target("i-5", "healthy", "Pending")])
+        let view = report.sharedStepView(confirmed: 2)
+        #expect(view.warmingUp?.map(\.instanceId) == ["i-2", "i-3"])
+        #expect(view.unhealthy.map(\.instanceId) == ["i-4"] && view.changing.map(\.instanceId) == ["i-5"])
+        // Every one still unready with none healthy: no healthy instance fails the check, as before.
+        let none = TargetHealthReport(targets: [target("i-1", "unhealthy")]).sharedStepView(confirmed: 0)
+        #expect(none.unhealthy.isEmpty && !none.check(maxUnhealthy: 0).passed)
+    }
+}

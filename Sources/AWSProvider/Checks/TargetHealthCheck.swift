@@ -26,10 +26,13 @@ struct TargetHealthCheck: CheckKind {
         return tick.reading("target-health", from: [.autoScaling, .elasticLoadBalancing, .classicLoadBalancing]) {
             do {
                 var report = try await effects.observeTargetHealth(d, reuse: true)
-                // In a shared target group the next step's new instances register while this one is judged: `initial`
-                // is a registration still being health-checked, which the load balancer sends nothing to yet (one
-                // that never passes holds the step until it rolls back on its own bound).
-                if d.plan.shared != nil { report.targets.removeAll { $0.inService && $0.state == "initial" } }
+                // In a shared target group the step's new instances register while green is judged; those it is
+                // still bringing up get nothing from the load balancer yet (`TargetHealthReport.sharedStepView`).
+                if let shared = d.plan.shared {
+                    let confirmed = SharedSplit.step(share: d.greenWeight, startHealthy: d.shareBase ?? shared.startHealthy,
+                                                     blueHealthy: 0, greenHealthy: 0).green
+                    report = report.sharedStepView(confirmed: confirmed)
+                }
                 return [report.check(maxUnhealthy: d.plan.spec.checks.maxUnhealthyTargets)]
             } catch {
                 return [CheckResult(name: "target-health", passed: false, evidence: "could not read green's target health: \(error)", threshold: readFailures)]
