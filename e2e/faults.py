@@ -357,18 +357,21 @@ class RemovalGuard:
     counts as taking as many of the group's InService instances as it removes (Auto Scaling picks which, so the guard
     assumes the worst). Recorded in `classic_checked`; forwarded either way, as above."""
     TARGET_GROUP_ACTIONS = ("DeleteAutoScalingGroup", "DetachLoadBalancerTargetGroups")
+    # Instance by instance (traffic.shared.target_group): what takes some of a group's targets, not the group.
+    TARGET_ACTIONS = ("UpdateAutoScalingGroup", "SetDesiredCapacity", "DeregisterTargets", "TerminateInstanceInAutoScalingGroup")
     CLASSIC_ACTIONS = ("DetachLoadBalancers", "DeleteAutoScalingGroup", "UpdateAutoScalingGroup", "SetDesiredCapacity",
                        "DeregisterInstancesFromLoadBalancer", "TerminateInstanceInAutoScalingGroup")
-    ACTIONS = tuple(dict.fromkeys(TARGET_GROUP_ACTIONS + CLASSIC_ACTIONS))
+    ACTIONS = tuple(dict.fromkeys(TARGET_GROUP_ACTIONS + TARGET_ACTIONS + CLASSIC_ACTIONS))
 
     def __init__(self, upstream):
         import boto3  # the proxy's other switches need no AWS SDK; this one reads moto as a client would
         kw = dict(endpoint_url=upstream, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
         self.asg, self.elb = boto3.client("autoscaling", **kw), boto3.client("elbv2", **kw)
-        self.clb = boto3.client("elb", **kw)
+        self.clb, self.ec2 = boto3.client("elb", **kw), boto3.client("ec2", **kw)
         self.detached = {}  # group -> target groups a detach through the proxy named
         self.detached_classic = {}  # group -> Classic Load Balancers a DetachLoadBalancers through the proxy named
         self.checked = []   # (action, group, {target group: weight}) for every removal seen
+        self.targets_checked = []  # (action, group or instance, {target group with weight: (healthy, taken, left)})
         self.classic_checked = []  # (action, group or instance, {load balancer: (InService, taken, left)})
 
     def problem(self, record):
@@ -377,6 +380,8 @@ class RemovalGuard:
         problems = []
         if record.action in self.TARGET_GROUP_ACTIONS:
             problems.append(self.target_group_problem(record, form))
+        if record.action in self.TARGET_ACTIONS:
+            problems.append(self.targets_problem(record, form))
         if record.action in self.CLASSIC_ACTIONS:
             problems.append(self.classic_problem(record, form))
         return "; ".join(p for p in problems if p) or None
@@ -393,8 +398,75 @@ class RemovalGuard:
         carrying = {tg: w for tg, w in weights.items() if w > 0}
         if not carrying:
             return None
+        # A target group blue and green share (traffic.shared) has weight whoever stands in it: a group may leave it
+        # while a healthy target of another group stays there to take its traffic. Its own target group (every other
+        # mode) has no other: with weight, the group may not leave it.
+        mine = {i["InstanceId"] for g in found for i in g.get("Instances", [])}
+        seen = {tg: self.healthy(tg) for tg in carrying}
+        self.targets_checked.append((record.action, group, {tg: (len(h), len(h & mine), len(h - mine)) for tg, h in seen.items()}))
+        carrying = {tg: w for tg, w in carrying.items() if not seen[tg] - mine}
+        if not carrying:
+            return None
         return (f"{record.action} of {group} reached AWS while its target group(s) carry traffic in moto: "
                 + ", ".join(f"{tg.rsplit('/', 2)[-2]} weight {w}" for tg, w in sorted(carrying.items())))
+
+    def healthy(self, tg):
+        """The targets moto lists healthy in this target group that are running instances: moto never deregisters a
+        group's instance it terminates on a scale-in, and lists it healthy still (AWS deregisters it first)."""
+        described = self.elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+        listed = {d["Target"]["Id"] for d in described if d["TargetHealth"]["State"] == "healthy"}
+        if not listed:
+            return set()
+        found = self.ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": sorted(listed)},
+                                                     {"Name": "instance-state-name", "Values": ["running"]}])
+        return {i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]}
+
+    def targets_problem(self, record, form):
+        """A removal of some of a group's targets (a scale-in, a DeregisterTargets, a TerminateInstanceInAutoScaling-
+        Group) from a target group with weight: a violation when it leaves that target group with no healthy target
+        (a scale-in takes as many of the group's healthy targets as it removes: Auto Scaling picks which)."""
+        first = lambda key: form.get(key, [""])[0]
+        action = record.action
+        if action == "DeregisterTargets":
+            tg, named = first("TargetGroupArn"), {v[0] for k, v in form.items() if k.startswith("Targets.member.") and k.endswith(".Id")}
+            return self._targets_verdict(action, tg, {tg}, lambda healthy: len(healthy & named))
+        if action == "TerminateInstanceInAutoScalingGroup":
+            instance = first("InstanceId")
+            found = self.asg.describe_auto_scaling_instances(InstanceIds=[instance])["AutoScalingInstances"] if instance else []
+            group = found[0]["AutoScalingGroupName"] if found else None
+            described = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"] if group else []
+            tgs = {t for g in described for t in g.get("TargetGroupARNs", [])} | set(self.detached.get(group, []))
+            return self._targets_verdict(action, f"{instance} (of {group})", tgs, lambda healthy: int(instance in healthy))
+        if not ({"DesiredCapacity", "MaxSize"} & set(form)):
+            return None  # nothing that scales in
+        group = first("AutoScalingGroupName")
+        found = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"] if group else []
+        if not found or not found[0].get("TargetGroupARNs"):
+            return None
+        described = found[0]
+        current = described["DesiredCapacity"]
+        desired = int(first("DesiredCapacity")) if "DesiredCapacity" in form else min(current, int(first("MaxSize")))
+        removed = current - desired
+        if removed <= 0:
+            return None
+        mine = {i["InstanceId"] for i in described.get("Instances", [])}
+        return self._targets_verdict(action, f"{group} from {current} to {desired}", set(described["TargetGroupARNs"]),
+                                     lambda healthy: min(removed, len(healthy & mine)))
+
+    def _targets_verdict(self, action, subject, tgs, taken_of):
+        carrying = {tg: w for tg, w in self.weights({t for t in tgs if t}).items() if w > 0}
+        seen, problems = {}, []
+        for tg in sorted(carrying):
+            healthy = self.healthy(tg)
+            taken = taken_of(healthy)
+            seen[tg] = (len(healthy), taken, len(healthy) - taken)
+            if taken and len(healthy) - taken <= 0:
+                problems.append(f"{tg.rsplit('/', 2)[-2]} (weight {carrying[tg]}) had only {', '.join(sorted(healthy))} healthy, all of them taken")
+        if seen:
+            self.targets_checked.append((action, subject, seen))
+        if not problems:
+            return None
+        return f"{action} of {subject} reached AWS while it leaves a target group with weight no healthy target in moto: " + "; ".join(problems)
 
     def weights(self, tgs):
         """The highest weight any listener or rule of their load balancers gives each of these target groups."""

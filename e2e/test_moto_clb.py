@@ -164,3 +164,86 @@ def test_through_the_launcher_a_group_registers_and_deregisters_its_own_instance
     # A group not on the load balancer changes nothing on it.
     w.group("c", 2, clb=False)
     assert sorted(w.registered()) == sorted(blue | {spare} | w.instances(b))
+
+
+# -- target groups (traffic.shared.target_group) ----------------------------------------------------------------------
+class TargetGroupWorld(World):
+    """The same, with a target group (behind an ALB's listener, as a shared one is) in place of the Classic one."""
+
+    def __init__(self, url):
+        super().__init__(url)
+        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.elbv2 = boto3.client("elbv2", **kw)
+        vpc = self.ec2.describe_subnets(SubnetIds=[self.subnet])["Subnets"][0]["VpcId"]
+        other = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.2.0/24", AvailabilityZone="us-east-1b")["Subnet"]["SubnetId"]
+        lb = self.elbv2.create_load_balancer(Name=f"{self.name}-alb", Subnets=[self.subnet, other])["LoadBalancers"][0]["LoadBalancerArn"]
+        self.tg = self.elbv2.create_target_group(Name=f"{self.name}-tg", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+        self.elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": self.tg}])
+
+    def group(self, side, desired, clb=False):
+        name = f"{self.name}-{side}"
+        self.asg.create_auto_scaling_group(
+            AutoScalingGroupName=name, MinSize=0, MaxSize=8, DesiredCapacity=desired, VPCZoneIdentifier=self.subnet,
+            LaunchTemplate={"LaunchTemplateId": self.template, "Version": "$Latest"}, TargetGroupARNs=[self.tg])
+        return name
+
+    def targets(self):
+        return sorted(d["Target"]["Id"] for d in self.elbv2.describe_target_health(TargetGroupArn=self.tg)["TargetHealthDescriptions"])
+
+    def deregister(self, instance):
+        self.elbv2.deregister_targets(TargetGroupArn=self.tg, Targets=[{"Id": instance}])
+
+
+def test_plain_moto_registers_a_deregistered_instance_again_when_its_group_changes(plain_moto):
+    w = TargetGroupWorld(plain_moto)
+    a = w.group("a", 2)
+    one, other = sorted(w.instances(a))
+    w.deregister(one)
+    assert w.targets() == [other]
+    w.scale(a, 3)  # any change of the group registers all of its instances again
+    assert one in w.targets(), "moto no longer registers a deregistered instance again: the workaround may go"
+    # A scale-in's terminated instances stay registered.
+    before = w.instances(a)
+    w.scale(a, 1)
+    assert set(w.targets()) > w.instances(a) and set(w.targets()) & (before - w.instances(a))
+    # DetachLoadBalancerTargetGroups fails when one of the group's instances is not registered.
+    w.scale(a, 2)
+    w.deregister(sorted(w.instances(a))[0])
+    with pytest.raises(w.asg.exceptions.ClientError):
+        w.asg.detach_load_balancer_target_groups(AutoScalingGroupName=a, TargetGroupARNs=[w.tg])
+
+
+def test_through_the_launcher_a_group_registers_only_what_it_launches_and_deregisters_what_it_terminates(moto_url):
+    w = TargetGroupWorld(moto_url)
+    a = w.group("a", 2)
+    blue = w.instances(a)
+    assert w.targets() == sorted(blue)
+    b = w.group("b", 1)
+    assert w.targets() == sorted(blue | w.instances(b)), "creating B leaves A's registered"
+    # A step: B scaled out, then one of A's deregistered (it drains) and terminated; B's change in between does not
+    # register it again.
+    w.scale(b, 2)
+    green = w.instances(b)
+    drained = sorted(blue)[0]
+    w.deregister(drained)
+    w.scale(b, 3)
+    assert drained not in w.targets(), "a change of B registered A's deregistered instance again"
+    w.scale(a, 2)  # nor a change of A itself
+    assert drained not in w.targets()
+    w.asg.terminate_instance_in_auto_scaling_group(InstanceId=drained, ShouldDecrementDesiredCapacity=True)
+    green = w.instances(b)
+    assert w.targets() == sorted((blue - {drained}) | green)
+    # A scale-in deregisters the instances it terminates.
+    w.scale(b, 1)
+    assert w.targets() == sorted((blue - {drained}) | w.instances(b)), "a scale-in's terminated instances stay registered"
+    # Registered again by the API (a rollback's drained blue instance), it stays.
+    kept = sorted(blue - {drained})[0]
+    w.deregister(kept)
+    w.elbv2.register_targets(TargetGroupArn=w.tg, Targets=[{"Id": kept}])
+    w.scale(b, 2)
+    assert kept in w.targets() and w.targets().count(kept) == 1
+    # DetachLoadBalancerTargetGroups deregisters the group's registered instances, whatever else it held.
+    w.deregister(sorted(w.instances(b))[0])
+    w.asg.detach_load_balancer_target_groups(AutoScalingGroupName=b, TargetGroupARNs=[w.tg])
+    assert not set(w.targets()) & w.instances(b)
+    assert set(w.targets()) == w.instances(a)

@@ -264,6 +264,65 @@ def test_the_removal_guard_flags_a_removal_that_leaves_a_classic_load_balancer_w
     bare.violations.clear()
 
 
+def test_the_removal_guard_lets_a_group_leave_a_shared_target_group_only_while_another_serves_there(bare, listener, aws):
+    """traffic.shared.target_group: blue and green stand in one target group that always has weight, so a group's
+    share is its healthy targets there. A detach, delete, scale-in, DeregisterTargets or termination passes while
+    another group's target is healthy there, and is flagged once it would take the last healthy ones."""
+    asg, elb = client(bare, "autoscaling"), client(bare, "elbv2")
+    tg = listener["tgs"][0]  # 100 % of the listener
+    template = aws.ec2.create_launch_template(LaunchTemplateName=f"{listener['name']}-s", LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
+    a, b = f"{listener['name']}-sa", f"{listener['name']}-sb"
+    for group, desired in ((a, 2), (b, 1)):
+        aws.asg.create_auto_scaling_group(
+            AutoScalingGroupName=group, MinSize=0, MaxSize=4, DesiredCapacity=desired, VPCZoneIdentifier=listener["subnets"][0],
+            TargetGroupARNs=[tg], LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"], "Version": "1"})
+
+    def healthy():
+        """Healthy in the target group and running (moto lists an instance a scale-in terminated healthy still)."""
+        listed = [d["Target"]["Id"] for d in aws.elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+                  if d["TargetHealth"]["State"] == "healthy"]
+        running = {i["InstanceId"] for r in aws.ec2.describe_instances(InstanceIds=listed)["Reservations"] for i in r["Instances"]
+                   if i["State"]["Name"] == "running"} if listed else set()
+        return sorted(i for i in listed if i in running)
+
+    assert healthy() == sorted(fleet_ids(aws, a) + fleet_ids(aws, b)), "moto lists each group's instances healthy"
+    bare.guard_removals()
+    # b's one instance serves while a's two go, one by deregistration and termination, one by a scale-in; then a
+    # scales back and b leaves by a detach and a delete.
+    first = fleet_ids(aws, a)[0]
+    elb.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": first}])
+    asg.terminate_instance_in_auto_scaling_group(InstanceId=first, ShouldDecrementDesiredCapacity=True)
+    asg.update_auto_scaling_group(AutoScalingGroupName=a, DesiredCapacity=0)
+    assert healthy() == fleet_ids(aws, b)
+    aws.asg.update_auto_scaling_group(AutoScalingGroupName=a, DesiredCapacity=1)
+    asg.detach_load_balancer_target_groups(AutoScalingGroupName=b, TargetGroupARNs=[tg])
+    asg.delete_auto_scaling_group(AutoScalingGroupName=b, ForceDelete=True)
+    assert bare.violations == [], bare.violations
+    assert healthy() == fleet_ids(aws, a) and len(healthy()) == 1
+    # Now a's one instance is all the target group has: each way of taking it is flagged (undone directly in moto).
+    only = fleet_ids(aws, a)[0]
+    elb.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": only}])
+    aws.elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": only}])
+    asg.terminate_instance_in_auto_scaling_group(InstanceId=only, ShouldDecrementDesiredCapacity=False)
+    assert len(healthy()) == 1, "a's replacement registered"
+    asg.update_auto_scaling_group(AutoScalingGroupName=a, MaxSize=0)
+    aws.asg.update_auto_scaling_group(AutoScalingGroupName=a, MaxSize=4, DesiredCapacity=1)
+    asg.set_desired_capacity(AutoScalingGroupName=a, DesiredCapacity=0)
+    aws.asg.update_auto_scaling_group(AutoScalingGroupName=a, DesiredCapacity=1)
+    assert len(healthy()) == 1
+    asg.detach_load_balancer_target_groups(AutoScalingGroupName=a, TargetGroupARNs=[tg])
+    found = [v.split(": ", 1)[1] for v in bare.violations]
+    assert [v.split(" of ", 1)[0] for v in found] == [
+        "DeregisterTargets", "TerminateInstanceInAutoScalingGroup", "UpdateAutoScalingGroup", "SetDesiredCapacity",
+        "DetachLoadBalancerTargetGroups"], found
+    assert all("all of them taken" in v for v in found[:4]) and "weight 100" in found[4], found
+    assert f"of {a} from 1 to 0" in found[2] and f"(of {a})" in found[1], found
+    # What the guard read: b's detach left a's one healthy target; a's took the last.
+    assert [seen for action, _, seen in bare.removal_guard.targets_checked if action == "DetachLoadBalancerTargetGroups"] == [
+        {tg: (2, 1, 1)}, {tg: (1, 1, 0)}], bare.removal_guard.targets_checked
+    bare.violations.clear()
+
+
 def fleet_ids(aws, group):
     return sorted(i["InstanceId"] for i in aws.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]["Instances"])
 

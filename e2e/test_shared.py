@@ -17,6 +17,15 @@ from test_rollback import green_name, start, wait_until
 SHARED = dict(shared=True, desired=4, steps="25,50,100", bake="0s", interval="100ms")
 
 
+@pytest.fixture(autouse=True)
+def guard(validator):
+    """Every run of the binary here goes through the removal guard (faults.RemovalGuard): a detach, delete, scale-in,
+    DeregisterTargets or TerminateInstanceInAutoScalingGroup that leaves the shared target group (which always has
+    weight) with no healthy target fails the test at teardown."""
+    validator.guard_removals()
+    return validator.removal_guard
+
+
 def healthy_by_group(aws, world, deployment):
     """(blue, green) instances InService in their group and healthy in the shared target group."""
     tg = world["target_group_arns"][0]
@@ -84,7 +93,7 @@ def events(switchyard, deployment):
 
 @on_every_backend
 @pytest.mark.world(**SHARED)
-def test_a_shared_release_moves_green_by_instance_counts_and_never_holds_fewer_healthy_than_at_the_start(world, switchyard, aws):
+def test_a_shared_release_moves_green_by_instance_counts_and_never_holds_fewer_healthy_than_at_the_start(world, switchyard, aws, guard):
     """25 % / 50 % / 100 % of four instances are 1, 2 and 4 of green; at each step green is out and healthy before
     blue gives anything up, blue's surplus is deregistered before it is terminated, and the healthy total never
     falls below the four of the start. At the end blue is kept at 0 (for a rollback) and green holds all four."""
@@ -114,6 +123,13 @@ def test_a_shared_release_moves_green_by_instance_counts_and_never_holds_fewer_h
     assert groups[world["blue_asg"]]["DesiredCapacity"] == 0 and groups[world["blue_asg"]]["MinSize"] == 0
     assert groups[green_name(world, run.id)]["DesiredCapacity"] == 4
     assert healthy_by_group(aws, world, run.id) == (0, 4)
+    # What the guard read in moto just before each removal reached it: blue's surplus, 1, 1 and 2, deregistered while
+    # at least four others were healthy; each terminated once no longer a healthy target (drained), four others were.
+    removed = lambda action: [counts for a, _, seen in guard.targets_checked if a == action for counts in seen.values()]
+    assert [taken for _, taken, _ in removed("DeregisterTargets")] == [1, 1, 2], guard.targets_checked
+    assert all(left >= 4 for _, _, left in removed("DeregisterTargets")), guard.targets_checked
+    assert len(removed("TerminateInstanceInAutoScalingGroup")) == 4, guard.targets_checked
+    assert all(taken == 0 and left >= 4 for _, taken, left in removed("TerminateInstanceInAutoScalingGroup")), guard.targets_checked
 
 
 def assert_rolled_back_blue_first(switchyard, world, aws, run):

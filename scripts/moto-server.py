@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """moto's server (`python3 -m moto.server`, the same arguments: -H 127.0.0.1 -p PORT), with the Classic Load Balancer
-registrations of Auto Scaling groups as AWS makes them. Every place that starts moto for Switchyard starts it through
+and target group registrations of Auto Scaling groups as AWS makes them. Every place that starts moto for Switchyard starts it through
 this file: scripts/lib.sh `start_moto` (scripts/demo, scripts/test), e2e/conftest.py's `moto_url` and bench/common.py.
 
 Moto workaround, the one place for it: moto's AutoScalingBackend.update_attached_elbs(group) sets each Classic Load
@@ -19,6 +19,13 @@ of moto's ways with Classic registrations that AWS does not share are put right 
 - RegisterInstancesWithLoadBalancer of an instance already registered lists it twice (twice in
   DescribeInstanceHealth): here it is registered once; and either call naming a load balancer that does not exist
   fails in moto with an HTTP 500: here it answers LoadBalancerNotFound.
+Target groups get the same rule: moto's update_attached_target_groups(group) registers every instance of the group in
+each of its target groups on every change (creating, scaling, terminating one), so an instance deregistered by
+DeregisterTargets (a step's blue surplus, draining before it is terminated) is registered again by the next change of
+its group, and one the group terminates on a scale-in stays registered (listed healthy). Here a group registers the
+instances it has not registered before and deregisters those it registered that are no longer InService in it; and
+DetachLoadBalancerTargetGroups deregisters the group's instances that are registered (moto fails the whole call with
+InvalidTarget when one of them is not, as a deregistered one is; AWS does not).
 DeleteAutoScalingGroup goes through update_attached_elbs at desired 0 (its instances terminated and deregistered),
 then the group's record is dropped. What moto does not model is left as it is: connection draining (an instance
 leaves at once; AWS keeps it InService "Instance deregistration currently in progress." for the draining timeout),
@@ -65,6 +72,36 @@ def apply_workarounds():
             mine |= active
             mine -= gone
 
+    def update_attached_target_groups(self, group_name):
+        group = self.autoscaling_groups[group_name]
+        if not group.target_group_arns:
+            return
+        groups = self.elbv2_backend.describe_target_groups(target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None)
+        active = {state.instance.id for state in group.active_instances()}
+        for target_group in groups:
+            mine = registered(self).setdefault((group_name, target_group.arn), set())
+            new = sorted(active - mine - set(target_group.targets))
+            if new:
+                self.elbv2_backend.register_targets(target_group.arn, [{"Id": i, "Port": target_group.port} for i in new])
+            left = mine - active
+            gone = sorted(i for i in left if i in target_group.targets)
+            if gone:
+                target_group.deregister([{"Id": i} for i in gone])
+            mine |= active
+            mine -= left
+
+    def detach_load_balancer_target_groups(self, group_name, target_group_arns):
+        group = self.autoscaling_groups[group_name]
+        group.target_group_arns = [x for x in group.target_group_arns if x not in target_group_arns]
+        holds = {state.instance.id for state in group.instance_states}
+        for arn in target_group_arns:
+            mine = registered(self).pop((group_name, arn), set())
+            found = self.elbv2_backend.describe_target_groups(target_group_arns=[arn], load_balancer_arn=None, names=None)
+            for target_group in found:
+                present = sorted(i for i in (mine | holds) if i in target_group.targets)
+                if present:
+                    target_group.deregister([{"Id": i} for i in present])
+
     def detach_load_balancers(self, group_name, load_balancer_names):
         group = self.autoscaling_groups[group_name]
         detached = [name for name in load_balancer_names if name in group.load_balancer_names]
@@ -105,6 +142,8 @@ def apply_workarounds():
 
     AutoScalingBackend.update_attached_elbs = update_attached_elbs
     AutoScalingBackend.detach_load_balancers = detach_load_balancers
+    AutoScalingBackend.update_attached_target_groups = update_attached_target_groups
+    AutoScalingBackend.detach_load_balancer_target_groups = detach_load_balancer_target_groups
     AutoScalingBackend.delete_auto_scaling_group = delete_auto_scaling_group
     ELBBackend.register_instances = register_instances
     ELBBackend.deregister_instances = deregister_instances
