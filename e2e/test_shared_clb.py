@@ -403,3 +403,25 @@ def test_a_second_classic_shared_release_retires_the_first_ones_kept_blue_only_w
     retired = [counts for _, subject, counts in removals(guard, "DetachLoadBalancers", "DeleteAutoScalingGroup") if subject == world["blue_asg"]]
     assert retired and all(taken == 0 and left == 4 for _, taken, left in retired), retired
     assert "so the retention ended early" in events(switchyard, first)[-1]
+
+
+@pytest.mark.world(**SHARED_CLB)
+def test_a_stopped_blue_instance_leaves_the_load_balancer_with_blue_at_the_last_step(world, switchyard, aws, guard):
+    """One of blue's four is stopped before the release: the Classic Load Balancer lists it OutOfService, registered
+    and serving nothing. The steps count blue's three InService; the last takes the stopped one out with them, so
+    promotion finds no blue instance registered and the release completes (it used to roll back there, at 100 %)."""
+    blue = sorted(i["InstanceId"] for i in aws.groups(world)[world["blue_asg"]]["Instances"])
+    stopped = blue[0]
+    aws.ec2.stop_instances(InstanceIds=[stopped])
+    assert clb_states(aws, world)[stopped] == "OutOfService"
+    run = start(switchyard, world)
+    code, _, err = run.finish()
+    assert code == 0, err
+    assert shown(switchyard, run.id)["state"] == "completed"
+    assert not set(blue) & set(clb_states(aws, world)), clb_states(aws, world)
+    messages = events(switchyard, run.id)
+    last = [m for m in messages if m.startswith("toward 100% green") and "deregistered" in m]
+    assert len(last) == 1 and stopped in last[0] and "served nothing" in last[0], messages
+    # The steps before held blue's healthy ones only: the stopped one stayed registered until the last.
+    earlier = [m for m in messages if "deregistered" in m and not m.startswith("toward 100% green")]
+    assert earlier and not [m for m in earlier if stopped in m], earlier

@@ -108,6 +108,28 @@ import Testing
         #expect(SharedStep.restore(desired: 4, startHealthy: 4, blue: stopped, reregistersDraining: true).action == .wait)
     }
 
+    /// A blue instance registered but serving nothing (unhealthy; OutOfService when stopped behind a Classic Load
+    /// Balancer) stays through the partial steps, and leaves with blue's healthy ones at the last: promotion needs no
+    /// blue instance registered.
+    @Test func theLastStepTakesBluesUnservingInstancesOutWithItsHealthyOnes() {
+        let blue = fleet("blue", desired: 4, [member("b1"), member("b2"), member("b3", "unhealthy"), member("b4", "initial")])
+        let half = fleet("green", desired: 1, [member("g1")])
+        #expect(SharedStep.next(share: 50, base: 2, previousShare: 0, stepTotal: 2, greenSeen: 1, blue: blue, green: half).action
+                == .deregister(["b1"]), "a partial step takes only healthy surplus")
+        let green = fleet("green", desired: 2, [member("g1"), member("g2")])
+        #expect(SharedStep.next(share: 100, base: 2, previousShare: 50, stepTotal: 2, greenSeen: 1, blue: blue, green: green).action == .wait,
+                "on one look's word, nothing leaves")
+        let r = SharedStep.next(share: 100, base: 2, previousShare: 50, stepTotal: 2, greenSeen: 2, blue: blue, green: green)
+        #expect(r.action == .deregister(["b1", "b2", "b3", "b4"]), "\(r.summary)")
+        #expect(r.summary.contains("b3, b4 served nothing"))
+        // Only healthy-less blue left, registered: it still leaves.
+        let sick = fleet("blue", desired: 1, [member("b3", "unhealthy")])
+        #expect(SharedStep.next(share: 100, base: 2, previousShare: 50, stepTotal: 2, greenSeen: 2, blue: sick, green: green).action == .deregister(["b3"]))
+        #expect(!SharedStep.allGreen(blue: sick, green: green))
+        let drained = fleet("blue", desired: 1, [member("b3", nil)])
+        #expect(SharedStep.next(share: 100, base: 2, previousShare: 50, stepTotal: 2, greenSeen: 2, blue: drained, green: green).action == .terminate(["b3"]))
+    }
+
     @Test func promotionNeedsNoBlueRegisteredAndAHealthyGreen() {
         let green = fleet("green", desired: 4, [member("g1")])
         #expect(SharedStep.allGreen(blue: fleet("blue", desired: 0, []), green: green))

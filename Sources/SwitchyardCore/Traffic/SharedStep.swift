@@ -103,12 +103,17 @@ public enum SharedStep {
             return (.wait, split, "\(seen): waiting for green (\(waiting.isEmpty ? "no instance yet" : waiting.sorted().joined(separator: ", ")))")
         }
         let surplus = blue.healthy.count - split.blue
-        if surplus > 0, (greenSeen ?? 0) < split.green {
+        // At the last step blue leaves the pool whole: its registered instances that serve nothing (unhealthy, still
+        // initial, a stopped one behind a Classic Load Balancer: OutOfService) go with its healthy ones, or promotion
+        // would find them registered and roll a finished release back.
+        let unserving = split.blue == 0 ? blue.registered.filter { !$0.healthy && $0.target != "draining" }.map(\.instanceId).sorted() : []
+        if surplus > 0 || !unserving.isEmpty, (greenSeen ?? 0) < split.green {
             return (.wait, split, "\(seen): green's \(split.green) healthy on this look; blue gives nothing up before the next look finds them too")
         }
-        if surplus > 0 {
-            let ids = blue.healthy.map(\.instanceId).sorted().prefix(surplus).map { $0 }
-            return (.deregister(ids), split, "\(seen): blue \(ids.joined(separator: ", ")) deregistered, to drain before it is terminated")
+        if surplus > 0 || !unserving.isEmpty {
+            let ids = blue.healthy.map(\.instanceId).sorted().prefix(max(surplus, 0)).map { $0 } + unserving
+            let idle = unserving.isEmpty ? "" : " (\(unserving.joined(separator: ", ")) served nothing: \(unserving.count == 1 ? "it leaves" : "they leave") with blue)"
+            return (.deregister(ids), split, "\(seen): blue \(ids.joined(separator: ", ")) deregistered, to drain before it is terminated\(idle)")
         }
         let draining = blue.draining.map(\.instanceId).sorted()
         if !draining.isEmpty {
