@@ -64,6 +64,17 @@ class MotoReader:
             health = self.elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
             snap.registered[arn] = {d["Target"]["Id"] for d in health}
             snap.names[arn], snap.health_paths[arn], snap.delays[arn] = self.settings[arn]
+        return self.consistent(snap)
+
+    def consistent(self, snap):
+        """The instances are read before the registrations; when the registrations changed since the last read, the
+        instances are read again. Auto Scaling (moto, scripts/moto-server.py) terminates an instance before it
+        deregisters it: without the second read a scale-in landing between the two reads would show a running
+        instance deregistered (a drain), then terminated while draining (an early termination nobody made)."""
+        if snap.registered != getattr(self, "last_registered", None):
+            self.last_registered = {k: set(v) for k, v in snap.registered.items()}
+            snap.instances.clear()
+            self.read_instances(snap)
         return snap
 
     def read_classic(self, full):
@@ -82,7 +93,7 @@ class MotoReader:
         states = self.clb.describe_instance_health(LoadBalancerName=name)["InstanceStates"]
         snap.registered[name] = {s["InstanceId"] for s in states}
         snap.names[name], snap.health_paths[name], snap.delays[name] = self.settings[name]
-        return snap
+        return self.consistent(snap)
 
     def read_instances(self, snap):
         pages = self.ec2.get_paginator("describe_instances").paginate(Filters=[{"Name": "vpc-id", "Values": [self.vpc]}])
