@@ -212,7 +212,7 @@ public struct AWSEffects: EffectPerformer {
         }
         // Pair mode never deletes a group: the pair belongs to whoever declared it.
         if d.plan.isPair {
-            try await scalePairGroupToZero(existing, d, reattach: d.removal?.group == name ? (d.removal?.targetGroups ?? []) : [])
+            try await scalePairGroupToZero(existing, d, reattach: d.removal?.group == name ? (d.removal?.pools ?? []) : [])
         } else {
             try await deleteGroup(name)
         }

@@ -54,7 +54,7 @@ extension AWSEffects {
         let pinnedVersion = String(d.plan.blue.templateVersion)
         if fleet.blueFloats, GroupCopier.launchTemplate(of: blue)?.version != pinnedVersion {
             template = GroupCopier.launchTemplateVersion(of: blue, templateId: d.plan.blue.templateId, version: pinnedVersion)
-            done.append("launch template version \(fleet.blueLaunchTemplateVersion) pinned to \(pinnedVersion)")
+            done.append("launch template version \(fleet.blueTemplateVersion) pinned to \(pinnedVersion)")
         }
         if minSize != nil || !template.isEmpty {
             try await aws.autoScaling.client.send(SettingsCopier.update(group: blue.name, minSize: minSize, launchTemplate: template))
@@ -69,7 +69,7 @@ extension AWSEffects {
     }
 
     func copyToGreen(_ kind: FleetCopy, _ d: Deployment) async throws -> Event {
-        guard let fleet = d.plan.fleet, let version = d.greenLaunchTemplateVersion else {
+        guard let fleet = d.plan.fleet, let version = d.greenTemplateVersion else {
             return .copiedToGreen(kind, summary: "nothing to copy")
         }
         let blue = try await blueDescription(d)
@@ -132,7 +132,7 @@ extension AWSEffects {
     func releaseGreen(_ d: Deployment) async throws -> Event {
         guard let fleet = d.plan.fleet else { return .greenReleased(summary: "nothing pinned") }
         let blue = d.plan.blue
-        let green = greenGroup(d, launchTemplateVersion: d.greenLaunchTemplateVersion ?? 0)
+        let green = greenGroup(d, launchTemplateVersion: d.greenTemplateVersion ?? 0)
         var done: [String] = []
         if green.minSize != blue.minSize || green.maxSize != blue.maxSize {
             try await aws.autoScaling.client.send(SettingsCopier.update(group: green.name, minSize: blue.minSize, maxSize: blue.maxSize))
@@ -142,14 +142,14 @@ extension AWSEffects {
             try await aws.autoScaling.client.send(request)
             done.append("\(fleet.processesToResume.joined(separator: ", ")) resumed")
         }
-        if d.plan.spec.fleet.otherTargetGroups == .joinAtPromotion {
-            for request in SettingsCopier.attach(targetGroups: fleet.otherTargetGroups, loadBalancers: fleet.otherLoadBalancers, group: green.name) {
+        if d.plan.spec.fleet.otherPools == .joinAtPromotion {
+            for request in SettingsCopier.attach(targetGroups: fleet.otherPools, loadBalancers: fleet.otherLoadBalancers, group: green.name) {
                 try await aws.autoScaling.client.send(request)
             }
-            let joined = fleet.otherTargetGroups + fleet.otherLoadBalancers
+            let joined = fleet.otherPools + fleet.otherLoadBalancers
             if !joined.isEmpty { done.append("joined \(joined.joined(separator: ", "))") }
         }
-        if d.plan.spec.fleet.launchTemplateDefault == .promote, let version = d.greenLaunchTemplateVersion {
+        if d.plan.spec.fleet.templateDefault == .promote, let version = d.greenTemplateVersion {
             try await aws.ec2.client.send(EC2.setDefaultVersionRequest(templateId: blue.templateId, version: version))
             done.append("launch template \(blue.templateName) default version is now \(version)")
         }
@@ -188,17 +188,17 @@ extension AWSEffects {
         var done: [String] = []
         // Green's version became the default at promotion: the old default comes back first, so a blue on
         // `$Default` floats on its own version again, not on the rolled-back one.
-        if d.reached(.greenReleased), d.plan.spec.fleet.launchTemplateDefault == .promote, let previous = fleet.previousDefaultVersion {
+        if d.reached(.greenReleased), d.plan.spec.fleet.templateDefault == .promote, let previous = fleet.previousDefaultVersion {
             try await aws.ec2.client.send(EC2.setDefaultVersionRequest(templateId: original.templateId, version: previous))
             done.append("launch template default version back to \(previous)")
         }
         var template: [String: String] = [:]
-        if fleet.blueFloats, GroupCopier.launchTemplate(of: blue)?.version != fleet.blueLaunchTemplateVersion {
+        if fleet.blueFloats, GroupCopier.launchTemplate(of: blue)?.version != fleet.blueTemplateVersion {
             if let reason = try await versionAliasBlocked(d, fleet: fleet) {
                 done.append("launch template version stays \(original.templateVersion): \(reason)")
             } else {
-                template = GroupCopier.launchTemplateVersion(of: blue, templateId: original.templateId, version: fleet.blueLaunchTemplateVersion)
-                done.append("launch template version \(fleet.blueLaunchTemplateVersion)")
+                template = GroupCopier.launchTemplateVersion(of: blue, templateId: original.templateId, version: fleet.blueTemplateVersion)
+                done.append("launch template version \(fleet.blueTemplateVersion)")
             }
         }
         let sizes = blue.minSize != original.minSize || blue.maxSize != original.maxSize
@@ -217,7 +217,7 @@ extension AWSEffects {
 
     /// Why blue cannot float on its alias again yet, or nil. `$Latest` needs green's version gone first.
     private func versionAliasBlocked(_ d: Deployment, fleet: FleetPlan) async throws -> String? {
-        guard fleet.blueLaunchTemplateVersion == "$Latest", let version = d.greenLaunchTemplateVersion else { return nil }
+        guard fleet.blueTemplateVersion == "$Latest", let version = d.greenTemplateVersion else { return nil }
         do {
             let failed = try await aws.ec2.deleteLaunchTemplateVersions(templateId: d.plan.blue.templateId, versions: [version])
             if let reason = failed[version] { return "green's version \(version) could not be deleted (\(reason)), and $Latest would launch it" }

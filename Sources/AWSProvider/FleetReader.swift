@@ -106,8 +106,8 @@ public enum FleetPlanning {
         }
         let others = group.targetGroupARNs.filter { !shifted.contains($0) }.sorted()
         let version = GroupCopier.launchTemplate(of: group)?.version ?? "$Default"
-        return FleetPlan(copies: copies, items: items, notCopied: notCopied, otherTargetGroups: others,
+        return FleetPlan(copies: copies, items: items, notCopied: notCopied, otherPools: others,
                          otherLoadBalancers: group.loadBalancerNames.filter { !shifted.contains(InstancePool.classic($0).id) }.sorted(), blueSuspendedProcesses: group.suspendedProcesses.sorted(),
-                         pinnedProcesses: pinned, blueLaunchTemplateVersion: version, architectureSource: architectureSource)
+                         pinnedProcesses: pinned, blueTemplateVersion: version, architectureSource: architectureSource)
     }
 }

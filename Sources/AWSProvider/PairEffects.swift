@@ -44,8 +44,8 @@ extension AWSEffects {
         guard let before = d.plan.pair?.greenBefore, let idle = try await currentGroup(before.name) else { return }
         let client = aws.autoScaling.client
         var template: [String: String] = [:]
-        if GroupCopier.launchTemplate(of: idle)?.version != before.launchTemplateVersion {
-            template = GroupCopier.launchTemplateVersion(of: idle, templateId: before.launchTemplateId, version: before.launchTemplateVersion)
+        if GroupCopier.launchTemplate(of: idle)?.version != before.templateVersion {
+            template = GroupCopier.launchTemplateVersion(of: idle, templateId: before.templateId, version: before.templateVersion)
         }
         try await client.send(SettingsCopier.update(group: before.name, minSize: before.minSize, maxSize: before.maxSize,
                                                     desiredCapacity: before.desiredCapacity, launchTemplate: template))
@@ -54,9 +54,9 @@ extension AWSEffects {
         let have = Set(idle.suspendedProcesses)
         if let request = SettingsCopier.resume(Array(have.subtracting(wanted)), group: before.name) { try await client.send(request) }
         if let request = SettingsCopier.suspend(Array(wanted.subtracting(have)), group: before.name) { try await client.send(request) }
-        let extra = idle.targetGroupARNs.filter { !before.targetGroupARNs.contains($0) }
+        let extra = idle.targetGroupARNs.filter { !before.pools.contains($0) }
         if let request = SettingsCopier.detach(targetGroups: extra, group: before.name) { try await client.send(request) }
-        let missing = before.targetGroupARNs.filter { !idle.targetGroupARNs.contains($0) }
+        let missing = before.pools.filter { !idle.targetGroupARNs.contains($0) }
         for request in SettingsCopier.attach(targetGroups: missing, loadBalancers: [], group: before.name) { try await client.send(request) }
     }
 

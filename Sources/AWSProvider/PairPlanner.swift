@@ -55,10 +55,10 @@ extension Planner {
         }
         let scheduled = try await aws.autoScaling.describeScheduledActions(group: idle.name)
         let before = GroupSettings(
-            name: idle.name, launchTemplateId: idleTemplate.id, launchTemplateVersion: idleTemplate.version,
+            name: idle.name, templateId: idleTemplate.id, templateVersion: idleTemplate.version,
             minSize: retire.isEmpty ? idle.minSize : 0, maxSize: retire.isEmpty ? idle.maxSize : 0,
             desiredCapacity: retire.isEmpty ? idle.desiredCapacity : 0,
-            suspendedProcesses: idle.suspendedProcesses, targetGroupARNs: idle.targetGroupARNs)
+            suspendedProcesses: idle.suspendedProcesses, pools: idle.targetGroupARNs)
         return PairFound(blue: blue, idle: idle, retire: retire, greenBefore: before, idleHasSchedule: !scheduled.isEmpty)
     }
 }

@@ -103,9 +103,9 @@ public struct Planner: Sendable {
         let weights = discovered.weights, sticky = discovered.sticky, settle = discovered.cacheSeconds
         let stacks = discovered.stackLoadBalancers
         let resource = traffic.description
-        let fileGroups = Set(spec.traffic.targetGroups)
+        let fileGroups = Set(spec.traffic.pools)
         for forward in weights.forwards where !Set(forward.percent.keys).isSubset(of: fileGroups) {
-            throw PlanError.targetGroupsMismatch(resource: forward.resource, listener: forward.percent.keys.sorted(), file: spec.traffic.targetGroups)
+            throw PlanError.targetGroupsMismatch(resource: forward.resource, listener: forward.percent.keys.sorted(), file: spec.traffic.pools)
         }
         guard weights.agreed else { throw PlanError.forwardsDisagree(weights.summary) }
         try checkRetention(spec: spec, sticky: sticky)
@@ -114,8 +114,8 @@ public struct Planner: Sendable {
         guard let blueTargetGroup = live.first else { throw PlanError.noTraffic(resource: resource) }
         // A shared target group is blue's and green's at once.
         let sharesTargetGroup = traffic.traits.splitByCounts
-        guard let greenTargetGroup = sharesTargetGroup ? blueTargetGroup : spec.traffic.targetGroups.first(where: { $0 != blueTargetGroup }) else {
-            throw PlanError.targetGroupsMismatch(resource: resource, listener: live, file: spec.traffic.targetGroups)
+        guard let greenTargetGroup = sharesTargetGroup ? blueTargetGroup : spec.traffic.pools.first(where: { $0 != blueTargetGroup }) else {
+            throw PlanError.targetGroupsMismatch(resource: resource, listener: live, file: spec.traffic.pools)
         }
 
         let blueGroup: AutoScalingGroup
@@ -132,7 +132,7 @@ public struct Planner: Sendable {
             (blueGroup, startHealthy, retire) = try await findSharedBlue(spec: spec, targetGroup: blueTargetGroup, retirable: retirable,
                                                                           endingRetention: endingRetention, now: now)
         } else {
-            let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueAutoScalingGroup.map { [$0] } ?? []))
+            let groups = try await groupsOn([blueTargetGroup, greenTargetGroup], named: retirable.union(spec.fleet.blueGroupName.map { [$0] } ?? []))
             blueGroup = try await findBlue(spec: spec, groups: groups, blueTargetGroup: blueTargetGroup)
             retire = try groupsToRetire(groups: groups, greenTargetGroup: greenTargetGroup, service: spec.service, retirable: retirable,
                                         endingRetention: endingRetention, now: now)
@@ -144,12 +144,12 @@ public struct Planner: Sendable {
         var fleet = FleetPlanning.plan(fleetDescription, shifted: Array(Set([blueTargetGroup, greenTargetGroup])).sorted(), now: now,
                                        architectureSource: architectureSource)
         if let pair { fleet = FleetPlanning.pair(fleet, blue: fleetDescription, idle: pair.idle, idleHasSchedule: pair.idleHasSchedule) }
-        if spec.fleet.launchTemplateDefault == .promote {
+        if spec.fleet.templateDefault == .promote {
             fleet.previousDefaultVersion = source.isDefault ? source.versionNumber
                 : try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.templateId, versions: ["$Default"]).first?.versionNumber
         }
-        if spec.fleet.otherTargetGroups == .refuse, !fleet.otherTargetGroups.isEmpty || !fleet.otherLoadBalancers.isEmpty {
-            throw PlanError.otherTargetGroups(group: blueGroup.name, targetGroups: fleet.otherTargetGroups, loadBalancers: fleet.otherLoadBalancers)
+        if spec.fleet.otherPools == .refuse, !fleet.otherPools.isEmpty || !fleet.otherLoadBalancers.isEmpty {
+            throw PlanError.otherTargetGroups(group: blueGroup.name, targetGroups: fleet.otherPools, loadBalancers: fleet.otherLoadBalancers)
         }
 
         let plan = ReleasePlan(
@@ -184,7 +184,7 @@ public struct Planner: Sendable {
     }
 
     private func findBlue(spec: DeploymentSpec, groups: [AutoScalingGroup], blueTargetGroup: String) async throws -> AutoScalingGroup {
-        if let name = spec.fleet.blueAutoScalingGroup {
+        if let name = spec.fleet.blueGroupName {
             guard let group = groups.first(where: { $0.name == name }) else { throw PlanError.blueGroupMissing(name) }
             guard group.targetGroupARNs.contains(blueTargetGroup) else {
                 throw PlanError.blueGroupNotOnTargetGroup(group: name, targetGroup: blueTargetGroup)
@@ -215,9 +215,9 @@ public struct Planner: Sendable {
         let health = try await pool.health(aws)
         let owners = health.isEmpty ? [:] : try await aws.autoScaling.groupsOfInstances(health.map(\.targetId))
         var names = Set(owners.values)
-        if let named = spec.fleet.blueAutoScalingGroup { names.insert(named) }
+        if let named = spec.fleet.blueGroupName { names.insert(named) }
         var groups = try await aws.autoScaling.describeAutoScalingGroups(names: names.sorted()).filter(pool.isAttached)
-        if let named = spec.fleet.blueAutoScalingGroup {
+        if let named = spec.fleet.blueGroupName {
             guard let group = groups.first(where: { $0.name == named }) else { throw PlanError.blueGroupNotOnTargetGroup(group: named, targetGroup: targetGroup) }
             groups = [group]
         }

@@ -14,7 +14,7 @@ extension AWSEffects {
     func deregisterFleet(_ name: String, _ d: Deployment) async throws -> Event {
         let known = Self.targetGroups(leaving: name, d)
         guard let group = try await currentGroup(name) else {
-            return .fleetDeregistered(group: name, targetGroups: [], delaySeconds: 0)
+            return .fleetDeregistered(group: name, pools: [], delaySeconds: 0)
         }
         if !d.state.isTerminal { try await fenceListener(d) }
         if d.plan.shared != nil {
@@ -33,14 +33,14 @@ extension AWSEffects {
         let delay = try await deregistrationDelay(all)
         logger.info("fleet deregistered", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)", "target_groups": "\(all)",
                                                      "deregistration_delay_seconds": "\(delay)"])
-        return .fleetDeregistered(group: name, targetGroups: all, delaySeconds: delay)
+        return .fleetDeregistered(group: name, pools: all, delaySeconds: delay)
     }
 
     /// The group's instances still listed by the target groups it left, with their states.
     func observeDrain(_ name: String, _ d: Deployment) async throws -> Event {
         guard let group = try await currentGroup(name), !group.instances.isEmpty else { return .drainObserved(group: name, targets: []) }
         let ids = Set(group.instances.map(\.instanceId))
-        let groups = d.removal?.group == name ? (d.removal?.targetGroups ?? []) : []
+        let groups = d.removal?.group == name ? (d.removal?.pools ?? []) : []
         var targets: [TargetHealthReport.Target] = []
         for arn in (groups.isEmpty ? Self.targetGroups(leaving: name, d) : groups) {
             for entry in try await InstancePool(arn).health(aws) where ids.contains(entry.targetId) {
@@ -61,9 +61,9 @@ extension AWSEffects {
     /// The target groups the plan put the fleet in: green's (and, once released, the others it joined); blue's and
     /// blue's others; green's target group for a group retired from it.
     static func targetGroups(leaving name: String, _ d: Deployment) -> [String] {
-        let others = d.plan.spec.fleet.otherTargetGroups == .joinAtPromotion ? (d.plan.fleet?.otherTargetGroups ?? []) : []
+        let others = d.plan.spec.fleet.otherPools == .joinAtPromotion ? (d.plan.fleet?.otherPools ?? []) : []
         if name == d.plan.greenGroup { return [d.plan.greenPool] + (d.reached(.greenReleased) ? others : []) }
-        if name == d.plan.blue.group { return [d.plan.blue.pool] + (d.plan.fleet?.otherTargetGroups ?? []) }
+        if name == d.plan.blue.group { return [d.plan.blue.pool] + (d.plan.fleet?.otherPools ?? []) }
         return [d.plan.greenPool]
     }
 

@@ -33,7 +33,7 @@ public struct LaunchTemplateJanitor: Sendable {
         let all = try store.deployments(service: service, limit: 100_000, activeOnly: false)
         let retired = Set(all.filter { $0.state == .completed && $0.blueRetiredAt != nil }.map { "\($0.service)/\($0.plan.blue.group)" })
         return all.filter { d in
-            guard d.greenLaunchTemplateVersion != nil, !d.reached(.launchTemplateVersionDeleted) else { return false }
+            guard d.greenTemplateVersion != nil, !d.reached(.templateVersionDeleted) else { return false }
             if d.state == .rolledBack { return true }
             guard d.state == .completed else { return false }
             // A pair's groups serve release after release: only a later release that retired this green as its blue ends it.
@@ -48,10 +48,10 @@ public struct LaunchTemplateJanitor: Sendable {
     /// Deletes each version after checking that it is still Switchyard's, not the default, and that green is gone.
     /// One failure does not stop the others.
     public func collect(_ due: [Deployment]) async -> [Outcome] {
-        let versions = Dictionary(due.compactMap { d in d.greenLaunchTemplateVersion.map { (d.id, $0) } }, uniquingKeysWith: { first, _ in first })
+        let versions = Dictionary(due.compactMap { d in d.greenTemplateVersion.map { (d.id, $0) } }, uniquingKeysWith: { first, _ in first })
         let ends = await ReconcileLoop.eachUnderLease(
             due, store: store, clock: clock, actor: actor, ttl: Self.leaseTTL, stop: nil, onChange: { _, _, _ in },
-            due: { $0.greenLaunchTemplateVersion != nil },
+            due: { $0.greenTemplateVersion != nil },
             input: { [effects] d in Versions(performer: try effects(d.plan.spec)) })
         return ends.map { Outcome(deployment: $0.deployment, version: versions[$0.deployment.id] ?? 0, problem: $0.problem) }
     }
@@ -64,7 +64,7 @@ public struct LaunchTemplateJanitor: Sendable {
         let performer: EffectPerformer
 
         func decide(_ d: Deployment, now: Date) -> Decision? {
-            guard !d.reached(.launchTemplateVersionDeleted), let version = d.greenLaunchTemplateVersion else { return nil }
+            guard !d.reached(.templateVersionDeleted), let version = d.greenTemplateVersion else { return nil }
             return .perform(.removeGreenTemplate(version))
         }
 

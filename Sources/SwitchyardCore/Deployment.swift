@@ -139,7 +139,7 @@ public struct Deployment: Sendable, Hashable {
     public var weightsConfirmedAt: Date?
     /// When the next check or observation is due.
     public var nextCheckAt: Date?
-    public var greenLaunchTemplateVersion: Int?
+    public var greenTemplateVersion: Int?
     public var retiredGroups: [String]
     /// Earlier groups whose retirement before green was made was left off once they stood in no target group (AWS
     /// could not be reached, or the group stayed busy, for their deletion): the release went on without them, and
@@ -344,7 +344,7 @@ public enum Milestone: String, Sendable, Hashable, CaseIterable, Codable {
     /// Set on rollback once blue has its own sizes, processes and launch template version back.
     case blueRestored
     /// Set by `gc` once green's launch template version is deleted (or found gone).
-    case launchTemplateVersionDeleted
+    case templateVersionDeleted = "launchTemplateVersionDeleted"
 
     /// Written in every record, `false` included, and required on reading: switchyards before `progress` wrote them so.
     static let alwaysWritten: [Milestone] = [.greenGroupCreated, .trafficRestored, .greenRemoved]
@@ -355,7 +355,7 @@ public enum Milestone: String, Sendable, Hashable, CaseIterable, Codable {
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
         case id, plan, fileDigest, state, stepIndex, greenWeight, phaseStartedAt, bakeStartedAt, weightsConfirmedAt,
-             nextCheckAt, greenLaunchTemplateVersion, retiredGroups, leftOffGroups, consecutiveFailures,
+             nextCheckAt, greenTemplateVersion = "greenLaunchTemplateVersion", retiredGroups, leftOffGroups, consecutiveFailures,
              recheckAfterResume, lastChecks, lastChecksAt, checksPendingAtWeight, greenCapacity, lastObservation,
              lastObservationAt, testRouteRuleArn, promoteRequested, retentionDeadline, blueRetiredAt, rollbackReason,
              failureReason, createdAt, updatedAt, actor, greenCopies, blueCapacityAtRollback, finishedHooks,
@@ -384,7 +384,7 @@ extension Deployment: Codable {
         bakeStartedAt = try c.decodeIfPresent(Date.self, forKey: .bakeStartedAt)
         weightsConfirmedAt = try c.decodeIfPresent(Date.self, forKey: .weightsConfirmedAt)
         nextCheckAt = try c.decodeIfPresent(Date.self, forKey: .nextCheckAt)
-        greenLaunchTemplateVersion = try c.decodeIfPresent(Int.self, forKey: .greenLaunchTemplateVersion)
+        greenTemplateVersion = try c.decodeIfPresent(Int.self, forKey: .greenTemplateVersion)
         retiredGroups = try c.decode([String].self, forKey: .retiredGroups)
         leftOffGroups = try c.decodeIfPresent([String].self, forKey: .leftOffGroups)
         consecutiveFailures = try c.decode([String: Int].self, forKey: .consecutiveFailures)
@@ -448,7 +448,7 @@ extension Deployment: Codable {
         try c.encodeIfPresent(bakeStartedAt, forKey: .bakeStartedAt)
         try c.encodeIfPresent(weightsConfirmedAt, forKey: .weightsConfirmedAt)
         try c.encodeIfPresent(nextCheckAt, forKey: .nextCheckAt)
-        try c.encodeIfPresent(greenLaunchTemplateVersion, forKey: .greenLaunchTemplateVersion)
+        try c.encodeIfPresent(greenTemplateVersion, forKey: .greenTemplateVersion)
         try c.encode(retiredGroups, forKey: .retiredGroups)
         try c.encodeIfPresent(leftOffGroups, forKey: .leftOffGroups)
         try c.encode(consecutiveFailures, forKey: .consecutiveFailures)

@@ -104,7 +104,7 @@ extension FileReader {
         guard let groups, issues.count == before else { return nil }
         let primary = listener ?? shiftedListeners.first ?? shiftedRules.first.map(DeploymentSpec.TrafficForward.listenerOf(rule:))
         guard let primary else { return nil }
-        return DeploymentSpec.Traffic(listenerArn: primary, ruleArn: rule, targetGroups: groups,
+        return DeploymentSpec.Traffic(primaryForward: primary, ruleArn: rule, pools: groups,
                                       listenerArns: usesLists ? shiftedListeners : nil, ruleArns: usesLists ? shiftedRules : nil, settle: settle)
     }
 
@@ -204,7 +204,7 @@ extension FileReader {
         if f["blue_auto_scaling_group"] != nil {
             let name = string(f["blue_auto_scaling_group"], "fleet.blue_auto_scaling_group")
             if let name, name.count > 255 { add(f["blue_auto_scaling_group"], "fleet.blue_auto_scaling_group", "must be at most 255 characters") }
-            fleet.blueAutoScalingGroup = name
+            fleet.blueGroupName = name
             ok = ok && name != nil
         }
         if f["capacity_timeout"] != nil {
@@ -213,13 +213,13 @@ extension FileReader {
             ok = ok && span != nil
         }
         if f["other_target_groups"] != nil {
-            let choice = choice(f["other_target_groups"], "fleet.other_target_groups", DeploymentSpec.Fleet.OtherTargetGroups.self)
-            fleet.otherTargetGroups = choice ?? fleet.otherTargetGroups
+            let choice = choice(f["other_target_groups"], "fleet.other_target_groups", DeploymentSpec.Fleet.OtherPools.self)
+            fleet.otherPools = choice ?? fleet.otherPools
             ok = ok && choice != nil
         }
         if f["launch_template_default"] != nil {
-            let choice = choice(f["launch_template_default"], "fleet.launch_template_default", DeploymentSpec.Fleet.LaunchTemplateDefault.self)
-            fleet.launchTemplateDefault = choice ?? fleet.launchTemplateDefault
+            let choice = choice(f["launch_template_default"], "fleet.launch_template_default", DeploymentSpec.Fleet.TemplateDefault.self)
+            fleet.templateDefault = choice ?? fleet.templateDefault
             ok = ok && choice != nil
         }
         ok = pairMode(f, into: &fleet) && ok
@@ -367,7 +367,7 @@ extension FileReader {
         if f["listener_arn"] != nil, let text = string(f["listener_arn"], "\(key).listener_arn") {
             if arn(f["listener_arn"], arn: text, key: "\(key).listener_arn", pattern: Self.listenerPattern, region: nil,
                    kind: "an Application Load Balancer listener ARN") != nil {
-                route.listenerArn = text
+                route.forward = text
             }
         }
         return route

@@ -33,20 +33,21 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     /// written; `listenerArns`/`ruleArns` are set only when the file uses the list keys, so records stored before
     /// several forwards could be named decode and mean what they meant.
     public struct Traffic: Sendable, Hashable, Codable {
-        /// The primary listener: `listener_arn`, else the first of `listener_arns`, else the listener of the first rule.
+        /// The primary forward (ALB: the listener): `listener_arn`, else the first of `listener_arns`, else the listener of the first rule.
         /// The test route's rule goes on it unless `checks.http.test_route.listener_arn` says otherwise.
-        public var listenerArn: String
+        public var primaryForward: String
         public var ruleArn: String?
-        public var targetGroups: [String]
+        /// Where the fleets receive traffic, blue's first (ALB, Route 53: the two target groups; shared: the one pool).
+        public var pools: [String]
         /// Every listener whose default action is shifted, when the file uses the list keys.
         public var listenerArns: [String]?
         /// Every rule whose forward action is shifted, when the file uses the list keys.
         public var ruleArns: [String]?
         /// Two whole stacks behind Route 53 weighted records (`traffic.route53`): then no listener is shifted
-        /// (`listenerArn` is empty, `forwards` none) and `targetGroups` are the records' target groups, in file order.
+        /// (`primaryForward` is empty, `forwards` none) and `pools` are the records' target groups, in file order.
         public var route53: Route53Traffic?
         /// Blue and green behind one target group (`traffic.shared`, the scale-out pattern): the share moves by
-        /// instance counts; `listenerArn` is empty, `forwards` none, and `targetGroups` holds the one target group.
+        /// instance counts; `primaryForward` is empty, `forwards` none, and `pools` holds the one target group.
         public var shared: SharedTraffic?
         /// `traffic.settle`: how long a confirmed listener change takes to reach every load balancer node; nil when the
         /// file leaves it to the default (and in records written before it existed).
@@ -59,13 +60,18 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         /// The longest `traffic.settle` a file may ask for.
         public static let maxSettle = TimeSpan.minutes(10)
 
-        public init(listenerArn: String, ruleArn: String? = nil, targetGroups: [String], listenerArns: [String]? = nil, ruleArns: [String]? = nil,
+        /// Stored under the AWS names records always had.
+        enum CodingKeys: String, CodingKey {
+            case primaryForward = "listenerArn", ruleArn, pools = "targetGroups", listenerArns, ruleArns, route53, shared, settle
+        }
+
+        public init(primaryForward: String, ruleArn: String? = nil, pools: [String], listenerArns: [String]? = nil, ruleArns: [String]? = nil,
                     route53: Route53Traffic? = nil, shared: SharedTraffic? = nil, settle: TimeSpan? = nil) {
             self.settle = settle
             self.shared = shared
-            self.listenerArn = listenerArn
+            self.primaryForward = primaryForward
             self.ruleArn = ruleArn
-            self.targetGroups = targetGroups
+            self.pools = pools
             self.listenerArns = listenerArns
             self.ruleArns = ruleArns
             self.route53 = route53
@@ -73,12 +79,12 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
 
         /// The traffic of two stacks moved by their Route 53 weighted records.
         public init(route53: Route53Traffic, settle: TimeSpan? = nil) {
-            self.init(listenerArn: "", targetGroups: route53.records.map(\.targetGroup), route53: route53, settle: settle)
+            self.init(primaryForward: "", pools: route53.records.map(\.targetGroup), route53: route53, settle: settle)
         }
 
         /// Blue and green behind one target group, moved by instance counts.
         public init(shared: SharedTraffic, settle: TimeSpan? = nil) {
-            self.init(listenerArn: "", targetGroups: [shared.targetGroup], shared: shared, settle: settle)
+            self.init(primaryForward: "", pools: [shared.targetGroup], shared: shared, settle: settle)
         }
 
         /// Every forward action this release shifts, in the file's order (listeners first); none with Route 53 or a
@@ -88,7 +94,7 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
             if listenerArns != nil || ruleArns != nil {
                 return (listenerArns ?? []).map(TrafficForward.listener) + (ruleArns ?? []).map(TrafficForward.rule)
             }
-            return [ruleArn.map(TrafficForward.rule) ?? .listener(listenerArn)]
+            return [ruleArn.map(TrafficForward.rule) ?? .listener(primaryForward)]
         }
     }
 
@@ -214,14 +220,14 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
 
     public struct Fleet: Sendable, Hashable, Codable {
         /// What to do when blue also stands in target groups (or classic load balancers) outside the shifted pair.
-        public enum OtherTargetGroups: String, Sendable, Hashable, Codable, CaseIterable {
+        public enum OtherPools: String, Sendable, Hashable, Codable, CaseIterable {
             /// `plan` and `start` refuse, naming them.
             case refuse
             /// Green joins them when it is promoted (and, being deleted, leaves them on a rollback).
             case joinAtPromotion = "join_at_promotion"
         }
         /// What happens to the launch template's default version.
-        public enum LaunchTemplateDefault: String, Sendable, Hashable, Codable, CaseIterable {
+        public enum TemplateDefault: String, Sendable, Hashable, Codable, CaseIterable {
             /// Left alone.
             case keep
             /// Green's version becomes the default at promotion (for tools that read the default, such as Terraform).
@@ -237,30 +243,35 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
             case pair
         }
 
-        public var blueAutoScalingGroup: String?
+        public var blueGroupName: String?
         public var capacityTimeout: TimeSpan
-        public var otherTargetGroups: OtherTargetGroups
-        public var launchTemplateDefault: LaunchTemplateDefault
+        public var otherPools: OtherPools
+        public var templateDefault: TemplateDefault
         public var mode: Mode
         /// The two standing groups of `fleet.mode: pair`, as the file names them (empty in clone mode).
         public var pair: [String]
-        public init(blueAutoScalingGroup: String? = nil, capacityTimeout: TimeSpan = .minutes(10), otherTargetGroups: OtherTargetGroups = .refuse,
-                    launchTemplateDefault: LaunchTemplateDefault = .keep, mode: Mode = .clone, pair: [String] = []) {
-            self.blueAutoScalingGroup = blueAutoScalingGroup
+        public init(blueGroupName: String? = nil, capacityTimeout: TimeSpan = .minutes(10), otherPools: OtherPools = .refuse,
+                    templateDefault: TemplateDefault = .keep, mode: Mode = .clone, pair: [String] = []) {
+            self.blueGroupName = blueGroupName
             self.capacityTimeout = capacityTimeout
-            self.otherTargetGroups = otherTargetGroups
-            self.launchTemplateDefault = launchTemplateDefault
+            self.otherPools = otherPools
+            self.templateDefault = templateDefault
             self.mode = mode
             self.pair = pair
+        }
+
+        /// Stored under the AWS names records always had.
+        enum CodingKeys: String, CodingKey {
+            case blueGroupName = "blueAutoScalingGroup", capacityTimeout, otherPools = "otherTargetGroups", templateDefault = "launchTemplateDefault", mode, pair
         }
 
         // Records stored before these keys existed decode with the defaults.
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            blueAutoScalingGroup = try c.decodeIfPresent(String.self, forKey: .blueAutoScalingGroup)
+            blueGroupName = try c.decodeIfPresent(String.self, forKey: .blueGroupName)
             capacityTimeout = try c.decode(TimeSpan.self, forKey: .capacityTimeout)
-            otherTargetGroups = try c.decodeIfPresent(OtherTargetGroups.self, forKey: .otherTargetGroups) ?? .refuse
-            launchTemplateDefault = try c.decodeIfPresent(LaunchTemplateDefault.self, forKey: .launchTemplateDefault) ?? .keep
+            otherPools = try c.decodeIfPresent(OtherPools.self, forKey: .otherPools) ?? .refuse
+            templateDefault = try c.decodeIfPresent(TemplateDefault.self, forKey: .templateDefault) ?? .keep
             mode = try c.decodeIfPresent(Mode.self, forKey: .mode) ?? .clone
             pair = try c.decodeIfPresent([String].self, forKey: .pair) ?? []
         }
@@ -337,11 +348,13 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         /// The header's value; fixed, so a person can probe green by hand with the same header.
         public static let value = "green"
         public var header: String
-        /// The listener that gets the rule; nil means `traffic.listener_arn` (the primary listener).
-        public var listenerArn: String?
-        public init(header: String = TestRoute.defaultHeader, listenerArn: String? = nil) {
+        /// The forward (ALB: the listener) that gets the rule; nil means `traffic.listener_arn` (the primary one).
+        public var forward: String?
+        /// Stored under the AWS names records always had.
+        enum CodingKeys: String, CodingKey { case header, forward = "listenerArn" }
+        public init(header: String = TestRoute.defaultHeader, forward: String? = nil) {
             self.header = header
-            self.listenerArn = listenerArn
+            self.forward = forward
         }
     }
 
@@ -382,7 +395,7 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     public var testRoute: TestRoute? { checks.http?.testRoute }
 
     /// The listener that carries the test route's rule.
-    public var testRouteListener: String? { testRoute.map { $0.listenerArn ?? traffic.listenerArn } }
+    public var testRouteForward: String? { testRoute.map { $0.forward ?? traffic.primaryForward } }
 
     /// The sum of every step's bake time.
     public var totalBake: TimeSpan {

@@ -191,7 +191,7 @@ public enum Event: Sendable, Hashable {
     case hookInterrupted(HookRef)
     /// A fleet leaving service was detached from these target groups (none when it stood in none, or is gone); the
     /// longest deregistration delay among them, in seconds, as AWS reported it.
-    case fleetDeregistered(group: String, targetGroups: [String], delaySeconds: Int)
+    case fleetDeregistered(group: String, pools: [String], delaySeconds: Int)
     /// A deregistered fleet's instances that its target groups still list, with their states (`draining`, or a state
     /// a stale read may still show); empty once none is.
     case drainObserved(group: String, targets: [TargetHealthReport.Target])

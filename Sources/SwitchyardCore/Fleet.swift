@@ -23,7 +23,7 @@ public struct FleetPlan: Sendable, Hashable, Codable {
     /// What cannot be copied, each with the reason.
     public var notCopied: [String]
     /// Target groups blue stands in besides the shifted pair (green joins them at promotion when the file says so).
-    public var otherTargetGroups: [String]
+    public var otherPools: [String]
     /// Classic load balancers blue is attached to (treated like other target groups).
     public var otherLoadBalancers: [String]
     /// Blue's suspended processes when the release started.
@@ -31,29 +31,35 @@ public struct FleetPlan: Sendable, Hashable, Codable {
     /// Processes suspended on both groups for the length of the release, so no scheduled action scales either in.
     public var pinnedProcesses: [String]
     /// Blue's launch template version as its group names it: a number, `$Latest` or `$Default`.
-    public var blueLaunchTemplateVersion: String
+    public var blueTemplateVersion: String
     /// Where blue's architecture came from when its AMI is gone (nil when the AMI said it).
     public var architectureSource: String?
     /// The template's default version before the release, when the release makes green's the default
     /// (`fleet.launch_template_default: promote`): put back if a promoted release is rolled back.
     public var previousDefaultVersion: Int?
 
-    public init(copies: [FleetCopy] = [], items: [String] = [], notCopied: [String] = [], otherTargetGroups: [String] = [],
+    /// Stored under the AWS names records always had.
+    enum CodingKeys: String, CodingKey {
+        case copies, items, notCopied, otherPools = "otherTargetGroups", otherLoadBalancers, blueSuspendedProcesses, pinnedProcesses
+        case blueTemplateVersion = "blueLaunchTemplateVersion", architectureSource, previousDefaultVersion
+    }
+
+    public init(copies: [FleetCopy] = [], items: [String] = [], notCopied: [String] = [], otherPools: [String] = [],
                 otherLoadBalancers: [String] = [], blueSuspendedProcesses: [String] = [], pinnedProcesses: [String] = [],
-                blueLaunchTemplateVersion: String, architectureSource: String? = nil) {
+                blueTemplateVersion: String, architectureSource: String? = nil) {
         self.copies = copies
         self.items = items
         self.notCopied = notCopied
-        self.otherTargetGroups = otherTargetGroups
+        self.otherPools = otherPools
         self.otherLoadBalancers = otherLoadBalancers
         self.blueSuspendedProcesses = blueSuspendedProcesses
         self.pinnedProcesses = pinnedProcesses
-        self.blueLaunchTemplateVersion = blueLaunchTemplateVersion
+        self.blueTemplateVersion = blueTemplateVersion
         self.architectureSource = architectureSource
     }
 
     /// Whether blue's group floats on a version alias, so it is pinned to the number for the release.
-    public var blueFloats: Bool { Int(blueLaunchTemplateVersion) == nil }
+    public var blueFloats: Bool { Int(blueTemplateVersion) == nil }
 
     /// Green's suspended processes while the release runs: blue's own and the release's pins.
     public var greenProcessesDuringRelease: [String] { Array(Set(blueSuspendedProcesses).union(pinnedProcesses)).sorted() }
@@ -65,25 +71,31 @@ public struct FleetPlan: Sendable, Hashable, Codable {
 /// An Auto Scaling group's own settings as read before a release touched it: what a rollback puts back.
 public struct GroupSettings: Sendable, Hashable, Codable {
     public var name: String
-    public var launchTemplateId: String
+    public var templateId: String
     /// As the group names it: a number, `$Latest` or `$Default`.
-    public var launchTemplateVersion: String
+    public var templateVersion: String
     public var minSize: Int
     public var maxSize: Int
     public var desiredCapacity: Int
     public var suspendedProcesses: [String]
-    public var targetGroupARNs: [String]
+    public var pools: [String]
 
-    public init(name: String, launchTemplateId: String, launchTemplateVersion: String, minSize: Int, maxSize: Int, desiredCapacity: Int,
-                suspendedProcesses: [String], targetGroupARNs: [String]) {
+    public init(name: String, templateId: String, templateVersion: String, minSize: Int, maxSize: Int, desiredCapacity: Int,
+                suspendedProcesses: [String], pools: [String]) {
         self.name = name
-        self.launchTemplateId = launchTemplateId
-        self.launchTemplateVersion = launchTemplateVersion
+        self.templateId = templateId
+        self.templateVersion = templateVersion
         self.minSize = minSize
         self.maxSize = maxSize
         self.desiredCapacity = desiredCapacity
         self.suspendedProcesses = suspendedProcesses.sorted()
-        self.targetGroupARNs = targetGroupARNs.sorted()
+        self.pools = pools.sorted()
+    }
+
+    /// Stored under the AWS names records always had.
+    enum CodingKeys: String, CodingKey {
+        case name, templateId = "launchTemplateId", templateVersion = "launchTemplateVersion", minSize, maxSize, desiredCapacity
+        case suspendedProcesses, pools = "targetGroupARNs"
     }
 
     /// `min/desired/max`, for logs.

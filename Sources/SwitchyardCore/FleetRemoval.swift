@@ -21,7 +21,7 @@ public struct FleetRemoval: Sendable, Hashable, Codable {
     /// When its target groups were detached from it.
     public var deregisteredAt: Date?
     /// The target groups detached from it (a kept pair group gets them back once it is at 0).
-    public var targetGroups: [String]?
+    public var pools: [String]?
     /// The longest `deregistration_delay.timeout_seconds` of those target groups, as AWS reported it.
     public var deregistrationDelaySeconds: Int?
     /// The end of the drain: requests in flight when it was deregistered get the target group's delay to finish.
@@ -36,6 +36,12 @@ public struct FleetRemoval: Sendable, Hashable, Codable {
     /// Set when a target was still registered (serving or draining) past `drainUntil` and the grace after it: the
     /// removal stopped there. Cleared by the next look.
     public var stuck: String?
+
+    /// Stored under the AWS names records always had.
+    enum CodingKeys: String, CodingKey {
+        case group, trafficLeftAt, settleUntil, deregisteredAt, pools = "targetGroups", deregistrationDelaySeconds, drainUntil, registered
+        case nextObservationAt, drained, stuck
+    }
 
     public init(group: String, trafficLeftAt: Date?, settle: TimeSpan, now: Date) {
         self.group = group
@@ -148,14 +154,14 @@ extension Machine {
     /// Applies a deregistration or a look at the drain to the removal of `group`; events for another group change nothing.
     static func applyRemoval(_ d: Deployment, _ event: Event, now: Date) -> Transition? {
         switch event {
-        case .fleetDeregistered(let group, let targetGroups, let delay):
+        case .fleetDeregistered(let group, let pools, let delay):
             guard var r = d.removal, r.group == group else { return nil }
             var next = d
             if r.deregisteredAt == nil || r.stuck != nil {
                 r.stuck = nil
                 r.registered = nil
                 r.deregisteredAt = now
-                r.targetGroups = targetGroups
+                r.pools = pools
                 r.deregistrationDelaySeconds = delay
                 r.drainUntil = drainDeadline(r, deregisteredAt: now, delay: delay)
             }
@@ -164,7 +170,7 @@ extension Machine {
             if !d.state.isTerminal { next.updatedAt = now }
             let until = r.drainUntil.map(StoredTime.text) ?? ""
             let clock = r.drainUntil.map(StoredTime.clock) ?? ""
-            let tgs = targetGroups.isEmpty ? "it stood in no target group" : "detached from \(targetGroups.map(DeploymentSpec.SharedTraffic.display).joined(separator: ", "))"
+            let tgs = pools.isEmpty ? "it stood in no target group" : "detached from \(pools.map(DeploymentSpec.SharedTraffic.display).joined(separator: ", "))"
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
                 message: "\(group) deregistered (\(tgs)); draining until \(clock) at most (deregistration delay \(delay) s)",
                 details: ["asg": group, "deregistration_delay_seconds": String(delay), "drain_until": until]))

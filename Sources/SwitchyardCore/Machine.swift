@@ -57,7 +57,7 @@ public enum Machine {
             }
             // Before the new version exists: a blue on `$Latest` would launch it at once.
             if d.plan.fleet != nil && !d.reached(.bluePinned) { return .perform(.pinBlue) }
-            guard let version = d.greenLaunchTemplateVersion else { return .perform(.ensureGreenTemplate) }
+            guard let version = d.greenTemplateVersion else { return .perform(.ensureGreenTemplate) }
             return .perform(.ensureGreenFleet(template: version))
         case .waitingForCapacity:
             if let copy = pendingCopy(d) { return .perform(.copyToGreen(copy)) }
@@ -178,14 +178,14 @@ public enum Machine {
             if next.removal?.group == name { next.removal = nil }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's target group", details: ["asg": name]))
         case (.launching, .greenTemplateReady(let version)):
-            next.greenLaunchTemplateVersion = version
+            next.greenTemplateVersion = version
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.templateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
         case (.launching, .greenFleetReady):
             next.progress.insert(.greenGroupCreated)
             next.state = .waitingForCapacity
             next.phaseStartedAt = now
             next.nextCheckAt = nil
-            let how = d.plan.isPair ? "of the pair set to launch template version \(d.greenLaunchTemplateVersion.map(String.init) ?? "?") and" : "created with"
+            let how = d.plan.isPair ? "of the pair set to launch template version \(d.greenTemplateVersion.map(String.init) ?? "?") and" : "created with"
             let where_ = d.plan.spec.traffic.shared.map { " in the shared \($0.pool)" } ?? ""
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenGroup) \(how) desired capacity \(d.plan.greenLaunchCapacity)\(where_)", details: ["asg": d.plan.greenGroup]))
         case (.waitingForCapacity, .capacityObserved(let report)):
@@ -325,7 +325,7 @@ public enum Machine {
         case (.rollingBack, .greenRemoved):
             next.progress.insert(.greenRemoved)
             if next.removal?.group == d.plan.greenGroup { next.removal = nil }
-            let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own launch template version \($0.greenBefore.launchTemplateVersion), processes and target groups; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
+            let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own launch template version \($0.greenBefore.templateVersion), processes and target groups; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenGroup) \(how)"))
         case (.paused, .promoteRequested) where !d.promoteRequested:
             next.promoteRequested = true
@@ -362,9 +362,9 @@ public enum Machine {
         case (.rollingBack, .blueFleetRestored(let summary)):
             next.progress.insert(.blueRestored)
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.group) restored: \(summary)", details: ["asg": d.plan.blue.group]))
-        case (.completed, .greenTemplateDeleted(let version)) where !d.reached(.launchTemplateVersionDeleted),
-             (.rolledBack, .greenTemplateDeleted(let version)) where !d.reached(.launchTemplateVersionDeleted):
-            next.progress.insert(.launchTemplateVersionDeleted)
+        case (.completed, .greenTemplateDeleted(let version)) where !d.reached(.templateVersionDeleted),
+             (.rolledBack, .greenTemplateDeleted(let version)) where !d.reached(.templateVersionDeleted):
+            next.progress.insert(.templateVersionDeleted)
             // Housekeeping after the end, like retiring blue.
             next.updatedAt = d.updatedAt
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "launch template \(d.plan.blue.templateName) version \(version) deleted: its release is over and no group uses it", details: ["launch_template_version": String(version)]))

@@ -107,7 +107,7 @@ extension MetricTemplate.Values {
     public init(plan: ReleasePlan) {
         let stacks = plan.stackLoadBalancers
         self.init(greenTargetGroupArn: plan.greenPool, blueTargetGroupArn: plan.blue.pool,
-                  loadBalancerArn: stacks?[plan.greenPool] ?? plan.spec.traffic.listenerArn, greenASG: plan.greenGroup,
+                  loadBalancerArn: stacks?[plan.greenPool] ?? plan.spec.traffic.primaryForward, greenASG: plan.greenGroup,
                   blueASG: plan.blue.group, blueLoadBalancerArn: stacks?[plan.blue.pool])
     }
 }

@@ -150,7 +150,7 @@ enum JSONViews {
             blue_weight = d.blueWeight
             blue = Blue(d.plan.blue)
             green = Green(auto_scaling_group: d.plan.greenGroup, target_group_arn: d.plan.greenPool,
-                          desired_capacity: d.plan.blue.desiredCapacity, launch_template_version: d.greenLaunchTemplateVersion)
+                          desired_capacity: d.plan.blue.desiredCapacity, launch_template_version: d.greenTemplateVersion)
             created_at = timestamp(d.createdAt)
             updated_at = timestamp(d.updatedAt)
             finished_at = d.state.isTerminal ? timestamp(d.updatedAt) : nil
@@ -266,7 +266,7 @@ enum JSONViews {
             traffic_left_at = timestamp(r.trafficLeftAt)
             settle_until = timestamp(r.settleUntil)
             deregistered_at = timestamp(r.deregisteredAt)
-            target_groups = r.targetGroups ?? []
+            target_groups = r.pools ?? []
             deregistration_delay_seconds = r.deregistrationDelaySeconds
             drain_until = timestamp(r.drainUntil)
             registered_targets = (r.registered ?? []).map { ["instance_id": $0.instanceId, "state": $0.state] }
@@ -393,10 +393,10 @@ enum JSONViews {
             init(_ f: FleetPlan, spec: DeploymentSpec) {
                 copies = f.items
                 not_copied = f.notCopied
-                other_target_groups = f.otherTargetGroups
+                other_target_groups = f.otherPools
                 other_load_balancers = f.otherLoadBalancers
-                other_target_groups_policy = spec.fleet.otherTargetGroups.rawValue
-                blue_launch_template_version = f.blueLaunchTemplateVersion
+                other_target_groups_policy = spec.fleet.otherPools.rawValue
+                blue_launch_template_version = f.blueTemplateVersion
                 blue_suspended_processes = f.blueSuspendedProcesses
                 suspended_during_release = f.pinnedProcesses
                 architecture_source = f.architectureSource
@@ -458,12 +458,12 @@ enum JSONViews {
             service = p.spec.service
             ami = p.ami
             region = p.spec.region
-            listener_arn = p.spec.traffic.listenerArn
+            listener_arn = p.spec.traffic.primaryForward
             rule_arn = p.spec.traffic.ruleArn
             forwards = p.spec.traffic.forwards.map(\.arn)
             stickiness = p.stickyForwards ?? [:]
             test_route = p.spec.testRoute.map { TestRoute(header: $0.header, value: DeploymentSpec.TestRoute.value,
-                                                          listener_arn: p.spec.testRouteListener ?? p.spec.traffic.listenerArn) }
+                                                          listener_arn: p.spec.testRouteForward ?? p.spec.traffic.primaryForward) }
             blue = Blue(p.blue)
             green = Green(auto_scaling_group: p.greenGroup, target_group_arn: p.greenPool,
                           desired_capacity: p.blue.desiredCapacity, launch_template_version: nil)

@@ -66,7 +66,7 @@ struct Plan: AsyncParsableCommand {
         if let pair = p.pair {
             let before = pair.greenBefore
             lines.append("  pair      pair mode: green = \(p.greenGroup) (idle), no group is created or deleted")
-            lines.append("            \(before.name) now: launch template version \(before.launchTemplateVersion), min/desired/max \(before.sizes); "
+            lines.append("            \(before.name) now: launch template version \(before.templateVersion), min/desired/max \(before.sizes); "
                 + "a rollback puts that back, and blue \(p.blue.group) is scaled to 0/0/0 (kept) after its retention")
         }
         if let fleet = p.fleet { lines += describe(fleet, p) }
@@ -100,7 +100,7 @@ struct Plan: AsyncParsableCommand {
         }
         if let route = p.spec.testRoute {
             lines.append("  test      requests carrying \(route.header): \(DeploymentSpec.TestRoute.value) reach green's target group only, from launch to the end,")
-            lines.append("            through a rule at the lowest free priority of listener \(p.spec.testRouteListener ?? p.spec.traffic.listenerArn);")
+            lines.append("            through a rule at the lowest free priority of listener \(p.spec.testRouteForward ?? p.spec.traffic.primaryForward);")
             lines.append("            the probe sends the header")
         }
         let values = MetricTemplate.Values(plan: p)
@@ -235,13 +235,13 @@ struct Plan: AsyncParsableCommand {
         if !f.pinnedProcesses.isEmpty { pin += "; \(f.pinnedProcesses.joined(separator: ", ")) suspended on both" }
         lines.append("  pinned    \(pin)")
         if f.blueFloats {
-            lines.append("            blue's launch template \(f.blueLaunchTemplateVersion) pinned to version \(p.blue.templateVersion) for the release, restored after a rollback")
+            lines.append("            blue's launch template \(f.blueTemplateVersion) pinned to version \(p.blue.templateVersion) for the release, restored after a rollback")
         }
-        let others = f.otherTargetGroups + f.otherLoadBalancers
+        let others = f.otherPools + f.otherLoadBalancers
         if !others.isEmpty {
             lines.append("  others    green joins \(others.joined(separator: ", ")) at promotion (fleet.other_target_groups: join_at_promotion)")
         }
-        if p.spec.fleet.launchTemplateDefault == .promote {
+        if p.spec.fleet.templateDefault == .promote {
             lines.append("            green's version becomes the launch template's default at promotion (fleet.launch_template_default: promote)")
         }
         return lines

@@ -80,7 +80,7 @@ struct Show: AsyncParsableCommand {
             "  traffic   blue \(d.blueWeight)% / green \(d.greenWeight)%, step \(d.stepLabel)",
             "  blue      \(d.plan.blue.group) on \(d.plan.blue.pool)",
             "  green     \(d.plan.greenGroup) on \(d.plan.greenPool)"
-                + (d.greenLaunchTemplateVersion.map { ", launch template version \($0)" } ?? ""),
+                + (d.greenTemplateVersion.map { ", launch template version \($0)" } ?? ""),
         ]
         lines.append("  settle    \(d.plan.trafficSettle): a traffic change counts as live that long after it is confirmed")
         if let confirmed = d.weightsConfirmedAt, let live = d.bakeStartedAt, d.state == .shifting || d.state == .paused {
@@ -88,7 +88,7 @@ struct Show: AsyncParsableCommand {
         }
         if let wait = d.trafficWait(at: now) { lines.append("  now       \(Console.waiting(wait))") }
         if let r = d.removal, let deregistered = r.deregisteredAt {
-            lines.append("  removal   \(r.group) deregistered \(Console.time(deregistered)) from \((r.targetGroups ?? []).joined(separator: ", ")), "
+            lines.append("  removal   \(r.group) deregistered \(Console.time(deregistered)) from \((r.pools ?? []).joined(separator: ", ")), "
                 + "deregistration delay \(r.deregistrationDelaySeconds ?? 0) s, drain until \(r.drainUntil.map(Console.time) ?? "?")")
         }
         if let reason = d.rollbackReason { lines.append("  rollback  \(reason)") }

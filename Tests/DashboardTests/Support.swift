@@ -13,15 +13,15 @@ func sample(id: String = "20270115-080000-0001", service: String = "web", state:
             steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(30)), .pause, .weight(100, bake: .zero)]) -> Deployment {
     let spec = DeploymentSpec(
         service: service, region: "us-east-1",
-        traffic: .init(listenerArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2",
-                       targetGroups: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
+        traffic: .init(primaryForward: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2",
+                       pools: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
                                       "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2"]),
         fleet: .init(), steps: steps,
         checks: .init(alarms: ["web-5xx"], http: .init(url: "http://127.0.0.1:9/healthz")), promotion: .init())
-    let blue = BlueFleet(group: "\(service)-blue", pool: spec.traffic.targetGroups[0], templateId: "lt-1",
+    let blue = BlueFleet(group: "\(service)-blue", pool: spec.traffic.pools[0], templateId: "lt-1",
                          templateName: service, templateVersion: 3, image: "ami-11111111", architecture: "x86_64",
                          minSize: 2, maxSize: 4, desiredCapacity: 2)
-    let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: spec.traffic.targetGroups[1],
+    let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: spec.traffic.pools[1],
                            greenGroup: "switchyard-\(service)-\(id)")
     var d = Deployment(id: id, plan: plan, fileDigest: "digest", actor: "alice@laptop", now: t0)
     d.state = state

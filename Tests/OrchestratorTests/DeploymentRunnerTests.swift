@@ -131,7 +131,7 @@ import Testing
         let world = FakeWorld(store: store)
         var d = Fixtures.deployment()
         d.state = .shifting
-        d.greenLaunchTemplateVersion = 7
+        d.greenTemplateVersion = 7
         d.progress.insert(.greenGroupCreated)
         d.greenWeight = 10
         d.bakeStartedAt = Fixtures.start

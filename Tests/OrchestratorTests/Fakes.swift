@@ -85,7 +85,7 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
             case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
             case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
-            case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [d.plan.greenPool], delaySeconds: 300)
+            case .deregisterFleet(let group): return .fleetDeregistered(group: group, pools: [d.plan.greenPool], delaySeconds: 300)
             case .observeDrain(let group): return .drainObserved(group: group, targets: [])
             case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
             }
@@ -110,17 +110,17 @@ enum Fixtures {
     static func spec(steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(60)), .weight(50, bake: .seconds(60)), .weight(100, bake: .seconds(30))]) -> DeploymentSpec {
         DeploymentSpec(
             service: "web", region: "us-east-1",
-            traffic: .init(listenerArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2",
-                           targetGroups: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
+            traffic: .init(primaryForward: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2",
+                           pools: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
                                           "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2"]),
             fleet: .init(), steps: steps, checks: .init(interval: .seconds(10)), promotion: .init(blueRetention: .minutes(30)))
     }
 
     static func deployment(id: String = "20261124-000000-0001", spec: DeploymentSpec = spec(), retire: [String] = []) -> Deployment {
-        let blue = BlueFleet(group: "web-blue", pool: spec.traffic.targetGroups[0], templateId: "lt-1",
+        let blue = BlueFleet(group: "web-blue", pool: spec.traffic.pools[0], templateId: "lt-1",
                              templateName: "web", templateVersion: 3, image: "ami-11111111", architecture: "x86_64",
                              minSize: 2, maxSize: 4, desiredCapacity: 2)
-        let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: spec.traffic.targetGroups[1],
+        let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: spec.traffic.pools[1],
                                greenGroup: "switchyard-web-\(id)", retire: retire)
         return Deployment(id: id, plan: plan, fileDigest: "abc", actor: "test@host", now: start)
     }

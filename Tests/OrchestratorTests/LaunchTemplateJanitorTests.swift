@@ -13,9 +13,9 @@ import Testing
         var d = Fixtures.deployment(id: id)
         d.state = state
         d.plan.blue.group = blue
-        d.greenLaunchTemplateVersion = version
+        d.greenTemplateVersion = version
         d.blueRetiredAt = retiredAt
-        if deleted == true { d.progress.insert(.launchTemplateVersionDeleted) }
+        if deleted == true { d.progress.insert(.templateVersionDeleted) }
         return d
     }
 
@@ -46,8 +46,8 @@ import Testing
             var d = record(id, .completed, version: version, blue: blue, retiredAt: retired ? Fixtures.start : nil)
             d.plan.greenGroup = green
             d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
-                name: green, launchTemplateId: "lt-1", launchTemplateVersion: "1", minSize: 0, maxSize: 0, desiredCapacity: 0,
-                suspendedProcesses: [], targetGroupARNs: []))
+                name: green, templateId: "lt-1", templateVersion: "1", minSize: 0, maxSize: 0, desiredCapacity: 0,
+                suspendedProcesses: [], pools: []))
             d.createdAt = Fixtures.start.addingTimeInterval(minute * 60)
             return d
         }
@@ -66,7 +66,7 @@ import Testing
     @Test func aDeletedVersionIsRecordedOnceWithoutMovingTheReleaseEnd() {
         let d = record("d1", .rolledBack, version: 5)
         let t = Machine.apply(d, .greenTemplateDeleted(5), now: Fixtures.start.addingTimeInterval(3600))
-        #expect(t.deployment.reached(.launchTemplateVersionDeleted))
+        #expect(t.deployment.reached(.templateVersionDeleted))
         #expect(t.deployment.updatedAt == d.updatedAt)
         #expect(t.log?.message == "launch template web version 5 deleted: its release is over and no group uses it")
         #expect(Machine.apply(t.deployment, .greenTemplateDeleted(5), now: Fixtures.start).log == nil)

@@ -110,7 +110,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         d.plan.settle = .seconds(15)
         let blueTG = d.plan.blue.pool
         let greenTG = d.plan.greenPool
-        fake.listener = d.plan.spec.traffic.listenerArn
+        fake.listener = d.plan.spec.traffic.primaryForward
         fake.tag = d.id
         fake.weights = [blueTG: 100, greenTG: 0]
         fake.delays = [greenTG: 30, blueTG: 300]
@@ -125,7 +125,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         let (fake, effects, d, _) = world()
         let green = d.plan.greenGroup
         let event = try await effects.perform(.deregisterFleet(green), for: d)
-        #expect(event == .fleetDeregistered(group: green, targetGroups: [d.plan.greenPool], delaySeconds: 30))
+        #expect(event == .fleetDeregistered(group: green, pools: [d.plan.greenPool], delaySeconds: 30))
         #expect(fake.groups[green]?.targetGroups == [])
         #expect(fake.actions.contains("DetachLoadBalancerTargetGroups") && fake.actions.contains("DescribeTargetGroupAttributes"))
         // Run again after a crash: nothing left to detach, and the delay is still read for the target group it left.
@@ -402,7 +402,7 @@ extension HousekeeperRemovalTests {
         let event = try await effects.perform(.setSplit(green: 50), for: d)
         guard case .trafficChangedByHand(let change) = event else { Issue.record("\(event)"); return }
         #expect(change.found[d.plan.blue.pool] == 100 && change.expected[d.plan.greenPool] == 10)
-        #expect(change.resource == "listener \(d.plan.spec.traffic.listenerArn)")
+        #expect(change.resource == "listener \(d.plan.spec.traffic.primaryForward)")
         #expect(clock.now() >= started.addingTimeInterval(effects.readWindow), "read again after the window")
         #expect(fake.actions.filter { $0 == "DescribeListeners" }.count == 2 && !fake.actions.contains("ModifyListener"))
     }

@@ -39,7 +39,7 @@ import SwitchyardCore
             var d = Fixtures.deployment(spec: Fixtures.spec())
             d.plan.spec.traffic = .init(shared: classic ? .init(classicLoadBalancer: "web-clb") : .init(targetGroup: blueTG))
             // As the planner makes it: blue and green share the pool.
-            d.plan.greenPool = d.plan.spec.traffic.targetGroups[0]
+            d.plan.greenPool = d.plan.spec.traffic.pools[0]
             d.plan.blue.pool = d.plan.greenPool
             d.plan.spec.checks.interval = .seconds(1)
             d.plan.shared = SharedPlan(startHealthy: 4)

@@ -20,9 +20,9 @@ protocol TrafficWorld: Sendable {
 }
 
 extension TrafficWorld {
-    var blue: String { spec.traffic.targetGroups[0] }
+    var blue: String { spec.traffic.pools[0] }
     /// Green's target group: blue's own where they share one (`traffic.shared`).
-    var green: String { spec.traffic.targetGroups[spec.traffic.targetGroups.count - 1] }
+    var green: String { spec.traffic.pools[spec.traffic.pools.count - 1] }
     func router(_ clock: TestClock) -> any TrafficRouter { TrafficBackends.router(for: spec, aws: AWSClients(client: client()), clock: clock) }
 }
 
@@ -40,7 +40,7 @@ final class ALBWorld: TrafficWorld, @unchecked Sendable {
     }
     var spec: DeploymentSpec {
         var s = Fixtures.spec()
-        s.traffic = .init(listenerArn: listener80, targetGroups: [blueTG, greenTG], listenerArns: [listener80], ruleArns: [apiRule])
+        s.traffic = .init(primaryForward: listener80, pools: [blueTG, greenTG], listenerArns: [listener80], ruleArns: [apiRule])
         return s
     }
     func client() -> AWSClient { conformanceClient(fake) }

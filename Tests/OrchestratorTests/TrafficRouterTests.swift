@@ -235,7 +235,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
 
     func spec(listeners: [String]? = nil, rules: [String]? = nil) -> DeploymentSpec {
         var s = Fixtures.spec()
-        s.traffic = .init(listenerArn: listener80, targetGroups: [blueTG, greenTG], listenerArns: listeners, ruleArns: rules)
+        s.traffic = .init(primaryForward: listener80, pools: [blueTG, greenTG], listenerArns: listeners, ruleArns: rules)
         return s
     }
 
@@ -332,7 +332,7 @@ final class RulesELB: HTTPTransport, @unchecked Sendable {
         let configuration = AWSConfiguration(region: "us-east-1", credentials: EnvironmentCredentials(environment: ["AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret"]),
                                              endpoints: Dictionary(uniqueKeysWithValues: AWSService.allCases.map { ($0, URL(string: "http://127.0.0.1:9")!) }))
         var spec = Fixtures.spec()
-        spec.traffic = .init(listenerArn: listener80, targetGroups: [blueTG, greenTG])
+        spec.traffic = .init(primaryForward: listener80, pools: [blueTG, greenTG])
         spec.checks.http = .init(url: "http://alb/healthz", testRoute: .init(header: header))
         return TestRouteRule(elb: ELBv2(client: AWSClient(configuration: configuration, transport: self, retryPolicy: RetryPolicy(maxAttempts: 1), logger: Logger(label: "t"))), spec: spec)
     }

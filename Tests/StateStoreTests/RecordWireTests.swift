@@ -35,6 +35,40 @@ import Testing
         #expect(blue["autoScalingGroup"] as? String == d.plan.blue.group && blue["imageId"] as? String == d.plan.blue.image)
     }
 
+    /// The file's part, the fleet plan, a pair's idle group and a removal are named in the core's words (primary
+    /// forward, pools, template version, blue's group); their keys in the record stay AWS's, as every switchyard wrote.
+    @Test func theSpecTheFleetPlanAndARemovalKeepTheirKeys() throws {
+        var d = sampleDeployment()
+        d.plan.spec.checks.http?.testRoute = .init(header: "X-Canary", forward: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/3")
+        d.plan.spec.fleet = .init(blueGroupName: "web-blue", otherPools: .joinAtPromotion, templateDefault: .promote)
+        d.plan.fleet = FleetPlan(otherPools: ["tg-x"], blueTemplateVersion: "$Latest")
+        d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
+            name: "web-green", templateId: "lt-1", templateVersion: "2", minSize: 0, maxSize: 4, desiredCapacity: 0, suspendedProcesses: [], pools: ["tg-b"]))
+        d.greenTemplateVersion = 7
+        d.progress.insert(.templateVersionDeleted)
+        var removal = FleetRemoval(group: "web-green", trafficLeftAt: nil, settle: .zero, now: Date(timeIntervalSince1970: 0))
+        removal.pools = ["tg-b"]
+        d.removal = removal
+        let record = try Self.object(d)
+        let plan = try #require(record["plan"] as? [String: Any])
+        let spec = try #require(plan["spec"] as? [String: Any])
+        let traffic = try #require(spec["traffic"] as? [String: Any])
+        #expect(traffic["listenerArn"] as? String == d.plan.spec.traffic.primaryForward && traffic["targetGroups"] as? [String] == d.plan.spec.traffic.pools)
+        let route = try #require(((spec["checks"] as? [String: Any])?["http"] as? [String: Any])?["testRoute"] as? [String: Any])
+        #expect(Set(route.keys) == ["header", "listenerArn"])
+        let fleet = try #require(spec["fleet"] as? [String: Any])
+        #expect(fleet["blueAutoScalingGroup"] as? String == "web-blue" && fleet["otherTargetGroups"] as? String == "join_at_promotion"
+                && fleet["launchTemplateDefault"] as? String == "promote")
+        let fleetPlan = try #require(plan["fleet"] as? [String: Any])
+        #expect(fleetPlan["otherTargetGroups"] as? [String] == ["tg-x"] && fleetPlan["blueLaunchTemplateVersion"] as? String == "$Latest")
+        let before = try #require((plan["pair"] as? [String: Any])?["greenBefore"] as? [String: Any])
+        #expect(Set(before.keys) == ["name", "launchTemplateId", "launchTemplateVersion", "minSize", "maxSize", "desiredCapacity",
+                                     "suspendedProcesses", "targetGroupARNs"])
+        #expect(record["greenLaunchTemplateVersion"] as? Int == 7 && record["launchTemplateVersionDeleted"] as? Bool == true)
+        #expect((record["removal"] as? [String: Any])?["targetGroups"] as? [String] == ["tg-b"])
+        #expect(try RecordCoding.decoder.decode(Deployment.self, from: RecordCoding.encoder.encode(d)) == d)
+    }
+
     @Test func everyMilestoneDoneIsTrueUnderItsOwnKeyAndReadsBack() throws {
         var d = sampleDeployment()
         var text = String(decoding: try RecordCoding.encoder.encode(d), as: UTF8.self)

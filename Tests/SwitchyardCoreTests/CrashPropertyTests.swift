@@ -117,7 +117,7 @@ struct ImaginaryAWS {
         case .deregisterFleet(let group):
             if clientsReachGreen { violations.append("\(group) deregistered while clients could still reach it (state \(state))") }
             if greenExists, greenDeregisteredAt == nil { greenDeregisteredAt = now }
-            return .fleetDeregistered(group: group, targetGroups: greenExists ? [tgB] : [], delaySeconds: Int(delay))
+            return .fleetDeregistered(group: group, pools: greenExists ? [tgB] : [], delaySeconds: Int(delay))
         case .observeDrain(let group):
             guard greenExists, let deregistered = greenDeregisteredAt else { return .drainObserved(group: group, targets: []) }
             // Just after the detach a read may still show the old state; then draining until the delay is over.
@@ -198,7 +198,7 @@ struct ImaginaryAWS {
         d.plan.settle = .seconds(Int64(world.settle))
         if Bool.random(using: &rng) { d.plan.stickyForwards = [listener: 300] }
         if Bool.random(using: &rng) {
-            d.plan.fleet = FleetPlan(copies: FleetCopy.allCases, pinnedProcesses: ["ScheduledActions"], blueLaunchTemplateVersion: "$Latest")
+            d.plan.fleet = FleetPlan(copies: FleetCopy.allCases, pinnedProcesses: ["ScheduledActions"], blueTemplateVersion: "$Latest")
             world.fleet = true
         }
         if Bool.random(using: &rng) {

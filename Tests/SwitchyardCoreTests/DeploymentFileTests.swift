@@ -85,10 +85,10 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
         let spec = try DeploymentFile.parse(text, path: "web.yaml")
         #expect(spec == DeploymentSpec(
             service: "web", region: "us-east-1",
-            traffic: .init(listenerArn: listener,
+            traffic: .init(primaryForward: listener,
                            ruleArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
-                           targetGroups: [tgA, tgB]),
-            fleet: .init(blueAutoScalingGroup: "web-blue", capacityTimeout: .minutes(7), otherTargetGroups: .joinAtPromotion, launchTemplateDefault: .promote),
+                           pools: [tgA, tgB]),
+            fleet: .init(blueGroupName: "web-blue", capacityTimeout: .minutes(7), otherPools: .joinAtPromotion, templateDefault: .promote),
             steps: [.weight(10, bake: .seconds(90)), .pause, .weight(50, bake: .minutes(60)), .weight(100, bake: TimeSpan(milliseconds: 500))],
             checks: .init(interval: .seconds(5), healthyTimeout: .minutes(3), maxUnhealthyTargets: 1, alarms: ["web-5xx", "web-p99"],
                           http: .init(url: "https://web-green.internal/healthz", expectStatus: [200, 204], timeout: .seconds(1), failureThreshold: 4)),
@@ -97,8 +97,8 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
 
     @Test func minimalFileGetsTheDocumentedDefaults() throws {
         let spec = try DeploymentFile.parse(file(), path: "web.yaml")
-        #expect(spec.fleet == .init(blueAutoScalingGroup: nil, capacityTimeout: .minutes(10)))
-        #expect(spec.fleet.otherTargetGroups == .refuse && spec.fleet.launchTemplateDefault == .keep)
+        #expect(spec.fleet == .init(blueGroupName: nil, capacityTimeout: .minutes(10)))
+        #expect(spec.fleet.otherPools == .refuse && spec.fleet.templateDefault == .keep)
         #expect(spec.checks == .init(interval: .seconds(10), healthyTimeout: .minutes(5), maxUnhealthyTargets: 0, alarms: [], http: nil))
         #expect(spec.promotion.blueRetention == .minutes(30))
         #expect(spec.steps == [.weight(10, bake: .minutes(2)), .weight(100, bake: .zero)])

@@ -20,13 +20,13 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
     @Test func listsNameEveryForwardAndListenerArnJoinsThem() throws {
         let spec = try DeploymentFile.parse(traffic("  listener_arn: \(listener)\n  listener_arns: [\(listener443)]\n  rule_arns: [\(apiRule)]\n"), path: "w")
         #expect(spec.traffic.forwards == [.listener(listener), .listener(listener443), .rule(apiRule)])
-        #expect(spec.traffic.listenerArn == listener)
+        #expect(spec.traffic.primaryForward == listener)
     }
 
     @Test func rulesAloneNeedNoListenerKeyAndTheirListenerIsThePrimary() throws {
         let spec = try DeploymentFile.parse(traffic("  rule_arns:\n    - \(apiRule)\n"), path: "w")
         #expect(spec.traffic.forwards == [.rule(apiRule)])
-        #expect(spec.traffic.listenerArn == listener, "the listener of the first rule, for the test route")
+        #expect(spec.traffic.primaryForward == listener, "the listener of the first rule, for the test route")
     }
 
     @Test func ruleArnNarrowsListenerArnToTheRuleEvenBesideTheLists() throws {
@@ -52,11 +52,11 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
 
     @Test func testRouteDefaultsAndItsKeys() throws {
         let on = try DeploymentFile.parse(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route: true\n"), path: "w")
-        #expect(on.checks.http?.testRoute == .init(header: "X-Switchyard-Route", listenerArn: nil))
-        #expect(on.testRouteListener == listener)
+        #expect(on.checks.http?.testRoute == .init(header: "X-Switchyard-Route", forward: nil))
+        #expect(on.testRouteForward == listener)
         let custom = try DeploymentFile.parse(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route:\n      header: X-Canary\n      listener_arn: \(listener443)\n"), path: "w")
-        #expect(custom.testRoute == .init(header: "X-Canary", listenerArn: listener443))
-        #expect(custom.testRouteListener == listener443)
+        #expect(custom.testRoute == .init(header: "X-Canary", forward: listener443))
+        #expect(custom.testRouteForward == listener443)
         let off = try DeploymentFile.parse(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route: false\n"), path: "w")
         #expect(off.testRoute == nil)
         expectIssue(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route:\n      header: \"X Route\"\n"), line: 16,

@@ -8,7 +8,7 @@ import Testing
 @Suite struct MachineFleetTests {
     static let fleet = FleetPlan(copies: [.lifecycleHooks, .suspendedProcesses, .scalingPolicies, .scheduledActions],
                                  items: ["scaling policy cpu50 (TargetTrackingScaling)"], blueSuspendedProcesses: ["AZRebalance"],
-                                 pinnedProcesses: ["ScheduledActions"], blueLaunchTemplateVersion: "$Latest")
+                                 pinnedProcesses: ["ScheduledActions"], blueTemplateVersion: "$Latest")
 
     func dressed(steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(60)), .weight(100, bake: .seconds(30))]) -> Deployment {
         var d = makeDeployment(steps: steps)
@@ -35,7 +35,7 @@ import Testing
     @Test func eachCopyRunsOnceAndACopyNotRecordedRunsAgain() {
         var d = dressed()
         d.state = .waitingForCapacity
-        d.greenLaunchTemplateVersion = 4
+        d.greenTemplateVersion = 4
         d.greenCopies = [.lifecycleHooks]
         #expect(Machine.decide(d, now: start) == .perform(.copyToGreen(.suspendedProcesses)))
         // A crash after the call but before the save: the record still asks for the same copy.
@@ -107,7 +107,7 @@ import Testing
         let old = try JSONSerialization.data(withJSONObject: json)
         let decoded = try JSONDecoder().decode(Deployment.self, from: old)
         #expect(decoded.plan.fleet == nil)
-        #expect(decoded.plan.spec.fleet.otherTargetGroups == .refuse && decoded.plan.spec.fleet.launchTemplateDefault == .keep)
+        #expect(decoded.plan.spec.fleet.otherPools == .refuse && decoded.plan.spec.fleet.templateDefault == .keep)
         #expect(!decoded.reached(.bluePinned) && decoded.greenCopies == nil)
     }
 
@@ -115,7 +115,7 @@ import Testing
         #expect(Self.fleet.blueFloats)
         #expect(Self.fleet.greenProcessesDuringRelease == ["AZRebalance", "ScheduledActions"])
         #expect(Self.fleet.processesToResume == ["ScheduledActions"])
-        let own = FleetPlan(blueSuspendedProcesses: ["ScheduledActions"], pinnedProcesses: ["ScheduledActions"], blueLaunchTemplateVersion: "7")
+        let own = FleetPlan(blueSuspendedProcesses: ["ScheduledActions"], pinnedProcesses: ["ScheduledActions"], blueTemplateVersion: "7")
         #expect(own.processesToResume == [] && !own.blueFloats)
     }
 }

@@ -8,10 +8,10 @@ import Testing
     func paired(steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(60)), .weight(100, bake: .seconds(30))]) -> Deployment {
         var d = makeDeployment(steps: steps)
         d.plan.greenGroup = "web-green"
-        d.plan.fleet = FleetPlan(blueLaunchTemplateVersion: "3")
+        d.plan.fleet = FleetPlan(blueTemplateVersion: "3")
         d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
-            name: "web-green", launchTemplateId: "lt-1", launchTemplateVersion: "2", minSize: 0, maxSize: 4, desiredCapacity: 0,
-            suspendedProcesses: ["AZRebalance"], targetGroupARNs: [tgB]))
+            name: "web-green", templateId: "lt-1", templateVersion: "2", minSize: 0, maxSize: 4, desiredCapacity: 0,
+            suspendedProcesses: ["AZRebalance"], pools: [tgB]))
         return d
     }
 
@@ -19,7 +19,7 @@ import Testing
         var pair = Simulation(paired())
         pair.run()
         var clone = Simulation(makeDeployment(steps: [.weight(10, bake: .seconds(60)), .weight(100, bake: .seconds(30))]))
-        clone.d.plan.fleet = FleetPlan(blueLaunchTemplateVersion: "3")
+        clone.d.plan.fleet = FleetPlan(blueTemplateVersion: "3")
         clone.run()
         #expect(pair.d.state == .completed)
         #expect(pair.effects == clone.effects)

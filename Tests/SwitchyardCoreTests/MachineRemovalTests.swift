@@ -101,7 +101,7 @@ import Testing
         record = begun.deployment
         #expect(record.removal?.settleUntil == settleEnd)
         #expect(Machine.housekeeping(record, now: promoted.addingTimeInterval(5)) == .wait(until: settleEnd))
-        record = Machine.apply(record, .fleetDeregistered(group: "web-blue", targetGroups: [tgA], delaySeconds: 300), now: settleEnd).deployment
+        record = Machine.apply(record, .fleetDeregistered(group: "web-blue", pools: [tgA], delaySeconds: 300), now: settleEnd).deployment
         let stored = try JSONDecoder().decode(Deployment.self, from: JSONEncoder().encode(record))
         #expect(stored.removal == record.removal)
         // The next gc, 100 s later: it looks at the drain, and waits only what is left of the delay.
@@ -215,7 +215,7 @@ import Testing
 
         d.removal?.deregisteredAt = start
         d.removal?.drainUntil = start
-        d.removal?.targetGroups = [tgB]
+        d.removal?.pools = [tgB]
         sim = Simulation(Machine.startRollback(d, now: start, reason: "operator").deployment)
         sim.run()
         #expect(sim.d.state == .rolledBack)
@@ -270,8 +270,8 @@ import Testing
         var d = settled()
         d.plan.greenGroup = "web-green"
         d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
-            name: "web-green", launchTemplateId: "lt-1", launchTemplateVersion: "2", minSize: 0, maxSize: 4, desiredCapacity: 0,
-            suspendedProcesses: [], targetGroupARNs: [tgB]))
+            name: "web-green", templateId: "lt-1", templateVersion: "2", minSize: 0, maxSize: 4, desiredCapacity: 0,
+            suspendedProcesses: [], pools: [tgB]))
         var sim = Simulation(d)
         sim.run(limit: 11)
         sim.take(Machine.apply(sim.d, .rollbackRequested(reason: "r", actor: "ops"), now: sim.now))
@@ -298,7 +298,7 @@ import Testing
         var d = settled()
         d.state = .rollingBack
         d.removal = FleetRemoval(group: green, trafficLeftAt: start, settle: .seconds(15), now: start)
-        let other = Machine.apply(d, .fleetDeregistered(group: "someone-else", targetGroups: [tgB], delaySeconds: 10), now: start)
+        let other = Machine.apply(d, .fleetDeregistered(group: "someone-else", pools: [tgB], delaySeconds: 10), now: start)
         #expect(other.deployment == d && other.log == nil)
         let early = Machine.apply(d, .drainObserved(group: green, targets: []), now: start)
         #expect(early.deployment.removal?.drained == nil, "a look before the deregistration proves nothing")

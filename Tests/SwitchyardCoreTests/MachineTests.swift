@@ -7,7 +7,7 @@ let start = Date(timeIntervalSince1970: 1_800_000_000)
 func makeDeployment(steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(60)), .weight(50, bake: .seconds(60)), .weight(100, bake: .seconds(30))],
                     interval: TimeSpan = .seconds(10), retire: [String] = []) -> Deployment {
     let spec = DeploymentSpec(service: "web", region: "us-east-1",
-                              traffic: .init(listenerArn: listener, targetGroups: [tgA, tgB]),
+                              traffic: .init(primaryForward: listener, pools: [tgA, tgB]),
                               fleet: .init(capacityTimeout: .minutes(10)), steps: steps,
                               checks: .init(interval: interval, healthyTimeout: .minutes(5)), promotion: .init(blueRetention: .minutes(30)))
     let blue = BlueFleet(group: "web-blue", pool: tgA, templateId: "lt-1", templateName: "web",
@@ -63,7 +63,7 @@ struct Simulation {
         case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
         case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
         case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
-        case .deregisterFleet(let group): return .fleetDeregistered(group: group, targetGroups: [tgB], delaySeconds: 300)
+        case .deregisterFleet(let group): return .fleetDeregistered(group: group, pools: [tgB], delaySeconds: 300)
         // moto's answer: a deregistered target is gone from DescribeTargetHealth at once.
         case .observeDrain(let group): return .drainObserved(group: group, targets: [])
         case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
@@ -189,7 +189,7 @@ struct Simulation {
     @Test func bakeResumesFromWhereItWasAfterACrash() {
         var d = makeDeployment()
         d.state = .shifting
-        d.greenLaunchTemplateVersion = 4
+        d.greenTemplateVersion = 4
         d.progress.insert(.greenGroupCreated)
         d.greenWeight = 10
         d.bakeStartedAt = start

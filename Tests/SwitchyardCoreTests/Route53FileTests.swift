@@ -35,7 +35,7 @@ import Testing
         #expect(records.recordName == "app.example.com" && records.recordType == "CNAME")
         #expect(records.records == [DeploymentSpec.Route53Record(setIdentifier: "blue", target: "a.elb.amazonaws.com", targetGroup: tgA),
                                     DeploymentSpec.Route53Record(setIdentifier: "green", target: "b.elb.amazonaws.com", targetGroup: tgB)])
-        #expect(spec.traffic.targetGroups == [tgA, tgB])
+        #expect(spec.traffic.pools == [tgA, tgB])
         #expect(spec.traffic.forwards.isEmpty, "no listener is shifted")
     }
 

@@ -22,7 +22,7 @@ import Testing
         let spec = try DeploymentFile.parse(Self.sharedFile(), path: "w")
         #expect(spec.traffic.shared == DeploymentSpec.SharedTraffic(targetGroup: tgA))
         #expect(spec.traffic.kind == .shared && spec.traffic.traits.splitByCounts)
-        #expect(spec.traffic.targetGroups == [tgA] && spec.traffic.forwards.isEmpty && spec.traffic.listenerArn.isEmpty)
+        #expect(spec.traffic.pools == [tgA] && spec.traffic.forwards.isEmpty && spec.traffic.primaryForward.isEmpty)
     }
 
     @Test func whatCannotGoWithASharedTargetGroupIsNamedByKey() {
@@ -42,7 +42,7 @@ import Testing
         let spec = try DeploymentFile.parse(text, path: "w")
         let shared = try #require(spec.traffic.shared)
         #expect(shared.loadBalancerName == "web-clb" && shared.targetGroup == "loadbalancer/web-clb")
-        #expect(spec.traffic.kind == .shared && spec.traffic.targetGroups == ["loadbalancer/web-clb"])
+        #expect(spec.traffic.kind == .shared && spec.traffic.pools == ["loadbalancer/web-clb"])
         #expect(DeploymentSpec.SharedTraffic.classicName(of: shared.targetGroup) == "web-clb")
         #expect(DeploymentSpec.SharedTraffic.classicName(of: tgA) == nil)
         #expect(shared.description == "Classic Load Balancer web-clb (shared by blue and green)")

@@ -27,7 +27,7 @@ public struct ALBTrafficRouter: TrafficRouter {
     /// Every forward to the pair on their load balancers, each of which the file must name; their stickiness.
     public func discover(_ spec: DeploymentSpec) async throws -> TrafficDiscovery {
         let discovery = ForwardDiscovery(elb: elb)
-        let found = try await discovery.forwards(to: spec.traffic.targetGroups, skip: TestRouteRule.matcher(spec))
+        let found = try await discovery.forwards(to: spec.traffic.pools, skip: TestRouteRule.matcher(spec))
         let missing = try await discovery.missingForward(spec.traffic.forwards, found: found)
         let topology = try await TrafficTopology.check(spec: spec, found: found, router: self, missing: missing)
         return TrafficDiscovery(weights: topology.weights, sticky: topology.sticky)

@@ -18,15 +18,15 @@ public struct TestRouteRule: TestRoute {
 
     public init(elb: ELBv2, spec: DeploymentSpec) {
         self.elb = elb
-        self.listenerArn = spec.testRouteListener ?? spec.traffic.listenerArn
+        self.listenerArn = spec.testRouteForward ?? spec.traffic.primaryForward
         self.header = spec.testRoute?.header ?? DeploymentSpec.TestRoute.defaultHeader
-        self.targetGroups = spec.traffic.targetGroups
+        self.targetGroups = spec.traffic.pools
     }
 
     /// Whether a rule is a test route of this spec's pair (with its header, or the default one).
     public static func matcher(_ spec: DeploymentSpec) -> @Sendable (ListenerRule) -> Bool {
         let headers = Set([spec.testRoute?.header ?? DeploymentSpec.TestRoute.defaultHeader, DeploymentSpec.TestRoute.defaultHeader].map { $0.lowercased() })
-        let pair = Set(spec.traffic.targetGroups)
+        let pair = Set(spec.traffic.pools)
         return { rule in isTestRoute(rule, headers: headers, pair: pair) }
     }
 
