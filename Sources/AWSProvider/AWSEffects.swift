@@ -115,7 +115,7 @@ public struct AWSEffects: EffectPerformer {
         case .ensureTestRoute:
             guard let route = traffic(d).testRoute(d.plan.spec) else { throw TrafficCapabilityError.noTestRoute(d.plan.spec.traffic.kind) }
             let arn = try await route.ensure(greenTargetGroup: d.plan.greenPool, deploymentId: d.id)
-            return .testRouteReady(ruleArn: arn)
+            return .testRouteReady(id: arn)
         case .removeTestRoute:
             try await traffic(d).testRoute(d.plan.spec)?.remove()
             return .testRouteRemoved

@@ -166,8 +166,8 @@ public struct Deployment: Sendable, Hashable {
     public var lastObservation: String?
     /// When `lastObservation` was made: shown beside it, since a release waiting at a gate observes nothing.
     public var lastObservationAt: Date?
-    /// The test route's listener rule, once created (`checks.http.test_route`).
-    public var testRouteRuleArn: String?
+    /// The test route, once created (`checks.http.test_route`): its id where the backend keeps it (ALB: the listener rule's ARN).
+    public var testRouteId: String?
     /// Set by `switchyard promote` while paused at a manual gate.
     public var promoteRequested: Bool
     public var retentionDeadline: Date?
@@ -273,7 +273,7 @@ public struct Deployment: Sendable, Hashable {
 
     /// Whether the test route must still be created before green is checked.
     public var needsTestRoute: Bool {
-        plan.spec.testRoute != nil && testRouteRuleArn == nil && !reached(.testRouteRemoved)
+        plan.spec.testRoute != nil && testRouteId == nil && !reached(.testRouteRemoved)
     }
 
     /// Whether a test route may still stand (created, or perhaps created before a crash) and must go before the end.
@@ -295,7 +295,7 @@ public struct Deployment: Sendable, Hashable {
     /// Whether green may have had client traffic: its removal then waits the settle and the drain. Records written
     /// before `greenServed` was kept answer from how far the release got.
     public var mayHaveServedGreen: Bool {
-        reached(.greenServed) || greenWeight > 0 || stepIndex > 0 || testRouteRuleArn != nil || retentionDeadline != nil
+        reached(.greenServed) || greenWeight > 0 || stepIndex > 0 || testRouteId != nil || retentionDeadline != nil
     }
 
     /// Whether the test route has carried `checks.http.failure_threshold` passing probes since it went live (always
@@ -357,7 +357,7 @@ extension Deployment: Codable {
         case id, plan, fileDigest, state, stepIndex, greenWeight, phaseStartedAt, bakeStartedAt, weightsConfirmedAt,
              nextCheckAt, greenTemplateVersion = "greenLaunchTemplateVersion", retiredGroups, leftOffGroups, consecutiveFailures,
              recheckAfterResume, lastChecks, lastChecksAt, checksPendingAtWeight, greenCapacity, lastObservation,
-             lastObservationAt, testRouteRuleArn, promoteRequested, retentionDeadline, blueRetiredAt, rollbackReason,
+             lastObservationAt, testRouteId = "testRouteRuleArn", promoteRequested, retentionDeadline, blueRetiredAt, rollbackReason,
              failureReason, createdAt, updatedAt, actor, greenCopies, blueCapacityAtRollback, finishedHooks,
              runningHook, hookPause, version, recordFormat, shareTotal, shareBase, shareHealthySeen, greenDrainedAt,
              removal, promotedAt, trafficRestoredAt, testRouteLiveAt, testRouteProbePasses, effectRetry, handChange,
@@ -395,7 +395,7 @@ extension Deployment: Codable {
         greenCapacity = try c.decodeIfPresent(CapacityReport.self, forKey: .greenCapacity)
         lastObservation = try c.decodeIfPresent(String.self, forKey: .lastObservation)
         lastObservationAt = try c.decodeIfPresent(Date.self, forKey: .lastObservationAt)
-        testRouteRuleArn = try c.decodeIfPresent(String.self, forKey: .testRouteRuleArn)
+        testRouteId = try c.decodeIfPresent(String.self, forKey: .testRouteId)
         promoteRequested = try c.decode(Bool.self, forKey: .promoteRequested)
         retentionDeadline = try c.decodeIfPresent(Date.self, forKey: .retentionDeadline)
         blueRetiredAt = try c.decodeIfPresent(Date.self, forKey: .blueRetiredAt)
@@ -459,7 +459,7 @@ extension Deployment: Codable {
         try c.encodeIfPresent(greenCapacity, forKey: .greenCapacity)
         try c.encodeIfPresent(lastObservation, forKey: .lastObservation)
         try c.encodeIfPresent(lastObservationAt, forKey: .lastObservationAt)
-        try c.encodeIfPresent(testRouteRuleArn, forKey: .testRouteRuleArn)
+        try c.encodeIfPresent(testRouteId, forKey: .testRouteId)
         try c.encode(promoteRequested, forKey: .promoteRequested)
         try c.encodeIfPresent(retentionDeadline, forKey: .retentionDeadline)
         try c.encodeIfPresent(blueRetiredAt, forKey: .blueRetiredAt)

@@ -168,7 +168,7 @@ public enum Event: Sendable, Hashable {
     /// `resume --accept-current`: the split found by hand becomes the record's, and the release goes on from it.
     case acceptCurrentRequested(actor: String)
     /// The test route's rule stands (its ARN).
-    case testRouteReady(ruleArn: String)
+    case testRouteReady(id: String)
     case testRouteRemoved
     case stickinessRestored
     case rollbackRequested(reason: String, actor: String)

@@ -301,10 +301,10 @@ public enum Machine {
             }
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "\(traits.splitName) read back at 100% blue\(sticky)", details: ["green_weight": "0", "blue_weight": "100"]))
         case (.waitingForCapacity, .testRouteReady(let arn)), (.checkingHealth, .testRouteReady(let arn)):
-            next.testRouteRuleArn = arn
+            next.testRouteId = arn
             // Probe traffic reaches green from here; the rule counts as live only once the settle is over.
             next.progress.insert(.greenServed)
-            if d.testRouteRuleArn != arn || d.testRouteLiveAt == nil {
+            if d.testRouteId != arn || d.testRouteLiveAt == nil {
                 next.testRouteLiveAt = now.adding(d.plan.trafficSettle)
                 next.testRouteProbePasses = 0
             }
@@ -314,7 +314,7 @@ public enum Machine {
             next.progress.insert(.testRouteRemoved)
             // Requests with the header reach green until the rule's deletion is live everywhere.
             if d.state == .rollingBack, d.reached(.trafficRestored) { next.trafficRestoredAt = now }
-            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route removed", details: d.testRouteRuleArn.map { ["rule_arn": $0] } ?? [:]))
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route removed", details: d.testRouteId.map { ["rule_arn": $0] } ?? [:]))
         case (.failed, .testRouteRemoved) where d.testRouteMayStand:
             next.progress.insert(.testRouteRemoved)
             next.updatedAt = d.updatedAt

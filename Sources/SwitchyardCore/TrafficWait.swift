@@ -18,7 +18,7 @@ public enum StoredTime {
 extension Machine {
     /// Counts the probes through the test route that passed in a row once it was live; a failure starts again from 0.
     static func countTestRouteProbes(_ d: inout Deployment, _ results: [CheckResult], now: Date) {
-        guard d.plan.spec.testRoute != nil, d.testRouteRuleArn != nil, let http = results.first(where: { $0.name == "http" }) else { return }
+        guard d.plan.spec.testRoute != nil, d.testRouteId != nil, let http = results.first(where: { $0.name == "http" }) else { return }
         // A rule stored before its live time was kept counts as live.
         if let live = d.testRouteLiveAt, now < live { return }
         d.testRouteProbePasses = http.passed ? (d.testRouteProbePasses ?? 0) + 1 : 0
@@ -57,7 +57,7 @@ extension Deployment {
             }
         }
         if state == .shifting, let live = bakeStartedAt, live > now, currentStep?.weight == greenWeight { return .stepSettling(until: live) }
-        if state == .checkingHealth || state == .waitingForCapacity || (state == .shifting && greenWeight == 0), testRouteRuleArn != nil,
+        if state == .checkingHealth || state == .waitingForCapacity || (state == .shifting && greenWeight == 0), testRouteId != nil,
            !reached(.testRouteRemoved), let http = plan.spec.checks.http, http.testRoute != nil {
             if let live = testRouteLiveAt, live > now { return .testRouteSettling(until: live) }
             if !testRouteProven { return .testRouteProving(passes: testRouteProbePasses ?? 0, needed: http.failureThreshold) }

@@ -76,7 +76,7 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .restoreBlue: return .splitConfirmed(green: 0)
             case .removeGreen: return .greenRemoved
             case .retireBlue: return .blueRetired(by: nil)
-            case .ensureTestRoute: return .testRouteReady(ruleArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3")
+            case .ensureTestRoute: return .testRouteReady(id: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3")
             case .removeTestRoute: return .testRouteRemoved
             case .restoreStickiness: return .stickinessRestored
             case .pinBlue: return .bluePinned(summary: "MinSize 2 (was 1)")

@@ -45,6 +45,7 @@ import Testing
         d.plan.pair = PairPlan(groups: ["web-blue", "web-green"], greenBefore: GroupSettings(
             name: "web-green", templateId: "lt-1", templateVersion: "2", minSize: 0, maxSize: 4, desiredCapacity: 0, suspendedProcesses: [], pools: ["tg-b"]))
         d.greenTemplateVersion = 7
+        d.testRouteId = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/3/9"
         d.progress.insert(.templateVersionDeleted)
         var removal = FleetRemoval(group: "web-green", trafficLeftAt: nil, settle: .zero, now: Date(timeIntervalSince1970: 0))
         removal.pools = ["tg-b"]
@@ -64,6 +65,7 @@ import Testing
         let before = try #require((plan["pair"] as? [String: Any])?["greenBefore"] as? [String: Any])
         #expect(Set(before.keys) == ["name", "launchTemplateId", "launchTemplateVersion", "minSize", "maxSize", "desiredCapacity",
                                      "suspendedProcesses", "targetGroupARNs"])
+        #expect(record["testRouteRuleArn"] as? String == d.testRouteId)
         #expect(record["greenLaunchTemplateVersion"] as? Int == 7 && record["launchTemplateVersionDeleted"] as? Bool == true)
         #expect((record["removal"] as? [String: Any])?["targetGroups"] as? [String] == ["tg-b"])
         #expect(try RecordCoding.decoder.decode(Deployment.self, from: RecordCoding.encoder.encode(d)) == d)

@@ -128,7 +128,7 @@ struct ImaginaryAWS {
         case .ensureTestRoute:
             if !testRouteStands { testRouteLiveAt = now.addingTimeInterval(settle) }
             testRouteStands = true
-            return .testRouteReady(ruleArn: "arn:rule")
+            return .testRouteReady(id: "arn:rule")
         case .removeTestRoute:
             if testRouteStands { lastGreenWrite = now }
             testRouteStands = false

@@ -31,7 +31,7 @@ import Testing
         #expect(effects.filter { $0 == .ensureTestRoute }.count == 1)
         #expect(Array(effects.suffix(2)) == [.removeTestRoute, .confirmPromotion])
         #expect(removed != nil)
-        #expect(sim.d.testRouteRuleArn != nil && sim.d.reached(.testRouteRemoved))
+        #expect(sim.d.testRouteId != nil && sim.d.reached(.testRouteRemoved))
         #expect(sim.log.contains { $0.message.contains("test route: requests carrying X-Switchyard-Route: green") })
     }
 
@@ -104,7 +104,7 @@ import Testing
         var plan = json["plan"] as! [String: Any]
         plan.removeValue(forKey: "stickyForwards")
         json["plan"] = plan
-        for key in ["testRouteRuleArn", "testRouteRemoved", "stickinessRestored"] { json.removeValue(forKey: key) }
+        for key in ["testRouteId", "testRouteRemoved", "stickinessRestored"] { json.removeValue(forKey: key) }
         let old = try JSONDecoder().decode(Deployment.self, from: JSONSerialization.data(withJSONObject: json))
         #expect(old.plan.spec.traffic.forwards == [.listener(listener)])
         #expect(!old.needsTestRoute && !old.testRouteMayStand && !old.needsStickinessRestored)

@@ -18,7 +18,7 @@ import Testing
         var d = settled()
         d.plan.spec.checks.http = .init(url: "http://alb.internal/healthz", failureThreshold: 3, testRoute: .init())
         d.state = state
-        d.testRouteRuleArn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3"
+        d.testRouteId = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3"
         d.testRouteLiveAt = later
         return d
     }
