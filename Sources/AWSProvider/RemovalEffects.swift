@@ -14,7 +14,7 @@ extension AWSEffects {
     func deregisterFleet(_ name: String, _ d: Deployment) async throws -> Event {
         let known = Self.targetGroups(leaving: name, d)
         guard let group = try await currentGroup(name) else {
-            return .fleetDeregistered(group: name, pools: [], delaySeconds: 0)
+            return .fleetDeregistered(fleet: name, pools: [], delaySeconds: 0)
         }
         if !d.state.isTerminal { try await fenceListener(d) }
         if d.plan.shared != nil {
@@ -33,12 +33,12 @@ extension AWSEffects {
         let delay = try await deregistrationDelay(all)
         logger.info("fleet deregistered", metadata: ["deployment.id": "\(d.id)", "asg": "\(name)", "target_groups": "\(all)",
                                                      "deregistration_delay_seconds": "\(delay)"])
-        return .fleetDeregistered(group: name, pools: all, delaySeconds: delay)
+        return .fleetDeregistered(fleet: name, pools: all, delaySeconds: delay)
     }
 
     /// The group's instances still listed by the target groups it left, with their states.
     func observeDrain(_ name: String, _ d: Deployment) async throws -> Event {
-        guard let group = try await currentGroup(name), !group.instances.isEmpty else { return .drainObserved(group: name, targets: []) }
+        guard let group = try await currentGroup(name), !group.instances.isEmpty else { return .drainObserved(fleet: name, targets: []) }
         let ids = Set(group.instances.map(\.instanceId))
         let groups = d.removal?.group == name ? (d.removal?.pools ?? []) : []
         var targets: [TargetHealthReport.Target] = []
@@ -47,7 +47,7 @@ extension AWSEffects {
                 targets.append(.init(instanceId: entry.targetId, state: entry.state, reason: entry.reason))
             }
         }
-        return .drainObserved(group: name, targets: targets)
+        return .drainObserved(fleet: name, targets: targets)
     }
 
     /// The gate in front of every scale-to-0 and deletion: the record must say the fleet drained (the machine asked

@@ -1,60 +1,64 @@
 /// An action against the cloud that the state machine asks for. Each is named for its outcome, not for the calls that
 /// achieve it (the provider's performer makes those, in its cloud's terms), and is safe to run twice.
 public enum Effect: Sendable, Hashable, CustomStringConvertible {
-    /// Marks the start of the release (claims the listener for this deployment).
+    /// Marks the start of the release: the traffic is claimed for this deployment (AWS: a tag on each listener or the
+    /// shared pool) so no other release moves it.
     case begin
-    /// Scales a group that stands on green's target group with no traffic to 0 and deletes it (pair mode: scales the
-    /// idle group of the pair to 0 and keeps it).
+    /// A fleet that stands in green's pool with no traffic is gone (AWS: its Auto Scaling group scaled to 0 and
+    /// deleted; pair mode: the idle group of the pair scaled to 0 and kept).
     case retireFleet(String)
     /// Green's template exists: blue's, but for the image (AWS: a launch-template version equal to blue's but for the
     /// ImageId); reports its number.
     case ensureGreenTemplate
-    /// The green group exists with blue's size, attached to green's target group (pair mode: the idle group of the pair
-    /// is updated to the version and blue's sizes; nothing is created).
+    /// Green's fleet exists with blue's size, from green's template, in green's pool (AWS: an Auto Scaling group
+    /// attached to green's target group; pair mode: the idle group of the pair updated to the version and blue's
+    /// sizes, nothing created; shared pool: created at 0, each step scales it).
     case ensureGreenFleet(template: Int)
-    /// Reads green's group: how many instances are InService.
+    /// Reads green's fleet: its members and how many are in service.
     case observeCapacity
-    /// Reads the health of the instances green's group lists now in green's target group.
+    /// Reads the health, at the load balancer, of the members green's fleet lists now (AWS: in its target group).
     case observeGreenHealth
     /// The traffic split gives green this share and blue the rest (AWS: every listener forward, or the weighted records),
     /// read back to confirm.
     case setSplit(green: Int)
     /// Runs every configured check once.
     case runChecks
-    /// Reads the listener back at 100 % green.
+    /// Reads the traffic back at 100 % green (a shared pool: no blue member registered, green's healthy).
     case confirmPromotion
-    /// The listener forwards 100 % to blue, read back to confirm.
+    /// The split gives blue 100 %, read back to confirm (a shared pool: blue scaled back first, then green drained).
     case restoreBlue
-    /// Green's group is scaled to 0 and deleted (pair mode: the idle group gets back every setting the plan recorded).
+    /// Green's fleet is gone (AWS: scaled to 0 and deleted; pair mode: the idle group gets back every setting the plan
+    /// recorded).
     case removeGreen
-    /// A listener rule at the top free priority sends requests carrying the test-route header to green's target group
-    /// only (found again by its condition after a crash, never created twice).
+    /// Requests carrying the test-route header reach green only (AWS: a listener rule at the top free priority,
+    /// forwarding to green's target group; found again by its condition after a crash, never created twice).
     case ensureTestRoute
-    /// No test-route rule of this release stands on the listener any more.
+    /// No test route of this release stands any more.
     case removeTestRoute
     /// After a rollback, stickiness is back on every forward that had it when the release was planned.
     case restoreStickiness
-    /// After the retention window of a completed release, blue's group is scaled to 0 and deleted (never while it
-    /// carries traffic; pair mode: scaled to 0 and kept).
+    /// After the retention window of a completed release, blue's fleet is gone (never while it carries traffic; pair
+    /// mode: scaled to 0 and kept).
     case retireBlue
-    /// Blue cannot be scaled in while the release runs (MinSize at its desired capacity, scheduled actions
-    /// suspended) and launches by version number, not `$Latest`/`$Default`.
+    /// Blue cannot be scaled in while the release runs and launches from a fixed template (AWS: MinSize at its desired
+    /// capacity, scheduled actions suspended, its launch template version by number, not `$Latest`/`$Default`).
     case pinBlue
     /// One kind of blue's settings exists on green too.
     case copyToGreen(FleetCopy)
-    /// At promotion green has blue's original sizes and scaling, and joins the other target groups if asked.
+    /// At promotion green has blue's original sizes and scaling, and joins blue's other pools if the file asks.
     case releaseGreen
-    /// Reads blue's InService count before traffic returns to it on a rollback.
+    /// Reads blue's in-service count before traffic returns to it on a rollback.
     case observeBlue
-    /// Blue has its own sizes, suspended processes and launch template version back after a rollback.
+    /// Blue has its own sizes, scaling and template back after a rollback (AWS: suspended processes and launch
+    /// template version).
     case restoreBlueFleet
-    /// A deployment file hook ran to its end (a local process, not an AWS call).
+    /// A deployment file hook ran to its end (a local process, not a cloud call).
     case runHook(HookRef)
-    /// A fleet leaving service stands in no target group any more (each detached from the group, so the load balancer
-    /// stops sending it new requests, and drains what is in flight); reports the target groups' deregistration delay.
-    /// Refused while any of its target groups carries traffic.
+    /// A fleet leaving service stands in no pool any more, so the load balancer stops sending it new requests and
+    /// drains what is in flight (AWS: each target group detached from its group); reports the longest drain delay.
+    /// Refused while any of its pools carries traffic the other fleet cannot take.
     case deregisterFleet(String)
-    /// Reads which of a deregistered fleet's instances its target groups still list (draining, or not yet shown so).
+    /// Reads which of a deregistered fleet's members its pools still list (draining, or not yet shown so).
     case observeDrain(String)
     /// Once its release is over and no fleet launches from it, green's template (AWS: the launch-template version this
     /// deployment created) is gone (only if it is still the one it created, and not the template's default).
@@ -147,7 +151,7 @@ public enum Event: Sendable, Hashable {
     case greenTemplateReady(Int)
     case greenFleetReady
     case capacityObserved(CapacityReport)
-    /// Green's target health before traffic, with the other checks (alarms, HTTP) of the same tick.
+    /// Green's health at the load balancer before traffic, with the other checks (alarms, HTTP) of the same tick.
     case greenHealthObserved(TargetHealthReport, checks: [CheckResult] = [])
     case splitConfirmed(green: Int)
     /// A split carried by instance counts (`TrafficTraits.splitByCounts`) is on its way to `green` percent but not
@@ -159,21 +163,21 @@ public enum Event: Sendable, Hashable {
     case checksObserved([CheckResult])
     case promotionConfirmed
     case greenRemoved
-    /// Blue's group is gone after promotion: its retention ended, or (`by`) a later deployment needed its target group.
+    /// Blue's fleet is gone after promotion: its retention ended, or (`by`) a later deployment needed its pool.
     case blueRetired(by: String?)
     case promoteRequested
-    /// Before a step's write, AWS showed a forward other than this deployment last wrote (or accepted), read again after
-    /// the read-consistency window: someone changed the traffic by hand.
+    /// Before a step's write, the cloud showed a forward other than this deployment last wrote (or accepted), read again
+    /// after the read-consistency window: someone changed the traffic by hand.
     case trafficChangedByHand(TrafficChange)
     /// `resume --accept-current`: the split found by hand becomes the record's, and the release goes on from it.
     case acceptCurrentRequested(actor: String)
-    /// The test route's rule stands (its ARN).
+    /// The test route stands (its id: AWS, the listener rule's ARN).
     case testRouteReady(id: String)
     case testRouteRemoved
     case stickinessRestored
     case rollbackRequested(reason: String, actor: String)
     case effectFailed(Effect, message: String)
-    /// The effect could not reach AWS: no answer within the call's deadline, throttled past its retries, a group
+    /// The effect could not reach the cloud: no answer within the call's deadline, throttled past its retries, a group
     /// busy past its limit. A rollback tries it again (`EffectRetry`); elsewhere it is an `effectFailed`.
     case effectUnreachable(Effect, message: String)
     /// Blue is pinned; `summary` says how, for the audit trail.
@@ -182,19 +186,19 @@ public enum Event: Sendable, Hashable {
     case greenReleased(summary: String)
     case blueObserved(CapacityReport)
     case blueFleetRestored(summary: String)
-    /// `gc` deleted green's launch template version: its release is over and no group uses it.
+    /// `gc` deleted green's template (AWS: its launch template version): its release is over and no fleet uses it.
     case greenTemplateDeleted(Int)
     /// A hook's process ended (passed or failed); a hook's failure is never an `effectFailed`.
     case hookFinished(HookRef, HookResult)
     /// A hook was stopped because the process was asked to stop (SIGINT/SIGTERM): it has not finished, and runs again
     /// on resume.
     case hookInterrupted(HookRef)
-    /// A fleet leaving service was detached from these target groups (none when it stood in none, or is gone); the
-    /// longest deregistration delay among them, in seconds, as AWS reported it.
-    case fleetDeregistered(group: String, pools: [String], delaySeconds: Int)
-    /// A deregistered fleet's instances that its target groups still list, with their states (`draining`, or a state
-    /// a stale read may still show); empty once none is.
-    case drainObserved(group: String, targets: [TargetHealthReport.Target])
+    /// A fleet leaving service left these pools (none when it stood in none, or is gone); the longest drain delay
+    /// among them, in seconds, as the cloud reported it (AWS: `deregistration_delay.timeout_seconds`).
+    case fleetDeregistered(fleet: String, pools: [String], delaySeconds: Int)
+    /// A deregistered fleet's members that its pools still list, with their states (`draining`, or a state a stale
+    /// read may still show); empty once none is.
+    case drainObserved(fleet: String, targets: [TargetHealthReport.Target])
 }
 
 /// Green's group as last read: its instances and how many are InService.

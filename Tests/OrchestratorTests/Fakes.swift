@@ -85,8 +85,8 @@ final class FakeWorld: EffectPerformer, @unchecked Sendable {
             case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
             case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
             case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
-            case .deregisterFleet(let group): return .fleetDeregistered(group: group, pools: [d.plan.greenPool], delaySeconds: 300)
-            case .observeDrain(let group): return .drainObserved(group: group, targets: [])
+            case .deregisterFleet(let group): return .fleetDeregistered(fleet: group, pools: [d.plan.greenPool], delaySeconds: 300)
+            case .observeDrain(let group): return .drainObserved(fleet: group, targets: [])
             case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
             }
         }

@@ -125,7 +125,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         let (fake, effects, d, _) = world()
         let green = d.plan.greenGroup
         let event = try await effects.perform(.deregisterFleet(green), for: d)
-        #expect(event == .fleetDeregistered(group: green, pools: [d.plan.greenPool], delaySeconds: 30))
+        #expect(event == .fleetDeregistered(fleet: green, pools: [d.plan.greenPool], delaySeconds: 30))
         #expect(fake.groups[green]?.targetGroups == [])
         #expect(fake.actions.contains("DetachLoadBalancerTargetGroups") && fake.actions.contains("DescribeTargetGroupAttributes"))
         // Run again after a crash: nothing left to detach, and the delay is still read for the target group it left.
@@ -153,7 +153,7 @@ final class FakeFleetAWS: HTTPTransport, @unchecked Sendable {
         guard case .drainObserved(_, let targets) = draining else { Issue.record("\(draining)"); return }
         #expect(Set(targets.map(\.instanceId)) == ["i-g1", "i-g2"] && targets.allSatisfy { $0.state == "draining" })
         try await clock.sleep(until: clock.now().addingTimeInterval(30))
-        #expect(try await effects.perform(.observeDrain(green), for: record) == .drainObserved(group: green, targets: []))
+        #expect(try await effects.perform(.observeDrain(green), for: record) == .drainObserved(fleet: green, targets: []))
     }
 
     @Test func noGroupIsRemovedUnlessTheRecordShowsItDrained() async throws {

@@ -117,13 +117,13 @@ struct ImaginaryAWS {
         case .deregisterFleet(let group):
             if clientsReachGreen { violations.append("\(group) deregistered while clients could still reach it (state \(state))") }
             if greenExists, greenDeregisteredAt == nil { greenDeregisteredAt = now }
-            return .fleetDeregistered(group: group, pools: greenExists ? [tgB] : [], delaySeconds: Int(delay))
+            return .fleetDeregistered(fleet: group, pools: greenExists ? [tgB] : [], delaySeconds: Int(delay))
         case .observeDrain(let group):
-            guard greenExists, let deregistered = greenDeregisteredAt else { return .drainObserved(group: group, targets: []) }
+            guard greenExists, let deregistered = greenDeregisteredAt else { return .drainObserved(fleet: group, targets: []) }
             // Just after the detach a read may still show the old state; then draining until the delay is over.
-            if now < deregistered.addingTimeInterval(1) { return .drainObserved(group: group, targets: [.init(instanceId: "i-1", state: "healthy")]) }
-            if now < deregistered.addingTimeInterval(delay) { return .drainObserved(group: group, targets: [.init(instanceId: "i-1", state: "draining")]) }
-            return .drainObserved(group: group, targets: [])
+            if now < deregistered.addingTimeInterval(1) { return .drainObserved(fleet: group, targets: [.init(instanceId: "i-1", state: "healthy")]) }
+            if now < deregistered.addingTimeInterval(delay) { return .drainObserved(fleet: group, targets: [.init(instanceId: "i-1", state: "draining")]) }
+            return .drainObserved(fleet: group, targets: [])
         case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
         case .ensureTestRoute:
             if !testRouteStands { testRouteLiveAt = now.addingTimeInterval(settle) }

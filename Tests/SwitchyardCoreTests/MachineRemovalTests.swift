@@ -22,7 +22,7 @@ import Testing
         { effect, d in
             guard case .observeDrain(let group) = effect else { return Simulation.natural(effect) }
             let end = until(d) ?? .distantPast
-            return .drainObserved(group: group, targets: now.now < end ? [target("i-1", "draining"), target("i-2", "draining")] : [])
+            return .drainObserved(fleet: group, targets: now.now < end ? [target("i-1", "draining"), target("i-2", "draining")] : [])
         }
     }
 
@@ -58,7 +58,7 @@ import Testing
         let late = promoted.addingTimeInterval(3600)
         // A load balancer ends the drain of a target with nothing in flight at once: AWS lists none.
         let run = housekeep(d, now: late) { effect, _ in
-            if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: []) }
+            if case .observeDrain(let group) = effect { return .drainObserved(fleet: group, targets: []) }
             return Simulation.natural(effect)
         }
         #expect(run.effects == [.deregisterFleet("web-blue"), .observeDrain("web-blue"), .retireBlue])
@@ -79,7 +79,7 @@ import Testing
             case .wait(let until): run.now = until
             case .perform(let effect):
                 run.effects.append(effect)
-                let event: Event = if case .observeDrain(let group) = effect { .drainObserved(group: group, targets: [target("i-1", "draining")]) }
+                let event: Event = if case .observeDrain(let group) = effect { .drainObserved(fleet: group, targets: [target("i-1", "draining")]) }
                     else { Simulation.natural(effect) }
                 run.d = Machine.apply(run.d, event, now: run.now).deployment
             case .done: Issue.record("housekeeping never answers done")
@@ -101,13 +101,13 @@ import Testing
         record = begun.deployment
         #expect(record.removal?.settleUntil == settleEnd)
         #expect(Machine.housekeeping(record, now: promoted.addingTimeInterval(5)) == .wait(until: settleEnd))
-        record = Machine.apply(record, .fleetDeregistered(group: "web-blue", pools: [tgA], delaySeconds: 300), now: settleEnd).deployment
+        record = Machine.apply(record, .fleetDeregistered(fleet: "web-blue", pools: [tgA], delaySeconds: 300), now: settleEnd).deployment
         let stored = try JSONDecoder().decode(Deployment.self, from: JSONEncoder().encode(record))
         #expect(stored.removal == record.removal)
         // The next gc, 100 s later: it looks at the drain, and waits only what is left of the delay.
         let later = settleEnd.addingTimeInterval(100)
         #expect(Machine.housekeeping(stored, now: later) == .perform(.observeDrain("web-blue")))
-        let looked = Machine.apply(stored, .drainObserved(group: "web-blue", targets: [target("i-1", "draining")]), now: later).deployment
+        let looked = Machine.apply(stored, .drainObserved(fleet: "web-blue", targets: [target("i-1", "draining")]), now: later).deployment
         guard case .wait(let until) = Machine.housekeeping(looked, now: later) else { Issue.record("no wait"); return }
         #expect(until <= settleEnd.addingTimeInterval(300) && until > later)
         // However often it looks, blue goes only once the delay is over.
@@ -117,11 +117,11 @@ import Testing
             let decision = Machine.housekeeping(current, now: now)
             #expect(decision != .perform(.retireBlue), "blue removed \(now.timeIntervalSince(settleEnd)) s into a 300 s drain")
             if case .wait(let until) = decision { now = until }
-            else { current = Machine.apply(current, .drainObserved(group: "web-blue", targets: [target("i-1", "draining")]), now: now).deployment }
+            else { current = Machine.apply(current, .drainObserved(fleet: "web-blue", targets: [target("i-1", "draining")]), now: now).deployment }
         }
-        current = Machine.apply(current, .drainObserved(group: "web-blue", targets: [target("i-1", "draining")]), now: now).deployment
+        current = Machine.apply(current, .drainObserved(fleet: "web-blue", targets: [target("i-1", "draining")]), now: now).deployment
         #expect(Machine.housekeeping(current, now: now) != .perform(.retireBlue), "still listed draining at the delay's end")
-        current = Machine.apply(current, .drainObserved(group: "web-blue", targets: []), now: now).deployment
+        current = Machine.apply(current, .drainObserved(fleet: "web-blue", targets: []), now: now).deployment
         #expect(Machine.housekeeping(current, now: now) == .perform(.retireBlue))
     }
 
@@ -168,7 +168,7 @@ import Testing
             case .perform(.removeGreen): removedAt = now
             case .perform(let effect):
                 let event = effect == .observeDrain(green)
-                    ? Event.drainObserved(group: green, targets: now < until ? [target("i-1", "draining")] : [])
+                    ? Event.drainObserved(fleet: green, targets: now < until ? [target("i-1", "draining")] : [])
                     : Simulation.natural(effect)
                 d = Machine.apply(d, event, now: now).deployment
             case .done: break
@@ -298,9 +298,9 @@ import Testing
         var d = settled()
         d.state = .rollingBack
         d.removal = FleetRemoval(group: green, trafficLeftAt: start, settle: .seconds(15), now: start)
-        let other = Machine.apply(d, .fleetDeregistered(group: "someone-else", pools: [tgB], delaySeconds: 10), now: start)
+        let other = Machine.apply(d, .fleetDeregistered(fleet: "someone-else", pools: [tgB], delaySeconds: 10), now: start)
         #expect(other.deployment == d && other.log == nil)
-        let early = Machine.apply(d, .drainObserved(group: green, targets: []), now: start)
+        let early = Machine.apply(d, .drainObserved(fleet: green, targets: []), now: start)
         #expect(early.deployment.removal?.drained == nil, "a look before the deregistration proves nothing")
     }
 }

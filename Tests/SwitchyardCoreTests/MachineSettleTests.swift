@@ -118,7 +118,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         var at: [Effect: Date] = [:]
         var registered = [target("i-1", "draining"), target("i-2", "draining")]
         sim.answer = { effect, d in
-            if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: registered) }
+            if case .observeDrain(let group) = effect { return .drainObserved(fleet: group, targets: registered) }
             return Simulation.natural(effect)
         }
         while !sim.d.state.isTerminal {
@@ -156,7 +156,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         sim.answer = { effect, _ in
             if case .observeDrain(let group) = effect {
                 reads += 1
-                return .drainObserved(group: group, targets: reads == 1 ? [target("i-1", "healthy")] : [])
+                return .drainObserved(fleet: group, targets: reads == 1 ? [target("i-1", "healthy")] : [])
             }
             return Simulation.natural(effect)
         }
@@ -177,7 +177,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
                 // Listed draining until two looks after our delay ended.
                 let past = d.removal?.registered != nil && (d.removal?.nextObservationAt ?? .distantPast) > delay
                 if past { reads += 100 }
-                return .drainObserved(group: group, targets: reads < 200 ? [target("i-1", "draining")] : [])
+                return .drainObserved(fleet: group, targets: reads < 200 ? [target("i-1", "draining")] : [])
             }
             return Simulation.natural(effect)
         }
@@ -191,7 +191,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
     @Test func targetsStillListedDrainingPastTheGraceStopTheRemovalAndGreenStays() {
         var sim = Simulation(restored(settled(.zero)))
         sim.answer = { effect, _ in
-            if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: [target("i-1", "draining")]) }
+            if case .observeDrain(let group) = effect { return .drainObserved(fleet: group, targets: [target("i-1", "draining")]) }
             return Simulation.natural(effect)
         }
         sim.run()
@@ -205,7 +205,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
     @Test func aTargetStillServingPastTheDrainFailsTheRollbackAndGreenStays() {
         var sim = Simulation(restored(settled(.zero)))
         sim.answer = { effect, _ in
-            if case .observeDrain(let group) = effect { return .drainObserved(group: group, targets: [target("i-1", "healthy")]) }
+            if case .observeDrain(let group) = effect { return .drainObserved(fleet: group, targets: [target("i-1", "healthy")]) }
             return Simulation.natural(effect)
         }
         sim.run()
@@ -229,7 +229,7 @@ func target(_ id: String, _ state: String) -> TargetHealthReport.Target { .init(
         sim.answer = { effect, _ in
             switch effect {
             case .observeGreenHealth: return .greenHealthObserved(TargetHealthReport(targets: [target("i-1", "unhealthy")]))
-            case .observeDrain(let group): return .drainObserved(group: group, targets: [target("i-1", "draining")])
+            case .observeDrain(let group): return .drainObserved(fleet: group, targets: [target("i-1", "draining")])
             default: return Simulation.natural(effect)
             }
         }

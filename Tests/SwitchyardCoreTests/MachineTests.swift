@@ -63,9 +63,9 @@ struct Simulation {
         case .observeBlue: return .blueObserved(CapacityReport(desired: 2, inService: 2, instances: 2))
         case .restoreBlueFleet: return .blueFleetRestored(summary: "MinSize 1")
         case .runHook(let ref): return .hookFinished(ref, HookResult(exitCode: 0))
-        case .deregisterFleet(let group): return .fleetDeregistered(group: group, pools: [tgB], delaySeconds: 300)
+        case .deregisterFleet(let group): return .fleetDeregistered(fleet: group, pools: [tgB], delaySeconds: 300)
         // moto's answer: a deregistered target is gone from DescribeTargetHealth at once.
-        case .observeDrain(let group): return .drainObserved(group: group, targets: [])
+        case .observeDrain(let group): return .drainObserved(fleet: group, targets: [])
         case .removeGreenTemplate(let version): return .greenTemplateDeleted(version)
         }
     }

@@ -71,13 +71,13 @@ import Testing
         var d = removing()
         #expect(d.trafficWait(at: start.addingTimeInterval(1)) == .fleetSettling(fleet: "green", until: later))
         #expect(d.trafficWait(at: later) == .fleetDeregistering(fleet: "green"))
-        d = Machine.apply(d, .fleetDeregistered(group: d.plan.greenGroup, pools: [tgB], delaySeconds: 30), now: later).deployment
+        d = Machine.apply(d, .fleetDeregistered(fleet: d.plan.greenGroup, pools: [tgB], delaySeconds: 30), now: later).deployment
         let until = later.addingTimeInterval(30)
         #expect(d.trafficWait(at: later) == .fleetDraining(fleet: "green", targets: 0, until: until))
-        d = Machine.apply(d, .drainObserved(group: d.plan.greenGroup, targets: [target("i-1", "draining"), target("i-2", "draining"), target("i-3", "unused")]),
+        d = Machine.apply(d, .drainObserved(fleet: d.plan.greenGroup, targets: [target("i-1", "draining"), target("i-2", "draining"), target("i-3", "unused")]),
                           now: later.addingTimeInterval(1)).deployment
         #expect(d.trafficWait(at: later.addingTimeInterval(1)) == .fleetDraining(fleet: "green", targets: 2, until: until), "unused targets do not count")
-        d = Machine.apply(d, .drainObserved(group: d.plan.greenGroup, targets: []), now: until).deployment
+        d = Machine.apply(d, .drainObserved(fleet: d.plan.greenGroup, targets: []), now: until).deployment
         #expect(d.trafficWait(at: until) == .fleetRemoving(fleet: "green"))
     }
 
