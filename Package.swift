@@ -34,6 +34,9 @@ let package = Package(
             "SigV4", "HTTP",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Azure's wire formats, beginning with Microsoft Entra ID tokens as DefaultAzureCredential resolves them (issue
+        // 24: no Azure provider uses it yet).
+        .target(name: "Azure", dependencies: ["HTTP"]),
         // The state store protocol and the value types every store shares; no database of its own.
         .target(name: "StateStore", dependencies: ["SwitchyardCore"]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -68,6 +71,7 @@ let package = Package(
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], exclude: ["aws-sig-v4-test-suite"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "AWS", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AzureTests", dependencies: ["Azure", "HTTP"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "SwitchyardCore"]),
         .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SQLiteStateStore", "SwitchyardCore", "DynamoStateStore", "AWS",
                                                             .product(name: "Logging", package: "swift-log")]),

@@ -11,6 +11,8 @@ import Testing
         "StateStore": ["SwitchyardCore"],
         "HTTP": ["CCurl"],
         "SigV4": [],
+        // Azure's wire formats know no AWS and no orchestration: the one transport only.
+        "Azure": ["HTTP"],
         "Probes": ["HTTP", "SwitchyardCore"],
         // Provider-neutral: no cloud's module, no store's.
         "Orchestrator": ["HTTP", "Logging", "Probes", "StateStore", "SwitchyardCore"],
