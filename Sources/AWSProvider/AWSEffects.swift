@@ -85,7 +85,7 @@ public struct AWSEffects: EffectPerformer {
                 if case .asExpected(let weights) = read { current = weights }
             }
             // A forward that reads as there already is left alone only if the record says this deployment put it there.
-            let written = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.pool, greenTargetGroup: d.plan.greenPool,
+            let written = try await traffic(d).setWeights(bluePool: d.plan.blue.pool, greenPool: d.plan.greenPool,
                                                           green: green, stickiness: .keep, known: current,
                                                           write: .unlessThereAlready(recordedGreen: d.greenWeight))
             memo.wrote(written, at: clock.now())
@@ -108,13 +108,13 @@ public struct AWSEffects: EffectPerformer {
             // Urgent: the move back to blue does not wait behind the client-side rate limiter (AWSPriority).
             return try await AWSPriority.$urgent.withValue(true) { try await restoreBlue(d) }
         case .restoreStickiness:
-            _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.pool, greenTargetGroup: d.plan.greenPool, green: 0,
+            _ = try await traffic(d).setWeights(bluePool: d.plan.blue.pool, greenPool: d.plan.greenPool, green: 0,
                                                 stickiness: .restore(d.plan.stickyForwards ?? [:]), known: nil,
                                                 write: .unlessThereAlready(recordedGreen: 0))
             return .stickinessRestored
         case .ensureTestRoute:
             guard let route = traffic(d).testRoute(d.plan.spec) else { throw TrafficCapabilityError.noTestRoute(d.plan.spec.traffic.kind) }
-            let arn = try await route.ensure(greenTargetGroup: d.plan.greenPool, deploymentId: d.id)
+            let arn = try await route.ensure(greenPool: d.plan.greenPool, deploymentId: d.id)
             return .testRouteReady(id: arn)
         case .removeTestRoute:
             try await traffic(d).testRoute(d.plan.spec)?.remove()
@@ -170,7 +170,7 @@ public struct AWSEffects: EffectPerformer {
         if d.plan.shared != nil { return try await sharedRestore(d) }
         try await fenceListener(d)
         memo.forgetWeights()
-        _ = try await traffic(d).setWeights(blueTargetGroup: d.plan.blue.pool, greenTargetGroup: d.plan.greenPool, green: 0,
+        _ = try await traffic(d).setWeights(bluePool: d.plan.blue.pool, greenPool: d.plan.greenPool, green: 0,
                                             stickiness: .offWhereGreenLeaves, known: nil, write: ReadConsistency.rollbackWrite(d))
         return .splitConfirmed(green: 0)
     }

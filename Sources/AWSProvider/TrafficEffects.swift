@@ -15,7 +15,7 @@ extension AWSEffects {
            known.forwards.allSatisfy({ $0.percent[green] == 100 }) {
             return
         }
-        try await traffic(d).confirm(green: 100, greenTargetGroup: green, clock: clock) { short, attempt, delay in
+        try await traffic(d).confirm(green: 100, greenPool: green, clock: clock) { short, attempt, delay in
             logger.info("promotion read back short of 100% green; reading again, as the read may be stale",
                         metadata: ["deployment.id": "\(d.id)", "resource": "\(short.resource)", "found": "\(ForwardWeights.text(short.percent))",
                                    "try": "\(attempt)", "retry_in_seconds": "\(delay)"])

@@ -4,7 +4,7 @@ import SwitchyardCore
 
 /// One kind of work the reconcile loop does on a stored deployment: a release (`DeploymentRunner`), housekeeping
 /// (`Housekeeper`: blue retired after its retention, a test route a failed rollback left) or template gc
-/// (`LaunchTemplateJanitor`). The input decides and performs effects; the loop owns the lease, the stop, the waits
+/// (`TemplateJanitor`). The input decides and performs effects; the loop owns the lease, the stop, the waits
 /// and the fenced saves, the same for all three.
 public protocol ReconcileInput: Sendable {
     /// What is next for `d`; nil (or `.done`) when this input has nothing left to do.

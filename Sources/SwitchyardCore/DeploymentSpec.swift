@@ -158,7 +158,7 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         /// whichever stack DNS picks, so its host becomes green's own target (its load balancer's DNS name), and the
         /// record's name (with the URL's port) is the `Host` header to send; any other URL is green's endpoint already
         /// and is used as written (no header).
-        public func probe(_ url: String, greenTargetGroup: String) -> (url: String, hostHeader: String?) {
+        public func probe(_ url: String, greenPool greenTargetGroup: String) -> (url: String, hostHeader: String?) {
             guard let green = record(targetGroup: greenTargetGroup), var parts = URLComponents(string: url), let host = parts.host,
                   Self.fqdn(host) == Self.fqdn(recordName) else { return (url, nil) }
             let header = host + (parts.port.map { ":\($0)" } ?? "")

@@ -38,7 +38,7 @@ struct GC: AsyncParsableCommand {
     /// Green versions of releases that are over; a failure is a warning, not a failed gc: nothing depends on it.
     private func deleteVersions(store: StateStore, logger: Logger) async {
         let clock = SystemClock()
-        let janitor = LaunchTemplateJanitor(store: store, clock: clock, actor: Session.actor) { spec in
+        let janitor = TemplateJanitor(store: store, clock: clock, actor: Session.actor) { spec in
             try Session.provider(region: spec.region, logger: logger).performer(facts: nil, clock: clock)
         }
         do {

@@ -73,7 +73,7 @@ final class FakeRoute53: HTTPTransport, @unchecked Sendable {
         #expect(router.resources == ["hostedzone/Z1 app.example.com. CNAME blue", "hostedzone/Z1 app.example.com. CNAME green"])
         #expect(router.description == "Route 53 records app.example.com CNAME (blue, green) in hosted zone Z1")
         #expect(try await router.currentWeights().percent == [blueTG: 100, greenTG: 0])
-        let written = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10)
+        let written = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 10)
         #expect(written.percent == [blueTG: 90, greenTG: 10])
         #expect(fake.weights == ["blue": 90, "green": 10])
         #expect(fake.calls == ["ListResourceRecordSets", "ListResourceRecordSets", "ChangeResourceRecordSets", "GetChange", "GetChange",
@@ -92,22 +92,22 @@ final class FakeRoute53: HTTPTransport, @unchecked Sendable {
         fake.weights = ["blue": 0, "green": 100]
         let router = fake.router(clock: TestClock(start))
         // The "green" record's stack is live: this release's green is the "blue" record's stack.
-        _ = try await router.setWeights(blueTargetGroup: greenTG, greenTargetGroup: blueTG, green: 50)
+        _ = try await router.setWeights(bluePool: greenTG, greenPool: blueTG, green: 50)
         #expect(fake.weights == ["blue": 50, "green": 50])
-        _ = try await router.setWeights(blueTargetGroup: greenTG, greenTargetGroup: blueTG, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
+        _ = try await router.setWeights(bluePool: greenTG, greenPool: blueTG, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         #expect(fake.weights == ["blue": 0, "green": 100], "never 0/0: the rollback gives blue the whole weight")
         #expect(fake.batches.count == 2, "each write is one batch")
     }
 
     @Test func aWriteAlreadyInPlaceByTheReadAndTheRecordSendsNothingButARollbackWritesAnyway() async throws {
         let fake = FakeRoute53()
-        _ = try await fake.router(clock: TestClock(start)).setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0,
+        _ = try await fake.router(clock: TestClock(start)).setWeights(bluePool: blueTG, greenPool: greenTG, green: 0,
                                                                      write: .unlessThereAlready(recordedGreen: 0))
         #expect(fake.batches.isEmpty)
-        _ = try await fake.router(clock: TestClock(start)).setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0,
+        _ = try await fake.router(clock: TestClock(start)).setWeights(bluePool: blueTG, greenPool: greenTG, green: 0,
                                                                      write: .unlessThereAlready(recordedGreen: 10))
         #expect(fake.batches.count == 1, "the record says green had 10 %: the read may be stale")
-        _ = try await fake.router(clock: TestClock(start)).setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0)
+        _ = try await fake.router(clock: TestClock(start)).setWeights(bluePool: blueTG, greenPool: greenTG, green: 0)
         #expect(fake.batches.count == 2, "a rollback always writes")
     }
 
@@ -117,7 +117,7 @@ final class FakeRoute53: HTTPTransport, @unchecked Sendable {
         var router = fake.router(clock: TestClock(start))
         router.changeTimeout = 30
         let error = try await #require(throws: Route53TrafficError.self) {
-            try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10)
+            try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 10)
         }
         #expect(error.description.contains("Route 53 change C1 is still PENDING after 30 s"))
         #expect(fake.calls.filter { $0 == "GetChange" }.count == 15)

@@ -202,12 +202,12 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         let world = backend.world()
         let clock = TestClock(start)
         let router = world.router(clock)
-        let written = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 10)
+        let written = try await router.setWeights(bluePool: world.blue, greenPool: world.green, green: 10)
         #expect(written.agreed)
         #expect(written.forwards.allSatisfy { $0.percent[world.green] == 10 && $0.percent[world.blue] == 90 })
         #expect(try await router.currentWeights().percent == [world.blue: 90, world.green: 10])
         let before = clock.now()
-        try await router.confirm(green: 10, greenTargetGroup: world.green, clock: clock)
+        try await router.confirm(green: 10, greenPool: world.green, clock: clock)
         #expect(clock.now() == before, "a split already there is confirmed by one read")
     }
 
@@ -215,15 +215,15 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func aStepThereAlreadyByReadAndRecordIsNotWrittenAgainButARollbackAlwaysIs(_ backend: Backend) async throws {
         let world = backend.world()
         let router = world.router(TestClock(start))
-        _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 10)
+        _ = try await router.setWeights(bluePool: world.blue, greenPool: world.green, green: 10)
         let afterStep = world.writes
         #expect(afterStep > 0)
-        _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 10, write: .unlessThereAlready(recordedGreen: 10))
+        _ = try await router.setWeights(bluePool: world.blue, greenPool: world.green, green: 10, write: .unlessThereAlready(recordedGreen: 10))
         #expect(world.writes == afterStep, "a retried step whose write landed sends nothing")
-        _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
+        _ = try await router.setWeights(bluePool: world.blue, greenPool: world.green, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         let afterRollback = world.writes
         #expect(afterRollback > afterStep)
-        _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
+        _ = try await router.setWeights(bluePool: world.blue, greenPool: world.green, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         #expect(world.writes > afterRollback, "a rollback writes even where the read says blue has it all (the read may be stale)")
         #expect(try await router.currentWeights().percent[world.green] == 0)
     }
@@ -245,7 +245,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         let router = world.router(clock)
         var retries = 0
         await #expect(throws: TrafficError.self) {
-            try await router.confirm(green: 100, greenTargetGroup: world.green, clock: clock) { _, _, _ in retries += 1 }
+            try await router.confirm(green: 100, greenPool: world.green, clock: clock) { _, _, _ in retries += 1 }
         }
         #expect(retries > 1, "read again with backoff, as a read may be stale")
         #expect(clock.now().timeIntervalSince(start) <= ReadConsistency.readBackLimit + 0.001)
@@ -255,9 +255,9 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func aGroupCarriesTrafficWhileAnyForwardSendsItSome(_ backend: Backend) async throws {
         let world = backend.world()
         let router = world.router(TestClock(start))
-        _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 10)
+        _ = try await router.setWeights(bluePool: world.blue, greenPool: world.green, green: 10)
         #expect(try await router.carried([world.green], spec: world.spec)[world.green] == 10)
-        _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
+        _ = try await router.setWeights(bluePool: world.blue, greenPool: world.green, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         #expect(try await router.carried([world.green], spec: world.spec)[world.green] == 0)
     }
 
@@ -270,7 +270,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(try await router.currentWeights().percent == [world.blue: 100])
         #expect(try await router.carried([world.blue], spec: world.spec) == [world.blue: 100])
         await #expect(throws: TrafficCapabilityError.self) {
-            _ = try await router.setWeights(blueTargetGroup: world.blue, greenTargetGroup: world.green, green: 10)
+            _ = try await router.setWeights(bluePool: world.blue, greenPool: world.green, green: 10)
         }
         world.targets = [("i-blue-1", "draining")]
         #expect(try await router.currentWeights().live.isEmpty, "no healthy instance: nothing serves")

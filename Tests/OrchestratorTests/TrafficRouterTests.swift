@@ -116,14 +116,14 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
 
     @Test func everyForwardIsReadInTwoCallsAndWrittenOnceAndConfirmedFromTheAnswers() async throws {
         let (fake, router) = world()
-        let written = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10)
+        let written = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 10)
         // The two reads run concurrently, in either order.
         #expect(Set(fake.actions.prefix(2)) == ["DescribeListeners", "DescribeRules"])
         #expect(Array(fake.actions.dropFirst(2)) == ["ModifyListener", "ModifyListener", "ModifyRule"])
         #expect(written.agreed)
         #expect(written.forwards.map { $0.percent[greenTG] } == [10, 10, 10])
         // A next step from what the write answered: no read first.
-        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 50, stickiness: .keep, known: written)
+        _ = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 50, stickiness: .keep, known: written)
         #expect(Array(fake.actions.dropFirst(5)) == ["ModifyListener", "ModifyListener", "ModifyRule"])
     }
 
@@ -134,7 +134,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         #expect(!weights.agreed)
         #expect(weights.percent[greenTG] == 50, "a group carries traffic if any forward sends it some")
         // The record says 50 % (a retry of a step that wrote one forward): the forward at 50 is left alone.
-        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 50, stickiness: .keep, known: weights,
+        _ = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 50, stickiness: .keep, known: weights,
                                         write: .unlessThereAlready(recordedGreen: 50))
         #expect(fake.actions.filter { $0.hasPrefix("Modify") } == ["ModifyListener", "ModifyRule"])
     }
@@ -143,7 +143,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         let (fake, router) = world()
         fake.refuse = [listener443]
         await #expect {
-            try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10)
+            try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 10)
         } throws: { error in
             guard case TrafficError.partialWrite(let written, let failed, 10, _) = error else { return false }
             return written == ["listener \(listener80)"] && failed == "listener \(listener443)"
@@ -151,7 +151,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         let half = try await router.currentWeights()
         #expect(!half.agreed)
         fake.refuse = []
-        let back = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
+        let back = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         #expect(back.agreed && back.percent[greenTG] == 0)
         #expect(fake.actions.filter { $0 == "ModifyListener" }.count == 4, "a rollback writes every forward, whatever the read says")
     }
@@ -160,22 +160,22 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         let (fake, router) = world()
         fake.refuse = [listener80]
         await #expect {
-            try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10)
+            try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 10)
         } throws: { error in (error as? AWSError)?.code.rawValue == "AccessDenied" }
     }
 
     @Test func stickinessIsKeptAtEachStepOffWhereARollbackTakesGreensShareAndRestoredAfter() async throws {
         let (fake, router) = world(sticky: (true, 300))
-        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 50)
+        _ = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 50)
         #expect(fake.forwards[listener80]?.sticky?.0 == true && fake.forwards[listener80]?.sticky?.1 == 300)
         // The rule never got green traffic (an operator set it back): nothing to unbind there.
         fake.forwards[apiRule] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: (true, 300))
-        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
+        _ = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 0, stickiness: .offWhereGreenLeaves, known: nil)
         #expect(fake.forwards[listener80]?.sticky?.0 == false)
         #expect(fake.forwards[listener443]?.sticky?.0 == false)
         #expect(fake.forwards[apiRule]?.sticky?.0 == true)
         let before = fake.actions.count
-        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0,
+        _ = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 0,
                                         stickiness: .restore([listener80: 300, listener443: 300, apiRule: 300]), known: nil,
                                         write: .unlessThereAlready(recordedGreen: 0))
         #expect(fake.forwards[listener80]?.sticky?.0 == true && fake.forwards[listener80]?.sticky?.1 == 300)
@@ -189,7 +189,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
             fake.forwards[arn] = .init(weights: [(blueTG, 90), (greenTG, 10)], sticky: nil)
             fake.stale[arn] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil)
         }
-        let back = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .offWhereGreenLeaves,
+        let back = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 0, stickiness: .offWhereGreenLeaves,
                                                known: nil, write: .always)
         #expect(fake.actions.filter { $0.hasPrefix("Modify") } == ["ModifyListener", "ModifyListener", "ModifyRule"])
         #expect(back.forwards.allSatisfy { $0.percent[greenTG] == 0 })
@@ -200,7 +200,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         let (fake, router) = world()
         // The record says 10 %; a read from before the step's write says 0: written, not taken as there already.
         for arn in [listener80, listener443, apiRule] { fake.stale[arn] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil) }
-        _ = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 0, stickiness: .keep, known: nil,
+        _ = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 0, stickiness: .keep, known: nil,
                                         write: .unlessThereAlready(recordedGreen: 10))
         #expect(fake.actions.filter { $0.hasPrefix("Modify") }.count == 3)
     }
@@ -213,7 +213,7 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
         fake.silentWrites = true
         fake.stale[listener80] = .init(weights: [(blueTG, 100), (greenTG, 0)], sticky: nil)
         fake.staleReadsLeft = 2
-        let written = try await router.setWeights(blueTargetGroup: blueTG, greenTargetGroup: greenTG, green: 10, known: before)
+        let written = try await router.setWeights(bluePool: blueTG, greenPool: greenTG, green: 10, known: before)
         #expect(written.forwards.first?.percent[greenTG] == 10)
         #expect(fake.actions == ["DescribeListeners", "ModifyListener", "DescribeListeners", "DescribeListeners", "DescribeListeners"])
     }
@@ -342,7 +342,7 @@ final class RulesELB: HTTPTransport, @unchecked Sendable {
     @Test func theRuleIsCreatedAtTheLowestFreePriorityWithTheHeaderAndATag() async throws {
         let elb = RulesELB()
         elb.rules = [.init(arn: "arn:api", priority: "1", header: nil, value: "", target: blueTG)]
-        let arn = try await elb.route().ensure(greenTargetGroup: greenTG, deploymentId: "d1")
+        let arn = try await elb.route().ensure(greenPool: greenTG, deploymentId: "d1")
         #expect(arn == "arn:created")
         let create = try #require(elb.writes.first)
         #expect(create["Action"] == "CreateRule" && create["Priority"] == "2" && create["ListenerArn"] == listener80)
@@ -354,7 +354,7 @@ final class RulesELB: HTTPTransport, @unchecked Sendable {
     @Test func aRuleLeftByACrashIsAdoptedAndPointedAtThisGreen() async throws {
         let elb = RulesELB()
         elb.rules = [.init(arn: "arn:left", priority: "1", header: "x-switchyard-route", value: "green", target: blueTG)]
-        let arn = try await elb.route().ensure(greenTargetGroup: greenTG, deploymentId: "d2")
+        let arn = try await elb.route().ensure(greenPool: greenTG, deploymentId: "d2")
         #expect(arn == "arn:left")
         #expect(elb.writes.map { $0["Action"] } == ["ModifyRule"])
         #expect(elb.writes.first?["Actions.member.1.TargetGroupArn"] == greenTG)
@@ -364,11 +364,11 @@ final class RulesELB: HTTPTransport, @unchecked Sendable {
         let elb = RulesELB()
         elb.rules = [.init(arn: "arn:theirs", priority: "1", header: "X-Switchyard-Route", value: "green", target: "arn:their-green")]
         await #expect(throws: PlanError.testRouteTaken(listener: listener80, header: "X-Switchyard-Route", rule: "arn:theirs")) {
-            try await elb.route().ensure(greenTargetGroup: greenTG, deploymentId: "d3")
+            try await elb.route().ensure(greenPool: greenTG, deploymentId: "d3")
         }
         #expect(elb.writes.isEmpty)
         // With its own header the service gets its own rule.
-        _ = try await elb.route("X-Web-Route").ensure(greenTargetGroup: greenTG, deploymentId: "d3")
+        _ = try await elb.route("X-Web-Route").ensure(greenPool: greenTG, deploymentId: "d3")
         #expect(elb.writes.first?["Priority"] == "2")
     }
 

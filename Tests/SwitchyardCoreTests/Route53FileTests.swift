@@ -67,9 +67,9 @@ import Testing
 
     @Test func theProbeOfTheRecordsNameGoesToGreensOwnTarget() throws {
         let records = try #require(try DeploymentFile.parse(Self.route53File(), path: "w").traffic.route53)
-        #expect(records.probe("http://APP.example.com.:8080/health?x=1", greenTargetGroup: tgB) == ("http://b.elb.amazonaws.com:8080/health?x=1", "APP.example.com.:8080"))
-        #expect(records.probe("http://app.example.com/health", greenTargetGroup: tgA) == ("http://a.elb.amazonaws.com/health", "app.example.com"))
-        let other = records.probe("http://127.0.0.1:9000/health", greenTargetGroup: tgB)
+        #expect(records.probe("http://APP.example.com.:8080/health?x=1", greenPool: tgB) == ("http://b.elb.amazonaws.com:8080/health?x=1", "APP.example.com.:8080"))
+        #expect(records.probe("http://app.example.com/health", greenPool: tgA) == ("http://a.elb.amazonaws.com/health", "app.example.com"))
+        let other = records.probe("http://127.0.0.1:9000/health", greenPool: tgB)
         #expect(other.url == "http://127.0.0.1:9000/health" && other.hostHeader == nil, "another host is green's already")
     }
 

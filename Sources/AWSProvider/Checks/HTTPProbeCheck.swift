@@ -14,7 +14,7 @@ struct HTTPProbeCheck: CheckKind {
     func check(_ d: Deployment, _ tick: CheckTick) -> ScheduledCheck? {
         guard var http = d.plan.spec.checks.http else { return nil }
         var host: String?
-        (http.url, host) = tick.effects.traffic(d).probe(http.url, greenTargetGroup: d.plan.greenPool)
+        (http.url, host) = tick.effects.traffic(d).probe(http.url, greenPool: d.plan.greenPool)
         // A probe holds only its spec: the shared transport keeps the connection alive from tick to tick.
         let probe = HTTPProbe(spec: http, hostHeader: host)
         return ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, d.plan.spec.checks.interval.seconds)) {

@@ -27,7 +27,7 @@ public protocol TrafficRouter: Sendable {
     var fenceResources: [String] { get }
     /// Reads every forward's split. Several forwards that disagree are reported as they are (`agreed` false).
     func currentWeights() async throws -> TrafficWeights
-    /// Sends `green` percent to `greenTargetGroup` and the rest to `blueTargetGroup` on every forward, and confirms each
+    /// Sends `green` percent to `greenPool` and the rest to `bluePool` on every forward, and confirms each
     /// from its write's answer (or a read when the answer lacks it). `write` says which forwards may be left unwritten
     /// because they read as there already: none for a rollback; for a step, only where the record agrees with the
     /// read (a read may be a stale one). A write
@@ -35,7 +35,7 @@ public protocol TrafficRouter: Sendable {
     /// next read shows, and a retry (or a rollback to blue) writes every one again.
     /// - Parameter known: the weights as this process just wrote or read them, to stand in for the read before the
     ///   write; nil reads them first.
-    func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
+    func setWeights(bluePool: String, greenPool: String, green: Int, stickiness: StickinessChange,
                     known: TrafficWeights?, write: WeightWrite) async throws -> TrafficWeights
     /// At plan time: the split as it stands, checked against the file (every forward to the pair named, the records as
     /// the file says), the sticky forwards, and what the backend knows of how long clients cache an answer.
@@ -50,7 +50,7 @@ public protocol TrafficRouter: Sendable {
     /// The header route to green before it takes traffic, where the backend has one (`traits.hasTestRoute`).
     func testRoute(_ spec: DeploymentSpec) -> (any TestRoute)?
     /// Where green's probe goes, and the `Host` header it sends, for a `checks.http.url` as the file wrote it.
-    func probe(_ url: String, greenTargetGroup: String) -> (url: String, hostHeader: String?)
+    func probe(_ url: String, greenPool: String) -> (url: String, hostHeader: String?)
 }
 
 /// What `TrafficRouter.discover` found at plan time.
@@ -74,8 +74,8 @@ public struct TrafficDiscovery: Sendable {
 
 /// A header route to green (`checks.http.test_route`): made before green takes traffic, removed when the release ends.
 public protocol TestRoute: Sendable {
-    /// The route stands and sends the header's requests to `greenTargetGroup` only; returns what names it (an ARN).
-    func ensure(greenTargetGroup: String, deploymentId: String) async throws -> String
+    /// The route stands and sends the header's requests to `greenPool` only; returns its id (ALB: the rule's ARN).
+    func ensure(greenPool: String, deploymentId: String) async throws -> String
     /// Removes every route of this pair, and says how many there were (none is nothing to do).
     @discardableResult
     func remove() async throws -> Int
@@ -102,15 +102,15 @@ extension TrafficRouter {
     }
 
     /// The URL as written: the backend's endpoint reaches green (a test route) or the file names green's endpoint.
-    public func probe(_ url: String, greenTargetGroup: String) -> (url: String, hostHeader: String?) { (url, nil) }
+    public func probe(_ url: String, greenPool: String) -> (url: String, hostHeader: String?) { (url, nil) }
 
     /// No header route.
     public func testRoute(_ spec: DeploymentSpec) -> (any TestRoute)? { nil }
 
-    /// Every forward at `green` percent to `greenTargetGroup`, read and read again with backoff for up to
+    /// Every forward at `green` percent to `greenPool`, read and read again with backoff for up to
     /// `ReadConsistency.readBackLimit` before a forward short of it counts as a mismatch: a read right after the write
     /// may still show the step before. `retrying` is told of each read that fell short.
-    public func confirm(green: Int, greenTargetGroup: String, clock: DeploymentClock,
+    public func confirm(green: Int, greenPool: String, clock: DeploymentClock,
                         retrying: (ForwardWeights, Int, TimeInterval) -> Void = { _, _, _ in }) async throws {
         let started = clock.now()
         var attempt = 0
@@ -118,7 +118,7 @@ extension TrafficRouter {
             let weights = try await currentWeights()
             attempt += 1
             // Every forward, not just one: green carries its share on each.
-            guard let short = weights.forwards.first(where: { $0.percent[greenTargetGroup] != green }) else { return }
+            guard let short = weights.forwards.first(where: { $0.percent[greenPool] != green }) else { return }
             guard let delay = ReadConsistency.readBackDelay(after: attempt, elapsed: clock.now().timeIntervalSince(started)) else {
                 throw TrafficError.readBackMismatch(resource: short.resource, expectedGreen: green, found: short.percent)
             }
@@ -129,15 +129,15 @@ extension TrafficRouter {
 
     /// `setWeights` keeping stickiness as it is, reading first.
     @discardableResult
-    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, known: TrafficWeights? = nil,
+    public func setWeights(bluePool: String, greenPool: String, green: Int, known: TrafficWeights? = nil,
                            write: WeightWrite = .always) async throws -> TrafficWeights {
-        try await setWeights(blueTargetGroup: blueTargetGroup, greenTargetGroup: greenTargetGroup, green: green, stickiness: .keep, known: known, write: write)
+        try await setWeights(bluePool: bluePool, greenPool: greenPool, green: green, stickiness: .keep, known: known, write: write)
     }
 
     /// `setWeights` writing every forward (a rollback's rule).
-    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
+    public func setWeights(bluePool: String, greenPool: String, green: Int, stickiness: StickinessChange,
                            known: TrafficWeights?) async throws -> TrafficWeights {
-        try await setWeights(blueTargetGroup: blueTargetGroup, greenTargetGroup: greenTargetGroup, green: green, stickiness: stickiness, known: known, write: .always)
+        try await setWeights(bluePool: bluePool, greenPool: greenPool, green: green, stickiness: stickiness, known: known, write: .always)
     }
 }
 

@@ -73,7 +73,7 @@ public struct ALBTrafficRouter: TrafficRouter {
         })
     }
 
-    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
+    public func setWeights(bluePool blueTargetGroup: String, greenPool greenTargetGroup: String, green: Int, stickiness: StickinessChange,
                            known: TrafficWeights?, write rule: WeightWrite) async throws -> TrafficWeights {
         let current: TrafficWeights
         if let known, known.forwards.map(\.resource) == forwards.map(\.description), known.forwards.allSatisfy({ $0.alb != nil }) {

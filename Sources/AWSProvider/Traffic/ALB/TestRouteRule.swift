@@ -47,7 +47,7 @@ public struct TestRouteRule: TestRoute {
     }
 
     /// The rule stands and forwards to `greenTargetGroup` only; returns its ARN.
-    public func ensure(greenTargetGroup: String, deploymentId: String) async throws -> String {
+    public func ensure(greenPool greenTargetGroup: String, deploymentId: String) async throws -> String {
         let (routes, all) = try await standing()
         let action = ListenerAction(type: "forward", order: 1, targetGroupArn: greenTargetGroup, forward: nil)
         if let existing = routes.first {

@@ -55,8 +55,8 @@ public struct Route53TrafficRouter: TrafficRouter {
     }
 
     /// A URL naming the record goes to green's own endpoint, with the record's name as its `Host`.
-    public func probe(_ url: String, greenTargetGroup: String) -> (url: String, hostHeader: String?) {
-        records.probe(url, greenTargetGroup: greenTargetGroup)
+    public func probe(_ url: String, greenPool greenTargetGroup: String) -> (url: String, hostHeader: String?) {
+        records.probe(url, greenPool: greenTargetGroup)
     }
 
     /// Each stack's load balancer, by its target group: the one of the target group's load balancers whose DNS name the
@@ -126,7 +126,7 @@ public struct Route53TrafficRouter: TrafficRouter {
         return TrafficWeights(forwards: [ForwardWeights(resource: description, percent: percent)])
     }
 
-    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
+    public func setWeights(bluePool blueTargetGroup: String, greenPool greenTargetGroup: String, green: Int, stickiness: StickinessChange,
                            known: TrafficWeights?, write rule: WeightWrite) async throws -> TrafficWeights {
         guard (0...100).contains(green), let blueRecord = records.record(targetGroup: blueTargetGroup),
               let greenRecord = records.record(targetGroup: greenTargetGroup), blueRecord != greenRecord else {

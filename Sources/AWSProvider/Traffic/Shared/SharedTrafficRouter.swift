@@ -31,7 +31,7 @@ public struct SharedTrafficRouter: TrafficRouter {
     }
 
     /// A split by instance counts is not written: it is scaled to over several looks (`SharedEffects.step`).
-    public func setWeights(blueTargetGroup: String, greenTargetGroup: String, green: Int, stickiness: StickinessChange,
+    public func setWeights(bluePool blueTargetGroup: String, greenPool greenTargetGroup: String, green: Int, stickiness: StickinessChange,
                            known: TrafficWeights?, write: WeightWrite) async throws -> TrafficWeights {
         throw TrafficCapabilityError.splitByCounts(.shared)
     }

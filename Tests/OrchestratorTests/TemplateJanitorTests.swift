@@ -8,7 +8,7 @@ import Testing
 
 /// Which green launch-template versions `gc` deletes: those whose release is over and whose group is gone, known from
 /// the state file alone before any AWS call.
-@Suite struct LaunchTemplateJanitorTests {
+@Suite struct TemplateJanitorTests {
     func record(_ id: String, _ state: DeploymentState, version: Int?, blue: String = "web-blue", retiredAt: Date? = nil, deleted: Bool? = nil) -> Deployment {
         var d = Fixtures.deployment(id: id)
         d.state = state
@@ -30,7 +30,7 @@ import Testing
             record("d6", .failed, version: 9),                                     // not over: its rollback can be retried
         ]
         for d in records { try store.insert(d, log: LogEntry(from: d.state, to: d.state, message: "seeded"), actor: "t@h", at: Fixtures.start) }
-        let janitor = LaunchTemplateJanitor(store: store, clock: TestClock(Fixtures.start), actor: "t@h") { _ in
+        let janitor = TemplateJanitor(store: store, clock: TestClock(Fixtures.start), actor: "t@h") { _ in
             throw FakeError.refused("no AWS in this test")
         }
         #expect(try janitor.due(service: "web").map(\.id).sorted() == ["d1", "d2"])
@@ -57,7 +57,7 @@ import Testing
             paired("p3", minute: 3, blue: "web-blue", green: "web-green", version: 4, retired: false),  // serving now: not due, though p2 retired a web-green
         ]
         for d in records { try store.insert(d, log: LogEntry(from: d.state, to: d.state, message: "seeded"), actor: "t@h", at: Fixtures.start) }
-        let janitor = LaunchTemplateJanitor(store: store, clock: TestClock(Fixtures.start), actor: "t@h") { _ in
+        let janitor = TemplateJanitor(store: store, clock: TestClock(Fixtures.start), actor: "t@h") { _ in
             throw FakeError.refused("no AWS in this test")
         }
         #expect(try janitor.due(service: "web").map(\.id) == ["p1"])

@@ -2,11 +2,11 @@ import Foundation
 import StateStore
 import SwitchyardCore
 
-/// Deletes the launch-template versions Switchyard created once their release is over and no group uses them: the
-/// version of a rolled-back green, and of a promoted green that a later release retired. Run by `gc`, as an input of
+/// Deletes the green templates Switchyard created (AWS: launch-template versions) once their release is over and no
+/// fleet uses them: the template of a rolled-back green, and of a promoted green that a later release retired. Run by `gc`, as an input of
 /// the reconcile loop: one effect (`removeGreenTemplate`) per deployment, under the service's lease, performed
 /// by the provider's performer (`effects`), as the `Housekeeper`'s retirements are.
-public struct LaunchTemplateJanitor: Sendable {
+public struct TemplateJanitor: Sendable {
     public struct Outcome: Sendable {
         public var deployment: Deployment
         public var version: Int
