@@ -164,7 +164,7 @@ public final class Dashboard: Sendable {
     func apiList(_ r: HTTPRequest) -> HTTPResponse {
         do {
             let filter = try ListFilter(r, now: clock(), defaultLimit: 20)
-            return json(try views.list(store.history(filter.query).deployments))
+            return json(try views.list(store.historyPage(filter.query)))
         } catch {
             return failure(error)
         }

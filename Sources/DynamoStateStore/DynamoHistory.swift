@@ -58,6 +58,12 @@ extension DynamoStateStore {
         return (try items.dropFirst(query.offset).map(Items.deployment), total)
     }
 
+    public func historyPage(_ query: HistoryQuery) throws -> [Deployment] {
+        let request = historyQuery(query)
+        let items = try run { try await $0.queryAll(request, limit: query.offset + query.limit) }
+        return try items.dropFirst(query.offset).map(Items.deployment)
+    }
+
     public func historySummaries(_ query: HistoryQuery) throws -> (deployments: [DeploymentSummary], more: Bool) {
         let request = historyQuery(query)
         let items = try run { try await $0.queryAll(request, limit: query.offset + query.limit + 1) }

@@ -25,6 +25,14 @@ extension SQLiteStateStore {
         }
     }
 
+    public func historyPage(_ query: HistoryQuery) throws -> [Deployment] {
+        let (clause, values) = query.whereClause
+        return try locked {
+            try records("SELECT id, record, version FROM deployments" + clause + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                        values + [.int(Int64(query.limit)), .int(Int64(max(0, query.page - 1) * query.limit))])
+        }
+    }
+
     /// Like `history`, but only the columns a table needs: no record is decoded and nothing is counted, so a page
     /// costs next to nothing however long the history. `more` says whether an older page exists.
     public func historySummaries(_ query: HistoryQuery) throws -> (deployments: [DeploymentSummary], more: Bool) {

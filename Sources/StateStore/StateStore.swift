@@ -73,6 +73,10 @@ public protocol StateStore: AnyObject, Sendable {
     /// One page of deployments matching the query, newest first, and how many match in all.
     func history(_ query: HistoryQuery) throws -> (deployments: [Deployment], total: Int)
 
+    /// The same page as `history`, without counting every match: what `history --json` prints. The count is most of a
+    /// page's cost on a long history (an index scan on SQLite; on DynamoDB a Query of the whole index, billed).
+    func historyPage(_ query: HistoryQuery) throws -> [Deployment]
+
     /// One page of history as table rows; `more` says whether an older page exists.
     func historySummaries(_ query: HistoryQuery) throws -> (deployments: [DeploymentSummary], more: Bool)
 

@@ -70,7 +70,7 @@ struct History: AsyncParsableCommand {
                                      limit: limit, page: page)
             let store: StateStore? = try state.openForReading()
             if output.json {
-                let deployments = try store?.history(query).deployments ?? []
+                let deployments = try store?.historyPage(query) ?? []
                 Console.out(try JSONViews.encode(deployments.map { JSONViews.DeploymentView($0, events: nil) }))
                 return .success
             }

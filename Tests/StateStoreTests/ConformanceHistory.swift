@@ -43,6 +43,7 @@ import Testing
             let (deployments, total) = try other.history(query)
             #expect(deployments.map(\.id) == page, "history \(query)")
             #expect(total == matching.count, "total \(query)")
+            #expect(try other.historyPage(query).map(\.id) == page, "page \(query)")
             let summaries = try other.historySummaries(query)
             #expect(summaries.deployments.map(\.id) == page, "summaries \(query)")
             #expect(summaries.more == (matching.count > query.offset + query.limit), "more \(query)")
