@@ -44,6 +44,7 @@ class MotoReader:
         self.ec2 = boto3.client("ec2", **kw)
         self.listener, self.target_groups, self.vpc, self.classic = listener_arn, list(target_groups), vpc_id, classic
         self.settings = {}      # target group arn (a Classic Load Balancer's name) -> (name, health check path, delay)
+        self.last_registered = None   # the registrations of the last read (`consistent`)
 
     def read(self, full=False):
         """Reads moto; `full` re-reads the groups' settings too (a group seen for the first time is always read)."""
@@ -71,7 +72,7 @@ class MotoReader:
         instances are read again. Auto Scaling (moto, scripts/moto-server.py) terminates an instance before it
         deregisters it: without the second read a scale-in landing between the two reads would show a running
         instance deregistered (a drain), then terminated while draining (an early termination nobody made)."""
-        if snap.registered != getattr(self, "last_registered", None):
+        if snap.registered != self.last_registered:
             self.last_registered = {k: set(v) for k, v in snap.registered.items()}
             snap.instances.clear()
             self.read_instances(snap)

@@ -52,10 +52,7 @@ extension DynamoStateStore {
 
     public func history(_ query: HistoryQuery) throws -> (deployments: [Deployment], total: Int) {
         let request = historyQuery(query)
-        let (items, total) = try run { dynamo in
-            (try await dynamo.queryAll(request, limit: query.offset + query.limit), try await dynamo.count(request))
-        }
-        return (try items.dropFirst(query.offset).map(Items.deployment), total)
+        return (try historyPage(query), try run { try await $0.count(request) })
     }
 
     public func historyPage(_ query: HistoryQuery) throws -> [Deployment] {

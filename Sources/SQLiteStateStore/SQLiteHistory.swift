@@ -18,19 +18,19 @@ extension SQLiteStateStore {
         let (clause, values) = query.whereClause
         return try locked {
             let total = Int(try db.query("SELECT count(*) FROM deployments" + clause, values).first?[0] ?? "0") ?? 0
-            let offset = Int64(max(0, query.page - 1) * query.limit)
-            let rows = try records("SELECT id, record, version FROM deployments" + clause + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-                                   values + [.int(Int64(query.limit)), .int(offset)])
-            return (rows, total)
+            return (try page(query), total)
         }
     }
 
     public func historyPage(_ query: HistoryQuery) throws -> [Deployment] {
+        try locked { try page(query) }
+    }
+
+    /// The query's page of records, newest first (the caller holds the lock).
+    private func page(_ query: HistoryQuery) throws -> [Deployment] {
         let (clause, values) = query.whereClause
-        return try locked {
-            try records("SELECT id, record, version FROM deployments" + clause + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-                        values + [.int(Int64(query.limit)), .int(Int64(max(0, query.page - 1) * query.limit))])
-        }
+        return try records("SELECT id, record, version FROM deployments" + clause + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                           values + [.int(Int64(query.limit)), .int(Int64(query.offset))])
     }
 
     /// Like `history`, but only the columns a table needs: no record is decoded and nothing is counted, so a page

@@ -42,12 +42,16 @@ final class FixedToken: AzureTokenSource, @unchecked Sendable {
     }
 }
 
-final class Sleeps: @unchecked Sendable {
+/// What a test's closures saw, in order: the sleeps asked for, the request records.
+final class Log<Element: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var list: [TimeInterval] = []
-    var all: [TimeInterval] { lock.withLock { list } }
-    func add(_ t: TimeInterval) { lock.withLock { list.append(t) } }
+    private var list: [Element] = []
+    var all: [Element] { lock.withLock { list } }
+    func add(_ e: Element) { lock.withLock { list.append(e) } }
 }
+
+typealias Sleeps = Log<TimeInterval>
+typealias Records = Log<ARMRequestRecord>
 
 let endpoint = URL(string: "http://127.0.0.1:9")!
 let vmss = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/web-prod/providers/Microsoft.Compute/virtualMachineScaleSets/web-green"
@@ -57,13 +61,6 @@ func client(_ arm: FakeARM, tokens: any AzureTokenSource = FixedToken(), sleeps:
     retry.random = { 0.5 }
     return ARMClient(endpoint: endpoint, tokens: tokens, transport: arm, retry: retry, sleep: { sleeps.add($0) },
                      now: { Date(timeIntervalSince1970: 1_800_000_000) }, record: { records.add($0) }, newId: { "client-id" })
-}
-
-final class Records: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [ARMRequestRecord] = []
-    var all: [ARMRequestRecord] { lock.withLock { list } }
-    func add(_ r: ARMRequestRecord) { lock.withLock { list.append(r) } }
 }
 
 @Suite struct ARMClientTests {
