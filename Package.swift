@@ -53,10 +53,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testing),
         // The AWS provider: planning from what AWS shows, the effects against Auto Scaling, EC2 and ELB, the ALB and
-        // Route 53 traffic backends, the fence and the check kinds. The only target besides the CLI that imports AWS.
+        // Route 53 traffic backends, the fence, the check kinds and AWS's part of the deployment file. The only target besides the CLI that imports AWS.
         .target(name: "AWSProvider", dependencies: [
             "Orchestrator", "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ], swiftSettings: testing),
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
         .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
@@ -67,7 +67,7 @@ let package = Package(
         ], swiftSettings: testing, plugins: ["GitRevision"]),
         // Records the git revision for `switchyard --version`.
         .plugin(name: "GitRevision", capability: .buildTool()),
-        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore", "AWSProvider", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], exclude: ["aws-sig-v4-test-suite"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "AWS", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),

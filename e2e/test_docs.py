@@ -10,8 +10,13 @@ import urllib.parse
 from conftest import REPO
 
 DOCS = os.path.join(REPO, "docs")
-# The deployment file's key schema, written once: FileReader.schema (each section's keys; `fields` accepts only those).
-READER = os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift")
+# The deployment file's key schema, written once: the core's sections (FileSchema.core) and AWS's part of the file
+# (AWSFileFormat.schema), merged into the schema a file is read with (`fields` accepts only those).
+SCHEMAS = [(os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift"), "static let core"),
+           (os.path.join(REPO, "Sources", "AWSProvider", "File", "AWSFileFormat.swift"), "public let schema")]
+# Where the sections are read: the core's files and the AWS format's.
+READERS = glob.glob(os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile*.swift")) + \
+    glob.glob(os.path.join(REPO, "Sources", "AWSProvider", "File", "*.swift"))
 
 
 def read(path):
@@ -21,11 +26,13 @@ def read(path):
 
 def accepted_keys():
     """(section, key) for every key of the validator's schema, the section as the dotted path."""
-    table = read(READER)
-    block = table[table.index("static let schema"):]
-    block = block[:block.index("]\n\n")]
-    found = [(s, k) for s, keys in re.findall(r'"([^"]*)": \[([^\]]*)\]', block) for k in re.findall(r'"([^"]+)"', keys)]
-    assert len(found) > 20, found
+    found = []
+    for path, start in SCHEMAS:
+        table = read(path)
+        block = table[table.index(start):]
+        block = block[:block.index("]\n\n")]
+        found += [(s, k) for s, keys in re.findall(r'"([^"]*)": \[([^\]]*)\]', block) for k in re.findall(r'"([^"]+)"', keys)]
+    assert len(found) > 20 and ("traffic", "listener_arn") in found and ("steps", "weight") in found, found
     return found
 
 
@@ -50,7 +57,7 @@ def test_every_key_the_validator_accepts_has_its_section_in_the_reference():
 def test_the_validator_takes_its_keys_from_the_schema_alone():
     """No section of the validator lists its keys beside the schema (they would drift apart): `fields` is called with
     a path (and at most a schema section's name), never with a list of its own."""
-    sources = glob.glob(os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile*.swift"))
+    sources = READERS
     calls = [(os.path.basename(p), line.strip()) for p in sources for line in read(p).splitlines() if re.search(r"\bfields\(\w+, at:", line)]
     assert len(calls) >= 15, calls
     assert not [c for c in calls if "allowed:" in c[1]], calls

@@ -8,34 +8,96 @@ public struct FileIssue: Sendable, Hashable, CustomStringConvertible {
     /// A dotted path such as `checks.http.timeout` or `steps[2].weight`; empty for the whole file.
     public var key: String
     public var problem: String
+    /// The section of docs/deployment-file.md that documents `key` (`FileSchema.reference(for:)`), as the file's schema
+    /// (the core's and its cloud's sections) says it; nil for the reference as a whole.
+    public var reference: String?
 
-    public init(line: Int?, column: Int? = nil, key: String, problem: String) {
+    public init(line: Int?, column: Int? = nil, key: String, problem: String, reference: String? = nil) {
         self.line = line
         self.column = column
         self.key = key
         self.problem = problem
+        self.reference = reference
     }
 
     public var description: String {
         let place = line.map { "line \($0)" }
-        let reference = key.isEmpty ? "" : " (see \(Self.reference(for: key)))"
+        let reference = key.isEmpty ? "" : " (see \(self.reference ?? FileSchema.document))"
         let where_ = [place, key.isEmpty ? nil : key].compactMap { $0 }.joined(separator: ", ")
         return (where_.isEmpty ? "" : where_ + ": ") + problem + reference
+    }
+}
+
+/// The deployment file's keys, written once: each section (a dotted path, list indexes dropped) and the keys it accepts.
+/// The core's sections (`core`: service, steps, checks, notify, promotion, hooks) and a cloud's (`ProviderFileFormat.schema`:
+/// where it runs, its traffic, its fleet, its own checks) are merged into the schema a file is read with. `fields` takes a
+/// section's keys from here, so a key is accepted exactly where it is listed; the same table says where a key put in the
+/// wrong section belongs (`listener_arn` at the top level: did you mean `traffic.listener_arn`?) and which reference
+/// section documents a key (e2e/test_docs.py holds every key of both tables to a section of docs/deployment-file.md).
+public struct FileSchema: Sendable {
+    public let sections: [String: [String]]
+
+    /// The reference every key's section is in.
+    public static let document = "docs/deployment-file.md"
+
+    /// The core's sections and keys; `traffic` and `fleet` are named here and read by the cloud, which lists their keys.
+    static let core: [String: [String]] = [
+        "": ["service", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
+        "steps": ["weight", "bake"],
+        "checks": ["interval", "healthy_timeout", "max_unhealthy_targets", "http"],
+        "checks.http": ["url", "expect_status", "timeout", "failure_threshold", "test_route"],
+        "checks.http.test_route": ["header"],
+        "notify": ["webhooks", "timeout", "retries"],
+        "notify.webhooks": ["url", "format"],
+        "promotion": ["blue_retention"],
+        "hooks": ["before_traffic", "after_step", "before_promotion", "after_promotion", "after_rollback"],
+        "hooks.before_traffic": ["run", "timeout", "on_failure"],
+        "hooks.after_step": ["run", "timeout", "on_failure"],
+        "hooks.before_promotion": ["run", "timeout", "on_failure"],
+        "hooks.after_promotion": ["run", "timeout", "on_failure"],
+        "hooks.after_rollback": ["run", "timeout", "on_failure"],
+    ]
+
+    /// The core's schema with a cloud's merged in: its top-level keys (where it runs) right after `service`, as files
+    /// are written; its keys of a core section after the core's; its own sections as it lists them.
+    public init(adding format: any ProviderFileFormat) {
+        var merged = Self.core
+        for (section, keys) in format.schema {
+            let existing = merged[section] ?? []
+            precondition(Set(existing).isDisjoint(with: keys), "the cloud's schema repeats a core key of section \(section)")
+            merged[section] = section.isEmpty ? [existing[0]] + keys + existing.dropFirst() : existing + keys
+        }
+        sections = merged
+    }
+
+    public func isKnown(_ parts: [String]) -> Bool {
+        sections[parts.dropLast().joined(separator: ".")]?.contains(parts.last ?? "") ?? false
+    }
+
+    /// `traffic.listener_arn` for `listener_arn` found in another section, when exactly one section has that key.
+    public func rightPlace(of key: String, notIn path: String) -> String? {
+        let sections = self.sections.filter { $0.key != path && $0.value.contains(key) }.map(\.key)
+        // `url` under `checks` belongs in `checks.http`, not in `notify.webhooks`: a section inside this one comes first.
+        let inside = sections.filter { $0.hasPrefix(path.isEmpty ? "" : path + ".") }
+        // Else the one shallowest section: `listener_arn` at the top belongs in `traffic`, not `checks.http.test_route`.
+        let depth = { (section: String) in section.split(separator: ".").count }
+        let shallowest = sections.filter { depth($0) == sections.map(depth).min() }
+        let home = sections.count == 1 ? sections[0] : (inside.count == 1 ? inside[0] : (shallowest.count == 1 ? shallowest[0] : nil))
+        return home.map { $0.isEmpty ? key : "\($0).\(key)" }
     }
 
     /// The section of the reference that documents a key: `checks.alarms` → `docs/deployment-file.md#checks-alarms`,
     /// `steps[2].weight` → `#steps-weight`, `notify.webhooks[0].url` → `#notify-webhooks-url`. A key that is not one
     /// (a typo) points at its section.
-    public static func reference(for key: String) -> String {
+    public func reference(for key: String) -> String {
         var parts = key.replacingOccurrences(of: #"\[\d+\]"#, with: "", options: .regularExpression).split(separator: ".").map(String.init)
         // A known key in the wrong section: the section where it belongs, as the message's "did you mean" says.
-        if !FileReader.isKnown(parts), let last = parts.last,
-           let home = FileReader.rightPlace(of: last, notIn: parts.dropLast().joined(separator: ".")) {
-            return "docs/deployment-file.md#" + home.replacingOccurrences(of: ".", with: "-")
+        if !isKnown(parts), let last = parts.last, let home = rightPlace(of: last, notIn: parts.dropLast().joined(separator: ".")) {
+            return Self.document + "#" + home.replacingOccurrences(of: ".", with: "-")
         }
-        while parts.count > 1, !FileReader.isKnown(parts) { parts.removeLast() }
-        if parts.count == 1, !FileReader.isKnown(parts) { return "docs/deployment-file.md" }
-        return "docs/deployment-file.md#" + parts.joined(separator: "-")
+        while parts.count > 1, !isKnown(parts) { parts.removeLast() }
+        if parts.count == 1, !isKnown(parts) { return Self.document }
+        return Self.document + "#" + parts.joined(separator: "-")
     }
 }
 
@@ -66,9 +128,10 @@ public enum DeploymentFile {
     /// The largest deployment file read: a real one is a few hundred bytes; a bigger one is a mistake (a log, a binary).
     public static let maxBytes = 1 << 20
 
-    public static func parse(_ text: String, path: String) throws -> DeploymentSpec {
+    /// `format` is the cloud's part of the file (its sections and how they read).
+    public static func parse(_ text: String, path: String, format: any ProviderFileFormat) throws -> DeploymentSpec {
         if text.utf8.count > maxBytes { throw tooLarge(path: path, bytes: text.utf8.count) }
-        var reader = FileReader()
+        var reader = FileReader(format: format)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -98,55 +161,20 @@ extension DeploymentFile {
     }
 }
 
-/// Walks the YAML tree, collecting problems instead of stopping at the first.
-struct FileReader {
-    /// The deployment file's keys, written once: each section (a dotted path, list indexes dropped) and the keys it
-    /// accepts. `fields` takes a section's keys from here, so a key is accepted exactly where it is listed; the same
-    /// table says where a key put in the wrong section belongs (`listener_arn` at the top level: did you mean
-    /// `traffic.listener_arn`?) and which reference section documents a key (e2e/test_docs.py holds every key here to
-    /// a section of docs/deployment-file.md).
-    static let schema: [String: [String]] = [
-        "": ["service", "region", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
-        "traffic": ["listener_arn", "listener_arns", "rule_arn", "rule_arns", "target_groups", "route53", "shared", "settle"],
-        "traffic.shared": ["target_group", "load_balancer_name"],
-        "traffic.route53": ["hosted_zone_id", "record_name", "record_type", "records"],
-        "traffic.route53.records": ["set_identifier", "target", "target_group"],
-        "fleet": ["blue_auto_scaling_group", "capacity_timeout", "other_target_groups", "launch_template_default", "mode", "pair"],
-        "steps": ["weight", "bake"],
-        "checks": ["interval", "healthy_timeout", "max_unhealthy_targets", "alarms", "http", "metrics"],
-        "checks.metrics": ["name", "namespace", "metric", "dimensions", "stat", "period", "expression", "using", "max", "min",
-                           "max_ratio_to_blue", "compare", "tolerance", "confidence", "min_samples", "on_no_data"],
-        "checks.metrics.using": ["namespace", "metric", "dimensions", "stat"],
-        "checks.http": ["url", "expect_status", "timeout", "failure_threshold", "test_route"],
-        "checks.http.test_route": ["header", "listener_arn"],
-        "notify": ["webhooks", "timeout", "retries"],
-        "notify.webhooks": ["url", "format"],
-        "promotion": ["blue_retention"],
-        "hooks": ["before_traffic", "after_step", "before_promotion", "after_promotion", "after_rollback"],
-        "hooks.before_traffic": ["run", "timeout", "on_failure"],
-        "hooks.after_step": ["run", "timeout", "on_failure"],
-        "hooks.before_promotion": ["run", "timeout", "on_failure"],
-        "hooks.after_promotion": ["run", "timeout", "on_failure"],
-        "hooks.after_rollback": ["run", "timeout", "on_failure"],
-    ]
+/// Walks the YAML tree, collecting problems instead of stopping at the first. Public for a cloud's file format, which
+/// reads its sections with the same helpers (each problem added with its node's line and its key).
+public struct FileReader {
+    /// The cloud's part of the file.
+    public let format: any ProviderFileFormat
+    /// The core's sections and the cloud's: what `fields` accepts and where `add` points each problem in the reference.
+    public let schema: FileSchema
 
-    static func isKnown(_ parts: [String]) -> Bool {
-        schema[parts.dropLast().joined(separator: ".")]?.contains(parts.last ?? "") ?? false
+    public init(format: any ProviderFileFormat) {
+        self.format = format
+        self.schema = FileSchema(adding: format)
     }
 
-    /// `traffic.listener_arn` for `listener_arn` found in another section, when exactly one section has that key.
-    static func rightPlace(of key: String, notIn path: String) -> String? {
-        let sections = schema.filter { $0.key != path && $0.value.contains(key) }.map(\.key)
-        // `url` under `checks` belongs in `checks.http`, not in `notify.webhooks`: a section inside this one comes first.
-        let inside = sections.filter { $0.hasPrefix(path.isEmpty ? "" : path + ".") }
-        // Else the one shallowest section: `listener_arn` at the top belongs in `traffic`, not `checks.http.test_route`.
-        let depth = { (section: String) in section.split(separator: ".").count }
-        let shallowest = sections.filter { depth($0) == sections.map(depth).min() }
-        let home = sections.count == 1 ? sections[0] : (inside.count == 1 ? inside[0] : (shallowest.count == 1 ? shallowest[0] : nil))
-        return home.map { $0.isEmpty ? key : "\($0).\(key)" }
-    }
-
-    var issues: [FileIssue] = []
+    public internal(set) var issues: [FileIssue] = []
 
     static func issue(for error: YamlError) -> FileIssue {
         switch error {
@@ -159,29 +187,30 @@ struct FileReader {
         }
     }
 
-    mutating func add(_ node: Node?, _ key: String, _ problem: String) {
-        issues.append(FileIssue(line: node?.mark?.line, column: node?.mark?.column, key: key, problem: problem))
+    public mutating func add(_ node: Node?, _ key: String, _ problem: String) {
+        issues.append(FileIssue(line: node?.mark?.line, column: node?.mark?.column, key: key, problem: problem,
+                                reference: key.isEmpty ? nil : schema.reference(for: key)))
     }
 
     // MARK: Mappings
 
     /// A key's section in `schema`: its path with list indexes dropped (`steps[2]` → `steps`).
-    static func section(of path: String) -> String {
+    public static func section(of path: String) -> String {
         path.replacingOccurrences(of: #"\[\d+\]"#, with: "", options: .regularExpression)
     }
 
     /// The entries of a mapping by key; keys its section of `schema` does not list and missing required keys are
     /// issues. `section` names the schema's section where the path does not (a mapping keyed by the user's ids).
-    mutating func fields(_ mapping: Node.Mapping, at path: String, section: String? = nil, required: [String] = []) -> [String: Node] {
+    public mutating func fields(_ mapping: Node.Mapping, at path: String, section: String? = nil, required: [String] = []) -> [String: Node] {
         let name = section ?? Self.section(of: path)
-        guard let allowed = Self.schema[name] else { preconditionFailure("no section \(name) in FileReader.schema") }
+        guard let allowed = schema.sections[name] else { preconditionFailure("no section \(name) in the file's schema") }
         var out: [String: Node] = [:]
         for (keyNode, value) in mapping {
             let key = keyNode.scalar?.string ?? ""
             let full = path.isEmpty ? key : "\(path).\(key)"
             guard allowed.contains(key) else {
                 let hint = Self.closest(key, in: allowed).map { ": did you mean `\($0)`?" }
-                    ?? Self.rightPlace(of: key, notIn: path).map { ": did you mean `\($0)`?" }
+                    ?? schema.rightPlace(of: key, notIn: path).map { ": did you mean `\($0)`?" }
                     ?? " (known keys: \(allowed.joined(separator: ", ")))"
                 add(keyNode, full, "unknown key" + hint)
                 continue
@@ -194,7 +223,7 @@ struct FileReader {
         return out
     }
 
-    mutating func mapping(_ node: Node?, _ key: String) -> Node.Mapping? {
+    public mutating func mapping(_ node: Node?, _ key: String) -> Node.Mapping? {
         guard let node else { return nil }
         guard case .mapping(let mapping) = node else {
             add(node, key, "must be a mapping of keys, got \(Self.kind(node))")
@@ -203,12 +232,12 @@ struct FileReader {
         return mapping
     }
 
-    static func closest(_ key: String, in candidates: [String]) -> String? { Spelling.closest(key, in: candidates) }
+    public static func closest(_ key: String, in candidates: [String]) -> String? { Spelling.closest(key, in: candidates) }
 
     // MARK: Scalars
 
     /// What a node is, for messages: `string "ten"`, `integer 5`, `a list`.
-    static func kind(_ node: Node) -> String {
+    public static func kind(_ node: Node) -> String {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
@@ -224,7 +253,7 @@ struct FileReader {
         }
     }
 
-    mutating func string(_ node: Node?, _ key: String) -> String? {
+    public mutating func string(_ node: Node?, _ key: String) -> String? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, !scalar.string.isEmpty, Self.kind(node).hasPrefix("string") else {
             add(node, key, "must be a string, got \(Self.kind(node))")
@@ -233,7 +262,7 @@ struct FileReader {
         return scalar.string
     }
 
-    mutating func int(_ node: Node?, _ key: String, range: ClosedRange<Int>) -> Int? {
+    public mutating func int(_ node: Node?, _ key: String, range: ClosedRange<Int>) -> Int? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, Self.kind(node).hasPrefix("integer"), let value = Int(scalar.string) else {
             add(node, key, "must be an integer, got \(Self.kind(node))")
@@ -247,7 +276,7 @@ struct FileReader {
         return value
     }
 
-    mutating func duration(_ node: Node?, _ key: String, positive: Bool) -> TimeSpan? {
+    public mutating func duration(_ node: Node?, _ key: String, positive: Bool) -> TimeSpan? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, let span = TimeSpan(parsing: scalar.string), !Self.kind(node).hasPrefix("integer") else {
             add(node, key, "must be a duration like 500ms, 30s, 5m or 1h, got \(Self.kind(node))")
@@ -260,7 +289,7 @@ struct FileReader {
         return span
     }
 
-    mutating func sequence(_ node: Node?, _ key: String) -> [Node]? {
+    public mutating func sequence(_ node: Node?, _ key: String) -> [Node]? {
         guard let node else { return nil }
         guard case .sequence(let sequence) = node else {
             add(node, key, "must be a list, got \(Self.kind(node))")

@@ -4,33 +4,17 @@ import Yams
 /// The sections of a deployment file and the rules for each key.
 extension FileReader {
     static let servicePattern = #"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"#
-    static let regionPattern = #"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$"#
-    static let listenerPattern = #"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):listener/app/([^/]+/[^/]+/[^/]+)$"#
-    static let rulePattern = #"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):listener-rule/app/([^/]+/[^/]+/[^/]+)/[^/]+$"#
-    static let targetGroupPattern = #"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):targetgroup/[^/]+/[^/]+$"#
-
-    static func captures(_ text: String, _ pattern: String) -> [String]? {
-        guard let regex = try? NSRegularExpression(pattern: pattern),
-              let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
-        return (1..<match.numberOfRanges).map { index in
-            Range(match.range(at: index), in: text).map { String(text[$0]) } ?? ""
-        }
-    }
 
     mutating func spec(_ top: Node.Mapping) -> DeploymentSpec? {
         let f = fields(top, at: "",
-                       required: ["service", "region", "traffic", "steps"])
+                       required: ["service"] + format.requiredKeys + ["traffic", "steps"])
         let service = string(f["service"], "service")
         if let service, Self.captures(service, Self.servicePattern) == nil {
             add(f["service"], "service", "must be 1 to 32 characters of a-z, 0-9 and -, not starting or ending with - (got \"\(service)\")")
         }
-        let region = string(f["region"], "region")
-        let validRegion = region.flatMap { Self.captures($0, Self.regionPattern) == nil ? nil : $0 }
-        if let region, validRegion == nil {
-            add(f["region"], "region", "is not an AWS region name like us-east-1 (got \"\(region)\")")
-        }
-        let traffic = mapping(f["traffic"], "traffic").flatMap { self.traffic($0, region: validRegion) }
-        let fleet = f["fleet"] == nil ? DeploymentSpec.Fleet() : mapping(f["fleet"], "fleet").flatMap { self.fleet($0) }
+        let location = format.location(&self, f)
+        let traffic = mapping(f["traffic"], "traffic").flatMap { format.traffic(&self, $0, location: location) }
+        let fleet = format.fleet(&self, f["fleet"])
         let steps = self.steps(f["steps"])
         let checks = f["checks"] == nil ? DeploymentSpec.Checks() : mapping(f["checks"], "checks").flatMap { self.checks($0) }
         let promotion = f["promotion"] == nil ? DeploymentSpec.Promotion(blueRetention: .minutes(30))
@@ -42,198 +26,10 @@ extension FileReader {
         if let traits = traffic?.traits, !traits.hasTestRoute, checks?.http?.testRoute != nil {
             add(f["checks"], "checks.http.test_route", traits.testRouteRefusal ?? "does not apply with traffic.\(traits.kind.rawValue)")
         }
-        if let traits = traffic?.traits, traits.splitByCounts {
-            // One target group holds both fleets: its metrics (and the load balancer's) are blue's and green's at once,
-            // so a check on them would compare green with itself and could never fail.
-            for metric in checks?.metrics ?? [] {
-                let shared = MetricTemplate.used(in: metric.query).intersection(["green_target_group", "blue_target_group", "load_balancer"])
-                guard let first = shared.sorted().first else { continue }
-                add(f["checks"], "checks.metrics (\(metric.name))", "uses {\(first)}, but with traffic.\(traits.kind.rawValue) blue and green share one "
-                    + "target group, so its metrics are both fleets' at once and cannot judge green; use a metric by {green_asg} "
-                    + "(AWS/EC2 or your own, by AutoScalingGroupName) or checks.alarms")
-            }
-        }
-        guard let service, let region, let traffic, let fleet, let steps, let checks, let promotion, issues.count == before else { return nil }
-        return DeploymentSpec(service: service, region: region, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion,
+        if let traffic, let checks { format.crossCheck(&self, top: f, traffic: traffic, checks: checks) }
+        guard let service, let location, let traffic, let fleet, let steps, let checks, let promotion, issues.count == before else { return nil }
+        return DeploymentSpec(service: service, region: location, traffic: traffic, fleet: fleet, steps: steps, checks: checks, promotion: promotion,
                               notify: notify, hooks: hooks.flatMap { $0.isEmpty ? nil : $0 })
-    }
-
-    /// The traffic backends with a section of their own under `traffic:`, by its key (one line each); a file that names
-    /// none shifts ALB listeners and rules. Which one is chosen here, once: `DeploymentSpec.Traffic.kind` says it after.
-    static let trafficSections: [(key: String, parse: @Sendable (inout FileReader, Node.Mapping, String?) -> DeploymentSpec.Traffic?)] = [
-        ("route53", { reader, m, region in reader.route53Traffic(m, region: region) }),
-        ("shared", { reader, m, region in reader.sharedTraffic(m, region: region) }),
-    ]
-
-    mutating func traffic(_ m: Node.Mapping, region: String?) -> DeploymentSpec.Traffic? {
-        for (key, parse) in Self.trafficSections where m.contains(where: { $0.key.scalar?.string == key }) { return parse(&self, m, region) }
-        let f = fields(m, at: "traffic",
-                       required: ["target_groups"])
-        let before = issues.count
-        let settle = self.settle(f["settle"])
-        let listener = f["listener_arn"] == nil ? nil : string(f["listener_arn"], "traffic.listener_arn")
-        let listenerParts = listener.flatMap { arn(f["listener_arn"], arn: $0, key: "traffic.listener_arn", pattern: Self.listenerPattern, region: region, kind: "an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID)") }
-        var rule: String?
-        if f["rule_arn"] != nil, let text = string(f["rule_arn"], "traffic.rule_arn") {
-            rule = text
-            if let parts = arn(f["rule_arn"], arn: text, key: "traffic.rule_arn", pattern: Self.rulePattern, region: region, kind: Self.ruleKind) {
-                if let listenerParts, parts[2] != listenerParts[2] || parts[0] != listenerParts[0] {
-                    add(f["rule_arn"], "traffic.rule_arn", "is a rule of another listener than traffic.listener_arn")
-                }
-            }
-            if listener == nil && f["listener_arn"] == nil {
-                add(f["rule_arn"], "traffic.rule_arn", "needs traffic.listener_arn (its listener); to name rules alone, use rule_arns")
-            }
-        }
-        let listeners = f["listener_arns"] == nil ? nil : arnList(f["listener_arns"], key: "traffic.listener_arns", pattern: Self.listenerPattern, region: region,
-                                                                  kind: "an Application Load Balancer listener ARN")
-        let rules = f["rule_arns"] == nil ? nil : arnList(f["rule_arns"], key: "traffic.rule_arns", pattern: Self.rulePattern, region: region, kind: Self.ruleKind)
-        if f["listener_arn"] == nil && f["listener_arns"] == nil && f["rule_arns"] == nil {
-            add(.mapping(m), "traffic.listener_arn", "required key is missing (or name several with listener_arns / rule_arns)")
-        }
-        let usesLists = f["listener_arns"] != nil || f["rule_arns"] != nil
-        var shiftedListeners = listeners ?? []
-        var shiftedRules = rules ?? []
-        if usesLists {
-            // With the list keys, listener_arn is one more shifted listener, unless rule_arn narrows it to that rule.
-            if let rule { shiftedRules.insert(rule, at: 0) } else if let listener { shiftedListeners.insert(listener, at: 0) }
-            checkForwards(f, listeners: shiftedListeners, rules: shiftedRules)
-        }
-        let account = listenerParts?[1] ?? (shiftedListeners + shiftedRules).first.flatMap(Self.account(of:))
-        let groups = targetGroups(f["target_groups"], region: region ?? listenerParts?[0], account: account)
-        guard let groups, issues.count == before else { return nil }
-        let primary = listener ?? shiftedListeners.first ?? shiftedRules.first.map(DeploymentSpec.TrafficForward.listenerOf(rule:))
-        guard let primary else { return nil }
-        return DeploymentSpec.Traffic(primaryForward: primary, ruleArn: rule, pools: groups,
-                                      listenerArns: usesLists ? shiftedListeners : nil, ruleArns: usesLists ? shiftedRules : nil, settle: settle)
-    }
-
-    /// `traffic.settle`: a duration from 0s to 10m.
-    mutating func settle(_ node: Node?) -> TimeSpan? {
-        guard let node, let span = duration(node, "traffic.settle", positive: false) else { return nil }
-        guard span <= DeploymentSpec.Traffic.maxSettle else {
-            add(node, "traffic.settle", "must be at most \(DeploymentSpec.Traffic.maxSettle) (got \(span)): a listener change reaches every load balancer node within seconds")
-            return nil
-        }
-        return span
-    }
-
-    /// No forward named twice, and all of one account.
-    mutating func checkForwards(_ f: [String: Node], listeners: [String], rules: [String]) {
-        for (key, list) in [("listener_arns", listeners), ("rule_arns", rules)] {
-            for (index, arn) in list.enumerated() where list[..<index].contains(arn) {
-                add(f[key], "traffic.\(key)", "names \(arn) twice")
-            }
-        }
-        let accounts = Set((listeners + rules).compactMap(Self.account(of:)))
-        if accounts.count > 1 {
-            add(f["listener_arns"] ?? f["rule_arns"], "traffic",
-                "names listeners or rules of several accounts (\(accounts.sorted().joined(separator: ", "))); one release shifts one account's load balancers")
-        }
-    }
-
-    /// The account of a listener or rule ARN.
-    static func account(of arn: String) -> String? {
-        (captures(arn, rulePattern) ?? captures(arn, listenerPattern))?[1]
-    }
-
-    static let ruleKind = "a listener rule ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/NAME/ID/ID/ID)"
-
-    /// The ARN's captures (region, account, …), or nil after an issue when it is not of the kind or region.
-    mutating func arn(_ node: Node?, arn: String, key: String, pattern: String, region: String?, kind: String) -> [String]? {
-        guard let parts = Self.captures(arn, pattern) else {
-            add(node, key, "is not \(kind)")
-            return nil
-        }
-        if let region, parts[0] != region {
-            add(node, key, "is in region \(parts[0]), but the file's region is \(region)")
-            return nil
-        }
-        return parts
-    }
-
-    /// A non-empty list of ARNs of one kind.
-    mutating func arnList(_ node: Node?, key: String, pattern: String, region: String?, kind: String) -> [String]? {
-        guard let items = sequence(node, key) else { return nil }
-        if items.isEmpty { add(node, key, "must list at least one ARN (or leave the key out)") }
-        var arns: [String] = []
-        for (index, item) in items.enumerated() {
-            let itemKey = "\(key)[\(index + 1)]"
-            guard let text = string(item, itemKey), arn(item, arn: text, key: itemKey, pattern: pattern, region: region, kind: kind) != nil else { continue }
-            arns.append(text)
-        }
-        return arns
-    }
-
-    /// Exactly two different target groups, in the file's region and the listener's account.
-    mutating func targetGroups(_ node: Node?, region: String?, account: String?) -> [String]? {
-        guard let items = sequence(node, "traffic.target_groups") else { return nil }
-        guard items.count == 2 else {
-            add(node, "traffic.target_groups", "must list exactly two target groups, one for blue and one for green (got \(items.count))")
-            return nil
-        }
-        var arns: [String] = []
-        for (index, item) in items.enumerated() {
-            let key = "traffic.target_groups[\(index + 1)]"
-            guard let arn = string(item, key) else { continue }
-            guard let parts = Self.captures(arn, Self.targetGroupPattern) else {
-                add(item, key, "is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)")
-                continue
-            }
-            if let region, parts[0] != region {
-                add(item, key, "is in region \(parts[0]), but the file's region is \(region)")
-                continue
-            }
-            if let account, parts[1] != account {
-                add(item, key, "is in account \(parts[1]), but the listener is in account \(account)")
-                continue
-            }
-            arns.append(arn)
-        }
-        if arns.count == 2, arns[0] == arns[1] {
-            add(items[1], "traffic.target_groups[2]", "is the same target group as the first; blue and green need two different ones")
-            return nil
-        }
-        return arns.count == 2 ? arns : nil
-    }
-
-    mutating func fleet(_ m: Node.Mapping) -> DeploymentSpec.Fleet? {
-        let f = fields(m, at: "fleet")
-        var fleet = DeploymentSpec.Fleet()
-        var ok = true
-        if f["blue_auto_scaling_group"] != nil {
-            let name = string(f["blue_auto_scaling_group"], "fleet.blue_auto_scaling_group")
-            if let name, name.count > 255 { add(f["blue_auto_scaling_group"], "fleet.blue_auto_scaling_group", "must be at most 255 characters") }
-            fleet.blueGroupName = name
-            ok = ok && name != nil
-        }
-        if f["capacity_timeout"] != nil {
-            let span = duration(f["capacity_timeout"], "fleet.capacity_timeout", positive: true)
-            fleet.capacityTimeout = span ?? fleet.capacityTimeout
-            ok = ok && span != nil
-        }
-        if f["other_target_groups"] != nil {
-            let choice = choice(f["other_target_groups"], "fleet.other_target_groups", DeploymentSpec.Fleet.OtherPools.self)
-            fleet.otherPools = choice ?? fleet.otherPools
-            ok = ok && choice != nil
-        }
-        if f["launch_template_default"] != nil {
-            let choice = choice(f["launch_template_default"], "fleet.launch_template_default", DeploymentSpec.Fleet.TemplateDefault.self)
-            fleet.templateDefault = choice ?? fleet.templateDefault
-            ok = ok && choice != nil
-        }
-        ok = pairMode(f, into: &fleet) && ok
-        return ok ? fleet : nil
-    }
-
-    /// One of an enumeration's raw values.
-    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node?, _ key: String, _ type: T.Type) -> T? where T.RawValue == String {
-        guard let text = string(node, key) else { return nil }
-        guard let value = T(rawValue: text) else {
-            add(node, key, "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(text)\")")
-            return nil
-        }
-        return value
     }
 
     mutating func steps(_ node: Node?) -> [DeploymentSpec.Step]? {
@@ -298,19 +94,10 @@ extension FileReader {
         if f["max_unhealthy_targets"] != nil {
             checks.maxUnhealthyTargets = int(f["max_unhealthy_targets"], "checks.max_unhealthy_targets", range: 0...Int.max) ?? 0
         }
-        if f["alarms"] != nil, let items = sequence(f["alarms"], "checks.alarms") {
-            var names: [String] = []
-            for (index, item) in items.enumerated() {
-                guard let name = string(item, "checks.alarms[\(index + 1)]") else { continue }
-                if names.contains(name) { add(item, "checks.alarms[\(index + 1)]", "alarm \(name) is listed twice") }
-                names.append(name)
-            }
-            checks.alarms = names
-        }
         if f["http"] != nil, let http = mapping(f["http"], "checks.http") {
             checks.http = probe(http, interval: checks.interval)
         }
-        if f["metrics"] != nil { checks.metrics = metricChecks(f["metrics"]) ?? [] }
+        format.checks(&self, f, into: &checks)
         return issues.count == before ? checks : nil
     }
 
@@ -364,12 +151,7 @@ extension FileReader {
                 route.header = header
             }
         }
-        if f["listener_arn"] != nil, let text = string(f["listener_arn"], "\(key).listener_arn") {
-            if arn(f["listener_arn"], arn: text, key: "\(key).listener_arn", pattern: Self.listenerPattern, region: nil,
-                   kind: "an Application Load Balancer listener ARN") != nil {
-                route.forward = text
-            }
-        }
+        if let forward = format.testRouteForward(&self, f, key: key) { route.forward = forward }
         return route
     }
 

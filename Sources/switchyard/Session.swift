@@ -64,7 +64,7 @@ enum Session {
         guard let text = String(data: data, encoding: .utf8) else {
             throw UsageError("the deployment file \(path) is not UTF-8 text")
         }
-        let spec = try DeploymentFile.parse(text, path: path)
+        let spec = try DeploymentFile.parse(text, path: path, format: fileFormat)
         let digest = SigV4Signer.sha256Hex(Array(data))
         return (spec, digest)
     }

@@ -29,6 +29,9 @@ extension Session {
         return AWSReleaseProvider(aws: AWSClients(client: client), logger: logger)
     }
 
+    /// The cloud's part of the deployment file (its sections, keys and rules): AWS's, the one place the CLI picks it.
+    static let fileFormat: any ProviderFileFormat = AWSFileFormat()
+
     /// A client with the environment's timeout and deadline, saying each wait and clock correction on stderr.
     static func configured(_ client: AWSClient) throws -> AWSClient {
         try checkDurations()

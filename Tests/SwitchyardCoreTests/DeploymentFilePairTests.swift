@@ -4,13 +4,13 @@ import Testing
 
 @Suite struct DeploymentFilePairTests {
     @Test func pairModeReadsTheTwoGroups() throws {
-        let spec = try DeploymentFile.parse(file(extra: "fleet:\n  mode: pair\n  pair: [web-blue, web-green]\n"), path: "web.yaml")
+        let spec = try DeploymentFile.parseAWS(file(extra: "fleet:\n  mode: pair\n  pair: [web-blue, web-green]\n"), path: "web.yaml")
         #expect(spec.fleet.mode == .pair)
         #expect(spec.fleet.pair == ["web-blue", "web-green"])
     }
 
     @Test func theDefaultModeIsCloneWithNoPair() throws {
-        let spec = try DeploymentFile.parse(file(), path: "web.yaml")
+        let spec = try DeploymentFile.parseAWS(file(), path: "web.yaml")
         #expect(spec.fleet.mode == .clone && spec.fleet.pair.isEmpty)
     }
 
@@ -31,7 +31,7 @@ import Testing
     @Test func theTerraformExampleFileIsAValidPairFile() throws {
         let text = ExampleFileTests.example("terraform/web-pair.yaml")
         #expect(!text.isEmpty)
-        let spec = try DeploymentFile.parse(text, path: "deployments/terraform/web-pair.yaml")
+        let spec = try DeploymentFile.parseAWS(text, path: "deployments/terraform/web-pair.yaml")
         #expect(spec.fleet.mode == .pair && spec.fleet.pair == ["web-blue", "web-green"])
     }
 

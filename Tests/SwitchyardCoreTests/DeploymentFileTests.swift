@@ -1,3 +1,4 @@
+import AWSProvider
 @testable import SwitchyardCore
 import Testing
 import Yams
@@ -28,7 +29,7 @@ func file(_ replacements: [(String, String)] = [], extra: String = "") -> String
 
 func issues(_ text: String) -> [FileIssue] {
     do {
-        _ = try DeploymentFile.parse(text, path: "web.yaml")
+        _ = try DeploymentFile.parseAWS(text, path: "web.yaml")
         return []
     } catch let error as DeploymentFileError {
         return error.issues
@@ -82,7 +83,7 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
             promotion:
               blue_retention: 0s
             """
-        let spec = try DeploymentFile.parse(text, path: "web.yaml")
+        let spec = try DeploymentFile.parseAWS(text, path: "web.yaml")
         #expect(spec == DeploymentSpec(
             service: "web", region: "us-east-1",
             traffic: .init(primaryForward: listener,
@@ -96,13 +97,13 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
     }
 
     @Test func minimalFileGetsTheDocumentedDefaults() throws {
-        let spec = try DeploymentFile.parse(file(), path: "web.yaml")
+        let spec = try DeploymentFile.parseAWS(file(), path: "web.yaml")
         #expect(spec.fleet == .init(blueGroupName: nil, capacityTimeout: .minutes(10)))
         #expect(spec.fleet.otherPools == .refuse && spec.fleet.templateDefault == .keep)
         #expect(spec.checks == .init(interval: .seconds(10), healthyTimeout: .minutes(5), maxUnhealthyTargets: 0, alarms: [], http: nil))
         #expect(spec.promotion.blueRetention == .minutes(30))
         #expect(spec.steps == [.weight(10, bake: .minutes(2)), .weight(100, bake: .zero)])
-        let probe = try DeploymentFile.parse(file(extra: "checks:\n  http:\n    url: http://127.0.0.1:8080/\n"), path: "web.yaml").checks.http
+        let probe = try DeploymentFile.parseAWS(file(extra: "checks:\n  http:\n    url: http://127.0.0.1:8080/\n"), path: "web.yaml").checks.http
         #expect(probe == .init(url: "http://127.0.0.1:8080/", expectStatus: [200], timeout: .seconds(2), failureThreshold: 3))
     }
 
@@ -227,10 +228,10 @@ func expectIssue(_ text: String, line: Int?, key: String, _ fragment: String, so
     /// The schema is what the validator enforces: in each of its sections, every key it lists is accepted and any other
     /// is an unknown key naming the section's keys. A section's keys are written nowhere else.
     @Test func eachSectionAcceptsExactlyTheKeysTheSchemaListsForIt() throws {
-        for (section, keys) in FileReader.schema {
+        for (section, keys) in FileSchema(adding: AWSFileFormat()).sections {
             let yaml = (keys + ["not_a_key"]).map { "\($0): 1" }.joined(separator: "\n")
             guard case .mapping(let mapping) = try #require(try Yams.compose(yaml: yaml)) else { Issue.record("not a mapping"); continue }
-            var reader = FileReader()
+            var reader = FileReader(format: AWSFileFormat())
             let path = section.isEmpty ? "" : section + (section == "steps" ? "[1]" : "")
             let accepted = reader.fields(mapping, at: path, section: section)
             #expect(Set(accepted.keys) == Set(keys), Comment(rawValue: section))

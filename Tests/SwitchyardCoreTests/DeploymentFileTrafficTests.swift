@@ -11,26 +11,26 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
     }
 
     @Test func theSingleKeysMeanWhatTheyMeant() throws {
-        #expect(try DeploymentFile.parse(file(), path: "w").traffic.forwards == [.listener(listener)])
-        let rule = try DeploymentFile.parse(file(extra: "").replacingOccurrences(of: "  target_groups:", with: "  rule_arn: \(apiRule)\n  target_groups:"), path: "w")
+        #expect(try DeploymentFile.parseAWS(file(), path: "w").traffic.forwards == [.listener(listener)])
+        let rule = try DeploymentFile.parseAWS(file(extra: "").replacingOccurrences(of: "  target_groups:", with: "  rule_arn: \(apiRule)\n  target_groups:"), path: "w")
         #expect(rule.traffic.forwards == [.rule(apiRule)])
         #expect(rule.traffic.listenerArns == nil && rule.traffic.ruleArns == nil, "old keys store as old records did")
     }
 
     @Test func listsNameEveryForwardAndListenerArnJoinsThem() throws {
-        let spec = try DeploymentFile.parse(traffic("  listener_arn: \(listener)\n  listener_arns: [\(listener443)]\n  rule_arns: [\(apiRule)]\n"), path: "w")
+        let spec = try DeploymentFile.parseAWS(traffic("  listener_arn: \(listener)\n  listener_arns: [\(listener443)]\n  rule_arns: [\(apiRule)]\n"), path: "w")
         #expect(spec.traffic.forwards == [.listener(listener), .listener(listener443), .rule(apiRule)])
         #expect(spec.traffic.primaryForward == listener)
     }
 
     @Test func rulesAloneNeedNoListenerKeyAndTheirListenerIsThePrimary() throws {
-        let spec = try DeploymentFile.parse(traffic("  rule_arns:\n    - \(apiRule)\n"), path: "w")
+        let spec = try DeploymentFile.parseAWS(traffic("  rule_arns:\n    - \(apiRule)\n"), path: "w")
         #expect(spec.traffic.forwards == [.rule(apiRule)])
         #expect(spec.traffic.primaryForward == listener, "the listener of the first rule, for the test route")
     }
 
     @Test func ruleArnNarrowsListenerArnToTheRuleEvenBesideTheLists() throws {
-        let spec = try DeploymentFile.parse(traffic("  listener_arn: \(listener)\n  rule_arn: \(apiRule)\n  listener_arns: [\(listener443)]\n"), path: "w")
+        let spec = try DeploymentFile.parseAWS(traffic("  listener_arn: \(listener)\n  rule_arn: \(apiRule)\n  listener_arns: [\(listener443)]\n"), path: "w")
         #expect(spec.traffic.forwards == [.listener(listener443), .rule(apiRule)])
     }
 
@@ -51,26 +51,26 @@ let apiRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule
     }
 
     @Test func testRouteDefaultsAndItsKeys() throws {
-        let on = try DeploymentFile.parse(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route: true\n"), path: "w")
+        let on = try DeploymentFile.parseAWS(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route: true\n"), path: "w")
         #expect(on.checks.http?.testRoute == .init(header: "X-Switchyard-Route", forward: nil))
         #expect(on.testRouteForward == listener)
-        let custom = try DeploymentFile.parse(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route:\n      header: X-Canary\n      listener_arn: \(listener443)\n"), path: "w")
+        let custom = try DeploymentFile.parseAWS(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route:\n      header: X-Canary\n      listener_arn: \(listener443)\n"), path: "w")
         #expect(custom.testRoute == .init(header: "X-Canary", forward: listener443))
         #expect(custom.testRouteForward == listener443)
-        let off = try DeploymentFile.parse(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route: false\n"), path: "w")
+        let off = try DeploymentFile.parseAWS(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route: false\n"), path: "w")
         #expect(off.testRoute == nil)
         expectIssue(file(extra: "checks:\n  http:\n    url: http://alb.internal/healthz\n    test_route:\n      header: \"X Route\"\n"), line: 16,
                     key: "checks.http.test_route.header", "HTTP header name")
     }
 
     @Test func settleIsADurationFromZeroToTenMinutesAndLeftOutMeansTheDefault() throws {
-        #expect(try DeploymentFile.parse(file(), path: "w").traffic.settle == nil)
+        #expect(try DeploymentFile.parseAWS(file(), path: "w").traffic.settle == nil)
         #expect(DeploymentSpec.Traffic.defaultSettle == .seconds(15))
-        #expect(try DeploymentFile.parse(traffic("  listener_arn: \(listener)\n  settle: 30s\n"), path: "w").traffic.settle == .seconds(30))
-        #expect(try DeploymentFile.parse(traffic("  listener_arn: \(listener)\n  settle: 0s\n"), path: "w").traffic.settle == .zero)
+        #expect(try DeploymentFile.parseAWS(traffic("  listener_arn: \(listener)\n  settle: 30s\n"), path: "w").traffic.settle == .seconds(30))
+        #expect(try DeploymentFile.parseAWS(traffic("  listener_arn: \(listener)\n  settle: 0s\n"), path: "w").traffic.settle == .zero)
         expectIssue(traffic("  listener_arn: \(listener)\n  settle: 11m\n"), line: 5, key: "traffic.settle", "must be at most 10m (got 11m)")
         expectIssue(traffic("  listener_arn: \(listener)\n  settle: 15\n"), line: 5, key: "traffic.settle", "must be a duration like 500ms, 30s, 5m or 1h")
-        let route53 = try DeploymentFile.parse(Route53FileTests.route53File(extraTraffic: "  settle: 2m\n"), path: "w")
+        let route53 = try DeploymentFile.parseAWS(Route53FileTests.route53File(extraTraffic: "  settle: 2m\n"), path: "w")
         #expect(route53.traffic.settle == .minutes(2))
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct HookFileTests {
     @Test func everyPointWithItsDefaults() throws {
-        let spec = try DeploymentFile.parse(file(extra: """
+        let spec = try DeploymentFile.parseAWS(file(extra: """
             hooks:
               before_traffic:
                 - run: [./smoke.sh, --fast]
@@ -30,7 +30,7 @@ import Testing
         #expect(hooks.beforePromotion[0].onFailure == .rollback && hooks.beforePromotion[0].timeout == .minutes(5))
         #expect(hooks.afterPromotion == [Hook(run: ["notify"], onFailure: .ignore)], "after the end, a failure only logs")
         #expect(hooks.afterRollback[0].onFailure == .ignore)
-        #expect(try DeploymentFile.parse(file(), path: "web.yaml").hooks == nil)
+        #expect(try DeploymentFile.parseAWS(file(), path: "web.yaml").hooks == nil)
     }
 
     @Test func mistakesNameTheirLineAndKey() {
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func recordsStoredBeforeHooksExistedDecode() throws {
-        let spec = try DeploymentFile.parse(file(), path: "web.yaml")
+        let spec = try DeploymentFile.parseAWS(file(), path: "web.yaml")
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(spec)) as? [String: Any] ?? [:]
         json["hooks"] = nil
         let old = try JSONDecoder().decode(DeploymentSpec.self, from: JSONSerialization.data(withJSONObject: json))

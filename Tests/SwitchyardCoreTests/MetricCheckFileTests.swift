@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct MetricCheckFileTests {
     @Test func readyMadeNamesAndAFullCheck() throws {
-        let spec = try DeploymentFile.parse(file(extra: """
+        let spec = try DeploymentFile.parseAWS(file(extra: """
             checks:
               metrics:
                 - alb_5xx_rate
@@ -48,11 +48,11 @@ import Testing
             namespace: "Custom", metric: "Depth", dimensions: [MetricDimension(name: "AutoScalingGroupName", value: "{green_asg}")], stat: "Maximum"))]))
         #expect(metrics[2].rule == .bounds(min: 0, max: 100) && metrics[2].minSamples == 3 && metrics[2].onNoData == .pause)
         #expect(metrics[3].rule == .mannWhitney(tolerance: 0.1, confidence: 0.95) && metrics[3].period == .seconds(60))
-        #expect(try DeploymentFile.parse(file(), path: "web.yaml").checks.metrics.isEmpty)
+        #expect(try DeploymentFile.parseAWS(file(), path: "web.yaml").checks.metrics.isEmpty)
     }
 
     @Test func aReadyMadeNameTakesOverrides() throws {
-        let spec = try DeploymentFile.parse(file(extra: """
+        let spec = try DeploymentFile.parseAWS(file(extra: """
             checks:
               metrics:
                 - name: alb_p99_latency
@@ -63,7 +63,7 @@ import Testing
         let check = try #require(spec.checks.metrics.first)
         #expect(check.query == MetricCheck.readyMade["alb_p99_latency"]?.query)
         #expect(check.rule == .ratioToBlue(max: 2) && check.onNoData == .pass)
-        let tuned = try DeploymentFile.parse(file(extra: """
+        let tuned = try DeploymentFile.parseAWS(file(extra: """
             checks:
               metrics:
                 - name: alb_5xx_rate

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct NotifyFileTests {
     @Test func webhooksWithFormatsTimeoutAndRetries() throws {
-        let spec = try DeploymentFile.parse(file(extra: """
+        let spec = try DeploymentFile.parseAWS(file(extra: """
             notify:
               webhooks:
                 - url: https://hooks.slack.com/services/T000/B000/XXXX
@@ -18,7 +18,7 @@ import Testing
         #expect(notify.webhooks == [.init(url: "https://hooks.slack.com/services/T000/B000/XXXX", format: .slack),
                                     .init(url: "http://127.0.0.1:9000/switchyard", format: .json)])
         #expect(notify.timeout == TimeSpan(milliseconds: 500) && notify.retries == 1)
-        #expect(try DeploymentFile.parse(file(), path: "web.yaml").notify == nil)
+        #expect(try DeploymentFile.parseAWS(file(), path: "web.yaml").notify == nil)
     }
 
     @Test func everyMistakeIsNamedWithoutEchoingTheURL() {

@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func theFullExampleUsesEveryKeyAndIsValid() throws {
-        let spec = try DeploymentFile.parse(Self.example("web.yaml"), path: "deployments/web.yaml")
+        let spec = try DeploymentFile.parseAWS(Self.example("web.yaml"), path: "deployments/web.yaml")
         #expect(spec.steps.contains(.pause))
         #expect(spec.notify?.webhooks.count == 2 && spec.checks.http != nil && !spec.checks.alarms.isEmpty)
         #expect(HookPoint.allCases.allSatisfy { !(spec.hooks?[$0] ?? []).isEmpty }, "every hook point")
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func theDemoTemplateIsValid() throws {
-        let spec = try DeploymentFile.parse(Self.example("demo.yaml"), path: "deployments/demo.yaml")
+        let spec = try DeploymentFile.parseAWS(Self.example("demo.yaml"), path: "deployments/demo.yaml")
         #expect(spec.service == "demo" && spec.weightSteps.map(\.weight) == [10, 50, 100])
     }
 }

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func theRecordsBecomeTheTrafficAndTheirTargetGroupsTheGroups() throws {
-        let spec = try DeploymentFile.parse(Self.route53File(), path: "w")
+        let spec = try DeploymentFile.parseAWS(Self.route53File(), path: "w")
         let records = try #require(spec.traffic.route53)
         #expect(records.hostedZoneId == "Z0123ABC", "the /hostedzone/ prefix is dropped")
         #expect(records.recordName == "app.example.com" && records.recordType == "CNAME")
@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func theProbeOfTheRecordsNameGoesToGreensOwnTarget() throws {
-        let records = try #require(try DeploymentFile.parse(Self.route53File(), path: "w").traffic.route53)
+        let records = try #require(try DeploymentFile.parseAWS(Self.route53File(), path: "w").traffic.route53)
         #expect(records.probe("http://APP.example.com.:8080/health?x=1", greenPool: tgB) == ("http://b.elb.amazonaws.com:8080/health?x=1", "APP.example.com.:8080"))
         #expect(records.probe("http://app.example.com/health", greenPool: tgA) == ("http://a.elb.amazonaws.com/health", "app.example.com"))
         let other = records.probe("http://127.0.0.1:9000/health", greenPool: tgB)

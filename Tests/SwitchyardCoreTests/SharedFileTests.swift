@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func theTargetGroupIsTheTrafficsOneGroupAndNothingIsAForward() throws {
-        let spec = try DeploymentFile.parse(Self.sharedFile(), path: "w")
+        let spec = try DeploymentFile.parseAWS(Self.sharedFile(), path: "w")
         #expect(spec.traffic.shared == DeploymentSpec.SharedTraffic(targetGroup: tgA))
         #expect(spec.traffic.kind == .shared && spec.traffic.traits.splitByCounts)
         #expect(spec.traffic.pools == [tgA] && spec.traffic.forwards.isEmpty && spec.traffic.primaryForward.isEmpty)
@@ -39,7 +39,7 @@ import Testing
     /// group's ARN would (the plan's target groups, the fence's resources) and names it back.
     @Test func aClassicLoadBalancerIsThePoolByItsName() throws {
         let text = Self.sharedFile().replacingOccurrences(of: "    target_group: \(tgA)\n", with: "    load_balancer_name: web-clb\n")
-        let spec = try DeploymentFile.parse(text, path: "w")
+        let spec = try DeploymentFile.parseAWS(text, path: "w")
         let shared = try #require(spec.traffic.shared)
         #expect(shared.loadBalancerName == "web-clb" && shared.targetGroup == "loadbalancer/web-clb")
         #expect(spec.traffic.kind == .shared && spec.traffic.pools == ["loadbalancer/web-clb"])
@@ -59,7 +59,7 @@ import Testing
             expectIssue(text, line: 5, key: "traffic.shared.load_balancer_name", "is not a Classic Load Balancer name")
         }
         let neither = Self.sharedFile().replacingOccurrences(of: "    target_group: \(tgA)\n", with: "    {}\n")
-        #expect(throws: (any Error).self) { try DeploymentFile.parse(neither, path: "w") }
+        #expect(throws: (any Error).self) { try DeploymentFile.parseAWS(neither, path: "w") }
     }
 
     /// A metric of the shared target group is blue's and green's at once: a check on it would compare green with
@@ -78,7 +78,7 @@ import Testing
               max: 80
 
         """
-        let spec = try DeploymentFile.parse(Self.sharedFile(extra: byGroup), path: "w")
+        let spec = try DeploymentFile.parseAWS(Self.sharedFile(extra: byGroup), path: "w")
         #expect(spec.checks.metrics.map(\.name) == ["cpu"])
     }
 }

@@ -4,7 +4,7 @@ import Orchestrator
 import SwitchyardCore
 
 /// One kind of check green is judged by at each tick: target health, alarms, the HTTP probe, metrics. A kind is one
-/// type in this folder that reads its own section of the deployment file (`section`, a key of `FileReader.schema`),
+/// type in this folder that reads its own section of the deployment file (`section`, a key of the file's schema: `AWSFileFormat.schema`),
 /// says what one tick of it asks AWS (its part of `TickCost`, the figure `plan` prints) and makes the tick's check.
 /// `CheckKinds.registered` lists them: a tick runs each one its plan configures, and `TickCost.of` adds up their
 /// reads, so what plan says a tick costs and what a tick sends come from the same place (TickBatchingTests holds the

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 import Yams
 
 /// `traffic.shared`: blue and green behind one target group or one Classic Load Balancer, green's share moved by instance

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 import Yams
 
 /// `traffic.route53`: two stacks, each with its own load balancer, shifted by two weighted records of one name.

@@ -1,8 +1,39 @@
 import Foundation
+import SwitchyardCore
 import Yams
 
-/// `fleet.mode` and `fleet.pair`: a standing pair of groups instead of a clone per release.
+/// `fleet:`: blue's Auto Scaling group, its launch template default, and `fleet.mode`/`fleet.pair` (a standing pair of
+/// groups instead of a clone per release).
 extension FileReader {
+    mutating func fleet(_ m: Node.Mapping) -> DeploymentSpec.Fleet? {
+        let f = fields(m, at: "fleet")
+        var fleet = DeploymentSpec.Fleet()
+        var ok = true
+        if f["blue_auto_scaling_group"] != nil {
+            let name = string(f["blue_auto_scaling_group"], "fleet.blue_auto_scaling_group")
+            if let name, name.count > 255 { add(f["blue_auto_scaling_group"], "fleet.blue_auto_scaling_group", "must be at most 255 characters") }
+            fleet.blueGroupName = name
+            ok = ok && name != nil
+        }
+        if f["capacity_timeout"] != nil {
+            let span = duration(f["capacity_timeout"], "fleet.capacity_timeout", positive: true)
+            fleet.capacityTimeout = span ?? fleet.capacityTimeout
+            ok = ok && span != nil
+        }
+        if f["other_target_groups"] != nil {
+            let choice = choice(f["other_target_groups"], "fleet.other_target_groups", DeploymentSpec.Fleet.OtherPools.self)
+            fleet.otherPools = choice ?? fleet.otherPools
+            ok = ok && choice != nil
+        }
+        if f["launch_template_default"] != nil {
+            let choice = choice(f["launch_template_default"], "fleet.launch_template_default", DeploymentSpec.Fleet.TemplateDefault.self)
+            fleet.templateDefault = choice ?? fleet.templateDefault
+            ok = ok && choice != nil
+        }
+        ok = pairMode(f, into: &fleet) && ok
+        return ok ? fleet : nil
+    }
+
     /// Reads `fleet.mode` and `fleet.pair` into `fleet`; false when either is wrong (each problem is reported at its line).
     mutating func pairMode(_ f: [String: Node], into fleet: inout DeploymentSpec.Fleet) -> Bool {
         var ok = true

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 import Yams
 
 /// `checks.metrics`: named CloudWatch checks, each a ready-made name or a mapping with a query and one rule.
