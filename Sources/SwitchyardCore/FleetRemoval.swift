@@ -120,7 +120,7 @@ extension Machine {
             next.removal = nil
             next.updatedAt = now
             return .transition(Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
-                message: "retiring \(r.group) left off: it was not deregistered yet, and stays as it is", details: ["asg": r.group])))
+                message: "retiring \(r.group) left off: it was not deregistered yet, and stays as it is", details: LogEntry.fleet(r.group))))
         }
         return removing(d, group: r.group, trafficLeftAt: r.trafficLeftAt, now: now, then: .retireFleet(r.group), why: "retiring \(r.group)")
     }
@@ -144,7 +144,7 @@ extension Machine {
         let r = FleetRemoval(group: group, trafficLeftAt: trafficLeftAt, settle: d.plan.trafficSettle, now: now)
         next.removal = r
         if !d.state.isTerminal { next.updatedAt = now }
-        var details = ["asg": group, "settle_until": StoredTime.text(r.settleUntil)]
+        var details = LogEntry.fleet(group, ["settle_until": StoredTime.text(r.settleUntil)])
         if let left = trafficLeftAt { details["traffic_left_at"] = StoredTime.text(left) }
         let wait = r.settleUntil > now ? "settling until \(StoredTime.clock(r.settleUntil)) (traffic.settle \(d.plan.trafficSettle)), then deregistering and draining it"
             : "deregistering and draining it"
@@ -173,7 +173,7 @@ extension Machine {
             let tgs = pools.isEmpty ? "it stood in no target group" : "detached from \(pools.map(DeploymentSpec.SharedTraffic.display).joined(separator: ", "))"
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
                 message: "\(group) deregistered (\(tgs)); draining until \(clock) at most (deregistration delay \(delay) s)",
-                details: ["asg": group, "deregistration_delay_seconds": String(delay), "drain_until": until]))
+                details: LogEntry.fleet(group, ["deregistration_delay_seconds": String(delay), "drain_until": until])))
         case .drainObserved(let group, let targets):
             guard let r = d.removal, r.group == group, r.deregisteredAt != nil else { return nil }
             return applyDrain(d, r, targets: targets, now: now)
@@ -211,7 +211,7 @@ extension Machine {
             next.removal = r
             let how = registered.isEmpty ? "none of its instances is registered any more"
                 : "it never had a client, and \(Spelling.count(registered.count, "target")) still read draining"
-            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "\(r.group) drained: \(how)", details: ["asg": r.group]))
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "\(r.group) drained: \(how)", details: LogEntry.fleet(r.group)))
         }
         if now >= until.addingTimeInterval(drainGrace) {
             let list = registered.map { "\($0.instanceId) \($0.state)" }.joined(separator: ", ")
@@ -219,7 +219,7 @@ extension Machine {
                 + "it may still receive traffic or finish requests, so it was not removed"
             r.stuck = why
             next.removal = r
-            if d.state.isTerminal { return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: why, details: ["asg": r.group])) }
+            if d.state.isTerminal { return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: why, details: LogEntry.fleet(r.group))) }
             return applyFailure(next, effect: .observeDrain(r.group), message: why, now: now)
         }
         let step = d.plan.spec.checks.interval.seconds

@@ -36,6 +36,18 @@ public struct LogEntry: Sendable, Hashable, Codable {
         self.message = message
         self.details = details
     }
+
+    /// An event's details about one fleet: its name under `fleet`, with `more`. The same name is also under `asg`, the
+    /// key events had before they spoke of fleets: kept for readers of `show --json` and the audit log written against
+    /// it (docs/commands.md says it goes in 0.3), and the only place the core still writes it.
+    public static func fleet(_ name: String, _ more: [String: String] = [:]) -> [String: String] {
+        more.merging([fleetKey: name, legacyFleetKey: name]) { _, name in name }
+    }
+
+    /// The detail key naming the fleet an event is about.
+    public static let fleetKey = "fleet"
+    /// The same name under the key events had before 0.2 (an Auto Scaling group's), deprecated.
+    public static let legacyFleetKey = "asg"
 }
 
 /// The deployment state machine: pure functions of the record, an event and the time.
@@ -176,7 +188,7 @@ public enum Machine {
         case (.launching, .fleetRetired(let name)), (.rollingBack, .fleetRetired(let name)) where d.state == .launching || d.removal?.group == name:
             if !next.retiredGroups.contains(name) { next.retiredGroups.append(name) }
             if next.removal?.group == name { next.removal = nil }
-            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's target group", details: ["asg": name]))
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's target group", details: LogEntry.fleet(name)))
         case (.launching, .greenTemplateReady(let version)):
             next.greenTemplateVersion = version
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.templateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
@@ -187,7 +199,7 @@ public enum Machine {
             next.nextCheckAt = nil
             let how = d.plan.isPair ? "of the pair set to launch template version \(d.greenTemplateVersion.map(String.init) ?? "?") and" : "created with"
             let where_ = d.plan.spec.traffic.shared.map { " in the shared \($0.pool)" } ?? ""
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenGroup) \(how) desired capacity \(d.plan.greenLaunchCapacity)\(where_)", details: ["asg": d.plan.greenGroup]))
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenGroup) \(how) desired capacity \(d.plan.greenLaunchCapacity)\(where_)", details: LogEntry.fleet(d.plan.greenGroup)))
         case (.waitingForCapacity, .capacityObserved(let report)):
             next.lastObservation = report.summary
             next.lastObservationAt = now
@@ -344,12 +356,12 @@ public enum Machine {
             // Housekeeping after the end: the release finished when it was promoted, not now.
             next.updatedAt = d.updatedAt
             let why = by.map { "deployment \($0) needs where it stands (green's target group or load balancer), so the retention ended early" } ?? "its retention ended"
-            var details = ["asg": d.plan.blue.group]
+            var details = LogEntry.fleet(d.plan.blue.group)
             if let by { details["by_deployment"] = by }
             return Transition(deployment: next, log: LogEntry(from: .completed, to: .completed, message: "blue \(d.plan.blue.group) \(d.plan.isPair ? "scaled to 0 and kept (pair mode)" : "scaled to 0 and deleted"): \(why)", details: details))
         case (.launching, .bluePinned(let summary)):
             next.progress.insert(.bluePinned)
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "blue \(d.plan.blue.group) pinned for the release: \(summary)", details: ["asg": d.plan.blue.group]))
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "blue \(d.plan.blue.group) pinned for the release: \(summary)", details: LogEntry.fleet(d.plan.blue.group)))
         case (.waitingForCapacity, .copiedToGreen(let kind, let summary)):
             next.greenCopies = (d.greenCopies ?? []) + [kind]
             return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .waitingForCapacity, message: "copied to green: \(summary)", details: ["copy": kind.rawValue]))
@@ -361,7 +373,7 @@ public enum Machine {
             return Transition(deployment: next, log: blueCapacityLog(d, report))
         case (.rollingBack, .blueFleetRestored(let summary)):
             next.progress.insert(.blueRestored)
-            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.group) restored: \(summary)", details: ["asg": d.plan.blue.group]))
+            return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.group) restored: \(summary)", details: LogEntry.fleet(d.plan.blue.group)))
         case (.completed, .greenTemplateDeleted(let version)) where !d.reached(.templateVersionDeleted),
              (.rolledBack, .greenTemplateDeleted(let version)) where !d.reached(.templateVersionDeleted):
             next.progress.insert(.templateVersionDeleted)
@@ -382,7 +394,7 @@ public enum Machine {
     /// What blue can carry before traffic returns to it, against what it had when the release started.
     private static func blueCapacityLog(_ d: Deployment, _ report: CapacityReport) -> LogEntry {
         let had = d.plan.blue.desiredCapacity
-        let details = ["asg": d.plan.blue.group, "blue_in_service": String(report.inService), "blue_desired_at_start": String(had)]
+        let details = LogEntry.fleet(d.plan.blue.group, ["blue_in_service": String(report.inService), "blue_desired_at_start": String(had)])
         if report.inService >= had {
             return LogEntry(from: .rollingBack, to: .rollingBack, message: "blue \(d.plan.blue.group) has \(report.inService) InService instances (\(had) when the release started): it carries the traffic back", details: details)
         }

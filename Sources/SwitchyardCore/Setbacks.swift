@@ -118,7 +118,7 @@ extension Machine {
             }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
                 message: "retiring \(r.group) left off: \(effect.title) could not reach AWS (\(message)); \(why)",
-                details: ["asg": r.group, "effect": effect.title]))
+                details: LogEntry.fleet(r.group, ["effect": effect.title])))
         }
         guard d.state == .rollingBack || (d.state == .launching && retiring) else {
             return apply(d, .effectFailed(effect, message: message), now: now)

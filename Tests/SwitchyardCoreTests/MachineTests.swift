@@ -290,3 +290,19 @@ struct Simulation {
         #expect(!nobody.check(maxUnhealthy: 5).passed)
     }
 }
+
+@Suite struct FleetDetailTests {
+    /// Events about one fleet name it under `fleet`, and under `asg` too for readers written before `fleet` (deprecated):
+    /// the two agree on every such event of a whole release, its removals included.
+    @Test func everyEventAboutAFleetNamesItUnderFleetAndTheDeprecatedAsg() {
+        var sim = Simulation(makeDeployment(retire: ["web-old"]))
+        sim.run()
+        let about = sim.log.filter { $0.details[LogEntry.fleetKey] != nil || $0.details[LogEntry.legacyFleetKey] != nil }
+        #expect(about.count >= 3, Comment(rawValue: "\(sim.log.map(\.message))"))
+        for entry in about {
+            #expect(entry.details["fleet"] != nil && entry.details["fleet"] == entry.details["asg"], Comment(rawValue: entry.message))
+        }
+        #expect(Set(about.compactMap { $0.details["fleet"] }).isSuperset(of: ["switchyard-web-d1", "web-old"]))
+        #expect(LogEntry.fleet("g", ["fleet": "other", "x": "1"]) == ["fleet": "g", "asg": "g", "x": "1"])
+    }
+}
