@@ -106,13 +106,37 @@ public struct ARMClient: Sendable {
         self.newId = newId
     }
 
-    /// The URL of a resource path (`/subscriptions/…`) at an api-version.
-    func url(_ path: String, apiVersion: String) -> URL {
+    /// The URL of a resource path (`/subscriptions/…`) at an api-version, with `query`'s items after it.
+    func url(_ path: String, apiVersion: String, query: [URLQueryItem] = []) -> URL {
         guard var parts = URLComponents(url: endpoint, resolvingAgainstBaseURL: false) else { return endpoint }
         let base = parts.percentEncodedPath.hasSuffix("/") ? String(parts.percentEncodedPath.dropLast()) : parts.percentEncodedPath
         parts.percentEncodedPath = base + (path.hasPrefix("/") ? path : "/" + path)
-        parts.queryItems = [URLQueryItem(name: "api-version", value: apiVersion)]
+        parts.queryItems = [URLQueryItem(name: "api-version", value: apiVersion)] + query
         return parts.url ?? endpoint
+    }
+
+    /// The most pages `pages` follows: a collection longer than that is a runaway nextLink, not a scale set.
+    public static let maxPages = 200
+
+    /// Every page of a collection, as ARM answers it: the first at `path` (with `query`, e.g. `$expand`), then each
+    /// page's `nextLink` until a page has none. A nextLink is followed as an operation URL is, on ARM's own host only;
+    /// one that repeats, or more than `maxPages` pages, is an error rather than a loop.
+    public func pages(_ path: String, apiVersion: String, query: [URLQueryItem] = []) async throws -> [Data] {
+        var next: URL? = url(path, apiVersion: apiVersion, query: query)
+        var seen = Set<String>()
+        var pages: [Data] = []
+        while let link = next {
+            guard seen.insert(link.absoluteString).inserted, pages.count < Self.maxPages else {
+                throw ARMError(method: "GET", path: path, status: 0, code: "RunawayNextLink",
+                               message: "the collection's nextLink \(pages.count < Self.maxPages ? "repeated a page" : "went past \(Self.maxPages) pages"); not followed further",
+                               requestId: nil, attempts: 0)
+            }
+            let page = try await send("GET", url: link, shown: pages.isEmpty ? path : "\(path) (page \(pages.count + 1))", body: nil)
+            pages.append(page.body)
+            let object = (try? JSONSerialization.jsonObject(with: page.body)) as? [String: Any]
+            next = (object?["nextLink"] as? String).flatMap { $0.isEmpty ? nil : URL(string: $0) }
+        }
+        return pages
     }
 
     /// One request, retried as `retry` says; the answer of a 2xx, else `ARMError`. `body` is JSON.

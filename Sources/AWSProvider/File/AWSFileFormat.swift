@@ -153,6 +153,7 @@ extension FileReader {
         (captures(arn, rulePattern) ?? captures(arn, listenerPattern))?[1]
     }
 
+    static let targetGroupKind = "a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)"
     static let ruleKind = "a listener rule ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/NAME/ID/ID/ID)"
 
     /// The ARN's captures (region, account, …), or nil after an issue when it is not of the kind or region.
@@ -191,15 +192,8 @@ extension FileReader {
         var arns: [String] = []
         for (index, item) in items.enumerated() {
             let key = "traffic.target_groups[\(index + 1)]"
-            guard let arn = string(item, key) else { continue }
-            guard let parts = Self.captures(arn, Self.targetGroupPattern) else {
-                add(item, key, "is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)")
-                continue
-            }
-            if let region, parts[0] != region {
-                add(item, key, "is in region \(parts[0]), but the file's region is \(region)")
-                continue
-            }
+            guard let arn = string(item, key),
+                  let parts = self.arn(item, arn: arn, key: key, pattern: Self.targetGroupPattern, region: region, kind: Self.targetGroupKind) else { continue }
             if let account, parts[1] != account {
                 add(item, key, "is in account \(parts[1]), but the listener is in account \(account)")
                 continue

@@ -39,15 +39,7 @@ extension FileReader {
     /// One target group ARN in the file's region, or nil with the problem added.
     mutating func targetGroupArn(_ node: Node?, _ key: String, region: String?) -> String? {
         guard let text = string(node, key) else { return nil }
-        guard let parts = Self.captures(text, Self.targetGroupPattern) else {
-            add(node, key, "is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)")
-            return nil
-        }
-        if let region, parts[0] != region {
-            add(node, key, "is in region \(parts[0]), but the file's region is \(region)")
-            return nil
-        }
-        return text
+        return arn(node, arn: text, key: key, pattern: Self.targetGroupPattern, region: region, kind: Self.targetGroupKind) == nil ? nil : text
     }
 
     /// Exactly two records, one per stack: different set identifiers, targets and target groups.
