@@ -39,6 +39,7 @@ func capacities(_ data: Data?) throws -> [[String]] {
         let setting = try AutoscaleSetting(document: try JSONSerialization.data(withJSONObject: blueSetting()))
         #expect(setting.floors == [.init(minimum: 2, default: 3), .init(minimum: 1, default: 1)] && setting.targets(blueSet.uppercased()) && setting.enabled)
         let pin = try setting.pinned(atLeast: 4)
+        try BodyFixtures.expectMatches(pin, "monitor.AutoscaleSettingResource.pinned.json")
         #expect(try capacities(pin) == [["4", "6", "4"], ["2", "2", "2"]], "minimum raised to 4 (at most the maximum), default with it")
         let written = try object(pin)
         #expect(written["id"] == nil && written["name"] == nil && written["type"] == nil && written["systemData"] == nil, "no read-only property in a PUT")
@@ -55,6 +56,7 @@ func capacities(_ data: Data?) throws -> [[String]] {
     @Test func greensCopyTargetsGreenReadsGreensOwnMetricsAndStaysDisabledUntilReleased() throws {
         let setting = try AutoscaleSetting(document: try JSONSerialization.data(withJSONObject: blueSetting()))
         let copy = try setting.greenCopy(name: "web-green-autoscale", greenScaleSet: vmss)
+        try BodyFixtures.expectMatches(copy, "monitor.AutoscaleSettingResource.green.json")
         let properties = try #require(try object(copy)["properties"] as? [String: Any])
         #expect(properties["targetResourceUri"] as? String == vmss && properties["name"] as? String == "web-green-autoscale")
         #expect(properties["enabled"] as? Bool == false)

@@ -36,6 +36,7 @@ func blueScaleSet(mode: String = "Uniform", pooled: Bool = true) -> Data {
     @Test func greenIsBlueButForTheImageItsNamesAndItsBackendPoolAndSaysWhatCannotBeCopied() throws {
         let clone = try ScaleSetClone(blue: blueScaleSet(), image: newImage, computerNamePrefix: "webg", backendPools: [greenPool],
                                       tags: ["switchyard:deployment": "d1"])
+        try BodyFixtures.expectMatches(clone.body, "compute.VirtualMachineScaleSet.green.json")
         let body = try #require(try JSONSerialization.jsonObject(with: clone.body) as? [String: Any])
         #expect(Set(body.keys) == ["location", "sku", "zones", "identity", "tags", "properties"], "no id, name, type or etag of blue's")
         #expect((body["sku"] as? [String: Any])?["capacity"] as? Int == 4 && body["zones"] as? [String] == ["1", "2"])

@@ -45,6 +45,7 @@ let profilePath = "/subscriptions/sub/resourceGroups/web-prod/providers/Microsof
         let patch = try #require(arm.requests.last)
         #expect(patch.url.query == "api-version=\(TrafficManager.apiVersion)")
         #expect(String(decoding: patch.body, as: UTF8.self) == #"{"properties":{"endpointStatus":"Enabled","weight":100}}"#)
+        try BodyFixtures.expectMatches(patch.body, "trafficmanager.Endpoint.patch-weight.json")
         await #expect(throws: ARMError.self) {
             _ = try await tm.set(subscription: "sub", resourceGroup: "web-prod", profile: "web-tm", endpoint: read.endpoints[1].reference, weight: 0, enabled: true)
         }
