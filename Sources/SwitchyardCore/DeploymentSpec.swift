@@ -301,10 +301,11 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         public var maxUnhealthyTargets: Int
         public var alarms: [String]
         public var http: HTTPProbe?
-        /// CloudWatch metric checks (`checks.metrics`), each judging green against a bound or against blue.
-        public var metrics: [MetricCheck]
+        /// The cloud's metric checks (`checks.metrics`; AWS: CloudWatch's, `MetricCheck` in the AWS provider), kept
+        /// as the cloud encodes them: the core judges their results, never their queries.
+        public var metrics: JSONValue
         public init(interval: TimeSpan = .seconds(10), healthyTimeout: TimeSpan = .minutes(5), maxUnhealthyTargets: Int = 0, alarms: [String] = [], http: HTTPProbe? = nil,
-                    metrics: [MetricCheck] = []) {
+                    metrics: JSONValue = .none) {
             self.interval = interval
             self.healthyTimeout = healthyTimeout
             self.maxUnhealthyTargets = maxUnhealthyTargets
@@ -321,7 +322,7 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
             maxUnhealthyTargets = try c.decode(Int.self, forKey: .maxUnhealthyTargets)
             alarms = try c.decode([String].self, forKey: .alarms)
             http = try c.decodeIfPresent(HTTPProbe.self, forKey: .http)
-            metrics = try c.decodeIfPresent([MetricCheck].self, forKey: .metrics) ?? []
+            metrics = try c.decodeIfPresent(JSONValue.self, forKey: .metrics) ?? .none
         }
     }
 

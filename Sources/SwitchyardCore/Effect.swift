@@ -311,6 +311,12 @@ public struct TargetHealthReport: Sendable, Hashable, Codable {
     }
 }
 
+/// What a check with too few data points for a verdict means once a step's bake is over (`on_no_data`): go on, hold at
+/// a gate, or roll back.
+public enum OnNoData: String, Sendable, Hashable, Codable, CaseIterable {
+    case pass, pause, rollback
+}
+
 /// The outcome of one check in one tick, with the evidence a person needs to trust the decision.
 public struct CheckResult: Sendable, Hashable, Codable {
     public var name: String
@@ -320,9 +326,9 @@ public struct CheckResult: Sendable, Hashable, Codable {
     public var threshold: Int
     /// Set when a metric check had too few data points for a verdict: what its file says that means once the step's
     /// bake is over (the machine decides; the check itself passed).
-    public var onNoData: MetricCheck.NoData?
+    public var onNoData: OnNoData?
 
-    public init(name: String, passed: Bool, evidence: String, threshold: Int = 1, onNoData: MetricCheck.NoData? = nil) {
+    public init(name: String, passed: Bool, evidence: String, threshold: Int = 1, onNoData: OnNoData? = nil) {
         self.name = name
         self.passed = passed
         self.evidence = evidence

@@ -100,7 +100,7 @@ public enum MetricJudge {
     }
 
     /// Up to 4 significant digits, without exponent noise for the usual rates and latencies.
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         if value.isInfinite { return value > 0 ? "∞" : "-∞" }
         if value == value.rounded(), abs(value) < 1e9 { return String(Int(value)) }
         return String(format: "%.4g", value)

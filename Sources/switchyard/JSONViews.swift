@@ -1,3 +1,4 @@
+import AWSProvider
 import Foundation
 import Orchestrator
 import StateStore
@@ -471,7 +472,7 @@ enum JSONViews {
             steps = p.spec.steps.map(Step.init)
             total_bake_ms = p.spec.totalBake.milliseconds
             let values = MetricTemplate.Values(plan: p)
-            metrics = p.spec.checks.metrics.map { Metric($0, values) }
+            metrics = ((try? p.spec.checks.metricChecks()) ?? []).map { Metric($0, values) }
             hooks = Dictionary(uniqueKeysWithValues: HookPoint.allCases.map { ($0.rawValue, (p.spec.hooks?[$0] ?? []).map(Hook.init)) })
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AWSProvider
 import Foundation
 import Orchestrator
 import SwitchyardCore
@@ -104,12 +105,14 @@ struct Plan: AsyncParsableCommand {
             lines.append("            the probe sends the header")
         }
         let values = MetricTemplate.Values(plan: p)
-        for (index, check) in p.spec.checks.metrics.enumerated() {
+        // The plan was made from the file in this process: its metric checks read back as they were parsed.
+        let metrics = (try? p.spec.checks.metricChecks()) ?? []
+        for (index, check) in metrics.enumerated() {
             let described = check.describe(values)
             lines.append((index == 0 ? "  metrics   " : "            ") + (described.first ?? ""))
             lines += described.dropFirst().map { "            " + $0 }
         }
-        if !p.spec.checks.metrics.isEmpty { lines.append("            all read together in one GetMetricData call per tick") }
+        if !metrics.isEmpty { lines.append("            all read together in one GetMetricData call per tick") }
         lines += p.spec.traffic.traits.settlesByTTL ? dnsWait(p) : settle(p)
         lines += removal(p, delays: deregistrationDelays)
         lines += describe(hooks: p.spec)

@@ -2,6 +2,7 @@ import AWS
 import Foundation
 @testable import AWSProvider
 @testable import Orchestrator
+import StateStore
 import SwitchyardCore
 import Logging
 import Testing
@@ -52,7 +53,7 @@ final class MetricsRecorder: HTTPTransport, @unchecked Sendable {
         let fake = MetricsRecorder()
         var d = Fixtures.deployment()
         let stat = MetricQuery.stat(MetricStat(namespace: "AWS/ApplicationELB", metric: "HTTPCode_Target_5XX_Count", dimensions: [], stat: "Sum"))
-        d.plan.spec.checks.metrics = [MetricCheck(name: "errors", query: stat, period: .seconds(60), rule: .bounds(min: nil, max: 1), minSamples: 3)]
+        d.plan.spec.checks.setMetricChecks([MetricCheck(name: "errors", query: stat, period: .seconds(60), rule: .bounds(min: nil, max: 1), minSamples: 3)])
         d.state = .shifting
         d.greenWeight = 10
         d.weightsConfirmedAt = live.addingTimeInterval(-15)
@@ -91,5 +92,42 @@ final class MetricsRecorder: HTTPTransport, @unchecked Sendable {
             returnData: false, label: "rate green requests"))
         let expression = AWSEffects.dataQuery(MetricBatch.Query(id: "c1g", body: .expression("c1g_e / c1g_r"), returnData: true, label: "rate green"))
         #expect(expression == MetricDataQuery(id: "c1g", body: .expression("c1g_e / c1g_r"), returnData: true, label: "rate green"))
+    }
+}
+
+/// `checks.metrics` is the AWS provider's (CloudWatch's `MetricCheck`): the core keeps it as JSON it does not read
+/// (`JSONValue`). The record's bytes are what they were when the core held `[MetricCheck]`, so every switchyard that
+/// shares a store reads them; a copy that is not a metric check list fails the tick's check, never drops it.
+@Suite struct MetricChecksRecordTests {
+    static let checks = ["alb_5xx_rate", "alb_p99_latency"].compactMap { MetricCheck.readyMade[$0] }
+        + [MetricCheck(name: "cpu", query: .stat(MetricStat(namespace: "AWS/EC2", metric: "CPUUtilization",
+                                                             dimensions: [MetricDimension(name: "AutoScalingGroupName", value: "{green_asg}")], stat: "Average")),
+                       period: .seconds(60), rule: .bounds(min: 0.5, max: 80), minSamples: 3, onNoData: .rollback)]
+
+    @Test func theRecordKeepsTheBytesAMetricCheckListHadAndReadsThemBack() throws {
+        #expect(Self.checks.count == 3)
+        var checks = DeploymentSpec.Checks()
+        checks.setMetricChecks(Self.checks)
+        let record = try RecordCoding.encoder.encode(checks)
+        let object = try #require(try JSONSerialization.jsonObject(with: record) as? [String: Any])
+        let stored = try JSONSerialization.data(withJSONObject: try #require(object["metrics"]), options: [.sortedKeys])
+        let asBefore = try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: RecordCoding.encoder.encode(Self.checks)), options: [.sortedKeys])
+        #expect(stored == asBefore, "the metrics key holds what [MetricCheck] encoded")
+        let again = try RecordCoding.decoder.decode(DeploymentSpec.Checks.self, from: record)
+        #expect(try again.metricChecks() == Self.checks && again == checks)
+        #expect(try RecordCoding.encoder.encode(again) == record, "read and written again, byte for byte")
+        // A record from before metric checks: none, and nothing read.
+        let old = #"{"alarms":[],"healthyTimeout":300000,"interval":10000,"maxUnhealthyTargets":0}"#
+        #expect(try RecordCoding.decoder.decode(DeploymentSpec.Checks.self, from: Data(old.utf8)).metricChecks() == [])
+    }
+
+    @Test func aCopyThatIsNotAMetricCheckListFailsTheTicksCheck() async throws {
+        var d = Fixtures.deployment()
+        d.plan.spec.checks.metrics = .array([.object(["name": .string("cpu"), "query": .int(7)])])
+        #expect(throws: DecodingError.self) { try d.plan.spec.checks.metricChecks() }
+        let effects = AWSEffects(aws: MetricsRecorder().clients(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let results = try await #require(effects.metricChecks(d, CheckTick(effects: effects, interval: d.plan.spec.checks.interval))).run()
+        #expect(results.map(\.passed) == [false] && results.first?.evidence.hasPrefix("the record's checks.metrics cannot be read") == true, "\(results)")
+        #expect(MetricsCheck().reads(d.plan).isEmpty, "and it costs no CloudWatch read")
     }
 }

@@ -75,9 +75,9 @@ final class TickRecorder: HTTPTransport, @unchecked Sendable {
         var d = Fixtures.deployment()
         d.plan.spec.checks.alarms = (0..<150).map { "alarm-\($0)" }
         let stat = { (metric: String) in MetricQuery.stat(MetricStat(namespace: "AWS/ApplicationELB", metric: metric, dimensions: [], stat: "Sum")) }
-        d.plan.spec.checks.metrics = ["HTTPCode_Target_5XX_Count", "TargetResponseTime", "RequestCount"].map {
+        d.plan.spec.checks.setMetricChecks(["HTTPCode_Target_5XX_Count", "TargetResponseTime", "RequestCount"].map {
             MetricCheck(name: $0, query: stat($0), period: .seconds(60), rule: .bounds(min: nil, max: 1), minSamples: 1)
-        }
+        })
         d.state = .shifting
         d.greenWeight = 10
         let fake = TickRecorder()

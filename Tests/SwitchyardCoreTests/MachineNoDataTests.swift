@@ -1,3 +1,4 @@
+import AWSProvider
 import Foundation
 @testable import SwitchyardCore
 import Testing

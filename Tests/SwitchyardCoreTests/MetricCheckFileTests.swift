@@ -1,3 +1,4 @@
+import AWSProvider
 import Foundation
 @testable import SwitchyardCore
 import Testing
@@ -38,7 +39,7 @@ import Testing
                   confidence: 0.95
 
             """), path: "web.yaml")
-        let metrics = spec.checks.metrics
+        let metrics = try spec.checks.metricChecks()
         #expect(metrics.map(\.name) == ["alb_5xx_rate", "latency", "queue", "errors"])
         #expect(metrics[0] == MetricCheck.readyMade["alb_5xx_rate"])
         #expect(metrics[1] == MetricCheck(name: "latency", query: .stat(MetricStat(namespace: "AWS/ApplicationELB", metric: "TargetResponseTime", dimensions: [
@@ -48,7 +49,7 @@ import Testing
             namespace: "Custom", metric: "Depth", dimensions: [MetricDimension(name: "AutoScalingGroupName", value: "{green_asg}")], stat: "Maximum"))]))
         #expect(metrics[2].rule == .bounds(min: 0, max: 100) && metrics[2].minSamples == 3 && metrics[2].onNoData == .pause)
         #expect(metrics[3].rule == .mannWhitney(tolerance: 0.1, confidence: 0.95) && metrics[3].period == .seconds(60))
-        #expect(try DeploymentFile.parseAWS(file(), path: "web.yaml").checks.metrics.isEmpty)
+        #expect(try DeploymentFile.parseAWS(file(), path: "web.yaml").checks.metricChecks().isEmpty)
     }
 
     @Test func aReadyMadeNameTakesOverrides() throws {
@@ -60,7 +61,7 @@ import Testing
                   on_no_data: pass
 
             """), path: "web.yaml")
-        let check = try #require(spec.checks.metrics.first)
+        let check = try #require(try spec.checks.metricChecks().first)
         #expect(check.query == MetricCheck.readyMade["alb_p99_latency"]?.query)
         #expect(check.rule == .ratioToBlue(max: 2) && check.onNoData == .pass)
         let tuned = try DeploymentFile.parseAWS(file(extra: """
@@ -71,7 +72,7 @@ import Testing
                 - name: alb_4xx_rate
                   max: 0.05
 
-            """), path: "web.yaml").checks.metrics
+            """), path: "web.yaml").checks.metricChecks()
         #expect(tuned.map(\.rule) == [.mannWhitney(tolerance: 0.1, confidence: 0.98), .bounds(min: nil, max: 0.05)])
         #expect(tuned[1].query == MetricCheck.readyMade["alb_4xx_rate"]?.query)
     }
@@ -138,7 +139,7 @@ import Testing
         let checks = try JSONDecoder().decode(DeploymentSpec.Checks.self, from: Data(old.utf8))
         #expect(checks.metrics.isEmpty && checks.alarms == ["a"])
         var withMetrics = checks
-        withMetrics.metrics = [try #require(MetricCheck.readyMade["alb_5xx_rate"])]
+        withMetrics.setMetricChecks([try #require(MetricCheck.readyMade["alb_5xx_rate"])])
         let again = try JSONDecoder().decode(DeploymentSpec.Checks.self, from: JSONEncoder().encode(withMetrics))
         #expect(again == withMetrics)
     }

@@ -1,3 +1,4 @@
+import AWSProvider
 import Foundation
 @testable import SwitchyardCore
 import Testing
@@ -88,7 +89,7 @@ import Testing
         #expect(HookPoint.allCases.allSatisfy { !(spec.hooks?[$0] ?? []).isEmpty }, "every hook point")
         #expect(spec.traffic.settle == DeploymentSpec.Traffic.defaultSettle)
         // The metric checks, one of each rule: a ready-made one, a ratio to blue, Mann-Whitney over an expression, bounds.
-        #expect(spec.checks.metrics.map(\.name) == ["alb_5xx_rate", "latency", "error_rate", "cpu"])
+        #expect(try spec.checks.metricChecks().map(\.name) == ["alb_5xx_rate", "latency", "error_rate", "cpu"])
         #expect(spec.fleet.mode == .clone)
     }
 

@@ -1,3 +1,4 @@
+import AWSProvider
 import Foundation
 @testable import SwitchyardCore
 import Testing
@@ -79,6 +80,6 @@ import Testing
 
         """
         let spec = try DeploymentFile.parseAWS(Self.sharedFile(extra: byGroup), path: "w")
-        #expect(spec.checks.metrics.map(\.name) == ["cpu"])
+        #expect(try spec.checks.metricChecks().map(\.name) == ["cpu"])
     }
 }

@@ -11,7 +11,8 @@ struct MetricsCheck: CheckKind {
     var beforeTraffic: Bool { false }
 
     func reads(_ plan: ReleasePlan) -> [TickCost.Read] {
-        let checks = plan.spec.checks.metrics
+        // A record's checks that cannot be read cost no reads: the tick's check fails on them instead (below).
+        let checks = (try? plan.spec.checks.metricChecks()) ?? []
         guard !checks.isEmpty else { return [] }
         let queries = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: plan)).queries.count
         return [TickCost.Read(service: "monitoring", action: "GetMetricData", calls: TickCost.batches(queries, of: CloudWatch.maxQueriesPerCall),
@@ -28,7 +29,14 @@ extension AWSEffects {
     /// blue's series together, one result per metric check whose evidence is the verdict's line (green's, blue's, the bound).
     /// "Not enough data" passes here; the machine applies the check's `on_no_data` once the step's bake is over.
     func metricChecks(_ d: Deployment, _ tick: CheckTick) -> ScheduledCheck? {
-        let checks = d.plan.spec.checks.metrics
+        let checks: [MetricCheck]
+        do {
+            checks = try d.plan.spec.checks.metricChecks()
+        } catch {
+            // Evidence against going on: a release is never judged without the checks its file asked for.
+            let problem = "the record's checks.metrics cannot be read: \(error)"
+            return tick.reading("metrics", resultNames: ["metrics"], from: []) { [CheckResult(name: "metrics", passed: false, evidence: problem)] }
+        }
         guard !checks.isEmpty else { return nil }
         let names = checks.map { "metric:\($0.name)" }
         let batch = MetricBatch.plan(checks, values: MetricTemplate.Values(plan: d.plan))

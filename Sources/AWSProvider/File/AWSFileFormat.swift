@@ -52,7 +52,7 @@ public struct AWSFileFormat: ProviderFileFormat {
             }
             checks.alarms = names
         }
-        if f["metrics"] != nil { checks.metrics = reader.metricChecks(f["metrics"]) ?? [] }
+        if f["metrics"] != nil { checks.setMetricChecks(reader.metricChecks(f["metrics"]) ?? []) }
     }
 
     public func testRouteForward(_ reader: inout FileReader, _ f: [String: Node], key: String) -> String? {
@@ -66,7 +66,7 @@ public struct AWSFileFormat: ProviderFileFormat {
         guard traits.splitByCounts else { return }
         // One target group holds both fleets: its metrics (and the load balancer's) are blue's and green's at once,
         // so a check on them would compare green with itself and could never fail.
-        for metric in checks.metrics {
+        for metric in (try? checks.metricChecks()) ?? [] {
             let shared = MetricTemplate.used(in: metric.query).intersection(["green_target_group", "blue_target_group", "load_balancer"])
             guard let first = shared.sorted().first else { continue }
             reader.add(f["checks"], "checks.metrics (\(metric.name))", "uses {\(first)}, but with traffic.\(traits.kind.rawValue) blue and green share one "

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// A tick's metric checks as one batch of CloudWatch queries (green's and blue's series together), and the way back
 /// from the answers to each check's verdict. Pure: the orchestrator sends `queries` in one `GetMetricData` call.

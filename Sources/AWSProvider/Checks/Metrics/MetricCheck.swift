@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// One CloudWatch metric and statistic: the `MetricStat` of a `GetMetricData` query, before templating.
 public struct MetricStat: Sendable, Hashable, Codable {
@@ -48,10 +49,8 @@ public struct NamedMetricStat: Sendable, Hashable, Codable {
 
 /// One `checks.metrics` entry: a query written for green (blue's is the mirror, see `MetricTemplate`) and its rule.
 public struct MetricCheck: Sendable, Hashable, Codable {
-    /// What the file does when a check has too few samples past a step's bake.
-    public enum NoData: String, Sendable, Hashable, Codable, CaseIterable {
-        case pass, pause, rollback
-    }
+    /// What the file does when a check has too few samples past a step's bake (the machine's `OnNoData`).
+    public typealias NoData = OnNoData
 
     public var name: String
     public var query: MetricQuery
@@ -208,5 +207,19 @@ public enum MetricTemplate {
         case .expression(let expression, let using):
             return .expression(fill(expression, values, side: side), using: using.map { NamedMetricStat(id: $0.id, stat: fill($0.stat, values, side: side)) })
         }
+    }
+}
+
+extension DeploymentSpec.Checks {
+    /// The file's `checks.metrics` as CloudWatch checks, read back from the record's copy of them. A record whose copy
+    /// is not one (written by a switchyard that knew other fields) is an error, never a release without its checks.
+    public func metricChecks() throws -> [MetricCheck] {
+        metrics.isEmpty ? [] : try metrics.decode([MetricCheck].self)
+    }
+
+    /// Keeps these checks as the file's `checks.metrics`.
+    public mutating func setMetricChecks(_ checks: [MetricCheck]) {
+        // Encoding a value type of strings, numbers and enums cannot fail; were it to, the checks are not dropped.
+        metrics = (try? JSONValue(encoding: checks)) ?? .null
     }
 }

@@ -1,3 +1,4 @@
+@testable import AWSProvider
 import Foundation
 @testable import SwitchyardCore
 import Testing
