@@ -140,11 +140,15 @@ public struct ARMClient: Sendable {
     }
 
     /// One request, retried as `retry` says; the answer of a 2xx, else `ARMError`. `body` is JSON.
-    public func send(_ method: String, _ path: String, apiVersion: String, body: Data? = nil) async throws -> HTTPResponse {
-        try await send(method, url: url(path, apiVersion: apiVersion), shown: path, body: body)
+    /// - Parameter retryOnSilence: whether a request that got no answer (it may have reached ARM) is sent again; by
+    ///   default every method but POST: ARM's GET, PUT, PATCH and DELETE are idempotent, a POST action (restart,
+    ///   delete instances, …) may not be, so one that went unanswered is reported, not run twice.
+    public func send(_ method: String, _ path: String, apiVersion: String, body: Data? = nil, retryOnSilence: Bool? = nil) async throws -> HTTPResponse {
+        try await send(method, url: url(path, apiVersion: apiVersion), shown: path, body: body, retryOnSilence: retryOnSilence)
     }
 
-    func send(_ method: String, url: URL, shown: String, body: Data?) async throws -> HTTPResponse {
+    func send(_ method: String, url: URL, shown: String, body: Data?, retryOnSilence: Bool? = nil) async throws -> HTTPResponse {
+        let resend = retryOnSilence ?? (method.uppercased() != "POST")
         // The bearer token goes to ARM's own host only: an operation URL naming another is not followed.
         guard url.host?.lowercased() == endpoint.host?.lowercased(), url.port == endpoint.port, url.scheme == endpoint.scheme else {
             throw ARMError(method: method, path: shown, status: 0, code: "ForeignOperationURL",
@@ -164,6 +168,9 @@ public struct ARMClient: Sendable {
                 response = try await transport.execute(request, timeout: timeout)
             } catch let error as TransportError {
                 record(ARMRequestRecord(method: method, path: shown, status: nil, requestId: nil, correlationId: nil, clientRequestId: clientId, attempt: attempt))
+                guard resend else {
+                    throw ARMUnreachable(method: method, path: shown, problem: "\(error); not sent again: a \(method) may have run already, so look before running it again", attempts: attempt)
+                }
                 guard attempt < retry.maxAttempts else {
                     throw ARMUnreachable(method: method, path: shown, problem: "\(error)", attempts: attempt)
                 }
@@ -204,9 +211,9 @@ public struct ARMClient: Sendable {
     /// for PUT and PATCH, the resource read again), else `Location` polled until it answers other than 202. Returns
     /// the final answer; an operation that failed or was canceled is `ARMError` with the operation's own error.
     public func sendAndWait(_ method: String, _ path: String, apiVersion: String, body: Data? = nil, deadline: TimeInterval = 30 * 60,
-                            defaultPoll: TimeInterval = 5) async throws -> HTTPResponse {
+                            defaultPoll: TimeInterval = 5, retryOnSilence: Bool? = nil) async throws -> HTTPResponse {
         let started = now()
-        let first = try await send(method, path, apiVersion: apiVersion, body: body)
+        let first = try await send(method, path, apiVersion: apiVersion, body: body, retryOnSilence: retryOnSilence)
         guard first.status == 201 || first.status == 202 else { return first }
         func wait(after response: HTTPResponse) async throws {
             guard now().timeIntervalSince(started) < deadline else {

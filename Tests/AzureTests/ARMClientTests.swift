@@ -174,3 +174,45 @@ func client(_ arm: FakeARM, tokens: any AzureTokenSource = FixedToken(), sleeps:
         #expect(endless.requests.count == 7, "polled every 10 s for 60 s")
     }
 }
+
+/// ARM that does not answer the first `silent` requests (each may have reached it), then answers 200.
+final class SilentARM: HTTPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private var left: Int
+    private(set) var methods: [String] = []
+
+    init(silent: Int) { left = silent }
+
+    func execute(_ request: HTTPRequest, timeout: TimeInterval) async throws -> HTTPResponse {
+        try lock.withLock {
+            methods.append(request.method)
+            if left > 0 { left -= 1; throw TransportError.timedOut(after: timeout) }
+            return FakeARM.answer(200, ["status": "ok"])
+        }
+    }
+}
+
+@Suite struct ARMSilenceTests {
+    func arm(_ transport: SilentARM) -> ARMClient {
+        ARMClient(endpoint: endpoint, tokens: FixedToken(), transport: transport, sleep: { _ in })
+    }
+
+    @Test func anUnansweredIdempotentRequestIsSentAgainAndAnUnansweredPostIsNot() async throws {
+        for method in ["GET", "PUT", "PATCH", "DELETE"] {
+            let silent = SilentARM(silent: 2)
+            let answer = try await arm(silent).send(method, vmss, apiVersion: "2026-04-01", body: method == "GET" ? nil : Data("{}".utf8))
+            #expect(answer.status == 200 && silent.methods.count == 3, "\(method)")
+        }
+        let post = SilentARM(silent: 1)
+        do {
+            _ = try await arm(post).send("POST", vmss + "/deleteInstances", apiVersion: "2026-04-01", body: Data("{}".utf8))
+            Issue.record("an unanswered POST was sent again or succeeded")
+        } catch let error as ARMUnreachable {
+            #expect(post.methods == ["POST"] && error.problem.contains("may have run already"), "\(error)")
+        }
+        // A POST the caller knows to be safe to repeat says so.
+        let safe = SilentARM(silent: 1)
+        let answer = try await arm(safe).send("POST", vmss + "/start", apiVersion: "2026-04-01", body: Data("{}".utf8), retryOnSilence: true)
+        #expect(answer.status == 200 && safe.methods == ["POST", "POST"])
+    }
+}
