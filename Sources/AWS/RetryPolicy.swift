@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 
 /// What to do after a failed attempt.
 public enum RetryDecision: Sendable, Equatable {
@@ -54,7 +55,7 @@ public struct RetryPolicy: Sendable {
     /// nil for any other error. `tries` is the 1-based number of busy answers so far, `elapsed` the time since the first.
     public func decideBusy(error: Error, tries: Int, elapsed: TimeInterval) -> RetryDecision? {
         guard let error = error as? AWSError, error.service == .autoScaling, Self.busyCodes.contains(error.code.rawValue) else { return nil }
-        let ceiling = min(busyCap, busyBase * pow(2, Double(tries - 1)))
+        let ceiling = Backoff.ceiling(attempt: tries, base: busyBase, cap: busyCap)
         let delay = ceiling * (0.5 + 0.5 * random())
         guard elapsed + delay <= busyLimit else { return .dontRetry }
         return .retry(after: delay)
@@ -69,8 +70,7 @@ public struct RetryPolicy: Sendable {
                                 urgent: Bool = false) -> RetryDecision? {
         guard let error = error as? AWSError, error.code.isThrottling else { return nil }
         let cap = urgent ? urgentThrottleCap : throttleCap
-        let ceiling = min(cap, base * pow(2, Double(tries - 1)))
-        let delay = max(ceiling * random(), min(retryAfter ?? 0, cap))
+        let delay = max(Backoff.fullJitter(attempt: tries, base: base, cap: cap, random: random()), min(retryAfter ?? 0, cap))
         guard elapsed + delay <= throttleLimit else { return .dontRetry }
         return .retry(after: delay)
     }
@@ -80,8 +80,7 @@ public struct RetryPolicy: Sendable {
     /// `attempt` is the 1-based number of the attempt that just failed.
     public func decide(error: Error, attempt: Int, retryAfter: TimeInterval? = nil) -> RetryDecision {
         guard attempt < maxAttempts, Self.isRetryable(error) else { return .dontRetry }
-        let ceiling = min(cap, base * pow(2, Double(attempt - 1)))
-        let delay = ceiling * random()
+        let delay = Backoff.fullJitter(attempt: attempt, base: base, cap: cap, random: random())
         if let retryAfter { return .retry(after: min(max(delay, retryAfter), cap * 2)) }
         return .retry(after: delay)
     }

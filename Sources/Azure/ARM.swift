@@ -60,7 +60,7 @@ public struct ARMRetry: Sendable {
     public init() {}
 
     func backoff(attempt: Int) -> TimeInterval {
-        random() * min(cap, base * pow(2, Double(attempt - 1)))
+        Backoff.fullJitter(attempt: attempt, base: base, cap: cap, random: random())
     }
 
     /// `Retry-After` as seconds from `now`: a number of seconds, or an HTTP date.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Logging
 
 /// Caches credentials from a source and fetches them again before they expire, as botocore's RefreshableCredentials:
@@ -7,6 +8,7 @@ import Logging
 public actor RefreshingCredentials: CredentialProvider {
     public static let advisoryWindow: TimeInterval = 15 * 60
     public static let mandatoryWindow: TimeInterval = 10 * 60
+    static let windows = RefreshWindows(advisory: advisoryWindow, mandatory: mandatoryWindow)
 
     private let source: any CredentialProvider
     private let now: @Sendable () -> Date
@@ -44,18 +46,13 @@ public actor RefreshingCredentials: CredentialProvider {
         cached = nil
     }
 
-    enum Phase: Equatable { case fresh, advisory, mandatory }
+    typealias Phase = RefreshWindows.Phase
 
-    /// The windows shrink for credentials that live less than twice the advisory window (STS allows 15 minutes, tests
-    /// and local servers hand out seconds): at most half the lifetime for advisory and a quarter for mandatory, so an
-    /// 8-second credential is used for 4 seconds instead of being fetched again before every request.
+    /// `RefreshWindows`' rule with botocore's windows (they shrink for credentials that live less than 30 minutes: STS
+    /// allows 15, tests and local servers hand out seconds); credentials without an expiration are always fresh.
     static func phase(of credentials: AWSCredentials, fetchedAt: Date, now: Date) -> Phase {
         guard let expiration = credentials.expiration else { return .fresh }
-        let lifetime = max(0, expiration.timeIntervalSince(fetchedAt))
-        let remaining = expiration.timeIntervalSince(now)
-        if remaining <= min(mandatoryWindow, lifetime / 4) { return .mandatory }
-        if remaining <= min(advisoryWindow, lifetime / 2) { return .advisory }
-        return .fresh
+        return windows.phase(fetchedAt: fetchedAt, expiresAt: expiration, now: now)
     }
 
     private func fetch() async throws -> AWSCredentials {

@@ -216,6 +216,7 @@ public actor AzureCredentialChain: AzureTokenSource {
 public actor RefreshingAzureToken: AzureTokenSource {
     public static let advisoryWindow: TimeInterval = 5 * 60
     public static let mandatoryWindow: TimeInterval = 60
+    static let windows = RefreshWindows(advisory: advisoryWindow, mandatory: mandatoryWindow)
 
     private let source: any AzureTokenSource
     private let now: @Sendable () -> Date
@@ -227,14 +228,10 @@ public actor RefreshingAzureToken: AzureTokenSource {
         self.now = now
     }
 
-    enum Phase: Equatable { case fresh, advisory, mandatory }
+    typealias Phase = RefreshWindows.Phase
 
     static func phase(_ token: AzureToken, fetchedAt: Date, now: Date) -> Phase {
-        let lifetime = max(0, token.expiresOn.timeIntervalSince(fetchedAt))
-        let remaining = token.expiresOn.timeIntervalSince(now)
-        if remaining <= min(mandatoryWindow, lifetime / 4) { return .mandatory }
-        if remaining <= min(advisoryWindow, lifetime / 2) { return .advisory }
-        return .fresh
+        windows.phase(fetchedAt: fetchedAt, expiresAt: token.expiresOn, now: now)
     }
 
     public func token(for resource: String) async throws -> AzureToken {
