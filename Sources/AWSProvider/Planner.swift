@@ -32,11 +32,11 @@ public struct AWSClients: Sendable {
         services.contains { (limiters.limiter(for: $0, now: since).lastThrottledAt ?? -.infinity) >= since }
     }
 
-    /// The router that shifts the spec's traffic, as the file's `traffic:` section chose it (`TrafficBackends`).
+    /// The router that shifts the spec's traffic, as the file's `traffic:` section chose it (`AWSTrafficBackends`).
     /// - Parameter clock: paces the router's waits (a Route 53 change becoming `INSYNC`, an ALB read-back standing in
     ///   for a write's answer).
     public func traffic(for spec: DeploymentSpec, clock: DeploymentClock = SystemClock()) -> any TrafficRouter {
-        TrafficBackends.router(for: spec, aws: self, clock: clock)
+        AWSTrafficBackends.router(for: spec, aws: self, clock: clock)
     }
 }
 

@@ -247,10 +247,8 @@ public struct Deployment: Sendable, Hashable {
         self.bakeStartedAt = nil
         self.nextCheckAt = nil
         self.retiredGroups = []
-        // A switchyard that knows no shared target group would read such a record as an ALB release with no listener.
-        // 2: a release with `traffic.shared`; 3: one whose pool is a Classic Load Balancer (a switchyard that knows only
-        // 2 would read its pool id as a target group's ARN).
-        self.recordFormat = plan.shared == nil ? nil : plan.spec.traffic.shared?.loadBalancerName == nil ? 2 : 3
+        // What an older switchyard would misread is the backend's to say (`TrafficBackend.recordFormat`).
+        self.recordFormat = plan.shared == nil ? nil : plan.spec.traffic.backend.recordFormat(plan.spec.traffic)
         self.progress = []
         self.consecutiveFailures = [:]
         self.promoteRequested = false

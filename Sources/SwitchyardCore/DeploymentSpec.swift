@@ -27,195 +27,64 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
         self.promotion = promotion
     }
 
-    /// Where the traffic is shifted: listeners' default actions and listener rules, all moved together.
-    ///
-    /// The single keys of older files (`listener_arn`, optionally narrowed to one `rule_arn`) are kept as they were
-    /// written; `listenerArns`/`ruleArns` are set only when the file uses the list keys, so records stored before
-    /// several forwards could be named decode and mean what they meant.
+    /// Where the traffic is shifted, as the core keeps it: the pools the fleets receive traffic in (blue's first), the
+    /// settle, and the backend's own settings, which only its provider reads (`settings`; AWS: listeners and rules,
+    /// `route53`, `shared`). In the record the settings' keys sit beside the core's in one `traffic` object, so the
+    /// bytes are those every switchyard wrote.
     public struct Traffic: Sendable, Hashable, Codable {
-        /// The primary forward (ALB: the listener): `listener_arn`, else the first of `listener_arns`, else the listener of the first rule.
-        /// The test route's rule goes on it unless `checks.http.test_route.listener_arn` says otherwise.
-        public var primaryForward: String
-        public var ruleArn: String?
-        /// Where the fleets receive traffic, blue's first (ALB, Route 53: the two target groups; shared: the one pool).
+        /// Where the fleets receive traffic, blue's first (AWS ALB, Route 53: the two target groups; shared: the one pool).
         public var pools: [String]
-        /// Every listener whose default action is shifted, when the file uses the list keys.
-        public var listenerArns: [String]?
-        /// Every rule whose forward action is shifted, when the file uses the list keys.
-        public var ruleArns: [String]?
-        /// Two whole stacks behind Route 53 weighted records (`traffic.route53`): then no listener is shifted
-        /// (`primaryForward` is empty, `forwards` none) and `pools` are the records' target groups, in file order.
-        public var route53: Route53Traffic?
-        /// Blue and green behind one target group (`traffic.shared`, the scale-out pattern): the share moves by
-        /// instance counts; `primaryForward` is empty, `forwards` none, and `pools` holds the one target group.
-        public var shared: SharedTraffic?
-        /// `traffic.settle`: how long a confirmed listener change takes to reach every load balancer node; nil when the
-        /// file leaves it to the default (and in records written before it existed).
+        /// `traffic.settle`: how long a confirmed change takes to reach every node that routes it; nil when the file
+        /// leaves it to the default (and in records written before it existed).
         public var settle: TimeSpan?
+        /// The backend's settings by record key, as its provider encodes them; which backend it is follows from them
+        /// (`kind`, by the registered backends' section keys).
+        public var settings: [String: JSONValue]
 
-        /// The settle of a file that names none. ALB nodes apply a listener or rule change seconds after the API
-        /// accepts it; AWS publishes no figure, and users measure from a few seconds to about ten (argo-rollouts
+        /// The settle of a file that names none. Load balancer nodes apply a listener or rule change seconds after the
+        /// API accepts it; AWS publishes no figure, and users measure from a few seconds to about ten (argo-rollouts
         /// #4595, #3926, #3333; aws-load-balancer-controller #1719): 15 s is the longest of those with half again.
         public static let defaultSettle = TimeSpan.seconds(15)
         /// The longest `traffic.settle` a file may ask for.
         public static let maxSettle = TimeSpan.minutes(10)
 
-        /// Stored under the AWS names records always had.
-        enum CodingKeys: String, CodingKey {
-            case primaryForward = "listenerArn", ruleArn, pools = "targetGroups", listenerArns, ruleArns, route53, shared, settle
-        }
-
-        public init(primaryForward: String, ruleArn: String? = nil, pools: [String], listenerArns: [String]? = nil, ruleArns: [String]? = nil,
-                    route53: Route53Traffic? = nil, shared: SharedTraffic? = nil, settle: TimeSpan? = nil) {
-            self.settle = settle
-            self.shared = shared
-            self.primaryForward = primaryForward
-            self.ruleArn = ruleArn
+        public init(pools: [String], settle: TimeSpan? = nil, settings: [String: JSONValue]) {
             self.pools = pools
-            self.listenerArns = listenerArns
-            self.ruleArns = ruleArns
-            self.route53 = route53
+            self.settle = settle
+            self.settings = settings
         }
 
-        /// The traffic of two stacks moved by their Route 53 weighted records.
-        public init(route53: Route53Traffic, settle: TimeSpan? = nil) {
-            self.init(primaryForward: "", pools: route53.records.map(\.targetGroup), route53: route53, settle: settle)
-        }
+        /// The core's keys, under the names records always had.
+        static let poolsKey = "targetGroups", settleKey = "settle"
 
-        /// Blue and green behind one target group, moved by instance counts.
-        public init(shared: SharedTraffic, settle: TimeSpan? = nil) {
-            self.init(primaryForward: "", pools: [shared.targetGroup], shared: shared, settle: settle)
-        }
-
-        /// Every forward action this release shifts, in the file's order (listeners first); none with Route 53 or a
-        /// shared target group.
-        public var forwards: [TrafficForward] {
-            if route53 != nil || shared != nil { return [] }
-            if listenerArns != nil || ruleArns != nil {
-                return (listenerArns ?? []).map(TrafficForward.listener) + (ruleArns ?? []).map(TrafficForward.rule)
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyCodingKey.self)
+            pools = try c.decode([String].self, forKey: AnyCodingKey(Self.poolsKey))
+            settle = try c.decodeIfPresent(TimeSpan.self, forKey: AnyCodingKey(Self.settleKey))
+            var settings: [String: JSONValue] = [:]
+            for key in c.allKeys where key.stringValue != Self.poolsKey && key.stringValue != Self.settleKey {
+                let value = try c.decode(JSONValue.self, forKey: key)
+                // A key written as null is a key not written: Codable's optionals read either the same way.
+                if value != .null { settings[key.stringValue] = value }
             }
-            return [ruleArn.map(TrafficForward.rule) ?? .listener(primaryForward)]
+            self.settings = settings
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: AnyCodingKey.self)
+            try c.encode(pools, forKey: AnyCodingKey(Self.poolsKey))
+            try c.encodeIfPresent(settle, forKey: AnyCodingKey(Self.settleKey))
+            for (key, value) in settings where key != Self.poolsKey && key != Self.settleKey { try c.encode(value, forKey: AnyCodingKey(key)) }
         }
     }
 
-    /// `traffic.shared`: the scale-out pattern ("Swap the Auto Scaling Group Behind the ELB" in AWS's whitepaper
-    /// "Blue/Green Deployments on AWS"): green's group joins the target group blue's stands in, and a step's weight is
-    /// green's share of the healthy instances behind it.
-    public struct SharedTraffic: Sendable, Hashable, Codable {
-        /// Where blue and green stand together, as one id every target-group list of the plan carries: the target
-        /// group's ARN, or for a Classic Load Balancer `loadbalancer/NAME` (the resource part of its ARN). Stored as
-        /// `targetGroup`, the key records before Classic Load Balancers have.
-        public var targetGroup: String
-        /// `traffic.shared.load_balancer_name`: the Classic Load Balancer blue and green share; nil for a target group.
-        public var loadBalancerName: String?
-
-        public init(targetGroup: String) { self.targetGroup = targetGroup }
-
-        /// Blue and green registered with one Classic Load Balancer.
-        public init(classicLoadBalancer name: String) {
-            self.targetGroup = Self.classicPrefix + name
-            self.loadBalancerName = name
-        }
-
-        /// The prefix of a Classic Load Balancer's pool id.
-        public static let classicPrefix = "loadbalancer/"
-
-        /// The Classic Load Balancer a pool id names, nil for a target group's ARN.
-        public static func classicName(of pool: String) -> String? {
-            pool.hasPrefix(classicPrefix) ? String(pool.dropFirst(classicPrefix.count)) : nil
-        }
-
-        /// A pool id as a person reads it: a Classic Load Balancer's by its name, a target group's ARN as it is.
-        public static func display(_ pool: String) -> String { classicName(of: pool).map { "Classic Load Balancer \($0)" } ?? pool }
-
-        /// A pool id with its kind, for sentences: "target group ARN" or "Classic Load Balancer NAME".
-        public static func named(_ pool: String) -> String { classicName(of: pool) == nil ? "target group \(pool)" : display(pool) }
-
-        /// This pool with its kind, for sentences (`named`).
-        public var pool: String { Self.named(targetGroup) }
-
-        public var description: String { "\(pool) (shared by blue and green)" }
-    }
-
-    /// `traffic.route53`: one name's two weighted record sets, one per stack, each stack with its own load balancer.
-    public struct Route53Traffic: Sendable, Hashable, Codable {
-        /// The bare id (`Z123`), whether the file wrote `/hostedzone/Z123` or `Z123`.
-        public var hostedZoneId: String
-        public var recordName: String
-        /// `A`, `AAAA` (alias records) or `CNAME`.
-        public var recordType: String
-        /// Exactly two, in the file's order.
-        public var records: [Route53Record]
-
-        public init(hostedZoneId: String, recordName: String, recordType: String, records: [Route53Record]) {
-            self.hostedZoneId = hostedZoneId
-            self.recordName = recordName
-            self.recordType = recordType
-            self.records = records
-        }
-
-        /// Where green's probe goes: a URL naming the record itself (`http://app.example.com/health`) would reach
-        /// whichever stack DNS picks, so its host becomes green's own target (its load balancer's DNS name), and the
-        /// record's name (with the URL's port) is the `Host` header to send; any other URL is green's endpoint already
-        /// and is used as written (no header).
-        public func probe(_ url: String, greenPool greenTargetGroup: String) -> (url: String, hostHeader: String?) {
-            guard let green = record(targetGroup: greenTargetGroup), var parts = URLComponents(string: url), let host = parts.host,
-                  Self.fqdn(host) == Self.fqdn(recordName) else { return (url, nil) }
-            let header = host + (parts.port.map { ":\($0)" } ?? "")
-            parts.host = green.target.hasSuffix(".") ? String(green.target.dropLast()) : green.target
-            return (parts.string ?? url, header)
-        }
-
-        static func fqdn(_ name: String) -> String { name.lowercased().hasSuffix(".") ? name.lowercased() : name.lowercased() + "." }
-
-        /// The record whose stack stands behind a target group.
-        public func record(targetGroup: String) -> Route53Record? { records.first { $0.targetGroup == targetGroup } }
-
-        public var description: String {
-            "Route 53 records \(recordName) \(recordType) (\(records.map(\.setIdentifier).joined(separator: ", "))) in hosted zone \(hostedZoneId)"
-        }
-    }
-
-    /// One stack's weighted record set.
-    public struct Route53Record: Sendable, Hashable, Codable {
-        public var setIdentifier: String
-        /// The stack's endpoint the record points at: the alias target's DNS name, or the CNAME value.
-        public var target: String
-        /// The stack's target group: where its health is read and where green's group is attached.
-        public var targetGroup: String
-
-        public init(setIdentifier: String, target: String, targetGroup: String) {
-            self.setIdentifier = setIdentifier
-            self.target = target
-            self.targetGroup = targetGroup
-        }
-    }
-
-    /// One forward action that carries the service's traffic: a listener's default action, or a listener rule's.
-    public enum TrafficForward: Sendable, Hashable, Codable, CustomStringConvertible {
-        case listener(String)
-        case rule(String)
-
-        /// The listener's or the rule's ARN.
-        public var arn: String {
-            switch self {
-            case .listener(let arn), .rule(let arn): return arn
-            }
-        }
-
-        public var description: String {
-            switch self {
-            case .listener(let arn): return "listener \(arn)"
-            case .rule(let arn): return "listener rule \(arn)"
-            }
-        }
-
-        /// The listener a rule ARN belongs to (`…:listener-rule/app/N/LB/L/R` → `…:listener/app/N/LB/L`).
-        public static func listenerOf(rule arn: String) -> String {
-            var parts = arn.replacingOccurrences(of: ":listener-rule/", with: ":listener/").split(separator: "/", omittingEmptySubsequences: false)
-            if parts.count > 1 { parts.removeLast() }
-            return parts.joined(separator: "/")
-        }
+    /// A coding key by name, for objects whose keys are data (a backend's settings beside the core's keys).
+    struct AnyCodingKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     public struct Fleet: Sendable, Hashable, Codable {
@@ -394,9 +263,6 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
 
     /// The test route, if the HTTP probe asks for one.
     public var testRoute: TestRoute? { checks.http?.testRoute }
-
-    /// The listener that carries the test route's rule.
-    public var testRouteForward: String? { testRoute.map { $0.forward ?? traffic.primaryForward } }
 
     /// The sum of every step's bake time.
     public var totalBake: TimeSpan {

@@ -170,7 +170,7 @@ extension Machine {
             if !d.state.isTerminal { next.updatedAt = now }
             let until = r.drainUntil.map(StoredTime.text) ?? ""
             let clock = r.drainUntil.map(StoredTime.clock) ?? ""
-            let tgs = pools.isEmpty ? "it stood in no target group" : "detached from \(pools.map(DeploymentSpec.SharedTraffic.display).joined(separator: ", "))"
+            let tgs = pools.isEmpty ? "it stood in no target group" : "detached from \(pools.map(d.plan.spec.traffic.poolDisplay).joined(separator: ", "))"
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
                 message: "\(group) deregistered (\(tgs)); draining until \(clock) at most (deregistration delay \(delay) s)",
                 details: LogEntry.fleet(group, ["deregistration_delay_seconds": String(delay), "drain_until": until])))

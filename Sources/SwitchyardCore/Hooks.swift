@@ -181,13 +181,8 @@ extension Hook {
             "SWITCHYARD_BLUE_ASG": d.plan.blue.group,
             "SWITCHYARD_REGION": d.plan.spec.region,
         ]
-        // A Classic Load Balancer is no target group: its name goes by itself, and the target-group variables are empty
-        // rather than a pool id no target-group call would take.
-        if let name = d.plan.spec.traffic.shared?.loadBalancerName {
-            env["SWITCHYARD_LOAD_BALANCER_NAME"] = name
-            env["SWITCHYARD_GREEN_TARGET_GROUP"] = ""
-            env["SWITCHYARD_BLUE_TARGET_GROUP"] = ""
-        }
+        // The backend's own variables, and the core's it replaces (AWS: a Classic Load Balancer's name).
+        env.merge(d.plan.spec.traffic.backend.hookEnvironment(d.plan.spec.traffic)) { _, backend in backend }
         // Only while the rule stands: after promotion or rollback it is gone, and a hook must not send to a dead route.
         if let route = d.plan.spec.testRoute, !d.reached(.testRouteRemoved) {
             env["SWITCHYARD_TEST_ROUTE_HEADER"] = "\(route.header): \(DeploymentSpec.TestRoute.value)"

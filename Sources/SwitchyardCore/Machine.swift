@@ -198,7 +198,7 @@ public enum Machine {
             next.phaseStartedAt = now
             next.nextCheckAt = nil
             let how = d.plan.isPair ? "of the pair set to launch template version \(d.greenTemplateVersion.map(String.init) ?? "?") and" : "created with"
-            let where_ = d.plan.spec.traffic.shared.map { " in the shared \($0.pool)" } ?? ""
+            let where_ = d.plan.shared == nil ? "" : " in the shared \(d.plan.spec.traffic.poolNamed(d.plan.spec.traffic.pools.first ?? ""))"
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenGroup) \(how) desired capacity \(d.plan.greenLaunchCapacity)\(where_)", details: LogEntry.fleet(d.plan.greenGroup)))
         case (.waitingForCapacity, .capacityObserved(let report)):
             next.lastObservation = report.summary
@@ -213,7 +213,7 @@ public enum Machine {
                 next.nextCheckAt = nil
                 next.bakeStartedAt = nil
                 return Transition(deployment: next, log: LogEntry(from: .waitingForCapacity, to: .shifting, message:
-                    "green \(d.plan.greenGroup) stands in the shared \(d.plan.spec.traffic.shared?.pool ?? "target group") at \(report.summary); each step scales it to its share"))
+                    "green \(d.plan.greenGroup) stands in the shared \(d.plan.spec.traffic.poolNamed(d.plan.spec.traffic.pools.first ?? "")) at \(report.summary); each step scales it to its share"))
             }
             if report.inService >= d.plan.blue.desiredCapacity {
                 next.state = .checkingHealth

@@ -161,12 +161,11 @@ struct Plan: AsyncParsableCommand {
     }
 
     static func traffic(_ t: DeploymentSpec.Traffic) -> String {
-        switch t.kind {
-        case .alb: return traffic(t.forwards)
-        case .route53: return t.route53.map(traffic) ?? ""
-        case .shared: return t.shared.map { "\($0.description): each step scales green out to its share of the healthy instances, "
-            + "then drains and terminates blue's surplus" } ?? ""
+        if let route53 = t.route53 { return traffic(route53) }
+        if let shared = t.shared {
+            return "\(shared.description): each step scales green out to its share of the healthy instances, then drains and terminates blue's surplus"
         }
+        return traffic(t.forwards)
     }
 
     /// The two weighted records, each with its stack.

@@ -29,6 +29,9 @@ extension Session {
         return AWSReleaseProvider(aws: AWSClients(client: client), logger: logger)
     }
 
+    /// Tells the core of the clouds' traffic backends before any file is read or record decoded.
+    static func registerProviders() { AWSTrafficBackends.register() }
+
     /// The cloud's part of the deployment file (its sections, keys and rules): AWS's, the one place the CLI picks it.
     static let fileFormat: any ProviderFileFormat = AWSFileFormat()
 

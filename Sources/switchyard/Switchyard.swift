@@ -27,6 +27,7 @@ struct Switchyard: AsyncParsableCommand {
     /// Parses and runs the command; usage mistakes exit 2 as the product contract says (not 64).
     static func main() async {
         Session.checkEnvironment()
+        Session.registerProviders()
         // Every way out of the process goes through here (a normal end, an exit code, an error): the state files'
         // WAL is folded into them first, so the file alone holds every record (a CI job copies just `state.db`).
         defer { SQLiteStateStore.checkpointAll() }

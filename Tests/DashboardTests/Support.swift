@@ -13,9 +13,9 @@ func sample(id: String = "20270115-080000-0001", service: String = "web", state:
             steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(30)), .pause, .weight(100, bake: .zero)]) -> Deployment {
     let spec = DeploymentSpec(
         service: service, region: "us-east-1",
-        traffic: .init(primaryForward: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2",
-                       pools: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
-                                      "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2"]),
+        traffic: .init(pools: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
+                              "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2"],
+                       settings: ["listenerArn": .string("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2")]),
         fleet: .init(), steps: steps,
         checks: .init(alarms: ["web-5xx"], http: .init(url: "http://127.0.0.1:9/healthz")), promotion: .init())
     let blue = BlueFleet(group: "\(service)-blue", pool: spec.traffic.pools[0], templateId: "lt-1",

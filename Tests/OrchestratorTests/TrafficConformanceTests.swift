@@ -23,7 +23,7 @@ extension TrafficWorld {
     var blue: String { spec.traffic.pools[0] }
     /// Green's target group: blue's own where they share one (`traffic.shared`).
     var green: String { spec.traffic.pools[spec.traffic.pools.count - 1] }
-    func router(_ clock: TestClock) -> any TrafficRouter { TrafficBackends.router(for: spec, aws: AWSClients(client: client()), clock: clock) }
+    func router(_ clock: TestClock) -> any TrafficRouter { AWSTrafficBackends.router(for: spec, aws: AWSClients(client: client()), clock: clock) }
 }
 
 func conformanceClient(_ transport: HTTPTransport) -> AWSClient {
@@ -157,8 +157,10 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     let start = Fixtures.start
 
     @Test func everyRegisteredBackendIsInTheSuite() {
-        #expect(Set(TrafficBackends.registered.keys) == Set(Backend.allCases.map(\.rawValue).compactMap(TrafficBackendKind.init(rawValue:))))
-        #expect(Set(TrafficBackendKind.allCases) == Set(TrafficBackends.registered.keys), "every kind the parser can choose has a router")
+        AWSTrafficBackends.register()
+        #expect(Set(AWSTrafficBackends.registered.keys) == Set(Backend.allCases.map(\.rawValue).map(TrafficBackendKind.init(rawValue:))))
+        #expect(Set(AWSTrafficBackends.backends.map(\.kind)) == Set(AWSTrafficBackends.registered.keys), "every kind the core is told of has a router")
+        #expect(Set(AWSTrafficBackends.backends.map(\.kind)).isSubset(of: TrafficBackends.all.map(\.kind)), "and is registered with the core")
     }
 
     @Test(arguments: Backend.allCases)

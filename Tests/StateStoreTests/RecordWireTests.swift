@@ -54,7 +54,8 @@ import Testing
         let plan = try #require(record["plan"] as? [String: Any])
         let spec = try #require(plan["spec"] as? [String: Any])
         let traffic = try #require(spec["traffic"] as? [String: Any])
-        #expect(traffic["listenerArn"] as? String == d.plan.spec.traffic.primaryForward && traffic["targetGroups"] as? [String] == d.plan.spec.traffic.pools)
+        #expect(traffic["listenerArn"] as? String == "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2"
+                && Set(traffic.keys) == ["listenerArn", "targetGroups"] && traffic["targetGroups"] as? [String] == d.plan.spec.traffic.pools)
         let route = try #require(((spec["checks"] as? [String: Any])?["http"] as? [String: Any])?["testRoute"] as? [String: Any])
         #expect(Set(route.keys) == ["header", "listenerArn"])
         let fleet = try #require(spec["fleet"] as? [String: Any])

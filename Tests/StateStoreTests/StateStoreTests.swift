@@ -15,9 +15,9 @@ let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 func sampleDeployment(id: String = "20270115-080000-0001", service: String = "web", state: DeploymentState = .pending) -> Deployment {
     let spec = DeploymentSpec(
         service: service, region: "us-east-1",
-        traffic: .init(primaryForward: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2",
-                       pools: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
-                                      "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2"]),
+        traffic: .init(pools: ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/1",
+                              "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/2"],
+                       settings: ["listenerArn": .string("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2")]),
         fleet: .init(), steps: [.weight(10, bake: .seconds(30)), .pause, .weight(100, bake: .zero)],
         checks: .init(alarms: ["web-5xx"], http: .init(url: "http://127.0.0.1:9/healthz")), promotion: .init())
     let blue = BlueFleet(group: "\(service)-blue", pool: spec.traffic.pools[0], templateId: "lt-1",

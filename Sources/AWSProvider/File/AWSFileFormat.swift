@@ -6,7 +6,7 @@ import Yams
 /// `traffic.route53`, `traffic.shared`), `fleet:` (Auto Scaling groups and launch templates), `checks.alarms` and
 /// `checks.metrics` (CloudWatch), and the test route's `listener_arn`. The core reads the rest of the file.
 public struct AWSFileFormat: ProviderFileFormat {
-    public init() {}
+    public init() { AWSTrafficBackends.register() }
 
     public let schema: [String: [String]] = [
         "": ["region"],

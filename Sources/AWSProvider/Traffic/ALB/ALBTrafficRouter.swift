@@ -19,7 +19,7 @@ public struct ALBTrafficRouter: TrafficRouter {
 
     public var resources: [String] { forwards.map(\.arn) }
 
-    public var traits: TrafficTraits { TrafficBackendKind.alb.traits }
+    public var traits: TrafficTraits { AWSTrafficBackends.traits(.alb) }
 
     /// Every listener and rule shifted carries the fence's tag.
     public var fenceResources: [String] { Array(resources.prefix(20)) }

@@ -31,7 +31,7 @@ public struct Route53TrafficRouter: TrafficRouter {
 
     public var description: String { records.description }
 
-    public var traits: TrafficTraits { TrafficBackendKind.route53.traits }
+    public var traits: TrafficTraits { AWSTrafficBackends.traits(.route53) }
 
     /// Route 53 records take no ELB tags: the two stacks' target groups carry the fence's claim instead.
     public var fenceResources: [String] { records.records.map(\.targetGroup) }

@@ -17,7 +17,7 @@ public struct SharedTrafficRouter: TrafficRouter {
         self.shared = shared
     }
 
-    public var traits: TrafficTraits { TrafficBackendKind.shared.traits }
+    public var traits: TrafficTraits { AWSTrafficBackends.traits(.shared) }
     public var description: String { shared.description }
     public var resources: [String] { [shared.targetGroup] }
     /// The shared target group (or Classic Load Balancer) carries the fence's claim: another writer would have to take it to move its instances.
