@@ -58,10 +58,12 @@ let package = Package(
             "Orchestrator", "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
             .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ], swiftSettings: testing),
+        // The Azure provider: Azure's part of the deployment file and the Traffic Manager backend so far (issue 24).
+        .target(name: "AzureProvider", dependencies: ["SwitchyardCore", "Azure", .product(name: "Yams", package: "Yams")]),
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
         .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardCore", "SigV4", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "AWSProvider", "Dashboard",
+            "SwitchyardCore", "SigV4", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "AWSProvider", "AzureProvider", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testing, plugins: ["GitRevision"]),
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "AWS", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AzureTests", dependencies: ["Azure", "HTTP"]),
+        .testTarget(name: "AzureProviderTests", dependencies: ["AzureProvider", "AWSProvider", "SwitchyardCore"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "SwitchyardCore"]),
         .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SQLiteStateStore", "SwitchyardCore", "DynamoStateStore", "AWS",
                                                             .product(name: "Logging", package: "swift-log")]),

@@ -13,10 +13,12 @@ DOCS = os.path.join(REPO, "docs")
 # The deployment file's key schema, written once: the core's sections (FileSchema.core) and AWS's part of the file
 # (AWSFileFormat.schema), merged into the schema a file is read with (`fields` accepts only those).
 SCHEMAS = [(os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile.swift"), "static let core"),
-           (os.path.join(REPO, "Sources", "AWSProvider", "File", "AWSFileFormat.swift"), "public let schema")]
+           (os.path.join(REPO, "Sources", "AWSProvider", "File", "AWSFileFormat.swift"), "public let schema"),
+           (os.path.join(REPO, "Sources", "AzureProvider", "File", "AzureFileFormat.swift"), "public let schema")]
 # Where the sections are read: the core's files and the AWS format's.
 READERS = glob.glob(os.path.join(REPO, "Sources", "SwitchyardCore", "DeploymentFile*.swift")) + \
-    glob.glob(os.path.join(REPO, "Sources", "AWSProvider", "File", "*.swift"))
+    glob.glob(os.path.join(REPO, "Sources", "AWSProvider", "File", "*.swift")) + \
+    glob.glob(os.path.join(REPO, "Sources", "AzureProvider", "File", "*.swift"))
 
 
 def read(path):

@@ -42,7 +42,7 @@ public struct FileSchema: Sendable {
 
     /// The core's sections and keys; `traffic` and `fleet` are named here and read by the cloud, which lists their keys.
     static let core: [String: [String]] = [
-        "": ["service", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks"],
+        "": ["service", "traffic", "fleet", "steps", "checks", "promotion", "notify", "hooks", "provider"],
         "steps": ["weight", "bake"],
         "checks": ["interval", "healthy_timeout", "max_unhealthy_targets", "http"],
         "checks.http": ["url", "expect_status", "timeout", "failure_threshold", "test_route"],
@@ -130,8 +130,12 @@ public enum DeploymentFile {
 
     /// `format` is the cloud's part of the file (its sections and how they read).
     public static func parse(_ text: String, path: String, format: any ProviderFileFormat) throws -> DeploymentSpec {
+        try parse(text, path: path, formats: ProviderFormats([(ProviderFormats.defaultName, format)]))
+    }
+
+    /// The file read with the format of the cloud its `provider:` names (the first of `formats` when it names none).
+    public static func parse(_ text: String, path: String, formats: ProviderFormats) throws -> DeploymentSpec {
         if text.utf8.count > maxBytes { throw tooLarge(path: path, bytes: text.utf8.count) }
-        var reader = FileReader(format: format)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -142,14 +146,46 @@ public enum DeploymentFile {
             throw DeploymentFileError(path: path, issues: [FileIssue(line: root?.mark?.line ?? 1, key: "",
                 problem: "a deployment file is a YAML mapping with service, region, traffic, steps (and optionally fleet, checks, promotion)")])
         }
-        let spec = reader.spec(top)
-        guard reader.issues.isEmpty, let spec else {
+        let (name, format) = try formats.chosen(by: top, path: path)
+        var reader = FileReader(format: format)
+        var spec = reader.spec(top)
+        guard reader.issues.isEmpty, spec != nil else {
             let sorted = reader.issues.enumerated().sorted { a, b in
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
             }.map(\.element)
             throw DeploymentFileError(path: path, issues: sorted)
         }
-        return spec
+        spec?.provider = name == formats.defaultName ? nil : name
+        return spec!
+    }
+}
+
+/// The clouds a file may name with `provider:`, each with its part of the file; the first is the default.
+public struct ProviderFormats: Sendable {
+    /// The default cloud's name, in records and files that name none.
+    public static let defaultName = "aws"
+
+    public let formats: [(name: String, format: any ProviderFileFormat)]
+
+    public init(_ formats: [(name: String, format: any ProviderFileFormat)]) {
+        precondition(!formats.isEmpty, "no provider's file format")
+        self.formats = formats
+    }
+
+    public var defaultName: String { formats[0].name }
+    public var names: [String] { formats.map(\.name) }
+
+    /// The format the file's `provider:` names, or the default; a name no format has is the file's one problem (its
+    /// sections cannot be read without knowing whose they are).
+    func chosen(by top: Node.Mapping, path: String) throws -> (String, any ProviderFileFormat) {
+        guard let (key, value) = top.first(where: { $0.key.scalar?.string == "provider" }) else { return formats[0] }
+        let line = (value.mark ?? key.mark)?.line
+        guard case .scalar(let scalar) = value, let chosen = formats.first(where: { $0.name == scalar.string }) else {
+            let got = value.scalar.map { "\"\($0.string)\"" } ?? "a \(value.mapping != nil ? "mapping" : "list")"
+            throw DeploymentFileError(path: path, issues: [FileIssue(line: line, key: "provider",
+                problem: "must be one of \(names.joined(separator: ", ")) (got \(got))", reference: FileSchema.document + "#provider")])
+        }
+        return chosen
     }
 }
 

@@ -13,6 +13,9 @@ public struct DeploymentSpec: Sendable, Hashable, Codable {
     /// Commands run at named points of the release (`hooks`); nil in records written before hooks existed, and when
     /// the file has none.
     public var hooks: Hooks?
+    /// The cloud the release runs in (`provider:`), as its format is registered (`ProviderFormats`); nil for the
+    /// default one (AWS), so the records of every release before a second cloud existed read as they were written.
+    public var provider: String?
 
     public init(service: String, region: String, traffic: Traffic, fleet: Fleet, steps: [Step], checks: Checks, promotion: Promotion,
                 notify: Notify? = nil, hooks: Hooks? = nil) {

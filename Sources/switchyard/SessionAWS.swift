@@ -1,5 +1,6 @@
 import AWS
 import AWSProvider
+import AzureProvider
 import Foundation
 import Logging
 import Orchestrator
@@ -30,10 +31,14 @@ extension Session {
     }
 
     /// Tells the core of the clouds' traffic backends before any file is read or record decoded.
-    static func registerProviders() { AWSTrafficBackends.register() }
+    static func registerProviders() {
+        AWSTrafficBackends.register()
+        AzureTrafficBackends.register()
+    }
 
-    /// The cloud's part of the deployment file (its sections, keys and rules): AWS's, the one place the CLI picks it.
-    static let fileFormat: any ProviderFileFormat = AWSFileFormat()
+    /// The clouds' parts of the deployment file (their sections, keys and rules), by the `provider:` that names each;
+    /// AWS's is the default. The one place the CLI lists them.
+    static let fileFormats = ProviderFormats([(ProviderFormats.defaultName, AWSFileFormat()), ("azure", AzureFileFormat())])
 
     /// A client with the environment's timeout and deadline, saying each wait and clock correction on stderr.
     static func configured(_ client: AWSClient) throws -> AWSClient {

@@ -1,0 +1,64 @@
+"""`provider: azure` files through the binary: read and checked in full like AWS's, every problem with its line and
+key, and a valid one refused with exit 2 before anything is called (Azure releases are not built yet)."""
+import os
+
+AZURE_FILE = """service: web
+provider: azure
+azure:
+  subscription_id: 6b1f3c2a-0d4e-4f5a-9b8c-7d6e5f4a3b2c
+  resource_group: web-prod
+fleet:
+  scale_set: web-blue
+traffic:
+  traffic_manager:
+    profile: web-tm
+    endpoints: [web-stack-a, web-stack-b]
+steps:
+  - weight: 10
+    bake: 5m
+  - weight: 100
+"""
+
+IMAGE = "/subscriptions/6b1f3c2a-0d4e-4f5a-9b8c-7d6e5f4a3b2c/resourceGroups/web-prod/providers/Microsoft.Compute/galleries/g/images/web/versions/1.4.0"
+
+
+def write(tmp_path, text, name="azure.yaml"):
+    path = os.path.join(str(tmp_path), name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_a_valid_azure_file_is_refused_with_exit_2_and_nothing_is_called(switchyard, validator, tmp_path):
+    path = write(tmp_path, AZURE_FILE)
+    for command in (["plan", path, "--ami", IMAGE], ["start", path, "--ami", IMAGE]):
+        code, out, err = switchyard(*command)
+        assert code == 2 and out == "", (command, code, out, err)
+        assert f"{path} is a valid deployment file for provider azure, but this switchyard cannot release on azure yet" in err, err
+        assert "changes nothing" in err, err
+    assert validator.requests == [], [r.action for r in validator.requests]
+    code, out, _ = switchyard("history", "--json")
+    assert code == 0 and out.strip() == "[]", out
+
+
+def test_every_problem_of_an_azure_file_is_named_and_aws_keys_are_not_taken(switchyard, validator, tmp_path):
+    text = AZURE_FILE.replace("resource_group: web-prod", "resource_group: web-prod.\nregion: us-east-1") \
+        .replace("endpoints: [web-stack-a, web-stack-b]", "endpoints: [web-stack-a]") \
+        .replace("  scale_set: web-blue", "  scale_set: web-blue\n  blue_auto_scaling_group: web-blue")
+    path = write(tmp_path, text)
+    code, out, err = switchyard("plan", path, "--ami", IMAGE)
+    assert code == 2 and out == "", (code, err)
+    assert f"{path} is not a valid deployment file (4 problems)" in err, err
+    for expected in ["line 5, azure.resource_group: is not a resource group name",
+                     "line 6, region: unknown key",
+                     "line 9, fleet.blue_auto_scaling_group: unknown key",
+                     "line 13, traffic.traffic_manager.endpoints: must name exactly two endpoints"]:
+        assert expected in err, (expected, err)
+    assert validator.requests == []
+
+
+def test_a_provider_no_format_has_is_refused_naming_the_known_ones(switchyard, tmp_path):
+    path = write(tmp_path, AZURE_FILE.replace("provider: azure", "provider: gcp"))
+    code, _, err = switchyard("plan", path, "--ami", IMAGE)
+    assert code == 2, err
+    assert 'line 2, provider: must be one of aws, azure (got "gcp") (see docs/deployment-file.md#provider)' in err, err
