@@ -121,6 +121,11 @@ struct ReleaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The AMI to release, e.g. ami-0abc1234def567890.", valueName: "ami"))
     var ami: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The image to release, in the file's cloud's words: an AMI id (AWS), or an image's resource id (Azure: a gallery image version or a managed image).",
+        valueName: "id"))
+    var image: String?
+
     @Option(name: .customLong("packer-manifest"), help: ArgumentHelp(
         "Read the AMI from a Packer manifest post-processor file: the build of the last run with an AMI for the file's region (several: name one with --packer-build).", valueName: "path"),
         completion: .file(extensions: ["json"]))
@@ -136,18 +141,27 @@ struct ReleaseOptions: ParsableArguments {
     var endRetention = false
 
     func validate() throws {
-        switch (ami, packerManifest) {
-        case (nil, nil): throw ValidationError("give the AMI to release: --ami ami-… or --packer-manifest PATH")
-        case (.some, .some): throw ValidationError("give either --ami or --packer-manifest, not both")
-        default: break
-        }
+        let given = [ami.map { _ in "--ami" }, image.map { _ in "--image" }, packerManifest.map { _ in "--packer-manifest" }].compactMap { $0 }
+        if given.isEmpty { throw ValidationError("give the image to release: --ami ami-…, --image ID or --packer-manifest PATH") }
+        if given.count > 1 { throw ValidationError("give one of \(given.joined(separator: ", ")), not \(given.count == 2 ? "both" : "all three")") }
         if packerBuild != nil && packerManifest == nil { throw ValidationError("--packer-build needs --packer-manifest") }
         if let ami { try Self.check(ami, from: "--ami") }
+        if let image, image.range(of: Self.amiPattern, options: .regularExpression) == nil, !Self.isAzureImage(image) {
+            throw ValidationError("--image must be an AMI id (ami-0123456789abcdef0) or an Azure image's resource id "
+                + "(/subscriptions/…/providers/Microsoft.Compute/galleries/G/images/I/versions/V or …/Microsoft.Compute/images/NAME; got \"\(image)\")")
+        }
+    }
+
+    static let amiPattern = #"^ami-[0-9a-f]{8,17}$"#
+
+    /// A gallery image version's or a managed image's resource id.
+    static func isAzureImage(_ id: String) -> Bool {
+        let pattern = #"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/(galleries/[^/]+/images/[^/]+/versions/[^/]+|images/[^/]+)$"#
+        return id.range(of: pattern, options: [.regularExpression, .caseInsensitive]) != nil
     }
 
     static func check(_ ami: String, from source: String) throws {
-        let pattern = #"^ami-[0-9a-f]{8,17}$"#
-        guard ami.range(of: pattern, options: .regularExpression) != nil else {
+        guard ami.range(of: amiPattern, options: .regularExpression) != nil else {
             throw ValidationError("\(source) must look like ami-0123456789abcdef0 (got \"\(ami)\")")
         }
     }
@@ -155,6 +169,8 @@ struct ReleaseOptions: ParsableArguments {
     /// The AMI, and where it came from in words when it came from a manifest.
     func resolveAMI(region: String) throws -> (ami: String, source: String?) {
         if let ami { return (ami, nil) }
+        // An AWS file's image is an AMI, whichever option gave it.
+        if let image { try Self.check(image, from: "--image (an AWS file's image is an AMI)"); return (image, nil) }
         guard let path = packerManifest else { throw ValidationError("no AMI given") }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PackerManifestError("cannot read the Packer manifest \(path): \(Session.whyUnreadable(path))")
