@@ -9,6 +9,9 @@ public struct AWSReleaseProvider: ReleaseProvider {
     public let aws: AWSClients
     public let logger: Logger
 
+    /// How `plan` shows AWS's part of a release.
+    public var presenter: any PlanPresenter { AWSPlanPresenter() }
+
     public init(aws: AWSClients, logger: Logger) {
         self.aws = aws
         self.logger = logger

@@ -27,6 +27,23 @@ public protocol ReleaseProvider: Sendable {
     func fleet(named name: String) async throws -> CapacityReport?
     /// Whether an error of this provider means only that the cloud could not be reached for now (worth trying again).
     func isUnreachable(_ error: Error) -> Bool
+    /// How `plan` shows what only this cloud knows of a release.
+    var presenter: any PlanPresenter { get }
+}
+
+/// The parts of `plan`'s answer only the cloud can write: its traffic, its own checks, how its fleets drain, in the
+/// text and in `--json`. The CLI writes the rest (fleets, steps, hooks, requests) the same way for every cloud.
+public protocol PlanPresenter: Sendable {
+    /// What carries the split, after `  traffic   ` (further lines indented by the presenter).
+    func traffic(_ plan: ReleasePlan) -> String
+    /// Lines about the test route (where its rule goes), when the file asks for one.
+    func testRoute(_ plan: ReleasePlan) -> [String]
+    /// Lines about the cloud's own checks (AWS: the metric checks and their queries).
+    func checks(_ plan: ReleasePlan) -> [String]
+    /// Lines about how a fleet leaving service is removed, from each pool's drain (`ReleaseProvider.drainDelays`).
+    func removal(_ plan: ReleasePlan, drainDelays: [String: Int]) -> [String]
+    /// The cloud's fields of `plan --json`, beside the CLI's (AWS: `listener_arn`, `forwards`, `route53`, `metrics`…).
+    func json(_ plan: ReleasePlan) throws -> [String: JSONValue]
 }
 
 /// What the store knows that a plan must take into account.

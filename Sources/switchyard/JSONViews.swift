@@ -1,4 +1,3 @@
-import AWSProvider
 import Foundation
 import Orchestrator
 import StateStore
@@ -292,24 +291,26 @@ enum JSONViews {
         }
     }
 
-    struct TestRoute: Encodable {
-        let header: String
-        let value: String
-        let listener_arn: String
+
+    /// `plan --json`: the CLI's view of the plan with the cloud's fields beside its own (`PlanPresenter.json`).
+    struct PlanOutput: Encodable {
+        let view: PlanView
+        let cloud: [String: JSONValue]
+
+        func encode(to encoder: any Encoder) throws {
+            guard case .object(var fields) = try JSONValue(encoding: view) else { preconditionFailure("a plan view is an object") }
+            fields.merge(cloud) { _, cloud in cloud }
+            try JSONValue.object(fields).encode(to: encoder)
+        }
     }
 
-    /// What `plan` would do.
+    /// What `plan` would do, in what every cloud's plan has.
     struct PlanView: Encodable {
         let service: String
         let ami: String
         let region: String
-        let listener_arn: String
-        let rule_arn: String?
-        /// Every listener and rule shifted, together.
-        let forwards: [String]
         /// Forwards with target-group stickiness on, and its duration in seconds.
         let stickiness: [String: Int]
-        let test_route: TestRoute?
         let blue: Blue
         let green: Green
         let retire: [String]
@@ -319,65 +320,10 @@ enum JSONViews {
         let fleet: Fleet?
         /// `clone` or `pair` (fleet.mode).
         let mode: String
-        /// Every metric check with its queries filled in for green (and blue when the rule compares).
-        let metrics: [Metric]
         /// The commands of each hook point, in order.
         let hooks: [String: [Hook]]
-        /// With `traffic.route53`: the records and the wait each step adds before its bake.
-        let route53: Route53?
-        /// With `traffic.shared`: the target group both fleets stand in, blue's healthy instances there at the start,
-        /// and each step's counts if nothing else changes (each step reads them afresh).
-        let shared: Shared?
 
-        struct Shared: Encodable {
-            /// The target group both fleets stand in, or (for a Classic Load Balancer) nil and `load_balancer_name` set.
-            let target_group_arn: String?
-            let load_balancer_name: String?
-            let start_healthy: Int
-            let steps: [Counts]
 
-            struct Counts: Encodable {
-                let weight: Int
-                let blue: Int
-                let green: Int
-            }
-
-            init(_ s: DeploymentSpec.SharedTraffic, plan p: ReleasePlan, start: Int) {
-                target_group_arn = s.loadBalancerName == nil ? s.targetGroup : nil
-                load_balancer_name = s.loadBalancerName
-                start_healthy = start
-                steps = p.weights.map { w in
-                    let split = SharedSplit.step(share: w, startHealthy: start, blueHealthy: 0, greenHealthy: 0)
-                    return Counts(weight: w, blue: split.blue, green: split.green)
-                }
-            }
-        }
-
-        struct Route53: Encodable {
-            let hosted_zone_id: String
-            let record_name: String
-            let record_type: String
-            let records: [Record]
-            let ttl_seconds: Int?
-            let added_wait_ms: Int64
-
-            struct Record: Encodable {
-                let set_identifier: String
-                let target: String
-                let target_group_arn: String
-                let load_balancer_arn: String?
-            }
-
-            init(_ r: DeploymentSpec.Route53Traffic, plan p: ReleasePlan) {
-                hosted_zone_id = r.hostedZoneId
-                record_name = r.recordName
-                record_type = r.recordType
-                records = r.records.map { Record(set_identifier: $0.setIdentifier, target: $0.target, target_group_arn: $0.targetGroup,
-                                                 load_balancer_arn: p.stackLoadBalancers?[$0.targetGroup]) }
-                ttl_seconds = p.trafficSettleSeconds
-                added_wait_ms = p.trafficSettle.milliseconds * Int64(p.spec.weightSteps.count)
-            }
-        }
 
         /// What green copies from blue and what the release pins.
         struct Fleet: Encodable {
@@ -453,26 +399,17 @@ enum JSONViews {
             deregistration_delay_seconds = deregistrationDelays
             fleet = p.fleet.map { Fleet($0, spec: p.spec) }
             mode = p.spec.fleet.mode.rawValue
-            route53 = p.spec.traffic.route53.map { Route53($0, plan: p) }
-            shared = p.spec.traffic.shared.flatMap { s in p.shared.map { Shared(s, plan: p, start: $0.startHealthy) } }
             listener_claimed_by = listenerClaimedBy
             service = p.spec.service
             ami = p.ami
             region = p.spec.region
-            listener_arn = p.spec.traffic.primaryForward
-            rule_arn = p.spec.traffic.ruleArn
-            forwards = p.spec.traffic.forwards.map(\.arn)
             stickiness = p.stickyForwards ?? [:]
-            test_route = p.spec.testRoute.map { TestRoute(header: $0.header, value: DeploymentSpec.TestRoute.value,
-                                                          listener_arn: p.spec.testRouteForward ?? p.spec.traffic.primaryForward) }
             blue = Blue(p.blue)
             green = Green(auto_scaling_group: p.greenGroup, target_group_arn: p.greenPool,
                           desired_capacity: p.blue.desiredCapacity, launch_template_version: nil)
             retire = p.retire
             steps = p.spec.steps.map(Step.init)
             total_bake_ms = p.spec.totalBake.milliseconds
-            let values = MetricTemplate.Values(plan: p)
-            metrics = ((try? p.spec.checks.metricChecks()) ?? []).map { Metric($0, values) }
             hooks = Dictionary(uniqueKeysWithValues: HookPoint.allCases.map { ($0.rawValue, (p.spec.hooks?[$0] ?? []).map(Hook.init)) })
         }
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AWSProvider
 import Foundation
 import Orchestrator
 import SwitchyardCore
@@ -39,10 +38,10 @@ struct Plan: AsyncParsableCommand {
                     + "instances with new ones of the same image")
             }
             if output.json {
-                Console.out(try JSONViews.encode(JSONViews.PlanView(plan, listenerClaimedBy: claimedBy, deregistrationDelays: delays,
-                                                                   tickCost: provider.tickCost(plan))))
+                let view = JSONViews.PlanView(plan, listenerClaimedBy: claimedBy, deregistrationDelays: delays, tickCost: provider.tickCost(plan))
+                Console.out(try JSONViews.encode(JSONViews.PlanOutput(view: view, cloud: try provider.presenter.json(plan))))
             } else {
-                Console.out(Self.describe(plan, deregistrationDelays: delays, tickCost: provider.tickCost(plan)))
+                Console.out(Self.describe(plan, presenter: provider.presenter, deregistrationDelays: delays, tickCost: provider.tickCost(plan)))
                 if let claimedBy {
                     let what = spec.traffic.traits.fencedName
                     Console.out("  warning   \(what) tagged \(fence.mark(for: claimedBy)): `start` refuses while that "
@@ -53,13 +52,13 @@ struct Plan: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ p: ReleasePlan, deregistrationDelays: [String: Int] = [:], tickCost: TickCost) -> String {
+    static func describe(_ p: ReleasePlan, presenter: any PlanPresenter, deregistrationDelays: [String: Int] = [:], tickCost: TickCost) -> String {
         var lines = [
             "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
-            "  traffic   " + traffic(p.spec.traffic),
-            "  blue      \(p.blue.group) on \(pool(p.blue.pool))",
+            "  traffic   " + presenter.traffic(p),
+            "  blue      \(p.blue.group) on \(p.spec.traffic.poolDisplay(p.blue.pool))",
             "            \(p.blue.image) (\(p.blue.architecture)), launch template \(p.blue.templateName) version \(p.blue.templateVersion)",
-            "  green     \(p.greenGroup) on \(pool(p.greenPool))",
+            "  green     \(p.greenGroup) on \(p.spec.traffic.poolDisplay(p.greenPool))",
             p.shared == nil
                 ? "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.templateName) with ImageId \(p.ami)"
                 : "            created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.templateName) with ImageId \(p.ami)",
@@ -99,22 +98,10 @@ struct Plan: AsyncParsableCommand {
             lines.append("            stickiness kept; a rollback writes 100% blue with stickiness off in the same write, removes green,")
             lines.append("            then turns stickiness back on; after promotion blue is kept \(p.spec.promotion.blueRetention) (at least \(longest) s)")
         }
-        if let route = p.spec.testRoute {
-            lines.append("  test      requests carrying \(route.header): \(DeploymentSpec.TestRoute.value) reach green's target group only, from launch to the end,")
-            lines.append("            through a rule at the lowest free priority of listener \(p.spec.testRouteForward ?? p.spec.traffic.primaryForward);")
-            lines.append("            the probe sends the header")
-        }
-        let values = MetricTemplate.Values(plan: p)
-        // The plan was made from the file in this process: its metric checks read back as they were parsed.
-        let metrics = (try? p.spec.checks.metricChecks()) ?? []
-        for (index, check) in metrics.enumerated() {
-            let described = check.describe(values)
-            lines.append((index == 0 ? "  metrics   " : "            ") + (described.first ?? ""))
-            lines += described.dropFirst().map { "            " + $0 }
-        }
-        if !metrics.isEmpty { lines.append("            all read together in one GetMetricData call per tick") }
+        lines += presenter.testRoute(p)
+        lines += presenter.checks(p)
         lines += p.spec.traffic.traits.settlesByTTL ? dnsWait(p) : settle(p)
-        lines += removal(p, delays: deregistrationDelays)
+        lines += presenter.removal(p, drainDelays: deregistrationDelays)
         lines += describe(hooks: p.spec)
         lines.append(requests(tickCost, interval: p.spec.checks.interval))
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
@@ -154,25 +141,8 @@ struct Plan: AsyncParsableCommand {
         return lines
     }
 
-    /// What carries the split, one view per backend.
-    /// A target group's ARN, or "Classic Load Balancer NAME" for a shared one's pool id.
-    static func pool(_ id: String) -> String {
-        DeploymentSpec.SharedTraffic.display(id)
-    }
 
-    static func traffic(_ t: DeploymentSpec.Traffic) -> String {
-        if let route53 = t.route53 { return traffic(route53) }
-        if let shared = t.shared {
-            return "\(shared.description): each step scales green out to its share of the healthy instances, then drains and terminates blue's surplus"
-        }
-        return traffic(t.forwards)
-    }
 
-    /// The two weighted records, each with its stack.
-    static func traffic(_ r: DeploymentSpec.Route53Traffic) -> String {
-        "Route 53 weighted records \(r.recordName) \(r.recordType) in hosted zone \(r.hostedZoneId), both weights in one change per step:"
-            + r.records.map { "\n              \($0.setIdentifier) → \($0.target) (target group \($0.targetGroup))" }.joined()
-    }
 
     /// The settle added before each bake (ALB listeners).
     static func settle(_ p: ReleasePlan) -> [String] {
@@ -184,26 +154,6 @@ struct Plan: AsyncParsableCommand {
             + "and checks start then (+\(total) over \(Spelling.count(steps, "step"))), and the test route is trusted only after it"]
     }
 
-    /// How a fleet that leaves service is removed, with each target group's deregistration delay as AWS has it.
-    static func removal(_ p: ReleasePlan, delays: [String: Int]) -> [String] {
-        guard !delays.isEmpty else { return [] }
-        let named = Array(Set([p.blue.pool, p.greenPool])).sorted().map { arn in
-            "\(DeploymentSpec.SharedTraffic.classicName(of: arn) ?? arn.split(separator: "/").dropLast().last.map(String.init) ?? arn) \(delays[arn].map { "\($0) s" } ?? "?")"
-        }
-        let drain = p.spec.traffic.shared?.loadBalancerName == nil ? "its target group's deregistration delay" : "the Classic Load Balancer's connection draining"
-        var lines = ["  removal   a fleet leaving service (green after a rollback, blue after its retention, a retired group) is deregistered "
-            + "\(p.trafficSettle) after its traffic left,",
-                     "            then drains for \(drain) (\(named.joined(separator: ", "))) before it is "
-            + (p.isPair ? "scaled to 0" : "scaled to 0 and deleted")]
-        // With a shared pool every step deregisters blue instances while they serve: with no drain their in-flight
-        // requests are cut.
-        if let shared = p.spec.traffic.shared, delays[shared.targetGroup] == 0 {
-            let what = shared.loadBalancerName == nil ? "its deregistration delay is 0 s" : "connection draining is off"
-            lines.append("  warning   \(shared.pool): \(what), so each step cuts the requests in flight on the blue instances it deregisters; "
-                + (shared.loadBalancerName == nil ? "raise deregistration_delay.timeout_seconds" : "turn connection draining on") + " before releasing")
-        }
-        return lines
-    }
 
     /// The records' TTL added before each bake, and a warning when it is long.
     static func dnsWait(_ p: ReleasePlan) -> [String] {
@@ -218,11 +168,6 @@ struct Plan: AsyncParsableCommand {
         return lines
     }
 
-    /// One forward on the line, several (moved together) below it.
-    static func traffic(_ forwards: [DeploymentSpec.TrafficForward]) -> String {
-        guard forwards.count > 1 else { return forwards.first?.description ?? "" }
-        return "\(forwards.count) forwards, moved together:" + forwards.map { "\n              \($0)" }.joined()
-    }
 
     /// The fleet section: what green copies, what it cannot, how both groups are pinned while the release runs.
     static func describe(_ f: FleetPlan, _ p: ReleasePlan) -> [String] {

@@ -54,6 +54,26 @@ import Testing
         }
     }
 
+    /// The CLI is thin: only its composition root (`SessionAWS.swift`, which builds the providers and lists the file
+    /// formats) and the DynamoDB store's opening (`StateOpening.swift`) name a cloud's module; every command speaks
+    /// to the seams (`ReleaseProvider`, its `PlanPresenter`, the store protocol).
+    @Test func onlyTheCLIsCompositionRootImportsACloud() throws {
+        let clouds: Set<String> = ["AWS", "AWSProvider", "Azure", "AzureProvider"]
+        let root = Self.sources.appendingPathComponent("switchyard")
+        let files = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".swift") }
+        #expect(files.count > 20)
+        var importing: Set<String> = []
+        for file in files {
+            let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                let words = line.split(separator: " ").map(String.init)
+                if let at = words.firstIndex(of: "import"), at + 1 < words.count, words[..<at].allSatisfy({ $0.hasPrefix("@") }),
+                   clouds.contains(words[at + 1]) { importing.insert(file) }
+            }
+        }
+        #expect(importing == ["SessionAWS.swift", "StateOpening.swift"], "\(importing.sorted())")
+    }
+
     @Test func theReaderSeesAnImportPastTheSeam() throws {
         // The AWS provider does import AWS: the same reader finds it there, so an empty answer above is not a blind one.
         #expect(try Self.imports(of: "AWSProvider")["AWS"] != nil)
