@@ -184,7 +184,8 @@ public struct AWSEffects: EffectPerformer {
         guard holders.allSatisfy({ $0 == [d.id] }) else {
             let green = d.reached(.greenGroupCreated) ? "; green \(d.plan.greenGroup), which it created, stands" : ""
             throw FencedOut(deploymentId: d.id, resource: guard_.resourceArn, owner: holders.joined().first { $0 != d.id }, mark: ListenerGuard.key(for: d.id),
-                            standing: "its record stays in state \(d.state.rawValue) at blue \(d.blueWeight)% / green \(d.greenWeight)%\(green)")
+                            standing: "its record stays in state \(d.state.rawValue) at blue \(d.blueWeight)% / green \(d.greenWeight)%\(green)",
+                            cloud: AWSTrafficBackends.words.name)
         }
     }
 
@@ -254,7 +255,7 @@ public struct AWSEffects: EffectPerformer {
         let blue = d.plan.blue
         let description = Self.launchTemplateDescription(d)
         if !isFirstAttemptOfFreshDeployment(.ensureGreenTemplate) {
-            let existing = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.templateId, versions: [], imageId: d.ami)
+            let existing = try await aws.ec2.describeLaunchTemplateVersions(templateId: blue.templateId, versions: [], imageId: d.image)
             if let found = existing.first(where: { $0.versionDescription == description }) {
                 logger.info("adopting existing launch template version", metadata: ["deployment.id": "\(d.id)", "launch_template.version": "\(found.versionNumber)"])
                 return found.versionNumber
@@ -271,7 +272,7 @@ public struct AWSEffects: EffectPerformer {
         }
         let created = try await aws.ec2.createLaunchTemplateVersion(
             templateId: blue.templateId, sourceVersion: blue.templateVersion, copying: source.data,
-            imageId: d.ami, description: description, clientToken: "switchyard-\(d.id)")
+            imageId: d.image, description: description, clientToken: "switchyard-\(d.id)")
         return created.versionNumber
     }
 

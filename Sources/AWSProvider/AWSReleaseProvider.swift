@@ -17,7 +17,7 @@ public struct AWSReleaseProvider: ReleaseProvider {
         self.logger = logger
     }
 
-    public func plan(_ spec: DeploymentSpec, ami: String, deploymentId: String, context: PlanContext) async throws -> PlannedRelease {
+    public func plan(_ spec: DeploymentSpec, image ami: String, deploymentId: String, context: PlanContext) async throws -> PlannedRelease {
         var planner = Planner(aws: aws, logger: logger)
         planner.recordedRetention = context.recordedRetention
         planner.recordedDeadlines = context.recordedDeadlines

@@ -153,7 +153,7 @@ public struct Planner: Sendable {
         }
 
         let plan = ReleasePlan(
-            spec: spec, ami: ami, blue: blue,
+            spec: spec, image: ami, blue: blue,
             greenPool: greenTargetGroup,
             greenGroup: pair?.idle.name ?? Self.greenGroupName(service: spec.service, deploymentId: deploymentId),
             retire: retire, stickyForwards: sticky.isEmpty ? nil : sticky, fleet: fleet,

@@ -60,7 +60,7 @@ public enum MetricsText {
         for s in snapshot.services {
             if let d = s.latest {
                 let base = [("service", s.name), ("deployment", d.id)]
-                info.samples.append((base + [("ami", d.ami), ("state", d.state.rawValue)], "1"))
+                info.samples.append((base + [("ami", d.image), ("state", d.state.rawValue)], "1"))
                 green.samples.append((base, String(d.greenWeight)))
                 for state in DeploymentState.allCases {
                     phase.samples.append((base + [("phase", state.rawValue)], state == d.state ? "1" : "0"))

@@ -31,7 +31,7 @@ public enum NextStep {
             }
             return []
         case .rolledBack:
-            return [Item(command: "switchyard start FILE --ami \(d.ami)", why: "Rolled back: once the cause is fixed, release again (a new AMI, or this one).")]
+            return [Item(command: "switchyard start FILE --ami \(d.image)", why: "Rolled back: once the cause is fixed, release again (a new AMI, or this one).")]
         case .failed:
             if d.trafficUnsettled || d.failureReason?.contains("switchyard rollback") == true {
                 return [Item(command: "switchyard rollback \(id)", why: "The rollback failed part-way; run it again to finish it.")]

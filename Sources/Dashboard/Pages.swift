@@ -96,7 +96,7 @@ public enum Pages {
         for s in board.services {
             guard let d = s.latest else { continue }
             main.append(#"<a class="service-card" href="/d/\#(escape(d.id))" data-service="\#(escape(s.name))"><strong>\#(escape(s.name))</strong> \#(badge(d.state))"#
-                + #"<span class="card-line">\#(split(d.greenWeight))</span><span class="card-line muted">\#(escape(d.ami)) · \#(s.rollbacks) rolled back of \#(s.deployments)</span></a>"#)
+                + #"<span class="card-line">\#(split(d.greenWeight))</span><span class="card-line muted">\#(escape(d.image)) · \#(s.rollbacks) rolled back of \#(s.deployments)</span></a>"#)
         }
         if board.services.isEmpty { main.append(#"<p class="muted">No releases yet.</p>"#) }
         main.append("</section>")
@@ -108,7 +108,7 @@ public enum Pages {
             for d in page {
                 let duration = d.state.isTerminal ? duration(d.updatedAt.timeIntervalSince(d.createdAt)) : "running " + duration(now.timeIntervalSince(d.createdAt))
                 main.append(#"<tr data-id="\#(escape(d.id))" data-state="\#(d.state.rawValue)"><td><a href="/d/\#(escape(d.id))">\#(escape(d.id))</a></td>"#
-                    + "<td>\(escape(d.service))</td><td>\(badge(d.state))</td><td><code>\(escape(d.ami))</code></td><td>\(split(d.greenWeight))</td>"
+                    + "<td>\(escape(d.service))</td><td>\(badge(d.state))</td><td><code>\(escape(d.image))</code></td><td>\(split(d.greenWeight))</td>"
                     + "<td>\(timeElement(d.createdAt))</td><td>\(duration)</td><td>\(escape(d.actor))</td></tr>")
             }
             main.append("</tbody></table></div>")
@@ -146,7 +146,7 @@ public enum Pages {
         var main = [#"<main id="main" data-generation="\#(generation)" data-id="\#(escape(d.id))" data-state="\#(d.state.rawValue)">"#]
         main.append(#"<h1><span class="muted">\#(escape(d.service))</span> \#(escape(d.id)) \#(badge(d.state))</h1>"#)
         var facts: [(String, String)] = [
-            ("AMI", "<code>\(escape(d.ami))</code> (blue ran <code>\(escape(d.plan.blue.image))</code>)"),
+            ("AMI", "<code>\(escape(d.image))</code> (blue ran <code>\(escape(d.plan.blue.image))</code>)"),
             ("Started", "\(timeElement(d.createdAt)) by \(escape(d.actor))"),
             ("Traffic now", "\(split(d.greenWeight)) at step \(escape(d.stepLabel))"),
             ("Blue", "<code>\(escape(d.plan.blue.group))</code>"),

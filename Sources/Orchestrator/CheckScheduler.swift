@@ -16,11 +16,14 @@ public struct ScheduledCheck: Sendable {
     /// holds the step) until a read gets through or the throttled ticks add up to about a minute.
     public var throttled: (@Sendable () -> Bool)?
     public var throttledThreshold: Int
+    /// The cloud that throttles, for the evidence ("AWS").
+    public var cloud: String
     public var run: @Sendable () async -> [CheckResult]
 
     public init(name: String, resultNames: [String]? = nil, timeoutThreshold: Int = 1, timeout: TimeInterval,
-                throttled: (@Sendable () -> Bool)? = nil, throttledThreshold: Int? = nil,
+                throttled: (@Sendable () -> Bool)? = nil, throttledThreshold: Int? = nil, cloud: String = "the cloud",
                 run: @escaping @Sendable () async -> [CheckResult]) {
+        self.cloud = cloud
         self.name = name
         self.resultNames = resultNames ?? [name]
         self.timeoutThreshold = timeoutThreshold
@@ -34,7 +37,7 @@ public struct ScheduledCheck: Sendable {
         let throttledNow = throttled?() == true
         var evidence = "\(name) gave no answer within \(TimeSpan(milliseconds: Int64((timeout * 1000).rounded())))"
         if throttledNow {
-            evidence += ": AWS throttled the read (it is sent again at the client-side rate; \(throttledThreshold) throttled ticks in a row roll back)"
+            evidence += ": \(cloud) throttled the read (it is sent again at the client-side rate; \(throttledThreshold) throttled ticks in a row roll back)"
         }
         let threshold = throttledNow ? throttledThreshold : timeoutThreshold
         return resultNames.map { CheckResult(name: $0, passed: false, evidence: evidence, threshold: threshold) }

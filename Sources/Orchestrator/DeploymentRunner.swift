@@ -114,8 +114,8 @@ extension DeploymentRunner: ReconcileInput {
             guard let stop else { return try await effects.perform(effect, for: d) }
             return try await stop.abandoning { try await effects.perform(effect, for: d) }
         } catch let stopped as StoppedBySignal {
-            let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(stopped.signal) during \(effect.title): its AWS request was "
-                                   + "abandoned (AWS may or may not have done it; `switchyard resume \(d.id)` looks before it acts again)",
+            let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(stopped.signal) during \(effect.title): its \(d.plan.spec.cloud.name) request was "
+                                   + "abandoned (\(d.plan.spec.cloud.name) may or may not have done it; `switchyard resume \(d.id)` looks before it acts again)",
                                details: ["signal": stopped.signal, "effect": effect.title])
             throw Interrupted(deployment: try loop.persist(Transition(deployment: d, log: log), self), signal: stopped.signal)
         } catch is CancellationError {
@@ -155,7 +155,11 @@ public struct FencedOut: Error, Sendable, CustomStringConvertible {
     /// What this deployment had made that stays (its record's state, green), so the message is true.
     public var standing: String?
 
-    public init(deploymentId: String, resource: String, owner: String?, mark: String, standing: String? = nil) {
+    /// The cloud the resource is in ("AWS").
+    public var cloud: String
+
+    public init(deploymentId: String, resource: String, owner: String?, mark: String, standing: String? = nil, cloud: String = "the cloud") {
+        self.cloud = cloud
         self.deploymentId = deploymentId
         self.mark = mark
         self.resource = resource
@@ -166,10 +170,10 @@ public struct FencedOut: Error, Sendable, CustomStringConvertible {
     public var description: String {
         let who = owner.map { "is tagged for deployment \($0)" } ?? "no longer carries its \(mark) tag"
         guard let standing else {
-            return "\(resource) \(who), so deployment \(deploymentId) stopped here without changing AWS or its record"
+            return "\(resource) \(who), so deployment \(deploymentId) stopped here without changing \(cloud) or its record"
         }
-        return "\(resource) \(who), so deployment \(deploymentId) stopped here, changing nothing more in AWS or in its record: \(standing). "
-            + "Once the listener's owner is done, `switchyard resume \(deploymentId)` goes on or `switchyard rollback \(deploymentId)` undoes it"
+        return "\(resource) \(who), so deployment \(deploymentId) stopped here, changing nothing more in \(cloud) or in its record: \(standing). "
+            + "Once its owner is done, `switchyard resume \(deploymentId)` goes on or `switchyard rollback \(deploymentId)` undoes it"
     }
 }
 

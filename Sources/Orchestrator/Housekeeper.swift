@@ -72,11 +72,11 @@ public struct Housekeeper: Sendable {
             do {
                 return try await stop.abandoning { [performer] in try await performer.perform(effect, for: d) }
             } catch let stopped as StoppedBySignal {
-                let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(stopped.signal) during \(effect.title): its AWS request was "
-                                       + "abandoned (AWS may or may not have done it; the next `switchyard gc` or `start` looks before it acts again)",
+                let log = LogEntry(from: d.state, to: d.state, message: "interrupted by \(stopped.signal) during \(effect.title): its \(d.plan.spec.cloud.name) request was "
+                                       + "abandoned (\(d.plan.spec.cloud.name) may or may not have done it; the next `switchyard gc` or `start` looks before it acts again)",
                                    details: ["signal": stopped.signal, "effect": effect.title])
                 _ = try loop.persist(Transition(deployment: d, log: log), self)
-                throw HousekeepingInterrupted(signal: stopped.signal, effect: effect.title)
+                throw HousekeepingInterrupted(signal: stopped.signal, effect: effect.title, cloud: d.plan.spec.cloud.name)
             }
         }
 
@@ -87,11 +87,12 @@ public struct Housekeeper: Sendable {
     }
 }
 
-/// Housekeeping stopped by a signal in the middle of an AWS request (abandoned; the trail says where).
+/// Housekeeping stopped by a signal in the middle of a cloud's request (abandoned; the trail says where).
 public struct HousekeepingInterrupted: Error, Sendable, CustomStringConvertible {
     public var signal: String
     public var effect: String
-    public var description: String { "interrupted by \(signal) during \(effect): its AWS request was abandoned" }
+    public var cloud: String = "the cloud"
+    public var description: String { "interrupted by \(signal) during \(effect): its \(cloud) request was abandoned" }
 }
 
 /// A retention deadline one of this state's records gives a group: the deployment that kept it as its blue, and until

@@ -10,7 +10,7 @@ import SwitchyardCore
 /// own that implements it, and the CLI, the composition root, picks it.
 public protocol ReleaseProvider: Sendable {
     /// The release the file describes, planned from what the cloud shows now; nothing is changed.
-    func plan(_ spec: DeploymentSpec, ami: String, deploymentId: String, context: PlanContext) async throws -> PlannedRelease
+    func plan(_ spec: DeploymentSpec, image: String, deploymentId: String, context: PlanContext) async throws -> PlannedRelease
     /// The fence on the spec's traffic: what another state file (or a `--force-unlock`ed run) would have to take first.
     func fence(_ spec: DeploymentSpec) -> any TrafficFence
     /// The performer of a deployment's effects. `facts`: the plan's own answers (`PlannedRelease.facts`) when this

@@ -201,7 +201,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     private func columns(_ d: Deployment) throws -> [SQLValue] {
         let record = String(decoding: try RecordCoding.encoder.encode(d), as: UTF8.self)
         return [
-            .text(d.id), .text(d.service), .text(d.ami), .text(d.fileDigest), .text(d.state.rawValue),
+            .text(d.id), .text(d.service), .text(d.image), .text(d.fileDigest), .text(d.state.rawValue),
             .int(Int64(d.stepIndex)), .int(Int64(d.greenWeight)), .text(d.plan.blue.group),
             .text(d.plan.greenGroup), .text(d.plan.blue.pool), .text(d.plan.greenPool),
             .text(d.actor), .text(StoredDate.text(d.createdAt)), .text(StoredDate.text(d.updatedAt)),

@@ -42,7 +42,8 @@ public struct BlueFleet: Sendable, Hashable, Codable {
 /// Everything a deployment was resolved to before it started; never changes afterwards.
 public struct ReleasePlan: Sendable, Hashable, Codable {
     public var spec: DeploymentSpec
-    public var ami: String
+    /// The image green runs (AWS: the AMI id; Azure: the image's resource id). Stored as `ami`.
+    public var image: String
     public var blue: BlueFleet
     /// Where green's traffic reaches it (AWS: green's target group, or the pool it shares with blue).
     public var greenPool: String
@@ -71,7 +72,7 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     /// Set with `traffic.shared`: what the scale-out pattern keeps of blue at the start.
     public var shared: SharedPlan?
 
-    public init(spec: DeploymentSpec, ami: String, blue: BlueFleet, greenPool: String, greenGroup: String, retire: [String] = [],
+    public init(spec: DeploymentSpec, image: String, blue: BlueFleet, greenPool: String, greenGroup: String, retire: [String] = [],
                 stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, pair: PairPlan? = nil, trafficSettleSeconds: Int? = nil,
                 stackLoadBalancers: [String: String]? = nil, settle: TimeSpan? = nil, shared: SharedPlan? = nil) {
         self.settle = settle
@@ -81,7 +82,7 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
         self.stackLoadBalancers = stackLoadBalancers
         self.trafficSettleSeconds = trafficSettleSeconds
         self.spec = spec
-        self.ami = ami
+        self.image = image
         self.blue = blue
         self.greenPool = greenPool
         self.greenGroup = greenGroup
@@ -106,7 +107,7 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     public var weights: [Int] { spec.weightSteps.map(\.weight) }
 
     enum CodingKeys: String, CodingKey {
-        case spec, ami, blue, greenPool = "greenTargetGroupArn", greenGroup = "greenAutoScalingGroup", retire, stickyForwards, fleet, pair
+        case spec, image = "ami", blue, greenPool = "greenTargetGroupArn", greenGroup = "greenAutoScalingGroup", retire, stickyForwards, fleet, pair
         case trafficSettleSeconds, settle, stackLoadBalancers, shared
     }
 }
@@ -261,7 +262,8 @@ public struct Deployment: Sendable, Hashable {
     public func reached(_ milestone: Milestone) -> Bool { progress.contains(milestone) }
 
     public var service: String { plan.spec.service }
-    public var ami: String { plan.ami }
+    /// The image green runs (`ReleasePlan.image`).
+    public var image: String { plan.image }
     public var blueWeight: Int { 100 - greenWeight }
 
     /// The step being worked on, if the deployment is shifting.

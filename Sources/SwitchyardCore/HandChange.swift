@@ -59,8 +59,9 @@ extension Machine {
             next.handChange = change
             next.phaseStartedAt = now
             next.updatedAt = now
-            let message = "traffic changed by hand: \(change.summary). The release is paused and traffic left as it is "
-                + "(CloudTrail's ModifyListener/ModifyRule events name who changed it): `switchyard promote \(d.id)` writes the next "
+            let audit = d.plan.spec.traffic.traits.changeAudit.map { " (\($0))" } ?? ""
+            let message = "traffic changed by hand: \(change.summary). The release is paused and traffic left as it is"
+                + "\(audit): `switchyard promote \(d.id)` writes the next "
                 + "step over it, `switchyard resume \(d.id) --accept-current` adopts it and goes on, `switchyard rollback \(d.id)` "
                 + "sends everything back to blue"
             return Transition(deployment: next, log: LogEntry(from: .shifting, to: .paused, message: message, details: [

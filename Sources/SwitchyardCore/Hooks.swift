@@ -171,16 +171,20 @@ extension Hook {
             "SWITCHYARD_HOOK": ref.point.rawValue,
             "SWITCHYARD_DEPLOYMENT_ID": d.id,
             "SWITCHYARD_SERVICE": d.service,
-            "SWITCHYARD_AMI": d.ami,
+            "SWITCHYARD_IMAGE": d.image,
             "SWITCHYARD_STEP": String(step),
             "SWITCHYARD_STEPS": String(weightSteps),
             "SWITCHYARD_GREEN_WEIGHT": String(d.greenWeight),
-            "SWITCHYARD_GREEN_TARGET_GROUP": d.plan.greenPool,
-            "SWITCHYARD_BLUE_TARGET_GROUP": d.plan.blue.pool,
-            "SWITCHYARD_GREEN_ASG": d.plan.greenGroup,
-            "SWITCHYARD_BLUE_ASG": d.plan.blue.group,
-            "SWITCHYARD_REGION": d.plan.spec.region,
+            "SWITCHYARD_GREEN_POOL": d.plan.greenPool,
+            "SWITCHYARD_BLUE_POOL": d.plan.blue.pool,
+            "SWITCHYARD_GREEN_FLEET": d.plan.greenGroup,
+            "SWITCHYARD_BLUE_FLEET": d.plan.blue.group,
+            "SWITCHYARD_LOCATION": d.plan.spec.region,
         ]
+        // Under the names the cloud's hooks know them by (AWS: SWITCHYARD_AMI, SWITCHYARD_GREEN_ASG, …).
+        for (neutral, named) in d.plan.spec.cloud.hookNames {
+            if let value = env.removeValue(forKey: neutral) { env[named] = value }
+        }
         // The backend's own variables, and the core's it replaces (AWS: a Classic Load Balancer's name).
         env.merge(d.plan.spec.traffic.backend.hookEnvironment(d.plan.spec.traffic)) { _, backend in backend }
         // Only while the rule stands: after promotion or rollback it is gone, and a hook must not send to a dead route.

@@ -65,7 +65,7 @@ public enum Machine {
                 // The plan read no traffic on green's target group when the deployment was created: the settle counts
                 // from then.
                 return removing(d, group: group, trafficLeftAt: d.createdAt, now: now, then: .retireFleet(group),
-                                why: "retiring \(group) from green's target group")
+                                why: "retiring \(group) from green's \(d.plan.spec.cloud.pool)")
             }
             // Before the new version exists: a blue on `$Latest` would launch it at once.
             if d.plan.fleet != nil && !d.reached(.bluePinned) { return .perform(.pinBlue) }
@@ -77,7 +77,7 @@ public enum Machine {
             if d.needsTestRoute { return .perform(.ensureTestRoute) }
             if let failures = d.greenCapacity?.launchFailures, LaunchFailureRule.endsTheWait(failures) {
                 return rollback(d, now: now, reason: "green could not launch its instances: \(failures.inARow) launch activities in a row failed "
-                    + "(the wait ends at \(LaunchFailureRule.limit), before fleet.capacity_timeout \(spec.fleet.capacityTimeout)); AWS says: \(failures.message)",
+                    + "(the wait ends at \(LaunchFailureRule.limit), before fleet.capacity_timeout \(spec.fleet.capacityTimeout)); \(spec.cloud.name) says: \(failures.message)",
                     check: "capacity")
             }
             if now >= d.phaseStartedAt.adding(spec.fleet.capacityTimeout) {
@@ -184,20 +184,20 @@ public enum Machine {
         case (.pending, .begun):
             next.state = .launching
             next.phaseStartedAt = now
-            return Transition(deployment: next, log: LogEntry(from: .pending, to: .launching, message: "release of \(d.ami) started: blue is \(d.plan.blue.group)"))
+            return Transition(deployment: next, log: LogEntry(from: .pending, to: .launching, message: "release of \(d.image) started: blue is \(d.plan.blue.group)"))
         case (.launching, .fleetRetired(let name)), (.rollingBack, .fleetRetired(let name)) where d.state == .launching || d.removal?.group == name:
             if !next.retiredGroups.contains(name) { next.retiredGroups.append(name) }
             if next.removal?.group == name { next.removal = nil }
-            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's target group", details: LogEntry.fleet(name)))
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's \(d.plan.spec.cloud.pool)", details: LogEntry.fleet(name)))
         case (.launching, .greenTemplateReady(let version)):
             next.greenTemplateVersion = version
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "launch template \(d.plan.blue.templateName) version \(version) uses \(d.ami)", details: ["launch_template_version": String(version)]))
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "\(d.plan.spec.cloud.template) \(d.plan.blue.templateName) version \(version) uses \(d.image)", details: ["launch_template_version": String(version)]))
         case (.launching, .greenFleetReady):
             next.progress.insert(.greenGroupCreated)
             next.state = .waitingForCapacity
             next.phaseStartedAt = now
             next.nextCheckAt = nil
-            let how = d.plan.isPair ? "of the pair set to launch template version \(d.greenTemplateVersion.map(String.init) ?? "?") and" : "created with"
+            let how = d.plan.isPair ? "of the pair set to \(d.plan.spec.cloud.template) version \(d.greenTemplateVersion.map(String.init) ?? "?") and" : "created with"
             let where_ = d.plan.shared == nil ? "" : " in the shared \(d.plan.spec.traffic.poolNamed(d.plan.spec.traffic.pools.first ?? ""))"
             return Transition(deployment: next, log: LogEntry(from: .launching, to: .waitingForCapacity, message: "green group \(d.plan.greenGroup) \(how) desired capacity \(d.plan.greenLaunchCapacity)\(where_)", details: LogEntry.fleet(d.plan.greenGroup)))
         case (.waitingForCapacity, .capacityObserved(let report)):
@@ -293,7 +293,7 @@ public enum Machine {
             next.promotedAt = now
             guard pendingHook(d, .afterPromotion) != nil else { return complete(next, now: now) }
             next.progress.insert(.promotionConfirmed)
-            return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "listener read back at 100% green; the after_promotion hooks run before the release is completed"))
+            return Transition(deployment: next, log: LogEntry(from: .promoting, to: .promoting, message: "\(d.plan.spec.traffic.traits.splitName) read back at 100% green; the after_promotion hooks run before the release is completed"))
         case (_, .hookFinished(let ref, let result)):
             return applyHook(d, ref, result, now: now)
         case (_, .hookInterrupted(let ref)):
@@ -321,7 +321,7 @@ public enum Machine {
                 next.testRouteProbePasses = 0
             }
             let header = d.plan.spec.testRoute?.header ?? DeploymentSpec.TestRoute.defaultHeader
-            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route: requests carrying \(header): \(DeploymentSpec.TestRoute.value) go to green's target group \(d.plan.greenPool)", details: ["rule_arn": arn]))
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "test route: requests carrying \(header): \(DeploymentSpec.TestRoute.value) go to green's \(d.plan.spec.cloud.pool) \(d.plan.greenPool)", details: ["rule_arn": arn]))
         case (.promoting, .testRouteRemoved), (.rollingBack, .testRouteRemoved):
             next.progress.insert(.testRouteRemoved)
             // Requests with the header reach green until the rule's deletion is live everywhere.
@@ -337,7 +337,7 @@ public enum Machine {
         case (.rollingBack, .greenRemoved):
             next.progress.insert(.greenRemoved)
             if next.removal?.group == d.plan.greenGroup { next.removal = nil }
-            let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own launch template version \($0.greenBefore.templateVersion), processes and target groups; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
+            let how = d.plan.pair.map { "scaled back to \($0.greenBefore.sizes) (min/desired/max) with its own \(d.plan.spec.cloud.template) version \($0.greenBefore.templateVersion), processes and \(d.plan.spec.cloud.pool)s; it is kept (pair mode)" } ?? "scaled to 0 and deleted"
             return Transition(deployment: next, log: LogEntry(from: .rollingBack, to: .rollingBack, message: "green group \(d.plan.greenGroup) \(how)"))
         case (.paused, .promoteRequested) where !d.promoteRequested:
             next.promoteRequested = true
@@ -379,7 +379,7 @@ public enum Machine {
             next.progress.insert(.templateVersionDeleted)
             // Housekeeping after the end, like retiring blue.
             next.updatedAt = d.updatedAt
-            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "launch template \(d.plan.blue.templateName) version \(version) deleted: its release is over and no group uses it", details: ["launch_template_version": String(version)]))
+            return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "\(d.plan.spec.cloud.template) \(d.plan.blue.templateName) version \(version) deleted: its release is over and no group uses it", details: ["launch_template_version": String(version)]))
         case (let state, .rollbackRequested(let reason, let actor)) where !state.isTerminal && state != .rollingBack:
             return startRollback(d, now: now, reason: "requested by \(actor): \(reason)", details: ["actor": actor, "check": "manual"])
         case (let state, .effectFailed(let effect, let message)) where !state.isTerminal:

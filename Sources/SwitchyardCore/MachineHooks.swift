@@ -88,7 +88,7 @@ extension Machine {
         next.updatedAt = now
         next.retentionDeadline = now.adding(d.plan.spec.promotion.blueRetention)
         next.promotedAt = d.promotedAt ?? now
-        return Transition(deployment: next, log: LogEntry(from: .promoting, to: .completed, message: "green \(d.plan.greenGroup) promoted: 100% of traffic on \(d.ami); blue \(d.plan.blue.group) kept for \(d.plan.spec.promotion.blueRetention)"))
+        return Transition(deployment: next, log: LogEntry(from: .promoting, to: .completed, message: "green \(d.plan.greenGroup) promoted: 100% of traffic on \(d.image); blue \(d.plan.blue.group) kept for \(d.plan.spec.promotion.blueRetention)"))
     }
 
     /// The unfinished hook a resume runs again, in words for the audit trail, or nil.

@@ -63,7 +63,7 @@ extension Machine {
         let plan = d.plan
         let green = observed.shares?.green ?? observed.weights[plan.greenPool] ?? 0
         let blue = observed.shares?.blue ?? observed.weights[plan.blue.pool] ?? 0
-        var found = "\(plan.shared == nil ? "listener" : "healthy instances:") blue \(blue)% / green \(green)% (stored: \(d.blueWeight)/\(d.greenWeight)); "
+        var found = "\(plan.shared == nil ? plan.spec.traffic.traits.splitName : "healthy instances:") blue \(blue)% / green \(green)% (stored: \(d.blueWeight)/\(d.greenWeight)); "
             + "blue \(plan.blue.group) " + (observed.blueExists ? "\(observed.blueInService) InService" : "missing") + "; "
             + "green \(plan.greenGroup) " + (observed.greenExists ? "\(observed.greenInService)/\(observed.greenDesired) InService" : "not there")
         var details = ["observed_green_weight": String(green), "observed_blue_weight": String(blue), "actor": actor]
@@ -83,8 +83,9 @@ extension Machine {
             && !handSet.contains($0.key) }
         if let (arn, weight) = strangers.sorted(by: { $0.key < $1.key }).first {
             d = stored
-            let why = "the listener forwards \(weight)% to \(arn), which is neither blue's nor green's target group; someone else changed it. "
-                + "Nothing was touched. Put the listener back on \(plan.blue.pool) (blue) and resume again, or roll back."
+            let split = plan.spec.traffic.traits.splitName
+            let why = "the \(split) forwards \(weight)% to \(arn), which is neither blue's nor green's \(plan.spec.cloud.pool); someone else changed it. "
+                + "Nothing was touched. Put the \(split) back on \(plan.blue.pool) (blue) and resume again, or roll back."
             details["unsafe"] = why
             return outcome("resume refused: \(found)", unsafe: why)
         }
@@ -102,7 +103,7 @@ extension Machine {
             if green > 0 {
                 d.progress.insert(.greenServed)
                 found += "; green takes traffic before it was proven healthy"
-                let t = startRollback(d, now: now, reason: "on resume, the listener sent \(green)% to green before green was proven healthy", details: ["check": "resume"])
+                let t = startRollback(d, now: now, reason: "on resume, the \(plan.spec.traffic.traits.splitName) sent \(green)% to green before green was proven healthy", details: ["check": "resume"])
                 d = t.deployment
                 return outcome("resumed by \(actor): \(found)")
             }
@@ -125,7 +126,7 @@ extension Machine {
                 // The listener moved after the last stored confirmation: adopt it; the step confirms it again.
                 d.greenWeight = green
                 d.bakeStartedAt = nil
-                found += "; adopting the listener's weights"
+                found += "; adopting the \(plan.spec.traffic.traits.splitName)'s weights"
             }
             if plan.shared != nil, d.state == .shifting, d.bakeStartedAt == nil {
                 // A step being scaled to: its bound counts from the resume, as a capacity wait's does.

@@ -113,11 +113,11 @@ extension Machine {
             var why = "it serves no traffic, and the next `start` or `switchyard gc` retires it"
             if d.state == .launching {
                 next.leftOffGroups = (d.leftOffGroups ?? []) + [r.group]
-                why = "it stands in no target group and serves nothing, so the release goes on without it; `switchyard gc` retires it "
+                why = "it stands in no \(d.plan.spec.cloud.pool) and serves nothing, so the release goes on without it; `switchyard gc` retires it "
                     + "once the release that kept it is past its retention (a group no record keeps is for a person to delete)"
             }
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state,
-                message: "retiring \(r.group) left off: \(effect.title) could not reach AWS (\(message)); \(why)",
+                message: "retiring \(r.group) left off: \(effect.title) could not reach \(d.plan.spec.cloud.name) (\(message)); \(why)",
                 details: LogEntry.fleet(r.group, ["effect": effect.title])))
         }
         guard d.state == .rollingBack || (d.state == .launching && retiring) else {
@@ -129,9 +129,9 @@ extension Machine {
         let delay = EffectRetry.delay(after: attempt)
         next.effectRetry = EffectRetry(attempt: attempt, effect: effect.title, notBefore: now.addingTimeInterval(delay))
         let why = d.state == .rollingBack
-            ? "a rollback does not give up while AWS is out of reach: Ctrl-C stops it here, `switchyard rollback \(d.id)` carries it on"
-            : "the group may still stand in green's target group, so green is not made before it is out: a retirement out of reach never rolls the release back; Ctrl-C stops it here, `switchyard resume \(d.id)` carries it on"
-        let message = "\(effect.title) could not reach AWS (attempt \(attempt)): \(message); trying again in \(Int(delay)) s (\(why))"
+            ? "a rollback does not give up while \(d.plan.spec.cloud.name) is out of reach: Ctrl-C stops it here, `switchyard rollback \(d.id)` carries it on"
+            : "the group may still stand in green's \(d.plan.spec.cloud.pool), so green is not made before it is out: a retirement out of reach never rolls the release back; Ctrl-C stops it here, `switchyard resume \(d.id)` carries it on"
+        let message = "\(effect.title) could not reach \(d.plan.spec.cloud.name) (attempt \(attempt)): \(message); trying again in \(Int(delay)) s (\(why))"
         return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: message,
                                                           details: ["effect": effect.title, "attempt": String(attempt), "retry_in_seconds": String(Int(delay))]))
     }

@@ -25,7 +25,7 @@ public struct WebhookEvent: Sendable, Hashable, Codable {
     public static func about(_ d: Deployment, _ log: LogEntry, at: Date) -> WebhookEvent? {
         let isStep = log.from == .shifting && log.to == .shifting && log.details["green_weight"] != nil
         guard log.from != log.to || isStep else { return nil }
-        return WebhookEvent(event: isStep ? "step" : "state_changed", deploymentId: d.id, service: d.service, ami: d.ami,
+        return WebhookEvent(event: isStep ? "step" : "state_changed", deploymentId: d.id, service: d.service, ami: d.image,
                             from: log.from.rawValue, to: log.to.rawValue, step: d.stepLabel, greenWeight: d.greenWeight,
                             blueWeight: d.blueWeight, message: log.message, at: at, details: log.details)
     }

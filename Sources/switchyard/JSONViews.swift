@@ -142,7 +142,7 @@ enum JSONViews {
             blue_read = blueRead.map(BlueRead.init)
             id = d.id
             service = d.service
-            ami = d.ami
+            ami = d.image
             state = d.state.rawValue
             step_index = d.stepIndex
             steps = d.plan.spec.steps.map(Step.init)
@@ -401,7 +401,7 @@ enum JSONViews {
             mode = p.spec.fleet.mode.rawValue
             listener_claimed_by = listenerClaimedBy
             service = p.spec.service
-            ami = p.ami
+            ami = p.image
             region = p.spec.region
             stickiness = p.stickyForwards ?? [:]
             blue = Blue(p.blue)

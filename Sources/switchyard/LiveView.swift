@@ -192,7 +192,7 @@ final class LiveView: @unchecked Sendable {
         default: stateColor = "1"
         }
         var lines = [
-            "\(paint("switchyard", "1"))  \(d.service)  \(d.id)  \(d.ami)",
+            "\(paint("switchyard", "1"))  \(d.service)  \(d.id)  \(d.image)",
             "state    \(paint(d.state.rawValue, stateColor))  \(step)  (steps \(weights.map { "\($0)%" }.joined(separator: " → ")))",
             "traffic  blue \(pad(d.blueWeight))% \(bar) \(pad(d.greenWeight))% green",
             "green    \(d.plan.greenGroup)  " + (d.greenCapacity.map { "\($0.inService)/\($0.desired) InService" } ?? "capacity not read yet"),

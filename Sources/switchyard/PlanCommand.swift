@@ -27,14 +27,14 @@ struct Plan: AsyncParsableCommand {
             let retirable = try store?.blueGroups(service: spec.service) ?? []
             let retained = try store?.retainedBlues(service: spec.service) ?? []
             let context = PlanContext.of(retirable: retirable, retained: retained, endingRetention: release.endRetention, now: Date())
-            let plan = try await provider.plan(spec, ami: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
+            let plan = try await provider.plan(spec, image: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
                                                context: context).plan
             let delays = try await provider.drainDelays(plan)
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.
             let fence = provider.fence(spec)
             let claimedBy = try await fence.owner()
-            if plan.blue.image == plan.ami {
-                Console.error("warning: blue \(plan.blue.group) already runs \(plan.ami): a release would replace its "
+            if plan.blue.image == plan.image {
+                Console.error("warning: blue \(plan.blue.group) already runs \(plan.image): a release would replace its "
                     + "instances with new ones of the same image")
             }
             if output.json {
@@ -54,14 +54,14 @@ struct Plan: AsyncParsableCommand {
 
     static func describe(_ p: ReleasePlan, presenter: any PlanPresenter, deregistrationDelays: [String: Int] = [:], tickCost: TickCost) -> String {
         var lines = [
-            "Release of \(p.ami) for service \(p.spec.service) in \(p.spec.region)",
+            "Release of \(p.image) for service \(p.spec.service) in \(p.spec.region)",
             "  traffic   " + presenter.traffic(p),
             "  blue      \(p.blue.group) on \(p.spec.traffic.poolDisplay(p.blue.pool))",
             "            \(p.blue.image) (\(p.blue.architecture)), launch template \(p.blue.templateName) version \(p.blue.templateVersion)",
             "  green     \(p.greenGroup) on \(p.spec.traffic.poolDisplay(p.greenPool))",
             p.shared == nil
-                ? "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.templateName) with ImageId \(p.ami)"
-                : "            created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.templateName) with ImageId \(p.ami)",
+                ? "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.templateName) with ImageId \(p.image)"
+                : "            created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.templateName) with ImageId \(p.image)",
         ]
         if let pair = p.pair {
             let before = pair.greenBefore

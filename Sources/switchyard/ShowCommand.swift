@@ -75,7 +75,7 @@ struct Show: AsyncParsableCommand {
     static func describe(_ d: Deployment, events: [StoredEvent], now: Date = Date(), blue: String? = nil) -> String {
         var lines = [
             "deployment \(d.id)  \(d.service)  \(d.state.rawValue)",
-            "  ami       \(d.ami) (blue ran \(d.plan.blue.image))",
+            "  ami       \(d.image) (blue ran \(d.plan.blue.image))",
             "  started   \(Console.time(d.createdAt)) by \(d.actor)",
             "  traffic   blue \(d.blueWeight)% / green \(d.greenWeight)%, step \(d.stepLabel)",
             "  blue      \(d.plan.blue.group) on \(d.plan.blue.pool)",

@@ -49,7 +49,7 @@ struct Start: AsyncParsableCommand {
             let listener = provider.fence(spec)
             // Nothing is changed in AWS before the claim: a signal until then ends the command at once.
             var (planned, owners) = try await Session.beforeAnyChange(stop, "planning") {
-                (try await provider.plan(spec, ami: ami, deploymentId: id, context: context), try await listener.owners())
+                (try await provider.plan(spec, image: ami, deploymentId: id, context: context), try await listener.owners())
             }
             let unlock = forceUnlock
             let mayReplace: @Sendable (String) -> Bool = { owner in
@@ -65,7 +65,7 @@ struct Start: AsyncParsableCommand {
                 let again = replanning
                 planned = try await Session.beforeAnyChange(stop, "planning again after retiring blues",
                                                             unchanged: Session.unchangedInAWS(besidesHousekeeping: retired) + ", and no deployment was recorded") {
-                    try await provider.plan(spec, ami: ami, deploymentId: id, context: again)
+                    try await provider.plan(spec, image: ami, deploymentId: id, context: again)
                 }
             }
             // The tags read at the end of planning are an instant old unless housekeeping took its time: then read them again.
@@ -76,7 +76,7 @@ struct Start: AsyncParsableCommand {
             if let amiSource { details["ami_source"] = amiSource }
             if release.endRetention, !plan.retire.isEmpty { details["end_retention"] = plan.retire.joined(separator: ",") }
             let created = LogEntry(from: .pending, to: .pending,
-                                   message: "deployment of \(plan.ami) created from \(release.file) by \(actor)" + (amiSource.map { " (AMI from \($0))" } ?? "")
+                                   message: "deployment of \(plan.image) created from \(release.file) by \(actor)" + (amiSource.map { " (AMI from \($0))" } ?? "")
                                        + (details["end_retention"].map { "; --end-retention: \($0) may be retired before its retention deadline" } ?? ""),
                                    details: details)
             if let signal = stop.signal {
@@ -155,7 +155,7 @@ struct Start: AsyncParsableCommand {
     static func summary(_ d: Deployment) -> String {
         switch d.state {
         case .completed:
-            return "deployment \(d.id) completed: \(d.ami) serves 100% of \(d.service) from \(d.plan.greenGroup)"
+            return "deployment \(d.id) completed: \(d.image) serves 100% of \(d.service) from \(d.plan.greenGroup)"
         case .rolledBack:
             return "deployment \(d.id) rolled back: \(d.rollbackReason ?? "no reason recorded")"
         case .failed:

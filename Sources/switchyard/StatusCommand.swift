@@ -41,7 +41,7 @@ struct Status: AsyncParsableCommand {
                 let now = Date()
                 for d in deployments {
                     Console.out("\(d.id)  \(d.service)  \(d.state.rawValue)  step \(d.stepLabel)  blue \(d.blueWeight)% / green \(d.greenWeight)% "
-                        + "(\(Self.weightsAge(d, now: now)))  \(d.ami)"
+                        + "(\(Self.weightsAge(d, now: now)))  \(d.image)"
                         + (d.lastObservation.map { "  (\($0)\(Console.age(d.lastObservationAt, now: now)))" } ?? ""))
                     if let checks = d.lastChecks, !checks.isEmpty, !d.state.isTerminal {
                         // Checks run only while a process runs the release: their last results carry their age.

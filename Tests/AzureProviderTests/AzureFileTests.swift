@@ -148,3 +148,31 @@ import Testing
         #expect(Self.problems("service: web\nprovider: [azure]\n").first?.contains("got a list") == true)
     }
 }
+
+/// The core's sentences and hooks speak of an Azure release in Azure's words, not AWS's.
+@Suite struct AzureWordsTests {
+    static func deployment() throws -> Deployment {
+        let spec = try AzureFileTests.parse(AzureFileTests.file + "\nhooks:\n  after_step:\n    - run: [./smoke]\n")
+        let image = "/subscriptions/6b1f3c2a-0d4e-4f5a-9b8c-7d6e5f4a3b2c/resourceGroups/web-prod/providers/Microsoft.Compute/images/web-1"
+        let blue = BlueFleet(group: "web-blue", pool: "web-stack-a", templateId: "", templateName: "web-blue", templateVersion: 1,
+                             image: "web-0", architecture: "x86_64", minSize: 2, maxSize: 4, desiredCapacity: 2)
+        let plan = ReleasePlan(spec: spec, image: image, blue: blue, greenPool: "web-stack-b", greenGroup: "switchyard-web-d1")
+        return Deployment(id: "d1", plan: plan, fileDigest: "digest", actor: "alice@laptop", now: Date(timeIntervalSince1970: 0))
+    }
+
+    @Test func anAzureReleasesHooksGetAzuresVariableNames() throws {
+        let d = try Self.deployment()
+        let env = Hook.environment(d, HookRef(point: .afterStep, index: 0, step: 0))
+        #expect(env["SWITCHYARD_GREEN_SCALE_SET"] == "switchyard-web-d1" && env["SWITCHYARD_BLUE_SCALE_SET"] == "web-blue")
+        #expect(env["SWITCHYARD_GREEN_ENDPOINT"] == "web-stack-b" && env["SWITCHYARD_BLUE_ENDPOINT"] == "web-stack-a")
+        #expect(env["SWITCHYARD_IMAGE"] == d.image && env["SWITCHYARD_RESOURCE_GROUP_ID"] == d.plan.spec.region)
+        #expect(env.keys.filter { $0.contains("ASG") || $0.contains("TARGET_GROUP") || $0 == "SWITCHYARD_AMI" || $0 == "SWITCHYARD_REGION" }.isEmpty,
+                "\(env.keys.sorted())")
+    }
+
+    @Test func theCloudsWordsAreAzures() throws {
+        let d = try Self.deployment()
+        #expect(d.plan.spec.cloud.name == "Azure" && d.plan.spec.cloud.pool == "Traffic Manager endpoint")
+        #expect(d.plan.spec.traffic.traits.splitName == "Traffic Manager endpoints")
+    }
+}

@@ -120,7 +120,7 @@ enum Fixtures {
         let blue = BlueFleet(group: "web-blue", pool: spec.traffic.pools[0], templateId: "lt-1",
                              templateName: "web", templateVersion: 3, image: "ami-11111111", architecture: "x86_64",
                              minSize: 2, maxSize: 4, desiredCapacity: 2)
-        let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: spec.traffic.pools[1],
+        let plan = ReleasePlan(spec: spec, image: "ami-22222222", blue: blue, greenPool: spec.traffic.pools[1],
                                greenGroup: "switchyard-web-\(id)", retire: retire)
         return Deployment(id: id, plan: plan, fileDigest: "abc", actor: "test@host", now: start)
     }

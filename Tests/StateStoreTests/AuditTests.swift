@@ -13,7 +13,7 @@ import Testing
             var d = sampleDeployment(id: "2027011\(day)-080000-000\(day)", service: service)
             d.createdAt = t0.addingTimeInterval(Double(day) * 86_400)
             d.updatedAt = d.createdAt.addingTimeInterval(300)
-            d.plan.ami = day == 5 ? "ami-55555555" : "ami-22222222"
+            d.plan.image = day == 5 ? "ami-55555555" : "ami-22222222"
             try store.insert(d, log: created, actor: "a", at: d.createdAt)
             d.state = day % 3 == 2 ? .rolledBack : .completed
             try store.save(d, log: LogEntry(from: .pending, to: d.state, message: "done \(day)"), actor: "a", at: d.updatedAt)

@@ -10,7 +10,7 @@ import Testing
         var all: [Deployment] = []
         for n in 0..<24 {
             var d = sampleDeployment(id: String(format: "d%02d", n), service: n % 3 == 0 ? "api" : "web")
-            d.plan.ami = n % 2 == 0 ? "ami-aaaaaaaa" : "ami-bbbbbbbb"
+            d.plan.image = n % 2 == 0 ? "ami-aaaaaaaa" : "ami-bbbbbbbb"
             d.createdAt = t0.addingTimeInterval(Double(n) * 3600)
             d.updatedAt = d.createdAt.addingTimeInterval(60)
             d.state = [.completed, .rolledBack, .failed][n % 3 == 0 ? 0 : n % 4 == 1 ? 1 : n % 4 == 3 ? 2 : 0]
@@ -38,7 +38,7 @@ import Testing
             HistoryQuery(since: t0.addingTimeInterval(5 * 3600), until: t0.addingTimeInterval(9 * 3600)),
         ]
         for query in queries {
-            let matching = Self.newestFirst(all.filter { query.matches(service: $0.service, state: $0.state, ami: $0.ami, createdAt: $0.createdAt) })
+            let matching = Self.newestFirst(all.filter { query.matches(service: $0.service, state: $0.state, ami: $0.image, createdAt: $0.createdAt) })
             let page = Array(matching.dropFirst(query.offset).prefix(query.limit))
             let (deployments, total) = try other.history(query)
             #expect(deployments.map(\.id) == page, "history \(query)")
@@ -50,7 +50,7 @@ import Testing
         }
         let row = try #require(try other.historySummaries(HistoryQuery(service: "api", limit: 1)).deployments.first)
         let d21 = try #require(all.first { $0.id == "d21" })
-        #expect(row == DeploymentSummary(id: "d21", service: "api", ami: d21.ami, state: d21.state, createdAt: d21.createdAt,
+        #expect(row == DeploymentSummary(id: "d21", service: "api", ami: d21.image, state: d21.state, createdAt: d21.createdAt,
                                          updatedAt: d21.updatedAt, actor: d21.actor))
         #expect(try other.latest(service: "web", states: [.rolledBack])?.id == Self.newestFirst(all.filter { $0.service == "web" && $0.state == .rolledBack }).first)
         #expect(try other.latest(service: "nope", states: DeploymentState.allCases) == nil)

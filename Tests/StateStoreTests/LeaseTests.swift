@@ -137,7 +137,7 @@ func insertAsVersionOneDid(_ d: Deployment, into store: SQLiteStateStore) throws
     _ = try store.rawQuery("""
         INSERT INTO deployments (id, service, ami, file_digest, state, step_index, green_weight, blue_asg, green_asg,
             blue_target_group, green_target_group, actor, created_at, updated_at, finished_at, record)
-        VALUES ('\(d.id)', '\(d.service)', '\(d.ami)', 'digest', '\(d.state.rawValue)', 0, 0, 'web-blue', 'green', 'tg-a', 'tg-b',
+        VALUES ('\(d.id)', '\(d.service)', '\(d.image)', 'digest', '\(d.state.rawValue)', 0, 0, 'web-blue', 'green', 'tg-a', 'tg-b',
             'a', '\(now)', '\(now)', NULL, '\(record)')
         """)
 }

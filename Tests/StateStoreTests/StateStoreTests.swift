@@ -23,7 +23,7 @@ func sampleDeployment(id: String = "20270115-080000-0001", service: String = "we
     let blue = BlueFleet(group: "\(service)-blue", pool: spec.traffic.pools[0], templateId: "lt-1",
                          templateName: service, templateVersion: 3, image: "ami-11111111", architecture: "x86_64",
                          minSize: 2, maxSize: 4, desiredCapacity: 2)
-    let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: spec.traffic.pools[1],
+    let plan = ReleasePlan(spec: spec, image: "ami-22222222", blue: blue, greenPool: spec.traffic.pools[1],
                            greenGroup: "switchyard-\(service)-\(id)")
     var d = Deployment(id: id, plan: plan, fileDigest: "digest", actor: "alice@laptop", now: t0)
     d.state = state

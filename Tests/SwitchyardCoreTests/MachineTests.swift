@@ -12,7 +12,7 @@ func makeDeployment(steps: [DeploymentSpec.Step] = [.weight(10, bake: .seconds(6
                               checks: .init(interval: interval, healthyTimeout: .minutes(5)), promotion: .init(blueRetention: .minutes(30)))
     let blue = BlueFleet(group: "web-blue", pool: tgA, templateId: "lt-1", templateName: "web",
                          templateVersion: 3, image: "ami-11111111", architecture: "x86_64", minSize: 2, maxSize: 4, desiredCapacity: 2)
-    let plan = ReleasePlan(spec: spec, ami: "ami-22222222", blue: blue, greenPool: tgB, greenGroup: "switchyard-web-d1", retire: retire)
+    let plan = ReleasePlan(spec: spec, image: "ami-22222222", blue: blue, greenPool: tgB, greenGroup: "switchyard-web-d1", retire: retire)
     return Deployment(id: "d1", plan: plan, fileDigest: "x", actor: "a@b", now: start)
 }
 

@@ -42,7 +42,8 @@ struct CheckTick: Sendable {
     func reading(_ name: String, resultNames: [String]? = nil, from services: [AWSService],
                  run: @escaping @Sendable () async -> [CheckResult]) -> ScheduledCheck {
         ScheduledCheck(name: name, resultNames: resultNames, timeoutThreshold: readFailures, timeout: readTimeout,
-                       throttled: effects.throttledSinceNow(services), throttledThreshold: throttledFailures, run: run)
+                       throttled: effects.throttledSinceNow(services), throttledThreshold: throttledFailures,
+                       cloud: AWSTrafficBackends.words.name, run: run)
     }
 }
 

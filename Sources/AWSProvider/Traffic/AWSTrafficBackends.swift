@@ -11,7 +11,8 @@ public enum AWSTrafficBackends {
     /// What the core asks of each backend.
     public static let backends: [TrafficBackend] = [
         TrafficBackend(
-            traits: TrafficTraits(kind: .alb, settlesByTTL: false, hasTestRoute: true, splitName: "listener", fencedName: "the listener is"),
+            traits: TrafficTraits(kind: .alb, settlesByTTL: false, hasTestRoute: true, splitName: "listener", fencedName: "the listener is",
+                                  changeAudit: "CloudTrail's ModifyListener/ModifyRule events name who changed it"),
             recordSection: nil, poolNamed: { "target group \($0)" }),
         TrafficBackend(
             traits: TrafficTraits(
@@ -20,7 +21,8 @@ public enum AWSTrafficBackends {
                     + "so the probe reaches it at its own endpoint (see checks.http.url) and no listener rule is needed",
                 pairRefusal: "pair does not apply with traffic.route53 yet: a pair release has only been proven behind one load balancer's "
                     + "listener; use the default fleet mode (clone) with Route 53",
-                splitName: "Route 53 records", fencedName: "the stacks' target groups are"),
+                splitName: "Route 53 records", fencedName: "the stacks' target groups are",
+                changeAudit: "CloudTrail's ChangeResourceRecordSets events name who changed it"),
             recordSection: DeploymentSpec.Traffic.AWSKey.route53, poolNamed: { "target group \($0)" }),
         TrafficBackend(
             traits: TrafficTraits(
@@ -54,7 +56,17 @@ public enum AWSTrafficBackends {
 
     /// Registers AWS's backends with the core; the CLI does it at start, a test suite in its support. Idempotent.
     public static func register() { _ = registration }
-    private static let registration: Void = { for backend in backends { TrafficBackends.register(backend) } }()
+    private static let registration: Void = {
+        for backend in backends { TrafficBackends.register(backend) }
+        CloudWords.register(words)
+    }()
+
+    /// How the core's messages call AWS's things.
+    public static let words = CloudWords(
+        id: ProviderFormats.defaultName, name: "AWS", pool: "target group", template: "launch template", image: "AMI",
+        hookNames: ["SWITCHYARD_IMAGE": "SWITCHYARD_AMI", "SWITCHYARD_GREEN_POOL": "SWITCHYARD_GREEN_TARGET_GROUP",
+                    "SWITCHYARD_BLUE_POOL": "SWITCHYARD_BLUE_TARGET_GROUP", "SWITCHYARD_GREEN_FLEET": "SWITCHYARD_GREEN_ASG",
+                    "SWITCHYARD_BLUE_FLEET": "SWITCHYARD_BLUE_ASG", "SWITCHYARD_LOCATION": "SWITCHYARD_REGION"])
 
     static let registered: [TrafficBackendKind: Make] = [
         .alb: { spec, aws, clock in ALBTrafficRouter(elb: aws.elb, forwards: spec.traffic.forwards, clock: clock) },

@@ -60,5 +60,14 @@ public enum AzureTrafficBackends {
 
     /// Registers Azure's backends with the core; the CLI does it at start. Idempotent.
     public static func register() { _ = registration }
-    private static let registration: Void = { for backend in backends { TrafficBackends.register(backend) } }()
+    private static let registration: Void = {
+        for backend in backends { TrafficBackends.register(backend) }
+        CloudWords.register(words)
+    }()
+
+    /// How the core's messages call Azure's things: a scale set's model is what its instances are made from.
+    public static let words = CloudWords(id: "azure", name: "Azure", pool: "Traffic Manager endpoint", template: "scale set model", image: "image",
+        hookNames: ["SWITCHYARD_GREEN_POOL": "SWITCHYARD_GREEN_ENDPOINT", "SWITCHYARD_BLUE_POOL": "SWITCHYARD_BLUE_ENDPOINT",
+                    "SWITCHYARD_GREEN_FLEET": "SWITCHYARD_GREEN_SCALE_SET", "SWITCHYARD_BLUE_FLEET": "SWITCHYARD_BLUE_SCALE_SET",
+                    "SWITCHYARD_LOCATION": "SWITCHYARD_RESOURCE_GROUP_ID"])
 }

@@ -24,9 +24,12 @@ public struct TrafficTraits: Sendable, Hashable {
     public var splitName: String
     /// What the fence's tag sits on, in messages ("the listener is").
     public var fencedName: String
+    /// Where a person finds who changed the split by hand, for the pause's message (AWS: CloudTrail's events).
+    public var changeAudit: String?
 
     public init(kind: TrafficBackendKind, settlesByTTL: Bool, hasTestRoute: Bool, testRouteRefusal: String? = nil, pairRefusal: String? = nil,
-                splitByCounts: Bool = false, splitName: String, fencedName: String) {
+                splitByCounts: Bool = false, splitName: String, fencedName: String, changeAudit: String? = nil) {
+        self.changeAudit = changeAudit
         self.kind = kind
         self.settlesByTTL = settlesByTTL
         self.hasTestRoute = hasTestRoute
