@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "AWS", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AzureTests", dependencies: ["Azure", "HTTP"]),
-        .testTarget(name: "AzureProviderTests", dependencies: ["AzureProvider", "AWSProvider", "SwitchyardCore"]),
+        .testTarget(name: "AzureProviderTests", dependencies: ["AzureProvider", "AWSProvider", "Azure", "SwitchyardCore"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "SwitchyardCore"]),
         .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "SQLiteStateStore", "SwitchyardCore", "DynamoStateStore", "AWS",
                                                             .product(name: "Logging", package: "swift-log")]),

@@ -9,6 +9,13 @@ public struct TrafficManagerProfile: Sendable, Equatable {
     /// `dnsConfig.ttl`: the seconds a resolver keeps an answer, so the least a weight change takes to reach clients.
     public var ttl: Int
     public var endpoints: [TrafficManagerEndpoint]
+
+    public init(id: String, routingMethod: String, ttl: Int, endpoints: [TrafficManagerEndpoint]) {
+        self.id = id
+        self.routingMethod = routingMethod
+        self.ttl = ttl
+        self.endpoints = endpoints
+    }
 }
 
 /// One endpoint of a profile: its type (`azureEndpoints`, `externalEndpoints`, `nestedEndpoints`), weight (1–1000)
@@ -20,6 +27,14 @@ public struct TrafficManagerEndpoint: Sendable, Equatable {
     public var enabled: Bool
     /// `endpointMonitorStatus`: what Traffic Manager's own probes say (`Online`, `Degraded`, `CheckingEndpoint`, …).
     public var monitorStatus: String?
+
+    public init(name: String, type: String, weight: Int?, enabled: Bool, monitorStatus: String? = nil) {
+        self.name = name
+        self.type = type
+        self.weight = weight
+        self.enabled = enabled
+        self.monitorStatus = monitorStatus
+    }
 }
 
 /// A split as two weighted endpoints can hold it. Traffic Manager's weights run from 1 to 1000 and an endpoint's share
