@@ -19,10 +19,12 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null; return }
+        // Strings first: most values a cloud keeps are (ARNs, names), and each failed try costs a decoding error. A
+        // JSON string never reads as a number or a boolean, nor they as a string, so the order changes no value.
+        if let value = try? c.decode(String.self) { self = .string(value); return }
         if let value = try? c.decode(Bool.self) { self = .bool(value); return }
         if let value = try? c.decode(Int.self) { self = .int(value); return }
         if let value = try? c.decode(Double.self) { self = .double(value); return }
-        if let value = try? c.decode(String.self) { self = .string(value); return }
         if let value = try? c.decode([JSONValue].self) { self = .array(value); return }
         self = .object(try c.decode([String: JSONValue].self))
     }
