@@ -63,7 +63,7 @@ let package = Package(
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
         .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
         .executableTarget(name: "switchyard", dependencies: [
-            "SwitchyardCore", "SigV4", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "AWSProvider", "AzureProvider", "Dashboard",
+            "SwitchyardCore", "SigV4", "AWS", "StateStore", "SQLiteStateStore", "DynamoStateStore", "Orchestrator", "AWSProvider", "Azure", "AzureProvider", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testing, plugins: ["GitRevision"]),

@@ -14,8 +14,8 @@ public struct CloudWords: Sendable, Hashable {
     public var template: String
     /// What a release ships ("AMI", "image").
     public var image: String
-    /// The names a hook's variables go by in this cloud, by their neutral names (`Hook.neutralVariables`): AWS's
-    /// hooks get `SWITCHYARD_AMI` for `SWITCHYARD_IMAGE`, and so on. A variable not listed keeps its neutral name.
+    /// The names a hook's variables go by in this cloud, by the neutral names `Hook.environment` sets: AWS's hooks get
+    /// `SWITCHYARD_AMI` for `SWITCHYARD_IMAGE`, and so on. A variable not listed keeps its neutral name.
     public var hookNames: [String: String]
 
     public init(id: String, name: String, pool: String, template: String, image: String, hookNames: [String: String] = [:]) {
@@ -27,20 +27,13 @@ public struct CloudWords: Sendable, Hashable {
         self.image = image
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var registered: [String: CloudWords] = [:]
+    private static let table = Registry<String, CloudWords>()
 
-    public static func register(_ words: CloudWords) {
-        lock.lock()
-        defer { lock.unlock() }
-        registered[words.id] = words
-    }
+    public static func register(_ words: CloudWords) { table.register(words, as: words.id) }
 
     /// The words of the cloud `id` names; neutral ones when no provider registered it.
     public static func of(_ id: String) -> CloudWords {
-        lock.lock()
-        defer { lock.unlock() }
-        return registered[id] ?? CloudWords(id: id, name: "the cloud", pool: "pool", template: "template", image: "image")
+        table[id] ?? CloudWords(id: id, name: "the cloud", pool: "pool", template: "template", image: "image")
     }
 }
 

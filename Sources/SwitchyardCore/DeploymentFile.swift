@@ -148,15 +148,15 @@ public enum DeploymentFile {
         }
         let (name, format) = try formats.chosen(by: top, path: path)
         var reader = FileReader(format: format)
-        var spec = reader.spec(top)
-        guard reader.issues.isEmpty, spec != nil else {
+        guard let parsed = reader.spec(top), reader.issues.isEmpty else {
             let sorted = reader.issues.enumerated().sorted { a, b in
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
             }.map(\.element)
             throw DeploymentFileError(path: path, issues: sorted)
         }
-        spec?.provider = name == formats.defaultName ? nil : name
-        return spec!
+        var spec = parsed
+        spec.provider = name == formats.defaultName ? nil : name
+        return spec
     }
 }
 

@@ -146,19 +146,13 @@ struct ReleaseOptions: ParsableArguments {
         if given.count > 1 { throw ValidationError("give one of \(given.joined(separator: ", ")), not \(given.count == 2 ? "both" : "all three")") }
         if packerBuild != nil && packerManifest == nil { throw ValidationError("--packer-build needs --packer-manifest") }
         if let ami { try Self.check(ami, from: "--ami") }
-        if let image, image.range(of: Self.amiPattern, options: .regularExpression) == nil, !Self.isAzureImage(image) {
+        if let image, image.range(of: Self.amiPattern, options: .regularExpression) == nil, !Session.isAzureImage(image) {
             throw ValidationError("--image must be an AMI id (ami-0123456789abcdef0) or an Azure image's resource id "
                 + "(/subscriptions/…/providers/Microsoft.Compute/galleries/G/images/I/versions/V or …/Microsoft.Compute/images/NAME; got \"\(image)\")")
         }
     }
 
     static let amiPattern = #"^ami-[0-9a-f]{8,17}$"#
-
-    /// A gallery image version's or a managed image's resource id.
-    static func isAzureImage(_ id: String) -> Bool {
-        let pattern = #"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/(galleries/[^/]+/images/[^/]+/versions/[^/]+|images/[^/]+)$"#
-        return id.range(of: pattern, options: [.regularExpression, .caseInsensitive]) != nil
-    }
 
     static func check(_ ami: String, from source: String) throws {
         guard ami.range(of: amiPattern, options: .regularExpression) != nil else {

@@ -1,5 +1,6 @@
 import AWS
 import AWSProvider
+import Azure
 import AzureProvider
 import Foundation
 import Logging
@@ -35,6 +36,9 @@ extension Session {
         AWSTrafficBackends.register()
         AzureTrafficBackends.register()
     }
+
+    /// Whether an id names an Azure image (a gallery image version or a managed image), as the Azure module reads ids.
+    static func isAzureImage(_ id: String) -> Bool { ComputeImages.kind(of: id) != nil }
 
     /// The clouds' parts of the deployment file (their sections, keys and rules), by the `provider:` that names each;
     /// AWS's is the default. The one place the CLI lists them.

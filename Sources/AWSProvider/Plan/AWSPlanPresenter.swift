@@ -72,10 +72,11 @@ public struct AWSPlanPresenter: PlanPresenter {
     }
 
     public func json(_ p: ReleasePlan) throws -> [String: JSONValue] {
+        let values = MetricTemplate.Values(plan: p)
         var fields: [String: JSONValue] = [
             "listener_arn": .string(p.spec.traffic.primaryForward),
             "forwards": .array(p.spec.traffic.forwards.map { .string($0.arn) }),
-            "metrics": try JSONValue(encoding: ((try? p.spec.checks.metricChecks()) ?? []).map { PlanJSON.Metric($0, MetricTemplate.Values(plan: p)) }),
+            "metrics": try JSONValue(encoding: ((try? p.spec.checks.metricChecks()) ?? []).map { PlanJSON.Metric($0, values) }),
         ]
         if let rule = p.spec.traffic.ruleArn { fields["rule_arn"] = .string(rule) }
         if let route = p.spec.testRoute {

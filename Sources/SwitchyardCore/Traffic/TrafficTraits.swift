@@ -84,52 +84,37 @@ public struct TrafficBackend: Sendable {
 /// The registered traffic backends: each provider registers its own once, before a file is read or a record
 /// decoded (the CLI at start, a test suite in its support). Registering a kind again replaces it.
 public enum TrafficBackends {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var registered: [TrafficBackendKind: TrafficBackend] = [:]
-    private static let table = Table()
+    private static let table = Registry<TrafficBackendKind, TrafficBackend>()
 
-    /// The registry under its lock (written at start, read by every decision after).
-    private struct Table: Sendable {
-        func withLock<T>(_ body: (inout [TrafficBackendKind: TrafficBackend]) -> T) -> T {
-            TrafficBackends.lock.lock()
-            defer { TrafficBackends.lock.unlock() }
-            return body(&TrafficBackends.registered)
-        }
-    }
-
-    public static func register(_ backend: TrafficBackend) {
-        table.withLock { $0[backend.kind] = backend }
-    }
+    public static func register(_ backend: TrafficBackend) { table.register(backend, as: backend.kind) }
 
     /// Every registered backend, by kind name.
-    public static var all: [TrafficBackend] { table.withLock { Array($0.values) }.sorted { $0.kind.rawValue < $1.kind.rawValue } }
+    public static var all: [TrafficBackend] { table.values.sorted { $0.kind.rawValue < $1.kind.rawValue } }
 
     /// The backend of a kind; a kind nobody registered stops the process (a switchyard built without the provider
     /// that wrote the record must not guess how its traffic moves).
     public static func backend(_ kind: TrafficBackendKind) -> TrafficBackend {
-        guard let backend = table.withLock({ $0[kind] }) else {
-            preconditionFailure("no traffic backend \(kind) is registered (its provider registers it at start)")
-        }
+        guard let backend = table[kind] else { preconditionFailure("no traffic backend \(kind) is registered (its provider registers it at start)") }
         return backend
     }
 
     /// The backend whose settings a record's `traffic` holds: the one whose section key is there, else the one
     /// registered without a section.
-    static func kind(of settings: [String: JSONValue]) -> TrafficBackendKind {
-        let backends = table.withLock { Array($0.values) }
-        if let sectioned = backends.first(where: { $0.recordSection.map { settings[$0] != nil } ?? false }) { return sectioned.kind }
+    static func backend(of settings: [String: JSONValue]) -> TrafficBackend {
+        let backends = table.values
+        if let sectioned = backends.first(where: { $0.recordSection.map { settings[$0] != nil } ?? false }) { return sectioned }
         guard let plain = backends.first(where: { $0.recordSection == nil }) else {
             preconditionFailure("no traffic backend is registered (its provider registers it at start)")
         }
-        return plain.kind
+        return plain
     }
 }
 
 extension DeploymentSpec.Traffic {
     /// Which backend carries this traffic: the one decision, from the section the file named (and the record keeps).
-    public var kind: TrafficBackendKind { TrafficBackends.kind(of: settings) }
+    public var kind: TrafficBackendKind { backend.kind }
 
-    public var backend: TrafficBackend { TrafficBackends.backend(kind) }
+    public var backend: TrafficBackend { TrafficBackends.backend(of: settings) }
 
     public var traits: TrafficTraits { backend.traits }
 
