@@ -34,8 +34,8 @@ let package = Package(
             "SigV4", "HTTP",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Azure's wire formats, beginning with Microsoft Entra ID tokens as DefaultAzureCredential resolves them (issue
-        // 24: no Azure provider uses it yet).
+        // Azure's wire formats: ARM over the one transport, Microsoft Entra ID tokens as DefaultAzureCredential
+        // resolves them, scale sets, images, autoscale settings, load balancers and Traffic Manager.
         .target(name: "Azure", dependencies: ["HTTP"]),
         // The state store protocol and the value types every store shares; no database of its own.
         .target(name: "StateStore", dependencies: ["SwitchyardCore"]),
@@ -58,8 +58,12 @@ let package = Package(
             "Orchestrator", "SwitchyardCore", "AWS", "StateStore", "Probes", "HTTP",
             .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ], swiftSettings: testing),
-        // The Azure provider: Azure's part of the deployment file and the Traffic Manager backend so far (issue 24).
-        .target(name: "AzureProvider", dependencies: ["SwitchyardCore", "Azure", .product(name: "Yams", package: "Yams")]),
+        // The Azure provider: planning from what ARM shows, the effects against scale sets, autoscale settings and
+        // Traffic Manager endpoints, the profile's tag as the fence, and Azure's part of the deployment file.
+        .target(name: "AzureProvider", dependencies: [
+            "Orchestrator", "SwitchyardCore", "Azure", "Probes", "HTTP",
+            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+        ]),
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
         .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
         .executableTarget(name: "switchyard", dependencies: [

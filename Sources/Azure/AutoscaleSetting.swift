@@ -133,7 +133,7 @@ public struct AutoscaleSetting: Sendable, Equatable {
         return object
     }
 
-    private func body(floors: [Floor], enabled: Bool) throws -> Data {
+    func body(floors: [Floor], enabled: Bool) throws -> Data {
         var object = try writable()
         var properties = object["properties"] as? [String: Any] ?? [:]
         var profiles = properties["profiles"] as? [[String: Any]] ?? []

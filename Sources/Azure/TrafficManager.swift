@@ -9,9 +9,12 @@ public struct TrafficManagerProfile: Sendable, Equatable {
     /// `dnsConfig.ttl`: the seconds a resolver keeps an answer, so the least a weight change takes to reach clients.
     public var ttl: Int
     public var endpoints: [TrafficManagerEndpoint]
+    /// The profile's tags: where a release leaves its fence mark (`switchyard:deployment:<id>`).
+    public var tags: [String: String]
 
-    public init(id: String, routingMethod: String, ttl: Int, endpoints: [TrafficManagerEndpoint]) {
+    public init(id: String, routingMethod: String, ttl: Int, endpoints: [TrafficManagerEndpoint], tags: [String: String] = [:]) {
         self.id = id
+        self.tags = tags
         self.routingMethod = routingMethod
         self.ttl = ttl
         self.endpoints = endpoints
@@ -27,8 +30,11 @@ public struct TrafficManagerEndpoint: Sendable, Equatable {
     public var enabled: Bool
     /// `endpointMonitorStatus`: what Traffic Manager's own probes say (`Online`, `Degraded`, `CheckingEndpoint`, …).
     public var monitorStatus: String?
+    /// `targetResourceId`: for an `azureEndpoints` endpoint, the public IP address it fronts (nil for the others).
+    public var target: String?
 
-    public init(name: String, type: String, weight: Int?, enabled: Bool, monitorStatus: String? = nil) {
+    public init(name: String, type: String, weight: Int?, enabled: Bool, monitorStatus: String? = nil, target: String? = nil) {
+        self.target = target
         self.name = name
         self.type = type
         self.weight = weight
@@ -96,7 +102,7 @@ public struct TrafficManager: Sendable {
         let ttl = ((properties["dnsConfig"] as? [String: Any])?["ttl"] as? NSNumber)?.intValue ?? 0
         let endpoints = (properties["endpoints"] as? [[String: Any]] ?? []).compactMap(Self.endpoint)
         return TrafficManagerProfile(id: object["id"] as? String ?? path, routingMethod: properties["trafficRoutingMethod"] as? String ?? "",
-                                     ttl: ttl, endpoints: endpoints)
+                                     ttl: ttl, endpoints: endpoints, tags: object["tags"] as? [String: String] ?? [:])
     }
 
     /// An endpoint of the profile's answer, or of an endpoint's own.
@@ -106,7 +112,8 @@ public struct TrafficManager: Sendable {
         let type = (object["type"] as? String ?? "").split(separator: "/").last.map(String.init) ?? ""
         return TrafficManagerEndpoint(name: name, type: type, weight: (properties["weight"] as? NSNumber)?.intValue,
                                       enabled: (properties["endpointStatus"] as? String ?? "Enabled").lowercased() == "enabled",
-                                      monitorStatus: properties["endpointMonitorStatus"] as? String)
+                                      monitorStatus: properties["endpointMonitorStatus"] as? String,
+                                      target: properties["targetResourceId"] as? String)
     }
 
     /// Sets one endpoint's weight (1–1000; nil leaves it) and status with a PATCH of just those properties, and returns
@@ -127,6 +134,22 @@ public struct TrafficManager: Sendable {
                            requestId: answer.header("x-ms-request-id"), attempts: 1)
         }
         return read
+    }
+}
+
+extension TrafficManager {
+    /// Sets the profile's tags with a PATCH, ARM applying it as a JSON merge patch: `set` added or replaced, `remove`
+    /// sent as null (deleted). The other tags are sent as they were read, so a service that replaces tags wholesale
+    /// on PATCH keeps them too. Returns the tags as ARM answered (the write's own read-back).
+    public func setTags(subscription: String, resourceGroup: String, profile: String, keeping current: [String: String],
+                        set: [String: String] = [:], remove: [String] = []) async throws -> [String: String] {
+        let path = Self.profilePath(subscription: subscription, resourceGroup: resourceGroup, profile: profile)
+        var tags: [String: Any] = current.filter { !remove.contains($0.key) }.merging(set) { _, new in new }
+        for key in remove where set[key] == nil { tags[key] = NSNull() }
+        let body = try JSONSerialization.data(withJSONObject: ["tags": tags], options: [.sortedKeys])
+        let answer = try await arm.send("PATCH", path, apiVersion: Self.apiVersion, body: body)
+        let object = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any]
+        return object?["tags"] as? [String: String] ?? [:]
     }
 }
 

@@ -29,8 +29,12 @@ public final class CurlTransport: HTTPTransport, Sendable {
     /// - Parameters:
     ///   - environment: where the proxy variables and `AWS_CA_BUNDLE` are read from.
     ///   - connectTimeout: how long a request waits for its connection unless it says otherwise.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, connectTimeout: TimeInterval = 5) {
-        settings = CurlSettings(environment: environment, connectTimeout: connectTimeout)
+    ///   - caBundleVariables: the variables naming a CA bundle to trust instead of the system's, the first set one
+    ///     used: `AWS_CA_BUNDLE` for AWS (as the AWS SDKs read it), `REQUESTS_CA_BUNDLE` for Azure (as the Azure CLI
+    ///     and SDK for Python read it).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, connectTimeout: TimeInterval = 5,
+                caBundleVariables: [String] = ["AWS_CA_BUNDLE"]) {
+        settings = CurlSettings(environment: environment, connectTimeout: connectTimeout, caBundleVariables: caBundleVariables)
         loop = CurlLoop()
     }
 
@@ -59,12 +63,12 @@ struct CurlSettings: Sendable {
     var caBundle: String?
     var connectTimeout: TimeInterval
 
-    init(environment: [String: String], connectTimeout: TimeInterval) {
+    init(environment: [String: String], connectTimeout: TimeInterval, caBundleVariables: [String] = ["AWS_CA_BUNDLE"]) {
         func first(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } }
         httpsProxy = first("https_proxy", "HTTPS_PROXY")
         httpProxy = first("http_proxy", "HTTP_PROXY")
         noProxy = first("no_proxy", "NO_PROXY")
-        caBundle = first("AWS_CA_BUNDLE")
+        caBundle = caBundleVariables.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
         self.connectTimeout = connectTimeout
     }
 

@@ -71,10 +71,15 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
     public var stackLoadBalancers: [String: String]?
     /// Set with `traffic.shared`: what the scale-out pattern keeps of blue at the start.
     public var shared: SharedPlan?
+    /// What the provider itself recorded when it planned, in its own shape (Azure: the profile, the endpoints, the
+    /// scale sets' ids, green's backend pools, blue's autoscale floors); nothing else reads inside it. Nil for AWS,
+    /// whose plan lives in the fields above, so AWS records are the bytes they always were.
+    public var cloud: JSONValue?
 
     public init(spec: DeploymentSpec, image: String, blue: BlueFleet, greenPool: String, greenGroup: String, retire: [String] = [],
                 stickyForwards: [String: Int]? = nil, fleet: FleetPlan? = nil, pair: PairPlan? = nil, trafficSettleSeconds: Int? = nil,
-                stackLoadBalancers: [String: String]? = nil, settle: TimeSpan? = nil, shared: SharedPlan? = nil) {
+                stackLoadBalancers: [String: String]? = nil, settle: TimeSpan? = nil, shared: SharedPlan? = nil, cloud: JSONValue? = nil) {
+        self.cloud = cloud
         self.settle = settle
         self.shared = shared
         self.fleet = fleet
@@ -108,7 +113,7 @@ public struct ReleasePlan: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case spec, image = "ami", blue, greenPool = "greenTargetGroupArn", greenGroup = "greenAutoScalingGroup", retire, stickyForwards, fleet, pair
-        case trafficSettleSeconds, settle, stackLoadBalancers, shared
+        case trafficSettleSeconds, settle, stackLoadBalancers, shared, cloud
     }
 }
 

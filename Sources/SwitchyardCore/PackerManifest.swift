@@ -9,6 +9,9 @@ public struct PackerManifest: Sendable, Hashable {
         public var runUUID: String?
         /// AMI id by region, from `artifact_id`.
         public var amis: [String: String]
+        /// `artifact_id` as Packer wrote it: for the `azure-arm` builder, the image's resource id (a managed image,
+        /// or the gallery image version when the build publishes only to a Compute Gallery).
+        public var artifactId: String = ""
     }
 
     public var path: String
@@ -36,7 +39,7 @@ public struct PackerManifest: Sendable, Hashable {
                 if pair.count == 2, pair[1].hasPrefix("ami-") { amis[pair[0]] = pair[1] }
             }
             parsed.append(Build(name: build["name"] as? String ?? "", builderType: build["builder_type"] as? String ?? "",
-                                runUUID: build["packer_run_uuid"] as? String, amis: amis))
+                                runUUID: build["packer_run_uuid"] as? String, amis: amis, artifactId: artifact))
         }
         return PackerManifest(path: path, builds: parsed, lastRunUUID: root["last_run_uuid"] as? String)
     }
@@ -71,6 +74,26 @@ public struct PackerManifest: Sendable, Hashable {
             let named = candidates.map { "`\($0.name)` (\($0.amis[region] ?? ""))" }.joined(separator: ", ")
             throw PackerManifestError("\(path): \(candidates.count) builds of the last run have an AMI for \(region), the deployment "
                 + "file's region: \(named); choose one with --packer-build NAME")
+        }
+    }
+
+    /// The Azure image of the named build (its newest entry), else of the one `azure-arm` build of the last run.
+    public func azureImage(build name: String?) throws -> (image: String, build: Build) {
+        let lastRun = builds.contains { $0.runUUID != nil && $0.runUUID == lastRunUUID } ? builds.filter { $0.runUUID == lastRunUUID } : builds
+        let azure = (name == nil ? lastRun : builds).filter { $0.builderType == "azure-arm" && $0.artifactId.hasPrefix("/subscriptions/") }
+        if let name {
+            guard let build = azure.last(where: { $0.name == name }) else {
+                throw PackerManifestError("\(path) has no azure-arm build named `\(name)` with an image id (its builds: \(builds.map { "`\($0.name)` (\($0.builderType))" }.joined(separator: ", ")))")
+            }
+            return (build.artifactId, build)
+        }
+        var newest: [Build] = []
+        for build in azure.reversed() where !newest.contains(where: { $0.name == build.name }) { newest.insert(build, at: 0) }
+        switch newest.count {
+        case 0: throw PackerManifestError("\(path): no build of the last run is an azure-arm build with an image id as its artifact_id")
+        case 1: return (newest[0].artifactId, newest[0])
+        default:
+            throw PackerManifestError("\(path): \(newest.count) azure-arm builds of the last run: \(newest.map { "`\($0.name)`" }.joined(separator: ", ")); choose one with --packer-build NAME")
         }
     }
 

@@ -44,7 +44,7 @@ extension Session {
                 Console.error(Console.progressLine(current, event: event))
             }
             if done(current, try store.pendingRequests(deploymentId: id).isEmpty) { return current }
-            let provider = try Session.provider(region: current.plan.spec.region, logger: logger)
+            let provider = try Session.provider(for: current.plan.spec, logger: logger)
             return try await takeOver(current, store: store, provider: provider, actor: actor, logger: logger, holding: holding, rollback: rollback)
         }
     }

@@ -39,7 +39,7 @@ struct GC: AsyncParsableCommand {
     private func deleteVersions(store: StateStore, logger: Logger) async {
         let clock = SystemClock()
         let janitor = TemplateJanitor(store: store, clock: clock, actor: Session.actor) { spec in
-            try Session.provider(region: spec.region, logger: logger).performer(facts: nil, clock: clock)
+            try Session.provider(for: spec, logger: logger).performer(facts: nil, clock: clock)
         }
         do {
             for outcome in await janitor.collect(try janitor.due(service: service)) {

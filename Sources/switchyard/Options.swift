@@ -161,6 +161,29 @@ struct ReleaseOptions: ParsableArguments {
     }
 
     /// The AMI, and where it came from in words when it came from a manifest.
+    /// The image for the file's cloud: an AMI for AWS; for Azure an image's resource id, given with --image or read
+    /// from a Packer manifest's azure-arm build. --ami with an Azure file is a usage error.
+    func resolveImage(_ spec: DeploymentSpec) throws -> (ami: String, source: String?) {
+        guard spec.provider == "azure" else { return try resolveAMI(region: spec.region) }
+        if ami != nil { throw ValidationError("--ami gives an AMI; an Azure file's image is an image's resource id: give it with --image ID") }
+        if let image {
+            guard Session.isAzureImage(image) else {
+                throw ValidationError("--image must be an Azure image's resource id for an Azure file (/subscriptions/…/providers/Microsoft.Compute/galleries/G/images/I/versions/V "
+                    + "or …/Microsoft.Compute/images/NAME; got \"\(image)\")")
+            }
+            return (image, nil)
+        }
+        guard let path = packerManifest else { throw ValidationError("no image given") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PackerManifestError("cannot read the Packer manifest \(path): \(Session.whyUnreadable(path))")
+        }
+        let (found, build) = try PackerManifest.parse(data, path: path).azureImage(build: packerBuild)
+        guard Session.isAzureImage(found) else {
+            throw PackerManifestError("\(path): build `\(build.name)`'s artifact_id \(found) is not a managed image's or a gallery image version's id")
+        }
+        return (found, "Packer manifest \(path), build `\(build.name)`")
+    }
+
     func resolveAMI(region: String) throws -> (ami: String, source: String?) {
         if let ami { return (ami, nil) }
         // An AWS file's image is an AMI, whichever option gave it.

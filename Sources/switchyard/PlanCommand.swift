@@ -20,14 +20,14 @@ struct Plan: AsyncParsableCommand {
         try await Failure.reporting {
             let logger = Session.logger()
             let (spec, _) = try Session.loadSpec(path: release.file)
-            let provider = try Session.provider(region: spec.region, logger: logger)
+            let provider = try Session.provider(for: spec, logger: logger)
             // Blue groups of this service's earlier deployments: they may be retired from green's target group, unless
             // a record keeps one for rollback.
             let store = try state.openIfExists()
             let retirable = try store?.blueGroups(service: spec.service) ?? []
             let retained = try store?.retainedBlues(service: spec.service) ?? []
             let context = PlanContext.of(retirable: retirable, retained: retained, endingRetention: release.endRetention, now: Date())
-            let plan = try await provider.plan(spec, image: try release.resolveAMI(region: spec.region).ami, deploymentId: "<deployment-id>",
+            let plan = try await provider.plan(spec, image: try release.resolveImage(spec).ami, deploymentId: "<deployment-id>",
                                                context: context).plan
             let delays = try await provider.drainDelays(plan)
             // A release running now (perhaps from another machine's state file) would make `start` exit 4: say so.

@@ -46,7 +46,7 @@ struct Resume: AsyncParsableCommand {
                 Console.error("taking over from \(stale.describe(at: now)), which no longer runs it")
             }
             defer { try? store.releaseLease(service: d.service, holder: holding.holder) }
-            let provider = try Session.provider(region: d.plan.spec.region, logger: logger)
+            let provider = try Session.provider(for: d.plan.spec, logger: logger)
             let final = try await Session.printingWhenStopped(id, store: store, json: output.json) {
                 try await Session.takeOver(d, store: store, provider: provider, actor: actor, logger: logger, holding: holding,
                                            detachAtPause: detachAtPause)

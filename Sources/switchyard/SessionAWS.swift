@@ -31,6 +31,42 @@ extension Session {
         return AWSReleaseProvider(aws: AWSClients(client: client), logger: logger)
     }
 
+    /// The cloud a deployment file (or a stored deployment's spec) releases on: AWS, or Azure for `provider: azure`.
+    /// The one place a command picks its provider; everything after goes through `ReleaseProvider`.
+    static func provider(for spec: DeploymentSpec, logger: Logger, within: TimeInterval? = nil) throws -> any ReleaseProvider {
+        guard spec.provider == "azure" else { return try provider(region: spec.region, logger: logger, within: within) }
+        return AzureReleaseProvider(arm: try arm(logger: logger, within: within), logger: logger, location: AzureLocation(id: spec.region))
+    }
+
+    /// ARM at `AZURE_RESOURCE_MANAGER_URL` (default Azure's public cloud), with tokens as DefaultAzureCredential finds
+    /// them (client secret, workload identity, managed identity), trusting `REQUESTS_CA_BUNDLE` when it is set. Each
+    /// request's ids are logged (debug for reads, info for writes), never its token.
+    static func arm(logger: Logger, within: TimeInterval? = nil) throws -> ARMClient {
+        let environment = ProcessInfo.processInfo.environment
+        let transport = azureTransport
+        var endpoint = URL(string: "https://management.azure.com")!
+        if let text = environment["AZURE_RESOURCE_MANAGER_URL"], !text.isEmpty {
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), url.host != nil,
+                  scheme == "https" || (scheme == "http" && url.host == "127.0.0.1") else {
+                throw UsageError("AZURE_RESOURCE_MANAGER_URL must be an https URL (http only on 127.0.0.1), such as https://management.azure.com (got \"\(text)\")")
+            }
+            endpoint = url
+        }
+        let tokens = RefreshingAzureToken(AzureCredentialChain.standard(environment: environment, transport: transport))
+        var client = ARMClient(endpoint: endpoint, tokens: tokens, transport: transport, record: { call in
+            let metadata: Logger.Metadata = ["azure.method": "\(call.method)", "azure.path": "\(call.path)", "azure.status": "\(call.status.map(String.init) ?? "-")",
+                                             "azure.request_id": "\(call.requestId ?? "-")", "azure.correlation_id": "\(call.correlationId ?? "-")",
+                                             "azure.client_request_id": "\(call.clientRequestId)", "azure.attempt": "\(call.attempt)"]
+            if call.method == "GET" { logger.debug("azure call", metadata: metadata) } else { logger.info("azure call", metadata: metadata) }
+        })
+        client.timeout = try awsTimeout()
+        if let within { client.timeout = min(client.timeout, within) }
+        return client
+    }
+
+    /// The transport of ARM and Entra ID calls: its own CA bundle variable, so a bundle for one cloud is not trusted for the other.
+    static let azureTransport = CurlTransport(caBundleVariables: ["REQUESTS_CA_BUNDLE"])
+
     /// Tells the core of the clouds' traffic backends before any file is read or record decoded.
     static func registerProviders() {
         AWSTrafficBackends.register()

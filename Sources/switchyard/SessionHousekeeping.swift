@@ -28,7 +28,7 @@ extension Session {
     @discardableResult
     static func housekeeping(store: StateStore, service: String?, logger: Logger, stop: StopRequest? = nil) async -> (due: Int, clean: Bool, retired: Set<String>) {
         let keeper = Housekeeper(store: store, clock: SystemClock(), actor: actor, effects: { spec in
-            try provider(region: spec.region, logger: logger).performer(facts: nil, clock: SystemClock())
+            try provider(for: spec, logger: logger).performer(facts: nil, clock: SystemClock())
         }, onChange: { d, log, at in
             Console.error(Console.progressLine(d, log, at: at))
             notifier.notify(d, log, at: at)

@@ -48,7 +48,7 @@ struct Show: AsyncParsableCommand {
     static func readBlue(_ d: Deployment) async -> BlueRead {
         let name = d.plan.blue.group
         do {
-            let provider = try Session.provider(region: d.plan.spec.region, logger: Session.logger(), within: 5)
+            let provider = try Session.provider(for: d.plan.spec, logger: Session.logger(), within: 5)
             let fleet = try await provider.fleet(named: name)
             let at = Date()
             guard let fleet else { return BlueRead(state: .gone, at: at) }

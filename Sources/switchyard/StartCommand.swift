@@ -26,7 +26,7 @@ struct Start: AsyncParsableCommand {
             let stop = Session.stopOnSignals()
             let logger = Session.logger()
             let (spec, digest) = try Session.loadSpec(path: release.file)
-            let (ami, amiSource) = try release.resolveAMI(region: spec.region)
+            let (ami, amiSource) = try release.resolveImage(spec)
             let (store, newFileNote) = try state.open()
             if let active = try store.latest(service: spec.service, states: DeploymentState.allCases.filter { !$0.isTerminal }) {
                 if let lease = try store.lease(service: spec.service), lease.deploymentId == active.id, lease.isLive(at: Date()) {
@@ -39,7 +39,7 @@ struct Start: AsyncParsableCommand {
             if let last = try store.deployments(service: spec.service, limit: 1, activeOnly: false).first, last.trafficUnsettled {
                 throw TrafficUnsettled(deployment: last)
             }
-            let provider = try Session.provider(region: spec.region, logger: logger)
+            let provider = try Session.provider(for: spec, logger: logger)
             let now = Date()
             let id = Session.newDeploymentId(now: now)
             let retained = try store.retainedBlues(service: spec.service)

@@ -13,8 +13,8 @@ import Testing
         "SigV4": [],
         // Azure's wire formats know no AWS and no orchestration: the one transport only.
         "Azure": ["HTTP"],
-        // Azure's provider: the core's seams and Azure's wire module, no AWS.
-        "AzureProvider": ["Azure", "SwitchyardCore", "Yams"],
+        // Azure's provider: the orchestrator's seams, the probe and Azure's wire module, no AWS.
+        "AzureProvider": ["Azure", "Logging", "Orchestrator", "Probes", "SwitchyardCore", "Yams"],
         "Probes": ["HTTP", "SwitchyardCore"],
         // Provider-neutral: no cloud's module, no store's.
         "Orchestrator": ["HTTP", "Logging", "Probes", "StateStore", "SwitchyardCore"],

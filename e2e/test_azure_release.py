@@ -1,0 +1,169 @@
+"""Releases on Azure through the real binary, against the ARM stand-in (e2e/azure_standin.py): green is a scale set
+cloned from blue with only the image changed, traffic moves between two Traffic Manager weighted endpoints step by
+step with each bake starting after the profile's TTL, a failing probe rolls back in one write, and a scale set that
+lost its traffic is deleted only once resolvers can no longer reach its stack (the TTL) — judged by the stand-in's
+DNS view (az.world.traffic, reachable_until), not by what the API answered. Every request body the stand-in takes
+is checked against Azure's SDK models (the `azure` fixture fails the test on a violation)."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from azure_seed import seed_world
+
+TTL = 2
+
+
+def deployment_file(tmp_path, world, steps, http=None, interval="200ms"):
+    rg = world["resource_group"].rsplit("/", 1)[-1]
+    text = f"""service: web
+provider: azure
+azure:
+  subscription_id: {world["subscription"]}
+  resource_group: {rg}
+fleet:
+  scale_set: {world["blue_name"]}
+  capacity_timeout: 2m
+traffic:
+  traffic_manager:
+    profile: web-tm
+    endpoints: [{world["stacks"]["a"]["endpoint"]}, {world["stacks"]["b"]["endpoint"]}]
+steps:
+{steps}
+checks:
+  interval: {interval}
+  healthy_timeout: 1m
+"""
+    if http:
+        text += f"""  http:
+    url: {http}
+    timeout: 150ms
+    failure_threshold: 1
+"""
+    text += "promotion:\n  blue_retention: 0s\n"
+    path = os.path.join(str(tmp_path), "web-azure.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+@pytest.fixture
+def release(azure, binary, tmp_path):
+    """Runs the binary against the stand-in with the world's client secret and nothing else of any cloud."""
+    world = seed_world(azure, ttl=TTL)
+    db = os.path.join(str(tmp_path), "state.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AZURE_", "REQUESTS_CA"))}
+    env.update(azure.environment(world["tenant"], world["client_id"], world["secret"]))
+    env.update({"REQUESTS_CA_BUNDLE": azure.certificate, "HOME": str(tmp_path), "NO_COLOR": "1", "SWITCHYARD_ACTOR": "e2e@test",
+                "SWITCHYARD_TAG_SETTLE": "250ms", "SWITCHYARD_READ_SETTLE": "250ms"})
+
+    def run(*args, background=False, timeout=180):
+        command = [binary, *args, "--db", db]
+        if background:
+            return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    run.world, run.env = world, env
+    return run
+
+
+def shares(azure, world):
+    """Each distinct change of the profile's DNS shares, in order: (time, blue %, green %)."""
+    out = []
+    a, b = world["stacks"]["a"]["endpoint"], world["stacks"]["b"]["endpoint"]
+    for at, entry in azure.world.traffic.get(world["profile"].lower(), []):
+        pair = (round(100 * entry.get(a, 0)), round(100 * entry.get(b, 0)))
+        if not out or out[-1][1:] != pair:
+            out.append((at, *pair))
+    return out
+
+
+def scale_set(azure, world, name):
+    return azure.world.get(f"{world['resource_group']}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}")
+
+
+@pytest.mark.slow(25)
+def test_a_release_moves_the_weighted_endpoints_step_by_step_each_bake_after_the_ttl(azure, release, tmp_path):
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 1s\n  - weight: 50\n    bake: 1s\n  - weight: 100\n")
+    image = world["images"]["1.1.0"]
+    code, out, err = release("plan", path, "--image", image)
+    assert code == 0, err
+    assert "Traffic Manager profile web-tm: web-stack-a (blue, web-blue) → web-stack-b (green" in out, out
+    arm = [c for c in azure.calls() if c.operation != "Token"]
+    assert arm and all(c.method == "GET" for c in arm), [(c.method, c.path) for c in arm]
+    code, out, err = release("start", path, "--image", image, timeout=240)
+    assert code == 0, err
+    moves = shares(azure, world)
+    # Green's share only ever grows, and between two writes of a step it lies between the two steps' splits.
+    greens = [m[2] for m in moves]
+    assert greens == sorted(greens), moves
+    # The splits that stood (more than a moment) are the steps', in order.
+    stood = [m for m, nxt in zip(moves, moves[1:] + [(time.time() + 10, 0, 0)]) if nxt[0] - m[0] > 0.5]
+    assert [m[1:] for m in stood] == [(100, 0), (90, 10), (50, 50), (0, 100)], moves
+    # Each step's bake starts once resolvers have the change (the TTL), then bakes 1 s: no step sooner.
+    for before, after in zip(stood[1:], stood[2:]):
+        assert after[0] - before[0] >= TTL + 1 - 0.05, moves
+    # Green: a clone of blue with the new image, in stack b's pool, tagged as this service's.
+    greens = [r for r in azure.world.of_kind("Microsoft.Compute/virtualMachineScaleSets") if r.name.startswith("web-2")]
+    assert len(greens) == 1, [r.name for r in greens]
+    green = greens[0].body
+    profile = green["properties"]["virtualMachineProfile"]
+    assert profile["storageProfile"]["imageReference"]["id"] == image
+    pools = profile["networkProfile"]["networkInterfaceConfigurations"][0]["properties"]["ipConfigurations"][0]["properties"]["loadBalancerBackendAddressPools"]
+    assert [p["id"] for p in pools] == [world["stacks"]["b"]["pool"]]
+    assert green["sku"] == {"name": "Standard_D2s_v5", "tier": "Standard", "capacity": 2} and green["zones"] == ["1", "2"]
+    assert green["tags"]["switchyard:service"] == "web"
+    # Blue: kept for rollback until its retention ends (0s here), then retired by `gc`: deleted only after resolvers
+    # could no longer reach stack a, with its autoscale setting.
+    assert scale_set(azure, world, world["blue_name"]) is not None
+    code, out, err = release("gc")
+    assert code == 0, err
+    blue_id = world["blue"].lower()
+    gone = azure.world.deleted.get(blue_id)
+    until = azure.world.reachable_until(world["profile"], world["stacks"]["a"]["endpoint"])
+    assert gone is not None and until is not None and gone >= until, (gone, until)
+    assert world["autoscale"].lower() in azure.world.deleted
+    # Green's autoscale copy is on after promotion; the profile carries no fence mark any more.
+    settings = [r for r in azure.world.of_kind("Microsoft.Insights/autoscaleSettings") if r.name.endswith("-autoscale") and r.name.startswith("web-2")]
+    assert len(settings) == 1 and settings[0].body["properties"]["enabled"] is True, [s.body for s in settings]
+    tags = azure.world.get(world["profile"]).body.get("tags") or {}
+    assert not any(k.startswith("switchyard:deployment") for k in tags), tags
+    # No token, secret or signed URL in what the binary printed.
+    assert world["secret"] not in out + err and "Bearer" not in out + err
+
+
+@pytest.mark.slow(20)
+def test_a_failing_probe_rolls_back_in_one_write_and_green_goes_only_after_the_ttl(azure, release, probe, tmp_path):
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n", http=probe.url)
+    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and proc.poll() is None and (90, 10) not in [m[1:] for m in shares(azure, world)]:
+            time.sleep(0.1)
+        assert (90, 10) in [m[1:] for m in shares(azure, world)], (shares(azure, world), proc.poll() is not None and proc.communicate())
+        probe.fail()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, err
+    moves = [m[1:] for m in shares(azure, world)]
+    assert moves == [(100, 0), (90, 10), (100, 0)], moves
+    # Clients saw one change, 90/10 to 100/0: blue's endpoint is made sure of first (enabled, its weight left, which
+    # moves nothing), then green's is disabled.
+    writes = [c for c in azure.calls("Endpoints_Update") if c.status == 200 and c.at >= probe.failing_since]
+    assert [(c.path.rsplit("/", 1)[-1], c.body["properties"]) for c in writes] == [
+        (world["stacks"]["a"]["endpoint"], {"endpointStatus": "Enabled"}),
+        (world["stacks"]["b"]["endpoint"], {"endpointStatus": "Disabled"})], [(c.path, c.body) for c in writes]
+    greens = [k for k in azure.world.deleted if "/virtualmachinescalesets/web-2" in k]
+    assert len(greens) == 1, azure.world.deleted
+    until = azure.world.reachable_until(world["profile"], world["stacks"]["b"]["endpoint"])
+    assert azure.world.deleted[greens[0]] >= until, (azure.world.deleted[greens[0]], until)
+    assert scale_set(azure, world, world["blue_name"]) is not None
+    # Blue's autoscale setting has its own minimum back.
+    setting = azure.world.get(world["autoscale"]).body
+    assert setting["properties"]["profiles"][0]["capacity"]["minimum"] == "2" and setting["properties"]["enabled"] is True
