@@ -6,6 +6,7 @@ DNS view (az.world.traffic, reachable_until), not by what the API answered. Ever
 is checked against Azure's SDK models (the `azure` fixture fails the test on a violation)."""
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -66,6 +67,7 @@ def release(azure, binary, tmp_path):
         return proc.returncode, proc.stdout, proc.stderr
 
     run.world, run.env = world, env
+    run.binary_args = lambda *args: [binary, *args]
     return run
 
 
@@ -167,3 +169,55 @@ def test_a_failing_probe_rolls_back_in_one_write_and_green_goes_only_after_the_t
     # Blue's autoscale setting has its own minimum back.
     setting = azure.world.get(world["autoscale"]).body
     assert setting["properties"]["profiles"][0]["capacity"]["minimum"] == "2" and setting["properties"]["enabled"] is True
+
+
+@pytest.mark.slow(25)
+def test_kill_9_while_green_launches_and_resume_adopts_green_and_finishes(azure, release, tmp_path):
+    """The process dies after green's PUT, while ARM is still creating it; `resume` finds green by its tag (no second
+    scale set), waits for it and completes; the stand-in's slow operations and 429s are waited out on the way."""
+    world = release.world
+    azure.world.boot_seconds = 3
+    azure.throttle("VirtualMachineScaleSetVMs_List", times=2, retry_after=1)
+    azure.throttle("Endpoints_Update", times=1, retry_after=1)
+    path = deployment_file(tmp_path, world, "  - weight: 50\n    bake: 0s\n  - weight: 100\n")
+    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not azure.calls("VirtualMachineScaleSets_CreateOrUpdate"):
+            time.sleep(0.05)
+        assert azure.calls("VirtualMachineScaleSets_CreateOrUpdate"), [c.operation for c in azure.calls()]
+        proc.kill()
+        _, started = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deployment = re.search(r"deployment (\S+) started", started).group(1)
+    code, out, err = release("resume", deployment, timeout=240)
+    assert code == 0, err
+    creates = [c for c in azure.calls("VirtualMachineScaleSets_CreateOrUpdate") if c.status in (200, 201)]
+    assert len(creates) == 1, [(c.path, c.status) for c in creates]
+    assert [m[1:] for m in shares(azure, world)][-1] == (0, 100)
+    assert any(c.outcome == "throttled" for c in azure.calls("VirtualMachineScaleSetVMs_List"))
+    assert any(c.outcome == "throttled" for c in azure.calls("Endpoints_Update"))
+
+
+@pytest.mark.slow(10)
+def test_a_second_release_from_another_state_file_is_fenced_off_by_the_profile_tag(azure, release, tmp_path):
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n")
+    first = release("start", path, "--image", world["images"]["1.1.0"], background=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and (90, 10) not in [m[1:] for m in shares(azure, world)]:
+            time.sleep(0.1)
+        other = os.path.join(str(tmp_path), "other.db")
+        proc = subprocess.run([*release.binary_args("start", path, "--image", world["images"]["1.1.0"]), "--db", other],
+                              capture_output=True, text=True, timeout=60, env=release.env)
+        assert proc.returncode == 4, proc.stderr
+        assert "is tagged switchyard:deployment:" in proc.stderr and "--force-unlock" in proc.stderr, proc.stderr
+        # The refused start made nothing: still one green, the split untouched.
+        greens = [r.name for r in azure.world.of_kind("Microsoft.Compute/virtualMachineScaleSets") if r.name.startswith("web-2")]
+        assert len(greens) == 1 and [m[1:] for m in shares(azure, world)][-1] == (90, 10), (greens, shares(azure, world))
+    finally:
+        first.kill()
+        first.communicate(timeout=10)

@@ -109,7 +109,12 @@ struct AzurePlanner: Sendable {
         let roles: EndpointRoles
         switch EndpointRoles.read(profile, traffic: tm) {
         case .success(let found): roles = found
-        case .failure(let refusal): throw refusal
+        case .failure(let refusal):
+            // A split in flight under another release's mark is that release's: say whose, as the fence would.
+            if let owner = ProfileFence.holders(profile.tags).first(where: { $0 != deploymentId }) {
+                throw ProfileClaimed(resource: profile.id, owner: owner)
+            }
+            throw refusal
         }
         func pools(_ endpoint: TrafficManagerEndpoint) throws -> [String] {
             guard endpoint.type == "azureEndpoints", let ip = endpoint.target else {
