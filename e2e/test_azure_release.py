@@ -133,6 +133,15 @@ def test_a_release_moves_the_weighted_endpoints_step_by_step_each_bake_after_the
     assert len(settings) == 1 and settings[0].body["properties"]["enabled"] is True, [s.body for s in settings]
     tags = azure.world.get(world["profile"]).body.get("tags") or {}
     assert not any(k.startswith("switchyard:deployment") for k in tags), tags
+    # Every RBAC action the release needed is in the custom role docs/iam.md gives.
+    from conftest import REPO
+    text = open(os.path.join(REPO, "docs", "iam.md")).read()
+    role = json.loads(text.split('<a id="azure"></a>', 1)[1].split("```json", 1)[1].split("```", 1)[0])
+    granted = {a.lower() for a in role["Actions"]}
+    used = azure.actions()
+    missing = [a for a in used if a.lower() not in granted]
+    assert len(used) >= 8, used
+    assert not missing, missing
     # No token, secret or signed URL in what the binary printed.
     assert world["secret"] not in out + err and "Bearer" not in out + err
 
