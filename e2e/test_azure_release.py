@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import time
+import uuid
 
 import pytest
 from azure_seed import seed_world
@@ -230,3 +231,94 @@ def test_a_second_release_from_another_state_file_is_fenced_off_by_the_profile_t
     finally:
         first.kill()
         first.communicate(timeout=10)
+
+
+@pytest.mark.slow(15)
+def test_green_that_traffic_managers_probes_find_degraded_is_rolled_back(azure, release, tmp_path):
+    """Green's instances report healthy to the Application Health extension, but Traffic Manager's probes of green's
+    stack fail: at 10 % it gets no DNS answers while blue is enabled, and would get all of them (fail-open) once blue
+    is disabled. The endpoint-health check rolls back before any larger share."""
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 5s\n  - weight: 100\n")
+    green_endpoint = world["stacks"]["b"]["endpoint"]
+    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None and not any(
+                c.status == 200 and c.path.endswith(green_endpoint) for c in azure.calls("Endpoints_Update")):
+            time.sleep(0.05)
+        azure.world.endpoint_status[green_endpoint] = "Degraded"
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, err
+    assert "endpoint-health" in err and f"Traffic Manager reports endpoint {green_endpoint} Degraded" in err, err
+    moves = [m[1:] for m in shares(azure, world)]
+    assert (0, 100) not in moves and moves[-1] == (100, 0), moves
+
+
+@pytest.mark.slow(30)
+@pytest.mark.parametrize("phase", ["shifting", "rolling_back"])
+def test_kill_9_mid_release_and_resume_ends_where_the_record_says(azure, release, probe, tmp_path, phase):
+    """Killed during a step's bake, `resume` finishes the release; killed right after a rollback moved traffic back,
+    `resume` removes green (after the TTL) and ends rolled back. Either way one green was made, and the split ends
+    where the record's state says."""
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 3s\n  - weight: 100\n", http=probe.url)
+    green_endpoint = world["stacks"]["b"]["endpoint"]
+    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and (90, 10) not in [m[1:] for m in shares(azure, world)]:
+            time.sleep(0.05)
+        if phase == "rolling_back":
+            probe.fail()
+            while time.time() < deadline and not any(c.status == 200 and c.path.endswith(green_endpoint) and c.at >= probe.failing_since
+                                                     for c in azure.calls("Endpoints_Update")):
+                time.sleep(0.02)
+        proc.kill()
+        _, started = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deployment = re.search(r"deployment (\S+) started", started).group(1)
+    code, out, err = release("resume", deployment, timeout=240)
+    creates = [c for c in azure.calls("VirtualMachineScaleSets_CreateOrUpdate") if c.status in (200, 201)]
+    assert len(creates) == 1, [(c.path, c.status) for c in creates]
+    moves = [m[1:] for m in shares(azure, world)]
+    if phase == "shifting":
+        assert code == 0, err
+        assert moves[-1] == (0, 100), moves
+    else:
+        assert code == 3, err
+        assert moves[-1] == (100, 0) and (0, 100) not in moves, moves
+        greens = [k for k in azure.world.deleted if "/virtualmachinescalesets/web-2" in k]
+        assert len(greens) == 1 and azure.world.deleted[greens[0]] >= azure.world.reachable_until(world["profile"], green_endpoint)
+
+
+@pytest.mark.parametrize("source", ["workload identity", "managed identity"])
+def test_each_credential_source_alone_plans_a_release(azure, release, tmp_path, source):
+    """With no other credentials present: a federated token file (GitHub Actions, AKS), or IMDS on the VM."""
+    world = release.world
+    env = release.env
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE"):
+        env.pop(name, None)
+    if source == "workload identity":
+        client_id, issuer, subject = str(uuid.uuid4()), "https://token.actions.githubusercontent.com", "repo:acme/web:ref:refs/heads/main"
+        azure.directory.add_app(world["tenant"], client_id, federated=[(issuer, subject)])
+        token_file = os.path.join(str(tmp_path), "federated-token")
+        with open(token_file, "w") as f:
+            f.write(azure.directory.federated_token(issuer, subject))
+        env.update({"AZURE_TENANT_ID": world["tenant"], "AZURE_CLIENT_ID": client_id, "AZURE_FEDERATED_TOKEN_FILE": token_file})
+        expected = "Token"
+    else:
+        azure.directory.add_identity(world["tenant"])
+        expected = "IMDS"
+    path = deployment_file(tmp_path, world, "  - weight: 100\n")
+    code, out, err = release("plan", path, "--image", world["images"]["1.1.0"])
+    assert code == 0, err
+    tokens = [c for c in azure.calls() if c.operation in ("Token", "IMDS") and c.status == 200]
+    assert [c.operation for c in tokens] == [expected], [(c.operation, c.status) for c in azure.calls()]
+    arm = [c for c in azure.calls() if c.operation not in ("Token", "IMDS")]
+    assert arm and all(c.status == 200 for c in arm), [(c.operation, c.status) for c in arm]

@@ -303,6 +303,20 @@ public struct AzureEffects: EffectPerformer {
                 }
             })
         }
+        if !beforeTraffic {
+            // What Traffic Manager's own probes see of green's stack: an endpoint it reports Degraded or Stopped gets
+            // no answers while blue is enabled, and all of them (fail-open) once blue is disabled, so green is judged
+            // by it before any larger share. CheckingEndpoint (just enabled) is not evidence either way.
+            let effects = self
+            out.append(ScheduledCheck(name: "endpoint-health", timeoutThreshold: 3, timeout: max(interval, 2), cloud: AzureTrafficBackends.words.name) {
+                do {
+                    let profile = try await effects.readProfile(az)
+                    return [AzureEffects.endpointHealth(profile, green: az.greenEndpoint.name, share: d.greenWeight)]
+                } catch {
+                    return [CheckResult(name: "endpoint-health", passed: false, evidence: "could not read Traffic Manager profile \(az.profile): \(error)", threshold: 3)]
+                }
+            })
+        }
         if let http = d.plan.spec.checks.http {
             let probe = HTTPProbe(spec: http)
             out.append(ScheduledCheck(name: "http", timeoutThreshold: http.failureThreshold, timeout: min(http.timeout.seconds, interval)) {
@@ -310,6 +324,17 @@ public struct AzureEffects: EffectPerformer {
             })
         }
         return out
+    }
+
+    /// Green's endpoint as Traffic Manager's probes report it: Degraded or Stopped fails (while it has a share).
+    static func endpointHealth(_ profile: TrafficManagerProfile, green name: String, share: Int) -> CheckResult {
+        guard let endpoint = profile.endpoints.first(where: { $0.name == name }) else {
+            return CheckResult(name: "endpoint-health", passed: false, evidence: "Traffic Manager profile has no endpoint \(name) any more")
+        }
+        let status = endpoint.monitorStatus ?? "unknown"
+        let failing = share > 0 && endpoint.enabled && ["degraded", "stopped"].contains(status.lowercased())
+        return CheckResult(name: "endpoint-health", passed: !failing,
+                           evidence: "Traffic Manager reports endpoint \(name) \(status)" + (failing ? ": its probes find green's stack not serving" : ""))
     }
 
     func requireDrained(_ name: String, _ d: Deployment) throws {

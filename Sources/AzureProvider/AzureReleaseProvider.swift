@@ -54,7 +54,9 @@ public struct AzureReleaseProvider: ReleaseProvider {
 
     public func tickCost(_ plan: ReleasePlan) -> TickCost {
         TickCost(reads: [TickCost.Read(service: "Microsoft.Compute", action: "VirtualMachineScaleSetVMs_List", calls: 1,
-                                       purpose: "green's instances with their instance view (provisioning, power, Application Health)")],
+                                       purpose: "green's instances with their instance view (provisioning, power, Application Health)"),
+                         TickCost.Read(service: "Microsoft.Network", action: "Profiles_Get", calls: 1,
+                                       purpose: "green's endpoint as Traffic Manager's probes report it")],
                  interval: plan.spec.checks.interval.seconds)
     }
 
