@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "AzureProvider", dependencies: [
             "Orchestrator", "SwitchyardCore", "Azure", "Probes", "HTTP",
             .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
-        ]),
+        ], swiftSettings: testing),
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.
         .target(name: "Dashboard", dependencies: ["SwitchyardCore", "StateStore"]),
         .executableTarget(name: "switchyard", dependencies: [

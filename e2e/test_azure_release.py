@@ -150,6 +150,9 @@ def test_a_release_moves_the_weighted_endpoints_step_by_step_each_bake_after_the
 @pytest.mark.slow(20)
 def test_a_failing_probe_rolls_back_in_one_write_and_green_goes_only_after_the_ttl(azure, release, probe, tmp_path):
     world = release.world
+    # ARM's long-running operations take their time (green's creation, its deletion), and answers come late.
+    azure.world.lro_seconds = 2
+    azure.slow("Profiles_Get", 0.3, times=4)
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n", http=probe.url)
     proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
     try:
@@ -164,7 +167,8 @@ def test_a_failing_probe_rolls_back_in_one_write_and_green_goes_only_after_the_t
             proc.kill()
     assert proc.returncode == 3, err
     moves = [m[1:] for m in shares(azure, world)]
-    assert moves == [(100, 0), (90, 10), (100, 0)], moves
+    # Up to 10 % (green's endpoint enabled first, then blue's weight lowered), then back in one change.
+    assert moves[0] == (100, 0) and moves[-2:] == [(90, 10), (100, 0)] and max(g for _, g in moves) == 10, moves
     # Clients saw one change, 90/10 to 100/0: blue's endpoint is made sure of first (enabled, its weight left, which
     # moves nothing), then green's is disabled.
     writes = [c for c in azure.calls("Endpoints_Update") if c.status == 200 and c.at >= probe.failing_since]
@@ -175,6 +179,8 @@ def test_a_failing_probe_rolls_back_in_one_write_and_green_goes_only_after_the_t
     assert len(greens) == 1, azure.world.deleted
     until = azure.world.reachable_until(world["profile"], world["stacks"]["b"]["endpoint"])
     assert azure.world.deleted[greens[0]] >= until, (azure.world.deleted[greens[0]], until)
+    # The deletion was followed to its end (its operation polled) before the command said rolled back.
+    assert scale_set(azure, world, greens[0].rsplit("/", 1)[-1]) is None and azure.calls("OperationStatus")
     assert scale_set(azure, world, world["blue_name"]) is not None
     # Blue's autoscale setting has its own minimum back.
     setting = azure.world.get(world["autoscale"]).body
@@ -322,3 +328,77 @@ def test_each_credential_source_alone_plans_a_release(azure, release, tmp_path, 
     assert [c.operation for c in tokens] == [expected], [(c.operation, c.status) for c in azure.calls()]
     arm = [c for c in azure.calls() if c.operation not in ("Token", "IMDS")]
     assert arm and all(c.status == 200 for c in arm), [(c.operation, c.status) for c in arm]
+
+
+@pytest.mark.slow(30)
+def test_a_second_release_goes_into_the_stack_the_first_left_and_retires_its_old_blue_first(azure, release, tmp_path):
+    """After a release, blue is the first release's green (stack b); the next green goes into stack a, where the
+    first release's blue still stands (its retention over): the plan retires it first, once its endpoint has been
+    disabled for the TTL, and never a scale set that is not the service's."""
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 50\n    bake: 0s\n  - weight: 100\n")
+    code, out, err = release("start", path, "--image", world["images"]["1.1.0"])
+    assert code == 0, err
+    first_green = [r.name for r in azure.world.of_kind("Microsoft.Compute/virtualMachineScaleSets") if r.name.startswith("web-2")]
+    assert len(first_green) == 1
+    code, out, err = release("plan", path, "--image", world["images"]["1.0.0"])
+    assert code == 0, err
+    assert f"web-stack-b (blue, {first_green[0]}) → web-stack-a (green" in out, out
+    code, out, err = release("start", path, "--image", world["images"]["1.0.0"])
+    assert code == 0, err
+    assert world["blue"].lower() in azure.world.deleted
+    names = sorted(r.name for r in azure.world.of_kind("Microsoft.Compute/virtualMachineScaleSets"))
+    assert len(names) == 2 and first_green[0] in names and world["blue_name"] not in names, names
+    moves = [m[1:] for m in shares(azure, world)]
+    assert moves[-1] == (100, 0), moves   # all of it on stack a again, now the second green's
+
+
+def test_a_foreign_scale_set_in_greens_stack_is_left_alone_and_the_plan_says_so(azure, release, tmp_path):
+    from azure_seed import scale_set as scale_set_body
+    world = release.world
+    other = f"{world['resource_group']}/providers/Microsoft.Compute/virtualMachineScaleSets/batch-workers"
+    azure.seed("PUT", other, scale_set_body(world["location"], 1, ("1",), world["images"]["1.0.0"], world["subnet"],
+                                            world["stacks"]["b"]["pool"]))
+    path = deployment_file(tmp_path, world, "  - weight: 100\n")
+    code, out, err = release("start", path, "--image", world["images"]["1.1.0"])
+    assert code == 2, err
+    assert "scale set batch-workers stands in endpoint web-stack-b's stack, where green goes, and is not this service's: it was left alone" in err, err
+    assert not [c for c in azure.calls() if c.method != "GET" and c.operation not in ("Token",)], [(c.method, c.path) for c in azure.calls()]
+
+
+@pytest.mark.slow(15)
+def test_an_azure_release_on_the_dynamodb_store_leaves_the_same_audit_trail(azure, release, validator, binary, tmp_path):
+    """The team's store: the record (with its Azure plan) and the audit trail in DynamoDB (moto, through the checking
+    proxy); `show` reads it back from there."""
+    world = release.world
+    env = dict(release.env)
+    env.update({"AWS_ENDPOINT_URL_DYNAMODB": validator.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    url = f"dynamodb://switchyard-azure-{uuid.uuid4().hex[:8]}?region=us-east-1"
+    proc = subprocess.run([binary, "state", "init", url], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    path = deployment_file(tmp_path, world, "  - weight: 50\n    bake: 0s\n  - weight: 100\n")
+    proc = subprocess.run([binary, "start", path, "--image", world["images"]["1.1.0"], "--state", url], capture_output=True, text=True,
+                          timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    deployment = re.search(r"deployment (\S+) started", proc.stderr).group(1)
+    proc = subprocess.run([binary, "show", deployment, "--json", "--state", url], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["state"] == "completed", shown
+    text = json.dumps(shown)
+    assert "web-stack-b" in text and world["images"]["1.1.0"] in text
+    assert [m[1:] for m in shares(azure, world)][-1] == (0, 100)
+    assert any("dynamodb" in str(r.action).lower() or "PutItem" in str(r.action) or "TransactWriteItems" in str(r.action) for r in validator.requests), \
+        [r.action for r in validator.requests][:20]
+
+
+@pytest.mark.slow(10)
+def test_a_release_straight_to_100_never_leaves_the_profile_without_an_enabled_endpoint(azure, release, tmp_path):
+    """0 → 100 % in one step: green's endpoint is enabled before blue's is disabled (the other order answers no
+    endpoint at all for an instant: clients get no address)."""
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 100\n")
+    code, out, err = release("start", path, "--image", world["images"]["1.1.0"])
+    assert code == 0, err
+    moves = [m[1:] for m in shares(azure, world)]
+    assert (0, 0) not in moves and moves[-1] == (0, 100), moves

@@ -182,23 +182,30 @@ public struct AzureEffects: EffectPerformer {
         return TrafficChange(resource: "Traffic Manager profile \(az.profile)", expected: expected, found: again)
     }
 
-    /// Writes the split, the side that loses share first: green's share then only ever lies between the old split
-    /// and the new one (when green starts at 0 %, blue's new weight moves nothing and green's enabling is the one
-    /// write clients see; at 100 %, blue's disabling is). Each PATCH's answer is its read-back; a side already as
-    /// wanted is not written.
+    /// Writes the split in `writeOrder`: green's share then only ever lies between the old split and the new one,
+    /// and some endpoint is always enabled (at 100 %, blue's disabling is the one write clients see). Each PATCH's
+    /// answer is its read-back; a side already as wanted is not written.
     func write(green: Int, _ d: Deployment, _ az: AzurePlan, current: TrafficManagerProfile) async throws {
         let split = TrafficManagerSplit(greenPercent: green)
         var answered: [String: TrafficManagerEndpoint] = [:]
         for endpoint in current.endpoints { answered[endpoint.name] = endpoint }
         let was = (try? share(current, az)) ?? d.greenWeight
-        let sides: [(AzurePlan.Endpoint, TrafficManagerSplit.Side)] = green >= was
-            ? [(az.blueEndpoint, split.blue), (az.greenEndpoint, split.green)]
-            : [(az.greenEndpoint, split.green), (az.blueEndpoint, split.blue)]
+        let sides = Self.writeOrder(from: was, to: green).map { $0 == .green ? (az.greenEndpoint, split.green) : (az.blueEndpoint, split.blue) }
         for (endpoint, side) in sides {
             if let now = answered[endpoint.name], now.enabled == side.enabled, side.weight == nil || now.weight == side.weight { continue }
             answered[endpoint.name] = try await set(endpoint, weight: side.weight, enabled: side.enabled, az)
         }
         try confirm(green: green, blue: answered[az.blueEndpoint.name], greenEnd: answered[az.greenEndpoint.name], az)
+    }
+
+    enum Side: Equatable { case blue, green }
+
+    /// Which endpoint is written first: the one gaining share when it is disabled now (else, written second, the
+    /// other's disabling or lowered weight would leave no endpoint enabled, or more share on it than asked), else the
+    /// one losing share. Either way green's share between the two writes lies between the old split and the new.
+    static func writeOrder(from was: Int, to green: Int) -> [Side] {
+        if green > was { return was == 0 ? [.green, .blue] : [.blue, .green] }
+        return was == 100 ? [.blue, .green] : [.green, .blue]
     }
 
     /// All traffic back on blue without a read first (a read may be stale): blue's endpoint enabled with its weight
