@@ -63,7 +63,8 @@ public struct AzureEffects: EffectPerformer {
         case .runChecks:
             return .checksObserved(await CheckScheduler.run(checks(d, az), clock: clock))
         case .confirmPromotion:
-            let profile = try await readProfile(az)
+            // The write's own answers confirmed it; a read may lag them (ARM's reads are eventually consistent).
+            let profile = try await readProfile(az) { try share($0, az) == 100 }
             guard try share(profile, az) == 100 else {
                 throw SplitNotConfirmed(profile: az.profile, wanted: 100, found: try share(profile, az))
             }
@@ -93,10 +94,7 @@ public struct AzureEffects: EffectPerformer {
             // A scale set leaves service when its endpoint takes no traffic: resolvers stop answering its stack once
             // the TTL has passed (the removal's settle), and its instances stay in their pool until it is deleted.
             let endpoint = az.endpoint(of: name, d)
-            let profile = try await readProfile(az)
-            if let found = profile.endpoints.first(where: { $0.name == endpoint.name }), found.enabled {
-                throw CarriesTraffic(scaleSet: name, endpoint: endpoint.name, profile: az.profile)
-            }
+            try await requireDisabled(endpoint, fleet: name, az)
             return .fleetDeregistered(fleet: name, pools: [endpoint.name], delaySeconds: 0)
         case .observeDrain(let name):
             return .drainObserved(fleet: name, targets: [])
@@ -152,6 +150,26 @@ public struct AzureEffects: EffectPerformer {
 
     func readProfile(_ az: AzurePlan) async throws -> TrafficManagerProfile {
         try await TrafficManager(arm: arm).profile(subscription: az.subscription, resourceGroup: az.resourceGroup, name: az.profile)
+    }
+
+    /// The profile read again until `accept` holds or the read window has passed (a read may lag this process's own
+    /// write): the last read, which the caller judges.
+    func readProfile(_ az: AzurePlan, until accept: (TrafficManagerProfile) throws -> Bool) async throws -> TrafficManagerProfile {
+        var profile = try await readProfile(az)
+        let end = clock.now().addingTimeInterval(readWindow)
+        while try !accept(profile), clock.now() < end {
+            try await clock.sleep(until: min(end, clock.now().addingTimeInterval(0.5)))
+            profile = try await readProfile(az)
+        }
+        return profile
+    }
+
+    /// The endpoint in front of a fleet's stack takes no traffic, read right before the fleet leaves service; a read
+    /// that shows it enabled is read again through the read window (it may predate our own disabling), then refused.
+    func requireDisabled(_ endpoint: AzurePlan.Endpoint, fleet: String, _ az: AzurePlan) async throws {
+        func enabled(_ p: TrafficManagerProfile) -> Bool { p.endpoints.first { $0.name == endpoint.name }?.enabled ?? false }
+        let profile = try await readProfile(az) { !enabled($0) }
+        if enabled(profile) { throw CarriesTraffic(scaleSet: fleet, endpoint: endpoint.name, profile: az.profile) }
     }
 
     /// Green's share as the profile shows it now.
@@ -352,11 +370,7 @@ public struct AzureEffects: EffectPerformer {
 
     /// Deletes a scale set and its autoscale settings, never while its endpoint takes traffic (read right before).
     func remove(_ name: String, _ d: Deployment, _ az: AzurePlan) async throws {
-        let endpoint = az.endpoint(of: name, d)
-        let profile = try await readProfile(az)
-        if let found = profile.endpoints.first(where: { $0.name == endpoint.name }), found.enabled {
-            throw CarriesTraffic(scaleSet: name, endpoint: endpoint.name, profile: az.profile)
-        }
+        try await requireDisabled(az.endpoint(of: name, d), fleet: name, az)
         let id = az.scaleSetId(name, d)
         if let setting = try await AutoscaleSetting.find(arm, resourceGroup: az.resourceGroupId, target: id) {
             try await AutoscaleSetting.delete(arm, id: setting.id)

@@ -26,7 +26,9 @@ import Testing
     }
 
     @Test func aPartialSplitAMissingOrNestedEndpointOrAnotherRoutingMethodIsRefused() {
-        #expect(Self.refusal(Self.profile((900, true), (100, true)))?.contains("splits traffic 90% web-stack-a / 10% web-stack-b") == true)
+        #expect(Self.refusal(Self.profile((900, true), (100, true)))?.contains("both endpoints enabled (web-stack-a weight 900, web-stack-b weight 100: 90.0% / 10.0%)") == true)
+        // A weight of 1 against 1000 rounds to 0 %, and is still a split: a resolver in a thousand goes to green's stack.
+        #expect(Self.refusal(Self.profile((1000, true), (1, true)))?.contains("both endpoints enabled (web-stack-a weight 1000, web-stack-b weight 1: 99.9% / 0.1%)") == true)
         #expect(Self.refusal(Self.profile((1, false), (1, false)))?.contains("neither endpoint") == true)
         #expect(Self.refusal(Self.profile((1000, true), (1, false), method: "Priority"))?.contains("routes by Priority, not Weighted") == true)
         #expect(Self.refusal(Self.profile((1000, true), (1, false), typeB: "nestedEndpoints"))?.contains("web-stack-b of Traffic Manager profile web-tm is a nested profile") == true)

@@ -28,6 +28,14 @@ public struct EndpointRoles: Sendable, Equatable {
             return .failure(PlanRefusal("endpoint \(nested.name) of Traffic Manager profile \(name) is a nested profile: each endpoint must front one stack "
                 + "(azureEndpoints or externalEndpoints)"))
         }
+        // Both enabled is a split, however small one weight is (1 against 1000 rounds to 0 % but still sends a
+        // resolver in a thousand to the stack green would be made in).
+        if a.enabled && b.enabled {
+            let share = Double(b.weight ?? 1) * 100 / Double((a.weight ?? 1) + (b.weight ?? 1))
+            return .failure(PlanRefusal("Traffic Manager profile \(name) has both endpoints enabled (\(a.name) weight \(a.weight ?? 1), \(b.name) weight \(b.weight ?? 1): "
+                + "\(String(format: "%.1f", 100 - share))% / \(String(format: "%.1f", share))%): a release in flight or a hand edit; put all of it on one endpoint "
+                + "(the other disabled) before releasing"))
+        }
         guard let green = TrafficManagerSplit.greenPercent(blue: a, green: b) else {
             return .failure(PlanRefusal("neither endpoint of Traffic Manager profile \(name) is enabled: no stack takes traffic, so there is no blue to release beside"))
         }
