@@ -42,6 +42,7 @@ for every ARM operation):
     az.slow(op, seconds, times=None)             # the work is done at once, the answer comes `seconds` later
     az.fail_operation(op, code="AllocationFailed", message=…, times=1)   # its next LRO ends Failed
     az.deny("Microsoft.Compute/virtualMachineScaleSets/write")          # 403 AuthorizationFailed (RBAC)
+    az.stale("Profiles_Get", seconds)            # a profile's reads answer it as it stood `seconds` ago
     az.world.lro_seconds / boot_seconds / health_seconds / autoscale_seconds / checking_seconds
     az.world.image_health[image id] = "unhealthy"; az.world.instance_health[(vmss, "0")] = "unhealthy"
     az.world.endpoint_status[endpoint name] = "Degraded"; az.world.propagation_seconds = 0   # DNS lags the API
@@ -145,6 +146,7 @@ class AzureStandIn:
         self.requests, self.violations, self.self_violations = [], [], []
         self.faults, self.denied, self.subscriptions = [], set(), {}
         self.page_size, self.retry_after, self.self_check = None, 1, True
+        self.stale_seconds, self._profile_history = {}, {}
         self._servers = []
         self.url = self._listen(None)
         self.tls_url = self._listen(tls) if tls else None
@@ -207,6 +209,31 @@ class AzureStandIn:
     def fail_operation(self, operation, code="InternalOperationError", message="The operation failed (injected).",
                        status=500, times=1):
         self._fault(Fault(operation, status, code, message, times, kind="operation"))
+
+    def stale(self, operation, seconds):
+        """Reads of `operation` (Profiles_Get) answer the resource as it stood `seconds` ago: ARM's reads are
+        eventually consistent, and a read right after a write may not show it."""
+        with self.lock:
+            self.stale_seconds[operation] = seconds
+
+    def _profile_id(self, path):
+        return "/".join(path.split("/")[:9]).lower()
+
+    def _remember_profile(self, path):
+        pid = self._profile_id(path)
+        res = self.world.get(pid)
+        if res is not None:
+            self._profile_history.setdefault(pid, []).append((self.clock(), views.resource(self.world, res)))
+
+    def _lagged_profile(self, path, body):
+        now, pid = self.clock(), self._profile_id(path)
+        history = self._profile_history.setdefault(pid, [])
+        history.append((now, body))
+        lag = self.stale_seconds.get("Profiles_Get", 0)
+        if lag <= 0:
+            return body
+        older = [b for t, b in history if t <= now - lag]
+        return older[-1] if older else history[0][1]
 
     def deny(self, action):
         with self.lock:
@@ -294,6 +321,10 @@ class AzureStandIn:
             self.world.tick()
             try:
                 status, body, headers = self._route(call, url.path, query, raw, handler.headers, base)
+                if call.method in ("PUT", "PATCH") and status < 300 and "/trafficmanagerprofiles/" in url.path.lower():
+                    self._remember_profile(url.path)
+                if call.operation == "Profiles_Get" and status == 200:
+                    body = self._lagged_profile(url.path, body)
             except ArmError as error:
                 status, body, headers = error.status, error.body(), {}
             except AuthError as error:

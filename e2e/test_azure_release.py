@@ -402,3 +402,27 @@ def test_a_release_straight_to_100_never_leaves_the_profile_without_an_enabled_e
     assert code == 0, err
     moves = [m[1:] for m in shares(azure, world)]
     assert (0, 0) not in moves and moves[-1] == (0, 100), moves
+
+
+@pytest.mark.slow(20)
+@pytest.mark.parametrize("read_settle, completes", [("3s", True), ("0s", False)])
+def test_profile_reads_that_lag_our_writes_are_read_again_not_taken_for_the_truth(azure, release, tmp_path, read_settle, completes):
+    """ARM's reads are eventually consistent: here every read of the profile answers it as it stood 1.5 s ago, and
+    the profile's TTL is 0, so each look comes right after the write before it. With the read window (3 s) a look
+    that disagrees with the record is read again until it shows the write, and the release completes with no hand
+    change taken for one. With no window (0 s) the same run takes a stale read for the truth and stops: the
+    stand-in's staleness is what the window is for."""
+    world = release.world
+    azure.seed("PATCH", world["profile"], {"properties": {"dnsConfig": {"ttl": 0}}})
+    azure.stale("Profiles_Get", 1.5)
+    release.env["SWITCHYARD_READ_SETTLE"] = read_settle
+    release.env["SWITCHYARD_TAG_SETTLE"] = "3s"
+    path = deployment_file(tmp_path, world, "  - weight: 50\n    bake: 0s\n  - weight: 100\n")
+    code, out, err = release("start", path, "--image", world["images"]["1.1.0"], "--detach-at-pause", timeout=60)
+    moves = [m[1:] for m in shares(azure, world)]
+    if completes:
+        assert code == 0, err
+        assert moves[-1] == (0, 100) and "by hand" not in err, (moves, err)
+    else:
+        # Paused on a "hand change" that is only its own step read stale (exit 5 with --detach-at-pause).
+        assert code == 5 and "by hand" in err, (code, err)

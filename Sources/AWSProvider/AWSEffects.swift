@@ -17,12 +17,8 @@ public struct AWSEffects: EffectPerformer {
     public let readWindow: TimeInterval
     let memo = EffectMemo()
 
-    /// `SWITCHYARD_READ_SETTLE` (a duration from 0 to 1m), else `ReadConsistency.defaultWindow`.
-    public static let defaultReadWindow: TimeInterval = {
-        guard let text = ProcessInfo.processInfo.environment["SWITCHYARD_READ_SETTLE"], !text.isEmpty, let span = TimeSpan(parsing: text),
-              span.milliseconds >= 0, span.milliseconds <= 60_000 else { return ReadConsistency.defaultWindow }
-        return span.seconds
-    }()
+    /// `SWITCHYARD_READ_SETTLE` (`SettleWindows.read`).
+    public static let defaultReadWindow: TimeInterval = SettleWindows.read
 
     /// - Parameter facts: what the planner read, when this process created the deployment moments ago: the first
     ///   attempt of each create then skips its look-before-create (nothing in AWS can carry a deployment id made in this

@@ -15,7 +15,7 @@ public struct AzureEffects: EffectPerformer {
     /// record is read again this much later before it counts as a hand change.
     let readWindow: TimeInterval
 
-    init(arm: ARMClient, logger: Logger, clock: DeploymentClock, readWindow: TimeInterval = ReadConsistency.defaultWindow) {
+    init(arm: ARMClient, logger: Logger, clock: DeploymentClock, readWindow: TimeInterval = SettleWindows.read) {
         self.arm = arm
         self.logger = logger
         self.clock = clock
@@ -249,7 +249,14 @@ public struct AzureEffects: EffectPerformer {
     /// The release's mark must still be on the profile before traffic moves or a fleet goes.
     func fence(_ d: Deployment, _ az: AzurePlan) async throws {
         let fence = ProfileFence(arm: arm, plan: az)
-        let owners = try await fence.owners()
+        // A read that does not show the mark alone may predate it (or a rival's removal): read again, through the
+        // tag's settle or the read window, whichever is longer, before this release stops.
+        var owners = try await fence.owners()
+        let end = clock.now().addingTimeInterval(max(fence.settle, readWindow))
+        while owners != [d.id], clock.now() < end {
+            try await clock.sleep(until: min(end, clock.now().addingTimeInterval(0.25)))
+            owners = try await fence.owners()
+        }
         guard owners == [d.id] else {
             let green = d.reached(.greenGroupCreated) ? "; green \(d.plan.greenGroup), which it created, stands" : ""
             throw FencedOut(deploymentId: d.id, resource: fence.resource, owner: owners.first { $0 != d.id }, mark: fence.mark(for: d.id),

@@ -98,12 +98,8 @@ public struct ProfileFence: TrafficFence {
         self.init(arm: arm, subscription: az.subscription, resourceGroup: az.resourceGroup, profile: az.profile)
     }
 
-    /// `SWITCHYARD_TAG_SETTLE`, as for AWS's tags (default 2 s).
-    public static let defaultSettle: TimeInterval = {
-        guard let text = ProcessInfo.processInfo.environment["SWITCHYARD_TAG_SETTLE"], !text.isEmpty, let span = TimeSpan(parsing: text),
-              span.milliseconds >= 0, span.milliseconds <= 60_000 else { return 2 }
-        return span.seconds
-    }()
+    /// `SWITCHYARD_TAG_SETTLE` (`SettleWindows.tag`), as for AWS's tags.
+    public static let defaultSettle: TimeInterval = SettleWindows.tag
 
     var tm: TrafficManager { TrafficManager(arm: arm) }
 

@@ -42,11 +42,7 @@ public struct ListenerGuard: Sendable {
 
     /// `SWITCHYARD_TAG_SETTLE` (a duration from 0 to 1m), else 2 s: the most a claim reads for its own tag to show and a
     /// rival's to go, and a fence for its own to show again.
-    public static let defaultSettle: TimeInterval = {
-        guard let text = ProcessInfo.processInfo.environment["SWITCHYARD_TAG_SETTLE"], !text.isEmpty, let span = TimeSpan(parsing: text),
-              span.milliseconds >= 0, span.milliseconds <= 60_000 else { return 2 }
-        return span.seconds
-    }()
+    public static let defaultSettle: TimeInterval = SettleWindows.tag
 
     /// How long a read that did not settle the claim waits before the next.
     static let pollInterval: UInt64 = 100_000_000
