@@ -397,11 +397,25 @@ def test_a_release_straight_to_100_never_leaves_the_profile_without_an_enabled_e
     """0 → 100 % in one step: green's endpoint is enabled before blue's is disabled (the other order answers no
     endpoint at all for an instant: clients get no address)."""
     world = release.world
-    path = deployment_file(tmp_path, world, "  - weight: 100\n")
-    code, out, err = release("start", path, "--image", world["images"]["1.1.0"])
+    text = deployment_file(tmp_path, world, "  - weight: 100\n")
+    env_file = os.path.join(str(tmp_path), "hook.env")
+    with open(text, "a") as f:
+        f.write(f"hooks:\n  before_traffic:\n    - run: [sh, -c, 'env > {env_file}']\n")
+    release.env["SWITCHYARD_LOG_LEVEL"] = "info"
+    code, out, err = release("start", text, "--image", world["images"]["1.1.0"])
     assert code == 0, err
     moves = [m[1:] for m in shares(azure, world)]
     assert (0, 0) not in moves and moves[-1] == (0, 100), moves
+    # The hook sees Azure's names for the release's things.
+    with open(env_file) as f:
+        hook = dict(line.split("=", 1) for line in f.read().splitlines() if "=" in line)
+    assert hook["SWITCHYARD_BLUE_SCALE_SET"] == world["blue_name"] and hook["SWITCHYARD_GREEN_SCALE_SET"].startswith("web-2"), hook
+    assert hook["SWITCHYARD_GREEN_ENDPOINT"] == world["stacks"]["b"]["endpoint"] and hook["SWITCHYARD_RESOURCE_GROUP_ID"] == world["resource_group"]
+    assert hook["SWITCHYARD_IMAGE"] == world["images"]["1.1.0"], hook
+    # Every ARM write's request id is in the log, and no token is.
+    writes = [c for c in azure.calls() if c.method in ("PUT", "PATCH", "DELETE") and c.operation not in ("Token", "IMDS")]
+    assert writes and all(c.request_id in err for c in writes), [c.request_id for c in writes if c.request_id not in err]
+    assert "Bearer" not in err and world["secret"] not in err
 
 
 @pytest.mark.slow(20)
@@ -426,3 +440,18 @@ def test_profile_reads_that_lag_our_writes_are_read_again_not_taken_for_the_trut
     else:
         # Paused on a "hand change" that is only its own step read stale (exit 5 with --detach-at-pause).
         assert code == 5 and "by hand" in err, (code, err)
+
+
+def test_plan_reads_the_image_from_a_packer_manifests_azure_arm_build(azure, release, tmp_path):
+    world = release.world
+    image = world["images"]["1.1.0"]
+    manifest = os.path.join(str(tmp_path), "packer-manifest.json")
+    with open(manifest, "w") as f:
+        json.dump({"builds": [{"name": "web", "builder_type": "azure-arm", "artifact_id": image, "packer_run_uuid": "r"},
+                              {"name": "web-aws", "builder_type": "amazon-ebs", "artifact_id": "us-east-1:ami-0123456789abcdef0",
+                               "packer_run_uuid": "r"}], "last_run_uuid": "r"}, f)
+    path = deployment_file(tmp_path, world, "  - weight: 100\n")
+    code, out, err = release("plan", path, "--packer-manifest", manifest, "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert image in json.dumps(plan) and plan["traffic_manager"]["green_endpoint"] == world["stacks"]["b"]["endpoint"], plan

@@ -98,3 +98,23 @@ import Testing
         #expect(spec.service == "demo" && spec.weightSteps.map(\.weight) == [10, 50, 100])
     }
 }
+
+@Suite struct AzurePackerManifestTests {
+    func manifest(_ text: String) throws -> PackerManifest { try PackerManifest.parse(Data(text.utf8), path: "m.json") }
+
+    /// Packer's azure-arm builder writes the image's resource id as its artifact_id: the last run's one azure-arm
+    /// build gives it, an amazon-ebs build beside it does not count, several need --packer-build.
+    @Test func anAzureArmBuildGivesItsImagesResourceId() throws {
+        let image = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/web/versions/1.4.0"
+        let m = try manifest(#"{"builds":[{"name":"old","builder_type":"azure-arm","artifact_id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/web-1.3","packer_run_uuid":"q"},"#
+            + #"{"name":"web","builder_type":"azure-arm","artifact_id":"\#(image)","packer_run_uuid":"r"},"#
+            + #"{"name":"web-aws","builder_type":"amazon-ebs","artifact_id":"us-east-1:ami-11111111","packer_run_uuid":"r"}],"last_run_uuid":"r"}"#)
+        #expect(try m.azureImage(build: nil).image == image)
+        #expect(try m.azureImage(build: "old").image.hasSuffix("/images/web-1.3"))
+        #expect(throws: PackerManifestError.self) { try m.azureImage(build: "web-aws") }
+        let two = try manifest(#"{"builds":[{"name":"a","builder_type":"azure-arm","artifact_id":"\#(image)"},{"name":"b","builder_type":"azure-arm","artifact_id":"\#(image)"}]}"#)
+        #expect { try two.azureImage(build: nil) } throws: { "\($0)".contains("2 azure-arm builds of the last run: `a`, `b`; choose one with --packer-build NAME") }
+        let none = try manifest(#"{"builds":[{"name":"web-aws","builder_type":"amazon-ebs","artifact_id":"us-east-1:ami-11111111"}]}"#)
+        #expect { try none.azureImage(build: nil) } throws: { "\($0)".contains("no build of the last run is an azure-arm build") }
+    }
+}
