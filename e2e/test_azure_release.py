@@ -17,7 +17,9 @@ from azure_seed import seed_world
 TTL = 2
 
 
-def deployment_file(tmp_path, world, steps, http=None, interval="200ms"):
+def deployment_file(tmp_path, world, steps, http=None, interval="200ms", settle="0s"):
+    """The file of a release in the seeded world. `settle: 0s` waits the TTL alone: the stand-in's name servers
+    answer a change at once (propagation_seconds 0) unless a test says otherwise."""
     rg = world["resource_group"].rsplit("/", 1)[-1]
     text = f"""service: web
 provider: azure
@@ -31,6 +33,7 @@ traffic:
   traffic_manager:
     profile: web-tm
     endpoints: [{world["stacks"]["a"]["endpoint"]}, {world["stacks"]["b"]["endpoint"]}]
+  settle: {settle}
 steps:
 {steps}
 checks:
@@ -455,3 +458,29 @@ def test_plan_reads_the_image_from_a_packer_manifests_azure_arm_build(azure, rel
     assert code == 0, err
     plan = json.loads(out)
     assert image in json.dumps(plan) and plan["traffic_manager"]["green_endpoint"] == world["stacks"]["b"]["endpoint"], plan
+
+
+@pytest.mark.slow(15)
+@pytest.mark.parametrize("settle, after_clients", [("4s", True), ("0s", False)])
+def test_name_servers_that_lag_the_api_are_waited_for_by_the_settle(azure, release, probe, tmp_path, settle, after_clients):
+    """Traffic Manager's name servers answer a change 2 s after ARM confirms it (propagation), then resolvers keep it
+    for the TTL (2 s): clients reach green's stack up to 4 s after its endpoint is disabled. With `traffic.settle: 4s`
+    green is deleted after that; with `0s` (the TTL alone) it is deleted while clients may still reach it, which is
+    what the stand-in's data plane catches."""
+    world = release.world
+    azure.world.propagation_seconds = 2
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n", http=probe.url, settle=settle)
+    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None and (90, 10) not in [m[1:] for m in shares(azure, world)]:
+            time.sleep(0.05)
+        probe.fail()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, err
+    greens = [k for k in azure.world.deleted if "/virtualmachinescalesets/web-2" in k]
+    until = azure.world.reachable_until(world["profile"], world["stacks"]["b"]["endpoint"])
+    assert len(greens) == 1 and (azure.world.deleted[greens[0]] >= until) == after_clients, (azure.world.deleted, until)

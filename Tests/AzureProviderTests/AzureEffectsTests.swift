@@ -58,3 +58,14 @@ import Testing
         #expect(prefix != AzurePlanner.computerNamePrefix(service: "web-api_v2", deploymentId: "20261207-134010-77aa"))
     }
 }
+
+@Suite struct AzureSettleTests {
+    /// The file's settle counts only when it is at least the TTL; none in the file is the TTL and 15 s more for the
+    /// name servers to take the change up.
+    @Test func theSettleIsTheFilesAtLeastTheTTLOrTheTTLAndTheDefaultForPropagation() {
+        #expect(AzurePlanner.settle(file: nil, ttl: 30) == .seconds(45))
+        #expect(AzurePlanner.settle(file: .seconds(5), ttl: 30) == .seconds(30))
+        #expect(AzurePlanner.settle(file: .seconds(60), ttl: 30) == .seconds(60))
+        #expect(AzurePlanner.settle(file: .seconds(0), ttl: 2) == .seconds(2))
+    }
+}

@@ -96,6 +96,16 @@ struct AzurePlanner: Sendable {
         return String((letters.isEmpty ? "vm" : letters).prefix(9 - tail.count)) + tail
     }
 
+    /// How long a confirmed weight change takes to reach every client: the file's `traffic.settle`, at least the
+    /// profile's TTL; a file that names none gets the TTL plus `DeploymentSpec.Traffic.defaultSettle` (15 s), since
+    /// Traffic Manager's name servers take up a change some time after ARM confirms it and Azure publishes no figure
+    /// (nor, unlike Route 53's GetChange, a call that says when they have).
+    static func settle(file: TimeSpan?, ttl: Int) -> TimeSpan {
+        let cache = TimeSpan.seconds(Int64(max(ttl, 0)))
+        guard let file else { return TimeSpan(milliseconds: cache.milliseconds + DeploymentSpec.Traffic.defaultSettle.milliseconds) }
+        return max(file, cache)
+    }
+
     func plan(_ spec: DeploymentSpec, image: String, deploymentId: String, context: PlanContext) async throws -> ReleasePlan {
         guard let location = AzureLocation(id: spec.region), let tm = spec.traffic.trafficManager else {
             throw PlanRefusal("the deployment file's traffic is not a Traffic Manager profile in a resource group")
@@ -182,7 +192,7 @@ struct AzurePlanner: Sendable {
         let blueFleet = BlueFleet(group: blue.name, pool: roles.blue.name, templateId: blue.id, templateName: blue.name, templateVersion: 1,
                                   image: blue.image ?? "", architecture: "", minSize: profileOf?.minimum ?? blue.capacity,
                                   maxSize: profileOf?.maximum ?? blue.capacity, desiredCapacity: blue.capacity)
-        let settle = max(spec.traffic.settle ?? .seconds(0), .seconds(Int64(roles.ttl)))
+        let settle = Self.settle(file: spec.traffic.settle, ttl: roles.ttl)
         return ReleasePlan(spec: spec, image: newImage.id, blue: blueFleet, greenPool: roles.green.name, greenGroup: greenName,
                            retire: retire.keys.sorted(), fleet: fleet, trafficSettleSeconds: roles.ttl, settle: settle,
                            cloud: try JSONValue(encoding: cloud))
