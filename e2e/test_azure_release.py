@@ -484,3 +484,29 @@ def test_name_servers_that_lag_the_api_are_waited_for_by_the_settle(azure, relea
     greens = [k for k in azure.world.deleted if "/virtualmachinescalesets/web-2" in k]
     until = azure.world.reachable_until(world["profile"], world["stacks"]["b"]["endpoint"])
     assert len(greens) == 1 and (azure.world.deleted[greens[0]] >= until) == after_clients, (azure.world.deleted, until)
+
+
+@pytest.mark.slow(15)
+def test_a_rollback_whose_first_write_is_answered_late_is_sent_again_and_ends_on_blue(azure, release, probe, tmp_path):
+    """ARM applies the rollback's first PATCH but answers it 30 s later; the request's timeout (1 s) gives up on it,
+    the PATCH (idempotent) is sent again, and the rollback ends with all traffic on blue, nothing waiting 30 s."""
+    world = release.world
+    release.env["SWITCHYARD_AWS_TIMEOUT"] = "1s"
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n", http=probe.url)
+    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None and (90, 10) not in [m[1:] for m in shares(azure, world)]:
+            time.sleep(0.05)
+        azure.slow("Endpoints_Update", 30, times=1)
+        probe.fail()
+        started = time.time()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, err
+    assert time.time() - started < 25, "the rollback waited for the late answer"
+    assert [m[1:] for m in shares(azure, world)][-1] == (100, 0)
+    late = [c for c in azure.calls("Endpoints_Update") if c.at >= probe.failing_since]
+    assert len(late) >= 3, [(c.path, c.status) for c in late]
