@@ -17,7 +17,7 @@ from azure_seed import seed_world
 TTL = 2
 
 
-def deployment_file(tmp_path, world, steps, http=None, interval="200ms", settle="0s"):
+def deployment_file(tmp_path, world, steps, http=None, interval="200ms", settle="0s", retention="0s"):
     """The file of a release in the seeded world. `settle: 0s` waits the TTL alone: the stand-in's name servers
     answer a change at once (propagation_seconds 0) unless a test says otherwise."""
     rg = world["resource_group"].rsplit("/", 1)[-1]
@@ -46,7 +46,7 @@ checks:
     timeout: 150ms
     failure_threshold: 1
 """
-    text += "promotion:\n  blue_retention: 0s\n"
+    text += f"promotion:\n  blue_retention: {retention}\n"
     path = os.path.join(str(tmp_path), "web-azure.yaml")
     with open(path, "w") as f:
         f.write(text)
@@ -510,3 +510,23 @@ def test_a_rollback_whose_first_write_is_answered_late_is_sent_again_and_ends_on
     assert [m[1:] for m in shares(azure, world)][-1] == (100, 0)
     late = [c for c in azure.calls("Endpoints_Update") if c.at >= probe.failing_since]
     assert len(late) >= 3, [(c.path, c.status) for c in late]
+
+
+@pytest.mark.slow(10)
+def test_a_blue_kept_for_rollback_is_not_retired_by_a_release_from_another_state_file(azure, release, tmp_path):
+    """Blue carries its retention deadline as a tag (switchyard:retain-until): a release planned from another state
+    file, which has no record of it, sees it and refuses to retire it, until --end-retention."""
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 100\n", retention="1h")
+    code, out, err = release("start", path, "--image", world["images"]["1.1.0"])
+    assert code == 0, err
+    tags = scale_set(azure, world, world["blue_name"]).body.get("tags") or {}
+    assert "switchyard:retain-until" in tags, tags
+    other = os.path.join(str(tmp_path), "other.db")
+    proc = subprocess.run([*release.binary_args("plan", path, "--image", world["images"]["1.0.0"]), "--db", other],
+                          capture_output=True, text=True, timeout=60, env=release.env)
+    assert proc.returncode == 2, proc.stderr
+    assert f"scale set {world['blue_name']} in endpoint web-stack-a's stack is kept for rollback until {tags['switchyard:retain-until']}" in proc.stderr, proc.stderr
+    proc = subprocess.run([*release.binary_args("plan", path, "--image", world["images"]["1.0.0"], "--end-retention"), "--db", other],
+                          capture_output=True, text=True, timeout=60, env=release.env)
+    assert proc.returncode == 0 and f"retire    {world['blue_name']}" in proc.stdout, proc.stderr + proc.stdout

@@ -81,6 +81,13 @@ public enum ScaleSets {
         _ = try await arm.send("PUT", id, apiVersion: apiVersion, body: body)
     }
 
+    /// Sets tags on a scale set with a PATCH of its tags (the others sent as they were read, so a service that replaces
+    /// tags wholesale keeps them), followed to its end within `deadline`.
+    public static func tag(_ arm: ARMClient, _ id: String, keeping current: [String: String], set: [String: String], deadline: TimeInterval = 120) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["tags": current.merging(set) { _, new in new }], options: [.sortedKeys])
+        _ = try await arm.sendAndWait("PATCH", id, apiVersion: apiVersion, body: body, deadline: deadline)
+    }
+
     /// Deletes a scale set and waits until ARM says the deletion is over; one already gone is done.
     public static func delete(_ arm: ARMClient, _ id: String, deadline: TimeInterval = 30 * 60) async throws {
         do {

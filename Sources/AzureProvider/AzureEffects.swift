@@ -68,6 +68,17 @@ public struct AzureEffects: EffectPerformer {
             guard try share(profile, az) == 100 else {
                 throw SplitNotConfirmed(profile: az.profile, wanted: 100, found: try share(profile, az))
             }
+            // Blue, kept for rollback, says so on itself: no release from any state file retires it before the
+            // deadline. Best effort: green serves everything already, and a tag that cannot be written must not undo it.
+            let until = clock.now().adding(d.plan.spec.promotion.blueRetention)
+            do {
+                if let blue = try await ScaleSets.get(arm, az.blueScaleSet) {
+                    try await ScaleSets.tag(arm, blue.id, keeping: blue.tags, set: [AzurePlan.retainUntilTag: StoredTime.text(until)])
+                }
+            } catch {
+                logger.warning("could not tag the kept blue with its retention deadline; other state files will not see it",
+                               metadata: ["deployment.id": "\(d.id)", "fleet": "\(d.plan.blue.group)", "error": "\(error)"])
+            }
             return .promotionConfirmed
         case .restoreBlue:
             // Written whatever a read says (it may be stale): blue enabled first, then green disabled, each answer

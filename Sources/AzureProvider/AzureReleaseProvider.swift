@@ -206,12 +206,24 @@ public struct AzurePlanPresenter: PlanPresenter {
             + "each change reaches clients after the profile's TTL, \(plan.trafficSettleSeconds ?? 0) s (settle \(plan.trafficSettle))"
     }
 
+    public func fleets(_ p: ReleasePlan) -> (blue: String, green: String) {
+        let scaling = p.blue.minSize == p.blue.maxSize ? "no autoscale setting" : "autoscale \(p.blue.minSize)..\(p.blue.maxSize)"
+        return ("image \(p.blue.image.isEmpty ? "(not by id)" : p.blue.image), capacity \(p.blue.desiredCapacity), \(scaling)",
+                "capacity \(p.blue.desiredCapacity), blue's model with image \(p.image)")
+    }
+
+    public func pinned(_ p: ReleasePlan, _ f: FleetPlan) -> [String] {
+        guard f.copies.contains(.scalingPolicies) else { return ["blue has no autoscale setting: both keep capacity \(p.blue.desiredCapacity) unless someone scales them"] }
+        return ["blue's autoscale minimum held at its capacity \(p.blue.desiredCapacity) until the release ends (scale-out still works); "
+            + "green's copy disabled until promotion, then given blue's own minimums"]
+    }
+
     public func testRoute(_ plan: ReleasePlan) -> [String] { [] }
     public func checks(_ plan: ReleasePlan) -> [String] { [] }
 
     public func removal(_ plan: ReleasePlan, drainDelays: [String: Int]) -> [String] {
-        ["a scale set leaving service is deleted once its endpoint is disabled and \(plan.trafficSettle) has passed (the profile's TTL or traffic.settle); "
-            + "Azure's load balancer has no deregistration delay, so give traffic.settle room for requests in flight"]
+        ["  removal   a scale set leaving service (green after a rollback, blue after its retention, a retired one) is deleted \(plan.trafficSettle) after its "
+            + "endpoint was disabled, once a read shows it still disabled; Azure's load balancer has no deregistration delay"]
     }
 
     public func json(_ plan: ReleasePlan) throws -> [String: JSONValue] {

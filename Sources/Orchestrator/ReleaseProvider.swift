@@ -36,6 +36,11 @@ public protocol ReleaseProvider: Sendable {
 public protocol PlanPresenter: Sendable {
     /// What carries the split, after `  traffic   ` (further lines indented by the presenter).
     func traffic(_ plan: ReleasePlan) -> String
+    /// The second line of blue (what it runs, from what) and of green (its size, what it is made from), each after
+    /// the CLI's twelve-space indent.
+    func fleets(_ plan: ReleasePlan) -> (blue: String, green: String)
+    /// How both fleets are held while the release runs (after `  pinned    `, further lines indented by the presenter).
+    func pinned(_ plan: ReleasePlan, _ fleet: FleetPlan) -> [String]
     /// Lines about the test route (where its rule goes), when the file asks for one.
     func testRoute(_ plan: ReleasePlan) -> [String]
     /// Lines about the cloud's own checks (AWS: the metric checks and their queries).

@@ -53,15 +53,14 @@ struct Plan: AsyncParsableCommand {
     }
 
     static func describe(_ p: ReleasePlan, presenter: any PlanPresenter, deregistrationDelays: [String: Int] = [:], tickCost: TickCost) -> String {
+        let fleets = presenter.fleets(p)
         var lines = [
             "Release of \(p.image) for service \(p.spec.service) in \(p.spec.region)",
             "  traffic   " + presenter.traffic(p),
             "  blue      \(p.blue.group) on \(p.spec.traffic.poolDisplay(p.blue.pool))",
-            "            \(p.blue.image) (\(p.blue.architecture)), launch template \(p.blue.templateName) version \(p.blue.templateVersion)",
+            "            " + fleets.blue,
             "  green     \(p.greenGroup) on \(p.spec.traffic.poolDisplay(p.greenPool))",
-            p.shared == nil
-                ? "            size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.templateName) with ImageId \(p.image)"
-                : "            created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.templateName) with ImageId \(p.image)",
+            "            " + fleets.green,
         ]
         if let pair = p.pair {
             let before = pair.greenBefore
@@ -69,10 +68,10 @@ struct Plan: AsyncParsableCommand {
             lines.append("            \(before.name) now: launch template version \(before.templateVersion), min/desired/max \(before.sizes); "
                 + "a rollback puts that back, and blue \(p.blue.group) is scaled to 0/0/0 (kept) after its retention")
         }
-        if let fleet = p.fleet { lines += describe(fleet, p) }
+        if let fleet = p.fleet { lines += describe(fleet, p, presenter: presenter) }
         for group in p.retire {
             let how = p.isPair ? "scaled to 0 first, kept" : "scaled to 0 and deleted first"
-            lines.append("  retire    \(group) (stands on green's target group with no traffic; \(how))")
+            lines.append("  retire    \(group) (stands on green's \(p.spec.cloud.pool) with no traffic; \(how))")
         }
         lines.append("  steps")
         var k = 0
@@ -103,20 +102,20 @@ struct Plan: AsyncParsableCommand {
         lines += p.spec.traffic.traits.settlesByTTL ? dnsWait(p) : settle(p)
         lines += presenter.removal(p, drainDelays: deregistrationDelays)
         lines += describe(hooks: p.spec)
-        lines.append(requests(tickCost, interval: p.spec.checks.interval))
+        lines.append(requests(tickCost, interval: p.spec.checks.interval, cloud: p.spec.cloud.name))
         lines.append("  total bake \(p.spec.totalBake); checks every \(p.spec.checks.interval); blue kept \(p.spec.promotion.blueRetention) after promotion")
         return lines.joined(separator: "\n")
     }
 
     /// What a bake costs AWS's rate limits: the reads of each check tick, those made only when an answer changed, and
     /// what a minute holds, steady and at most.
-    static func requests(_ cost: TickCost, interval: TimeSpan) -> String {
+    static func requests(_ cost: TickCost, interval: TimeSpan, cloud: String = "AWS") -> String {
         let services = cost.perMinuteByService.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         func named(_ r: TickCost.Read) -> String { r.calls > 1 ? "\(r.action) ×\(r.calls)" : r.action }
         let every = cost.reads.filter { $0.refresh == nil }.map(named).joined(separator: ", ")
         let sometimes = cost.reads.filter { $0.refresh != nil }
             .map { "\(named($0)) (\($0.purpose), and at least every \(TimeSpan(milliseconds: Int64(($0.refresh ?? 0) * 1000))))" }
-        var line = "  requests  while a step bakes, a check tick every \(interval) asks AWS \(Spelling.count(cost.perTick, "request")) (\(every))"
+        var line = "  requests  while a step bakes, a check tick every \(interval) asks \(cloud) \(Spelling.count(cost.perTick, "request")) (\(every))"
         if !sometimes.isEmpty { line += " and " + sometimes.joined(separator: ", ") }
         line += ": \(cost.perMinute) a minute in a steady bake (\(services)), at most \(cost.perMinuteAtMost)"
         guard !cost.look.isEmpty else { return line }
@@ -159,8 +158,12 @@ struct Plan: AsyncParsableCommand {
     static func dnsWait(_ p: ReleasePlan) -> [String] {
         guard let ttl = p.trafficSettleSeconds, p.spec.traffic.traits.settlesByTTL else { return [] }
         let steps = p.spec.weightSteps.count
-        var lines = ["  dns       each step waits TTL \(ttl) s before its bake: +\(ttl * steps) s total (\(Spelling.count(steps, "step"))); after a rollback green "
-            + "stays \(ttl) s more, until resolvers forget it"]
+        let settle = p.trafficSettle
+        var lines = [settle.milliseconds <= Int64(ttl) * 1000
+            ? "  dns       each step waits TTL \(ttl) s before its bake: +\(ttl * steps) s total (\(Spelling.count(steps, "step"))); after a rollback green "
+                + "stays \(ttl) s more, until resolvers forget it"
+            : "  dns       each step waits \(settle) before its bake (the TTL, \(ttl) s, and \(p.spec.traffic.settle == nil ? "15 s for the name servers to take the change up" : "the rest of traffic.settle")): "
+                + "+\(TimeSpan(milliseconds: settle.milliseconds * Int64(steps))) total (\(Spelling.count(steps, "step"))); after a rollback green stays \(settle) more, until resolvers forget it"]
         if ttl > 60 {
             lines.append("  warning   the records' TTL is \(ttl) s (over 60 s): clients keep an old answer that long, so each step and a rollback "
                 + "take that long to reach them; lower the TTL before releasing")
@@ -170,20 +173,15 @@ struct Plan: AsyncParsableCommand {
 
 
     /// The fleet section: what green copies, what it cannot, how both groups are pinned while the release runs.
-    static func describe(_ f: FleetPlan, _ p: ReleasePlan) -> [String] {
+    static func describe(_ f: FleetPlan, _ p: ReleasePlan, presenter: any PlanPresenter) -> [String] {
         var lines: [String] = []
         if let source = f.architectureSource { lines.append("  arch      \(p.blue.architecture.isEmpty ? "unknown" : p.blue.architecture) from \(source)") }
         lines.append("  copies    " + (f.items.isEmpty ? "nothing beyond the group's shape" : f.items[0]))
         for item in f.items.dropFirst() { lines.append("            \(item)") }
         for item in f.notCopied { lines.append("  not copied \(item)") }
-        var pin = p.shared != nil
-            ? "blue's MinSize goes to 0 for the release (the steps take its instances one by one); green starts at MinSize 0"
-            : "MinSize of both groups held at their desired capacity until the release ends (scale-out still works)"
-        if !f.pinnedProcesses.isEmpty { pin += "; \(f.pinnedProcesses.joined(separator: ", ")) suspended on both" }
-        lines.append("  pinned    \(pin)")
-        if f.blueFloats {
-            lines.append("            blue's launch template \(f.blueTemplateVersion) pinned to version \(p.blue.templateVersion) for the release, restored after a rollback")
-        }
+        let pinned = presenter.pinned(p, f)
+        if let first = pinned.first { lines.append("  pinned    \(first)") }
+        lines += pinned.dropFirst()
         let others = f.otherPools + f.otherLoadBalancers
         if !others.isEmpty {
             lines.append("  others    green joins \(others.joined(separator: ", ")) at promotion (fleet.other_target_groups: join_at_promotion)")

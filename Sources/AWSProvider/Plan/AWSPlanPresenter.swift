@@ -50,6 +50,25 @@ public struct AWSPlanPresenter: PlanPresenter {
         return lines
     }
 
+    public func fleets(_ p: ReleasePlan) -> (blue: String, green: String) {
+        ("\(p.blue.image) (\(p.blue.architecture)), launch template \(p.blue.templateName) version \(p.blue.templateVersion)",
+         p.shared == nil
+            ? "size min \(p.blue.minSize) / desired \(p.blue.desiredCapacity) / max \(p.blue.maxSize), new version of \(p.blue.templateName) with ImageId \(p.image)"
+            : "created at 0 instances (max \(p.blue.maxSize)), each step scales it to its share; new version of \(p.blue.templateName) with ImageId \(p.image)")
+    }
+
+    public func pinned(_ p: ReleasePlan, _ f: FleetPlan) -> [String] {
+        var pin = p.shared != nil
+            ? "blue's MinSize goes to 0 for the release (the steps take its instances one by one); green starts at MinSize 0"
+            : "MinSize of both groups held at their desired capacity until the release ends (scale-out still works)"
+        if !f.pinnedProcesses.isEmpty { pin += "; \(f.pinnedProcesses.joined(separator: ", ")) suspended on both" }
+        var lines = [pin]
+        if f.blueFloats {
+            lines.append("            blue's launch template \(f.blueTemplateVersion) pinned to version \(p.blue.templateVersion) for the release, restored after a rollback")
+        }
+        return lines
+    }
+
     /// How a fleet that leaves service is removed, with each target group's deregistration delay as AWS has it.
     public func removal(_ p: ReleasePlan, drainDelays delays: [String: Int]) -> [String] {
         guard !delays.isEmpty else { return [] }

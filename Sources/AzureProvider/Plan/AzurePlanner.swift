@@ -33,6 +33,9 @@ public struct AzurePlan: Sendable, Hashable, Codable {
     /// Earlier scale sets standing in green's stack, retired first: name → id.
     public var retire: [String: String]
 
+    /// The deadline of a blue kept for rollback, on the scale set itself, so every state file sees it (AWS's tag).
+    public static let retainUntilTag = "switchyard:retain-until"
+
     /// The tags green is created with: whose it is, so a resume adopts its own and the next release knows the service's.
     public static func greenTags(service: String, deploymentId: String) -> [String: String] {
         ["switchyard:deployment": deploymentId, "switchyard:service": service]
@@ -160,6 +163,10 @@ struct AzurePlanner: Sendable {
             if let kept = context.recordedRetention[standing.name], kept.until > now(), !context.endingRetention {
                 throw PlanRefusal("scale set \(standing.name) in endpoint \(roles.green.name)'s stack is kept for rollback by deployment \(kept.deployment) until "
                     + "\(StoredTime.text(kept.until)): start again after it, or with --end-retention to retire it now")
+            }
+            if let text = standing.tags[AzurePlan.retainUntilTag], let until = StoredTime.parse(text), until > now(), !context.endingRetention {
+                throw PlanRefusal("scale set \(standing.name) in endpoint \(roles.green.name)'s stack is kept for rollback until \(text) (its \(AzurePlan.retainUntilTag) tag, "
+                    + "from a release of another state file perhaps): start again after it, or with --end-retention to retire it now")
             }
             guard ours(standing) else {
                 throw PlanRefusal("scale set \(standing.name) stands in endpoint \(roles.green.name)'s stack, where green goes, and is not this service's: it was left alone")
