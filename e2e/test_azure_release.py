@@ -86,6 +86,21 @@ def shares(azure, world):
     return out
 
 
+def kill_when(proc, ready, timeout=60):
+    """Waits until `ready()` (or the process ends), kills the process with SIGKILL and returns its deployment id."""
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline and proc.poll() is None and not ready():
+            time.sleep(0.02)
+        assert ready(), "the moment to kill at never came"
+        proc.kill()
+        _, started = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return re.search(r"deployment (\S+) started", started).group(1)
+
+
 def scale_set(azure, world, name):
     return azure.world.get(f"{world['resource_group']}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}")
 
@@ -200,17 +215,7 @@ def test_kill_9_while_green_launches_and_resume_adopts_green_and_finishes(azure,
     azure.throttle("Endpoints_Update", times=1, retry_after=1)
     path = deployment_file(tmp_path, world, "  - weight: 50\n    bake: 0s\n  - weight: 100\n")
     proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and not azure.calls("VirtualMachineScaleSets_CreateOrUpdate"):
-            time.sleep(0.05)
-        assert azure.calls("VirtualMachineScaleSets_CreateOrUpdate"), [c.operation for c in azure.calls()]
-        proc.kill()
-        _, started = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    deployment = re.search(r"deployment (\S+) started", started).group(1)
+    deployment = kill_when(proc, lambda: azure.calls("VirtualMachineScaleSets_CreateOrUpdate"))
     code, out, err = release("resume", deployment, timeout=240)
     assert code == 0, err
     creates = [c for c in azure.calls("VirtualMachineScaleSets_CreateOrUpdate") if c.status in (200, 201)]
@@ -277,21 +282,18 @@ def test_kill_9_mid_release_and_resume_ends_where_the_record_says(azure, release
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 3s\n  - weight: 100\n", http=probe.url)
     green_endpoint = world["stacks"]["b"]["endpoint"]
     proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and (90, 10) not in [m[1:] for m in shares(azure, world)]:
-            time.sleep(0.05)
-        if phase == "rolling_back":
+
+    def ready():
+        if (90, 10) not in [m[1:] for m in shares(azure, world)]:
+            return False
+        if phase == "shifting":
+            return True
+        if probe.failing_since is None:
             probe.fail()
-            while time.time() < deadline and not any(c.status == 200 and c.path.endswith(green_endpoint) and c.at >= probe.failing_since
-                                                     for c in azure.calls("Endpoints_Update")):
-                time.sleep(0.02)
-        proc.kill()
-        _, started = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    deployment = re.search(r"deployment (\S+) started", started).group(1)
+        # Killed right after the rollback's write disabled green's endpoint.
+        return any(c.status == 200 and c.path.endswith(green_endpoint) and c.at >= probe.failing_since for c in azure.calls("Endpoints_Update"))
+
+    deployment = kill_when(proc, ready)
     code, out, err = release("resume", deployment, timeout=240)
     creates = [c for c in azure.calls("VirtualMachineScaleSets_CreateOrUpdate") if c.status in (200, 201)]
     assert len(creates) == 1, [(c.path, c.status) for c in creates]

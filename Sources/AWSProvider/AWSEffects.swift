@@ -40,9 +40,7 @@ public struct AWSEffects: EffectPerformer {
         case .begin:
             return .begun
         case .runHook(let ref):
-            // A hook is a process, not an AWS call: HookEffects runs it in front of this performer. Without one, the
-            // hook fails as a command that could not start would, and its on_failure decides.
-            return .hookFinished(ref, HookResult(exitCode: nil, startError: "no hook runner in this process"))
+            return .hookWithoutRunner(ref)
         case .retireFleet(let name):
             try requireDrained(name, d)
             try await fenceListener(d)

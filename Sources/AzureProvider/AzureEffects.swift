@@ -33,7 +33,7 @@ public struct AzureEffects: EffectPerformer {
         case .begin:
             return .begun
         case .runHook(let ref):
-            return .hookFinished(ref, HookResult(exitCode: nil, startError: "no hook runner in this process"))
+            return .hookWithoutRunner(ref)
         case .retireFleet(let name):
             try requireDrained(name, d)
             try await fence(d, az)

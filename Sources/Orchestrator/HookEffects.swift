@@ -35,3 +35,12 @@ public struct HookEffects: EffectPerformer {
         return ended.interrupted ? .hookInterrupted(ref) : .hookFinished(ref, ended.result)
     }
 }
+
+extension Event {
+    /// What a cloud's performer answers for a hook: a hook is a process, not a cloud call, and `HookEffects` runs it in
+    /// front of the performer. Without one, the hook fails as a command that could not start would, and its
+    /// `on_failure` decides.
+    public static func hookWithoutRunner(_ ref: HookRef) -> Event {
+        .hookFinished(ref, HookResult(exitCode: nil, startError: "no hook runner in this process"))
+    }
+}
