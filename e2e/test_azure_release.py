@@ -86,6 +86,17 @@ def shares(azure, world):
     return out
 
 
+def assert_the_role_covers(azure):
+    """Every RBAC action the requests needed is in the custom role docs/iam.md gives."""
+    from conftest import REPO
+    text = open(os.path.join(REPO, "docs", "iam.md")).read()
+    role = json.loads(text.split('<a id="azure"></a>', 1)[1].split("```json", 1)[1].split("```", 1)[0])
+    granted = {a.lower() for a in role["Actions"]}
+    used = azure.actions()
+    missing = [a for a in used if a.lower() not in granted]
+    assert len(used) >= 8 and not missing, (used, missing)
+
+
 def kill_when(proc, ready, timeout=60):
     """Waits until `ready()` (or the process ends), kills the process with SIGKILL and returns its deployment id."""
     try:
@@ -152,15 +163,7 @@ def test_a_release_moves_the_weighted_endpoints_step_by_step_each_bake_after_the
     assert len(settings) == 1 and settings[0].body["properties"]["enabled"] is True, [s.body for s in settings]
     tags = azure.world.get(world["profile"]).body.get("tags") or {}
     assert not any(k.startswith("switchyard:deployment") for k in tags), tags
-    # Every RBAC action the release needed is in the custom role docs/iam.md gives.
-    from conftest import REPO
-    text = open(os.path.join(REPO, "docs", "iam.md")).read()
-    role = json.loads(text.split('<a id="azure"></a>', 1)[1].split("```json", 1)[1].split("```", 1)[0])
-    granted = {a.lower() for a in role["Actions"]}
-    used = azure.actions()
-    missing = [a for a in used if a.lower() not in granted]
-    assert len(used) >= 8, used
-    assert not missing, missing
+    assert_the_role_covers(azure)
     # No token, secret or signed URL in what the binary printed.
     assert world["secret"] not in out + err and "Bearer" not in out + err
 
@@ -532,3 +535,26 @@ def test_a_blue_kept_for_rollback_is_not_retired_by_a_release_from_another_state
     proc = subprocess.run([*release.binary_args("plan", path, "--image", world["images"]["1.0.0"], "--end-retention"), "--db", other],
                           capture_output=True, text=True, timeout=60, env=release.env)
     assert proc.returncode == 0 and f"retire    {world['blue_name']}" in proc.stdout, proc.stderr + proc.stdout
+
+
+@pytest.mark.slow(10)
+def test_external_endpoints_are_followed_to_their_stack_by_host(azure, release, tmp_path):
+    """A profile whose endpoints name their stacks by host (externalEndpoints with the load balancer's public DNS
+    name, or its address): the plan follows each host to its public IP and load balancer, and the release runs."""
+    world = release.world
+    profile = world["profile"]
+    for stack, target, weight, status in (("a", "fqdn", 1000, "Enabled"), ("b", "address", 1, "Disabled")):
+        ip = azure.seed("PATCH", world["stacks"][stack]["ip"], {"tags": {"stack": stack}})
+        host = ip["properties"]["dnsSettings"]["fqdn"] + "." if target == "fqdn" else ip["properties"]["ipAddress"]
+        name = world["stacks"][stack]["endpoint"]
+        azure.seed("DELETE", f"{profile}/azureEndpoints/{name}")
+        azure.seed("PUT", f"{profile}/externalEndpoints/{name}", {"properties": {"target": host, "weight": weight, "endpointStatus": status}})
+    path = deployment_file(tmp_path, world, "  - weight: 50\n    bake: 0s\n  - weight: 100\n")
+    code, out, err = release("start", path, "--image", world["images"]["1.1.0"])
+    assert code == 0, err
+    assert [m[1:] for m in shares(azure, world)][-1] == (0, 100)
+    greens = [r for r in azure.world.of_kind("Microsoft.Compute/virtualMachineScaleSets") if r.name.startswith("web-2")]
+    pools = greens[0].body["properties"]["virtualMachineProfile"]["networkProfile"]["networkInterfaceConfigurations"][0]["properties"]["ipConfigurations"][0]["properties"]["loadBalancerBackendAddressPools"]
+    assert [p["id"] for p in pools] == [world["stacks"]["b"]["pool"]]
+    assert any(c.operation == "PublicIPAddresses_List" for c in azure.calls()), sorted({c.operation for c in azure.calls()})
+    assert_the_role_covers(azure)

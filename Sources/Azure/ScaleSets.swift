@@ -166,3 +166,38 @@ extension AutoscaleSetting {
         return try body(floors: restored.count == profiles.count ? restored : floors, enabled: true)
     }
 }
+
+/// A public IP address as a release reads it: what an `externalEndpoints` endpoint's host names (its FQDN or its
+/// address) leads to, and from there the load balancer whose frontend it is.
+public struct PublicIPView: Sendable, Equatable {
+    public var id: String
+    public var fqdn: String?
+    public var address: String?
+
+    public init(id: String, fqdn: String?, address: String?) {
+        self.id = id
+        self.fqdn = fqdn
+        self.address = address
+    }
+
+    /// Every public IP address of a resource group, every page read.
+    public static func list(_ arm: ARMClient, resourceGroup: String) async throws -> [PublicIPView] {
+        var out: [PublicIPView] = []
+        for page in try await arm.pages(resourceGroup + "/providers/Microsoft.Network/publicIPAddresses", apiVersion: LoadBalancerView.apiVersion) {
+            let object = (try? JSONSerialization.jsonObject(with: page)) as? [String: Any]
+            for item in object?["value"] as? [[String: Any]] ?? [] {
+                guard let id = item["id"] as? String else { continue }
+                let properties = item["properties"] as? [String: Any] ?? [:]
+                out.append(PublicIPView(id: id, fqdn: (properties["dnsSettings"] as? [String: Any])?["fqdn"] as? String,
+                                        address: properties["ipAddress"] as? String))
+            }
+        }
+        return out
+    }
+
+    /// Whether a host (an FQDN, with or without its final dot, or an address) names this public IP.
+    public func answers(_ host: String) -> Bool {
+        let wanted = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        return fqdn.map { $0.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".")) == wanted } == true || address == wanted
+    }
+}

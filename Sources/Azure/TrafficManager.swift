@@ -32,9 +32,12 @@ public struct TrafficManagerEndpoint: Sendable, Equatable {
     public var monitorStatus: String?
     /// `targetResourceId`: for an `azureEndpoints` endpoint, the public IP address it fronts (nil for the others).
     public var target: String?
+    /// `target`: the host an `externalEndpoints` endpoint answers with (an FQDN or an IP address).
+    public var targetHost: String?
 
-    public init(name: String, type: String, weight: Int?, enabled: Bool, monitorStatus: String? = nil, target: String? = nil) {
+    public init(name: String, type: String, weight: Int?, enabled: Bool, monitorStatus: String? = nil, target: String? = nil, targetHost: String? = nil) {
         self.target = target
+        self.targetHost = targetHost
         self.name = name
         self.type = type
         self.weight = weight
@@ -113,7 +116,7 @@ public struct TrafficManager: Sendable {
         return TrafficManagerEndpoint(name: name, type: type, weight: (properties["weight"] as? NSNumber)?.intValue,
                                       enabled: (properties["endpointStatus"] as? String ?? "Enabled").lowercased() == "enabled",
                                       monitorStatus: properties["endpointMonitorStatus"] as? String,
-                                      target: properties["targetResourceId"] as? String)
+                                      target: properties["targetResourceId"] as? String, targetHost: properties["target"] as? String)
     }
 
     /// Sets one endpoint's weight (1–1000; nil leaves it) and status with a PATCH of just those properties, and returns

@@ -129,11 +129,22 @@ struct AzurePlanner: Sendable {
             }
             throw refusal
         }
-        func pools(_ endpoint: TrafficManagerEndpoint) throws -> [String] {
-            guard endpoint.type == "azureEndpoints", let ip = endpoint.target else {
-                throw PlanRefusal("endpoint \(endpoint.name) of Traffic Manager profile \(tm.profile) is \(endpoint.type), not an azureEndpoints endpoint on a "
-                    + "load balancer's public IP: which scale sets stand behind it cannot be read")
+        // An external endpoint names its stack by host: the resource group's public IPs say whose (read only then).
+        let external = [roles.blue, roles.green].contains { $0.type == "externalEndpoints" }
+        let addresses = external ? try await PublicIPView.list(arm, resourceGroup: rg) : []
+        func publicIP(_ endpoint: TrafficManagerEndpoint) throws -> String {
+            if endpoint.type == "azureEndpoints", let ip = endpoint.target { return ip }
+            if endpoint.type == "externalEndpoints", let host = endpoint.targetHost {
+                guard let found = addresses.first(where: { $0.answers(host) }) else {
+                    throw PlanRefusal("endpoint \(endpoint.name) of Traffic Manager profile \(tm.profile) answers \(host), which is no public IP address of \(rg) "
+                        + "(by its DNS name or its address): which scale sets stand behind it cannot be read")
+                }
+                return found.id
             }
+            throw PlanRefusal("endpoint \(endpoint.name) of Traffic Manager profile \(tm.profile) is \(endpoint.type) with no target: which scale sets stand behind it cannot be read")
+        }
+        func pools(_ endpoint: TrafficManagerEndpoint) throws -> [String] {
+            let ip = try publicIP(endpoint)
             let found = balancers.filter { $0.fronts(ip) }.flatMap(\.backendPools)
             guard !found.isEmpty else {
                 throw PlanRefusal("endpoint \(endpoint.name) of Traffic Manager profile \(tm.profile) targets \(ip), which no load balancer of \(rg) has as a frontend "
