@@ -558,3 +558,23 @@ def test_external_endpoints_are_followed_to_their_stack_by_host(azure, release, 
     assert [p["id"] for p in pools] == [world["stacks"]["b"]["pool"]]
     assert any(c.operation == "PublicIPAddresses_List" for c in azure.calls()), sorted({c.operation for c in azure.calls()})
     assert_the_role_covers(azure)
+
+
+@pytest.mark.slow(10)
+def test_a_weight_changed_by_hand_pauses_the_release_and_is_left_as_the_person_set_it(azure, release, tmp_path):
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 2s\n  - weight: 50\n    bake: 0s\n  - weight: 100\n")
+    proc = release("start", path, "--image", world["images"]["1.1.0"], "--detach-at-pause", background=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None and (90, 10) not in [m[1:] for m in shares(azure, world)]:
+            time.sleep(0.05)
+        green_endpoint = world["stacks"]["b"]["endpoint"]
+        azure.seed("PATCH", f"{world['profile']}/azureEndpoints/{green_endpoint}", {"properties": {"weight": 300}})
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 5, err
+    assert "by hand" in err and "Traffic Manager profile web-tm" in err, err
+    assert [m[1:] for m in shares(azure, world)][-1] == (75, 25)
