@@ -14,7 +14,7 @@ import uuid
 import pytest
 from azure_seed import seed_world
 
-TTL = 2
+TTL = 1
 
 
 def deployment_file(tmp_path, world, steps, http=None, interval="200ms", settle="0s", retention="0s"):
@@ -466,10 +466,10 @@ def test_plan_reads_the_image_from_a_packer_manifests_azure_arm_build(azure, rel
 
 
 @pytest.mark.slow(15)
-@pytest.mark.parametrize("settle, after_clients", [("4s", True), ("0s", False)])
+@pytest.mark.parametrize("settle, after_clients", [("3s", True), ("0s", False)])
 def test_name_servers_that_lag_the_api_are_waited_for_by_the_settle(azure, release, probe, tmp_path, settle, after_clients):
     """Traffic Manager's name servers answer a change 2 s after ARM confirms it (propagation), then resolvers keep it
-    for the TTL (2 s): clients reach green's stack up to 4 s after its endpoint is disabled. With `traffic.settle: 4s`
+    for the TTL (1 s): clients reach green's stack up to 3 s after its endpoint is disabled. With `traffic.settle: 3s`
     green is deleted after that; with `0s` (the TTL alone) it is deleted while clients may still reach it, which is
     what the stand-in's data plane catches."""
     world = release.world

@@ -212,17 +212,16 @@ public struct AzureEffects: EffectPerformer {
     }
 
     /// Writes the split in `writeOrder`: green's share then only ever lies between the old split and the new one,
-    /// and some endpoint is always enabled (at 100 %, blue's disabling is the one write clients see). Each PATCH's
-    /// answer is its read-back; a side already as wanted is not written.
+    /// and some endpoint is always enabled (at 100 %, blue's disabling is the one write clients see). Both sides are
+    /// written every time, and the split is confirmed from the two PATCH answers alone: a read that already shows a
+    /// side as wanted may be stale, and is never taken as its write.
     func write(green: Int, _ d: Deployment, _ az: AzurePlan, current: TrafficManagerProfile) async throws {
         let split = TrafficManagerSplit(greenPercent: green)
-        var answered: [String: TrafficManagerEndpoint] = [:]
-        for endpoint in current.endpoints { answered[endpoint.name] = endpoint }
         let was = (try? share(current, az)) ?? d.greenWeight
-        let sides = Self.writeOrder(from: was, to: green).map { $0 == .green ? (az.greenEndpoint, split.green) : (az.blueEndpoint, split.blue) }
-        for (endpoint, side) in sides {
-            if let now = answered[endpoint.name], now.enabled == side.enabled, side.weight == nil || now.weight == side.weight { continue }
-            answered[endpoint.name] = try await set(endpoint, weight: side.weight, enabled: side.enabled, az)
+        var answered: [String: TrafficManagerEndpoint] = [:]
+        for side in Self.writeOrder(from: was, to: green) {
+            let (endpoint, wanted) = side == .green ? (az.greenEndpoint, split.green) : (az.blueEndpoint, split.blue)
+            answered[endpoint.name] = try await set(endpoint, weight: wanted.weight, enabled: wanted.enabled, az)
         }
         try confirm(green: green, blue: answered[az.blueEndpoint.name], greenEnd: answered[az.greenEndpoint.name], az)
     }
