@@ -578,3 +578,22 @@ def test_a_weight_changed_by_hand_pauses_the_release_and_is_left_as_the_person_s
     assert proc.returncode == 5, err
     assert "by hand" in err and "Traffic Manager profile web-tm" in err, err
     assert [m[1:] for m in shares(azure, world)][-1] == (75, 25)
+
+
+@pytest.mark.slow(8)
+def test_a_manual_gate_waits_for_promote_and_status_and_show_read_the_azure_release(azure, release, tmp_path):
+    world = release.world
+    path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 0s\n  - pause\n  - weight: 100\n")
+    code, out, err = release("start", path, "--image", world["images"]["1.1.0"], "--detach-at-pause")
+    assert code == 5, err
+    deployment = re.search(r"deployment (\S+) started", err).group(1)
+    assert [m[1:] for m in shares(azure, world)][-1] == (90, 10)
+    code, out, err = release("status")
+    assert code == 0 and deployment in out and "paused" in out, out + err
+    code, out, err = release("show", deployment)
+    assert code == 0 and "web-stack-b" in out, out + err
+    code, out, err = release("promote", deployment)
+    assert code == 0, err
+    assert [m[1:] for m in shares(azure, world)][-1] == (0, 100)
+    code, out, err = release("show", deployment, "--json")
+    assert code == 0 and json.loads(out)["state"] == "completed", out
