@@ -586,6 +586,8 @@ def test_a_manual_gate_waits_for_promote_and_status_and_show_read_the_azure_rele
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 0s\n  - pause\n  - weight: 100\n")
     code, out, err = release("start", path, "--image", world["images"]["1.1.0"], "--detach-at-pause")
     assert code == 5, err
+    # The audit trail speaks of a scale set's model, which has no versions (AWS's says launch template N version M).
+    assert f"green's scale set model is {world['blue_name']}'s with image {world['images']['1.1.0']}" in err and "version 1 uses" not in err, err
     deployment = re.search(r"deployment (\S+) started", err).group(1)
     assert [m[1:] for m in shares(azure, world)][-1] == (90, 10)
     code, out, err = release("status")

@@ -17,8 +17,13 @@ public struct CloudWords: Sendable, Hashable {
     /// The names a hook's variables go by in this cloud, by the neutral names `Hook.environment` sets: AWS's hooks get
     /// `SWITCHYARD_AMI` for `SWITCHYARD_IMAGE`, and so on. A variable not listed keeps its neutral name.
     public var hookNames: [String: String]
+    /// Whether the template has numbered versions (AWS's launch templates do; a scale set's model does not): messages
+    /// name green's template by its version only when it has one.
+    public var versionedTemplates: Bool
 
-    public init(id: String, name: String, pool: String, template: String, image: String, hookNames: [String: String] = [:]) {
+    public init(id: String, name: String, pool: String, template: String, image: String, hookNames: [String: String] = [:],
+                versionedTemplates: Bool = true) {
+        self.versionedTemplates = versionedTemplates
         self.hookNames = hookNames
         self.id = id
         self.name = name

@@ -191,7 +191,10 @@ public enum Machine {
             return Transition(deployment: next, log: LogEntry(from: d.state, to: d.state, message: "retired \(name) from green's \(d.plan.spec.cloud.pool)", details: LogEntry.fleet(name)))
         case (.launching, .greenTemplateReady(let version)):
             next.greenTemplateVersion = version
-            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: "\(d.plan.spec.cloud.template) \(d.plan.blue.templateName) version \(version) uses \(d.image)", details: ["launch_template_version": String(version)]))
+            let cloud = d.plan.spec.cloud
+            let message = cloud.versionedTemplates ? "\(cloud.template) \(d.plan.blue.templateName) version \(version) uses \(d.image)"
+                : "green's \(cloud.template) is \(d.plan.blue.templateName)'s with \(cloud.image) \(d.image)"
+            return Transition(deployment: next, log: LogEntry(from: .launching, to: .launching, message: message, details: ["launch_template_version": String(version)]))
         case (.launching, .greenFleetReady):
             next.progress.insert(.greenGroupCreated)
             next.state = .waitingForCapacity

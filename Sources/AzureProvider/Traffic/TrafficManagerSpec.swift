@@ -69,5 +69,5 @@ public enum AzureTrafficBackends {
     public static let words = CloudWords(id: "azure", name: "Azure", pool: "Traffic Manager endpoint", template: "scale set model", image: "image",
         hookNames: ["SWITCHYARD_GREEN_POOL": "SWITCHYARD_GREEN_ENDPOINT", "SWITCHYARD_BLUE_POOL": "SWITCHYARD_BLUE_ENDPOINT",
                     "SWITCHYARD_GREEN_FLEET": "SWITCHYARD_GREEN_SCALE_SET", "SWITCHYARD_BLUE_FLEET": "SWITCHYARD_BLUE_SCALE_SET",
-                    "SWITCHYARD_LOCATION": "SWITCHYARD_RESOURCE_GROUP_ID"])
+                    "SWITCHYARD_LOCATION": "SWITCHYARD_RESOURCE_GROUP_ID"], versionedTemplates: false)
 }
