@@ -4,6 +4,7 @@ step with each bake starting after the profile's TTL, a failing probe rolls back
 lost its traffic is deleted only once resolvers can no longer reach its stack (the TTL) — judged by the stand-in's
 DNS view (az.world.traffic, reachable_until), not by what the API answered. Every request body the stand-in takes
 is checked against Azure's SDK models (the `azure` fixture fails the test on a violation)."""
+import contextlib
 import json
 import os
 import re
@@ -97,13 +98,35 @@ def assert_the_role_covers(azure):
     assert len(used) >= 8 and not missing, (used, missing)
 
 
-def kill_when(proc, ready, timeout=60):
-    """Waits until `ready()` (or the process ends), kills the process with SIGKILL and returns its deployment id."""
+@contextlib.contextmanager
+def running(release, *args):
+    """The binary in the background for the block's length, killed at its end if it still runs."""
+    proc = release(*args, background=True)
     try:
-        deadline = time.time() + timeout
-        while time.time() < deadline and proc.poll() is None and not ready():
-            time.sleep(0.02)
-        assert ready(), "the moment to kill at never came"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
+def wait_until(proc, ready, timeout=60):
+    """Waits until `ready()`, or the process ends, or `timeout`; fails the test unless `ready()` then holds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.02)
+    assert ready(), ("the moment waited for never came", proc.poll() is not None and proc.communicate())
+
+
+def at_split(azure, world, pair):
+    """Whether the profile's DNS shares have stood at (blue %, green %)."""
+    return lambda: pair in [m[1:] for m in shares(azure, world)]
+
+
+def kill_when(proc, ready, timeout=60):
+    """Waits until `ready()`, kills the process with SIGKILL and returns its deployment id."""
+    try:
+        wait_until(proc, ready, timeout)
         proc.kill()
         _, started = proc.communicate(timeout=10)
     finally:
@@ -175,17 +198,10 @@ def test_a_failing_probe_rolls_back_in_one_write_and_green_goes_only_after_the_t
     azure.world.lro_seconds = 2
     azure.slow("Profiles_Get", 0.3, times=4)
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n", http=probe.url)
-    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline and proc.poll() is None and (90, 10) not in [m[1:] for m in shares(azure, world)]:
-            time.sleep(0.1)
-        assert (90, 10) in [m[1:] for m in shares(azure, world)], (shares(azure, world), proc.poll() is not None and proc.communicate())
+    with running(release, "start", path, "--image", world["images"]["1.1.0"]) as proc:
+        wait_until(proc, at_split(azure, world, (90, 10)), timeout=90)
         probe.fail()
         _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 3, err
     moves = [m[1:] for m in shares(azure, world)]
     # Up to 10 % (green's endpoint enabled first, then blue's weight lowered), then back in one change.
@@ -232,11 +248,8 @@ def test_kill_9_while_green_launches_and_resume_adopts_green_and_finishes(azure,
 def test_a_second_release_from_another_state_file_is_fenced_off_by_the_profile_tag(azure, release, tmp_path):
     world = release.world
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n")
-    first = release("start", path, "--image", world["images"]["1.1.0"], background=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and (90, 10) not in [m[1:] for m in shares(azure, world)]:
-            time.sleep(0.1)
+    with running(release, "start", path, "--image", world["images"]["1.1.0"]) as first:
+        wait_until(first, at_split(azure, world, (90, 10)))
         other = os.path.join(str(tmp_path), "other.db")
         proc = subprocess.run([*release.binary_args("start", path, "--image", world["images"]["1.1.0"]), "--db", other],
                               capture_output=True, text=True, timeout=60, env=release.env)
@@ -245,9 +258,6 @@ def test_a_second_release_from_another_state_file_is_fenced_off_by_the_profile_t
         # The refused start made nothing: still one green, the split untouched.
         greens = [r.name for r in azure.world.of_kind("Microsoft.Compute/virtualMachineScaleSets") if r.name.startswith("web-2")]
         assert len(greens) == 1 and [m[1:] for m in shares(azure, world)][-1] == (90, 10), (greens, shares(azure, world))
-    finally:
-        first.kill()
-        first.communicate(timeout=10)
 
 
 @pytest.mark.slow(15)
@@ -258,17 +268,10 @@ def test_green_that_traffic_managers_probes_find_degraded_is_rolled_back(azure, 
     world = release.world
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 5s\n  - weight: 100\n")
     green_endpoint = world["stacks"]["b"]["endpoint"]
-    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and proc.poll() is None and not any(
-                c.status == 200 and c.path.endswith(green_endpoint) for c in azure.calls("Endpoints_Update")):
-            time.sleep(0.05)
+    with running(release, "start", path, "--image", world["images"]["1.1.0"]) as proc:
+        wait_until(proc, lambda: any(c.status == 200 and c.path.endswith(green_endpoint) for c in azure.calls("Endpoints_Update")))
         azure.world.endpoint_status[green_endpoint] = "Degraded"
         _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 3, err
     assert "endpoint-health" in err and f"Traffic Manager reports endpoint {green_endpoint} Degraded" in err, err
     moves = [m[1:] for m in shares(azure, world)]
@@ -287,7 +290,7 @@ def test_kill_9_mid_release_and_resume_ends_where_the_record_says(azure, release
     proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
 
     def ready():
-        if (90, 10) not in [m[1:] for m in shares(azure, world)]:
+        if not at_split(azure, world, (90, 10))():
             return False
         if phase == "shifting":
             return True
@@ -475,16 +478,10 @@ def test_name_servers_that_lag_the_api_are_waited_for_by_the_settle(azure, relea
     world = release.world
     azure.world.propagation_seconds = 2
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n", http=probe.url, settle=settle)
-    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and proc.poll() is None and (90, 10) not in [m[1:] for m in shares(azure, world)]:
-            time.sleep(0.05)
+    with running(release, "start", path, "--image", world["images"]["1.1.0"]) as proc:
+        wait_until(proc, at_split(azure, world, (90, 10)))
         probe.fail()
         _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 3, err
     greens = [k for k in azure.world.deleted if "/virtualmachinescalesets/web-2" in k]
     until = azure.world.reachable_until(world["profile"], world["stacks"]["b"]["endpoint"])
@@ -498,18 +495,12 @@ def test_a_rollback_whose_first_write_is_answered_late_is_sent_again_and_ends_on
     world = release.world
     release.env["SWITCHYARD_AWS_TIMEOUT"] = "1s"
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 30s\n  - weight: 100\n", http=probe.url)
-    proc = release("start", path, "--image", world["images"]["1.1.0"], background=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and proc.poll() is None and (90, 10) not in [m[1:] for m in shares(azure, world)]:
-            time.sleep(0.05)
+    with running(release, "start", path, "--image", world["images"]["1.1.0"]) as proc:
+        wait_until(proc, at_split(azure, world, (90, 10)))
         azure.slow("Endpoints_Update", 30, times=1)
         probe.fail()
         started = time.time()
         _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 3, err
     assert time.time() - started < 25, "the rollback waited for the late answer"
     assert [m[1:] for m in shares(azure, world)][-1] == (100, 0)
@@ -564,17 +555,11 @@ def test_external_endpoints_are_followed_to_their_stack_by_host(azure, release, 
 def test_a_weight_changed_by_hand_pauses_the_release_and_is_left_as_the_person_set_it(azure, release, tmp_path):
     world = release.world
     path = deployment_file(tmp_path, world, "  - weight: 10\n    bake: 2s\n  - weight: 50\n    bake: 0s\n  - weight: 100\n")
-    proc = release("start", path, "--image", world["images"]["1.1.0"], "--detach-at-pause", background=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and proc.poll() is None and (90, 10) not in [m[1:] for m in shares(azure, world)]:
-            time.sleep(0.05)
+    with running(release, "start", path, "--image", world["images"]["1.1.0"], "--detach-at-pause") as proc:
+        wait_until(proc, at_split(azure, world, (90, 10)))
         green_endpoint = world["stacks"]["b"]["endpoint"]
         azure.seed("PATCH", f"{world['profile']}/azureEndpoints/{green_endpoint}", {"properties": {"weight": 300}})
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 5, err
     assert "by hand" in err and "Traffic Manager profile web-tm" in err, err
     assert [m[1:] for m in shares(azure, world)][-1] == (75, 25)
