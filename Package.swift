@@ -61,7 +61,7 @@ let package = Package(
         // The Azure provider: planning from what ARM shows, the effects against scale sets, autoscale settings and
         // Traffic Manager endpoints, the profile's tag as the fence, and Azure's part of the deployment file.
         .target(name: "AzureProvider", dependencies: [
-            "Orchestrator", "SwitchyardCore", "Azure", "Probes", "HTTP",
+            "Orchestrator", "SwitchyardCore", "Azure", "Probes", "HTTP", "StateStore",
             .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ], swiftSettings: testing),
         // `switchyard serve`: the HTTP server, its routes, pages, chart and metrics, over the store protocol only.

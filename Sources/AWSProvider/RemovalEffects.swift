@@ -50,13 +50,8 @@ extension AWSEffects {
         return .drainObserved(fleet: name, targets: targets)
     }
 
-    /// The gate in front of every scale-to-0 and deletion: the record must say the fleet drained (the machine asked
-    /// for it only then), whoever calls.
-    func requireDrained(_ name: String, _ d: Deployment) throws {
-        guard let r = d.removal, r.group == name, r.drained == true else {
-            throw RemovalError.notDrained(group: name, phase: d.removal.map { $0.group == name ? "\($0.phase(at: clock.now()))" : "none" } ?? "none")
-        }
-    }
+    /// The gate in front of every scale-to-0 and deletion (`Deployment.requireDrained`), at this performer's clock.
+    func requireDrained(_ name: String, _ d: Deployment) throws { try d.requireDrained(name, now: clock.now()) }
 
     /// The target groups the plan put the fleet in: green's (and, once released, the others it joined); blue's and
     /// blue's others; green's target group for a group retired from it.
@@ -128,14 +123,3 @@ extension AWSEffects {
     }
 }
 
-/// A removal asked for before the fleet drained.
-public enum RemovalError: Error, Sendable, CustomStringConvertible {
-    case notDrained(group: String, phase: String)
-
-    public var description: String {
-        switch self {
-        case .notDrained(let group, let phase):
-            return "\(group) was not removed: the record does not show it deregistered and drained (removal: \(phase)); it may still receive traffic"
-        }
-    }
-}

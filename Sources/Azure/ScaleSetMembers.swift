@@ -83,6 +83,11 @@ public enum ScaleSetMembers {
         return ScaleSetCapacity(members: members.sorted { (Int($0.instanceId) ?? .max, $0.instanceId) < (Int($1.instanceId) ?? .max, $1.instanceId) })
     }
 
+    /// The same, or nil when ARM answers that the scale set is not there.
+    public static func readIfPresent(_ arm: ARMClient, scaleSet id: String) async throws -> ScaleSetCapacity? {
+        do { return try await read(arm, scaleSet: id) } catch let error as ARMError where error.status == 404 { return nil }
+    }
+
     /// One page's `value`: each instance as `ScaleSetMember`. An instance ARM answers without an id or a provisioning
     /// state is an error naming the scale set, not an instance counted as anything.
     public static func parse(page: Data, scaleSet id: String) throws -> [ScaleSetMember] {

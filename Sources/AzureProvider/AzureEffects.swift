@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Orchestrator
 import Probes
+import StateStore
 import SwitchyardCore
 
 /// Runs a release's effects against ARM. Each looks before it acts, so running one twice changes nothing more; every
@@ -36,8 +37,7 @@ public struct AzureEffects: EffectPerformer {
             return .hookWithoutRunner(ref)
         case .retireFleet(let name):
             try requireDrained(name, d)
-            try await fence(d, az)
-            try await remove(name, d, az)
+            try await remove(name, d, az, known: try await fence(d, az))
             return .fleetRetired(name)
         case .ensureGreenTemplate:
             // A scale set has no template of its own: green's model is blue's with the image changed, made with green
@@ -55,8 +55,8 @@ public struct AzureEffects: EffectPerformer {
             let report = try await health(az.greenScaleSet, d)
             return .greenHealthObserved(report, checks: await others)
         case .setSplit(let green):
-            try await fence(d, az)
-            let profile = try await readProfile(az)
+            // The fence's own read of the profile is the step's look at the split: one read, not two.
+            let profile = try await fence(d, az)
             if let change = try await handChange(d, az, profile: profile, target: green) { return .trafficChangedByHand(change) }
             try await write(green: green, d, az, current: profile)
             return .splitConfirmed(green: green)
@@ -73,7 +73,7 @@ public struct AzureEffects: EffectPerformer {
             let until = clock.now().adding(d.plan.spec.promotion.blueRetention)
             do {
                 if let blue = try await ScaleSets.get(arm, az.blueScaleSet) {
-                    try await ScaleSets.tag(arm, blue.id, keeping: blue.tags, set: [AzurePlan.retainUntilTag: StoredTime.text(until)])
+                    try await ScaleSets.tag(arm, blue.id, keeping: blue.tags, set: [AzurePlan.retainUntilTag: StoredDate.text(until)])
                 }
             } catch {
                 logger.warning("could not tag the kept blue with its retention deadline; other state files will not see it",
@@ -94,8 +94,7 @@ public struct AzureEffects: EffectPerformer {
             return .testRouteRemoved
         case .removeGreen:
             try requireDrained(d.plan.greenGroup, d)
-            try await fence(d, az)
-            try await remove(d.plan.greenGroup, d, az)
+            try await remove(d.plan.greenGroup, d, az, known: try await fence(d, az))
             return .greenRemoved
         case .retireBlue:
             try requireDrained(d.plan.blue.group, d)
@@ -163,13 +162,16 @@ public struct AzureEffects: EffectPerformer {
         try await TrafficManager(arm: arm).profile(subscription: az.subscription, resourceGroup: az.resourceGroup, name: az.profile)
     }
 
-    /// The profile read again until `accept` holds or the read window has passed (a read may lag this process's own
-    /// write): the last read, which the caller judges.
-    func readProfile(_ az: AzurePlan, until accept: (TrafficManagerProfile) throws -> Bool) async throws -> TrafficManagerProfile {
-        var profile = try await readProfile(az)
-        let end = clock.now().addingTimeInterval(readWindow)
+    /// The profile read again, every `every` seconds, until `accept` holds or `within` (the read window unless said)
+    /// has passed (a read may lag this process's own write): the last read, which the caller judges. `known`: a read
+    /// made an instant ago, taken as the first.
+    func readProfile(_ az: AzurePlan, known: TrafficManagerProfile? = nil, within: TimeInterval? = nil, every: TimeInterval = 0.5,
+                     until accept: (TrafficManagerProfile) throws -> Bool) async throws -> TrafficManagerProfile {
+        var profile: TrafficManagerProfile
+        if let known { profile = known } else { profile = try await readProfile(az) }
+        let end = clock.now().addingTimeInterval(within ?? readWindow)
         while try !accept(profile), clock.now() < end {
-            try await clock.sleep(until: min(end, clock.now().addingTimeInterval(0.5)))
+            try await clock.sleep(until: min(end, clock.now().addingTimeInterval(every)))
             profile = try await readProfile(az)
         }
         return profile
@@ -177,9 +179,9 @@ public struct AzureEffects: EffectPerformer {
 
     /// The endpoint in front of a fleet's stack takes no traffic, read right before the fleet leaves service; a read
     /// that shows it enabled is read again through the read window (it may predate our own disabling), then refused.
-    func requireDisabled(_ endpoint: AzurePlan.Endpoint, fleet: String, _ az: AzurePlan) async throws {
+    func requireDisabled(_ endpoint: AzurePlan.Endpoint, fleet: String, _ az: AzurePlan, known: TrafficManagerProfile? = nil) async throws {
         func enabled(_ p: TrafficManagerProfile) -> Bool { p.endpoints.first { $0.name == endpoint.name }?.enabled ?? false }
-        let profile = try await readProfile(az) { !enabled($0) }
+        let profile = try await readProfile(az, known: known) { !enabled($0) }
         if enabled(profile) { throw CarriesTraffic(scaleSet: fleet, endpoint: endpoint.name, profile: az.profile) }
     }
 
@@ -256,23 +258,22 @@ public struct AzureEffects: EffectPerformer {
         guard found == green else { throw SplitNotConfirmed(profile: az.profile, wanted: green, found: found) }
     }
 
-    /// The release's mark must still be on the profile before traffic moves or a fleet goes.
-    func fence(_ d: Deployment, _ az: AzurePlan) async throws {
+    /// The release's mark must still be on the profile before traffic moves or a fleet goes; returns the read that
+    /// showed it, for the effect's own look at the profile.
+    @discardableResult
+    func fence(_ d: Deployment, _ az: AzurePlan) async throws -> TrafficManagerProfile {
         let fence = ProfileFence(arm: arm, plan: az)
         // A read that does not show the mark alone may predate it (or a rival's removal): read again, through the
         // tag's settle or the read window, whichever is longer, before this release stops.
-        var owners = try await fence.owners()
-        let end = clock.now().addingTimeInterval(max(fence.settle, readWindow))
-        while owners != [d.id], clock.now() < end {
-            try await clock.sleep(until: min(end, clock.now().addingTimeInterval(0.25)))
-            owners = try await fence.owners()
-        }
+        let profile = try await readProfile(az, within: max(fence.settle, readWindow), every: 0.25) { ProfileFence.holders($0.tags) == [d.id] }
+        let owners = ProfileFence.holders(profile.tags)
         guard owners == [d.id] else {
             let green = d.reached(.greenGroupCreated) ? "; green \(d.plan.greenGroup), which it created, stands" : ""
             throw FencedOut(deploymentId: d.id, resource: fence.resource, owner: owners.first { $0 != d.id }, mark: fence.mark(for: d.id),
                             standing: "its record stays in state \(d.state.rawValue) at blue \(d.blueWeight)% / green \(d.greenWeight)%\(green)",
                             cloud: AzureTrafficBackends.words.name)
         }
+        return profile
     }
 
     // MARK: fleets
@@ -294,10 +295,7 @@ public struct AzureEffects: EffectPerformer {
     }
 
     func greenCapacity(_ d: Deployment, _ az: AzurePlan) async throws -> CapacityReport {
-        let members: ScaleSetCapacity
-        do {
-            members = try await ScaleSetMembers.read(arm, scaleSet: az.greenScaleSet)
-        } catch let error as ARMError where error.status == 404 {
+        guard let members = try await ScaleSetMembers.readIfPresent(arm, scaleSet: az.greenScaleSet) else {
             if clock.now() < d.phaseStartedAt.addingTimeInterval(Self.visibilityGrace) {
                 return CapacityReport(desired: d.plan.blue.desiredCapacity, inService: 0, instances: 0)
             }
@@ -379,15 +377,12 @@ public struct AzureEffects: EffectPerformer {
                            evidence: "Traffic Manager reports endpoint \(name) \(status)" + (failing ? ": its probes find green's stack not serving" : ""))
     }
 
-    func requireDrained(_ name: String, _ d: Deployment) throws {
-        guard let r = d.removal, r.group == name, r.drained == true else {
-            throw CarriesTraffic(scaleSet: name, endpoint: "(its removal has not settled and drained)", profile: "")
-        }
-    }
+    func requireDrained(_ name: String, _ d: Deployment) throws { try d.requireDrained(name, now: clock.now()) }
 
-    /// Deletes a scale set and its autoscale settings, never while its endpoint takes traffic (read right before).
-    func remove(_ name: String, _ d: Deployment, _ az: AzurePlan) async throws {
-        try await requireDisabled(az.endpoint(of: name, d), fleet: name, az)
+    /// Deletes a scale set and its autoscale settings, never while its endpoint takes traffic (read right before, or
+    /// `known`: the fence's read an instant ago).
+    func remove(_ name: String, _ d: Deployment, _ az: AzurePlan, known: TrafficManagerProfile? = nil) async throws {
+        try await requireDisabled(az.endpoint(of: name, d), fleet: name, az, known: known)
         let id = az.scaleSetId(name, d)
         if let setting = try await AutoscaleSetting.find(arm, resourceGroup: az.resourceGroupId, target: id) {
             try await AutoscaleSetting.delete(arm, id: setting.id)
@@ -403,8 +398,7 @@ public struct CarriesTraffic: Error, Sendable, CustomStringConvertible, Provider
     public var profile: String
     public var failureKind: FailureKind { .failed }
     public var description: String {
-        profile.isEmpty ? "scale set \(scaleSet) was not removed: \(endpoint)"
-            : "scale set \(scaleSet) was left alone: endpoint \(endpoint) of Traffic Manager profile \(profile), in front of its stack, is enabled and takes traffic"
+        "scale set \(scaleSet) was left alone: endpoint \(endpoint) of Traffic Manager profile \(profile), in front of its stack, is enabled and takes traffic"
     }
 }
 

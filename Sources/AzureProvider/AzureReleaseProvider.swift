@@ -38,18 +38,13 @@ public struct AzureReleaseProvider: ReleaseProvider {
         do { az = try AzurePlan(d.plan) } catch { throw ObservationRefused(deploymentId: d.id, reason: "\(error)") }
         let effects = AzureEffects(arm: arm, logger: logger, clock: SystemClock())
         async let profileRead = effects.readProfile(az)
-        async let blueRead = members(az.blueScaleSet)
-        async let greenRead = members(az.greenScaleSet)
+        async let blueRead = ScaleSetMembers.readIfPresent(arm, scaleSet: az.blueScaleSet)
+        async let greenRead = ScaleSetMembers.readIfPresent(arm, scaleSet: az.greenScaleSet)
         let (profile, blue, green) = try await (profileRead, blueRead, greenRead)
         let share: Int
         do { share = try effects.share(profile, az) } catch { throw ObservationRefused(deploymentId: d.id, reason: "\(error)") }
         return Observation(weights: [d.plan.blue.pool: 100 - share, d.plan.greenPool: share], blueExists: blue != nil, blueInService: blue?.inService ?? 0,
                            greenExists: green != nil, greenInService: green?.inService ?? 0, greenDesired: green == nil ? 0 : d.plan.blue.desiredCapacity)
-    }
-
-    /// A scale set's instances; nil when it is gone.
-    func members(_ id: String) async throws -> ScaleSetCapacity? {
-        do { return try await ScaleSetMembers.read(arm, scaleSet: id) } catch let error as ARMError where error.status == 404 { return nil }
     }
 
     public func tickCost(_ plan: ReleasePlan) -> TickCost {
@@ -67,7 +62,7 @@ public struct AzureReleaseProvider: ReleaseProvider {
     public func fleet(named name: String) async throws -> CapacityReport? {
         guard let location else { return nil }
         let id = "\(location.id)/providers/Microsoft.Compute/virtualMachineScaleSets/\(name)"
-        guard let model = try await ScaleSets.get(arm, id), let members = try await members(id) else { return nil }
+        guard let model = try await ScaleSets.get(arm, id), let members = try await ScaleSetMembers.readIfPresent(arm, scaleSet: id) else { return nil }
         return CapacityReport(desired: model.capacity, inService: members.inService, instances: members.members.count)
     }
 

@@ -58,11 +58,7 @@ public struct PackerManifest: Sendable, Hashable {
             guard let ami = build.amis[region] else { throw noAMI(in: [build], region: region, label: "build `\(build.name)`") }
             return (ami, build)
         }
-        let lastRun = builds.contains { $0.runUUID != nil && $0.runUUID == lastRunUUID }
-            ? builds.filter { $0.runUUID == lastRunUUID } : builds
-        // The newest entry of each name, in the file's order.
-        var newest: [Build] = []
-        for build in lastRun.reversed() where !newest.contains(where: { $0.name == build.name }) { newest.insert(build, at: 0) }
+        let newest = Self.newestByName(lastRun)
         let candidates = newest.filter { $0.amis[region] != nil }
         switch candidates.count {
         case 0:
@@ -77,9 +73,20 @@ public struct PackerManifest: Sendable, Hashable {
         }
     }
 
+    /// The builds of the last run (every build, for a manifest without run ids).
+    var lastRun: [Build] {
+        builds.contains { $0.runUUID != nil && $0.runUUID == lastRunUUID } ? builds.filter { $0.runUUID == lastRunUUID } : builds
+    }
+
+    /// The newest entry of each name, in the file's order.
+    static func newestByName(_ builds: [Build]) -> [Build] {
+        var newest: [Build] = []
+        for build in builds.reversed() where !newest.contains(where: { $0.name == build.name }) { newest.insert(build, at: 0) }
+        return newest
+    }
+
     /// The Azure image of the named build (its newest entry), else of the one `azure-arm` build of the last run.
     public func azureImage(build name: String?) throws -> (image: String, build: Build) {
-        let lastRun = builds.contains { $0.runUUID != nil && $0.runUUID == lastRunUUID } ? builds.filter { $0.runUUID == lastRunUUID } : builds
         let azure = (name == nil ? lastRun : builds).filter { $0.builderType == "azure-arm" && $0.artifactId.hasPrefix("/subscriptions/") }
         if let name {
             guard let build = azure.last(where: { $0.name == name }) else {
@@ -87,8 +94,7 @@ public struct PackerManifest: Sendable, Hashable {
             }
             return (build.artifactId, build)
         }
-        var newest: [Build] = []
-        for build in azure.reversed() where !newest.contains(where: { $0.name == build.name }) { newest.insert(build, at: 0) }
+        let newest = Self.newestByName(azure)
         switch newest.count {
         case 0: throw PackerManifestError("\(path): no build of the last run is an azure-arm build with an image id as its artifact_id")
         case 1: return (newest[0].artifactId, newest[0])

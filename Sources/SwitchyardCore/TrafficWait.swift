@@ -9,15 +9,6 @@ public enum StoredTime {
         return formatter.string(from: date)
     }
 
-    /// A time as `text` writes it (or without fractional seconds); nil when it is not one.
-    public static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
-
     /// `10:42:13`: the time of day in UTC, as the live view shows events.
     public static func clock(_ date: Date) -> String {
         String(text(date).dropFirst(11).prefix(8))

@@ -174,14 +174,19 @@ struct ReleaseOptions: ParsableArguments {
             return (image, nil)
         }
         guard let path = packerManifest else { throw ValidationError("no image given") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PackerManifestError("cannot read the Packer manifest \(path): \(Session.whyUnreadable(path))")
-        }
-        let (found, build) = try PackerManifest.parse(data, path: path).azureImage(build: packerBuild)
+        let (found, build) = try Self.manifest(at: path).azureImage(build: packerBuild)
         guard Session.isAzureImage(found) else {
             throw PackerManifestError("\(path): build `\(build.name)`'s artifact_id \(found) is not a managed image's or a gallery image version's id")
         }
         return (found, "Packer manifest \(path), build `\(build.name)`")
+    }
+
+    /// The Packer manifest at `path`, or why it cannot be read.
+    static func manifest(at path: String) throws -> PackerManifest {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PackerManifestError("cannot read the Packer manifest \(path): \(Session.whyUnreadable(path))")
+        }
+        return try PackerManifest.parse(data, path: path)
     }
 
     func resolveAMI(region: String) throws -> (ami: String, source: String?) {
@@ -189,10 +194,7 @@ struct ReleaseOptions: ParsableArguments {
         // An AWS file's image is an AMI, whichever option gave it.
         if let image { try Self.check(image, from: "--image (an AWS file's image is an AMI)"); return (image, nil) }
         guard let path = packerManifest else { throw ValidationError("no AMI given") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PackerManifestError("cannot read the Packer manifest \(path): \(Session.whyUnreadable(path))")
-        }
-        let (found, build) = try PackerManifest.parse(data, path: path).ami(region: region, build: packerBuild)
+        let (found, build) = try Self.manifest(at: path).ami(region: region, build: packerBuild)
         do { try Self.check(found, from: "the AMI in \(path)") } catch { throw PackerManifestError(String(describing: error)) }
         return (found, "Packer manifest \(path), build `\(build.name)`, region \(region)")
     }

@@ -14,7 +14,7 @@ import Testing
         // Azure's wire formats know no AWS and no orchestration: the one transport only.
         "Azure": ["HTTP"],
         // Azure's provider: the orchestrator's seams, the probe and Azure's wire module, no AWS.
-        "AzureProvider": ["Azure", "Logging", "Orchestrator", "Probes", "SwitchyardCore", "Yams"],
+        "AzureProvider": ["Azure", "Logging", "Orchestrator", "Probes", "StateStore", "SwitchyardCore", "Yams"],
         "Probes": ["HTTP", "SwitchyardCore"],
         // Provider-neutral: no cloud's module, no store's.
         "Orchestrator": ["HTTP", "Logging", "Probes", "StateStore", "SwitchyardCore"],
