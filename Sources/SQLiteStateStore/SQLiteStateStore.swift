@@ -277,7 +277,9 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
 
     /// Decodes rows of `id, record, version`; the version column is the one the store checks, so it wins.
     func records(_ sql: String, _ values: [SQLValue]) throws -> [Deployment] {
-        try db.query(sql, values).map { row in
+        let rows = try db.query(sql, values)
+        return try RecordCoding.decodeAll(rows.count) { i in
+            let row = rows[i]
             let id = row[0] ?? "?"
             var d: Deployment
             do {
