@@ -71,6 +71,33 @@ def test_planning_costs_the_same_with_many_more_groups_in_the_account(world, swi
     assert before.count("DescribeTargetGroupAttributes") == 2, before
 
 
+@pytest.mark.world(bake="0s", interval="1s")
+def test_a_second_release_finds_blue_from_the_state_file_and_still_sees_a_stranger(world, switchyard, proxy, aws):
+    """From the second release on, blue is the green before it: planning reads the service's groups the state file
+    knows beside the target health, and when they hold every registered instance it asks no
+    DescribeAutoScalingInstances (issue 23). A group the state file does not know, standing in the live target group
+    with an instance, is still looked up by that call and makes blue ambiguous (exit 2): the lookup is skipped only
+    when it has nothing to find."""
+    code, _, err = switchyard("start", world["file"], "--ami", world["new_ami"], env={"AWS_ENDPOINT_URL": proxy.url})
+    assert code == 0, err
+    again = ("plan", world["file"], "--ami", world["blue_ami"], "--end-retention")  # blue of the first is kept for rollback
+    proxy.reset_counts()
+    code, _, err = switchyard(*again, env={"AWS_ENDPOINT_URL": proxy.url})
+    assert code == 0, err
+    log = list(proxy.log)
+    assert "DescribeAutoScalingInstances" not in log, log
+    assert log.count("DescribeAutoScalingGroups") == 1, log
+    live = world["target_group_arns"][1]
+    stranger = f"{world['service']}-stranger"
+    aws.asg.create_auto_scaling_group(AutoScalingGroupName=stranger, MinSize=1, MaxSize=1, DesiredCapacity=1,
+                                      LaunchTemplate={"LaunchTemplateId": world["launch_template_id"], "Version": "1"},
+                                      VPCZoneIdentifier=",".join(world["subnet_ids"]), TargetGroupARNs=[live])
+    proxy.reset_counts()
+    code, _, err = switchyard(*again, env={"AWS_ENDPOINT_URL": proxy.url})
+    assert code == 2 and "several Auto Scaling groups are attached to the live target group" in err and stranger in err, (code, err)
+    assert list(proxy.log).count("DescribeAutoScalingInstances") == 1, list(proxy.log)
+
+
 @pytest.mark.world(alarm=["a-5xx"])
 def test_planning_sends_its_independent_reads_together(world, switchyard, proxy):
     """The alarms' existence has no order with finding blue, and blue's four settings reads none with its launch

@@ -21,6 +21,7 @@ public struct AWSReleaseProvider: ReleaseProvider {
         var planner = Planner(aws: aws, logger: logger)
         planner.recordedRetention = context.recordedRetention
         planner.recordedDeadlines = context.recordedDeadlines
+        planner.likelyGroups = context.likelyFleets
         let (plan, facts) = try await planner.planWithFacts(spec: spec, ami: ami, deploymentId: deploymentId, retirable: context.retirable,
                                                             endingRetention: context.endingRetention)
         return PlannedRelease(plan: plan, facts: facts)

@@ -58,7 +58,8 @@ public struct PlanFacts: Sendable {
 /// Resolves a deployment file and an AMI into a `ReleasePlan` by reading AWS. Changes nothing.
 ///
 /// Its cost does not grow with the account: groups are found from the instances registered in the service's two
-/// target groups (DescribeTargetHealth, then DescribeAutoScalingInstances), never by listing every group in the region.
+/// target groups (DescribeTargetHealth, then DescribeAutoScalingInstances for those the groups the state file names
+/// do not hold), never by listing every group in the region.
 public struct Planner: Sendable {
     public let aws: AWSClients
     public let logger: Logger
@@ -70,6 +71,9 @@ public struct Planner: Sendable {
     /// Every retention deadline the state's records give, by group, passed ones too (`RecordedRetention.deadlines`):
     /// the exact instant a whole-second tag was rounded up from.
     public var recordedDeadlines: [String: [Date]] = [:]
+    /// Groups likely to stand in the target groups (`PlanContext.likelyFleets`): read beside their target health, so
+    /// the instances they hold are not looked up one by one.
+    public var likelyGroups: Set<String> = []
 
     public init(aws: AWSClients, logger: Logger, clock: DeploymentClock = SystemClock()) {
         self.aws = aws
@@ -171,16 +175,35 @@ public struct Planner: Sendable {
 
     /// The groups whose instances are registered in the target groups, plus the groups named (which may have no
     /// instances): a handful of requests whatever the number of groups in the region.
+    ///
+    /// The named groups and the likely ones (`likelyGroups`: the newest record's blue and green) are read beside the
+    /// target health, and an instance listed in one of their `Instances` belongs to it (an instance is in one group at
+    /// most): only the instances none of them holds are looked up (DescribeAutoScalingInstances) and their groups read.
+    /// From a service's second release on, blue is the green of the one before, so that lookup is not sent at all; an
+    /// instance of any other group in either target group is still found by it. What comes back is what the lookup
+    /// alone gives: the named groups, and the groups holding a registered instance (a likely group holding none is
+    /// left out, as the lookup would not have found it).
     func groupsOn(_ targetGroups: [String], named: Set<String>) async throws -> [AutoScalingGroup] {
+        let asked = named.union(likelyGroups)
+        async let askedGroups = asked.isEmpty ? [] : aws.autoScaling.describeAutoScalingGroups(names: asked.sorted())
         let instanceIds = try await withThrowingTaskGroup(of: [String].self) { group in
             for targetGroup in targetGroups {
                 group.addTask { try await aws.elb.describeTargetHealth(targetGroupArn: targetGroup).map(\.targetId) }
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        let owners = instanceIds.isEmpty ? [:] : try await aws.autoScaling.groupsOfInstances(instanceIds)
-        let names = Set(owners.values).union(named)
-        return try await aws.autoScaling.describeAutoScalingGroups(names: names.sorted())
+        let registered = Set(instanceIds)
+        let known = try await askedGroups.filter { named.contains($0.name) || $0.instances.contains { registered.contains($0.instanceId) } }
+        return known + (try await groupsOfStrangers(instanceIds, known: known))
+    }
+
+    /// The groups of the instances among `instanceIds` that none of `known` lists, other than `known` themselves.
+    func groupsOfStrangers(_ instanceIds: [String], known: [AutoScalingGroup]) async throws -> [AutoScalingGroup] {
+        let held = Set(known.flatMap { $0.instances.map(\.instanceId) })
+        let strangers = Set(instanceIds).subtracting(held)
+        guard !strangers.isEmpty else { return [] }
+        let names = Set(try await aws.autoScaling.groupsOfInstances(strangers.sorted()).values).subtracting(known.map(\.name))
+        return names.isEmpty ? [] : try await aws.autoScaling.describeAutoScalingGroups(names: names.sorted())
     }
 
     private func findBlue(spec: DeploymentSpec, groups: [AutoScalingGroup], blueTargetGroup: String) async throws -> AutoScalingGroup {

@@ -60,19 +60,26 @@ public struct PlanContext: Sendable {
     /// The blues this state's records keep now, and every deadline the records give each fleet.
     public var recordedRetention: [String: RecordedRetention]
     public var recordedDeadlines: [String: [Date]]
+    /// The fleets the service's newest record names (its blue and green): a guess at which fleets stand behind the
+    /// traffic now, which a provider may read beside what it reads to find them, to skip a lookup they answer. A hint
+    /// only: it never makes a fleet blue, retirable or kept, and a wrong or stale one costs nothing but that lookup.
+    public var likelyFleets: Set<String>
 
     public init(retirable: Set<String> = [], endingRetention: Bool = false, recordedRetention: [String: RecordedRetention] = [:],
-                recordedDeadlines: [String: [Date]] = [:]) {
+                recordedDeadlines: [String: [Date]] = [:], likelyFleets: Set<String> = []) {
         self.retirable = retirable
         self.endingRetention = endingRetention
         self.recordedRetention = recordedRetention
         self.recordedDeadlines = recordedDeadlines
+        self.likelyFleets = likelyFleets
     }
 
-    /// From the state's records of one service, at `now`.
-    public static func of(retirable: Set<String>, retained: [Deployment], endingRetention: Bool, now: Date) -> PlanContext {
+    /// From the state's records of one service, at `now`; `latest` is its newest deployment, if any.
+    public static func of(retirable: Set<String>, retained: [Deployment], latest: Deployment? = nil, endingRetention: Bool,
+                          now: Date) -> PlanContext {
         PlanContext(retirable: retirable, endingRetention: endingRetention, recordedRetention: RecordedRetention.of(retained, now: now),
-                    recordedDeadlines: RecordedRetention.deadlines(retained))
+                    recordedDeadlines: RecordedRetention.deadlines(retained),
+                    likelyFleets: latest.map { Set([$0.plan.blue.group, $0.plan.greenGroup]) } ?? [])
     }
 }
 

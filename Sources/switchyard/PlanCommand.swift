@@ -26,7 +26,8 @@ struct Plan: AsyncParsableCommand {
             let store = try state.openIfExists()
             let retirable = try store?.blueGroups(service: spec.service) ?? []
             let retained = try store?.retainedBlues(service: spec.service) ?? []
-            let context = PlanContext.of(retirable: retirable, retained: retained, endingRetention: release.endRetention, now: Date())
+            let latest = try store?.deployments(service: spec.service, limit: 1, activeOnly: false).first
+            let context = PlanContext.of(retirable: retirable, retained: retained, latest: latest, endingRetention: release.endRetention, now: Date())
             let plan = try await provider.plan(spec, image: try release.resolveImage(spec).ami, deploymentId: "<deployment-id>",
                                                context: context).plan
             let delays = try await provider.drainDelays(plan)

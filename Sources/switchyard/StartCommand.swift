@@ -43,7 +43,8 @@ struct Start: AsyncParsableCommand {
             let now = Date()
             let id = Session.newDeploymentId(now: now)
             let retained = try store.retainedBlues(service: spec.service)
-            let context = PlanContext.of(retirable: try store.blueGroups(service: spec.service), retained: retained,
+            let latest = try store.deployments(service: spec.service, limit: 1, activeOnly: false).first
+            let context = PlanContext.of(retirable: try store.blueGroups(service: spec.service), retained: retained, latest: latest,
                                          endingRetention: release.endRetention, now: now)
             let actor = Session.actor
             let listener = provider.fence(spec)
