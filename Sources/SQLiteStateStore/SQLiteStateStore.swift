@@ -29,6 +29,10 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     public var location: String { path }
     let db: SQLiteConnection
     private let lock = NSLock()
+    /// Its number in `opened` (writable stores only), whose `deinit` folds its WAL in.
+    private var serial: Int?
+    /// Tests only: runs in `deinit` before the WAL is folded in, to hold a closing store there.
+    var beforeClosingFold: (@Sendable () -> Void)?
 
     /// Runs `body` with the connection to itself; every use of `db` goes through here or `lock`.
     func locked<T>(_ body: () throws -> T) throws -> T { try lock.withLock(body) }
@@ -53,7 +57,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
             // Memory-mapped reads: a history page of a large state file costs no read() per page.
             try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824")
             try migrate(migrations)
-            Self.opened.add(self)
+            serial = Self.opened.add(self)
         } catch let error as SQLiteError where error.isDamage {
             throw StateStoreError.damaged(path: path, detail: "SQLite error \(error.code): \(error.message)")
         } catch let error as SQLiteError where error.code & 0xff == SQLITE_CANTOPEN || error.code & 0xff == SQLITE_READONLY
@@ -69,9 +73,26 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     /// the WAL. Called just before the process exits, whatever still holds a store then (a heartbeat task, a runner):
     /// SQLite does this only when the last connection closes, and an `exit` closes nothing, so a CI job that copies
     /// `state.db` alone to the next job (docs/ci.md) would otherwise carry a file without the newest records.
+    ///
+    /// A store closing on another thread at that moment (its last reference gone) folds its WAL in itself: this waits
+    /// for it (at most 10 s: twice the busy timeout its checkpoint may wait for another process's reader).
     public static func checkpointAll() {
-        for store in opened.all {
-            _ = try? store.locked { try store.db.query("PRAGMA wal_checkpoint(TRUNCATE)") }
+        let (reached, closing) = opened.snapshot()
+        for store in reached { store.checkpoint() }
+        opened.waitUntilClosed(closing, until: Date().addingTimeInterval(10))
+        withExtendedLifetime(reached) {}
+    }
+
+    private func checkpoint() {
+        _ = try? locked { try db.query("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
+    deinit {
+        // Only writable stores are registered (`opened.add`); a read-only one has no WAL of its own to fold.
+        if let serial {
+            beforeClosingFold?()
+            checkpoint()
+            Self.opened.closed(serial)
         }
     }
 
@@ -295,18 +316,53 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
 }
 
 
-/// Weak references to the writable stores of this process.
+/// The writable stores of this process, weakly, and how many of them have not finished closing.
+///
+/// A store's last reference may go on another thread (a heartbeat task ending) just as the process exits: Swift clears
+/// a weak reference when the last strong one goes, before `deinit` has run, so `checkpointAll` saw no store while that
+/// thread was still folding the WAL in as SQLite closed the file, and the exit cut it off (a CI job then copied a state
+/// file without the newest deployment, in about one release-build run in eight under load). So a store counts as open
+/// until its `deinit` has folded its WAL in, and `checkpointAll` waits for those it could not reach.
 private final class OpenedStores: @unchecked Sendable {
-    private struct Weak { weak var store: SQLiteStateStore? }
-    private let lock = NSLock()
+    private struct Weak { weak var store: SQLiteStateStore?; let serial: Int }
+    private let condition = NSCondition()
     private var stores: [Weak] = []
+    private var next = 0
+    /// The serials of the stores not yet closed (`closed`).
+    private var open = Set<Int>()
 
-    func add(_ store: SQLiteStateStore) {
-        lock.withLock {
+    /// Registers a writable store; the serial it returns is given back to `closed`.
+    func add(_ store: SQLiteStateStore) -> Int {
+        condition.withLock {
             stores.removeAll { $0.store == nil }
-            stores.append(Weak(store: store))
+            next += 1
+            stores.append(Weak(store: store, serial: next))
+            open.insert(next)
+            return next
         }
     }
 
-    var all: [SQLiteStateStore] { lock.withLock { stores.compactMap(\.store) } }
+    /// From a store's `deinit`, once its WAL is folded in.
+    func closed(_ serial: Int) {
+        condition.withLock {
+            open.remove(serial)
+            condition.broadcast()
+        }
+    }
+
+    /// The stores still reachable, and the serials of those open but no longer reachable (closing now).
+    func snapshot() -> (reached: [SQLiteStateStore], closing: Set<Int>) {
+        condition.withLock {
+            var reached: [SQLiteStateStore] = [], serials = Set<Int>()
+            for entry in stores { if let store = entry.store { reached.append(store); serials.insert(entry.serial) } }
+            return (reached, open.subtracting(serials))
+        }
+    }
+
+    /// Waits, until `deadline`, for the `closing` stores to have closed (stores opened since are not waited for).
+    func waitUntilClosed(_ closing: Set<Int>, until deadline: Date) {
+        condition.withLock {
+            while !open.isDisjoint(with: closing), condition.wait(until: deadline) {}
+        }
+    }
 }
