@@ -69,9 +69,8 @@ public struct AzureReleaseProvider: ReleaseProvider {
     public func isUnreachable(_ error: Error) -> Bool { AzureUnreachable.isUnreachable(error) }
 }
 
-/// The release's mark on its Traffic Manager profile: a tag `switchyard:deployment:<id>`, written, then read back
-/// until it shows (or `settle` passes), as the AWS listener's tag is; two claims that see each other step back in
-/// the order of their ids.
+/// The release's mark on its Traffic Manager profile: a tag `switchyard:deployment:<id>`, claimed by `MarkClaim`'s rule
+/// as the AWS listener's tags are.
 public struct ProfileFence: TrafficFence {
     let arm: ARMClient
     let subscription: String
@@ -111,34 +110,42 @@ public struct ProfileFence: TrafficFence {
 
     public func owners() async throws -> [String] { Self.holders(try await tags()) }
 
+    /// `MarkClaim`'s rule, as for AWS's listener tags; the tag PATCH answers with the profile's tags, so that answer is
+    /// the first read-back.
     public func claim(for deploymentId: String, owners known: [String]?, mayReplace: (String) -> Bool) async throws {
-        var current = try await tags()
-        if let owner = Self.holders(current).first(where: { $0 != deploymentId && !mayReplace($0) }) {
-            throw ProfileClaimed(resource: resource, owner: owner)
+        let resource = resource, settle = settle, mine = mark(for: deploymentId)
+        try await MarkClaim(board: ProfileTags(fence: self), settle: settle,
+                            lost: { ProfileClaimed(resource: resource, owner: $0, raced: $1) },
+                            unconfirmed: { ProfileClaimUnconfirmed(resource: resource, mark: mine, settle: settle) })
+            .claim(for: deploymentId, known: known, mayReplace: mayReplace)
+    }
+
+    /// The profile's tags as `MarkClaim` reads and writes them: one resource, and each write keeps the tags it read.
+    struct ProfileTags: MarkBoard {
+        let fence: ProfileFence
+
+        func read() async throws -> (holders: [[String]], reading: [String: String]) {
+            let tags = try await fence.tags()
+            return ([ProfileFence.holders(tags)], tags)
         }
-        let mine = mark(for: deploymentId)
-        current = try await tm.setTags(subscription: subscription, resourceGroup: resourceGroup, profile: profile, keeping: current,
-                                       set: [mine: StoredTime.text(Date())])
-        let until = Date().addingTimeInterval(settle)
-        while true {
-            let seen = Self.holders(current)
-            let rivals = seen.filter { $0 != deploymentId && !mayReplace($0) }
-            if seen.contains(deploymentId), rivals.isEmpty {
-                let replaced = seen.filter { $0 != deploymentId }
-                if !replaced.isEmpty {
-                    _ = try await tm.setTags(subscription: subscription, resourceGroup: resourceGroup, profile: profile, keeping: current,
-                                             remove: replaced.map(mark(for:)))
-                }
-                return
-            }
-            let earlier = seen.contains(deploymentId) ? rivals.first { $0 < deploymentId } : nil
-            if earlier != nil || Date() >= until {
-                _ = try await tm.setTags(subscription: subscription, resourceGroup: resourceGroup, profile: profile, keeping: current, remove: [mine])
-                if let rival = earlier ?? rivals.first { throw ProfileClaimed(resource: resource, owner: rival, raced: true) }
-                throw ProfileClaimUnconfirmed(resource: resource, mark: mine, settle: settle)
-            }
-            try await Task.sleep(nanoseconds: 100_000_000)
-            current = try await tags()
+
+        func writeMark(for deploymentId: String, after: [String: String]?) async throws -> (holders: [[String]], reading: [String: String])? {
+            let current = if let after { after } else { try await fence.tags() }
+            let tags = try await set(keeping: current, set: [fence.mark(for: deploymentId): StoredTime.text(Date())])
+            return ([ProfileFence.holders(tags)], tags)
+        }
+
+        func takeBack(for deploymentId: String, reading: [String: String]) async throws {
+            _ = try await set(keeping: reading, remove: [fence.mark(for: deploymentId)])
+        }
+
+        func removeReplaced(_ deploymentIds: [String], reading: [String: String]) async throws {
+            if !deploymentIds.isEmpty { _ = try await set(keeping: reading, remove: deploymentIds.map(fence.mark(for:))) }
+        }
+
+        private func set(keeping current: [String: String], set: [String: String] = [:], remove: [String] = []) async throws -> [String: String] {
+            try await fence.tm.setTags(subscription: fence.subscription, resourceGroup: fence.resourceGroup, profile: fence.profile,
+                                       keeping: current, set: set, remove: remove)
         }
     }
 

@@ -10,18 +10,13 @@ import SwitchyardCore
 /// refuses any left out) but may list them in another order, and a tag on each costs no more requests (AddTags,
 /// DescribeTags and RemoveTags take up to 20 resources per call).
 ///
-/// Tags cannot be compared-and-set, and AWS's tag reads are eventually consistent (a read right after a write may show
-/// the tags from before it). So each claim writes a key of its own (no claim overwrites another's) and reads until
-/// its own key shows on every resource: that read also shows every claim written to those resources before it. A
-/// claim wins when such a read shows no other live claim; of two racing, the first written is seen by the second,
-/// so they cannot both win. A claim that sees a live rival with a smaller (earlier) id takes its own key back at once;
-/// one that sees a larger reads again, for up to `settle` (`SWITCHYARD_TAG_SETTLE`, 2 s by default), for the rival to
-/// step back or hold; a claim whose key does not read back within `settle` takes it back too. Taking back removes only
-/// the claim's own key, so it never touches a winner's. Nothing waits when the reads are current: one AddTags and one
-/// DescribeTags. The rule rests on a read that shows a write to a resource's tags showing every earlier write to them;
-/// if AWS ever broke that, the fence before each traffic change (which also reads for `settle`) would stop both
-/// claimants before any traffic moved. The loser exits 4, having created nothing. A fence (before each traffic change
-/// and each removal) that reads another owner reads again for `settle` before it stops.
+/// The claim is `MarkClaim`'s rule, shared with Azure's profile (its own key per claim, read back until it shows; of two
+/// that see each other the smaller id holds), with `settle` from `SWITCHYARD_TAG_SETTLE` (2 s by default). Nothing
+/// waits when the reads are current: one AddTags and one DescribeTags. The rule rests on a read that shows a write to a
+/// resource's tags showing every earlier write to them; if AWS ever broke that, the fence before each traffic change
+/// (which also reads for `settle`) would stop both claimants before any traffic moved. The loser exits 4, having
+/// created nothing. A fence (before each traffic change and each removal) that reads another owner reads again for
+/// `settle` before it stops.
 public struct ListenerGuard: Sendable {
     /// The claim keys' prefix, and the whole key of the one tag releases before per-claim keys wrote (its value the id):
     /// still read as a claim, and taken off by the next claim that wins.
@@ -99,47 +94,44 @@ public struct ListenerGuard: Sendable {
         return holders
     }
 
-    /// Tags the resources for `deploymentId` and confirms the claim won. `mayReplace` says whether a claim of another
-    /// deployment may be replaced (that deployment is known finished or dead); otherwise it is a conflict. `owners` is
-    /// the claims as the caller read them an instant ago (`owners()`), so they are not read twice; nil reads them here.
+    /// Tags the resources for `deploymentId` and confirms the claim won (`MarkClaim`, the rule both providers share).
+    /// `mayReplace` says whether a claim of another deployment may be replaced (that deployment is known finished or
+    /// dead); otherwise it is a conflict. `owners` is the claims as the caller read them an instant ago (`owners()`), so
+    /// they are not read twice; nil reads them here.
     public func claim(for deploymentId: String, owners known: [String]? = nil, mayReplace: (String) -> Bool) async throws {
-        let current: [String]
-        if let known { current = known } else { current = try await owners() }
-        if let owner = current.first(where: { $0 != deploymentId && !mayReplace($0) }) {
-            throw ListenerClaimed(resource: resourceArn, owner: owner)
-        }
-        let mine = Self.key(for: deploymentId)
-        try await tagging.add(resourceArns, tags: [mine: deploymentId])
-        let until = Date().addingTimeInterval(settle)
-        var (tags, seen) = try await read()
-        while true {
-            let shown = seen.allSatisfy { $0.contains(deploymentId) }
-            let rivals = Set(seen.joined()).filter { $0 != deploymentId && !mayReplace($0) }.sorted()
-            if shown, rivals.isEmpty {
-                try await removeReplaced(Set(seen.joined()).subtracting([deploymentId]), tags: tags)
-                return
-            }
-            // A read that shows this claim is current as of its write. A rival with a smaller id seen there is the
-            // earlier start: it goes on (or holds already), and this one steps back at once, so two claims that see each
-            // other do not both wait out `settle` and both lose. A read that does not show this claim yet may show a
-            // claim already taken off: read again.
-            let earlier = shown ? rivals.first { $0 < deploymentId } : nil
-            if earlier != nil || Date() >= until {
-                try await tagging.remove(resourceArns, keys: [mine])
-                if let rival = earlier ?? rivals.first { throw ListenerClaimed(resource: resourceArn, owner: rival, raced: true) }
-                throw ClaimUnconfirmed(resource: resourceArn, deploymentId: deploymentId, settle: settle)
-            }
-            try await Task.sleep(nanoseconds: Self.pollInterval)
-            (tags, seen) = try await read()
-        }
+        let resource = resourceArn, settle = settle
+        try await MarkClaim(board: ListenerTags(guard_: self), settle: settle,
+                            lost: { ListenerClaimed(resource: resource, owner: $0, raced: $1) },
+                            unconfirmed: { ClaimUnconfirmed(resource: resource, deploymentId: deploymentId, settle: settle) })
+            .claim(for: deploymentId, known: known, mayReplace: mayReplace)
     }
 
-    /// After a win: the claims of the deployments it replaced (finished, dead, `--force-unlock`ed) come off, and the older
-    /// single tag with them, so a fence reads one holder and a replaced deployment still running is fenced out.
-    private func removeReplaced(_ replaced: Set<String>, tags: [String: [String: String]]) async throws {
-        var keys = replaced.sorted().map(Self.key(for:))
-        if resourceArns.contains(where: { tags[$0]?[Self.tagKey] != nil }) { keys.append(Self.tagKey) }
-        if !keys.isEmpty { try await tagging.remove(resourceArns, keys: keys) }
+    /// The listener's tags as `MarkClaim` reads and writes them.
+    struct ListenerTags: MarkBoard {
+        let guard_: ListenerGuard
+
+        func read() async throws -> (holders: [[String]], reading: [String: [String: String]]) {
+            let (tags, holders) = try await guard_.read()
+            return (holders, tags)
+        }
+
+        func writeMark(for deploymentId: String, after: [String: [String: String]]?) async throws
+            -> (holders: [[String]], reading: [String: [String: String]])? {
+            try await guard_.tagging.add(guard_.resourceArns, tags: [ListenerGuard.key(for: deploymentId): deploymentId])
+            return nil  // AddTags answers nothing of the tags: they are read back
+        }
+
+        func takeBack(for deploymentId: String, reading: [String: [String: String]]) async throws {
+            try await guard_.tagging.remove(guard_.resourceArns, keys: [ListenerGuard.key(for: deploymentId)])
+        }
+
+        /// The older single tag comes off with the replaced claims, so a fence reads one holder and a replaced
+        /// deployment still running is fenced out.
+        func removeReplaced(_ deploymentIds: [String], reading tags: [String: [String: String]]) async throws {
+            var keys = deploymentIds.map(ListenerGuard.key(for:))
+            if guard_.resourceArns.contains(where: { tags[$0]?[ListenerGuard.tagKey] != nil }) { keys.append(ListenerGuard.tagKey) }
+            if !keys.isEmpty { try await guard_.tagging.remove(guard_.resourceArns, keys: keys) }
+        }
     }
 
     /// Takes this deployment's claim off every resource. Only its own key is removed, so no read is needed and no read,
