@@ -437,13 +437,13 @@ public enum RetentionTag {
     /// ISO-8601 UTC with milliseconds, as the state stores the deadline: the tag and the record say the same instant
     /// (a tag rounded up to the second held a `blue_retention: 0s` blue for up to a second past its deadline).
     public static func text(_ date: Date) -> String {
-        StoredDate.text(date)
+        StoredTime.text(date)
     }
 
     /// What versions before milliseconds wrote: whole seconds, rounded up.
     static func roundedUpText(_ date: Date) -> String {
-        StoredDate.text(Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.up)))
+        StoredTime.text(Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.up)))
     }
 
-    public static func parse(_ text: String) -> Date? { StoredDate.parse(text) }
+    public static func parse(_ text: String) -> Date? { StoredTime.parse(text) }
 }

@@ -73,7 +73,7 @@ public struct AzureEffects: EffectPerformer {
             let until = clock.now().adding(d.plan.spec.promotion.blueRetention)
             do {
                 if let blue = try await ScaleSets.get(arm, az.blueScaleSet) {
-                    try await ScaleSets.tag(arm, blue.id, keeping: blue.tags, set: [AzurePlan.retainUntilTag: StoredDate.text(until)])
+                    try await ScaleSets.tag(arm, blue.id, keeping: blue.tags, set: [AzurePlan.retainUntilTag: StoredTime.text(until)])
                 }
             } catch {
                 logger.warning("could not tag the kept blue with its retention deadline; other state files will not see it",

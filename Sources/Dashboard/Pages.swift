@@ -26,12 +26,12 @@ public enum Pages {
 
     /// `2026-11-24 10:42:13Z`
     static func time(_ date: Date) -> String {
-        let text = StoredDate.text(date)
+        let text = StoredTime.text(date)
         return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(8)) + "Z"
     }
 
     static func timeElement(_ date: Date) -> String {
-        #"<time datetime="\#(StoredDate.text(date))">\#(time(date))</time>"#
+        #"<time datetime="\#(StoredTime.text(date))">\#(time(date))</time>"#
     }
 
     /// `4m 12s`

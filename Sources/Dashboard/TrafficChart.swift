@@ -41,8 +41,8 @@ public struct TrafficChart: Sendable {
         let weightCount = d.plan.spec.weightSteps.count
         for e in events {
             if let greenText = e.details["green_weight"], let green = Int(greenText), e.to == e.from, e.to == .shifting || e.to == .rollingBack {
-                let confirmed = e.details["confirmed_at"].flatMap(StoredDate.parse) ?? e.at
-                let live = e.details["live_at"].flatMap(StoredDate.parse) ?? confirmed
+                let confirmed = e.details["confirmed_at"].flatMap(StoredTime.parse) ?? e.at
+                let live = e.details["live_at"].flatMap(StoredTime.parse) ?? confirmed
                 if var last = steps.popLast() {
                     last.until = min(last.until, confirmed)
                     steps.append(last)

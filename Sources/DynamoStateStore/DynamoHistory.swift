@@ -22,8 +22,8 @@ extension DynamoStateStore {
         var names = DynamoNames(names: ["#h": index.hashAttribute], values: [":h": .s(hash)])
         var key = "#h = :h"
         if query.since != nil || query.until != nil { names.names["#c"] = Layout.created }
-        if let since = query.since { names.values[":since"] = .s(StoredDate.text(since)) }
-        if let until = query.until { names.values[":until"] = .s(StoredDate.text(until)) }
+        if let since = query.since { names.values[":since"] = .s(StoredTime.text(since)) }
+        if let until = query.until { names.values[":until"] = .s(StoredTime.text(until)) }
         switch (query.since, query.until) {
         case (.some, .some): key += " AND #c BETWEEN :since AND :until"
         case (.some, nil): key += " AND #c >= :since"
@@ -72,8 +72,8 @@ extension DynamoStateStore {
         var names = DynamoNames(names: ["#h": Layout.Index.events.hashAttribute, "#at": Layout.Index.events.rangeAttribute],
                                 values: [":h": .s("event")])
         var key = "#h = :h"
-        if let since { names.values[":since"] = .s(StoredDate.text(since)) }
-        if let until { names.values[":until"] = .s(StoredDate.text(until)) }
+        if let since { names.values[":since"] = .s(StoredTime.text(since)) }
+        if let until { names.values[":until"] = .s(StoredTime.text(until)) }
         switch (since, until) {
         case (.some, .some): key += " AND #at BETWEEN :since AND :until"
         case (.some, nil): key += " AND #at >= :since"

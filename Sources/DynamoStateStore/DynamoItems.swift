@@ -61,7 +61,7 @@ enum Layout {
 
 /// Turning records, events, requests and leases into items and back.
 enum Items {
-    static func createdKey(_ d: Deployment) -> String { "\(StoredDate.text(d.createdAt))#\(d.id)" }
+    static func createdKey(_ d: Deployment) -> String { "\(StoredTime.text(d.createdAt))#\(d.id)" }
 
     static func chore(_ d: Deployment) -> String? {
         if d.state == .completed && d.blueRetiredAt == nil { return "retained-blue" }
@@ -81,7 +81,7 @@ enum Items {
         item["ami"] = .s(d.image)
         item["kind"] = .s("deployment")
         item[Layout.created] = .s(createdKey(d))
-        item["updatedAt"] = .s(StoredDate.text(d.updatedAt))
+        item["updatedAt"] = .s(StoredTime.text(d.updatedAt))
         item["actor"] = .s(d.actor)
         item["id"] = .s(d.id)
         if !d.state.isTerminal { item["activeKey"] = .s("active") }
@@ -108,14 +108,14 @@ enum Items {
         return DeploymentSummary(
             id: item["id"]?.string ?? "", service: item["svc"]?.string ?? "", ami: item["ami"]?.string ?? "",
             state: item["st"]?.string.flatMap(DeploymentState.init(rawValue:)) ?? .failed,
-            createdAt: StoredDate.parse(String(created.prefix { $0 != "#" })) ?? .distantPast,
-            updatedAt: item["updatedAt"]?.string.flatMap(StoredDate.parse) ?? .distantPast, actor: item["actor"]?.string ?? "")
+            createdAt: StoredTime.parse(String(created.prefix { $0 != "#" })) ?? .distantPast,
+            updatedAt: item["updatedAt"]?.string.flatMap(StoredTime.parse) ?? .distantPast, actor: item["actor"]?.string ?? "")
     }
 
     static func event(_ d: Deployment, _ log: LogEntry, actor: String, at: Date, version: Int, position: Int = 0) throws -> DynamoItem {
         let sortKey = Layout.eventSortKey(version: version, position: position)
         var item = Layout.key(Layout.deployment(d.id), sortKey)
-        item["at"] = .s(StoredDate.text(at))
+        item["at"] = .s(StoredTime.text(at))
         item["from"] = .s(log.from.rawValue)
         item["to"] = .s(log.to.rawValue)
         item["message"] = .s(log.message)
@@ -125,7 +125,7 @@ enum Items {
         item["amiId"] = .s(d.image)
         item["deploymentId"] = .s(d.id)
         item["evtKind"] = .s("event")
-        item["evtAt"] = .s("\(StoredDate.text(at))#\(d.id)#\(sortKey)")
+        item["evtAt"] = .s("\(StoredTime.text(at))#\(d.id)#\(sortKey)")
         return item
     }
 
@@ -135,7 +135,7 @@ enum Items {
         let id = (parts.first.flatMap { Int64($0) } ?? 0) * Layout.eventIdScale + (parts.dropFirst().first.flatMap { Int64($0) } ?? 0)
         return StoredEvent(
             id: id, deploymentId: item["deploymentId"]?.string ?? "",
-            at: item["at"]?.string.flatMap(StoredDate.parse) ?? Date(timeIntervalSince1970: 0),
+            at: item["at"]?.string.flatMap(StoredTime.parse) ?? Date(timeIntervalSince1970: 0),
             from: item["from"]?.string.flatMap(DeploymentState.init(rawValue:)) ?? .pending,
             to: item["to"]?.string.flatMap(DeploymentState.init(rawValue:)) ?? .pending,
             message: item["message"]?.string ?? "", actor: item["actor"]?.string ?? "",
@@ -147,7 +147,7 @@ enum Items {
         item["requestKind"] = .s(kind.rawValue)
         if let reason { item["reason"] = .s(reason) }
         item["actor"] = .s(actor)
-        item["at"] = .s(StoredDate.text(at))
+        item["at"] = .s(StoredTime.text(at))
         return item
     }
 
@@ -155,7 +155,7 @@ enum Items {
         guard let sortKey = item[Layout.rangeKey]?.string, let seq = Int64(sortKey.dropFirst(4)),
               let kind = item["requestKind"]?.string.flatMap(OperatorRequest.Kind.init(rawValue:)) else { return nil }
         return OperatorRequest(id: seq, deploymentId: deploymentId, kind: kind, reason: item["reason"]?.string, actor: item["actor"]?.string ?? "",
-                               at: item["at"]?.string.flatMap(StoredDate.parse) ?? Date(timeIntervalSince1970: 0))
+                               at: item["at"]?.string.flatMap(StoredTime.parse) ?? Date(timeIntervalSince1970: 0))
     }
 
     static func lease(service: String, deploymentId: String, holder: LeaseHolder, at: Date, ttl: TimeInterval) -> DynamoItem {
@@ -165,15 +165,15 @@ enum Items {
         item["pid"] = .number(Int(holder.pid))
         item["host"] = .s(holder.host)
         item["actor"] = .s(holder.actor)
-        item["acquiredAt"] = .s(StoredDate.text(at))
-        item["heartbeatAt"] = .s(StoredDate.text(at))
-        item["expiresAt"] = .s(StoredDate.text(at.addingTimeInterval(ttl)))
+        item["acquiredAt"] = .s(StoredTime.text(at))
+        item["heartbeatAt"] = .s(StoredTime.text(at))
+        item["expiresAt"] = .s(StoredTime.text(at.addingTimeInterval(ttl)))
         return item
     }
 
     static func lease(_ item: DynamoItem, service: String) -> Lease? {
         guard let id = item["deploymentId"]?.string, let holder = item["holder"]?.string else { return nil }
-        func date(_ name: String) -> Date { item[name]?.string.flatMap(StoredDate.parse) ?? .distantPast }
+        func date(_ name: String) -> Date { item[name]?.string.flatMap(StoredTime.parse) ?? .distantPast }
         return Lease(service: service, deploymentId: id,
                      holder: LeaseHolder(id: holder, pid: Int32(item["pid"]?.int ?? 0), host: item["host"]?.string ?? "",
                                          actor: item["actor"]?.string ?? ""),

@@ -16,7 +16,7 @@ extension DynamoStateStore {
         guard let previous else { return (DynamoPut(tableName: table, item: item, condition: "attribute_not_exists(PK)"), nil) }
         let put = DynamoPut(tableName: table, item: item, condition: "#holder = :seen AND #expires = :seenExpires",
                             names: DynamoNames(names: ["#holder": "holder", "#expires": "expiresAt"],
-                                               values: [":seen": .s(previous.holder.id), ":seenExpires": .s(StoredDate.text(previous.expiresAt))]))
+                                               values: [":seen": .s(previous.holder.id), ":seenExpires": .s(StoredTime.text(previous.expiresAt))]))
         return (put, previous)
     }
 
@@ -46,7 +46,7 @@ extension DynamoStateStore {
         let update = DynamoUpdate(tableName: table, key: Layout.leaseKey(service), update: "SET #beat = :at, #expires = :expires",
                                   condition: "#holder = :h",
                                   names: DynamoNames(names: ["#beat": "heartbeatAt", "#expires": "expiresAt", "#holder": "holder"],
-                                                     values: [":at": .s(StoredDate.text(at)), ":expires": .s(StoredDate.text(at.addingTimeInterval(ttl))),
+                                                     values: [":at": .s(StoredTime.text(at)), ":expires": .s(StoredTime.text(at.addingTimeInterval(ttl))),
                                                               ":h": .s(holder.id)]))
         try run { dynamo in
             do {

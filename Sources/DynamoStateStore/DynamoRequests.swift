@@ -37,7 +37,7 @@ extension DynamoStateStore {
     public func markHandled(_ request: OperatorRequest, at: Date) throws {
         let update = DynamoUpdate(tableName: table, key: Layout.key(Layout.deployment(request.deploymentId), Layout.requestSortKey(request.id)),
                                   update: "SET #handled = :at", condition: "attribute_exists(PK)",
-                                  names: DynamoNames(names: ["#handled": "handledAt"], values: [":at": .s(StoredDate.text(at))]))
+                                  names: DynamoNames(names: ["#handled": "handledAt"], values: [":at": .s(StoredTime.text(at))]))
         try run { try await $0.updateItem(update) }
     }
 }

@@ -91,7 +91,7 @@ public final class DynamoStateStore: StateStore, @unchecked Sendable {
     static func guardItem(_ d: Deployment) -> DynamoItem {
         var item = Layout.guardKey(d.service)
         item["deploymentId"] = .s(d.id)
-        item["since"] = .s(StoredDate.text(d.createdAt))
+        item["since"] = .s(StoredTime.text(d.createdAt))
         return item
     }
 
@@ -102,7 +102,7 @@ public final class DynamoStateStore: StateStore, @unchecked Sendable {
         }
         let record = try await dynamo.getItem(table: table, key: Layout.meta(id)).map(Items.deployment)
         return StateStoreError.activeDeploymentExists(id: id, state: record?.state ?? .pending,
-                                                      since: record?.createdAt ?? held["since"]?.string.flatMap(StoredDate.parse) ?? Date())
+                                                      since: record?.createdAt ?? held["since"]?.string.flatMap(StoredTime.parse) ?? Date())
     }
 
     @discardableResult

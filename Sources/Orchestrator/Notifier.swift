@@ -70,7 +70,7 @@ public final class Notifier: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(StoredDate.text(date))
+            try container.encode(StoredTime.text(date))
         }
         switch format {
         case .json: return try encoder.encode(notification)

@@ -46,8 +46,8 @@ extension SQLiteStateStore {
             return (rows.map { row in
                 DeploymentSummary(id: row[0] ?? "", service: row[1] ?? "", ami: row[2] ?? "",
                                   state: row[3].flatMap(DeploymentState.init(rawValue:)) ?? .failed,
-                                  createdAt: row[4].flatMap(StoredDate.parse) ?? .distantPast,
-                                  updatedAt: row[5].flatMap(StoredDate.parse) ?? .distantPast, actor: row[6] ?? "")
+                                  createdAt: row[4].flatMap(StoredTime.parse) ?? .distantPast,
+                                  updatedAt: row[5].flatMap(StoredTime.parse) ?? .distantPast, actor: row[6] ?? "")
             }, more)
         }
     }
@@ -56,8 +56,8 @@ extension SQLiteStateStore {
     public func exportEvents(since: Date?, until: Date?, service: String?, _ body: (ExportedEvent) throws -> Void) throws {
         var conditions: [String] = []
         var values: [SQLValue] = []
-        if let since { conditions.append("e.at >= ?"); values.append(.text(StoredDate.text(since))) }
-        if let until { conditions.append("e.at < ?"); values.append(.text(StoredDate.text(until))) }
+        if let since { conditions.append("e.at >= ?"); values.append(.text(StoredTime.text(since))) }
+        if let until { conditions.append("e.at < ?"); values.append(.text(StoredTime.text(until))) }
         if let service { conditions.append("d.service = ?"); values.append(.text(service)) }
         let clause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         try locked {
@@ -82,8 +82,8 @@ extension HistoryQuery {
             values += states.map { .text($0.rawValue) }
         }
         if let ami { conditions.append("ami = ?"); values.append(.text(ami)) }
-        if let since { conditions.append("created_at >= ?"); values.append(.text(StoredDate.text(since))) }
-        if let until { conditions.append("created_at < ?"); values.append(.text(StoredDate.text(until))) }
+        if let since { conditions.append("created_at >= ?"); values.append(.text(StoredTime.text(since))) }
+        if let until { conditions.append("created_at < ?"); values.append(.text(StoredTime.text(until))) }
         return (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "), values)
     }
 }

@@ -23,7 +23,7 @@ extension SQLiteStateStore {
                 for request in requests {
                     try db.query("INSERT INTO requests (deployment_id, kind, reason, actor, at) VALUES (?, ?, ?, ?, ?)",
                                  [.text(d.id), .text(request.kind.rawValue), SQLValue(request.reason), .text(request.actor),
-                                  .text(StoredDate.text(request.at))])
+                                  .text(StoredTime.text(request.at))])
                 }
                 return .imported
             }

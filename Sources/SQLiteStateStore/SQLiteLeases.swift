@@ -43,7 +43,7 @@ extension SQLiteStateStore {
                     throw LeaseError.lost(service: service, deploymentId: deploymentId)
                 }
                 try db.query("UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE service = ? AND holder = ?",
-                             [.text(StoredDate.text(at)), .text(StoredDate.text(at.addingTimeInterval(ttl))), .text(service), .text(holder.id)])
+                             [.text(StoredTime.text(at)), .text(StoredTime.text(at.addingTimeInterval(ttl))), .text(service), .text(holder.id)])
             }
         }
     }

@@ -8,7 +8,7 @@ extension SQLiteStateStore {
     public func addRequest(deploymentId: String, kind: OperatorRequest.Kind, reason: String?, actor: String, at: Date) throws {
         try locked {
             _ = try db.query("INSERT INTO requests (deployment_id, kind, reason, actor, at) VALUES (?, ?, ?, ?, ?)",
-                             [.text(deploymentId), .text(kind.rawValue), SQLValue(reason), .text(actor), .text(StoredDate.text(at))])
+                             [.text(deploymentId), .text(kind.rawValue), SQLValue(reason), .text(actor), .text(StoredTime.text(at))])
         }
     }
 
@@ -21,14 +21,14 @@ extension SQLiteStateStore {
         return rows.compactMap { row in
             guard let id = row[0].flatMap({ Int64($0) }), let kind = row[1].flatMap(OperatorRequest.Kind.init(rawValue:)) else { return nil }
             return OperatorRequest(id: id, deploymentId: deploymentId, kind: kind, reason: row[2], actor: row[3] ?? "",
-                                   at: row[4].flatMap(StoredDate.parse) ?? Date())
+                                   at: row[4].flatMap(StoredTime.parse) ?? Date())
         }
     }
 
     /// Marks a request handled, so it is applied once.
     public func markHandled(_ request: OperatorRequest, at: Date) throws {
         try locked {
-            _ = try db.query("UPDATE requests SET handled_at = ? WHERE id = ?", [.text(StoredDate.text(at)), .int(request.id)])
+            _ = try db.query("UPDATE requests SET handled_at = ? WHERE id = ?", [.text(StoredTime.text(at)), .int(request.id)])
         }
     }
 }

@@ -122,7 +122,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
                 guard done.isEmpty else { return }
                 try db.execute(migration.sql)
                 try db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                             [.int(Int64(migration.version)), .text(migration.name), .text(StoredDate.text(Date()))])
+                             [.int(Int64(migration.version)), .text(migration.name), .text(StoredTime.text(Date()))])
             }
         }
     }
@@ -176,7 +176,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
             WHERE service = ? AND state NOT IN ('completed', 'rolled_back', 'failed') LIMIT 1
             """, [.text(service)])
         guard let row = rows.first, let id = row[0], let state = row[1].flatMap(DeploymentState.init(rawValue:)) else { return nil }
-        return .activeDeploymentExists(id: id, state: state, since: row[2].flatMap(StoredDate.parse) ?? Date())
+        return .activeDeploymentExists(id: id, state: state, since: row[2].flatMap(StoredTime.parse) ?? Date())
     }
 
     /// Stores the new version of a deployment and its event, together. A final state changes only as
@@ -225,15 +225,15 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
             .text(d.id), .text(d.service), .text(d.image), .text(d.fileDigest), .text(d.state.rawValue),
             .int(Int64(d.stepIndex)), .int(Int64(d.greenWeight)), .text(d.plan.blue.group),
             .text(d.plan.greenGroup), .text(d.plan.blue.pool), .text(d.plan.greenPool),
-            .text(d.actor), .text(StoredDate.text(d.createdAt)), .text(StoredDate.text(d.updatedAt)),
-            SQLValue(d.state.isTerminal ? StoredDate.text(d.updatedAt) : nil), .text(record),
+            .text(d.actor), .text(StoredTime.text(d.createdAt)), .text(StoredTime.text(d.updatedAt)),
+            SQLValue(d.state.isTerminal ? StoredTime.text(d.updatedAt) : nil), .text(record),
         ]
     }
 
     func appendEvent(_ id: String, _ log: LogEntry, actor: String, at: Date) throws {
         let details = String(decoding: try RecordCoding.encoder.encode(log.details), as: UTF8.self)
         try db.query("INSERT INTO events (deployment_id, at, from_state, to_state, message, actor, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     [.text(id), .text(StoredDate.text(at)), .text(log.from.rawValue), .text(log.to.rawValue),
+                     [.text(id), .text(StoredTime.text(at)), .text(log.from.rawValue), .text(log.to.rawValue),
                       .text(log.message), .text(actor), .text(details)])
     }
 

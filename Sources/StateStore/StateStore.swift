@@ -5,7 +5,7 @@ import SwitchyardCore
 //
 // This module holds the protocol and the value types every store shares (StoredEvent, OperatorRequest, Lease,
 // LeaseHolder, LeaseError, HistoryQuery, DeploymentSummary, ExportedEvent, ImportOutcome, ImportComparison,
-// StateStoreError, StoredDate, RecordCoding), `StateLocation` and `StateCopy`; it links no database. Each backend is
+// StateStoreError, StoredTime, RecordCoding), `StateLocation` and `StateCopy`; it links no database. Each backend is
 // its own target, laid out file for file the same way (the store and its deployments; Leases; Requests; History;
 // Import; the item or row mapping):
 // - `SQLiteStateStore` (Sources/SQLiteStateStore, the only target that links CSQLite): the state file. Its

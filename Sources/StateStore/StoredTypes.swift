@@ -83,7 +83,7 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .activeDeploymentExists(let id, let state, let since):
-            return "deployment \(id) of this service is still active (\(state), started \(StoredDate.text(since))). Wait for it, or `switchyard resume \(id)` / `switchyard rollback \(id)`."
+            return "deployment \(id) of this service is still active (\(state), started \(StoredTime.text(since))). Wait for it, or `switchyard resume \(id)` / `switchyard rollback \(id)`."
         case .terminalStateIsFinal(let id, let state, let attempted):
             return "deployment \(id) is \(state), a final state; it cannot become \(attempted)"
         case .unknownDeployment(let id):

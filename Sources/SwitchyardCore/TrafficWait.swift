@@ -1,20 +1,5 @@
 import Foundation
 
-/// Times in the audit trail's details and messages: ISO-8601 UTC, as the store writes them.
-public enum StoredTime {
-    /// `2026-11-24T10:42:13.250Z`
-    public static func text(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    /// `10:42:13`: the time of day in UTC, as the live view shows events.
-    public static func clock(_ date: Date) -> String {
-        String(text(date).dropFirst(11).prefix(8))
-    }
-}
-
 extension Machine {
     /// Counts the probes through the test route that passed in a row once it was live; a failure starts again from 0.
     static func countTestRouteProbes(_ d: inout Deployment, _ results: [CheckResult], now: Date) {

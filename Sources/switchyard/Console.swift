@@ -39,7 +39,7 @@ enum Console {
 
     /// `2026-11-24 23:50:01Z`
     static func time(_ date: Date) -> String {
-        let stored = StoredDate.text(date)
+        let stored = StoredTime.text(date)
         return String(stored.prefix(10)) + " " + String(stored.dropFirst(11).prefix(8)) + "Z"
     }
 

@@ -133,7 +133,7 @@ struct MovedAwayActive: Error, CustomStringConvertible {
 
     var description: String {
         let (id, to) = (deployment.id, deployment.movedTo ?? "another store")
-        return "deployment \(id) of this service is still active (\(deployment.state.rawValue), started \(StoredDate.text(deployment.createdAt))) "
+        return "deployment \(id) of this service is still active (\(deployment.state.rawValue), started \(StoredTime.text(deployment.createdAt))) "
             + "in \(to), where `switchyard state copy --move` moved it" + (deployment.movedAt.map { " at \(Console.time($0))" } ?? "")
             + ". Wait for it, or `switchyard resume \(id) --state \(to)` / `switchyard rollback \(id) --state \(to)`."
     }

@@ -12,7 +12,7 @@ enum JSONViews {
     }
 
     static func timestamp(_ date: Date?) -> String? {
-        date.map(StoredDate.text)
+        date.map(StoredTime.text)
     }
 
     struct Blue: Encodable {

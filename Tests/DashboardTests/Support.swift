@@ -34,7 +34,7 @@ func event(_ id: Int64, _ at: TimeInterval, _ from: DeploymentState, _ to: Deplo
 }
 
 func weight(_ id: Int64, _ at: TimeInterval, green: Int, settle: TimeInterval = 0, to state: DeploymentState = .shifting) -> StoredEvent {
-    var details = ["green_weight": String(green), "blue_weight": String(100 - green), "confirmed_at": StoredDate.text(t0.addingTimeInterval(at))]
-    if settle > 0 { details["live_at"] = StoredDate.text(t0.addingTimeInterval(at + settle)) }
+    var details = ["green_weight": String(green), "blue_weight": String(100 - green), "confirmed_at": StoredTime.text(t0.addingTimeInterval(at))]
+    if settle > 0 { details["live_at"] = StoredTime.text(t0.addingTimeInterval(at + settle)) }
     return event(id, at, state, state, "weights blue \(100 - green)% / green \(green)%", details)
 }

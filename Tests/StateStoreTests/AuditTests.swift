@@ -66,19 +66,19 @@ import Testing
     }
 }
 
-@Suite struct StoredDateTests {
+@Suite struct StoredTimeTests {
     @Test func textAndParseRoundTripToTheMillisecond() {
         let date = Date(timeIntervalSince1970: 1_800_000_000.123)
-        #expect(StoredDate.text(date) == "2027-01-15T08:00:00.123Z")
-        #expect(StoredDate.parse("2027-01-15T08:00:00.123Z")?.timeIntervalSince1970 == 1_800_000_000.123)
-        #expect(StoredDate.parse("2027-01-15T08:00:00Z")?.timeIntervalSince1970 == 1_800_000_000)
-        #expect(StoredDate.text(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+        #expect(StoredTime.text(date) == "2027-01-15T08:00:00.123Z")
+        #expect(StoredTime.parse("2027-01-15T08:00:00.123Z")?.timeIntervalSince1970 == 1_800_000_000.123)
+        #expect(StoredTime.parse("2027-01-15T08:00:00Z")?.timeIntervalSince1970 == 1_800_000_000)
+        #expect(StoredTime.text(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
         for bad in ["", "2027-01-15", "2027-01-15T08:00:00", "2027-01-15 08:00:00Z", "2027-0x-15T08:00:00Z", "2027-01-15T08:00:00.Z"] {
-            #expect(StoredDate.parse(bad) == nil, "\(bad)")
+            #expect(StoredTime.parse(bad) == nil, "\(bad)")
         }
         // Text order is time order.
         let dates = (0..<50).map { Date(timeIntervalSince1970: Double($0) * 3_333_333.333) }
-        #expect(dates.map(StoredDate.text) == dates.map(StoredDate.text).sorted())
+        #expect(dates.map(StoredTime.text) == dates.map(StoredTime.text).sorted())
     }
 }
 

@@ -133,7 +133,7 @@ import Testing
 /// Writes a deployment row as a switchyard with only the first migration did (no version column).
 func insertAsVersionOneDid(_ d: Deployment, into store: SQLiteStateStore) throws {
     let record = String(decoding: try RecordCoding.encoder.encode(d), as: UTF8.self).replacingOccurrences(of: "'", with: "''")
-    let now = StoredDate.text(d.createdAt)
+    let now = StoredTime.text(d.createdAt)
     _ = try store.rawQuery("""
         INSERT INTO deployments (id, service, ami, file_digest, state, step_index, green_weight, blue_asg, green_asg,
             blue_target_group, green_target_group, actor, created_at, updated_at, finished_at, record)

@@ -176,7 +176,7 @@ struct AzurePlanner: Sendable {
                 throw PlanRefusal("scale set \(standing.name) in endpoint \(roles.green.name)'s stack is kept for rollback by deployment \(kept.deployment) until "
                     + "\(StoredTime.text(kept.until)): start again after it, or with --end-retention to retire it now")
             }
-            if let text = standing.tags[AzurePlan.retainUntilTag], let until = StoredDate.parse(text), until > now(), !context.endingRetention {
+            if let text = standing.tags[AzurePlan.retainUntilTag], let until = StoredTime.parse(text), until > now(), !context.endingRetention {
                 throw PlanRefusal("scale set \(standing.name) in endpoint \(roles.green.name)'s stack is kept for rollback until \(text) (its \(AzurePlan.retainUntilTag) tag, "
                     + "from a release of another state file perhaps): start again after it, or with --end-retention to retire it now")
             }
