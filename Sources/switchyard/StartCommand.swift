@@ -36,14 +36,14 @@ struct Start: AsyncParsableCommand {
                 throw StateStoreError.activeDeploymentExists(id: active.id, state: active.state, since: active.createdAt)
             }
             // A failed rollback that left green weighted is not over either: its traffic is not where `failed` says.
-            if let last = try store.deployments(service: spec.service, limit: 1, activeOnly: false).first, last.trafficUnsettled {
+            let latest = try store.deployments(service: spec.service, limit: 1, activeOnly: false).first
+            if let last = latest, last.trafficUnsettled {
                 throw TrafficUnsettled(deployment: last)
             }
             let provider = try Session.provider(for: spec, logger: logger)
             let now = Date()
             let id = Session.newDeploymentId(now: now)
             let retained = try store.retainedBlues(service: spec.service)
-            let latest = try store.deployments(service: spec.service, limit: 1, activeOnly: false).first
             let context = PlanContext.of(retirable: try store.blueGroups(service: spec.service), retained: retained, latest: latest,
                                          endingRetention: release.endRetention, now: now)
             let actor = Session.actor
